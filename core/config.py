@@ -1,0 +1,146 @@
+"""One settings object for the whole platform.
+
+Values are layered, later layers winning: built-in defaults, then a TOML config
+file, then ``WINGSPAN_*`` environment variables, then explicit flags. Every piece
+of local state lives under ``home`` (``$WINGSPAN_HOME``, default ``~/.wingspan``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from wingspan.core.errors import ConfigError
+
+__all__ = ["Settings", "default_home"]
+
+ENV_PREFIX = "WINGSPAN_"
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("WINGSPAN_HOME") or Path.home() / ".wingspan").expanduser()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Settings:
+    """Platform settings; build one with :meth:`Settings.load`."""
+
+    home: Path = dataclasses.field(default_factory=default_home)
+    # metadata database; empty means the SQLite file under home
+    db_url: str = ""
+    # blob storage root: empty means the local folder under home; else file:///... or s3://bucket/prefix
+    storage: str = ""
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    # literals whose serialised size exceeds this travel by reference through the blob store
+    offload_threshold_bytes: int = 4 * 1024 * 1024
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    grpc_host: str = "127.0.0.1"
+    grpc_port: int = 8089
+    # gRPC endpoint a client talks to
+    endpoint: str = "127.0.0.1:8089"
+    # key that signs local-folder blob URLs; empty means one generated and kept under home
+    signing_key: str = ""
+
+    @property
+    def storage_root(self) -> str:
+        """The blob store root as a URI (``file://`` or ``s3://``)."""
+        if self.storage:
+            return self.storage
+        return (self.home / "blobs").resolve().as_uri()
+
+    @property
+    def database_url(self) -> str:
+        if self.db_url:
+            return self.db_url
+        return f"sqlite+aiosqlite:///{(self.home / 'db' / 'wingspan.sqlite').resolve()}"
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in dataclasses.fields(cls)]
+
+    @classmethod
+    def load(
+        cls,
+        flags: Mapping[str, Any] | None = None,
+        *,
+        config_file: str | Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Settings:
+        """Defaults < config file < environment < flags (``None`` flags are ignored)."""
+        env = os.environ if env is None else env
+        flags = {k.replace("-", "_"): v for k, v in (flags or {}).items() if v is not None}
+        values: dict[str, Any] = {}
+
+        path = config_file or flags.pop("config", None) or env.get(f"{ENV_PREFIX}CONFIG")
+        if path:
+            values.update(_read_config_file(Path(path)))
+        for name in cls.field_names():
+            raw = env.get(ENV_PREFIX + name.upper())
+            if raw is not None and raw != "":
+                values[name] = _coerce(name, raw, f"environment variable {ENV_PREFIX}{name.upper()}")
+        for name, value in flags.items():
+            _check_known(name, "flag")
+            values[name] = _coerce(name, value, f"flag --{name.replace('_', '-')}")
+        if "home" not in values:
+            # WINGSPAN_HOME is read by default_home(); an explicit env mapping must win too
+            home = env.get(f"{ENV_PREFIX}HOME")
+            values["home"] = Path(home).expanduser() if home else default_home()
+        return cls(**values)
+
+
+def _read_config_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        _check_known(name, f"key in {path}")
+        out[name] = _coerce(name, value, f"key {key!r} in {path}")
+    return out
+
+
+def _check_known(name: str, where: str) -> None:
+    if name not in Settings.field_names():
+        valid = ", ".join(sorted(Settings.field_names()))
+        raise ConfigError(f"unknown setting {name!r} ({where}); valid settings: {valid}")
+
+
+_HINTS: dict[str, Any] = {}
+
+
+def _coerce(name: str, value: Any, where: str) -> Any:
+    if not _HINTS:
+        _HINTS.update(get_type_hints(Settings))
+    target = _HINTS[name]
+    try:
+        if target is bool:
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError("expected true or false")
+        if target is int:
+            if isinstance(value, bool):
+                raise ValueError("expected an integer")
+            return int(value)
+        if target is Path:
+            return Path(str(value)).expanduser()
+        return str(value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid value {value!r} for setting {name!r} ({where}): {exc}") from exc

@@ -1,0 +1,102 @@
+"""The one exception tree of Wingspan.
+
+Every error the platform raises on purpose derives from :class:`WingspanError`.
+Whether an error is the user's fault and whether retrying can help are data on
+the exception, never something to find by matching message text::
+
+    WingspanError
+    ├── UserError                     bad input or code: fix it, do not retry
+    │   ├── ConfigError               a setting is missing or malformed
+    │   ├── TypeTransformerError      no transformer for a type, or a value of the wrong type
+    │   ├── CompilationError          a task or workflow is invalid (lists every problem)
+    │   └── NonRetryableError         raised by task code to stop retries
+    ├── NotFoundError                 an entity, execution, blob or signal does not exist
+    ├── AlreadyExistsError            a version exists with other content (a conflict)
+    ├── FailedPreconditionError       the request is valid but not in the current state
+    ├── StorageError                  the blob store failed (retryable)
+    └── SystemError_                  the platform itself failed (retryable)
+
+Boundaries (gRPC, HTTP, database, Kubernetes, plugins) translate lower-layer
+errors into this tree in one place each, ``raise Mapped(...) from exc``.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "CompilationError",
+    "ConfigError",
+    "FailedPreconditionError",
+    "NonRetryableError",
+    "NotFoundError",
+    "StorageError",
+    "SystemError_",
+    "TypeTransformerError",
+    "UserError",
+    "WingspanError",
+]
+
+
+class WingspanError(Exception):
+    """Root of every error Wingspan raises on purpose."""
+
+    #: the fault is in the user's code or input (not the platform's)
+    user_error: bool = False
+    #: a new attempt may succeed
+    retryable: bool = False
+
+
+class UserError(WingspanError):
+    """The user's input or code is wrong; the message says what to change."""
+
+    user_error = True
+
+
+class ConfigError(UserError, ValueError):
+    """A configuration value is missing or malformed."""
+
+
+class TypeTransformerError(UserError, TypeError):
+    """A Python type has no transformer, or a value does not match its declared type."""
+
+
+class CompilationError(UserError, ValueError):
+    """A task or workflow definition is invalid; ``problems`` lists every problem found."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        if len(self.problems) == 1:
+            message = self.problems[0]
+        else:
+            message = f"{len(self.problems)} problems:\n" + "\n".join(
+                f"  - {p}" for p in self.problems
+            )
+        super().__init__(message)
+
+
+class NonRetryableError(UserError):
+    """Raise from a task to fail the attempt without further retries."""
+
+
+class NotFoundError(WingspanError, LookupError):
+    """The named entity, execution, object or signal does not exist."""
+
+
+class AlreadyExistsError(WingspanError):
+    """Something exists under this identity with different content."""
+
+
+class FailedPreconditionError(WingspanError):
+    """The request is well formed but cannot be done in the current state."""
+
+
+class StorageError(WingspanError, OSError):
+    """The blob store could not complete an operation; retrying may help."""
+
+    retryable = True
+
+
+class SystemError_(WingspanError):  # noqa: N801 - builtins already own SystemError
+    """The platform failed for a reason outside the user's control."""
+
+    retryable = True

@@ -1,0 +1,146 @@
+"""Shared plumbing for the test services: folders, daemons, readiness waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+
+class ServiceError(RuntimeError):
+    """A test service could not be installed or started; the message says why."""
+
+
+def cache_dir() -> Path:
+    """Builds and downloads that survive between runs."""
+    root = Path(os.environ.get("WINGSPAN_TESTENV_CACHE", Path.home() / ".cache/wingspan-testenv"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def state_dir(service: str) -> Path:
+    """Data, logs and pid file of one running service."""
+    path = cache_dir() / "run" / service
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def env_file(service: str) -> Path:
+    return state_dir(service) / "env.json"
+
+
+def save_env(service: str, values: dict[str, str]) -> dict[str, str]:
+    env_file(service).write_text(json.dumps(values, indent=2, sort_keys=True))
+    return values
+
+
+def load_env(service: str) -> dict[str, str] | None:
+    path = env_file(service)
+    if not path.exists():
+        return None
+    data: dict[str, str] = json.loads(path.read_text())
+    return data
+
+
+def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
+        timeout: float = 1800, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Runs a command to completion, raising ServiceError with its output on failure."""
+    proc = subprocess.run(
+        list(argv), env={**os.environ, **(env or {})}, cwd=cwd, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout, check=False,
+    )
+    if check and proc.returncode != 0:
+        raise ServiceError(f"{' '.join(argv)} exited with {proc.returncode}:\n{proc.stdout[-4000:]}")
+    return proc
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+_apt_updated = False
+
+
+def apt_install(*packages: str) -> None:
+    """Installs Debian packages (the machine runs tests as root)."""
+    global _apt_updated
+    if not _apt_updated:
+        run(["apt-get", "update", "-q"], timeout=600)
+        _apt_updated = True
+    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+        env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=1200)
+
+
+def pid_alive(pid_file: Path) -> bool:
+    try:
+        pid = int(pid_file.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
+                 cwd: Path | None = None) -> int:
+    """Starts a long-running process detached from the caller; logs go to the state dir."""
+    folder = state_dir(service)
+    log = open(folder / "service.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=log,
+        stdin=subprocess.DEVNULL, start_new_session=True,
+    )
+    (folder / "pid").write_text(str(proc.pid))
+    return proc.pid
+
+
+def stop_daemon(service: str, timeout: float = 20) -> None:
+    pid_file = state_dir(service) / "pid"
+    if not pid_alive(pid_file):
+        return
+    pid = int(pid_file.read_text())
+    os.kill(pid, 15)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and pid_alive(pid_file):
+        time.sleep(0.1)
+    if pid_alive(pid_file):
+        os.kill(pid, 9)
+    pid_file.unlink(missing_ok=True)
+
+
+def log_tail(service: str, lines: int = 40) -> str:
+    path = state_dir(service) / "service.log"
+    if not path.exists():
+        return "(no log)"
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def wait_until(check: Callable[[], bool], *, timeout: float, what: str, service: str = "") -> None:
+    """Polls a readiness check (services offer no event to wait on)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except Exception:  # noqa: BLE001 - not ready yet
+            pass
+        time.sleep(0.2)
+    tail = f"\nlast log lines:\n{log_tail(service)}" if service else ""
+    raise ServiceError(f"{what} not ready after {timeout:.0f}s{tail}")
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port

@@ -1,0 +1,1 @@
+"""Wingspan's control plane: services, persistence, transports, engine workers."""
