@@ -25,6 +25,9 @@ def _packages() -> list[str]:
 setup(
     package_dir=PACKAGE_DIRS,
     packages=_packages(),
-    package_data={"": ["py.typed", "*.proto", "*.binpb", "*.json", "*.html", "*.js", "*.css"]},
+    package_data={
+        "": ["py.typed", "*.json", "*.html", "*.js", "*.css"],
+        "wingspan.protos": ["wingspan/v1/*.proto", "snapshot.json"],
+    },
     include_package_data=True,
 )

@@ -96,7 +96,7 @@ class StorageError(WingspanError, OSError):
     retryable = True
 
 
-class SystemError_(WingspanError):  # noqa: N801 - builtins already own SystemError
+class SystemError_(WingspanError):
     """The platform failed for a reason outside the user's control."""
 
     retryable = True

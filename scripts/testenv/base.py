@@ -126,7 +126,7 @@ def wait_until(check: Callable[[], bool], *, timeout: float, what: str, service:
         try:
             if check():
                 return
-        except Exception:  # noqa: BLE001 - not ready yet
+        except Exception:
             pass
         time.sleep(0.2)
     tail = f"\nlast log lines:\n{log_tail(service)}" if service else ""

@@ -1,0 +1,32 @@
+"""Pins the public names and the promise that importing wingspan has no side effects."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import wingspan
+from wingspan.core import errors
+
+
+def test_error_tree_is_one_root() -> None:
+    for name in errors.__all__:
+        assert issubclass(getattr(errors, name), errors.WingspanError), name
+    assert errors.NonRetryableError.user_error and not errors.NonRetryableError.retryable
+    assert errors.StorageError.retryable and not errors.StorageError.user_error
+
+
+def test_exported_names_exist() -> None:
+    for name in wingspan.__all__:
+        assert hasattr(wingspan, name), name
+
+
+def test_import_loads_no_heavy_library() -> None:
+    heavy = ["pandas", "pyarrow", "grpclib", "betterproto2", "sqlalchemy", "litestar",
+             "kubernetes_asyncio", "miniopy_async", "pluggy", "wingspan.protos.gen"]
+    script = (
+        "import sys, wingspan\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

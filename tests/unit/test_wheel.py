@@ -1,0 +1,67 @@
+"""The built wheel holds every module of every mapped package and each one imports."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = {"sdk": "wingspan", "core": "wingspan/core", "server": "wingspan/server",
+           "protos": "wingspan/protos"}
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(out), str(ROOT)],
+        check=True, capture_output=True,
+    )
+    (found,) = out.glob("wingspan-*.whl")
+    return found
+
+
+def _source_modules() -> set[str]:
+    expected = set()
+    for folder, prefix in FOLDERS.items():
+        for path in (ROOT / folder).rglob("*.py"):
+            rel = path.relative_to(ROOT / folder)
+            # only folders that are packages ship; a .py beside no __init__.py is a forgotten package
+            expected.add(f"{prefix}/{rel.as_posix()}")
+    return expected
+
+
+def test_wheel_holds_every_source_module(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = sorted(_source_modules() - names)
+    assert not missing, f"modules missing from the wheel (a folder without __init__.py?): {missing}"
+
+
+def test_wheel_ships_typing_marker_and_idl(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "wingspan/py.typed" in names
+    assert "wingspan/protos/wingspan/v1/literals.proto" in names
+
+
+def test_every_module_imports_from_the_wheel(wheel: Path, tmp_path: Path) -> None:
+    zipfile.ZipFile(wheel).extractall(tmp_path)
+    modules = sorted(
+        p.relative_to(tmp_path).with_suffix("").as_posix().replace("/", ".").removesuffix(".__init__")
+        for p in (tmp_path / "wingspan").rglob("*.py")
+    )
+    script = (
+        "import importlib, sys\n"
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        f"for name in {modules!r}:\n"
+        "    module = importlib.import_module(name)\n"
+        f"    assert module.__file__.startswith({str(tmp_path)!r}), (name, module.__file__)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
