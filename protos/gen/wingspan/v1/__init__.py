@@ -43,6 +43,7 @@ __all__ = (
     "DeleteExecutionRequest",
     "DeleteExecutionResponse",
     "Domain",
+    "DurationValue",
     "DynamicJobSpec",
     "EmailNotification",
     "EnumType",
@@ -904,9 +905,7 @@ class BindingData(betterproto2.Message):
         - value:
     """
 
-    literal: "Literal | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    literal: "Literal | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
     promise: "OutputReference | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="value"
@@ -1093,9 +1092,7 @@ default_message_pool.register_message("wingspan.v1", "ComparisonExpression", Com
 
 @dataclass(eq=False, repr=False)
 class CompiledTask(betterproto2.Message):
-    template: "TaskTemplate | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    template: "TaskTemplate | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "CompiledTask", CompiledTask)
@@ -1103,13 +1100,9 @@ default_message_pool.register_message("wingspan.v1", "CompiledTask", CompiledTas
 
 @dataclass(eq=False, repr=False)
 class CompiledWorkflow(betterproto2.Message):
-    template: "WorkflowTemplate | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    template: "WorkflowTemplate | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    connections: "NodeConnections | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    connections: "NodeConnections | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "CompiledWorkflow", CompiledWorkflow)
@@ -1121,36 +1114,26 @@ class CompiledWorkflowClosure(betterproto2.Message):
     Everything a workflow needs to run: itself, every subworkflow and every task it reaches.
     """
 
-    primary: "CompiledWorkflow | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    primary: "CompiledWorkflow | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    sub_workflows: "list[CompiledWorkflow]" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    sub_workflows: "list[CompiledWorkflow]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
 
     tasks: "list[CompiledTask]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
 
-    launch_plans: "list[Identifier]" = betterproto2.field(
-        4, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    launch_plans: "list[Identifier]" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     launch plans called as nodes, by id (their own closures are fetched when run)
     """
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "CompiledWorkflowClosure", CompiledWorkflowClosure
-)
+default_message_pool.register_message("wingspan.v1", "CompiledWorkflowClosure", CompiledWorkflowClosure)
 
 
 @dataclass(eq=False, repr=False)
 class ConcurrencyPolicy(betterproto2.Message):
     max: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
 
-    when_full: "WhenFull" = betterproto2.field(
-        2, betterproto2.TYPE_ENUM, default_factory=lambda: WhenFull(0)
-    )
+    when_full: "WhenFull" = betterproto2.field(2, betterproto2.TYPE_ENUM, default_factory=lambda: WhenFull(0))
 
 
 default_message_pool.register_message("wingspan.v1", "ConcurrencyPolicy", ConcurrencyPolicy)
@@ -1162,13 +1145,9 @@ class ConjunctionExpression(betterproto2.Message):
         1, betterproto2.TYPE_ENUM, default_factory=lambda: ConjunctionOperator(0)
     )
 
-    left: "BooleanExpression | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    left: "BooleanExpression | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    right: "BooleanExpression | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    right: "BooleanExpression | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "ConjunctionExpression", ConjunctionExpression)
@@ -1258,9 +1237,7 @@ class CreateExecutionRequest(betterproto2.Message):
     spec: "ExecutionSpec | None" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "CreateExecutionRequest", CreateExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "CreateExecutionRequest", CreateExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -1270,9 +1247,7 @@ class CreateExecutionResponse(betterproto2.Message):
     execution: "Execution | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "CreateExecutionResponse", CreateExecutionResponse
-)
+default_message_pool.register_message("wingspan.v1", "CreateExecutionResponse", CreateExecutionResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -1371,9 +1346,7 @@ class DeleteExecutionRequest(betterproto2.Message):
     id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "DeleteExecutionRequest", DeleteExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "DeleteExecutionRequest", DeleteExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -1381,9 +1354,7 @@ class DeleteExecutionResponse(betterproto2.Message):
     pass
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "DeleteExecutionResponse", DeleteExecutionResponse
-)
+default_message_pool.register_message("wingspan.v1", "DeleteExecutionResponse", DeleteExecutionResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -1397,6 +1368,24 @@ default_message_pool.register_message("wingspan.v1", "Domain", Domain)
 
 
 @dataclass(eq=False, repr=False)
+class DurationValue(betterproto2.Message):
+    """
+    A signed span of time, exact to the nanosecond. (google.protobuf.Duration's Python
+    conversion loses precision and mishandles negative spans, so literals use this.)
+    """
+
+    seconds: "int" = betterproto2.field(1, betterproto2.TYPE_SINT64)
+
+    nanos: "int" = betterproto2.field(2, betterproto2.TYPE_SINT32)
+    """
+    same sign as seconds, |nanos| < 1e9
+    """
+
+
+default_message_pool.register_message("wingspan.v1", "DurationValue", DurationValue)
+
+
+@dataclass(eq=False, repr=False)
 class DynamicJobSpec(betterproto2.Message):
     """
     What a dynamic task returns at run time: a graph run as a sub-DAG of its node.
@@ -1406,15 +1395,11 @@ class DynamicJobSpec(betterproto2.Message):
 
     outputs: "list[Binding]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
 
-    sub_workflows: "list[CompiledWorkflow]" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    sub_workflows: "list[CompiledWorkflow]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
 
     tasks: "list[CompiledTask]" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, repeated=True)
 
-    connections: "NodeConnections | None" = betterproto2.field(
-        5, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    connections: "NodeConnections | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "DynamicJobSpec", DynamicJobSpec)
@@ -1462,9 +1447,7 @@ class ErrorValue(betterproto2.Message):
 
     message: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
-    kind: "ErrorKind" = betterproto2.field(
-        3, betterproto2.TYPE_ENUM, default_factory=lambda: ErrorKind(0)
-    )
+    kind: "ErrorKind" = betterproto2.field(3, betterproto2.TYPE_ENUM, default_factory=lambda: ErrorKind(0))
 
 
 default_message_pool.register_message("wingspan.v1", "ErrorValue", ErrorValue)
@@ -1501,9 +1484,7 @@ class Execution(betterproto2.Message):
 
     spec: "ExecutionSpec | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    closure: "ExecutionClosure | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    closure: "ExecutionClosure | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "Execution", Execution)
@@ -1540,9 +1521,7 @@ class ExecutionClosure(betterproto2.Message):
     why it is in this phase (terminated by whom, skipped by which policy)
     """
 
-    workflow_id: "Identifier | None" = betterproto2.field(
-        9, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    workflow_id: "Identifier | None" = betterproto2.field(9, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "ExecutionClosure", ExecutionClosure)
@@ -1567,9 +1546,7 @@ class ExecutionError(betterproto2.Message):
 
     message: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
-    kind: "ErrorKind" = betterproto2.field(
-        3, betterproto2.TYPE_ENUM, default_factory=lambda: ErrorKind(0)
-    )
+    kind: "ErrorKind" = betterproto2.field(3, betterproto2.TYPE_ENUM, default_factory=lambda: ErrorKind(0))
 
     retryable: "bool" = betterproto2.field(4, betterproto2.TYPE_BOOL)
 
@@ -1642,15 +1619,11 @@ class ExecutionSpec(betterproto2.Message):
 
     inputs: "LiteralMap | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    metadata: "ExecutionMetadata | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    metadata: "ExecutionMetadata | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
     max_parallelism: "int" = betterproto2.field(4, betterproto2.TYPE_UINT32)
 
-    notifications: "list[Notification]" = betterproto2.field(
-        5, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    notifications: "list[Notification]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
 
     python_target: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
     """
@@ -1725,14 +1698,10 @@ default_message_pool.register_message("wingspan.v1", "GateNode", GateNode)
 
 @dataclass(eq=False, repr=False)
 class GetActiveLaunchPlanRequest(betterproto2.Message):
-    id: "NamedEntityIdentifier | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    id: "NamedEntityIdentifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "GetActiveLaunchPlanRequest", GetActiveLaunchPlanRequest
-)
+default_message_pool.register_message("wingspan.v1", "GetActiveLaunchPlanRequest", GetActiveLaunchPlanRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -1756,9 +1725,7 @@ class GetNodeExecutionRequest(betterproto2.Message):
     id: "NodeExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "GetNodeExecutionRequest", GetNodeExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "GetNodeExecutionRequest", GetNodeExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -1766,9 +1733,7 @@ class GetTaskExecutionRequest(betterproto2.Message):
     id: "TaskExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "GetTaskExecutionRequest", GetTaskExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "GetTaskExecutionRequest", GetTaskExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -1850,9 +1815,7 @@ default_message_pool.register_message("wingspan.v1", "Identifier", Identifier)
 
 @dataclass(eq=False, repr=False)
 class IfBlock(betterproto2.Message):
-    condition: "BooleanExpression | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    condition: "BooleanExpression | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     then_node: "Node | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
@@ -1880,9 +1843,7 @@ class LaunchPlan(betterproto2.Message):
 
     spec: "LaunchPlanSpec | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    closure: "LaunchPlanClosure | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    closure: "LaunchPlanClosure | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "LaunchPlan", LaunchPlan)
@@ -1894,13 +1855,9 @@ class LaunchPlanClosure(betterproto2.Message):
         1, betterproto2.TYPE_ENUM, default_factory=lambda: LaunchPlanState(0)
     )
 
-    expected_inputs: "ParameterMap | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    expected_inputs: "ParameterMap | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    interface: "TypedInterface | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    interface: "TypedInterface | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
     created_at: "datetime.datetime | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -1916,35 +1873,25 @@ default_message_pool.register_message("wingspan.v1", "LaunchPlanClosure", Launch
 
 @dataclass(eq=False, repr=False)
 class LaunchPlanSpec(betterproto2.Message):
-    workflow_id: "Identifier | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    workflow_id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    default_inputs: "ParameterMap | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    default_inputs: "ParameterMap | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
     """
     inputs the caller may override, with their defaults
     """
 
-    fixed_inputs: "LiteralMap | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    fixed_inputs: "LiteralMap | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
     """
     inputs the caller may not override
     """
 
     schedule: "Schedule | None" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, optional=True)
 
-    notifications: "list[Notification]" = betterproto2.field(
-        5, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    notifications: "list[Notification]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
 
     max_parallelism: "int" = betterproto2.field(6, betterproto2.TYPE_UINT32)
 
-    concurrency: "ConcurrencyPolicy | None" = betterproto2.field(
-        7, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    concurrency: "ConcurrencyPolicy | None" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, optional=True)
 
     labels: "list[KeyValue]" = betterproto2.field(8, betterproto2.TYPE_MESSAGE, repeated=True)
 
@@ -1970,9 +1917,7 @@ default_message_pool.register_message("wingspan.v1", "ListDomainsResponse", List
 
 @dataclass(eq=False, repr=False)
 class ListEventsRequest(betterproto2.Message):
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     after_sequence: "int" = betterproto2.field(2, betterproto2.TYPE_UINT64)
 
@@ -1997,23 +1942,17 @@ class ListExecutionsResponse(betterproto2.Message):
     next_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListExecutionsResponse", ListExecutionsResponse
-)
+default_message_pool.register_message("wingspan.v1", "ListExecutionsResponse", ListExecutionsResponse)
 
 
 @dataclass(eq=False, repr=False)
 class ListLaunchPlansResponse(betterproto2.Message):
-    launch_plans: "list[LaunchPlan]" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    launch_plans: "list[LaunchPlan]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
 
     next_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListLaunchPlansResponse", ListLaunchPlansResponse
-)
+default_message_pool.register_message("wingspan.v1", "ListLaunchPlansResponse", ListLaunchPlansResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -2044,9 +1983,7 @@ class ListNodeExecutionsRequest(betterproto2.Message):
     ---- node and task executions ----------------------------------------------------------
     """
 
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     parent_node_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -2060,23 +1997,17 @@ class ListNodeExecutionsRequest(betterproto2.Message):
     filters: "list[Filter]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListNodeExecutionsRequest", ListNodeExecutionsRequest
-)
+default_message_pool.register_message("wingspan.v1", "ListNodeExecutionsRequest", ListNodeExecutionsRequest)
 
 
 @dataclass(eq=False, repr=False)
 class ListNodeExecutionsResponse(betterproto2.Message):
-    node_executions: "list[NodeExecution]" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    node_executions: "list[NodeExecution]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
 
     next_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListNodeExecutionsResponse", ListNodeExecutionsResponse
-)
+default_message_pool.register_message("wingspan.v1", "ListNodeExecutionsResponse", ListNodeExecutionsResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -2132,9 +2063,7 @@ default_message_pool.register_message("wingspan.v1", "ListRequest", ListRequest)
 
 @dataclass(eq=False, repr=False)
 class ListSignalsRequest(betterproto2.Message):
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     limit: "int" = betterproto2.field(2, betterproto2.TYPE_UINT32)
 
@@ -2165,23 +2094,17 @@ class ListTaskExecutionsRequest(betterproto2.Message):
     token: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListTaskExecutionsRequest", ListTaskExecutionsRequest
-)
+default_message_pool.register_message("wingspan.v1", "ListTaskExecutionsRequest", ListTaskExecutionsRequest)
 
 
 @dataclass(eq=False, repr=False)
 class ListTaskExecutionsResponse(betterproto2.Message):
-    task_executions: "list[TaskExecution]" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    task_executions: "list[TaskExecution]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
 
     next_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "ListTaskExecutionsResponse", ListTaskExecutionsResponse
-)
+default_message_pool.register_message("wingspan.v1", "ListTaskExecutionsResponse", ListTaskExecutionsResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -2213,65 +2136,45 @@ class Literal(betterproto2.Message):
         - value:
     """
 
-    none: "Void | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    none: "Void | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
-    integer: "int | None" = betterproto2.field(
-        2, betterproto2.TYPE_SINT64, optional=True, group="value"
-    )
+    integer: "int | None" = betterproto2.field(2, betterproto2.TYPE_SINT64, optional=True, group="value")
 
     float: "builtins.float | None" = betterproto2.field(
         3, betterproto2.TYPE_DOUBLE, optional=True, group="value"
     )
 
-    string: "str | None" = betterproto2.field(
-        4, betterproto2.TYPE_STRING, optional=True, group="value"
-    )
+    string: "str | None" = betterproto2.field(4, betterproto2.TYPE_STRING, optional=True, group="value")
 
-    boolean: "bool | None" = betterproto2.field(
-        5, betterproto2.TYPE_BOOL, optional=True, group="value"
-    )
+    boolean: "bool | None" = betterproto2.field(5, betterproto2.TYPE_BOOL, optional=True, group="value")
 
     datetime: "DateTimeValue | None" = betterproto2.field(
         6, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    duration: "datetime.timedelta | None" = betterproto2.field(
-        7,
-        betterproto2.TYPE_MESSAGE,
-        unwrap=lambda: __google__protobuf__.Duration,
-        optional=True,
-        group="value",
+    duration: "DurationValue | None" = betterproto2.field(
+        7, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    binary: "bytes | None" = betterproto2.field(
-        8, betterproto2.TYPE_BYTES, optional=True, group="value"
-    )
+    binary: "bytes | None" = betterproto2.field(8, betterproto2.TYPE_BYTES, optional=True, group="value")
 
     collection: "LiteralCollection | None" = betterproto2.field(
         9, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    map: "LiteralMap | None" = betterproto2.field(
-        10, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    map: "LiteralMap | None" = betterproto2.field(10, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
     union: "UnionValue | None" = betterproto2.field(
         11, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    enum: "EnumValue | None" = betterproto2.field(
-        12, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    enum: "EnumValue | None" = betterproto2.field(12, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
     record: "RecordValue | None" = betterproto2.field(
         13, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    blob: "Blob | None" = betterproto2.field(
-        14, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    blob: "Blob | None" = betterproto2.field(14, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
     structured_dataset: "StructuredDataset | None" = betterproto2.field(
         15, betterproto2.TYPE_MESSAGE, optional=True, group="value"
@@ -2285,16 +2188,12 @@ class Literal(betterproto2.Message):
         17, betterproto2.TYPE_MESSAGE, optional=True, group="value"
     )
 
-    big_integer: "str | None" = betterproto2.field(
-        18, betterproto2.TYPE_STRING, optional=True, group="value"
-    )
+    big_integer: "str | None" = betterproto2.field(18, betterproto2.TYPE_STRING, optional=True, group="value")
     """
     integers beyond 64 bits, in decimal
     """
 
-    opaque: "bytes | None" = betterproto2.field(
-        19, betterproto2.TYPE_BYTES, optional=True, group="value"
-    )
+    opaque: "bytes | None" = betterproto2.field(19, betterproto2.TYPE_BYTES, optional=True, group="value")
     """
     a plugin transformer's own encoding (its LiteralType.tag names it)
     """
@@ -2335,9 +2234,7 @@ class LiteralType(betterproto2.Message):
         - type:
     """
 
-    simple: "SimpleType | None" = betterproto2.field(
-        1, betterproto2.TYPE_ENUM, optional=True, group="type"
-    )
+    simple: "SimpleType | None" = betterproto2.field(1, betterproto2.TYPE_ENUM, optional=True, group="type")
 
     collection_type: "LiteralType | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="type"
@@ -2362,9 +2259,7 @@ class LiteralType(betterproto2.Message):
         6, betterproto2.TYPE_MESSAGE, optional=True, group="type"
     )
 
-    blob: "BlobType | None" = betterproto2.field(
-        7, betterproto2.TYPE_MESSAGE, optional=True, group="type"
-    )
+    blob: "BlobType | None" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, optional=True, group="type")
 
     structured_dataset_type: "StructuredDatasetType | None" = betterproto2.field(
         8, betterproto2.TYPE_MESSAGE, optional=True, group="type"
@@ -2405,9 +2300,7 @@ class NamedEntity(betterproto2.Message):
         1, betterproto2.TYPE_ENUM, default_factory=lambda: ResourceType(0)
     )
 
-    id: "NamedEntityIdentifier | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    id: "NamedEntityIdentifier | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
     latest_at: "datetime.datetime | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -2446,9 +2339,7 @@ class Node(betterproto2.Message):
 
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
-    metadata: "NodeMetadata | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    metadata: "NodeMetadata | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
     inputs: "list[Binding]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
 
@@ -2511,9 +2402,7 @@ default_message_pool.register_message("wingspan.v1", "NodeConnections", NodeConn
 class NodeExecution(betterproto2.Message):
     id: "NodeExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    closure: "NodeExecutionClosure | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    closure: "NodeExecutionClosure | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
     parent_node_id: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -2526,9 +2415,7 @@ default_message_pool.register_message("wingspan.v1", "NodeExecution", NodeExecut
 
 @dataclass(eq=False, repr=False)
 class NodeExecutionClosure(betterproto2.Message):
-    phase: "NodePhase" = betterproto2.field(
-        1, betterproto2.TYPE_ENUM, default_factory=lambda: NodePhase(0)
-    )
+    phase: "NodePhase" = betterproto2.field(1, betterproto2.TYPE_ENUM, default_factory=lambda: NodePhase(0))
 
     started_at: "datetime.datetime | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -2569,9 +2456,7 @@ class NodeExecutionData(betterproto2.Message):
 
     outputs: "LiteralMap | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    dynamic_spec: "DynamicJobSpec | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    dynamic_spec: "DynamicJobSpec | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
     """
     for a dynamic node: the graph it produced
     """
@@ -2586,9 +2471,7 @@ class NodeExecutionEvent(betterproto2.Message):
 
     producer_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
-    phase: "NodePhase" = betterproto2.field(
-        3, betterproto2.TYPE_ENUM, default_factory=lambda: NodePhase(0)
-    )
+    phase: "NodePhase" = betterproto2.field(3, betterproto2.TYPE_ENUM, default_factory=lambda: NodePhase(0))
 
     occurred_at: "datetime.datetime | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -2640,9 +2523,7 @@ class NodeExecutionId(betterproto2.Message):
     map item) are paths such as "n2/n0" or "n3/7".
     """
 
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     node_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
@@ -2737,9 +2618,7 @@ class Operand(betterproto2.Message):
         - value:
     """
 
-    literal: "Literal | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True, group="value"
-    )
+    literal: "Literal | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True, group="value")
 
     promise: "OutputReference | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, optional=True, group="value"
@@ -2797,9 +2676,7 @@ class PathStep(betterproto2.Message):
         - step:
     """
 
-    index: "int | None" = betterproto2.field(
-        1, betterproto2.TYPE_UINT32, optional=True, group="step"
-    )
+    index: "int | None" = betterproto2.field(1, betterproto2.TYPE_UINT32, optional=True, group="step")
 
     key: "str | None" = betterproto2.field(2, betterproto2.TYPE_STRING, optional=True, group="step")
 
@@ -2821,9 +2698,7 @@ class Project(betterproto2.Message):
         5, betterproto2.TYPE_ENUM, default_factory=lambda: ProjectState(0)
     )
 
-    retention: "RetentionPolicy | None" = betterproto2.field(
-        6, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    retention: "RetentionPolicy | None" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "Project", Project)
@@ -2865,9 +2740,7 @@ class RecordType(betterproto2.Message):
     fully qualified Python name ("package.module.Class"), for reconstruction
     """
 
-    kind: "RecordKind" = betterproto2.field(
-        2, betterproto2.TYPE_ENUM, default_factory=lambda: RecordKind(0)
-    )
+    kind: "RecordKind" = betterproto2.field(2, betterproto2.TYPE_ENUM, default_factory=lambda: RecordKind(0))
 
     fields: "list[RecordField]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
 
@@ -2882,9 +2755,7 @@ class RecordValue(betterproto2.Message):
     the record's qualified type name, as in RecordType.name
     """
 
-    fields: "list[RecordFieldValue]" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    fields: "list[RecordFieldValue]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     in declaration order
     """
@@ -2900,9 +2771,7 @@ class RecoverExecutionRequest(betterproto2.Message):
     name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "RecoverExecutionRequest", RecoverExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "RecoverExecutionRequest", RecoverExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -2912,9 +2781,7 @@ class RegisterLaunchPlanRequest(betterproto2.Message):
     spec: "LaunchPlanSpec | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "RegisterLaunchPlanRequest", RegisterLaunchPlanRequest
-)
+default_message_pool.register_message("wingspan.v1", "RegisterLaunchPlanRequest", RegisterLaunchPlanRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -2934,9 +2801,7 @@ default_message_pool.register_message("wingspan.v1", "RegisterResponse", Registe
 class RegisterTaskRequest(betterproto2.Message):
     id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    template: "TaskTemplate | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    template: "TaskTemplate | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "RegisterTaskRequest", RegisterTaskRequest)
@@ -2946,21 +2811,15 @@ default_message_pool.register_message("wingspan.v1", "RegisterTaskRequest", Regi
 class RegisterWorkflowRequest(betterproto2.Message):
     id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    template: "WorkflowTemplate | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    template: "WorkflowTemplate | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    sub_workflows: "list[WorkflowTemplate]" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    sub_workflows: "list[WorkflowTemplate]" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     workflows it calls as subworkflows (tasks are registered on their own)
     """
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "RegisterWorkflowRequest", RegisterWorkflowRequest
-)
+default_message_pool.register_message("wingspan.v1", "RegisterWorkflowRequest", RegisterWorkflowRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -2970,9 +2829,7 @@ class RelaunchExecutionRequest(betterproto2.Message):
     name: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "RelaunchExecutionRequest", RelaunchExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "RelaunchExecutionRequest", RelaunchExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -3028,9 +2885,7 @@ class Schedule(betterproto2.Message):
         1, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
     )
 
-    rate: "FixedRate | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True, group="kind"
-    )
+    rate: "FixedRate | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True, group="kind")
 
     kickoff_time_input_arg: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
     """
@@ -3130,9 +2985,7 @@ class SignalId(betterproto2.Message):
     The signal a gate node waits for (approve / wait_for_input).
     """
 
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     signal_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
@@ -3172,9 +3025,7 @@ default_message_pool.register_message("wingspan.v1", "Sort", Sort)
 class StructuredDataset(betterproto2.Message):
     uri: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
-    type: "StructuredDatasetType | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    type: "StructuredDatasetType | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "StructuredDataset", StructuredDataset)
@@ -3187,9 +3038,7 @@ class StructuredDatasetColumn(betterproto2.Message):
     type: "LiteralType | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "StructuredDatasetColumn", StructuredDatasetColumn
-)
+default_message_pool.register_message("wingspan.v1", "StructuredDatasetColumn", StructuredDatasetColumn)
 
 
 @dataclass(eq=False, repr=False)
@@ -3199,9 +3048,7 @@ class StructuredDatasetType(betterproto2.Message):
     storage format, "parquet" by default
     """
 
-    columns: "list[StructuredDatasetColumn]" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, repeated=True
-    )
+    columns: "list[StructuredDatasetColumn]" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, repeated=True)
     """
     empty means the columns are not declared
     """
@@ -3223,9 +3070,7 @@ class Task(betterproto2.Message):
 
     id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    template: "TaskTemplate | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    template: "TaskTemplate | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
     created_at: "datetime.datetime | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -3244,9 +3089,7 @@ default_message_pool.register_message("wingspan.v1", "Task", Task)
 class TaskExecution(betterproto2.Message):
     id: "TaskExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    closure: "TaskExecutionClosure | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    closure: "TaskExecutionClosure | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "TaskExecution", TaskExecution)
@@ -3254,9 +3097,7 @@ default_message_pool.register_message("wingspan.v1", "TaskExecution", TaskExecut
 
 @dataclass(eq=False, repr=False)
 class TaskExecutionClosure(betterproto2.Message):
-    phase: "TaskPhase" = betterproto2.field(
-        1, betterproto2.TYPE_ENUM, default_factory=lambda: TaskPhase(0)
-    )
+    phase: "TaskPhase" = betterproto2.field(1, betterproto2.TYPE_ENUM, default_factory=lambda: TaskPhase(0))
 
     started_at: "datetime.datetime | None" = betterproto2.field(
         2, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -3303,9 +3144,7 @@ class TaskExecutionEvent(betterproto2.Message):
 
     producer_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
 
-    phase: "TaskPhase" = betterproto2.field(
-        3, betterproto2.TYPE_ENUM, default_factory=lambda: TaskPhase(0)
-    )
+    phase: "TaskPhase" = betterproto2.field(3, betterproto2.TYPE_ENUM, default_factory=lambda: TaskPhase(0))
 
     occurred_at: "datetime.datetime | None" = betterproto2.field(
         4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
@@ -3391,9 +3230,7 @@ default_message_pool.register_message("wingspan.v1", "TaskMetadata", TaskMetadat
 class TaskNode(betterproto2.Message):
     task_id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    overrides: "TaskNodeOverrides | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    overrides: "TaskNodeOverrides | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
 
 default_message_pool.register_message("wingspan.v1", "TaskNode", TaskNode)
@@ -3416,13 +3253,9 @@ class TaskTemplate(betterproto2.Message):
     "python", "container", "dynamic", or a plugin's task type ("spark", "ray", ...)
     """
 
-    metadata: "TaskMetadata | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    metadata: "TaskMetadata | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
-    interface: "TypedInterface | None" = betterproto2.field(
-        4, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    interface: "TypedInterface | None" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, optional=True)
 
     container: "Container | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
 
@@ -3456,9 +3289,7 @@ class TerminateExecutionRequest(betterproto2.Message):
     """
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "TerminateExecutionRequest", TerminateExecutionRequest
-)
+default_message_pool.register_message("wingspan.v1", "TerminateExecutionRequest", TerminateExecutionRequest)
 
 
 @dataclass(eq=False, repr=False)
@@ -3466,9 +3297,7 @@ class TerminateExecutionResponse(betterproto2.Message):
     execution: "Execution | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "TerminateExecutionResponse", TerminateExecutionResponse
-)
+default_message_pool.register_message("wingspan.v1", "TerminateExecutionResponse", TerminateExecutionResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -3603,9 +3432,7 @@ default_message_pool.register_message("wingspan.v1", "Workflow", Workflow)
 
 @dataclass(eq=False, repr=False)
 class WorkflowExecutionEvent(betterproto2.Message):
-    execution_id: "ExecutionId | None" = betterproto2.field(
-        1, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
     producer_id: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
@@ -3632,9 +3459,7 @@ class WorkflowExecutionEvent(betterproto2.Message):
     """
 
 
-default_message_pool.register_message(
-    "wingspan.v1", "WorkflowExecutionEvent", WorkflowExecutionEvent
-)
+default_message_pool.register_message("wingspan.v1", "WorkflowExecutionEvent", WorkflowExecutionEvent)
 
 
 @dataclass(eq=False, repr=False)
@@ -3674,13 +3499,9 @@ default_message_pool.register_message("wingspan.v1", "WorkflowNode", WorkflowNod
 class WorkflowTemplate(betterproto2.Message):
     id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
-    metadata: "WorkflowMetadata | None" = betterproto2.field(
-        2, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    metadata: "WorkflowMetadata | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
 
-    interface: "TypedInterface | None" = betterproto2.field(
-        3, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    interface: "TypedInterface | None" = betterproto2.field(3, betterproto2.TYPE_MESSAGE, optional=True)
 
     nodes: "list[Node]" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, repeated=True)
     """
@@ -3689,9 +3510,7 @@ class WorkflowTemplate(betterproto2.Message):
 
     outputs: "list[Binding]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
 
-    parameters: "ParameterMap | None" = betterproto2.field(
-        6, betterproto2.TYPE_MESSAGE, optional=True
-    )
+    parameters: "ParameterMap | None" = betterproto2.field(6, betterproto2.TYPE_MESSAGE, optional=True)
     """
     default values of optional inputs
     """
@@ -4496,9 +4315,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def register_launch_plan(
-        self, message: "RegisterLaunchPlanRequest"
-    ) -> "RegisterResponse":
+    async def register_launch_plan(self, message: "RegisterLaunchPlanRequest") -> "RegisterResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4514,9 +4331,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def update_launch_plan_state(
-        self, message: "UpdateLaunchPlanStateRequest"
-    ) -> "LaunchPlan":
+    async def update_launch_plan_state(self, message: "UpdateLaunchPlanStateRequest") -> "LaunchPlan":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4524,9 +4339,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def create_execution(
-        self, message: "CreateExecutionRequest"
-    ) -> "CreateExecutionResponse":
+    async def create_execution(self, message: "CreateExecutionRequest") -> "CreateExecutionResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4542,27 +4355,19 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def terminate_execution(
-        self, message: "TerminateExecutionRequest"
-    ) -> "TerminateExecutionResponse":
+    async def terminate_execution(self, message: "TerminateExecutionRequest") -> "TerminateExecutionResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def relaunch_execution(
-        self, message: "RelaunchExecutionRequest"
-    ) -> "CreateExecutionResponse":
+    async def relaunch_execution(self, message: "RelaunchExecutionRequest") -> "CreateExecutionResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def recover_execution(
-        self, message: "RecoverExecutionRequest"
-    ) -> "CreateExecutionResponse":
+    async def recover_execution(self, message: "RecoverExecutionRequest") -> "CreateExecutionResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def delete_execution(
-        self, message: "DeleteExecutionRequest"
-    ) -> "DeleteExecutionResponse":
+    async def delete_execution(self, message: "DeleteExecutionRequest") -> "DeleteExecutionResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4581,9 +4386,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def get_node_execution_data(
-        self, message: "GetNodeExecutionRequest"
-    ) -> "NodeExecutionData":
+    async def get_node_execution_data(self, message: "GetNodeExecutionRequest") -> "NodeExecutionData":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4597,9 +4400,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
-    async def get_task_execution_data(
-        self, message: "GetTaskExecutionRequest"
-    ) -> "TaskExecutionData":
+    async def get_task_execution_data(self, message: "GetTaskExecutionRequest") -> "TaskExecutionData":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4608,9 +4409,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield LogChunk()
 
-    async def create_workflow_event(
-        self, message: "WorkflowExecutionEvent"
-    ) -> "CreateEventResponse":
+    async def create_workflow_event(self, message: "WorkflowExecutionEvent") -> "CreateEventResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4700,9 +4499,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.get_task(request)
         await stream.send_message(response)
 
-    async def __rpc_list_tasks(
-        self, stream: "grpclib.server.Stream[ListRequest, ListTasksResponse]"
-    ) -> None:
+    async def __rpc_list_tasks(self, stream: "grpclib.server.Stream[ListRequest, ListTasksResponse]") -> None:
         request = await stream.recv_message()
         assert request is not None
         response = await self.list_tasks(request)
@@ -4716,9 +4513,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.register_workflow(request)
         await stream.send_message(response)
 
-    async def __rpc_get_workflow(
-        self, stream: "grpclib.server.Stream[GetEntityRequest, Workflow]"
-    ) -> None:
+    async def __rpc_get_workflow(self, stream: "grpclib.server.Stream[GetEntityRequest, Workflow]") -> None:
         request = await stream.recv_message()
         assert request is not None
         response = await self.get_workflow(request)
@@ -4963,8 +4758,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         await stream.send_message(response)
 
     async def __rpc_create_upload_location(
-        self,
-        stream: "grpclib.server.Stream[CreateUploadLocationRequest, CreateUploadLocationResponse]",
+        self, stream: "grpclib.server.Stream[CreateUploadLocationRequest, CreateUploadLocationResponse]"
     ) -> None:
         request = await stream.recv_message()
         assert request is not None
@@ -4972,8 +4766,7 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         await stream.send_message(response)
 
     async def __rpc_create_download_location(
-        self,
-        stream: "grpclib.server.Stream[CreateDownloadLocationRequest, CreateDownloadLocationResponse]",
+        self, stream: "grpclib.server.Stream[CreateDownloadLocationRequest, CreateDownloadLocationResponse]"
     ) -> None:
         request = await stream.recv_message()
         assert request is not None
