@@ -1,0 +1,53 @@
+"""Opening blob stores: the configured one, or the one that serves a given URI.
+
+The S3 implementation is imported here, on first use, so that ``import
+wingspan.core.storage`` loads neither miniopy-async nor aiohttp.
+"""
+
+from __future__ import annotations
+
+from wingspan.core.config import Settings
+from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage.local import LocalBlobStore
+from wingspan.core.storage.signing import UrlSigner
+from wingspan.core.storage.uris import BlobUri, parse_uri, relative_key
+
+__all__ = ["open_blob_store", "store_for_uri"]
+
+
+def open_blob_store(settings: Settings, *, base_url: str | None = None) -> BlobStore:
+    """The platform's blob store: ``settings.storage`` (an ``s3://`` or ``file://`` root),
+    else the folder ``$WINGSPAN_HOME/blobs``.
+
+    A local store signs its presigned URLs for the server's HTTP port
+    (``base_url``, default ``http://{http_host}:{http_port}``).
+    """
+    root = parse_uri(settings.storage_root, prefix=True)
+    if root.scheme == "s3":
+        from wingspan.core.storage.s3 import S3BlobStore  # loads aiohttp: on first use only
+
+        return S3BlobStore.from_settings(settings)
+    return LocalBlobStore(str(root), signer=UrlSigner.from_settings(settings, base_url=base_url))
+
+
+def store_for_uri(uri: str, settings: Settings) -> BlobStore:
+    """A store that can read and write ``uri``: the configured one when ``uri`` lies below
+    its root, else one rooted at the URI's bucket (``s3``, with the configured endpoint
+    and credentials) or at ``/`` (``file``, without URL signing)."""
+    target = parse_uri(uri, prefix=True)
+    configured = parse_uri(settings.storage_root, prefix=True)
+    if _below(configured, target):
+        return open_blob_store(settings)
+    if target.scheme == "s3":
+        from wingspan.core.storage.s3 import S3BlobStore  # loads aiohttp: on first use only
+
+        return S3BlobStore.from_settings(settings, root=f"s3://{target.bucket}/")
+    return LocalBlobStore("file:///")
+
+
+def _below(root: BlobUri, target: BlobUri) -> bool:
+    try:
+        relative_key(root, target)
+    except ValueError:
+        return False
+    return True
