@@ -1333,8 +1333,12 @@ class DateTimeValue(betterproto2.Message):
     """
     how the value was written: "" for naive, else an IANA zone name ("Europe/Paris")
     or a fixed offset ("+02:00"); the instant is always UTC
+    """
 
-    sub-microsecond precision is never used by Python; reserved for other SDKs
+    utc_offset_micros: "int" = betterproto2.field(3, betterproto2.TYPE_SINT64)
+    """
+    the value's UTC offset when written, in microseconds: with the instant it gives the
+    wall time back exactly, also for times a DST change made ambiguous or skipped
     """
 
 

@@ -1,0 +1,245 @@
+"""Literal types (the static type of a value) and literals (values as data)."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final
+
+__all__ = [
+    "Blob",
+    "BlobDimensionality",
+    "BlobType",
+    "DateTimeValue",
+    "DurationValue",
+    "EnumType",
+    "EnumValue",
+    "ErrorKind",
+    "ErrorValue",
+    "Literal",
+    "LiteralCollection",
+    "LiteralMap",
+    "LiteralType",
+    "OffloadedLiteral",
+    "RecordField",
+    "RecordFieldValue",
+    "RecordKind",
+    "RecordType",
+    "RecordValue",
+    "SimpleType",
+    "StructuredDataset",
+    "StructuredDatasetColumn",
+    "StructuredDatasetType",
+    "UnionType",
+    "UnionValue",
+    "Void",
+]
+
+
+class SimpleType(enum.IntEnum):
+    NONE = 0
+    INTEGER = 1
+    FLOAT = 2
+    STRING = 3
+    BOOLEAN = 4
+    DATETIME = 5
+    DURATION = 6
+    BINARY = 7
+    ERROR = 8
+    OPAQUE = 9
+
+
+class RecordKind(enum.IntEnum):
+    UNSPECIFIED = 0
+    DATACLASS = 1
+    PYDANTIC = 2
+    NAMED_TUPLE = 3
+
+
+class BlobDimensionality(enum.IntEnum):
+    SINGLE = 0
+    MULTIPART = 1
+
+
+class ErrorKind(enum.IntEnum):
+    UNSPECIFIED = 0
+    USER = 1
+    SYSTEM = 2
+
+
+# ---- literal types ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnumType:
+    name: str = ""
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UnionType:
+    variants: tuple[LiteralType, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RecordField:
+    name: str = ""
+    type: LiteralType | None = None
+    optional: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RecordType:
+    name: str = ""
+    kind: RecordKind = RecordKind.UNSPECIFIED
+    fields: tuple[RecordField, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BlobType:
+    format: str = ""
+    dimensionality: BlobDimensionality = BlobDimensionality.SINGLE
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredDatasetColumn:
+    name: str = ""
+    type: LiteralType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredDatasetType:
+    format: str = ""
+    columns: tuple[StructuredDatasetColumn, ...] = ()
+    python_kind: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralType:
+    """One of: simple, collection_type, map_value_type, union_type, enum_type, record_type,
+    blob, structured_dataset_type (``kind`` names it, ``value`` holds it)."""
+
+    __oneof__: ClassVar[str] = "type"
+
+    kind: str = ""
+    value: Any = None
+    tag: str = ""
+    annotation: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.annotation or describe(self)
+
+
+def describe(t: LiteralType) -> str:
+    """A short human rendering of a literal type, for messages."""
+    match t.kind:
+        case "simple":
+            return SimpleType(t.value).name.lower()
+        case "collection_type":
+            return f"list[{t.value}]"
+        case "map_value_type":
+            return f"dict[str, {t.value}]"
+        case "union_type":
+            return " | ".join(str(v) for v in t.value.variants)
+        case "enum_type" | "record_type":
+            return str(t.value.name)
+        case "blob":
+            return "Directory" if t.value.dimensionality == BlobDimensionality.MULTIPART else "File"
+        case "structured_dataset_type":
+            return "DataFrame"
+    return "unknown"
+
+
+# ---- literals --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Void:
+    pass
+
+
+VOID: Final = Void()
+
+
+@dataclass(frozen=True, slots=True)
+class DateTimeValue:
+    instant: Any = None  # datetime, aware, UTC
+    zone: str = ""
+    utc_offset_micros: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DurationValue:
+    seconds: int = 0
+    nanos: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralCollection:
+    literals: tuple[Literal, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LiteralMap:
+    literals: dict[str, Literal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class UnionValue:
+    value: Literal | None = None
+    tag: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class EnumValue:
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RecordFieldValue:
+    name: str = ""
+    value: Literal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordValue:
+    type_name: str = ""
+    fields: tuple[RecordFieldValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Blob:
+    uri: str = ""
+    type: BlobType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StructuredDataset:
+    uri: str = ""
+    type: StructuredDatasetType | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OffloadedLiteral:
+    uri: str = ""
+    size_bytes: int = 0
+    type: LiteralType | None = None
+    digest: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorValue:
+    failed_node_id: str = ""
+    message: str = ""
+    kind: ErrorKind = ErrorKind.UNSPECIFIED
+
+
+@dataclass(frozen=True, slots=True)
+class Literal:
+    """One of: none, integer, float, string, boolean, datetime, duration, binary, collection,
+    map, union, enum, record, blob, structured_dataset, offloaded, error, big_integer, opaque."""
+
+    __oneof__: ClassVar[str] = "value"
+
+    kind: str = ""
+    value: Any = None

@@ -1,0 +1,40 @@
+"""The type engine: Python values to literals and back, exactly.
+
+``default_engine()`` holds the built-in transformers; plugins add theirs through
+the ``wingspan_type_transformers`` hook, code through ``TypeEngine.register``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from wingspan.core.types.engine import TypeEngine, UnsupportedTypeError, type_repr
+from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
+
+__all__ = [
+    "TransferContext",
+    "TypeEngine",
+    "TypeTransformer",
+    "UnsupportedTypeError",
+    "ValueMismatch",
+    "builtin_transformers",
+    "default_engine",
+    "type_repr",
+]
+
+
+def builtin_transformers() -> list[TypeTransformer]:
+    from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
+    from wingspan.core.types.files import FILE_TRANSFORMERS
+    from wingspan.core.types.frames import FRAME_TRANSFORMERS
+    from wingspan.core.types.records import RECORD_TRANSFORMERS
+    from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
+
+    return [*SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS]
+
+
+@cache
+def default_engine() -> TypeEngine:
+    """The process-wide engine with every built-in transformer."""
+    return TypeEngine(builtin_transformers())

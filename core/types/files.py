@@ -1,0 +1,215 @@
+"""``File`` and ``Directory``: data that travels by reference through the blob store.
+
+A local file returned by a task is uploaded when it leaves the task; a file
+received by a task is downloaded only when the task asks for its contents.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import IO, Any
+
+import anyio
+import anyio.to_thread
+
+from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
+from wingspan.core.storage.interface import BlobStore
+from wingspan.core.types.blocking import run_io
+from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
+from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
+
+__all__ = ["FILE_TRANSFORMERS", "Directory", "File"]
+
+
+def _is_remote(location: str) -> bool:
+    return "://" in location
+
+
+def _local_path_of(uri: str) -> Path | None:
+    """file:// URIs are already on this machine: no copy needed to read them."""
+    if uri.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return Path(unquote(urlparse(uri).path))
+    return None
+
+
+class _Remote:
+    """Shared by File and Directory: a location, and the store to fetch it from."""
+
+    def __init__(self, path_or_uri: str | os.PathLike[str], *, _store: BlobStore | None = None,
+                 _download_dir: Path | None = None) -> None:
+        location = os.fspath(path_or_uri)
+        self._uri: str | None = location if _is_remote(location) else None
+        self._local: Path | None = None if self._uri else Path(location)
+        if self._uri and (local := _local_path_of(self._uri)) is not None:
+            self._local = local
+        self._store = _store
+        self._download_dir = _download_dir
+
+    @property
+    def uri(self) -> str | None:
+        """Where it is stored, once it has left a task; None for a plain local path."""
+        return self._uri
+
+    @property
+    def path(self) -> str:
+        """The local path if it is on this machine, else its URI (see ``download``)."""
+        return str(self._local) if self._local is not None else str(self._uri)
+
+    @property
+    def name(self) -> str:
+        return (self._uri or str(self._local)).rstrip("/").rsplit("/", 1)[-1]
+
+    def _target(self) -> Path:
+        folder = self._download_dir or Path(tempfile.mkdtemp(prefix="wingspan-"))
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / self.name
+
+    def _require_store(self) -> BlobStore:
+        if self._store is None:
+            raise ValueError(f"{self._uri} is remote and no blob store was given to fetch it")
+        return self._store
+
+    def __fspath__(self) -> str:
+        return self.download()
+
+    def download(self) -> str:
+        """Fetches the contents if needed and returns the local path."""
+        if self._local is None:
+            run_io(self.download_async)
+        return str(self._local)
+
+    async def download_async(self) -> str:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._uri or str(self._local)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Remote) or type(other) is not type(self):
+            return False
+        return (self._uri, self._local) == (other._uri, other._local)
+
+    def __hash__(self) -> int:
+        return hash((self._uri, self._local))
+
+
+class File(_Remote, os.PathLike[str]):
+    """A single file: ``File("out.csv")`` in a task, or a received file's reference."""
+
+    async def download_async(self) -> str:
+        if self._local is None:
+            assert self._uri is not None
+            target = self._target()
+            await self._require_store().download_file(self._uri, target)
+            self._local = target
+        return str(self._local)
+
+    def open(self, mode: str = "r", **kwargs: Any) -> IO[Any]:
+        """Opens the file; reading downloads it first, writing creates it locally."""
+        if any(flag in mode for flag in "wax"):
+            if self._local is None:
+                raise ValueError(f"{self._uri} is a stored file: write to a new File(path) instead")
+            self._local.parent.mkdir(parents=True, exist_ok=True)
+            return open(self._local, mode, **kwargs)
+        return open(self.download(), mode, **kwargs)
+
+
+class Directory(_Remote, os.PathLike[str]):
+    """A folder of files, stored as every object under one prefix."""
+
+    async def download_async(self) -> str:
+        if self._local is None:
+            assert self._uri is not None
+            store = self._require_store()
+            target = self._target()
+            target.mkdir(parents=True, exist_ok=True)
+            prefix = self._uri.rstrip("/") + "/"
+            async for uri in store.list_prefix(prefix):
+                destination = target / uri[len(prefix):]
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                await store.download_file(uri, destination)
+            self._local = target
+        return str(self._local)
+
+    def files(self) -> list[str]:
+        """Local paths of every file inside, downloading first if needed."""
+        root = Path(self.download())
+        return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+
+def _files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+class _BlobTransformer(TypeTransformer):
+    python_type: type[_Remote]
+    dimensionality: BlobDimensionality
+
+    def handles(self, py_type: Any) -> bool:
+        return py_type is self.python_type
+
+    def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
+        return LiteralType("blob", BlobType("", self.dimensionality), annotation=type_repr(py_type))
+
+    def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
+        return type(value) is self.python_type
+
+    async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
+                         ctx: TransferContext) -> Literal:
+        if not isinstance(value, self.python_type):
+            raise ValueMismatch.of(type_repr(py_type), value)
+        uri = value.uri
+        if uri is None:
+            uri = await self.upload(value, ctx)
+        return Literal("blob", Blob(uri, BlobType("", self.dimensionality)))
+
+    async def upload(self, value: Any, ctx: TransferContext) -> str:
+        raise NotImplementedError
+
+    async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
+                        ctx: TransferContext) -> Any:
+        if literal.kind != "blob":
+            raise mismatch_from_literal(py_type, literal)
+        return self.python_type(literal.value.uri, _store=ctx.store, _download_dir=ctx.download_dir)
+
+
+class FileTransformer(_BlobTransformer):
+    name = "file"
+    python_type = File
+    dimensionality = BlobDimensionality.SINGLE
+
+    async def upload(self, value: Any, ctx: TransferContext) -> str:
+        local = Path(value.path)
+        if not await anyio.Path(local).is_file():
+            raise ValueMismatch("File of an existing file", "File", repr(str(local)),
+                                detail="no such file to upload")
+        store = ctx.require_store("a File")
+        uri = ctx.new_uri(local.name)
+        await store.upload_file(local, uri)
+        ctx.uploaded.append(uri)
+        return uri
+
+
+class DirectoryTransformer(_BlobTransformer):
+    name = "directory"
+    python_type = Directory
+    dimensionality = BlobDimensionality.MULTIPART
+
+    async def upload(self, value: Any, ctx: TransferContext) -> str:
+        local = Path(value.path)
+        if not await anyio.Path(local).is_dir():
+            raise ValueMismatch("Directory of an existing folder", "Directory", repr(str(local)),
+                                detail="no such folder to upload")
+        store = ctx.require_store("a Directory")
+        root = ctx.new_uri(local.name)
+        for path in await anyio.to_thread.run_sync(_files_under, local):
+            await store.upload_file(path, f"{root}/{path.relative_to(local).as_posix()}")
+        ctx.uploaded.append(root)
+        return root
+
+
+FILE_TRANSFORMERS: tuple[TypeTransformer, ...] = (FileTransformer(), DirectoryTransformer())

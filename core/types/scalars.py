@@ -1,0 +1,221 @@
+"""Transformers of the scalar types: int, float, bool, str, bytes, datetime, timedelta, None."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from wingspan.core.model.literals import (
+    VOID,
+    DateTimeValue,
+    DurationValue,
+    Literal,
+    LiteralType,
+    SimpleType,
+)
+from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
+from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
+
+__all__ = ["SCALAR_TRANSFORMERS"]
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_UTC = dt.UTC
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+class _Scalar(TypeTransformer):
+    """A Python type that maps onto one literal kind; subclasses say how."""
+
+    python_type: type
+    simple: SimpleType
+
+    def handles(self, py_type: Any) -> bool:
+        return py_type is self.python_type
+
+    def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
+        return LiteralType("simple", self.simple, annotation=type_repr(py_type))
+
+    def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
+        # bool is an int subclass and an Enum member may be one too: neither is an int here
+        return type(value) is self.python_type
+
+    async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
+                         ctx: TransferContext) -> Literal:
+        if not self.fits(value, py_type, engine, exact=False):
+            raise ValueMismatch.of(type_repr(py_type), value)
+        return self.encode(value)
+
+    async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
+                        ctx: TransferContext) -> Any:
+        return self.decode(literal, py_type)
+
+    def encode(self, value: Any) -> Literal:
+        raise NotImplementedError
+
+    def decode(self, literal: Literal, py_type: Any) -> Any:
+        raise NotImplementedError
+
+
+class IntTransformer(_Scalar):
+    name = "int"
+    python_type = int
+    simple = SimpleType.INTEGER
+
+    def encode(self, value: int) -> Literal:
+        if INT64_MIN <= value <= INT64_MAX:
+            return Literal("integer", value)
+        return Literal("big_integer", str(value))
+
+    def decode(self, literal: Literal, py_type: Any) -> int:
+        if literal.kind == "integer":
+            return int(literal.value)
+        if literal.kind == "big_integer":
+            return int(literal.value)
+        raise mismatch_from_literal(py_type, literal)
+
+
+class FloatTransformer(_Scalar):
+    name = "float"
+    python_type = float
+    simple = SimpleType.FLOAT
+
+    def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
+        if type(value) is float:
+            return True
+        # an int is a valid float argument (PEP 484), but only when nothing fits better
+        return not exact and type(value) is int
+
+    def encode(self, value: float) -> Literal:
+        return Literal("float", float(value))
+
+    def decode(self, literal: Literal, py_type: Any) -> float:
+        if literal.kind != "float":
+            raise mismatch_from_literal(py_type, literal)
+        return float(literal.value)
+
+
+class BoolTransformer(_Scalar):
+    name = "bool"
+    python_type = bool
+    simple = SimpleType.BOOLEAN
+
+    def encode(self, value: bool) -> Literal:
+        return Literal("boolean", value)
+
+    def decode(self, literal: Literal, py_type: Any) -> bool:
+        if literal.kind != "boolean":
+            raise mismatch_from_literal(py_type, literal)
+        return bool(literal.value)
+
+
+class StrTransformer(_Scalar):
+    name = "str"
+    python_type = str
+    simple = SimpleType.STRING
+
+    def encode(self, value: str) -> Literal:
+        return Literal("string", value)
+
+    def decode(self, literal: Literal, py_type: Any) -> str:
+        if literal.kind != "string":
+            raise mismatch_from_literal(py_type, literal)
+        return str(literal.value)
+
+
+class BytesTransformer(_Scalar):
+    name = "bytes"
+    python_type = bytes
+    simple = SimpleType.BINARY
+
+    def encode(self, value: bytes) -> Literal:
+        return Literal("binary", value)
+
+    def decode(self, literal: Literal, py_type: Any) -> bytes:
+        if literal.kind != "binary":
+            raise mismatch_from_literal(py_type, literal)
+        return bytes(literal.value)
+
+
+class DateTimeTransformer(_Scalar):
+    """Aware datetimes keep their zone (IANA name or fixed offset); naive ones stay naive."""
+
+    name = "datetime"
+    python_type = dt.datetime
+    simple = SimpleType.DATETIME
+
+    def encode(self, value: dt.datetime) -> Literal:
+        offset = value.utcoffset()
+        if offset is None:
+            return Literal("datetime", DateTimeValue(value.replace(tzinfo=_UTC), ""))
+        tz = value.tzinfo
+        if isinstance(tz, zoneinfo.ZoneInfo):
+            zone = tz.key
+        elif tz is _UTC:
+            zone = "UTC"
+        else:
+            zone = ""  # a fixed offset: the offset field alone describes it
+        micros = offset // dt.timedelta(microseconds=1)
+        instant = (value.replace(tzinfo=None) - offset).replace(tzinfo=_UTC)
+        return Literal("datetime", DateTimeValue(instant, zone or "fixed", micros))
+
+    def decode(self, literal: Literal, py_type: Any) -> dt.datetime:
+        if literal.kind != "datetime":
+            raise mismatch_from_literal(py_type, literal)
+        value: DateTimeValue = literal.value
+        naive_utc = value.instant.replace(tzinfo=None)
+        if not value.zone:
+            return naive_utc  # type: ignore[no-any-return]
+        offset = dt.timedelta(microseconds=value.utc_offset_micros)
+        wall = naive_utc + offset
+        if value.zone == "UTC":
+            return wall.replace(tzinfo=_UTC)  # type: ignore[no-any-return]
+        if value.zone == "fixed":
+            return wall.replace(tzinfo=dt.timezone(offset))  # type: ignore[no-any-return]
+        zone = zoneinfo.ZoneInfo(value.zone)
+        for fold in (0, 1):
+            candidate: dt.datetime = wall.replace(tzinfo=zone, fold=fold)
+            if candidate.utcoffset() == offset:
+                return candidate
+        # the zone's rules changed since the value was written: keep the instant
+        return value.instant.astimezone(zone)  # type: ignore[no-any-return]
+
+
+class TimedeltaTransformer(_Scalar):
+    name = "timedelta"
+    python_type = dt.timedelta
+    simple = SimpleType.DURATION
+
+    def encode(self, value: dt.timedelta) -> Literal:
+        micros = value // dt.timedelta(microseconds=1)
+        sign = -1 if micros < 0 else 1
+        seconds, rest = divmod(abs(micros), 1_000_000)
+        return Literal("duration", DurationValue(sign * seconds, sign * rest * 1000))
+
+    def decode(self, literal: Literal, py_type: Any) -> dt.timedelta:
+        if literal.kind != "duration":
+            raise mismatch_from_literal(py_type, literal)
+        value: DurationValue = literal.value
+        return dt.timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+
+
+class NoneTransformer(_Scalar):
+    name = "none"
+    python_type = type(None)
+    simple = SimpleType.NONE
+
+    def handles(self, py_type: Any) -> bool:
+        return py_type is None or py_type is type(None)
+
+    def encode(self, value: None) -> Literal:
+        return Literal("none", VOID)
+
+    def decode(self, literal: Literal, py_type: Any) -> None:
+        if literal.kind != "none":
+            raise mismatch_from_literal(py_type, literal)
+
+
+SCALAR_TRANSFORMERS: tuple[TypeTransformer, ...] = (
+    BoolTransformer(), IntTransformer(), FloatTransformer(), StrTransformer(), BytesTransformer(),
+    DateTimeTransformer(), TimedeltaTransformer(), NoneTransformer(),
+)
