@@ -13,14 +13,14 @@ from functools import cache
 from types import ModuleType
 from typing import Any, TypeVar
 
-from wingspan.core.model import literals
+from wingspan.core.model import interface, launch_plans, literals, tasks, workflows
 
 __all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
 
 T = TypeVar("T")
 
 # every module of the model whose classes mirror IDL messages
-MODEL_MODULES: list[ModuleType] = [literals]
+MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans]
 
 
 @cache

@@ -1,0 +1,141 @@
+"""Launch plans: a workflow with inputs, a schedule, notifications and limits."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.tasks import KeyValue
+
+__all__ = [
+    "CatchUpPolicy",
+    "ConcurrencyPolicy",
+    "CronSchedule",
+    "EmailNotification",
+    "FixedRate",
+    "LaunchPlan",
+    "LaunchPlanClosure",
+    "LaunchPlanSpec",
+    "LaunchPlanState",
+    "Notification",
+    "Schedule",
+    "SlackNotification",
+    "WebhookNotification",
+    "WhenFull",
+    "WorkflowPhase",
+]
+
+
+class WorkflowPhase(enum.IntEnum):
+    UNDEFINED = 0
+    QUEUED = 1
+    RUNNING = 2
+    SUCCEEDED = 3
+    FAILED = 4
+    TIMED_OUT = 5
+    ABORTING = 6
+    ABORTED = 7
+    SKIPPED = 8
+
+
+@dataclass(frozen=True, slots=True)
+class CronSchedule:
+    expression: str = ""
+    timezone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FixedRate:
+    interval: timedelta | None = None
+
+
+class CatchUpPolicy(enum.IntEnum):
+    LATEST = 0
+    ALL = 1
+    NONE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    """One of: cron, rate."""
+
+    __oneof__: ClassVar[str] = "kind"
+    kind: str = ""
+    value: Any = None
+    kickoff_time_input_arg: str = ""
+    catch_up: CatchUpPolicy = CatchUpPolicy.LATEST
+
+
+@dataclass(frozen=True, slots=True)
+class EmailNotification:
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SlackNotification:
+    webhook_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookNotification:
+    url: str = ""
+    headers: tuple[KeyValue, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """One of: email, slack, webhook."""
+
+    __oneof__: ClassVar[str] = "target"
+    phases: tuple[WorkflowPhase, ...] = ()
+    kind: str = ""
+    value: Any = None
+
+
+class WhenFull(enum.IntEnum):
+    WAIT = 0
+    SKIP = 1
+    REPLACE = 2
+
+
+@dataclass(frozen=True, slots=True)
+class ConcurrencyPolicy:
+    max: int = 0
+    when_full: WhenFull = WhenFull.WAIT
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchPlanSpec:
+    workflow_id: Identifier | None = None
+    default_inputs: ParameterMap | None = None
+    fixed_inputs: LiteralMap | None = None
+    schedule: Schedule | None = None
+    notifications: tuple[Notification, ...] = ()
+    max_parallelism: int = 0
+    concurrency: ConcurrencyPolicy | None = None
+    labels: tuple[KeyValue, ...] = ()
+
+
+class LaunchPlanState(enum.IntEnum):
+    INACTIVE = 0
+    ACTIVE = 1
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchPlanClosure:
+    state: LaunchPlanState = LaunchPlanState.INACTIVE
+    expected_inputs: ParameterMap | None = None
+    interface: TypedInterface | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchPlan:
+    id: Identifier | None = None
+    spec: LaunchPlanSpec | None = None
+    closure: LaunchPlanClosure | None = None
