@@ -69,6 +69,17 @@ async def _translated(uri: BlobUri | str, action: str) -> AsyncIterator[None]:
         raise StorageError(f"S3 could not {action} {uri}: {type(exc).__name__}: {exc}") from exc
 
 
+async def _slices(data: memoryview, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield bytes(data[start:start + size])
+
+
+async def _file_chunks(path: str, size: int) -> AsyncIterator[bytes]:
+    async with await anyio.open_file(path, "rb") as src:
+        while chunk := await src.read(size):
+            yield chunk
+
+
 def _split_endpoint(endpoint: str, secure: bool) -> tuple[str, bool]:
     """``http://host:port`` or ``host:port`` -> (``host:port``, use TLS)."""
     scheme, sep, rest = endpoint.partition("://")
@@ -148,29 +159,23 @@ class S3BlobStore(BlobStore):
     async def put(self, uri: str, data: BlobSource) -> int:
         target = self._object(uri)
         client = self._client_for_loop()
+        # every source goes through one path that hands miniopy-async a BytesIO per request
+        # (raw bytes bodies over 1 MiB make aiohttp warn that they may block the loop)
+        source: AsyncIterable[bytes]
+        if isinstance(data, bytes | bytearray | memoryview):
+            source = _slices(memoryview(data), self.part_size)
+        elif isinstance(data, os.PathLike):
+            if not await anyio.Path(data).is_file():
+                raise NotFoundError(f"no local file {os.fspath(data)} to upload to {uri}")
+            source = _file_chunks(os.fspath(data), self.part_size)
+        else:
+            source = data
         async with _translated(uri, "write"):
-            if isinstance(data, bytes | bytearray | memoryview):
-                payload = bytes(data)
-                await client.put_object(self.bucket, target.key, io.BytesIO(payload),
-                                        len(payload), part_size=self._part_size_for(len(payload)))
-                return len(payload)
-            if isinstance(data, os.PathLike):
-                path = anyio.Path(data)
-                try:
-                    size = (await path.stat()).st_size
-                except FileNotFoundError as exc:
-                    raise NotFoundError(f"no local file {path} to upload to {uri}") from exc
-                await client.fput_object(self.bucket, target.key, str(path),
-                                         part_size=self._part_size_for(size))
-                return size
-            return await self._put_stream(client, target, data)
-
-    def _part_size_for(self, size: int) -> int:
-        # miniopy-async sends one PUT when part_size equals the length
-        return size if size <= self.part_size else self.part_size
+            return await self._put_stream(client, target, source)
 
     async def _put_stream(self, client: Minio, target: BlobUri,
                           chunks: AsyncIterable[bytes]) -> int:
+        """Uploads in one request if it all fits in a part, else part by part as it arrives."""
         buffer = bytearray()
         uploader: Any = None  # miniopy's MultipartUploader, made when the first part is full
         part_number = 0
@@ -183,15 +188,16 @@ class S3BlobStore(BlobStore):
                     if uploader is None:
                         uploader = client.multipart_uploader(self.bucket, target.key)
                     part_number += 1
-                    await uploader.upload_part(bytes(buffer[: self.part_size]), part_number)
+                    await uploader.upload_part(io.BytesIO(buffer[: self.part_size]), part_number)
                     del buffer[: self.part_size]
             if uploader is None:
-                await client.put_object(self.bucket, target.key, io.BytesIO(bytes(buffer)),
-                                        len(buffer), part_size=max(len(buffer), 1))
+                # part_size == length makes miniopy-async send one plain PUT
+                await client.put_object(self.bucket, target.key, io.BytesIO(buffer),
+                                        len(buffer), part_size=len(buffer))
                 return total
             if buffer:
                 part_number += 1
-                await uploader.upload_part(bytes(buffer), part_number)
+                await uploader.upload_part(io.BytesIO(buffer), part_number)
             await uploader.complete()
         except BaseException:
             if uploader is not None and part_number:

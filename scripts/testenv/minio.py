@@ -1,0 +1,138 @@
+"""MinIO for the tests, built from source through the Go module proxy and run on 127.0.0.1.
+
+MinIO ships no Debian package and no PyPI wheel, and prebuilt binaries cannot be
+downloaded here, so ``go install github.com/minio/minio@VERSION`` builds it once
+(several minutes on 2 cores) into ``cache_dir()/bin``; the Go module and build
+caches live under ``cache_dir()/go`` too (shared with kube_build.py), so later runs
+and CI on the same machine start it in about a second.
+
+VERSION pins what ``@latest`` resolved to when this was written: MinIO tags its
+releases ``RELEASE.<date>``, which are not semantic versions, so the module proxy
+only knows pseudo-versions of commits and ``@latest`` would move under us. Set
+WINGSPAN_TESTENV_MINIO_VERSION to try another one (``latest`` works too).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from scripts.testenv.base import (
+    ServiceError,
+    cache_dir,
+    have,
+    log_tail,
+    pid_alive,
+    port_open,
+    run,
+    save_env,
+    start_daemon,
+    state_dir,
+    stop_daemon,
+    wait_until,
+)
+
+SERVICE = "minio"
+MODULE = "github.com/minio/minio"
+VERSION = os.environ.get("WINGSPAN_TESTENV_MINIO_VERSION", "v0.0.0-20260212201848-7aac2a2c5b7c")
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("WINGSPAN_TESTENV_MINIO_PORT", "59000"))
+CONSOLE_PORT = PORT + 1
+ACCESS_KEY = "wingspan-test"
+SECRET_KEY = "wingspan-test-secret-key"
+REGION = "us-east-1"
+
+
+def go_env() -> dict[str, str]:
+    """Module and build caches under cache_dir(), as kube_build.py keeps them."""
+    root = cache_dir() / "go"
+    return {
+        "GOPATH": str(root / "path"),
+        "GOMODCACHE": str(root / "mod"),
+        "GOCACHE": str(root / "cache"),
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": "-buildvcs=false",
+        "CGO_ENABLED": "0",
+    }
+
+
+def binary_path() -> Path:
+    return cache_dir() / "bin" / f"minio-{VERSION}"
+
+
+def build() -> Path:
+    """Returns the cached binary, building it first if needed (serialised by a lock)."""
+    target = binary_path()
+    if target.exists():
+        return target
+    if not have("go"):
+        raise ServiceError("go is not on PATH; MinIO is built with the Go toolchain (>= 1.24)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir() / "minio-build.lock", "w") as lock:
+        # a second process waits here for the first one's build instead of starting its own
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.exists():
+            return target
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
+            run(["go", "install", f"{MODULE}@{VERSION}"], env={**go_env(), "GOBIN": gobin},
+                timeout=3600)
+            os.replace(Path(gobin) / "minio", target)
+        (target.parent / f"{target.name}.build-seconds").write_text(
+            f"{time.monotonic() - started:.0f}\n")
+    return target
+
+
+def _live() -> bool:
+    url = f"http://{HOST}:{PORT}/minio/health/live"
+    with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
+        return bool(response.status == 200)
+
+
+def _start(binary: Path) -> None:
+    pid_file = state_dir(SERVICE) / "pid"
+    if pid_alive(pid_file):
+        return  # a second `up`: the readiness wait below covers a server still starting
+    if port_open(PORT, HOST):
+        raise ServiceError(
+            f"port {PORT} on {HOST} is taken by a process that is not our MinIO; stop it or "
+            "set WINGSPAN_TESTENV_MINIO_PORT"
+        )
+    data = state_dir(SERVICE) / "data"
+    data.mkdir(exist_ok=True)
+    start_daemon(SERVICE, [
+        str(binary), "server", "--quiet", "--address", f"{HOST}:{PORT}",
+        "--console-address", f"{HOST}:{CONSOLE_PORT}", str(data),
+    ], env={
+        "MINIO_ROOT_USER": ACCESS_KEY,
+        "MINIO_ROOT_PASSWORD": SECRET_KEY,
+        "MINIO_REGION": REGION,
+        "MINIO_BROWSER": "off",
+        "MINIO_UPDATE": "off",
+    })
+
+
+def ensure() -> dict[str, str]:
+    """Builds MinIO unless cached, starts it unless it runs, and returns its env vars."""
+    binary = build()
+    _start(binary)
+    pid_file = state_dir(SERVICE) / "pid"
+    # returns as soon as the server answers or its process is gone
+    wait_until(lambda: not pid_alive(pid_file) or _live(), timeout=60,
+               what=f"MinIO on {HOST}:{PORT}", service=SERVICE)
+    if not pid_alive(pid_file):
+        raise ServiceError(f"MinIO exited while starting; last log lines:\n{log_tail(SERVICE)}")
+    return save_env(SERVICE, {
+        "WINGSPAN_TEST_S3_ENDPOINT": f"http://{HOST}:{PORT}",
+        "WINGSPAN_TEST_S3_ACCESS_KEY": ACCESS_KEY,
+        "WINGSPAN_TEST_S3_SECRET_KEY": SECRET_KEY,
+        "WINGSPAN_TEST_S3_REGION": REGION,
+    })
+
+
+def stop() -> None:
+    stop_daemon(SERVICE)

@@ -1,0 +1,81 @@
+"""Fixtures for tests against real services (marker ``real``), started through scripts.testenv.
+
+Each service is ensured once per session (reused when ``scripts/test`` or an earlier
+run already started it), so ``pytest tests/real`` works on its own. A service that
+cannot start fails the tests that need it, loudly and with the reason; never a skip.
+
+- ``postgres_env`` (session): ``WINGSPAN_TEST_PG_URL`` (SQLAlchemy + asyncpg) and
+  ``WINGSPAN_TEST_PG_DSN`` (libpq); ``pg_url`` and ``pg_dsn`` give each one.
+- ``minio_env`` (session): ``WINGSPAN_TEST_S3_ENDPOINT``, ``_ACCESS_KEY``,
+  ``_SECRET_KEY``, ``_REGION``.
+- ``s3_settings``: Settings whose storage is a fresh prefix in the test bucket.
+- ``s3_store``: an open S3BlobStore on that prefix (5 MiB parts, so multipart shows
+  with small objects); everything below it is deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from scripts.testenv import minio, postgres
+from scripts.testenv.base import ServiceError
+from wingspan.core.config import Settings
+from wingspan.core.storage.s3 import S3BlobStore
+
+TEST_BUCKET = "wingspan-test"
+
+
+def _ensure(name: str, ensure: Callable[[], dict[str, str]]) -> dict[str, str]:
+    try:
+        return ensure()
+    except ServiceError as exc:
+        pytest.fail(f"the test service {name} could not start: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_env() -> dict[str, str]:
+    return _ensure("postgres", postgres.ensure)
+
+
+@pytest.fixture
+def pg_url(postgres_env: dict[str, str]) -> str:
+    return postgres_env["WINGSPAN_TEST_PG_URL"]
+
+
+@pytest.fixture
+def pg_dsn(postgres_env: dict[str, str]) -> str:
+    return postgres_env["WINGSPAN_TEST_PG_DSN"]
+
+
+@pytest.fixture(scope="session")
+def minio_env() -> dict[str, str]:
+    return _ensure("minio", minio.ensure)
+
+
+@pytest.fixture
+def s3_settings(minio_env: dict[str, str], tmp_path: Path) -> Settings:
+    return Settings(
+        home=tmp_path / "home",
+        storage=f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}",
+        s3_endpoint=minio_env["WINGSPAN_TEST_S3_ENDPOINT"],
+        s3_access_key=minio_env["WINGSPAN_TEST_S3_ACCESS_KEY"],
+        s3_secret_key=minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
+        s3_region=minio_env["WINGSPAN_TEST_S3_REGION"],
+    )
+
+
+@pytest.fixture
+async def s3_store(s3_settings: Settings) -> AsyncIterator[S3BlobStore]:
+    store = S3BlobStore(
+        s3_settings.storage, endpoint=s3_settings.s3_endpoint,
+        access_key=s3_settings.s3_access_key, secret_key=s3_settings.s3_secret_key,
+        region=s3_settings.s3_region, part_size=5 * 1024 * 1024,
+    )
+    async with store:
+        await store.ensure_bucket()
+        yield store
+        await store.delete_prefix(store.root + "/")
