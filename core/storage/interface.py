@@ -28,7 +28,15 @@ import anyio
 from wingspan.core.errors import NotFoundError, StorageError
 from wingspan.core.storage.uris import BlobUri, InvalidUriError, parse_uri, relative_key
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "BlobInfo", "BlobSource", "BlobStore", "Method", "discard_file"]
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "BlobInfo",
+    "BlobSource",
+    "BlobStore",
+    "Method",
+    "check_source",
+    "discard_file",
+]
 
 #: bytes per chunk that :meth:`BlobStore.stream` yields unless told otherwise
 DEFAULT_CHUNK_SIZE = 1024 * 1024
@@ -37,6 +45,15 @@ DEFAULT_CHUNK_SIZE = 1024 * 1024
 BlobSource = bytes | bytearray | memoryview | AsyncIterable[bytes] | os.PathLike[str]
 
 Method = Literal["GET", "PUT"]
+
+
+def check_source(data: object, uri: str) -> None:
+    """Raises TypeError, listing what is accepted, unless ``data`` is a :data:`BlobSource`."""
+    if not isinstance(data, bytes | bytearray | memoryview | os.PathLike | AsyncIterable):
+        raise TypeError(
+            f"cannot store a {type(data).__name__} at {uri}: pass bytes, an async iterable of "
+            "bytes chunks, or a pathlib.Path of a local file"
+        )
 
 
 def discard_file(path: str) -> None:

@@ -28,6 +28,7 @@ from wingspan.core.storage.interface import (
     BlobSource,
     BlobStore,
     Method,
+    check_source,
     discard_file,
 )
 from wingspan.core.storage.signing import UrlSigner
@@ -91,6 +92,7 @@ class LocalBlobStore(BlobStore):
 
     async def put(self, uri: str, data: BlobSource) -> int:
         target = self.path_for(uri)
+        check_source(data, uri)
         with _translated(uri, "write"):
             if isinstance(data, bytes | bytearray | memoryview):
                 payload = bytes(data)

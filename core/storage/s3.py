@@ -40,6 +40,7 @@ from wingspan.core.storage.interface import (
     BlobSource,
     BlobStore,
     Method,
+    check_source,
 )
 from wingspan.core.storage.uris import BlobUri
 
@@ -158,6 +159,7 @@ class S3BlobStore(BlobStore):
 
     async def put(self, uri: str, data: BlobSource) -> int:
         target = self._object(uri)
+        check_source(data, uri)
         client = self._client_for_loop()
         # every source goes through one path that hands miniopy-async a BytesIO per request
         # (raw bytes bodies over 1 MiB make aiohttp warn that they may block the loop)

@@ -79,8 +79,16 @@ def build() -> Path:
             return target
         started = time.monotonic()
         with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-            run(["go", "install", f"{MODULE}@{VERSION}"], env={**go_env(), "GOBIN": gobin},
-                timeout=3600)
+            argv, env = ["go", "install", f"{MODULE}@{VERSION}"], {**go_env(), "GOBIN": gobin}
+            try:
+                run(argv, env=env, timeout=3600)
+            except ServiceError as first:
+                # seen once here: a build sharing the Go caches with another build failed at
+                # once with "package internal/abi is not in std" and went through on a retry
+                try:
+                    run(argv, env=env, timeout=3600)
+                except ServiceError as second:
+                    raise ServiceError(f"{second}\n(first attempt: {first})") from second
             os.replace(Path(gobin) / "minio", target)
         (target.parent / f"{target.name}.build-seconds").write_text(
             f"{time.monotonic() - started:.0f}\n")

@@ -188,6 +188,11 @@ async def test_names_that_escape_or_look_temporary_are_refused(store: LocalBlobS
         await store.put(store.uri(TEMP_PREFIX + "x"), b"x")
 
 
+async def test_a_path_given_as_text_is_refused_with_the_choices(store: LocalBlobStore) -> None:
+    with pytest.raises(TypeError, match=r"cannot store a str .* pass bytes, an async iterable"):
+        await store.put(store.uri("a.bin"), "/tmp/a.bin")  # type: ignore[arg-type]
+
+
 async def test_other_filesystem_failures_are_storage_errors(store: LocalBlobStore) -> None:
     await store.put(store.uri("file.bin"), b"x")
     with pytest.raises(StorageError, match="cannot write") as info:
