@@ -7,13 +7,13 @@ use only: it is slow to import and most local runs never serialise anything.
 
 from __future__ import annotations
 
-import dataclasses
 import enum
 from functools import cache
 from types import ModuleType
 from typing import Any, TypeVar
 
 from wingspan.core.model import interface, launch_plans, literals, tasks, workflows
+from wingspan.core.model.record import fields_of, is_record
 
 __all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
 
@@ -25,12 +25,12 @@ MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch
 
 @cache
 def model_classes() -> dict[str, type]:
-    """Model classes (dataclasses and enums) by their IDL name."""
+    """Model classes (records and enums) by their IDL name."""
     found: dict[str, type] = {}
     for module in MODEL_MODULES:
         for name in module.__all__:
             obj = getattr(module, name)
-            if isinstance(obj, type) and (dataclasses.is_dataclass(obj) or issubclass(obj, enum.Enum)):
+            if isinstance(obj, type) and (is_record(obj) or issubclass(obj, enum.Enum)):
                 found[name] = obj
     return found
 
@@ -51,7 +51,7 @@ def _plan(cls: type) -> tuple[str | None, tuple[str, ...]]:
     if plan is None:
         oneof: str | None = getattr(cls, "__oneof__", None)
         names = tuple(
-            f.name for f in dataclasses.fields(cls) if not (oneof and f.name in ("kind", "value"))
+            f.name for f in fields_of(cls) if not (oneof and f.name in ("kind", "value"))
         )
         plan = _PLANS[cls] = (oneof, names)
     return plan
@@ -73,7 +73,7 @@ def to_proto(obj: Any) -> Any:
 
 
 def _encode_value(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if is_record(value) and not isinstance(value, type):
         return to_proto(value)
     if isinstance(value, (tuple, list)):
         return [_encode_value(v) for v in value]

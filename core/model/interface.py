@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 
 from wingspan.core.model.literals import Literal, LiteralType
+from wingspan.core.model.record import record
 
 __all__ = [
     "ExecutionId",
@@ -29,7 +29,7 @@ class ResourceType(enum.IntEnum):
     LAUNCH_PLAN = 3
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Identifier:
     resource_type: ResourceType = ResourceType.UNSPECIFIED
     project: str = ""
@@ -42,47 +42,47 @@ class Identifier:
         return f"{scope}{self.name}" + (f"@{self.version}" if self.version else "")
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NamedEntityIdentifier:
     project: str = ""
     domain: str = ""
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ExecutionId:
     project: str = ""
     domain: str = ""
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeExecutionId:
     execution_id: ExecutionId | None = None
     node_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskExecutionId:
     task_id: Identifier | None = None
     node_execution_id: NodeExecutionId | None = None
     attempt: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalId:
     execution_id: ExecutionId | None = None
     signal_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Variable:
     name: str = ""
     type: LiteralType | None = None
     description: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TypedInterface:
     inputs: tuple[Variable, ...] = ()
     outputs: tuple[Variable, ...] = ()
@@ -97,13 +97,13 @@ class TypedInterface:
         return next((v for v in self.outputs if v.name == name), None)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Parameter:
     variable: Variable | None = None
     default: Literal | None = None
     required: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ParameterMap:
     parameters: tuple[Parameter, ...] = ()

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.record import record
 from wingspan.core.model.tasks import KeyValue
 
 __all__ = [
@@ -42,13 +42,13 @@ class WorkflowPhase(enum.IntEnum):
     SKIPPED = 8
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CronSchedule:
     expression: str = ""
     timezone: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class FixedRate:
     interval: timedelta | None = None
 
@@ -59,7 +59,7 @@ class CatchUpPolicy(enum.IntEnum):
     NONE = 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Schedule:
     """One of: cron, rate."""
 
@@ -70,23 +70,23 @@ class Schedule:
     catch_up: CatchUpPolicy = CatchUpPolicy.LATEST
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EmailNotification:
     recipients: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SlackNotification:
     webhook_url: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WebhookNotification:
     url: str = ""
     headers: tuple[KeyValue, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Notification:
     """One of: email, slack, webhook."""
 
@@ -102,13 +102,13 @@ class WhenFull(enum.IntEnum):
     REPLACE = 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConcurrencyPolicy:
     max: int = 0
     when_full: WhenFull = WhenFull.WAIT
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LaunchPlanSpec:
     workflow_id: Identifier | None = None
     default_inputs: ParameterMap | None = None
@@ -125,7 +125,7 @@ class LaunchPlanState(enum.IntEnum):
     ACTIVE = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LaunchPlanClosure:
     state: LaunchPlanState = LaunchPlanState.INACTIVE
     expected_inputs: ParameterMap | None = None
@@ -134,7 +134,7 @@ class LaunchPlanClosure:
     updated_at: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LaunchPlan:
     id: Identifier | None = None
     spec: LaunchPlanSpec | None = None

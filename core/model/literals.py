@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar, Final
+
+from wingspan.core.model.record import record
 
 __all__ = [
     "Blob",
@@ -70,51 +72,51 @@ class ErrorKind(enum.IntEnum):
 # ---- literal types ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumType:
     name: str = ""
     values: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnionType:
     variants: tuple[LiteralType, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordField:
     name: str = ""
     type: LiteralType | None = None
     optional: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordType:
     name: str = ""
     kind: RecordKind = RecordKind.UNSPECIFIED
     fields: tuple[RecordField, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BlobType:
     format: str = ""
     dimensionality: BlobDimensionality = BlobDimensionality.SINGLE
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StructuredDatasetColumn:
     name: str = ""
     type: LiteralType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StructuredDatasetType:
     format: str = ""
     columns: tuple[StructuredDatasetColumn, ...] = ()
     python_kind: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiteralType:
     """One of: simple, collection_type, map_value_type, union_type, enum_type, record_type,
     blob, structured_dataset_type (``kind`` names it, ``value`` holds it)."""
@@ -153,7 +155,7 @@ def describe(t: LiteralType) -> str:
 # ---- literals --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Void:
     pass
 
@@ -161,65 +163,65 @@ class Void:
 VOID: Final = Void()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DateTimeValue:
     instant: Any = None  # datetime, aware, UTC
     zone: str = ""
     utc_offset_micros: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DurationValue:
     seconds: int = 0
     nanos: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiteralCollection:
     literals: tuple[Literal, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class LiteralMap:
     literals: dict[str, Literal] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class UnionValue:
     value: Literal | None = None
     tag: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class EnumValue:
     name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordFieldValue:
     name: str = ""
     value: Literal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class RecordValue:
     type_name: str = ""
     fields: tuple[RecordFieldValue, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Blob:
     uri: str = ""
     type: BlobType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class StructuredDataset:
     uri: str = ""
     type: StructuredDatasetType | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OffloadedLiteral:
     uri: str = ""
     size_bytes: int = 0
@@ -227,14 +229,14 @@ class OffloadedLiteral:
     digest: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ErrorValue:
     failed_node_id: str = ""
     message: str = ""
     kind: ErrorKind = ErrorKind.UNSPECIFIED
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Literal:
     """One of: none, integer, float, string, boolean, datetime, duration, binary, collection,
     map, union, enum, record, blob, structured_dataset, offloaded, error, big_integer, opaque."""

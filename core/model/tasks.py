@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from datetime import timedelta
 
 from wingspan.core.model.interface import Identifier, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.record import record
 
 __all__ = [
     "CacheSettings",
@@ -23,13 +23,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class KeyValue:
     key: str = ""
     value: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ResourceSet:
     cpu: str = ""
     memory: str = ""
@@ -37,7 +37,7 @@ class ResourceSet:
     ephemeral_storage: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Resources:
     requests: ResourceSet | None = None
     limits: ResourceSet | None = None
@@ -49,14 +49,14 @@ class SecretMount(enum.IntEnum):
     FILE = 2
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Secret:
     group: str = ""
     key: str = ""
     mount: SecretMount = SecretMount.ANY
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Container:
     image: str = ""
     command: tuple[str, ...] = ()
@@ -67,7 +67,7 @@ class Container:
     output_dir: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CacheSettings:
     enabled: bool = False
     version: str = ""
@@ -75,7 +75,7 @@ class CacheSettings:
     ignored_inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskMetadata:
     retries: int = 0
     timeout: timedelta | None = None
@@ -85,7 +85,7 @@ class TaskMetadata:
     runtime: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CodeReference:
     module: str = ""
     qualname: str = ""
@@ -93,7 +93,7 @@ class CodeReference:
     source_digest: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskTemplate:
     id: Identifier | None = None
     type: str = ""

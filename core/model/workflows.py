@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import timedelta
 from typing import Any, ClassVar
 
 from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
 from wingspan.core.model.literals import LiteralType
+from wingspan.core.model.record import record
 from wingspan.core.model.tasks import Resources, TaskTemplate
 
 __all__ = [
@@ -51,7 +52,7 @@ __all__ = [
 START_NODE = "start"
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class PathStep:
     """One of: index (int), key (str)."""
 
@@ -60,24 +61,24 @@ class PathStep:
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class OutputReference:
     node_id: str = ""
     var: str = ""
     path: tuple[PathStep, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BindingDataCollection:
     bindings: tuple[BindingData, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BindingDataMap:
     bindings: dict[str, BindingData] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BindingData:
     """One of: literal, promise (OutputReference), collection, map."""
 
@@ -87,13 +88,13 @@ class BindingData:
     union_tag: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Binding:
     var: str = ""
     binding: BindingData | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeMetadata:
     name: str = ""
     timeout: timedelta | None = None
@@ -101,18 +102,18 @@ class NodeMetadata:
     interruptible: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskNodeOverrides:
     resources: Resources | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class TaskNode:
     task_id: Identifier | None = None
     overrides: TaskNodeOverrides | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowNode:
     """One of: subworkflow_id, launch_plan_id."""
 
@@ -135,7 +136,7 @@ class ConjunctionOperator(enum.IntEnum):
     OR = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Operand:
     """One of: literal, promise."""
 
@@ -144,21 +145,21 @@ class Operand:
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ComparisonExpression:
     operator: ComparisonOperator = ComparisonOperator.EQ
     left: Operand | None = None
     right: Operand | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ConjunctionExpression:
     operator: ConjunctionOperator = ConjunctionOperator.AND
     left: BooleanExpression | None = None
     right: BooleanExpression | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BooleanExpression:
     """One of: comparison, conjunction."""
 
@@ -167,13 +168,13 @@ class BooleanExpression:
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class IfBlock:
     condition: BooleanExpression | None = None
     then_node: Node | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class BranchNode:
     """``cases`` in order; ``kind``/``value`` is the otherwise part: else_node or else_fail."""
 
@@ -183,24 +184,24 @@ class BranchNode:
     value: Any = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SleepCondition:
     duration: timedelta | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ApproveCondition:
     signal_id: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class SignalCondition:
     signal_id: str = ""
     type: LiteralType | None = None
     output_variable_name: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class GateNode:
     """One of: sleep, approve, signal."""
 
@@ -210,7 +211,7 @@ class GateNode:
     timeout: timedelta | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class ArrayNode:
     node: Node | None = None
     parallelism: int = 0
@@ -218,7 +219,7 @@ class ArrayNode:
     mapped_inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Node:
     """One of: task_node, workflow_node, branch_node, gate_node, array_node."""
 
@@ -236,13 +237,13 @@ class FailurePolicy(enum.IntEnum):
     FAIL_AFTER_EXECUTABLE_NODES_COMPLETE = 1
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowMetadata:
     failure_policy: FailurePolicy = FailurePolicy.FAIL_IMMEDIATELY
     docs: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class WorkflowTemplate:
     id: Identifier | None = None
     metadata: WorkflowMetadata | None = None
@@ -252,30 +253,30 @@ class WorkflowTemplate:
     parameters: ParameterMap | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeIdList:
     ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class NodeConnections:
     upstream: dict[str, NodeIdList] = field(default_factory=dict)
     downstream: dict[str, NodeIdList] = field(default_factory=dict)
     order: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompiledWorkflow:
     template: WorkflowTemplate | None = None
     connections: NodeConnections | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompiledTask:
     template: TaskTemplate | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class CompiledWorkflowClosure:
     primary: CompiledWorkflow | None = None
     sub_workflows: tuple[CompiledWorkflow, ...] = ()
@@ -283,7 +284,7 @@ class CompiledWorkflowClosure:
     launch_plans: tuple[Identifier, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class DynamicJobSpec:
     nodes: tuple[Node, ...] = ()
     outputs: tuple[Binding, ...] = ()

@@ -20,6 +20,24 @@ from wingspan.core.types.transformer import TransferContext, TypeTransformer, Va
 __all__ = ["CONTAINER_TRANSFORMERS", "union_variants"]
 
 
+def _item_type(py_type: Any) -> Any:
+    """T of list[T]; UnsupportedTypeError for a bare list."""
+    args = typing.get_args(py_type)
+    if not args:
+        raise UnsupportedTypeError(py_type, reason="say what it holds, e.g. list[int]")
+    return args[0]
+
+
+def _value_type(py_type: Any) -> Any:
+    """T of dict[str, T]; UnsupportedTypeError for a bare dict or keys other than str."""
+    args = typing.get_args(py_type)
+    if not args:
+        raise UnsupportedTypeError(py_type, reason="say what it maps, e.g. dict[str, int]")
+    if args[0] is not str:
+        raise UnsupportedTypeError(py_type, reason="dictionary keys must be str")
+    return args[1]
+
+
 class ListTransformer(TypeTransformer):
     name = "list"
 
@@ -27,16 +45,13 @@ class ListTransformer(TypeTransformer):
         return py_type is list or typing.get_origin(py_type) is list
 
     def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
-        args = typing.get_args(py_type)
-        if not args:
-            raise UnsupportedTypeError(py_type, reason="say what it holds, e.g. list[int]")
-        return LiteralType("collection_type", engine.literal_type(args[0]),
+        return LiteralType("collection_type", engine.literal_type(_item_type(py_type)),
                            annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
         if type(value) is not list:
             return False
-        (item,) = typing.get_args(py_type)
+        item = _item_type(py_type)
         transformer = engine.transformer_for(item)
         return all(transformer.fits(v, item, engine, exact=exact) for v in value)
 
@@ -44,7 +59,7 @@ class ListTransformer(TypeTransformer):
                          ctx: TransferContext) -> Literal:
         if not isinstance(value, list):
             raise ValueMismatch.of(type_repr(py_type), value)
-        (item,) = typing.get_args(py_type)
+        item = _item_type(py_type)
         transformer = engine.transformer_for(item)
         literals = []
         for index, element in enumerate(value):
@@ -58,7 +73,7 @@ class ListTransformer(TypeTransformer):
                         ctx: TransferContext) -> Any:
         if literal.kind != "collection":
             raise mismatch_from_literal(py_type, literal)
-        (item,) = typing.get_args(py_type)
+        item = _item_type(py_type)
         return [await engine.to_python_nested(lit, item, ctx) for lit in literal.value.literals]
 
 
@@ -69,18 +84,13 @@ class DictTransformer(TypeTransformer):
         return py_type is dict or typing.get_origin(py_type) is dict
 
     def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
-        args = typing.get_args(py_type)
-        if not args:
-            raise UnsupportedTypeError(py_type, reason="say what it maps, e.g. dict[str, int]")
-        if args[0] is not str:
-            raise UnsupportedTypeError(py_type, reason="dictionary keys must be str")
-        return LiteralType("map_value_type", engine.literal_type(args[1]),
+        return LiteralType("map_value_type", engine.literal_type(_value_type(py_type)),
                            annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
         if type(value) is not dict:
             return False
-        item = typing.get_args(py_type)[1]
+        item = _value_type(py_type)
         transformer = engine.transformer_for(item)
         return all(type(k) is str and transformer.fits(v, item, engine, exact=exact)
                    for k, v in value.items())
@@ -89,7 +99,7 @@ class DictTransformer(TypeTransformer):
                          ctx: TransferContext) -> Literal:
         if not isinstance(value, dict):
             raise ValueMismatch.of(type_repr(py_type), value)
-        item = typing.get_args(py_type)[1]
+        item = _value_type(py_type)
         transformer = engine.transformer_for(item)
         literals = {}
         for key, element in value.items():
@@ -105,7 +115,7 @@ class DictTransformer(TypeTransformer):
                         ctx: TransferContext) -> Any:
         if literal.kind != "map":
             raise mismatch_from_literal(py_type, literal)
-        item = typing.get_args(py_type)[1]
+        item = _value_type(py_type)
         return {k: await engine.to_python_nested(v, item, ctx)
                 for k, v in literal.value.literals.items()}
 
@@ -142,7 +152,10 @@ class UnionTransformer(TypeTransformer):
         return None
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
-        return self._variant(value, py_type, engine) is not None
+        # exact too inside: [3] must not fit list[float | str] exactly, or list[float | str] |
+        # list[int] would store it as [3.0]
+        return any(engine.transformer_for(member).fits(value, member, engine, exact=exact)
+                   for member in typing.get_args(py_type))
 
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
                          ctx: TransferContext) -> Literal:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -34,6 +35,12 @@ class UnsupportedTypeError(TypeTransformerError):
             "wingspan_type_transformers hook"
         )
 
+    def located(self, variable: str) -> UnsupportedTypeError:
+        """This error naming the variable being converted, unless it already says where."""
+        if self.where or not variable:
+            return self
+        return UnsupportedTypeError(self.py_type, f"variable {variable!r}", self.reason)
+
 
 def type_repr(py_type: Any) -> str:
     """How an annotation reads in messages: ``int``, ``list[Point]``, ``int | None``."""
@@ -57,6 +64,9 @@ class TypeEngine:
         self._transformers: list[TypeTransformer] = list(transformers)
         self._by_type: dict[Any, TypeTransformer] = {}
         self._literal_types: dict[Any, LiteralType] = {}
+        # ids of the annotations whose literal type is being worked out, per thread: a type
+        # met again inside itself is recursive
+        self._resolving = threading.local()
 
     @property
     def transformers(self) -> tuple[TypeTransformer, ...]:
@@ -89,8 +99,16 @@ class TypeEngine:
             return self._literal_types[py_type]
         except (KeyError, TypeError):
             pass
+        resolving: set[int] = self._resolving.__dict__.setdefault("ids", set())
         try:
-            result = self.transformer_for(py_type, where).literal_type(py_type, self)
+            if id(py_type) in resolving:  # by id: an annotation need not be hashable
+                raise UnsupportedTypeError(py_type, where, "it contains itself; recursive types "
+                                                           "have no literal type")
+            resolving.add(id(py_type))
+            try:
+                result = self.transformer_for(py_type, where).literal_type(py_type, self)
+            finally:
+                resolving.discard(id(py_type))
         except UnsupportedTypeError as exc:
             if where and not exc.where:
                 raise UnsupportedTypeError(exc.py_type, where, exc.reason) from None
@@ -116,6 +134,8 @@ class TypeEngine:
             literal = await self.to_literal_nested(value, py_type, ctx)
         except ValueMismatch as exc:
             raise TypeTransformerError(exc.render(name)) from None
+        except UnsupportedTypeError as exc:
+            raise exc.located(name) from None
         if ctx.store is not None and ctx.prefix:
             from wingspan.core.types.offload import estimate_size, offload
 
@@ -134,6 +154,8 @@ class TypeEngine:
             return await self.to_python_nested(literal, py_type, ctx or _NO_CONTEXT)
         except ValueMismatch as exc:
             raise TypeTransformerError(exc.render(name)) from None
+        except UnsupportedTypeError as exc:
+            raise exc.located(name) from None
 
     async def to_python_nested(self, literal: Literal, py_type: Any, ctx: TransferContext) -> Any:
         if literal.kind == "offloaded":

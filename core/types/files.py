@@ -9,16 +9,14 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
-
-import anyio
-import anyio.to_thread
+from typing import IO, TYPE_CHECKING, Any
 
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
-from wingspan.core.storage.interface import BlobStore
-from wingspan.core.types.blocking import run_io
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
+
+if TYPE_CHECKING:
+    from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["FILE_TRANSFORMERS", "Directory", "File"]
 
@@ -61,7 +59,9 @@ class _Remote:
 
     @property
     def name(self) -> str:
-        return (self._uri or str(self._local)).rstrip("/").rsplit("/", 1)[-1]
+        if self._local is not None:
+            return self._local.name
+        return (self._uri or "").rstrip("/").rsplit("/", 1)[-1]
 
     def _target(self) -> Path:
         folder = self._download_dir or Path(tempfile.mkdtemp(prefix="wingspan-"))
@@ -79,6 +79,8 @@ class _Remote:
     def download(self) -> str:
         """Fetches the contents if needed and returns the local path."""
         if self._local is None:
+            from wingspan.core.types.blocking import run_io
+
             run_io(self.download_async)
         return str(self._local)
 
@@ -129,7 +131,9 @@ class Directory(_Remote, os.PathLike[str]):
             target.mkdir(parents=True, exist_ok=True)
             prefix = self._uri.rstrip("/") + "/"
             async for uri in store.list_prefix(prefix):
-                destination = target / uri[len(prefix):]
+                from wingspan.core.storage.uris import relative_key
+
+                destination = target / relative_key(prefix, uri)
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 await store.download_file(uri, destination)
             self._local = target
@@ -183,6 +187,8 @@ class FileTransformer(_BlobTransformer):
     dimensionality = BlobDimensionality.SINGLE
 
     async def upload(self, value: Any, ctx: TransferContext) -> str:
+        import anyio
+
         local = Path(value.path)
         if not await anyio.Path(local).is_file():
             raise ValueMismatch("File of an existing file", "File", repr(str(local)),
@@ -200,14 +206,19 @@ class DirectoryTransformer(_BlobTransformer):
     dimensionality = BlobDimensionality.MULTIPART
 
     async def upload(self, value: Any, ctx: TransferContext) -> str:
+        import anyio
+        import anyio.to_thread
+
         local = Path(value.path)
         if not await anyio.Path(local).is_dir():
             raise ValueMismatch("Directory of an existing folder", "Directory", repr(str(local)),
                                 detail="no such folder to upload")
         store = ctx.require_store("a Directory")
         root = ctx.new_uri(local.name)
+        from wingspan.core.storage.uris import join_uri
+
         for path in await anyio.to_thread.run_sync(_files_under, local):
-            await store.upload_file(path, f"{root}/{path.relative_to(local).as_posix()}")
+            await store.upload_file(path, join_uri(root, path.relative_to(local).as_posix()))
         ctx.uploaded.append(root)
         return root
 

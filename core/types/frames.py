@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-import anyio.to_thread
-
 from wingspan.core.model.literals import (
     Literal,
     LiteralType,
@@ -22,14 +20,14 @@ from wingspan.core.model.literals import (
     StructuredDatasetColumn,
     StructuredDatasetType,
 )
-from wingspan.core.storage.interface import BlobStore
-from wingspan.core.types.blocking import run_io
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+    from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["FRAME_TRANSFORMERS", "DataFrame"]
 
@@ -56,6 +54,8 @@ class DataFrame:
         import pyarrow as pa
 
         if self._data is None:
+            from wingspan.core.types.blocking import run_io
+
             self._data = run_io(self._load)
         if isinstance(self._data, pa.Table):
             return self._data
@@ -65,6 +65,8 @@ class DataFrame:
         import pyarrow as pa
 
         if self._data is None:
+            from wingspan.core.types.blocking import run_io
+
             self._data = run_io(self._load)
         if isinstance(self._data, pa.Table):
             return self._data.to_pandas()
@@ -99,6 +101,7 @@ def _columns(table: pa.Table) -> tuple[StructuredDatasetColumn, ...]:
 
 
 async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
+    import anyio.to_thread
     import pyarrow.parquet as pq
 
     store = ctx.require_store("a data frame")
@@ -112,6 +115,7 @@ async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
 
 
 async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
+    import anyio.to_thread
     import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory(prefix="wingspan-frame-") as folder:
@@ -171,6 +175,8 @@ class PandasTransformer(_FrameTransformer):
         return pa.Table.from_pandas(value)
 
     async def load(self, uri: str, ctx: TransferContext) -> Any:
+        import anyio.to_thread
+
         table = await _read_parquet(ctx.require_store("a data frame"), uri)
         return await anyio.to_thread.run_sync(table.to_pandas)
 

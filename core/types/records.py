@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
+import operator
 import sys
 import typing
 from functools import cache
@@ -129,6 +131,9 @@ def _construct(py_type: type, values: dict[str, Any]) -> Any:
         for name in values.keys() - init:  # fields outside __init__ are set afterwards
             object.__setattr__(obj, name, values[name])
         return obj
+    if _is_pydantic_model(py_type):
+        # by field name: a field with an alias is not accepted by name in __init__
+        return py_type.model_validate(values, by_name=True)  # type: ignore[attr-defined]
     return py_type(**values)
 
 
@@ -152,16 +157,34 @@ class EnumTransformer(TypeTransformer):
                          ctx: TransferContext) -> Literal:
         if not isinstance(value, py_type):
             raise ValueMismatch.of(type_repr(py_type), value)
+        if isinstance(value, enum.Flag):
+            return Literal("enum", EnumValue(_flag_names(value)))
         return Literal("enum", EnumValue(value.name))
 
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
         if literal.kind != "enum":
             raise mismatch_from_literal(py_type, literal)
+        name: str = literal.value.name
         try:
-            return py_type[literal.value.name]
+            if issubclass(py_type, enum.Flag) and name not in py_type.__members__:
+                # a combination of flags ("READ|WRITE"), or none of them ("")
+                return functools.reduce(operator.or_, (py_type[n] for n in name.split("|") if n),
+                                        py_type(0))
+            return py_type[name]
         except KeyError:
-            raise ValueMismatch(type_repr(py_type), f"unknown member {literal.value.name!r}") from None
+            raise ValueMismatch(type_repr(py_type), f"unknown member {name!r}") from None
+
+
+def _flag_names(value: enum.Flag) -> str:
+    """A member's name, else the names of the members a flag combines joined by "|" ("" for none)."""
+    flag = type(value)
+    if value.name is not None and value.name in flag.__members__:
+        return value.name
+    names = [m.name for m in flag if m.name is not None and m in value]  # single-bit members
+    if functools.reduce(operator.or_, (flag[n] for n in names), flag(0)) != value:
+        raise ValueMismatch(type_repr(flag), "a flag with bits no member names", repr(value)[:60])
+    return "|".join(names)
 
 
 RECORD_TRANSFORMERS: tuple[TypeTransformer, ...] = (EnumTransformer(), RecordTransformer())

@@ -138,7 +138,12 @@ class BytesTransformer(_Scalar):
 
 
 class DateTimeTransformer(_Scalar):
-    """Aware datetimes keep their zone (IANA name or fixed offset); naive ones stay naive."""
+    """Aware datetimes keep their zone (IANA name or fixed offset); naive ones stay naive.
+
+    ``zone`` is "" for a naive value, the IANA key of a ZoneInfo (``ZoneInfo("UTC")``
+    included), or the text of a fixed offset (``"+00:00"`` for ``datetime.UTC``,
+    ``"+05:45"``); a fixed offset comes back as a ``datetime.timezone`` without its name.
+    """
 
     name = "datetime"
     python_type = dt.datetime
@@ -149,15 +154,10 @@ class DateTimeTransformer(_Scalar):
         if offset is None:
             return Literal("datetime", DateTimeValue(value.replace(tzinfo=_UTC), ""))
         tz = value.tzinfo
-        if isinstance(tz, zoneinfo.ZoneInfo):
-            zone = tz.key
-        elif tz is _UTC:
-            zone = "UTC"
-        else:
-            zone = ""  # a fixed offset: the offset field alone describes it
+        zone = tz.key if isinstance(tz, zoneinfo.ZoneInfo) and tz.key else _offset_text(offset)
         micros = offset // dt.timedelta(microseconds=1)
         instant = (value.replace(tzinfo=None) - offset).replace(tzinfo=_UTC)
-        return Literal("datetime", DateTimeValue(instant, zone or "fixed", micros))
+        return Literal("datetime", DateTimeValue(instant, zone, micros))
 
     def decode(self, literal: Literal, py_type: Any) -> dt.datetime:
         if literal.kind != "datetime":
@@ -168,9 +168,8 @@ class DateTimeTransformer(_Scalar):
             return naive_utc  # type: ignore[no-any-return]
         offset = dt.timedelta(microseconds=value.utc_offset_micros)
         wall = naive_utc + offset
-        if value.zone == "UTC":
-            return wall.replace(tzinfo=_UTC)  # type: ignore[no-any-return]
-        if value.zone == "fixed":
+        if value.zone[0] in "+-":
+            # timezone(timedelta(0)) is datetime.UTC itself
             return wall.replace(tzinfo=dt.timezone(offset))  # type: ignore[no-any-return]
         zone = zoneinfo.ZoneInfo(value.zone)
         for fold in (0, 1):
@@ -179,6 +178,19 @@ class DateTimeTransformer(_Scalar):
                 return candidate
         # the zone's rules changed since the value was written: keep the instant
         return value.instant.astimezone(zone)  # type: ignore[no-any-return]
+
+
+def _offset_text(offset: dt.timedelta) -> str:
+    """``+05:45``, ``-03:00``; seconds and microseconds only when there are some."""
+    sign = "-" if offset < dt.timedelta(0) else "+"
+    micros = abs(offset) // dt.timedelta(microseconds=1)
+    seconds, micros = divmod(micros, 1_000_000)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}{hours:02d}:{minutes:02d}"
+    if seconds or micros:
+        text += f":{seconds:02d}" + (f".{micros:06d}" if micros else "")
+    return text
 
 
 class TimedeltaTransformer(_Scalar):

@@ -47,7 +47,10 @@ class TransferContext:
 
     def new_uri(self, name: str) -> str:
         """A fresh object URI under the prefix, keeping ``name`` as its last part."""
-        return f"{self.prefix.rstrip('/')}/{uuid.uuid4().hex}/{name}"
+        from wingspan.core.storage.uris import join_uri
+
+        # joined, not concatenated: a file URI percent-encodes a name like "a#1.csv"
+        return join_uri(self.prefix, uuid.uuid4().hex, name)
 
 
 class ValueMismatch(TypeTransformerError):

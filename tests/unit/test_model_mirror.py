@@ -11,6 +11,7 @@ import pytest
 from wingspan.core.model import codec
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.literals import Literal, LiteralMap, LiteralType, SimpleType
+from wingspan.core.model.record import fields_of, is_record
 from wingspan.core.model.workflows import (
     Binding,
     BindingData,
@@ -28,7 +29,7 @@ from wingspan.protos import v1
 MODEL = codec.model_classes()
 
 
-@pytest.mark.parametrize("name", sorted(n for n, c in MODEL.items() if dataclasses.is_dataclass(c)))
+@pytest.mark.parametrize("name", sorted(n for n, c in MODEL.items() if is_record(c)))
 def test_message_fields_match(name: str) -> None:
     model_cls = MODEL[name]
     message_cls = getattr(v1, name)
@@ -36,7 +37,7 @@ def test_message_fields_match(name: str) -> None:
     message_fields = {f.name: f.metadata["betterproto"] for f in dataclasses.fields(message_cls)}
     plain = {n for n, meta in message_fields.items() if meta.group is None}
     grouped = {meta.group for meta in message_fields.values() if meta.group is not None}
-    model_fields = {f.name for f in dataclasses.fields(model_cls)} - ({"kind", "value"} if oneof else set())
+    model_fields = {f.name for f in fields_of(model_cls)} - ({"kind", "value"} if oneof else set())
     assert model_fields == plain, f"{name}: model {sorted(model_fields)} vs IDL {sorted(plain)}"
     assert grouped == ({oneof} if oneof else set()), f"{name}: oneof {oneof!r} vs IDL {grouped}"
 

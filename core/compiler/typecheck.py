@@ -1,0 +1,81 @@
+"""When a value of one literal type may flow into an input of another."""
+
+from __future__ import annotations
+
+from wingspan.core.model.literals import Literal, LiteralType, SimpleType
+from wingspan.core.model.record import replace
+
+__all__ = ["assignable", "literal_fits", "plain"]
+
+
+def plain(lt: LiteralType) -> LiteralType:
+    """The type without its union tag and annotation, for comparison."""
+    return replace(lt, tag="", annotation="") if lt.tag or lt.annotation else lt
+
+
+def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
+    """Whether ``source`` values fit ``target``, and the union tag to wrap them in (or "").
+
+    Types must match exactly (an int never silently becomes a float); a value may flow
+    into a union that has its type as a variant.
+    """
+    if plain(source) == plain(target):
+        return True, ""
+    if target.kind == "union_type":
+        for variant in target.value.variants:
+            if plain(variant) == plain(source):
+                return True, variant.tag
+        if source.kind == "union_type":
+            targets = {plain(v) for v in target.value.variants}
+            if all(plain(v) in targets for v in source.value.variants):
+                return True, ""
+    return False, ""
+
+
+_SIMPLE_KINDS = {
+    SimpleType.NONE: {"none"},
+    SimpleType.INTEGER: {"integer", "big_integer"},
+    SimpleType.FLOAT: {"float"},
+    SimpleType.STRING: {"string"},
+    SimpleType.BOOLEAN: {"boolean"},
+    SimpleType.DATETIME: {"datetime"},
+    SimpleType.DURATION: {"duration"},
+    SimpleType.BINARY: {"binary"},
+    SimpleType.ERROR: {"error"},
+    SimpleType.OPAQUE: {"opaque"},
+}
+
+
+def literal_fits(literal: Literal, lt: LiteralType) -> bool:
+    """Whether a literal has the shape of a literal type (for constants in templates)."""
+    if literal.kind == "offloaded":
+        return literal.value.type is None or assignable(literal.value.type, lt)[0]
+    match lt.kind:
+        case "simple":
+            return literal.kind in _SIMPLE_KINDS.get(lt.value, set())
+        case "collection_type":
+            return literal.kind == "collection" and all(
+                literal_fits(item, lt.value) for item in literal.value.literals)
+        case "map_value_type":
+            return literal.kind == "map" and all(
+                literal_fits(item, lt.value) for item in literal.value.literals.values())
+        case "union_type":
+            if literal.kind != "union":
+                return False
+            variant = next((v for v in lt.value.variants if v.tag == literal.value.tag), None)
+            return variant is not None and literal_fits(literal.value.value, variant)
+        case "enum_type":
+            return literal.kind == "enum" and literal.value.name in lt.value.values
+        case "record_type":
+            if literal.kind != "record":
+                return False
+            fields = {f.name: f for f in lt.value.fields}
+            given = {f.name: f.value for f in literal.value.fields}
+            return all(name in fields and literal_fits(value, fields[name].type)
+                       for name, value in given.items()) and all(
+                f.optional or f.name in given for f in fields.values())
+        case "blob":
+            return literal.kind == "blob"
+        case "structured_dataset_type":
+            return literal.kind == "structured_dataset"
+    return False

@@ -1,0 +1,225 @@
+"""``@task``: a typed Python function that runs as one step of a workflow."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from typing import Any, TypeVar, overload
+
+import wingspan
+from wingspan._entity import Entity, entity_name
+from wingspan._interface import read_interface
+from wingspan._resources import Resources, Secret
+from wingspan.core.errors import CompilationError
+from wingspan.core.model.interface import Identifier, ResourceType
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.tasks import (
+    CacheSettings,
+    CodeReference,
+    Container,
+    KeyValue,
+    TaskMetadata,
+    TaskTemplate,
+)
+from wingspan.core.model.tasks import Resources as ResourcesModel
+from wingspan.core.model.workflows import TaskNode
+
+__all__ = ["PythonTask", "TaskOptions", "source_digest", "task"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def source_digest(fn: Callable[..., Any]) -> str:
+    """A digest of the function's source (its bytecode when the source is not available)."""
+    try:
+        text = inspect.getsource(fn).encode()
+    except (OSError, TypeError):
+        code = fn.__code__
+        text = code.co_code + repr(code.co_consts).encode()
+    return hashlib.sha256(text).hexdigest()[:32]
+
+
+def _seconds(value: timedelta | int | float | None) -> timedelta | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value
+    return timedelta(seconds=value)
+
+
+class TaskOptions:
+    """The options of ``@task``, checked all at once."""
+
+    def __init__(self, *, retries: int = 0, timeout: timedelta | int | None = None,
+                 cache: bool = False, cache_version: str = "", cache_serialize: bool = False,
+                 cache_ignore_inputs: Sequence[str] = (), requests: Resources | None = None,
+                 limits: Resources | None = None, secrets: Sequence[Secret] = (), image: str = "",
+                 interruptible: bool = False, environment: Mapping[str, str] | None = None,
+                 task_config: Any = None, docs: str = "") -> None:
+        self.retries = retries
+        self.timeout = timeout
+        self.cache = cache
+        self.cache_version = cache_version
+        self.cache_serialize = cache_serialize
+        self.cache_ignore_inputs = tuple(cache_ignore_inputs)
+        self.requests = requests
+        self.limits = limits
+        self.secrets = tuple(secrets)
+        self.image = image
+        self.interruptible = interruptible
+        self.environment = dict(environment or {})
+        self.task_config = task_config
+        self.docs = docs
+
+    def problems(self, where: str, inputs: Mapping[str, Any]) -> list[str]:
+        found = []
+        if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
+            found.append(f"{where}: retries={self.retries!r} must be an int >= 0")
+        if self.timeout is not None:
+            seconds = (self.timeout.total_seconds() if isinstance(self.timeout, timedelta)
+                       else self.timeout)
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+                found.append(f"{where}: timeout={self.timeout!r} must be a positive timedelta "
+                             "(or seconds)")
+        for flag in ("cache", "cache_serialize", "interruptible"):
+            if not isinstance(getattr(self, flag), bool):
+                found.append(f"{where}: {flag} must be True or False")
+        if not isinstance(self.cache_version, str):
+            found.append(f"{where}: cache_version must be a str")
+        if (self.cache_serialize or self.cache_ignore_inputs or self.cache_version) and not self.cache:
+            found.append(f"{where}: cache_version, cache_serialize and cache_ignore_inputs "
+                         "need cache=True")
+        for name in self.cache_ignore_inputs:
+            if name not in inputs:
+                found.append(f"{where}: cache_ignore_inputs names {name!r}, which is not an input "
+                             f"(inputs: {', '.join(inputs) or 'none'})")
+        for label, res in (("requests", self.requests), ("limits", self.limits)):
+            if res is not None and not isinstance(res, Resources):
+                found.append(f"{where}: {label} must be Resources(cpu=..., mem=...)")
+            elif res is not None:
+                found += [f"{where}: {label}: {p}" for p in res.problems()]
+        for secret in self.secrets:
+            if not isinstance(secret, Secret):
+                found.append(f"{where}: secrets must be Secret(group, key) objects, got {secret!r}")
+            else:
+                found += [f"{where}: {p}" for p in secret.problems()]
+        if not isinstance(self.image, str):
+            found.append(f"{where}: image must be a str")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.environment.items()):
+            found.append(f"{where}: environment must map str to str")
+        config = self.task_config
+        if config is not None and not (hasattr(config, "task_type") and hasattr(config, "to_custom")):
+            found.append(f"{where}: task_config {config!r} is not a plugin task config "
+                         "(it needs task_type and to_custom())")
+        return found
+
+
+class PythonTask(Entity):
+    """A decorated function; call it in a workflow to add a node, elsewhere to run it."""
+
+    kind_label = "task"
+    task_type = "python"
+
+    def __init__(self, fn: Callable[..., Any], options: TaskOptions) -> None:
+        self.fn = fn
+        self.options = options
+        self.name = entity_name(fn)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+        problems: list[str] = []
+        self.interface = read_interface(fn, "task", problems)
+        problems += options.problems(f"task {self.name!r}", self.interface.inputs)
+        if problems:
+            raise CompilationError(problems)
+        self.code_digest = source_digest(fn)
+        self._template: TaskTemplate | None = None
+
+    @property
+    def id(self) -> Identifier:
+        return Identifier(ResourceType.TASK, name=self.name)
+
+    @property
+    def type(self) -> str:
+        config = self.options.task_config
+        return str(config.task_type) if config is not None else self.task_type
+
+    def custom(self) -> LiteralMap | None:
+        config = self.options.task_config
+        if config is None:
+            return None
+        custom = config.to_custom()
+        if isinstance(custom, LiteralMap):
+            return custom
+        from wingspan.core.types.purity import to_literal_now
+
+        return LiteralMap({k: to_literal_now(v, type(v), k) for k, v in custom.items()})
+
+    @property
+    def template(self) -> TaskTemplate:
+        if self._template is None:
+            self._template = self.build_template()
+        return self._template
+
+    def build_template(self) -> TaskTemplate:
+        opts = self.options
+        resources = None
+        if opts.requests is not None or opts.limits is not None:
+            resources = ResourcesModel(opts.requests.to_model() if opts.requests else None,
+                                       opts.limits.to_model() if opts.limits else None)
+        container = Container(
+            image=opts.image,
+            env=tuple(KeyValue(k, v) for k, v in sorted(opts.environment.items())),
+            resources=resources,
+        )
+        cache = None
+        if opts.cache:
+            cache = CacheSettings(True, opts.cache_version or self.code_digest, opts.cache_serialize,
+                                  opts.cache_ignore_inputs)
+        metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), cache, opts.interruptible,
+                                opts.docs or inspect.cleandoc(self.fn.__doc__ or ""),
+                                f"wingspan {wingspan.__version__}")
+        return TaskTemplate(
+            id=self.id, type=self.type, metadata=metadata, interface=self.interface.typed,
+            container=container, secrets=tuple(s.to_model() for s in opts.secrets),
+            custom=self.custom(), code=CodeReference(self.fn.__module__, self.fn.__qualname__, "",
+                                                     self.code_digest),
+        )
+
+    def node_kind_and_target(self) -> tuple[str, Any]:
+        return "task_node", TaskNode(task_id=self.id)
+
+    def run_local(self, values: dict[str, Any]) -> Any:
+        from wingspan._local import run_entity
+
+        return run_entity(self, values)
+
+
+@overload
+def task(fn: F) -> PythonTask: ...
+
+
+@overload
+def task(fn: None = None, **options: Any) -> Callable[[F], PythonTask]: ...
+
+
+def task(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
+    """Makes a typed function a task: ``@task`` or ``@task(retries=2, cache=True, ...)``.
+
+    Options: retries, timeout, cache, cache_version, cache_serialize, cache_ignore_inputs,
+    requests, limits (Resources), secrets (Secret), image, interruptible, environment,
+    task_config (a plugin's config), docs. Every problem with the function or the options
+    is reported at once, here.
+    """
+    try:
+        parsed = TaskOptions(**options)
+    except TypeError:
+        valid = ", ".join(inspect.signature(TaskOptions.__init__).parameters.keys() - {"self"})
+        unknown = sorted(set(options) - set(inspect.signature(TaskOptions.__init__).parameters))
+        raise CompilationError(f"@task got unknown options {unknown}; valid options: {valid}") from None
+
+    def decorate(func: Callable[..., Any]) -> PythonTask:
+        return PythonTask(func, parsed)
+
+    return decorate(fn) if fn is not None else decorate

@@ -1,0 +1,146 @@
+"""``@workflow``: a graph of tasks traced once from a typed Python function."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any, Literal, overload
+
+from wingspan._entity import Entity, entity_name
+from wingspan._graph import GraphBuilder, NodeSpec, Promise, bind
+from wingspan._interface import read_interface
+from wingspan.core.compiler import compile_workflow
+from wingspan.core.compiler.closure import LaunchPlanInterface
+from wingspan.core.errors import CompilationError
+from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, Variable
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.model.workflows import (
+    Binding,
+    CompiledWorkflowClosure,
+    FailurePolicy,
+    WorkflowMetadata,
+    WorkflowNode,
+    WorkflowTemplate,
+)
+
+__all__ = ["Workflow", "collect_entities", "workflow"]
+
+POLICIES = {
+    "fail_immediately": FailurePolicy.FAIL_IMMEDIATELY,
+    "fail_after_executable_nodes_complete": FailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE,
+}
+
+
+def collect_entities(nodes: list[NodeSpec]) -> dict[Identifier, Entity]:
+    """Every task, workflow and launch plan the nodes reach, nested ones included."""
+    found: dict[Identifier, Entity] = {}
+    for top in nodes:
+        for spec in top.walk():
+            entity = spec.entity
+            if isinstance(entity, Entity) and entity.id not in found:
+                found[entity.id] = entity
+                found.update(getattr(entity, "entities", {}))
+    return found
+
+
+def templates_of(entities: dict[Identifier, Entity]) -> tuple[
+        dict[Identifier, TaskTemplate], dict[Identifier, WorkflowTemplate],
+        dict[Identifier, LaunchPlanInterface]]:
+    """What the compiler needs to know of each entity: task and workflow templates, and
+    launch plans' interfaces."""
+    from wingspan._launch_plan import LaunchPlan
+
+    tasks = {i: e.template for i, e in entities.items()
+             if i.resource_type == ResourceType.TASK and hasattr(e, "template")}
+    workflows = {i: e.template for i, e in entities.items() if isinstance(e, Workflow)}
+    launch_plans = {i: e.compiler_interface() for i, e in entities.items() if isinstance(e, LaunchPlan)}
+    return tasks, workflows, launch_plans
+
+
+class Workflow(Entity):
+    """A decorated workflow function, traced once; call it to run it locally."""
+
+    kind_label = "workflow"
+
+    def __init__(self, fn: Callable[..., Any], failure_policy: str = "fail_immediately",
+                 docs: str = "") -> None:
+        self.fn = fn
+        self.name = entity_name(fn)
+        self.__doc__ = fn.__doc__
+        where = f"workflow {self.name!r}"
+        problems: list[str] = []
+        self.interface = read_interface(fn, "workflow", problems)
+        if failure_policy not in POLICIES:
+            problems.append(f"{where}: failure_policy={failure_policy!r} is not one of "
+                            f"{sorted(POLICIES)}")
+        if problems:
+            raise CompilationError(problems)
+        builder = GraphBuilder(where)
+        inputs = {v.name: Promise(None, v.name, self.interface.inputs[v.name], v.type)
+                  for v in self.interface.typed.inputs if v.type is not None}
+        with builder.active():
+            returned = fn(**inputs)
+        if builder.capturing:
+            raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
+        outputs = []
+        for name, value in self.interface.unpack_outputs(returned, where).items():
+            py_type = self.interface.outputs[name]
+            variable = self.interface.typed.output(name)
+            assert variable is not None and variable.type is not None
+            outputs.append(Binding(name, bind(value, py_type, variable.type, f"{where}, output {name!r}")))
+        self.nodes = builder.nodes
+        self.entities = collect_entities(builder.nodes)
+        parameters = ParameterMap(tuple(
+            Parameter(Variable(v.name, v.type), self.interface.default_literals.get(v.name),
+                      v.name not in self.interface.default_literals)
+            for v in self.interface.typed.inputs
+        ))
+        self.template = WorkflowTemplate(
+            id=self.id,
+            metadata=WorkflowMetadata(POLICIES[failure_policy], docs or inspect.cleandoc(fn.__doc__ or "")),
+            interface=self.interface.typed,
+            nodes=tuple(spec.to_model() for spec in builder.nodes),
+            outputs=tuple(outputs),
+            parameters=parameters,
+        )
+        self.closure = self.compile()
+
+    @property
+    def id(self) -> Identifier:
+        return Identifier(ResourceType.WORKFLOW, name=self.name)
+
+    def compile(self) -> CompiledWorkflowClosure:
+        """The closure: this workflow, its subworkflows and tasks, checked and connected."""
+        return compile_workflow(self.template, *templates_of(self.entities))
+
+    def node_kind_and_target(self) -> tuple[str, Any]:
+        return "workflow_node", WorkflowNode("subworkflow_id", self.id)
+
+    def run_local(self, values: dict[str, Any]) -> Any:
+        from wingspan._local import run_entity
+
+        return run_entity(self, values)
+
+    def launch_plan_interface(self) -> LaunchPlanInterface:
+        return LaunchPlanInterface(self.interface.typed, frozenset(self.interface.default_literals))
+
+
+@overload
+def workflow(fn: Callable[..., Any]) -> Workflow: ...
+
+
+@overload
+def workflow(fn: None = None, *,
+             failure_policy: Literal["fail_immediately", "fail_after_executable_nodes_complete"] = ...,
+             docs: str = "") -> Callable[[Callable[..., Any]], Workflow]: ...
+
+
+def workflow(fn: Callable[..., Any] | None = None, *, failure_policy: str = "fail_immediately",
+             docs: str = "") -> Any:
+    """Makes a typed function a workflow. Its body runs once, now, to build the graph:
+    inside it, task calls return promises of their outputs, not values."""
+
+    def decorate(func: Callable[..., Any]) -> Workflow:
+        return Workflow(func, failure_policy, docs)
+
+    return decorate(fn) if fn is not None else decorate
