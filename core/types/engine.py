@@ -31,8 +31,8 @@ class UnsupportedTypeError(TypeTransformerError):
             f"{location}type {type_repr(py_type)} is not supported{why}. Use a supported type "
             "(int, float, bool, str, bytes, datetime, timedelta, Enum, Optional/Union, list[T], "
             "dict[str, T], a dataclass, a pydantic model, File, Directory, DataFrame), or register "
-            "a transformer: TypeEngine.register(MyTransformer()) in code, or a plugin's "
-            "wingspan_type_transformers hook"
+            "a transformer for it: wingspan.core.types.default_engine().register(MyTransformer()) "
+            "in code, or return it from a plugin's wingspan_type_transformers hook"
         )
 
     def located(self, variable: str) -> UnsupportedTypeError:
