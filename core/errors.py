@@ -14,6 +14,7 @@ the exception, never something to find by matching message text::
     ├── AlreadyExistsError            a version exists with other content (a conflict)
     ├── FailedPreconditionError       the request is valid but not in the current state
     ├── StorageError                  the blob store failed (retryable)
+    ├── ExecutionFailedError          a workflow run ended without success
     └── SystemError_                  the platform itself failed (retryable)
 
 Boundaries (gRPC, HTTP, database, Kubernetes, plugins) translate lower-layer
@@ -26,6 +27,7 @@ __all__ = [
     "AlreadyExistsError",
     "CompilationError",
     "ConfigError",
+    "ExecutionFailedError",
     "FailedPreconditionError",
     "NonRetryableError",
     "NotFoundError",
@@ -94,6 +96,17 @@ class StorageError(WingspanError, OSError):
     """The blob store could not complete an operation; retrying may help."""
 
     retryable = True
+
+
+class ExecutionFailedError(WingspanError):
+    """A run failed, timed out or was aborted; ``node_id`` and ``phase`` say where and how."""
+
+    def __init__(self, message: str, *, node_id: str = "", phase: str = "FAILED",
+                 code: str = "") -> None:
+        super().__init__(message)
+        self.node_id = node_id
+        self.phase = phase
+        self.code = code
 
 
 class SystemError_(WingspanError):

@@ -13,6 +13,7 @@ from wingspan._workflow import Workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model import launch_plans as model
+from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, Variable
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import KeyValue
@@ -23,8 +24,8 @@ __all__ = ["ConcurrencyPolicy", "CronSchedule", "Email", "FixedRate", "LaunchPla
 
 Phase = Literal["succeeded", "failed", "timed_out", "aborted"]
 TERMINAL: tuple[Phase, ...] = ("succeeded", "failed", "timed_out", "aborted")
-_PHASES = {"succeeded": model.WorkflowPhase.SUCCEEDED, "failed": model.WorkflowPhase.FAILED,
-           "timed_out": model.WorkflowPhase.TIMED_OUT, "aborted": model.WorkflowPhase.ABORTED}
+_PHASES = {"succeeded": WorkflowPhase.SUCCEEDED, "failed": WorkflowPhase.FAILED,
+           "timed_out": WorkflowPhase.TIMED_OUT, "aborted": WorkflowPhase.ABORTED}
 _CATCH_UP = {"latest": model.CatchUpPolicy.LATEST, "all": model.CatchUpPolicy.ALL,
              "none": model.CatchUpPolicy.NONE}
 

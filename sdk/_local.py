@@ -1,16 +1,163 @@
-"""Local runs: calling a task, workflow or launch plan outside a workflow body."""
+"""Local runs: a task, workflow or launch plan called outside a workflow body runs
+through the engine in this process: types checked, retries and timeouts honoured."""
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["run_entity"]
+import anyio
+
+from wingspan._entity import Entity
+from wingspan.core.engine import (
+    EventSink,
+    LaunchPlanTarget,
+    RetryPolicy,
+    RunResult,
+    SignalSource,
+    WorkflowRun,
+)
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import Identifier
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
+from wingspan.core.types import default_engine, type_repr
+
+__all__ = ["SdkResolver", "run_entity", "run_workflow_entity"]
+
+
+class SdkTaskRunner:
+    """A task of the SDK as the engine runs it in this process."""
+
+    def __init__(self, task: Any, resolver: SdkResolver) -> None:
+        self.task = task
+        self.template: TaskTemplate = task.template
+        self.input_types = task.interface.inputs
+        self.output_types = task.interface.outputs
+        fn = getattr(task, "fn", None)
+        self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
+        self._resolver = resolver
+        self._where = f"{task.kind_label} {task.name!r}"
+
+    def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if hasattr(self.task, "run_command"):
+            return self.task.run_command(inputs)  # type: ignore[no-any-return]
+        return self._check(self.task.fn(**inputs))
+
+    async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self._check(await self.task.fn(**inputs))
+
+    def _check(self, returned: Any) -> dict[str, Any]:
+        outputs: dict[str, Any] = self.task.interface.unpack_outputs(returned, self._where)
+        engine = default_engine()
+        for name, value in outputs.items():
+            py_type = self.output_types[name]
+            if not engine.fits(value, py_type):
+                raise TypeTransformerError(
+                    f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
+                    f"which is declared {type_repr(py_type)}"
+                )
+        return outputs
+
+    def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
+        spec, entities = self.task.build(inputs)
+        return spec, SdkResolver({**self._resolver.entities, **entities})
+
+
+class SdkResolver:
+    """Resolves ids to the SDK entities a workflow reached when it was defined."""
+
+    def __init__(self, entities: dict[Identifier, Entity]) -> None:
+        self.entities = entities
+        self._runners: dict[Identifier, SdkTaskRunner] = {}
+
+    def _entity(self, entity_id: Identifier) -> Any:
+        try:
+            return self.entities[entity_id]
+        except KeyError:
+            raise LookupError(f"{entity_id} is not part of this workflow's closure") from None
+
+    def task(self, task_id: Identifier) -> SdkTaskRunner:
+        runner = self._runners.get(task_id)
+        if runner is None:
+            runner = self._runners[task_id] = SdkTaskRunner(self._entity(task_id), self)
+        return runner
+
+    def workflow(self, workflow_id: Identifier) -> CompiledWorkflow:
+        primary = self._entity(workflow_id).closure.primary
+        assert primary is not None
+        return primary  # type: ignore[no-any-return]
+
+    def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
+        plan = self._entity(launch_plan_id)
+        return LaunchPlanTarget(plan.workflow.closure, dict(plan.python_defaults), dict(plan.fixed),
+                                SdkResolver(plan.entities))
+
+
+def _check_inputs(entity: Entity, values: dict[str, Any]) -> None:
+    engine = default_engine()
+    for name, value in values.items():
+        py_type = entity.interface.inputs[name]
+        if not engine.fits(value, py_type):
+            raise TypeTransformerError(f"{entity.kind_label} {entity.name!r}, input {name!r}: expected "
+                                       f"{type_repr(py_type)}, got {type(value).__name__} {value!r:.60}")
+    missing = [n for n in entity.interface.inputs if n not in values]
+    if missing:
+        raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
+
+
+def _run_sync(coroutine_fn: Any) -> RunResult:
+    """Runs on a fresh event loop, in a helper thread when this thread already runs one
+    (Jupyter, async tests): calling a workflow must work from there too."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return anyio.run(coroutine_fn)  # type: ignore[no-any-return]
+    with ThreadPoolExecutor(1, thread_name_prefix="wingspan-run") as pool:
+        return pool.submit(anyio.run, coroutine_fn).result()  # type: ignore[no-any-return]
+
+
+def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSink | None = None,
+                        signals: SignalSource | None = None, retry: RetryPolicy | None = None,
+                        max_parallelism: int = 0, execution_id: str | None = None) -> RunResult:
+    """Runs a workflow (or a single-node wrapper of any entity) and returns the raw result."""
+    inputs = {**workflow.interface.defaults, **values}
+    _check_inputs(workflow, inputs)
+    run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
+                      signals=signals, retry=retry, max_parallelism=max_parallelism,
+                      execution_id=execution_id)
+    return _run_sync(run.run)
+
+
+def outputs_of(workflow: Any, result: RunResult) -> Any:
+    """A successful result as the workflow's function returns it, or the failure raised."""
+    from wingspan.core.engine.values import materialize
+
+    if result.phase != WorkflowPhase.SUCCEEDED:
+        error = result.error
+        node = error.node_id if error else ""
+        message = error.message if error else result.phase.name
+        raise ExecutionFailedError(
+            f"{workflow.kind_label} {workflow.name!r} {result.phase.name.lower().replace('_', ' ')}"
+            + (f" at node {node!r}" if node else "") + f": {message}",
+            node_id=node, phase=result.phase.name, code=error.code if error else "",
+        ) from result.exception
+    outputs = {name: materialize(result.outputs[name], py_type, name)
+               for name, py_type in workflow.interface.outputs.items()}
+    return workflow.interface.pack_outputs(outputs)
 
 
 def run_entity(entity: Any, values: dict[str, Any]) -> Any:
-    from wingspan._task import PythonTask
+    """What calling an entity outside a workflow does."""
+    from wingspan._workflow import Workflow, single_node_workflow
 
-    if type(entity) is PythonTask:
-        inputs = {**entity.interface.defaults, **values}
-        return entity.fn(**inputs)
-    raise NotImplementedError(f"running a {entity.kind_label} locally needs the engine")
+    if isinstance(entity, Workflow):
+        return outputs_of(entity, run_workflow_entity(entity, values))
+    wrapper = single_node_workflow(entity)
+    result = run_workflow_entity(wrapper, values)
+    if result.phase != WorkflowPhase.SUCCEEDED and result.exception is not None:
+        raise result.exception  # a task called like a function raises like one
+    return outputs_of(wrapper, result)

@@ -8,7 +8,7 @@ from typing import Any, Literal, overload
 
 from wingspan._entity import Entity, entity_name
 from wingspan._graph import GraphBuilder, NodeSpec, Promise, bind
-from wingspan._interface import read_interface
+from wingspan._interface import PythonInterface, read_interface
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
@@ -65,40 +65,47 @@ class Workflow(Entity):
     def __init__(self, fn: Callable[..., Any], failure_policy: str = "fail_immediately",
                  docs: str = "") -> None:
         self.fn = fn
-        self.name = entity_name(fn)
         self.__doc__ = fn.__doc__
-        where = f"workflow {self.name!r}"
+        name = entity_name(fn)
         problems: list[str] = []
-        self.interface = read_interface(fn, "workflow", problems)
+        interface = read_interface(fn, "workflow", problems)
         if failure_policy not in POLICIES:
-            problems.append(f"{where}: failure_policy={failure_policy!r} is not one of "
+            problems.append(f"workflow {name!r}: failure_policy={failure_policy!r} is not one of "
                             f"{sorted(POLICIES)}")
         if problems:
             raise CompilationError(problems)
+        self._build(name, interface, fn, failure_policy, docs or inspect.cleandoc(fn.__doc__ or ""))
+
+    def _build(self, name: str, interface: PythonInterface, body: Callable[..., Any],
+               failure_policy: str, docs: str) -> None:
+        """Traces ``body`` with promises for the inputs, and compiles what it built."""
+        self.name = name
+        self.interface = interface
+        where = f"{self.kind_label} {name!r}"
         builder = GraphBuilder(where)
-        inputs = {v.name: Promise(None, v.name, self.interface.inputs[v.name], v.type)
-                  for v in self.interface.typed.inputs if v.type is not None}
+        inputs = {v.name: Promise(None, v.name, interface.inputs[v.name], v.type)
+                  for v in interface.typed.inputs if v.type is not None}
         with builder.active():
-            returned = fn(**inputs)
+            returned = body(**inputs)
         if builder.capturing:
             raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
         outputs = []
-        for name, value in self.interface.unpack_outputs(returned, where).items():
-            py_type = self.interface.outputs[name]
-            variable = self.interface.typed.output(name)
-            assert variable is not None and variable.type is not None
-            outputs.append(Binding(name, bind(value, py_type, variable.type, f"{where}, output {name!r}")))
+        for out_name, value in interface.unpack_outputs(returned, where).items():
+            variable = interface.typed.output(out_name)
+            assert variable is not None
+            outputs.append(Binding(out_name, bind(value, interface.outputs[out_name], variable.type,
+                                                  f"{where}, output {out_name!r}")))
         self.nodes = builder.nodes
         self.entities = collect_entities(builder.nodes)
         parameters = ParameterMap(tuple(
-            Parameter(Variable(v.name, v.type), self.interface.default_literals.get(v.name),
-                      v.name not in self.interface.default_literals)
-            for v in self.interface.typed.inputs
+            Parameter(Variable(v.name, v.type), interface.default_literals.get(v.name),
+                      v.name not in interface.default_literals)
+            for v in interface.typed.inputs
         ))
         self.template = WorkflowTemplate(
             id=self.id,
-            metadata=WorkflowMetadata(POLICIES[failure_policy], docs or inspect.cleandoc(fn.__doc__ or "")),
-            interface=self.interface.typed,
+            metadata=WorkflowMetadata(POLICIES[failure_policy], docs),
+            interface=interface.typed,
             nodes=tuple(spec.to_model() for spec in builder.nodes),
             outputs=tuple(outputs),
             parameters=parameters,
@@ -123,6 +130,18 @@ class Workflow(Entity):
 
     def launch_plan_interface(self) -> LaunchPlanInterface:
         return LaunchPlanInterface(self.interface.typed, frozenset(self.interface.default_literals))
+
+
+def single_node_workflow(entity: Entity) -> Workflow:
+    """A workflow of one node running ``entity``: how a task called directly runs."""
+    cached = entity.__dict__.get("_single_node_workflow")
+    if cached is None:
+        cached = Workflow.__new__(Workflow)
+        cached.kind_label = entity.kind_label
+        cached._build(entity.name, entity.interface, lambda **inputs: entity(**inputs),
+                      "fail_immediately", "")
+        entity.__dict__["_single_node_workflow"] = cached
+    return cached
 
 
 @overload

@@ -12,7 +12,7 @@ from functools import cache
 from types import ModuleType
 from typing import Any, TypeVar
 
-from wingspan.core.model import interface, launch_plans, literals, tasks, workflows
+from wingspan.core.model import execution, interface, launch_plans, literals, tasks, workflows
 from wingspan.core.model.record import fields_of, is_record
 
 __all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
@@ -20,7 +20,7 @@ __all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
 T = TypeVar("T")
 
 # every module of the model whose classes mirror IDL messages
-MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans]
+MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution]
 
 
 @cache

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
+from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.record import record
@@ -26,20 +27,7 @@ __all__ = [
     "SlackNotification",
     "WebhookNotification",
     "WhenFull",
-    "WorkflowPhase",
 ]
-
-
-class WorkflowPhase(enum.IntEnum):
-    UNDEFINED = 0
-    QUEUED = 1
-    RUNNING = 2
-    SUCCEEDED = 3
-    FAILED = 4
-    TIMED_OUT = 5
-    ABORTING = 6
-    ABORTED = 7
-    SKIPPED = 8
 
 
 @record

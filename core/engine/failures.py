@@ -1,0 +1,50 @@
+"""Turning what went wrong in an attempt into an ExecutionError."""
+
+from __future__ import annotations
+
+import signal
+import traceback
+from datetime import UTC, datetime
+
+from wingspan.core.errors import NonRetryableError, WingspanError
+from wingspan.core.model.execution import ExecutionError
+from wingspan.core.model.literals import ErrorKind
+
+__all__ = ["error_from_exception", "killed_by_signal", "timed_out"]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def error_from_exception(exc: BaseException, node_id: str = "") -> ExecutionError:
+    """User code raised ``exc``: a user error, retryable unless it says otherwise."""
+    if isinstance(exc, WingspanError) and not exc.user_error:
+        kind, retryable = ErrorKind.SYSTEM, exc.retryable
+    else:
+        kind = ErrorKind.USER
+        retryable = not isinstance(exc, NonRetryableError) and getattr(exc, "retryable", True) is not False
+    trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return ExecutionError(
+        code=f"{'USER' if kind == ErrorKind.USER else 'SYSTEM'}:{type(exc).__name__}",
+        message=f"{type(exc).__name__}: {exc}\n\n{trace}", kind=kind, retryable=retryable,
+        node_id=node_id, occurred_at=_now(),
+    )
+
+
+def killed_by_signal(number: int, node_id: str = "") -> ExecutionError:
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        name = f"signal {number}"
+    return ExecutionError(
+        code=name, message=f"the task's process was killed by {name}", kind=ErrorKind.SYSTEM,
+        retryable=True, node_id=node_id, occurred_at=_now(),
+    )
+
+
+def timed_out(seconds: float, node_id: str = "") -> ExecutionError:
+    return ExecutionError(
+        code="TIMEOUT", message=f"the task ran past its timeout of {seconds:g}s and was stopped",
+        kind=ErrorKind.USER, retryable=True, node_id=node_id, occurred_at=_now(),
+    )

@@ -1,0 +1,116 @@
+"""Running task attempts in this process: inline, in a worker thread, or in a forked
+child when the task has a timeout (only a process can really be stopped)."""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import pickle
+import signal
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest
+from wingspan.core.model.execution import TaskPhase
+
+__all__ = ["InProcessExecutor"]
+
+
+def _call(request: AttemptRequest) -> AttemptOutcome:
+    context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
+                               request.runner.template.id.name if request.runner.template.id else "")
+    token = set_context(context)
+    try:
+        outputs = request.runner.call(request.inputs)
+    except Exception as exc:
+        return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
+                              exception=exc)
+    finally:
+        reset_context(token)
+    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+
+
+def _child(request: AttemptRequest, conn: Any) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    outcome = _call(request)
+    try:
+        payload = pickle.dumps(outcome)
+    except Exception as exc:  # outputs or the exception do not pickle
+        payload = pickle.dumps(AttemptOutcome(TaskPhase.FAILED,
+                                              error=error_from_exception(exc, request.node_id)))
+    conn.send_bytes(payload)
+    conn.close()
+    os._exit(0)
+
+
+class InProcessExecutor:
+    """Runs Python tasks in this process, the default for local runs."""
+
+    def __init__(self, thread_limit: int = 64) -> None:
+        self._threads = anyio.CapacityLimiter(thread_limit)
+
+    async def run(self, request: AttemptRequest) -> AttemptOutcome:
+        if request.runner.is_async:
+            return await self._run_async(request)
+        if request.timeout is not None:
+            return await self._run_forked(request, request.timeout)
+        if request.inline:
+            return _call(request)
+        return await anyio.to_thread.run_sync(_call, request, limiter=self._threads)
+
+    async def _run_async(self, request: AttemptRequest) -> AttemptOutcome:
+        context = ExecutionContext(request.execution_id, request.node_id, request.attempt)
+        token = set_context(context)
+        try:
+            with anyio.fail_after(request.timeout) if request.timeout else contextlib.nullcontext():
+                outputs = await request.runner.call_async(request.inputs)
+        except TimeoutError:
+            assert request.timeout is not None
+            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, request.node_id))
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
+                                  exception=exc)
+        finally:
+            reset_context(token)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+
+    async def _run_forked(self, request: AttemptRequest, deadline: float) -> AttemptOutcome:
+        ctx = multiprocessing.get_context("fork")
+        receiver, sender = ctx.Pipe(duplex=False)
+        process = ctx.Process(target=_child, args=(request, sender), daemon=True)
+        process.start()
+        sender.close()
+
+        def wait() -> tuple[bytes | None, bool]:
+            if not receiver.poll(deadline):
+                return None, True
+            try:
+                return receiver.recv_bytes(), False
+            except EOFError:  # the child died without answering
+                return None, False
+
+        try:
+            payload, expired = await anyio.to_thread.run_sync(wait, abandon_on_cancel=True)
+        except BaseException:
+            process.kill()  # aborted: the attempt must not outlive its execution
+            raise
+        if expired:
+            process.kill()
+        await anyio.to_thread.run_sync(process.join)
+        receiver.close()
+        if expired:
+            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(deadline, request.node_id))
+        if payload is None:
+            code = process.exitcode or 0
+            return AttemptOutcome(TaskPhase.FAILED, error=killed_by_signal(-code, request.node_id)
+                                  if code < 0 else error_from_exception(
+                                      RuntimeError(f"the task's process exited with code {code}"),
+                                      request.node_id))
+        outcome: AttemptOutcome = pickle.loads(payload)
+        return outcome
+

@@ -1,0 +1,100 @@
+"""What the engine needs from the world, as small interfaces.
+
+Local runs plug in the SDK's entities and in-process execution; the server plugs
+in its database, its catalog and task plugins. The engine itself does no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from wingspan.core.model.execution import ExecutionError, TaskPhase
+from wingspan.core.model.interface import Identifier
+from wingspan.core.model.literals import LiteralType
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClosure, DynamicJobSpec
+
+__all__ = [
+    "AttemptOutcome",
+    "AttemptRequest",
+    "EntityResolver",
+    "LaunchPlanTarget",
+    "SignalSource",
+    "TaskExecutor",
+    "TaskRunner",
+]
+
+
+class TaskRunner(Protocol):
+    """One task as the engine runs it in this process."""
+
+    template: TaskTemplate
+    input_types: Mapping[str, Any]
+    output_types: Mapping[str, Any]
+    is_async: bool
+
+    def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Runs the task body; returns outputs by name."""
+
+    async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """The same, for ``async def`` tasks."""
+
+    def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, EntityResolver]:
+        """For dynamic tasks: the graph the body made, and how to resolve what it uses."""
+
+
+@dataclass
+class LaunchPlanTarget:
+    """A launch plan called as a node: its workflow's closure and the inputs it adds."""
+
+    closure: CompiledWorkflowClosure
+    defaults: dict[str, Any] = field(default_factory=dict)
+    fixed: dict[str, Any] = field(default_factory=dict)
+    resolver: EntityResolver | None = None
+
+
+class EntityResolver(Protocol):
+    """Finds what a node refers to."""
+
+    def task(self, task_id: Identifier) -> TaskRunner: ...
+
+    def workflow(self, workflow_id: Identifier) -> CompiledWorkflow: ...
+
+    def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget: ...
+
+
+@dataclass
+class AttemptRequest:
+    """One attempt of one task."""
+
+    runner: TaskRunner
+    inputs: dict[str, Any]
+    execution_id: str
+    node_id: str
+    attempt: int
+    timeout: float | None = None
+    # run on the caller's thread: nothing else is running, so a thread handoff buys nothing
+    inline: bool = False
+
+
+@dataclass
+class AttemptOutcome:
+    phase: TaskPhase
+    outputs: dict[str, Any] = field(default_factory=dict)
+    error: ExecutionError | None = None
+    # the exception raised by task code, when it ran in this process (re-raised by local callers)
+    exception: BaseException | None = None
+
+
+class TaskExecutor(Protocol):
+    """Runs task attempts (in-process here; the plugin system generalises this)."""
+
+    async def run(self, request: AttemptRequest) -> AttemptOutcome: ...
+
+
+class SignalSource(Protocol):
+    """Delivers the values that approve and wait_for_input gates wait for."""
+
+    async def wait(self, name: str, expected: LiteralType | None, node_id: str) -> Any: ...

@@ -1,0 +1,427 @@
+"""How each kind of node runs: task, map, branch, gate, subworkflow, launch plan, dynamic."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import itertools
+import time
+from collections import deque
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import anyio.to_thread
+
+from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.events import Event
+from wingspan.core.engine.execution import NodeFailed
+from wingspan.core.engine.failures import error_from_exception
+from wingspan.core.engine.interfaces import AttemptRequest, TaskRunner
+from wingspan.core.engine.values import materialize, natural
+from wingspan.core.errors import NonRetryableError
+from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
+from wingspan.core.model.literals import ErrorKind, SimpleType
+from wingspan.core.model.workflows import (
+    BooleanExpression,
+    ComparisonOperator,
+    CompiledWorkflow,
+    ConjunctionOperator,
+    Node,
+    NodeConnections,
+    Operand,
+    WorkflowMetadata,
+    WorkflowTemplate,
+)
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.dag import DagRun
+
+__all__ = ["run_node"]
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def _user_error(message: str, node_id: str, retryable: bool = False) -> ExecutionError:
+    return ExecutionError(code="USER:Error", message=message, kind=ErrorKind.USER, retryable=retryable,
+                          node_id=node_id)
+
+
+async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = None) -> dict[str, Any]:
+    """Runs one node to its end; returns its outputs or raises NodeFailed."""
+    path = dag.path(node.id)
+    parent = dag.parent if parent is None else parent
+    dag.state.node(path, NodePhase.QUEUED, parent)
+    match node.kind:
+        case "task_node":
+            runner = dag.resolver.task(node.value.task_id)
+            if runner.template.type == "dynamic":
+                return await _run_dynamic(dag, node, runner, path, parent, inline)
+            return await _run_task(dag, node, runner, path, parent, inline)
+        case "array_node":
+            return await _run_array(dag, node, path, parent, inline)
+        case "branch_node":
+            return await _run_branch(dag, node, path, parent, inline)
+        case "gate_node":
+            return await _run_gate(dag, node, path, parent)
+        case "workflow_node":
+            return await _run_subgraph(dag, node, path, parent)
+    raise ValueError(f"node {node.id!r} has unknown kind {node.kind!r}")
+
+
+# ---- tasks -------------------------------------------------------------------------------------
+
+
+def _typed_inputs(dag: DagRun, node: Node, runner: TaskRunner) -> dict[str, Any]:
+    types = runner.input_types
+    values = dag.inputs_of(node, types)
+    return {k: materialize(v, types.get(k), k) for k, v in values.items()}
+
+
+def _retries_and_timeout(node: Node, runner: TaskRunner) -> tuple[int, float | None]:
+    meta = runner.template.metadata
+    retries = meta.retries if meta else 0
+    timeout = _seconds(meta.timeout) if meta else None
+    if node.metadata is not None:
+        if node.metadata.retries is not None:
+            retries = node.metadata.retries
+        if node.metadata.timeout is not None:
+            timeout = _seconds(node.metadata.timeout)
+    return retries, timeout
+
+
+async def _run_task(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str,
+                    inline: bool) -> dict[str, Any]:
+    state = dag.state
+    try:
+        inputs = _typed_inputs(dag, node, runner)
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    retries, timeout = _retries_and_timeout(node, runner)
+    state.node(path, NodePhase.RUNNING, parent)
+    attempt = 0
+    while True:
+        state.task(path, TaskPhase.RUNNING, attempt)
+        outcome = await state.executor.run(
+            AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout, inline))
+        if outcome.phase == TaskPhase.SUCCEEDED:
+            state.task(path, TaskPhase.SUCCEEDED, attempt)
+            state.node(path, NodePhase.SUCCEEDED, parent)
+            return outcome.outputs
+        error = outcome.error or _user_error("the attempt failed", path)
+        if error.retryable and attempt < retries:
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error)
+            attempt += 1
+            await anyio.sleep(state.retry.delay(attempt))
+            continue
+        state.task(path, outcome.phase, attempt, error)
+        phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
+        state.node(path, phase, parent, error)
+        raise NodeFailed(error, phase, outcome.exception)
+
+
+# ---- map -----------------------------------------------------------------------------------------
+
+
+async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bool) -> dict[str, Any]:
+    state = dag.state
+    array = node.value
+    assert array.node is not None
+    runner = dag.resolver.task(array.node.value.task_id)
+    mapped = set(array.mapped_inputs)
+    types = {k: (list[v] if k in mapped else v) for k, v in runner.input_types.items()}  # type: ignore[valid-type]
+    values = {k: materialize(v, types.get(k), k) for k, v in dag.inputs_of(node, types).items()}
+    lengths = {len(values[k]) for k in mapped}
+    if len(lengths) > 1:
+        error = _user_error(f"map node {path}: mapped inputs have different lengths "
+                            f"({ {k: len(values[k]) for k in mapped} })", path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error)
+    count = lengths.pop() if lengths else 0
+    retries, timeout = _retries_and_timeout(node, runner)
+    state.node(path, NodePhase.RUNNING, parent)
+    items = [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    results: list[dict[str, Any] | None] = [None] * count
+    errors: dict[int, ExecutionError] = {}
+    lanes = min(array.parallelism or count, count) or 1
+    if timeout is None and not runner.is_async:
+        await _map_in_threads(dag, runner, path, items, results, errors, retries, lanes,
+                              inline and lanes == 1)
+    else:
+        await _map_with_executor(dag, runner, path, items, results, errors, retries, timeout, lanes)
+    succeeded = count - len(errors)
+    if count and succeeded / count < array.min_success_ratio:
+        first = errors[min(errors)]
+        error = ExecutionError(code=first.code, kind=first.kind, node_id=path, retryable=False,
+                               message=f"{len(errors)} of {count} items failed (at least "
+                                       f"{array.min_success_ratio:.0%} must succeed); first, item "
+                                       f"{min(errors)}: {first.message}")
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error)
+    names = list(runner.output_types)
+    state.node(path, NodePhase.SUCCEEDED, parent)
+    return {name: [r[name] if r is not None else None for r in results] for name in names}
+
+
+async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
+                          results: list[dict[str, Any] | None], errors: dict[int, ExecutionError],
+                          retries: int, lanes: int, inline: bool) -> None:
+    """Items are pulled from one queue by a few worker threads, each calling the task
+    directly: a thread handoff per item would cost more than most items do."""
+    state = dag.state
+    queue = deque(range(len(items)))
+    buffers: list[list[Event]] = [[] for _ in range(lanes)]
+    name = runner.template.id.name if runner.template.id else ""
+
+    def lane(events: list[Event]) -> None:
+        while True:
+            try:
+                index = queue.popleft()
+            except IndexError:
+                return
+            item_path = f"{path}/{index}"
+            events.append(Event("node", item_path, NodePhase.RUNNING, 0, path))
+            for attempt in itertools.count():
+                token = set_context(ExecutionContext(state.execution_id, item_path, attempt, name))
+                try:
+                    results[index] = runner.call(items[index])
+                except Exception as exc:
+                    error = error_from_exception(exc, item_path)
+                    if error.retryable and attempt < retries and not state.aborted:
+                        events.append(Event("task", item_path, TaskPhase.RETRYABLE_FAILURE, attempt,
+                                            error=error))
+                        time.sleep(state.retry.delay(attempt + 1))
+                        continue
+                    errors[index] = error
+                    events.append(Event("task", item_path, TaskPhase.FAILED, attempt, error=error))
+                    events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
+                else:
+                    events.append(Event("node", item_path, NodePhase.SUCCEEDED, 0, path))
+                finally:
+                    reset_context(token)
+                break
+
+    try:
+        if inline:
+            lane(buffers[0])
+        else:
+            async with anyio.create_task_group() as group:
+                for events in buffers:
+                    group.start_soon(_in_thread, lane, events)
+    finally:
+        for event in sorted((e for b in buffers for e in b), key=lambda e: e.at):
+            state.sink.record(event)
+
+
+async def _in_thread(func: Any, *args: Any) -> None:
+    await anyio.to_thread.run_sync(func, *args, abandon_on_cancel=True)
+
+
+async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
+                             results: list[dict[str, Any] | None], errors: dict[int, ExecutionError],
+                             retries: int, item_timeout: float | None, lanes: int) -> None:
+    """Items with a timeout (or async tasks) go through the executor one attempt at a time."""
+    state = dag.state
+    limiter = anyio.CapacityLimiter(lanes)
+
+    async def one(index: int) -> None:
+        async with limiter:
+            item_path = f"{path}/{index}"
+            state.node(item_path, NodePhase.RUNNING, path)
+            for attempt in itertools.count():
+                outcome = await state.executor.run(AttemptRequest(
+                    runner, items[index], state.execution_id, item_path, attempt, item_timeout))
+                if outcome.phase == TaskPhase.SUCCEEDED:
+                    results[index] = outcome.outputs
+                    state.node(item_path, NodePhase.SUCCEEDED, path)
+                    return
+                error = outcome.error or _user_error("the attempt failed", item_path)
+                if error.retryable and attempt < retries:
+                    state.task(item_path, TaskPhase.RETRYABLE_FAILURE, attempt, error)
+                    await anyio.sleep(state.retry.delay(attempt + 1))
+                    continue
+                errors[index] = error
+                state.task(item_path, outcome.phase, attempt, error)
+                state.node(item_path, NodePhase.FAILED, path, error)
+                return
+
+    async with anyio.create_task_group() as group:
+        for index in range(len(items)):
+            group.start_soon(one, index)
+
+
+# ---- branches -------------------------------------------------------------------------------------
+
+
+_COMPARE = {
+    ComparisonOperator.EQ: lambda a, b: a == b, ComparisonOperator.NEQ: lambda a, b: a != b,
+    ComparisonOperator.GT: lambda a, b: a > b, ComparisonOperator.GTE: lambda a, b: a >= b,
+    ComparisonOperator.LT: lambda a, b: a < b, ComparisonOperator.LTE: lambda a, b: a <= b,
+}
+
+
+def _operand(dag: DagRun, operand: Operand | None) -> Any:
+    assert operand is not None
+    if operand.kind == "promise":
+        ref = operand.value
+        from wingspan.core.engine.values import step_into
+
+        value = dag.outputs[ref.node_id][ref.var]
+        for step in ref.path:
+            value = step_into(value, step)
+        return natural(value)
+    return natural(operand.value)
+
+
+def evaluate(dag: DagRun, expression: BooleanExpression | None) -> bool:
+    assert expression is not None
+    if expression.kind == "conjunction":
+        conj = expression.value
+        if conj.operator == ConjunctionOperator.AND:
+            return evaluate(dag, conj.left) and evaluate(dag, conj.right)
+        return evaluate(dag, conj.left) or evaluate(dag, conj.right)
+    comparison = expression.value
+    left, right = _operand(dag, comparison.left), _operand(dag, comparison.right)
+    # an Enum member compares with the name a literal stores
+    if isinstance(left, enum.Enum) and isinstance(right, str):
+        left = left.name
+    if isinstance(right, enum.Enum) and isinstance(left, str):
+        right = right.name
+    return bool(_COMPARE[comparison.operator](left, right))
+
+
+async def _run_branch(dag: DagRun, node: Node, path: str, parent: str, inline: bool) -> dict[str, Any]:
+    state = dag.state
+    branch = node.value
+    state.node(path, NodePhase.RUNNING, parent)
+    try:
+        chosen = next((case.then_node for case in branch.cases if evaluate(dag, case.condition)), None)
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    if chosen is None and branch.kind == "else_node":
+        chosen = branch.value
+    arms = [c.then_node for c in branch.cases] + ([branch.value] if branch.kind == "else_node" else [])
+    for arm in arms:
+        if arm is not None and arm is not chosen:
+            state.node(dag.path(arm.id), NodePhase.SKIPPED, path, reason="its condition did not hold")
+    if chosen is None:
+        error = _user_error(branch.value if branch.kind == "else_fail" else "no case of the conditional held",
+                            path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error)
+    try:
+        outputs = await run_node(dag, chosen, inline, parent=path)
+    except NodeFailed as failed:
+        state.node(path, NodePhase.FAILED, parent, failed.error)
+        raise
+    dag.outputs[chosen.id] = outputs
+    state.node(path, NodePhase.SUCCEEDED, parent)
+    return outputs
+
+
+# ---- gates ----------------------------------------------------------------------------------------
+
+
+async def _run_gate(dag: DagRun, node: Node, path: str, parent: str) -> dict[str, Any]:
+    state = dag.state
+    gate = node.value
+    state.node(path, NodePhase.WAITING, parent)
+    if gate.kind == "sleep":
+        await anyio.sleep(_seconds(gate.value.duration) or 0)
+        state.node(path, NodePhase.SUCCEEDED, parent)
+        return {}
+    name = gate.value.signal_id
+    if state.signals is None:
+        error = _user_error(f"gate {path} waits for signal {name!r} but this run has no way to "
+                            "receive signals (give the run a signal source)", path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error)
+    timeout = _seconds(gate.timeout)
+    from wingspan.core.model.literals import LiteralType
+
+    expected = gate.value.type if gate.kind == "signal" else LiteralType("simple", SimpleType.BOOLEAN)
+    try:
+        with anyio.fail_after(timeout) if timeout else contextlib.nullcontext():
+            value = await state.signals.wait(name, expected, path)
+    except TimeoutError:
+        error = ExecutionError(code="TIMEOUT", message=f"no value for signal {name!r} within {timeout:g}s",
+                               kind=ErrorKind.USER, node_id=path)
+        state.node(path, NodePhase.TIMED_OUT, parent, error)
+        raise NodeFailed(error, NodePhase.TIMED_OUT) from None
+    if gate.kind == "approve":
+        if value is not True:
+            error = _user_error(f"approval {name!r} was rejected", path)
+            state.node(path, NodePhase.FAILED, parent, error)
+            raise NodeFailed(error, exception=NonRetryableError(error.message))
+        value = dag.inputs_of(node)["value"]
+    state.node(path, NodePhase.SUCCEEDED, parent)
+    return {"o0": value}
+
+
+# ---- subgraphs ------------------------------------------------------------------------------------
+
+
+async def _run_subgraph(dag: DagRun, node: Node, path: str, parent: str) -> dict[str, Any]:
+    from wingspan.core.engine.dag import DagRun
+
+    state = dag.state
+    inputs = dag.inputs_of(node)
+    resolver = dag.resolver
+    if node.value.kind == "subworkflow_id":
+        workflow = resolver.workflow(node.value.value)
+    else:
+        target = resolver.launch_plan(node.value.value)
+        assert target.closure.primary is not None
+        workflow = target.closure.primary
+        inputs = {**target.defaults, **inputs, **target.fixed}
+        resolver = target.resolver or resolver
+    state.node(path, NodePhase.RUNNING, parent)
+    child = DagRun(state, workflow, inputs, resolver, prefix=path + "/", parent=path)
+    try:
+        outputs = await child.run()
+    except NodeFailed as failed:
+        state.node(path, NodePhase.FAILED, parent, failed.error)
+        raise
+    state.node(path, NodePhase.SUCCEEDED, parent)
+    return outputs
+
+
+async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str,
+                       inline: bool) -> dict[str, Any]:
+    from wingspan.core.engine.dag import DagRun
+
+    state = dag.state
+    inputs = _typed_inputs(dag, node, runner)
+    state.node(path, NodePhase.RUNNING, parent)
+    state.task(path, TaskPhase.RUNNING, 0)
+    token = set_context(ExecutionContext(state.execution_id, path, 0))
+    try:
+        spec, resolver = (runner.build_dynamic(inputs) if inline
+                          else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.task(path, TaskPhase.FAILED, 0, error)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    finally:
+        reset_context(token)
+    state.task(path, TaskPhase.SUCCEEDED, 0)
+    template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
+    graph = CompiledWorkflow(template, spec.connections or NodeConnections())
+    child = DagRun(state, graph, {}, resolver, prefix=path + "/", parent=path)
+    try:
+        outputs = await child.run()
+    except NodeFailed as failed:
+        state.node(path, NodePhase.FAILED, parent, failed.error)
+        raise
+    state.node(path, NodePhase.SUCCEEDED, parent)
+    return outputs
+
+
+

@@ -1,0 +1,85 @@
+"""Values inside the engine: Python objects, or literals not yet converted.
+
+In one process a task's outputs stay Python objects and flow to the next task
+untouched. Constants from the workflow template, and values that came from
+another process, stay literals until a consumer with Python types needs them.
+"""
+
+from __future__ import annotations
+
+import typing
+from typing import Any
+
+from wingspan.core.model.literals import Literal
+from wingspan.core.model.workflows import PathStep
+from wingspan.core.types import type_repr
+from wingspan.core.types.containers import union_variants
+from wingspan.core.types.purity import to_python_now
+
+__all__ = ["materialize", "natural", "step_into"]
+
+
+def materialize(value: Any, py_type: Any, name: str = "") -> Any:
+    """``value`` as a Python object of ``py_type``, converting any literal inside it."""
+    if isinstance(value, Literal):
+        return to_python_now(value, py_type, name)
+    if type(value) is list and value and any(isinstance(v, (Literal, list, dict)) for v in value):
+        item = _member(py_type, list)
+        return [materialize(v, item, name) for v in value]
+    if type(value) is dict and value and any(isinstance(v, (Literal, list, dict)) for v in value.values()):
+        item = _member(py_type, dict)
+        return {k: materialize(v, item, name) for k, v in value.items()}
+    return value
+
+
+def _member(py_type: Any, container: type) -> Any:
+    members = union_variants(py_type)
+    if members is not None:
+        py_type = next((m for m in members if typing.get_origin(m) is container), py_type)
+    args = typing.get_args(py_type)
+    if container is list:
+        return args[0] if args else Any
+    return args[1] if len(args) == 2 else Any
+
+
+def step_into(value: Any, step: PathStep) -> Any:
+    """``value[index]``, ``value[key]`` or ``value.field``, on Python objects and literals."""
+    if isinstance(value, Literal):
+        return _literal_step(value, step)
+    if step.kind == "index":
+        return value[step.value]
+    if isinstance(value, dict):
+        return value[step.value]
+    return getattr(value, step.value)
+
+
+def _literal_step(literal: Literal, step: PathStep) -> Any:
+    if literal.kind == "union":
+        literal = literal.value.value
+    if literal.kind == "collection" and step.kind == "index":
+        return literal.value.literals[step.value]
+    if literal.kind == "map":
+        return literal.value.literals[step.value]
+    if literal.kind == "record":
+        for field in literal.value.fields:
+            if field.name == step.value:
+                return field.value
+    raise KeyError(f"cannot take {step.value!r} of a {literal.kind} literal")
+
+
+def natural(value: Any) -> Any:
+    """A plain Python value for comparisons: literals of simple kinds become int, str, ..."""
+    if not isinstance(value, Literal):
+        return value
+    match value.kind:
+        case "integer" | "float" | "string" | "boolean" | "binary":
+            return value.value
+        case "big_integer":
+            return int(value.value)
+        case "none":
+            return None
+        case "enum":
+            return value.value.name
+        case "union":
+            return natural(value.value.value)
+    raise TypeError(f"cannot compare a {value.kind} value in a condition ({type_repr(type(value))})")
