@@ -15,6 +15,7 @@ from wingspan.core.model.literals import (
     UnionValue,
 )
 from wingspan.core.types.engine import TypeEngine, UnsupportedTypeError, mismatch_from_literal, type_repr
+from wingspan.core.types.scalars import check_text
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 __all__ = ["CONTAINER_TRANSFORMERS", "union_variants"]
@@ -105,6 +106,7 @@ class DictTransformer(TypeTransformer):
         for key, element in value.items():
             if not isinstance(key, str):
                 raise ValueMismatch("str keys", type(key).__name__, repr(key)[:60])
+            check_text(key)
             try:
                 literals[key] = await transformer.to_literal(element, item, engine, ctx)
             except ValueMismatch as exc:

@@ -17,11 +17,21 @@ from wingspan.core.model.literals import (
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
-__all__ = ["SCALAR_TRANSFORMERS"]
+__all__ = ["SCALAR_TRANSFORMERS", "check_text"]
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+
+
+def check_text(text: str) -> None:
+    """Refuses a str the wire cannot carry: literals hold UTF-8, which has no lone surrogates."""
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError as exc:
+            raise ValueMismatch.of("str encodable as UTF-8", text,
+                                   f"lone surrogate at position {exc.start}") from None
 
 
 class _Scalar(TypeTransformer):
@@ -87,7 +97,10 @@ class FloatTransformer(_Scalar):
         return not exact and type(value) is int
 
     def encode(self, value: float) -> Literal:
-        return Literal("float", float(value))
+        try:
+            return Literal("float", float(value))
+        except OverflowError:  # an int beyond the float range
+            raise ValueMismatch.of("float", value, "too large for a float") from None
 
     def decode(self, literal: Literal, py_type: Any) -> float:
         if literal.kind != "float":
@@ -115,6 +128,7 @@ class StrTransformer(_Scalar):
     simple = SimpleType.STRING
 
     def encode(self, value: str) -> Literal:
+        check_text(value)
         return Literal("string", value)
 
     def decode(self, literal: Literal, py_type: Any) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.types.exactness import assert_exact, round_trip
 from tests.unit.types.samples import Color, Order, Pair, Point, Shape, examples, typed_values
@@ -67,6 +68,31 @@ async def test_a_mismatch_names_the_variable_the_place_and_both_types(
     assert str(caught.value) == message
     assert isinstance(caught.value, TypeError) and isinstance(caught.value, UserError)
     assert not isinstance(caught.value, ValueMismatch)  # the path is rendered, not left inside
+
+
+@pytest.mark.parametrize(("value", "py_type", "message"), [
+    ("a\ud800b", str, r"^'inp': expected str encodable as UTF-8, got str 'a\\ud800b' \(lone surrogate "
+                       r"at position 1\)$"),
+    (["ok", "\udc80"], list[str], r"^'inp\[1\]': expected str encodable as UTF-8"),
+    ({"k\ud800": 1}, dict[str, int], r"^'inp': expected str encodable as UTF-8, got str 'k\\ud800'"),
+    (10**400, float, r"^'inp': expected float, got int 1000.*\(too large for a float\)$"),
+], ids=["str", "list", "dict key", "float"])
+async def test_values_the_wire_cannot_carry_are_refused_when_converted(
+        value: Any, py_type: Any, message: str) -> None:
+    with pytest.raises(TypeTransformerError, match=message):
+        await convert(value, py_type)
+
+
+@examples(200)
+@given(st.text(st.characters() | st.characters(min_codepoint=0xD7F0, max_codepoint=0xE010)))
+def test_any_text_round_trips_or_is_refused_up_front(text: str) -> None:
+    try:
+        anyio.run(convert, text, str)
+    except TypeTransformerError as exc:
+        assert "lone surrogate" in str(exc)
+        return
+    back, _ = anyio.run(round_trip, text, str)
+    assert back == text
 
 
 async def test_a_mismatch_inside_a_pydantic_model() -> None:
