@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from wingspan.core.compiler.typecheck import assignable, literal_fits, plain
+from wingspan.core.compiler.typecheck import assignable, literal_fits, plain, same_type
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, TypedInterface, Variable
 from wingspan.core.model.literals import LiteralType
@@ -114,6 +115,10 @@ class _WorkflowCompiler:
         self.problems: list[str] = []
         self.nodes: dict[str, Node] = {}
         self.outputs: dict[str, dict[str, LiteralType | None]] = {}
+        # nodes whose target is not known: reported once, not again by each consumer
+        self.unknown: set[str] = set()
+        # by id() of the node: ids in the template may repeat (a reported problem)
+        self.interfaces: dict[int, TypedInterface | None] = {}
         iface = template.interface or TypedInterface()
         self.outputs[START_NODE] = {v.name: v.type for v in iface.inputs}
 
@@ -136,9 +141,14 @@ class _WorkflowCompiler:
         if node.kind == "gate_node" and node.value.kind == "approve":
             source = self.binding_type(node.inputs[0].binding, node, "value") if node.inputs else None
             return TypedInterface((Variable("value", source),), (Variable("o0", source),), "single")
-        iface = node_interface(node, self.entities.tasks, self.entities.workflows,
-                               self.entities.launch_plans)
+        # asked for each node and again for each of its consumers: look the entity up once
+        key = id(node)
+        if key in self.interfaces:
+            return self.interfaces[key]
+        iface = self.interfaces[key] = node_interface(node, self.entities.tasks, self.entities.workflows,
+                                                      self.entities.launch_plans)
         if iface is None:
+            self.unknown.add(node.id)
             self.problem(f"{_label(node)} refers to {self._target(node)}, which is not known "
                          "(register it, or include it in the closure)")
         return iface
@@ -185,6 +195,8 @@ class _WorkflowCompiler:
     # ---- bindings ----------------------------------------------------------------------------
 
     def promise_type(self, ref: OutputReference, context: str) -> LiteralType | None:
+        if ref.node_id in self.unknown:
+            return None
         outputs = self.outputs.get(ref.node_id)
         if outputs is None:
             self.problem(f"{context} refers to node {ref.node_id!r}, which does not exist")
@@ -326,7 +338,7 @@ class _WorkflowCompiler:
         if all(t is not None for t in types):
             left, right = types
             assert left is not None and right is not None
-            if plain(left) != plain(right) and not assignable(left, right)[0] \
+            if not same_type(left, right) and not assignable(left, right)[0] \
                     and not assignable(right, left)[0]:
                 self.problem(f"{_label(node)}: a condition compares {left} with {right}")
 
@@ -346,7 +358,9 @@ class _WorkflowCompiler:
                 for case in inner.value.cases:
                     found |= _condition_sources(case.condition)
         found.discard(START_NODE)
-        return found - {n.id for n in self.walk((node,))}
+        # nodes nested inside this one run as part of it; the node itself stays, so that a
+        # node fed by its own output is reported as a cycle
+        return found - {n.id for n in self.walk((node,)) if n is not node}
 
     def connect(self) -> NodeConnections:
         import rustworkx  # only workflows pay for it, not `import wingspan`
@@ -358,9 +372,13 @@ class _WorkflowCompiler:
         for node in top:
             deps = self.dependencies(node)
             unknown = sorted(d for d in deps if d not in index)
+            # a missing node an input refers to is reported with that input; this reports
+            # the ones named only in upstream_node_ids (a >> b)
+            explicit = {d for inner in self.walk((node,)) for d in inner.upstream_node_ids}
             for name in unknown:
                 if name not in self.nodes:
-                    self.problem(f"{_label(node)} runs after node {name!r}, which does not exist")
+                    if name in explicit:
+                        self.problem(f"{_label(node)} runs after node {name!r}, which does not exist")
                 else:
                     self.problem(f"{_label(node)} uses node {name!r}, which is nested elsewhere")
             known = sorted((d for d in deps if d in index), key=lambda d: index[d])
@@ -368,9 +386,7 @@ class _WorkflowCompiler:
             for dep in known:
                 graph.add_edge(index[dep], index[node.id], None)
         if not rustworkx.is_directed_acyclic_graph(graph):
-            cycle = rustworkx.digraph_find_cycle(graph)
-            names = " -> ".join(top[graph[a]].id for a, _ in cycle)
-            self.problem(f"the nodes form a cycle: {names} -> {top[graph[cycle[0][0]]].id}")
+            self.problem(self._cycle(graph, top))
             order: list[str] = [n.id for n in top]
         else:
             order = [top[graph[i]].id for i in rustworkx.lexicographical_topological_sort(
@@ -384,6 +400,17 @@ class _WorkflowCompiler:
             downstream={k: NodeIdList(tuple(v)) for k, v in downstream.items()},
             order=tuple(order),
         )
+
+    @staticmethod
+    def _cycle(graph: Any, top: list[Node]) -> str:
+        import rustworkx
+
+        for position, node in enumerate(top):
+            if graph.has_edge(position, position):
+                return f"{_label(node)} depends on its own output (a cycle)"
+        cycle = rustworkx.digraph_find_cycle(graph)
+        names = " -> ".join(top[graph[a]].id for a, _ in cycle)
+        return f"the nodes form a cycle: {names} -> {top[graph[cycle[0][0]]].id}"
 
     def compile(self) -> CompiledWorkflow:
         self.collect()
