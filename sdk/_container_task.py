@@ -6,6 +6,7 @@ as files under ``input_dir``; each output is read from the file ``output_dir/<na
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,17 @@ from wingspan.core.model.tasks import Resources as ResourcesModel
 from wingspan.core.model.workflows import TaskNode
 from wingspan.core.types import UnsupportedTypeError, default_engine
 
-__all__ = ["ContainerTask"]
+__all__ = ["ContainerTask", "task_options"]
+
+
+def task_options(options: Mapping[str, Any], where: str) -> TaskOptions:
+    """``TaskOptions(**options)``, with unknown names reported as such and the valid ones listed
+    (a plain TypeError would name neither the task nor the choices)."""
+    valid = sorted(inspect.signature(TaskOptions.__init__).parameters.keys() - {"self"})
+    unknown = sorted(set(options) - set(valid))
+    if unknown:
+        raise CompilationError(f"{where} got unknown options {unknown}; valid options: {', '.join(valid)}")
+    return TaskOptions(**options)
 
 
 class ContainerTask(Entity):
@@ -38,7 +49,7 @@ class ContainerTask(Entity):
             problems.append(f"{where}: image must be a non-empty str")
         if not command or isinstance(command, str):
             problems.append(f"{where}: command must be a list of strings, e.g. ['sh', '-c', '...']")
-        self.options = TaskOptions(**options)
+        self.options = task_options(options, f"ContainerTask({name!r})")
         engine = default_engine()
         typed_in: list[Variable] = []
         typed_out: list[Variable] = []
