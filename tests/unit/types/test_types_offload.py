@@ -3,6 +3,7 @@ against their digest when read back."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
@@ -11,14 +12,17 @@ from typing import Any
 import anyio
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.unit.types.exactness import assert_exact, round_trip
-from tests.unit.types.samples import Point, Shape, examples, typed_values
+from tests.unit.types.samples import Color, Perm, Point, Shape, examples, typed_values, values_for
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model import codec
 from wingspan.core.model.literals import Literal, OffloadedLiteral
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.types import TransferContext, default_engine
+from wingspan.core.types.files import Directory, File
+from wingspan.core.types.offload import estimate_size
 
 
 def context(folder: Path, threshold: int) -> TransferContext:
@@ -114,3 +118,31 @@ def test_any_value_round_trips_offloaded(typed: tuple[Any, Any]) -> None:
         back, literal = anyio.run(round_trip, value, py_type, ctx)
         assert literal.kind == "offloaded"
         assert_exact(back, value)
+
+
+scalar_lists = st.sampled_from([dt.datetime, dt.timedelta, Perm, Color, int, float, bool, bytes]).flatmap(
+    lambda t: st.tuples(st.just(list[t]), values_for(list[t])))  # type: ignore[valid-type]
+
+
+@examples(300)
+@given(typed_values() | scalar_lists)
+def test_the_size_estimate_is_never_below_the_encoded_size(typed: tuple[Any, Any]) -> None:
+    py_type, value = typed
+    literal = anyio.run(default_engine().to_literal, value, py_type)
+    assert estimate_size(literal) >= len(codec.encode(literal))
+
+
+async def test_the_size_estimate_bounds_references_to_files_frames_and_offloaded_values(
+        ctx: TransferContext, tmp_path: Path) -> None:
+    import pandas as pd
+
+    (tmp_path / "f é.txt").write_text("x")
+    (tmp_path / "d").mkdir()
+    wide = pd.DataFrame({f"column {i} ü": [i] for i in range(40)})
+    cases: list[tuple[Any, Any]] = [
+        (File(tmp_path / "f é.txt"), File), (Directory(tmp_path / "d"), Directory),
+        (wide, pd.DataFrame), (BIG, list[int]), ([wide], list[pd.DataFrame]),
+    ]
+    for value, py_type in cases:
+        literal = await default_engine().to_literal(value, py_type, ctx)
+        assert estimate_size(literal) >= len(codec.encode(literal)), py_type
