@@ -1,0 +1,87 @@
+"""Fixtures for tests against the real kube-apiserver and the test node agent.
+
+- ``kube_apiserver`` (session): etcd and kube-apiserver started through scripts.testenv,
+  reused when already running; fails the tests, never skips, when they cannot start.
+- ``kube_client``: a kubernetes_asyncio ApiClient for the admin user (closed after the test).
+- ``kube_namespace``: a fresh namespace, emptied and removed afterwards.
+- ``node_agent``: a NodeAgent playing the kubelet for a Node of its own (unique name per test,
+  so a pod a test leaves behind never runs again in the next one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from kubernetes_asyncio import config
+from kubernetes_asyncio.client import ApiClient, Configuration, CoreV1Api
+from kubernetes_asyncio.client.exceptions import ApiException
+
+from scripts.testenv import kube
+from scripts.testenv.base import ServiceError
+from tests.k8s_agent import NodeAgent
+
+
+@dataclass(frozen=True)
+class KubeApiserver:
+    kubeconfig: Path
+    host: str
+    pki_dir: Path
+
+
+@pytest.fixture(scope="session")
+def kube_apiserver() -> KubeApiserver:
+    try:
+        env = kube.ensure()
+    except ServiceError as exc:
+        pytest.fail(f"the test kube-apiserver could not start: {exc}", pytrace=False)
+    return KubeApiserver(Path(env["WINGSPAN_KUBECONFIG"]), env["WINGSPAN_KUBE_HOST"],
+                         Path(env["WINGSPAN_KUBE_PKI"]))
+
+
+@pytest.fixture
+async def kube_client(kube_apiserver: KubeApiserver) -> AsyncIterator[ApiClient]:
+    configuration = Configuration()
+    await config.load_kube_config(config_file=str(kube_apiserver.kubeconfig),
+                                  client_configuration=configuration)
+    async with ApiClient(configuration) as client:
+        yield client
+
+
+@pytest.fixture
+def core(kube_client: ApiClient) -> CoreV1Api:
+    return CoreV1Api(kube_client)
+
+
+@pytest.fixture
+async def kube_namespace(core: CoreV1Api) -> AsyncIterator[str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    await core.create_namespace({"metadata": {"name": name}})
+    yield name
+    # Force-delete what is left: with no kubelet for a pod's node nothing else would.
+    await core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
+    await core.delete_namespace(name)
+    # No namespace controller runs to empty and finalize it; its pods are gone, so the
+    # namespace may go too.
+    try:
+        await core.replace_namespace_finalize(
+            name, {"metadata": {"name": name}, "spec": {"finalizers": []}})
+    except ApiException as exc:
+        if exc.status != 404:
+            raise
+
+
+@pytest.fixture
+async def node_agent(kube_apiserver: KubeApiserver, tmp_path: Path) -> AsyncIterator[NodeAgent]:
+    agent = NodeAgent(kube_apiserver.kubeconfig, kube_apiserver.pki_dir,
+                      [f"node-{uuid.uuid4().hex[:8]}"], work_dir=tmp_path / "agent")
+    async with asyncio.timeout(60):
+        await agent.start()
+    yield agent
+    async with asyncio.timeout(60):  # a teardown that hangs would stall the whole run
+        await agent.stop()
+    assert not agent.errors, f"the node agent failed: {agent.errors!r}"
