@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from wingspan._graph import GraphBuilder, NodeOutput, NodeSpec, Promise, current_builder
-from wingspan.core.errors import CompilationError
+from wingspan.core.errors import CompilationError, TypeTransformerError
 from wingspan.core.model.workflows import (
     BooleanExpression,
     BranchNode,
@@ -20,9 +20,10 @@ from wingspan.core.model.workflows import (
     IfBlock,
     Operand,
 )
+from wingspan.core.types import type_repr
 from wingspan.core.types.purity import to_literal_now
 
-__all__ = ["Comparison", "conditional"]
+__all__ = ["Comparison", "Condition", "conditional"]
 
 _OPERATORS = {"==": ComparisonOperator.EQ, "!=": ComparisonOperator.NEQ, ">": ComparisonOperator.GT,
               ">=": ComparisonOperator.GTE, "<": ComparisonOperator.LT, "<=": ComparisonOperator.LTE}
@@ -31,7 +32,7 @@ _COMBINE = ("combine conditions with & and | (not 'and' / 'or'), and write a ran
             "(x > 0) & (x < 5) rather than 0 < x < 5")
 
 
-class _Condition:
+class Condition:
     def __and__(self, other: Any) -> Conjunction:
         return Conjunction(ConjunctionOperator.AND, self, _condition(other))
 
@@ -45,14 +46,14 @@ class _Condition:
         raise NotImplementedError
 
 
-def _condition(value: Any) -> _Condition:
-    if not isinstance(value, _Condition):
+def _condition(value: Any) -> Condition:
+    if not isinstance(value, Condition):
         raise CompilationError(f"{value!r} is not a condition: compare a promise, e.g. x > 0, "
                                "or use x.is_true()")
     return value
 
 
-class Comparison(_Condition):
+class Comparison(Condition):
     def __init__(self, op: str, left: Promise, right: Any) -> None:
         self.op, self.left, self.right = op, left, right
 
@@ -66,11 +67,15 @@ def _operand(value: Any, other: Promise) -> Operand:
         return Operand("promise", value.reference())
     if isinstance(value, NodeOutput):
         raise CompilationError("a condition compares with a node that has no outputs")
-    return Operand("literal", to_literal_now(value, other.py_type, "condition"))
+    try:
+        return Operand("literal", to_literal_now(value, other.py_type))
+    except TypeTransformerError as exc:
+        raise CompilationError(f"a condition compares {other!r} with the constant {value!r}, which "
+                               f"does not fit {type_repr(other.py_type)} ({exc})") from None
 
 
-class Conjunction(_Condition):
-    def __init__(self, op: ConjunctionOperator, left: _Condition, right: _Condition) -> None:
+class Conjunction(Condition):
+    def __init__(self, op: ConjunctionOperator, left: Condition, right: Condition) -> None:
         self.op, self.left, self.right = op, left, right
 
     def to_model(self) -> BooleanExpression:
@@ -87,13 +92,13 @@ class Conditional:
             raise CompilationError(f"conditional({name!r}) works only inside a @workflow body")
         self.name = name
         self._builder: GraphBuilder = builder
-        self._cases: list[tuple[_Condition, NodeSpec]] = []
+        self._cases: list[tuple[Condition, NodeSpec]] = []
         self._else: NodeSpec | None = None
         self._fail: str | None = None
         self._arms: list[NodeSpec] = []
         self._spec = builder.add("branch_node", self._target, None, name)
         self._open: list[NodeSpec] | None = None
-        self._pending: _Condition | None = None
+        self._pending: Condition | None = None
 
     def _target(self) -> BranchNode:
         cases = tuple(IfBlock(cond.to_model(), spec.to_model()) for cond, spec in self._cases)
@@ -103,7 +108,7 @@ class Conditional:
             return BranchNode(cases, "else_fail", self._fail)
         return BranchNode(cases)
 
-    def _start_arm(self, condition: _Condition | None) -> None:
+    def _start_arm(self, condition: Condition | None) -> None:
         if self._open is not None:
             raise CompilationError(f"conditional {self.name!r}: call .then(...) before the next case")
         self._open = self._builder.begin_capture()

@@ -285,10 +285,17 @@ class Promise(NodeOutput):
     __hash__ = None  # type: ignore[assignment]
 
     def is_true(self) -> Any:
-        return self._compare("==", True)
+        return self._compare("==", self._bool("is_true", True))
 
     def is_false(self) -> Any:
-        return self._compare("==", False)
+        return self._compare("==", self._bool("is_false", False))
+
+    def _bool(self, method: str, value: bool) -> bool:
+        if self.py_type is not bool:
+            raise CompilationError(
+                f"{self!r}.{method}(): {method}() tests a bool promise, but this one is "
+                f"{type_repr(self.py_type)}; compare it instead, e.g. x > 0 or x == 'done'")
+        return value
 
     # ---- mistakes ----------------------------------------------------------------------------
 
@@ -305,6 +312,10 @@ class Promise(NodeOutput):
 
     def __format__(self, spec: str) -> str:
         raise _misuse("as text (an f-string or format())", _USE_A_TASK)
+
+    def __str__(self) -> str:
+        # without this, str(x) would quietly bind the text "Promise(...)" as a constant
+        raise _misuse("as text (str())", _USE_A_TASK)
 
     def __int__(self) -> int:
         raise _misuse("as a number", _USE_A_TASK)
@@ -340,8 +351,16 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
                                "order nodes that share no data")
     if _holds_promise(value):
         return _bind_container(value, py_type, literal_type, context)
+    from wingspan._conditional import Condition
+
+    if isinstance(value, Condition):
+        raise CompilationError(
+            f"{context}: a comparison of promises (x == 1, x > y) is a condition for "
+            "conditional(...).if_(...), not a bool value; to compute a bool, do the comparison "
+            "in a @task")
     try:
-        return BindingData("literal", to_literal_now(value, py_type, context))
+        # unnamed: the context names the input, the error only what did not fit
+        return BindingData("literal", to_literal_now(value, py_type))
     except CompilationError:
         raise
     except Exception as exc:

@@ -89,12 +89,7 @@ class Workflow(Entity):
             returned = body(**inputs)
         if builder.capturing:
             raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
-        outputs = []
-        for out_name, value in interface.unpack_outputs(returned, where).items():
-            variable = interface.typed.output(out_name)
-            assert variable is not None
-            outputs.append(Binding(out_name, bind(value, interface.outputs[out_name], variable.type,
-                                                  f"{where}, output {out_name!r}")))
+        outputs = _bind_outputs(interface, returned, where)
         self.nodes = builder.nodes
         self.entities = collect_entities(builder.nodes)
         parameters = ParameterMap(tuple(
@@ -130,6 +125,33 @@ class Workflow(Entity):
 
     def launch_plan_interface(self) -> LaunchPlanInterface:
         return LaunchPlanInterface(self.interface.typed, frozenset(self.interface.default_literals))
+
+
+def _bind_outputs(interface: PythonInterface, returned: Any, where: str) -> list[Binding]:
+    """What the body returned, bound to the workflow's outputs."""
+    if interface.output_style == "none":
+        if isinstance(returned, Promise) or (
+                isinstance(returned, tuple) and any(isinstance(v, Promise) for v in returned)):
+            raise CompilationError(f"{where} returns a promise but declares no outputs; "
+                                   "annotate what it returns, e.g. -> int")
+        return []
+    if returned is None:
+        raise CompilationError(f"{where}: outputs {list(interface.outputs)} are never bound: the body "
+                               "returns nothing; return the promise(s) of the node(s) that make them")
+    outputs = []
+    for name, value in interface.unpack_outputs(returned, where).items():
+        variable = interface.typed.output(name)
+        assert variable is not None
+        context = f"{where}, output {name!r}"
+        try:
+            data = bind(value, interface.outputs[name], variable.type, context)
+        except CompilationError:
+            if value is None:
+                raise CompilationError(f"{context} is never bound: the body returns None for it; "
+                                       "return the promise of the node that makes it") from None
+            raise
+        outputs.append(Binding(name, data))
+    return outputs
 
 
 def single_node_workflow(entity: Entity) -> Workflow:
