@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import uuid
@@ -94,3 +95,38 @@ async def test_secrets_reach_the_process_as_env_and_files(
     logs = await core.read_namespaced_pod_log("secretive", kube_namespace)
     assert pod.status.phase == "Succeeded", logs
     assert logs == f"env={token}\nfile={token}\nuser=wing\n"
+
+
+async def test_following_logs_streams_until_the_container_ends(
+        core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+        "ticker", node_agent.node_names[0],
+        "for i in 1 2 3; do echo tick $i; sleep 0.3; done"))
+    await wait_for_pod(core, kube_namespace, "ticker", phase_in("Running", "Succeeded"))
+
+    async with asyncio.timeout(30):
+        response = await core.read_namespaced_pod_log(
+            "ticker", kube_namespace, follow=True, _preload_content=False)
+        try:
+            lines = [line.decode() async for line in response.content]
+        finally:
+            response.release()
+
+    assert lines == ["tick 1\n", "tick 2\n", "tick 3\n"]
+
+
+async def test_on_failure_restarts_and_keeps_the_previous_log(
+        core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
+    # The pod's working folder outlives a container run, as an emptyDir would.
+    script = "if [ -e marker ]; then echo second; else touch marker; echo first; exit 1; fi"
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+        "flaky", node_agent.node_names[0], script, restart="OnFailure"))
+
+    pod = await wait_for_pod(core, kube_namespace, "flaky", phase_in("Succeeded", "Failed"))
+
+    status = pod.status.container_statuses[0]
+    assert (pod.status.phase, status.restart_count) == ("Succeeded", 1)
+    assert status.last_state.terminated.exit_code == 1
+    assert await core.read_namespaced_pod_log("flaky", kube_namespace) == "second\n"
+    previous = await core.read_namespaced_pod_log("flaky", kube_namespace, previous=True)
+    assert previous == "first\n"
