@@ -351,13 +351,17 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
                                "order nodes that share no data")
     if _holds_promise(value):
         return _bind_container(value, py_type, literal_type, context)
-    from wingspan._conditional import Condition
+    from wingspan._conditional import Condition, Conditional
 
     if isinstance(value, Condition):
         raise CompilationError(
             f"{context}: a comparison of promises (x == 1, x > y) is a condition for "
             "conditional(...).if_(...), not a bool value; to compute a bool, do the comparison "
             "in a @task")
+    if isinstance(value, Conditional):
+        raise CompilationError(
+            f"{context}: conditional {value.name!r} has no outputs until it ends: finish it with "
+            ".else_().then(...) or .else_().fail(message)")
     try:
         # unnamed: the context names the input, the error only what did not fit
         return BindingData("literal", to_literal_now(value, py_type))

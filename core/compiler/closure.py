@@ -10,7 +10,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from wingspan.core.compiler.typecheck import assignable, literal_fits, plain, same_type
+from wingspan.core.compiler.typecheck import assignable, literal_fits, same_type
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, TypedInterface, Variable
 from wingspan.core.model.literals import LiteralType
@@ -316,10 +316,12 @@ class _WorkflowCompiler:
             self.check_node(arm)
             iface = self.interface_of(arm)
             if iface is not None:
-                shapes.append((arm, {v.name: plain(v.type) for v in iface.outputs if v.type}))
+                shapes.append((arm, {v.name: v.type for v in iface.outputs if v.type}))
         for arm, outputs in shapes[1:]:
             first_arm, first = shapes[0]
-            if outputs != first:
+            # compared without union tags, shown as the user wrote them (int, not integer)
+            if outputs.keys() != first.keys() or \
+                    not all(same_type(t, first[k]) for k, t in outputs.items()):
                 self.problem(
                     f"{_label(node)}: the arms of the conditional disagree on their outputs: "
                     f"{_label(first_arm)} gives {_render(first)}, {_label(arm)} gives {_render(outputs)}"
