@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from wingspan._discovery import caller_module
 from wingspan._entity import Entity
 from wingspan._interface import PythonInterface
 from wingspan._task import TaskOptions
@@ -41,6 +42,8 @@ class ContainerTask(Entity):
                  input_dir: str = "/var/inputs", output_dir: str = "/var/outputs",
                  **options: Any) -> None:
         self.name = name
+        # where it was made, so that discovery can tell it from one imported from elsewhere
+        self.defined_in = caller_module(self)
         where = f"container task {name!r}"
         problems = []
         if not name:

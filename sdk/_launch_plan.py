@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
+from wingspan._discovery import caller_module
 from wingspan._entity import Entity
 from wingspan._interface import PythonInterface
 from wingspan._workflow import Workflow
@@ -153,6 +154,7 @@ class LaunchPlan(Entity):
 
     kind_label = "launch plan"
     _registry: ClassVar[dict[str, LaunchPlan]] = {}
+    defined_in = ""
 
     def __init__(self, workflow: Workflow, name: str, settings: dict[str, Any]) -> None:
         self.workflow = workflow
@@ -235,6 +237,8 @@ class LaunchPlan(Entity):
                 raise CompilationError(f"launch plan {plan_name!r} already exists with other settings; "
                                        "give this one another name")
         plan = cls(workflow, plan_name, settings)
+        # where the plan was made, so that discovery can tell it from one imported from elsewhere
+        plan.defined_in = caller_module()
         cls._registry[plan_name] = plan
         return plan
 
