@@ -21,13 +21,16 @@ _counter = itertools.count()
 
 
 @pytest.fixture(autouse=True)
-def isolated_imports() -> Iterator[None]:
-    """Modules and sys.path entries a test adds are gone after it."""
+def isolated_imports(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The user modules and sys.path entries a test adds are gone after it (modules of
+    libraries it happened to import first stay: their classes are in use elsewhere)."""
     path, modules = list(sys.path), set(sys.modules)
     yield
     sys.path[:] = path
+    root = str(tmp_path_factory.getbasetemp())
     for name in set(sys.modules) - modules:
-        del sys.modules[name]
+        if str(getattr(sys.modules[name], "__file__", "") or "").startswith(root):
+            del sys.modules[name]
 
 
 def unique(stem: str) -> str:
