@@ -34,10 +34,15 @@ POLICIES = {
 def collect_entities(nodes: list[NodeSpec]) -> dict[Identifier, Entity]:
     """Every task, workflow and launch plan the nodes reach, nested ones included."""
     found: dict[Identifier, Entity] = {}
+    # most nodes call an entity already seen: skip building and hashing its id again
+    seen: set[int] = set()
     for top in nodes:
         for spec in top.walk():
             entity = spec.entity
-            if isinstance(entity, Entity) and entity.id not in found:
+            if id(entity) in seen or not isinstance(entity, Entity):
+                continue
+            seen.add(id(entity))
+            if entity.id not in found:
                 found[entity.id] = entity
                 found.update(getattr(entity, "entities", {}))
     return found
