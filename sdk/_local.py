@@ -128,7 +128,7 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     _check_inputs(workflow, inputs)
     run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
-                      execution_id=execution_id)
+                      execution_id=execution_id, private_loop=True)
     return _run_sync(run.run)
 
 

@@ -13,7 +13,8 @@ from typing import Any
 from wingspan.core.compiler.typecheck import assignable, literal_fits, same_type
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, TypedInterface, Variable
-from wingspan.core.model.literals import LiteralType
+from wingspan.core.model.literals import LiteralType, SimpleType, UnionType
+from wingspan.core.model.record import replace
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import (
     START_NODE,
@@ -77,10 +78,13 @@ def node_interface(node: Node, tasks: Mapping[Identifier, TaskTemplate],
             if inner is None:
                 return None
             mapped = set(node.value.mapped_inputs)
+            # below a success ratio of 1, a failed item leaves None in its place
+            optional = node.value.min_success_ratio < 1
             return TypedInterface(
                 tuple(Variable(v.name, _list_of(v.type) if v.name in mapped else v.type)
                       for v in inner.inputs),
-                tuple(Variable(v.name, _list_of(v.type)) for v in inner.outputs),
+                tuple(Variable(v.name, _list_of(_or_none(v.type) if optional else v.type))
+                      for v in inner.outputs),
                 "single" if len(inner.outputs) == 1 else "tuple",
             )
         case "gate_node":
@@ -101,6 +105,13 @@ def node_interface(node: Node, tasks: Mapping[Identifier, TaskTemplate],
                                               inner.output_type_name)
             return TypedInterface()
     return None
+
+
+def _or_none(lt: LiteralType | None) -> LiteralType | None:
+    if lt is None:
+        return None
+    none = LiteralType("simple", SimpleType.NONE, tag="None")
+    return LiteralType("union_type", UnionType((replace(lt, tag=lt.annotation), none)))
 
 
 def _list_of(lt: LiteralType | None) -> LiteralType | None:

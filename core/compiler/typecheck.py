@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
-from wingspan.core.model.literals import Literal, LiteralType, SimpleType
-from wingspan.core.model.record import replace
+from wingspan.core.model.literals import Literal, LiteralType, SimpleType, UnionType
 
 __all__ = ["assignable", "literal_fits", "plain", "same_type"]
 
 
 def plain(lt: LiteralType) -> LiteralType:
-    """The type without its union tag and annotation, for comparison."""
-    return replace(lt, tag="", annotation="") if lt.tag or lt.annotation else lt
+    """The type without union tags and annotations, at every level, for comparison.
+
+    Tags name union variants as the producing SDK spelled them; two workflows that
+    agree on the types agree on the data, whatever the spelling.
+    """
+    value = lt.value
+    match lt.kind:
+        case "collection_type" | "map_value_type":
+            value = plain(value)
+        case "union_type":
+            value = UnionType(tuple(plain(v) for v in value.variants))
+    if not lt.tag and not lt.annotation and value is lt.value:
+        return lt
+    return LiteralType(lt.kind, value)
 
 
 def same_type(a: LiteralType, b: LiteralType) -> bool:

@@ -100,7 +100,7 @@ class DagRun:
                         self._finish(node_id, NodePhase.SKIPPED, "an earlier node failed")
                         continue
                     if not self.ready and self.running == 0:
-                        await self._run_node(node_id, inline=self.state.busy == 0)
+                        await self._run_node(node_id, self.state.allow_inline and self.state.busy == 0)
                     else:
                         self.running += 1
                         self.state.busy += 1

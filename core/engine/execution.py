@@ -36,6 +36,9 @@ class ExecutionState:
     signals: SignalSource | None = None
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     max_parallelism: int = 0
+    # run a lone ready task on the loop's own thread: only when this loop is private to the
+    # run, since nothing else (an abort, a timer) can act on the loop while the task runs
+    allow_inline: bool = False
     # task attempts running in spawned tasks or threads (inline execution needs none)
     busy: int = 0
     aborted: str | None = None

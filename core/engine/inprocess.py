@@ -61,7 +61,9 @@ class InProcessExecutor:
             return await self._run_forked(request, request.timeout)
         if request.inline:
             return _call(request)
-        return await anyio.to_thread.run_sync(_call, request, limiter=self._threads)
+        # abandoned on abort: a thread cannot be stopped, but the run need not wait for it
+        return await anyio.to_thread.run_sync(_call, request, limiter=self._threads,
+                                              abandon_on_cancel=True)
 
     async def _run_async(self, request: AttemptRequest) -> AttemptOutcome:
         context = ExecutionContext(request.execution_id, request.node_id, request.attempt)

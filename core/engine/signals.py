@@ -38,7 +38,14 @@ class QueueSignals:
     def __init__(self) -> None:
         self._values: dict[str, Any] = {}
         self._events: dict[str, anyio.Event] = {}
+        self._asked: dict[str, anyio.Event] = {}
         self.waiting: dict[str, str] = {}
+
+    async def asked(self, name: str) -> str:
+        """Returns (the node id) once a gate waits for ``name``."""
+        if name not in self.waiting:
+            await self._asked.setdefault(name, anyio.Event()).wait()
+        return self.waiting[name]
 
     def set(self, name: str, value: Any) -> None:
         self._values[name] = value
@@ -49,6 +56,8 @@ class QueueSignals:
     async def wait(self, name: str, expected: LiteralType | None, node_id: str) -> Any:
         while name not in self._values:
             self.waiting[name] = node_id
+            if name in self._asked:
+                self._asked.pop(name).set()
             event = self._events.setdefault(name, anyio.Event())
             await event.wait()
             self._events.pop(name, None)
