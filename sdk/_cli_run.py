@@ -1,0 +1,140 @@
+"""``wingspan run FILE ENTITY --<input> VALUE ...``: run a workflow, task or launch plan."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from wingspan.core.errors import UserError
+
+__all__ = ["run"]
+
+
+def _find(entities: dict[str, Any], name: str, source: str) -> Any:
+    if name in entities:
+        return entities[name]
+    matches = [e for full, e in entities.items() if full.rsplit(".", 1)[-1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(sorted(entities)) or "none"
+    if len(matches) > 1:
+        raise click.UsageError(f"{name!r} is ambiguous in {source}; use one of: {known}")
+    raise click.UsageError(f"{source} defines no task, workflow or launch plan {name!r}; "
+                           f"it defines: {known}")
+
+
+def _inputs(entity: Any, args: list[str]) -> dict[str, Any]:
+    from wingspan._cli_values import parse_value
+
+    types = entity.interface.inputs
+    flags = {f"--{name.replace('_', '-')}": name for name in types} | {f"--{n}": n for n in types}
+    values: dict[str, Any] = {}
+    position = 0
+    while position < len(args):
+        arg = args[position]
+        flag, _, text = arg.partition("=")
+        if flag not in flags:
+            usage = " ".join(f"--{n.replace('_', '-')} {_hint(t)}" for n, t in types.items())
+            raise click.UsageError(f"{entity.name} has no input {flag!r}; its inputs: {usage or 'none'}")
+        name = flags[flag]
+        if not _:
+            position += 1
+            if position >= len(args):
+                raise click.UsageError(f"{flag} needs a value")
+            text = args[position]
+        try:
+            values[name] = parse_value(text, types[name], name)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        position += 1
+    optional = set(entity.interface.defaults) | set(getattr(entity, "optional_inputs", lambda: set())())
+    missing = [n for n in types if n not in values and n not in optional]
+    if missing:
+        raise click.UsageError("missing inputs: " + ", ".join(f"--{n.replace('_', '-')}" for n in missing))
+    return values
+
+
+def _hint(py_type: Any) -> str:
+    from wingspan.core.types import type_repr
+
+    return type_repr(py_type).upper().replace(" ", "")
+
+
+def _signals(presets: tuple[str, ...]) -> Any:
+    from wingspan.core.engine import CallbackSignals, TerminalSignals
+
+    given: dict[str, Any] = {}
+    for preset in presets:
+        name, sep, text = preset.partition("=")
+        if not sep:
+            raise click.UsageError(f"--signal {preset!r}: write NAME=VALUE")
+        try:
+            given[name] = json.loads(text)
+        except json.JSONDecodeError:
+            given[name] = text
+    terminal = TerminalSignals() if sys.stdin.isatty() else None
+
+    def answer(name: str, expected: Any) -> Any:
+        if name in given:
+            return given[name]
+        if terminal is not None:
+            return terminal._ask(name, expected)
+        raise UserError(f"the run waits for signal {name!r}: give it with --signal {name}=VALUE")
+
+    return CallbackSignals(answer)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.argument("source")
+@click.argument("entity")
+@click.option("--signal", "signals", multiple=True, metavar="NAME=VALUE",
+              help="Value for an approve/wait_for_input gate (JSON); asked on the terminal otherwise.")
+@click.option("-o", "--output", "output_format", type=click.Choice(["text", "json"]), default="text",
+              help="How to print the outputs.")
+@click.option("--max-parallelism", type=int, default=0, help="At most this many nodes at once.")
+@click.option("--remote", is_flag=True, help="Run on a Wingspan server (see wingspan serve).")
+@click.pass_context
+def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], output_format: str,
+        max_parallelism: int, remote: bool) -> None:
+    """Runs ENTITY (a workflow, task or launch plan) from SOURCE (a .py file or a module).
+
+    Give each input as --<input-name> VALUE: scalars as text, lists, dicts and records as
+    JSON, files and folders as paths. Prints the outputs; exits non-zero on failure.
+    """
+    from wingspan._cli_progress import ProgressView
+    from wingspan._cli_values import display
+    from wingspan._discovery import load_entities
+    from wingspan._launch_plan import LaunchPlan
+    from wingspan._local import outputs_of, run_workflow_entity
+    from wingspan._workflow import Workflow, single_node_workflow
+    from wingspan.core.engine import MemorySink
+
+    if remote:
+        raise click.UsageError("--remote needs a Wingspan server; it arrives with `wingspan serve`")
+    target = _find(load_entities(source), entity, source)
+    values = _inputs(target, ctx.args)
+    if isinstance(target, LaunchPlan):
+        values = {**target.python_defaults, **values, **target.fixed}
+        target = target.workflow
+    workflow = target if isinstance(target, Workflow) else single_node_workflow(target)
+    names = {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}
+    with ProgressView(names) as view:
+        result = run_workflow_entity(workflow, values, sink=MemorySink(view), signals=_signals(signals),
+                                     max_parallelism=max_parallelism)
+    try:
+        returned = outputs_of(workflow, result)
+    except Exception as exc:
+        click.secho(f"{exc}", fg="red", err=True)
+        ctx.exit(1)
+    outputs = workflow.interface.unpack_outputs(returned, workflow.name)
+    shown = {name: display(value) for name, value in outputs.items()}
+    if output_format == "json":
+        click.echo(json.dumps(shown, indent=2, default=str))
+    elif len(shown) == 1 and "o0" in shown:
+        click.echo(shown["o0"] if isinstance(shown["o0"], str) else json.dumps(shown["o0"], default=str))
+    else:
+        for name, value in shown.items():
+            click.echo(f"{name}: {value if isinstance(value, str) else json.dumps(value, default=str)}")

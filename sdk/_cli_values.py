@@ -1,0 +1,142 @@
+"""Reading a command-line value as a task input of a given type, and showing outputs."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import json
+import sys
+import typing
+from pathlib import Path
+from typing import Any
+
+from wingspan.core.types import type_repr
+from wingspan.core.types.containers import union_variants
+from wingspan.core.types.files import Directory, File
+from wingspan.core.types.records import record_fields
+
+__all__ = ["display", "parse_value"]
+
+_TRUE = {"true", "1", "yes", "y", "on"}
+_FALSE = {"false", "0", "no", "n", "off"}
+
+
+def parse_value(text: str, py_type: Any, name: str) -> Any:
+    """Scalars from their text, files from paths, everything else from JSON."""
+    try:
+        return _parse(text, py_type)
+    except (ValueError, TypeError, KeyError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"--{name.replace('_', '-')}: cannot read {text!r} as {type_repr(py_type)}: {exc}") from exc
+
+
+def _parse(text: str, py_type: Any) -> Any:
+    if py_type is str:
+        return text
+    if py_type in (File, Directory):
+        if not Path(text).exists():
+            raise ValueError(f"no such {'file' if py_type is File else 'folder'}")
+        return py_type(text)
+    if py_type is bytes:
+        return text.encode()
+    if py_type is bool:
+        return _bool(text.strip().lower())
+    if py_type in (int, float):
+        return py_type(text)
+    if py_type is dt.datetime:
+        return dt.datetime.fromisoformat(text)
+    if py_type is dt.timedelta:
+        return dt.timedelta(seconds=float(text))
+    if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
+        return _enum(text, py_type)
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and py_type is pandas.DataFrame:
+        reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
+        return reader(text)
+    return from_json(json.loads(text), py_type)
+
+
+def _bool(text: str) -> bool:
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError("use true or false")
+
+
+def _enum(value: Any, py_type: type[enum.Enum]) -> enum.Enum:
+    try:
+        return py_type[value]
+    except KeyError:
+        return py_type(value)
+
+
+def from_json(value: Any, py_type: Any) -> Any:
+    """A JSON value as ``py_type``: records from objects, enums from names, and so on."""
+    members = union_variants(py_type)
+    if members is not None:
+        if value is None and type(None) in members:
+            return None
+        for member in members:
+            if member is type(None):
+                continue
+            try:
+                return from_json(value, member)
+            except (ValueError, TypeError, KeyError):
+                continue
+        raise ValueError(f"fits none of {type_repr(py_type)}")
+    origin = typing.get_origin(py_type)
+    if origin is list:
+        (item,) = typing.get_args(py_type)
+        return [from_json(v, item) for v in _expect(value, list)]
+    if origin is dict:
+        item = typing.get_args(py_type)[1]
+        return {k: from_json(v, item) for k, v in _expect(value, dict).items()}
+    if py_type in (dt.datetime, dt.timedelta, File, Directory) or (
+            isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
+        return _parse(str(value), py_type)
+    if isinstance(py_type, type) and (dataclasses.is_dataclass(py_type) or hasattr(py_type, "model_fields")
+                                      or hasattr(py_type, "_fields")):
+        fields = {n: t for n, t, _ in record_fields(py_type)}
+        given = _expect(value, dict)
+        unknown = sorted(set(given) - set(fields))
+        if unknown:
+            raise ValueError(f"{type_repr(py_type)} has no fields {unknown}")
+        return py_type(**{k: from_json(v, fields[k]) for k, v in given.items()})
+    if py_type is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, py_type) or (py_type is int and isinstance(value, bool)):
+        raise TypeError(f"expected {type_repr(py_type)}, got {type(value).__name__}")
+    return value
+
+
+def _expect(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(f"expected a JSON {'array' if kind is list else 'object'}")
+    return value
+
+
+def display(value: Any) -> Any:
+    """A JSON-friendly form of an output, for printing."""
+    if isinstance(value, (File, Directory)):
+        return value.path
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (dt.datetime, dt.timedelta)):
+        return str(value)
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if isinstance(value, list):
+        return [display(v) for v in value]
+    if isinstance(value, dict):
+        return {k: display(v) for k, v in value.items()}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: display(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if hasattr(value, "model_dump"):
+        return display(value.model_dump())
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return display(value._asdict())
+    if type(value).__name__ in ("DataFrame", "Table"):
+        return str(value)
+    return value
