@@ -85,12 +85,21 @@ class FixedRate:
 
 @dataclass(frozen=True)
 class _Notification:
-    phases: Sequence[Phase] = TERMINAL
+    # keyword-only, so that the target comes first: Email(["ops@example.com"])
+    phases: Sequence[Phase] = field(default=TERMINAL, kw_only=True)
     kind: ClassVar[str] = ""
 
     def problems(self) -> list[str]:
-        bad = [p for p in self.phases if p not in _PHASES]
-        return [f"{type(self).__name__}: phases {bad} are not among {list(_PHASES)}"] if bad else []
+        name = type(self).__name__
+        found = self.target_problems()
+        if isinstance(self.phases, str):
+            found.append(f"{name}: phases must be a list, e.g. phases=['failed'], not a str")
+        elif bad := [p for p in self.phases if p not in _PHASES]:
+            found.append(f"{name}: phases {bad} are not among {list(_PHASES)}")
+        return found
+
+    def target_problems(self) -> list[str]:
+        return []
 
     def target(self) -> Any:
         raise NotImplementedError
@@ -105,6 +114,12 @@ class Email(_Notification):
     recipients: Sequence[str] = ()
     kind: ClassVar[str] = "email"
 
+    def target_problems(self) -> list[str]:
+        if isinstance(self.recipients, str) or not self.recipients:
+            return [f"Email(recipients={self.recipients!r}): give a list of addresses, "
+                    "e.g. Email(['ops@example.com'])"]
+        return []
+
     def target(self) -> Any:
         return model.EmailNotification(tuple(self.recipients))
 
@@ -113,6 +128,9 @@ class Email(_Notification):
 class Slack(_Notification):
     webhook_url: str = ""
     kind: ClassVar[str] = "slack"
+
+    def target_problems(self) -> list[str]:
+        return [] if self.webhook_url else ["Slack needs the webhook_url of the channel"]
 
     def target(self) -> Any:
         return model.SlackNotification(self.webhook_url)
@@ -123,6 +141,9 @@ class Webhook(_Notification):
     url: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     kind: ClassVar[str] = "webhook"
+
+    def target_problems(self) -> list[str]:
+        return [] if self.url else ["Webhook needs a url to post to"]
 
     def target(self) -> Any:
         return model.WebhookNotification(self.url, tuple(KeyValue(k, v)

@@ -229,7 +229,7 @@ def test_every_launch_plan_problem_is_reported_at_once() -> None:
     found = error_of(lambda: LaunchPlan.get_or_create(
         report, name="test_sdk_nodes.broken", default_inputs={"zone": 1, "region": 5},
         fixed_inputs={"region": "x"}, schedule=CronSchedule("every day", kickoff_time_input_arg="region"),
-        notifications=[Email(phases=["exploded"])],  # type: ignore[list-item]
+        notifications=[Email(["ops@example.com"], phases=["exploded"])],  # type: ignore[list-item]
         concurrency=ConcurrencyPolicy(max=0, when_full="later")))  # type: ignore[arg-type]
     for text in [
         "launch plan 'test_sdk_nodes.broken': default_inputs names 'zone', which workflow "
@@ -393,6 +393,14 @@ def test_map_task_is_an_array_node_over_its_list_inputs() -> None:
         [scale.id, total.id], key=str)
 
 
+def test_a_map_below_full_success_yields_optional_items() -> None:
+    @workflow
+    def lenient(xs: list[int]) -> list[int | None]:
+        return map_task(functools.partial(scale, factor=2), min_success_ratio=0.5)(x=xs)
+
+    assert lenient.template.nodes[0].value.min_success_ratio == 0.5
+
+
 def test_every_map_task_problem_is_reported_at_once() -> None:
     message = error_of(lambda: map_task(functools.partial(scale, bogus=1), concurrency=0,
                                         min_success_ratio=2))
@@ -540,3 +548,20 @@ def test_a_node_without_outputs_can_be_ordered_but_not_returned() -> None:
 
     nodes: dict[str, Node] = {n.id: n for n in ordered.template.nodes}
     assert nodes["n1"].upstream_node_ids == ("n0",)
+
+
+def test_overriding_a_fixed_input_in_a_direct_call_fails_before_running() -> None:
+    with pytest.raises(TypeError, match=r"fixes inputs \['copies'\]; they cannot be overridden"):
+        NIGHTLY(day=datetime(2026, 1, 1), copies=5)
+
+
+def test_notifications_take_their_target_first_and_check_it() -> None:
+    assert Email(["ops@example.com"]).recipients == ["ops@example.com"]
+    assert Slack("https://hooks.example.com/x").webhook_url == "https://hooks.example.com/x"
+    assert Webhook("http://127.0.0.1:9/h", phases=["failed"]).url == "http://127.0.0.1:9/h"
+    assert Email("ops@example.com").problems() == [
+        "Email(recipients='ops@example.com'): give a list of addresses, e.g. Email(['ops@example.com'])"]
+    assert Email(["x@example.com"], phases="failed").problems() == [  # type: ignore[arg-type]
+        "Email: phases must be a list, e.g. phases=['failed'], not a str"]
+    assert Slack().problems() == ["Slack needs the webhook_url of the channel"]
+    assert Webhook().problems() == ["Webhook needs a url to post to"]
