@@ -17,6 +17,7 @@ from wingspan import (
     Email,
     FixedRate,
     LaunchPlan,
+    Resources,
     Slack,
     Webhook,
     approve,
@@ -565,3 +566,15 @@ def test_notifications_take_their_target_first_and_check_it() -> None:
         "Email: phases must be a list, e.g. phases=['failed'], not a str"]
     assert Slack().problems() == ["Slack needs the webhook_url of the channel"]
     assert Webhook().problems() == ["Webhook needs a url to post to"]
+
+
+def test_resources_overridden_on_a_map_apply_to_each_item() -> None:
+    @workflow
+    def heavy(xs: list[int]) -> list[int]:
+        return map_task(functools.partial(scale, factor=2))(x=xs).with_overrides(
+            requests=Resources(mem="2Gi"), retries=1)
+
+    node = heavy.template.nodes[0]
+    assert node.metadata is not None and node.metadata.retries == 1
+    overrides = node.value.node.value.overrides
+    assert overrides is not None and overrides.resources.requests.memory == "2Gi"
