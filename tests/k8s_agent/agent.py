@@ -55,9 +55,13 @@ class NodeAgent:
         self._workers: dict[str, PodWorker] = {}
         self._requested: dict[tuple[str, str], Fault] = {}
         self._watch_tasks: list[asyncio.Task[None]] = []
-        self._watches: set[Watch] = set()
+        self._watches: dict[str, Watch] = {}  # node -> its open watch request
+        self._watching: dict[str, asyncio.Event] = {}
         self._synced: dict[str, asyncio.Event] = {}
+        self._versions: dict[str, str] = {}  # node -> resourceVersion to resume watching from
+        # counters a test can use to tell a resumed watch from a re-list
         self.relists = 0
+        self.watch_requests = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -80,6 +84,7 @@ class NodeAgent:
         for name in self.node_names:
             await nodes.register(self.core, name, port, version)
             self._synced[name] = asyncio.Event()
+            self._watching[name] = asyncio.Event()
             task = asyncio.create_task(self._watch_node(name))
             task.add_done_callback(self._task_done)
             self._watch_tasks.append(task)
@@ -130,30 +135,37 @@ class NodeAgent:
         worker.evict(message)
 
     async def drop_watches(self) -> None:
-        """Cuts every open watch connection, as a restarting apiserver or proxy would."""
-        for watch in list(self._watches):
+        """Cuts every node's watch connection, as a restarting apiserver or proxy would.
+
+        Waits first until each node has a watch open, so there is always one to cut.
+        """
+        await asyncio.gather(*(event.wait() for event in self._watching.values()))
+        for watch in list(self._watches.values()):
             if watch.resp is not None:
                 watch.resp.close()
 
     # -- watching ------------------------------------------------------------------------------
 
     async def _watch_node(self, node_name: str) -> None:
+        """List once, then watch from the last resourceVersion seen, as a reflector does."""
         selector = f"spec.nodeName={node_name}"
         backoff = 0.2
         while True:
             try:
-                version = await self._relist(node_name, selector)
-                self._synced[node_name].set()
+                if node_name not in self._versions:
+                    self._versions[node_name] = await self._relist(node_name, selector)
+                    self._synced[node_name].set()
+                await self._watch_once(node_name, selector)
                 backoff = 0.2
-                while True:
-                    version = await self._watch_once(selector, version)
+                continue
             except ApiException as exc:
-                if exc.status == 410:  # our resourceVersion was compacted away: list again
+                if exc.status == 410:  # that version was compacted away: list again
+                    self._versions.pop(node_name, None)
                     continue
                 log.warning("watch of %s failed: %s", node_name, exc)
             except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
                 log.warning("watch of %s dropped: %r", node_name, exc)
-            await asyncio.sleep(backoff)  # the apiserver is away: back off before listing
+            await asyncio.sleep(backoff)  # the apiserver is away: back off, then resume
             backoff = min(backoff * 2, 5.0)
 
     async def _relist(self, node_name: str, selector: str) -> str:
@@ -171,20 +183,29 @@ class NodeAgent:
         version: str = listing["metadata"]["resourceVersion"]
         return version
 
-    async def _watch_once(self, selector: str, version: str) -> str:
-        """One watch request; returns the resourceVersion to resume from."""
+    async def _watch_once(self, node_name: str, selector: str) -> None:
+        """One watch request, from and then updating the node's resume version."""
+        self.watch_requests += 1
         watch = Watch(return_type="object")  # raw dicts: status patches are built from them
-        self._watches.add(watch)
         try:
-            async for event in watch.stream(
-                    self.core.list_pod_for_all_namespaces, field_selector=selector,
-                    resource_version=version, allow_watch_bookmarks=True,
-                    timeout_seconds=self.watch_timeout_seconds):
+            events = watch.stream(
+                self.core.list_pod_for_all_namespaces, field_selector=selector,
+                resource_version=self._versions[node_name], allow_watch_bookmarks=True,
+                timeout_seconds=self.watch_timeout_seconds)
+            # Sent here rather than on the first iteration, so that drop_watches() finds an
+            # open connection as soon as _watching says there is one.
+            watch.resp = await watch.func()
+            self._watches[node_name] = watch
+            self._watching[node_name].set()
+            async for event in events:
                 if event["type"] != "BOOKMARK":
                     await self._on_event(event["type"], event["raw_object"])
-            return watch.resource_version or version
         finally:
-            self._watches.discard(watch)
+            # kept even when the connection broke mid-stream: the next watch resumes here
+            if watch.resource_version:
+                self._versions[node_name] = watch.resource_version
+            self._watching[node_name].clear()
+            self._watches.pop(node_name, None)
             await watch.close()
 
     async def _on_event(self, kind: str, pod: dict[str, Any]) -> None:

@@ -68,6 +68,7 @@ async def test_evict_on_request_and_stuck_pending(
 
 async def test_a_dropped_watch_resumes(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
+    relists, watches = node_agent.relists, node_agent.watch_requests
     await node_agent.drop_watches()
     await core.create_namespaced_pod(kube_namespace, pod_manifest(
         "after-drop", node_agent.node_names[0], "echo still watched"))
@@ -75,3 +76,5 @@ async def test_a_dropped_watch_resumes(
     pod = await wait_for_pod(core, kube_namespace, "after-drop", phase_in("Succeeded"))
 
     assert pod.status.container_statuses[0].state.terminated.exit_code == 0
+    # resumed from the last resourceVersion on a new watch, without listing again
+    assert (node_agent.relists, node_agent.watch_requests) == (relists, watches + 1)
