@@ -2,7 +2,8 @@
 
 - ``kube_apiserver`` (session): etcd and kube-apiserver started through scripts.testenv,
   reused when already running; fails the tests, never skips, when they cannot start.
-- ``kube_client``: a kubernetes_asyncio ApiClient for the admin user (closed after the test).
+- ``kube_client``: a kubernetes_asyncio ApiClient for the admin user (closed after the test);
+  ``core``: a CoreV1Api on it.
 - ``kube_namespace``: a fresh namespace, emptied and removed afterwards.
 - ``node_agent``: a NodeAgent playing the kubelet for a Node of its own (unique name per test,
   so a pod a test leaves behind never runs again in the next one).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,13 +24,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from scripts.testenv import kube
 from scripts.testenv.base import ServiceError
 from tests.k8s_agent import NodeAgent
-
-
-@dataclass(frozen=True)
-class KubeApiserver:
-    kubeconfig: Path
-    host: str
-    pki_dir: Path
+from tests.k8s_agent.cluster import KubeApiserver
 
 
 @pytest.fixture(scope="session")
@@ -39,8 +33,7 @@ def kube_apiserver() -> KubeApiserver:
         env = kube.ensure()
     except ServiceError as exc:
         pytest.fail(f"the test kube-apiserver could not start: {exc}", pytrace=False)
-    return KubeApiserver(Path(env["WINGSPAN_KUBECONFIG"]), env["WINGSPAN_KUBE_HOST"],
-                         Path(env["WINGSPAN_KUBE_PKI"]))
+    return KubeApiserver.from_env(env)
 
 
 @pytest.fixture

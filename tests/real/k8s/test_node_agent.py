@@ -6,12 +6,14 @@ import asyncio
 import base64
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 from kubernetes_asyncio.client import CoreV1Api
 
 from tests.k8s_agent import NodeAgent, wait_for_pod
+from tests.k8s_agent.cluster import KubeApiserver
 from tests.k8s_agent.manifests import pod_manifest
 from tests.k8s_agent.waits import phase_in, wait_for_pod_gone
 
@@ -130,3 +132,24 @@ async def test_on_failure_restarts_and_keeps_the_previous_log(
     assert await core.read_namespaced_pod_log("flaky", kube_namespace) == "second\n"
     previous = await core.read_namespaced_pod_log("flaky", kube_namespace, previous=True)
     assert previous == "first\n"
+
+
+async def test_one_agent_plays_several_nodes(
+        core: CoreV1Api, kube_namespace: str, kube_apiserver: KubeApiserver,
+        tmp_path: Path) -> None:
+    names = [f"multi-{uuid.uuid4().hex[:6]}-{i}" for i in (1, 2)]
+    node_env = [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}]
+    async with NodeAgent(kube_apiserver.kubeconfig, kube_apiserver.pki_dir, names,
+                         work_dir=tmp_path) as agent:
+        nodes = await core.list_node(label_selector="wingspan.test/agent=true")
+        assert set(names) <= {node.metadata.name for node in nodes.items}
+        for index, node in enumerate(names):
+            await core.create_namespaced_pod(kube_namespace, pod_manifest(
+                f"on-{index}", node, 'echo "on $NODE"', env=node_env))
+
+        for index, node in enumerate(names):
+            pod = await wait_for_pod(core, kube_namespace, f"on-{index}", phase_in("Succeeded"))
+            assert pod.spec.node_name == node
+            logs = await core.read_namespaced_pod_log(f"on-{index}", kube_namespace)
+            assert logs == f"on {node}\n"
+    assert not agent.errors
