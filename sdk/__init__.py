@@ -23,6 +23,7 @@ from wingspan._map import map_task
 from wingspan._resources import Resources, Secret
 from wingspan._task import task
 from wingspan._workflow import workflow
+from wingspan.core.engine.context import current_context
 from wingspan.core.errors import NonRetryableError, WingspanError
 from wingspan.core.types.files import Directory, File
 from wingspan.core.types.frames import DataFrame
@@ -48,6 +49,7 @@ __all__ = [
     "__version__",
     "approve",
     "conditional",
+    "current_context",
     "dynamic",
     "map_task",
     "sleep",

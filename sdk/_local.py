@@ -72,7 +72,8 @@ class SdkResolver:
 
     def __init__(self, entities: dict[Identifier, Entity]) -> None:
         self.entities = entities
-        self._runners: dict[Identifier, SdkTaskRunner] = {}
+        # keyed by plain strings: hashing an Identifier record per node costs more
+        self._runners: dict[tuple[str, str, str, str], SdkTaskRunner] = {}
 
     def _entity(self, entity_id: Identifier) -> Any:
         try:
@@ -81,9 +82,10 @@ class SdkResolver:
             raise LookupError(f"{entity_id} is not part of this workflow's closure") from None
 
     def task(self, task_id: Identifier) -> SdkTaskRunner:
-        runner = self._runners.get(task_id)
+        key = (task_id.name, task_id.version, task_id.project, task_id.domain)
+        runner = self._runners.get(key)
         if runner is None:
-            runner = self._runners[task_id] = SdkTaskRunner(self._entity(task_id), self)
+            runner = self._runners[key] = SdkTaskRunner(self._entity(task_id), self)
         return runner
 
     def workflow(self, workflow_id: Identifier) -> CompiledWorkflow:

@@ -6,7 +6,7 @@ import contextvars
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from wingspan.core.errors import NotFoundError, UserError
@@ -47,8 +47,15 @@ class ExecutionContext:
     node_id: str
     attempt: int
     task_name: str = ""
-    secrets: Secrets = field(default_factory=Secrets)
+    _secrets: Secrets | None = None
     _scratch: Path | None = None
+
+    @property
+    def secrets(self) -> Secrets:
+        """The task's secrets: ``secrets.get(group, key)``."""
+        if self._secrets is None:
+            self._secrets = Secrets()
+        return self._secrets
 
     @property
     def scratch_dir(self) -> Path:

@@ -15,7 +15,7 @@ import anyio.abc
 
 from wingspan.core.engine.execution import ExecutionState, NodeFailed
 from wingspan.core.engine.failures import error_from_exception
-from wingspan.core.engine.interfaces import EntityResolver
+from wingspan.core.engine.interfaces import EntityResolver, TaskRunner
 from wingspan.core.engine.values import step_into
 from wingspan.core.model.execution import NodePhase
 from wingspan.core.model.workflows import (
@@ -56,6 +56,14 @@ class DagRun:
         self.failure: NodeFailed | None = None
         self._changed = anyio.Event()
         self._group: anyio.abc.TaskGroup | None = None
+        self._runners: dict[str, TaskRunner] = {}
+
+    def runner(self, node: Node) -> TaskRunner:
+        """The task a task node runs (looked up once per node of this graph)."""
+        runner = self._runners.get(node.id)
+        if runner is None:
+            runner = self._runners[node.id] = self.resolver.task(node.value.task_id)
+        return runner
 
     def path(self, node_id: str) -> str:
         return self.prefix + node_id

@@ -56,7 +56,7 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
     dag.state.node(path, NodePhase.QUEUED, parent)
     match node.kind:
         case "task_node":
-            runner = dag.resolver.task(node.value.task_id)
+            runner = dag.runner(node)
             if runner.template.type == "dynamic":
                 return await _run_dynamic(dag, node, runner, path, parent, inline)
             return await _run_task(dag, node, runner, path, parent, inline)
@@ -178,6 +178,15 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
     name = runner.template.id.name if runner.template.id else ""
 
     def lane(events: list[Event]) -> None:
+        # one context per lane, updated per item: cheaper than one per item
+        context = ExecutionContext(state.execution_id, path, 0, name)
+        token = set_context(context)
+        try:
+            lane_items(events, context)
+        finally:
+            reset_context(token)
+
+    def lane_items(events: list[Event], context: ExecutionContext) -> None:
         while True:
             try:
                 index = queue.popleft()
@@ -186,7 +195,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
             item_path = f"{path}/{index}"
             events.append(Event("node", item_path, NodePhase.RUNNING, 0, path))
             for attempt in itertools.count():
-                token = set_context(ExecutionContext(state.execution_id, item_path, attempt, name))
+                context.node_id, context.attempt, context._scratch = item_path, attempt, None
                 try:
                     results[index] = runner.call(items[index])
                 except Exception as exc:
@@ -201,8 +210,6 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                     events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
                 else:
                     events.append(Event("node", item_path, NodePhase.SUCCEEDED, 0, path))
-                finally:
-                    reset_context(token)
                 break
 
     try:

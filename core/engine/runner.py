@@ -24,7 +24,7 @@ from wingspan.core.model.workflows import CompiledWorkflowClosure
 __all__ = ["RunResult", "WorkflowRun"]
 
 
-@dataclass
+@dataclass(repr=False)
 class RunResult:
     phase: WorkflowPhase
     outputs: dict[str, Any] = field(default_factory=dict)
@@ -32,6 +32,10 @@ class RunResult:
     # the exception that failed the run, when task code raised it in this process
     exception: BaseException | None = None
     events: list[Event] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        # short: asyncio reprs a finished task's result, and a run may hold many events
+        return f"RunResult({self.phase.name}, outputs={sorted(self.outputs)}, events={len(self.events)})"
 
 
 class WorkflowRun:
