@@ -106,7 +106,9 @@ def assert_same_frame(actual: Any, expected: Any, path: str = "v") -> None:
 
     assert type(actual) is type(expected), f"{path}: {type(actual)}, expected {type(expected)}"
     if isinstance(expected, pa.Table):
-        assert actual.equals(expected), f"{path}: {actual}\nexpected\n{expected}"
+        # Table.equals treats nan as unequal to itself: compare the schema, then the cells
+        assert actual.schema.equals(expected.schema), f"{path}: {actual.schema}, expected {expected.schema}"
+        assert_exact(actual.to_pylist(), expected.to_pylist(), f"{path} rows")
     else:
         pd.testing.assert_frame_equal(actual, expected, check_exact=True)
 
