@@ -9,6 +9,7 @@ the exception, never something to find by matching message text::
     │   ├── ConfigError               a setting is missing or malformed
     │   ├── TypeTransformerError      no transformer for a type, or a value of the wrong type
     │   ├── CompilationError          a task or workflow is invalid (lists every problem)
+    │   ├── InvalidArgumentError      a request is malformed (a missing field, a wrong type)
     │   └── NonRetryableError         raised by task code to stop retries
     ├── NotFoundError                 an entity, execution, blob or signal does not exist
     ├── AlreadyExistsError            a version exists with other content (a conflict)
@@ -29,6 +30,7 @@ __all__ = [
     "ConfigError",
     "ExecutionFailedError",
     "FailedPreconditionError",
+    "InvalidArgumentError",
     "NonRetryableError",
     "NotFoundError",
     "StorageError",
@@ -74,6 +76,10 @@ class CompilationError(UserError, ValueError):
                 f"  - {p}" for p in self.problems
             )
         super().__init__(message)
+
+
+class InvalidArgumentError(UserError, ValueError):
+    """A request is malformed: a field is missing or out of range, a value has the wrong type."""
 
 
 class NonRetryableError(UserError):
