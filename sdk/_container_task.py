@@ -6,7 +6,6 @@ as files under ``input_dir``; each output is read from the file ``output_dir/<na
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -21,17 +20,7 @@ from wingspan.core.model.tasks import Resources as ResourcesModel
 from wingspan.core.model.workflows import TaskNode
 from wingspan.core.types import UnsupportedTypeError, default_engine
 
-__all__ = ["ContainerTask", "task_options"]
-
-
-def task_options(options: Mapping[str, Any], where: str) -> TaskOptions:
-    """``TaskOptions(**options)``, with unknown names reported as such and the valid ones listed
-    (a plain TypeError would name neither the task nor the choices)."""
-    valid = sorted(inspect.signature(TaskOptions.__init__).parameters.keys() - {"self"})
-    unknown = sorted(set(options) - set(valid))
-    if unknown:
-        raise CompilationError(f"{where} got unknown options {unknown}; valid options: {', '.join(valid)}")
-    return TaskOptions(**options)
+__all__ = ["ContainerTask"]
 
 
 class ContainerTask(Entity):
@@ -52,7 +41,7 @@ class ContainerTask(Entity):
             problems.append(f"{where}: image must be a non-empty str")
         if not command or isinstance(command, str):
             problems.append(f"{where}: command must be a list of strings, e.g. ['sh', '-c', '...']")
-        self.options = task_options(options, f"ContainerTask({name!r})")
+        self.options = TaskOptions(**options)
         engine = default_engine()
         typed_in: list[Variable] = []
         typed_out: list[Variable] = []

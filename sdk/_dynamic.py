@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wingspan._container_task import task_options
 from wingspan._entity import Entity
 from wingspan._graph import GraphBuilder, bind
-from wingspan._task import PythonTask
+from wingspan._task import PythonTask, TaskOptions
 from wingspan._workflow import collect_entities, templates_of
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.errors import CompilationError
@@ -58,7 +57,7 @@ def dynamic(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     Its body runs when the task runs, with real input values; the tasks and workflows
     it calls become a sub-graph of the execution, visible node by node.
     """
-    parsed = task_options(options, "@dynamic")
+    parsed = TaskOptions(**options)
 
     def decorate(func: Callable[..., Any]) -> DynamicTask:
         return DynamicTask(func, parsed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
@@ -49,32 +49,64 @@ def _seconds(value: timedelta | int | float | None) -> timedelta | None:
     return timedelta(seconds=value)
 
 
-class TaskOptions:
-    """The options of ``@task``, checked all at once."""
+_DEFAULTS: dict[str, Any] = {
+    "retries": 0, "timeout": None, "cache": False, "cache_version": "", "cache_serialize": False,
+    "cache_ignore_inputs": (), "requests": None, "limits": None, "secrets": (), "image": "",
+    "interruptible": False, "environment": None, "task_config": None, "docs": "",
+}
 
-    def __init__(self, *, retries: int = 0, timeout: timedelta | int | None = None,
-                 cache: bool = False, cache_version: str = "", cache_serialize: bool = False,
-                 cache_ignore_inputs: Sequence[str] = (), requests: Resources | None = None,
-                 limits: Resources | None = None, secrets: Sequence[Secret] = (), image: str = "",
-                 interruptible: bool = False, environment: Mapping[str, str] | None = None,
-                 task_config: Any = None, docs: str = "") -> None:
-        self.retries = retries
-        self.timeout = timeout
-        self.cache = cache
-        self.cache_version = cache_version
-        self.cache_serialize = cache_serialize
-        self.cache_ignore_inputs = tuple(cache_ignore_inputs)
-        self.requests = requests
-        self.limits = limits
-        self.secrets = tuple(secrets)
-        self.image = image
-        self.interruptible = interruptible
-        self.environment = dict(environment or {})
-        self.task_config = task_config
-        self.docs = docs
+
+class TaskOptions:
+    """The options of ``@task`` (and of dynamic and container tasks), checked all at once.
+
+    Construction never fails: every problem, unknown option names included, is reported
+    by ``problems()`` together with the function's own.
+    """
+
+    retries: int
+    timeout: timedelta | int | float | None
+    cache: bool
+    cache_version: str
+    cache_serialize: bool
+    cache_ignore_inputs: tuple[str, ...]
+    requests: Resources | None
+    limits: Resources | None
+    secrets: tuple[Secret, ...]
+    image: str
+    interruptible: bool
+    environment: dict[str, str]
+    task_config: Any
+    docs: str
+
+    def __init__(self, **options: Any) -> None:
+        self.unknown = sorted(set(options) - set(_DEFAULTS))
+        self._raw = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
+        for name, value in self._raw.items():
+            setattr(self, name, value)
+        # normalised only when given in the expected shape; problems() reports any other
+        if isinstance(self._raw["cache_ignore_inputs"], (list, tuple)):
+            self.cache_ignore_inputs = tuple(self._raw["cache_ignore_inputs"])
+        if isinstance(self._raw["secrets"], (list, tuple)):
+            self.secrets = tuple(self._raw["secrets"])
+        env = self._raw["environment"]
+        self.environment = dict(env) if isinstance(env, Mapping) else {} if env is None else env
 
     def problems(self, where: str, inputs: Mapping[str, Any]) -> list[str]:
         found = []
+        if self.unknown:
+            found.append(f"{where}: unknown options {self.unknown}; valid options: "
+                         f"{', '.join(sorted(_DEFAULTS))}")
+        raw = self._raw
+        if not isinstance(raw["cache_ignore_inputs"], (list, tuple)) or not all(
+                isinstance(n, str) for n in raw["cache_ignore_inputs"]):
+            found.append(f"{where}: cache_ignore_inputs takes a list of input names, "
+                         f"not {raw['cache_ignore_inputs']!r}")
+        if not isinstance(raw["secrets"], (list, tuple)):
+            found.append(f"{where}: secrets takes a list, e.g. secrets=[Secret('group', 'key')], "
+                         f"not {raw['secrets']!r}")
+        if raw["environment"] is not None and not isinstance(raw["environment"], Mapping):
+            found.append(f"{where}: environment takes a dict of str to str, "
+                         f"not {raw['environment']!r}")
         if not isinstance(self.retries, int) or isinstance(self.retries, bool) or self.retries < 0:
             found.append(f"{where}: retries={self.retries!r} must be an int >= 0")
         if self.timeout is not None:
@@ -91,7 +123,7 @@ class TaskOptions:
         if (self.cache_serialize or self.cache_ignore_inputs or self.cache_version) and not self.cache:
             found.append(f"{where}: cache_version, cache_serialize and cache_ignore_inputs "
                          "need cache=True")
-        for name in self.cache_ignore_inputs:
+        for name in self.cache_ignore_inputs if isinstance(self.cache_ignore_inputs, tuple) else ():
             if name not in inputs:
                 found.append(f"{where}: cache_ignore_inputs names {name!r}, which is not an input "
                              f"(inputs: {', '.join(inputs) or 'none'})")
@@ -100,14 +132,15 @@ class TaskOptions:
                 found.append(f"{where}: {label} must be Resources(cpu=..., mem=...)")
             elif res is not None:
                 found += [f"{where}: {label}: {p}" for p in res.problems()]
-        for secret in self.secrets:
+        for secret in self.secrets if isinstance(self.secrets, tuple) else ():
             if not isinstance(secret, Secret):
                 found.append(f"{where}: secrets must be Secret(group, key) objects, got {secret!r}")
             else:
                 found += [f"{where}: {p}" for p in secret.problems()]
         if not isinstance(self.image, str):
             found.append(f"{where}: image must be a str")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.environment.items()):
+        if isinstance(self.environment, dict) and not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in self.environment.items()):
             found.append(f"{where}: environment must map str to str")
         config = self.task_config
         if config is not None and not (hasattr(config, "task_type") and hasattr(config, "to_custom")):
@@ -212,12 +245,7 @@ def task(fn: Callable[..., Any] | None = None, **options: Any) -> Any:
     task_config (a plugin's config), docs. Every problem with the function or the options
     is reported at once, here.
     """
-    try:
-        parsed = TaskOptions(**options)
-    except TypeError:
-        valid = ", ".join(inspect.signature(TaskOptions.__init__).parameters.keys() - {"self"})
-        unknown = sorted(set(options) - set(inspect.signature(TaskOptions.__init__).parameters))
-        raise CompilationError(f"@task got unknown options {unknown}; valid options: {valid}") from None
+    parsed = TaskOptions(**options)
 
     def decorate(func: Callable[..., Any]) -> PythonTask:
         return PythonTask(func, parsed)

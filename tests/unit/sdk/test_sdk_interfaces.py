@@ -272,17 +272,25 @@ def test_a_negative_timedelta_is_not_a_timeout() -> None:
     assert "must be a positive timedelta" in problem
 
 
-def test_unknown_options_are_named_with_the_valid_ones() -> None:
+def test_unknown_options_are_named_with_the_valid_ones_beside_other_problems() -> None:
     with pytest.raises(CompilationError) as caught:
-        task(retries=1, bogus=2)
+        @task(retries=1, bogus=2, secrets="db", environment="A=1", cache_ignore_inputs="ab")
+        def f(x) -> int:  # type: ignore[no-untyped-def]
+            return 0
     message = str(caught.value)
-    assert "unknown options ['bogus']" in message and "retries" in message and "cache_version" in message
+    assert "unknown options ['bogus']; valid options: cache, cache_ignore_inputs" in message
+    assert "parameter 'x' has no type annotation" in message
+    assert "secrets takes a list, e.g. secrets=[Secret('group', 'key')]" in message
+    assert "environment takes a dict of str to str, not 'A=1'" in message
+    assert "cache_ignore_inputs takes a list of input names, not 'ab'" in message
 
 
 def test_unknown_dynamic_options_are_named_too() -> None:
     with pytest.raises(CompilationError) as caught:
-        dynamic(bogus=2)
-    assert str(caught.value).startswith("@dynamic got unknown options ['bogus']; valid options: cache, ")
+        @dynamic(bogus=2)
+        def d(x: int) -> int:
+            return x
+    assert "unknown options ['bogus']; valid options: cache, " in str(caught.value)
 
 
 def test_a_bad_resource_quantity_names_the_field() -> None:
@@ -333,7 +341,7 @@ def test_every_container_task_problem_is_reported_at_once() -> None:
 
 def test_unknown_container_task_options_are_named() -> None:
     (problem,) = problems(lambda: ContainerTask("c", "img", ["true"], bogus=1))
-    assert problem.startswith("ContainerTask('c') got unknown options ['bogus']; valid options: ")
+    assert problem.startswith("container task 'c': unknown options ['bogus']; valid options: ")
 
 
 def test_records_are_accepted_in_signatures() -> None:
