@@ -59,6 +59,20 @@ def run(argv: Sequence[str], *, env: dict[str, str] | None = None, cwd: Path | N
     return proc
 
 
+def go_env(flags: str = "") -> dict[str, str]:
+    """Go's module and build caches under cache_dir(), shared by every Go build here so CI
+    and later runs reuse them; ``flags`` are added to GOFLAGS."""
+    root = cache_dir() / "go"
+    return {
+        "GOPATH": str(root / "path"),
+        "GOMODCACHE": str(root / "mod"),
+        "GOCACHE": str(root / "cache"),
+        "GOTOOLCHAIN": "local",
+        "GOFLAGS": " ".join(f for f in (flags, "-buildvcs=false") if f),
+        "CGO_ENABLED": "0",
+    }
+
+
 def have(program: str) -> bool:
     return shutil.which(program) is not None
 

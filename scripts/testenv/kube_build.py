@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from scripts.testenv.base import ServiceError, cache_dir, have, run
+from scripts.testenv.base import ServiceError, cache_dir, go_env, have, run
 
 # Paired with Debian's etcd-server 3.4 (see etcd.py): 1.33 still speaks the etcd 3.5 client
 # API that 3.4 serves; 1.34 moved to the 3.6 client.
@@ -45,19 +45,6 @@ func main() {
 \tos.Exit(cli.Run(app.NewAPIServerCommand()))
 }
 """
-
-
-def go_env() -> dict[str, str]:
-    """Module and build caches under cache_dir() so CI and later runs reuse them."""
-    root = cache_dir() / "go"
-    return {
-        "GOPATH": str(root / "path"),
-        "GOMODCACHE": str(root / "mod"),
-        "GOCACHE": str(root / "cache"),
-        "GOTOOLCHAIN": "local",
-        "GOFLAGS": "-mod=mod -buildvcs=false",
-        "CGO_ENABLED": "0",
-    }
 
 
 def binary_path() -> Path:
@@ -95,7 +82,7 @@ def build_apiserver() -> Path:
             return target
         (src / "go.mod").write_text(_go_mod())
         (src / "main.go").write_text(MAIN_GO)
-        env = go_env()
+        env = go_env("-mod=mod")
         started = time.monotonic()
         run(["go", "mod", "tidy"], env=env, cwd=src, timeout=1800)
         prefix = "k8s.io/component-base/version"

@@ -24,6 +24,7 @@ from pathlib import Path
 from scripts.testenv.base import (
     ServiceError,
     cache_dir,
+    go_env,
     have,
     log_tail,
     pid_alive,
@@ -45,19 +46,6 @@ CONSOLE_PORT = PORT + 1
 ACCESS_KEY = "wingspan-test"
 SECRET_KEY = "wingspan-test-secret-key"
 REGION = "us-east-1"
-
-
-def go_env() -> dict[str, str]:
-    """Module and build caches under cache_dir(), as kube_build.py keeps them."""
-    root = cache_dir() / "go"
-    return {
-        "GOPATH": str(root / "path"),
-        "GOMODCACHE": str(root / "mod"),
-        "GOCACHE": str(root / "cache"),
-        "GOTOOLCHAIN": "local",
-        "GOFLAGS": "-buildvcs=false",
-        "CGO_ENABLED": "0",
-    }
 
 
 def binary_path() -> Path:
