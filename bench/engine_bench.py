@@ -92,7 +92,7 @@ def main() -> None:
         print("\nwingspan time / theirs (per node, per item, per cold start; lower is better)")
         for peer in ("flytekit", "prefect"):
             ratios = ", ".join(
-                f"{scenario} {results[('wingspan', scenario)]['per'] / results[(peer, scenario)]['per']:.3f}"
+                f"{scenario} {results[('wingspan', scenario)]['per'] / results[(peer, scenario)]['per']:.3g}"
                 for scenario, _, _ in scenarios)
             print(f"  vs {peer}: {ratios}")
 
