@@ -16,7 +16,17 @@ def test_error_tree_is_one_root() -> None:
     assert errors.StorageError.retryable and not errors.StorageError.user_error
 
 
-def test_exported_names_exist() -> None:
+# DESIGN.md section 3; Remote arrives with the server-side execution issue
+PUBLIC = {
+    "task", "workflow", "dynamic", "map_task", "conditional", "approve", "sleep", "wait_for_input",
+    "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
+    "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
+    "current_context", "WingspanError", "__version__",
+}
+
+
+def test_exported_names_are_pinned() -> None:
+    assert set(wingspan.__all__) == PUBLIC
     for name in wingspan.__all__:
         assert hasattr(wingspan, name), name
 
