@@ -7,6 +7,7 @@ inline: no task spawn, no thread handoff, which is what keeps a chain cheap.
 
 from __future__ import annotations
 
+import typing
 from collections import deque
 from typing import Any
 
@@ -24,6 +25,7 @@ from wingspan.core.model.workflows import (
     CompiledWorkflow,
     FailurePolicy,
     Node,
+    OutputReference,
 )
 from wingspan.core.types.purity import to_python_now
 
@@ -75,11 +77,7 @@ class DagRun:
         assert data is not None
         kind = data.kind
         if kind == "promise":
-            ref = data.value
-            value = self.outputs[ref.node_id][ref.var]
-            for step in ref.path:
-                value = step_into(value, step)
-            return value
+            return self.output(data.value)
         if kind == "literal":
             return to_python_now(data.value, py_type) if py_type is not None else data.value
         if kind == "collection":
@@ -89,6 +87,13 @@ class DagRun:
             item = _arg(py_type, 1)
             return {k: self.resolve(b, item) for k, b in data.value.bindings.items()}
         raise ValueError(f"binding of unknown kind {kind!r}")
+
+    def output(self, ref: OutputReference) -> Any:
+        """The value a promise points at: a node's output, or a part of it."""
+        value = self.outputs[ref.node_id][ref.var]
+        for step in ref.path:
+            value = step_into(value, step)
+        return value
 
     def inputs_of(self, node: Node, py_types: Any = None) -> dict[str, Any]:
         if py_types is None:
@@ -178,8 +183,6 @@ class DagRun:
 
 
 def _arg(py_type: Any, index: int) -> Any:
-    import typing
-
     if py_type is None:
         return None
     args = typing.get_args(py_type)
