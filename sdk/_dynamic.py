@@ -13,6 +13,7 @@ from wingspan.core.compiler import compile_workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface
 from wingspan.core.model.workflows import Binding, DynamicJobSpec, WorkflowTemplate
+from wingspan.core.types import TransferContext
 
 __all__ = ["DynamicTask", "dynamic"]
 
@@ -23,10 +24,15 @@ class DynamicTask(PythonTask):
     kind_label = "dynamic task"
     task_type = "dynamic"
 
-    def build(self, values: dict[str, Any]) -> tuple[DynamicJobSpec, dict[Identifier, Entity]]:
-        """Runs the body with real values; returns the graph it made and the entities it uses."""
+    def build(self, values: dict[str, Any], constants: TransferContext | None = None
+              ) -> tuple[DynamicJobSpec, dict[Identifier, Entity]]:
+        """Runs the body with real values; returns the graph it made and the entities it uses.
+
+        ``constants`` says how values the body passes on become literals; by default local
+        files are referenced where they are, which suits a graph run in this process.
+        """
         where = f"dynamic task {self.name!r}"
-        builder = GraphBuilder(where)
+        builder = GraphBuilder(where, constants or TransferContext(reference_local_files=True))
         with builder.active():
             returned = self.fn(**values)
         if builder.capturing:

@@ -33,7 +33,7 @@ from wingspan.core.model.workflows import (
     PathStep,
     TaskNodeOverrides,
 )
-from wingspan.core.types import default_engine, type_repr
+from wingspan.core.types import TransferContext, default_engine, type_repr
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.purity import to_literal_now
 from wingspan.core.types.records import record_fields
@@ -88,8 +88,11 @@ class NodeSpec:
 class GraphBuilder:
     """Collects the nodes a workflow body creates."""
 
-    def __init__(self, where: str) -> None:
+    def __init__(self, where: str, constants: TransferContext | None = None) -> None:
         self.where = where
+        # how constants become literals; a dynamic task run in this process references its
+        # local files instead of failing for want of a blob store
+        self.constants = constants
         self.nodes: list[NodeSpec] = []
         self.problems: list[str] = []
         self._count = 0
@@ -364,7 +367,9 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
             ".else_().then(...) or .else_().fail(message)")
     try:
         # unnamed: the context names the input, the error only what did not fit
-        return BindingData("literal", to_literal_now(value, py_type))
+        builder = current_builder()
+        ctx = builder.constants if builder is not None else None
+        return BindingData("literal", to_literal_now(value, py_type, ctx=ctx))
     except CompilationError:
         raise
     except Exception as exc:

@@ -145,6 +145,10 @@ class Directory(_Remote, os.PathLike[str]):
         return sorted(str(p) for p in root.rglob("*") if p.is_file())
 
 
+def _file_uri(path: str) -> str:
+    return Path(os.path.abspath(path)).as_uri()
+
+
 def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
@@ -167,7 +171,9 @@ class _BlobTransformer(TypeTransformer):
         if not isinstance(value, self.python_type):
             raise ValueMismatch.of(type_repr(py_type), value)
         uri = value.uri
-        if uri is None:
+        if uri is None and ctx.reference_local_files:
+            uri = _file_uri(value.path)
+        elif uri is None:
             uri = await self.upload(value, ctx)
         return Literal("blob", Blob(uri, BlobType("", self.dimensionality)))
 

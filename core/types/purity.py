@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import Literal
-from wingspan.core.types import default_engine
+from wingspan.core.types import TransferContext, default_engine
 
 __all__ = ["run_pure", "to_literal_now", "to_python_now"]
 
@@ -34,8 +34,8 @@ def run_pure(coroutine: Coroutine[Any, Any, T], what: str) -> T:
     )
 
 
-def to_literal_now(value: Any, py_type: Any, name: str = "") -> Literal:
-    return run_pure(default_engine().to_literal(value, py_type, name=name), f"value of {name!r}")
+def to_literal_now(value: Any, py_type: Any, name: str = "", ctx: TransferContext | None = None) -> Literal:
+    return run_pure(default_engine().to_literal(value, py_type, ctx, name=name), f"value of {name!r}")
 
 
 def to_python_now(literal: Literal, py_type: Any, name: str = "") -> Any:

@@ -36,6 +36,9 @@ class TransferContext:
     download_dir: Path | None = None
     # conversions made in this context, so a caller can tell what was uploaded
     uploaded: list[str] = field(default_factory=list)
+    # keep local files and folders where they are, referenced by file:// URI, instead of
+    # uploading them: for graphs that never leave this machine (a dynamic task run in-process)
+    reference_local_files: bool = False
 
     def require_store(self, what: str) -> BlobStore:
         if self.store is None or not self.prefix:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
-from wingspan import conditional, dynamic, map_task, task, workflow
+from wingspan import File, conditional, dynamic, map_task, task, workflow
 from wingspan._local import run_workflow_entity
 from wingspan.core.engine import MemorySink, RetryPolicy
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
@@ -256,3 +257,27 @@ async def async_add(a: int, b: int) -> int:
 
 def test_async_task() -> None:
     assert async_add(a=2, b=3) == 5
+
+
+@task
+def line_count(source: File) -> int:
+    return len(Path(source.download()).read_text().splitlines())
+
+
+@dynamic
+def count_each(sources: list[File]) -> list[int]:
+    return [line_count(source=s) for s in sources]
+
+
+@workflow
+def count_files(sources: list[File]) -> list[int]:
+    return count_each(sources=sources)
+
+
+def test_dynamic_graph_passes_local_files_on(tmp_path: Path) -> None:
+    files = []
+    for lines in (1, 3):
+        path = tmp_path / f"f{lines}.txt"
+        path.write_text("x\n" * lines)
+        files.append(File(str(path)))
+    assert count_files(sources=files) == [1, 3]
