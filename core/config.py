@@ -49,6 +49,9 @@ class Settings:
     endpoint: str = "127.0.0.1:8089"
     # key that signs local-folder blob URLs; empty means one generated and kept under home
     signing_key: str = ""
+    # which task plugin runs each task type: "python=local-process,spark=..." (a bare name is
+    # python's); Python tasks run in-process when it says nothing
+    task_targets: str = ""
 
     @property
     def storage_root(self) -> str:

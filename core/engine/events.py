@@ -23,13 +23,13 @@ class Event:
     node that spawned it. ``at`` is seconds since the epoch.
     """
 
-    __slots__ = ("at", "attempt", "cache", "error", "kind", "node_id", "outputs", "parent", "phase",
+    __slots__ = ("at", "attempt", "cache", "error", "kind", "logs", "node_id", "outputs", "parent", "phase",
                  "reason", "sequence")
 
     def __init__(self, kind: str, node_id: str, phase: WorkflowPhase | NodePhase | TaskPhase,
                  attempt: int = 0, parent: str = "", error: ExecutionError | None = None,
                  reason: str = "", cache: CacheStatus = CacheStatus.DISABLED,
-                 outputs: Any = None) -> None:
+                 outputs: Any = None, logs: tuple[tuple[str, str], ...] = ()) -> None:
         self.kind = kind
         self.node_id = node_id
         self.phase = phase
@@ -39,6 +39,8 @@ class Event:
         self.reason = reason
         self.cache = cache
         self.outputs = outputs
+        # task events: where the attempt's logs are, as (name, uri or path) pairs
+        self.logs = logs
         self.at = time.time()
         self.sequence = 0
 

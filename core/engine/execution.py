@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -11,6 +11,9 @@ from wingspan.core.engine.events import Event, EventSink
 from wingspan.core.engine.interfaces import SignalSource, TaskExecutor
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model.execution import CacheStatus, ExecutionError, NodePhase, TaskPhase, WorkflowPhase
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.caching import TaskCache
 
 __all__ = ["ExecutionState", "NodeFailed"]
 
@@ -44,6 +47,8 @@ class ExecutionState:
     aborted: str | None = None
     cancel_scope: anyio.CancelScope | None = None
     limiter: anyio.CapacityLimiter | None = None
+    # the task cache (catalog); None runs every task
+    cache: TaskCache | None = None
 
     def __post_init__(self) -> None:
         if self.max_parallelism > 0:
@@ -54,8 +59,8 @@ class ExecutionState:
         self.sink.record(Event("node", node_id, phase, 0, parent, error, reason, cache, outputs))
 
     def task(self, node_id: str, phase: TaskPhase, attempt: int, error: ExecutionError | None = None,
-             reason: str = "") -> None:
-        self.sink.record(Event("task", node_id, phase, attempt, "", error, reason))
+             reason: str = "", logs: tuple[tuple[str, str], ...] = ()) -> None:
+        self.sink.record(Event("task", node_id, phase, attempt, "", error, reason, logs=logs))
 
     def workflow(self, phase: WorkflowPhase, error: ExecutionError | None = None, reason: str = "",
                  outputs: Any = None) -> None:

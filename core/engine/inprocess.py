@@ -15,7 +15,7 @@ import anyio.to_thread
 
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import TaskPhase
 
 __all__ = ["InProcessExecutor"]
@@ -53,6 +53,9 @@ class InProcessExecutor:
 
     def __init__(self, thread_limit: int = 64) -> None:
         self._threads = anyio.CapacityLimiter(thread_limit)
+
+    def runs_here(self, runner: TaskRunner) -> bool:
+        return True
 
     async def run(self, request: AttemptRequest) -> AttemptOutcome:
         if request.runner.is_async:

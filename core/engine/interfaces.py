@@ -86,12 +86,18 @@ class AttemptOutcome:
     error: ExecutionError | None = None
     # the exception raised by task code, when it ran in this process (re-raised by local callers)
     exception: BaseException | None = None
+    # where the attempt's logs are, as (name, uri or path) pairs
+    logs: tuple[tuple[str, str], ...] = ()
 
 
 class TaskExecutor(Protocol):
-    """Runs task attempts (in-process here; the plugin system generalises this)."""
+    """Runs task attempts: in this process, or through the task plugin chosen for the type."""
 
     async def run(self, request: AttemptRequest) -> AttemptOutcome: ...
+
+    def runs_here(self, runner: TaskRunner) -> bool:
+        """Whether attempts of this task run in this process (so the engine may call it
+        directly, as maps do with their items)."""
 
 
 class SignalSource(Protocol):

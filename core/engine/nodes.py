@@ -101,6 +101,21 @@ async def _run_task(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
         error = error_from_exception(exc, path)
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error, exception=exc) from None
+    if state.cache is not None:
+        meta = runner.template.metadata
+        if meta is not None and meta.cache is not None and meta.cache.enabled:
+            async def compute() -> dict[str, Any]:
+                return await _attempts(dag, node, runner, path, parent, inline, inputs, finish=False)
+
+            return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute)
+    return await _attempts(dag, node, runner, path, parent, inline, inputs)
+
+
+async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str, inline: bool,
+                    inputs: dict[str, Any], finish: bool = True) -> dict[str, Any]:
+    """Runs attempts until one succeeds or retries run out; ``finish`` records the node's
+    success (the cache records it itself, with its status)."""
+    state = dag.state
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
     attempt = 0
@@ -109,16 +124,17 @@ async def _run_task(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
         outcome = await state.executor.run(
             AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout, inline))
         if outcome.phase == TaskPhase.SUCCEEDED:
-            state.task(path, TaskPhase.SUCCEEDED, attempt)
-            state.node(path, NodePhase.SUCCEEDED, parent)
+            state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
+            if finish:
+                state.node(path, NodePhase.SUCCEEDED, parent)
             return outcome.outputs
         error = outcome.error or _user_error("the attempt failed", path)
         if error.retryable and attempt < retries:
-            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error)
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
             attempt += 1
             await anyio.sleep(state.retry.delay(attempt))
             continue
-        state.task(path, outcome.phase, attempt, error)
+        state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
         phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
         state.node(path, phase, parent, error)
         raise NodeFailed(error, phase, outcome.exception)
@@ -148,7 +164,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     results: list[dict[str, Any] | None] = [None] * count
     errors: dict[int, ExecutionError] = {}
     lanes = min(array.parallelism or count, count) or 1
-    if timeout is None and not runner.is_async:
+    if timeout is None and not runner.is_async and state.executor.runs_here(runner):
         await _map_in_threads(dag, runner, path, items, results, errors, retries, lanes,
                               inline and lanes == 1)
     else:
@@ -244,6 +260,7 @@ async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: 
                     runner, items[index], state.execution_id, item_path, attempt, item_timeout))
                 if outcome.phase == TaskPhase.SUCCEEDED:
                     results[index] = outcome.outputs
+                    state.task(item_path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
                     state.node(item_path, NodePhase.SUCCEEDED, path)
                     return
                 error = outcome.error or _user_error("the attempt failed", item_path)

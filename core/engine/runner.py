@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.from_thread
@@ -20,6 +20,9 @@ from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model.execution import ExecutionError, WorkflowPhase
 from wingspan.core.model.literals import ErrorKind
 from wingspan.core.model.workflows import CompiledWorkflowClosure
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.caching import TaskCache
 
 __all__ = ["RunResult", "WorkflowRun"]
 
@@ -41,6 +44,7 @@ class RunResult:
 class WorkflowRun:
     """One execution of a closure; ``await run()`` it, ``abort()`` it from anywhere.
 
+    ``cache`` (a catalog) serves the tasks with ``cache=True``; without one they always run.
     ``private_loop`` says the event loop serves this run alone (a synchronous call of a
     workflow): a lone ready task may then run on the loop's thread, which saves a
     thread handoff per node but lets nothing else use the loop meanwhile.
@@ -50,7 +54,8 @@ class WorkflowRun:
                  resolver: EntityResolver, *, execution_id: str | None = None,
                  sink: EventSink | None = None, executor: TaskExecutor | None = None,
                  signals: SignalSource | None = None, retry: RetryPolicy | None = None,
-                 max_parallelism: int = 0, private_loop: bool = False) -> None:
+                 max_parallelism: int = 0, private_loop: bool = False,
+                 cache: TaskCache | None = None) -> None:
         self.closure = closure
         self.inputs = inputs
         self.resolver = resolver
@@ -58,7 +63,7 @@ class WorkflowRun:
         self.state = ExecutionState(
             execution_id or f"local-{uuid.uuid4().hex[:12]}", self.sink,
             executor or InProcessExecutor(), signals, retry or RetryPolicy(), max_parallelism,
-            allow_inline=private_loop,
+            allow_inline=private_loop, cache=cache,
         )
         self._token: Any = None
         self._loop_thread = 0

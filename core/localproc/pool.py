@@ -1,0 +1,164 @@
+"""Warm worker processes, pooled per code version: a worker imports the user's code
+once and then serves attempt after attempt; one that dies is replaced by a new one
+on the next demand. Pools do not belong to an event loop: a worker's reply pipe is
+awaited on whichever loop runs the attempt."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+
+from wingspan.core.errors import SystemError_
+
+__all__ = ["WorkerPool", "WorkerProcess", "WorkerSpec"]
+
+WORKER_MODULE = "wingspan.core.localproc.worker"
+# a message bigger than a pipe's buffer is written from a thread: the loop must not block
+_PIPE_BUFFER = 60_000
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """What a worker needs to import the user's code like this process does."""
+
+    sys_path: tuple[str, ...]
+    cwd: str
+    main_path: str = ""
+    storage_root: str = ""
+    preload: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    def hello(self) -> dict[str, Any]:
+        return {"sys_path": list(self.sys_path), "cwd": self.cwd, "main": self.main_path,
+                "storage": self.storage_root, "preload": list(self.preload)}
+
+
+class WorkerProcess:
+    """One worker: its process, the pipe requests go down and the pipe replies come up."""
+
+    def __init__(self, popen: subprocess.Popen[bytes], requests: Connection, replies: Connection,
+                 log: Path) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+        self._requests = requests
+        self._replies = replies
+        self.log = log
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    async def send(self, message: dict[str, Any]) -> None:
+        payload = pickle.dumps(message)
+        if len(payload) < _PIPE_BUFFER:
+            self._requests.send_bytes(payload)
+        else:
+            await anyio.to_thread.run_sync(self._requests.send_bytes, payload)
+
+    async def receive(self) -> dict[str, Any] | None:
+        """The next reply, or None when the worker died (its pipe closed)."""
+        try:
+            while not self._replies.poll():
+                await anyio.wait_readable(self._replies.fileno())
+            reply: dict[str, Any] = pickle.loads(self._replies.recv_bytes())
+        except (EOFError, OSError):
+            return None
+        return reply
+
+    async def exit_code(self) -> int | None:
+        try:
+            return await anyio.to_thread.run_sync(self.popen.wait, 10)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+        for connection in (self._requests, self._replies):
+            with contextlib.suppress(OSError):
+                connection.close()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(1)  # reap it; a killed process ends at once
+
+
+def _spawn(spec: WorkerSpec, log: Path) -> WorkerProcess:
+    log.parent.mkdir(parents=True, exist_ok=True)
+    request_read, request_write = os.pipe()
+    reply_read, reply_write = os.pipe()
+    with open(log, "ab") as out:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", WORKER_MODULE, str(request_read), str(reply_write)],
+            pass_fds=(request_read, reply_write), stdin=subprocess.DEVNULL, stdout=out,
+            stderr=subprocess.STDOUT, env={**os.environ, **spec.env} if spec.env else None)
+    os.close(request_read)
+    os.close(reply_write)
+    worker = WorkerProcess(popen, Connection(request_write, readable=False),
+                           Connection(reply_read, writable=False), log)
+    worker._requests.send_bytes(pickle.dumps(spec.hello()))
+    return worker
+
+
+class WorkerPool:
+    """Idle warm workers of one code version; ``acquire`` hands one out or starts one."""
+
+    def __init__(self, key: str, spec: WorkerSpec, log_dir: Path, start_timeout: float = 120.0) -> None:
+        self.key = key
+        self.spec = spec
+        self.log_dir = log_dir
+        self.start_timeout = start_timeout
+        self._idle: list[WorkerProcess] = []
+        self._lock = threading.Lock()
+        self.started = 0
+
+    @property
+    def idle(self) -> int:
+        return len(self._idle)
+
+    async def acquire(self) -> WorkerProcess:
+        while True:
+            with self._lock:
+                worker = self._idle.pop() if self._idle else None
+            if worker is None:
+                return await self._start()
+            if worker.alive:
+                return worker
+            worker.kill()  # died while idle: replace it
+
+    async def _start(self) -> WorkerProcess:
+        self.started += 1
+        log = self.log_dir / f"worker-{self.key[:12]}-{os.getpid()}-{self.started}.log"
+        worker = await anyio.to_thread.run_sync(_spawn, self.spec, log)
+        ready = None
+        with anyio.move_on_after(self.start_timeout):
+            ready = await worker.receive()
+        if ready is None:
+            worker.kill()
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            raise SystemError_(f"a local-process worker did not start (log {log}):\n{tail}")
+        return worker
+
+    def release(self, worker: WorkerProcess) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def trim(self, keep: int) -> None:
+        """Stops idle workers beyond ``keep`` (the oldest first)."""
+        with self._lock:
+            surplus = self._idle[:-keep] if keep else list(self._idle)
+            self._idle = self._idle[len(surplus):]
+        for worker in surplus:
+            worker.kill()
+
+    def close(self) -> None:
+        self.trim(0)

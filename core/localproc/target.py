@@ -1,0 +1,244 @@
+"""The local-process target: Python task attempts in warm worker processes.
+
+Workers import the user's code (module + qualname from the task template; a script
+run as __main__ by its path) and are pooled per code version, so a warm attempt costs
+a round trip through two pipes, not an interpreter start. Inputs and outputs cross as
+literals; each attempt's stdout and stderr go to its own log file; CPU requests bound
+how many attempts run at once; a worker that crashes fails only its attempt (with the
+signal that killed it) and the pool starts a fresh one on the next demand; a timeout
+or an abort kills the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import signal
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio
+
+from wingspan.core.engine.failures import killed_by_signal, timed_out
+from wingspan.core.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
+from wingspan.core.model.execution import ExecutionError, TaskPhase
+from wingspan.core.model.literals import ErrorKind, LiteralMap
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+
+__all__ = ["LocalProcessTarget"]
+
+
+@dataclass
+class _Running:
+    worker: WorkerProcess
+    pool: WorkerPool
+    cpus: float
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
+
+
+class LocalProcessTarget(TaskPlugin):
+    """Runs Python tasks in warm worker processes on this machine."""
+
+    name: ClassVar[str] = "local-process"
+    task_types: ClassVar[tuple[str, ...]] = ("python",)
+    poll_interval: ClassVar[float] = 0.2
+
+    def __init__(self, cpus: float | None = None, home: Path | None = None, storage_root: str = "",
+                 idle_per_pool: int | None = None) -> None:
+        self.budget = CpuBudget(float(cpus or os.cpu_count() or 1))
+        self._home = home
+        self._storage_root = storage_root
+        self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
+        self._pools: dict[str, WorkerPool] = {}
+        self._running: dict[str, _Running] = {}
+
+    # ---- configuration --------------------------------------------------------------------
+
+    def _settings_home(self) -> Path:
+        if self._home is None:
+            from wingspan.core.config import Settings
+
+            settings = Settings.load()
+            self._home = settings.home
+            self._storage_root = self._storage_root or settings.storage_root
+        return self._home
+
+    def _spec(self, template: TaskTemplate, storage_root: str) -> tuple[str, WorkerSpec]:
+        """The code version (pool key) and worker spec for a task's code."""
+        code = template.code
+        module = code.module if code else ""
+        main_path = ""
+        if module == "__main__":
+            main_path = str(getattr(sys.modules.get("__main__"), "__file__", "") or "")
+        stamp = ""
+        source = main_path or getattr(sys.modules.get(module), "__file__", "") or ""
+        if source:
+            with contextlib.suppress(OSError):
+                info = os.stat(source)
+                stamp = f"{source}:{info.st_mtime_ns}:{info.st_size}"
+        bundle = code.bundle_uri if code else ""
+        text = "\0".join([bundle, stamp, os.getcwd(), *sys.path])
+        key = hashlib.sha256(text.encode()).hexdigest()[:24]
+        preload = (module,) if module and module != "__main__" else ()
+        return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)
+
+    def _pool(self, template: TaskTemplate, storage_root: str) -> WorkerPool:
+        key, spec = self._spec(template, storage_root)
+        pool = self._pools.get(key)
+        if pool is None:
+            pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers")
+        return pool
+
+    # ---- the contract ---------------------------------------------------------------------
+
+    async def start(self, ctx: TaskContext) -> Handle:
+        home = self._settings_home()
+        storage_root = self._storage_root
+        if ctx.transfer.store is not None:
+            storage_root = ctx.transfer.store.root
+        cpus = self.budget.clip(cpu_request(ctx.template))
+        await self.budget.acquire(cpus)
+        try:
+            pool = self._pool(ctx.template, storage_root)
+            worker = await pool.acquire()
+            attempt_id = uuid.uuid4().hex
+            folder = ctx.work_dir or home / "logs" / _safe(ctx.execution_id)
+            stem = f"{_safe(ctx.node_id)}-{ctx.attempt}"
+            log, result = folder / f"{stem}.log", folder / f".{stem}-{attempt_id[:8]}.result"
+            code = ctx.template.code
+            request = {
+                "id": attempt_id, "module": code.module if code else "", "task": ctx.task_name,
+                "qualname": code.qualname if code else "", "inputs": _encode(ctx.inputs),
+                "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
+                "log": str(log), "result": str(result), "prefix": ctx.transfer.prefix,
+                "offload": ctx.transfer.offload_threshold,
+            }
+            try:
+                await worker.send(request)
+            except OSError:  # died while idle, between the check and the write
+                worker.kill()
+                worker = await pool.acquire()
+                await worker.send(request)
+        except BaseException:
+            self.budget.release(cpus)
+            raise
+        self._running[attempt_id] = _Running(worker, pool, cpus)
+        return {"attempt_id": attempt_id, "pid": worker.pid, "log": str(log), "result": str(result),
+                "code_version": pool.key}
+
+    async def watch(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        running = self._running.get(handle["attempt_id"])
+        if running is None:  # started by another process (or instance): poll its handle
+            return await super().watch(ctx, handle)
+        worker, pool = running.worker, running.pool
+        try:
+            reply = None
+            with anyio.move_on_after(ctx.timeout) as scope:
+                reply = await worker.receive()
+            if scope.cancelled_caught:
+                worker.kill()
+                return TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
+                                  error=timed_out(ctx.timeout or 0, ctx.node_id))
+            if reply is None:
+                code = await worker.exit_code()
+                worker.kill()
+                return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker died",
+                                  error=_exit_error(code, ctx.node_id, worker.pid))
+            pool.release(worker)
+            pool.trim(self._idle_per_pool)
+            return _status(reply, handle, ctx.node_id)
+        except BaseException:
+            worker.kill()  # aborted: the attempt must not outlive its execution
+            raise
+        finally:
+            self._running.pop(handle["attempt_id"], None)
+            self.budget.release(running.cpus)
+
+    async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        result = anyio.Path(handle["result"])
+        if await result.exists():
+            return _status(pickle.loads(await result.read_bytes()), handle, ctx.node_id)
+        if _is_worker(int(handle["pid"])):
+            return TaskStatus(TaskPhase.RUNNING, logs=_logs(handle))
+        return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker ended without a result",
+                          error=ExecutionError(code="WORKER_LOST", kind=ErrorKind.SYSTEM, retryable=True,
+                                               node_id=ctx.node_id, occurred_at=datetime.now(UTC),
+                                               message=f"worker {handle['pid']} ended without a result"))
+
+    async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        running = self._running.pop(handle["attempt_id"], None)
+        if running is not None:
+            running.worker.kill()
+            self.budget.release(running.cpus)
+        elif not await anyio.Path(handle["result"]).exists() and _is_worker(int(handle["pid"])):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(handle["pid"]), signal.SIGKILL)
+
+    async def aclose(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stops every idle worker."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
+
+    def workers(self) -> int:
+        """Idle warm workers, across pools."""
+        return sum(p.idle for p in self._pools.values())
+
+
+def _encode(literals: LiteralMap) -> bytes:
+    from wingspan.core.model import codec
+
+    return codec.encode(literals)
+
+
+def _logs(handle: Handle) -> tuple[TaskLog, ...]:
+    return (TaskLog("stdout+stderr", handle["log"]),)
+
+
+def _status(reply: dict[str, Any], handle: Handle, node_id: str) -> TaskStatus:
+    if reply.get("ok"):
+        from wingspan.core.model import codec
+
+        return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, reply["outputs"]), _logs(handle))
+    data = reply.get("error") or {}
+    error = ExecutionError(code=data.get("code", "USER:Error"), message=data.get("message", ""),
+                           kind=ErrorKind(data.get("kind", int(ErrorKind.USER))),
+                           retryable=bool(data.get("retryable", True)), node_id=node_id,
+                           occurred_at=datetime.now(UTC))
+    exception = None
+    if reply.get("exception"):
+        with contextlib.suppress(Exception):
+            exception = pickle.loads(reply["exception"])
+    return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason=error.code, error=error,
+                      exception=exception)
+
+
+def _exit_error(code: int | None, node_id: str, pid: int) -> ExecutionError:
+    if code is not None and code < 0:
+        return killed_by_signal(-code, node_id)
+    return ExecutionError(code="WORKER_EXITED", kind=ErrorKind.SYSTEM, retryable=True, node_id=node_id,
+                          occurred_at=datetime.now(UTC),
+                          message=f"the task's worker process {pid} exited with code {code}")
+
+
+def _is_worker(pid: int) -> bool:
+    """Whether ``pid`` is a live local-process worker (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return WORKER_MODULE.encode() in cmdline

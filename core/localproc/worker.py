@@ -1,0 +1,169 @@
+"""A warm worker process of the local-process target (``python -m wingspan.core.localproc.worker``).
+
+It imports the user's code once and then runs attempts one after another: each request
+names the task (module + qualname) and carries its inputs as literals (IDL bytes); the
+reply carries the outputs as literals, or the error. The attempt's stdout and stderr
+(file descriptors 1 and 2, so child processes' output too) go to the attempt's log
+file. The reply is also written to the attempt's result file, so that another process
+can read an attempt's end from its handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import importlib.util
+import os
+import pickle
+import signal
+import sys
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "resolve_task"]
+
+MAIN_MODULE = "__wingspan_main__"
+
+
+def resolve_task(module_name: str, qualname: str, main_path: str = "") -> Any:
+    """The task object at ``module.qualname``; a script run as __main__ is imported by path."""
+    if module_name == "__main__":
+        module = sys.modules.get(MAIN_MODULE)
+        if module is None:
+            if not main_path:
+                raise ImportError("the task is defined in a script run as __main__ and its path is unknown")
+            spec = importlib.util.spec_from_file_location(MAIN_MODULE, main_path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[MAIN_MODULE] = module
+            spec.loader.exec_module(module)
+    else:
+        module = importlib.import_module(module_name)
+    if "<locals>" in qualname:
+        raise ImportError(f"task {module_name}.{qualname} is defined inside a function; the "
+                          "local-process target imports tasks by name: define it at module level")
+    target: Any = module
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    if not hasattr(target, "task_runner"):
+        raise ImportError(f"{module_name}.{qualname} is {type(target).__name__}, not a Wingspan task")
+    return target.task_runner()
+
+
+class Worker:
+    def __init__(self, hello: dict[str, Any]) -> None:
+        self.main_path: str = hello.get("main", "")
+        self.storage: str = hello.get("storage", "")
+        self.loop = asyncio.new_event_loop()
+        self.runners: dict[tuple[str, str], Any] = {}
+        self._store: Any = None
+
+    def store(self) -> Any:
+        if self._store is None and self.storage:
+            if self.storage.startswith("file://"):
+                from wingspan.core.storage.local import LocalBlobStore
+
+                self._store = LocalBlobStore(self.storage)
+            else:
+                from wingspan.core.config import Settings
+                from wingspan.core.storage import store_for_uri
+
+                self._store = store_for_uri(self.storage, Settings.load())
+        return self._store
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+        from wingspan.core.engine.failures import error_from_exception
+        from wingspan.core.model import codec
+        from wingspan.core.model.literals import LiteralMap
+        from wingspan.core.types import TransferContext, default_engine
+
+        node_id = request["node_id"]
+        engine = default_engine()
+        try:
+            key = (request["module"], request["qualname"])
+            runner = self.runners.get(key)
+            if runner is None:
+                runner = self.runners[key] = resolve_task(*key, self.main_path)
+            transfer = TransferContext(self.store(), request["prefix"], request["offload"])
+            literals = codec.decode(LiteralMap, request["inputs"])
+            inputs = self.loop.run_until_complete(
+                engine.to_python_map(literals, runner.input_types, transfer))
+            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
+            token = set_context(context)
+            try:
+                outputs = runner.call(inputs)
+            finally:
+                reset_context(token)
+            out = self.loop.run_until_complete(engine.to_literal_map(outputs, runner.output_types, transfer))
+            return {"id": request["id"], "ok": True, "outputs": codec.encode(out)}
+        except Exception as exc:
+            error = error_from_exception(exc, node_id)
+            try:
+                raised = pickle.dumps(exc)
+            except Exception:
+                raised = None
+            return {"id": request["id"], "ok": False, "exception": raised,
+                    "error": {"code": error.code, "message": error.message, "kind": int(error.kind),
+                              "retryable": error.retryable}}
+
+
+def _redirected(log_path: str, func: Any, *args: Any) -> Any:
+    """Runs ``func`` with file descriptors 1 and 2 writing to ``log_path``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        return func(*args)
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (log, *saved):
+            os.close(fd)
+
+
+def _write_result(path: str, payload: bytes) -> None:
+    partial = path + ".part"
+    with open(partial, "wb") as out:
+        out.write(payload)
+    os.replace(partial, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    requests = Connection(int(args[0]), writable=False)
+    replies = Connection(int(args[1]), readable=False)
+    # the parent stops workers itself; a Ctrl-C in the terminal must not cut a reply in half
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    hello = pickle.loads(requests.recv_bytes())
+    sys.path[:] = hello["sys_path"]
+    if hello.get("cwd"):
+        os.chdir(hello["cwd"])
+    worker = Worker(hello)
+    failed = ""
+    for module in hello.get("preload", ()):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # reported again, with the attempt, when a task needs it
+            failed = f"{type(exc).__name__}: {exc}"
+    replies.send_bytes(pickle.dumps({"pid": os.getpid(), "preload_error": failed}))
+    while True:
+        try:
+            message = requests.recv_bytes()
+        except (EOFError, OSError):
+            return  # the parent is gone or closed the pool
+        request = pickle.loads(message)
+        Path(request["log"]).parent.mkdir(parents=True, exist_ok=True)
+        reply = pickle.dumps(_redirected(request["log"], worker.run, request))
+        _write_result(request["result"], reply)
+        replies.send_bytes(reply)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The task-plugin contract: how the engine runs one attempt on any target.
+
+A task plugin serves one or more task types. The engine calls ``start`` once per
+attempt and keeps the returned handle; it then ``watch``es the attempt (by default a
+loop of ``poll`` calls) until the status is terminal, and calls ``abort`` when the
+execution is aborted. The handle is plain JSON-able data stored with the task
+execution, so another process (another engine replica) can resume polling it.
+
+Inputs and outputs cross the plugin boundary as literals; the context carries the
+blob store for files and data frames, and a folder for the attempt's logs.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import anyio
+
+from wingspan.core.model.execution import ExecutionError, TaskPhase
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.types.transformer import TransferContext
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.interfaces import TaskRunner
+
+__all__ = ["TERMINAL", "Handle", "TaskContext", "TaskLog", "TaskPlugin", "TaskStatus"]
+
+#: what ``start`` returns: plain JSON-able data (str, int, float, bool, None, lists, dicts)
+Handle = dict[str, Any]
+
+TERMINAL = frozenset({TaskPhase.SUCCEEDED, TaskPhase.FAILED, TaskPhase.TIMED_OUT, TaskPhase.ABORTED})
+
+
+@dataclass(frozen=True)
+class TaskLog:
+    """Where a part of an attempt's logs is: a name ("stdout+stderr") and a URI or path."""
+
+    name: str
+    uri: str
+
+
+@dataclass
+class TaskStatus:
+    """An attempt as a plugin sees it: phase, outputs (when succeeded), logs, reason."""
+
+    phase: TaskPhase
+    outputs: LiteralMap | None = None
+    logs: tuple[TaskLog, ...] = ()
+    reason: str = ""
+    error: ExecutionError | None = None
+    # the exception raised by task code, when the plugin could bring it back
+    exception: BaseException | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in TERMINAL
+
+
+@dataclass
+class TaskContext:
+    """One attempt of one task, as a plugin receives it."""
+
+    template: TaskTemplate
+    inputs: LiteralMap
+    execution_id: str
+    node_id: str
+    attempt: int
+    # seconds the attempt may run; the plugin stops it then (TIMED_OUT)
+    timeout: float | None = None
+    # blob store and prefix for the outputs the attempt writes
+    transfer: TransferContext = field(default_factory=TransferContext)
+    # a folder for this execution's logs and scratch files
+    work_dir: Path | None = None
+    # the task as this process knows it (Python objects); None when resumed elsewhere
+    runner: TaskRunner | None = None
+    # the inputs as Python objects, when the engine has them (in-process targets)
+    python_inputs: dict[str, Any] | None = None
+
+    @property
+    def task_name(self) -> str:
+        return self.template.id.name if self.template.id else ""
+
+
+class TaskPlugin(abc.ABC):
+    """Runs attempts of the task types in ``task_types``; asynchronous by contract."""
+
+    #: how configuration names this plugin (``task_targets = "python=local-process"``)
+    name: ClassVar[str] = ""
+    #: task types it can serve
+    task_types: ClassVar[tuple[str, ...]] = ()
+    #: seconds between polls when the plugin does not watch
+    poll_interval: ClassVar[float] = 0.5
+
+    @abc.abstractmethod
+    async def start(self, ctx: TaskContext) -> Handle:
+        """Starts the attempt; returns its handle (plain data) without waiting for its end."""
+
+    @abc.abstractmethod
+    async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        """The attempt's status now; may be called from a process other than the starter's."""
+
+    @abc.abstractmethod
+    async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        """Stops the attempt; returns once it no longer runs (or cannot be reached)."""
+
+    async def watch(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        """Waits for the attempt's terminal status. By default polls; a plugin that is told
+        when the attempt ends (a pipe, a Kubernetes watch) overrides this."""
+        delay = min(0.01, self.poll_interval)
+        while True:
+            status = await self.poll(ctx, handle)
+            if status.terminal:
+                return status
+            await anyio.sleep(delay)
+            delay = min(delay * 2, self.poll_interval)
+
+    async def aclose(self) -> None:  # noqa: B027 (optional: most hold nothing)
+        """Releases what the plugin holds (worker processes, clients)."""

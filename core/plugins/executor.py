@@ -1,0 +1,144 @@
+"""The engine's task executor over task plugins: each attempt goes to the plugin the
+registry chooses for its task type (start, then watch; abort when cancelled). Python
+tasks on the in-process target take the direct path (no literals, no handle), so a run
+through plugins costs per node what a run without them does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from wingspan.core.engine.failures import error_from_exception, timed_out
+from wingspan.core.engine.inprocess import InProcessExecutor
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.model.execution import ExecutionError, TaskPhase
+from wingspan.core.model.literals import ErrorKind, LiteralMap
+from wingspan.core.plugins.contract import TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.inprocess_target import InProcessTarget
+from wingspan.core.plugins.registry import TaskPluginRegistry
+from wingspan.core.types import TransferContext, default_engine
+
+if TYPE_CHECKING:
+    from wingspan.core.storage.interface import BlobStore
+
+__all__ = ["PluginExecutor"]
+
+# how long past its timeout an attempt may take before the engine stops it itself
+_GRACE = 5.0
+
+
+class PluginExecutor:
+    """Runs attempts through the task plugins of ``registry``.
+
+    ``store`` opens the blob store that files and frames cross through (on first use);
+    ``work_dir`` is where attempts' logs go (``<work_dir>/<execution id>/...``). A task type
+    no plugin serves runs in-process, as it would without plugins.
+    """
+
+    def __init__(self, registry: TaskPluginRegistry, *, store: Callable[[], BlobStore] | None = None,
+                 work_dir: Path | None = None, offload_threshold: int | None = None) -> None:
+        self.registry = registry
+        self._inprocess = InProcessExecutor()
+        self._store_factory = store
+        self._store: BlobStore | None = None
+        self._work_dir = work_dir
+        self._offload = offload_threshold
+        self._plugins: dict[str, TaskPlugin | None] = {}
+
+    def plugin_for(self, task_type: str) -> TaskPlugin | None:
+        """The plugin for a task type; None means this process (in-process target, or no plugin)."""
+        try:
+            return self._plugins[task_type]
+        except KeyError:
+            chosen = self.registry.choose(task_type)
+            plugin = None if chosen is None or isinstance(chosen, InProcessTarget) else chosen
+            self._plugins[task_type] = plugin
+            return plugin
+
+    def runs_here(self, runner: TaskRunner) -> bool:
+        return self.plugin_for(runner.template.type) is None
+
+    async def run(self, request: AttemptRequest) -> AttemptOutcome:
+        plugin = self.plugin_for(request.runner.template.type)
+        if plugin is None:
+            return await self._inprocess.run(request)
+        return await self._run_plugin(plugin, request)
+
+    def _transfer(self, request: AttemptRequest) -> TransferContext:
+        if self._store is None and self._store_factory is not None:
+            self._store = self._store_factory()
+        if self._store is None:
+            return TransferContext()
+        from wingspan.core.storage.uris import join_uri
+
+        prefix = join_uri(self._store.root, "data", request.execution_id, *request.node_id.split("/"),
+                          str(request.attempt))
+        ctx = TransferContext(self._store, prefix)
+        if self._offload is not None:
+            ctx.offload_threshold = self._offload
+        return ctx
+
+    async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
+        runner, node_id = request.runner, request.node_id
+        engine = default_engine()
+        transfer = self._transfer(request)
+        try:
+            literals = await engine.to_literal_map(request.inputs, runner.input_types, transfer)
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
+        work_dir = self._work_dir / _safe(request.execution_id) if self._work_dir else None
+        ctx = TaskContext(runner.template, literals, request.execution_id, node_id, request.attempt,
+                          request.timeout, transfer, work_dir, runner, request.inputs)
+        try:
+            handle = await plugin.start(ctx)
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "start", exc, node_id))
+        status: TaskStatus | None = None
+        try:
+            with anyio.move_on_after(request.timeout + _GRACE if request.timeout else None):
+                status = await plugin.watch(ctx, handle)
+        except Exception as exc:
+            with anyio.CancelScope(shield=True):
+                await plugin.abort(ctx, handle)
+            return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "watch", exc, node_id))
+        except BaseException:  # cancelled: the execution is aborting
+            with anyio.CancelScope(shield=True):
+                await plugin.abort(ctx, handle)
+            raise
+        if status is None:
+            with anyio.CancelScope(shield=True):
+                await plugin.abort(ctx, handle)
+            assert request.timeout is not None
+            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, node_id))
+        return await _outcome(status, runner, transfer, node_id)
+
+
+async def _outcome(status: TaskStatus, runner: TaskRunner, transfer: TransferContext,
+                   node_id: str) -> AttemptOutcome:
+    logs = tuple((log.name, log.uri) for log in status.logs)
+    if status.phase == TaskPhase.SUCCEEDED:
+        try:
+            outputs: dict[str, Any] = await default_engine().to_python_map(
+                status.outputs or LiteralMap({}), runner.output_types, transfer)
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc,
+                                  logs=logs)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=logs)
+    error = status.error or ExecutionError(code=status.phase.name, kind=ErrorKind.SYSTEM, retryable=True,
+                                           node_id=node_id, message=status.reason or status.phase.name)
+    phase = status.phase if status.phase in (TaskPhase.TIMED_OUT, TaskPhase.ABORTED) else TaskPhase.FAILED
+    return AttemptOutcome(phase, error=error, exception=status.exception, logs=logs)
+
+
+def _plugin_error(plugin: TaskPlugin, step: str, exc: BaseException, node_id: str) -> ExecutionError:
+    error = error_from_exception(exc, node_id)
+    return ExecutionError(code=f"SYSTEM:{type(exc).__name__}", kind=ErrorKind.SYSTEM, retryable=True,
+                          node_id=node_id, occurred_at=error.occurred_at,
+                          message=f"task plugin {plugin.name!r} failed in {step}: {error.message}")
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)

@@ -1,0 +1,76 @@
+"""The hooks a Wingspan plugin may implement (pluggy project name ``wingspan``).
+
+A plugin is a module (found through the entry-point group ``wingspan``) with functions
+marked ``@hookimpl`` named after these specifications. Each hook says what kind it is:
+
+- *stackable*: every plugin's answer is collected; all of them count.
+- *single replaceable step*: the first plugin that answers (not None) decides; plugins
+  are asked before the built-ins, so a plugin replaces the built-in step.
+- *validator*: every plugin may reject; none can accept on behalf of another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from wingspan.core.config import Settings
+    from wingspan.core.plugins.contract import TaskPlugin
+    from wingspan.core.storage.interface import BlobStore
+    from wingspan.core.types.transformer import TypeTransformer
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "wingspan"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def wingspan_task_plugins() -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
+    """Task plugins (targets) this plugin provides, each serving some task types.
+
+    Stackable: every plugin's task plugins are registered. When several serve one task
+    type, configuration chooses (``task_targets``, e.g. ``python=local-process``).
+    """
+
+
+@hookspec
+def wingspan_type_transformers() -> Sequence[TypeTransformer]:  # type: ignore[empty-body]
+    """Type transformers for more Python types.
+
+    Stackable: all are registered; a plugin's transformers are asked before the
+    built-in ones, so a plugin may take over a type.
+    """
+
+
+@hookspec(firstresult=True)
+def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
+    """A blob store for the root ``uri`` (its scheme says which), or None.
+
+    Single replaceable step: the first plugin that returns a store wins; the built-in
+    implementation (``file://``, ``s3://``) answers last.
+    """
+
+
+@hookspec
+def wingspan_notifiers() -> Mapping[str, Any]:  # type: ignore[empty-body]
+    """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, or a new one): objects with
+    ``async send(notification, message)``.
+
+    Stackable: all are collected; for one kind, a later-registered plugin's notifier
+    replaces an earlier one's.
+    """
+
+
+@hookspec
+def wingspan_cli_commands() -> Mapping[str, Any]:  # type: ignore[empty-body]
+    """Commands for the ``wingspan`` CLI: name -> a click command, or ``"module:attribute"``
+    to load it on first use.
+
+    Stackable: all are added; a plugin cannot replace a built-in command (it is
+    reported as a conflict instead).
+    """

@@ -1,0 +1,260 @@
+"""Plugin discovery: an explicit call that loads the built-ins and every distribution
+registered under the entry-point group ``wingspan``, and reports what loaded and what
+failed. A plugin that fails (its import raises, a hook has a wrong signature or an
+unknown name, a hook raises or returns the wrong kind of object) is reported by name
+with its error and left out; the others still load. Nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from wingspan.core.errors import ConfigError, WingspanError
+from wingspan.core.plugins import hookspecs
+from wingspan.core.plugins.contract import TaskPlugin
+from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
+from wingspan.core.types.transformer import TypeTransformer
+
+if TYPE_CHECKING:
+    from wingspan.core.config import Settings
+    from wingspan.core.storage.interface import BlobStore
+    from wingspan.core.types.engine import TypeEngine
+
+__all__ = ["LoadedPlugin", "PluginFailure", "PluginLoadError", "Plugins", "load_plugins"]
+
+BUILTIN = "builtin"
+_HOOKS = ("wingspan_task_plugins", "wingspan_type_transformers", "wingspan_notifiers",
+          "wingspan_cli_commands", "wingspan_blob_stores")
+
+
+class PluginLoadError(WingspanError):
+    """A plugin could not be loaded; the report names it and the cause is chained."""
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    """A plugin that loaded: its name, distribution, version and what it provides."""
+
+    name: str
+    distribution: str
+    version: str
+    # kind ("task plugins", "type transformers", ...) -> the names of what it added
+    provides: Mapping[str, tuple[str, ...]]
+
+    def summary(self) -> str:
+        parts = [f"{kind}: {', '.join(names)}" for kind, names in self.provides.items() if names]
+        return "; ".join(parts) or "nothing"
+
+
+@dataclass(frozen=True)
+class PluginFailure:
+    """A plugin that failed: where (import, registration, a hook) and the error."""
+
+    name: str
+    distribution: str
+    version: str
+    stage: str
+    error: str
+    exception: BaseException | None = field(default=None, compare=False, repr=False)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _task_plugin_name(plugin: TaskPlugin) -> str:
+    return f"{plugin.name} ({', '.join(plugin.task_types)})"
+
+
+class Plugins:
+    """What discovery found: the report, and the contributions of the plugins that loaded."""
+
+    def __init__(self, manager: pluggy.PluginManager) -> None:
+        self.manager = manager
+        self.loaded: list[LoadedPlugin] = []
+        self.failed: list[PluginFailure] = []
+        self.task_plugins: list[TaskPlugin] = []
+        self.transformers: list[tuple[str, TypeTransformer]] = []
+        self.notifiers: dict[str, Any] = {}
+        self.cli_commands: dict[str, Any] = {}
+
+    def registry(self, targets: str | Mapping[str, str] = "") -> TaskPluginRegistry:
+        """Task plugins by task type, with ``targets`` choosing among several for a type."""
+        choices = parse_targets(targets) if isinstance(targets, str) else dict(targets)
+        return TaskPluginRegistry(self.task_plugins, choices)
+
+    def install_transformers(self, engine: TypeEngine | None = None) -> int:
+        """Registers the plugins' transformers (not the built-ins, which the engine has) in
+        ``engine`` (default: the process-wide one), ahead of the built-ins. Returns how many."""
+        from wingspan.core.types import default_engine
+
+        engine = engine or default_engine()
+        present = {id(t) for t in engine.transformers}
+        added = 0
+        for provider, transformer in reversed(self.transformers):
+            if provider != BUILTIN and id(transformer) not in present:
+                engine.register(transformer, first=True)
+                added += 1
+        return added
+
+    def open_blob_store(self, uri: str, settings: Settings) -> BlobStore:
+        """The blob store for the root ``uri``: the first plugin that serves its scheme."""
+        try:
+            store: BlobStore | None = self.manager.hook.wingspan_blob_stores(uri=uri, settings=settings)
+        except WingspanError:
+            raise
+        except Exception as exc:
+            raise PluginLoadError(f"a wingspan_blob_stores hook failed for {uri}: {_describe(exc)}") from exc
+        if store is None:
+            raise ConfigError(f"no installed plugin serves blob store URIs like {uri}")
+        return store
+
+    async def aclose(self) -> None:
+        for plugin in self.task_plugins:
+            await plugin.aclose()
+
+
+# ---- discovery -------------------------------------------------------------------------------------
+
+
+def _hookimpl_names(plugin: object) -> list[str]:
+    marker = f"{hookspecs.PROJECT}_impl"
+    return [name for name in dir(plugin) if hasattr(getattr(plugin, name, None), marker)]
+
+
+def _collect(plugins: Plugins, name: str, plugin: object) -> dict[str, tuple[str, ...]]:
+    """Calls the stackable hooks of one plugin; raises naming the hook when one fails."""
+    provides: dict[str, tuple[str, ...]] = {}
+    hooks = plugins.manager.hook
+    tasks: list[TaskPlugin] = []
+    transformers: list[TypeTransformer] = []
+    notifiers: dict[str, Any] = {}
+    commands: dict[str, Any] = {}
+    for impl in hooks.wingspan_task_plugins.get_hookimpls():
+        if impl.plugin is plugin:
+            for item in _call(impl.function, "wingspan_task_plugins"):
+                if not isinstance(item, TaskPlugin) or not item.name or not item.task_types:
+                    raise _HookError("wingspan_task_plugins", f"returned {item!r}, which is not a TaskPlugin "
+                                     "with a name and task_types")
+                tasks.append(item)
+    for impl in hooks.wingspan_type_transformers.get_hookimpls():
+        if impl.plugin is plugin:
+            for item in _call(impl.function, "wingspan_type_transformers"):
+                if not isinstance(item, TypeTransformer):
+                    raise _HookError("wingspan_type_transformers", f"returned {item!r}, which is not a "
+                                     "TypeTransformer")
+                transformers.append(item)
+    for impl in hooks.wingspan_notifiers.get_hookimpls():
+        if impl.plugin is plugin:
+            notifiers.update(_call_mapping(impl.function, "wingspan_notifiers"))
+    for impl in hooks.wingspan_cli_commands.get_hookimpls():
+        if impl.plugin is plugin:
+            for command, target in _call_mapping(impl.function, "wingspan_cli_commands").items():
+                if command in plugins.cli_commands:
+                    raise _HookError("wingspan_cli_commands", f"command {command!r} is already provided")
+                commands[command] = target
+    plugins.task_plugins += tasks
+    plugins.transformers += [(name, t) for t in transformers]
+    plugins.notifiers.update(notifiers)
+    plugins.cli_commands.update(commands)
+    provides["task plugins"] = tuple(_task_plugin_name(t) for t in tasks)
+    provides["type transformers"] = tuple(t.name or type(t).__name__ for t in transformers)
+    provides["notifiers"] = tuple(notifiers)
+    provides["cli commands"] = tuple(commands)
+    if any(i.plugin is plugin for i in hooks.wingspan_blob_stores.get_hookimpls()):
+        provides["blob stores"] = ("(by URI)",)
+    return provides
+
+
+class _HookError(Exception):
+    def __init__(self, hook: str, message: str) -> None:
+        super().__init__(message)
+        self.hook = hook
+
+
+def _call(function: Callable[[], Any], hook: str) -> list[Any]:
+    try:
+        result = function()
+    except Exception as exc:
+        raise _HookError(hook, _describe(exc)) from exc
+    if result is None:
+        return []
+    if not isinstance(result, Iterable) or isinstance(result, (str, bytes, Mapping)):
+        raise _HookError(hook, f"returned {result!r}; it should return a list")
+    return list(result)
+
+
+def _call_mapping(function: Callable[[], Any], hook: str) -> dict[str, Any]:
+    try:
+        result = function()
+    except Exception as exc:
+        raise _HookError(hook, _describe(exc)) from exc
+    if result is None:
+        return {}
+    if not isinstance(result, Mapping):
+        raise _HookError(hook, f"returned {result!r}; it should return a dict of name -> object")
+    return dict(result)
+
+
+def _register(plugins: Plugins, plugin: object, name: str, distribution: str, version: str) -> None:
+    manager = plugins.manager
+    try:
+        unknown = [h for h in _hookimpl_names(plugin) if h not in _HOOKS]
+        if unknown:
+            raise pluggy.PluginValidationError(
+                plugin, f"unknown hooks {unknown}; the hooks are: {', '.join(_HOOKS)}")
+        manager.register(plugin, name=name)
+    except Exception as exc:
+        plugins.failed.append(PluginFailure(name, distribution, version, "register", _describe(exc), exc))
+        return
+    try:
+        provides = _collect(plugins, name, plugin)
+    except _HookError as exc:
+        manager.unregister(plugin)
+        plugins.failed.append(PluginFailure(name, distribution, version, exc.hook, str(exc), exc))
+        return
+    plugins.loaded.append(LoadedPlugin(name, distribution, version, provides))
+
+
+def load_plugins(*, entry_points: bool = True, extra: Sequence[tuple[str, object]] = (),
+                 group: str = hookspecs.PROJECT) -> Plugins:
+    """Loads the built-in plugin, then each entry point of ``group`` (unless
+    ``entry_points`` is False), then ``extra`` (name, module-or-object) pairs; returns what
+    loaded and what failed. Call it once when a CLI command or the server starts."""
+    from wingspan.core.plugins import builtin
+
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    plugins = Plugins(manager)
+    version = _version("wingspan")
+    _register(plugins, builtin, BUILTIN, "wingspan", version)
+    if entry_points:
+        for entry in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
+            dist = entry.dist.name if entry.dist is not None else ""
+            dist_version = entry.dist.version if entry.dist is not None else ""
+            if manager.has_plugin(entry.name):
+                plugins.failed.append(PluginFailure(entry.name, dist, dist_version, "import",
+                                                    f"another plugin is already named {entry.name!r}"))
+                continue
+            try:
+                loaded = entry.load()
+            except (Exception, SystemExit) as exc:
+                plugins.failed.append(PluginFailure(entry.name, dist, dist_version, "import",
+                                                    _describe(exc), exc))
+                continue
+            _register(plugins, loaded, entry.name, dist, dist_version)
+    for name, obj in extra:
+        _register(plugins, obj, name, "", "")
+    return plugins
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return ""

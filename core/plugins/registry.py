@@ -1,0 +1,75 @@
+"""Which task plugin runs each task type: the candidates the plugins provide, and the
+configured choice among them (``task_targets``, e.g. ``python=local-process``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from wingspan.core.errors import ConfigError
+from wingspan.core.plugins.contract import TaskPlugin
+
+__all__ = ["DEFAULT_TARGETS", "TaskPluginRegistry", "parse_targets"]
+
+#: the choice when configuration names none: Python tasks run in this process
+DEFAULT_TARGETS: dict[str, str] = {"python": "in-process"}
+
+
+def parse_targets(text: str, where: str = "task_targets") -> dict[str, str]:
+    """``"python=local-process, spark=spark-k8s"`` -> ``{"python": "local-process", ...}``;
+    a bare name (``"local-process"``) chooses the target of Python tasks."""
+    choices: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        task_type, sep, name = part.partition("=")
+        if not sep:
+            task_type, name = "python", task_type
+        if not task_type.strip() or not name.strip():
+            raise ConfigError(f"{where}: {part!r} should read TASK_TYPE=TARGET, e.g. python=local-process")
+        choices[task_type.strip()] = name.strip()
+    return choices
+
+
+class TaskPluginRegistry:
+    """Task plugins by the task types they serve, with the configured choice per type."""
+
+    def __init__(self, plugins: Iterable[TaskPlugin], choices: Mapping[str, str] | None = None) -> None:
+        self._plugins = list(plugins)
+        self._by_type: dict[str, list[TaskPlugin]] = {}
+        for plugin in self._plugins:
+            for task_type in plugin.task_types:
+                self._by_type.setdefault(task_type, []).append(plugin)
+        self._choices = {**DEFAULT_TARGETS, **(choices or {})}
+        self._chosen: dict[str, TaskPlugin | None] = {}
+        for task_type in choices or {}:
+            self.choose(task_type)  # a choice nothing serves is an error now, not at the first task
+
+    @property
+    def plugins(self) -> list[TaskPlugin]:
+        return list(self._plugins)
+
+    def task_types(self) -> list[str]:
+        return sorted(self._by_type)
+
+    def serving(self, task_type: str) -> list[TaskPlugin]:
+        """Every plugin that can run ``task_type``, in registration order."""
+        return list(self._by_type.get(task_type, ()))
+
+    def choose(self, task_type: str) -> TaskPlugin | None:
+        """The plugin that runs ``task_type``: the configured one, else the last registered
+        (a plugin's over a built-in's); None when no plugin serves the type."""
+        try:
+            return self._chosen[task_type]
+        except KeyError:
+            pass
+        candidates = self._by_type.get(task_type, [])
+        wanted = self._choices.get(task_type)
+        chosen: TaskPlugin | None
+        if wanted:
+            chosen = next((p for p in candidates if p.name == wanted), None)
+            if chosen is None:
+                names = ", ".join(p.name for p in candidates) or "none (no installed plugin serves it)"
+                raise ConfigError(f"task_targets: no plugin named {wanted!r} serves task type {task_type!r}; "
+                                  f"the plugins that do: {names}")
+        else:
+            chosen = candidates[-1] if candidates else None
+        self._chosen[task_type] = chosen
+        return chosen
