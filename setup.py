@@ -28,6 +28,7 @@ setup(
     package_data={
         "": ["py.typed", "*.json", "*.html", "*.js", "*.css"],
         "wingspan.protos": ["wingspan/v1/*.proto", "snapshot.json"],
+        "wingspan.server.db.migrations": ["script.py.mako"],
     },
     include_package_data=True,
 )

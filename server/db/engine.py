@@ -1,0 +1,140 @@
+"""The async database: an engine per backend, and sessions for reading and for writing.
+
+SQLite (the default, a file under ``$WINGSPAN_HOME/db``) runs in WAL mode with a busy
+timeout; its writes take the write lock when they begin (``BEGIN IMMEDIATE``), so two
+writers never deadlock upgrading a read lock, and writers of one process queue on a
+one-connection pool instead of spinning on the lock. PostgreSQL (asyncpg) needs none
+of this: one engine serves reads and writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Self, overload
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from wingspan.core.config import Settings
+from wingspan.core.errors import ConfigError
+
+__all__ = ["Database", "is_unique_violation", "now", "utc"]
+
+#: how long a SQLite writer waits for another process's write lock, in milliseconds
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@overload
+def utc(value: datetime) -> datetime: ...
+
+
+@overload
+def utc(value: None) -> None: ...
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """An aware UTC datetime (SQLite returns stored datetimes without their zone)."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether the database refused a row because a unique key already holds it."""
+    orig = getattr(exc, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if code is not None:
+        return str(code) == "23505"
+    text = str(orig or exc)
+    return "UNIQUE constraint failed" in text or "duplicate key" in text
+
+
+class Database:
+    """Engines and sessions for one database URL."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        if self.dialect == "sqlite":
+            database = parsed.database or ""
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            self.read_engine = self._sqlite_engine(url, echo, immediate=False)
+            self.write_engine = self._sqlite_engine(url, echo, immediate=True)
+        elif self.dialect == "postgresql":
+            if parsed.get_driver_name() != "asyncpg":
+                raise ConfigError(
+                    f"database URL {parsed.render_as_string()}: use the asyncpg driver "
+                    "(postgresql+asyncpg://...)"
+                )
+            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            self.read_engine = self.write_engine = engine
+        else:
+            raise ConfigError(
+                f"unsupported database URL {parsed.render_as_string()}: use "
+                "sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
+            )
+        self._reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Self:
+        return cls(settings.database_url)
+
+    @staticmethod
+    def _sqlite_engine(url: str, echo: bool, *, immediate: bool) -> AsyncEngine:
+        kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        if immediate:
+            # one writer connection per process: writers queue here, asynchronously
+            kwargs.update(pool_size=1, max_overflow=0, pool_timeout=300)
+        engine = create_async_engine(url, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            # the driver's own implicit BEGIN is off: the "begin" hook below says how to begin
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+        return engine
+
+    @contextlib.asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries; nothing it does is committed."""
+        async with self._reads() as session:
+            yield session
+
+    @contextlib.asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed when the block ends, rolled back if it raises."""
+        async with self._writes() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.dispose()

@@ -1,0 +1,348 @@
+"""The control plane's tables, as SQLModel classes.
+
+Rows hold what lists filter and sort on as plain columns; everything else is the
+IDL message's bytes (``*_bytes``), or, once larger than the inline limit, a blob
+store URI (``*_uri``) with the bytes there. Times are aware UTC datetimes
+(``timestamp with time zone`` on PostgreSQL; SQLite hands them back naive and
+:func:`wingspan.server.db.engine.utc` puts the zone back).
+
+Alembic's migrations in ``migrations/versions`` create exactly this schema; a test
+applies them to empty databases and compares the result with these classes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CatalogEntryRow",
+    "CatalogReservationRow",
+    "DomainRow",
+    "EventRow",
+    "ExecutionRow",
+    "LaunchPlanRow",
+    "NodeExecutionRow",
+    "ProjectRow",
+    "SignalRow",
+    "TaskExecutionRow",
+    "TaskRow",
+    "WorkflowRow",
+    "key",
+    "metadata",
+]
+
+# named constraints, so that migrations can refer to them on every backend
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+metadata: MetaData = SQLModel.metadata
+
+# 64-bit keys on PostgreSQL; SQLite autoincrements only an INTEGER PRIMARY KEY
+ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def _id() -> Column[int]:
+    return Column(ID, primary_key=True, autoincrement=True)
+
+
+def _time(nullable: bool = False) -> Column[datetime]:
+    return Column(DateTime(timezone=True), nullable=nullable)
+
+
+def _bytes() -> Column[bytes]:
+    return Column(LargeBinary, nullable=True)
+
+
+def _execution_fk() -> Column[int]:
+    return Column(ID, ForeignKey("executions.id", ondelete="CASCADE"), nullable=False)
+
+
+def key(row: Any) -> int:
+    """The primary key of a stored row (``id`` is None only before the first flush)."""
+    value: int | None = row.id
+    assert value is not None, f"{type(row).__name__} has no id yet: flush the session first"
+    return value
+
+
+class ProjectRow(SQLModel, table=True):
+    __tablename__ = "projects"
+
+    id: str = Field(sa_column=Column(String(63), primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # the labels as JSON: {"key": "value"}
+    labels: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    # retention: finished executions older than this many seconds are pruned; None keeps them
+    retention_seconds: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    created_at: datetime = Field(sa_column=_time())
+    updated_at: datetime = Field(sa_column=_time())
+
+
+class DomainRow(SQLModel, table=True):
+    __tablename__ = "domains"
+
+    id: str = Field(sa_column=Column(String(63), primary_key=True))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class _EntityColumns(SQLModel):
+    """A versioned, immutable entity: its identity, digest and content (each table gets
+    its own columns: ``sa_type``, not ``sa_column``, whose Column could serve one table)."""
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    project: str = Field(sa_type=String(63), nullable=False)
+    domain: str = Field(sa_type=String(63), nullable=False)
+    name: str = Field(sa_type=String(255), nullable=False)
+    version: str = Field(sa_type=String(255), nullable=False)
+    digest: str = Field(sa_type=String(64), nullable=False)
+    created_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
+    content_bytes: bytes | None = Field(default=None, sa_type=LargeBinary, nullable=True)
+    content_uri: str = Field(default="", sa_type=Text, nullable=False)
+
+
+class TaskRow(_EntityColumns, table=True):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("project", "domain", "name", "version"),
+        Index(None, "project", "domain", "name", "created_at"),
+    )
+
+
+class WorkflowRow(_EntityColumns, table=True):
+    """content: the CompiledWorkflowClosure."""
+
+    __tablename__ = "workflows"
+    __table_args__ = (
+        UniqueConstraint("project", "domain", "name", "version"),
+        Index(None, "project", "domain", "name", "created_at"),
+    )
+
+
+class LaunchPlanRow(_EntityColumns, table=True):
+    """content: the LaunchPlanSpec; closure_bytes: the LaunchPlanClosure (state aside)."""
+
+    __tablename__ = "launch_plans"
+    __table_args__ = (
+        UniqueConstraint("project", "domain", "name", "version"),
+        Index(None, "project", "domain", "name", "created_at"),
+        # at most one active version per name, whatever the races between activations
+        Index(
+            "uq_launch_plans_one_active",
+            "project",
+            "domain",
+            "name",
+            unique=True,
+            sqlite_where=text("state = 1"),
+            postgresql_where=text("state = 1"),
+        ),
+    )
+
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=_time())
+    workflow_name: str = Field(sa_column=Column(String(255), nullable=False))
+    workflow_version: str = Field(sa_column=Column(String(255), nullable=False))
+    # has a schedule (what the scheduler looks for among active launch plans)
+    scheduled: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    closure_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+
+
+class ExecutionRow(SQLModel, table=True):
+    __tablename__ = "executions"
+    __table_args__ = (
+        UniqueConstraint("project", "domain", "name"),
+        Index(None, "project", "domain", "created_at", "id"),
+        Index(None, "project", "domain", "phase", "created_at"),
+        Index(None, "project", "domain", "entity_name", "created_at"),
+        Index(None, "project", "finished_at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id())
+    project: str = Field(sa_column=Column(String(63), nullable=False))
+    domain: str = Field(sa_column=Column(String(63), nullable=False))
+    name: str = Field(sa_column=Column(String(255), nullable=False))
+    # what was launched: a launch plan, a workflow or a task (ResourceType), and its id
+    entity_type: int = Field(sa_column=Column(Integer, nullable=False))
+    entity_name: str = Field(sa_column=Column(String(255), nullable=False))
+    entity_version: str = Field(sa_column=Column(String(255), nullable=False))
+    launch_plan_name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    workflow_name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    workflow_version: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    phase: int = Field(sa_column=Column(Integer, nullable=False))
+    mode: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    principal: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    started_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    updated_at: datetime = Field(sa_column=_time())
+    finished_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # the ExecutionSpec without its inputs, the ExecutionError
+    spec_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    error_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    inputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    inputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # the highest event sequence applied to the phase
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class NodeExecutionRow(SQLModel, table=True):
+    __tablename__ = "node_executions"
+    __table_args__ = (
+        UniqueConstraint("execution_id", "node_id"),
+        Index(None, "execution_id", "parent_node_id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    node_id: str = Field(sa_column=Column(String(1024), nullable=False))
+    parent_node_id: str = Field(default="", sa_column=Column(String(1024), nullable=False))
+    spec_node_id: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    node_name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    phase: int = Field(sa_column=Column(Integer, nullable=False))
+    cache_status: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    is_parent: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    is_dynamic: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    started_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    updated_at: datetime = Field(sa_column=_time())
+    finished_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    error_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    inputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    inputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    dynamic_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    dynamic_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class TaskExecutionRow(SQLModel, table=True):
+    """One attempt of a task at a node."""
+
+    __tablename__ = "task_executions"
+    __table_args__ = (UniqueConstraint("execution_id", "node_id", "attempt"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    node_id: str = Field(sa_column=Column(String(1024), nullable=False))
+    attempt: int = Field(sa_column=Column(Integer, nullable=False))
+    task_project: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    task_domain: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    task_name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    task_version: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    phase: int = Field(sa_column=Column(Integer, nullable=False))
+    cache_status: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    plugin: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    plugin_handle: bytes | None = Field(default=None, sa_column=_bytes())
+    # the TaskLog list as JSON: [[name, uri], ...]
+    logs: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    started_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    updated_at: datetime = Field(sa_column=_time())
+    finished_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    error_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class EventRow(SQLModel, table=True):
+    """Every event ingested, once: ``key`` is the sequence number, or the digest of an
+    event that carries none."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("execution_id", "key"),
+        Index(None, "execution_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    key: str = Field(sa_column=Column(String(80), nullable=False))
+    digest: str = Field(sa_column=Column(String(64), nullable=False))
+    # "workflow", "node" or "task"
+    kind: str = Field(sa_column=Column(String(16), nullable=False))
+    node_id: str = Field(default="", sa_column=Column(String(1024), nullable=False))
+    attempt: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    phase: int = Field(sa_column=Column(Integer, nullable=False))
+    occurred_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    recorded_at: datetime = Field(sa_column=_time())
+    # the Event message
+    data_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    data_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class SignalRow(SQLModel, table=True):
+    __tablename__ = "signals"
+    __table_args__ = (UniqueConstraint("execution_id", "signal_id"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    signal_id: str = Field(sa_column=Column(String(255), nullable=False))
+    node_id: str = Field(default="", sa_column=Column(String(1024), nullable=False))
+    # the LiteralType the gate expects, and the Literal once set
+    type_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    value_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    created_at: datetime = Field(sa_column=_time())
+    set_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+
+
+class CatalogEntryRow(SQLModel, table=True):
+    """A cached result: a task's outputs under (dataset, cache version, inputs digest)."""
+
+    __tablename__ = "catalog_entries"
+    __table_args__ = (UniqueConstraint("dataset", "version", "inputs_digest"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    # "project/domain/task name"
+    dataset: str = Field(sa_column=Column(String(512), nullable=False))
+    version: str = Field(sa_column=Column(String(255), nullable=False))
+    inputs_digest: str = Field(sa_column=Column(String(128), nullable=False))
+    outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # where the outputs came from: "project/domain/execution/node/attempt"
+    source: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    updated_at: datetime = Field(sa_column=_time())
+
+
+class CatalogReservationRow(SQLModel, table=True):
+    """Who computes a cache key now (cache_serialize); it lapses at ``expires_at``."""
+
+    __tablename__ = "catalog_reservations"
+    __table_args__ = (UniqueConstraint("dataset", "version", "inputs_digest"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    dataset: str = Field(sa_column=Column(String(512), nullable=False))
+    version: str = Field(sa_column=Column(String(255), nullable=False))
+    inputs_digest: str = Field(sa_column=Column(String(128), nullable=False))
+    owner: str = Field(sa_column=Column(String(255), nullable=False))
+    expires_at: datetime = Field(sa_column=_time())
+    created_at: datetime = Field(sa_column=_time())

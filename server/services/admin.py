@@ -1,0 +1,121 @@
+"""The admin service: every service of the layer, under the IDL's method names.
+
+A transport maps the RPC ``RegisterTask`` to ``admin.register_task(request)`` and
+so on; :meth:`AdminService.open` builds the whole layer from Settings, migrating
+the database and writing the defaults (the ``default`` project and the domains).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Self
+
+from wingspan.core.config import Settings
+from wingspan.core.storage import open_blob_store
+from wingspan.core.storage.interface import BlobStore
+from wingspan.server.db.engine import Database
+from wingspan.server.db.migrate import migrate
+from wingspan.server.services.catalog import CatalogService
+from wingspan.server.services.entities import EntityService
+from wingspan.server.services.events import EventService
+from wingspan.server.services.executions import ExecutionService
+from wingspan.server.services.nodes import NodeService
+from wingspan.server.services.payloads import DEFAULT_INLINE_LIMIT, Payloads
+from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
+from wingspan.server.services.signals import SignalService
+
+__all__ = ["AdminService"]
+
+
+class AdminService:
+    def __init__(
+        self,
+        db: Database,
+        store: BlobStore,
+        *,
+        domains: Sequence[str] = DEFAULT_DOMAINS,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+    ) -> None:
+        self.db = db
+        self.store = store
+        self.payloads = Payloads(store, inline_limit)
+        self.projects = ProjectService(db, domains)
+        self.entities = EntityService(db, self.payloads, self.projects)
+        self.executions = ExecutionService(db, self.payloads, self.projects, self.entities)
+        self.nodes = NodeService(db, self.payloads, self.executions)
+        self.events = EventService(db, self.payloads)
+        self.signals = SignalService(db)
+        self.catalog = CatalogService(db, self.payloads)
+
+        p, e, x, n, ev, s = (
+            self.projects,
+            self.entities,
+            self.executions,
+            self.nodes,
+            self.events,
+            self.signals,
+        )
+        self.create_project = p.create_project
+        self.update_project = p.update_project
+        self.list_projects = p.list_projects
+        self.list_domains = p.list_domains
+        self.register_task = e.register_task
+        self.get_task = e.get_task
+        self.list_tasks = e.list_tasks
+        self.register_workflow = e.register_workflow
+        self.get_workflow = e.get_workflow
+        self.list_workflows = e.list_workflows
+        self.register_launch_plan = e.register_launch_plan
+        self.get_launch_plan = e.get_launch_plan
+        self.get_active_launch_plan = e.get_active_launch_plan
+        self.list_launch_plans = e.list_launch_plans
+        self.update_launch_plan_state = e.update_launch_plan_state
+        self.list_names = e.list_names
+        self.create_execution = x.create_execution
+        self.get_execution = x.get_execution
+        self.list_executions = x.list_executions
+        self.get_execution_data = x.get_execution_data
+        self.terminate_execution = x.terminate_execution
+        self.delete_execution = x.delete_execution
+        self.list_node_executions = n.list_node_executions
+        self.get_node_execution = n.get_node_execution
+        self.get_node_execution_data = n.get_node_execution_data
+        self.list_task_executions = n.list_task_executions
+        self.get_task_execution = n.get_task_execution
+        self.get_task_execution_data = n.get_task_execution_data
+        self.create_workflow_event = ev.create_workflow_event
+        self.create_node_event = ev.create_node_event
+        self.create_task_event = ev.create_task_event
+        self.list_events = ev.list_events
+        self.list_signals = s.list_signals
+        self.set_signal = s.set_signal
+
+    @classmethod
+    async def open(
+        cls,
+        settings: Settings,
+        *,
+        domains: Sequence[str] = DEFAULT_DOMAINS,
+        inline_limit: int = DEFAULT_INLINE_LIMIT,
+        **kwargs: Any,
+    ) -> Self:
+        """The layer on the configured database and blob store, migrated and with its defaults."""
+        db = Database.from_settings(settings)
+        await migrate(db)
+        service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit, **kwargs)
+        await service.projects.ensure_defaults()
+        return service
+
+    async def prune(self) -> int:
+        """Applies every project's retention policy once; returns how many executions went."""
+        return await self.executions.prune_executions()
+
+    async def aclose(self) -> None:
+        await self.store.aclose()
+        await self.db.dispose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

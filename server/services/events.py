@@ -1,0 +1,346 @@
+"""Event ingestion from engines: idempotent, and phases only move forward.
+
+Each event is stored once under a key unique within its execution: its sequence
+number, or for an event without one, the digest of its bytes. The same event
+again changes nothing (``recorded=False``); another event under a used sequence
+number is a conflict. Events of one execution are applied one at a time (the
+execution's row is locked, on PostgreSQL with ``FOR UPDATE``; SQLite writers are
+serial), so concurrent ingestion gives the result of some serial order, and
+:mod:`wingspan.server.services.phases` makes that result the same for every order
+in which a phase could have been reached.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from wingspan.server.db.engine import Database, now, utc
+from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
+from wingspan.server.services.identifiers import check_execution_id, digest
+from wingspan.server.services.idl import v1
+from wingspan.server.services.payloads import Payloads
+from wingspan.server.services.phases import is_terminal, moves_forward
+
+__all__ = ["EventService"]
+
+_RUNNING = {"workflow": 2, "node": 2, "task": 2}
+
+
+class EventService:
+    def __init__(self, db: Database, payloads: Payloads) -> None:
+        self.db = db
+        self.payloads = payloads
+
+    async def _lock_execution(self, session: AsyncSession, execution_id: Any) -> ExecutionRow:
+        check_execution_id(execution_id, "event: execution id")
+        row = (
+            await session.execute(
+                select(ExecutionRow)
+                .where(
+                    ExecutionRow.project == execution_id.project,
+                    ExecutionRow.domain == execution_id.domain,
+                    ExecutionRow.name == execution_id.name,
+                )
+                .with_for_update()
+            )
+        ).scalar_one_or_none()
+        if row is None:
+            raise NotFoundError(
+                f"event for execution {execution_id.project}/{execution_id.domain}/"
+                f"{execution_id.name}, which does not exist"
+            )
+        return row
+
+    async def _record(
+        self,
+        session: AsyncSession,
+        execution: ExecutionRow,
+        kind: str,
+        event: Any,
+        wrapped: Any,
+        node_id: str = "",
+        attempt: int = 0,
+    ) -> bool:
+        """Stores the event unless stored already; False for a repeat."""
+        data = bytes(wrapped)
+        sequence = int(event.sequence)
+        event_key = f"s{sequence}" if sequence else f"d{digest(data)}"
+        found = (
+            await session.execute(
+                select(EventRow.digest).where(
+                    EventRow.execution_id == execution.id, EventRow.key == event_key
+                )
+            )
+        ).scalar_one_or_none()
+        event_digest = digest(data)
+        if found is not None:
+            if found == event_digest:
+                return False
+            raise AlreadyExistsError(
+                f"execution {execution.name}: event sequence {sequence} was already recorded with other "
+                "content; each event needs its own sequence number"
+            )
+        inline, uri = await self.payloads.put(
+            data,
+            "executions",
+            execution.project,
+            execution.domain,
+            execution.name,
+            "events",
+            f"{event_key}.pb",
+        )
+        session.add(
+            EventRow(
+                execution_id=key(execution),
+                key=event_key,
+                digest=event_digest,
+                kind=kind,
+                node_id=node_id,
+                attempt=attempt,
+                sequence=sequence,
+                phase=int(event.phase),
+                occurred_at=event.occurred_at,
+                recorded_at=now(),
+                data_bytes=inline,
+                data_uri=uri,
+            )
+        )
+        return True
+
+    async def _payload(self, execution: ExecutionRow, message: Any, *parts: str) -> tuple[bytes | None, str]:
+        return await self.payloads.put(
+            bytes(message), "executions", execution.project, execution.domain, execution.name, *parts
+        )
+
+    # ---- workflow ------------------------------------------------------------------------
+
+    async def create_workflow_event(self, event: Any) -> Any:
+        async with self.db.write() as session:
+            execution = await self._lock_execution(session, event.execution_id)
+            if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
+                return v1.CreateEventResponse(recorded=False)
+            at = event.occurred_at or now()
+            if moves_forward(
+                "workflow",
+                execution.phase,
+                int(event.phase),
+                current_sequence=execution.last_sequence,
+                new_sequence=int(event.sequence),
+            ):
+                execution.phase = int(event.phase)
+                _times(execution, "workflow", at)
+                if event.error is not None:
+                    execution.error_bytes = bytes(event.error)
+                if event.reason:
+                    execution.reason = event.reason
+                if event.outputs is not None:
+                    execution.outputs_bytes, execution.outputs_uri = await self._payload(
+                        execution, event.outputs, "outputs.pb"
+                    )
+                execution.last_sequence = max(execution.last_sequence, int(event.sequence))
+        return v1.CreateEventResponse(recorded=True)
+
+    # ---- node ----------------------------------------------------------------------------
+
+    async def create_node_event(self, event: Any) -> Any:
+        if event.id is None or not event.id.node_id:
+            raise InvalidArgumentError("node event: the node execution id is missing")
+        node_id = event.id.node_id
+        async with self.db.write() as session:
+            execution = await self._lock_execution(session, event.id.execution_id)
+            if not await self._record(session, execution, "node", event, v1.Event(node=event), node_id):
+                return v1.CreateEventResponse(recorded=False)
+            at = event.occurred_at or now()
+            row = await _node_row(session, execution, node_id, at)
+            # facts about the node are kept from whichever event brings them
+            row.parent_node_id = row.parent_node_id or event.parent_node_id
+            row.spec_node_id = row.spec_node_id or event.spec_node_id
+            row.node_name = row.node_name or event.node_name
+            row.is_parent = row.is_parent or event.is_parent
+            row.is_dynamic = row.is_dynamic or event.is_dynamic
+            if event.inputs is not None and row.inputs_bytes is None and not row.inputs_uri:
+                row.inputs_bytes, row.inputs_uri = await self._payload(
+                    execution, event.inputs, "nodes", node_id, "inputs.pb"
+                )
+            if moves_forward(
+                "node",
+                row.phase,
+                int(event.phase),
+                current_sequence=row.last_sequence,
+                new_sequence=int(event.sequence),
+            ):
+                row.phase = int(event.phase)
+                _times(row, "node", at)
+                if event.cache_status:
+                    row.cache_status = int(event.cache_status)
+                if event.error is not None:
+                    row.error_bytes = bytes(event.error)
+                if event.reason:
+                    row.reason = event.reason
+                if event.outputs is not None:
+                    row.outputs_bytes, row.outputs_uri = await self._payload(
+                        execution, event.outputs, "nodes", node_id, "outputs.pb"
+                    )
+                if event.dynamic_spec:
+                    row.dynamic_bytes, row.dynamic_uri = await self.payloads.put(
+                        event.dynamic_spec,
+                        "executions",
+                        execution.project,
+                        execution.domain,
+                        execution.name,
+                        "nodes",
+                        node_id,
+                        "dynamic.pb",
+                    )
+                row.last_sequence = max(row.last_sequence, int(event.sequence))
+            execution.updated_at = max(utc(execution.updated_at) or at, at)
+        return v1.CreateEventResponse(recorded=True)
+
+    # ---- task ----------------------------------------------------------------------------
+
+    async def create_task_event(self, event: Any) -> Any:
+        task_execution = event.id
+        if task_execution is None or task_execution.node_execution_id is None:
+            raise InvalidArgumentError(
+                "task event: the task execution id (with its node execution) is missing"
+            )
+        node_id, attempt = task_execution.node_execution_id.node_id, int(task_execution.attempt)
+        if not node_id:
+            raise InvalidArgumentError("task event: the node id is missing")
+        async with self.db.write() as session:
+            execution = await self._lock_execution(session, task_execution.node_execution_id.execution_id)
+            if not await self._record(
+                session, execution, "task", event, v1.Event(task=event), node_id, attempt
+            ):
+                return v1.CreateEventResponse(recorded=False)
+            at = event.occurred_at or now()
+            await _node_row(session, execution, node_id, at)
+            row = (
+                await session.execute(
+                    select(TaskExecutionRow).where(
+                        TaskExecutionRow.execution_id == execution.id,
+                        TaskExecutionRow.node_id == node_id,
+                        TaskExecutionRow.attempt == attempt,
+                    )
+                )
+            ).scalar_one_or_none()
+            if row is None:
+                task_id = task_execution.task_id or v1.Identifier()
+                row = TaskExecutionRow(
+                    execution_id=key(execution),
+                    node_id=node_id,
+                    attempt=attempt,
+                    task_project=task_id.project,
+                    task_domain=task_id.domain,
+                    task_name=task_id.name,
+                    task_version=task_id.version,
+                    phase=0,
+                    created_at=at,
+                    updated_at=at,
+                )
+                session.add(row)
+            # log links accumulate, whatever the order: a late event may bring one more
+            logs = {name: uri for name, uri in json.loads(row.logs)}
+            for log in event.logs:
+                logs.setdefault(log.name, log.uri)
+            row.logs = json.dumps(list(logs.items()))
+            if event.plugin:
+                row.plugin = event.plugin
+            if event.plugin_handle:
+                row.plugin_handle = event.plugin_handle
+            if moves_forward(
+                "task",
+                row.phase,
+                int(event.phase),
+                current_sequence=row.last_sequence,
+                new_sequence=int(event.sequence),
+            ):
+                row.phase = int(event.phase)
+                _times(row, "task", at)
+                if event.cache_status:
+                    row.cache_status = int(event.cache_status)
+                if event.error is not None:
+                    row.error_bytes = bytes(event.error)
+                if event.reason:
+                    row.reason = event.reason
+                if event.outputs is not None:
+                    row.outputs_bytes, row.outputs_uri = await self._payload(
+                        execution, event.outputs, "nodes", node_id, "attempts", str(attempt), "outputs.pb"
+                    )
+                row.last_sequence = max(row.last_sequence, int(event.sequence))
+            execution.updated_at = max(utc(execution.updated_at) or at, at)
+        return v1.CreateEventResponse(recorded=True)
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def list_events(self, request: Any) -> Any:
+        """Events of an execution in sequence order (then arrival), after ``after_sequence``."""
+        limit = request.limit or 1000
+        async with self.db.read() as session:
+            check_execution_id(request.execution_id)
+            execution = (
+                await session.execute(
+                    select(ExecutionRow.id).where(
+                        ExecutionRow.project == request.execution_id.project,
+                        ExecutionRow.domain == request.execution_id.domain,
+                        ExecutionRow.name == request.execution_id.name,
+                    )
+                )
+            ).scalar_one_or_none()
+            if execution is None:
+                raise NotFoundError(f"execution {request.execution_id.name} does not exist")
+            statement = select(EventRow).where(EventRow.execution_id == execution)
+            if request.after_sequence:
+                statement = statement.where(EventRow.sequence > int(request.after_sequence))
+            rows = list(
+                (
+                    await session.execute(
+                        statement.order_by(col(EventRow.sequence), col(EventRow.id)).limit(limit)
+                    )
+                ).scalars()
+            )
+        events = []
+        for row in rows:
+            data = await self.payloads.get(row.data_bytes, row.data_uri)
+            events.append(v1.Event.parse(data or b""))
+        return v1.ListEventsResponse(events=events)
+
+
+async def _node_row(
+    session: AsyncSession, execution: ExecutionRow, node_id: str, at: datetime
+) -> NodeExecutionRow:
+    row = (
+        await session.execute(
+            select(NodeExecutionRow).where(
+                NodeExecutionRow.execution_id == execution.id, NodeExecutionRow.node_id == node_id
+            )
+        )
+    ).scalar_one_or_none()
+    if row is None:
+        # a task event may arrive before its node's first event
+        row = NodeExecutionRow(
+            execution_id=key(execution), node_id=node_id, phase=0, created_at=at, updated_at=at
+        )
+        session.add(row)
+        await session.flush()
+    return row
+
+
+def _prefix(execution: ExecutionRow) -> tuple[str, ...]:
+    return ("executions", execution.project, execution.domain, execution.name)
+
+
+def _times(row: Any, kind: str, at: datetime) -> None:
+    row.updated_at = max(utc(row.updated_at) or at, at)
+    if row.phase == _RUNNING[kind] and row.started_at is None:
+        row.started_at = at
+    if is_terminal(kind, row.phase):
+        row.finished_at = at
+        if row.started_at is None:
+            row.started_at = at

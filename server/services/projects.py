@@ -1,0 +1,178 @@
+"""Projects (create, update, archive, list) and domains (a configured list).
+
+A project ``default`` and the configured domains exist from the first start
+(:meth:`ProjectService.ensure_defaults`, run after the migrations).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from wingspan.server.db.engine import Database, is_unique_violation, now
+from wingspan.server.db.models import DomainRow, ProjectRow
+from wingspan.server.services.identifiers import check_name
+from wingspan.server.services.idl import v1
+from wingspan.server.services.pagination import Field, ListQuery, page
+
+__all__ = ["DEFAULT_DOMAINS", "DEFAULT_PROJECT", "ProjectService"]
+
+DEFAULT_DOMAINS = ("development", "staging", "production")
+DEFAULT_PROJECT = "default"
+
+_FIELDS = {
+    "id": Field(ProjectRow.id, sortable=True),
+    "name": Field(ProjectRow.name, sortable=True),
+    "created_at": Field(ProjectRow.created_at, "time", sortable=True),
+}
+
+
+def _project(row: ProjectRow) -> Any:
+    labels = [v1.KeyValue(key=k, value=v) for k, v in json.loads(row.labels).items()]
+    retention = None
+    if row.retention_seconds is not None:
+        retention = v1.RetentionPolicy(max_age=timedelta(seconds=row.retention_seconds))
+    return v1.Project(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        labels=labels,
+        state=v1.ProjectState(row.state),
+        retention=retention,
+    )
+
+
+def _retention_seconds(project: Any) -> int | None:
+    retention = project.retention
+    if retention is None or retention.max_age is None:
+        return None
+    seconds = int(retention.max_age.total_seconds())
+    if seconds <= 0:
+        raise InvalidArgumentError(f"project {project.id!r}: the retention max_age must be positive")
+    return seconds
+
+
+class ProjectService:
+    def __init__(self, db: Database, domains: Sequence[str] = DEFAULT_DOMAINS) -> None:
+        self.db = db
+        for domain in domains:
+            check_name(domain, "domain")
+        self.domains = tuple(domains)
+
+    async def ensure_defaults(self) -> None:
+        """Writes the configured domains and the ``default`` project unless they exist."""
+        async with self.db.write() as session:
+            existing = {row.id: row for row in (await session.execute(select(DomainRow))).scalars()}
+            for position, domain in enumerate(self.domains):
+                row = existing.get(domain)
+                if row is None:
+                    session.add(DomainRow(id=domain, name=domain, position=position))
+                else:
+                    row.position = position
+            for domain, row in existing.items():
+                if domain not in self.domains:
+                    await session.delete(row)
+            if await session.get(ProjectRow, DEFAULT_PROJECT) is None:
+                at = now()
+                session.add(
+                    ProjectRow(
+                        id=DEFAULT_PROJECT,
+                        name=DEFAULT_PROJECT,
+                        description="The project used when none is named.",
+                        created_at=at,
+                        updated_at=at,
+                    )
+                )
+
+    async def create_project(self, request: Any) -> Any:
+        project = request.project
+        if project is None:
+            raise InvalidArgumentError("the project is missing")
+        check_name(project.id, "project id", limit=63)
+        at = now()
+        row = ProjectRow(
+            id=project.id,
+            name=project.name or project.id,
+            description=project.description,
+            labels=json.dumps({kv.key: kv.value for kv in project.labels}, sort_keys=True),
+            state=int(project.state),
+            retention_seconds=_retention_seconds(project),
+            created_at=at,
+            updated_at=at,
+        )
+        try:
+            async with self.db.write() as session:
+                session.add(row)
+        except IntegrityError as exc:
+            if is_unique_violation(exc):
+                raise AlreadyExistsError(f"project {project.id!r} already exists") from exc
+            raise
+        return _project(row)
+
+    async def update_project(self, request: Any) -> Any:
+        """Replaces name, description, labels, state (archive / unarchive) and retention."""
+        project = request.project
+        if project is None or not project.id:
+            raise InvalidArgumentError("the project (with its id) is missing")
+        retention = _retention_seconds(project)
+        async with self.db.write() as session:
+            row = await session.get(ProjectRow, project.id)
+            if row is None:
+                raise NotFoundError(f"project {project.id!r} does not exist")
+            row.name = project.name or row.name
+            row.description = project.description
+            row.labels = json.dumps({kv.key: kv.value for kv in project.labels}, sort_keys=True)
+            row.state = int(project.state)
+            row.retention_seconds = retention
+            row.updated_at = now()
+        return _project(row)
+
+    async def get_project(self, project_id: str) -> Any:
+        async with self.db.read() as session:
+            row = await session.get(ProjectRow, project_id)
+        if row is None:
+            raise NotFoundError(f"project {project_id!r} does not exist")
+        return _project(row)
+
+    async def list_projects(self, request: Any) -> Any:
+        statement = select(ProjectRow)
+        if not request.include_archived:
+            statement = statement.where(ProjectRow.state == 0)
+        query = ListQuery(_FIELDS, ProjectRow.id, "id", request.limit, request.token, ascending=True)
+        statement, finish = page(statement, query)
+        async with self.db.read() as session:
+            rows = list((await session.execute(statement)).scalars())
+        rows, token = finish(rows)
+        return v1.ListProjectsResponse(projects=[_project(r) for r in rows], next_token=token)
+
+    async def list_domains(self, request: Any = None) -> Any:
+        async with self.db.read() as session:
+            rows = (await session.execute(select(DomainRow).order_by(col(DomainRow.position)))).scalars()
+            return v1.ListDomainsResponse(domains=[v1.Domain(id=r.id, name=r.name) for r in rows])
+
+    async def check_scope(self, project: str, domain: str, *, writing: bool = True) -> None:
+        """Raises unless the project exists (and, to write in it, is active) and the domain is known."""
+        if not project:
+            raise InvalidArgumentError("the project is missing")
+        if not domain:
+            raise InvalidArgumentError("the domain is missing")
+        async with self.db.read() as session:
+            row = await session.get(ProjectRow, project)
+        if row is None:
+            raise NotFoundError(f"project {project!r} does not exist")
+        if writing and row.state != 0:
+            raise FailedPreconditionError(f"project {project!r} is archived: unarchive it to change it")
+        if domain not in self.domains:
+            valid = ", ".join(self.domains)
+            raise NotFoundError(f"domain {domain!r} does not exist; domains: {valid}")

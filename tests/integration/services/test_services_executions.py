@@ -1,0 +1,275 @@
+"""Executions: create from a launch plan, a workflow or a task; inputs checked; get, list,
+data, terminate, delete, retention."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.services import flows
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    ident,
+    launch_plan_request,
+    literals,
+    register_workflow_with_tasks,
+    task_request,
+)
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from wingspan.protos import v1
+from wingspan.server.services.admin import AdminService
+
+
+def execution_id(name: str, project: str = PROJECT) -> v1.ExecutionId:
+    return v1.ExecutionId(project=project, domain=DOMAIN, name=name)
+
+
+async def create(
+    admin: AdminService,
+    entity: v1.Identifier,
+    inputs: v1.LiteralMap | None = None,
+    name: str = "",
+    project: str = PROJECT,
+) -> v1.Execution:
+    response = await admin.create_execution(
+        v1.CreateExecutionRequest(
+            project=project, domain=DOMAIN, name=name, spec=v1.ExecutionSpec(entity_id=entity, inputs=inputs)
+        )
+    )
+    return response.execution
+
+
+async def finish(
+    admin: AdminService,
+    name: str,
+    phase: v1.WorkflowPhase = v1.WorkflowPhase.SUCCEEDED,
+    at: datetime | None = None,
+    project: str = PROJECT,
+) -> None:
+    await admin.create_workflow_event(
+        v1.WorkflowExecutionEvent(
+            execution_id=execution_id(name, project),
+            phase=phase,
+            sequence=100,
+            occurred_at=at,
+            outputs=literals(o0=1) if phase == v1.WorkflowPhase.SUCCEEDED else None,
+        )
+    )
+
+
+@pytest.fixture
+async def registered(admin: AdminService) -> AdminService:
+    await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+    await admin.register_launch_plan(launch_plan_request(flows.pipeline_plan, "v1"))
+    await admin.register_launch_plan(launch_plan_request(flows.fixed_plan, "v1"))
+    return admin
+
+
+async def test_from_a_launch_plan_defaults_apply_and_inputs_can_be_read(registered: AdminService) -> None:
+    execution = await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=2), name="run1")
+    assert execution.id.name == "run1"
+    assert execution.closure.phase == v1.WorkflowPhase.QUEUED
+    assert execution.closure.workflow_id.name == flows.pipeline.name
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert data.inputs == literals(x=2, y=10)
+    assert data.outputs is None
+    got = await registered.get_execution(v1.GetExecutionRequest(id=execution.id))
+    assert got.spec.entity_id == ident(3, "pipeline_plan", "v1")
+
+
+async def test_fixed_inputs_apply_and_cannot_be_overridden(registered: AdminService) -> None:
+    execution = await create(registered, ident(3, "fixed_plan", "v1"), literals(x=1))
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert data.inputs == literals(x=1, y=5)
+    with pytest.raises(InvalidArgumentError, match="'y' is fixed"):
+        await create(registered, ident(3, "fixed_plan", "v1"), literals(x=1, y=2))
+
+
+async def test_inputs_are_checked_against_the_interface_and_nothing_is_stored(
+    registered: AdminService,
+) -> None:
+    with pytest.raises(InvalidArgumentError) as info:
+        await create(registered, ident(2, flows.pipeline.name, "v1"), literals(y="three", z=1))
+    message = str(info.value)
+    assert "'y' expects int, got a string value" in message
+    assert "unknown input 'z'" in message
+    assert "required input 'x' (int) is missing" in message
+    listed = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    assert listed.executions == []
+
+
+async def test_from_a_workflow_its_defaults_apply_and_the_latest_version_is_used(
+    registered: AdminService,
+) -> None:
+    execution = await create(registered, ident(2, flows.pipeline.name, ""), literals(x=4))
+    assert execution.spec.entity_id.version == "v1"
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert data.inputs == literals(x=4, y=3)
+
+
+async def test_from_a_single_task(registered: AdminService) -> None:
+    execution = await create(registered, ident(1, flows.add.name, "v1"), literals(a=1, b=2))
+    assert execution.closure.workflow_id is None
+    with pytest.raises(InvalidArgumentError, match="'b'"):
+        await create(registered, ident(1, flows.add.name, "v1"), literals(a=1))
+
+
+async def test_a_launch_plan_without_version_runs_its_active_version(registered: AdminService) -> None:
+    with pytest.raises(NotFoundError, match="no active version"):
+        await create(registered, ident(3, "pipeline_plan", ""), literals(x=1))
+    await registered.update_launch_plan_state(
+        v1.UpdateLaunchPlanStateRequest(id=ident(3, "pipeline_plan", "v1"), state=v1.LaunchPlanState.ACTIVE)
+    )
+    execution = await create(registered, ident(3, "pipeline_plan", ""), literals(x=1))
+    assert execution.spec.entity_id.version == "v1"
+
+
+async def test_names_are_unique_and_unknown_entities_not_found(registered: AdminService) -> None:
+    await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="same")
+    with pytest.raises(AlreadyExistsError):
+        await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="same")
+    with pytest.raises(NotFoundError):
+        await create(registered, ident(2, "nothing", "v1"), literals(x=1))
+    with pytest.raises(NotFoundError):
+        await registered.get_execution(v1.GetExecutionRequest(id=execution_id("nope")))
+
+
+async def test_large_inputs_go_to_the_blob_store_and_come_back(registered: AdminService) -> None:
+    await registered.register_task(task_request(flows.shout, "v1"))
+    text = "x" * 100_000
+    execution = await create(registered, ident(1, flows.shout.name, "v1"), literals(text=text))
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert data.inputs == literals(text=text)
+    blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")]
+    assert len(blobs) == 1
+
+
+async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminService) -> None:
+    for i in range(7):
+        await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=i), name=f"e{i}")
+    await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="direct")
+    await finish(registered, "e1")
+    await finish(registered, "e2", v1.WorkflowPhase.FAILED)
+    names, token = [], ""
+    while True:
+        page = await registered.list_executions(
+            v1.ListRequest(project=PROJECT, domain=DOMAIN, name="pipeline_plan", limit=3, token=token)
+        )
+        names += [e.id.name for e in page.executions]
+        token = page.next_token
+        if not token:
+            break
+    assert names == ["e6", "e5", "e4", "e3", "e2", "e1", "e0"]
+    succeeded = await registered.list_executions(
+        v1.ListRequest(
+            project=PROJECT, domain=DOMAIN, filters=[v1.Filter(field="phase", values=["SUCCEEDED"])]
+        )
+    )
+    assert [e.id.name for e in succeeded.executions] == ["e1"]
+    ended = await registered.list_executions(
+        v1.ListRequest(
+            project=PROJECT,
+            domain=DOMAIN,
+            filters=[
+                v1.Filter(
+                    field="phase",
+                    operator=v1.FilterOperator.IN,
+                    values=["WORKFLOW_PHASE_SUCCEEDED", "failed"],
+                )
+            ],
+        )
+    )
+    assert sorted(e.id.name for e in ended.executions) == ["e1", "e2"]
+    later = datetime.now(UTC) + timedelta(hours=1)
+    none_yet = await registered.list_executions(
+        v1.ListRequest(
+            project=PROJECT,
+            domain=DOMAIN,
+            filters=[
+                v1.Filter(field="created_at", operator=v1.FilterOperator.GT, values=[later.isoformat()])
+            ],
+        )
+    )
+    assert none_yet.executions == []
+    by_name = await registered.list_executions(
+        v1.ListRequest(project=PROJECT, domain=DOMAIN, limit=2, sort=v1.Sort(key="name", ascending=True))
+    )
+    assert [e.id.name for e in by_name.executions] == ["direct", "e0"]
+    with pytest.raises(InvalidArgumentError, match="another sort order"):
+        await registered.list_executions(
+            v1.ListRequest(project=PROJECT, domain=DOMAIN, token=by_name.next_token)
+        )
+    with pytest.raises(InvalidArgumentError, match="valid values"):
+        await registered.list_executions(
+            v1.ListRequest(
+                project=PROJECT, domain=DOMAIN, filters=[v1.Filter(field="phase", values=["sleepy"])]
+            )
+        )
+
+
+async def test_terminate_then_delete_removes_rows_and_data(registered: AdminService) -> None:
+    await registered.register_task(task_request(flows.shout, "v1"))
+    execution = await create(registered, ident(1, flows.shout.name, "v1"), literals(text="y" * 50_000))
+    with pytest.raises(FailedPreconditionError, match="terminate it"):
+        await registered.delete_execution(v1.DeleteExecutionRequest(id=execution.id))
+    aborting = await registered.terminate_execution(
+        v1.TerminateExecutionRequest(id=execution.id, reason="stop")
+    )
+    assert aborting.execution.closure.phase == v1.WorkflowPhase.ABORTING
+    ended = await registered.terminate_execution(v1.TerminateExecutionRequest(id=execution.id, force=True))
+    assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
+    await registered.create_node_event(
+        v1.NodeExecutionEvent(
+            id=v1.NodeExecutionId(execution_id=execution.id, node_id="n0"),
+            phase=v1.NodePhase.ABORTED,
+            sequence=1,
+        )
+    )
+    await registered.delete_execution(v1.DeleteExecutionRequest(id=execution.id))
+    with pytest.raises(NotFoundError):
+        await registered.get_execution(v1.GetExecutionRequest(id=execution.id))
+    assert [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")] == []
+
+
+async def test_retention_prunes_finished_executions_older_than_the_projects_limit(
+    registered: AdminService,
+) -> None:
+    await registered.create_project(
+        v1.CreateProjectRequest(
+            project=v1.Project(id="short", retention=v1.RetentionPolicy(max_age=timedelta(days=1)))
+        )
+    )
+    await register_workflow_with_tasks(registered, flows.pipeline, "v1", project="short")
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    for name in ("old", "recent", "running"):
+        await create(
+            registered,
+            ident(2, flows.pipeline.name, "v1", project="short"),
+            literals(x=1),
+            name=name,
+            project="short",
+        )
+    await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="old")  # default: kept
+    await finish(registered, "old", at=long_ago, project="short")
+    await finish(registered, "old", at=long_ago)
+    await finish(registered, "recent", project="short")
+    assert await registered.prune() == 1
+    left = await registered.list_executions(v1.ListRequest(project="short", domain=DOMAIN))
+    assert sorted(e.id.name for e in left.executions) == ["recent", "running"]
+    kept = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    assert [e.id.name for e in kept.executions] == ["old"]
+
+
+async def test_concurrent_creates_get_distinct_generated_names(registered: AdminService) -> None:
+    executions = await asyncio.gather(
+        *(create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=i)) for i in range(10))
+    )
+    assert len({e.id.name for e in executions}) == 10
