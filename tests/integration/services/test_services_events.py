@@ -1,0 +1,308 @@
+"""Event ingestion: idempotent, phases only forward, concurrent ingestion; node and task
+executions (attempts, logs, cache status) and their data; signals; the catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tests.integration.services import flows
+from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+)
+from wingspan.protos import v1
+from wingspan.server.services.admin import AdminService
+from wingspan.server.services.catalog import CatalogEntry, CatalogKey
+
+WP, NP, TP = v1.WorkflowPhase, v1.NodePhase, v1.TaskPhase
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+async def execution(admin: AdminService) -> v1.ExecutionId:
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    response = await admin.create_execution(
+        v1.CreateExecutionRequest(
+            project=PROJECT,
+            domain=DOMAIN,
+            name="run",
+            spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=1)),
+        )
+    )
+    return response.id
+
+
+def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: object) -> object:
+    return v1.WorkflowExecutionEvent(
+        execution_id=execution,
+        phase=phase,
+        sequence=sequence,
+        occurred_at=T0 + timedelta(seconds=sequence),
+        **kw,
+    )
+
+
+def node_event(
+    execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: object
+) -> object:
+    return v1.NodeExecutionEvent(
+        id=v1.NodeExecutionId(execution_id=execution, node_id=node),
+        phase=phase,
+        sequence=sequence,
+        occurred_at=T0 + timedelta(seconds=sequence),
+        **kw,
+    )
+
+
+def task_event(
+    execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: object
+) -> object:
+    return v1.TaskExecutionEvent(
+        id=v1.TaskExecutionId(
+            task_id=ident(1, flows.add.name, "v1"),
+            node_execution_id=v1.NodeExecutionId(execution_id=execution, node_id=node),
+            attempt=attempt,
+        ),
+        phase=phase,
+        sequence=sequence,
+        occurred_at=T0 + timedelta(seconds=sequence),
+        **kw,
+    )
+
+
+async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.WorkflowPhase:
+    return (await admin.get_execution(v1.GetExecutionRequest(id=execution))).closure.phase
+
+
+async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
+    first = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    again = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    assert first.recorded and not again.recorded
+    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
+    assert len(events.events) == 1
+    with pytest.raises(AlreadyExistsError, match="sequence 1"):
+        await admin.create_workflow_event(wf_event(execution, WP.FAILED, 1))
+    assert await phase_of(admin, execution) == WP.RUNNING
+
+
+async def test_a_late_event_never_moves_a_terminal_phase_back(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await admin.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
+    late = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
+    other_end = await admin.create_workflow_event(wf_event(execution, WP.FAILED, 4))
+    assert late.recorded and other_end.recorded  # recorded in the history, ignored for the phase
+    got = await admin.get_execution(v1.GetExecutionRequest(id=execution))
+    assert got.closure.phase == WP.SUCCEEDED
+    assert got.closure.started_at == T0 + timedelta(seconds=1)
+    assert got.closure.duration == timedelta(seconds=2)
+    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution))
+    assert data.outputs == literals(o0=7)
+    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution, after_sequence=2))
+    assert [e.workflow.sequence for e in events.events] == [3, 4]
+
+
+async def test_events_in_any_order_give_the_same_result(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    events = [
+        node_event(execution, "n1", NP.QUEUED, 1),
+        node_event(execution, "n1", NP.RUNNING, 2),
+        node_event(execution, "n1", NP.SUCCEEDED, 3, outputs=literals(o0=2)),
+    ]
+    for k, order in enumerate(itertools.permutations(range(3))):
+        name = f"n1-{k}"
+        for i in order:
+            event = events[i]
+            event.id.node_id = name
+            event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
+            await admin.create_node_event(event)
+        node = await admin.get_node_execution(
+            v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id=name))
+        )
+        assert node.closure.phase == NP.SUCCEEDED, order
+
+
+async def test_concurrent_ingestion_records_each_event_once(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    events = [
+        task_event(execution, "n1", 0, TP.RUNNING, s, logs=[v1.TaskLog(name=f"log{s}", uri=f"file:///{s}")])
+        for s in range(1, 21)
+    ]
+    events.append(task_event(execution, "n1", 0, TP.SUCCEEDED, 21, cache_status=v1.CacheStatus.POPULATED))
+    # every event twice, all at once
+    results = await asyncio.gather(*(admin.create_task_event(e) for e in events + events))
+    assert sum(r.recorded for r in results) == len(events)
+    attempts = await admin.list_task_executions(
+        v1.ListTaskExecutionsRequest(
+            node_execution_id=v1.NodeExecutionId(execution_id=execution, node_id="n1")
+        )
+    )
+    (attempt,) = attempts.task_executions
+    assert attempt.closure.phase == TP.SUCCEEDED
+    assert sorted(log.name for log in attempt.closure.logs) == sorted(f"log{s}" for s in range(1, 21))
+    listed = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
+    assert [e.task.sequence for e in listed.events] == list(range(1, 22))
+
+
+async def test_concurrent_events_of_many_executions(admin: AdminService, execution: v1.ExecutionId) -> None:
+    names = []
+    for i in range(6):
+        response = await admin.create_execution(
+            v1.CreateExecutionRequest(
+                project=PROJECT,
+                domain=DOMAIN,
+                spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=i)),
+            )
+        )
+        names.append(response.id)
+    events = [wf_event(e, phase, s) for e in names for s, phase in ((1, WP.RUNNING), (2, WP.SUCCEEDED))]
+    await asyncio.gather(*(admin.create_workflow_event(e) for e in reversed(events)))
+    assert [await phase_of(admin, e) for e in names] == [WP.SUCCEEDED] * 6
+
+
+async def test_nodes_attempts_logs_cache_status_and_data(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    big = "z" * 10_000
+    await admin.create_node_event(
+        node_event(
+            execution, "n1", NP.RUNNING, 1, inputs=literals(a=1, b=big), node_name="add", spec_node_id="n1"
+        )
+    )
+    await admin.create_task_event(
+        task_event(execution, "n1", 0, TP.RUNNING, 2, plugin="local-process", plugin_handle=b"pid:1")
+    )
+    await admin.create_task_event(
+        task_event(
+            execution,
+            "n1",
+            0,
+            TP.RETRYABLE_FAILURE,
+            3,
+            error=v1.ExecutionError(code="USER:ValueError", message="boom", retryable=True),
+        )
+    )
+    await admin.create_task_event(
+        task_event(
+            execution,
+            "n1",
+            1,
+            TP.SUCCEEDED,
+            4,
+            outputs=literals(o0=3),
+            logs=[v1.TaskLog(name="stdout", uri="file:///out")],
+        )
+    )
+    await admin.create_node_event(
+        node_event(execution, "n1", NP.SUCCEEDED, 5, outputs=literals(o0=3), cache_status=v1.CacheStatus.MISS)
+    )
+    await admin.create_node_event(node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
+    top = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    assert [
+        (n.id.node_id, n.closure.phase, n.closure.node_name, n.closure.cache_status)
+        for n in top.node_executions
+    ] == [("n1", NP.SUCCEEDED, "add", v1.CacheStatus.MISS)]
+    children = await admin.list_node_executions(
+        v1.ListNodeExecutionsRequest(execution_id=execution, parent_node_id="n1")
+    )
+    assert [n.id.node_id for n in children.node_executions] == ["n1/0"]
+    node_id = v1.NodeExecutionId(execution_id=execution, node_id="n1")
+    data = await admin.get_node_execution_data(v1.GetNodeExecutionRequest(id=node_id))
+    assert data.inputs == literals(a=1, b=big) and data.outputs == literals(o0=3)
+    attempts = await admin.list_task_executions(v1.ListTaskExecutionsRequest(node_execution_id=node_id))
+    assert [(a.id.attempt, a.closure.phase) for a in attempts.task_executions] == [
+        (0, TP.RETRYABLE_FAILURE),
+        (1, TP.SUCCEEDED),
+    ]
+    first = attempts.task_executions[0]
+    assert first.closure.error.message == "boom" and first.closure.plugin_handle == b"pid:1"
+    assert first.id.task_id.name == flows.add.name
+    second = await admin.get_task_execution(v1.GetTaskExecutionRequest(id=attempts.task_executions[1].id))
+    assert [log.name for log in second.closure.logs] == ["stdout"]
+    attempt_data = await admin.get_task_execution_data(v1.GetTaskExecutionRequest(id=second.id))
+    assert attempt_data.outputs == literals(o0=3) and attempt_data.inputs == literals(a=1, b=big)
+    with pytest.raises(NotFoundError, match="no attempt 5"):
+        await admin.get_task_execution(
+            v1.GetTaskExecutionRequest(id=v1.TaskExecutionId(node_execution_id=node_id, attempt=5))
+        )
+    with pytest.raises(NotFoundError, match="no node"):
+        await admin.get_node_execution(
+            v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id="n9"))
+        )
+
+
+async def test_events_for_unknown_executions_or_without_ids_are_rejected(admin: AdminService) -> None:
+    with pytest.raises(NotFoundError):
+        await admin.create_workflow_event(
+            wf_event(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="x"), WP.RUNNING, 1)
+        )
+    with pytest.raises(InvalidArgumentError):
+        await admin.create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
+
+
+async def test_signals_are_listed_from_the_closure_and_set_once_type_checked(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    listed = await admin.list_signals(v1.ListSignalsRequest(execution_id=execution))
+    (signal,) = listed.signals
+    assert signal.id.signal_id == "factor" and signal.node_id == "n0"
+    assert signal.type.simple == v1.SimpleType.INTEGER and signal.value is None
+    signal_id = v1.SignalId(execution_id=execution, signal_id="factor")
+    with pytest.raises(InvalidArgumentError, match="expects int"):
+        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(string="2")))
+    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))
+    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))  # same: a no-op
+    with pytest.raises(FailedPreconditionError, match="already set"):
+        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=3)))
+    got = await admin.signals.get_signal(signal_id)
+    assert got.value == v1.Literal(integer=2) and got.set_at is not None
+    with pytest.raises(NotFoundError, match="no signal 'other'"):
+        await admin.set_signal(
+            v1.SetSignalRequest(
+                id=v1.SignalId(execution_id=execution, signal_id="other"), value=v1.Literal(boolean=True)
+            )
+        )
+    made = await admin.signals.ensure_signal(
+        v1.SignalId(execution_id=execution, signal_id="other"),
+        v1.LiteralType(simple=v1.SimpleType.BOOLEAN),
+        "n5",
+    )
+    assert made.node_id == "n5"
+    await admin.set_signal(v1.SetSignalRequest(id=made.id, value=v1.Literal(boolean=True)))
+
+
+async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
+    catalog = admin.catalog
+    key = CatalogKey("default/development/add", "1", "abc")
+    assert await catalog.get(key) is None
+    outputs = bytes(literals(o0="w" * 20_000))  # offloaded to the blob store
+    await catalog.put(CatalogEntry(key, outputs, source="run/n1/0"))
+    entry = await catalog.get(key)
+    assert entry is not None and entry.outputs == outputs and entry.source == "run/n1/0"
+    await catalog.put(CatalogEntry(key, bytes(literals(o0=1)), source="run2"))
+    entry = await catalog.get(key)
+    assert entry is not None and entry.source == "run2"
+
+    reservations = await asyncio.gather(*(catalog.reserve(key, f"engine{i}", 60) for i in range(5)))
+    holders = {r.owner for r in reservations}
+    assert len(holders) == 1 and sum(r.acquired for r in reservations) == 1
+    (holder,) = holders
+    extended = await catalog.reserve(key, holder, 120)
+    assert extended.acquired
+    await catalog.release(key, "someone else")
+    assert not (await catalog.reserve(key, "late", 60)).acquired
+    await catalog.release(key, holder)
+    assert (await catalog.reserve(key, "late", 0)).acquired  # a reservation that lapses at once
+    assert (await catalog.reserve(key, "next", 60)).acquired
+    assert await catalog.clear() == 1
+    assert await catalog.get(key) is None
