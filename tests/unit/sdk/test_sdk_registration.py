@@ -1,0 +1,59 @@
+"""register sends every reachable entity under one version, callees first."""
+
+from __future__ import annotations
+
+import functools
+
+from wingspan import LaunchPlan, map_task, task, workflow
+from wingspan._registration import plan_registration
+from wingspan.core.model.interface import ResourceType
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@workflow
+def inner(x: int) -> int:
+    return double(x=x)
+
+
+@workflow
+def outer(x: int) -> list[int]:
+    doubled = map_task(functools.partial(add, b=1))(a=[x, x])
+    return [inner(x=x), add(a=doubled[0], b=1)]
+
+
+plan_of_outer = LaunchPlan.get_or_create(outer, name="registration_outer", default_inputs={"x": 2})
+
+
+def test_everything_reachable_is_registered_under_one_version() -> None:
+    plan = plan_registration([plan_of_outer], project="p", domain="development", version="v1",
+                             bundle_uri="s3://b/bundle.tar.gz")
+    names = {template.id.name for _, template in plan.tasks}
+    assert names == {"test_sdk_registration.double", "test_sdk_registration.add"}
+    for task_id, template in plan.tasks:
+        assert (task_id.project, task_id.domain, task_id.version) == ("p", "development", "v1")
+        assert task_id.resource_type == ResourceType.TASK and template.id == task_id
+        assert template.code is not None and template.code.bundle_uri == "s3://b/bundle.tar.gz"
+    assert [wf_id.name for wf_id, _, _ in plan.workflows] == [
+        "test_sdk_registration.inner", "test_sdk_registration.outer"]
+    outer_id, outer_template, subs = plan.workflows[1]
+    assert outer_template.id == outer_id and outer_id.version == "v1"
+    assert [sub.id.name for sub in subs] == ["test_sdk_registration.inner"]
+    (lp_id, spec), = plan.launch_plans
+    assert lp_id.name == "registration_outer" and lp_id.resource_type == ResourceType.LAUNCH_PLAN
+    assert spec.workflow_id == outer_id
+    assert plan.size == 5
+
+
+def test_the_same_entities_give_the_same_plan() -> None:
+    first = plan_registration([outer, inner], project="p", domain="d", version="v")
+    second = plan_registration([inner, outer, double], project="p", domain="d", version="v")
+    assert first.tasks == second.tasks and first.workflows == second.workflows
