@@ -93,5 +93,6 @@ def plan_registration(entities: Iterable[Any], *, project: str, domain: str, ver
         entity = reached[plan_id]
         if isinstance(entity, LaunchPlan):
             spec = entity.spec()
-            plan.launch_plans.append((scoped(plan_id), replace(spec, workflow_id=scoped(spec.workflow_id))))
+            workflow_id = scoped(entity.workflow.id)
+            plan.launch_plans.append((scoped(plan_id), replace(spec, workflow_id=workflow_id)))
     return plan
