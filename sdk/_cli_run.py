@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from wingspan.core.errors import UserError
+from wingspan.core.errors import ConfigError, UserError
 
 __all__ = ["run"]
 
@@ -96,9 +96,12 @@ def _signals(presets: tuple[str, ...]) -> Any:
               help="How to print the outputs.")
 @click.option("--max-parallelism", type=int, default=0, help="At most this many nodes at once.")
 @click.option("--remote", is_flag=True, help="Run on a Wingspan server (see wingspan serve).")
+@click.option("--target", default=None, metavar="NAME",
+              help="Where Python tasks run: in-process (default) or local-process (warm worker "
+                   "processes); TYPE=NAME,... for other task types. Default: $WINGSPAN_TASK_TARGETS.")
 @click.pass_context
 def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], output_format: str,
-        max_parallelism: int, remote: bool) -> None:
+        max_parallelism: int, remote: bool, target: str | None) -> None:
     """Runs ENTITY (a workflow, task or launch plan) from SOURCE (a .py file or a module).
 
     Give each input as --<input-name> VALUE: scalars as text, lists, dicts and records as
@@ -114,16 +117,19 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
 
     if remote:
         raise click.UsageError("--remote needs a Wingspan server; it arrives with `wingspan serve`")
-    target = _find(load_entities(source), entity, source)
-    values = _inputs(target, ctx.args)
-    if isinstance(target, LaunchPlan):
-        values = {**target.python_defaults, **values, **target.fixed}
-        target = target.workflow
-    workflow = target if isinstance(target, Workflow) else single_node_workflow(target)
+    found = _find(load_entities(source), entity, source)
+    values = _inputs(found, ctx.args)
+    if isinstance(found, LaunchPlan):
+        values = {**found.python_defaults, **values, **found.fixed}
+        found = found.workflow
+    workflow = found if isinstance(found, Workflow) else single_node_workflow(found)
     names = {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}
     with ProgressView(names) as view:
-        result = run_workflow_entity(workflow, values, sink=MemorySink(view), signals=_signals(signals),
-                                     max_parallelism=max_parallelism)
+        try:
+            result = run_workflow_entity(workflow, values, sink=MemorySink(view), signals=_signals(signals),
+                                         max_parallelism=max_parallelism, target=target)
+        except ConfigError as exc:
+            raise click.UsageError(str(exc)) from None
     try:
         returned = outputs_of(workflow, result)
     except Exception as exc:

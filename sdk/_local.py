@@ -124,13 +124,21 @@ def _run_sync(coroutine_fn: Any) -> RunResult:
 
 def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSink | None = None,
                         signals: SignalSource | None = None, retry: RetryPolicy | None = None,
-                        max_parallelism: int = 0, execution_id: str | None = None) -> RunResult:
-    """Runs a workflow (or a single-node wrapper of any entity) and returns the raw result."""
+                        max_parallelism: int = 0, execution_id: str | None = None,
+                        target: str | None = None) -> RunResult:
+    """Runs a workflow (or a single-node wrapper of any entity) and returns the raw result.
+
+    ``target`` chooses where tasks run (``"local-process"``, or ``"python=local-process,..."``);
+    by default the ``task_targets`` setting (``WINGSPAN_TASK_TARGETS``), else in this process.
+    """
+    from wingspan._local_parts import engine_parts
+
     inputs = {**workflow.interface.defaults, **values}
     _check_inputs(workflow, inputs)
+    executor, cache = engine_parts(workflow.closure, target)
     run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
-                      execution_id=execution_id, private_loop=True)
+                      execution_id=execution_id, private_loop=True, executor=executor, cache=cache)
     return _run_sync(run.run)
 
 

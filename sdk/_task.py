@@ -208,7 +208,7 @@ class PythonTask(Entity):
         )
         cache = None
         if opts.cache:
-            cache = CacheSettings(True, opts.cache_version or self.code_digest, opts.cache_serialize,
+            cache = CacheSettings(True, opts.cache_version or self.cache_version(), opts.cache_serialize,
                                   opts.cache_ignore_inputs)
         metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), cache, opts.interruptible,
                                 opts.docs or inspect.cleandoc(self.fn.__doc__ or ""),
@@ -219,6 +219,19 @@ class PythonTask(Entity):
             custom=self.custom(), code=CodeReference(self.fn.__module__, self.fn.__qualname__, "",
                                                      self.code_digest),
         )
+
+    def cache_version(self) -> str:
+        """The default cache version: a digest of this task's source and of the user code it
+        calls (an explicit ``cache_version`` pins it instead)."""
+        from wingspan._code_version import code_version
+
+        return code_version(self.fn)
+
+    def task_runner(self) -> Any:
+        """The task as the engine runs it in this process (a worker process asks for it too)."""
+        from wingspan._local import SdkResolver, SdkTaskRunner
+
+        return SdkTaskRunner(self, SdkResolver({}))
 
     def node_kind_and_target(self) -> tuple[str, Any]:
         return "task_node", TaskNode(task_id=self.id)

@@ -12,20 +12,40 @@ import wingspan
 
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
+    "cache": "wingspan._cli_cache:cache",
+    "plugins": "wingspan._cli_plugins:plugins",
     "run": "wingspan._cli_run:run",
 }
 
 
+def _plugin_commands() -> dict[str, Any]:
+    """Commands from the plugins' wingspan_cli_commands hooks (discovered when first asked)."""
+    from wingspan._local_parts import local_plugins
+
+    return {k: v for k, v in local_plugins().cli_commands.items() if k not in COMMANDS}
+
+
+def _load(target: Any) -> click.Command:
+    if isinstance(target, str):
+        module, _, attribute = target.partition(":")
+        target = getattr(importlib.import_module(module), attribute)
+    command: click.Command = target
+    return command
+
+
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*COMMANDS, *super().list_commands(ctx)})
+        return sorted({*COMMANDS, *super().list_commands(ctx), *_plugin_commands()})
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in COMMANDS:
-            module, _, attribute = COMMANDS[name].partition(":")
-            command: click.Command = getattr(importlib.import_module(module), attribute)
-            return command
-        return super().get_command(ctx, name)
+            return _load(COMMANDS[name])
+        command = super().get_command(ctx, name)
+        if command is None:
+            extra = _plugin_commands()
+            if name in extra:
+                return _load(extra[name])
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -18,6 +18,7 @@ import pickle
 import signal
 import sys
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,6 +63,8 @@ class LocalProcessTarget(TaskPlugin):
         self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
         self._pools: dict[str, WorkerPool] = {}
         self._running: dict[str, _Running] = {}
+        # workers end with their target, or at exit at the latest
+        weakref.finalize(self, _stop, self._pools, self._running)
 
     # ---- configuration --------------------------------------------------------------------
 
@@ -189,14 +192,21 @@ class LocalProcessTarget(TaskPlugin):
         self.close()
 
     def close(self) -> None:
-        """Stops every idle worker."""
-        for pool in self._pools.values():
-            pool.close()
-        self._pools.clear()
+        """Stops every worker (idle, or running an attempt nobody watches here)."""
+        _stop(self._pools, self._running)
 
     def workers(self) -> int:
         """Idle warm workers, across pools."""
         return sum(p.idle for p in self._pools.values())
+
+
+def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:
+    for pool in pools.values():
+        pool.close()
+    pools.clear()
+    for attempt in running.values():
+        attempt.worker.kill()
+    running.clear()
 
 
 def _encode(literals: LiteralMap) -> bytes:

@@ -1,0 +1,1 @@
+"""A test plugin that cannot be imported."""

@@ -1,0 +1,193 @@
+"""The local-process target: warm workers reused across attempts and runs, the examples
+with the same outputs as in-process, logs per attempt, a crash failing only its attempt
+(with the signal) and the worker replaced, timeouts, CPU requests bounding concurrency,
+and a handle another instance can poll."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import localproc_tasks as tasks
+import pytest
+
+from wingspan import LaunchPlan
+from wingspan._discovery import load_entities
+from wingspan._local import outputs_of, run_workflow_entity
+from wingspan._workflow import Workflow, single_node_workflow
+from wingspan.core.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.localproc.target import LocalProcessTarget
+from wingspan.core.model.execution import TaskPhase, WorkflowPhase
+from wingspan.core.model.literals import Literal, LiteralMap
+from wingspan.core.plugins.contract import TaskContext
+
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES = ROOT / "examples"
+TARGET = "local-process"
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("WINGSPAN_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("WINGSPAN_TASK_TARGETS", raising=False)
+    yield tmp_path / "home"
+
+
+def run(entity: Any, target: str | None = TARGET, **values: Any) -> Any:
+    workflow = entity if isinstance(entity, Workflow) else single_node_workflow(entity)
+    return run_workflow_entity(workflow, values, target=target), workflow
+
+
+def test_warm_workers_serve_attempt_after_attempt_in_another_process() -> None:
+    result, wf = run(tasks.whoami, x=1)
+    first = outputs_of(wf, result)
+    result, wf = run(tasks.whoami, x=2)
+    assert outputs_of(wf, result) == first != os.getpid()
+
+
+EXAMPLE_INPUTS: dict[str, dict[str, Any]] = {
+    "scheduled.daily_report": {"day": datetime(2026, 11, 29, tzinfo=UTC)},
+    "subworkflow.greeting": {"name": "ada"},
+}
+
+
+@pytest.fixture(scope="module")
+def examples() -> Iterator[dict[str, Any]]:
+    path = list(sys.path)
+    found: dict[str, Any] = {}
+    for source in sorted(EXAMPLES.glob("*.py")):
+        for name, entity in load_entities(source).items():
+            if isinstance(entity, Workflow) and not isinstance(entity, LaunchPlan):
+                found[name] = entity
+    yield found
+    sys.path[:] = path
+
+
+def test_the_examples_give_the_same_outputs_as_in_process(examples: dict[str, Any]) -> None:
+    assert len(examples) >= 9
+    for name, wf in examples.items():
+        values = EXAMPLE_INPUTS.get(name, {})
+        here = run_workflow_entity(wf, values)
+        there = run_workflow_entity(wf, values, target=TARGET)
+        assert there.phase == WorkflowPhase.SUCCEEDED, (name, there.error)
+        assert outputs_of(wf, there) == outputs_of(wf, here), name
+        # and the tasks did run elsewhere: their attempts have logs
+        assert any(e.logs for e in there.events if e.kind == "task"), name
+
+
+def test_each_attempt_has_its_own_log_of_stdout_and_stderr() -> None:
+    result, wf = run(tasks.chatty, text="hello")
+    assert outputs_of(wf, result) == "HELLO"
+    (name, path), = next(e.logs for e in result.events if e.kind == "task" and e.phase == TaskPhase.SUCCEEDED)
+    assert name == "stdout+stderr"
+    text = Path(path).read_text()
+    assert "to stdout: hello" in text and "to stderr: hello" in text
+    assert "from a child process: hello" in text
+    again, _ = run(tasks.chatty, text="again")
+    (_, other), = next(e.logs for e in again.events if e.kind == "task" and e.phase == TaskPhase.SUCCEEDED)
+    assert other != path and "hello" not in Path(other).read_text()
+
+
+def test_a_crash_fails_only_its_attempt_with_the_signal_and_the_worker_is_replaced() -> None:
+    _, wf = run(tasks.whoami, x=0)
+    result, _ = run(tasks.crash, x=-1)
+    assert result.phase == WorkflowPhase.FAILED
+    assert result.error.code == "SIGKILL"
+    assert "killed by SIGKILL" in result.error.message
+    ok, _ = run(tasks.crash, x=5)
+    assert ok.phase == WorkflowPhase.SUCCEEDED
+    after, _ = run(tasks.whoami, x=0)
+    assert outputs_of(wf, after) > 0
+
+
+def test_a_task_error_comes_back_as_the_same_exception() -> None:
+    result, _ = run(tasks.fails, x=3)
+    assert result.phase == WorkflowPhase.FAILED
+    assert result.error.code == "USER:KeyError" and "no such key 3" in result.error.message
+    assert isinstance(result.exception, KeyError)
+
+
+def test_a_timeout_stops_the_worker() -> None:
+    import time
+
+    started = time.monotonic()
+    result, _ = run(tasks.sleepy, seconds=60.0)
+    assert result.phase == WorkflowPhase.TIMED_OUT
+    assert time.monotonic() - started < 30
+    ok, wf = run(tasks.sleepy, seconds=0.0)
+    assert outputs_of(wf, ok) == 0.0
+
+
+def test_cpu_requests_bound_how_many_attempts_run_at_once(tmp_path: Path) -> None:
+    assert cpu_request(tasks.busy.template) == 2.0
+    folder = tmp_path / "spans"
+    folder.mkdir()
+    result = run_workflow_entity(tasks.spans, {"folder": str(folder), "items": list(range(4))},
+                                 target=TARGET)
+    assert outputs_of(tasks.spans, result) == [0, 1, 2, 3]
+    spans = sorted(tuple(map(float, p.read_text().split())) for p in folder.glob("*.span"))
+    assert len(spans) == 4
+    # each asked for 2 CPUs: the host's 2 allow one at a time (on a bigger host, this is a bound)
+    budget = LocalProcessTarget().budget.total
+    overlapping = max(sum(1 for s, e in spans if s < end and e > start) for start, end in spans)
+    assert overlapping <= max(1, int(budget // 2))
+
+
+async def test_the_budget_holds_back_what_does_not_fit() -> None:
+    budget = CpuBudget(2)
+    assert budget.try_acquire(1.5)
+    assert not budget.try_acquire(1)
+    assert budget.try_acquire(0.5)
+    budget.release(2)
+    assert budget.try_acquire(budget.clip(8))  # too big for the host: clipped, runs alone
+
+
+async def test_another_instance_can_poll_a_handle_to_its_end(home: Path) -> None:
+    template = tasks.whoami.template
+    ctx = TaskContext(template, LiteralMap({"x": Literal("integer", 1)}), "exec", "n0", 0,
+                      work_dir=home / "logs")
+    starter = LocalProcessTarget()
+    try:
+        handle = await starter.start(ctx)
+        resumed = json.loads(json.dumps(handle))
+        status = await LocalProcessTarget().watch(ctx, resumed)  # knows only the handle
+        assert status.phase == TaskPhase.SUCCEEDED and status.outputs is not None
+        assert status.outputs.literals["o0"] == Literal("integer", handle["pid"])
+    finally:
+        await starter.aclose()
+
+
+def test_a_script_run_as_main_is_imported_by_path(tmp_path: Path) -> None:
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import os\n"
+        "from wingspan import task, workflow\n\n"
+        "@task\n"
+        "def pid_plus(x: int) -> int:\n"
+        "    return os.getpid() + x\n\n"
+        "@workflow\n"
+        "def wf(x: int) -> int:\n"
+        "    return pid_plus(x=x)\n\n"
+        "if __name__ == '__main__':\n"
+        "    print(wf(x=0) != os.getpid())\n")
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "WINGSPAN_TASK_TARGETS": "local-process"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"
+
+
+def test_wingspan_run_takes_a_target() -> None:
+    done = subprocess.run([sys.executable, "-m", "wingspan.cli", "run", str(EXAMPLES / "chain.py"), "chain",
+                           "--x", "5", "--target", "local-process"], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "24"
+    bad = subprocess.run([sys.executable, "-m", "wingspan.cli", "run", str(EXAMPLES / "chain.py"), "chain",
+                          "--target", "pods"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert bad.returncode == 2 and "no plugin named 'pods'" in bad.stderr
