@@ -1,0 +1,73 @@
+"""``wingspan serve``: the control plane in one process, on embedded defaults.
+
+With no options it keeps a SQLite file and a blob folder under ``$WINGSPAN_HOME``
+and serves HTTP on 127.0.0.1:8080 and gRPC on 127.0.0.1:8089. ``--db-url`` selects
+PostgreSQL, ``--storage s3://bucket/prefix`` S3 or MinIO (endpoint and credentials
+from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). SIGTERM or Ctrl-C stops
+it gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import click
+
+from wingspan.core.config import Settings
+from wingspan.core.errors import ConfigError
+
+
+@click.command()
+@click.option("--http-host", help="address of the HTTP API  [default: 127.0.0.1]")
+@click.option("--http-port", type=int, help="port of the HTTP API (0: any free port)  [default: 8080]")
+@click.option("--grpc-host", help="address of the gRPC API  [default: 127.0.0.1]")
+@click.option("--grpc-port", type=int, help="port of the gRPC API (0: any free port)  [default: 8089]")
+@click.option("--db-url", help="SQLAlchemy URL of the database, e.g. postgresql+asyncpg://...  "
+                               "[default: SQLite under WINGSPAN_HOME]")
+@click.option("--storage", help="blob store root: s3://bucket/prefix or file:///path  "
+                                "[default: a folder under WINGSPAN_HOME]")
+@click.option("--s3-endpoint", help="S3 or MinIO endpoint, host:port")
+@click.option("--s3-access-key", help="S3 access key")
+@click.option("--s3-secret-key", help="S3 secret key")
+@click.option("--s3-region", help="S3 region  [default: us-east-1]")
+@click.option("--s3-secure/--no-s3-secure", default=None, help="use TLS to reach S3")
+@click.option("--home", type=click.Path(path_type=Path),
+              help="where local state lives  [default: WINGSPAN_HOME]")
+@click.option("--config", "config_file", type=click.Path(path_type=Path),
+              help="TOML file whose keys match these options")
+@click.option("-v", "--verbose", is_flag=True, help="log requests and internals")
+def serve(config_file: Path | None, verbose: bool, **flags: Any) -> None:
+    """Run the Wingspan server (HTTP and gRPC APIs) until stopped."""
+    try:
+        settings = Settings.load(flags, config_file=config_file)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+    from wingspan.server.serve import ApiServer, serve_forever
+
+    def ready(server: ApiServer) -> None:
+        click.echo(f"wingspan serve: HTTP {server.http_url}  gRPC {server.grpc_address}  "
+                   f"database {_safe(server.settings.database_url)}  storage {server.settings.storage_root}",
+                   err=True)
+
+    try:
+        asyncio.run(serve_forever(settings, on_ready=ready))
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    except OSError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, userinfo = head.partition("://")
+    return f"{scheme}://{userinfo.split(':', 1)[0]}:***@{tail}"

@@ -1,0 +1,49 @@
+"""What the transports call: the admin service, with the data proxy and the version beside it.
+
+:meth:`ApiBackend.handler` finds the coroutine (or async iterator, for streaming
+RPCs) serving a method; None when the service layer does not offer it yet, which
+the transports report as unimplemented.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import wingspan
+from wingspan.core.api_level import API_LEVEL
+from wingspan.server.api.dataproxy import DataProxy
+from wingspan.server.api.methods import Method
+from wingspan.server.services.idl import v1
+
+__all__ = ["ApiBackend"]
+
+
+class ApiBackend:
+    """The admin service of both transports; ``http_address`` is what GetVersion reports."""
+
+    def __init__(self, admin: Any, *, http_address: str) -> None:
+        self.admin = admin
+        self.http_address = http_address
+        self.dataproxy = DataProxy(admin.store, admin.projects.check_scope)
+        self._own: dict[str, Callable[[Any], Any]] = {
+            "get_version": self.get_version,
+            "create_upload_location": self.dataproxy.create_upload_location,
+            "create_download_location": self.dataproxy.create_download_location,
+        }
+
+    async def get_version(self, request: Any = None) -> Any:
+        return v1.GetVersionResponse(
+            version=wingspan.__version__, api_level=API_LEVEL, http_address=self.http_address
+        )
+
+    def handler(self, method: Method) -> Callable[[Any], Any] | None:
+        found = self._own.get(method.attr) or getattr(self.admin, method.attr, None)
+        return found if callable(found) else None
+
+    async def ready(self) -> None:
+        """Raises unless the database answers (what /readyz reports)."""
+        from sqlalchemy import text
+
+        async with self.admin.db.read() as session:
+            await session.execute(text("SELECT 1"))

@@ -1,0 +1,80 @@
+"""The data proxy: where clients upload code bundles and data, and download results.
+
+Large data never travels in API messages: a client asks for a location, then PUTs
+or GETs the bytes straight at the blob store with a signed, expiring URL
+(presigned S3 URLs on S3/MinIO; on the local folder store, HMAC-signed URLs to the
+server's own HTTP port, served by :mod:`wingspan.server.api.blobs`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from wingspan.core.errors import InvalidArgumentError, NotFoundError
+from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage.signing import MAX_EXPIRY
+from wingspan.core.storage.uris import InvalidUriError
+from wingspan.server.services.idl import v1
+
+__all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy"]
+
+DEFAULT_EXPIRY = timedelta(hours=1)
+UPLOAD_PREFIX = "uploads"
+_FILENAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
+_MD5_BYTES = 16
+
+
+def _expiry(requested: timedelta | None) -> timedelta:
+    if requested is None or requested == timedelta(0):
+        return DEFAULT_EXPIRY
+    if not timedelta(0) < requested <= MAX_EXPIRY:
+        raise InvalidArgumentError(f"expires_in must be positive and at most {MAX_EXPIRY}, not {requested}")
+    return requested
+
+
+class DataProxy:
+    """Signed upload and download locations below the store's ``uploads/`` prefix."""
+
+    def __init__(self, store: BlobStore, check_scope: Any) -> None:
+        self.store = store
+        # ProjectService.check_scope: the project must exist (and be active) and the domain known
+        self._check_scope = check_scope
+
+    async def create_upload_location(self, request: Any) -> Any:
+        """A PUT URL for ``filename``; equal content (same md5) lands at the same place."""
+        await self._check_scope(request.project, request.domain)
+        if not _FILENAME.match(request.filename):
+            raise InvalidArgumentError(
+                f"filename {request.filename[:60]!r} must be 1-255 letters, digits, '_', '.' or '-'"
+            )
+        if request.content_md5 and len(request.content_md5) != _MD5_BYTES:
+            raise InvalidArgumentError(
+                f"content_md5 must be the {_MD5_BYTES} bytes of an MD5 digest, not {len(request.content_md5)}"
+            )
+        folder = request.content_md5.hex() if request.content_md5 else secrets.token_hex(16)
+        expires_in = _expiry(request.expires_in)
+        uri = self.store.uri(UPLOAD_PREFIX, request.project, request.domain, folder, request.filename)
+        url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in)
+        return v1.CreateUploadLocationResponse(
+            signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in
+        )
+
+    async def create_download_location(self, request: Any) -> Any:
+        """A GET URL for an object of this server's store (which must exist)."""
+        if not request.native_url:
+            raise InvalidArgumentError("native_url is missing")
+        expires_in = _expiry(request.expires_in)
+        try:
+            self.store.key_of(request.native_url)
+        except (InvalidUriError, ValueError) as exc:
+            raise InvalidArgumentError(
+                f"native_url {request.native_url[:200]!r} is not an object of this server's store "
+                f"({self.store.root}): {exc}"
+            ) from exc
+        if not await self.store.exists(request.native_url):
+            raise NotFoundError(f"no object at {request.native_url}")
+        url = await self.store.presigned_url(request.native_url, method="GET", expires_in=expires_in)
+        return v1.CreateDownloadLocationResponse(signed_url=url, expires_at=datetime.now(UTC) + expires_in)

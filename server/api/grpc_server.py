@@ -1,0 +1,172 @@
+"""The gRPC transport: the admin service on grpclib, with health and server reflection.
+
+Handlers are made from the method table, each one: receive the IDL request, call
+the backend, send the response (or stream it), errors mapped by
+:mod:`wingspan.server.api.grpc_errors`. Messages above ``max_message_bytes`` are
+refused with RESOURCE_EXHAUSTED and undecodable ones with INVALID_ARGUMENT before
+any handler runs. Reflection serves the descriptors of :mod:`wingspan.protos.descriptors`,
+so grpcurl and the like can list and call the service; the standard health
+service reports SERVING while the server runs and NOT_SERVING while it drains.
+"""
+
+from __future__ import annotations
+
+import functools
+import socket
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.encoding.proto import ProtoCodec
+from grpclib.exceptions import GRPCError
+from grpclib.health.check import ServiceStatus
+from grpclib.health.service import OVERALL, Health
+from grpclib.reflection.service import ServerReflection
+from grpclib.server import Server, Stream
+
+from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.grpc_errors import translated
+from wingspan.server.api.methods import Method, methods
+from wingspan.server.api.metrics import ApiMetrics
+
+__all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "AdminServicer", "GrpcServer", "LimitedCodec", "descriptor_pool"]
+
+#: requests above this are refused; large data goes through the data proxy
+DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+class LimitedCodec(ProtoCodec):
+    """The protobuf codec, refusing oversized messages and reporting undecodable ones."""
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+
+    def decode(self, data: bytes, message_type: Any) -> Any:
+        if len(data) > self.max_message_bytes:
+            raise GRPCError(
+                Status.RESOURCE_EXHAUSTED,
+                f"message of {len(data)} bytes is above the limit of {self.max_message_bytes}; "
+                "send large data through the data proxy (CreateUploadLocation)",
+            )
+        try:
+            return message_type.FromString(data)
+        except Exception as exc:
+            raise GRPCError(
+                Status.INVALID_ARGUMENT, f"malformed {getattr(message_type, '__name__', 'message')}: {exc}"
+            ) from exc
+
+
+class AdminServicer:
+    """The admin service as a grpclib servable, built from the method table."""
+
+    def __init__(self, backend: ApiBackend, metrics: ApiMetrics | None = None) -> None:
+        self.backend = backend
+        self.metrics = metrics
+
+    def __mapping__(self) -> dict[str, Handler]:
+        mapping = {}
+        for method in methods():
+            if method.server_streaming:
+                func: Callable[[Stream[Any, Any]], Any] = functools.partial(self._stream, method)
+                cardinality = Cardinality.UNARY_STREAM
+            else:
+                func = functools.partial(self._unary, method)
+                cardinality = Cardinality.UNARY_UNARY
+            mapping[method.path] = Handler(func, cardinality, method.request_type, method.response_type)
+        return mapping
+
+    def _call(self, method: Method) -> Callable[[Any], Any]:
+        call = self.backend.handler(method)
+        if call is None:
+            raise GRPCError(Status.UNIMPLEMENTED, f"{method.name} is not implemented by this server yet")
+        return call
+
+    async def _unary(self, method: Method, stream: Stream[Any, Any]) -> None:
+        started, code = time.perf_counter(), "OK"
+        try:
+            request = await stream.recv_message()
+            assert request is not None  # grpclib ends the call itself when the client sends none
+            with translated(method.name):
+                response = await self._call(method)(request)
+            await stream.send_message(response)
+        except GRPCError as exc:
+            code = exc.status.name
+            raise
+        finally:
+            self._observe(method, code, started)
+
+    async def _stream(self, method: Method, stream: Stream[Any, Any]) -> None:
+        started, code = time.perf_counter(), "OK"
+        try:
+            request = await stream.recv_message()
+            assert request is not None
+            with translated(method.name):
+                async for response in self._call(method)(request):
+                    await stream.send_message(response)
+        except GRPCError as exc:
+            code = exc.status.name
+            raise
+        finally:
+            self._observe(method, code, started)
+
+    def _observe(self, method: Method, code: str, started: float) -> None:
+        if self.metrics is not None:
+            self.metrics.observe("grpc", method.name, code, time.perf_counter() - started)
+
+
+@functools.cache
+def descriptor_pool() -> Any:
+    """A protobuf DescriptorPool of the IDL (for reflection)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool  # type: ignore[import-untyped]
+
+    from wingspan.protos.descriptors import file_descriptor_set
+
+    pool = descriptor_pool.DescriptorPool()
+    for file in descriptor_pb2.FileDescriptorSet.FromString(file_descriptor_set()).file:
+        pool.Add(file)
+    return pool
+
+
+class GrpcServer:
+    """The grpclib server of one backend: ``await start(host, port)``, then ``close()``.
+
+    ``port`` 0 binds a free port, readable from :attr:`port` afterwards.
+    """
+
+    def __init__(
+        self,
+        backend: ApiBackend,
+        *,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        metrics: ApiMetrics | None = None,
+    ) -> None:
+        self.servicer = AdminServicer(backend, metrics)
+        self.status = ServiceStatus()
+        health = Health({self.servicer: [self.status], OVERALL: [self.status]})
+        services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())
+        self.server = Server(services, codec=LimitedCodec(max_message_bytes))
+        self.port = 0
+
+    async def start(self, host: str, port: int) -> None:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        self.port = sock.getsockname()[1]
+        await self.server.start(sock=sock)
+        self.status.set(True)
+
+    def drain(self) -> None:
+        """Reports NOT_SERVING, so that balancers stop sending new calls."""
+        self.status.set(False)
+
+    async def close(self) -> None:
+        self.drain()
+        self.server.close()
+        await self.server.wait_closed()

@@ -1,0 +1,146 @@
+"""The HTTP transport: a Litestar app with every RPC as ``POST /api/v1/<Method>`` (JSON).
+
+Routes are made from the method table: each decodes the body into the IDL request
+(:mod:`.messages`), calls the backend and answers the response message as JSON,
+or, for a streaming RPC, one JSON object per line. Beside them: the OpenAPI
+document at ``/schema`` (also ``/schema/openapi.json``), ``/healthz`` (the process
+answers), ``/readyz`` (the database answers and the server is not draining),
+``/metrics`` (Prometheus), and the signed blob URLs of a local folder store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from litestar import Litestar, Request, Response, get, post
+from litestar.exceptions import HTTPException
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Stream
+
+import wingspan
+from wingspan.core.storage.local import LocalBlobStore
+from wingspan.core.storage.signing import UrlSigner
+from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.blobs import blob_routes
+from wingspan.server.api.http_errors import (
+    error_body,
+    error_response,
+    exception_response,
+    http_exception_handler,
+    status_of,
+)
+from wingspan.server.api.messages import decode_json, encode_json
+from wingspan.server.api.methods import Method, methods
+from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
+from wingspan.server.api.openapi import openapi_document
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
+
+#: request bodies above this are refused (413); large data goes through the data proxy
+DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
+_JSON = "application/json"
+
+
+class HttpState:
+    """What the app's routes share: the backend, metrics, and whether the server drains."""
+
+    def __init__(self, backend: ApiBackend, metrics: ApiMetrics) -> None:
+        self.backend = backend
+        self.metrics = metrics
+        self.draining = False
+
+
+def _rpc_route(method: Method, state: HttpState) -> HTTPRouteHandler:
+    async def call(request: Request[Any, Any, Any]) -> Response[Any]:
+        started = time.perf_counter()
+        response, code = await _answer(method, state, request)
+        state.metrics.observe("http", method.name, code, time.perf_counter() - started)
+        return response
+
+    call.__name__ = call.__qualname__ = f"rpc_{method.attr}"
+    return post(f"/api/v1/{method.name}", name=method.attr, status_code=200)(call)
+
+
+async def _answer(
+    method: Method, state: HttpState, request: Request[Any, Any, Any]
+) -> tuple[Response[Any], str]:
+    """The response and its status code name (for the metrics)."""
+    try:
+        message = decode_json(method.request_type, await request.body())
+        handler = state.backend.handler(method)
+        if handler is None:
+            text = f"{method.name} is not implemented by this server"
+            return error_response(501, "UNIMPLEMENTED", text), "UNIMPLEMENTED"
+        if method.server_streaming:
+            return Stream(_lines(method, handler(message)), media_type="application/x-ndjson"), "OK"
+        return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
+    except HTTPException:
+        raise
+    except Exception as exc:
+        return exception_response(exc, method.name), status_of(exc)[1]
+
+
+async def _lines(method: Method, messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+    """One JSON object per line; an error after the first line ends the stream with an error line."""
+    try:
+        async for message in messages:
+            yield encode_json(message) + b"\n"
+    except Exception as exc:
+        status, code = status_of(exc)
+        text = str(exc) if status != 500 else f"{method.name}: internal error"
+        yield b'{"error":' + error_body(status, code, text) + b"}\n"
+
+
+def create_app(
+    backend: ApiBackend,
+    *,
+    metrics: ApiMetrics | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    signer: UrlSigner | None = None,
+) -> Litestar:
+    """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder."""
+    state = HttpState(backend, metrics or ApiMetrics())
+    implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
+    document = json.dumps(openapi_document(implemented, wingspan.__version__)).encode()
+
+    @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
+    async def schema() -> Response[bytes]:
+        return Response(document, media_type=_JSON)
+
+    @get("/healthz", include_in_schema=False)
+    async def healthz() -> Response[bytes]:
+        return Response(b'{"status":"ok"}', media_type=_JSON)
+
+    @get("/readyz", include_in_schema=False)
+    async def readyz() -> Response[bytes]:
+        if state.draining:
+            return error_response(503, "UNAVAILABLE", "the server is shutting down")
+        try:
+            await backend.ready()
+        except Exception as exc:
+            return error_response(
+                503, "UNAVAILABLE", f"the database does not answer: {type(exc).__name__}: {exc}"
+            )
+        return Response(b'{"status":"ready"}', media_type=_JSON)
+
+    @get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response[bytes]:
+        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)
+
+    routes: list[Any] = [schema, healthz, readyz, prometheus]
+    routes += [_rpc_route(m, state) for m in methods() if m.name in implemented]
+    store = backend.admin.store
+    if isinstance(store, LocalBlobStore) and signer is not None:
+        routes += blob_routes(store, signer)
+    app = Litestar(
+        routes,
+        openapi_config=None,
+        logging_config=None,
+        request_max_body_size=max_body_bytes,
+        exception_handlers={Exception: http_exception_handler},
+    )
+    app.state.api = state
+    return app

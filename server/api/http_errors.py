@@ -1,0 +1,95 @@
+"""Platform errors as HTTP responses: the one place the HTTP transport maps them.
+
+The body is always ``{"code": <gRPC status name>, "message": ..., "status": <HTTP status>}``:
+
+    InvalidArgumentError, any other UserError  400 INVALID_ARGUMENT
+    SignatureError (a bad signed blob URL)     403 PERMISSION_DENIED
+    NotFoundError                              404 NOT_FOUND
+    AlreadyExistsError                         409 ALREADY_EXISTS
+    FailedPreconditionError                    409 FAILED_PRECONDITION
+    a body above the size limit                413 RESOURCE_EXHAUSTED
+    a method the backend lacks                 501 UNIMPLEMENTED
+    StorageError                               503 UNAVAILABLE (retryable)
+    anything else                              500 INTERNAL (logged; the details stay on the server)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException
+
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    NotFoundError,
+    StorageError,
+    UserError,
+    WingspanError,
+)
+from wingspan.core.storage.signing import SignatureError
+
+__all__ = ["error_body", "error_response", "http_exception_handler", "status_of"]
+
+log = logging.getLogger("wingspan.server.http")
+
+_STATUSES: tuple[tuple[type[WingspanError], int, str], ...] = (
+    (SignatureError, 403, "PERMISSION_DENIED"),
+    (NotFoundError, 404, "NOT_FOUND"),
+    (AlreadyExistsError, 409, "ALREADY_EXISTS"),
+    (FailedPreconditionError, 409, "FAILED_PRECONDITION"),
+    (UserError, 400, "INVALID_ARGUMENT"),
+    (StorageError, 503, "UNAVAILABLE"),
+)
+_CODES = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    405: "UNIMPLEMENTED",
+    409: "ALREADY_EXISTS",
+    413: "RESOURCE_EXHAUSTED",
+    415: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    501: "UNIMPLEMENTED",
+    503: "UNAVAILABLE",
+}
+
+
+def status_of(exc: BaseException) -> tuple[int, str]:
+    for kind, status, code in _STATUSES:
+        if isinstance(exc, kind):
+            return status, code
+    return 500, "INTERNAL"
+
+
+def error_body(status: int, code: str, message: str) -> bytes:
+    return json.dumps({"code": code, "message": message, "status": status}).encode()
+
+
+def error_response(status: int, code: str, message: str) -> Response[bytes]:
+    return Response(error_body(status, code, message), status_code=status, media_type="application/json")
+
+
+def exception_response(exc: Exception, where: str) -> Response[bytes]:
+    """The response for an error raised by the backend (or by decoding its request)."""
+    status, code = status_of(exc)
+    if status == 500:
+        log.error("%s failed", where, exc_info=exc)
+        return error_response(
+            500, code, f"{where}: internal error ({type(exc).__name__}); the server log has the details"
+        )
+    return error_response(status, code, str(exc))
+
+
+def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Litestar's own errors (unknown route, wrong method, body too large) in our error shape."""
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        return error_response(
+            status, _CODES.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT"), str(exc.detail)
+        )
+    return exception_response(exc, f"{request.method} {request.url.path}")

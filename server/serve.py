@@ -1,0 +1,165 @@
+"""One process serving the admin API over HTTP (uvicorn + Litestar) and gRPC (grpclib).
+
+:class:`ApiServer` binds both ports (0 picks a free one, read back from
+``http_port`` / ``grpc_port``), opens the service layer on the configured database
+and blob store, and stops gracefully: it reports not ready and NOT_SERVING first,
+lets calls in flight finish (up to ``grace`` seconds), then closes the database and
+the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import signal
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import uvicorn
+
+from wingspan.core.config import Settings
+from wingspan.core.storage.local import LocalBlobStore
+from wingspan.core.storage.signing import UrlSigner
+from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServer
+from wingspan.server.api.http_app import HttpState, create_app
+from wingspan.server.api.metrics import ApiMetrics
+
+__all__ = ["ApiServer", "serve_forever"]
+
+log = logging.getLogger("wingspan.server")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OSError(exc.errno, f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+    return sock
+
+
+class _Uvicorn(uvicorn.Server):
+    """uvicorn without its own signal handling: the process owner decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ApiServer:
+    def __init__(
+        self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    ) -> None:
+        self.settings = settings
+        self.grace = grace
+        self.max_message_bytes = max_message_bytes
+        self.admin: Any = None
+        self.grpc: GrpcServer | None = None
+        self.http_state: HttpState | None = None
+        self._uvicorn: _Uvicorn | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self.http_port = 0
+        self.grpc_port = 0
+
+    @property
+    def http_url(self) -> str:
+        host = self.settings.http_host
+        return f"http://[{host}]:{self.http_port}" if ":" in host else f"http://{host}:{self.http_port}"
+
+    @property
+    def grpc_address(self) -> str:
+        return f"{self.settings.grpc_host}:{self.grpc_port}"
+
+    async def start(self) -> None:
+        from wingspan.server.services.admin import AdminService
+
+        http_socket = _bind(self.settings.http_host, self.settings.http_port)
+        try:
+            self.http_port = http_socket.getsockname()[1]
+            # signed URLs of a local store must name the port really bound
+            self.settings = dataclasses.replace(self.settings, http_port=self.http_port)
+            self.admin = await AdminService.open(self.settings)
+            ensure_bucket = getattr(self.admin.store, "ensure_bucket", None)
+            if ensure_bucket is not None:
+                await ensure_bucket()
+            backend = ApiBackend(self.admin, http_address=self.http_url)
+            metrics = ApiMetrics()
+            self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes)
+            await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
+            self.grpc_port = self.grpc.port
+            signer = None
+            if isinstance(self.admin.store, LocalBlobStore):
+                signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
+            app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes)
+            self.http_state = app.state.api
+            config = uvicorn.Config(
+                app,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=max(int(self.grace), 1),
+            )
+            self._uvicorn = _Uvicorn(config)
+            self._http_task = asyncio.create_task(self._uvicorn.serve(sockets=[http_socket]))
+            while not self._uvicorn.started:
+                if self._http_task.done():
+                    await self._http_task
+                    raise RuntimeError("the HTTP server stopped while starting")
+                await asyncio.sleep(0.01)
+        except BaseException:
+            http_socket.close()
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Drains, then stops both servers and closes the service layer (safe to call twice)."""
+        if self.http_state is not None:
+            self.http_state.draining = True
+        if self.grpc is not None:
+            self.grpc.drain()
+        if self._uvicorn is not None and self._http_task is not None:
+            self._uvicorn.should_exit = True
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._http_task), self.grace + 5)
+            self._http_task = None
+        if self.grpc is not None:
+            self.grpc.server.close()
+            try:
+                await asyncio.wait_for(self.grpc.server.wait_closed(), self.grace)
+            except TimeoutError:
+                log.warning("gRPC calls still running after %.0f s were cut off", self.grace)
+            self.grpc = None
+        if self.admin is not None:
+            admin, self.admin = self.admin, None
+            await admin.aclose()
+
+    async def __aenter__(self) -> ApiServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+
+async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], None] | None = None) -> None:
+    """Runs the server until SIGTERM or SIGINT, then shuts it down gracefully."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with ApiServer(settings) as server:
+            if on_ready is not None:
+                on_ready(server)
+            await stop.wait()
+            log.info("shutting down")
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
