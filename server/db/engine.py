@@ -77,7 +77,9 @@ class Database:
                     f"database URL {parsed.render_as_string()}: use the asyncpg driver "
                     "(postgresql+asyncpg://...)"
                 )
-            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+            # no pre-ping (a round trip per checkout): a dropped connection fails one statement and
+            # the pool replaces it
+            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
             self.read_engine = self.write_engine = engine
         else:
             raise ConfigError(

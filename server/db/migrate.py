@@ -14,6 +14,9 @@ from wingspan.server.db.engine import Database
 
 __all__ = ["alembic_config", "current_revision", "head_revision", "migrate"]
 
+#: the PostgreSQL advisory lock key that serialises migrations
+MIGRATION_LOCK = 0x57494E47
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -42,6 +45,9 @@ async def migrate(database: Database, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
     async with database.write_engine.begin() as conn:
+        if database.dialect == "postgresql":
+            # replicas starting together migrate one after the other (SQLite: BEGIN IMMEDIATE)
+            await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
         await conn.run_sync(upgrade)
 
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Select, func, tuple_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
 from wingspan.core.compiler import assignable, compile_workflow, literal_fits
@@ -33,7 +34,7 @@ from wingspan.core.model.literals import SimpleType
 from wingspan.core.model.record import replace
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflowClosure, WorkflowTemplate
-from wingspan.server.db.engine import Database, is_unique_violation, now, utc
+from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import LaunchPlanRow, TaskRow, WorkflowRow
 from wingspan.server.services.identifiers import check_identifier, digest
 from wingspan.server.services.idl import v1
@@ -104,31 +105,37 @@ class EntityService:
         return _model_id(identifier, resource_type)
 
     async def _insert(self, row: Any, resource_type: ResourceType, data: bytes) -> Any:
-        """Stores a new version; an existing one with the same digest is a no-op."""
+        """Stores a new version (one statement: INSERT ... ON CONFLICT DO NOTHING); when the
+        version exists, whether it was just now by a concurrent registration or long ago, the
+        digests decide: equal is a no-op, different a conflict."""
         kind = _KINDS[resource_type]
         label = f"{kind} {row.project}/{row.domain}/{row.name} version {row.version!r}"
-        existing = await self._find_digest(type(row), row)
-        if existing is None:
-            row.content_bytes, row.content_uri = await self.payloads.put(
-                data,
-                "entities",
-                kind.replace(" ", "_"),
-                row.project,
-                row.domain,
-                row.name,
-                f"{row.version}-{row.digest[:16]}.pb",
-            )
-            try:
-                async with self.db.write() as session:
-                    session.add(row)
-                return v1.RegisterResponse(created=True, digest=row.digest)
-            except IntegrityError as exc:
-                if not is_unique_violation(exc):
-                    raise
-            # a concurrent registration of the same version won the race
-            existing = await self._find_digest(type(row), row)
-            if existing is None:  # it was the one-active index, not the version
-                raise FailedPreconditionError(f"{label}: could not be stored, try again")
+        # the blob's name holds the digest: a racing registration of other content cannot overwrite it
+        row.content_bytes, row.content_uri = await self.payloads.put(
+            data,
+            "entities",
+            kind.replace(" ", "_"),
+            row.project,
+            row.domain,
+            row.name,
+            f"{row.version}-{row.digest[:16]}.pb",
+        )
+        table = type(row)
+        values = {c.name: getattr(row, c.name) for c in table.__table__.columns if c.name != "id"}
+        dialect_insert = postgresql_insert if self.db.dialect == "postgresql" else sqlite_insert
+        statement = (
+            dialect_insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["project", "domain", "name", "version"])
+            .returning(table.id)
+        )
+        async with self.db.write() as session:
+            inserted = (await session.execute(statement)).scalar_one_or_none()
+        if inserted is not None:
+            return v1.RegisterResponse(created=True, digest=row.digest)
+        existing = await self._find_digest(table, row)
+        if existing is None:  # deleted between the two statements (entities are never deleted)
+            raise FailedPreconditionError(f"{label}: could not be stored, try again")
         if existing != row.digest:
             raise AlreadyExistsError(
                 f"{label} is already registered with other content (digest {existing[:12]}, this one "

@@ -71,7 +71,17 @@ class ProjectService:
         self.domains = tuple(domains)
 
     async def ensure_defaults(self) -> None:
-        """Writes the configured domains and the ``default`` project unless they exist."""
+        """Writes the configured domains and the ``default`` project unless they exist
+        (replicas starting together: the loser of a race finds the rows there and retries)."""
+        for attempt in range(3):
+            try:
+                await self._write_defaults()
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
+
+    async def _write_defaults(self) -> None:
         async with self.db.write() as session:
             existing = {row.id: row for row in (await session.execute(select(DomainRow))).scalars()}
             for position, domain in enumerate(self.domains):
