@@ -30,6 +30,16 @@ from wingspan.core.types.frames import DataFrame
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # the remote client pulls in gRPC and the IDL: loaded when first named
+    if name == "Remote":
+        from wingspan._remote import Remote
+
+        return Remote
+    raise AttributeError(f"module 'wingspan' has no attribute {name!r}")
+
+
 __all__ = [
     "ConcurrencyPolicy",
     "ContainerTask",
@@ -41,6 +51,7 @@ __all__ = [
     "FixedRate",
     "LaunchPlan",
     "NonRetryableError",
+    "Remote",
     "Resources",
     "Secret",
     "Slack",

@@ -16,8 +16,9 @@ def test_error_tree_is_one_root() -> None:
     assert errors.StorageError.retryable and not errors.StorageError.user_error
 
 
-# DESIGN.md section 3; Remote arrives with the server-side execution issue
+# DESIGN.md section 3
 PUBLIC = {
+    "Remote",
     "task", "workflow", "dynamic", "map_task", "conditional", "approve", "sleep", "wait_for_input",
     "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",

@@ -1,0 +1,428 @@
+"""``Remote``: register code with a Wingspan server, run it there, follow and steer executions.
+
+``Remote(endpoint)`` has plain synchronous methods; ``Remote(...).aio`` has the same
+ones as coroutines. gRPC errors come back as Wingspan's own (NotFoundError, ...).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import logging
+import os
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    SystemError_,
+    UserError,
+    WingspanError,
+)
+from wingspan.core.model import codec
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, TypedInterface
+from wingspan.core.model.literals import LiteralMap
+
+__all__ = ["AsyncRemote", "Execution", "Remote", "RemoteError"]
+
+log = logging.getLogger("wingspan.remote")
+DEFAULT_PROJECT, DEFAULT_DOMAIN = "default", "development"
+TERMINAL = {WorkflowPhase.SUCCEEDED, WorkflowPhase.FAILED, WorkflowPhase.TIMED_OUT, WorkflowPhase.ABORTED,
+            WorkflowPhase.SKIPPED}
+
+
+class RemoteError(SystemError_):
+    """The server could not be reached or failed for its own reasons."""
+
+
+def _translate(exc: Exception, what: str) -> WingspanError:
+    from grpclib.const import Status
+    from grpclib.exceptions import GRPCError
+
+    if not isinstance(exc, GRPCError):
+        return RemoteError(f"{what}: {exc}")
+    mapped: dict[Status, type[WingspanError]] = {
+        Status.NOT_FOUND: NotFoundError, Status.ALREADY_EXISTS: AlreadyExistsError,
+        Status.INVALID_ARGUMENT: InvalidArgumentError, Status.FAILED_PRECONDITION: FailedPreconditionError,
+        Status.OUT_OF_RANGE: InvalidArgumentError, Status.RESOURCE_EXHAUSTED: UserError,
+    }
+    return mapped.get(exc.status, RemoteError)(f"{what}: {exc.message or exc.status.name}")
+
+
+def endpoint_from(endpoint: str | None) -> str:
+    """--endpoint, else WINGSPAN_ENDPOINT, else the config file, else 127.0.0.1:8089."""
+    if endpoint:
+        return endpoint
+    from wingspan.core.config import Settings
+
+    return Settings.load().endpoint
+
+
+@dataclass
+class Execution:
+    """An execution on the server; ``wait()`` refreshes it until it ends."""
+
+    id: ExecutionId
+    phase: WorkflowPhase
+    remote: AsyncRemote = field(repr=False)
+    error: str = ""
+    # Python output types when the caller gave the entity object; plain values otherwise
+    output_types: dict[str, Any] | None = field(default=None, repr=False)
+    _outputs: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def done(self) -> bool:
+        return self.phase in TERMINAL
+
+    @property
+    def name(self) -> str:
+        return self.id.name
+
+    async def refresh(self) -> Execution:
+        fresh = await self.remote.execution(self.id)
+        self.phase, self.error = fresh.phase, fresh.error
+        return self
+
+    async def wait(self, timeout: float | None = None,  # noqa: ASYNC109 - DESIGN.md's name
+                   poll: float = 0.2) -> Execution:
+        """Until the execution ends; raises TimeoutError after ``timeout`` seconds."""
+        with anyio.fail_after(timeout):
+            delay = poll
+            while not (await self.refresh()).done:
+                await anyio.sleep(delay)  # the server has no push for this client yet
+                delay = min(delay * 1.5, 2.0)
+        return self
+
+    async def outputs(self) -> dict[str, Any]:
+        if self._outputs is None:
+            self._outputs = await self.remote.outputs(self.id, self.output_types)
+        return self._outputs
+
+
+class AsyncRemote:
+    def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
+                 domain: str = DEFAULT_DOMAIN) -> None:
+        self.endpoint = endpoint_from(endpoint)
+        host, _, port = self.endpoint.rpartition(":")
+        if not host or not port.isdigit():
+            raise UserError(f"endpoint {self.endpoint!r} is not host:port (e.g. 127.0.0.1:8089)")
+        self.host, self.port = host, int(port)
+        self.project, self.domain = project, domain
+        self._channel: Any = None
+        self._stub: Any = None
+        self._checked = False
+
+    async def _call(self, method: str, request: Any, what: str) -> Any:
+        if self._stub is None:
+            from grpclib.client import Channel
+
+            from wingspan.protos import v1
+
+            self._channel = Channel(self.host, self.port)
+            self._stub = v1.AdminServiceStub(self._channel)
+        if not self._checked:
+            self._checked = True
+            await self._check_version()
+        try:
+            return await getattr(self._stub, method)(request)
+        except Exception as exc:
+            raise _translate(exc, what) from exc
+
+    async def _check_version(self) -> None:
+        import wingspan
+        from wingspan.core.api_level import mismatch
+        from wingspan.protos import v1
+
+        answer = await self._call("get_version", v1.GetVersionRequest(), "get the server's version")
+        problem = mismatch(answer.api_level, answer.version, wingspan.__version__)
+        if problem:
+            log.warning("%s", problem)
+        self.http_address = answer.http_address
+
+    async def aclose(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = self._stub = None
+
+    # ---- registration ---------------------------------------------------------------------
+
+    async def register(self, target: str | os.PathLike[str] | Iterable[Any], *, project: str | None = None,
+                       domain: str | None = None, version: str | None = None) -> dict[str, bool]:
+        """Registers every task, workflow and launch plan in a folder or file (with its code
+        bundle), or the given entities; returns {name: created} (False: identical, no-op)."""
+        from wingspan._registration import plan_registration
+        from wingspan.protos import v1
+
+        project, domain = project or self.project, domain or self.domain
+        # importing user code and packing it block: a worker thread does it
+        entities, bundle = await anyio.to_thread.run_sync(_collect, target)
+        version = version or bundle.version
+        bundle_uri = await self._upload(bundle.data, f"bundle-{bundle.digest[:16]}.tar.gz", project, domain)
+        plan = plan_registration(entities, project=project, domain=domain, version=version,
+                                 bundle_uri=bundle_uri)
+        created: dict[str, bool] = {}
+        for task_id, template in plan.tasks:
+            answer = await self._call("register_task", v1.RegisterTaskRequest(
+                id=codec.to_proto(task_id), template=codec.to_proto(template)), f"register task {task_id}")
+            created[task_id.name] = answer.created
+        for wf_id, wf_template, subs in plan.workflows:
+            answer = await self._call("register_workflow", v1.RegisterWorkflowRequest(
+                id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
+                sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}")
+            created[wf_id.name] = answer.created
+        for lp_id, spec in plan.launch_plans:
+            answer = await self._call("register_launch_plan", v1.RegisterLaunchPlanRequest(
+                id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}")
+            created[lp_id.name] = answer.created
+        return created
+
+    async def _upload(self, data: bytes, filename: str, project: str, domain: str) -> str:
+        import httpx
+
+        from wingspan.protos import v1
+
+        md5 = hashlib.md5(data).digest()
+        location = await self._call("create_upload_location", v1.CreateUploadLocationRequest(
+            project=project, domain=domain, filename=filename, content_md5=md5), "get an upload location")
+        async with httpx.AsyncClient(timeout=300) as http:
+            response = await http.put(location.signed_url, content=data,
+                                      headers={"Content-MD5": base64.b64encode(md5).decode()})
+        if response.status_code >= 300:
+            raise RemoteError(f"uploading {filename} failed with {response.status_code}: "
+                              f"{response.text[:200]}")
+        return str(location.native_url)
+
+    # ---- executions -------------------------------------------------------------------------
+
+    async def execute(self, entity: Any, inputs: dict[str, Any] | None = None, *,
+                      project: str | None = None, domain: str | None = None, version: str | None = None,
+                      name: str = "", wait: bool = False,
+                      timeout: float | None = None) -> Execution:  # noqa: ASYNC109 - DESIGN.md's name
+        """Starts ``entity`` (a workflow, task or launch plan object, or its registered name)."""
+        from wingspan.protos import v1
+
+        project, domain = project or self.project, domain or self.domain
+        entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
+        literals = await self._inputs(inputs or {}, interface, py_inputs)
+        spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals))
+        answer = await self._call("create_execution", v1.CreateExecutionRequest(
+            project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
+        execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
+        execution.output_types = py_outputs
+        if wait:
+            await execution.wait(timeout)
+        return execution
+
+    async def _target(self, entity: Any, project: str, domain: str, version: str | None
+                      ) -> tuple[Identifier, TypedInterface, dict[str, Any] | None, dict[str, Any] | None]:
+        if isinstance(entity, str):
+            kinds = [(ResourceType.LAUNCH_PLAN, "get_launch_plan"), (ResourceType.WORKFLOW, "get_workflow"),
+                     (ResourceType.TASK, "get_task")]
+            for kind, method in kinds:
+                try:
+                    found = await self._get(kind, method, project, domain, entity, version)
+                except NotFoundError:
+                    continue
+                return found[0], found[1], None, None
+            raise NotFoundError(f"nothing named {entity!r} is registered in {project}/{domain}"
+                                + (f" at version {version}" if version else ""))
+        kind = entity.id.resource_type
+        method = {ResourceType.LAUNCH_PLAN: "get_launch_plan", ResourceType.WORKFLOW: "get_workflow",
+                  ResourceType.TASK: "get_task"}[kind]
+        entity_id, interface = await self._get(kind, method, project, domain, entity.name, version)
+        return entity_id, interface, dict(entity.interface.inputs), dict(entity.interface.outputs)
+
+    async def _get(self, kind: ResourceType, method: str, project: str, domain: str, name: str,
+                   version: str | None) -> tuple[Identifier, TypedInterface]:
+        from wingspan.protos import v1
+
+        if not version:
+            listing = await self._call(f"list_{method.removeprefix('get_')}s", v1.ListRequest(
+                project=project, domain=domain, name=name, limit=1), f"find {name}")
+            items = (getattr(listing, "launch_plans", None) or getattr(listing, "workflows", None)
+                     or getattr(listing, "tasks", None) or [])
+            if not items:
+                raise NotFoundError(f"{name} is not registered in {project}/{domain}")
+            version = items[0].id.version
+        entity_id = Identifier(kind, project, domain, name, version)
+        request = v1.GetEntityRequest(id=codec.to_proto(entity_id))
+        found = await self._call(method, request, f"get {entity_id}")
+        # the admin messages themselves have no model records: only their IDL parts do
+        if kind == ResourceType.TASK:
+            return entity_id, codec.from_proto(found.template).interface
+        if kind == ResourceType.WORKFLOW:
+            return entity_id, codec.from_proto(found.closure).primary.template.interface
+        closure = codec.from_proto(found.closure) if found.closure else None
+        return entity_id, closure.interface if closure and closure.interface else TypedInterface()
+
+    async def _inputs(self, values: dict[str, Any], interface: TypedInterface,
+                      py_types: dict[str, Any] | None) -> LiteralMap:
+        from wingspan._naturals import from_natural
+        from wingspan.core.types import default_engine
+
+        expected = {v.name: v.type for v in interface.inputs}
+        unknown = sorted(set(values) - set(expected))
+        if unknown:
+            raise UserError(f"unknown inputs {unknown}; the inputs are {sorted(expected)}")
+        literals = {}
+        for key, value in values.items():
+            if py_types is not None and key in py_types:
+                literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
+            else:
+                lt = expected[key]
+                assert lt is not None
+                literals[key] = from_natural(value, lt, key)
+        return LiteralMap(literals)
+
+    async def execution(self, execution_id: ExecutionId) -> Execution:
+        from wingspan.protos import v1
+
+        found = await self._call("get_execution", v1.GetExecutionRequest(
+            id=codec.to_proto(execution_id)), f"get execution {execution_id.name}")
+        return self._execution(found)
+
+    def _execution(self, message: Any) -> Execution:
+        closure = message.closure
+        error = closure.error.message if closure and closure.error else ""
+        phase = WorkflowPhase(int(closure.phase)) if closure else WorkflowPhase.UNDEFINED
+        return Execution(codec.from_proto(message.id), phase, self, error)
+
+    async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
+        from wingspan._naturals import to_natural
+        from wingspan.core.types import default_engine
+        from wingspan.protos import v1
+
+        data = await self._call("get_execution_data", v1.GetExecutionRequest(
+            id=codec.to_proto(execution_id)), f"get outputs of {execution_id.name}")
+        literals = codec.from_proto(data.outputs).literals if data.outputs else {}
+        if py_types is None:
+            return {k: to_natural(v) for k, v in literals.items()}
+        return {k: await default_engine().to_python(v, py_types[k], name=k) for k, v in literals.items()}
+
+    async def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
+        from wingspan.protos import v1
+
+        await self._call("terminate_execution", v1.TerminateExecutionRequest(
+            id=codec.to_proto(execution_id), reason=reason, force=force), f"terminate {execution_id.name}")
+
+    async def list_executions(self, *, project: str | None = None, domain: str | None = None,
+                              name: str = "", limit: int = 50) -> list[Execution]:
+        from wingspan.protos import v1
+
+        answer = await self._call("list_executions", v1.ListRequest(
+            project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
+            "list executions")
+        return [self._execution(message) for message in answer.executions]
+
+
+def _collect(target: Any) -> tuple[list[Any], Any]:
+    """The entities to register and the bundle of their code: a folder (every Python file
+    the bundle ships), a file (with its folder as the bundle), or entity objects."""
+    from wingspan._bundle import build_bundle
+    from wingspan._discovery import load_entities
+
+    if isinstance(target, (str, os.PathLike)):
+        path = Path(target).resolve()
+        root = path if path.is_dir() else path.parent
+        bundle = build_bundle(root)
+        sources = [root / f for f in bundle.files if f.endswith(".py")] if path.is_dir() else [path]
+        return [e for source in sources for e in load_entities(source).values()], bundle
+    entities = list(target)
+    return entities, build_bundle(Path(_source_file(entities)).parent)
+
+
+def _source_file(entities: list[Any]) -> str:
+    import sys
+
+    for entity in entities:
+        fn = getattr(entity, "fn", None) or getattr(getattr(entity, "workflow", None), "fn", None)
+        module = sys.modules.get(getattr(fn, "__module__", ""), None)
+        path = getattr(module, "__file__", None)
+        if path:
+            return str(path)
+    raise UserError("cannot tell where these entities' code lives; register a folder or file instead")
+
+
+class Remote:
+    """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
+
+    def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
+                 domain: str = DEFAULT_DOMAIN) -> None:
+        self.aio = AsyncRemote(endpoint, project=project, domain=domain)
+        self._portal_cm: AbstractContextManager[Any] | None = None
+        self._portal: Any = None
+
+    def _run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        if self._portal is None:
+            from anyio.from_thread import start_blocking_portal
+
+            self._portal_cm = start_blocking_portal()
+            self._portal = self._portal_cm.__enter__()
+        return self._portal.call(lambda: func(*args, **kwargs))
+
+    def close(self) -> None:
+        if self._portal is not None:
+            self._portal.call(self.aio.aclose)
+            assert self._portal_cm is not None
+            self._portal_cm.__exit__(None, None, None)
+            self._portal = self._portal_cm = None
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def register(self, target: Any, **kwargs: Any) -> dict[str, bool]:
+        result: dict[str, bool] = self._run(self.aio.register, target, **kwargs)
+        return result
+
+    def execute(self, entity: Any, inputs: dict[str, Any] | None = None, **kwargs: Any) -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.execute, entity, inputs, **kwargs))
+
+    def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
+        self._run(self.aio.terminate, execution_id, reason, force=force)
+
+    def list_executions(self, **kwargs: Any) -> list[SyncExecution]:
+        return [SyncExecution(self, e) for e in self._run(self.aio.list_executions, **kwargs)]
+
+
+class SyncExecution:
+    """An Execution for synchronous code."""
+
+    def __init__(self, remote: Remote, execution: Execution) -> None:
+        self._remote = remote
+        self._execution = execution
+
+    @property
+    def id(self) -> ExecutionId:
+        return self._execution.id
+
+    @property
+    def phase(self) -> WorkflowPhase:
+        return self._execution.phase
+
+    @property
+    def error(self) -> str:
+        return self._execution.error
+
+    def wait(self, timeout: float | None = None) -> SyncExecution:
+        self._remote._run(self._execution.wait, timeout)
+        return self
+
+    @property
+    def outputs(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._remote._run(self._execution.outputs)
+        return result
+
+    def __repr__(self) -> str:
+        return f"Execution({self.id.name}, {self.phase.name})"
