@@ -308,6 +308,37 @@ class AsyncRemote:
             return {k: to_natural(v) for k, v in literals.items()}
         return {k: await default_engine().to_python(v, py_types[k], name=k) for k, v in literals.items()}
 
+    async def list_projects(self) -> list[dict[str, Any]]:
+        from wingspan.protos import v1
+
+        answer = await self._call("list_projects", v1.ListProjectsRequest(limit=500), "list projects")
+        return [{"id": p.id, "name": p.name, "description": p.description,
+                 "state": "archived" if int(p.state) else "active"} for p in answer.projects]
+
+    async def list_entities(self, kind: str, name: str = "", *, project: str | None = None,
+                            domain: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Registered tasks, workflows or launch plans (``kind``), newest first: every version
+        of ``name``, or the latest version of each name."""
+        from wingspan.protos import v1
+
+        if kind not in _LISTS:
+            raise UserError(f"cannot list {kind!r}; choose one of {', '.join(_LISTS)}")
+        project, domain = project or self.project, domain or self.domain
+        if not name:
+            resource = {"tasks": ResourceType.TASK, "workflows": ResourceType.WORKFLOW,
+                        "launchplans": ResourceType.LAUNCH_PLAN}[kind]
+            scope = v1.ListRequest(project=project, domain=domain, limit=limit)
+            answer = await self._call("list_names", v1.ListNamesRequest(resource_type=int(resource), list=scope),
+                                      f"list {kind}")
+            return [{"name": e.id.name, "latest_version": e.latest_version,
+                     "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]
+        method, attribute = _LISTS[kind]
+        answer = await self._call(method, v1.ListRequest(project=project, domain=domain, name=name,
+                                                          limit=limit), f"list {kind}")
+        return [{"name": item.id.name, "version": item.id.version,
+                 "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
+                for item in getattr(answer, attribute)]
+
     async def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
         from wingspan.protos import v1
 
@@ -322,6 +353,10 @@ class AsyncRemote:
             project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
             "list executions")
         return [self._execution(message) for message in answer.executions]
+
+
+_LISTS = {"tasks": ("list_tasks", "tasks"), "workflows": ("list_workflows", "workflows"),
+          "launchplans": ("list_launch_plans", "launch_plans")}
 
 
 def _collect(target: Any) -> tuple[list[Any], Any]:
@@ -391,6 +426,14 @@ class Remote:
 
     def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
         self._run(self.aio.terminate, execution_id, reason, force=force)
+
+    def list_projects(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.list_projects)
+        return result
+
+    def list_entities(self, kind: str, name: str = "", **kwargs: Any) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.list_entities, kind, name, **kwargs)
+        return result
 
     def list_executions(self, **kwargs: Any) -> list[SyncExecution]:
         return [SyncExecution(self, e) for e in self._run(self.aio.list_executions, **kwargs)]

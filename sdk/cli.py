@@ -13,8 +13,12 @@ import wingspan
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
     "cache": "wingspan._cli_cache:cache",
+    "execution": "wingspan._cli_remote:execution",
+    "get": "wingspan._cli_remote:get",
     "plugins": "wingspan._cli_plugins:plugins",
+    "register": "wingspan._cli_remote:register",
     "run": "wingspan._cli_run:run",
+    "serve": "wingspan._cli_serve:serve",
 }
 
 

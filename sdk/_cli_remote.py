@@ -1,0 +1,118 @@
+"""Commands that talk to a Wingspan server: ``register``, ``get``, ``execution``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from wingspan.core.errors import WingspanError
+
+__all__ = ["execution", "get", "register"]
+
+endpoint_option = click.option("--endpoint", envvar="WINGSPAN_ENDPOINT", default=None,
+                               help="gRPC host:port of the server (default: config file, then "
+                                    "127.0.0.1:8089).")
+project_option = click.option("--project", "-p", default="default", show_default=True)
+domain_option = click.option("--domain", "-d", default="development", show_default=True)
+output_option = click.option("-o", "--output", "output_format", default="table", show_default=True,
+                             type=click.Choice(["table", "json", "yaml"]))
+
+
+def _remote(endpoint: str | None, project: str, domain: str) -> Any:
+    from wingspan._remote import Remote
+
+    return Remote(endpoint, project=project, domain=domain)
+
+
+def _show(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+        return
+    if output_format == "yaml":
+        import yaml
+
+        click.echo(yaml.safe_dump(rows, sort_keys=False).rstrip())
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, box=None, header_style="bold")
+    columns = list(rows[0]) if rows else ["(none)"]
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row.get(c, "")) for c in columns))
+    Console().print(table)
+
+
+def _fail(exc: WingspanError) -> None:
+    raise click.ClickException(str(exc)) from exc
+
+
+@click.command()
+@click.argument("path", type=click.Path(exists=True))
+@project_option
+@domain_option
+@click.option("--version", default=None, help="Default: a digest of the code.")
+@endpoint_option
+def register(path: str, project: str, domain: str, version: str | None, endpoint: str | None) -> None:
+    """Packs the code under PATH and registers its tasks, workflows and launch plans."""
+    try:
+        with _remote(endpoint, project, domain) as remote:
+            created = remote.register(path, version=version)
+    except WingspanError as exc:
+        _fail(exc)
+    new = sorted(name for name, made in created.items() if made)
+    click.echo(f"registered {len(created)} entities in {project}/{domain}: {len(new)} new, "
+               f"{len(created) - len(new)} unchanged")
+    for name in new:
+        click.echo(f"  + {name}")
+
+
+@click.command()
+@click.argument("kind", type=click.Choice(["projects", "tasks", "workflows", "launchplans", "executions"]))
+@click.argument("name", required=False, default="")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def get(kind: str, name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Lists projects, registered entities (every version of NAME) or executions."""
+    try:
+        with _remote(endpoint, project, domain) as remote:
+            if kind == "projects":
+                rows = remote.list_projects()
+            elif kind == "executions":
+                rows = [{"name": e.id.name, "phase": e.phase.name, "error": e.error.splitlines()[0]
+                         if e.error else ""} for e in remote.list_executions(name=name)]
+            else:
+                rows = remote.list_entities(kind, name)
+    except WingspanError as exc:
+        _fail(exc)
+    _show(rows, output_format, f"{kind} in {project}/{domain}" if kind != "projects" else "projects")
+
+
+@click.group()
+def execution() -> None:
+    """Acts on one execution."""
+
+
+@execution.command()
+@click.argument("name")
+@click.option("--reason", default="terminated from the command line")
+@click.option("--force", is_flag=True, help="End it now, even if running attempts do not confirm.")
+@project_option
+@domain_option
+@endpoint_option
+def terminate(name: str, reason: str, force: bool, project: str, domain: str, endpoint: str | None) -> None:
+    """Terminates the execution NAME."""
+    from wingspan.core.model.interface import ExecutionId
+
+    try:
+        with _remote(endpoint, project, domain) as remote:
+            remote.terminate(ExecutionId(project, domain, name), reason, force=force)
+    except WingspanError as exc:
+        _fail(exc)
+    click.echo(f"terminating {project}/{domain}/{name}")

@@ -1,0 +1,70 @@
+"""wingspan register / get / execution terminate against a live server."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio.to_thread
+import pytest
+from click.testing import CliRunner, Result
+
+from wingspan.cli import cli
+from wingspan.core.config import Settings
+from wingspan.server.serve import ApiServer
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
+    async with ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli-remote") / "code"
+    folder.mkdir()
+    shutil.copy(EXAMPLES / "diamond.py", folder / "diamond.py")
+    return folder
+
+
+async def wingspan(server: ApiServer, *args: str) -> Result:
+    # the command's client blocks; the server runs on this loop, so the command runs in a thread
+    return await anyio.to_thread.run_sync(
+        lambda: CliRunner().invoke(cli, [*args, "--endpoint", server.grpc_address]))
+
+
+async def test_register_get_and_terminate(server: ApiServer, code: Path) -> None:
+    registered = await wingspan(server, "register", str(code), "--version", "v1")
+    assert registered.exit_code == 0, registered.output
+    assert "registered 4 entities in default/development: 4 new, 0 unchanged" in registered.output
+    again = await wingspan(server, "register", str(code), "--version", "v1")
+    assert "0 new, 4 unchanged" in again.output
+
+    workflows = await wingspan(server, "get", "workflows", "-o", "json")
+    assert [row["name"] for row in json.loads(workflows.output)] == ["diamond.diamond"]
+    versions = await wingspan(server, "get", "tasks", "diamond.mean", "-o", "yaml")
+    assert "version: v1" in versions.output
+    projects = await wingspan(server, "get", "projects")
+    assert "default" in projects.output
+
+    from wingspan._remote import AsyncRemote
+
+    client = AsyncRemote(server.grpc_address)
+    try:
+        started = await client.execute("diamond.diamond", {"values": [1, 2]}, name="cli-run")
+    finally:
+        await client.aclose()
+    listed = await wingspan(server, "get", "executions", "-o", "json")
+    assert json.loads(listed.output)[0]["name"] == started.name
+    stopped = await wingspan(server, "execution", "terminate", "cli-run", "--reason", "done")
+    assert stopped.exit_code == 0 and "terminating default/development/cli-run" in stopped.output
+
+
+async def test_errors_name_the_problem(server: ApiServer) -> None:
+    missing = await wingspan(server, "execution", "terminate", "no-such-run")
+    assert missing.exit_code == 1 and "no-such-run" in missing.output
