@@ -328,8 +328,8 @@ class AsyncRemote:
             resource = {"tasks": ResourceType.TASK, "workflows": ResourceType.WORKFLOW,
                         "launchplans": ResourceType.LAUNCH_PLAN}[kind]
             scope = v1.ListRequest(project=project, domain=domain, limit=limit)
-            answer = await self._call("list_names", v1.ListNamesRequest(resource_type=int(resource), list=scope),
-                                      f"list {kind}")
+            request = v1.ListNamesRequest(resource_type=int(resource), list=scope)
+            answer = await self._call("list_names", request, f"list {kind}")
             return [{"name": e.id.name, "latest_version": e.latest_version,
                      "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]
         method, attribute = _LISTS[kind]
