@@ -296,6 +296,26 @@ class ExecutionService:
         rows, token = finish(rows)
         return v1.ListExecutionsResponse(executions=[execution_message(r) for r in rows], next_token=token)
 
+    async def relaunch_execution(self, request: Any) -> Any:
+        """A new execution of the same entity version with the same inputs (mode RELAUNCH)."""
+        row = await self.row(request.id)
+        spec = v1.ExecutionSpec.parse(row.spec_bytes)
+        inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
+        spec.inputs = v1.LiteralMap.parse(inputs) if inputs is not None else None
+        spec.metadata = v1.ExecutionMetadata(
+            mode=v1.ExecutionMode.RELAUNCH,
+            principal=spec.metadata.principal if spec.metadata else "",
+            reference_execution=v1.ExecutionId(project=row.project, domain=row.domain, name=row.name),
+        )
+        if row.entity_type == int(ResourceType.LAUNCH_PLAN):
+            # the launch plan's fixed inputs were applied to the original: not inputs one may set
+            plan = await self.entities.get_launch_plan(v1.GetEntityRequest(id=spec.entity_id))
+            for name in plan.spec.fixed_inputs.literals if plan.spec.fixed_inputs else {}:
+                spec.inputs.literals.pop(name, None)
+        return await self.create_execution(
+            v1.CreateExecutionRequest(project=row.project, domain=row.domain, name=request.name, spec=spec)
+        )
+
     # ---- terminate, delete, retention ---------------------------------------------------
 
     async def terminate_execution(self, request: Any) -> Any:

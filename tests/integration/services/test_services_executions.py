@@ -273,3 +273,51 @@ async def test_concurrent_creates_get_distinct_generated_names(registered: Admin
         *(create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=i)) for i in range(10))
     )
     assert len({e.id.name for e in executions}) == 10
+
+
+async def test_relaunch_runs_the_same_version_with_the_same_inputs(registered: AdminService) -> None:
+    first = await create(registered, ident(3, "fixed_plan", "v1"), literals(x=3), name="first")
+    again = await registered.relaunch_execution(v1.RelaunchExecutionRequest(id=first.id, name="again"))
+    assert again.id.name == "again"
+    assert again.execution.spec.entity_id == first.spec.entity_id
+    assert again.execution.spec.metadata.mode == v1.ExecutionMode.RELAUNCH
+    assert again.execution.spec.metadata.reference_execution == first.id
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=again.id))
+    assert data.inputs == literals(x=3, y=5)
+
+
+async def test_two_service_instances_on_one_database_register_and_ingest_concurrently(
+    admin: AdminService, settings: object
+) -> None:
+    # a second process, as far as the database can tell: its own engines and connections
+    other = await AdminService.open(settings)  # type: ignore[arg-type]
+    try:
+        await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+        requests = [task_request(flows.shout, "v2") for _ in range(6)]
+        results = await asyncio.gather(
+            *(s.register_task(r) for s, r in zip([admin, other] * 3, requests, strict=True))
+        )
+        assert sum(r.created for r in results) == 1
+        execution = await create(admin, ident(2, flows.pipeline.name, "v1"), literals(x=1))
+        events = [
+            v1.WorkflowExecutionEvent(execution_id=execution.id, phase=phase, sequence=s)
+            for s, phase in enumerate([v1.WorkflowPhase.RUNNING, v1.WorkflowPhase.SUCCEEDED], start=1)
+        ]
+        recorded = await asyncio.gather(*(s.create_workflow_event(e) for e in events for s in (admin, other)))
+        assert sum(r.recorded for r in recorded) == 2
+        got = await other.get_execution(v1.GetExecutionRequest(id=execution.id))
+        assert got.closure.phase == v1.WorkflowPhase.SUCCEEDED
+    finally:
+        await other.aclose()
+
+
+async def test_large_templates_are_stored_in_the_blob_store(registered: AdminService) -> None:
+    request = task_request(flows.shout, "big")
+    request.template.metadata.docs = "d" * 50_000
+    await registered.register_task(request)
+    again = await registered.register_task(request)
+    assert not again.created
+    task = await registered.get_task(v1.GetEntityRequest(id=request.id))
+    assert task.template.metadata.docs == "d" * 50_000
+    blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/entities/")]
+    assert len(blobs) == 1
