@@ -34,7 +34,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str) -> object:
     # the remote client pulls in gRPC and the IDL: loaded when first named
     if name == "Remote":
-        from wingspan._remote import Remote
+        from wingspan._remote_sync import Remote
 
         return Remote
     raise AttributeError(f"module 'wingspan' has no attribute {name!r}")

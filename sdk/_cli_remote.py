@@ -21,7 +21,7 @@ output_option = click.option("-o", "--output", "output_format", default="table",
 
 
 def _remote(endpoint: str | None, project: str, domain: str) -> Any:
-    from wingspan._remote import Remote
+    from wingspan._remote_sync import Remote
 
     return Remote(endpoint, project=project, domain=domain)
 

@@ -1,7 +1,7 @@
-"""``Remote``: register code with a Wingspan server, run it there, follow and steer executions.
+"""The asynchronous client of a Wingspan server: register code, run it there, follow and
+steer executions (``Remote(...).aio``; the synchronous ``Remote`` wraps it).
 
-``Remote(endpoint)`` has plain synchronous methods; ``Remote(...).aio`` has the same
-ones as coroutines. gRPC errors come back as Wingspan's own (NotFoundError, ...).
+gRPC errors come back as Wingspan's own (NotFoundError, ...).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,7 @@ from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, TypedInterface
 from wingspan.core.model.literals import LiteralMap
 
-__all__ = ["AsyncRemote", "Execution", "Remote", "RemoteError"]
+__all__ = ["AsyncRemote", "Execution", "RemoteError", "endpoint_from"]
 
 log = logging.getLogger("wingspan.remote")
 DEFAULT_PROJECT, DEFAULT_DOMAIN = "default", "development"
@@ -385,87 +384,3 @@ def _source_file(entities: list[Any]) -> str:
         if path:
             return str(path)
     raise UserError("cannot tell where these entities' code lives; register a folder or file instead")
-
-
-class Remote:
-    """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
-
-    def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN) -> None:
-        self.aio = AsyncRemote(endpoint, project=project, domain=domain)
-        self._portal_cm: AbstractContextManager[Any] | None = None
-        self._portal: Any = None
-
-    def _run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._portal is None:
-            from anyio.from_thread import start_blocking_portal
-
-            self._portal_cm = start_blocking_portal()
-            self._portal = self._portal_cm.__enter__()
-        return self._portal.call(lambda: func(*args, **kwargs))
-
-    def close(self) -> None:
-        if self._portal is not None:
-            self._portal.call(self.aio.aclose)
-            assert self._portal_cm is not None
-            self._portal_cm.__exit__(None, None, None)
-            self._portal = self._portal_cm = None
-
-    def __enter__(self) -> Remote:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def register(self, target: Any, **kwargs: Any) -> dict[str, bool]:
-        result: dict[str, bool] = self._run(self.aio.register, target, **kwargs)
-        return result
-
-    def execute(self, entity: Any, inputs: dict[str, Any] | None = None, **kwargs: Any) -> SyncExecution:
-        return SyncExecution(self, self._run(self.aio.execute, entity, inputs, **kwargs))
-
-    def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
-        self._run(self.aio.terminate, execution_id, reason, force=force)
-
-    def list_projects(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._run(self.aio.list_projects)
-        return result
-
-    def list_entities(self, kind: str, name: str = "", **kwargs: Any) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._run(self.aio.list_entities, kind, name, **kwargs)
-        return result
-
-    def list_executions(self, **kwargs: Any) -> list[SyncExecution]:
-        return [SyncExecution(self, e) for e in self._run(self.aio.list_executions, **kwargs)]
-
-
-class SyncExecution:
-    """An Execution for synchronous code."""
-
-    def __init__(self, remote: Remote, execution: Execution) -> None:
-        self._remote = remote
-        self._execution = execution
-
-    @property
-    def id(self) -> ExecutionId:
-        return self._execution.id
-
-    @property
-    def phase(self) -> WorkflowPhase:
-        return self._execution.phase
-
-    @property
-    def error(self) -> str:
-        return self._execution.error
-
-    def wait(self, timeout: float | None = None) -> SyncExecution:
-        self._remote._run(self._execution.wait, timeout)
-        return self
-
-    @property
-    def outputs(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._remote._run(self._execution.outputs)
-        return result
-
-    def __repr__(self) -> str:
-        return f"Execution({self.id.name}, {self.phase.name})"

@@ -10,7 +10,8 @@ from pathlib import Path
 import anyio.to_thread
 import pytest
 
-from wingspan._remote import AsyncRemote, Remote
+from wingspan._remote import AsyncRemote
+from wingspan._remote_sync import Remote
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
