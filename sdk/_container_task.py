@@ -84,6 +84,12 @@ class ContainerTask(Entity):
     def node_kind_and_target(self) -> tuple[str, Any]:
         return "task_node", TaskNode(task_id=self.id)
 
+    def run_command(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Runs the command on this machine (local runs have no container engine)."""
+        from wingspan._container_local import run_container_command
+
+        return run_container_command(self, inputs)
+
     def run_local(self, values: dict[str, Any]) -> Any:
         from wingspan._local import run_entity
 
