@@ -39,9 +39,9 @@ class WorkerSpec:
     preload: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
-    def hello(self) -> dict[str, Any]:
+    def hello(self, journal_dir: Path) -> dict[str, Any]:
         return {"sys_path": list(self.sys_path), "cwd": self.cwd, "main": self.main_path,
-                "storage": self.storage_root, "preload": list(self.preload)}
+                "storage": self.storage_root, "preload": list(self.preload), "journal_dir": str(journal_dir)}
 
 
 class WorkerProcess:
@@ -54,6 +54,8 @@ class WorkerProcess:
         self._requests = requests
         self._replies = replies
         self.log = log
+        # where the worker appends its replies (known once it is ready)
+        self.journal = ""
 
     @property
     def alive(self) -> bool:
@@ -105,7 +107,7 @@ def _spawn(spec: WorkerSpec, log: Path) -> WorkerProcess:
     os.close(reply_write)
     worker = WorkerProcess(popen, Connection(request_write, readable=False),
                            Connection(reply_read, writable=False), log)
-    worker._requests.send_bytes(pickle.dumps(spec.hello()))
+    worker._requests.send_bytes(pickle.dumps(spec.hello(log.parent)))
     return worker
 
 
@@ -146,6 +148,7 @@ class WorkerPool:
             worker.kill()
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise SystemError_(f"a local-process worker did not start (log {log}):\n{tail}")
+        worker.journal = ready["journal"]
         return worker
 
     def release(self, worker: WorkerProcess) -> None:

@@ -25,10 +25,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import anyio
+import anyio.to_thread
 
 from wingspan.core.engine.failures import killed_by_signal, timed_out
 from wingspan.core.localproc.budget import CpuBudget, cpu_request
 from wingspan.core.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
+from wingspan.core.localproc.worker import read_journal
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
@@ -118,13 +120,13 @@ class LocalProcessTarget(TaskPlugin):
             attempt_id = uuid.uuid4().hex
             folder = ctx.work_dir or home / "logs" / _safe(ctx.execution_id)
             stem = f"{_safe(ctx.node_id)}-{ctx.attempt}"
-            log, result = folder / f"{stem}.log", folder / f".{stem}-{attempt_id[:8]}.result"
+            log = folder / f"{stem}.log"
             code = ctx.template.code
             request = {
                 "id": attempt_id, "module": code.module if code else "", "task": ctx.task_name,
                 "qualname": code.qualname if code else "", "inputs": _encode(ctx.inputs),
                 "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
-                "log": str(log), "result": str(result), "prefix": ctx.transfer.prefix,
+                "log": str(log), "prefix": ctx.transfer.prefix,
                 "offload": ctx.transfer.offload_threshold,
             }
             try:
@@ -137,7 +139,7 @@ class LocalProcessTarget(TaskPlugin):
             self.budget.release(cpus)
             raise
         self._running[attempt_id] = _Running(worker, pool, cpus)
-        return {"attempt_id": attempt_id, "pid": worker.pid, "log": str(log), "result": str(result),
+        return {"attempt_id": attempt_id, "pid": worker.pid, "log": str(log), "journal": worker.journal,
                 "code_version": pool.key}
 
     async def watch(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
@@ -169,9 +171,9 @@ class LocalProcessTarget(TaskPlugin):
             self.budget.release(running.cpus)
 
     async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
-        result = anyio.Path(handle["result"])
-        if await result.exists():
-            return _status(pickle.loads(await result.read_bytes()), handle, ctx.node_id)
+        reply = await anyio.to_thread.run_sync(read_journal, handle["journal"], handle["attempt_id"])
+        if reply is not None:
+            return _status(reply, handle, ctx.node_id)
         if _is_worker(int(handle["pid"])):
             return TaskStatus(TaskPhase.RUNNING, logs=_logs(handle))
         return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker ended without a result",
@@ -184,7 +186,8 @@ class LocalProcessTarget(TaskPlugin):
         if running is not None:
             running.worker.kill()
             self.budget.release(running.cpus)
-        elif not await anyio.Path(handle["result"]).exists() and _is_worker(int(handle["pid"])):
+        elif _is_worker(int(handle["pid"])) and not await anyio.to_thread.run_sync(
+                read_journal, handle["journal"], handle["attempt_id"]):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(int(handle["pid"]), signal.SIGKILL)
 

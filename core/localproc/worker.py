@@ -4,8 +4,9 @@ It imports the user's code once and then runs attempts one after another: each r
 names the task (module + qualname) and carries its inputs as literals (IDL bytes); the
 reply carries the outputs as literals, or the error. The attempt's stdout and stderr
 (file descriptors 1 and 2, so child processes' output too) go to the attempt's log
-file. The reply is also written to the attempt's result file, so that another process
-can read an attempt's end from its handle.
+file. Each reply is also appended to the worker's journal (one file per worker, kept
+open: creating a file per attempt would cost more than the attempt), so that another
+process can read an attempt's end from its handle.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "resolve_task"]
+__all__ = ["main", "read_journal", "resolve_task"]
 
 MAIN_MODULE = "__wingspan_main__"
 
@@ -128,11 +129,24 @@ def _redirected(log_path: str, func: Any, *args: Any) -> Any:
             os.close(fd)
 
 
-def _write_result(path: str, payload: bytes) -> None:
-    partial = path + ".part"
-    with open(partial, "wb") as out:
-        out.write(payload)
-    os.replace(partial, path)
+def read_journal(path: str, attempt_id: str) -> dict[str, Any] | None:
+    """The reply to ``attempt_id`` in a worker's journal, or None if it is not there (yet)."""
+    try:
+        with open(path, "rb") as journal:
+            data = journal.read()
+    except FileNotFoundError:
+        return None
+    position = 0
+    while position + 4 <= len(data):
+        size = int.from_bytes(data[position:position + 4], "big")
+        record = data[position + 4:position + 4 + size]
+        if len(record) < size:
+            return None  # being written
+        position += 4 + size
+        reply: dict[str, Any] = pickle.loads(record)
+        if reply.get("id") == attempt_id:
+            return reply
+    return None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -146,22 +160,36 @@ def main(argv: list[str] | None = None) -> None:
     if hello.get("cwd"):
         os.chdir(hello["cwd"])
     worker = Worker(hello)
+    folders: set[str] = set()
     failed = ""
+    # what every attempt uses, loaded before the worker reports ready: a first attempt then
+    # costs no more than the next (and a timeout is not eaten by imports)
+    from wingspan.core.model import codec
+    from wingspan.core.types import default_engine
+
+    codec._v1()
+    default_engine()
     for module in hello.get("preload", ()):
         try:
             importlib.import_module(module)
         except Exception as exc:  # reported again, with the attempt, when a task needs it
             failed = f"{type(exc).__name__}: {exc}"
-    replies.send_bytes(pickle.dumps({"pid": os.getpid(), "preload_error": failed}))
+    journal_path = os.path.join(hello.get("journal_dir") or ".", f"worker-{os.getpid()}.journal")
+    os.makedirs(os.path.dirname(journal_path), exist_ok=True)
+    journal = open(journal_path, "ab", buffering=0)  # noqa: SIM115 - open for the worker's life
+    replies.send_bytes(pickle.dumps({"pid": os.getpid(), "journal": journal_path, "preload_error": failed}))
     while True:
         try:
             message = requests.recv_bytes()
         except (EOFError, OSError):
             return  # the parent is gone or closed the pool
         request = pickle.loads(message)
-        Path(request["log"]).parent.mkdir(parents=True, exist_ok=True)
+        folder = os.path.dirname(request["log"])
+        if folder not in folders:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            folders.add(folder)
         reply = pickle.dumps(_redirected(request["log"], worker.run, request))
-        _write_result(request["result"], reply)
+        journal.write(len(reply).to_bytes(4, "big") + reply)  # one write: appended whole
         replies.send_bytes(reply)
 
 
