@@ -88,6 +88,7 @@ class AdminService:
         self.create_node_event = ev.create_node_event
         self.create_task_event = ev.create_task_event
         self.list_events = ev.list_events
+        self.watch_execution = ev.watch_execution
         self.list_signals = s.list_signals
         self.set_signal = s.set_signal
 

@@ -13,9 +13,11 @@ in which a phase could have been reached.
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -36,6 +38,8 @@ class EventService:
     def __init__(self, db: Database, payloads: Payloads) -> None:
         self.db = db
         self.payloads = payloads
+        # per execution row id: set (and replaced) when an event of it is recorded here
+        self._waiters: dict[int, anyio.Event] = {}
 
     async def _lock_execution(self, session: AsyncSession, execution_id: Any) -> ExecutionRow:
         check_execution_id(execution_id, "event: execution id")
@@ -144,6 +148,7 @@ class EventService:
                         execution, event.outputs, "outputs.pb"
                     )
                 execution.last_sequence = max(execution.last_sequence, int(event.sequence))
+        self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
 
     # ---- node ----------------------------------------------------------------------------
@@ -200,6 +205,7 @@ class EventService:
                     )
                 row.last_sequence = max(row.last_sequence, int(event.sequence))
             execution.updated_at = max(utc(execution.updated_at) or at, at)
+        self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
 
     # ---- task ----------------------------------------------------------------------------
@@ -275,9 +281,55 @@ class EventService:
                     )
                 row.last_sequence = max(row.last_sequence, int(event.sequence))
             execution.updated_at = max(utc(execution.updated_at) or at, at)
+        self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
 
     # ---- reading -------------------------------------------------------------------------
+
+    def _notify(self, execution: ExecutionRow) -> None:
+        """Wakes the watchers of an execution in this process (others poll)."""
+        waiter = self._waiters.pop(key(execution), None)
+        if waiter is not None:
+            waiter.set()
+
+    async def watch_execution(self, request: Any, *, poll_interval: float = 1.0) -> AsyncIterator[Any]:
+        """Every event of the execution after ``after_sequence``, then each new one as it is
+        recorded, until the execution has ended and every event is out. Events ingested in
+        this process arrive at once; those of other replicas within ``poll_interval``."""
+        check_execution_id(request.id, "watch: execution id")
+        after_sequence, last_id = int(request.after_sequence), 0
+        while True:
+            async with self.db.read() as session:
+                execution = (
+                    await session.execute(
+                        select(ExecutionRow).where(
+                            ExecutionRow.project == request.id.project,
+                            ExecutionRow.domain == request.id.domain,
+                            ExecutionRow.name == request.id.name,
+                        )
+                    )
+                ).scalar_one_or_none()
+                if execution is None:
+                    raise NotFoundError(f"execution {request.id.name} does not exist")
+                waiter = self._waiters.setdefault(key(execution), anyio.Event())
+                statement = select(EventRow).where(
+                    EventRow.execution_id == key(execution), col(EventRow.id) > last_id
+                )
+                if after_sequence:
+                    statement = statement.where(col(EventRow.sequence) > after_sequence)
+                rows = list(
+                    (await session.execute(statement.order_by(col(EventRow.id)).limit(500))).scalars()
+                )
+            for row in rows:
+                last_id = key(row)
+                data = await self.payloads.get(row.data_bytes, row.data_uri)
+                yield v1.Event.parse(data or b"")
+            if rows:
+                continue
+            if is_terminal("workflow", execution.phase):
+                return
+            with anyio.move_on_after(poll_interval):
+                await waiter.wait()
 
     async def list_events(self, request: Any) -> Any:
         """Events of an execution in sequence order (then arrival), after ``after_sequence``."""

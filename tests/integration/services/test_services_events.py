@@ -306,3 +306,25 @@ async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
     assert (await catalog.reserve(key, "next", 60)).acquired
     assert await catalog.clear() == 1
     assert await catalog.get(key) is None
+
+
+async def test_watch_replays_then_follows_until_the_end(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    seen: list[int] = []
+    first_seen = asyncio.Event()
+
+    async def watch() -> None:
+        async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution), poll_interval=30):
+            seen.append(event.workflow.sequence if event.workflow else event.node.sequence)
+            first_seen.set()
+
+    watcher = asyncio.create_task(watch())
+    await asyncio.wait_for(first_seen.wait(), 10)
+    await admin.create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
+    await admin.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
+    await asyncio.wait_for(watcher, 10)  # ends by itself once the execution has ended
+    assert seen == [1, 2, 3]
+    later = [e async for e in admin.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
+    assert [e.workflow.sequence for e in later] == [3]
