@@ -9,7 +9,7 @@ import click
 
 from wingspan.core.errors import WingspanError
 
-__all__ = ["execution", "get", "register"]
+__all__ = ["execution", "get", "register", "signal"]
 
 endpoint_option = click.option("--endpoint", envvar="WINGSPAN_ENDPOINT", default=None,
                                help="gRPC host:port of the server (default: config file, then "
@@ -116,3 +116,52 @@ def terminate(name: str, reason: str, force: bool, project: str, domain: str, en
     except WingspanError as exc:
         _fail(exc)
     click.echo(f"terminating {project}/{domain}/{name}")
+
+
+@click.group()
+def signal() -> None:
+    """Lists or gives the values that approve and wait_for_input gates wait for."""
+
+
+@signal.command("list")
+@click.argument("execution_name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def list_signals(execution_name: str, project: str, domain: str, output_format: str,
+                 endpoint: str | None) -> None:
+    """The gates of EXECUTION_NAME and their values."""
+    from wingspan.core.model.interface import ExecutionId
+
+    try:
+        with _remote(endpoint, project, domain) as remote:
+            rows = remote.signals(ExecutionId(project, domain, execution_name))
+    except WingspanError as exc:
+        _fail(exc)
+    _show([{k: v for k, v in row.items() if k != "literal_type"} for row in rows], output_format,
+          f"signals of {execution_name}")
+
+
+@signal.command("set")
+@click.argument("execution_name")
+@click.argument("name")
+@click.argument("value")
+@project_option
+@domain_option
+@endpoint_option
+def set_signal(execution_name: str, name: str, value: str, project: str, domain: str,
+               endpoint: str | None) -> None:
+    """Gives signal NAME of EXECUTION_NAME its VALUE (JSON: true, 3, "text"; bare text for strings)."""
+    from wingspan.core.model.interface import ExecutionId
+
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        parsed = value
+    try:
+        with _remote(endpoint, project, domain) as remote:
+            remote.set_signal(ExecutionId(project, domain, execution_name), name, parsed)
+    except WingspanError as exc:
+        _fail(exc)
+    click.echo(f"signal {name!r} of {execution_name} set to {parsed!r}")

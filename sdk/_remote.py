@@ -338,6 +338,37 @@ class AsyncRemote:
                  "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
                 for item in getattr(answer, attribute)]
 
+    async def signals(self, execution_id: ExecutionId) -> list[dict[str, Any]]:
+        """The execution's gates and what they wait for (``value`` is None until given)."""
+        from wingspan._naturals import to_natural
+        from wingspan.protos import v1
+
+        answer = await self._call("list_signals", v1.ListSignalsRequest(
+            execution_id=codec.to_proto(execution_id), limit=500), f"list signals of {execution_id.name}")
+        found = []
+        for message in answer.signals:
+            lt = codec.from_proto(message.type) if message.type else None
+            value = codec.from_proto(message.value) if message.value else None
+            found.append({"name": message.id.signal_id, "type": str(lt) if lt else "",
+                          "node": message.node_id, "value": to_natural(value) if value else None,
+                          "set": value is not None, "literal_type": lt})
+        return found
+
+    async def set_signal(self, execution_id: ExecutionId, name: str, value: Any) -> None:
+        """Gives a gate its value (True/False approves or rejects), checked against its type."""
+        from wingspan._naturals import from_natural
+        from wingspan.core.model.interface import SignalId
+        from wingspan.protos import v1
+
+        known = {s["name"]: s for s in await self.signals(execution_id)}
+        if name not in known:
+            raise NotFoundError(f"execution {execution_id.name} has no signal {name!r}; "
+                                f"its signals: {sorted(known) or 'none'}")
+        literal = from_natural(value, known[name]["literal_type"], name)
+        await self._call("set_signal", v1.SetSignalRequest(
+            id=codec.to_proto(SignalId(execution_id, name)), value=codec.to_proto(literal)),
+            f"set signal {name!r} of {execution_id.name}")
+
     async def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
         from wingspan.protos import v1
 

@@ -56,6 +56,13 @@ class Remote:
     def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
         self._run(self.aio.terminate, execution_id, reason, force=force)
 
+    def signals(self, execution_id: ExecutionId) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.signals, execution_id)
+        return result
+
+    def set_signal(self, execution_id: ExecutionId, name: str, value: Any) -> None:
+        self._run(self.aio.set_signal, execution_id, name, value)
+
     def list_projects(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.list_projects)
         return result

@@ -18,6 +18,7 @@ COMMANDS = {
     "plugins": "wingspan._cli_plugins:plugins",
     "register": "wingspan._cli_remote:register",
     "run": "wingspan._cli_run:run",
+    "signal": "wingspan._cli_remote:signal",
     "serve": "wingspan._cli_serve:serve",
 }
 

@@ -68,3 +68,37 @@ async def test_register_get_and_terminate(server: ApiServer, code: Path) -> None
 async def test_errors_name_the_problem(server: ApiServer) -> None:
     missing = await wingspan(server, "execution", "terminate", "no-such-run")
     assert missing.exit_code == 1 and "no-such-run" in missing.output
+
+
+async def test_signals_are_listed_and_set_with_type_checks(server: ApiServer,
+                                                           tmp_path_factory: pytest.TempPathFactory) -> None:
+    folder = tmp_path_factory.mktemp("cli-signals") / "gates"
+    folder.mkdir()
+    (folder / "gates_example.py").write_text(
+        "from datetime import timedelta\n"
+        "from wingspan import approve, task, wait_for_input, workflow\n\n"
+        "@task\ndef double(x: int) -> int:\n    return 2 * x\n\n"
+        "@workflow\ndef reviewed(x: int) -> int:\n"
+        "    extra = wait_for_input('extra', expected_type=int)\n"
+        "    return double(x=approve(double(x=extra), 'ok'))\n")
+    assert (await wingspan(server, "register", str(folder))).exit_code == 0
+    from wingspan._remote import AsyncRemote
+
+    client = AsyncRemote(server.grpc_address)
+    try:
+        await client.execute("gates_example.reviewed", {"x": 1}, name="gated-run")
+    finally:
+        await client.aclose()
+    listed = await wingspan(server, "signal", "list", "gated-run", "-o", "json")
+    assert {row["name"]: row["type"] for row in json.loads(listed.output)} == {"extra": "int",
+                                                                              "ok": "bool"}
+    wrong = await wingspan(server, "signal", "set", "gated-run", "extra", "seven")
+    assert wrong.exit_code == 1 and "'extra': expected int" in wrong.output
+    given = await wingspan(server, "signal", "set", "gated-run", "extra", "7")
+    assert given.exit_code == 0, given.output
+    approved = await wingspan(server, "signal", "set", "gated-run", "ok", "true")
+    assert approved.exit_code == 0, approved.output
+    after = json.loads((await wingspan(server, "signal", "list", "gated-run", "-o", "json")).output)
+    assert {row["name"]: row["value"] for row in after} == {"extra": 7, "ok": True}
+    unknown = await wingspan(server, "signal", "set", "gated-run", "nope", "1")
+    assert unknown.exit_code == 1 and "has no signal 'nope'" in unknown.output
