@@ -166,20 +166,28 @@ class DagRun:
         self._finish(node_id, NodePhase.SUCCEEDED)
 
     def _finish(self, node_id: str, phase: NodePhase, reason: str = "") -> None:
-        """Records the node's end and releases (or skips) what waits on it."""
-        self.phases[node_id] = phase
-        if phase == NodePhase.SKIPPED and node_id not in self.outputs:
-            self.state.node(self.path(node_id), NodePhase.SKIPPED, self.parent, reason=reason)
-        failed = phase in _BLOCKED
-        for child in self.connections.downstream[node_id].ids:
-            if failed:
-                self.blocked.add(child)
-            self.waiting[child] -= 1
-            if self.waiting[child] == 0:
-                if child in self.blocked:
-                    self._finish(child, NodePhase.SKIPPED, f"upstream node {node_id} did not succeed")
-                else:
-                    self.ready.append(child)
+        """Records the node's end and releases (or skips) what waits on it.
+
+        Skips spread through a worklist, not recursion: a failure at the head of a long
+        chain skips thousands of nodes.
+        """
+        pending = [(node_id, phase, reason)]
+        while pending:
+            node_id, phase, reason = pending.pop()
+            self.phases[node_id] = phase
+            if phase == NodePhase.SKIPPED and node_id not in self.outputs:
+                self.state.node(self.path(node_id), NodePhase.SKIPPED, self.parent, reason=reason)
+            failed = phase in _BLOCKED
+            for child in self.connections.downstream[node_id].ids:
+                if failed:
+                    self.blocked.add(child)
+                self.waiting[child] -= 1
+                if self.waiting[child] == 0:
+                    if child in self.blocked:
+                        pending.append((child, NodePhase.SKIPPED,
+                                        f"upstream node {node_id} did not succeed"))
+                    else:
+                        self.ready.append(child)
 
 
 def _arg(py_type: Any, index: int) -> Any:

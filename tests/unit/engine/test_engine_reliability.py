@@ -221,3 +221,25 @@ def _resolver(wf: object) -> object:
 
     return SdkResolver(wf.entities)  # type: ignore[attr-defined]
 
+
+
+@task
+def step(x: int) -> int:
+    if x == 0:
+        raise NonRetryableError("the head of the chain fails")
+    return x
+
+
+@workflow
+def long_chain(x: int = 0) -> int:
+    for _ in range(3000):
+        x = step(x=x)
+    return x
+
+
+def test_a_failure_at_the_head_of_a_long_chain_skips_the_rest() -> None:
+    sink = MemorySink()
+    result = run_workflow_entity(long_chain, {}, sink=sink)
+    assert result.phase == WorkflowPhase.FAILED
+    skipped = [e for e in sink.events if e.kind == "node" and e.phase.name == "SKIPPED"]
+    assert len(skipped) == 2999
