@@ -7,6 +7,7 @@ A project ``default`` and the configured domains exist from the first start
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -30,6 +31,8 @@ __all__ = ["DEFAULT_DOMAINS", "DEFAULT_PROJECT", "ProjectService"]
 
 DEFAULT_DOMAINS = ("development", "staging", "production")
 DEFAULT_PROJECT = "default"
+#: seconds a replica trusts what it read of a project's state
+STATE_TTL = 2.0
 
 _FIELDS = {
     "id": Field(ProjectRow.id, sortable=True),
@@ -69,6 +72,7 @@ class ProjectService:
         for domain in domains:
             check_name(domain, "domain")
         self.domains = tuple(domains)
+        self._states: dict[str, tuple[int, float]] = {}
 
     async def ensure_defaults(self) -> None:
         """Writes the configured domains and the ``default`` project unless they exist
@@ -146,6 +150,7 @@ class ProjectService:
             row.state = int(project.state)
             row.retention_seconds = retention
             row.updated_at = now()
+        self._states.pop(project.id, None)
         return _project(row)
 
     async def get_project(self, project_id: str) -> Any:
@@ -171,17 +176,30 @@ class ProjectService:
             rows = (await session.execute(select(DomainRow).order_by(col(DomainRow.position)))).scalars()
             return v1.ListDomainsResponse(domains=[v1.Domain(id=r.id, name=r.name) for r in rows])
 
+    async def _state(self, project: str) -> int | None:
+        """The project's state, remembered for STATE_TTL seconds (a registration or a create
+        asks for it each time; another replica's archive shows here at most that much later)."""
+        cached = self._states.get(project)
+        if cached is not None and cached[1] > time.monotonic():
+            return cached[0]
+        async with self.db.read() as session:
+            state = (
+                await session.execute(select(ProjectRow.state).where(ProjectRow.id == project))
+            ).scalar_one_or_none()
+        if state is not None:
+            self._states[project] = (state, time.monotonic() + STATE_TTL)
+        return state
+
     async def check_scope(self, project: str, domain: str, *, writing: bool = True) -> None:
         """Raises unless the project exists (and, to write in it, is active) and the domain is known."""
         if not project:
             raise InvalidArgumentError("the project is missing")
         if not domain:
             raise InvalidArgumentError("the domain is missing")
-        async with self.db.read() as session:
-            row = await session.get(ProjectRow, project)
-        if row is None:
+        state = await self._state(project)
+        if state is None:
             raise NotFoundError(f"project {project!r} does not exist")
-        if writing and row.state != 0:
+        if writing and state != 0:
             raise FailedPreconditionError(f"project {project!r} is archived: unarchive it to change it")
         if domain not in self.domains:
             valid = ", ".join(self.domains)
