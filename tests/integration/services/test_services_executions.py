@@ -321,3 +321,15 @@ async def test_large_templates_are_stored_in_the_blob_store(registered: AdminSer
     assert task.template.metadata.docs == "d" * 50_000
     blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/entities/")]
     assert len(blobs) == 1
+
+
+async def test_a_create_that_loses_on_its_name_leaves_no_data_behind(registered: AdminService) -> None:
+    await registered.register_task(task_request(flows.shout, "v1"))
+    entity = ident(1, flows.shout.name, "v1")
+    await create(registered, entity, literals(text="a" * 20_000), name="taken")
+    with pytest.raises(AlreadyExistsError):
+        await create(registered, entity, literals(text="b" * 20_000), name="taken")
+    blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")]
+    assert len(blobs) == 1
+    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution_id("taken")))
+    assert data.inputs == literals(text="a" * 20_000)
