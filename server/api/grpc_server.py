@@ -25,8 +25,10 @@ from grpclib.health.service import OVERALL, Health
 from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server, Stream
 
+from wingspan.core.errors import InvalidArgumentError
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.grpc_errors import translated
+from wingspan.server.api.messages import check_message
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import ApiMetrics
 
@@ -49,12 +51,16 @@ class LimitedCodec(ProtoCodec):
                 f"message of {len(data)} bytes is above the limit of {self.max_message_bytes}; "
                 "send large data through the data proxy (CreateUploadLocation)",
             )
+        name = getattr(message_type, "__name__", "message")
         try:
-            return message_type.FromString(data)
+            message = message_type.FromString(data)
+            if hasattr(message, "_betterproto"):  # ours; health and reflection are protobuf's
+                check_message(message, name)
+        except InvalidArgumentError as exc:
+            raise GRPCError(Status.INVALID_ARGUMENT, str(exc)) from exc
         except Exception as exc:
-            raise GRPCError(
-                Status.INVALID_ARGUMENT, f"malformed {getattr(message_type, '__name__', 'message')}: {exc}"
-            ) from exc
+            raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {exc}") from exc
+        return message
 
 
 class AdminServicer:

@@ -1,0 +1,106 @@
+"""The gRPC side: reflection and health for generic clients, size limits, malformed messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.protobuf import descriptor_pb2
+from grpclib.client import Channel
+from grpclib.const import Cardinality, Status
+from grpclib.exceptions import GRPCError
+from grpclib.health.v1.health_grpc import HealthStub
+from grpclib.health.v1.health_pb2 import HealthCheckRequest, HealthCheckResponse
+from grpclib.reflection.v1.reflection_grpc import ServerReflectionStub
+from grpclib.reflection.v1.reflection_pb2 import ServerReflectionRequest
+from grpclib.reflection.v1alpha.reflection_grpc import ServerReflectionStub as AlphaReflectionStub
+from grpclib.reflection.v1alpha.reflection_pb2 import ServerReflectionRequest as AlphaRequest
+
+from tests.unit.api.conftest import MAX_MESSAGE_BYTES
+from wingspan.server.api.methods import SERVICE_NAME, methods
+from wingspan.server.serve import ApiServer
+from wingspan.server.services.idl import v1
+
+
+@pytest.fixture
+async def channel(api_server: ApiServer) -> Any:
+    channel = Channel("127.0.0.1", api_server.grpc_port)
+    yield channel
+    channel.close()
+
+
+async def test_reflection_lists_the_services_and_describes_every_method(channel: Channel) -> None:
+    """What `grpcurl -plaintext HOST:PORT list` and `describe` ask."""
+    async with ServerReflectionStub(channel).ServerReflectionInfo.open() as stream:
+        await stream.send_message(ServerReflectionRequest(list_services=""))
+        listed = await stream.recv_message()
+        await stream.send_message(ServerReflectionRequest(file_containing_symbol=SERVICE_NAME))
+        files = await stream.recv_message()
+        await stream.send_message(ServerReflectionRequest(file_containing_symbol="wingspan.v1.Nope"))
+        missing = await stream.recv_message()
+        await stream.end()
+    assert listed is not None and files is not None and missing is not None
+    names = {s.name for s in listed.list_services_response.service}
+    assert {SERVICE_NAME, "grpc.health.v1.Health"} <= names
+    protos = [descriptor_pb2.FileDescriptorProto.FromString(b)
+              for b in files.file_descriptor_response.file_descriptor_proto]
+    (service,) = [s for p in protos for s in p.service if s.name == "AdminService"]
+    assert [m.name for m in service.method] == [m.name for m in methods()]
+    assert missing.error_response.error_code == Status.NOT_FOUND.value
+    # grpcurl falls back to the v1alpha protocol against older servers: both answer
+    async with AlphaReflectionStub(channel).ServerReflectionInfo.open() as alpha:
+        await alpha.send_message(AlphaRequest(list_services=""), end=True)
+        old = await alpha.recv_message()
+    assert old is not None and SERVICE_NAME in {s.name for s in old.list_services_response.service}
+
+
+async def test_health_serves_then_drains(api_server: ApiServer, channel: Channel) -> None:
+    health = HealthStub(channel)
+    for service in ("", SERVICE_NAME):
+        reply = await health.Check(HealthCheckRequest(service=service))
+        assert reply.status == HealthCheckResponse.SERVING
+    assert api_server.grpc is not None
+    api_server.grpc.drain()
+    reply = await health.Check(HealthCheckRequest(service=SERVICE_NAME))
+    assert reply.status == HealthCheckResponse.NOT_SERVING
+
+
+class _Raw:
+    """A message that is whatever bytes it was given (to send malformed ones)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def SerializeToString(self) -> bytes:  # the protobuf method grpclib's codec calls
+        return self.data
+
+
+async def test_malformed_and_oversized_messages_are_refused_and_change_nothing(channel: Channel) -> None:
+    stub = v1.AdminServiceStub(channel)
+    before = await stub.list_projects(v1.ListProjectsRequest(include_archived=True))
+    big = v1.CreateProjectRequest(project=v1.Project(id="big", description="x" * MAX_MESSAGE_BYTES))
+    for data, status in ((b"\xff\xff\xff\xff", Status.INVALID_ARGUMENT),
+                         (bytes(big), Status.RESOURCE_EXHAUSTED)):
+        async with channel.request(f"/{SERVICE_NAME}/CreateProject", Cardinality.UNARY_UNARY, _Raw,
+                                   v1.Project, timeout=30) as stream:
+            await stream.send_message(_Raw(data), end=True)
+            with pytest.raises(GRPCError) as info:
+                await stream.recv_message()
+        assert info.value.status == status, info.value
+        assert "CreateUploadLocation" in (info.value.message or "") or status != Status.RESOURCE_EXHAUSTED
+    after = await stub.list_projects(v1.ListProjectsRequest(include_archived=True))
+    assert after == before
+
+
+async def test_errors_carry_their_status_and_message(channel: Channel) -> None:
+    stub = v1.AdminServiceStub(channel)
+    with pytest.raises(GRPCError) as info:
+        await stub.get_task(v1.GetEntityRequest(id=v1.Identifier(
+            resource_type=v1.ResourceType.TASK, project="default", domain="development", name="x",
+            version="1")))
+    assert info.value.status == Status.NOT_FOUND
+    assert "is not registered" in (info.value.message or "")
+    with pytest.raises(GRPCError) as info:
+        await stub.get_task(v1.GetEntityRequest())
+    assert info.value.status == Status.INVALID_ARGUMENT
+

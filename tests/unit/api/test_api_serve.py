@@ -1,0 +1,96 @@
+"""`wingspan serve` as users start it: a live server in a child process, probed over HTTP and
+gRPC, fuzzed by schemathesis from its own OpenAPI document, and stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from grpclib.client import Channel
+
+import wingspan
+from wingspan.server.services.idl import v1
+
+READY = re.compile(r"wingspan serve: HTTP (http://\S+)\s+gRPC (\S+):(\d+)")
+
+
+class Served:
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lines: list[str] = []
+        self.ready = asyncio.get_running_loop().create_future()
+        self.reader = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        assert self.process.stderr is not None
+        async for raw in self.process.stderr:  # drained to the end, so the child never blocks on it
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            found = READY.search(line)
+            if found and not self.ready.done():
+                self.ready.set_result((found.group(1), found.group(2), int(found.group(3))))
+        if not self.ready.done():
+            self.ready.set_exception(AssertionError("wingspan serve exited:\n" + "".join(self.lines)))
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[tuple[Served, str, str, int]]:
+    env = {**os.environ, "WINGSPAN_HOME": str(tmp_path / "home")}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0",
+        env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE)
+    server = Served(process)
+    try:
+        http_url, grpc_host, grpc_port = await asyncio.wait_for(server.ready, 60)
+        yield server, http_url, grpc_host, grpc_port
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await server.reader
+
+
+async def test_serve_answers_on_both_ports_and_stops_gracefully(served: tuple[Served, str, str, int]) -> None:
+    server, http_url, grpc_host, grpc_port = served
+    async with httpx.AsyncClient(base_url=http_url, timeout=30) as http:
+        assert (await http.get("/readyz")).status_code == 200
+        version = (await http.post("/api/v1/GetVersion", json={})).json()
+    channel = Channel(grpc_host, grpc_port)
+    try:
+        answer = await v1.AdminServiceStub(channel).get_version(v1.GetVersionRequest(), timeout=30)
+    finally:
+        channel.close()
+    assert answer.version == version["version"] == wingspan.__version__
+    assert answer.http_address == http_url
+    server.process.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(server.process.wait(), 30) == 0
+    await server.reader
+    assert any("shutting down" in line for line in server.lines)
+
+
+@pytest.mark.slow
+async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
+        served: tuple[Served, str, str, int], tmp_path: Path) -> None:
+    server, http_url, _, _ = served
+    st = Path(sys.executable).parent / "st"
+    process = await asyncio.create_subprocess_exec(
+        str(st), "run", f"{http_url}/schema/openapi.json",
+        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                    "response_schema_conformance",
+        "--phases", "examples,fuzzing", "--max-examples", "15", "--max-time", "60",
+        "--generation-database", "none", "--suppress-health-check", "all", "--workers", "2",
+        "--no-color", "--seed", "20261129",
+        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await asyncio.wait_for(process.communicate(), 240)
+    report = output.decode(errors="replace")
+    assert process.returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
+    assert "passed" in report and "Server error" not in report
+    assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
