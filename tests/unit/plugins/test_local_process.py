@@ -67,6 +67,9 @@ def examples() -> Iterator[dict[str, Any]]:
                 found[name] = entity
     yield found
     sys.path[:] = path
+    for name, module in list(sys.modules.items()):  # the examples' modules go with their folder
+        if str(getattr(module, "__file__", "") or "").startswith(str(EXAMPLES)):
+            del sys.modules[name]
 
 
 def test_the_examples_give_the_same_outputs_as_in_process(examples: dict[str, Any]) -> None:
