@@ -194,3 +194,20 @@ def test_wingspan_run_takes_a_target() -> None:
     bad = subprocess.run([sys.executable, "-m", "wingspan.cli", "run", str(EXAMPLES / "chain.py"), "chain",
                           "--target", "pods"], capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert bad.returncode == 2 and "no plugin named 'pods'" in bad.stderr
+
+
+async def test_abort_stops_the_attempts_worker(home: Path) -> None:
+    template = tasks.sleepy.template
+    ctx = TaskContext(template, LiteralMap({"seconds": Literal("float", 60.0)}), "exec", "n0", 0,
+                      work_dir=home / "logs")
+    target = LocalProcessTarget()
+    try:
+        handle = await target.start(ctx)
+        assert os.path.isdir(f"/proc/{handle['pid']}")  # noqa: ASYNC240 - a quick look at /proc
+        await target.abort(ctx, handle)
+        assert not os.path.isdir(f"/proc/{handle['pid']}")  # noqa: ASYNC240 - killed and reaped
+        status = await LocalProcessTarget().poll(ctx, handle)
+        assert status.phase == TaskPhase.FAILED and status.error is not None
+        assert status.error.code == "WORKER_LOST"
+    finally:
+        await target.aclose()

@@ -169,3 +169,44 @@ def test_a_plugin_adds_a_cli_command() -> None:
     done = wingspan("echo-hello")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "hello from wingspan-echo"
+
+
+class Celsius:
+    def __init__(self, degrees: float) -> None:
+        self.degrees = degrees
+
+
+def test_a_plugins_type_transformer_serves_its_type_once_installed() -> None:
+    from typing import Any
+
+    from wingspan.core.model.literals import Literal, LiteralType, SimpleType
+    from wingspan.core.types import TypeTransformer, default_engine
+
+    class CelsiusTransformer(TypeTransformer):
+        name = "celsius"
+
+        def handles(self, py_type: Any) -> bool:
+            return py_type is Celsius
+
+        def literal_type(self, py_type: Any, engine: Any) -> LiteralType:
+            return LiteralType("simple", SimpleType.FLOAT)
+
+        def fits(self, value: Any, py_type: Any, engine: Any, *, exact: bool) -> bool:
+            return isinstance(value, Celsius)
+
+        async def to_literal(self, value: Any, py_type: Any, engine: Any, ctx: Any) -> Literal:
+            return Literal("float", value.degrees)
+
+        async def to_python(self, literal: Literal, py_type: Any, engine: Any, ctx: Any) -> Any:
+            return Celsius(literal.value)
+
+    @hookimpl
+    def wingspan_type_transformers() -> list[TypeTransformer]:
+        return [CelsiusTransformer()]
+
+    found = load_plugins(entry_points=False, extra=[("celsius", _plugin(
+        wingspan_type_transformers=wingspan_type_transformers))])
+    assert dict((p.name, p.provides["type transformers"]) for p in found.loaded)["celsius"] == ("celsius",)
+    assert found.install_transformers() == 1
+    assert found.install_transformers() == 0  # once
+    assert default_engine().literal_type(Celsius) == LiteralType("simple", SimpleType.FLOAT)
