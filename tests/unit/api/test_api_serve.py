@@ -4,8 +4,6 @@ gRPC, fuzzed by schemathesis from its own OpenAPI document, and stopped with SIG
 from __future__ import annotations
 
 import asyncio
-import os
-import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -16,46 +14,14 @@ import pytest
 from grpclib.client import Channel
 
 import wingspan
+from tests.unit.api.served import Served, wingspan_serve
 from wingspan.server.services.idl import v1
-
-READY = re.compile(r"wingspan serve: HTTP (http://\S+)\s+gRPC (\S+):(\d+)")
-
-
-class Served:
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self.lines: list[str] = []
-        self.ready = asyncio.get_running_loop().create_future()
-        self.reader = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        assert self.process.stderr is not None
-        async for raw in self.process.stderr:  # drained to the end, so the child never blocks on it
-            line = raw.decode(errors="replace")
-            self.lines.append(line)
-            found = READY.search(line)
-            if found and not self.ready.done():
-                self.ready.set_result((found.group(1), found.group(2), int(found.group(3))))
-        if not self.ready.done():
-            self.ready.set_exception(AssertionError("wingspan serve exited:\n" + "".join(self.lines)))
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[Served, str, str, int]]:
-    env = {**os.environ, "WINGSPAN_HOME": str(tmp_path / "home")}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0",
-        env=env, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE)
-    server = Served(process)
-    try:
-        http_url, grpc_host, grpc_port = await asyncio.wait_for(server.ready, 60)
-        yield server, http_url, grpc_host, grpc_port
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-        await server.reader
+    async with wingspan_serve(env={"WINGSPAN_HOME": str(tmp_path / "home")}) as found:
+        yield found
 
 
 async def test_serve_answers_on_both_ports_and_stops_gracefully(served: tuple[Served, str, str, int]) -> None:
