@@ -28,7 +28,8 @@ async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("cli-remote") / "code"
     folder.mkdir()
-    shutil.copy(EXAMPLES / "diamond.py", folder / "diamond.py")
+    # a module name of its own: the examples are imported under their names elsewhere
+    shutil.copy(EXAMPLES / "diamond.py", folder / "cli_diamond.py")
     return folder
 
 
@@ -46,8 +47,8 @@ async def test_register_get_and_terminate(server: ApiServer, code: Path) -> None
     assert "0 new, 4 unchanged" in again.output
 
     workflows = await wingspan(server, "get", "workflows", "-o", "json")
-    assert [row["name"] for row in json.loads(workflows.output)] == ["diamond.diamond"]
-    versions = await wingspan(server, "get", "tasks", "diamond.mean", "-o", "yaml")
+    assert [row["name"] for row in json.loads(workflows.output)] == ["cli_diamond.diamond"]
+    versions = await wingspan(server, "get", "tasks", "cli_diamond.mean", "-o", "yaml")
     assert "version: v1" in versions.output
     projects = await wingspan(server, "get", "projects")
     assert "default" in projects.output
@@ -56,7 +57,7 @@ async def test_register_get_and_terminate(server: ApiServer, code: Path) -> None
 
     client = AsyncRemote(server.grpc_address)
     try:
-        started = await client.execute("diamond.diamond", {"values": [1, 2]}, name="cli-run")
+        started = await client.execute("cli_diamond.diamond", {"values": [1, 2]}, name="cli-run")
     finally:
         await client.aclose()
     listed = await wingspan(server, "get", "executions", "-o", "json")

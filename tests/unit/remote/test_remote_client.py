@@ -38,11 +38,12 @@ async def remote(server: ApiServer) -> AsyncIterator[AsyncRemote]:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    # one folder for the module: its files are imported as modules "chain" and "subworkflow"
+    # one folder for the module: its files are imported as modules "remote_chain" and
+    # "remote_subworkflow" (the examples' own names are taken by other tests)
     folder = tmp_path_factory.mktemp("remote") / "project"
     folder.mkdir()
     for name in ("chain.py", "subworkflow.py"):
-        shutil.copy(EXAMPLES / name, folder / name)
+        shutil.copy(EXAMPLES / name, folder / f"remote_{name}")
     (folder / ".gitignore").write_text("scratch/\n")
     (folder / "scratch").mkdir()
     (folder / "scratch" / "broken.py").write_text("raise RuntimeError('never imported')\n")
@@ -51,16 +52,16 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 async def test_register_a_folder_then_again_is_a_no_op(remote: AsyncRemote, project: Path) -> None:
     first = await remote.register(project)
-    assert first == {"chain.add": True, "chain.double": True, "chain.chain": True,
-                     "subworkflow.greet": True, "subworkflow.shout": True,
-                     "subworkflow.greeting": True, "subworkflow.two_greetings": True}
+    assert first == {"remote_chain.add": True, "remote_chain.double": True, "remote_chain.chain": True,
+                     "remote_subworkflow.greet": True, "remote_subworkflow.shout": True,
+                     "remote_subworkflow.greeting": True, "remote_subworkflow.two_greetings": True}
     again = await remote.register(project)
     assert set(again.values()) == {False}
 
 
 async def test_execute_by_name_and_inspect(remote: AsyncRemote, project: Path) -> None:
     await remote.register(project)
-    execution = await remote.execute("chain.chain", {"x": 5}, name="run-one")
+    execution = await remote.execute("remote_chain.chain", {"x": 5}, name="run-one")
     assert execution.name == "run-one"
     assert execution.phase in (WorkflowPhase.QUEUED, WorkflowPhase.RUNNING)
     listed = await remote.list_executions()
@@ -74,18 +75,18 @@ async def test_inputs_are_checked_against_the_registered_interface(remote: Async
                                                                    project: Path) -> None:
     await remote.register(project)
     with pytest.raises(TypeTransformerError, match="'x': expected"):
-        await remote.execute("chain.chain", {"x": "five"})
+        await remote.execute("remote_chain.chain", {"x": "five"})
     with pytest.raises(UserError, match=r"unknown inputs \['y'\]"):
-        await remote.execute("chain.chain", {"y": 1})
-    with pytest.raises(NotFoundError, match=r"nothing named 'chain\.nope'"):
-        await remote.execute("chain.nope", {})
+        await remote.execute("remote_chain.chain", {"y": 1})
+    with pytest.raises(NotFoundError, match=r"nothing named 'remote_chain\.nope'"):
+        await remote.execute("remote_chain.nope", {})
 
 
 async def test_the_synchronous_client(server: ApiServer, project: Path) -> None:
     def use() -> list[str]:
         with Remote(server.grpc_address) as client:
-            client.register(project / "chain.py")
-            execution = client.execute("chain.chain", {"x": 1})
+            client.register(project / "remote_chain.py")
+            execution = client.execute("remote_chain.chain", {"x": 1})
             return [repr(execution), *(e.id.name for e in client.list_executions())]
 
     shown, *names = await anyio.to_thread.run_sync(use)
