@@ -7,8 +7,11 @@ the database and writing the defaults (the ``default`` project and the domains).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any, Self
+
+import anyio
 
 from wingspan.core.config import Settings
 from wingspan.core.storage import open_blob_store
@@ -25,6 +28,8 @@ from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
 from wingspan.server.services.signals import SignalService
 
 __all__ = ["AdminService"]
+
+_log = logging.getLogger(__name__)
 
 
 class AdminService:
@@ -111,6 +116,21 @@ class AdminService:
     async def prune(self) -> int:
         """Applies every project's retention policy once; returns how many executions went."""
         return await self.executions.prune_executions()
+
+    async def run_retention(self, interval: float = 3600.0, *, rounds: int | None = None) -> None:
+        """Prunes now and every ``interval`` seconds, for ever or ``rounds`` times (start it in
+        the server's task group); a failed round is logged and the next one tried."""
+        done = 0
+        while rounds is None or done < rounds:
+            if done:
+                await anyio.sleep(interval)
+            done += 1
+            try:
+                pruned = await self.prune()
+                if pruned:
+                    _log.info("retention: deleted %d finished executions", pruned)
+            except Exception:
+                _log.exception("retention: pruning failed; trying again in %.0f s", interval)
 
     async def aclose(self) -> None:
         await self.store.aclose()

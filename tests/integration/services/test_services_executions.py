@@ -333,3 +333,16 @@ async def test_a_create_that_loses_on_its_name_leaves_no_data_behind(registered:
     assert len(blobs) == 1
     data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution_id("taken")))
     assert data.inputs == literals(text="a" * 20_000)
+
+
+async def test_the_retention_loop_prunes_in_rounds(registered: AdminService) -> None:
+    await registered.update_project(
+        v1.UpdateProjectRequest(
+            project=v1.Project(id=PROJECT, retention=v1.RetentionPolicy(max_age=timedelta(hours=1)))
+        )
+    )
+    await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="old")
+    await finish(registered, "old", at=datetime.now(UTC) - timedelta(days=1))
+    await registered.run_retention(interval=0, rounds=2)
+    left = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    assert left.executions == []
