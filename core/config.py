@@ -52,6 +52,8 @@ class Settings:
     # which task plugin runs each task type: "python=local-process,spark=..." (a bare name is
     # python's); Python tasks run in-process when it says nothing
     task_targets: str = ""
+    # the server's domains, in order, comma-separated
+    domains: str = "development,staging,production"
 
     @property
     def storage_root(self) -> str:
@@ -65,6 +67,10 @@ class Settings:
         if self.db_url:
             return self.db_url
         return f"sqlite+aiosqlite:///{(self.home / 'db' / 'wingspan.sqlite').resolve()}"
+
+    @property
+    def domain_list(self) -> tuple[str, ...]:
+        return tuple(d.strip() for d in self.domains.split(",") if d.strip())
 
     @classmethod
     def field_names(cls) -> list[str]:

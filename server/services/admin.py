@@ -102,13 +102,14 @@ class AdminService:
         cls,
         settings: Settings,
         *,
-        domains: Sequence[str] = DEFAULT_DOMAINS,
+        domains: Sequence[str] | None = None,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
         **kwargs: Any,
     ) -> Self:
         """The layer on the configured database and blob store, migrated and with its defaults."""
         db = Database.from_settings(settings)
         await migrate(db)
+        domains = settings.domain_list if domains is None else domains
         service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit, **kwargs)
         await service.projects.ensure_defaults()
         return service

@@ -295,3 +295,21 @@ async def test_a_launch_plan_of_an_unregistered_workflow_or_with_bad_inputs_is_r
     with pytest.raises(InvalidArgumentError) as info:
         await admin.register_launch_plan(bad)
     assert "'y' does not fit" in str(info.value) and "'z' is not an input" in str(info.value)
+
+
+async def test_the_domains_are_a_setting(settings: object) -> None:
+    import dataclasses
+
+    configured = dataclasses.replace(settings, domains="dev, prod")  # type: ignore[type-var]
+    admin = await AdminService.open(configured)
+    try:
+        domains = await admin.list_domains(v1.ListDomainsRequest())
+        assert [d.id for d in domains.domains] == ["dev", "prod"]
+        with pytest.raises(NotFoundError, match="domains: dev, prod"):
+            await admin.register_task(
+                task_request(flows.add, "v1").__class__(
+                    id=ident(1, "t", "v1", domain="staging"), template=codec.to_proto(flows.add.template)
+                )
+            )
+    finally:
+        await admin.aclose()
