@@ -75,7 +75,14 @@ async def _answer(
             text = f"{method.name} is not implemented by this server"
             return error_response(501, "UNIMPLEMENTED", text), "UNIMPLEMENTED"
         if method.server_streaming:
-            return Stream(_lines(method, handler(message)), media_type="application/x-ndjson"), "OK"
+            # the first message is awaited here, so that a request that fails at once (not found,
+            # invalid) gets its own status rather than a 200 with an error line
+            messages = aiter(handler(message))
+            try:
+                first = [await anext(messages)]
+            except StopAsyncIteration:
+                first = []
+            return Stream(_lines(method, first, messages), media_type="application/x-ndjson"), "OK"
         return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
     except HTTPException:
         raise
@@ -83,9 +90,13 @@ async def _answer(
         return exception_response(exc, method.name), status_of(exc)[1]
 
 
-async def _lines(method: Method, messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+async def _lines(method: Method, first: list[Any], messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
     """One JSON object per line; an error after the first line ends the stream with an error line."""
     try:
+        for message in first:
+            yield encode_json(message) + b"\n"
+        if not first:
+            return
         async for message in messages:
             yield encode_json(message) + b"\n"
     except Exception as exc:

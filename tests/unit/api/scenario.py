@@ -31,7 +31,7 @@ from wingspan.server.services.idl import v1
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # the service layer may not offer these yet: called anyway, they must answer UNIMPLEMENTED or their result
-MAYBE_PENDING = {"RelaunchExecution", "RecoverExecution", "WatchExecution", "GetTaskLogs"}
+MAYBE_PENDING = {"RecoverExecution", "GetTaskLogs"}
 
 
 class Recorder:
@@ -128,6 +128,9 @@ async def run_every_method(client: Any, *, http_url: str) -> set[str]:
     assert run in [e.id.name for e in executions.executions]
     data = await call("GetExecutionData", v1.GetExecutionRequest(id=execution_id))
     assert data.inputs == literals(x=1, y=10)
+    again = await call("RelaunchExecution", v1.RelaunchExecutionRequest(id=execution_id, name=f"again-{tag}"))
+    assert again.id.name == f"again-{tag}"
+    assert (await call("GetExecutionData", v1.GetExecutionRequest(id=again.id))).inputs == data.inputs
 
     # ---- events, node and task executions
     assert (await call("CreateWorkflowEvent", v1.WorkflowExecutionEvent(
@@ -186,6 +189,11 @@ async def run_every_method(client: Any, *, http_url: str) -> set[str]:
     ended = await call("TerminateExecution", terminate)
     assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
     await call.fails("FAILED_PRECONDITION", "TerminateExecution", terminate)
+    watched = await call.stream("WatchExecution", v1.WatchExecutionRequest(id=execution_id))
+    assert [e.workflow.sequence for e in watched if e.workflow is not None][:1] == [1]
+    assert len(watched) >= 3  # the three events above, then the end it was forced to
+    later = await call.stream("WatchExecution", v1.WatchExecutionRequest(id=execution_id, after_sequence=2))
+    assert len(later) == len(watched) - 2
     await call("DeleteExecution", v1.DeleteExecutionRequest(id=execution_id))
     await call.fails("NOT_FOUND", "GetExecution", v1.GetExecutionRequest(id=execution_id))
 
