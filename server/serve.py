@@ -124,21 +124,23 @@ class ApiServer:
             self.http_state.draining = True
         if self.grpc is not None:
             self.grpc.drain()
+        await asyncio.gather(self._stop_http(), self._stop_grpc())
+        if self.admin is not None:
+            admin, self.admin = self.admin, None
+            await admin.aclose()
+
+    async def _stop_http(self) -> None:
         if self._uvicorn is not None and self._http_task is not None:
+            # uvicorn stops accepting, lets requests in flight finish within the grace, then cuts
             self._uvicorn.should_exit = True
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._http_task), self.grace + 5)
             self._http_task = None
+
+    async def _stop_grpc(self) -> None:
         if self.grpc is not None:
-            self.grpc.server.close()
-            try:
-                await asyncio.wait_for(self.grpc.server.wait_closed(), self.grace)
-            except TimeoutError:
-                log.warning("gRPC calls still running after %.0f s were cut off", self.grace)
-            self.grpc = None
-        if self.admin is not None:
-            admin, self.admin = self.admin, None
-            await admin.aclose()
+            grpc, self.grpc = self.grpc, None
+            await grpc.close(self.grace)
 
     async def __aenter__(self) -> ApiServer:
         await self.start()

@@ -11,6 +11,8 @@ service reports SERVING while the server runs and NOT_SERVING while it drains.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import socket
 import time
@@ -69,6 +71,14 @@ class AdminServicer:
     def __init__(self, backend: ApiBackend, metrics: ApiMetrics | None = None) -> None:
         self.backend = backend
         self.metrics = metrics
+        # unary calls in flight: a graceful stop lets them finish (streams may never end)
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def wait_idle(self) -> None:
+        """Returns once no unary call is running."""
+        await self._idle.wait()
 
     def __mapping__(self) -> dict[str, Handler]:
         mapping = {}
@@ -90,6 +100,8 @@ class AdminServicer:
 
     async def _unary(self, method: Method, stream: Stream[Any, Any]) -> None:
         started, code = time.perf_counter(), "OK"
+        self.in_flight += 1
+        self._idle.clear()
         try:
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
@@ -100,6 +112,9 @@ class AdminServicer:
             code = exc.status.name
             raise
         finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self._idle.set()
             self._observe(method, code, started)
 
     async def _stream(self, method: Method, stream: Stream[Any, Any]) -> None:
@@ -172,7 +187,11 @@ class GrpcServer:
         """Reports NOT_SERVING, so that balancers stop sending new calls."""
         self.status.set(False)
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 10.0) -> None:
+        """Drains, lets unary calls in flight finish (up to ``grace`` seconds), then cancels
+        what still runs (streams, late calls) and closes."""
         self.drain()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.servicer.wait_idle(), grace)
         self.server.close()
         await self.server.wait_closed()

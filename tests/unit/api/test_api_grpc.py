@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import httpx
 import pytest
 from google.protobuf import descriptor_pb2
 from grpclib.client import Channel
@@ -104,3 +106,30 @@ async def test_errors_carry_their_status_and_message(channel: Channel) -> None:
         await stub.get_task(v1.GetEntityRequest())
     assert info.value.status == Status.INVALID_ARGUMENT
 
+
+
+async def test_a_graceful_stop_lets_calls_in_flight_finish(api_server: ApiServer, channel: Channel) -> None:
+    original = api_server.admin.list_domains
+    entered, release = asyncio.Semaphore(0), asyncio.Event()
+
+    async def slow(request: Any) -> Any:
+        entered.release()
+        await release.wait()
+        return await original(request)
+
+    api_server.admin.list_domains = slow
+    async with httpx.AsyncClient(base_url=api_server.http_url, timeout=30) as http:
+        over_grpc = asyncio.create_task(v1.AdminServiceStub(channel).list_domains(v1.ListDomainsRequest()))
+        over_http = asyncio.create_task(http.post("/api/v1/ListDomains", json={}))
+        for _ in range(2):
+            await asyncio.wait_for(entered.acquire(), 30)
+        stopping = asyncio.create_task(api_server.stop())
+        for _ in range(50):  # let the stop go as far as it can: it must wait for the two calls
+            await asyncio.sleep(0)
+        assert api_server.http_state is not None and api_server.http_state.draining
+        assert not stopping.done() and not over_grpc.done() and not over_http.done()
+        release.set()
+        assert len((await asyncio.wait_for(over_grpc, 30)).domains) == 3
+        answer = await asyncio.wait_for(over_http, 30)
+        assert answer.status_code == 200 and len(answer.json()["domains"]) == 3
+        await asyncio.wait_for(stopping, 30)
