@@ -27,9 +27,10 @@ def _through_betterproto(obj: Any) -> bytes:
 def _check(obj: Any) -> None:
     ours = codec.encode(obj)
     assert ours == _through_betterproto(obj)
-    assert codec.decode(type(obj), ours) == obj
+    # compared as bytes: a float NaN inside is never equal to itself
+    assert codec.encode(codec.decode(type(obj), ours)) == ours
     message = getattr(v1, type(obj).__name__).parse(ours)
-    assert codec.from_proto(message) == obj
+    assert codec.encode(codec.from_proto(message)) == ours
 
 
 @examples(200)
