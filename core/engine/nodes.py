@@ -21,7 +21,7 @@ from wingspan.core.engine.interfaces import AttemptRequest, TaskRunner
 from wingspan.core.engine.values import materialize, natural
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
-from wingspan.core.model.literals import ErrorKind, SimpleType
+from wingspan.core.model.literals import ErrorKind, LiteralType, SimpleType
 from wingspan.core.model.workflows import (
     BooleanExpression,
     ComparisonOperator,
@@ -291,13 +291,7 @@ _COMPARE = {
 def _operand(dag: DagRun, operand: Operand | None) -> Any:
     assert operand is not None
     if operand.kind == "promise":
-        ref = operand.value
-        from wingspan.core.engine.values import step_into
-
-        value = dag.outputs[ref.node_id][ref.var]
-        for step in ref.path:
-            value = step_into(value, step)
-        return natural(value)
+        return natural(dag.output(operand.value))
     return natural(operand.value)
 
 
@@ -367,8 +361,6 @@ async def _run_gate(dag: DagRun, node: Node, path: str, parent: str) -> dict[str
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error)
     timeout = _seconds(gate.timeout)
-    from wingspan.core.model.literals import LiteralType
-
     expected = gate.value.type if gate.kind == "signal" else LiteralType("simple", SimpleType.BOOLEAN)
     try:
         with anyio.fail_after(timeout) if timeout else contextlib.nullcontext():
