@@ -1,5 +1,5 @@
-"""Plugin discovery: the test distributions under tests/plugins (installed by
-scripts/dev-install) are found through the entry-point group "wingspan"; the broken one
+"""Plugin discovery: the test distributions under tests/plugins (installed for the test
+session by conftest.py) are found through the entry-point group "wingspan"; the broken one
 is reported by name with its error and the others still load; a plugin serves a task type."""
 
 from __future__ import annotations
