@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[3]
 @pytest.fixture(scope="session", autouse=True)
 def test_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     target = tmp_path_factory.mktemp("plugin-site")
-    sources = sorted(str(p) for p in (ROOT / "tests" / "plugins").iterdir() if (p / "pyproject.toml").exists())
+    folders = (ROOT / "tests" / "plugins").iterdir()
+    sources = sorted(str(p) for p in folders if (p / "pyproject.toml").exists())
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "--target", str(target), *sources], check=True, capture_output=True, timeout=300)
     sys.path.insert(0, str(target))
