@@ -2,7 +2,9 @@
 
 Decoding checks what it reads whole: the JSON must be an object whose fields all
 belong to the message, whose numbers fit their protobuf types, with at most one
-field of each oneof set, and the message must encode; anything else is an
+field of each oneof set, whose text holds no NUL character (PostgreSQL cannot store
+one; values inside a Literal are exempt: they are kept as bytes and round-trip
+exactly), and the message must encode; anything else is an
 InvalidArgumentError naming the message and the field, before any service sees
 the request. (betterproto2's ``from_dict`` takes -1 for a uint32 and two members
 of a oneof without complaint.)
@@ -47,9 +49,11 @@ _RANGES = {
 }
 
 
-def check_message(message: Any, path: str) -> None:
-    """Raises InvalidArgumentError for a number out of its type's range or a oneof set twice."""
+def check_message(message: Any, path: str, *, text: bool = True) -> None:
+    """Raises InvalidArgumentError for a number out of its type's range, a oneof set twice,
+    or (with ``text``) a NUL character in a string outside literal values."""
     meta = message._betterproto
+    text = text and type(message).__name__ != "Literal"
     for group, fields in meta.oneof_field_by_group.items():
         chosen = sorted(f.name for f in fields if getattr(message, f.name) is not None)
         if len(chosen) > 1:
@@ -70,8 +74,10 @@ def check_message(message: Any, path: str) -> None:
                 raise InvalidArgumentError(
                     f"{path}.{name}: {item} is out of range for a {field.proto_type} "
                     f"({bounds[0]} to {bounds[1]})")
+            if text and isinstance(item, str) and "\x00" in item:
+                raise InvalidArgumentError(f"{path}.{name}: text may not hold a NUL character (\\x00)")
             if isinstance(item, betterproto2.Message):
-                check_message(item, f"{path}.{name}")
+                check_message(item, f"{path}.{name}", text=text)
 
 
 def encode_json(message: Any) -> bytes:

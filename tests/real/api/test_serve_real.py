@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from tests.real.conftest import TEST_BUCKET
-from tests.unit.api.served import wingspan_serve
+from tests.unit.api.served import run_schemathesis, wingspan_serve
 
 pytestmark = pytest.mark.real
 
@@ -54,6 +54,30 @@ async def test_serve_on_postgres_and_minio(pg_url: str, pg_dsn: str, minio_env: 
                                      "WHERE table_schema = 'public'") > 0
         finally:
             await db.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.mark.slow
+async def test_schemathesis_on_postgres_and_minio(pg_url: str, pg_dsn: str, minio_env: dict[str, str],
+                                                  tmp_path: Path) -> None:
+    """PostgreSQL refuses what SQLite stores (NUL characters in text, for one): fuzz it too."""
+    name = f"wingspan_st_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres", timeout=30)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    env = {"WINGSPAN_HOME": str(tmp_path / "home"),
+           "WINGSPAN_S3_ENDPOINT": minio_env["WINGSPAN_TEST_S3_ENDPOINT"],
+           "WINGSPAN_S3_ACCESS_KEY": minio_env["WINGSPAN_TEST_S3_ACCESS_KEY"],
+           "WINGSPAN_S3_SECRET_KEY": minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
+           "WINGSPAN_S3_REGION": minio_env["WINGSPAN_TEST_S3_REGION"]}
+    try:
+        async with wingspan_serve("--db-url", pg_url.rsplit("/", 1)[0] + f"/{name}",
+                                  "--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}",
+                                  env=env) as (server, http_url, _, _):
+            returncode, report = await run_schemathesis(http_url, str(tmp_path))
+            assert returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
+            assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

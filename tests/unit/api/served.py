@@ -48,3 +48,20 @@ async def wingspan_serve(*args: str, env: Mapping[str, str]) -> AsyncIterator[tu
             process.kill()
             await process.wait()
         await server.reader
+
+
+async def run_schemathesis(http_url: str, cwd: str, *, max_time: int = 60) -> tuple[int, str]:
+    """schemathesis against the live server's OpenAPI document (examples and fuzzing phases,
+    bounded in examples and time); returns its exit code and report."""
+    st = os.path.join(os.path.dirname(sys.executable), "st")
+    process = await asyncio.create_subprocess_exec(
+        st, "run", f"{http_url}/schema/openapi.json",
+        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
+                    "response_schema_conformance",
+        "--phases", "examples,fuzzing", "--max-examples", "15", "--max-time", str(max_time),
+        "--generation-database", "none", "--suppress-health-check", "all", "--workers", "2",
+        "--no-color", "--seed", "20261129",
+        cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await asyncio.wait_for(process.communicate(), max_time * 4)
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace")

@@ -35,6 +35,7 @@ async def _projects(http: httpx.AsyncClient) -> object:
     (b'{"project": {"id": "x", "state": "PROJECT_STATE_NOPE"}}', "invalid CreateProjectRequest"),
     (b'{"project": {"id": "x", "retention": {"maxAge": "soon"}}}', "invalid CreateProjectRequest"),
     (b"[" * 100_000, "not valid JSON"),
+    (b'{"project": {"id": "x", "description": "a\\u0000b"}}', "project.description: text may not hold a NUL"),
 ])
 async def test_malformed_bodies_get_400_with_a_reason_and_change_nothing(
         http: httpx.AsyncClient, body: bytes, says: str) -> None:

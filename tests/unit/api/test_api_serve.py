@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pytest
 from grpclib.client import Channel
 
 import wingspan
-from tests.unit.api.served import Served, wingspan_serve
+from tests.unit.api.served import Served, run_schemathesis, wingspan_serve
 from wingspan.server.services.idl import v1
 
 
@@ -46,17 +45,7 @@ async def test_serve_answers_on_both_ports_and_stops_gracefully(served: tuple[Se
 async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
         served: tuple[Served, str, str, int], tmp_path: Path) -> None:
     server, http_url, _, _ = served
-    st = Path(sys.executable).parent / "st"
-    process = await asyncio.create_subprocess_exec(
-        str(st), "run", f"{http_url}/schema/openapi.json",
-        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,"
-                    "response_schema_conformance",
-        "--phases", "examples,fuzzing", "--max-examples", "15", "--max-time", "60",
-        "--generation-database", "none", "--suppress-health-check", "all", "--workers", "2",
-        "--no-color", "--seed", "20261129",
-        cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await asyncio.wait_for(process.communicate(), 240)
-    report = output.decode(errors="replace")
-    assert process.returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
+    returncode, report = await run_schemathesis(http_url, str(tmp_path))
+    assert returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
     assert "passed" in report and "Server error" not in report
     assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
