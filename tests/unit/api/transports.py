@@ -80,6 +80,7 @@ class HttpClient:
     async def stream(self, name: str, request: Any) -> list[Any]:
         method = BY_NAME[name]
         response = await self._post(method, request)
+        assert response.headers["content-type"].startswith("application/x-ndjson")
         found = []
         for line in response.text.splitlines():
             data = json.loads(line)
