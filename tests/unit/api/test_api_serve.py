@@ -4,7 +4,11 @@ gRPC, fuzzed by schemathesis from its own OpenAPI document, and stopped with SIG
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -49,3 +53,16 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_violation(
     assert returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
     assert "passed" in report and "Server error" not in report
     assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
+
+
+def test_serve_says_which_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "wingspan.cli", "serve", "--http-port", str(port), "--grpc-port", "0"],
+            env={**os.environ, "WINGSPAN_HOME": str(tmp_path / "home")}, capture_output=True, text=True,
+            timeout=60, check=False)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
