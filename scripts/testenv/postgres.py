@@ -113,8 +113,11 @@ def _start(bin_dir: Path, root: Path) -> None:
             f"port {PORT} on {HOST} is taken by something that is not our cluster in {data}; "
             "stop it or set WINGSPAN_TESTENV_PG_PORT"
         )
+    # no autovacuum: its workers (owned by the superuser) sit in the tests' short-lived
+    # databases, and DROP DATABASE ... WITH (FORCE) by the test role may not stop them
     proc = run(["runuser", "-u", OS_USER, "--", str(bin_dir / "pg_ctl"), "-D", str(data),
-                "-l", str(log), "-w", "-t", "90", "start"], check=False, timeout=120)
+                "-o", "-c autovacuum=off", "-l", str(log), "-w", "-t", "90", "start"],
+               check=False, timeout=120)
     if proc.returncode != 0:
         raise ServiceError(
             f"pg_ctl start exited with {proc.returncode}:\n{proc.stdout[-2000:]}\n"

@@ -7,6 +7,7 @@ PostgreSQL (marker ``real``; a fresh database per test, copied from a migrated t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
@@ -77,7 +78,16 @@ async def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -
     yield url.rsplit("/", 1)[0] + f"/{name}"
     conn = await _admin_connection(dsn)
     try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for attempt in range(5):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                break
+            except asyncpg.InsufficientPrivilegeError:
+                # a server-owned worker (autovacuum on a cluster started without our
+                # settings) is in the database; it leaves within moments
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.5 * (attempt + 1))
     finally:
         await conn.close()
 
