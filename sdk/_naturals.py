@@ -24,7 +24,7 @@ from wingspan.core.model.literals import (
     SimpleType,
     UnionValue,
 )
-from wingspan.core.types.purity import to_literal_now
+from wingspan.core.types.purity import to_literal_now, to_python_now
 
 __all__ = ["from_natural", "to_natural"]
 
@@ -40,11 +40,9 @@ def to_natural(literal: Literal) -> Any:
         case "big_integer":
             return int(value)
         case "datetime":
-            offset = dt.timedelta(microseconds=value.utc_offset_micros)
-            instant: dt.datetime = value.instant
-            return instant.astimezone(dt.timezone(offset)) if value.zone else instant.replace(tzinfo=None)
+            return to_python_now(literal, dt.datetime)  # the type engine's reading, zone kept
         case "duration":
-            return dt.timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
+            return to_python_now(literal, dt.timedelta)
         case "collection":
             return [to_natural(item) for item in value.literals]
         case "map":

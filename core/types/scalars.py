@@ -39,6 +39,8 @@ class _Scalar(TypeTransformer):
 
     python_type: type
     simple: SimpleType
+    # the literal kinds this type is stored as; any other kind is a mismatch
+    literal_kinds: tuple[str, ...]
 
     def handles(self, py_type: Any) -> bool:
         return py_type is self.python_type
@@ -58,12 +60,15 @@ class _Scalar(TypeTransformer):
 
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
+        if literal.kind not in self.literal_kinds:
+            raise mismatch_from_literal(py_type, literal)
         return self.decode(literal, py_type)
 
     def encode(self, value: Any) -> Literal:
         raise NotImplementedError
 
     def decode(self, literal: Literal, py_type: Any) -> Any:
+        """The value of a literal already known to be of one of ``literal_kinds``."""
         raise NotImplementedError
 
 
@@ -71,6 +76,7 @@ class IntTransformer(_Scalar):
     name = "int"
     python_type = int
     simple = SimpleType.INTEGER
+    literal_kinds = ("integer", "big_integer")
 
     def encode(self, value: int) -> Literal:
         if INT64_MIN <= value <= INT64_MAX:
@@ -78,17 +84,14 @@ class IntTransformer(_Scalar):
         return Literal("big_integer", str(value))
 
     def decode(self, literal: Literal, py_type: Any) -> int:
-        if literal.kind == "integer":
-            return int(literal.value)
-        if literal.kind == "big_integer":
-            return int(literal.value)
-        raise mismatch_from_literal(py_type, literal)
+        return int(literal.value)
 
 
 class FloatTransformer(_Scalar):
     name = "float"
     python_type = float
     simple = SimpleType.FLOAT
+    literal_kinds = ("float",)
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
         if type(value) is float:
@@ -103,8 +106,6 @@ class FloatTransformer(_Scalar):
             raise ValueMismatch.of("float", value, "too large for a float") from None
 
     def decode(self, literal: Literal, py_type: Any) -> float:
-        if literal.kind != "float":
-            raise mismatch_from_literal(py_type, literal)
         return float(literal.value)
 
 
@@ -112,13 +113,12 @@ class BoolTransformer(_Scalar):
     name = "bool"
     python_type = bool
     simple = SimpleType.BOOLEAN
+    literal_kinds = ("boolean",)
 
     def encode(self, value: bool) -> Literal:
         return Literal("boolean", value)
 
     def decode(self, literal: Literal, py_type: Any) -> bool:
-        if literal.kind != "boolean":
-            raise mismatch_from_literal(py_type, literal)
         return bool(literal.value)
 
 
@@ -126,14 +126,13 @@ class StrTransformer(_Scalar):
     name = "str"
     python_type = str
     simple = SimpleType.STRING
+    literal_kinds = ("string",)
 
     def encode(self, value: str) -> Literal:
         check_text(value)
         return Literal("string", value)
 
     def decode(self, literal: Literal, py_type: Any) -> str:
-        if literal.kind != "string":
-            raise mismatch_from_literal(py_type, literal)
         return str(literal.value)
 
 
@@ -141,13 +140,12 @@ class BytesTransformer(_Scalar):
     name = "bytes"
     python_type = bytes
     simple = SimpleType.BINARY
+    literal_kinds = ("binary",)
 
     def encode(self, value: bytes) -> Literal:
         return Literal("binary", value)
 
     def decode(self, literal: Literal, py_type: Any) -> bytes:
-        if literal.kind != "binary":
-            raise mismatch_from_literal(py_type, literal)
         return bytes(literal.value)
 
 
@@ -162,6 +160,7 @@ class DateTimeTransformer(_Scalar):
     name = "datetime"
     python_type = dt.datetime
     simple = SimpleType.DATETIME
+    literal_kinds = ("datetime",)
 
     def encode(self, value: dt.datetime) -> Literal:
         offset = value.utcoffset()
@@ -174,8 +173,6 @@ class DateTimeTransformer(_Scalar):
         return Literal("datetime", DateTimeValue(instant, zone, micros))
 
     def decode(self, literal: Literal, py_type: Any) -> dt.datetime:
-        if literal.kind != "datetime":
-            raise mismatch_from_literal(py_type, literal)
         value: DateTimeValue = literal.value
         naive_utc = value.instant.replace(tzinfo=None)
         if not value.zone:
@@ -211,6 +208,7 @@ class TimedeltaTransformer(_Scalar):
     name = "timedelta"
     python_type = dt.timedelta
     simple = SimpleType.DURATION
+    literal_kinds = ("duration",)
 
     def encode(self, value: dt.timedelta) -> Literal:
         micros = value // dt.timedelta(microseconds=1)
@@ -219,8 +217,6 @@ class TimedeltaTransformer(_Scalar):
         return Literal("duration", DurationValue(sign * seconds, sign * rest * 1000))
 
     def decode(self, literal: Literal, py_type: Any) -> dt.timedelta:
-        if literal.kind != "duration":
-            raise mismatch_from_literal(py_type, literal)
         value: DurationValue = literal.value
         return dt.timedelta(seconds=value.seconds, microseconds=value.nanos // 1000)
 
@@ -229,6 +225,7 @@ class NoneTransformer(_Scalar):
     name = "none"
     python_type = type(None)
     simple = SimpleType.NONE
+    literal_kinds = ("none",)
 
     def handles(self, py_type: Any) -> bool:
         return py_type is None or py_type is type(None)
@@ -237,8 +234,7 @@ class NoneTransformer(_Scalar):
         return Literal("none", VOID)
 
     def decode(self, literal: Literal, py_type: Any) -> None:
-        if literal.kind != "none":
-            raise mismatch_from_literal(py_type, literal)
+        return None
 
 
 SCALAR_TRANSFORMERS: tuple[TypeTransformer, ...] = (
