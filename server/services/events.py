@@ -122,6 +122,26 @@ class EventService:
             bytes(message), "executions", execution.project, execution.domain, execution.name, *parts
         )
 
+    async def _advance(self, execution: ExecutionRow, row: Any, kind: str, event: Any, at: Any,
+                       *outputs_at: str) -> bool:
+        """Applies what an event says about its phase, unless it would move ``row`` back;
+        ``outputs_at`` names where its outputs are stored. True when it moved forward."""
+        if not moves_forward(kind, row.phase, int(event.phase), current_sequence=row.last_sequence,
+                             new_sequence=int(event.sequence)):
+            return False
+        row.phase = int(event.phase)
+        _times(row, kind, at)
+        if getattr(event, "cache_status", 0):
+            row.cache_status = int(event.cache_status)
+        if event.error is not None:
+            row.error_bytes = bytes(event.error)
+        if event.reason:
+            row.reason = event.reason
+        if event.outputs is not None:
+            row.outputs_bytes, row.outputs_uri = await self._payload(execution, event.outputs, *outputs_at)
+        row.last_sequence = max(row.last_sequence, int(event.sequence))
+        return True
+
     # ---- workflow ------------------------------------------------------------------------
 
     async def create_workflow_event(self, event: Any) -> Any:
@@ -130,24 +150,7 @@ class EventService:
             if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
                 return v1.CreateEventResponse(recorded=False)
             at = event.occurred_at or now()
-            if moves_forward(
-                "workflow",
-                execution.phase,
-                int(event.phase),
-                current_sequence=execution.last_sequence,
-                new_sequence=int(event.sequence),
-            ):
-                execution.phase = int(event.phase)
-                _times(execution, "workflow", at)
-                if event.error is not None:
-                    execution.error_bytes = bytes(event.error)
-                if event.reason:
-                    execution.reason = event.reason
-                if event.outputs is not None:
-                    execution.outputs_bytes, execution.outputs_uri = await self._payload(
-                        execution, event.outputs, "outputs.pb"
-                    )
-                execution.last_sequence = max(execution.last_sequence, int(event.sequence))
+            await self._advance(execution, execution, "workflow", event, at, "outputs.pb")
         self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
 
@@ -173,37 +176,12 @@ class EventService:
                 row.inputs_bytes, row.inputs_uri = await self._payload(
                     execution, event.inputs, "nodes", node_id, "inputs.pb"
                 )
-            if moves_forward(
-                "node",
-                row.phase,
-                int(event.phase),
-                current_sequence=row.last_sequence,
-                new_sequence=int(event.sequence),
-            ):
-                row.phase = int(event.phase)
-                _times(row, "node", at)
-                if event.cache_status:
-                    row.cache_status = int(event.cache_status)
-                if event.error is not None:
-                    row.error_bytes = bytes(event.error)
-                if event.reason:
-                    row.reason = event.reason
-                if event.outputs is not None:
-                    row.outputs_bytes, row.outputs_uri = await self._payload(
-                        execution, event.outputs, "nodes", node_id, "outputs.pb"
-                    )
-                if event.dynamic_spec:
-                    row.dynamic_bytes, row.dynamic_uri = await self.payloads.put(
-                        event.dynamic_spec,
-                        "executions",
-                        execution.project,
-                        execution.domain,
-                        execution.name,
-                        "nodes",
-                        node_id,
-                        "dynamic.pb",
-                    )
-                row.last_sequence = max(row.last_sequence, int(event.sequence))
+            moved = await self._advance(execution, row, "node", event, at, "nodes", node_id, "outputs.pb")
+            if moved and event.dynamic_spec:
+                row.dynamic_bytes, row.dynamic_uri = await self.payloads.put(
+                    event.dynamic_spec, "executions", execution.project, execution.domain,
+                    execution.name, "nodes", node_id, "dynamic.pb",
+                )
             execution.updated_at = max(utc(execution.updated_at) or at, at)
         self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
@@ -260,26 +238,8 @@ class EventService:
                 row.plugin = event.plugin
             if event.plugin_handle:
                 row.plugin_handle = event.plugin_handle
-            if moves_forward(
-                "task",
-                row.phase,
-                int(event.phase),
-                current_sequence=row.last_sequence,
-                new_sequence=int(event.sequence),
-            ):
-                row.phase = int(event.phase)
-                _times(row, "task", at)
-                if event.cache_status:
-                    row.cache_status = int(event.cache_status)
-                if event.error is not None:
-                    row.error_bytes = bytes(event.error)
-                if event.reason:
-                    row.reason = event.reason
-                if event.outputs is not None:
-                    row.outputs_bytes, row.outputs_uri = await self._payload(
-                        execution, event.outputs, "nodes", node_id, "attempts", str(attempt), "outputs.pb"
-                    )
-                row.last_sequence = max(row.last_sequence, int(event.sequence))
+            await self._advance(execution, row, "task", event, at,
+                                "nodes", node_id, "attempts", str(attempt), "outputs.pb")
             execution.updated_at = max(utc(execution.updated_at) or at, at)
         self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
