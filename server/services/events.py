@@ -24,6 +24,7 @@ from sqlmodel import col, select
 from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
+from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.idl import v1
 from wingspan.server.services.payloads import Payloads
@@ -43,17 +44,7 @@ class EventService:
 
     async def _lock_execution(self, session: AsyncSession, execution_id: Any) -> ExecutionRow:
         check_execution_id(execution_id, "event: execution id")
-        row = (
-            await session.execute(
-                select(ExecutionRow)
-                .where(
-                    ExecutionRow.project == execution_id.project,
-                    ExecutionRow.domain == execution_id.domain,
-                    ExecutionRow.name == execution_id.name,
-                )
-                .with_for_update()
-            )
-        ).scalar_one_or_none()
+        row = await execution_row(session, execution_id, lock=True)
         if row is None:
             raise NotFoundError(
                 f"event for execution {execution_id.project}/{execution_id.domain}/"

@@ -34,6 +34,7 @@ from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, ProjectRow, SignalRow, key
+from wingspan.server.db.queries import execution_row
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
 from wingspan.server.services.idl import v1
@@ -250,15 +251,7 @@ class ExecutionService:
     async def row(self, execution_id: Any) -> ExecutionRow:
         check_execution_id(execution_id)
         async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(ExecutionRow).where(
-                        ExecutionRow.project == execution_id.project,
-                        ExecutionRow.domain == execution_id.domain,
-                        ExecutionRow.name == execution_id.name,
-                    )
-                )
-            ).scalar_one_or_none()
+            row = await execution_row(session, execution_id)
         if row is None:
             raise NotFoundError(
                 f"execution {execution_id.project}/{execution_id.domain}/{execution_id.name} does not exist"

@@ -23,6 +23,7 @@ from wingspan.core.model.literals import Literal, LiteralType, SimpleType
 from wingspan.core.model.workflows import CompiledWorkflowClosure, Node
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, SignalRow, key
+from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.idl import v1
 from wingspan.server.services.pagination import Field, ListQuery, page
@@ -101,15 +102,7 @@ class SignalService:
 
     async def _execution(self, session: Any, execution_id: Any) -> ExecutionRow:
         check_execution_id(execution_id)
-        row: ExecutionRow | None = (
-            await session.execute(
-                select(ExecutionRow).where(
-                    ExecutionRow.project == execution_id.project,
-                    ExecutionRow.domain == execution_id.domain,
-                    ExecutionRow.name == execution_id.name,
-                )
-            )
-        ).scalar_one_or_none()
+        row = await execution_row(session, execution_id)
         if row is None:
             raise NotFoundError(
                 f"execution {execution_id.project}/{execution_id.domain}/{execution_id.name} does not exist"
