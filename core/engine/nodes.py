@@ -384,7 +384,6 @@ async def _run_gate(dag: DagRun, node: Node, path: str, parent: str) -> dict[str
 
 
 async def _run_subgraph(dag: DagRun, node: Node, path: str, parent: str) -> dict[str, Any]:
-    from wingspan.core.engine.dag import DagRun
 
     state = dag.state
     inputs = dag.inputs_of(node)
@@ -398,19 +397,11 @@ async def _run_subgraph(dag: DagRun, node: Node, path: str, parent: str) -> dict
         inputs = {**target.defaults, **inputs, **target.fixed}
         resolver = target.resolver or resolver
     state.node(path, NodePhase.RUNNING, parent)
-    child = DagRun(state, workflow, inputs, resolver, prefix=path + "/", parent=path)
-    try:
-        outputs = await child.run()
-    except NodeFailed as failed:
-        state.node(path, NodePhase.FAILED, parent, failed.error)
-        raise
-    state.node(path, NodePhase.SUCCEEDED, parent)
-    return outputs
+    return await _run_child(dag, path, parent, workflow, inputs, resolver)
 
 
 async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str,
                        inline: bool) -> dict[str, Any]:
-    from wingspan.core.engine.dag import DagRun
 
     state = dag.state
     inputs = _typed_inputs(dag, node, runner)
@@ -430,13 +421,21 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
     state.task(path, TaskPhase.SUCCEEDED, 0)
     template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
     graph = CompiledWorkflow(template, spec.connections or NodeConnections())
-    child = DagRun(state, graph, {}, resolver, prefix=path + "/", parent=path)
+    return await _run_child(dag, path, parent, graph, {}, resolver)
+
+
+async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflow,
+                     inputs: dict[str, Any], resolver: Any) -> dict[str, Any]:
+    """Runs a node's sub-graph (subworkflow, launch plan, dynamic) and records how it ended."""
+    from wingspan.core.engine.dag import DagRun
+
+    child = DagRun(dag.state, graph, inputs, resolver, prefix=path + "/", parent=path)
     try:
         outputs = await child.run()
     except NodeFailed as failed:
-        state.node(path, NodePhase.FAILED, parent, failed.error)
+        dag.state.node(path, NodePhase.FAILED, parent, failed.error)
         raise
-    state.node(path, NodePhase.SUCCEEDED, parent)
+    dag.state.node(path, NodePhase.SUCCEEDED, parent)
     return outputs
 
 
