@@ -29,6 +29,10 @@ def test_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator
                     "--target", str(target), *sources], check=True, capture_output=True, timeout=300)
     sys.path.insert(0, str(target))
     importlib.invalidate_caches()
+    # a run in an earlier test may have discovered plugins before these were installed
+    import wingspan._local_parts as local_parts
+
+    local_parts._plugins = None
     previous = os.environ.get("PYTHONPATH")
     os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(target), previous) if p)
     try:
