@@ -249,20 +249,19 @@ class EventService:
         this process arrive at once; those of other replicas within ``poll_interval``."""
         check_execution_id(request.id, "watch: execution id")
         after_sequence, last_id = int(request.after_sequence), 0
+        async with self.db.read() as session:
+            found = await execution_row(session, request.id)
+        if found is None:
+            raise NotFoundError(f"execution {request.id.name} does not exist")
+        execution_key = key(found)
         while True:
+            # the waiter comes before the read: an event recorded after this point wakes it,
+            # one recorded before is in what the read sees; none can slip between the two
+            waiter = self._waiters.setdefault(execution_key, anyio.Event())
             async with self.db.read() as session:
-                execution = (
-                    await session.execute(
-                        select(ExecutionRow).where(
-                            ExecutionRow.project == request.id.project,
-                            ExecutionRow.domain == request.id.domain,
-                            ExecutionRow.name == request.id.name,
-                        )
-                    )
-                ).scalar_one_or_none()
+                execution = await execution_row(session, request.id)
                 if execution is None:
                     raise NotFoundError(f"execution {request.id.name} does not exist")
-                waiter = self._waiters.setdefault(key(execution), anyio.Event())
                 statement = select(EventRow).where(
                     EventRow.execution_id == key(execution), col(EventRow.id) > last_id
                 )
