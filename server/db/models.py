@@ -177,6 +177,7 @@ class ExecutionRow(SQLModel, table=True):
         Index(None, "project", "domain", "phase", "created_at"),
         Index(None, "project", "domain", "entity_name", "created_at"),
         Index(None, "project", "finished_at"),
+        Index(None, "phase", "held", "lease_expires_at"),
     )
 
     id: int | None = Field(default=None, sa_column=_id())
@@ -207,6 +208,13 @@ class ExecutionRow(SQLModel, table=True):
     outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
     # the highest event sequence applied to the phase
     last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    # held back (by its launch plan's concurrency policy): engines leave it queued
+    held: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=text("false")))
+    # the engine replica running it, and until when its claim holds without a heartbeat
+    owner: str = Field(default="", sa_column=Column(String(255), nullable=False, server_default=""))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    # a terminate was asked for: the owning engine aborts the run (force ends it at once)
+    abort_requested: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class NodeExecutionRow(SQLModel, table=True):
