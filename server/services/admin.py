@@ -82,6 +82,7 @@ class AdminService:
         self.get_execution_data = x.get_execution_data
         self.terminate_execution = x.terminate_execution
         self.relaunch_execution = x.relaunch_execution
+        self.recover_execution = x.recover_execution
         self.delete_execution = x.delete_execution
         self.list_node_executions = n.list_node_executions
         self.get_node_execution = n.get_node_execution

@@ -291,12 +291,26 @@ class ExecutionService:
 
     async def relaunch_execution(self, request: Any) -> Any:
         """A new execution of the same entity version with the same inputs (mode RELAUNCH)."""
+        return await self._repeat(request, v1.ExecutionMode.RELAUNCH)
+
+    async def recover_execution(self, request: Any) -> Any:
+        """Like relaunch (mode RECOVER), but the engine reuses the outputs of every node that
+        succeeded in the original and runs only the rest."""
+        original = await self.row(request.id)
+        if WorkflowPhase(original.phase) not in TERMINAL_WORKFLOW:
+            raise FailedPreconditionError(
+                f"execution {original.project}/{original.domain}/{original.name} is "
+                f"{WorkflowPhase(original.phase).name.lower()}: recover it once it has ended"
+            )
+        return await self._repeat(request, v1.ExecutionMode.RECOVER)
+
+    async def _repeat(self, request: Any, mode: Any) -> Any:
         row = await self.row(request.id)
         spec = v1.ExecutionSpec.parse(row.spec_bytes)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         spec.inputs = v1.LiteralMap.parse(inputs) if inputs is not None else None
         spec.metadata = v1.ExecutionMetadata(
-            mode=v1.ExecutionMode.RELAUNCH,
+            mode=mode,
             principal=spec.metadata.principal if spec.metadata else "",
             reference_execution=v1.ExecutionId(project=row.project, domain=row.domain, name=row.name),
         )
