@@ -39,8 +39,12 @@ __all__ = [
     "EventRow",
     "ExecutionRow",
     "LaunchPlanRow",
+    "LaunchPlanSlotsRow",
     "NodeExecutionRow",
+    "NotificationAttemptRow",
+    "NotificationRow",
     "ProjectRow",
+    "ScheduleTickRow",
     "SignalRow",
     "TaskExecutionRow",
     "TaskRow",
@@ -354,3 +358,87 @@ class CatalogReservationRow(SQLModel, table=True):
     owner: str = Field(sa_column=Column(String(255), nullable=False))
     expires_at: datetime = Field(sa_column=_time())
     created_at: datetime = Field(sa_column=_time())
+
+
+class ScheduleTickRow(SQLModel, table=True):
+    """One tick of a launch plan's schedule that started an execution: inserted in the same
+    transaction as that execution, so a tick fires once whatever the number of schedulers."""
+
+    __tablename__ = "schedule_ticks"
+    __table_args__ = (UniqueConstraint("project", "domain", "launch_plan", "tick_at"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    project: str = Field(sa_column=Column(String(63), nullable=False))
+    domain: str = Field(sa_column=Column(String(63), nullable=False))
+    launch_plan: str = Field(sa_column=Column(String(255), nullable=False))
+    tick_at: datetime = Field(sa_column=_time())
+    # the version whose schedule fired, and what it started
+    version: str = Field(sa_column=Column(String(255), nullable=False))
+    execution_name: str = Field(sa_column=Column(String(255), nullable=False))
+    # "scheduler" or "backfill"
+    source: str = Field(default="scheduler", sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+
+
+class LaunchPlanSlotsRow(SQLModel, table=True):
+    """A launch plan's concurrency limit: the row creates and phase changes lock (``FOR
+    UPDATE``) so that counting running executions and admitting one is race-free."""
+
+    __tablename__ = "launch_plan_slots"
+    __table_args__ = (UniqueConstraint("project", "domain", "launch_plan"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    project: str = Field(sa_column=Column(String(63), nullable=False))
+    domain: str = Field(sa_column=Column(String(63), nullable=False))
+    launch_plan: str = Field(sa_column=Column(String(255), nullable=False))
+    # the limit of the version launched last (0: none); held executions are released up to it
+    max_running: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    updated_at: datetime = Field(sa_column=_time())
+
+
+class NotificationRow(SQLModel, table=True):
+    """The outbox: one notice to deliver, written in the transaction of the phase change it
+    reports; senders claim due rows with a lease and record each attempt."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index(None, "state", "next_attempt_at"),
+        Index(None, "execution_id", "id"),
+    )
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    # "webhook", "slack", "email", or a plugin's kind
+    kind: str = Field(sa_column=Column(String(63), nullable=False))
+    # the Notification message (its target's settings)
+    target_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    phase: int = Field(sa_column=Column(Integer, nullable=False))
+    # the Notice's JSON, fixed when the phase changed
+    notice: str = Field(sa_column=Column(Text, nullable=False))
+    # 0 pending, 1 delivered, 2 failed for good
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    next_attempt_at: datetime = Field(sa_column=_time())
+    # the sender trying it now, and until when its claim holds
+    owner: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    finished_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+
+
+class NotificationAttemptRow(SQLModel, table=True):
+    """One try at delivering a notification, as the API shows it."""
+
+    __tablename__ = "notification_attempts"
+    __table_args__ = (Index(None, "notification_id", "number"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    notification_id: int = Field(
+        sa_column=Column(ID, ForeignKey("notifications.id", ondelete="CASCADE"), nullable=False)
+    )
+    number: int = Field(sa_column=Column(Integer, nullable=False))
+    at: datetime = Field(sa_column=_time())
+    ok: bool = Field(sa_column=Column(Boolean, nullable=False))
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    sender: str = Field(default="", sa_column=Column(String(255), nullable=False))
