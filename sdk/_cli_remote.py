@@ -9,24 +9,27 @@ import click
 
 from wingspan.core.errors import WingspanError
 
-__all__ = ["execution", "get", "register", "signal"]
+__all__ = ["domain_option", "endpoint_option", "execution", "fail", "get", "output_option", "project_option",
+           "register", "remote_client", "show", "signal"]
 
-endpoint_option = click.option("--endpoint", envvar="WINGSPAN_ENDPOINT", default=None,
-                               help="gRPC host:port of the server (default: config file, then "
-                                    "127.0.0.1:8089).")
+endpoint_option = click.option("--endpoint", default=None, metavar="HOST:PORT",
+                               help="gRPC address of the server (default: $WINGSPAN_ENDPOINT, then "
+                                    "the config file's endpoint, then 127.0.0.1:8089).")
 project_option = click.option("--project", "-p", default="default", show_default=True)
 domain_option = click.option("--domain", "-d", default="development", show_default=True)
 output_option = click.option("-o", "--output", "output_format", default="table", show_default=True,
                              type=click.Choice(["table", "json", "yaml"]))
 
 
-def _remote(endpoint: str | None, project: str, domain: str) -> Any:
+def remote_client(endpoint: str | None, project: str, domain: str) -> Any:
+    """The client of every command: the endpoint from --endpoint, WINGSPAN_ENDPOINT, the
+    config file or the default (see wingspan._endpoint)."""
     from wingspan._remote_sync import Remote
 
     return Remote(endpoint, project=project, domain=domain)
 
 
-def _show(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
+def show(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -47,7 +50,7 @@ def _show(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
     Console().print(table)
 
 
-def _fail(exc: WingspanError) -> None:
+def fail(exc: WingspanError) -> None:
     raise click.ClickException(str(exc)) from exc
 
 
@@ -60,10 +63,10 @@ def _fail(exc: WingspanError) -> None:
 def register(path: str, project: str, domain: str, version: str | None, endpoint: str | None) -> None:
     """Packs the code under PATH and registers its tasks, workflows and launch plans."""
     try:
-        with _remote(endpoint, project, domain) as remote:
+        with remote_client(endpoint, project, domain) as remote:
             created = remote.register(path, version=version)
     except WingspanError as exc:
-        _fail(exc)
+        fail(exc)
     new = sorted(name for name, made in created.items() if made)
     click.echo(f"registered {len(created)} entities in {project}/{domain}: {len(new)} new, "
                f"{len(created) - len(new)} unchanged")
@@ -81,7 +84,7 @@ def register(path: str, project: str, domain: str, version: str | None, endpoint
 def get(kind: str, name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
     """Lists projects, registered entities (every version of NAME) or executions."""
     try:
-        with _remote(endpoint, project, domain) as remote:
+        with remote_client(endpoint, project, domain) as remote:
             if kind == "projects":
                 rows = remote.list_projects()
             elif kind == "executions":
@@ -90,8 +93,8 @@ def get(kind: str, name: str, project: str, domain: str, output_format: str, end
             else:
                 rows = remote.list_entities(kind, name)
     except WingspanError as exc:
-        _fail(exc)
-    _show(rows, output_format, f"{kind} in {project}/{domain}" if kind != "projects" else "projects")
+        fail(exc)
+    show(rows, output_format, f"{kind} in {project}/{domain}" if kind != "projects" else "projects")
 
 
 @click.group()
@@ -108,14 +111,45 @@ def execution() -> None:
 @endpoint_option
 def terminate(name: str, reason: str, force: bool, project: str, domain: str, endpoint: str | None) -> None:
     """Terminates the execution NAME."""
-    from wingspan.core.model.interface import ExecutionId
-
     try:
-        with _remote(endpoint, project, domain) as remote:
-            remote.terminate(ExecutionId(project, domain, name), reason, force=force)
+        with remote_client(endpoint, project, domain) as remote:
+            remote.terminate(name, reason, force=force)
     except WingspanError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"terminating {project}/{domain}/{name}")
+
+
+def _again(how: str, name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:
+    try:
+        with remote_client(endpoint, project, domain) as remote:
+            started = getattr(remote, how)(name, name=new_name)
+    except WingspanError as exc:
+        fail(exc)
+    click.echo(started.name)
+    click.echo(f"{how}ed {project}/{domain}/{name} as {started.name} ({started.phase.name})", err=True)
+
+
+@execution.command()
+@click.argument("name")
+@click.option("--name", "new_name", default="", help="The new execution's name (default: generated).")
+@project_option
+@domain_option
+@endpoint_option
+def relaunch(name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:
+    """Starts the entity of execution NAME again with the same inputs; prints the new name."""
+    _again("relaunch", name, new_name, project, domain, endpoint)
+
+
+@execution.command()
+@click.argument("name")
+@click.option("--name", "new_name", default="", help="The new execution's name (default: generated).")
+@project_option
+@domain_option
+@endpoint_option
+def recover(name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:
+    """Runs the ended execution NAME again, reusing the outputs of its nodes that succeeded;
+    prints the new name."""
+    _again("recover", name, new_name, project, domain, endpoint)
 
 
 @click.group()
@@ -132,14 +166,12 @@ def signal() -> None:
 def list_signals(execution_name: str, project: str, domain: str, output_format: str,
                  endpoint: str | None) -> None:
     """The gates of EXECUTION_NAME and their values."""
-    from wingspan.core.model.interface import ExecutionId
-
     try:
-        with _remote(endpoint, project, domain) as remote:
-            rows = remote.signals(ExecutionId(project, domain, execution_name))
+        with remote_client(endpoint, project, domain) as remote:
+            rows = remote.signals(execution_name)
     except WingspanError as exc:
-        _fail(exc)
-    _show([{k: v for k, v in row.items() if k != "literal_type"} for row in rows], output_format,
+        fail(exc)
+    show([{k: v for k, v in row.items() if k != "literal_type"} for row in rows], output_format,
           f"signals of {execution_name}")
 
 
@@ -153,15 +185,13 @@ def list_signals(execution_name: str, project: str, domain: str, output_format: 
 def set_signal(execution_name: str, name: str, value: str, project: str, domain: str,
                endpoint: str | None) -> None:
     """Gives signal NAME of EXECUTION_NAME its VALUE (JSON: true, 3, "text"; bare text for strings)."""
-    from wingspan.core.model.interface import ExecutionId
-
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError:
         parsed = value
     try:
-        with _remote(endpoint, project, domain) as remote:
-            remote.set_signal(ExecutionId(project, domain, execution_name), name, parsed)
+        with remote_client(endpoint, project, domain) as remote:
+            remote.set_signal(execution_name, name, parsed)
     except WingspanError as exc:
-        _fail(exc)
+        fail(exc)
     click.echo(f"signal {name!r} of {execution_name} set to {parsed!r}")

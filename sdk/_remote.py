@@ -10,10 +10,10 @@ import base64
 import hashlib
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import anyio
 
@@ -31,12 +31,16 @@ from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, TypedInterface
 from wingspan.core.model.literals import LiteralMap
 
-__all__ = ["AsyncRemote", "Execution", "RemoteError", "endpoint_from"]
+__all__ = ["AsyncRemote", "Execution", "LogChunk", "RemoteError"]
 
 log = logging.getLogger("wingspan.remote")
 DEFAULT_PROJECT, DEFAULT_DOMAIN = "default", "development"
 TERMINAL = {WorkflowPhase.SUCCEEDED, WorkflowPhase.FAILED, WorkflowPhase.TIMED_OUT, WorkflowPhase.ABORTED,
             WorkflowPhase.SKIPPED}
+
+
+#: an execution: its id, the Execution, or its name in the client's project and domain
+ExecutionRef: TypeAlias = "ExecutionId | Execution | str"
 
 
 class RemoteError(SystemError_):
@@ -57,18 +61,10 @@ def _translate(exc: Exception, what: str) -> WingspanError:
     return mapped.get(exc.status, RemoteError)(f"{what}: {exc.message or exc.status.name}")
 
 
-def endpoint_from(endpoint: str | None) -> str:
-    """--endpoint, else WINGSPAN_ENDPOINT, else the config file, else 127.0.0.1:8089."""
-    if endpoint:
-        return endpoint
-    from wingspan.core.config import Settings
-
-    return Settings.load().endpoint
-
-
 @dataclass
 class Execution:
-    """An execution on the server; ``wait()`` refreshes it until it ends."""
+    """An execution on the server: ``phase`` and ``error`` as last read (``refresh()``,
+    ``wait()``), ``outputs()`` once it has succeeded."""
 
     id: ExecutionId
     phase: WorkflowPhase
@@ -91,48 +87,85 @@ class Execution:
         self.phase, self.error = fresh.phase, fresh.error
         return self
 
-    async def wait(self, timeout: float | None = None,  # noqa: ASYNC109 - DESIGN.md's name
-                   poll: float = 0.2) -> Execution:
-        """Until the execution ends; raises TimeoutError after ``timeout`` seconds."""
-        with anyio.fail_after(timeout):
-            delay = poll
+    async def wait(self, timeout: float | None = None) -> Execution:  # noqa: ASYNC109 - DESIGN.md's name
+        """Until the execution ends (it follows the server's event stream); TimeoutError after
+        ``timeout`` seconds, naming the execution and the phase it is in."""
+        with anyio.move_on_after(timeout) as scope:
             while not (await self.refresh()).done:
-                await anyio.sleep(delay)  # the server has no push for this client yet
-                delay = min(delay * 1.5, 2.0)
+                try:
+                    async for _ in self.remote.watch(self.id):
+                        pass  # the stream ends once the execution has ended
+                except RemoteError:
+                    await anyio.sleep(1.0)  # the server went away: ask again
+        if scope.cancelled_caught:
+            with anyio.move_on_after(5):
+                await self.refresh()
+            raise TimeoutError(f"execution {self.name} did not end within {timeout:g} s; "
+                               f"it is {self.phase.name}")
         return self
 
     async def outputs(self) -> dict[str, Any]:
+        """The outputs as Python values: of the entity's own types when it was given as an
+        object, else as the registered interface's types read plainly (records as dicts)."""
         if self._outputs is None:
+            if self.phase != WorkflowPhase.SUCCEEDED:
+                await self.refresh()
+            if self.phase != WorkflowPhase.SUCCEEDED:
+                because = f": {self.error}" if self.error else ""
+                raise FailedPreconditionError(f"execution {self.name} has no outputs: it is "
+                                              f"{self.phase.name}{because}")
             self._outputs = await self.remote.outputs(self.id, self.output_types)
         return self._outputs
+
+
+@dataclass(frozen=True)
+class LogChunk:
+    """Bytes a task attempt wrote, from ``offset`` of its log."""
+
+    node_id: str
+    attempt: int
+    data: bytes
+    offset: int
 
 
 class AsyncRemote:
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
                  domain: str = DEFAULT_DOMAIN) -> None:
-        self.endpoint = endpoint_from(endpoint)
-        host, _, port = self.endpoint.rpartition(":")
-        if not host or not port.isdigit():
-            raise UserError(f"endpoint {self.endpoint!r} is not host:port (e.g. 127.0.0.1:8089)")
-        self.host, self.port = host, int(port)
+        from wingspan._endpoint import resolve_endpoint
+
+        self._endpoint = resolve_endpoint(endpoint)
+        self.endpoint = self._endpoint.address
+        self.host, self.port = self._endpoint.host, self._endpoint.port
         self.project, self.domain = project, domain
         self._channel: Any = None
         self._stub: Any = None
         self._checked = False
 
-    async def _call(self, method: str, request: Any, what: str) -> Any:
+    async def _connect(self) -> Any:
         if self._stub is None:
             from grpclib.client import Channel
 
             from wingspan.protos import v1
 
             self._channel = Channel(self.host, self.port)
-            self._stub = v1.AdminServiceStub(self._channel)
+            self._stub = v1.AdminServiceStub(self._channel, metadata=self._endpoint.metadata or None)
         if not self._checked:
             self._checked = True
             await self._check_version()
+        return self._stub
+
+    async def _call(self, method: str, request: Any, what: str) -> Any:
+        stub = await self._connect()
         try:
-            return await getattr(self._stub, method)(request)
+            return await getattr(stub, method)(request)
+        except Exception as exc:
+            raise _translate(exc, what) from exc
+
+    async def _stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
+        stub = await self._connect()
+        try:
+            async for message in getattr(stub, method)(request):
+                yield message
         except Exception as exc:
             raise _translate(exc, what) from exc
 
@@ -282,9 +315,10 @@ class AsyncRemote:
                 literals[key] = from_natural(value, lt, key)
         return LiteralMap(literals)
 
-    async def execution(self, execution_id: ExecutionId) -> Execution:
+    async def execution(self, execution_ref: ExecutionRef) -> Execution:
         from wingspan.protos import v1
 
+        execution_id = self.execution_id(execution_ref)
         found = await self._call("get_execution", v1.GetExecutionRequest(
             id=codec.to_proto(execution_id)), f"get execution {execution_id.name}")
         return self._execution(found)
@@ -338,11 +372,12 @@ class AsyncRemote:
                  "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
                 for item in getattr(answer, attribute)]
 
-    async def signals(self, execution_id: ExecutionId) -> list[dict[str, Any]]:
+    async def signals(self, execution_ref: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's gates and what they wait for (``value`` is None until given)."""
         from wingspan._naturals import to_natural
         from wingspan.protos import v1
 
+        execution_id = self.execution_id(execution_ref)
         answer = await self._call("list_signals", v1.ListSignalsRequest(
             execution_id=codec.to_proto(execution_id), limit=500), f"list signals of {execution_id.name}")
         found = []
@@ -354,12 +389,13 @@ class AsyncRemote:
                           "set": value is not None, "literal_type": lt})
         return found
 
-    async def set_signal(self, execution_id: ExecutionId, name: str, value: Any) -> None:
+    async def set_signal(self, execution_ref: ExecutionRef, name: str, value: Any) -> None:
         """Gives a gate its value (True/False approves or rejects), checked against its type."""
         from wingspan._naturals import from_natural
         from wingspan.core.model.interface import SignalId
         from wingspan.protos import v1
 
+        execution_id = self.execution_id(execution_ref)
         known = {s["name"]: s for s in await self.signals(execution_id)}
         if name not in known:
             raise NotFoundError(f"execution {execution_id.name} has no signal {name!r}; "
@@ -369,11 +405,57 @@ class AsyncRemote:
             id=codec.to_proto(SignalId(execution_id, name)), value=codec.to_proto(literal)),
             f"set signal {name!r} of {execution_id.name}")
 
-    async def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
+    async def terminate(self, execution_id: ExecutionRef, reason: str = "", *, force: bool = False) -> None:
+        """Asks the execution to stop; ``force`` ends it now even if attempts do not confirm."""
         from wingspan.protos import v1
 
+        eid = self.execution_id(execution_id)
         await self._call("terminate_execution", v1.TerminateExecutionRequest(
-            id=codec.to_proto(execution_id), reason=reason, force=force), f"terminate {execution_id.name}")
+            id=codec.to_proto(eid), reason=reason, force=force), f"terminate {eid.name}")
+
+    async def relaunch(self, execution_id: ExecutionRef, *, name: str = "") -> Execution:
+        """A new execution of the same entity with the same inputs."""
+        from wingspan.protos import v1
+
+        eid = self.execution_id(execution_id)
+        answer = await self._call("relaunch_execution", v1.RelaunchExecutionRequest(
+            id=codec.to_proto(eid), name=name), f"relaunch {eid.name}")
+        return await self.execution(codec.from_proto(answer.id))
+
+    async def recover(self, execution_id: ExecutionRef, *, name: str = "") -> Execution:
+        """A new execution of an ended one that reuses the outputs of the nodes that succeeded."""
+        from wingspan.protos import v1
+
+        eid = self.execution_id(execution_id)
+        answer = await self._call("recover_execution", v1.RecoverExecutionRequest(
+            id=codec.to_proto(eid), name=name), f"recover {eid.name}")
+        return await self.execution(codec.from_proto(answer.id))
+
+    def watch(self, execution_id: ExecutionRef, after_sequence: int = 0) -> AsyncIterator[Any]:
+        """The execution's events (IDL ``Event`` messages) as they are recorded, from the
+        first (or after ``after_sequence``); the stream ends once the execution has ended."""
+        from wingspan.protos import v1
+
+        eid = self.execution_id(execution_id)
+        return self._stream("watch_execution", v1.WatchExecutionRequest(
+            id=codec.to_proto(eid), after_sequence=after_sequence), f"watch {eid.name}")
+
+    def logs(self, execution_id: ExecutionRef, node_id: str | None = None, attempt: int | None = None,
+             follow: bool = False) -> AsyncIterator[LogChunk]:
+        """What task attempts wrote: of ``node_id`` (its latest attempt, or ``attempt``), or of
+        every task node in turn. ``follow`` keeps reading as they write, through retries,
+        until they end (for every node: until the execution ends)."""
+        from wingspan._remote_logs import read_logs
+
+        return read_logs(self, self.execution_id(execution_id), node_id, attempt, follow)
+
+    def execution_id(self, ref: ExecutionRef) -> ExecutionId:
+        """An execution id from an id, an Execution, or a name in this client's project and domain."""
+        if isinstance(ref, str):
+            return ExecutionId(self.project, self.domain, ref)
+        if isinstance(ref, Execution):
+            return ref.id
+        return ref
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50) -> list[Execution]:

@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from wingspan._remote import DEFAULT_DOMAIN, DEFAULT_PROJECT, AsyncRemote, Execution
+from wingspan._remote import DEFAULT_DOMAIN, DEFAULT_PROJECT, AsyncRemote, Execution, ExecutionRef, LogChunk
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId
 
@@ -53,15 +54,49 @@ class Remote:
     def execute(self, entity: Any, inputs: dict[str, Any] | None = None, **kwargs: Any) -> SyncExecution:
         return SyncExecution(self, self._run(self.aio.execute, entity, inputs, **kwargs))
 
-    def terminate(self, execution_id: ExecutionId, reason: str = "", *, force: bool = False) -> None:
-        self._run(self.aio.terminate, execution_id, reason, force=force)
+    def _iterate(self, stream: AsyncIterator[Any]) -> Iterator[Any]:
+        """An async stream of the portal's loop, item by item (closed when left early)."""
+        try:
+            while True:
+                try:
+                    yield self._run(stream.__anext__)
+                except StopAsyncIteration:
+                    return
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None and self._portal is not None:
+                self._run(aclose)
 
-    def signals(self, execution_id: ExecutionId) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._run(self.aio.signals, execution_id)
+    def execution(self, execution_id: ExecutionRef) -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.execution, self._unwrap(execution_id)))
+
+    def terminate(self, execution_id: ExecutionRef, reason: str = "", *, force: bool = False) -> None:
+        self._run(self.aio.terminate, self._unwrap(execution_id), reason, force=force)
+
+    def relaunch(self, execution_id: ExecutionRef, *, name: str = "") -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.relaunch, self._unwrap(execution_id), name=name))
+
+    def recover(self, execution_id: ExecutionRef, *, name: str = "") -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.recover, self._unwrap(execution_id), name=name))
+
+    def logs(self, execution_id: ExecutionRef, node_id: str | None = None, attempt: int | None = None,
+             follow: bool = False) -> Iterator[LogChunk]:
+        """What task attempts wrote, chunk by chunk (see ``Remote.aio.logs``)."""
+        return self._iterate(self.aio.logs(self._unwrap(execution_id), node_id, attempt, follow))
+
+    def watch(self, execution_id: ExecutionRef, after_sequence: int = 0) -> Iterator[Any]:
+        return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
+
+    def signals(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.signals, self._unwrap(execution_id))
         return result
 
-    def set_signal(self, execution_id: ExecutionId, name: str, value: Any) -> None:
-        self._run(self.aio.set_signal, execution_id, name, value)
+    def set_signal(self, execution_id: ExecutionRef, name: str, value: Any) -> None:
+        self._run(self.aio.set_signal, self._unwrap(execution_id), name, value)
+
+    @staticmethod
+    def _unwrap(ref: Any) -> Any:
+        return ref._execution if isinstance(ref, SyncExecution) else ref
 
     def list_projects(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.list_projects)
@@ -94,12 +129,26 @@ class SyncExecution:
     def error(self) -> str:
         return self._execution.error
 
+    @property
+    def name(self) -> str:
+        return self._execution.name
+
+    @property
+    def done(self) -> bool:
+        return self._execution.done
+
+    def refresh(self) -> SyncExecution:
+        self._remote._run(self._execution.refresh)
+        return self
+
     def wait(self, timeout: float | None = None) -> SyncExecution:
+        """Until it ends; TimeoutError after ``timeout`` seconds, naming it and its phase."""
         self._remote._run(self._execution.wait, timeout)
         return self
 
     @property
     def outputs(self) -> dict[str, Any]:
+        """The outputs as Python values (FailedPreconditionError, with the error, unless it succeeded)."""
         result: dict[str, Any] = self._remote._run(self._execution.outputs)
         return result
 

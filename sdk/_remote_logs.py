@@ -1,0 +1,154 @@
+"""Reading task logs from a server (``Remote.logs``): one node's attempts, or every task node's.
+
+The server streams one attempt's log (GetTaskLogs); this module picks the attempts: the
+asked one, else the latest, and when following, the retries that come after it, until
+the node has ended. Without a node it reads every node that ran a task, in the order
+they were created, children of dynamic, subworkflow and map nodes included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from wingspan.core.errors import NotFoundError
+from wingspan.core.model import codec
+from wingspan.core.model.execution import NodePhase, TaskPhase
+from wingspan.core.model.interface import ExecutionId
+
+if TYPE_CHECKING:
+    from wingspan._remote import AsyncRemote, LogChunk
+
+__all__ = ["read_logs"]
+
+#: how often a follower looks for new nodes and attempts (the bytes themselves are pushed)
+POLL_SECONDS = 0.5
+_NO_RETRY = {TaskPhase.SUCCEEDED, TaskPhase.ABORTED}
+_NODE_ENDED = {NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePhase.TIMED_OUT,
+               NodePhase.ABORTED, NodePhase.RECOVERED}
+
+
+async def read_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str | None,
+                    attempt: int | None, follow: bool) -> AsyncIterator[LogChunk]:
+    if node_id:
+        async for chunk in _node_logs(remote, execution_id, node_id, attempt, follow):
+            yield chunk
+        return
+    done: set[str] = set()
+    while True:
+        ended = (await remote.execution(execution_id)).done  # before the listing: nothing comes after
+        for node in await _task_nodes(remote, execution_id):
+            if node in done:
+                continue
+            async for chunk in _node_logs(remote, execution_id, node, attempt, follow):
+                yield chunk
+            done.add(node)
+        if not follow or ended:
+            return
+        await anyio.sleep(POLL_SECONDS)
+
+
+async def _node_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str, attempt: int | None,
+                     follow: bool) -> AsyncIterator[LogChunk]:
+    from wingspan._remote import LogChunk
+    from wingspan.protos import v1
+
+    node = v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)
+    current = attempt if attempt is not None else await _latest_attempt(remote, node, follow)
+    while current is not None:
+        request = v1.GetTaskLogsRequest(node_execution_id=node, attempt=current, follow=follow)
+        offset = 0
+        async for message in remote._stream("get_task_logs", request, f"read the logs of {node_id}"):
+            if message.data:
+                yield LogChunk(node_id, current, bytes(message.data), offset)
+            offset = int(message.next_offset)
+        if attempt is not None or not follow:
+            return
+        current = await _next_attempt(remote, node, current)
+
+
+async def _attempts(remote: AsyncRemote, node: Any) -> dict[int, TaskPhase]:
+    """The node's attempts and their phases, in order."""
+    from wingspan.protos import v1
+
+    answer = await remote._call("list_task_executions", v1.ListTaskExecutionsRequest(
+        node_execution_id=node, limit=100), f"list the attempts of {node.node_id}")
+    found = {int(t.id.attempt): TaskPhase(int(t.closure.phase)) if t.closure else TaskPhase.UNDEFINED
+             for t in answer.task_executions}
+    return dict(sorted(found.items()))
+
+
+async def _node_phase(remote: AsyncRemote, node: Any) -> NodePhase:
+    from wingspan.protos import v1
+
+    found = await remote._call("get_node_execution", v1.GetNodeExecutionRequest(id=node),
+                               f"get node {node.node_id}")
+    return NodePhase(int(found.closure.phase)) if found.closure else NodePhase.UNDEFINED
+
+
+async def _latest_attempt(remote: AsyncRemote, node: Any, follow: bool) -> int | None:
+    """The node's latest attempt; when following, waits for its first one."""
+    while True:
+        try:
+            attempts = await _attempts(remote, node)
+        except NotFoundError:
+            if not follow:
+                raise
+            attempts = {}  # the node has not started yet
+        if attempts:
+            return max(attempts)
+        if not follow:
+            raise NotFoundError(f"node {node.node_id!r} of execution {node.execution_id.name} has no "
+                                "task attempts (yet): only task nodes have logs")
+        execution = await remote.execution(codec.from_proto(node.execution_id))
+        if execution.done:
+            return None
+        await anyio.sleep(POLL_SECONDS)
+
+
+async def _next_attempt(remote: AsyncRemote, node: Any, after: int) -> int | None:
+    """The attempt after ``after`` once it starts (a retry); None when none can come."""
+    while True:
+        attempts = await _attempts(remote, node)
+        later = [a for a in attempts if a > after]
+        if later:
+            return later[0]
+        if attempts.get(after) in _NO_RETRY:
+            return None
+        if await _node_phase(remote, node) in _NODE_ENDED:
+            return None
+        if (await remote.execution(codec.from_proto(node.execution_id))).done:
+            return None
+        await anyio.sleep(POLL_SECONDS)
+
+
+async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[str]:
+    """Every node of the execution that has task attempts, parents before their children."""
+    from wingspan.protos import v1
+
+    found: list[str] = []
+
+    async def walk(parent: str) -> None:
+        token = ""
+        while True:
+            answer = await remote._call("list_node_executions", v1.ListNodeExecutionsRequest(
+                execution_id=codec.to_proto(execution_id), parent_node_id=parent, limit=500, token=token),
+                f"list the nodes of {execution_id.name}")
+            for node in answer.node_executions:
+                found.append(node.id.node_id)
+                if node.closure is not None and node.closure.is_parent:
+                    await walk(node.id.node_id)
+            token = answer.next_token
+            if not token:
+                return
+
+    await walk("")
+    # nodes without attempts (gates, branches, subworkflows) have no logs: left out
+    with_attempts = []
+    for node_id in found:
+        node = v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)
+        if await _attempts(remote, node):
+            with_attempts.append(node_id)
+    return with_attempts

@@ -1,0 +1,239 @@
+"""Task logs through GetTaskLogs: the service, its gRPC and HTTP transports, Remote.logs and
+`wingspan logs`, against the real service layer on SQLite with attempts recorded by events
+(the server runs no engine here, so the test decides what each attempt wrote and when)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio
+import anyio.to_thread
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from tests.integration.services import flows
+from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
+from wingspan._remote import AsyncRemote, LogChunk
+from wingspan.cli import cli
+from wingspan.core.config import Settings
+from wingspan.core.errors import NotFoundError
+from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.grpc_server import GrpcServer
+from wingspan.server.api.http_app import create_app
+from wingspan.server.services.admin import AdminService
+from wingspan.server.services.idl import v1
+
+RUN = "logged"
+
+
+async def plugin_reader(handle: bytes, offset: int) -> bytes:
+    return (b"from the plugin for " + handle)[offset:]
+
+
+@dataclass
+class Served:
+    admin: AdminService
+    backend: ApiBackend
+    address: str
+    folder: Path
+    sequence: int = 0
+
+    async def attempt(self, node_id: str, attempt: int, phase: v1.TaskPhase, *, log: Path | str | None = None,
+                      plugin: str = "", handle: bytes = b"") -> None:
+        self.sequence += 1
+        logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
+        execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
+        await self.admin.create_task_event(v1.TaskExecutionEvent(
+            id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
+                                  node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
+                                                                       node_id=node_id)),
+            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin, plugin_handle=handle,
+            sequence=self.sequence))
+
+
+@pytest.fixture
+async def served(tmp_path: Path) -> AsyncIterator[Served]:
+    # the service layer and its gRPC transport as `wingspan serve` builds them, minus the engine
+    admin = await AdminService.open(Settings(home=tmp_path / "home"), log_readers={"fake": plugin_reader})
+    backend = ApiBackend(admin, http_address="")
+    grpc = GrpcServer(backend)
+    await grpc.start("127.0.0.1", 0)
+    try:
+        await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+        await admin.create_execution(v1.CreateExecutionRequest(
+            project="default", domain="development", name=RUN,
+            spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
+        yield Served(admin, backend, f"127.0.0.1:{grpc.port}", tmp_path)
+    finally:
+        await grpc.close(1)
+        await admin.aclose()
+
+
+@pytest.fixture
+async def remote(served: Served) -> AsyncIterator[AsyncRemote]:
+    client = AsyncRemote(served.address)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def text(chunks: AsyncIterator[LogChunk]) -> str:
+    return b"".join([c.data async for c in chunks]).decode()
+
+
+async def test_the_latest_attempt_by_default_any_attempt_on_request(served: Served,
+                                                                   remote: AsyncRemote) -> None:
+    first, second = served.folder / "n0-1.log", served.folder / "n0-2.log"
+    first.write_text("first try\n")
+    second.write_text("second try\n")
+    await served.attempt("n0", 1, v1.TaskPhase.RETRYABLE_FAILURE, log=first)
+    await served.attempt("n0", 2, v1.TaskPhase.SUCCEEDED, log=second)
+    assert await text(remote.logs(RUN, "n0")) == "second try\n"
+    assert await text(remote.logs(RUN, "n0", attempt=1)) == "first try\n"
+
+
+async def test_from_an_offset_over_grpc_and_http(served: Served, remote: AsyncRemote) -> None:
+    log = served.folder / "n0.log"
+    log.write_bytes(b"0123456789")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=log)
+    node = v1.NodeExecutionId(execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
+                              node_id="n0")
+    request = v1.GetTaskLogsRequest(node_execution_id=node, offset=4)
+    chunks = [c async for c in remote._stream("get_task_logs", request, "logs")]
+    assert [(bytes(c.data), c.next_offset, c.complete) for c in chunks] == [(b"456789", 10, True)]
+
+    app: Any = create_app(served.backend)  # an ASGI app; httpx's annotation is narrower
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+        answer = await http.post("/api/v1/GetTaskLogs", json={
+            "nodeExecutionId": {"executionId": {"project": "default", "domain": "development", "name": RUN},
+                                "nodeId": "n0"}, "offset": "7"})
+    assert answer.headers["content-type"] == "application/x-ndjson"
+    lines = [json.loads(line) for line in answer.text.splitlines()]
+    assert len(lines) == 1 and lines[0]["complete"] is True and lines[0]["nextOffset"] == "10"
+
+
+async def test_large_logs_come_in_bounded_chunks(served: Served, remote: AsyncRemote) -> None:
+    from wingspan.server.services.logs import CHUNK_BYTES, READ_BYTES
+
+    log = served.folder / "big.log"
+    data = bytes(range(256)) * ((READ_BYTES + 3 * CHUNK_BYTES) // 256 + 1)
+    log.write_bytes(data)
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=log)
+    chunks = [c async for c in remote.logs(RUN, "n0")]
+    assert b"".join(c.data for c in chunks) == data
+    assert max(len(c.data) for c in chunks) == CHUNK_BYTES
+    assert [c.offset for c in chunks] == list(range(0, len(data), CHUNK_BYTES))
+
+
+async def test_follow_sends_output_as_it_is_written_until_the_attempt_ends(
+        served: Served, remote: AsyncRemote) -> None:
+    # a poll interval far beyond the test's waits: only the wake-up by events can deliver in time
+    served.admin.logs.poll_interval = 60
+    log = served.folder / "n0.log"
+    await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log)  # running before it wrote anything
+    got: list[bytes] = []
+    arrived = anyio.Event()
+    ended = anyio.Event()
+
+    async def follow() -> None:
+        nonlocal arrived
+        async for chunk in remote.logs(RUN, "n0", follow=True):
+            got.append(chunk.data)
+            arrived.set()
+        ended.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(follow)
+        log.write_text("one\n")
+        await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log, handle=b"progress")
+        with anyio.fail_after(10):
+            await arrived.wait()
+        assert got == [b"one\n"]
+        arrived = anyio.Event()
+        with log.open("a") as file:
+            file.write("two\n")
+        await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=log)
+        with anyio.fail_after(10):
+            await ended.wait()
+    assert b"".join(got) == b"one\ntwo\n"
+
+
+async def test_follow_goes_on_to_the_retry(served: Served, remote: AsyncRemote) -> None:
+    served.admin.logs.poll_interval = 60
+    first, second = served.folder / "n0-1.log", served.folder / "n0-2.log"
+    first.write_text("failed\n")
+    await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=first)
+    chunks: list[LogChunk] = []
+    seen = anyio.Event()
+
+    async def follow() -> None:
+        async for chunk in remote.logs(RUN, "n0", follow=True):
+            chunks.append(chunk)
+            seen.set()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            await seen.wait()
+            await served.attempt("n0", 1, v1.TaskPhase.RETRYABLE_FAILURE, log=first)
+            second.write_text("worked\n")
+            await served.attempt("n0", 2, v1.TaskPhase.RUNNING, log=second)
+            await served.attempt("n0", 2, v1.TaskPhase.SUCCEEDED, log=second)
+    assert [(c.attempt, c.data) for c in chunks] == [(1, b"failed\n"), (2, b"worked\n")]
+
+
+async def test_every_task_node_in_turn_on_the_command_line(served: Served) -> None:
+    for node, words in (("n0", "adding\n"), ("n1", "doubling\n")):
+        (served.folder / f"{node}.log").write_text(words)
+        await served.attempt(node, 1, v1.TaskPhase.SUCCEEDED, log=served.folder / f"{node}.log")
+    result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(
+        cli, ["logs", RUN, "--endpoint", served.address]))
+    assert result.exit_code == 0, result.output
+    assert result.output == "=== n0 (attempt 1) ===\nadding\n=== n1 (attempt 1) ===\ndoubling\n"
+    one = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(
+        cli, ["logs", RUN, "n1", "--attempt", "1", "--endpoint", served.address]))
+    assert one.exit_code == 0 and one.output == "doubling\n"
+
+
+async def test_a_plugin_reads_the_logs_of_its_own_attempts(served: Served, remote: AsyncRemote) -> None:
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, plugin="fake", handle=b"pod-7")
+    assert await text(remote.logs(RUN, "n0")) == "from the plugin for pod-7"
+
+
+@pytest.mark.parametrize(("node", "attempt", "message"), [
+    ("n9", None, "execution logged has no node 'n9'"),
+    ("n0", 5, "node 'n0' of execution logged has no attempt 5"),
+])
+async def test_unknown_nodes_and_attempts_are_named(served: Served, remote: AsyncRemote, node: str,
+                                                    attempt: int | None, message: str) -> None:
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=served.folder / "n0.log")
+    (served.folder / "n0.log").write_text("x")
+    with pytest.raises(NotFoundError, match=message):
+        await text(remote.logs(RUN, node, attempt))
+
+
+async def test_an_unknown_execution_is_named(remote: AsyncRemote) -> None:
+    with pytest.raises(NotFoundError, match="default/development/nope does not exist"):
+        await text(remote.logs("nope", "n0"))
+
+
+async def test_a_pruned_log_says_so(served: Served, remote: AsyncRemote) -> None:
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=served.folder / "gone.log")
+    with pytest.raises(NotFoundError, match=r"its log file .*gone\.log is gone \(pruned"):
+        await text(remote.logs(RUN, "n0"))
+    result = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(
+        cli, ["logs", RUN, "n0", "--endpoint", served.address]))
+    assert result.exit_code == 1 and "is gone (pruned" in result.output
+
+
+async def test_links_the_server_cannot_read_are_shown(served: Served, remote: AsyncRemote) -> None:
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log="https://dashboard.example/pod-7")
+    with pytest.raises(NotFoundError, match=r"not kept by this server; see stdout\+stderr: https://dash"):
+        await text(remote.logs(RUN, "n0"))
