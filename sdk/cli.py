@@ -15,6 +15,7 @@ COMMANDS = {
     "cache": "wingspan._cli_cache:cache",
     "execution": "wingspan._cli_remote:execution",
     "get": "wingspan._cli_remote:get",
+    "logs": "wingspan._cli_logs:logs",
     "plugins": "wingspan._cli_plugins:plugins",
     "register": "wingspan._cli_remote:register",
     "run": "wingspan._cli_run:run",

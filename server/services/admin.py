@@ -8,7 +8,7 @@ the database and writing the defaults (the ``default`` project and the domains).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Self
 
 import anyio
@@ -22,6 +22,7 @@ from wingspan.server.services.catalog import CatalogService
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.events import EventService
 from wingspan.server.services.executions import ExecutionService
+from wingspan.server.services.logs import LogReader, LogService
 from wingspan.server.services.nodes import NodeService
 from wingspan.server.services.payloads import DEFAULT_INLINE_LIMIT, Payloads
 from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
@@ -40,6 +41,7 @@ class AdminService:
         *,
         domains: Sequence[str] = DEFAULT_DOMAINS,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
+        log_readers: Mapping[str, LogReader] | None = None,
     ) -> None:
         self.db = db
         self.store = store
@@ -51,6 +53,9 @@ class AdminService:
         self.events = EventService(db, self.payloads)
         self.signals = SignalService(db)
         self.catalog = CatalogService(db, self.payloads)
+        # followed logs wake when an event of their execution is recorded in this process
+        self.logs = LogService(db, store, readers=log_readers,
+                               wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
 
         p, e, x, n, ev, s = (
             self.projects,
@@ -90,6 +95,7 @@ class AdminService:
         self.list_task_executions = n.list_task_executions
         self.get_task_execution = n.get_task_execution
         self.get_task_execution_data = n.get_task_execution_data
+        self.get_task_logs = self.logs.get_task_logs
         self.create_workflow_event = ev.create_workflow_event
         self.create_node_event = ev.create_node_event
         self.create_task_event = ev.create_task_event
