@@ -58,7 +58,7 @@ class TaskCache:
             entry = await self.catalog.get(key)
         except Exception as exc:  # a file input without a store, or the catalog failed
             outputs = await compute()
-            state.node(path, NodePhase.SUCCEEDED, parent, cache=CacheStatus.LOOKUP_FAILURE,
+            state.node(path, NodePhase.SUCCEEDED, parent, cache=CacheStatus.LOOKUP_FAILURE, outputs=outputs,
                        reason=f"cache lookup failed: {type(exc).__name__}: {exc}"[:300])
             return outputs
         if entry is not None:
@@ -76,7 +76,7 @@ class TaskCache:
 
         literals = codec.decode(LiteralMap, entry.outputs)
         outputs = await default_engine().to_python_map(literals, runner.output_types, self._transfer())
-        state.node(path, NodePhase.SUCCEEDED, parent, cache=CacheStatus.HIT,
+        state.node(path, NodePhase.SUCCEEDED, parent, cache=CacheStatus.HIT, outputs=outputs,
                    reason=reason or f"outputs reused from {entry.source or 'an earlier run'}")
         return outputs
 
@@ -92,7 +92,7 @@ class TaskCache:
                                                  f"{state.execution_id}/{path}", time.time()))
         except Exception as exc:  # the run succeeded; only the cache missed out
             status, reason = CacheStatus.PUT_FAILURE, f"{type(exc).__name__}: {exc}"[:300]
-        state.node(path, NodePhase.SUCCEEDED, parent, cache=status, reason=reason)
+        state.node(path, NodePhase.SUCCEEDED, parent, cache=status, reason=reason, outputs=outputs)
 
     async def _serialized(self, state: ExecutionState, runner: TaskRunner, key: CacheKey, path: str,
                           parent: str, compute: Compute) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from wingspan.core.model.execution import CacheStatus, ExecutionError, NodePhase
 
 if TYPE_CHECKING:
     from wingspan.core.engine.caching import TaskCache
+    from wingspan.core.engine.journal import Journal
 
 __all__ = ["ExecutionState", "NodeFailed"]
 
@@ -49,14 +50,20 @@ class ExecutionState:
     limiter: anyio.CapacityLimiter | None = None
     # the task cache (catalog); None runs every task
     cache: TaskCache | None = None
+    # what an earlier run of this execution recorded (a resumed or recovered execution)
+    journal: Journal | None = None
 
     def __post_init__(self) -> None:
         if self.max_parallelism > 0:
             self.limiter = anyio.CapacityLimiter(self.max_parallelism)
 
     def node(self, node_id: str, phase: NodePhase, parent: str = "", error: ExecutionError | None = None,
-             reason: str = "", cache: CacheStatus = CacheStatus.DISABLED, outputs: Any = None) -> None:
-        self.sink.record(Event("node", node_id, phase, 0, parent, error, reason, cache, outputs))
+             reason: str = "", cache: CacheStatus = CacheStatus.DISABLED, outputs: Any = None,
+             dynamic: Any = None) -> None:
+        event = Event("node", node_id, phase, 0, parent, error, reason, cache, outputs)
+        if dynamic is not None:
+            event.dynamic = dynamic
+        self.sink.record(event)
 
     def task(self, node_id: str, phase: TaskPhase, attempt: int, error: ExecutionError | None = None,
              reason: str = "", logs: tuple[tuple[str, str], ...] = ()) -> None:

@@ -17,7 +17,8 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import error_from_exception
-from wingspan.core.engine.interfaces import AttemptRequest, TaskRunner
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.engine.journal import RecordedAttempt
 from wingspan.core.engine.values import materialize, natural
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
@@ -37,7 +38,11 @@ from wingspan.core.model.workflows import (
 if TYPE_CHECKING:
     from wingspan.core.engine.dag import DagRun
 
-__all__ = ["run_node"]
+__all__ = ["INTERRUPTED", "run_node"]
+
+#: the error code of an attempt its engine stopped following (a crash, a lost lease); the same
+#: as core.plugins.executor's (the engine does not import the plugins)
+INTERRUPTED = "SYSTEM:Interrupted"
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -53,6 +58,11 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
     """Runs one node to its end; returns its outputs or raises NodeFailed."""
     path = dag.path(node.id)
     parent = dag.parent if parent is None else parent
+    journal = dag.state.journal
+    if journal is not None:
+        recorded = journal.outputs.get(path)
+        if recorded is not None:  # succeeded in an earlier run: its success is not repeated
+            return recorded
     dag.state.node(path, NodePhase.QUEUED, parent)
     match node.kind:
         case "task_node":
@@ -118,18 +128,22 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
     state = dag.state
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    attempt = 0
+    attempt, resumed = _first_attempt(dag, path)
     while True:
-        state.task(path, TaskPhase.RUNNING, attempt)
-        outcome = await state.executor.run(
-            AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout, inline))
+        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout, inline)
+        if resumed is not None:
+            outcome = await _reattach(dag, request, resumed)
+            resumed = None
+        else:
+            state.task(path, TaskPhase.RUNNING, attempt)
+            outcome = await state.executor.run(request)
         if outcome.phase == TaskPhase.SUCCEEDED:
             state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
             if finish:
-                state.node(path, NodePhase.SUCCEEDED, parent)
+                state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
             return outcome.outputs
         error = outcome.error or _user_error("the attempt failed", path)
-        if error.retryable and attempt < retries:
+        if error.retryable and (attempt < retries or _interrupted(error, attempt, retries)):
             state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
             attempt += 1
             await anyio.sleep(state.retry.delay(attempt))
@@ -138,6 +152,38 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
         phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
         state.node(path, phase, parent, error)
         raise NodeFailed(error, phase, outcome.exception)
+
+
+#: an attempt cut short by the engine's own stop is retried this many times beyond the task's retries
+INTERRUPTION_RETRIES = 3
+
+
+def _interrupted(error: ExecutionError, attempt: int, retries: int) -> bool:
+    return error.code == INTERRUPTED and attempt < retries + INTERRUPTION_RETRIES
+
+
+def _first_attempt(dag: DagRun, path: str) -> tuple[int, RecordedAttempt | None]:
+    """The attempt to run first: after those an earlier run recorded, or the one it left running."""
+    journal = dag.state.journal
+    if journal is None:
+        return 0, None
+    running = journal.running.get(path)
+    if running is not None:
+        return running.attempt, running
+    return journal.attempts.get(path, 0), None
+
+
+async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAttempt) -> AttemptOutcome:
+    """Follows an attempt an earlier run started, through its recorded handle."""
+    resume = getattr(dag.state.executor, "resume", None)
+    if recorded.handle is None or resume is None:
+        why = ("the engine stopped before the attempt's handle was recorded" if recorded.handle is None
+               else "this engine cannot follow attempts started elsewhere")
+        return AttemptOutcome(TaskPhase.FAILED, error=ExecutionError(
+            code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=request.node_id,
+            message=f"attempt {request.attempt} of {request.node_id} was interrupted: {why}"))
+    outcome: AttemptOutcome = await resume(request, recorded.plugin, recorded.handle)
+    return outcome
 
 
 # ---- map -----------------------------------------------------------------------------------------
@@ -179,8 +225,9 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error)
     names = list(runner.output_types)
-    state.node(path, NodePhase.SUCCEEDED, parent)
-    return {name: [r[name] if r is not None else None for r in results] for name in names}
+    outputs = {name: [r[name] if r is not None else None for r in results] for name in names}
+    state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
+    return outputs
 
 
 async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
@@ -252,19 +299,30 @@ async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: 
     limiter = anyio.CapacityLimiter(lanes)
 
     async def one(index: int) -> None:
+        item_path = f"{path}/{index}"
+        journal = state.journal
+        if journal is not None and item_path in journal.outputs:
+            results[index] = journal.outputs[item_path]
+            return
         async with limiter:
-            item_path = f"{path}/{index}"
             state.node(item_path, NodePhase.RUNNING, path)
-            for attempt in itertools.count():
-                outcome = await state.executor.run(AttemptRequest(
-                    runner, items[index], state.execution_id, item_path, attempt, item_timeout))
+            first, resumed = _first_attempt(dag, item_path)
+            for attempt in itertools.count(first):
+                request = AttemptRequest(runner, items[index], state.execution_id, item_path, attempt,
+                                         item_timeout)
+                if resumed is not None:
+                    outcome = await _reattach(dag, request, resumed)
+                    resumed = None
+                else:
+                    state.task(item_path, TaskPhase.RUNNING, attempt)
+                    outcome = await state.executor.run(request)
                 if outcome.phase == TaskPhase.SUCCEEDED:
                     results[index] = outcome.outputs
                     state.task(item_path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
-                    state.node(item_path, NodePhase.SUCCEEDED, path)
+                    state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
                     return
                 error = outcome.error or _user_error("the attempt failed", item_path)
-                if error.retryable and attempt < retries:
+                if error.retryable and (attempt < retries or _interrupted(error, attempt, retries)):
                     state.task(item_path, TaskPhase.RETRYABLE_FAILURE, attempt, error)
                     await anyio.sleep(state.retry.delay(attempt + 1))
                     continue
@@ -339,7 +397,7 @@ async def _run_branch(dag: DagRun, node: Node, path: str, parent: str, inline: b
         state.node(path, NodePhase.FAILED, parent, failed.error)
         raise
     dag.outputs[chosen.id] = outputs
-    state.node(path, NodePhase.SUCCEEDED, parent)
+    state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
     return outputs
 
 
@@ -349,10 +407,15 @@ async def _run_branch(dag: DagRun, node: Node, path: str, parent: str, inline: b
 async def _run_gate(dag: DagRun, node: Node, path: str, parent: str) -> dict[str, Any]:
     state = dag.state
     gate = node.value
-    state.node(path, NodePhase.WAITING, parent)
+    journal = state.journal
+    since = journal.waiting_since.get(path) if journal is not None else None
+    if since is None:
+        state.node(path, NodePhase.WAITING, parent)
     if gate.kind == "sleep":
-        await anyio.sleep(_seconds(gate.value.duration) or 0)
-        state.node(path, NodePhase.SUCCEEDED, parent)
+        # a resumed sleep waits only for what is left of it
+        elapsed = time.time() - since if since is not None else 0.0
+        await anyio.sleep(max(0.0, (_seconds(gate.value.duration) or 0) - elapsed))
+        state.node(path, NodePhase.SUCCEEDED, parent, outputs={})
         return {}
     name = gate.value.signal_id
     if state.signals is None:
@@ -376,7 +439,7 @@ async def _run_gate(dag: DagRun, node: Node, path: str, parent: str) -> dict[str
             state.node(path, NodePhase.FAILED, parent, error)
             raise NodeFailed(error, exception=NonRetryableError(error.message))
         value = dag.inputs_of(node)["value"]
-    state.node(path, NodePhase.SUCCEEDED, parent)
+    state.node(path, NodePhase.SUCCEEDED, parent, outputs={"o0": value})
     return {"o0": value}
 
 
@@ -405,20 +468,30 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
 
     state = dag.state
     inputs = _typed_inputs(dag, node, runner)
-    state.node(path, NodePhase.RUNNING, parent)
-    state.task(path, TaskPhase.RUNNING, 0)
-    token = set_context(ExecutionContext(state.execution_id, path, 0))
-    try:
-        spec, resolver = (runner.build_dynamic(inputs) if inline
-                          else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))
-    except Exception as exc:
-        error = error_from_exception(exc, path)
-        state.task(path, TaskPhase.FAILED, 0, error)
-        state.node(path, NodePhase.FAILED, parent, error)
-        raise NodeFailed(error, exception=exc) from None
-    finally:
-        reset_context(token)
-    state.task(path, TaskPhase.SUCCEEDED, 0)
+    journal = state.journal
+    recorded = journal.dynamic.get(path) if journal is not None else None
+    remote = getattr(runner, "build_dynamic_remotely", None)
+    if recorded is not None and remote is not None:  # the graph an earlier run made
+        spec, resolver = await remote(inputs, state.execution_id, path, recorded)
+    else:
+        state.node(path, NodePhase.RUNNING, parent)
+        state.task(path, TaskPhase.RUNNING, 0)
+        token = set_context(ExecutionContext(state.execution_id, path, 0))
+        try:
+            if remote is not None:  # the body runs where the task's code is, not here
+                spec, resolver = await remote(inputs, state.execution_id, path, None)
+            else:
+                spec, resolver = (runner.build_dynamic(inputs) if inline
+                                  else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))
+        except Exception as exc:
+            error = error_from_exception(exc, path)
+            state.task(path, TaskPhase.FAILED, 0, error)
+            state.node(path, NodePhase.FAILED, parent, error)
+            raise NodeFailed(error, exception=exc) from None
+        finally:
+            reset_context(token)
+        state.task(path, TaskPhase.SUCCEEDED, 0)
+        state.node(path, NodePhase.RUNNING, parent, dynamic=spec)
     template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
     graph = CompiledWorkflow(template, spec.connections or NodeConnections())
     return await _run_child(dag, path, parent, graph, {}, resolver)
@@ -435,7 +508,7 @@ async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflo
     except NodeFailed as failed:
         dag.state.node(path, NodePhase.FAILED, parent, failed.error)
         raise
-    dag.state.node(path, NodePhase.SUCCEEDED, parent)
+    dag.state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
     return outputs
 
 

@@ -23,6 +23,7 @@ from wingspan.core.model.workflows import CompiledWorkflowClosure
 
 if TYPE_CHECKING:
     from wingspan.core.engine.caching import TaskCache
+    from wingspan.core.engine.journal import Journal
 
 __all__ = ["RunResult", "WorkflowRun"]
 
@@ -55,7 +56,7 @@ class WorkflowRun:
                  sink: EventSink | None = None, executor: TaskExecutor | None = None,
                  signals: SignalSource | None = None, retry: RetryPolicy | None = None,
                  max_parallelism: int = 0, private_loop: bool = False,
-                 cache: TaskCache | None = None) -> None:
+                 cache: TaskCache | None = None, journal: Journal | None = None) -> None:
         self.closure = closure
         self.inputs = inputs
         self.resolver = resolver
@@ -63,7 +64,7 @@ class WorkflowRun:
         self.state = ExecutionState(
             execution_id or f"local-{uuid.uuid4().hex[:12]}", self.sink,
             executor or InProcessExecutor(), signals, retry or RetryPolicy(), max_parallelism,
-            allow_inline=private_loop, cache=cache,
+            allow_inline=private_loop, cache=cache, journal=journal,
         )
         self._token: Any = None
         self._loop_thread = 0

@@ -14,6 +14,7 @@ from wingspan.core.model.literals import Literal
 from wingspan.core.model.workflows import PathStep
 from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
+from wingspan.core.types.passthrough import LiteralSlot
 from wingspan.core.types.purity import to_python_now
 
 __all__ = ["materialize", "natural", "step_into"]
@@ -21,6 +22,8 @@ __all__ = ["materialize", "natural", "step_into"]
 
 def materialize(value: Any, py_type: Any, name: str = "") -> Any:
     """``value`` as a Python object of ``py_type``, converting any literal inside it."""
+    if isinstance(py_type, LiteralSlot):
+        return value  # a variable of registered code the server does not import: literals stay
     if isinstance(value, Literal):
         return to_python_now(value, py_type, name)
     if type(value) is list and value and any(isinstance(v, (Literal, list, dict)) for v in value):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
@@ -16,7 +16,7 @@ from wingspan.core.engine.inprocess import InProcessExecutor
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
-from wingspan.core.plugins.contract import TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import TransferContext, default_engine
@@ -24,7 +24,18 @@ from wingspan.core.types import TransferContext, default_engine
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["PluginExecutor"]
+__all__ = ["AttemptHooks", "PluginExecutor"]
+
+INTERRUPTED = "SYSTEM:Interrupted"
+
+
+class AttemptHooks(Protocol):
+    """What a persistent engine does around an attempt's start: record that it starts (before:
+    a crash then leaves a trace), and record its handle (after: so it can be followed again)."""
+
+    async def before_start(self, request: AttemptRequest) -> None: ...
+
+    async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None: ...
 
 # how long past its timeout an attempt may take before the engine stops it itself
 _GRACE = 5.0
@@ -39,8 +50,10 @@ class PluginExecutor:
     """
 
     def __init__(self, registry: TaskPluginRegistry, *, store: Callable[[], BlobStore] | None = None,
-                 work_dir: Path | None = None, offload_threshold: int | None = None) -> None:
+                 work_dir: Path | None = None, offload_threshold: int | None = None,
+                 hooks: AttemptHooks | None = None) -> None:
         self.registry = registry
+        self.hooks = hooks
         self._inprocess = InProcessExecutor()
         self._store_factory = store
         self._store: BlobStore | None = None
@@ -81,21 +94,53 @@ class PluginExecutor:
             ctx.offload_threshold = self._offload
         return ctx
 
-    async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
-        runner, node_id = request.runner, request.node_id
-        engine = default_engine()
+    async def _context(self, request: AttemptRequest) -> TaskContext:
+        runner = request.runner
         transfer = self._transfer(request)
+        literals = await default_engine().to_literal_map(request.inputs, runner.input_types, transfer)
+        work_dir = self._work_dir / _safe(request.execution_id) if self._work_dir else None
+        return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
+                           request.timeout, transfer, work_dir, runner, request.inputs)
+
+    async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
+        node_id = request.node_id
         try:
-            literals = await engine.to_literal_map(request.inputs, runner.input_types, transfer)
+            ctx = await self._context(request)
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
-        work_dir = self._work_dir / _safe(request.execution_id) if self._work_dir else None
-        ctx = TaskContext(runner.template, literals, request.execution_id, node_id, request.attempt,
-                          request.timeout, transfer, work_dir, runner, request.inputs)
+        if self.hooks is not None:
+            await self.hooks.before_start(request)
         try:
             handle = await plugin.start(ctx)
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "start", exc, node_id))
+        if self.hooks is not None:
+            try:
+                await self.hooks.started(request, plugin.name, handle)
+            except BaseException:
+                with anyio.CancelScope(shield=True):
+                    await plugin.abort(ctx, handle)
+                raise
+        return await self._follow(plugin, request, ctx, handle)
+
+    async def resume(self, request: AttemptRequest, plugin_name: str, handle: Handle) -> AttemptOutcome:
+        """Follows an attempt started earlier (by another process) through its handle."""
+        node_id = request.node_id
+        plugin = next((p for p in self.registry.plugins if p.name == plugin_name), None)
+        if plugin is None:
+            return AttemptOutcome(TaskPhase.FAILED, error=ExecutionError(
+                code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=node_id,
+                message=f"attempt {request.attempt} of {node_id} ran on task plugin {plugin_name!r}, "
+                        "which this engine does not have: it cannot be followed"))
+        try:
+            ctx = await self._context(request)
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
+        return await self._follow(plugin, request, ctx, handle)
+
+    async def _follow(self, plugin: TaskPlugin, request: AttemptRequest, ctx: TaskContext,
+                      handle: Handle) -> AttemptOutcome:
+        runner, node_id, transfer = request.runner, request.node_id, ctx.transfer
         status: TaskStatus | None = None
         try:
             with anyio.move_on_after(request.timeout + _GRACE if request.timeout else None):

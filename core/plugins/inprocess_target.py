@@ -19,7 +19,7 @@ class InProcessTarget(TaskPlugin):
     """Runs Python tasks in this process (threads; a forked child for a timeout)."""
 
     name: ClassVar[str] = "in-process"
-    task_types: ClassVar[tuple[str, ...]] = ("python",)
+    task_types: ClassVar[tuple[str, ...]] = ("python", "container")
 
     def __init__(self) -> None:
         self.executor = InProcessExecutor()

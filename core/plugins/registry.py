@@ -10,8 +10,9 @@ from wingspan.core.plugins.contract import TaskPlugin
 
 __all__ = ["DEFAULT_TARGETS", "TaskPluginRegistry", "parse_targets"]
 
-#: the choice when configuration names none: Python tasks run in this process
-DEFAULT_TARGETS: dict[str, str] = {"python": "in-process"}
+#: the choice when configuration names none: Python tasks run in this process, and so do
+#: container tasks' commands (an installed cluster plugin serving them is chosen by configuration)
+DEFAULT_TARGETS: dict[str, str] = {"python": "in-process", "container": "in-process"}
 
 
 def parse_targets(text: str, where: str = "task_targets") -> dict[str, str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import Literal, LiteralMap, LiteralType
+from wingspan.core.types.passthrough import LiteralSlot
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 __all__ = ["TypeEngine", "UnsupportedTypeError", "type_repr"]
@@ -158,7 +159,7 @@ class TypeEngine:
             raise exc.located(name) from None
 
     async def to_python_nested(self, literal: Literal, py_type: Any, ctx: TransferContext) -> Any:
-        if literal.kind == "offloaded":
+        if literal.kind == "offloaded" and not isinstance(py_type, LiteralSlot):
             from wingspan.core.types.offload import load_offloaded
 
             literal = await load_offloaded(literal, ctx)
