@@ -24,6 +24,7 @@ from wingspan.server.services.events import EventService
 from wingspan.server.services.executions import ExecutionService
 from wingspan.server.services.logs import LogReader, LogService
 from wingspan.server.services.nodes import NodeService
+from wingspan.server.services.notifications import NotificationService
 from wingspan.server.services.payloads import DEFAULT_INLINE_LIMIT, Payloads
 from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
 from wingspan.server.services.signals import SignalService
@@ -53,6 +54,7 @@ class AdminService:
         self.events = EventService(db, self.payloads)
         self.signals = SignalService(db)
         self.catalog = CatalogService(db, self.payloads)
+        self.notifications = NotificationService(db)
         # followed logs wake when an event of their execution is recorded in this process
         self.logs = LogService(db, store, readers=log_readers,
                                wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
@@ -103,6 +105,7 @@ class AdminService:
         self.watch_execution = ev.watch_execution
         self.list_signals = s.list_signals
         self.set_signal = s.set_signal
+        self.list_notifications = self.notifications.list_notifications
 
     @classmethod
     async def open(

@@ -25,6 +25,7 @@ from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFo
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.idl import v1
 from wingspan.server.services.payloads import Payloads
@@ -141,7 +142,9 @@ class EventService:
             if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
                 return v1.CreateEventResponse(recorded=False)
             at = event.occurred_at or now()
-            await self._advance(execution, execution, "workflow", event, at, "outputs.pb")
+            old_phase = execution.phase
+            if await self._advance(execution, execution, "workflow", event, at, "outputs.pb"):
+                await on_phase_change(session, execution, old_phase, execution.phase, at=at)
         self._notify(execution)
         return v1.CreateEventResponse(recorded=True)
 

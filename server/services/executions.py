@@ -33,8 +33,9 @@ from wingspan.core.model.interface import Identifier, Parameter, ResourceType, V
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
-from wingspan.server.db.models import ExecutionRow, ProjectRow, SignalRow, key
+from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
 from wingspan.server.services.idl import v1
@@ -106,7 +107,7 @@ class ExecutionService:
 
     # ---- create --------------------------------------------------------------------------
 
-    async def create_execution(self, request: Any) -> Any:
+    async def create_execution(self, request: Any, *, tick: ScheduleTickRow | None = None) -> Any:
         spec = request.spec
         if spec is None or spec.entity_id is None:
             raise InvalidArgumentError("create execution: the spec (and its entity_id) is missing")
@@ -122,7 +123,7 @@ class ExecutionService:
             resource_type, target.project or project, target.domain or domain, target.name, target.version
         )
         given: dict[str, Literal] = dict(codec.from_proto(spec.inputs).literals) if spec.inputs else {}
-        launch_plan_name, closure = "", None
+        launch_plan_name, closure, concurrency = "", None, None
         if resource_type == ResourceType.LAUNCH_PLAN:
             if not entity.version:
                 active = await self.entities.get_active_launch_plan(
@@ -143,7 +144,7 @@ class ExecutionService:
             assert wf_id is not None
             closure = await self.entities.workflow_closure(wf_id)
             inputs = _resolve_inputs(entity, expected, fixed, given)
-            launch_plan_name = entity.name
+            launch_plan_name, concurrency = entity.name, lp_spec.concurrency
             if not spec.max_parallelism and lp_spec.max_parallelism:
                 spec.max_parallelism = lp_spec.max_parallelism
             if not spec.notifications and plan.spec.notifications:
@@ -224,6 +225,7 @@ class ExecutionService:
         )
         try:
             async with self.db.write() as session:
+                await admit(session, row, concurrency, tick)  # the launch plan's concurrency policy
                 session.add(row)
                 await session.flush()
                 if closure is not None:
@@ -340,11 +342,13 @@ class ExecutionService:
                 raise FailedPreconditionError(
                     f"execution {row.project}/{row.domain}/{row.name} already ended"
                 )
+            old_phase = current.phase
             current.phase = int(WorkflowPhase.ABORTED if request.force else WorkflowPhase.ABORTING)
             current.reason = request.reason or "terminated"
             current.updated_at = at
             if request.force:
                 current.finished_at = at
+            await on_phase_change(session, current, old_phase, current.phase, at=at)
             row = current
         return v1.TerminateExecutionResponse(execution=execution_message(row))
 

@@ -191,6 +191,8 @@ async def run_every_method(client: Any, *, http_url: str) -> set[str]:
     ended = await call("TerminateExecution", terminate)
     assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
     await call.fails("FAILED_PRECONDITION", "TerminateExecution", terminate)
+    notices = await call("ListNotifications", v1.ListNotificationsRequest(execution_id=execution_id))
+    assert notices.notifications == []  # the execution asked for none
     watched = await call.stream("WatchExecution", v1.WatchExecutionRequest(id=execution_id))
     assert [e.workflow.sequence for e in watched if e.workflow is not None][:1] == [1]
     assert len(watched) >= 3  # the three events above, then the end it was forced to

@@ -42,6 +42,7 @@ __all__ = (
     "DateTimeValue",
     "DeleteExecutionRequest",
     "DeleteExecutionResponse",
+    "DeliveryAttempt",
     "Domain",
     "DurationValue",
     "DynamicJobSpec",
@@ -89,6 +90,8 @@ __all__ = (
     "ListNamesResponse",
     "ListNodeExecutionsRequest",
     "ListNodeExecutionsResponse",
+    "ListNotificationsRequest",
+    "ListNotificationsResponse",
     "ListProjectsRequest",
     "ListProjectsResponse",
     "ListRequest",
@@ -116,6 +119,7 @@ __all__ = (
     "NodeMetadata",
     "NodePhase",
     "Notification",
+    "NotificationDelivery",
     "OffloadedLiteral",
     "Operand",
     "OutputReference",
@@ -1362,6 +1366,31 @@ default_message_pool.register_message("wingspan.v1", "DeleteExecutionResponse", 
 
 
 @dataclass(eq=False, repr=False)
+class DeliveryAttempt(betterproto2.Message):
+    """
+    One try at delivering a notice.
+    """
+
+    number: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
+
+    at: "datetime.datetime | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+
+    ok: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
+
+    error: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+
+    sender: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    the sender (host:pid) that tried
+    """
+
+
+default_message_pool.register_message("wingspan.v1", "DeliveryAttempt", DeliveryAttempt)
+
+
+@dataclass(eq=False, repr=False)
 class Domain(betterproto2.Message):
     id: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
 
@@ -2015,6 +2044,24 @@ default_message_pool.register_message("wingspan.v1", "ListNodeExecutionsResponse
 
 
 @dataclass(eq=False, repr=False)
+class ListNotificationsRequest(betterproto2.Message):
+    execution_id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+
+
+default_message_pool.register_message("wingspan.v1", "ListNotificationsRequest", ListNotificationsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ListNotificationsResponse(betterproto2.Message):
+    notifications: "list[NotificationDelivery]" = betterproto2.field(
+        1, betterproto2.TYPE_MESSAGE, repeated=True
+    )
+
+
+default_message_pool.register_message("wingspan.v1", "ListNotificationsResponse", ListNotificationsResponse)
+
+
+@dataclass(eq=False, repr=False)
 class ListProjectsRequest(betterproto2.Message):
     limit: "int" = betterproto2.field(1, betterproto2.TYPE_UINT32)
 
@@ -2590,6 +2637,51 @@ class Notification(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "Notification", Notification)
+
+
+@dataclass(eq=False, repr=False)
+class NotificationDelivery(betterproto2.Message):
+    """
+    A notice an execution's end put in the outbox, and what became of it.
+    """
+
+    id: "int" = betterproto2.field(1, betterproto2.TYPE_UINT64)
+
+    notification: "Notification | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
+
+    phase: "WorkflowPhase" = betterproto2.field(
+        3, betterproto2.TYPE_ENUM, default_factory=lambda: WorkflowPhase(0)
+    )
+    """
+    the phase it reports
+    """
+
+    state: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    "pending", "delivered" or "failed" (given up)
+    """
+
+    attempts: "list[DeliveryAttempt]" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, repeated=True)
+
+    created_at: "datetime.datetime | None" = betterproto2.field(
+        6, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+
+    next_attempt_at: "datetime.datetime | None" = betterproto2.field(
+        7, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+    """
+    when the next try is due, while pending
+    """
+
+    finished_at: "datetime.datetime | None" = betterproto2.field(
+        8, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+
+    last_error: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("wingspan.v1", "NotificationDelivery", NotificationDelivery)
 
 
 @dataclass(eq=False, repr=False)
@@ -3999,6 +4091,27 @@ class AdminServiceStub(betterproto2_grpclib.ServiceStub):
         ):
             yield response
 
+    async def list_notifications(
+        self,
+        message: "ListNotificationsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ListNotificationsResponse":
+        """
+        the notices of an execution's end and every attempt to deliver them
+        """
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/ListNotifications",
+            message,
+            ListNotificationsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
     async def list_node_executions(
         self,
         message: "ListNodeExecutionsRequest",
@@ -4380,6 +4493,13 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
         yield Event()
 
+    async def list_notifications(self, message: "ListNotificationsRequest") -> "ListNotificationsResponse":
+        """
+        the notices of an execution's end and every attempt to deliver them
+        """
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
     async def list_node_executions(
         self, message: "ListNodeExecutionsRequest"
     ) -> "ListNodeExecutionsResponse":
@@ -4653,6 +4773,14 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
             stream,
             request,
         )
+
+    async def __rpc_list_notifications(
+        self, stream: "grpclib.server.Stream[ListNotificationsRequest, ListNotificationsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.list_notifications(request)
+        await stream.send_message(response)
 
     async def __rpc_list_node_executions(
         self, stream: "grpclib.server.Stream[ListNodeExecutionsRequest, ListNodeExecutionsResponse]"
@@ -4934,6 +5062,12 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_STREAM,
                 WatchExecutionRequest,
                 Event,
+            ),
+            "/wingspan.v1.AdminService/ListNotifications": grpclib.const.Handler(
+                self.__rpc_list_notifications,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListNotificationsRequest,
+                ListNotificationsResponse,
             ),
             "/wingspan.v1.AdminService/ListNodeExecutions": grpclib.const.Handler(
                 self.__rpc_list_node_executions,

@@ -1,0 +1,201 @@
+"""A launch plan's concurrency policy: at most ``max`` running executions, and what a new one
+does when they are all taken (wait, skip, replace the oldest).
+
+Every decision is made inside the transaction that creates or ends an execution, under
+the plan's row in ``launch_plan_slots`` (locked ``FOR UPDATE`` on PostgreSQL; SQLite
+writers are serial), so replicas creating and ending executions at once never let more
+than ``max`` run, and a held execution is released in the very transaction in which a
+slot frees up.
+
+An execution takes a slot while it is QUEUED (and not held) or RUNNING; one that is
+ABORTING is on its way out and frees its slot, so ``replace`` lets the new one start at
+once. The engines pick up QUEUED executions whose ``held`` flag is off.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import ResourceType
+from wingspan.core.model.launch_plans import ConcurrencyPolicy, WhenFull
+from wingspan.server.db.engine import now
+from wingspan.server.db.models import ExecutionRow, LaunchPlanSlotsRow, ScheduleTickRow
+from wingspan.server.services.notifications import enqueue_notices
+from wingspan.server.services.phases import TERMINAL_WORKFLOW
+
+__all__ = ["ACTIVE", "admit", "on_phase_change", "release"]
+
+#: the phases in which an execution (not held) takes one of its launch plan's slots
+ACTIVE = frozenset({WorkflowPhase.QUEUED, WorkflowPhase.RUNNING})
+_ACTIVE = tuple(int(p) for p in ACTIVE)
+
+
+def _of_plan(project: str, domain: str, plan: str) -> Any:
+    """Executions of a launch plan (through the index on entity_name)."""
+    return (
+        col(ExecutionRow.project) == project,
+        col(ExecutionRow.domain) == domain,
+        col(ExecutionRow.entity_name) == plan,
+        col(ExecutionRow.entity_type) == int(ResourceType.LAUNCH_PLAN),
+    )
+
+
+async def _lock_slots(
+    session: AsyncSession, project: str, domain: str, plan: str, max_running: int | None
+) -> LaunchPlanSlotsRow | None:
+    """The plan's slots row, locked; created (with ``max_running``) unless that is None."""
+    if max_running is not None:
+        dialect = session.get_bind().dialect.name
+        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        await session.execute(
+            insert(LaunchPlanSlotsRow)
+            .values(project=project, domain=domain, launch_plan=plan, max_running=max_running,
+                    updated_at=now())
+            .on_conflict_do_nothing(index_elements=["project", "domain", "launch_plan"])
+        )
+    slots: LaunchPlanSlotsRow | None = (
+        await session.execute(
+            select(LaunchPlanSlotsRow)
+            .where(
+                LaunchPlanSlotsRow.project == project,
+                LaunchPlanSlotsRow.domain == domain,
+                LaunchPlanSlotsRow.launch_plan == plan,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).scalar_one_or_none()
+    return slots
+
+
+async def _running(session: AsyncSession, project: str, domain: str, plan: str) -> int:
+    found = await session.execute(
+        select(func.count())
+        .select_from(ExecutionRow)
+        .where(*_of_plan(project, domain, plan), col(ExecutionRow.phase).in_(_ACTIVE),
+               col(ExecutionRow.held).is_(False))
+    )
+    return int(found.scalar_one())
+
+
+async def _held(session: AsyncSession, project: str, domain: str, plan: str, limit: int | None) -> list[int]:
+    """Ids of the plan's held executions, oldest first."""
+    statement = (
+        select(ExecutionRow.id)
+        .where(*_of_plan(project, domain, plan), col(ExecutionRow.held).is_(True),
+               col(ExecutionRow.phase) == int(WorkflowPhase.QUEUED))
+        .order_by(col(ExecutionRow.created_at), col(ExecutionRow.id))
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return [int(i) for i in (await session.execute(statement)).scalars()]
+
+
+async def _unhold(session: AsyncSession, ids: list[int], at: datetime) -> None:
+    if ids:
+        await session.execute(
+            update(ExecutionRow)
+            .where(col(ExecutionRow.id).in_(ids), col(ExecutionRow.held).is_(True))
+            .values(held=False, reason="", updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def admit(
+    session: AsyncSession,
+    row: ExecutionRow,
+    policy: ConcurrencyPolicy | None,
+    tick: ScheduleTickRow | None = None,
+) -> None:
+    """Decides, in the transaction that inserts ``row`` (before it is added), whether the new
+    execution runs, waits (held), is skipped, or replaces the oldest running one; records
+    ``tick`` (the schedule tick that started it) in the same transaction."""
+    if tick is not None:
+        session.add(tick)
+    if policy is None or policy.max <= 0 or not row.launch_plan_name:
+        return
+    project, domain, plan, limit = row.project, row.domain, row.entity_name, int(policy.max)
+    slots = await _lock_slots(session, project, domain, plan, limit)
+    assert slots is not None
+    at = row.created_at or now()
+    if slots.max_running != limit:
+        slots.max_running, slots.updated_at = limit, at
+    running = await _running(session, project, domain, plan)
+    waiting = await _held(session, project, domain, plan, None)
+    if waiting and running < limit:
+        # the limit grew since they were held: the oldest go first
+        released = waiting[: limit - running]
+        await _unhold(session, released, at)
+        running, waiting = running + len(released), waiting[len(released):]
+    if running < limit and not waiting:
+        return
+    label = f"launch plan {plan} (max {limit})"
+    when_full = WhenFull(int(policy.when_full))
+    if when_full == WhenFull.WAIT:
+        row.held = True
+        row.reason = f"waiting for a slot of {label}"
+    elif when_full == WhenFull.SKIP:
+        row.phase = int(WorkflowPhase.SKIPPED)
+        row.started_at = row.finished_at = at
+        row.reason = f"skipped: {label} already runs {running} execution{'s' if running != 1 else ''}"
+    else:
+        await _replace(session, row, running - limit + 1, label, at)
+
+
+async def _replace(session: AsyncSession, row: ExecutionRow, count: int, label: str, at: datetime) -> None:
+    """Asks the ``count`` oldest running executions of the plan to abort (ABORTING)."""
+    base = (
+        select(ExecutionRow)
+        .where(*_of_plan(row.project, row.domain, row.entity_name), col(ExecutionRow.phase).in_(_ACTIVE),
+               col(ExecutionRow.held).is_(False))
+        .order_by(col(ExecutionRow.created_at), col(ExecutionRow.id))
+        .limit(count)
+    )
+    # rows an event is updating now are passed over (their transaction holds them and waits for
+    # the slots row this one holds): waiting for them could deadlock
+    victims = list((await session.execute(base.with_for_update(skip_locked=True))).scalars())
+    if len(victims) < count:
+        victims = list((await session.execute(base.with_for_update())).scalars())
+    reason = f"replaced by execution {row.name}: {label} was full"
+    for victim in victims:
+        victim.phase = int(WorkflowPhase.ABORTING)
+        victim.reason = reason
+        victim.abort_requested = reason
+        victim.updated_at = at
+
+
+async def release(session: AsyncSession, project: str, domain: str, plan: str, at: datetime) -> int:
+    """Releases as many held executions of the plan as there are free slots; how many."""
+    slots = await _lock_slots(session, project, domain, plan, None)
+    if slots is None:
+        return 0
+    if slots.max_running <= 0:
+        ids = await _held(session, project, domain, plan, None)
+    else:
+        free = slots.max_running - await _running(session, project, domain, plan)
+        ids = await _held(session, project, domain, plan, free) if free > 0 else []
+    await _unhold(session, ids, at)
+    return len(ids)
+
+
+async def on_phase_change(
+    session: AsyncSession, execution: ExecutionRow, old: int, new: int, *, at: datetime | None = None
+) -> None:
+    """What follows an execution's phase change, in the transaction that made it: notices
+    into the outbox when it ended, and a held execution released when it gave up a slot."""
+    at = at or now()
+    old_phase, new_phase = WorkflowPhase(old), WorkflowPhase(new)
+    if new_phase in TERMINAL_WORKFLOW and old_phase not in TERMINAL_WORKFLOW:
+        await enqueue_notices(session, execution, new_phase, at)
+    if (execution.entity_type == int(ResourceType.LAUNCH_PLAN) and not execution.held
+            and old_phase in ACTIVE and new_phase not in ACTIVE):
+        await session.flush()
+        await release(session, execution.project, execution.domain, execution.entity_name, at)

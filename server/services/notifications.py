@@ -1,0 +1,253 @@
+"""Notices of executions that ended: the outbox, the sender that empties it, and the list of
+delivery attempts the API shows.
+
+:func:`enqueue_notices` writes one outbox row per notification of the execution (its own,
+or its launch plan's) that asks for the phase reached, in the transaction that moved the
+phase: a notice exists exactly when the phase change does. :class:`NotificationSender`
+claims due rows with a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several
+senders share the work), tries each once, records the attempt, and schedules the next
+try with backoff or gives up (a refusal that retrying cannot help, or too many tries).
+A sender killed between sending and recording leaves the claim to lapse: another sender
+sends again, so each notice goes out at least once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, or_, select
+
+from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.errors import NotFoundError
+from wingspan.core.model import codec
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.server.db.engine import Database, now, utc
+from wingspan.server.db.models import ExecutionRow, NotificationAttemptRow, NotificationRow, key
+from wingspan.server.db.queries import execution_row
+from wingspan.server.notify.notice import DeliveryError, Notice
+from wingspan.server.services.identifiers import check_execution_id
+from wingspan.server.services.idl import v1
+
+__all__ = ["NotificationSender", "NotificationService", "enqueue_notices", "run_notification_sender"]
+
+_log = logging.getLogger(__name__)
+
+PENDING, DELIVERED, FAILED = 0, 1, 2
+_STATES = {PENDING: "pending", DELIVERED: "delivered", FAILED: "failed"}
+
+
+def _error_text(execution: ExecutionRow) -> str:
+    if not execution.error_bytes:
+        return ""
+    error = v1.ExecutionError.parse(execution.error_bytes)
+    return f"{error.code}: {error.message}" if error.code else error.message
+
+
+async def enqueue_notices(session: AsyncSession, execution: ExecutionRow, phase: WorkflowPhase,
+                          at: datetime) -> int:
+    """Adds to the outbox the notices ``execution`` asks for on reaching ``phase`` (a
+    notification without phases asks for every end); returns how many."""
+    spec = v1.ExecutionSpec.parse(execution.spec_bytes)
+    if not spec.notifications:
+        return 0
+    notice = {
+        "execution": f"{execution.project}/{execution.domain}/{execution.name}",
+        "phase": phase.name,
+        "workflow": execution.workflow_name,
+        "error": _error_text(execution),
+    }
+    added = 0
+    for notification in spec.notifications:
+        phases = {int(p) for p in notification.phases}
+        if phases and int(phase) not in phases:
+            continue
+        kind = codec.from_proto(notification).kind
+        session.add(
+            NotificationRow(
+                execution_id=key(execution),
+                kind=kind or "unknown",
+                target_bytes=bytes(notification),
+                phase=int(phase),
+                notice=json.dumps(notice),
+                next_attempt_at=at,
+                created_at=at,
+            )
+        )
+        added += 1
+    return added
+
+
+def console_link(console_url: str, execution: str) -> str:
+    if not console_url:
+        return ""
+    project, domain, name = execution.split("/", 2)
+    return f"{console_url.rstrip('/')}/console/projects/{project}/domains/{domain}/executions/{name}"
+
+
+class NotificationService:
+    """What the API shows of an execution's notices: each one, its state and its attempts."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def list_notifications(self, request: Any) -> Any:
+        check_execution_id(request.execution_id, "list notifications: execution id")
+        async with self.db.read() as session:
+            execution = await execution_row(session, request.execution_id)
+            if execution is None:
+                raise NotFoundError(f"execution {request.execution_id.name} does not exist")
+            rows = list((await session.execute(
+                select(NotificationRow).where(NotificationRow.execution_id == execution.id)
+                .order_by(col(NotificationRow.id)))).scalars())
+            attempts: dict[int, list[NotificationAttemptRow]] = {key(r): [] for r in rows}
+            if rows:
+                for attempt in (await session.execute(
+                        select(NotificationAttemptRow)
+                        .where(col(NotificationAttemptRow.notification_id).in_(list(attempts)))
+                        .order_by(col(NotificationAttemptRow.notification_id),
+                                  col(NotificationAttemptRow.number)))).scalars():
+                    attempts[attempt.notification_id].append(attempt)
+        return v1.ListNotificationsResponse(notifications=[
+            v1.NotificationDelivery(
+                id=key(row),
+                notification=v1.Notification.parse(row.target_bytes),
+                phase=v1.WorkflowPhase(row.phase),
+                state=_STATES.get(row.state, str(row.state)),
+                attempts=[v1.DeliveryAttempt(number=a.number, at=utc(a.at), ok=a.ok, error=a.error,
+                                             sender=a.sender) for a in attempts[key(row)]],
+                created_at=utc(row.created_at),
+                next_attempt_at=utc(row.next_attempt_at) if row.state == PENDING else None,
+                finished_at=utc(row.finished_at),
+                last_error=row.last_error,
+            )
+            for row in rows
+        ])
+
+
+def _default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class NotificationSender:
+    """Delivers the outbox: ``senders`` by kind (webhook, slack, email, and the plugins')."""
+
+    db: Database
+    senders: Mapping[str, Any]
+    console_url: str = ""
+    owner: str = field(default_factory=_default_owner)
+    # how long a claim holds: a sender that died mid-delivery is replaced after this
+    lease: timedelta = timedelta(minutes=2)
+    max_attempts: int = 8
+    retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(first_delay=5.0, max_delay=900.0))
+    batch: int = 20
+    clock: Callable[[], datetime] = now
+
+    async def claim(self) -> list[NotificationRow]:
+        at = self.clock()
+        async with self.db.write() as session:
+            rows = list((await session.execute(
+                select(NotificationRow)
+                .where(NotificationRow.state == PENDING, col(NotificationRow.next_attempt_at) <= at,
+                       or_(col(NotificationRow.lease_expires_at).is_(None),
+                           col(NotificationRow.lease_expires_at) < at))
+                .order_by(col(NotificationRow.next_attempt_at), col(NotificationRow.id))
+                .limit(self.batch)
+                .with_for_update(skip_locked=True))).scalars())
+            for row in rows:
+                row.owner, row.lease_expires_at = self.owner, at + self.lease
+        return rows
+
+    async def run_once(self) -> int:
+        """Claims the due notices and tries each once (concurrently); how many were tried."""
+        rows = await self.claim()
+        async with anyio.create_task_group() as group:
+            for row in rows:
+                group.start_soon(self._attempt, row)
+        return len(rows)
+
+    async def _attempt(self, row: NotificationRow) -> None:
+        data = json.loads(row.notice)
+        notice = Notice(data["execution"], data["phase"], data.get("workflow", ""), data.get("error", ""),
+                        console_link(self.console_url, data["execution"]))
+        error, retryable = "", True
+        sender = self.senders.get(row.kind)
+        try:
+            if sender is None:
+                known = ", ".join(sorted(self.senders)) or "none"
+                raise DeliveryError(f"no notifier for kind {row.kind!r} (installed: {known})")
+            target = codec.from_proto(v1.Notification.parse(row.target_bytes)).value
+            await sender.send(target, notice)
+        except DeliveryError as exc:
+            error, retryable = str(exc), exc.retryable
+        except Exception as exc:  # a plugin's bug must not stop the other deliveries
+            error = f"{type(exc).__name__}: {exc}"
+            _log.exception("notifier %r failed on notification %s", row.kind, row.id)
+        await self._record(key(row), error, retryable)
+
+    async def _record(self, row_id: int, error: str, retryable: bool) -> None:
+        at = self.clock()
+        async with self.db.write() as session:
+            row = await session.get(NotificationRow, row_id, with_for_update=True)
+            if row is None:  # its execution was deleted meanwhile
+                return
+            row.attempts += 1
+            session.add(NotificationAttemptRow(notification_id=row_id, number=row.attempts, at=at,
+                                               ok=not error, error=error, sender=self.owner))
+            row.owner, row.lease_expires_at = "", None
+            if not error:
+                row.state, row.finished_at, row.last_error = DELIVERED, at, ""
+            elif retryable and row.attempts < self.max_attempts:
+                row.last_error = error
+                row.next_attempt_at = at + timedelta(seconds=self.retry.delay(row.attempts))
+            else:
+                row.state, row.finished_at, row.last_error = FAILED, at, error
+
+    async def run(self, *, stop: anyio.Event | None = None, interval: float = 1.0) -> None:
+        """Delivers until ``stop`` is set, looking for due notices every ``interval`` seconds
+        (at once again after a full batch); a failed round is logged and retried."""
+        while stop is None or not stop.is_set():
+            tried = 0
+            try:
+                tried = await self.run_once()
+            except Exception:
+                _log.exception("notification sender: a round failed; trying again in %.0f s", interval)
+            if tried >= self.batch:
+                continue
+            with anyio.move_on_after(interval):
+                if stop is None:
+                    await anyio.sleep(interval)
+                else:
+                    await stop.wait()
+
+
+def builtin_senders(http: Any, smtp: Any = None) -> dict[str, Any]:
+    """The webhook, Slack and email senders over one httpx client and SMTP settings."""
+    from wingspan.server.notify.senders import EmailSender, SlackSender, SmtpSettings, WebhookSender
+
+    return {"webhook": WebhookSender(http), "slack": SlackSender(http),
+            "email": EmailSender(smtp or SmtpSettings())}
+
+
+async def run_notification_sender(admin: Any, *, stop: anyio.Event | None = None, smtp: Any = None,
+                                  console_url: str = "", plugins: Any = None, interval: float = 1.0,
+                                  **options: Any) -> None:
+    """The notification sender of ``wingspan serve``: the built-in senders, replaced or joined
+    by the plugins' ``wingspan_notifiers``, delivering ``admin``'s outbox until ``stop``."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30.0) as http:
+        senders = builtin_senders(http, smtp)
+        if plugins is not None:
+            senders.update(plugins.notifiers)
+        sender = NotificationSender(admin.db, senders, console_url=console_url, **options)
+        await sender.run(stop=stop, interval=interval)

@@ -1,0 +1,177 @@
+"""A launch plan's concurrency policy: at most ``max`` running, and when full the new
+execution waits (held, released when a slot frees), is skipped, or replaces the oldest;
+race-free under concurrent creates from several clients."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+import pytest
+
+from tests.integration.services import flows
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    ident,
+    launch_plan_request,
+    literals,
+    register_workflow_with_tasks,
+)
+from wingspan import ConcurrencyPolicy, LaunchPlan
+from wingspan.core.config import Settings
+from wingspan.protos import v1
+from wingspan.server.db.models import ExecutionRow
+from wingspan.server.services.admin import AdminService
+
+PLANS = {
+    policy: LaunchPlan.get_or_create(
+        flows.pipeline, name=f"limited_{policy}", concurrency=ConcurrencyPolicy(max=2, when_full=policy)
+    )
+    for policy in ("wait", "skip", "replace")
+}
+_sequence = itertools.count(1)
+
+
+@pytest.fixture
+async def registered(admin: AdminService) -> AdminService:
+    await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+    for plan in PLANS.values():
+        await admin.register_launch_plan(launch_plan_request(plan, "v1"))
+    return admin
+
+
+async def create(admin: AdminService, policy: str, name: str = "") -> v1.Execution:
+    response = await admin.create_execution(
+        v1.CreateExecutionRequest(
+            project=PROJECT, domain=DOMAIN, name=name,
+            spec=v1.ExecutionSpec(entity_id=ident(3, f"limited_{policy}", "v1"), inputs=literals(x=1)),
+        )
+    )
+    return response.execution
+
+
+async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
+    await admin.create_workflow_event(
+        v1.WorkflowExecutionEvent(
+            execution_id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name),
+            phase=phase, sequence=next(_sequence),
+        )
+    )
+
+
+async def row(admin: AdminService, name: str) -> ExecutionRow:
+    return await admin.executions.row(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name))
+
+
+async def held(admin: AdminService, *names: str) -> list[bool]:
+    return [(await row(admin, n)).held for n in names]
+
+
+async def test_wait_holds_the_new_one_until_a_running_one_ends(registered: AdminService) -> None:
+    a, b = await create(registered, "wait", "a"), await create(registered, "wait", "b")
+    c = await create(registered, "wait", "c")
+    assert [a.closure.reason, b.closure.reason] == ["", ""]
+    assert c.closure.phase == v1.WorkflowPhase.QUEUED
+    assert c.closure.reason == "waiting for a slot of launch plan limited_wait (max 2)"
+    d = await create(registered, "wait", "d")
+    assert await held(registered, "a", "b", "c", "d") == [False, False, True, True]
+    await move(registered, "a", v1.WorkflowPhase.RUNNING)
+    assert await held(registered, "c", "d") == [True, True]  # a still takes its slot
+    await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)
+    assert await held(registered, "c", "d") == [False, True]  # the oldest waiting goes first
+    assert (await row(registered, "c")).reason == ""
+    await move(registered, "b", v1.WorkflowPhase.FAILED)
+    assert await held(registered, "d") == [False]
+    assert d.id.name == "d"
+
+
+async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_freeing_one(
+    registered: AdminService,
+) -> None:
+    for name in "abcd":
+        await create(registered, "wait", name)
+    await registered.terminate_execution(v1.TerminateExecutionRequest(
+        id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="d"), reason="not needed", force=True))
+    assert await held(registered, "c") == [True]  # d was waiting: no slot freed
+    await registered.terminate_execution(v1.TerminateExecutionRequest(
+        id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop", force=True))
+    assert await held(registered, "c") == [False]
+
+
+async def test_an_aborting_execution_gives_up_its_slot(registered: AdminService) -> None:
+    for name in "abc":
+        await create(registered, "wait", name)
+    await registered.terminate_execution(v1.TerminateExecutionRequest(
+        id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop"))
+    assert (await row(registered, "a")).phase == int(v1.WorkflowPhase.ABORTING)
+    assert await held(registered, "c") == [False]
+
+
+async def test_skip_records_the_new_one_as_skipped_with_a_reason(registered: AdminService) -> None:
+    await create(registered, "skip", "a")
+    await create(registered, "skip", "b")
+    c = await create(registered, "skip", "c")
+    assert c.closure.phase == v1.WorkflowPhase.SKIPPED
+    assert c.closure.reason == "skipped: launch plan limited_skip (max 2) already runs 2 executions"
+    await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)
+    d = await create(registered, "skip", "d")
+    assert d.closure.phase == v1.WorkflowPhase.QUEUED
+
+
+async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -> None:
+    await create(registered, "replace", "a")
+    await create(registered, "replace", "b")
+    await move(registered, "a", v1.WorkflowPhase.RUNNING)
+    c = await create(registered, "replace", "c")
+    assert c.closure.phase == v1.WorkflowPhase.QUEUED and not (await row(registered, "c")).held
+    oldest = await row(registered, "a")
+    assert oldest.phase == int(v1.WorkflowPhase.ABORTING)
+    assert oldest.reason == "replaced by execution c: launch plan limited_replace (max 2) was full"
+    assert oldest.abort_requested == oldest.reason
+    assert (await row(registered, "b")).phase == int(v1.WorkflowPhase.QUEUED)
+
+
+async def test_executions_of_other_entities_are_not_limited(registered: AdminService) -> None:
+    for _ in range(3):
+        execution = (await registered.create_execution(v1.CreateExecutionRequest(
+            project=PROJECT, domain=DOMAIN,
+            spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1)),
+        ))).execution
+        assert execution.closure.reason == ""
+    await create(registered, "skip")
+    await create(registered, "skip")
+
+
+async def _clients(settings: Settings, count: int) -> list[AdminService]:
+    return [await AdminService.open(settings) for _ in range(count)]
+
+
+@pytest.mark.parametrize("policy", ["wait", "skip", "replace"])
+async def test_concurrent_creates_from_several_clients_never_exceed_the_limit(
+    registered: AdminService, settings: Settings, policy: str
+) -> None:
+    clients = await _clients(settings, 4)
+    try:
+        names = [f"r{i}" for i in range(24)]
+        await asyncio.gather(*(create(clients[i % 4], policy, name) for i, name in enumerate(names)))
+        rows = [await row(registered, name) for name in names]
+        active = [r for r in rows if r.phase in (1, 2) and not r.held]
+        assert len(active) == 2
+        if policy == "wait":
+            assert sum(r.held for r in rows) == 22
+        elif policy == "skip":
+            assert sum(r.phase == int(v1.WorkflowPhase.SKIPPED) for r in rows) == 22
+        else:
+            assert sum(r.phase == int(v1.WorkflowPhase.ABORTING) for r in rows) == 22
+        if policy == "wait":
+            # ending the running ones from all clients at once releases held ones, one per slot
+            for _ in range(5):
+                running = [r.name for r in rows if r.phase in (1, 2) and not r.held]
+                await asyncio.gather(*(move(clients[i % 4], name, v1.WorkflowPhase.SUCCEEDED)
+                                       for i, name in enumerate(running)))
+                rows = [await row(registered, name) for name in names]
+                assert len([r for r in rows if r.phase in (1, 2) and not r.held]) == 2
+    finally:
+        for client in clients:
+            await client.aclose()
