@@ -13,6 +13,7 @@ import wingspan
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
     "cache": "wingspan._cli_cache:cache",
+    "execute": "wingspan._cli_execute:execute",
     "execution": "wingspan._cli_remote:execution",
     "get": "wingspan._cli_remote:get",
     "logs": "wingspan._cli_logs:logs",

@@ -1,0 +1,14 @@
+"""Wingspan on Kubernetes: task attempts as pods.
+
+``K8sPlugin`` is the task plugin (name ``k8s``, task types ``python`` and ``container``),
+configured by ``K8sConfig``; ``K8sPod`` is the task config that gives a task its own pod
+template. Choose the plugin with ``task_targets = "python=k8s,container=k8s"``.
+"""
+
+from __future__ import annotations
+
+from wingspan_k8s._config import K8sConfig
+from wingspan_k8s._plugin import K8sPlugin
+from wingspan_k8s._task_config import K8sPod
+
+__all__ = ["K8sConfig", "K8sPlugin", "K8sPod"]

@@ -1,0 +1,142 @@
+"""``wingspan execute``: one attempt of a Python task, as a pod (or any remote worker) runs it.
+
+The caller (the Kubernetes plugin) has written the task's inputs, a serialised
+LiteralMap, to the blob store; this command fetches the code bundle when there is one,
+imports the task by module and qualname, runs it once and writes ``outputs.pb`` (a
+LiteralMap) under the output prefix, or ``error.pb`` (an ExecutionError) when the task
+fails. Exit codes: 0 succeeded, 1 the task failed (error.pb says why), 2 bad arguments.
+Files and data frames the task returns go to the blob store under the output prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from wingspan.core.config import Settings
+    from wingspan.core.storage.interface import BlobStore
+
+__all__ = ["ERROR_FILE", "OUTPUTS_FILE", "execute"]
+
+OUTPUTS_FILE = "outputs.pb"
+ERROR_FILE = "error.pb"
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    module: str
+    qualname: str
+    bundle: str
+    inputs: str
+    output_prefix: str
+    execution_id: str
+    node_id: str
+    attempt: int
+
+
+@click.command()
+@click.option("--module", required=True, help="Module of the task (the template's code.module).")
+@click.option("--qualname", required=True, help="Qualified name of the task in its module.")
+@click.option("--bundle", default="", help="URI of the code bundle (tar.gz) to run the task from.")
+@click.option("--inputs", "inputs_uri", required=True, help="URI of the inputs (a serialised LiteralMap).")
+@click.option("--output-prefix", required=True, help="URI under which outputs.pb or error.pb is written.")
+@click.option("--execution-id", required=True)
+@click.option("--node-id", required=True)
+@click.option("--attempt", type=int, required=True)
+def execute(module: str, qualname: str, bundle: str, inputs_uri: str, output_prefix: str,
+            execution_id: str, node_id: str, attempt: int) -> None:
+    """Runs one attempt of a Python task (the entrypoint of a task pod)."""
+    request = _Attempt(module, qualname, bundle, inputs_uri, output_prefix, execution_id, node_id, attempt)
+    sys.exit(run_attempt(request))
+
+
+def run_attempt(request: _Attempt) -> int:
+    """Runs the attempt; returns the exit code (0 succeeded, 1 failed with error.pb written)."""
+    from wingspan.core.config import Settings
+    from wingspan.core.engine.failures import error_from_exception
+
+    # one loop for the conversions; the task itself runs outside it, as in a local-process
+    # worker, so task code may start its own loop (a workflow run inside a task)
+    loop = asyncio.new_event_loop()
+    store: BlobStore | None = None
+    try:
+        settings = Settings.load()
+        store = _store(request.output_prefix, settings)
+        outputs = _run(loop, store, settings, request)
+        loop.run_until_complete(store.put(_join(request.output_prefix, OUTPUTS_FILE), outputs))
+        return 0
+    except Exception as exc:
+        traceback.print_exc()
+        error = error_from_exception(exc, request.node_id)
+        if store is None:
+            return 1  # no store to write error.pb to: the exit code and the log say it all
+        from wingspan.core.model import codec
+
+        try:
+            loop.run_until_complete(store.put(_join(request.output_prefix, ERROR_FILE), codec.encode(error)))
+        except Exception:
+            print("wingspan execute: could not write error.pb", file=sys.stderr)
+            traceback.print_exc()
+        return 1
+    finally:
+        loop.close()
+
+
+def _run(loop: asyncio.AbstractEventLoop, store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
+    from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+    from wingspan.core.localproc.worker import resolve_task
+    from wingspan.core.model import codec
+    from wingspan.core.model.literals import LiteralMap
+    from wingspan.core.types import TransferContext, default_engine
+
+    if request.bundle:
+        from wingspan.core.bundles import fetch_bundle
+
+        bundle_store = _store(request.bundle, settings)
+        fetching = fetch_bundle(bundle_store, request.bundle, settings.home / "bundles")
+        folder = loop.run_until_complete(fetching)
+        _enter(folder)
+    runner: Any = resolve_task(request.module, request.qualname)
+    engine = default_engine()
+    transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
+    literals = codec.decode(LiteralMap, loop.run_until_complete(_store(request.inputs, settings)
+                                                               .get(request.inputs)))
+    inputs = loop.run_until_complete(engine.to_python_map(literals, runner.input_types, transfer))
+    token = set_context(ExecutionContext(request.execution_id, request.node_id, request.attempt,
+                                         request.qualname.rpartition(".")[2]))
+    try:
+        outputs = runner.call(inputs)
+    finally:
+        reset_context(token)
+    out = loop.run_until_complete(engine.to_literal_map(outputs, runner.output_types, transfer))
+    return codec.encode(out)
+
+
+def _enter(folder: Path) -> None:
+    """The bundle's folder first on sys.path and as the working directory, as at registration."""
+    sys.path.insert(0, str(folder))
+    os.chdir(folder)
+
+
+_STORES: dict[str, BlobStore] = {}
+
+
+def _store(uri: str, settings: Settings) -> BlobStore:
+    from wingspan.core.storage import store_for_uri
+
+    store = store_for_uri(uri, settings)
+    return _STORES.setdefault(store.root, store)
+
+
+def _join(prefix: str, name: str) -> str:
+    from wingspan.core.storage.uris import join_uri
+
+    return join_uri(prefix, name)

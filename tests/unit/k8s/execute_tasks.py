@@ -1,0 +1,29 @@
+"""Tasks for test_cli_execute: imported by name by ``wingspan execute`` in a subprocess."""
+
+from __future__ import annotations
+
+import os
+
+from wingspan import NonRetryableError, current_context, task
+
+
+@task
+def scale(values: list[float], factor: float = 2.0) -> tuple[list[float], str]:
+    ctx = current_context()
+    return [v * factor for v in values], f"{ctx.execution_id}/{ctx.node_id}/{ctx.attempt}"
+
+
+@task
+def refuse(reason: str) -> int:
+    raise NonRetryableError(reason)
+
+
+@task
+def flaky(x: int) -> int:
+    raise ConnectionError(f"cannot reach the service for {x}")
+
+
+@task
+def where() -> str:
+    return os.getcwd()
+
