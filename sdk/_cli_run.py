@@ -10,7 +10,7 @@ import click
 
 from wingspan.core.errors import ConfigError, UserError
 
-__all__ = ["run"]
+__all__ = ["node_names", "print_outputs", "run"]
 
 
 def _find(entities: dict[str, Any], name: str, source: str) -> Any:
@@ -63,9 +63,7 @@ def _hint(py_type: Any) -> str:
     return type_repr(py_type).upper().replace(" ", "")
 
 
-def _signals(presets: tuple[str, ...]) -> Any:
-    from wingspan.core.engine import CallbackSignals, TerminalSignals
-
+def _presets(presets: tuple[str, ...]) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for preset in presets:
         name, sep, text = preset.partition("=")
@@ -75,6 +73,13 @@ def _signals(presets: tuple[str, ...]) -> Any:
             given[name] = json.loads(text)
         except json.JSONDecodeError:
             given[name] = text
+    return given
+
+
+def _signals(presets: tuple[str, ...]) -> Any:
+    from wingspan.core.engine import CallbackSignals, TerminalSignals
+
+    given = _presets(presets)
     terminal = TerminalSignals() if sys.stdin.isatty() else None
 
     def answer(name: str, expected: Any) -> Any:
@@ -95,30 +100,44 @@ def _signals(presets: tuple[str, ...]) -> Any:
 @click.option("-o", "--output", "output_format", type=click.Choice(["text", "json"]), default="text",
               help="How to print the outputs.")
 @click.option("--max-parallelism", type=int, default=0, help="At most this many nodes at once.")
-@click.option("--remote", is_flag=True, help="Run on a Wingspan server (see wingspan serve).")
 @click.option("--target", default=None, metavar="NAME",
               help="Where Python tasks run: in-process (default) or local-process (warm worker "
                    "processes); TYPE=NAME,... for other task types. Default: $WINGSPAN_TASK_TARGETS.")
+@click.option("--remote", is_flag=True, help="Register SOURCE's folder with a Wingspan server and run "
+              "ENTITY there (see wingspan serve).")
+@click.option("--no-wait", is_flag=True, help="With --remote: print the execution's name and return.")
+@click.option("--endpoint", default=None, metavar="HOST:PORT", help="With --remote: the server's gRPC "
+              "address (default: $WINGSPAN_ENDPOINT, the config file, 127.0.0.1:8089).")
+@click.option("--project", "-p", default="default", show_default=True, help="With --remote.")
+@click.option("--domain", "-d", default="development", show_default=True, help="With --remote.")
+@click.option("--version", default=None, help="With --remote: the version to register (default: a "
+              "digest of the code).")
 @click.pass_context
 def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], output_format: str,
-        max_parallelism: int, remote: bool, target: str | None) -> None:
+        max_parallelism: int, target: str | None, remote: bool, no_wait: bool, endpoint: str | None,
+        project: str, domain: str, version: str | None) -> None:
     """Runs ENTITY (a workflow, task or launch plan) from SOURCE (a .py file or a module).
 
     Give each input as --<input-name> VALUE: scalars as text, lists, dicts and records as
     JSON, files and folders as paths. Prints the outputs; exits non-zero on failure.
+    With --remote it runs on a server, following its progress there.
     """
     from wingspan._cli_progress import ProgressView
-    from wingspan._cli_values import display
     from wingspan._discovery import load_entities
     from wingspan._launch_plan import LaunchPlan
     from wingspan._local import outputs_of, run_workflow_entity
     from wingspan._workflow import Workflow, single_node_workflow
     from wingspan.core.engine import MemorySink
 
-    if remote:
-        raise click.UsageError("--remote needs a Wingspan server; it arrives with `wingspan serve`")
     found = _find(load_entities(source), entity, source)
     values = _inputs(found, ctx.args)
+    if remote:
+        from wingspan._cli_run_remote import RemoteRun
+
+        RemoteRun(ctx, endpoint, project, domain, output_format).run(
+            source, found, values, version=version, presets=_presets(signals), no_wait=no_wait,
+            max_parallelism=max_parallelism, target=target or "")
+        return
     if isinstance(found, LaunchPlan):
         values = {**found.python_defaults, **values, **found.fixed}
         found = found.workflow
@@ -135,7 +154,13 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     except Exception as exc:
         click.secho(f"{exc}", fg="red", err=True)
         ctx.exit(1)
-    outputs = workflow.interface.unpack_outputs(returned, workflow.name)
+    print_outputs(workflow.interface.unpack_outputs(returned, workflow.name), output_format)
+
+
+def print_outputs(outputs: dict[str, Any], output_format: str) -> None:
+    """Outputs as the local and the remote run print them: one bare value, else name: value."""
+    from wingspan._cli_values import display
+
     shown = {name: display(value) for name, value in outputs.items()}
     if output_format == "json":
         click.echo(json.dumps(shown, indent=2, default=str))
@@ -144,3 +169,14 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     else:
         for name, value in shown.items():
             click.echo(f"{name}: {value if isinstance(value, str) else json.dumps(value, default=str)}")
+
+
+def node_names(found: Any) -> dict[str, str]:
+    """Node id -> name of what ``found`` runs (a task runs as a one-node workflow)."""
+    from wingspan._launch_plan import LaunchPlan
+    from wingspan._workflow import Workflow, single_node_workflow
+
+    if isinstance(found, LaunchPlan):
+        found = found.workflow
+    workflow = found if isinstance(found, Workflow) else single_node_workflow(found)
+    return {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}

@@ -31,7 +31,7 @@ from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, TypedInterface
 from wingspan.core.model.literals import LiteralMap
 
-__all__ = ["AsyncRemote", "Execution", "LogChunk", "RemoteError"]
+__all__ = ["AsyncRemote", "Execution", "ExecutionRef", "LogChunk", "Registered", "RemoteError"]
 
 log = logging.getLogger("wingspan.remote")
 DEFAULT_PROJECT, DEFAULT_DOMAIN = "default", "development"
@@ -118,6 +118,14 @@ class Execution:
         return self._outputs
 
 
+class Registered(dict[str, bool]):
+    """{entity name: newly created} of one registration, and the ``version`` registered."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__()
+        self.version = version
+
+
 @dataclass(frozen=True)
 class LogChunk:
     """Bytes a task attempt wrote, from ``offset`` of its log."""
@@ -188,9 +196,10 @@ class AsyncRemote:
     # ---- registration ---------------------------------------------------------------------
 
     async def register(self, target: str | os.PathLike[str] | Iterable[Any], *, project: str | None = None,
-                       domain: str | None = None, version: str | None = None) -> dict[str, bool]:
+                       domain: str | None = None, version: str | None = None) -> Registered:
         """Registers every task, workflow and launch plan in a folder or file (with its code
-        bundle), or the given entities; returns {name: created} (False: identical, no-op)."""
+        bundle), or the given entities; returns {name: created} (False: identical, no-op),
+        whose ``version`` is the version registered."""
         from wingspan._registration import plan_registration
         from wingspan.protos import v1
 
@@ -201,7 +210,7 @@ class AsyncRemote:
         bundle_uri = await self._upload(bundle.data, f"bundle-{bundle.digest[:16]}.tar.gz", project, domain)
         plan = plan_registration(entities, project=project, domain=domain, version=version,
                                  bundle_uri=bundle_uri)
-        created: dict[str, bool] = {}
+        created = Registered(version)
         for task_id, template in plan.tasks:
             answer = await self._call("register_task", v1.RegisterTaskRequest(
                 id=codec.to_proto(task_id), template=codec.to_proto(template)), f"register task {task_id}")
@@ -237,15 +246,18 @@ class AsyncRemote:
 
     async def execute(self, entity: Any, inputs: dict[str, Any] | None = None, *,
                       project: str | None = None, domain: str | None = None, version: str | None = None,
-                      name: str = "", wait: bool = False,
-                      timeout: float | None = None) -> Execution:  # noqa: ASYNC109 - DESIGN.md's name
-        """Starts ``entity`` (a workflow, task or launch plan object, or its registered name)."""
+                      name: str = "", wait: bool = False, timeout: float | None = None,  # noqa: ASYNC109
+                      max_parallelism: int = 0, target: str = "") -> Execution:
+        """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
+        ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
+        default when empty). With ``wait``, returns once it has ended (see Execution.wait)."""
         from wingspan.protos import v1
 
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)
-        spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals))
+        spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals),
+                                max_parallelism=max_parallelism, python_target=target)
         answer = await self._call("create_execution", v1.CreateExecutionRequest(
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer

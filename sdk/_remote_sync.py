@@ -10,7 +10,15 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
 from typing import Any
 
-from wingspan._remote import DEFAULT_DOMAIN, DEFAULT_PROJECT, AsyncRemote, Execution, ExecutionRef, LogChunk
+from wingspan._remote import (
+    DEFAULT_DOMAIN,
+    DEFAULT_PROJECT,
+    AsyncRemote,
+    Execution,
+    ExecutionRef,
+    LogChunk,
+    Registered,
+)
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId
 
@@ -47,8 +55,8 @@ class Remote:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def register(self, target: Any, **kwargs: Any) -> dict[str, bool]:
-        result: dict[str, bool] = self._run(self.aio.register, target, **kwargs)
+    def register(self, target: Any, **kwargs: Any) -> Registered:
+        result: Registered = self._run(self.aio.register, target, **kwargs)
         return result
 
     def execute(self, entity: Any, inputs: dict[str, Any] | None = None, **kwargs: Any) -> SyncExecution:

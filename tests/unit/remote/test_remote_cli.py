@@ -103,3 +103,46 @@ async def test_signals_are_listed_and_set_with_type_checks(server: ApiServer,
     assert {row["name"]: row["value"] for row in after} == {"extra": 7, "ok": True}
     unknown = await wingspan(server, "signal", "set", "gated-run", "nope", "1")
     assert unknown.exit_code == 1 and "has no signal 'nope'" in unknown.output
+
+
+async def test_relaunch_and_recover_print_the_new_execution(server: ApiServer, code: Path) -> None:
+    assert (await wingspan(server, "register", str(code))).exit_code == 0
+    from wingspan._remote import AsyncRemote
+
+    client = AsyncRemote(server.grpc_address)
+    try:
+        await client.execute("cli_diamond.diamond", {"values": [1, 2]}, name="to-again")
+        again = await wingspan(server, "execution", "relaunch", "to-again", "--name", "again-run")
+        assert again.exit_code == 0, again.output
+        assert again.stdout.strip() == "again-run"
+        assert "relaunched default/development/to-again as again-run" in again.stderr
+        assert (await client.execution("again-run")).name == "again-run"
+        stopped = await wingspan(server, "execution", "terminate", "to-again", "--force")
+        assert stopped.exit_code == 0, stopped.output
+        recovered = await wingspan(server, "execution", "recover", "to-again")
+        assert recovered.exit_code == 0, recovered.output
+        assert (await client.execution(recovered.stdout.strip())).phase.name in ("QUEUED", "RUNNING",
+                                                                                   "SUCCEEDED")
+    finally:
+        await client.aclose()
+    missing = await wingspan(server, "execution", "relaunch", "no-such-run")
+    assert missing.exit_code == 1 and "no-such-run" in missing.output
+
+
+async def test_run_remote_no_wait_registers_starts_and_prints_the_name(server: ApiServer, code: Path) -> None:
+    started = await wingspan(server, "run", "--remote", "--no-wait", str(code / "cli_diamond.py"), "diamond",
+                             "--values", "[1, 2, 3]", "--version", "nw1")
+    assert started.exit_code == 0, started.output
+    name = started.stdout.strip()
+    assert "registered 4 entities at version nw1 (4 new)" in started.stderr
+    from wingspan._remote import AsyncRemote
+
+    client = AsyncRemote(server.grpc_address)
+    try:
+        listed = await client.list_executions()
+    finally:
+        await client.aclose()
+    assert [e.name for e in listed] == [name]
+    wrong = await wingspan(server, "run", "--remote", str(code / "cli_diamond.py"), "diamond",
+                           "--values", "three")
+    assert wrong.exit_code == 2 and "--values: cannot read 'three'" in wrong.output

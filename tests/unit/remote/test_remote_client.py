@@ -13,7 +13,7 @@ import pytest
 from wingspan._remote import AsyncRemote
 from wingspan._remote_sync import Remote
 from wingspan.core.config import Settings
-from wingspan.core.errors import NotFoundError, TypeTransformerError, UserError
+from wingspan.core.errors import FailedPreconditionError, NotFoundError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.server.serve import ApiServer
 
@@ -96,3 +96,52 @@ async def test_the_synchronous_client(server: ApiServer, project: Path) -> None:
 def test_a_bad_endpoint_is_refused_early() -> None:
     with pytest.raises(UserError, match="not host:port"):
         AsyncRemote("localhost")
+
+
+GATED = ("from wingspan import task, wait_for_input, workflow\n\n"
+         "@task\ndef plus(a: int, b: int) -> int:\n    return a + b\n\n"
+         "@workflow\ndef held(x: int) -> int:\n"
+         "    return plus(a=x, b=wait_for_input('more', expected_type=int))\n")
+
+
+@pytest.fixture(scope="module")
+def gated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # one folder for the module: a module name is imported once per process
+    folder = tmp_path_factory.mktemp("gated") / "gated"
+    folder.mkdir()
+    (folder / "remote_held.py").write_text(GATED)
+    return folder
+
+
+async def test_waiting_past_the_timeout_names_the_execution_and_its_phase(remote: AsyncRemote,
+                                                                          gated: Path) -> None:
+    await remote.register(gated)
+    execution = await remote.execute("remote_held.held", {"x": 1}, name="held-run")
+    with pytest.raises(TimeoutError, match=r"execution held-run did not end within 0.3 s; it is "
+                                           r"(QUEUED|RUNNING)"):
+        await execution.wait(timeout=0.3)
+
+
+async def test_outputs_of_an_execution_that_did_not_succeed_say_why(remote: AsyncRemote, gated: Path) -> None:
+    await remote.register(gated)
+    execution = await remote.execute("remote_held.held", {"x": 1}, name="stopped-run")
+    await remote.terminate("stopped-run", "not needed", force=True)
+    with pytest.raises(FailedPreconditionError, match="execution stopped-run has no outputs: it is ABORTED"):
+        await execution.outputs()
+    ended = await execution.wait(timeout=10)
+    assert ended.phase == WorkflowPhase.ABORTED
+
+
+async def test_relaunch_and_recover_start_new_executions(remote: AsyncRemote, gated: Path) -> None:
+    registered = await remote.register(gated, version="v7")
+    assert registered.version == "v7" and registered == {"remote_held.plus": True, "remote_held.held": True}
+    first = await remote.execute("remote_held.held", {"x": 2}, name="first-run")
+    again = await remote.relaunch(first, name="second-run")
+    assert again.name == "second-run" and again.phase in (WorkflowPhase.QUEUED, WorkflowPhase.RUNNING)
+    await remote.terminate(first.id, "ending it for recover", force=True)
+    recovered = await remote.recover("first-run")
+    assert recovered.name not in ("first-run", "second-run")
+    names = {e.name for e in await remote.list_executions()}
+    assert {"first-run", "second-run", recovered.name} <= names
+    with pytest.raises(NotFoundError, match="nope"):
+        await remote.relaunch("nope")
