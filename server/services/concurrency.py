@@ -23,11 +23,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from wingspan.core.errors import FailedPreconditionError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ResourceType
 from wingspan.core.model.launch_plans import ConcurrencyPolicy, WhenFull
 from wingspan.server.db.engine import now
-from wingspan.server.db.models import ExecutionRow, LaunchPlanSlotsRow, ScheduleTickRow
+from wingspan.server.db.models import ExecutionRow, LaunchPlanRow, LaunchPlanSlotsRow, ScheduleTickRow
 from wingspan.server.services.notifications import enqueue_notices
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 
@@ -109,6 +110,28 @@ async def _unhold(session: AsyncSession, ids: list[int], at: datetime) -> None:
         )
 
 
+async def _check_active(session: AsyncSession, tick: ScheduleTickRow) -> None:
+    """A tick fires only while its version is active: the row is read under a share lock, so a
+    deactivation waits for this transaction or this one sees it."""
+    state = (
+        await session.execute(
+            select(LaunchPlanRow.state)
+            .where(
+                LaunchPlanRow.project == tick.project,
+                LaunchPlanRow.domain == tick.domain,
+                LaunchPlanRow.name == tick.launch_plan,
+                LaunchPlanRow.version == tick.version,
+            )
+            .with_for_update(read=True)
+        )
+    ).scalar_one_or_none()
+    if state != 1:
+        raise FailedPreconditionError(
+            f"launch plan {tick.project}/{tick.domain}/{tick.launch_plan} version {tick.version} is "
+            "no longer active: its schedule stopped"
+        )
+
+
 async def admit(
     session: AsyncSession,
     row: ExecutionRow,
@@ -119,6 +142,7 @@ async def admit(
     execution runs, waits (held), is skipped, or replaces the oldest running one; records
     ``tick`` (the schedule tick that started it) in the same transaction."""
     if tick is not None:
+        await _check_active(session, tick)
         session.add(tick)
     if policy is None or policy.max <= 0 or not row.launch_plan_name:
         return
