@@ -82,19 +82,25 @@ def register(path: str, project: str, domain: str, version: str | None, endpoint
 @output_option
 @endpoint_option
 def get(kind: str, name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
-    """Lists projects, registered entities (every version of NAME) or executions."""
+    """Lists projects, registered entities (every version of NAME), or executions (of the
+    entity NAME), newest first."""
     try:
         with remote_client(endpoint, project, domain) as remote:
             if kind == "projects":
                 rows = remote.list_projects()
             elif kind == "executions":
-                rows = [{"name": e.id.name, "phase": e.phase.name, "error": e.error.splitlines()[0]
-                         if e.error else ""} for e in remote.list_executions(name=name)]
+                rows = [_execution_row(e.aio) for e in remote.list_executions(name=name)]
             else:
                 rows = remote.list_entities(kind, name)
     except WingspanError as exc:
         fail(exc)
     show(rows, output_format, f"{kind} in {project}/{domain}" if kind != "projects" else "projects")
+
+
+def _execution_row(e: Any) -> dict[str, Any]:
+    return {"name": e.name, "entity": e.entity, "phase": e.phase.name,
+            "created": e.created_at.isoformat(timespec="seconds") if e.created_at else "",
+            "error": e.error.splitlines()[0] if e.error else e.reason}
 
 
 @click.group()

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeAlias
 
@@ -72,6 +73,10 @@ class Execution:
     error: str = ""
     # Python output types when the caller gave the entity object; plain values otherwise
     output_types: dict[str, Any] | None = field(default=None, repr=False)
+    # what it runs ("name:version"), when it was created, and why it is in its phase
+    entity: str = ""
+    created_at: datetime | None = None
+    reason: str = ""
     _outputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -84,7 +89,7 @@ class Execution:
 
     async def refresh(self) -> Execution:
         fresh = await self.remote.execution(self.id)
-        self.phase, self.error = fresh.phase, fresh.error
+        self.phase, self.error, self.reason = fresh.phase, fresh.error, fresh.reason
         return self
 
     async def wait(self, timeout: float | None = None) -> Execution:  # noqa: ASYNC109 - DESIGN.md's name
@@ -339,7 +344,11 @@ class AsyncRemote:
         closure = message.closure
         error = closure.error.message if closure and closure.error else ""
         phase = WorkflowPhase(int(closure.phase)) if closure else WorkflowPhase.UNDEFINED
-        return Execution(codec.from_proto(message.id), phase, self, error)
+        entity = message.spec.entity_id if message.spec else None
+        return Execution(codec.from_proto(message.id), phase, self, error,
+                         entity=f"{entity.name}:{entity.version}" if entity else "",
+                         created_at=closure.created_at if closure else None,
+                         reason=closure.reason if closure else "")
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         from wingspan._naturals import to_natural

@@ -126,6 +126,11 @@ class SyncExecution:
         self._execution = execution
 
     @property
+    def aio(self) -> Execution:
+        """The same execution for asynchronous code (and its other fields)."""
+        return self._execution
+
+    @property
     def id(self) -> ExecutionId:
         return self._execution.id
 

@@ -61,7 +61,9 @@ async def test_register_get_and_terminate(server: ApiServer, code: Path) -> None
     finally:
         await client.aclose()
     listed = await wingspan(server, "get", "executions", "-o", "json")
-    assert json.loads(listed.output)[0]["name"] == started.name
+    row = json.loads(listed.output)[0]
+    assert row["name"] == started.name
+    assert row["entity"] == "cli_diamond.diamond:v1" and row["created"].startswith("20")
     stopped = await wingspan(server, "execution", "terminate", "cli-run", "--reason", "done")
     assert stopped.exit_code == 0 and "terminating default/development/cli-run" in stopped.output
 
