@@ -260,7 +260,7 @@ class ClusterThread:
         with self._lock:
             if self._loop is None:
                 loop = asyncio.new_event_loop()
-                thread = threading.Thread(target=loop.run_forever, name="wingspan-k8s", daemon=True)
+                thread = threading.Thread(target=_serve, args=(loop,), name="wingspan-k8s", daemon=True)
                 thread.start()
                 self._loop, self._thread = loop, thread
             return self._loop
@@ -293,5 +293,20 @@ class ClusterThread:
             await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(cluster.close(), loop))
         loop.call_soon_threadsafe(loop.stop)
         await asyncio.get_running_loop().run_in_executor(None, thread.join)
-        loop.close()
         self._connecting = None
+
+
+def _serve(loop: asyncio.AbstractEventLoop) -> None:
+    """The plugin thread: runs its loop until stopped, then lets closed connections finish
+    closing (a transport closes its socket on a later loop turn) before closing the loop."""
+    asyncio.set_event_loop(loop)
+    try:
+        loop.run_forever()
+        tasks = asyncio.all_tasks(loop)
+        for task in tasks:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+        loop.run_until_complete(asyncio.sleep(0.25))  # TLS connections close over a few turns
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    finally:
+        loop.close()

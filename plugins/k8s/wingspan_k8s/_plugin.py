@@ -145,7 +145,7 @@ class K8sPlugin(TaskPlugin):
         if ctx.timeout and waited >= ctx.timeout and (pod is None or finished_at(pod) is None):
             from wingspan.core.engine.failures import timed_out
 
-            await cluster.delete_pod(namespace, name, 0)
+            await cluster.delete_pod(namespace, name, config.abort_grace_seconds)
             return PodState(TaskPhase.TIMED_OUT, "timed out", timed_out(ctx.timeout, ctx.node_id)), 0.0
         pull_for = 0.0
         uid = (pod or {}).get("metadata", {}).get("uid", "")

@@ -6,6 +6,7 @@ image-pull failure, eviction and a dropped watch each end as they should."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import uuid
@@ -18,12 +19,18 @@ import test_k8s_plugin_tasks as tasks
 from kubernetes_asyncio.client import ApiClient, CoreV1Api
 from kubernetes_asyncio.client.exceptions import ApiException
 from wingspan_k8s import K8sConfig, K8sPlugin
+from wingspan_k8s._pods import namespace_name
 
 from tests.k8s_agent import NodeAgent
 from tests.k8s_agent.cluster import KubeApiserver
+from tests.k8s_agent.waits import phase_in, wait_for_pod, wait_for_pod_gone
 from wingspan._local import SdkResolver, SdkTaskRunner
+from wingspan._workflow import single_node_workflow
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest
-from wingspan.core.model.execution import TaskPhase
+from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine.runner import WorkflowRun
+from wingspan.core.model.execution import TaskPhase, WorkflowPhase
+from wingspan.core.model.literals import ErrorKind
 from wingspan.core.plugins.contract import TaskContext
 from wingspan.core.plugins.executor import PluginExecutor
 from wingspan.core.plugins.registry import TaskPluginRegistry
@@ -76,6 +83,11 @@ async def make_plugin(kube_apiserver: KubeApiserver, node_agent: NodeAgent, core
             except ApiException as exc:
                 if exc.status != 404:
                     raise
+
+
+def namespace_of(plugin: K8sPlugin) -> str:
+    """The namespace of tasks registered without a project or domain."""
+    return namespace_name(plugin.config, "", "")
 
 
 def runner(task: Any) -> SdkTaskRunner:
@@ -163,3 +175,128 @@ async def test_the_pod_is_accepted_by_the_api_server_and_tied_to_its_attempt(
     assert handle["namespace"].endswith("-default-development")
     assert b"adding 1 and 2" in await plugin.read_logs(handle)
     assert (await plugin.read_logs(handle, offset=7)).startswith(b"1 and 2")
+
+
+async def test_logs_are_readable_while_the_pod_runs(make_plugin: PluginFactory, store: LocalBlobStore,
+                                                    core: CoreV1Api) -> None:
+    plugin = make_plugin()
+    ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 60.0})
+    await wait_for_pod(core, handle["namespace"], handle["pod"], phase_in("Running"))
+    async with asyncio.timeout(30):  # follow the log until the task has printed
+        response = await core.read_namespaced_pod_log(handle["pod"], handle["namespace"], follow=True,
+                                                      _preload_content=False)
+        while b"started" not in await response.content.readline():
+            pass
+        response.release()
+    assert await plugin.read_logs(handle) == b"started\n"
+    await plugin.abort(ctx, handle)
+
+
+# ---- failures -----------------------------------------------------------------------------------
+
+
+async def test_a_task_error_comes_back_from_error_pb(make_plugin: PluginFactory,
+                                                     store: LocalBlobStore) -> None:
+    outcome = await run_attempt(make_plugin(), store, tasks.fails, {"message": "no such customer"})
+    assert outcome.phase == TaskPhase.FAILED
+    assert outcome.error is not None
+    assert outcome.error.code == "USER:NonRetryableError" and not outcome.error.retryable
+    assert "no such customer" in outcome.error.message
+
+
+async def test_a_failing_container_command_names_its_exit_code(make_plugin: PluginFactory,
+                                                               store: LocalBlobStore) -> None:
+    outcome = await run_attempt(make_plugin(), store, tasks.container_fails, {"a": 1})
+    assert outcome.phase == TaskPhase.FAILED and outcome.error is not None
+    assert outcome.error.code == "ContainerFailed:7" and outcome.error.retryable
+    assert "container 'task' exited with code 7" in outcome.error.message
+
+
+async def test_abort_deletes_the_pod(make_plugin: PluginFactory, store: LocalBlobStore,
+                                     core: CoreV1Api) -> None:
+    plugin = make_plugin()
+    ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 120.0})
+    await wait_for_pod(core, handle["namespace"], handle["pod"], phase_in("Running"))
+    watching = asyncio.ensure_future(plugin.watch(ctx, handle))
+    async with asyncio.timeout(20):
+        await plugin.abort(ctx, handle)
+    await wait_for_pod_gone(core, handle["namespace"], handle["pod"], within=5)
+    async with asyncio.timeout(10):
+        status = await watching
+    assert status.phase == TaskPhase.ABORTED
+
+
+async def test_an_attempt_past_its_timeout_is_stopped(make_plugin: PluginFactory, store: LocalBlobStore,
+                                                      core: CoreV1Api) -> None:
+    plugin = make_plugin()
+    ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 120.0}, limit=3)
+    async with asyncio.timeout(30):
+        status = await plugin.watch(ctx, handle)
+    assert status.phase == TaskPhase.TIMED_OUT and status.error is not None
+    assert status.error.code == "TIMEOUT" and status.error.retryable
+    await wait_for_pod_gone(core, handle["namespace"], handle["pod"])
+    # the kubelet would stop it even with no engine watching
+    assert json.loads(json.dumps(handle))["started"] and status.reason == "timed out"
+
+
+async def test_a_timeout_through_the_executor_times_the_attempt_out(
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:
+    async with asyncio.timeout(40):
+        plugin = make_plugin()
+        outcome = await run_attempt(plugin, store, tasks.slow, {"seconds": 120.0}, limit=2)
+    assert outcome.phase == TaskPhase.TIMED_OUT
+    for pod in (await core.list_namespaced_pod(namespace_of(plugin))).items:
+        await wait_for_pod_gone(core, pod.metadata.namespace, pod.metadata.name)
+
+
+async def test_a_pod_pending_past_the_timeout_fails_retryably(make_plugin: PluginFactory,
+                                                              store: LocalBlobStore, core: CoreV1Api) -> None:
+    plugin = make_plugin(pending_timeout_seconds=2, annotations={"wingspan.test/simulate": "stuck-pending"})
+    ctx, handle = await started(plugin, store, tasks.add, {"a": 1, "b": 1})
+    async with asyncio.timeout(30):
+        status = await plugin.watch(ctx, handle)
+    assert status.phase == TaskPhase.FAILED and status.error is not None
+    assert status.error.code == "PodPendingTimeout" and status.error.retryable
+    assert status.error.kind == ErrorKind.SYSTEM
+    assert "still pending after 2s" in status.error.message
+    await wait_for_pod_gone(core, handle["namespace"], handle["pod"])  # it must not start later
+
+
+async def test_an_image_that_cannot_be_pulled_fails_after_the_grace(make_plugin: PluginFactory,
+                                                                    store: LocalBlobStore) -> None:
+    plugin = make_plugin(image_pull_grace_seconds=1,
+                         annotations={"wingspan.test/simulate": "image-pull-error"})
+    ctx, handle = await started(plugin, store, tasks.add, {"a": 1, "b": 1})
+    async with asyncio.timeout(30):
+        status = await plugin.watch(ctx, handle)
+    assert status.phase == TaskPhase.FAILED and status.error is not None
+    assert status.error.code in ("ErrImagePull", "ImagePullBackOff") and status.error.retryable
+    assert "could not be pulled" in status.error.message
+
+
+async def test_an_evicted_pod_fails_retryably(make_plugin: PluginFactory, store: LocalBlobStore) -> None:
+    plugin = make_plugin(annotations={"wingspan.test/simulate": "evict",
+                                      "wingspan.test/evict-after-seconds": "1"})
+    ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 60.0})
+    async with asyncio.timeout(30):
+        status = await plugin.watch(ctx, handle)
+    assert status.phase == TaskPhase.FAILED and status.error is not None
+    assert status.error.code == "Evicted" and status.error.retryable and status.error.kind == ErrorKind.SYSTEM
+
+
+async def test_retries_run_a_new_pod_per_attempt_through_the_engine(
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api, tmp_path: Path) -> None:
+    plugin = make_plugin()
+    executor = PluginExecutor(TaskPluginRegistry([plugin], {"python": "k8s"}), store=lambda: store)
+    wf = single_node_workflow(tasks.flaky)
+    run = WorkflowRun(wf.closure, {"marker": str(tmp_path / "marker")}, SdkResolver(wf.entities),
+                      executor=executor, retry=RetryPolicy(first_delay=0.05))
+    async with asyncio.timeout(60):
+        result = await run.run()
+    assert result.phase == WorkflowPhase.SUCCEEDED, result.error
+    assert result.outputs == {"o0": "attempt 1"}
+    pods = (await core.list_namespaced_pod(namespace_of(plugin))).items
+    attempts = sorted(pod.metadata.labels["wingspan.io/attempt"] for pod in pods)
+    assert attempts == ["0", "1"]
+    phases = {pod.metadata.labels["wingspan.io/attempt"]: pod.status.phase for pod in pods}
+    assert phases == {"0": "Failed", "1": "Succeeded"}

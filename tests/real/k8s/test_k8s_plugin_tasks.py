@@ -51,6 +51,7 @@ def flaky(marker: str) -> str:
 
 @task
 def slow(seconds: float) -> float:
+    print("started", flush=True)
     time.sleep(seconds)
     return seconds
 
