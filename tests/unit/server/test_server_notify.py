@@ -3,18 +3,13 @@ failures are retried with backoff when retrying can help, and every attempt is r
 
 from __future__ import annotations
 
-import json
-import socket
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.unit.server.receivers import Mailbox, Receiver, smtp_server
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model.launch_plans import EmailNotification, SlackNotification, WebhookNotification
 from wingspan.core.model.tasks import KeyValue
@@ -25,41 +20,6 @@ from wingspan.server.notify.senders import EmailSender, SlackSender, SmtpSetting
 FAST = RetryPolicy(first_delay=0.01, max_delay=0.05)
 NOTICE = Notice("default/development/abc123", "FAILED", "pipelines.train",
                 "ValueError: bad rows\n  traceback...", "http://127.0.0.1:8080/console/executions/abc123")
-
-
-class Receiver:
-    """An HTTP server on loopback that records requests and fails the first ``failures``."""
-
-    def __init__(self, failures: int = 0, status: int = 500) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.failures = failures
-        self.status = status
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                owner.requests.append({"path": self.path, "headers": dict(self.headers),
-                                       "json": json.loads(body)})
-                failing = len(owner.requests) <= owner.failures
-                self.send_response(owner.status if failing else 200)
-                self.end_headers()
-                self.wfile.write(b"no" if failing else b"ok")
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -115,34 +75,10 @@ async def test_an_unreachable_receiver_is_retried_then_given_up(client: httpx.As
     assert not result.delivered and len(result.attempts) == 3
 
 
-class Mailbox:
-    def __init__(self) -> None:
-        self.messages: list[Envelope] = []
-
-    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
-                          options: list[str]) -> str:
-        if address.endswith("@nowhere.invalid"):
-            return "550 no such user"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.messages.append(envelope)
-        return "250 Message accepted"
-
-
 @pytest.fixture
 def smtp() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
-    with socket.socket() as probe:  # the controller checks its own port, so 0 will not do
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield mailbox, port
-    finally:
-        controller.stop()
+    with smtp_server() as server:
+        yield server
 
 
 async def test_email_over_smtp(smtp: tuple[Mailbox, int]) -> None:
