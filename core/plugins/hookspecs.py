@@ -59,10 +59,13 @@ def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
 @hookspec
 def wingspan_notifiers() -> Mapping[str, Any]:  # type: ignore[empty-body]
     """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, or a new one): objects with
-    ``async send(notification, message)``.
+    ``async send(target, notice)``, where ``target`` is the notification's settings (e.g. a
+    WebhookNotification) and ``notice`` a ``wingspan.server.notify.notice.Notice``. ``send``
+    raises ``DeliveryError(message, retryable=...)`` of that module when it fails; the
+    server's outbox sender retries with backoff and records every attempt.
 
     Stackable: all are collected; for one kind, a later-registered plugin's notifier
-    replaces an earlier one's.
+    replaces an earlier one's (and a plugin's replaces the built-in one).
     """
 
 
