@@ -7,7 +7,9 @@ import os
 import time
 from pathlib import Path
 
-from wingspan import ContainerTask, File, NonRetryableError, Secret, current_context, task
+from wingspan_k8s import K8sPod
+
+from wingspan import ContainerTask, File, NonRetryableError, Resources, Secret, current_context, task
 
 
 @task
@@ -65,6 +67,14 @@ def secret_reader(x: int) -> str:
 @task
 def environment(name: str) -> str:
     return os.environ.get(name, "")
+
+
+@task(requests=Resources(cpu="250m", mem="64Mi"), limits=Resources(mem="128Mi", gpu=1), interruptible=True,
+      task_config=K8sPod(pod_template={
+          "metadata": {"labels": {"cost-center": "42"}},
+          "spec": {"containers": [{"name": "primary", "env": [{"name": "FROM_TASK", "value": "yes"}]}]}}))
+def shaped(name: str) -> str:
+    return f"{name}: {os.environ['FROM_CONFIG']}, {os.environ['FROM_TASK']}"
 
 
 square_sum = ContainerTask(
