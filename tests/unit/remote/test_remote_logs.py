@@ -1,13 +1,11 @@
 """Task logs through GetTaskLogs: the service, its gRPC and HTTP transports, Remote.logs and
 `wingspan logs`, against the real service layer on SQLite with attempts recorded by events
-(the server runs no engine here, so the test decides what each attempt wrote and when)."""
+(see tests/unit/remote/logged.py)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,62 +15,19 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from tests.integration.services import flows
-from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
+from tests.unit.remote.logged import RUN, Served, serve_logs
 from wingspan._remote import AsyncRemote, LogChunk
 from wingspan.cli import cli
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError
-from wingspan.server.api.backend import ApiBackend
-from wingspan.server.api.grpc_server import GrpcServer
 from wingspan.server.api.http_app import create_app
-from wingspan.server.services.admin import AdminService
 from wingspan.server.services.idl import v1
-
-RUN = "logged"
-
-
-async def plugin_reader(handle: bytes, offset: int) -> bytes:
-    return (b"from the plugin for " + handle)[offset:]
-
-
-@dataclass
-class Served:
-    admin: AdminService
-    backend: ApiBackend
-    address: str
-    folder: Path
-    sequence: int = 0
-
-    async def attempt(self, node_id: str, attempt: int, phase: v1.TaskPhase, *, log: Path | str | None = None,
-                      plugin: str = "", handle: bytes = b"") -> None:
-        self.sequence += 1
-        logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
-        execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
-        await self.admin.create_task_event(v1.TaskExecutionEvent(
-            id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
-                                  node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
-                                                                       node_id=node_id)),
-            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin, plugin_handle=handle,
-            sequence=self.sequence))
 
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    # the service layer and its gRPC transport as `wingspan serve` builds them, minus the engine
-    admin = await AdminService.open(Settings(home=tmp_path / "home"), log_readers={"fake": plugin_reader})
-    backend = ApiBackend(admin, http_address="")
-    grpc = GrpcServer(backend)
-    await grpc.start("127.0.0.1", 0)
-    try:
-        await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-        await admin.create_execution(v1.CreateExecutionRequest(
-            project="default", domain="development", name=RUN,
-            spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
-        yield Served(admin, backend, f"127.0.0.1:{grpc.port}", tmp_path)
-    finally:
-        await grpc.close(1)
-        await admin.aclose()
+    async with serve_logs(Settings(home=tmp_path / "home"), tmp_path) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,0 +1,68 @@
+"""A server with one execution whose task attempts a test records itself: the service layer
+and its gRPC transport as `wingspan serve` builds them, minus the engine, so the test decides
+what each attempt wrote and when."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.integration.services import flows
+from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
+from wingspan.core.config import Settings
+from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.grpc_server import GrpcServer
+from wingspan.server.services.admin import AdminService
+from wingspan.server.services.idl import v1
+
+RUN = "logged"
+
+
+async def plugin_reader(handle: bytes, offset: int) -> bytes:
+    """The log reader of the plugin "fake": what it read is named after the handle."""
+    return (b"from the plugin for " + handle)[offset:]
+
+
+@dataclass
+class Served:
+    admin: AdminService
+    backend: ApiBackend
+    address: str
+    folder: Path
+    sequence: int = 0
+
+    async def attempt(self, node_id: str, attempt: int, phase: v1.TaskPhase, *, log: Path | str | None = None,
+                      plugin: str = "", handle: bytes = b"") -> None:
+        """Records a task event of ``attempt`` at ``node_id`` of the execution RUN."""
+        self.sequence += 1
+        logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
+        execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
+        await self.admin.create_task_event(v1.TaskExecutionEvent(
+            id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
+                                  node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
+                                                                       node_id=node_id)),
+            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin, plugin_handle=handle,
+            sequence=self.sequence))
+
+
+@asynccontextmanager
+async def serve_logs(settings: Settings, folder: Path) -> AsyncIterator[Served]:
+    admin = await AdminService.open(settings, log_readers={"fake": plugin_reader})
+    ensure_bucket = getattr(admin.store, "ensure_bucket", None)
+    if ensure_bucket is not None:
+        await ensure_bucket()
+    backend = ApiBackend(admin, http_address="")
+    grpc = GrpcServer(backend)
+    await grpc.start("127.0.0.1", 0)
+    try:
+        await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+        await admin.create_execution(v1.CreateExecutionRequest(
+            project="default", domain="development", name=RUN,
+            spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
+        yield Served(admin, backend, f"127.0.0.1:{grpc.port}", folder)
+    finally:
+        await grpc.close(1)
+        await admin.aclose()
