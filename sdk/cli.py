@@ -12,6 +12,7 @@ import wingspan
 
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
+    "backfill": "wingspan._cli_backfill:backfill",
     "cache": "wingspan._cli_cache:cache",
     "execute": "wingspan._cli_execute:execute",
     "execution": "wingspan._cli_remote:execution",

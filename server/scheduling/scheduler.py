@@ -13,11 +13,10 @@ activating another version moves it (its ticks count from its activation).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -31,20 +30,12 @@ from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
 from wingspan.server.db.engine import now, utc
 from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow
-from wingspan.server.scheduling.ticks import due_ticks
+from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name
 from wingspan.server.services.idl import v1
 
 __all__ = ["Fired", "Scheduler", "kickoff_inputs", "run_scheduler", "tick_execution_name"]
 
 _log = logging.getLogger(__name__)
-
-
-def tick_execution_name(project: str, domain: str, plan: str, tick: datetime) -> str:
-    """The execution of one tick of a plan: the same name on every replica (and for a backfill
-    of that tick), starting with a letter like every generated name."""
-    moment = tick.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-    digest = hashlib.sha256(f"{project}/{domain}/{plan}@{moment}".encode()).hexdigest()
-    return f"s{digest[:19]}"
 
 
 async def kickoff_inputs(schedule: Schedule, tick: datetime) -> Any:

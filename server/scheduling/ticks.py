@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import zoneinfo
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -9,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from wingspan.core.errors import UserError
 from wingspan.core.model.launch_plans import CatchUpPolicy, Schedule
 
-__all__ = ["MAX_CATCH_UP", "due_ticks", "ticks_between"]
+__all__ = ["MAX_CATCH_UP", "due_ticks", "tick_execution_name", "ticks_between"]
 
 # a plan that has been off for a year must not flood the server with executions
 MAX_CATCH_UP = 1000
@@ -86,3 +87,11 @@ def _bounded(ticks: Iterator[datetime]) -> Iterator[datetime]:
         if len(window) > MAX_CATCH_UP * 2:
             del window[:MAX_CATCH_UP]
     yield from window
+
+
+def tick_execution_name(project: str, domain: str, plan: str, tick: datetime) -> str:
+    """The execution of one tick of a plan: the same name on every scheduler replica and for a
+    backfill of that tick (so a tick runs once), starting with a letter like generated names."""
+    moment = _aware(tick).astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    digest = hashlib.sha256(f"{project}/{domain}/{plan}@{moment}".encode()).hexdigest()
+    return f"s{digest[:19]}"
