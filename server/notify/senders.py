@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from typing import Any, Protocol
 
@@ -83,6 +83,16 @@ class SmtpSettings:
     # "starttls", "ssl" or "" (plain, for a relay on the same host)
     tls: str = ""
     timeout: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> SmtpSettings:
+        """From the server's ``smtp_host``, ``smtp_port``, ``smtp_sender``, ``smtp_username``,
+        ``smtp_password``, ``smtp_tls`` and ``smtp_timeout`` settings, those it has."""
+        values = {f.name: getattr(settings, f"smtp_{f.name}") for f in fields(cls)
+                  if getattr(settings, f"smtp_{f.name}", None) not in (None, "")}
+        if values.get("tls", "") not in ("", "starttls", "ssl"):
+            raise ValueError(f"smtp_tls={values['tls']!r}: use 'starttls', 'ssl' or '' (plain)")
+        return cls(**values)
 
 
 @dataclass

@@ -29,7 +29,7 @@ from wingspan.core.errors import AlreadyExistsError, FailedPreconditionError
 from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
 from wingspan.server.db.engine import now, utc
-from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow
+from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow, key
 from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name
 from wingspan.server.services.idl import v1
 
@@ -80,6 +80,15 @@ class Scheduler:
     admin: Any
     clock: Callable[[], datetime] = now
     fired: list[Fired] = field(default_factory=list)
+    # versions are immutable: each plan's spec is read once (by row id)
+    _specs: dict[int, LaunchPlanSpec] = field(default_factory=dict, repr=False)
+
+    async def _spec(self, plan: LaunchPlanRow) -> LaunchPlanSpec:
+        spec = self._specs.get(key(plan))
+        if spec is None:
+            data = await self.admin.entities.content(plan)
+            spec = self._specs[key(plan)] = codec.decode(LaunchPlanSpec, data)
+        return spec
 
     async def _plans(self) -> list[LaunchPlanRow]:
         async with self.admin.db.read() as session:
@@ -101,8 +110,7 @@ class Scheduler:
         fired: list[Fired] = []
         for plan in await self._plans():
             try:
-                spec: LaunchPlanSpec = codec.decode(LaunchPlanSpec, await self.admin.entities.content(plan))
-                schedule = spec.schedule
+                schedule = (await self._spec(plan)).schedule
                 if schedule is None or not schedule.kind:
                     continue
                 activated = utc(plan.updated_at)

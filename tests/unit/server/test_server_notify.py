@@ -99,3 +99,15 @@ async def test_a_refused_recipient_is_a_permanent_failure(smtp: tuple[Mailbox, i
     assert not info.value.retryable and "550" in str(info.value)
     with pytest.raises(DeliveryError, match="no recipients"):
         await EmailSender(SmtpSettings(port=port)).send(EmailNotification(()), NOTICE)
+
+
+def test_smtp_settings_come_from_the_server_settings_it_has() -> None:
+    from types import SimpleNamespace
+
+    settings = SimpleNamespace(smtp_host="mail.example.com", smtp_port=587, smtp_tls="starttls",
+                               smtp_username="", home="/tmp")
+    smtp = SmtpSettings.from_settings(settings)
+    assert (smtp.host, smtp.port, smtp.tls, smtp.sender) == ("mail.example.com", 587, "starttls",
+                                                             "wingspan@localhost")
+    with pytest.raises(ValueError, match="starttls"):
+        SmtpSettings.from_settings(SimpleNamespace(smtp_tls="tls"))
