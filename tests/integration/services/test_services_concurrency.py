@@ -175,3 +175,22 @@ async def test_concurrent_creates_from_several_clients_never_exceed_the_limit(
     finally:
         for client in clients:
             await client.aclose()
+
+
+async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first(
+    registered: AdminService,
+) -> None:
+    for name in "abcd":
+        await create(registered, "wait", name)
+    request = launch_plan_request(PLANS["wait"], "v2")
+    request.spec.concurrency.max = 4
+    request.spec.workflow_id.version = "v1"
+    await registered.register_launch_plan(request)
+    newer = await registered.create_execution(v1.CreateExecutionRequest(
+        project=PROJECT, domain=DOMAIN, name="e",
+        spec=v1.ExecutionSpec(entity_id=ident(3, "limited_wait", "v2"), inputs=literals(x=1))))
+    # c and d waited longer than e: they take the two new slots, e waits
+    assert await held(registered, "a", "b", "c", "d", "e") == [False, False, False, False, True]
+    assert newer.execution.closure.reason == "waiting for a slot of launch plan limited_wait (max 4)"
+    await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)  # released up to the new limit
+    assert await held(registered, "e") == [False]

@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import pytest
 from sqlmodel import select
 
@@ -25,7 +26,7 @@ from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.types.purity import to_python_now
 from wingspan.protos import v1
 from wingspan.server.db.models import ScheduleTickRow
-from wingspan.server.scheduling.scheduler import Scheduler, tick_execution_name
+from wingspan.server.scheduling.scheduler import Scheduler, run_scheduler, tick_execution_name
 from wingspan.server.services.admin import AdminService
 
 
@@ -211,3 +212,25 @@ def test_tick_names_are_valid_execution_names_and_differ_per_tick() -> None:
     name = tick_execution_name(PROJECT, DOMAIN, "p", tick)
     assert name[0].isalpha() and len(name) == 20
     assert name != tick_execution_name(PROJECT, DOMAIN, "p", tick + timedelta(minutes=1))
+
+
+async def test_run_scheduler_fires_in_rounds_until_stopped(registered: AdminService) -> None:
+    activated = await activate(registered, "minutely")
+    tick = minute_after(activated)
+    rounds = anyio.Event()
+    calls: list[datetime] = []
+
+    def clock() -> datetime:
+        calls.append(tick)
+        if len(calls) == 3:  # two rounds are over
+            rounds.set()
+        return tick
+
+    stop = anyio.Event()
+    async with anyio.create_task_group() as group:
+        group.start_soon(lambda: run_scheduler(registered, clock=clock, stop=stop, interval=0.01))
+        with anyio.fail_after(10):
+            await rounds.wait()
+        stop.set()
+    (execution,) = await executions(registered, "minutely")
+    assert execution.spec.metadata.scheduled_at == tick
