@@ -10,7 +10,6 @@ Files and data frames the task returns go to the blob store under the output pre
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import traceback
@@ -60,18 +59,22 @@ def execute(module: str, qualname: str, bundle: str, inputs_uri: str, output_pre
 
 def run_attempt(request: _Attempt) -> int:
     """Runs the attempt; returns the exit code (0 succeeded, 1 failed with error.pb written)."""
+    import anyio
+
+    code: int = anyio.run(_attempt, request)
+    return code
+
+
+async def _attempt(request: _Attempt) -> int:
     from wingspan.core.config import Settings
     from wingspan.core.engine.failures import error_from_exception
 
-    # one loop for the conversions; the task itself runs outside it, as in a local-process
-    # worker, so task code may start its own loop (a workflow run inside a task)
-    loop = asyncio.new_event_loop()
     store: BlobStore | None = None
     try:
         settings = Settings.load()
         store = _store(request.output_prefix, settings)
-        outputs = _run(loop, store, settings, request)
-        loop.run_until_complete(store.put(_join(request.output_prefix, OUTPUTS_FILE), outputs))
+        outputs = await _run(store, settings, request)
+        await store.put(_join(request.output_prefix, OUTPUTS_FILE), outputs)
         return 0
     except Exception as exc:
         traceback.print_exc()
@@ -81,16 +84,16 @@ def run_attempt(request: _Attempt) -> int:
         from wingspan.core.model import codec
 
         try:
-            loop.run_until_complete(store.put(_join(request.output_prefix, ERROR_FILE), codec.encode(error)))
+            await store.put(_join(request.output_prefix, ERROR_FILE), codec.encode(error))
         except Exception:
             print("wingspan execute: could not write error.pb", file=sys.stderr)
             traceback.print_exc()
         return 1
-    finally:
-        loop.close()
 
 
-def _run(loop: asyncio.AbstractEventLoop, store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
+async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
+    import anyio.to_thread
+
     from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
     from wingspan.core.localproc.worker import resolve_task
     from wingspan.core.model import codec
@@ -101,22 +104,35 @@ def _run(loop: asyncio.AbstractEventLoop, store: BlobStore, settings: Settings, 
         from wingspan.core.bundles import fetch_bundle
 
         bundle_store = _store(request.bundle, settings)
-        fetching = fetch_bundle(bundle_store, request.bundle, settings.home / "bundles")
-        folder = loop.run_until_complete(fetching)
+        folder = await fetch_bundle(bundle_store, request.bundle, settings.home / "bundles")
         _enter(folder)
     runner: Any = resolve_task(request.module, request.qualname)
     engine = default_engine()
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
-    literals = codec.decode(LiteralMap, loop.run_until_complete(_store(request.inputs, settings)
-                                                               .get(request.inputs)))
-    inputs = loop.run_until_complete(engine.to_python_map(literals, runner.input_types, transfer))
-    token = set_context(ExecutionContext(request.execution_id, request.node_id, request.attempt,
-                                         request.qualname.rpartition(".")[2]))
-    try:
-        outputs = runner.call(inputs)
-    finally:
-        reset_context(token)
-    out = loop.run_until_complete(engine.to_literal_map(outputs, runner.output_types, transfer))
+    literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
+    inputs = await engine.to_python_map(literals, runner.input_types, transfer)
+    context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
+                               request.qualname.rpartition(".")[2])
+
+    def call() -> Any:
+        # in a worker thread of this loop, as the in-process engine runs tasks: a File the task
+        # opens downloads through this loop (where the store's client lives), and the task may
+        # start a loop of its own (a workflow run inside a task)
+        token = set_context(context)
+        try:
+            return runner.call(inputs)
+        finally:
+            reset_context(token)
+
+    if runner.is_async:
+        token = set_context(context)
+        try:
+            outputs = await runner.call_async(inputs)
+        finally:
+            reset_context(token)
+    else:
+        outputs = await anyio.to_thread.run_sync(call)
+    out = await engine.to_literal_map(outputs, runner.output_types, transfer)
     return codec.encode(out)
 
 

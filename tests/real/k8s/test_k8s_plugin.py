@@ -34,6 +34,7 @@ from wingspan.core.model.literals import ErrorKind
 from wingspan.core.plugins.contract import TaskContext
 from wingspan.core.plugins.executor import PluginExecutor
 from wingspan.core.plugins.registry import TaskPluginRegistry
+from wingspan.core.storage.interface import BlobStore
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.uris import join_uri
 from wingspan.core.types import TransferContext, default_engine
@@ -94,7 +95,7 @@ def runner(task: Any) -> SdkTaskRunner:
     return SdkTaskRunner(task, SdkResolver({}))
 
 
-async def run_attempt(plugin: K8sPlugin, store: LocalBlobStore, task: Any, inputs: dict[str, Any], *,
+async def run_attempt(plugin: K8sPlugin, store: BlobStore, task: Any, inputs: dict[str, Any], *,
                       attempt: int = 0, limit: float | None = None) -> AttemptOutcome:
     executor = PluginExecutor(TaskPluginRegistry([plugin], {"python": "k8s", "container": "k8s"}),
                               store=lambda: store)

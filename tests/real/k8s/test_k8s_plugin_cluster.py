@@ -17,15 +17,17 @@ from typing import Any
 import pytest
 import test_k8s_plugin_tasks as tasks
 from kubernetes_asyncio.client import CoreV1Api
-from test_k8s_plugin import PluginFactory, make_plugin, namespace_of, started, store  # noqa: F401
+from test_k8s_plugin import PluginFactory, make_plugin, namespace_of, run_attempt, started, store  # noqa: F401
 from wingspan_k8s import K8sPlugin
 from wingspan_k8s._cluster import Cluster
 
 from tests.k8s_agent.cluster import KubeApiserver
 from tests.k8s_agent.waits import phase_in, wait_for_pod, wait_for_pod_gone
+from wingspan.core.config import Settings
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.literals import Literal
 from wingspan.core.storage.local import LocalBlobStore
+from wingspan.core.storage.s3 import S3BlobStore
 
 pytestmark = pytest.mark.real
 
@@ -233,3 +235,26 @@ async def test_resources_placement_and_templates_shape_the_stored_pod(
     assert (pod.spec.tolerations[0].key, pod.spec.tolerations[0].value) == ("spot", "true")
     assert pod.spec.termination_grace_period_seconds == 7
     assert pod.spec.active_deadline_seconds == 300
+
+
+async def test_pods_reach_minio_with_credentials_from_a_secret(
+        make_plugin: PluginFactory, s3_store: S3BlobStore, s3_settings: Settings,  # noqa: F811
+        core: CoreV1Api) -> None:
+    plugin = make_plugin(env_from_secrets=["blob-store"])
+    namespace = namespace_of(plugin)
+    await core.create_namespace({"metadata": {"name": namespace}})
+    credentials = {"WINGSPAN_STORAGE": s3_settings.storage, "WINGSPAN_S3_ENDPOINT": s3_settings.s3_endpoint,
+                   "WINGSPAN_S3_ACCESS_KEY": s3_settings.s3_access_key,
+                   "WINGSPAN_S3_SECRET_KEY": s3_settings.s3_secret_key,
+                   "WINGSPAN_S3_REGION": s3_settings.s3_region}
+    await core.create_namespaced_secret(namespace, {"metadata": {"name": "blob-store"},
+                                                    "stringData": credentials})
+    written = await run_attempt(plugin, s3_store, tasks.write_file, {"text": "via minio"})
+    assert written.phase == TaskPhase.SUCCEEDED, written.error
+    file = written.outputs["o0"]
+    assert file.uri.startswith(s3_store.root)
+    read = await run_attempt(plugin, s3_store, tasks.read_file, {"f": file})
+    assert read.phase == TaskPhase.SUCCEEDED, read.error
+    assert read.outputs == {"o0": "via minio"}
+    container = await run_attempt(plugin, s3_store, tasks.square_sum, {"a": 4, "b": 2, "label": "s3"})
+    assert container.outputs == {"total": 18, "note": "from s3"}
