@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, TypeAlias
 
 from wingspan._remote import (
     DEFAULT_DOMAIN,
@@ -22,7 +22,10 @@ from wingspan._remote import (
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId
 
-__all__ = ["Remote", "SyncExecution"]
+__all__ = ["Remote", "SyncExecution", "SyncRef"]
+
+#: an execution: its id, an Execution (either kind), or its name in the client's project and domain
+SyncRef: TypeAlias = "ExecutionRef | SyncExecution"
 
 
 class Remote:
@@ -75,31 +78,31 @@ class Remote:
             if aclose is not None and self._portal is not None:
                 self._run(aclose)
 
-    def execution(self, execution_id: ExecutionRef) -> SyncExecution:
+    def execution(self, execution_id: SyncRef) -> SyncExecution:
         return SyncExecution(self, self._run(self.aio.execution, self._unwrap(execution_id)))
 
-    def terminate(self, execution_id: ExecutionRef, reason: str = "", *, force: bool = False) -> None:
+    def terminate(self, execution_id: SyncRef, reason: str = "", *, force: bool = False) -> None:
         self._run(self.aio.terminate, self._unwrap(execution_id), reason, force=force)
 
-    def relaunch(self, execution_id: ExecutionRef, *, name: str = "") -> SyncExecution:
+    def relaunch(self, execution_id: SyncRef, *, name: str = "") -> SyncExecution:
         return SyncExecution(self, self._run(self.aio.relaunch, self._unwrap(execution_id), name=name))
 
-    def recover(self, execution_id: ExecutionRef, *, name: str = "") -> SyncExecution:
+    def recover(self, execution_id: SyncRef, *, name: str = "") -> SyncExecution:
         return SyncExecution(self, self._run(self.aio.recover, self._unwrap(execution_id), name=name))
 
-    def logs(self, execution_id: ExecutionRef, node_id: str | None = None, attempt: int | None = None,
+    def logs(self, execution_id: SyncRef, node_id: str | None = None, attempt: int | None = None,
              follow: bool = False) -> Iterator[LogChunk]:
         """What task attempts wrote, chunk by chunk (see ``Remote.aio.logs``)."""
         return self._iterate(self.aio.logs(self._unwrap(execution_id), node_id, attempt, follow))
 
-    def watch(self, execution_id: ExecutionRef, after_sequence: int = 0) -> Iterator[Any]:
+    def watch(self, execution_id: SyncRef, after_sequence: int = 0) -> Iterator[Any]:
         return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
 
-    def signals(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
+    def signals(self, execution_id: SyncRef) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.signals, self._unwrap(execution_id))
         return result
 
-    def set_signal(self, execution_id: ExecutionRef, name: str, value: Any) -> None:
+    def set_signal(self, execution_id: SyncRef, name: str, value: Any) -> None:
         self._run(self.aio.set_signal, self._unwrap(execution_id), name, value)
 
     @staticmethod
