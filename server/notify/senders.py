@@ -26,6 +26,11 @@ class Sender(Protocol):
         DeliveryError."""
 
 
+def _describe(exc: Exception) -> str:
+    # httpx's connection errors often carry no message: the class says what happened
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def _classify(response: httpx.Response, where: str) -> None:
     if response.status_code < 300:
         return
@@ -47,7 +52,7 @@ class WebhookSender:
         try:
             response = await self.client.post(target.url, json=notice.as_json(), headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {target.url}: {exc}") from exc
+            raise DeliveryError(f"webhook {target.url}: {_describe(exc)}") from exc
         _classify(response, f"webhook {target.url}")
 
 
@@ -69,7 +74,7 @@ class SlackSender:
         try:
             response = await self.client.post(target.webhook_url, json=body)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"Slack webhook: {exc}") from exc
+            raise DeliveryError(f"Slack webhook: {_describe(exc)}") from exc
         _classify(response, "Slack webhook")
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import anyio
@@ -30,12 +30,14 @@ from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
 from wingspan.server.db.engine import now, utc
 from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow, key
-from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name
+from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name, ticks_between
 from wingspan.server.services.idl import v1
 
 __all__ = ["Fired", "Scheduler", "kickoff_inputs", "run_scheduler", "tick_execution_name"]
 
 _log = logging.getLogger(__name__)
+# how far ahead a round looks for a plan's next tick
+_HORIZON = timedelta(days=400)
 
 
 async def kickoff_inputs(schedule: Schedule, tick: datetime) -> Any:
@@ -82,6 +84,8 @@ class Scheduler:
     fired: list[Fired] = field(default_factory=list)
     # versions are immutable: each plan's spec is read once (by row id)
     _specs: dict[int, LaunchPlanSpec] = field(default_factory=dict, repr=False)
+    # (row id, activation) -> its next tick: until then a round passes the plan by without a query
+    _quiet: dict[tuple[int, datetime], datetime] = field(default_factory=dict, repr=False)
 
     async def _spec(self, plan: LaunchPlanRow) -> LaunchPlanSpec:
         spec = self._specs.get(key(plan))
@@ -109,11 +113,16 @@ class Scheduler:
         at = self.clock()
         fired: list[Fired] = []
         for plan in await self._plans():
+            activated = utc(plan.updated_at)
+            quiet = (key(plan), activated)
+            if quiet in self._quiet and at < self._quiet[quiet]:
+                continue
             try:
                 schedule = (await self._spec(plan)).schedule
                 if schedule is None or not schedule.kind:
                     continue
-                activated = utc(plan.updated_at)
+                upcoming = next(ticks_between(schedule, at, at + _HORIZON, anchor=activated),
+                                at + timedelta(days=1))
                 last = await self._last_tick(plan)
                 since = max(last, activated) if last is not None else activated
                 ticks = due_ticks(schedule, since, at, anchor=activated)
@@ -127,7 +136,10 @@ class Scheduler:
                     break  # deactivated meanwhile
                 if outcome.execution or outcome.error:
                     fired.append(outcome)
+            self._quiet[quiet] = upcoming  # every due tick is done
         self.fired.extend(fired)
+        if len(self._quiet) > 4 * len(self._specs) + 100:  # forget deactivated versions now and then
+            self._quiet.clear()
         return fired
 
     async def _fire(self, plan: LaunchPlanRow, schedule: Schedule, tick: datetime) -> Fired | None:

@@ -153,14 +153,15 @@ async def admit(
     if slots.max_running != limit:
         slots.max_running, slots.updated_at = limit, at
     running = await _running(session, project, domain, plan)
-    waiting = await _held(session, project, domain, plan, None)
-    if waiting and running < limit:
-        # the limit grew since they were held: the oldest go first
-        released = waiting[: limit - running]
-        await _unhold(session, released, at)
-        running, waiting = running + len(released), waiting[len(released):]
-    if running < limit and not waiting:
-        return
+    free = limit - running
+    if free > 0:
+        # free slots with executions waiting (the limit grew since they were held): the oldest go
+        # first; one more is read to tell whether any would still be waiting ahead of this one
+        waiting = await _held(session, project, domain, plan, free + 1)
+        await _unhold(session, waiting[:free], at)
+        if len(waiting) < free:
+            return
+        running = limit
     label = f"launch plan {plan} (max {limit})"
     when_full = WhenFull(int(policy.when_full))
     if when_full == WhenFull.WAIT:

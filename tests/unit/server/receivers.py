@@ -15,6 +15,12 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # a sender posts many notices at once: the default backlog of 5 would refuse some
+    request_queue_size = 128
+
+
 class Receiver:
     """An HTTP server on loopback that records requests and fails the first ``failures``;
     with ``hold`` set, it keeps each request waiting until ``release()``."""
@@ -45,8 +51,7 @@ class Receiver:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

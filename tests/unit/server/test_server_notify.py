@@ -73,6 +73,7 @@ async def test_an_unreachable_receiver_is_retried_then_given_up(client: httpx.As
     result = await deliver(WebhookSender(client), WebhookNotification(url), NOTICE, retry=FAST,
                            max_attempts=3)
     assert not result.delivered and len(result.attempts) == 3
+    assert "ConnectError" in result.attempts[0].error  # named even when httpx gives no message
 
 
 @pytest.fixture
