@@ -62,13 +62,11 @@ async def test_register_a_folder_then_again_is_a_no_op(remote: AsyncRemote, proj
 async def test_execute_by_name_and_inspect(remote: AsyncRemote, project: Path) -> None:
     await remote.register(project)
     execution = await remote.execute("remote_chain.chain", {"x": 5}, name="run-one")
-    assert execution.name == "run-one"
-    assert execution.phase in (WorkflowPhase.QUEUED, WorkflowPhase.RUNNING)
+    assert execution.name == "run-one" and execution.entity.startswith("remote_chain.chain:")
+    assert execution.phase in (WorkflowPhase.QUEUED, WorkflowPhase.RUNNING, WorkflowPhase.SUCCEEDED)
     listed = await remote.list_executions()
     assert [e.name for e in listed] == ["run-one"]
-    await remote.terminate(execution.id, "not needed")
-    refreshed = await remote.execution(execution.id)
-    assert refreshed.phase in (WorkflowPhase.ABORTED, WorkflowPhase.ABORTING)
+    assert (await remote.execution("run-one")).id == execution.id
 
 
 async def test_inputs_are_checked_against_the_registered_interface(remote: AsyncRemote,
