@@ -215,12 +215,20 @@ async def on_phase_change(
     session: AsyncSession, execution: ExecutionRow, old: int, new: int, *, at: datetime | None = None
 ) -> None:
     """What follows an execution's phase change, in the transaction that made it: notices
-    into the outbox when it ended, and a held execution released when it gave up a slot."""
+    into the outbox when it ended, and a held execution released when it gave up a slot.
+
+    A held execution asked to abort never started (engines leave it alone): it ends ABORTED
+    at once instead of waiting, ABORTING, for an engine that would never come.
+    """
     at = at or now()
     old_phase, new_phase = WorkflowPhase(old), WorkflowPhase(new)
+    frees_a_slot = (execution.entity_type == int(ResourceType.LAUNCH_PLAN) and not execution.held
+                    and old_phase in ACTIVE and new_phase not in ACTIVE)
+    if execution.held and new_phase == WorkflowPhase.ABORTING:
+        new_phase = WorkflowPhase.ABORTED
+        execution.phase, execution.held, execution.finished_at = int(new_phase), False, at
     if new_phase in TERMINAL_WORKFLOW and old_phase not in TERMINAL_WORKFLOW:
         await enqueue_notices(session, execution, new_phase, at)
-    if (execution.entity_type == int(ResourceType.LAUNCH_PLAN) and not execution.held
-            and old_phase in ACTIVE and new_phase not in ACTIVE):
+    if frees_a_slot:
         await session.flush()
         await release(session, execution.project, execution.domain, execution.entity_name, at)

@@ -194,3 +194,17 @@ async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first
     assert newer.execution.closure.reason == "waiting for a slot of launch plan limited_wait (max 4)"
     await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)  # released up to the new limit
     assert await held(registered, "e") == [False]
+
+
+async def test_a_waiting_execution_asked_to_abort_ends_at_once(registered: AdminService) -> None:
+    for name in "abc":
+        await create(registered, "wait", name)
+    ended = await registered.terminate_execution(v1.TerminateExecutionRequest(
+        id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="c"), reason="not needed"))
+    # no engine takes a held execution: ABORTING would never end
+    assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
+    assert ended.execution.closure.reason == "not needed"
+    c = await row(registered, "c")
+    assert not c.held and c.finished_at is not None
+    await create(registered, "wait", "d")
+    assert await held(registered, "d") == [True]  # c's end freed no slot
