@@ -55,7 +55,8 @@ class _Uvicorn(uvicorn.Server):
 
 class ApiServer:
     def __init__(
-        self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+        self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        engine: bool = True,
     ) -> None:
         self.settings = settings
         self.grace = grace
@@ -67,6 +68,9 @@ class ApiServer:
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
         self.grpc_port = 0
+        self.run_engine = engine
+        self.engine: Any = None
+        self._engine_task: asyncio.Task[None] | None = None
 
     @property
     def http_url(self) -> str:
@@ -113,13 +117,31 @@ class ApiServer:
                     await self._http_task
                     raise RuntimeError("the HTTP server stopped while starting")
                 await asyncio.sleep(0.01)
+            if self.run_engine:
+                self._start_engine()
         except BaseException:
             http_socket.close()
             await self.stop()
             raise
 
+    def _start_engine(self) -> None:
+        from wingspan.server.engine.worker import EngineWorker, default_replica_id, server_registry
+
+        self.engine = EngineWorker(self.admin, server_registry(self.settings), self.settings.home / "logs",
+                                   replica_id=default_replica_id(self.settings.home))
+        self._engine_task = asyncio.create_task(self.engine.run())
+
+    async def _stop_engine(self) -> None:
+        if self._engine_task is not None:
+            task, self._engine_task = self._engine_task, None
+            self.engine.detach()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""
+        await self._stop_engine()
         if self.http_state is not None:
             self.http_state.draining = True
         if self.grpc is not None:

@@ -88,6 +88,8 @@ class AttemptOutcome:
     exception: BaseException | None = None
     # where the attempt's logs are, as (name, uri or path) pairs
     logs: tuple[tuple[str, str], ...] = ()
+    # a dynamic task's attempt run elsewhere: the graph its body made
+    dynamic: DynamicJobSpec | None = None
 
 
 class TaskExecutor(Protocol):

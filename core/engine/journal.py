@@ -48,6 +48,8 @@ class Journal:
     waiting_since: dict[str, float] = field(default_factory=dict)
     # the graphs dynamic nodes produced
     dynamic: dict[str, DynamicJobSpec] = field(default_factory=dict)
+    # nodes whose outputs come from another execution (a recovery): recorded as RECOVERED once
+    recovered: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.outputs or self.attempts or self.running or self.waiting_since or self.dynamic)

@@ -62,6 +62,9 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
     if journal is not None:
         recorded = journal.outputs.get(path)
         if recorded is not None:  # succeeded in an earlier run: its success is not repeated
+            if path in journal.recovered:
+                journal.recovered.discard(path)
+                dag.state.node(path, NodePhase.RECOVERED, parent, outputs=recorded)
             return recorded
     dag.state.node(path, NodePhase.QUEUED, parent)
     match node.kind:

@@ -54,7 +54,7 @@ class LocalProcessTarget(TaskPlugin):
     """Runs Python tasks in warm worker processes on this machine."""
 
     name: ClassVar[str] = "local-process"
-    task_types: ClassVar[tuple[str, ...]] = ("python",)
+    task_types: ClassVar[tuple[str, ...]] = ("python", "dynamic")
     poll_interval: ClassVar[float] = 0.2
 
     def __init__(self, cpus: float | None = None, home: Path | None = None, storage_root: str = "",
@@ -79,9 +79,16 @@ class LocalProcessTarget(TaskPlugin):
             self._storage_root = self._storage_root or settings.storage_root
         return self._home
 
-    def _spec(self, template: TaskTemplate, storage_root: str) -> tuple[str, WorkerSpec]:
-        """The code version (pool key) and worker spec for a task's code."""
+    def _spec(self, template: TaskTemplate, storage_root: str, bundle_dir: Path | None = None
+              ) -> tuple[str, WorkerSpec]:
+        """The code version (pool key) and worker spec for a task's code: its unpacked bundle
+        when it has one (registered code), else the code this process imports."""
         code = template.code
+        if bundle_dir is not None:
+            text = f"{code.bundle_uri if code else ''}\0{storage_root}"
+            key = hashlib.sha256(text.encode()).hexdigest()[:24]
+            preload = (code.module,) if code and code.module else ()
+            return key, WorkerSpec((str(bundle_dir), *sys.path), str(bundle_dir), "", storage_root, preload)
         module = code.module if code else ""
         main_path = ""
         if module == "__main__":
@@ -98,8 +105,8 @@ class LocalProcessTarget(TaskPlugin):
         preload = (module,) if module and module != "__main__" else ()
         return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)
 
-    def _pool(self, template: TaskTemplate, storage_root: str) -> WorkerPool:
-        key, spec = self._spec(template, storage_root)
+    def _pool(self, template: TaskTemplate, storage_root: str, bundle: Path | None = None) -> WorkerPool:
+        key, spec = self._spec(template, storage_root, bundle)
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers")
@@ -112,10 +119,18 @@ class LocalProcessTarget(TaskPlugin):
         storage_root = self._storage_root
         if ctx.transfer.store is not None:
             storage_root = ctx.transfer.store.root
+        bundle = None
+        if ctx.template.code is not None and ctx.template.code.bundle_uri:
+            if ctx.transfer.store is None:
+                raise RuntimeError(f"task {ctx.task_name}: its code bundle {ctx.template.code.bundle_uri} "
+                                   "cannot be fetched without a blob store")
+            from wingspan.core.bundles import fetch_bundle
+
+            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles")
         cpus = self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:
-            pool = self._pool(ctx.template, storage_root)
+            pool = self._pool(ctx.template, storage_root, bundle)
             worker = await pool.acquire()
             attempt_id = uuid.uuid4().hex
             folder = ctx.work_dir or home / "logs" / _safe(ctx.execution_id)
@@ -127,7 +142,7 @@ class LocalProcessTarget(TaskPlugin):
                 "qualname": code.qualname if code else "", "inputs": _encode(ctx.inputs),
                 "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
                 "log": str(log), "prefix": ctx.transfer.prefix,
-                "offload": ctx.transfer.offload_threshold,
+                "offload": ctx.transfer.offload_threshold, "dynamic": ctx.template.type == "dynamic",
             }
             try:
                 await worker.send(request)
@@ -226,7 +241,8 @@ def _status(reply: dict[str, Any], handle: Handle, node_id: str) -> TaskStatus:
     if reply.get("ok"):
         from wingspan.core.model import codec
 
-        return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, reply["outputs"]), _logs(handle))
+        return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, reply["outputs"]), _logs(handle),
+                          dynamic_spec=reply.get("dynamic") or b"")
     data = reply.get("error") or {}
     error = ExecutionError(code=data.get("code", "USER:Error"), message=data.get("message", ""),
                            kind=ErrorKind(data.get("kind", int(ErrorKind.USER))),

@@ -94,6 +94,10 @@ class Worker:
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
             token = set_context(context)
             try:
+                if request.get("dynamic"):  # the body builds a graph the engine then runs
+                    spec, _ = runner.build_dynamic(inputs)
+                    return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
+                            "dynamic": codec.encode(spec)}
                 outputs = runner.call(inputs)
             finally:
                 reset_context(token)

@@ -54,6 +54,8 @@ class TaskStatus:
     error: ExecutionError | None = None
     # the exception raised by task code, when the plugin could bring it back
     exception: BaseException | None = None
+    # a dynamic task's attempt: the graph its body made (a DynamicJobSpec in IDL bytes)
+    dynamic_spec: bytes = b""
 
     @property
     def terminal(self) -> bool:

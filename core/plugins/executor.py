@@ -54,6 +54,9 @@ class PluginExecutor:
                  hooks: AttemptHooks | None = None) -> None:
         self.registry = registry
         self.hooks = hooks
+        # set when the engine stops without ending its executions: a cancelled attempt is left
+        # running (to be followed again through its handle), not aborted
+        self.detached = False
         self._inprocess = InProcessExecutor()
         self._store_factory = store
         self._store: BlobStore | None = None
@@ -149,9 +152,10 @@ class PluginExecutor:
             with anyio.CancelScope(shield=True):
                 await plugin.abort(ctx, handle)
             return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "watch", exc, node_id))
-        except BaseException:  # cancelled: the execution is aborting
-            with anyio.CancelScope(shield=True):
-                await plugin.abort(ctx, handle)
+        except BaseException:  # cancelled: the execution is aborting (or the engine stopping)
+            if not self.detached:
+                with anyio.CancelScope(shield=True):
+                    await plugin.abort(ctx, handle)
             raise
         if status is None:
             with anyio.CancelScope(shield=True):
@@ -171,7 +175,13 @@ async def _outcome(status: TaskStatus, runner: TaskRunner, transfer: TransferCon
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc,
                                   logs=logs)
-        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=logs)
+        dynamic = None
+        if status.dynamic_spec:
+            from wingspan.core.model import codec
+            from wingspan.core.model.workflows import DynamicJobSpec
+
+            dynamic = codec.decode(DynamicJobSpec, status.dynamic_spec)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=logs, dynamic=dynamic)
     error = status.error or ExecutionError(code=status.phase.name, kind=ErrorKind.SYSTEM, retryable=True,
                                            node_id=node_id, message=status.reason or status.phase.name)
     phase = status.phase if status.phase in (TaskPhase.TIMED_OUT, TaskPhase.ABORTED) else TaskPhase.FAILED

@@ -1,0 +1,102 @@
+"""Reads back what the database recorded of an execution, as the engine's Journal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlmodel import col, select
+
+from wingspan.core.engine.journal import Journal, RecordedAttempt
+from wingspan.core.model import codec
+from wingspan.core.model.execution import NodePhase, TaskPhase
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.workflows import DynamicJobSpec
+from wingspan.server.db.engine import Database
+from wingspan.server.db.models import EventRow, NodeExecutionRow, TaskExecutionRow
+from wingspan.server.services.payloads import Payloads
+from wingspan.server.services.phases import TERMINAL_TASK
+
+__all__ = ["load_journal", "recovered_journal"]
+
+_DONE = (int(NodePhase.SUCCEEDED), int(NodePhase.RECOVERED))
+
+
+async def _outputs(payloads: Payloads, row: NodeExecutionRow) -> dict[str, Any]:
+    data = await payloads.get(row.outputs_bytes, row.outputs_uri)
+    return dict(codec.decode(LiteralMap, data).literals) if data else {}
+
+
+async def load_journal(db: Database, payloads: Payloads, execution_key: int) -> Journal:
+    """Everything the engine needs to resume execution ``execution_key`` (its row id)."""
+    journal = Journal()
+    async with db.read() as session:
+        nodes = list(
+            (
+                await session.execute(
+                    select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_key)
+                )
+            ).scalars()
+        )
+        tasks = list(
+            (
+                await session.execute(
+                    select(TaskExecutionRow).where(TaskExecutionRow.execution_id == execution_key)
+                )
+            ).scalars()
+        )
+        waits = list(
+            (
+                await session.execute(
+                    select(EventRow.node_id, col(EventRow.occurred_at))
+                    .where(
+                        EventRow.execution_id == execution_key,
+                        EventRow.kind == "node",
+                        EventRow.phase == int(NodePhase.WAITING),
+                    )
+                    .order_by(col(EventRow.id))
+                )
+            ).all()
+        )
+    for row in nodes:
+        if row.phase in _DONE:
+            journal.outputs[row.node_id] = await _outputs(payloads, row)
+        dynamic = await payloads.get(row.dynamic_bytes, row.dynamic_uri)
+        if dynamic:
+            journal.dynamic[row.node_id] = codec.decode(DynamicJobSpec, dynamic)
+    for task in tasks:
+        if TaskPhase(task.phase) in TERMINAL_TASK or task.phase == int(TaskPhase.RETRYABLE_FAILURE):
+            journal.attempts[task.node_id] = max(journal.attempts.get(task.node_id, 0), task.attempt + 1)
+        else:
+            handle = json.loads(task.plugin_handle) if task.plugin_handle else None
+            journal.running[task.node_id] = RecordedAttempt(task.attempt, task.plugin, handle)
+    for node_id, occurred_at in waits:
+        if occurred_at is not None:
+            journal.waiting_since.setdefault(node_id, occurred_at.timestamp())
+    # an attempt superseded by a later one is not running, whatever its last event said
+    for node_id, running in list(journal.running.items()):
+        if journal.attempts.get(node_id, 0) > running.attempt:
+            del journal.running[node_id]
+    return journal
+
+
+async def recovered_journal(db: Database, payloads: Payloads, original_key: int) -> Journal:
+    """For a recovery: the outputs of every node that succeeded in the original execution
+    (and the graphs its dynamic nodes made), to be reused rather than run again."""
+    journal = Journal()
+    async with db.read() as session:
+        nodes = list(
+            (
+                await session.execute(
+                    select(NodeExecutionRow).where(NodeExecutionRow.execution_id == original_key)
+                )
+            ).scalars()
+        )
+    for row in nodes:
+        if row.phase in _DONE:
+            journal.outputs[row.node_id] = await _outputs(payloads, row)
+            journal.recovered.add(row.node_id)
+        dynamic = await payloads.get(row.dynamic_bytes, row.dynamic_uri)
+        if dynamic:
+            journal.dynamic[row.node_id] = codec.decode(DynamicJobSpec, dynamic)
+    return journal

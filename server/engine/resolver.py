@@ -1,0 +1,182 @@
+"""What registered executions refer to, looked up without importing the user's code.
+
+The server runs a workflow from its compiled closure: tasks, subworkflows and the
+launch plans its nodes call were registered, and their values are literals (a
+:class:`LiteralSlot` stands for each variable's Python type). Launch plans are
+fetched before the run starts, since the engine resolves ids synchronously.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from typing import Any
+
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, LaunchPlanTarget
+from wingspan.core.model import codec
+from wingspan.core.model.execution import TaskPhase
+from wingspan.core.model.interface import Identifier, TypedInterface
+from wingspan.core.model.launch_plans import LaunchPlanSpec
+from wingspan.core.model.record import replace
+from wingspan.core.model.tasks import CodeReference, TaskTemplate
+from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClosure, DynamicJobSpec, Node
+from wingspan.core.types.passthrough import LiteralSlot
+
+__all__ = ["RegisteredResolver", "RegisteredTask", "launch_plan_ids"]
+
+#: runs one attempt through the server's executor (how a dynamic task's body runs)
+RunAttempt = Callable[[AttemptRequest], Awaitable[AttemptOutcome]]
+
+
+def _slots(interface: TypedInterface | None, outputs: bool) -> dict[str, LiteralSlot]:
+    if interface is None:
+        return {}
+    variables = interface.outputs if outputs else interface.inputs
+    return {v.name: LiteralSlot(v.type) for v in variables}
+
+
+def _key(entity_id: Identifier | None) -> tuple[str, str]:
+    """Ids are matched by name and version: a dynamic graph's ids carry no project or domain."""
+    if entity_id is None:
+        return "", ""
+    return entity_id.name, entity_id.version
+
+
+class RegisteredTask:
+    """A registered task as the server's engine runs it: through task plugins only."""
+
+    is_async = False
+
+    def __init__(self, template: TaskTemplate, resolver: RegisteredResolver) -> None:
+        self.template = template
+        self.input_types: Mapping[str, Any] = _slots(template.interface, outputs=False)
+        self.output_types: Mapping[str, Any] = _slots(template.interface, outputs=True)
+        self._resolver = resolver
+
+    def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError(
+            f"task {self.template.id} of type {self.template.type!r} has no task plugin in this server "
+            "to run it (install one, or set task_targets)"
+        )
+
+    async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self.call(inputs)
+
+    def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, RegisteredResolver]:
+        raise RuntimeError("a registered dynamic task's body runs in a worker, not in the server")
+
+    async def build_dynamic_remotely(
+        self, inputs: dict[str, Any], execution_id: str, node_id: str, recorded: DynamicJobSpec | None
+    ) -> tuple[DynamicJobSpec, RegisteredResolver]:
+        """Runs the body where the task's code is (a worker) and returns the graph it made;
+        ``recorded``: the graph an earlier run of this node made, used as it is."""
+        spec = recorded
+        if spec is None:
+            run = self._resolver.run_attempt
+            if run is None:
+                raise RuntimeError("this server cannot run dynamic tasks: it has no attempt runner")
+            outcome = await run(AttemptRequest(self, inputs, execution_id, node_id, 0))
+            if outcome.phase != TaskPhase.SUCCEEDED or outcome.dynamic is None:
+                from wingspan.core.errors import ExecutionFailedError
+
+                message = outcome.error.message if outcome.error else "it made no graph"
+                raise ExecutionFailedError(f"dynamic task {self.template.id}: {message}")
+            spec = outcome.dynamic
+        return spec, self._resolver.with_dynamic(spec, self.template)
+
+
+class RegisteredResolver:
+    """Finds the tasks, workflows and launch plans of one closure (and of those it calls)."""
+
+    def __init__(
+        self,
+        closure: CompiledWorkflowClosure,
+        launch_plans: dict[tuple[str, str], LaunchPlanTarget],
+        run_attempt: RunAttempt | None = None,
+    ) -> None:
+        self.run_attempt = run_attempt
+        self._tasks = {_key(t.template.id): t.template for t in closure.tasks if t.template is not None}
+        self._workflows = {_key(w.template.id): w for w in closure.sub_workflows if w.template is not None}
+        self._launch_plans = launch_plans
+        self._runners: dict[tuple[str, str], RegisteredTask] = {}
+
+    def task(self, task_id: Identifier) -> RegisteredTask:
+        key = _key(task_id)
+        runner = self._runners.get(key)
+        if runner is None:
+            template = self._tasks.get(key)
+            if template is None:
+                raise LookupError(f"task {task_id} is not in the execution's closure")
+            runner = self._runners[key] = RegisteredTask(template, self)
+        return runner
+
+    def workflow(self, workflow_id: Identifier) -> CompiledWorkflow:
+        found = self._workflows.get(_key(workflow_id))
+        if found is None:
+            raise LookupError(f"workflow {workflow_id} is not in the execution's closure")
+        return found
+
+    def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
+        found = self._launch_plans.get(_key(launch_plan_id))
+        if found is None:
+            raise LookupError(f"launch plan {launch_plan_id} was not loaded for this execution")
+        return found
+
+    def with_dynamic(self, spec: DynamicJobSpec, parent: TaskTemplate) -> RegisteredResolver:
+        """This resolver plus what a dynamic node's graph brings; its tasks' code is the code
+        of the dynamic task that made it (the same bundle)."""
+        child = RegisteredResolver(CompiledWorkflowClosure(), self._launch_plans, self.run_attempt)
+        child._tasks = dict(self._tasks)
+        child._workflows = dict(self._workflows)
+        bundle = parent.code.bundle_uri if parent.code else ""
+        for compiled in spec.tasks:
+            template = compiled.template
+            if template is None:
+                continue
+            code = template.code or CodeReference()
+            if bundle and not code.bundle_uri:
+                template = replace(template, code=replace(code, bundle_uri=bundle))
+            child._tasks[_key(template.id)] = template
+        for workflow in spec.sub_workflows:
+            if workflow.template is not None:
+                child._workflows[_key(workflow.template.id)] = workflow
+        return child
+
+
+def plan_target(
+    spec: LaunchPlanSpec, closure: CompiledWorkflowClosure, resolver: RegisteredResolver | None
+) -> LaunchPlanTarget:
+    defaults = {
+        p.variable.name: p.default
+        for p in (spec.default_inputs.parameters if spec.default_inputs else ())
+        if p.variable is not None and p.default is not None
+    }
+    fixed = dict(spec.fixed_inputs.literals) if spec.fixed_inputs else {}
+    return LaunchPlanTarget(closure, defaults, fixed, resolver)
+
+
+def _nodes(nodes: tuple[Node, ...]) -> Iterator[Node]:
+    for node in nodes:
+        yield node
+        if node.kind == "branch_node":
+            branch = node.value
+            yield from _nodes(tuple(c.then_node for c in branch.cases if c.then_node is not None))
+            if branch.kind == "else_node" and branch.value is not None:
+                yield from _nodes((branch.value,))
+        elif node.kind == "array_node" and node.value.node is not None:
+            yield from _nodes((node.value.node,))
+
+
+def launch_plan_ids(closure: CompiledWorkflowClosure) -> list[Identifier]:
+    """The launch plans the closure's nodes call (its own list, else found in its nodes)."""
+    found = {str(i): i for i in closure.launch_plans}
+    for workflow in (closure.primary, *closure.sub_workflows):
+        if workflow is None or workflow.template is None:
+            continue
+        for node in _nodes(workflow.template.nodes):
+            if node.kind == "workflow_node" and node.value.kind == "launch_plan_id":
+                found.setdefault(str(node.value.value), node.value.value)
+    return list(found.values())
+
+
+def decode_spec(data: bytes) -> LaunchPlanSpec:
+    return codec.decode(LaunchPlanSpec, data)

@@ -1,0 +1,202 @@
+"""The server engine's event sink: the engine's events, numbered, into the database.
+
+``record`` never blocks the engine: events queue and a writer task ingests them in
+order through the event service (idempotent by sequence number, phases forward
+only). ``flush`` waits until everything recorded so far is stored: the engine awaits
+it where a crash must leave a trace before it acts (an attempt about to start).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from wingspan.core.engine.events import Event
+from wingspan.core.model import codec
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.types.passthrough import as_literal
+from wingspan.server.services.idl import v1
+
+if TYPE_CHECKING:
+    from wingspan.server.services.events import EventService
+
+__all__ = ["DatabaseSink"]
+
+
+def _time(at: float) -> datetime:
+    return datetime.fromtimestamp(at, UTC)
+
+
+def _outputs(values: Any) -> Any:
+    if values is None:
+        return None
+    if isinstance(values, LiteralMap):
+        return codec.to_proto(values)
+    return codec.to_proto(LiteralMap({name: as_literal(value) for name, value in values.items()}))
+
+
+class DatabaseSink:
+    """Events of one execution, written in order; ``producer`` names the engine replica."""
+
+    def __init__(
+        self,
+        events: EventService,
+        project: str,
+        domain: str,
+        name: str,
+        *,
+        producer: str,
+        first_sequence: int = 0,
+    ) -> None:
+        self._events = events
+        self._execution_id = v1.ExecutionId(project=project, domain=domain, name=name)
+        self._producer = producer
+        self._sequence = first_sequence
+        self._queue: deque[Any] = deque()
+        self._wake = anyio.Event()
+        self._written = 0  # sequence numbers up to this one are stored
+        self._progress = anyio.Event()
+        self._closed = False
+        self._detached = False
+        self.failure: BaseException | None = None
+
+    # ---- what the engine calls ----------------------------------------------------------
+
+    def detach(self) -> None:
+        """Records nothing more: the engine is stopping and the execution stays as stored."""
+        self._detached = True
+        self._queue.clear()
+        self._closed = True
+        self._wake.set()
+
+    def record(self, event: Event) -> None:
+        if self._detached:
+            return
+        self._sequence += 1
+        event.sequence = self._sequence
+        self._queue.append(self._message(event))
+        self._wake.set()
+
+    def record_attempt_handle(
+        self, node_id: str, attempt: int, task_id: Any, plugin: str, handle: Any
+    ) -> None:
+        """The handle of an attempt just started (a second RUNNING event of that attempt)."""
+        if self._detached:
+            return
+        self._sequence += 1
+        self._queue.append(
+            (
+                "task",
+                v1.TaskExecutionEvent(
+                    id=self._task_id(node_id, attempt, task_id),
+                    producer_id=self._producer,
+                    phase=v1.TaskPhase.RUNNING,
+                    occurred_at=datetime.now(UTC),
+                    plugin=plugin,
+                    plugin_handle=json.dumps(handle, sort_keys=True).encode(),
+                    sequence=self._sequence,
+                ),
+            )
+        )
+        self._wake.set()
+
+    async def flush(self) -> None:
+        """Returns once every event recorded so far is stored (raises what stopped the writer)."""
+        target = self._sequence
+        while self._written < target:
+            if self.failure is not None:
+                raise self.failure
+            progress = self._progress
+            await progress.wait()
+        if self.failure is not None:
+            raise self.failure
+
+    # ---- the writer ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Writes queued events until closed and drained."""
+        try:
+            while True:
+                while self._queue:
+                    kind, message = self._queue[0]
+                    await self._write(kind, message)
+                    self._queue.popleft()
+                    self._written = max(self._written, int(message.sequence))
+                    self._progress.set()
+                    self._progress = anyio.Event()
+                if self._closed:
+                    return
+                await self._wake.wait()
+                self._wake = anyio.Event()
+        except BaseException as exc:
+            self.failure = exc
+            self._progress.set()
+            raise
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._wake.set()
+
+    async def _write(self, kind: str, message: Any) -> None:
+        if kind == "workflow":
+            await self._events.create_workflow_event(message)
+        elif kind == "node":
+            await self._events.create_node_event(message)
+        else:
+            await self._events.create_task_event(message)
+
+    # ---- conversion ---------------------------------------------------------------------
+
+    def _task_id(self, node_id: str, attempt: int, task_id: Any = None) -> Any:
+        return v1.TaskExecutionId(
+            task_id=codec.to_proto(task_id) if task_id is not None else None,
+            node_execution_id=v1.NodeExecutionId(execution_id=self._execution_id, node_id=node_id),
+            attempt=attempt,
+        )
+
+    def _message(self, event: Event) -> tuple[str, Any]:
+        error = codec.to_proto(event.error) if event.error is not None else None
+        at = _time(event.at)
+        if event.kind == "workflow":
+            return "workflow", v1.WorkflowExecutionEvent(
+                execution_id=self._execution_id,
+                producer_id=self._producer,
+                phase=int(event.phase),
+                occurred_at=at,
+                outputs=_outputs(event.outputs),
+                error=error,
+                reason=event.reason,
+                sequence=event.sequence,
+            )
+        if event.kind == "node":
+            dynamic = event.dynamic
+            return "node", v1.NodeExecutionEvent(
+                id=v1.NodeExecutionId(execution_id=self._execution_id, node_id=event.node_id),
+                producer_id=self._producer,
+                phase=int(event.phase),
+                occurred_at=at,
+                outputs=_outputs(event.outputs),
+                error=error,
+                parent_node_id=event.parent,
+                spec_node_id=event.node_id.rsplit("/", 1)[-1],
+                cache_status=int(event.cache),
+                reason=event.reason,
+                sequence=event.sequence,
+                is_parent=dynamic is not None,
+                is_dynamic=dynamic is not None,
+                dynamic_spec=codec.encode(dynamic) if dynamic is not None else b"",
+            )
+        return "task", v1.TaskExecutionEvent(
+            id=self._task_id(event.node_id, event.attempt),
+            producer_id=self._producer,
+            phase=int(event.phase),
+            occurred_at=at,
+            error=error,
+            reason=event.reason,
+            logs=[v1.TaskLog(name=name, uri=uri) for name, uri in event.logs],
+            sequence=event.sequence,
+        )

@@ -1,0 +1,433 @@
+"""The engine in the server: claims runnable executions and runs each to its end.
+
+An execution is claimed with a lease (owner, expiry) that a heartbeat extends; a
+replica that stops heartbeating loses its executions to others, and a restarted
+server takes its own back at once. A claimed execution runs through the same engine
+as a local run, resumed from whatever the database recorded of it (a Journal):
+nothing that succeeded runs again, attempts still running are followed through
+their stored handles. Terminating an execution (phase ABORTING) aborts its run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from sqlalchemy import or_, update
+from sqlmodel import col, select
+
+from wingspan.core.compiler import compile_workflow
+from wingspan.core.engine import WorkflowRun
+from wingspan.core.engine.caching import TaskCache
+from wingspan.core.engine.interfaces import AttemptRequest
+from wingspan.core.model import codec
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import Identifier, ResourceType
+from wingspan.core.model.launch_plans import LaunchPlanSpec
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.workflows import (
+    START_NODE,
+    Binding,
+    BindingData,
+    CompiledWorkflowClosure,
+    Node,
+    OutputReference,
+    TaskNode,
+    WorkflowMetadata,
+    WorkflowTemplate,
+)
+from wingspan.core.plugins.contract import Handle, TaskContext
+from wingspan.core.plugins.executor import PluginExecutor
+from wingspan.server.db.engine import now
+from wingspan.server.db.models import ExecutionRow, LaunchPlanRow, key
+from wingspan.server.engine.catalog import ServerCatalog
+from wingspan.server.engine.journal import load_journal, recovered_journal
+from wingspan.server.engine.resolver import RegisteredResolver, launch_plan_ids, plan_target
+from wingspan.server.engine.signals import DatabaseSignals
+from wingspan.server.engine.sink import DatabaseSink
+from wingspan.server.services.idl import v1
+
+if TYPE_CHECKING:
+    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.server.services.admin import AdminService
+
+__all__ = ["EngineWorker", "default_replica_id"]
+
+log = logging.getLogger("wingspan.engine")
+
+_RUNNABLE = (int(WorkflowPhase.QUEUED), int(WorkflowPhase.RUNNING), int(WorkflowPhase.ABORTING))
+_STOPPING = (int(WorkflowPhase.ABORTING), int(WorkflowPhase.ABORTED))
+
+
+def server_registry(settings: Any) -> TaskPluginRegistry:
+    """The task plugins of this server: Python tasks (and dynamic tasks' bodies) run in local
+    worker processes unless ``task_targets`` says otherwise."""
+    from wingspan.core.plugins.manager import load_plugins
+    from wingspan.core.plugins.registry import parse_targets
+
+    plugins = load_plugins()
+    for failure in plugins.failed:
+        log.warning("plugin %r did not load (%s): %s", failure.name, failure.stage, failure.error)
+    plugins.install_transformers()
+    choices = {"python": "local-process", "dynamic": "local-process", **parse_targets(settings.task_targets)}
+    return plugins.registry(choices)
+
+
+def default_replica_id(home: Path) -> str:
+    """A stable id for a server on one machine and home: restarted, it knows its executions."""
+    return f"{socket.gethostname()}:{abs(hash(str(home.resolve()))) % 10**8:08d}"
+
+
+class _AttemptRecorder:
+    """Stores an attempt's start before it happens and its handle right after."""
+
+    def __init__(self, sink: DatabaseSink) -> None:
+        self.sink = sink
+
+    async def before_start(self, request: AttemptRequest) -> None:
+        await self.sink.flush()
+
+    async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
+        self.sink.record_attempt_handle(
+            request.node_id, request.attempt, request.runner.template.id, plugin, handle
+        )
+        await self.sink.flush()
+
+
+class EngineWorker:
+    """Claims and runs executions until cancelled."""
+
+    def __init__(
+        self,
+        admin: AdminService,
+        registry: TaskPluginRegistry,
+        work_dir: Path,
+        *,
+        replica_id: str = "",
+        lease_seconds: float = 30.0,
+        poll_interval: float = 0.2,
+        max_executions: int = 64,
+    ) -> None:
+        self.admin = admin
+        self.registry = registry
+        self.work_dir = work_dir
+        self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease = lease_seconds
+        self.poll_interval = poll_interval
+        self.max_executions = max_executions
+        self.running: dict[int, WorkflowRun | None] = {}
+        self._wake = anyio.Event()
+        self.detached = False
+        self._sinks: set[DatabaseSink] = set()
+        self._executors: set[PluginExecutor] = set()
+        self._catalog = TaskCache(
+            ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
+        )
+
+    def detach(self) -> None:
+        """Stops recording and leaves attempts running (the server stops; another takes over):
+        what the runs would record as they are cancelled is not the executions' fate."""
+        self.detached = True
+        for sink in self._sinks:
+            sink.detach()
+        for executor in self._executors:
+            executor.detached = True
+
+    def wake(self) -> None:
+        """Looks for new executions now rather than at the next poll."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._heartbeat)
+            while True:
+                for execution_key in await self._claim():
+                    self.running[execution_key] = None
+                    group.start_soon(self._run_one, execution_key)
+                with anyio.move_on_after(self.poll_interval):
+                    await self._wake.wait()
+                self._wake = anyio.Event()
+
+    # ---- claims -------------------------------------------------------------------------
+
+    async def _claim(self) -> list[int]:
+        room = self.max_executions - len(self.running)
+        if room <= 0:
+            return []
+        at = now()
+        db = self.admin.db
+        statement = select(ExecutionRow.id).where(
+            col(ExecutionRow.phase).in_(_RUNNABLE),
+            col(ExecutionRow.held).is_(False),
+            or_(
+                col(ExecutionRow.owner) == "",
+                col(ExecutionRow.owner) == self.replica_id,
+                col(ExecutionRow.lease_expires_at) < at,
+            ),
+        )
+        if self.running:
+            statement = statement.where(col(ExecutionRow.id).not_in(list(self.running)))
+        statement = statement.order_by(col(ExecutionRow.id)).limit(room)
+        if db.dialect == "postgresql":
+            statement = statement.with_for_update(skip_locked=True)
+        async with db.write() as session:
+            keys = list((await session.execute(statement)).scalars())
+            if keys:
+                await session.execute(
+                    update(ExecutionRow)
+                    .where(col(ExecutionRow.id).in_(keys))
+                    .values(owner=self.replica_id, lease_expires_at=at + timedelta(seconds=self.lease))
+                )
+        return keys
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await anyio.sleep(self.lease / 3)
+            if not self.running:
+                continue
+            keys = list(self.running)
+            async with self.admin.db.write() as session:
+                await session.execute(
+                    update(ExecutionRow)
+                    .where(
+                        col(ExecutionRow.id).in_(keys),
+                        col(ExecutionRow.owner) == self.replica_id,
+                    )
+                    .values(lease_expires_at=now() + timedelta(seconds=self.lease))
+                )
+
+    async def _release(self, execution_key: int) -> None:
+        with contextlib.suppress(Exception):
+            async with self.admin.db.write() as session:
+                await session.execute(
+                    update(ExecutionRow)
+                    .where(
+                        col(ExecutionRow.id) == execution_key,
+                        col(ExecutionRow.owner) == self.replica_id,
+                    )
+                    .values(owner="", lease_expires_at=None)
+                )
+
+    # ---- one execution ------------------------------------------------------------------
+
+    async def _run_one(self, execution_key: int) -> None:
+        try:
+            await self._execute(execution_key)
+        except Exception:
+            log.exception("execution %s: the engine failed", execution_key)
+        finally:
+            self.running.pop(execution_key, None)
+            await self._release(execution_key)
+
+    async def _execute(self, execution_key: int) -> None:
+        admin = self.admin
+        async with admin.db.read() as session:
+            row = await session.get(ExecutionRow, execution_key)
+        if row is None or row.phase not in _RUNNABLE:
+            return
+        first_sequence = await self._last_sequence(execution_key)
+        sink = DatabaseSink(
+            admin.events,
+            row.project,
+            row.domain,
+            row.name,
+            producer=self.replica_id,
+            first_sequence=first_sequence,
+        )
+        self._sinks.add(sink)
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(sink.run)
+                try:
+                    await self._drive(row, sink)
+                finally:
+                    await sink.aclose()
+        finally:
+            self._sinks.discard(sink)
+
+    async def _drive(self, row: ExecutionRow, sink: DatabaseSink) -> None:
+        admin = self.admin
+        spec = v1.ExecutionSpec.parse(row.spec_bytes)
+        execution_id = f"{row.project}/{row.domain}/{row.name}"
+        if row.phase == int(WorkflowPhase.ABORTING):
+            # terminated while nobody ran it: end it, stopping what an earlier run left running
+            journal = await load_journal(admin.db, admin.payloads, key(row))
+            await self._abort_recorded(journal)
+            run = WorkflowRun(
+                CompiledWorkflowClosure(),
+                {},
+                RegisteredResolver(CompiledWorkflowClosure(), {}),
+                execution_id=execution_id,
+                sink=sink,
+            )
+            run.state.workflow(WorkflowPhase.ABORTED, reason=row.reason or "terminated")
+            await sink.flush()
+            return
+        closure = await self._closure(row)
+        inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
+        inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
+        journal = await load_journal(admin.db, admin.payloads, key(row))
+        metadata = spec.metadata
+        if (
+            metadata is not None
+            and int(metadata.mode) == int(v1.ExecutionMode.RECOVER)
+            and metadata.reference_execution is not None
+        ):
+            original = await admin.executions.row(metadata.reference_execution)
+            recovered = await recovered_journal(admin.db, admin.payloads, key(original))
+            for path, outputs in recovered.outputs.items():
+                if path not in journal.outputs:
+                    journal.outputs[path] = outputs
+                    journal.recovered.add(path)
+            for path, graph in recovered.dynamic.items():
+                journal.dynamic.setdefault(path, graph)
+        executor = PluginExecutor(
+            self.registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
+        )
+        self._executors.add(executor)
+        resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
+        resolver._launch_plans.update(await self._launch_plans(closure, executor))
+        run = WorkflowRun(
+            closure,
+            inputs,
+            resolver,
+            execution_id=execution_id,
+            sink=sink,
+            executor=executor,
+            signals=DatabaseSignals(admin.db, key(row)),
+            max_parallelism=spec.max_parallelism,
+            cache=self._catalog,
+            journal=journal,
+        )
+        self.running[key(row)] = run
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._watch_abort, key(row), run)
+            try:
+                await run.run()
+                await sink.flush()
+            finally:
+                group.cancel_scope.cancel()
+
+    async def _watch_abort(self, execution_key: int, run: WorkflowRun) -> None:
+        """Aborts the run once the execution is terminated (ABORTING, or ABORTED by force)."""
+        while True:
+            await anyio.sleep(0.25)
+            async with self.admin.db.read() as session:
+                found = (
+                    await session.execute(
+                        select(ExecutionRow.phase, ExecutionRow.reason).where(
+                            col(ExecutionRow.id) == execution_key
+                        )
+                    )
+                ).first()
+            if found is None or found[0] in _STOPPING:
+                run.abort(found[1] if found is not None and found[1] else "terminated")
+                return
+
+    async def _abort_recorded(self, journal: Any) -> None:
+        for running in journal.running.values():
+            plugin = next((p for p in self.registry.plugins if p.name == running.plugin), None)
+            if plugin is None or running.handle is None:
+                continue
+            from wingspan.core.model.tasks import TaskTemplate
+
+            with contextlib.suppress(Exception):
+                await plugin.abort(
+                    TaskContext(TaskTemplate(), LiteralMap({}), "", "", running.attempt), running.handle
+                )
+
+    async def _last_sequence(self, execution_key: int) -> int:
+        from sqlalchemy import func
+
+        from wingspan.server.db.models import EventRow
+
+        async with self.admin.db.read() as session:
+            found = (
+                await session.execute(
+                    select(func.max(EventRow.sequence)).where(EventRow.execution_id == execution_key)
+                )
+            ).scalar_one_or_none()
+        return int(found or 0)
+
+    async def _closure(self, row: ExecutionRow) -> CompiledWorkflowClosure:
+        entities = self.admin.entities
+        if row.entity_type == int(ResourceType.TASK):
+            task_id = Identifier(
+                ResourceType.TASK, row.project, row.domain, row.entity_name, row.entity_version
+            )
+            message = await entities.get_task(v1.GetEntityRequest(id=codec.to_proto(task_id)))
+            template = codec.from_proto(message.template)
+            return single_task_closure(template)
+        wf_id = Identifier(
+            ResourceType.WORKFLOW, row.project, row.domain, row.workflow_name, row.workflow_version
+        )
+        return await entities.workflow_closure(wf_id)
+
+    async def _launch_plans(
+        self, closure: CompiledWorkflowClosure, executor: PluginExecutor
+    ) -> dict[Any, Any]:
+        """Every launch plan the closure calls (and those their workflows call), loaded now."""
+        entities = self.admin.entities
+        found: dict[Any, Any] = {}
+        pending = launch_plan_ids(closure)
+        while pending:
+            plan_id = pending.pop()
+            if (plan_id.name, plan_id.version) in found:
+                continue
+            async with self.admin.db.read() as session:
+                plan_row = (
+                    await session.execute(
+                        select(LaunchPlanRow).where(
+                            LaunchPlanRow.project == plan_id.project,
+                            LaunchPlanRow.domain == plan_id.domain,
+                            LaunchPlanRow.name == plan_id.name,
+                            LaunchPlanRow.version == plan_id.version,
+                        )
+                    )
+                ).scalar_one()
+            plan_spec = codec.decode(LaunchPlanSpec, await entities.content(plan_row))
+            assert plan_spec.workflow_id is not None
+            plan_closure = await entities.workflow_closure(plan_spec.workflow_id)
+            inner = RegisteredResolver(plan_closure, found, run_attempt=executor.run)
+            found[(plan_id.name, plan_id.version)] = plan_target(plan_spec, plan_closure, inner)
+            pending.extend(launch_plan_ids(plan_closure))
+        return found
+
+
+def single_task_closure(template: Any) -> CompiledWorkflowClosure:
+    """A one-node workflow running ``template``: how an execution of a task runs."""
+    interface = template.interface
+    node = Node(
+        id="n0",
+        inputs=tuple(
+            Binding(v.name, BindingData("promise", OutputReference(START_NODE, v.name)))
+            for v in (interface.inputs if interface else ())
+        ),
+        kind="task_node",
+        value=TaskNode(template.id),
+    )
+    outputs = tuple(
+        Binding(v.name, BindingData("promise", OutputReference("n0", v.name)))
+        for v in (interface.outputs if interface else ())
+    )
+    workflow = WorkflowTemplate(
+        id=Identifier(
+            ResourceType.WORKFLOW,
+            template.id.project,
+            template.id.domain,
+            f"{template.id.name}[task]",
+            template.id.version,
+        ),
+        metadata=WorkflowMetadata(),
+        interface=interface,
+        nodes=(node,),
+        outputs=outputs,
+    )
+    return compile_workflow(workflow, {template.id: template})
