@@ -95,11 +95,13 @@ class Execution:
     async def wait(self, timeout: float | None = None) -> Execution:  # noqa: ASYNC109 - DESIGN.md's name
         """Until the execution ends (it follows the server's event stream); TimeoutError after
         ``timeout`` seconds, naming the execution and the phase it is in."""
+        seen = 0
         with anyio.move_on_after(timeout) as scope:
             while not (await self.refresh()).done:
                 try:
-                    async for _ in self.remote.watch(self.id):
-                        pass  # the stream ends once the execution has ended
+                    async for event in self.remote.watch(self.id, after_sequence=seen):
+                        # the stream ends once the execution has ended; a new one resumes here
+                        seen = max(seen, _sequence(event))
                 except RemoteError:
                     await anyio.sleep(1.0)  # the server went away: ask again
         if scope.cancelled_caught:
@@ -486,6 +488,13 @@ class AsyncRemote:
             project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
             "list executions")
         return [self._execution(message) for message in answer.executions]
+
+
+def _sequence(event: Any) -> int:
+    import betterproto2
+
+    _, body = betterproto2.which_one_of(event, "event")
+    return int(body.sequence) if body is not None else 0
 
 
 _LISTS = {"tasks": ("list_tasks", "tasks"), "workflows": ("list_workflows", "workflows"),
