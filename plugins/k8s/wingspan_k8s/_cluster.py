@@ -22,7 +22,7 @@ from wingspan_k8s._pods import MANAGED_BY
 from wingspan_k8s._status import finished_at
 from wingspan_k8s._watcher import PodWatcher
 
-__all__ = ["Cluster", "ClusterThread", "K8sError", "translate"]
+__all__ = ["Cluster", "ClusterThread", "K8sError", "raw", "translate"]
 
 log = logging.getLogger("wingspan.k8s")
 
@@ -41,6 +41,8 @@ class K8sError(SystemError_):
 
 def _message(exc: BaseException) -> str:
     body = getattr(exc, "body", None)
+    if isinstance(body, bytes):
+        body = body.decode(errors="replace")
     if body:
         with contextlib.suppress(ValueError, TypeError):
             return str(json.loads(body).get("message") or body)
@@ -59,6 +61,23 @@ def translate(exc: BaseException, action: str) -> WingspanError:
             return K8sError(text, status)
         return ConfigError(f"{text} (check the plugin's credentials and their RBAC permissions)")
     return K8sError(text, status)
+
+
+async def raw(request: Awaitable[Any]) -> bytes:
+    """The body of a request made with ``_preload_content=False``, which the client leaves
+    unchecked: an error status raises ApiException here, as a preloaded request would."""
+    from kubernetes_asyncio.client.exceptions import ApiException
+
+    response = await request
+    try:
+        body: bytes = await response.read()
+    finally:
+        response.release()
+    if response.status >= 400:
+        error = ApiException(status=response.status, reason=response.reason)
+        error.body = body
+        raise error
+    return body
 
 
 class Cluster:
@@ -168,22 +187,22 @@ class Cluster:
         """Creates the pod; None when one of that name already exists (a repeated start)."""
         meta = pod["metadata"]
         try:
-            response = await self.core.create_namespaced_pod(meta["namespace"], pod, _preload_content=False)
+            body = await raw(self.core.create_namespaced_pod(meta["namespace"], pod, _preload_content=False))
         except Exception as exc:
             if getattr(exc, "status", None) == 409:
                 return None
             raise translate(exc, f"create pod {meta['namespace']}/{meta['name']}") from exc
-        created: dict[str, Any] = json.loads(await response.read())
+        created: dict[str, Any] = json.loads(body)
         return created
 
     async def read_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         try:
-            response = await self.core.read_namespaced_pod(name, namespace, _preload_content=False)
+            body = await raw(self.core.read_namespaced_pod(name, namespace, _preload_content=False))
         except Exception as exc:
             if getattr(exc, "status", None) == 404:
                 return None
             raise translate(exc, f"read pod {namespace}/{name}") from exc
-        pod: dict[str, Any] = json.loads(await response.read())
+        pod: dict[str, Any] = json.loads(body)
         return pod
 
     async def delete_pod(self, namespace: str, name: str, grace_seconds: int) -> None:
@@ -196,8 +215,8 @@ class Cluster:
 
     async def read_log(self, namespace: str, name: str, container: str) -> bytes:
         try:
-            response = await self.core.read_namespaced_pod_log(name, namespace, container=container,
-                                                               _preload_content=False)
+            return await raw(self.core.read_namespaced_pod_log(name, namespace, container=container,
+                                                               _preload_content=False))
         except Exception as exc:
             status = getattr(exc, "status", None)
             if status == 400 and "waiting to start" in _message(exc):
@@ -207,8 +226,6 @@ class Cluster:
 
                 raise NotFoundError(f"pod {namespace}/{name} does not exist (any more)") from exc
             raise translate(exc, f"read the log of pod {namespace}/{name}") from exc
-        data: bytes = await response.read()
-        return data
 
     # ---- cleanup of finished pods ---------------------------------------------------------
 

@@ -208,10 +208,13 @@ class K8sPlugin(TaskPlugin):
         await cluster.delete_pod(namespace, name, self.config.abort_grace_seconds)
         watcher = await cluster.watcher(namespace)
         deadline = time.monotonic() + self.config.abort_wait_seconds
-        while name in watcher.pods and time.monotonic() < deadline:
-            await watcher.wait_change(watcher.generation, deadline - time.monotonic())
-        if name in watcher.pods and await cluster.read_pod(namespace, name) is not None:
-            await cluster.delete_pod(namespace, name, 0)  # its node did not stop it in time: force
+        while time.monotonic() < deadline:
+            generation = watcher.generation
+            # the watcher may not have seen a pod created a moment ago: ask when it says "gone"
+            if name not in watcher.pods and await cluster.read_pod(namespace, name) is None:
+                return
+            await watcher.wait_change(generation, min(1.0, deadline - time.monotonic()))
+        await cluster.delete_pod(namespace, name, 0)  # its node did not stop it in time: force
 
     # ---- logs -----------------------------------------------------------------------------
 

@@ -108,9 +108,10 @@ class PodWatcher:
                 backoff = min(backoff * 2, _BACKOFF_MAX)
 
     async def _list(self) -> None:
-        response = await self.core.list_namespaced_pod(self.namespace, label_selector=SELECTOR,
-                                                       _preload_content=False)
-        data = json.loads(await response.read())
+        from wingspan_k8s._cluster import raw
+
+        data = json.loads(await raw(self.core.list_namespaced_pod(self.namespace, label_selector=SELECTOR,
+                                                                  _preload_content=False)))
         self.pods = {item["metadata"]["name"]: item for item in data.get("items") or []}
         self.resource_version = data["metadata"]["resourceVersion"]
         self.lists += 1

@@ -221,7 +221,9 @@ async def test_abort_deletes_the_pod(make_plugin: PluginFactory, store: LocalBlo
     watching = asyncio.ensure_future(plugin.watch(ctx, handle))
     async with asyncio.timeout(20):
         await plugin.abort(ctx, handle)
-    await wait_for_pod_gone(core, handle["namespace"], handle["pod"], within=5)
+    with pytest.raises(ApiException) as gone:  # abort returns once the pod no longer runs
+        await core.read_namespaced_pod(handle["pod"], handle["namespace"])
+    assert gone.value.status == 404
     async with asyncio.timeout(10):
         status = await watching
     assert status.phase == TaskPhase.ABORTED
@@ -254,6 +256,7 @@ async def test_a_pod_pending_past_the_timeout_fails_retryably(make_plugin: Plugi
                                                               store: LocalBlobStore, core: CoreV1Api) -> None:
     plugin = make_plugin(pending_timeout_seconds=2, annotations={"wingspan.test/simulate": "stuck-pending"})
     ctx, handle = await started(plugin, store, tasks.add, {"a": 1, "b": 1})
+    assert await plugin.read_logs(handle) == b""  # nothing yet, and no error either
     async with asyncio.timeout(30):
         status = await plugin.watch(ctx, handle)
     assert status.phase == TaskPhase.FAILED and status.error is not None
