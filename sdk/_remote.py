@@ -214,40 +214,61 @@ class AsyncRemote:
         # importing user code and packing it block: a worker thread does it
         entities, bundle = await anyio.to_thread.run_sync(_collect, target)
         version = version or bundle.version
-        bundle_uri = await self._upload(bundle.data, f"bundle-{bundle.digest[:16]}.tar.gz", project, domain)
+        md5 = hashlib.md5(bundle.data).digest()
+        location = await self._call("create_upload_location", v1.CreateUploadLocationRequest(
+            project=project, domain=domain, filename=f"bundle-{bundle.digest[:16]}.tar.gz", content_md5=md5),
+            "get an upload location")
         plan = plan_registration(entities, project=project, domain=domain, version=version,
-                                 bundle_uri=bundle_uri)
+                                 bundle_uri=str(location.native_url))
+        if not await self._registered_before(plan.tasks[:1]):
+            await self._put(location.signed_url, bundle.data, md5, "the code bundle")
         created = Registered(version)
-        for task_id, template in plan.tasks:
-            answer = await self._call("register_task", v1.RegisterTaskRequest(
-                id=codec.to_proto(task_id), template=codec.to_proto(template)), f"register task {task_id}")
-            created[task_id.name] = answer.created
-        for wf_id, wf_template, subs in plan.workflows:
-            answer = await self._call("register_workflow", v1.RegisterWorkflowRequest(
-                id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
-                sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}")
-            created[wf_id.name] = answer.created
-        for lp_id, spec in plan.launch_plans:
-            answer = await self._call("register_launch_plan", v1.RegisterLaunchPlanRequest(
-                id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}")
-            created[lp_id.name] = answer.created
+
+        async def register(method: str, request: Any, what: str, name: str) -> None:
+            created[name] = (await self._call(method, request, what)).created
+
+        # a workflow refers to its tasks, a launch plan to its workflow: one kind at a time
+        async with anyio.create_task_group() as group:
+            for task_id, template in plan.tasks:
+                group.start_soon(register, "register_task", v1.RegisterTaskRequest(
+                    id=codec.to_proto(task_id), template=codec.to_proto(template)),
+                    f"register task {task_id}", task_id.name)
+        async with anyio.create_task_group() as group:
+            for wf_id, wf_template, subs in plan.workflows:
+                group.start_soon(register, "register_workflow", v1.RegisterWorkflowRequest(
+                    id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
+                    sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}",
+                    wf_id.name)
+        async with anyio.create_task_group() as group:
+            for lp_id, spec in plan.launch_plans:
+                group.start_soon(register, "register_launch_plan", v1.RegisterLaunchPlanRequest(
+                    id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}",
+                    lp_id.name)
         return created
 
-    async def _upload(self, data: bytes, filename: str, project: str, domain: str) -> str:
-        import httpx
-
+    async def _registered_before(self, tasks: list[Any]) -> bool:
+        """Whether this very task template (naming this very bundle) is registered already: then
+        its bundle was uploaded before it, and uploading it again can be skipped."""
         from wingspan.protos import v1
 
-        md5 = hashlib.md5(data).digest()
-        location = await self._call("create_upload_location", v1.CreateUploadLocationRequest(
-            project=project, domain=domain, filename=filename, content_md5=md5), "get an upload location")
+        if not tasks:
+            return False
+        task_id, template = tasks[0]
+        try:
+            found = await self._call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)),
+                                     f"get task {task_id}")
+        except NotFoundError:
+            return False
+        return bool(found.template == codec.to_proto(template))
+
+    async def _put(self, signed_url: str, data: bytes, md5: bytes, what: str) -> None:
+        import httpx
+
         async with httpx.AsyncClient(timeout=300) as http:
-            response = await http.put(location.signed_url, content=data,
+            response = await http.put(signed_url, content=data,
                                       headers={"Content-MD5": base64.b64encode(md5).decode()})
         if response.status_code >= 300:
-            raise RemoteError(f"uploading {filename} failed with {response.status_code}: "
-                              f"{response.text[:200]}")
-        return str(location.native_url)
+            raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 
     # ---- executions -------------------------------------------------------------------------
 

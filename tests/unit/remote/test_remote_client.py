@@ -15,6 +15,7 @@ from wingspan._remote_sync import Remote
 from wingspan.core.config import Settings
 from wingspan.core.errors import FailedPreconditionError, NotFoundError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import ResourceType
 from wingspan.server.serve import ApiServer
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -56,7 +57,26 @@ async def test_register_a_folder_then_again_is_a_no_op(remote: AsyncRemote, proj
                      "remote_subworkflow.greet": True, "remote_subworkflow.shout": True,
                      "remote_subworkflow.greeting": True, "remote_subworkflow.two_greetings": True}
     again = await remote.register(project)
-    assert set(again.values()) == {False}
+    assert set(again.values()) == {False} and again.version == first.version
+
+
+async def test_registering_unchanged_code_uploads_nothing(server: ApiServer, remote: AsyncRemote,
+                                                          project: Path) -> None:
+    from wingspan.core.model import codec
+    from wingspan.core.model.interface import Identifier
+    from wingspan.protos import v1
+
+
+    first = await remote.register(project)
+    task_id = Identifier(ResourceType.TASK, "default", "development", "remote_chain.add", first.version)
+    found = await remote._call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)), "get")
+    bundle = codec.from_proto(found.template).code.bundle_uri
+    assert await server.admin.store.exists(bundle)
+    await server.admin.store.delete(bundle)  # gone: only a new upload would bring it back
+    await remote.register(project)
+    assert not await server.admin.store.exists(bundle)
+    await remote.register(project, version="other")  # another version: uploaded for it
+    assert await server.admin.store.exists(bundle)
 
 
 async def test_execute_by_name_and_inspect(remote: AsyncRemote, project: Path) -> None:
