@@ -3,7 +3,6 @@ the scheduler gives that tick (so none runs twice), with a dry-run listing."""
 
 from __future__ import annotations
 
-import inspect
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -54,9 +53,8 @@ MINUTELY = LaunchPlan.get_or_create(
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
     # backfill only creates executions: no engine needs to run them
-    quiet = {"engine": False} if "engine" in inspect.signature(ApiServer).parameters else {}
     async with ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2,
-                         **quiet) as running:
+                         engine=False) as running:
         admin = running.admin
         await register_workflow_with_tasks(admin, stamped, "v1")
         await admin.register_launch_plan(launch_plan_request(MINUTELY, "v1"))
