@@ -5,6 +5,7 @@ server that stops, or a sender killed mid-delivery, between the phase change and
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 import textwrap
@@ -283,3 +284,30 @@ async def test_notifiers_come_from_plugins_through_the_hook(admin: AdminService)
     ((target, notice),) = pager.sent
     assert target.url == "http://pager.invalid/x" and notice.phase == "TIMED_OUT"
     assert [d.state for d in await deliveries(admin, execution_id)] == ["delivered"]
+
+
+async def test_two_senders_share_the_outbox_without_sending_twice(
+    settings: Settings, admin: AdminService, receiver: Receiver, http: httpx.AsyncClient
+) -> None:
+    await register(admin, Webhook(url=receiver.url))
+    ids = []
+    for i in range(30):
+        ids.append(await start(admin, f"e{i}"))
+        await end(admin, ids[-1], v1.WorkflowPhase.SUCCEEDED)
+    replicas = [await AdminService.open(settings) for _ in range(2)]
+    try:
+        senders = [sender(replica, http, batch=4) for replica in replicas]
+        tried = [0, 0]
+        while True:
+            counts = await asyncio.gather(*(s.run_once() for s in senders))
+            tried = [t + c for t, c in zip(tried, counts, strict=True)]
+            if not any(counts):
+                break
+    finally:
+        for replica in replicas:
+            await replica.aclose()
+    assert sum(tried) == 30 and all(tried)  # both took part
+    assert len(receiver.requests) == 30
+    for execution_id in ids:
+        (delivery,) = await deliveries(admin, execution_id)
+        assert delivery.state == "delivered" and len(delivery.attempts) == 1
