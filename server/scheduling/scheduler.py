@@ -14,6 +14,7 @@ activating another version moves it (its ticks count from its activation).
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -81,7 +82,8 @@ class Scheduler:
 
     admin: Any
     clock: Callable[[], datetime] = now
-    fired: list[Fired] = field(default_factory=list)
+    # the latest ticks this scheduler fired (a bounded record: the server runs for months)
+    fired: deque[Fired] = field(default_factory=lambda: deque(maxlen=1000))
     # versions are immutable: each plan's spec is read once (by row id)
     _specs: dict[int, LaunchPlanSpec] = field(default_factory=dict, repr=False)
     # (row id, activation) -> its next tick: until then a round passes the plan by without a query
