@@ -26,12 +26,13 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
-from wingspan.core.errors import AlreadyExistsError, FailedPreconditionError
+from wingspan.core.errors import AlreadyExistsError
 from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
 from wingspan.server.db.engine import now, utc
 from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow, key
 from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name, ticks_between
+from wingspan.server.services.concurrency import PlanInactiveError
 from wingspan.server.services.idl import v1
 
 __all__ = ["Fired", "Scheduler", "kickoff_inputs", "run_scheduler", "tick_execution_name"]
@@ -154,10 +155,8 @@ class Scheduler:
             await self.admin.executions.create_execution(request, tick=record)
         except AlreadyExistsError:
             return Fired(plan.name, tick, "")
-        except FailedPreconditionError as exc:
-            if "no longer active" in str(exc):
-                return None
-            return await self._failed(plan, tick, exc)
+        except PlanInactiveError:
+            return None
         except Exception as exc:
             return await self._failed(plan, tick, exc)
         return Fired(plan.name, tick, name)

@@ -32,11 +32,15 @@ from wingspan.server.db.models import ExecutionRow, LaunchPlanRow, LaunchPlanSlo
 from wingspan.server.services.notifications import enqueue_notices
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 
-__all__ = ["ACTIVE", "admit", "on_phase_change", "release"]
+__all__ = ["ACTIVE", "PlanInactiveError", "admit", "on_phase_change", "release"]
 
 #: the phases in which an execution (not held) takes one of its launch plan's slots
 ACTIVE = frozenset({WorkflowPhase.QUEUED, WorkflowPhase.RUNNING})
 _ACTIVE = tuple(int(p) for p in ACTIVE)
+
+
+class PlanInactiveError(FailedPreconditionError):
+    """A schedule tick of a launch plan version that is no longer active."""
 
 
 def _of_plan(project: str, domain: str, plan: str) -> Any:
@@ -126,7 +130,7 @@ async def _check_active(session: AsyncSession, tick: ScheduleTickRow) -> None:
         )
     ).scalar_one_or_none()
     if state != 1:
-        raise FailedPreconditionError(
+        raise PlanInactiveError(
             f"launch plan {tick.project}/{tick.domain}/{tick.launch_plan} version {tick.version} is "
             "no longer active: its schedule stopped"
         )
