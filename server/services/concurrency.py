@@ -17,9 +17,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -37,6 +38,8 @@ __all__ = ["ACTIVE", "PlanInactiveError", "admit", "on_phase_change", "release"]
 #: the phases in which an execution (not held) takes one of its launch plan's slots
 ACTIVE = frozenset({WorkflowPhase.QUEUED, WorkflowPhase.RUNNING})
 _ACTIVE = tuple(int(p) for p in ACTIVE)
+# how long a replace waits for a running execution's row another transaction holds
+_LOCK_WAIT_MS = 200
 
 
 class PlanInactiveError(FailedPreconditionError):
@@ -188,17 +191,33 @@ async def _replace(session: AsyncSession, row: ExecutionRow, count: int, label: 
         .order_by(col(ExecutionRow.created_at), col(ExecutionRow.id))
         .limit(count)
     )
-    # rows an event is updating now are passed over (their transaction holds them and waits for
-    # the slots row this one holds): waiting for them could deadlock
+    # rows locked by others are passed over first: a transaction ending one of them waits for
+    # the slots row this one holds, so waiting for it would deadlock
     victims = list((await session.execute(base.with_for_update(skip_locked=True))).scalars())
-    if len(victims) < count:
-        victims = list((await session.execute(base.with_for_update())).scalars())
+    if len(victims) < count and session.get_bind().dialect.name == "postgresql":
+        victims = await _wait_briefly(session, base) or victims
     reason = f"replaced by execution {row.name}: {label} was full"
     for victim in victims:
         victim.phase = int(WorkflowPhase.ABORTING)
         victim.reason = reason
         victim.abort_requested = reason
         victim.updated_at = at
+
+
+async def _wait_briefly(session: AsyncSession, statement: Any) -> list[ExecutionRow]:
+    """The rows of ``statement``, locked, waiting for them a moment (a claim or a heartbeat
+    holds a row that briefly); [] when that is not enough: those rows are being changed,
+    most likely ended, which frees their slots anyway."""
+    try:
+        async with session.begin_nested():
+            await session.execute(text(f"SET LOCAL lock_timeout = '{_LOCK_WAIT_MS}ms'"))
+            rows = list((await session.execute(statement.with_for_update())).scalars())
+            await session.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+            return rows
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
+            raise
+        return []
 
 
 async def release(session: AsyncSession, project: str, domain: str, plan: str, at: datetime) -> int:

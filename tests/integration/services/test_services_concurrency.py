@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from typing import Any
 
+import anyio
 import pytest
 
 from tests.integration.services import flows
@@ -208,3 +210,36 @@ async def test_a_waiting_execution_asked_to_abort_ends_at_once(registered: Admin
     assert not c.held and c.finished_at is not None
     await create(registered, "wait", "d")
     assert await held(registered, "d") == [True]  # c's end freed no slot
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.real)], indirect=True)
+async def test_replace_does_not_deadlock_with_an_event_ending_the_oldest(
+    registered: AdminService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wingspan.server.db.queries import execution_row
+    from wingspan.server.services import concurrency
+
+    await create(registered, "replace", "a")
+    await create(registered, "replace", "b")
+    waiting = anyio.Event()
+    original = concurrency._wait_briefly
+
+    async def announced(session: Any, statement: Any) -> list[ExecutionRow]:
+        waiting.set()  # the create holds the plan's slots row and wants a locked execution
+        return await original(session, statement)
+
+    monkeypatch.setattr(concurrency, "_wait_briefly", announced)
+    # two events ending a and b: each holds its execution row, then wants the slots row
+    async with anyio.create_task_group() as group, registered.db.write() as session:
+        for name in "ab":
+            execution_id = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name)
+            ended = await execution_row(session, execution_id, lock=True)
+            assert ended is not None
+            ended.phase = int(v1.WorkflowPhase.SUCCEEDED)
+        group.start_soon(create, registered, "replace", "c")
+        with anyio.fail_after(10):
+            await waiting.wait()
+        await concurrency.release(session, PROJECT, DOMAIN, "limited_replace", ended.updated_at)
+    c = await row(registered, "c")
+    assert c.phase == int(v1.WorkflowPhase.QUEUED) and not c.held
+    assert [(await row(registered, n)).phase for n in "ab"] == [int(v1.WorkflowPhase.SUCCEEDED)] * 2
