@@ -161,7 +161,6 @@ FAILING = ("from wingspan import task, workflow\n\n"
            "@workflow\ndef refused(x: int = 1) -> int:\n    return refuse(x=x)\n")
 
 
-@pytest.mark.xfail(reason="development only: the server's engine is not committed yet", strict=False)
 async def test_run_remote_follows_the_run_and_prints_its_outputs(server: ApiServer, code: Path,
                                                                  tmp_path: Path) -> None:
     done = await wingspan(server, "run", "--remote", str(code / "cli_diamond.py"), "diamond",
