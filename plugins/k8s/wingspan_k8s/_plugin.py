@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
 from wingspan.core.errors import ConfigError
@@ -95,9 +96,15 @@ class K8sPlugin(TaskPlugin):
             attempt.command = await _container_command(ctx)
             main = "collect"
         pod = build_pod(config, attempt)
-        created = await self.on_cluster(lambda cluster: _create(cluster, pod))
+        now = time.time()
+        created, adopted = await self.on_cluster(lambda cluster: _create(cluster, pod))
+        started = now
+        if adopted:  # its deadlines count from when it was first made
+            stamp = created.get("metadata", {}).get("creationTimestamp", "")
+            if stamp:
+                started = min(now, datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
         return {"namespace": attempt.namespace, "pod": attempt.name,
-                "uid": created.get("metadata", {}).get("uid", ""), "started": time.time(),
+                "uid": created.get("metadata", {}).get("uid", ""), "started": started,
                 "output_prefix": prefix, "main_container": main, "log_container": TASK_CONTAINER,
                 "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
                 "project": project, "domain": domain}
@@ -234,15 +241,16 @@ class K8sPlugin(TaskPlugin):
         return data[offset:]
 
 
-async def _create(cluster: Cluster, pod: dict[str, Any]) -> dict[str, Any]:
-    """Creates the pod (its namespace first, and its watcher: no event of it is missed)."""
+async def _create(cluster: Cluster, pod: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Creates the pod (its namespace first, and its watcher: no event of it is missed);
+    returns it, and whether it was there already (a start repeated after a crash)."""
     namespace, name = pod["metadata"]["namespace"], pod["metadata"]["name"]
     await cluster.ensure_namespace(namespace)
     await cluster.watcher(namespace)
     created = await cluster.create_pod(pod)
-    if created is None:  # a start repeated after a crash: the pod of this attempt is there
-        created = await cluster.read_pod(namespace, name) or {}
-    return created
+    if created is None:
+        return await cluster.read_pod(namespace, name) or {}, True
+    return created, False
 
 
 def _open_store(prefix: str) -> Any:

@@ -304,3 +304,28 @@ async def test_retries_run_a_new_pod_per_attempt_through_the_engine(
     assert attempts == ["0", "1"]
     phases = {pod.metadata.labels["wingspan.io/attempt"]: pod.status.phase for pod in pods}
     assert phases == {"0": "Failed", "1": "Succeeded"}
+
+
+async def test_another_plugin_instance_follows_the_attempt_from_its_handle(
+        make_plugin: PluginFactory, store: LocalBlobStore) -> None:
+    ctx, handle = await started(make_plugin(), store, tasks.add, {"a": 20, "b": 22})
+    stored = json.loads(json.dumps(handle))  # what an engine keeps: plain data
+    replica = make_plugin()  # another engine replica, which started nothing
+    resumed = TaskContext(ctx.template, ctx.inputs, ctx.execution_id, ctx.node_id, ctx.attempt,
+                          transfer=TransferContext(store, ctx.transfer.prefix))
+    status = await replica.watch(resumed, stored)
+    assert status.phase == TaskPhase.SUCCEEDED
+    polled = await make_plugin().poll(resumed, stored)
+    assert polled.phase == TaskPhase.SUCCEEDED and polled.outputs == status.outputs
+
+
+async def test_a_start_repeated_after_a_crash_adopts_the_pod_it_made(
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:
+    plugin = make_plugin()
+    ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 1.5})
+    assert (await plugin.watch(ctx, handle)).phase == TaskPhase.SUCCEEDED  # over a second later
+    again = await make_plugin().start(ctx)
+    assert [again[k] for k in ("namespace", "pod", "uid")] == [handle[k] for k in ("namespace", "pod", "uid")]
+    assert again["started"] < handle["started"] + 1  # its deadlines count from the first start
+    assert (await plugin.watch(ctx, again)).phase == TaskPhase.SUCCEEDED
+    assert len((await core.list_namespaced_pod(handle["namespace"])).items) == 1
