@@ -11,8 +11,8 @@ import anyio.to_thread
 import pytest
 from click.testing import CliRunner, Result
 
+from tests.unit.remote.servers import api_server
 from wingspan.cli import cli
-from wingspan.core.config import Settings
 from wingspan.server.serve import ApiServer
 
 EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
@@ -20,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
-    async with ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2) as running:
+    async with api_server(tmp_path / "home") as running:
         yield running
 
 
@@ -161,14 +161,14 @@ FAILING = ("from wingspan import task, workflow\n\n"
            "@workflow\ndef refused(x: int = 1) -> int:\n    return refuse(x=x)\n")
 
 
-async def test_run_remote_follows_the_run_and_prints_its_outputs(server: ApiServer, code: Path,
-                                                                 tmp_path: Path) -> None:
-    done = await wingspan(server, "run", "--remote", str(code / "cli_diamond.py"), "diamond",
-                          "--values", "[1, 2, 3]", "-o", "json")
-    assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout) == {"o0": 2.0, "o1": 4.666666666666667}  # as `wingspan run` prints
-    assert "SUCCEEDED" in done.stderr  # the progress, followed from the server's events
-    (tmp_path / "cli_refused.py").write_text(FAILING)
-    failed = await wingspan(server, "run", "--remote", str(tmp_path / "cli_refused.py"), "refused")
-    assert failed.exit_code == 1
-    assert "FAILED: ValueError: refusing 1" in failed.stderr and "refuse" in failed.stderr
+async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, tmp_path: Path) -> None:
+    async with api_server(tmp_path / "home", engine=True) as server:
+        done = await wingspan(server, "run", "--remote", str(code / "cli_diamond.py"), "diamond",
+                              "--values", "[1, 2, 3]", "-o", "json")
+        assert done.exit_code == 0, done.output
+        assert json.loads(done.stdout) == {"o0": 2.0, "o1": 4.666666666666667}  # as `wingspan run` prints
+        assert "SUCCEEDED" in done.stderr  # the progress, followed from the server's events
+        (tmp_path / "cli_refused.py").write_text(FAILING)
+        failed = await wingspan(server, "run", "--remote", str(tmp_path / "cli_refused.py"), "refused")
+        assert failed.exit_code == 1
+        assert "FAILED: ValueError: refusing 1" in failed.stderr and "refuse" in failed.stderr

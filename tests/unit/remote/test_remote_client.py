@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio.to_thread
 import pytest
 
+from tests.unit.remote.servers import api_server
 from wingspan._remote import AsyncRemote
 from wingspan._remote_sync import Remote
-from wingspan.core.config import Settings
 from wingspan.core.errors import FailedPreconditionError, NotFoundError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ResourceType
@@ -23,8 +23,7 @@ EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
 
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
-    settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0)
-    async with ApiServer(settings, grace=2) as running:
+    async with api_server(tmp_path / "home") as running:
         yield running
 
 
@@ -163,3 +162,20 @@ async def test_relaunch_and_recover_start_new_executions(remote: AsyncRemote, ga
     assert {"first-run", "second-run", recovered.name} <= names
     with pytest.raises(NotFoundError, match="nope"):
         await remote.relaunch("nope")
+
+
+async def test_outputs_as_python_values_of_a_run_followed_to_its_end(project: Path, tmp_path: Path) -> None:
+    from wingspan._discovery import load_entities
+
+    chain = load_entities(project / "remote_chain.py")["remote_chain.chain"]
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            by_object = await client.execute(chain, {"x": 5}, wait=True, timeout=60)
+            assert (by_object.phase, await by_object.outputs()) == (WorkflowPhase.SUCCEEDED, {"o0": 24})
+            by_name = await client.execute("remote_subworkflow.two_greetings", {"first": "ada"})
+            await by_name.wait(timeout=60)
+            assert await by_name.outputs() == {"o0": ["HELLO ADA!", "HELLO GRACE!"]}
+        finally:
+            await client.aclose()
