@@ -2,8 +2,8 @@
 does when they are all taken (wait, skip, replace the oldest).
 
 Every decision is made inside the transaction that creates or ends an execution, under
-the plan's row in ``launch_plan_slots`` (locked ``FOR UPDATE`` on PostgreSQL; SQLite
-writers are serial), so replicas creating and ending executions at once never let more
+the plan's row in ``launch_plan_slots`` (on PostgreSQL, a create upserts it and an end
+selects it ``FOR UPDATE``, either of which locks it; SQLite writers are serial), so replicas creating and ending executions at once never let more
 than ``max`` run, and a held execution is released in the very transaction in which a
 slot frees up.
 
@@ -56,32 +56,31 @@ def _of_plan(project: str, domain: str, plan: str) -> Any:
     )
 
 
-async def _lock_slots(
-    session: AsyncSession, project: str, domain: str, plan: str, max_running: int | None
-) -> LaunchPlanSlotsRow | None:
-    """The plan's slots row, locked; created (with ``max_running``) unless that is None."""
-    if max_running is not None:
-        dialect = session.get_bind().dialect.name
-        insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+async def _take_slots(session: AsyncSession, project: str, domain: str, plan: str, limit: int,
+                      at: datetime) -> None:
+    """Creates or updates the plan's slots row with ``limit``: one statement, which locks it."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(LaunchPlanSlotsRow).values(
+        project=project, domain=domain, launch_plan=plan, max_running=limit, updated_at=at)
+    await session.execute(statement.on_conflict_do_update(
+        index_elements=["project", "domain", "launch_plan"],
+        set_={"max_running": statement.excluded.max_running, "updated_at": statement.excluded.updated_at}))
+
+
+async def _lock_slots(session: AsyncSession, project: str, domain: str, plan: str) -> int | None:
+    """The plan's limit, with its slots row locked; None when no execution of it had one."""
+    limit: int | None = (
         await session.execute(
-            insert(LaunchPlanSlotsRow)
-            .values(project=project, domain=domain, launch_plan=plan, max_running=max_running,
-                    updated_at=now())
-            .on_conflict_do_nothing(index_elements=["project", "domain", "launch_plan"])
-        )
-    slots: LaunchPlanSlotsRow | None = (
-        await session.execute(
-            select(LaunchPlanSlotsRow)
+            select(LaunchPlanSlotsRow.max_running)
             .where(
                 LaunchPlanSlotsRow.project == project,
                 LaunchPlanSlotsRow.domain == domain,
                 LaunchPlanSlotsRow.launch_plan == plan,
             )
             .with_for_update()
-            .execution_options(populate_existing=True)
         )
     ).scalar_one_or_none()
-    return slots
+    return limit
 
 
 async def _running(session: AsyncSession, project: str, domain: str, plan: str) -> int:
@@ -154,11 +153,8 @@ async def admit(
     if policy is None or policy.max <= 0 or not row.launch_plan_name:
         return
     project, domain, plan, limit = row.project, row.domain, row.entity_name, int(policy.max)
-    slots = await _lock_slots(session, project, domain, plan, limit)
-    assert slots is not None
     at = row.created_at or now()
-    if slots.max_running != limit:
-        slots.max_running, slots.updated_at = limit, at
+    await _take_slots(session, project, domain, plan, limit, at)
     running = await _running(session, project, domain, plan)
     free = limit - running
     if free > 0:
@@ -222,13 +218,13 @@ async def _wait_briefly(session: AsyncSession, statement: Any) -> list[Execution
 
 async def release(session: AsyncSession, project: str, domain: str, plan: str, at: datetime) -> int:
     """Releases as many held executions of the plan as there are free slots; how many."""
-    slots = await _lock_slots(session, project, domain, plan, None)
-    if slots is None:
+    limit = await _lock_slots(session, project, domain, plan)
+    if limit is None:
         return 0
-    if slots.max_running <= 0:
+    if limit <= 0:
         ids = await _held(session, project, domain, plan, None)
     else:
-        free = slots.max_running - await _running(session, project, domain, plan)
+        free = limit - await _running(session, project, domain, plan)
         ids = await _held(session, project, domain, plan, free) if free > 0 else []
     await _unhold(session, ids, at)
     return len(ids)
