@@ -253,7 +253,7 @@ def _annotations(attempt: Attempt) -> dict[str, str]:
     return {f"{ANNOTATION_PREFIX}execution-id": attempt.execution_id,
             f"{ANNOTATION_PREFIX}node-id": attempt.node_id,
             f"{ANNOTATION_PREFIX}attempt": str(attempt.attempt),
-            f"{ANNOTATION_PREFIX}task": f"{task.name}:{task.version}" if task else "",
+            f"{ANNOTATION_PREFIX}task": ":".join(filter(None, (task.name, task.version))) if task else "",
             f"{ANNOTATION_PREFIX}output-prefix": attempt.output_prefix}
 
 
