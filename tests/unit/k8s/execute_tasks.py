@@ -27,3 +27,8 @@ def flaky(x: int) -> int:
 def where() -> str:
     return os.getcwd()
 
+
+
+@task
+async def later(x: int) -> int:
+    return x + current_context().attempt

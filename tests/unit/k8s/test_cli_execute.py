@@ -127,3 +127,9 @@ def test_a_missing_argument_exits_2_naming_it(tmp_path: Path) -> None:
     done = execute(tmp_path, "--module", "execute_tasks", "--qualname", "scale")
     assert done.returncode == 2
     assert "--inputs" in done.stderr
+
+
+def test_an_async_task_is_awaited(tmp_path: Path, store: LocalBlobStore) -> None:
+    code, prefix = attempt(tmp_path, store, tasks.later, {"x": 40})
+    assert code == 0
+    assert outputs(store, prefix, tasks.later) == {"o0": 42}
