@@ -1,8 +1,9 @@
 """Task logs (GetTaskLogs): the bytes an attempt wrote, from an offset, optionally followed.
 
 Where the bytes are: an attempt run by a plugin that can read its own logs (the
-Kubernetes plugin reads a pod's) is read through that plugin's reader, chosen by the
-attempt's ``plugin`` column; any other attempt through its log links
+Kubernetes plugin reads a pod's; the local-process target's handle names its log file)
+is read through that plugin's reader, chosen by the attempt's ``plugin`` column, so it
+can be read as soon as the attempt has started; any other attempt through its log links
 (``task_executions.logs``): a file on this machine (a path or ``file://`` URI, what the
 local-process target writes) or an object in the blob store. Links to anything else
 (a dashboard URL) are shown to users by the console, not read here.
@@ -32,10 +33,11 @@ from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.idl import v1
 from wingspan.server.services.phases import is_terminal
 
-__all__ = ["LogReader", "LogService"]
+__all__ = ["LogReader", "LogService", "read_local_process_log"]
 
-#: a plugin's log reader: (the attempt's stored plugin handle, byte offset) -> the bytes from there
-LogReader = Callable[[bytes, int], Awaitable[bytes]]
+#: a plugin's log reader, its ``read_logs(handle, offset)``: the attempt's handle (decoded from
+#: the JSON the engine stores) and a byte offset -> the bytes from there
+LogReader = Callable[[Any, int], Awaitable[bytes]]
 #: an event to wait on that is set when an event of the execution (by row id) is recorded
 Wake = Callable[[int], anyio.Event]
 
@@ -45,13 +47,14 @@ READ_BYTES = 16 * CHUNK_BYTES
 
 
 class LogService:
-    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`)."""
+    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`), beside
+    the local-process target's, which is built in."""
 
     def __init__(self, db: Database, store: BlobStore, *, readers: Mapping[str, LogReader] | None = None,
                  wake: Wake | None = None, poll_interval: float = 0.5) -> None:
         self.db = db
         self.store = store
-        self.readers: dict[str, LogReader] = dict(readers or {})
+        self.readers: dict[str, LogReader] = {"local-process": read_local_process_log, **(readers or {})}
         self.wake = wake
         self.poll_interval = poll_interval
 
@@ -131,7 +134,17 @@ class LogService:
         """The bytes from ``offset``; empty when there are none yet."""
         reader = self.readers.get(attempt.plugin) if attempt.plugin else None
         if reader is not None and attempt.plugin_handle:
-            return await reader(attempt.plugin_handle, offset)
+            try:
+                handle = json.loads(attempt.plugin_handle)
+            except ValueError:
+                handle = attempt.plugin_handle  # not the engine's JSON: the reader gets the bytes
+            try:
+                return await reader(handle, offset)
+            except FileNotFoundError:
+                if not ended:
+                    return b""  # the attempt has not opened it yet
+                raise NotFoundError(f"{where}: its log is gone (pruned, or written on another "
+                                    "machine)") from None
         links = [(str(name), str(uri)) for name, uri in json.loads(attempt.logs or "[]")]
         readable = [uri for _, uri in links if _readable(uri)]
         if not readable:
@@ -158,6 +171,15 @@ class LogService:
                 return b""  # uploaded when the attempt ends
             raise NotFoundError(f"{where}: its log {uri} is gone (pruned)") from None
         return data[offset:]
+
+
+async def read_local_process_log(handle: Any, offset: int = 0) -> bytes:
+    """The local-process target's reader: its handle names the attempt's log file (on this
+    machine: the target runs attempts where the engine runs)."""
+    path = handle.get("log") if isinstance(handle, dict) else None
+    if not path:
+        return b""
+    return await anyio.to_thread.run_sync(_read_file, str(path), offset)
 
 
 def _readable(uri: str) -> bool:

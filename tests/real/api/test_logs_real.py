@@ -80,7 +80,7 @@ async def test_follow_on_postgres_wakes_with_the_events(served: Served, remote: 
         async with anyio.create_task_group() as tg:
             tg.start_soon(follow)
             log.write_text("working\n")
-            await served.attempt("n1", 1, v1.TaskPhase.RUNNING, log=log, handle=b"still")
+            await served.attempt("n1", 1, v1.TaskPhase.RUNNING, log=log, handle={"step": "still"})
             await arrived.wait()
             with log.open("a") as file:
                 file.write("done\n")

@@ -4,11 +4,13 @@ what each attempt wrote and when."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tests.integration.services import flows
 from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
@@ -21,9 +23,10 @@ from wingspan.server.services.idl import v1
 RUN = "logged"
 
 
-async def plugin_reader(handle: bytes, offset: int) -> bytes:
-    """The log reader of the plugin "fake": what it read is named after the handle."""
-    return (b"from the plugin for " + handle)[offset:]
+async def plugin_reader(handle: Any, offset: int) -> bytes:
+    """The log reader of the plugin "fake": what it read is named after the handle's pod."""
+    pod: str = handle["pod"]
+    return (b"from the plugin for " + pod.encode())[offset:]
 
 
 @dataclass
@@ -35,7 +38,7 @@ class Served:
     sequence: int = 0
 
     async def attempt(self, node_id: str, attempt: int, phase: v1.TaskPhase, *, log: Path | str | None = None,
-                      plugin: str = "", handle: bytes = b"") -> None:
+                      plugin: str = "", handle: object = None) -> None:
         """Records a task event of ``attempt`` at ``node_id`` of the execution RUN."""
         self.sequence += 1
         logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
@@ -44,7 +47,9 @@ class Served:
             id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
                                   node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
                                                                        node_id=node_id)),
-            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin, plugin_handle=handle,
+            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin,
+            # stored as the engine stores handles: JSON
+            plugin_handle=json.dumps(handle).encode() if handle is not None else b"",
             sequence=self.sequence))
 
 

@@ -107,7 +107,7 @@ async def test_follow_sends_output_as_it_is_written_until_the_attempt_ends(
     async with anyio.create_task_group() as tg:
         tg.start_soon(follow)
         log.write_text("one\n")
-        await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log, handle=b"progress")
+        await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log, handle={"step": "progress"})
         with anyio.fail_after(10):
             await arrived.wait()
         assert got == [b"one\n"]
@@ -158,8 +158,21 @@ async def test_every_task_node_in_turn_on_the_command_line(served: Served) -> No
 
 
 async def test_a_plugin_reads_the_logs_of_its_own_attempts(served: Served, remote: AsyncRemote) -> None:
-    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, plugin="fake", handle=b"pod-7")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, plugin="fake", handle={"pod": "pod-7"})
     assert await text(remote.logs(RUN, "n0")) == "from the plugin for pod-7"
+
+
+async def test_a_local_process_attempt_is_read_through_its_handle_while_it_runs(
+        served: Served, remote: AsyncRemote) -> None:
+    log = served.folder / "worker.log"
+    log.write_text("started\n")
+    # the engine records the handle when the attempt starts; the links come with its end
+    await served.attempt("n0", 0, v1.TaskPhase.RUNNING, plugin="local-process", handle={"log": str(log)})
+    assert await text(remote.logs(RUN, "n0")) == "started\n"
+    log.unlink()
+    await served.attempt("n0", 0, v1.TaskPhase.SUCCEEDED)
+    with pytest.raises(NotFoundError, match="node 'n0' attempt 0 of execution logged: its log is gone"):
+        await text(remote.logs(RUN, "n0"))
 
 
 @pytest.mark.parametrize(("node", "attempt", "message"), [
