@@ -161,7 +161,8 @@ FAILING = ("from wingspan import task, workflow\n\n"
            "@workflow\ndef refused(x: int = 1) -> int:\n    return refuse(x=x)\n")
 
 
-async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, tmp_path: Path) -> None:
+async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, gates: Path,
+                                                                 tmp_path: Path) -> None:
     async with api_server(tmp_path / "home", engine=True) as server:
         done = await wingspan(server, "run", "--remote", str(code / "cli_diamond.py"), "diamond",
                               "--values", "[1, 2, 3]", "-o", "json")
@@ -172,3 +173,7 @@ async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, tmp
         failed = await wingspan(server, "run", "--remote", str(tmp_path / "cli_refused.py"), "refused")
         assert failed.exit_code == 1
         assert "FAILED: ValueError: refusing 1" in failed.stderr and "refuse" in failed.stderr
+        gated = await wingspan(server, "run", "--remote", str(gates / "gates_example.py"), "reviewed",
+                               "--x", "1", "--signal", "extra=5", "--signal", "ok=true")
+        assert gated.exit_code == 0, gated.output
+        assert gated.stdout.strip() == "20"  # its gates were given their values from the flags
