@@ -1,0 +1,120 @@
+"""Registering code with a server (``Remote.register``): the entities of a folder, a file or
+a list, their code bundle uploaded through the data proxy, then each entity registered.
+
+The bundle goes up only when the server lacks it: a first task whose very template (naming
+this very bundle) is registered already was registered after its bundle was uploaded, so
+unchanged code re-registers with a few calls and no upload.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from wingspan.core.errors import NotFoundError, UserError
+from wingspan.core.model import codec
+
+if TYPE_CHECKING:
+    from wingspan._remote import AsyncRemote, Registered
+
+__all__ = ["register"]
+
+
+async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
+                   version: str | None) -> Registered:
+    from wingspan._registration import plan_registration
+    from wingspan._remote import Registered
+    from wingspan.protos import v1
+
+    # importing user code and packing it block: a worker thread does it
+    entities, bundle = await anyio.to_thread.run_sync(_collect, target)
+    version = version or bundle.version
+    md5 = hashlib.md5(bundle.data).digest()
+    location = await remote._call("create_upload_location", v1.CreateUploadLocationRequest(
+        project=project, domain=domain, filename=f"bundle-{bundle.digest[:16]}.tar.gz", content_md5=md5),
+        "get an upload location")
+    plan = plan_registration(entities, project=project, domain=domain, version=version,
+                             bundle_uri=str(location.native_url))
+    if not await _registered_before(remote, plan.tasks[:1]):
+        await _put(location.signed_url, bundle.data, md5, "the code bundle")
+    created = Registered(version)
+
+    async def one(method: str, request: Any, what: str, name: str) -> None:
+        created[name] = (await remote._call(method, request, what)).created
+
+    # a workflow refers to its tasks, a launch plan to its workflow: one kind at a time
+    async with anyio.create_task_group() as group:
+        for task_id, template in plan.tasks:
+            group.start_soon(one, "register_task", v1.RegisterTaskRequest(
+                id=codec.to_proto(task_id), template=codec.to_proto(template)),
+                f"register task {task_id}", task_id.name)
+    async with anyio.create_task_group() as group:
+        for wf_id, wf_template, subs in plan.workflows:
+            group.start_soon(one, "register_workflow", v1.RegisterWorkflowRequest(
+                id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
+                sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}", wf_id.name)
+    async with anyio.create_task_group() as group:
+        for lp_id, spec in plan.launch_plans:
+            group.start_soon(one, "register_launch_plan", v1.RegisterLaunchPlanRequest(
+                id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}",
+                lp_id.name)
+    return created
+
+
+async def _registered_before(remote: AsyncRemote, tasks: list[Any]) -> bool:
+    """Whether this very task template (naming this very bundle) is registered already."""
+    from wingspan.protos import v1
+
+    if not tasks:
+        return False
+    task_id, template = tasks[0]
+    try:
+        found = await remote._call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)),
+                                   f"get task {task_id}")
+    except NotFoundError:
+        return False
+    return bool(found.template == codec.to_proto(template))
+
+
+async def _put(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
+    import httpx
+
+    from wingspan._remote import RemoteError
+
+    async with httpx.AsyncClient(timeout=300) as http:
+        response = await http.put(signed_url, content=data,
+                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
+    if response.status_code >= 300:
+        raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
+
+
+def _collect(target: Any) -> tuple[list[Any], Any]:
+    """The entities to register and the bundle of their code: a folder (every Python file
+    the bundle ships), a file (with its folder as the bundle), or entity objects."""
+    from wingspan._bundle import build_bundle
+    from wingspan._discovery import load_entities
+
+    if isinstance(target, (str, os.PathLike)):
+        path = Path(target).resolve()
+        root = path if path.is_dir() else path.parent
+        bundle = build_bundle(root)
+        sources = [root / f for f in bundle.files if f.endswith(".py")] if path.is_dir() else [path]
+        return [e for source in sources for e in load_entities(source).values()], bundle
+    entities = list(target)
+    return entities, build_bundle(Path(_source_file(entities)).parent)
+
+
+def _source_file(entities: list[Any]) -> str:
+    for entity in entities:
+        fn = getattr(entity, "fn", None) or getattr(getattr(entity, "workflow", None), "fn", None)
+        module = sys.modules.get(getattr(fn, "__module__", ""), None)
+        path = getattr(module, "__file__", None)
+        if path:
+            return str(path)
+    raise UserError("cannot tell where these entities' code lives; register a folder or file instead")
