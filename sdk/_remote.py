@@ -45,10 +45,14 @@ class RemoteError(SystemError_):
     """The server could not be reached or failed for its own reasons."""
 
 
-def _translate(exc: Exception, what: str) -> WingspanError:
+def _translate(exc: Exception, what: str, endpoint: str) -> WingspanError:
     from grpclib.const import Status
-    from grpclib.exceptions import GRPCError
+    from grpclib.exceptions import GRPCError, StreamTerminatedError
 
+    if isinstance(exc, OSError | StreamTerminatedError) or (
+            isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE):
+        return RemoteError(f"{what}: cannot reach a Wingspan server at {endpoint} ({exc}); start one "
+                           "with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT")
     if not isinstance(exc, GRPCError):
         return RemoteError(f"{what}: {exc}")
     mapped: dict[Status, type[WingspanError]] = {
@@ -162,8 +166,12 @@ class AsyncRemote:
             self._channel = Channel(self.host, self.port)
             self._stub = v1.AdminServiceStub(self._channel, metadata=self._endpoint.metadata or None)
         if not self._checked:
-            self._checked = True
-            await self._check_version()
+            self._checked = True  # the check's own call comes through here
+            try:
+                await self._check_version()
+            except BaseException:
+                self._checked = False  # asked again at the next call
+                raise
         return self._stub
 
     async def _call(self, method: str, request: Any, what: str) -> Any:
@@ -171,7 +179,7 @@ class AsyncRemote:
         try:
             return await getattr(stub, method)(request)
         except Exception as exc:
-            raise _translate(exc, what) from exc
+            raise _translate(exc, what, self.endpoint) from exc
 
     async def _stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
         stub = await self._connect()
@@ -179,7 +187,7 @@ class AsyncRemote:
             async for message in getattr(stub, method)(request):
                 yield message
         except Exception as exc:
-            raise _translate(exc, what) from exc
+            raise _translate(exc, what, self.endpoint) from exc
 
     async def _check_version(self) -> None:
         import wingspan

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from wingspan._endpoint import Endpoint, resolve_endpoint
-from wingspan._remote import AsyncRemote
+from wingspan._remote import AsyncRemote, RemoteError
 from wingspan.cli import cli
 from wingspan.core.errors import ConfigError, UserError
 
@@ -53,3 +53,18 @@ def test_remote_and_the_cli_use_the_environment(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("WINGSPAN_ENDPOINT", "broken")
     result = CliRunner().invoke(cli, ["get", "projects"])
     assert result.exit_code == 1 and "WINGSPAN_ENDPOINT 'broken' is not host:port" in result.output
+
+
+async def test_a_server_that_does_not_answer_is_named_with_what_to_do() -> None:
+    import socket
+
+    with socket.socket() as free:  # a port nothing listens on
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    remote = AsyncRemote(f"127.0.0.1:{port}")
+    try:
+        with pytest.raises(RemoteError, match=f"cannot reach a Wingspan server at 127.0.0.1:{port} .*"
+                                              "wingspan serve.*WINGSPAN_ENDPOINT"):
+            await remote.list_projects()
+    finally:
+        await remote.aclose()
