@@ -63,6 +63,21 @@ def _hint(py_type: Any) -> str:
     return type_repr(py_type).upper().replace(" ", "")
 
 
+def _python_target(target: str | None) -> str:
+    """Where a server runs the Python tasks of a run (the one choice a run makes there)."""
+    from wingspan.core.plugins.registry import parse_targets
+
+    try:
+        chosen = parse_targets(target or "", "--target")
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    others = sorted(set(chosen) - {"python"})
+    if others:
+        raise click.UsageError(f"--target with --remote chooses where Python tasks run; the server "
+                               f"decides for {', '.join(others)} tasks")
+    return chosen.get("python", "")
+
+
 def _presets(presets: tuple[str, ...]) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for preset in presets:
@@ -136,7 +151,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
 
         RemoteRun(ctx, endpoint, project, domain, output_format).run(
             source, found, values, version=version, presets=_presets(signals), no_wait=no_wait,
-            max_parallelism=max_parallelism, target=target or "")
+            max_parallelism=max_parallelism, target=_python_target(target))
         return
     if isinstance(found, LaunchPlan):
         values = {**found.python_defaults, **values, **found.fixed}

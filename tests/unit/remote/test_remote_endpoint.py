@@ -68,3 +68,11 @@ async def test_a_server_that_does_not_answer_is_named_with_what_to_do() -> None:
             await remote.list_projects()
     finally:
         await remote.aclose()
+
+
+def test_a_remote_run_chooses_only_where_python_tasks_run(tmp_path: Path) -> None:
+    (tmp_path / "one_task.py").write_text("from wingspan import task\n\n"
+                                          "@task\ndef one() -> int:\n    return 1\n")
+    result = CliRunner().invoke(cli, ["run", "--remote", str(tmp_path / "one_task.py"), "one",
+                                      "--target", "spark=spark-local"])
+    assert result.exit_code == 2 and "the server decides for spark tasks" in result.output
