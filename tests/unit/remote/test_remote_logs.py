@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +156,32 @@ async def test_every_task_node_in_turn_on_the_command_line(served: Served) -> No
     one = await anyio.to_thread.run_sync(lambda: CliRunner().invoke(
         cli, ["logs", RUN, "n1", "--attempt", "1", "--endpoint", served.address]))
     assert one.exit_code == 0 and one.output == "doubling\n"
+
+
+async def test_following_every_node_takes_new_nodes_until_the_execution_ends(
+        served: Served, remote: AsyncRemote) -> None:
+    first, second = served.folder / "n0.log", served.folder / "n1.log"
+    first.write_text("first\n")
+    await served.attempt("n0", 0, v1.TaskPhase.SUCCEEDED, log=first)
+    got: list[tuple[str, bytes]] = []
+    seen = anyio.Event()
+
+    async def follow() -> None:
+        async for chunk in remote.logs(RUN, follow=True):
+            got.append((chunk.node_id, chunk.data))
+            seen.set()
+
+    with anyio.fail_after(20):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            await seen.wait()
+            second.write_text("second\n")
+            await served.attempt("n1", 0, v1.TaskPhase.SUCCEEDED, log=second)
+            served.sequence += 1
+            await served.admin.create_workflow_event(v1.WorkflowExecutionEvent(
+                execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
+                phase=v1.WorkflowPhase.SUCCEEDED, occurred_at=datetime.now(UTC), sequence=served.sequence))
+    assert got == [("n0", b"first\n"), ("n1", b"second\n")]
 
 
 async def test_a_plugin_reads_the_logs_of_its_own_attempts(served: Served, remote: AsyncRemote) -> None:
