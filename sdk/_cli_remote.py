@@ -29,7 +29,8 @@ def remote_client(endpoint: str | None, project: str, domain: str) -> Any:
     return Remote(endpoint, project=project, domain=domain)
 
 
-def show(rows: list[dict[str, Any]], output_format: str, title: str) -> None:
+def show(rows: Any, output_format: str, title: str) -> None:
+    """Rows as a table for people, or anything as JSON or YAML for scripts."""
     if output_format == "json":
         click.echo(json.dumps(rows, indent=2, default=str))
         return
@@ -123,6 +124,28 @@ def terminate(name: str, reason: str, force: bool, project: str, domain: str, en
     except WingspanError as exc:
         fail(exc)
     click.echo(f"terminating {project}/{domain}/{name}")
+
+
+@execution.command("show")
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def show_execution(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """The execution NAME and its nodes (phase, attempts, cache, seconds, error)."""
+    try:
+        with remote_client(endpoint, project, domain) as remote:
+            found = remote.execution(name)
+            nodes = remote.nodes(found)
+    except WingspanError as exc:
+        fail(exc)
+    summary = _execution_row(found.aio)
+    if output_format != "table":
+        show({**summary, "nodes": nodes}, output_format, "")
+        return
+    error = f"  {summary['error']}" if summary["error"] else ""
+    show(nodes, output_format, f"{name}  {summary['entity']}  {summary['phase']}{error}")
 
 
 def _again(how: str, name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:

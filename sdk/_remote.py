@@ -435,9 +435,16 @@ class AsyncRemote:
         """What task attempts wrote: of ``node_id`` (its latest attempt, or ``attempt``), or of
         every task node in turn. ``follow`` keeps reading as they write, through retries,
         until they end (for every node: until the execution ends)."""
-        from wingspan._remote_logs import read_logs
+        from wingspan._remote_nodes import read_logs
 
         return read_logs(self, self.execution_id(execution_id), node_id, attempt, follow)
+
+    async def nodes(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
+        """The execution's nodes, parents before their children: ``node``, ``name``, ``phase``,
+        ``attempts``, ``cache``, ``seconds`` and the first line of the ``error``."""
+        from wingspan._remote_nodes import list_nodes
+
+        return await list_nodes(self, self.execution_id(execution_id))
 
     def execution_id(self, ref: ExecutionRef) -> ExecutionId:
         """An execution id from an id, an Execution, or a name in this client's project and domain."""

@@ -95,6 +95,10 @@ class Remote:
         """What task attempts wrote, chunk by chunk (see ``Remote.aio.logs``)."""
         return self._iterate(self.aio.logs(self._unwrap(execution_id), node_id, attempt, follow))
 
+    def nodes(self, execution_id: SyncRef) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.nodes, self._unwrap(execution_id))
+        return result
+
     def watch(self, execution_id: SyncRef, after_sequence: int = 0) -> Iterator[Any]:
         return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
 

@@ -177,3 +177,10 @@ async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, gat
                                "--x", "1", "--signal", "extra=5", "--signal", "ok=true")
         assert gated.exit_code == 0, gated.output
         assert gated.stdout.strip() == "20"  # its gates were given their values from the flags
+        shown = await wingspan(server, "execution", "show", gated.stderr.split("execution ", 1)[1].split()[0],
+                               "-o", "json")
+        assert shown.exit_code == 0, shown.output
+        summary = json.loads(shown.stdout)
+        assert summary["phase"] == "SUCCEEDED" and summary["entity"].startswith("gates_example.reviewed:")
+        assert [(n["node"], n["phase"], n["attempts"]) for n in summary["nodes"]] == [
+            ("n0", "SUCCEEDED", 0), ("n1", "SUCCEEDED", 1), ("n2", "SUCCEEDED", 0), ("n3", "SUCCEEDED", 1)]

@@ -1,4 +1,5 @@
-"""Reading task logs from a server (``Remote.logs``): one node's attempts, or every task node's.
+"""The nodes of an execution on a server: listing them (``Remote.nodes``) and reading the logs
+their task attempts wrote (``Remote.logs``): one node's attempts, or every task node's.
 
 The server streams one attempt's log (GetTaskLogs); this module picks the attempts: the
 asked one, else the latest, and when following, the retries that come after it, until
@@ -21,7 +22,7 @@ from wingspan.core.model.interface import ExecutionId
 if TYPE_CHECKING:
     from wingspan._remote import AsyncRemote, LogChunk
 
-__all__ = ["read_logs"]
+__all__ = ["list_nodes", "read_logs"]
 
 #: how often a follower looks for new nodes and attempts (the bytes themselves are pushed)
 POLL_SECONDS = 0.5
@@ -124,11 +125,33 @@ async def _next_attempt(remote: AsyncRemote, node: Any, after: int) -> int | Non
         await anyio.sleep(POLL_SECONDS)
 
 
-async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[str]:
-    """Every node of the execution that has task attempts, parents before their children."""
+async def list_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[dict[str, Any]]:
+    """Every node of the execution, parents before their children: id, name, phase, attempts,
+    cache status, seconds taken and the first line of its error."""
+    from wingspan.core.model.execution import CacheStatus
+
+    rows = []
+    for node in await _walk(remote, execution_id):
+        closure = node.closure
+        error = closure.error.message if closure and closure.error else ""
+        duration = closure.duration if closure else None
+        attempts = await _attempts(remote, node.id) if closure and not closure.is_parent else {}
+        rows.append({
+            "node": node.id.node_id, "name": closure.node_name if closure else "",
+            "phase": NodePhase(int(closure.phase)).name if closure else "",
+            "attempts": len(attempts),
+            "cache": CacheStatus(int(closure.cache_status)).name.lower() if closure else "",
+            "seconds": round(duration.total_seconds(), 3) if duration is not None else None,
+            "error": error.splitlines()[0] if error else (closure.reason if closure else ""),
+        })
+    return rows
+
+
+async def _walk(remote: AsyncRemote, execution_id: ExecutionId) -> list[Any]:
+    """Every node execution (IDL messages), parents before their children."""
     from wingspan.protos import v1
 
-    found: list[str] = []
+    found: list[Any] = []
 
     async def walk(parent: str) -> None:
         token = ""
@@ -137,7 +160,7 @@ async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[st
                 execution_id=codec.to_proto(execution_id), parent_node_id=parent, limit=500, token=token),
                 f"list the nodes of {execution_id.name}")
             for node in answer.node_executions:
-                found.append(node.id.node_id)
+                found.append(node)
                 if node.closure is not None and node.closure.is_parent:
                     await walk(node.id.node_id)
             token = answer.next_token
@@ -145,10 +168,14 @@ async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[st
                 return
 
     await walk("")
-    # nodes without attempts (gates, branches, subworkflows) have no logs: left out
+    return found
+
+
+async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[str]:
+    """Every node of the execution that has task attempts, parents before their children
+    (gates, branches and subworkflows have none, and no logs)."""
     with_attempts = []
-    for node_id in found:
-        node = v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)
-        if await _attempts(remote, node):
-            with_attempts.append(node_id)
+    for node in await _walk(remote, execution_id):
+        if await _attempts(remote, node.id):
+            with_attempts.append(node.id.node_id)
     return with_attempts
