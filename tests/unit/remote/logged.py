@@ -1,6 +1,6 @@
-"""A server with one execution whose task attempts a test records itself: the service layer
-and its gRPC transport as `wingspan serve` builds them, minus the engine, so the test decides
-what each attempt wrote and when."""
+"""A server with one execution whose task attempts a test records itself: both transports as
+`wingspan serve` builds them, without the engine, so the test decides what each attempt
+wrote and when."""
 
 from __future__ import annotations
 
@@ -15,9 +15,6 @@ from typing import Any
 from tests.integration.services import flows
 from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
 from wingspan.core.config import Settings
-from wingspan.server.api.backend import ApiBackend
-from wingspan.server.api.grpc_server import GrpcServer
-from wingspan.server.services.admin import AdminService
 from wingspan.server.services.idl import v1
 
 RUN = "logged"
@@ -31,10 +28,11 @@ async def plugin_reader(handle: Any, offset: int) -> bytes:
 
 @dataclass
 class Served:
-    admin: AdminService
-    backend: ApiBackend
+    admin: Any
+    backend: Any
     address: str
     folder: Path
+    http_url: str
     sequence: int = 0
 
     async def attempt(self, node_id: str, attempt: int, phase: v1.TaskPhase, *, log: Path | str | None = None,
@@ -55,19 +53,17 @@ class Served:
 
 @asynccontextmanager
 async def serve_logs(settings: Settings, folder: Path) -> AsyncIterator[Served]:
-    admin = await AdminService.open(settings, log_readers={"fake": plugin_reader})
-    ensure_bucket = getattr(admin.store, "ensure_bucket", None)
-    if ensure_bucket is not None:
-        await ensure_bucket()
-    backend = ApiBackend(admin, http_address="")
-    grpc = GrpcServer(backend)
-    await grpc.start("127.0.0.1", 0)
-    try:
+    import dataclasses
+
+    from wingspan.server.serve import ApiServer
+
+    settings = dataclasses.replace(settings, http_port=0, grpc_port=0)
+    async with ApiServer(settings, grace=1, engine=False) as server:
+        admin = server.admin
+        admin.logs.readers["fake"] = plugin_reader
         await register_workflow_with_tasks(admin, flows.pipeline, "v1")
         await admin.create_execution(v1.CreateExecutionRequest(
             project="default", domain="development", name=RUN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
-        yield Served(admin, backend, f"127.0.0.1:{grpc.port}", folder)
-    finally:
-        await grpc.close(1)
-        await admin.aclose()
+        assert server.grpc is not None
+        yield Served(admin, server.grpc.servicer.backend, server.grpc_address, folder, server.http_url)

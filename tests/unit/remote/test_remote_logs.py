@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -119,6 +120,27 @@ async def test_follow_sends_output_as_it_is_written_until_the_attempt_ends(
         with anyio.fail_after(10):
             await ended.wait()
     assert b"".join(got) == b"one\ntwo\n"
+
+
+async def test_follow_over_http_streams_a_line_per_chunk(served: Served) -> None:
+    served.admin.logs.poll_interval = 60  # only the wake-up by events can deliver in time
+    log = served.folder / "n0.log"
+    await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log)
+    body = {"nodeExecutionId": {"executionId": {"project": "default", "domain": "development", "name": RUN},
+                                "nodeId": "n0"}, "follow": True}
+    with anyio.fail_after(20):
+        async with httpx.AsyncClient(base_url=served.http_url, timeout=30) as http, \
+                http.stream("POST", "/api/v1/GetTaskLogs", json=body) as answer:
+            assert answer.status_code == 200
+            lines = answer.aiter_lines()
+            assert json.loads(await anext(lines)).get("data", "") == ""  # at once: nothing yet
+            log.write_text("written\n")
+            await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=log, handle={"step": 2})
+            chunk = json.loads(await anext(lines))
+            assert base64.b64decode(chunk["data"]) == b"written\n" and not chunk.get("complete")
+            await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=log)
+            rest = [json.loads(line) async for line in lines]
+    assert [line.get("complete") for line in rest] == [True]
 
 
 async def test_follow_goes_on_to_the_retry(served: Served, remote: AsyncRemote) -> None:
