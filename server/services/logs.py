@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 import anyio
@@ -33,7 +33,7 @@ from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.idl import v1
 from wingspan.server.services.phases import is_terminal
 
-__all__ = ["LogReader", "LogService", "read_local_process_log"]
+__all__ = ["LogReader", "LogService", "plugin_log_readers", "read_local_process_log"]
 
 #: a plugin's log reader, its ``read_logs(handle, offset)``: the attempt's handle (decoded from
 #: the JSON the engine stores) and a byte offset -> the bytes from there
@@ -171,6 +171,19 @@ class LogService:
                 return b""  # uploaded when the attempt ends
             raise NotFoundError(f"{where}: its log {uri} is gone (pruned)") from None
         return data[offset:]
+
+
+def plugin_log_readers(plugins: Iterable[Any]) -> dict[str, LogReader]:
+    """The readers of the task plugins that offer ``read_logs(handle, offset)``, by name: what
+    a server gives its log service once it has loaded its plugins
+    (``admin.logs.readers.update(plugin_log_readers(registry.plugins))``)."""
+    readers: dict[str, LogReader] = {}
+    for plugin in plugins:
+        read = getattr(plugin, "read_logs", None)
+        name = getattr(plugin, "name", "")
+        if callable(read) and name:
+            readers[name] = read
+    return readers
 
 
 async def read_local_process_log(handle: Any, offset: int = 0) -> bytes:

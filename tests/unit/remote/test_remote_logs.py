@@ -224,6 +224,22 @@ async def test_a_local_process_attempt_is_read_through_its_handle_while_it_runs(
         await text(remote.logs(RUN, "n0"))
 
 
+def test_the_readers_of_plugins_that_offer_one() -> None:
+    from wingspan.server.services.logs import plugin_log_readers
+
+    class Reading:
+        name = "pods"
+
+        async def read_logs(self, handle: object, offset: int = 0) -> bytes:
+            return b""
+
+    class Silent:
+        name = "silent"
+
+    reading = Reading()
+    assert plugin_log_readers([reading, Silent()]) == {"pods": reading.read_logs}
+
+
 @pytest.mark.parametrize(("node", "attempt", "message"), [
     ("n9", None, "execution logged has no node 'n9'"),
     ("n0", 5, "node 'n0' of execution logged has no attempt 5"),
