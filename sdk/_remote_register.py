@@ -96,18 +96,23 @@ async def _put(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
 
 def _collect(target: Any) -> tuple[list[Any], Any]:
     """The entities to register and the bundle of their code: a folder (every Python file
-    the bundle ships), a file (with its folder as the bundle), or entity objects."""
+    under it), a file, or entity objects. The bundle holds the folder they are imported from:
+    theirs, or the one above their outermost package, so a worker imports them by the same
+    module names."""
     from wingspan._bundle import build_bundle
-    from wingspan._discovery import load_entities
+    from wingspan._discovery import load_entities, module_name_for
 
     if isinstance(target, (str, os.PathLike)):
         path = Path(target).resolve()
-        root = path if path.is_dir() else path.parent
+        if not path.is_dir():
+            return list(load_entities(path).values()), build_bundle(module_name_for(path)[1])
+        package = path / "__init__.py"
+        root = module_name_for(package)[1] if package.is_file() else path
         bundle = build_bundle(root)
-        sources = [root / f for f in bundle.files if f.endswith(".py")] if path.is_dir() else [path]
+        sources = [root / f for f in bundle.files if f.endswith(".py") and (root / f).is_relative_to(path)]
         return [e for source in sources for e in load_entities(source).values()], bundle
     entities = list(target)
-    return entities, build_bundle(Path(_source_file(entities)).parent)
+    return entities, build_bundle(module_name_for(Path(_source_file(entities)))[1])
 
 
 def _source_file(entities: list[Any]) -> str:

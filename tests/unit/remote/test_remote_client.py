@@ -4,9 +4,11 @@ by object or by name, inspect and terminate them."""
 from __future__ import annotations
 
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 import pytest
 
@@ -177,5 +179,29 @@ async def test_outputs_as_python_values_of_a_run_followed_to_its_end(project: Pa
             by_name = await client.execute("remote_subworkflow.two_greetings", {"first": "ada"})
             await by_name.wait(timeout=60)
             assert await by_name.outputs() == {"o0": ["HELLO ADA!", "HELLO GRACE!"]}
+        finally:
+            await client.aclose()
+
+
+async def test_code_in_a_package_runs_under_its_module_names(tmp_path: Path) -> None:
+    package = tmp_path / "project" / "remote_pkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "steps.py").write_text("from wingspan import task\n\n"
+                                      "@task\ndef inc(x: int) -> int:\n    return x + 1\n")
+    (package / "flows.py").write_text("from wingspan import workflow\nfrom remote_pkg.steps import inc\n\n"
+                                      "@workflow\ndef twice(x: int) -> int:\n    return inc(x=inc(x=x))\n")
+    async with api_server(tmp_path / "home", engine=True) as server:
+        # a file of the package, from a client in its own process (this one never imports the
+        # package, so the server's workers can import it only from the bundle)
+        done = await anyio.run_process(
+            [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(package / "flows.py"), "twice",
+             "--x", "1", "--endpoint", server.grpc_address], check=False)
+        assert done.returncode == 0, done.stderr.decode()
+        assert done.stdout.decode().strip() == "3"
+        # the package folder itself: its modules, under the same names
+        client = AsyncRemote(server.grpc_address)
+        try:
+            assert set(await client.register(package)) == {"remote_pkg.steps.inc", "remote_pkg.flows.twice"}
         finally:
             await client.aclose()
