@@ -291,13 +291,22 @@ class AsyncRemote:
         unknown = sorted(set(values) - set(expected))
         if unknown:
             raise UserError(f"unknown inputs {unknown}; the inputs are {sorted(expected)}")
+        from wingspan._remote_register import upload_local_files
+        from wingspan.core.model.literals import Blob, BlobType, Literal
+        from wingspan.core.types.files import File
+
         literals = {}
         for key, value in values.items():
+            lt = expected[key]
+            assert lt is not None
+            # local files go to the server first (through its data proxy): it cannot read them here
+            value = await upload_local_files(self, value, lt, self.project, self.domain)
             if py_types is not None and key in py_types:
                 literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
+            elif lt.kind == "blob" and isinstance(value, str | File):
+                literals[key] = Literal("blob", Blob(value if isinstance(value, str) else value.uri or value.path,
+                                                     BlobType("", lt.value.dimensionality)))
             else:
-                lt = expected[key]
-                assert lt is not None
                 literals[key] = from_natural(value, lt, key)
         return LiteralMap(literals)
 

@@ -23,7 +23,7 @@ from wingspan.core.model import codec
 if TYPE_CHECKING:
     from wingspan._remote import AsyncRemote, Registered
 
-__all__ = ["register"]
+__all__ = ["register", "upload_local_files"]
 
 
 async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
@@ -80,6 +80,38 @@ async def _registered_before(remote: AsyncRemote, tasks: list[Any]) -> bool:
     except NotFoundError:
         return False
     return bool(found.template == codec.to_proto(template))
+
+
+async def upload_local_files(remote: AsyncRemote, value: Any, lt: Any, project: str, domain: str) -> Any:
+    """``value`` with each File on this machine (a File, or a path where the type is a file)
+    uploaded through the server's data proxy and replaced by a File of its URI there, in
+    lists and dicts too; a local Directory is refused with what to do instead."""
+    from wingspan.core.model.literals import BlobDimensionality
+    from wingspan.core.types.files import Directory, File
+    from wingspan.protos import v1
+
+    if isinstance(value, Directory) and value.uri is None:
+        raise UserError(f"a remote run cannot take the local folder {value.path} yet: upload it to the "
+                        "server's blob store and give its URI")
+    blob = lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE
+    local = (value.path if isinstance(value, File) and value.uri is None
+             else value if blob and isinstance(value, str) and "://" not in value else None)
+    if local is not None:
+        path = anyio.Path(local)
+        if not await path.is_file():
+            raise UserError(f"no file {path} to upload for the remote run")
+        data = await path.read_bytes()
+        md5 = hashlib.md5(data).digest()
+        location = await remote._call("create_upload_location", v1.CreateUploadLocationRequest(
+            project=project, domain=domain, filename=path.name, content_md5=md5), f"upload {path}")
+        await _put(location.signed_url, data, md5, str(path))
+        return File(str(location.native_url)) if isinstance(value, File) else str(location.native_url)
+    if isinstance(value, list) and lt.kind == "collection_type":
+        return [await upload_local_files(remote, item, lt.value, project, domain) for item in value]
+    if isinstance(value, dict) and lt.kind == "map_value_type":
+        return {k: await upload_local_files(remote, item, lt.value, project, domain)
+                for k, item in value.items()}
+    return value
 
 
 async def _put(signed_url: str, data: bytes, md5: bytes, what: str) -> None:

@@ -205,3 +205,42 @@ async def test_code_in_a_package_runs_under_its_module_names(tmp_path: Path) -> 
             assert set(await client.register(package)) == {"remote_pkg.steps.inc", "remote_pkg.flows.twice"}
         finally:
             await client.aclose()
+
+
+FILES = ("from wingspan import File, task, workflow\n\n"
+         "@task\ndef size(source: File) -> int:\n    return len(open(source.download()).read())\n\n"
+         "@task\ndef sizes(sources: list[File]) -> list[int]:\n"
+         "    return [len(open(s.download()).read()) for s in sources]\n\n"
+         "@workflow\ndef measure(source: File) -> int:\n    return size(source=source)\n\n"
+         "@workflow\ndef measure_all(sources: list[File]) -> list[int]:\n    return sizes(sources=sources)\n")
+
+
+async def test_local_files_given_as_inputs_go_to_the_server_first(tmp_path: Path) -> None:
+    from wingspan._discovery import load_entities
+    from wingspan.core.types.files import Directory, File
+
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "remote_files.py").write_text(FILES)
+    short, longer = tmp_path / "short.txt", tmp_path / "longer.txt"
+    short.write_text("abc")
+    longer.write_text("abcdefgh")
+    entities = load_entities(code / "remote_files.py")
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(code)
+            # by name, a path; by object, File objects, in a list too
+            by_name = await client.execute("remote_files.measure", {"source": str(short)}, wait=True,
+                                           timeout=60)
+            assert (by_name.error, await by_name.outputs()) == ("", {"o0": 3})
+            by_object = await client.execute(entities["remote_files.measure_all"],
+                                             {"sources": [File(str(short)), File(str(longer))]},
+                                             wait=True, timeout=60)
+            assert (by_object.error, await by_object.outputs()) == ("", {"o0": [3, 8]})
+            with pytest.raises(UserError, match="cannot take the local folder"):
+                await client.execute("remote_files.measure", {"source": Directory(str(tmp_path))})
+            with pytest.raises(UserError, match=r"no file .*nope\.txt to upload"):
+                await client.execute("remote_files.measure", {"source": str(tmp_path / "nope.txt")})
+        finally:
+            await client.aclose()
