@@ -284,31 +284,9 @@ class AsyncRemote:
 
     async def _inputs(self, values: dict[str, Any], interface: TypedInterface,
                       py_types: dict[str, Any] | None) -> LiteralMap:
-        from wingspan._naturals import from_natural
-        from wingspan.core.types import default_engine
+        from wingspan._remote_data import input_literals
 
-        expected = {v.name: v.type for v in interface.inputs}
-        unknown = sorted(set(values) - set(expected))
-        if unknown:
-            raise UserError(f"unknown inputs {unknown}; the inputs are {sorted(expected)}")
-        from wingspan._remote_register import upload_local_files
-        from wingspan.core.model.literals import Blob, BlobType, Literal
-        from wingspan.core.types.files import File
-
-        literals = {}
-        for key, value in values.items():
-            lt = expected[key]
-            assert lt is not None
-            # local files go to the server first (through its data proxy): it cannot read them here
-            value = await upload_local_files(self, value, lt, self.project, self.domain)
-            if py_types is not None and key in py_types:
-                literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
-            elif lt.kind == "blob" and isinstance(value, str | File):
-                literals[key] = Literal("blob", Blob(value if isinstance(value, str) else value.uri or value.path,
-                                                     BlobType("", lt.value.dimensionality)))
-            else:
-                literals[key] = from_natural(value, lt, key)
-        return LiteralMap(literals)
+        return await input_literals(self, values, interface, py_types)
 
     async def execution(self, execution_ref: ExecutionRef) -> Execution:
         from wingspan.protos import v1
@@ -329,16 +307,14 @@ class AsyncRemote:
                          reason=closure.reason if closure else "")
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
-        from wingspan._naturals import to_natural
-        from wingspan.core.types import default_engine
+        """The outputs of an execution: of ``py_types`` when given, else plain values."""
+        from wingspan._remote_data import output_values
         from wingspan.protos import v1
 
         data = await self._call("get_execution_data", v1.GetExecutionRequest(
             id=codec.to_proto(execution_id)), f"get outputs of {execution_id.name}")
         literals = codec.from_proto(data.outputs).literals if data.outputs else {}
-        if py_types is None:
-            return {k: to_natural(v) for k, v in literals.items()}
-        return {k: await default_engine().to_python(v, py_types[k], name=k) for k, v in literals.items()}
+        return await output_values(self._endpoint, literals, py_types)
 
     async def list_projects(self) -> list[dict[str, Any]]:
         from wingspan.protos import v1

@@ -8,7 +8,6 @@ unchanged code re-registers with a few calls and no upload.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import sys
@@ -23,13 +22,14 @@ from wingspan.core.model import codec
 if TYPE_CHECKING:
     from wingspan._remote import AsyncRemote, Registered
 
-__all__ = ["register", "upload_local_files"]
+__all__ = ["register"]
 
 
 async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
                    version: str | None) -> Registered:
     from wingspan._registration import plan_registration
     from wingspan._remote import Registered
+    from wingspan._remote_data import put_signed
     from wingspan.protos import v1
 
     # importing user code and packing it block: a worker thread does it
@@ -42,7 +42,7 @@ async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
     plan = plan_registration(entities, project=project, domain=domain, version=version,
                              bundle_uri=str(location.native_url))
     if not await _registered_before(remote, plan.tasks[:1]):
-        await _put(location.signed_url, bundle.data, md5, "the code bundle")
+        await put_signed(location.signed_url, bundle.data, md5, "the code bundle")
     created = Registered(version)
 
     async def one(method: str, request: Any, what: str, name: str) -> None:
@@ -80,50 +80,6 @@ async def _registered_before(remote: AsyncRemote, tasks: list[Any]) -> bool:
     except NotFoundError:
         return False
     return bool(found.template == codec.to_proto(template))
-
-
-async def upload_local_files(remote: AsyncRemote, value: Any, lt: Any, project: str, domain: str) -> Any:
-    """``value`` with each File on this machine (a File, or a path where the type is a file)
-    uploaded through the server's data proxy and replaced by a File of its URI there, in
-    lists and dicts too; a local Directory is refused with what to do instead."""
-    from wingspan.core.model.literals import BlobDimensionality
-    from wingspan.core.types.files import Directory, File
-    from wingspan.protos import v1
-
-    if isinstance(value, Directory) and value.uri is None:
-        raise UserError(f"a remote run cannot take the local folder {value.path} yet: upload it to the "
-                        "server's blob store and give its URI")
-    blob = lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE
-    local = (value.path if isinstance(value, File) and value.uri is None
-             else value if blob and isinstance(value, str) and "://" not in value else None)
-    if local is not None:
-        path = anyio.Path(local)
-        if not await path.is_file():
-            raise UserError(f"no file {path} to upload for the remote run")
-        data = await path.read_bytes()
-        md5 = hashlib.md5(data).digest()
-        location = await remote._call("create_upload_location", v1.CreateUploadLocationRequest(
-            project=project, domain=domain, filename=path.name, content_md5=md5), f"upload {path}")
-        await _put(location.signed_url, data, md5, str(path))
-        return File(str(location.native_url)) if isinstance(value, File) else str(location.native_url)
-    if isinstance(value, list) and lt.kind == "collection_type":
-        return [await upload_local_files(remote, item, lt.value, project, domain) for item in value]
-    if isinstance(value, dict) and lt.kind == "map_value_type":
-        return {k: await upload_local_files(remote, item, lt.value, project, domain)
-                for k, item in value.items()}
-    return value
-
-
-async def _put(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-    import httpx
-
-    from wingspan._remote import RemoteError
-
-    async with httpx.AsyncClient(timeout=300) as http:
-        response = await http.put(signed_url, content=data,
-                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
-    if response.status_code >= 300:
-        raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 
 
 def _collect(target: Any) -> tuple[list[Any], Any]:

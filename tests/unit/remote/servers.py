@@ -3,6 +3,7 @@ for tests of the API alone), or with one whose worker processes are stopped at t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,8 +13,10 @@ from wingspan.server.serve import ApiServer
 
 
 @asynccontextmanager
-async def api_server(home: Path, *, engine: bool = False) -> AsyncIterator[ApiServer]:
-    settings = Settings(home=home, http_port=0, grpc_port=0)
+async def api_server(home: Path, *, engine: bool = False,
+                     settings: Settings | None = None) -> AsyncIterator[ApiServer]:
+    """A server on SQLite and a blob folder under ``home``, or on ``settings`` with that home."""
+    settings = dataclasses.replace(settings or Settings(), home=home, http_port=0, grpc_port=0)
     running = ApiServer(settings, grace=2, engine=engine)
     try:
         async with running:
