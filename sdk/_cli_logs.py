@@ -23,17 +23,18 @@ __all__ = ["logs"]
 @endpoint_option
 def logs(execution_name: str, node: str | None, attempt: int | None, follow: bool, project: str,
          domain: str, endpoint: str | None) -> None:
-    """Prints the logs of NODE of EXECUTION_NAME, or of every task node in turn, each under a
-    header line naming the node and attempt."""
+    """Prints the logs of NODE of EXECUTION_NAME (its latest attempt, then its retries when
+    following), or of every task node in turn, each under a line naming node and attempt."""
     out = sys.stdout.buffer
     shown: tuple[str, int] | None = None
     try:
         with remote_client(endpoint, project, domain) as remote:
             for chunk in remote.logs(execution_name, node, attempt, follow):
-                if node is None and (chunk.node_id, chunk.attempt) != shown:
-                    shown = (chunk.node_id, chunk.attempt)
+                # a header for each node, or for a node's retry when following it
+                if (chunk.node_id, chunk.attempt) != shown and (node is None or shown is not None):
                     header = f"=== {chunk.node_id} (attempt {chunk.attempt}) ===\n"
                     out.write(header.encode())
+                shown = (chunk.node_id, chunk.attempt)
                 out.write(chunk.data)
                 out.flush()
     except WingspanError as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -165,6 +166,30 @@ async def test_follow_goes_on_to_the_retry(served: Served, remote: AsyncRemote) 
             await served.attempt("n0", 2, v1.TaskPhase.RUNNING, log=second)
             await served.attempt("n0", 2, v1.TaskPhase.SUCCEEDED, log=second)
     assert [(c.attempt, c.data) for c in chunks] == [(1, b"failed\n"), (2, b"worked\n")]
+
+
+async def test_following_a_node_on_the_command_line_shows_its_retry_under_a_line(served: Served) -> None:
+    served.admin.logs.poll_interval = 60
+    first, second = served.folder / "n0-1.log", served.folder / "n0-2.log"
+    first.write_text("failed\n")
+    await served.attempt("n0", 1, v1.TaskPhase.RUNNING, log=first)
+    command = [sys.executable, "-m", "wingspan.cli", "logs", RUN, "n0", "--follow",
+               "--endpoint", served.address]
+    with anyio.fail_after(60):
+        async with await anyio.open_process(command) as process:
+            assert process.stdout is not None
+            printed = b""
+            async for data in process.stdout:  # it follows attempt 1: its output is out
+                printed += data
+                if printed == b"failed\n":
+                    break
+            await served.attempt("n0", 1, v1.TaskPhase.RETRYABLE_FAILURE, log=first)
+            second.write_text("worked\n")
+            await served.attempt("n0", 2, v1.TaskPhase.SUCCEEDED, log=second)
+            async for data in process.stdout:
+                printed += data
+    assert process.returncode == 0
+    assert printed == b"failed\n=== n0 (attempt 2) ===\nworked\n"
 
 
 async def test_every_task_node_in_turn_on_the_command_line(served: Served) -> None:
