@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlparse
 
 import anyio
 from sqlmodel import col, select
@@ -156,7 +157,7 @@ class LogService:
             return b""
         uri = readable[0]
         if uri.startswith(("/", "file://")):
-            path = uri.removeprefix("file://")
+            path = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
             try:
                 return await anyio.to_thread.run_sync(_read_file, path, offset)
             except FileNotFoundError:

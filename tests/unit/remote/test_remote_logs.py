@@ -77,6 +77,13 @@ async def test_from_an_offset_over_grpc_and_http(served: Served, remote: AsyncRe
     assert len(lines) == 1 and lines[0]["complete"] is True and lines[0]["nextOffset"] == "10"
 
 
+async def test_a_link_may_be_a_file_uri(served: Served, remote: AsyncRemote) -> None:
+    log = served.folder / "with space#1.log"
+    log.write_text("by uri\n")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=log.as_uri())
+    assert await text(remote.logs(RUN, "n0")) == "by uri\n"
+
+
 async def test_large_logs_come_in_bounded_chunks(served: Served, remote: AsyncRemote) -> None:
     from wingspan.server.services.logs import CHUNK_BYTES, READ_BYTES
 
