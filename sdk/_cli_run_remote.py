@@ -59,17 +59,31 @@ class RemoteRun:
         from wingspan._cli_progress import ProgressView
         from wingspan._cli_run import node_names
 
+        hinted: set[str] = set()
         try:
             with ProgressView(node_names(found)) as view:
                 for message in remote.watch(execution):
                     event = engine_event(message)
-                    if event is not None:
-                        view(event)
+                    if event is None:
+                        continue
+                    view(event)
+                    if event.kind == "node" and event.phase.name == "WAITING":
+                        self._hint(remote, execution, event.node_id, hinted)
             execution.wait(timeout=30)  # the stream ended with the execution: read its end
         except KeyboardInterrupt:
             click.echo(f"\nexecution {execution.name} goes on on the server; stop it with "
                        f"`wingspan execution terminate {execution.name}`", err=True)
             sys.exit(130)
+
+
+    @staticmethod
+    def _hint(remote: Any, execution: Any, node_id: str, hinted: set[str]) -> None:
+        """Says how to give a value the run waits for (once per signal)."""
+        for found in remote.signals(execution):
+            if found["node"] == node_id and not found["set"] and found["name"] not in hinted:
+                hinted.add(found["name"])
+                click.echo(f"waiting for signal {found['name']!r} ({found['type']}): give it with "
+                           f"`wingspan signal set {execution.name} {found['name']} VALUE`", err=True)
 
 
 def engine_event(message: Any) -> Any:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import anyio
 import anyio.to_thread
 import pytest
 from click.testing import CliRunner, Result
@@ -184,3 +186,29 @@ async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, gat
         assert summary["phase"] == "SUCCEEDED" and summary["entity"].startswith("gates_example.reviewed:")
         assert [(n["node"], n["phase"], n["attempts"]) for n in summary["nodes"]] == [
             ("n0", "SUCCEEDED", 0), ("n1", "SUCCEEDED", 1), ("n2", "SUCCEEDED", 0), ("n3", "SUCCEEDED", 1)]
+
+
+async def test_run_remote_says_how_to_give_what_a_run_waits_for(gates: Path, tmp_path: Path) -> None:
+    from wingspan._remote import AsyncRemote
+
+    async with api_server(tmp_path / "home", engine=True) as server:
+        command = [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(gates / "gates_example.py"),
+                   "reviewed", "--x", "1", "--endpoint", server.grpc_address]
+        client = AsyncRemote(server.grpc_address)
+        try:
+            with anyio.fail_after(90):
+                async with await anyio.open_process(command) as process:
+                    assert process.stderr is not None and process.stdout is not None
+                    told, answers = b"", {"extra": 5, "ok": True}
+                    async for data in process.stderr:
+                        told += data
+                        for name in [n for n in answers if f"waiting for signal '{n}'".encode() in told]:
+                            run = told.split(b"execution ", 1)[1].split()[0].decode()
+                            assert f"`wingspan signal set {run} {name} VALUE`".encode() in told
+                            await client.set_signal(run, name, answers.pop(name))
+                        if not answers:
+                            break
+                    printed = b"".join([data async for data in process.stdout])
+        finally:
+            await client.aclose()
+    assert process.returncode == 0 and printed.strip() == b"20"
