@@ -1,13 +1,16 @@
 """``Remote``: register code with a Wingspan server, run it there, follow and steer executions.
 
-``Remote(endpoint)`` has plain synchronous methods, run on a private event loop thread;
-``Remote(...).aio`` has the same ones as coroutines.
+``Remote(endpoint)`` has plain synchronous methods, run on a private event loop in a daemon
+thread (so a script that never closes its Remote still exits); ``Remote(...).aio`` has the
+same ones as coroutines.
 """
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import weakref
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AbstractContextManager
 from typing import Any, TypeAlias
 
 from wingspan._remote import (
@@ -28,29 +31,57 @@ __all__ = ["Remote", "SyncExecution", "SyncRef"]
 SyncRef: TypeAlias = "ExecutionRef | SyncExecution"
 
 
+class _LoopThread:
+    """An event loop running on a daemon thread, and calls into it from other threads."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="wingspan-remote", daemon=True)
+        self.thread.start()
+
+    def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        async def run() -> Any:
+            return await func(*args, **kwargs)
+
+        future = asyncio.run_coroutine_threadsafe(run(), self.loop)
+        try:
+            return future.result()
+        except BaseException:
+            future.cancel()  # interrupted (Ctrl-C): the call stops too
+            raise
+
+    def stop(self, aio: AsyncRemote) -> None:
+        if self.loop.is_closed():
+            return
+        try:
+            self.call(aio.aclose)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(5)
+            if not self.thread.is_alive():
+                self.loop.close()
+
+
 class Remote:
     """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
 
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
                  domain: str = DEFAULT_DOMAIN) -> None:
         self.aio = AsyncRemote(endpoint, project=project, domain=domain)
-        self._portal_cm: AbstractContextManager[Any] | None = None
-        self._portal: Any = None
+        self._loop: _LoopThread | None = None
+        self._closer: weakref.finalize[Any, Remote] | None = None
 
     def _run(self, func: Any, *args: Any, **kwargs: Any) -> Any:
-        if self._portal is None:
-            from anyio.from_thread import start_blocking_portal
-
-            self._portal_cm = start_blocking_portal()
-            self._portal = self._portal_cm.__enter__()
-        return self._portal.call(lambda: func(*args, **kwargs))
+        if self._loop is None:
+            self._loop = _LoopThread()
+            # closed when this Remote is collected or the interpreter exits, if not before
+            self._closer = weakref.finalize(self, self._loop.stop, self.aio)
+        return self._loop.call(func, *args, **kwargs)
 
     def close(self) -> None:
-        if self._portal is not None:
-            self._portal.call(self.aio.aclose)
-            assert self._portal_cm is not None
-            self._portal_cm.__exit__(None, None, None)
-            self._portal = self._portal_cm = None
+        if self._closer is not None:
+            self._closer()  # runs the stop once
+            self._loop = self._closer = None
 
     def __enter__(self) -> Remote:
         return self
@@ -75,7 +106,7 @@ class Remote:
                     return
         finally:
             aclose = getattr(stream, "aclose", None)
-            if aclose is not None and self._portal is not None:
+            if aclose is not None and self._loop is not None:
                 self._run(aclose)
 
     def execution(self, execution_id: SyncRef) -> SyncExecution:

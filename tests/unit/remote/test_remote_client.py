@@ -244,3 +244,11 @@ async def test_local_files_given_as_inputs_go_to_the_server_first(tmp_path: Path
                 await client.execute("remote_files.measure", {"source": str(tmp_path / "nope.txt")})
         finally:
             await client.aclose()
+
+
+async def test_a_script_that_never_closes_its_remote_still_exits(server: ApiServer) -> None:
+    script = (f"from wingspan import Remote\nremote = Remote({server.grpc_address!r})\n"
+              "print(len(remote.list_projects()))\n")
+    with anyio.fail_after(60):  # it hung for ever: the client's loop thread kept the process alive
+        done = await anyio.run_process([sys.executable, "-W", "error", "-c", script], check=False)
+    assert (done.returncode, done.stdout.strip(), done.stderr) == (0, b"1", b"")
