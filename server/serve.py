@@ -18,6 +18,7 @@ import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import anyio
 import uvicorn
 
 from wingspan.core.config import Settings
@@ -71,6 +72,8 @@ class ApiServer:
         self.run_engine = engine
         self.engine: Any = None
         self._engine_task: asyncio.Task[None] | None = None
+        self._loops: list[asyncio.Task[None]] = []
+        self._loops_stop: anyio.Event | None = None
 
     @property
     def http_url(self) -> str:
@@ -119,6 +122,7 @@ class ApiServer:
                 await asyncio.sleep(0.01)
             if self.run_engine:
                 self._start_engine()
+                self._start_loops()
         except BaseException:
             http_socket.close()
             await self.stop()
@@ -131,7 +135,32 @@ class ApiServer:
                                    replica_id=default_replica_id(self.settings.home))
         self._engine_task = asyncio.create_task(self.engine.run())
 
+    def _start_loops(self) -> None:
+        """The scheduler and the notification sender (both safe on every replica)."""
+        from wingspan.core.plugins.manager import load_plugins
+        from wingspan.server.notify.senders import SmtpSettings
+        from wingspan.server.scheduling.scheduler import run_scheduler
+        from wingspan.server.services.notifications import run_notification_sender
+
+        self._loops_stop = anyio.Event()
+        self._loops = [
+            asyncio.create_task(run_scheduler(self.admin, stop=self._loops_stop)),
+            asyncio.create_task(run_notification_sender(
+                self.admin, stop=self._loops_stop, smtp=SmtpSettings.from_settings(self.settings),
+                console_url=self.http_url, plugins=load_plugins())),
+        ]
+
+    async def _stop_loops(self) -> None:
+        if self._loops:
+            assert self._loops_stop is not None
+            self._loops_stop.set()
+            loops, self._loops = self._loops, []
+            for loop_task in loops:
+                loop_task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+
     async def _stop_engine(self) -> None:
+        await self._stop_loops()
         if self._engine_task is not None:
             task, self._engine_task = self._engine_task, None
             self.engine.detach()

@@ -16,6 +16,7 @@ MAX_MESSAGE_BYTES = 256 * 1024
 
 @pytest.fixture
 async def api_server(tmp_path: Path) -> AsyncIterator[ApiServer]:
+    """Without the engine: these tests write executions' events themselves."""
     settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0)
-    async with ApiServer(settings, grace=2, max_message_bytes=MAX_MESSAGE_BYTES) as server:
+    async with ApiServer(settings, grace=2, max_message_bytes=MAX_MESSAGE_BYTES, engine=False) as server:
         yield server
