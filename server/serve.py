@@ -36,7 +36,8 @@ log = logging.getLogger("wingspan.server")
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # named IPPROTO_TCP: asyncio turns TCP_NODELAY on for accepted connections only then
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -133,6 +134,7 @@ class ApiServer:
 
         self.engine = EngineWorker(self.admin, server_registry(self.settings), self.settings.home / "logs",
                                    replica_id=default_replica_id(self.settings.home))
+        self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = asyncio.create_task(self.engine.run())
 
     def _start_loops(self) -> None:

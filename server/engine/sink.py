@@ -118,14 +118,18 @@ class DatabaseSink:
     # ---- the writer ---------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Writes queued events until closed and drained."""
+        """Writes queued events until closed and drained: all that queued while the previous
+        write ran go in one transaction."""
         try:
             while True:
                 while self._queue:
-                    kind, message = self._queue[0]
-                    await self._write(kind, message)
-                    self._queue.popleft()
-                    self._written = max(self._written, int(message.sequence))
+                    batch = list(self._queue)
+                    await self._events.ingest(self._execution_id, batch)
+                    if self._detached:
+                        return
+                    for _ in batch:
+                        self._queue.popleft()
+                    self._written = max(self._written, max(int(m.sequence) for _, m in batch))
                     self._progress.set()
                     self._progress = anyio.Event()
                 if self._closed:
@@ -140,14 +144,6 @@ class DatabaseSink:
     async def aclose(self) -> None:
         self._closed = True
         self._wake.set()
-
-    async def _write(self, kind: str, message: Any) -> None:
-        if kind == "workflow":
-            await self._events.create_workflow_event(message)
-        elif kind == "node":
-            await self._events.create_node_event(message)
-        else:
-            await self._events.create_task_event(message)
 
     # ---- conversion ---------------------------------------------------------------------
 

@@ -3,9 +3,9 @@ does when they are all taken (wait, skip, replace the oldest).
 
 Every decision is made inside the transaction that creates or ends an execution, under
 the plan's row in ``launch_plan_slots`` (on PostgreSQL, a create upserts it and an end
-selects it ``FOR UPDATE``, either of which locks it; SQLite writers are serial), so replicas creating and ending executions at once never let more
-than ``max`` run, and a held execution is released in the very transaction in which a
-slot frees up.
+selects it ``FOR UPDATE``, either of which locks it; SQLite writers are serial), so
+replicas creating and ending executions at once never let more than ``max`` run, and a
+held execution is released in the very transaction in which a slot frees up.
 
 An execution takes a slot while it is QUEUED (and not held) or RUNNING; one that is
 ABORTING is on its way out and frees its slot, so ``replace`` lets the new one start at

@@ -34,6 +34,8 @@ from wingspan.server.services.phases import is_terminal, moves_forward
 __all__ = ["EventService"]
 
 _RUNNING = {"workflow": 2, "node": 2, "task": 2}
+# what a batch's transaction keeps in ``session.info``
+_KNOWN_KEYS, _NODE_ROWS, _TASK_ROWS = "wingspan.event_keys", "wingspan.node_rows", "wingspan.task_rows"
 
 
 class EventService:
@@ -67,13 +69,17 @@ class EventService:
         data = bytes(wrapped)
         sequence = int(event.sequence)
         event_key = f"s{sequence}" if sequence else f"d{digest(data)}"
-        found = (
-            await session.execute(
-                select(EventRow.digest).where(
-                    EventRow.execution_id == execution.id, EventRow.key == event_key
+        known: dict[str, str] | None = session.info.get(_KNOWN_KEYS)
+        if known is not None and sequence:  # a batch: its numbered keys were looked up at once
+            found = known.get(event_key)
+        else:
+            found = (
+                await session.execute(
+                    select(EventRow.digest).where(
+                        EventRow.execution_id == execution.id, EventRow.key == event_key
+                    )
                 )
-            )
-        ).scalar_one_or_none()
+            ).scalar_one_or_none()
         event_digest = digest(data)
         if found is not None:
             if found == event_digest:
@@ -82,6 +88,8 @@ class EventService:
                 f"execution {execution.name}: event sequence {sequence} was already recorded with other "
                 "content; each event needs its own sequence number"
             )
+        if known is not None:
+            known[event_key] = event_digest
         inline, uri = await self.payloads.put(
             data,
             "executions",
@@ -134,53 +142,15 @@ class EventService:
         row.last_sequence = max(row.last_sequence, int(event.sequence))
         return True
 
-    # ---- workflow ------------------------------------------------------------------------
+    # ---- ingestion -----------------------------------------------------------------------
 
     async def create_workflow_event(self, event: Any) -> Any:
-        async with self.db.write() as session:
-            execution = await self._lock_execution(session, event.execution_id)
-            if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
-                return v1.CreateEventResponse(recorded=False)
-            at = event.occurred_at or now()
-            old_phase = execution.phase
-            if await self._advance(execution, execution, "workflow", event, at, "outputs.pb"):
-                await on_phase_change(session, execution, old_phase, execution.phase, at=at)
-        self._notify(execution)
-        return v1.CreateEventResponse(recorded=True)
-
-    # ---- node ----------------------------------------------------------------------------
+        return await self._ingest_one("workflow", event, event.execution_id)
 
     async def create_node_event(self, event: Any) -> Any:
         if event.id is None or not event.id.node_id:
             raise InvalidArgumentError("node event: the node execution id is missing")
-        node_id = event.id.node_id
-        async with self.db.write() as session:
-            execution = await self._lock_execution(session, event.id.execution_id)
-            if not await self._record(session, execution, "node", event, v1.Event(node=event), node_id):
-                return v1.CreateEventResponse(recorded=False)
-            at = event.occurred_at or now()
-            row = await _node_row(session, execution, node_id, at)
-            # facts about the node are kept from whichever event brings them
-            row.parent_node_id = row.parent_node_id or event.parent_node_id
-            row.spec_node_id = row.spec_node_id or event.spec_node_id
-            row.node_name = row.node_name or event.node_name
-            row.is_parent = row.is_parent or event.is_parent
-            row.is_dynamic = row.is_dynamic or event.is_dynamic
-            if event.inputs is not None and row.inputs_bytes is None and not row.inputs_uri:
-                row.inputs_bytes, row.inputs_uri = await self._payload(
-                    execution, event.inputs, "nodes", node_id, "inputs.pb"
-                )
-            moved = await self._advance(execution, row, "node", event, at, "nodes", node_id, "outputs.pb")
-            if moved and event.dynamic_spec:
-                row.dynamic_bytes, row.dynamic_uri = await self.payloads.put(
-                    event.dynamic_spec, "executions", execution.project, execution.domain,
-                    execution.name, "nodes", node_id, "dynamic.pb",
-                )
-            execution.updated_at = max(utc(execution.updated_at) or at, at)
-        self._notify(execution)
-        return v1.CreateEventResponse(recorded=True)
-
-    # ---- task ----------------------------------------------------------------------------
+        return await self._ingest_one("node", event, event.id.execution_id)
 
     async def create_task_event(self, event: Any) -> Any:
         task_execution = event.id
@@ -188,17 +158,114 @@ class EventService:
             raise InvalidArgumentError(
                 "task event: the task execution id (with its node execution) is missing"
             )
-        node_id, attempt = task_execution.node_execution_id.node_id, int(task_execution.attempt)
-        if not node_id:
+        if not task_execution.node_execution_id.node_id:
             raise InvalidArgumentError("task event: the node id is missing")
+        return await self._ingest_one("task", event, task_execution.node_execution_id.execution_id)
+
+    async def _ingest_one(self, kind: str, event: Any, execution_id: Any) -> Any:
         async with self.db.write() as session:
-            execution = await self._lock_execution(session, task_execution.node_execution_id.execution_id)
-            if not await self._record(
-                session, execution, "task", event, v1.Event(task=event), node_id, attempt
-            ):
-                return v1.CreateEventResponse(recorded=False)
-            at = event.occurred_at or now()
-            await _node_row(session, execution, node_id, at)
+            execution = await self._lock_execution(session, execution_id)
+            recorded = await self._apply(session, execution, kind, event)
+        if recorded:
+            self._notify(execution)
+        return v1.CreateEventResponse(recorded=recorded)
+
+    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]]) -> None:
+        """Events of one execution ("workflow", "node" or "task", with the event message), in
+        order and in one transaction: how an engine writes a step (group commit)."""
+        if not events:
+            return
+        async with self.db.write() as session:
+            execution = await self._lock_execution(session, execution_id)
+            await self._prefetch(session, execution, events)
+            # rows met in the batch are kept in the session's maps: no flush before each lookup
+            try:
+                with session.no_autoflush:
+                    for kind, event in events:
+                        await self._apply(session, execution, kind, event)
+            finally:
+                for name in (_KNOWN_KEYS, _NODE_ROWS, _TASK_ROWS):
+                    session.info.pop(name, None)
+        self._notify(execution)
+
+    async def _prefetch(self, session: AsyncSession, execution: ExecutionRow,
+                        events: list[tuple[str, Any]]) -> None:
+        """Looks up at once what the batch's events will need: their keys already stored, and
+        the rows of their nodes and attempts."""
+        keys = [f"s{int(e.sequence)}" for _, e in events if int(e.sequence)]
+        known: dict[str, str] = {}
+        if keys:
+            known = dict((await session.execute(select(EventRow.key, EventRow.digest).where(
+                EventRow.execution_id == execution.id, col(EventRow.key).in_(keys)))).tuples().all())
+        session.info[_KNOWN_KEYS] = known
+        node_ids = {e.id.node_id for k, e in events if k == "node"} | {
+            e.id.node_execution_id.node_id for k, e in events if k == "task"}
+        nodes: dict[str, NodeExecutionRow] = {}
+        tasks: dict[tuple[str, int], TaskExecutionRow] = {}
+        if node_ids:
+            for row in (await session.execute(select(NodeExecutionRow).where(
+                    NodeExecutionRow.execution_id == execution.id,
+                    col(NodeExecutionRow.node_id).in_(node_ids)))).scalars():
+                nodes[row.node_id] = row
+            for task_row in (await session.execute(select(TaskExecutionRow).where(
+                    TaskExecutionRow.execution_id == execution.id,
+                    col(TaskExecutionRow.node_id).in_(node_ids)))).scalars():
+                tasks[(task_row.node_id, task_row.attempt)] = task_row
+        session.info[_NODE_ROWS] = nodes
+        session.info[_TASK_ROWS] = tasks
+
+    async def _apply(self, session: AsyncSession, execution: ExecutionRow, kind: str, event: Any) -> bool:
+        if kind == "workflow":
+            return await self._apply_workflow(session, execution, event)
+        if kind == "node":
+            return await self._apply_node(session, execution, event)
+        return await self._apply_task(session, execution, event)
+
+    async def _apply_workflow(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
+        if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
+            return False
+        at = event.occurred_at or now()
+        old_phase = execution.phase
+        if await self._advance(execution, execution, "workflow", event, at, "outputs.pb"):
+            await on_phase_change(session, execution, old_phase, execution.phase, at=at)
+        return True
+
+    async def _apply_node(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
+        node_id = event.id.node_id
+        if not await self._record(session, execution, "node", event, v1.Event(node=event), node_id):
+            return False
+        at = event.occurred_at or now()
+        row = await _node_row(session, execution, node_id, at)
+        # facts about the node are kept from whichever event brings them
+        row.parent_node_id = row.parent_node_id or event.parent_node_id
+        row.spec_node_id = row.spec_node_id or event.spec_node_id
+        row.node_name = row.node_name or event.node_name
+        row.is_parent = row.is_parent or event.is_parent
+        row.is_dynamic = row.is_dynamic or event.is_dynamic
+        if event.inputs is not None and row.inputs_bytes is None and not row.inputs_uri:
+            row.inputs_bytes, row.inputs_uri = await self._payload(
+                execution, event.inputs, "nodes", node_id, "inputs.pb"
+            )
+        moved = await self._advance(execution, row, "node", event, at, "nodes", node_id, "outputs.pb")
+        if moved and event.dynamic_spec:
+            row.dynamic_bytes, row.dynamic_uri = await self.payloads.put(
+                event.dynamic_spec, "executions", execution.project, execution.domain,
+                execution.name, "nodes", node_id, "dynamic.pb",
+            )
+        execution.updated_at = max(utc(execution.updated_at) or at, at)
+        return True
+
+    async def _apply_task(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
+        task_execution = event.id
+        node_id, attempt = task_execution.node_execution_id.node_id, int(task_execution.attempt)
+        if not await self._record(session, execution, "task", event, v1.Event(task=event), node_id, attempt):
+            return False
+        at = event.occurred_at or now()
+        await _node_row(session, execution, node_id, at)
+        cached: dict[tuple[str, int], TaskExecutionRow] | None = session.info.get(_TASK_ROWS)
+        if cached is not None:
+            row = cached.get((node_id, attempt))
+        else:
             row = (
                 await session.execute(
                     select(TaskExecutionRow).where(
@@ -208,35 +275,36 @@ class EventService:
                     )
                 )
             ).scalar_one_or_none()
-            if row is None:
-                task_id = task_execution.task_id or v1.Identifier()
-                row = TaskExecutionRow(
-                    execution_id=key(execution),
-                    node_id=node_id,
-                    attempt=attempt,
-                    task_project=task_id.project,
-                    task_domain=task_id.domain,
-                    task_name=task_id.name,
-                    task_version=task_id.version,
-                    phase=0,
-                    created_at=at,
-                    updated_at=at,
-                )
-                session.add(row)
-            # log links accumulate, whatever the order: a late event may bring one more
-            logs = {name: uri for name, uri in json.loads(row.logs)}
-            for log in event.logs:
-                logs.setdefault(log.name, log.uri)
-            row.logs = json.dumps(list(logs.items()))
-            if event.plugin:
-                row.plugin = event.plugin
-            if event.plugin_handle:
-                row.plugin_handle = event.plugin_handle
-            await self._advance(execution, row, "task", event, at,
-                                "nodes", node_id, "attempts", str(attempt), "outputs.pb")
-            execution.updated_at = max(utc(execution.updated_at) or at, at)
-        self._notify(execution)
-        return v1.CreateEventResponse(recorded=True)
+        if row is None:
+            task_id = task_execution.task_id or v1.Identifier()
+            row = TaskExecutionRow(
+                execution_id=key(execution),
+                node_id=node_id,
+                attempt=attempt,
+                task_project=task_id.project,
+                task_domain=task_id.domain,
+                task_name=task_id.name,
+                task_version=task_id.version,
+                phase=0,
+                created_at=at,
+                updated_at=at,
+            )
+            session.add(row)
+            if cached is not None:
+                cached[(node_id, attempt)] = row
+        # log links accumulate, whatever the order: a late event may bring one more
+        logs = {name: uri for name, uri in json.loads(row.logs)}
+        for log in event.logs:
+            logs.setdefault(log.name, log.uri)
+        row.logs = json.dumps(list(logs.items()))
+        if event.plugin:
+            row.plugin = event.plugin
+        if event.plugin_handle:
+            row.plugin_handle = event.plugin_handle
+        await self._advance(execution, row, "task", event, at,
+                            "nodes", node_id, "attempts", str(attempt), "outputs.pb")
+        execution.updated_at = max(utc(execution.updated_at) or at, at)
+        return True
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -320,20 +388,27 @@ class EventService:
 async def _node_row(
     session: AsyncSession, execution: ExecutionRow, node_id: str, at: datetime
 ) -> NodeExecutionRow:
-    row = (
-        await session.execute(
-            select(NodeExecutionRow).where(
-                NodeExecutionRow.execution_id == execution.id, NodeExecutionRow.node_id == node_id
+    cached: dict[str, NodeExecutionRow] | None = session.info.get(_NODE_ROWS)
+    if cached is not None:
+        row = cached.get(node_id)
+    else:
+        row = (
+            await session.execute(
+                select(NodeExecutionRow).where(
+                    NodeExecutionRow.execution_id == execution.id, NodeExecutionRow.node_id == node_id
+                )
             )
-        )
-    ).scalar_one_or_none()
+        ).scalar_one_or_none()
     if row is None:
         # a task event may arrive before its node's first event
         row = NodeExecutionRow(
             execution_id=key(execution), node_id=node_id, phase=0, created_at=at, updated_at=at
         )
         session.add(row)
-        await session.flush()
+        if cached is not None:
+            cached[node_id] = row
+        else:
+            await session.flush()
     return row
 
 

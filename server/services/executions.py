@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -104,6 +105,8 @@ class ExecutionService:
         self.payloads = payloads
         self.projects = projects
         self.entities = entities
+        # called after an execution is created (an engine in this process looks for work then)
+        self.on_created: list[Callable[[], None]] = []
 
     # ---- create --------------------------------------------------------------------------
 
@@ -245,6 +248,8 @@ class ExecutionService:
             if isinstance(exc, IntegrityError) and is_unique_violation(exc):
                 raise AlreadyExistsError(f"execution {project}/{domain}/{name} already exists") from exc
             raise
+        for listener in self.on_created:
+            listener()
         execution = execution_message(row)
         return v1.CreateExecutionResponse(id=execution.id, execution=execution)
 
