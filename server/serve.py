@@ -131,8 +131,12 @@ class ApiServer:
 
     def _start_engine(self) -> None:
         from wingspan.server.engine.worker import EngineWorker, default_replica_id, server_registry
+        from wingspan.server.services.logs import plugin_log_readers
 
-        self.engine = EngineWorker(self.admin, server_registry(self.settings), self.settings.home / "logs",
+        registry = server_registry(self.settings)
+        # logs of attempts on plugins that can read them while they run (pods)
+        self.admin.logs.readers.update(plugin_log_readers(registry.plugins))
+        self.engine = EngineWorker(self.admin, registry, self.settings.home / "logs",
                                    replica_id=default_replica_id(self.settings.home))
         self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = asyncio.create_task(self.engine.run())
