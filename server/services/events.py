@@ -195,8 +195,9 @@ class EventService:
         keys = [f"s{int(e.sequence)}" for _, e in events if int(e.sequence)]
         known: dict[str, str] = {}
         if keys:
-            known = dict((await session.execute(select(EventRow.key, EventRow.digest).where(
-                EventRow.execution_id == execution.id, col(EventRow.key).in_(keys)))).tuples().all())
+            found = await session.execute(select(EventRow.key, EventRow.digest).where(
+                EventRow.execution_id == execution.id, col(EventRow.key).in_(keys)))
+            known = {row[0]: row[1] for row in found.all()}
         session.info[_KNOWN_KEYS] = known
         node_ids = {e.id.node_id for k, e in events if k == "node"} | {
             e.id.node_execution_id.node_id for k, e in events if k == "task"}
