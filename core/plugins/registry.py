@@ -43,6 +43,11 @@ class TaskPluginRegistry:
         for task_type in choices or {}:
             self.choose(task_type)  # a choice nothing serves is an error now, not at the first task
 
+    def choosing(self, task_type: str, name: str) -> TaskPluginRegistry:
+        """The same plugins with ``name`` chosen for ``task_type`` (a per-execution override);
+        raises ConfigError when no plugin of that name serves the type."""
+        return TaskPluginRegistry(self._plugins, {**self._choices, task_type: name})
+
     @property
     def plugins(self) -> list[TaskPlugin]:
         return list(self._plugins)

@@ -220,8 +220,9 @@ class EngineWorker:
     async def _run_one(self, execution_key: int) -> None:
         try:
             await self._execute(execution_key)
-        except Exception:
+        except Exception as exc:
             log.exception("execution %s: the engine failed", execution_key)
+            await self._fail(execution_key, exc)
         finally:
             self.running.pop(execution_key, None)
             await self._release(execution_key)
@@ -288,8 +289,11 @@ class EngineWorker:
                     journal.recovered.add(path)
             for path, graph in recovered.dynamic.items():
                 journal.dynamic.setdefault(path, graph)
+        registry = self.registry
+        if spec.python_target:  # the execution chose where its Python tasks run
+            registry = registry.choosing("python", spec.python_target)
         executor = PluginExecutor(
-            self.registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
+            registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
         )
         self._executors.add(executor)
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
@@ -314,6 +318,45 @@ class EngineWorker:
                 await sink.flush()
             finally:
                 group.cancel_scope.cancel()
+
+    async def _fail(self, execution_key: int, exc: Exception) -> None:
+        """Ends an execution the engine could not run (a bad target, a closure it cannot
+        load): FAILED with what went wrong, rather than claimed again and again."""
+        from wingspan.core.engine.failures import error_from_exception
+        from wingspan.core.model.literals import ErrorKind
+        from wingspan.core.model.record import replace
+
+        if self.detached:
+            return
+        with contextlib.suppress(Exception):
+            async with self.admin.db.read() as session:
+                row = await session.get(ExecutionRow, execution_key)
+            if row is None or row.phase not in _RUNNABLE:
+                return
+            error = replace(error_from_exception(exc, ""), kind=ErrorKind.SYSTEM)
+            sink = DatabaseSink(
+                self.admin.events,
+                row.project,
+                row.domain,
+                row.name,
+                producer=self.replica_id,
+                first_sequence=await self._last_sequence(execution_key),
+            )
+            from wingspan.core.engine.events import Event
+
+            sink.record(
+                Event(
+                    "workflow",
+                    "",
+                    WorkflowPhase.FAILED,
+                    error=error,
+                    reason=f"the engine could not run it: {exc}"[:300],
+                )
+            )
+            async with anyio.create_task_group() as group:
+                group.start_soon(sink.run)
+                await sink.flush()
+                await sink.aclose()
 
     async def _watch_abort(self, execution_key: int, run: WorkflowRun) -> None:
         """Aborts the run once the execution is terminated (ABORTING, or ABORTED by force)."""
