@@ -79,8 +79,8 @@ class LocalProcessTarget(TaskPlugin):
             self._storage_root = self._storage_root or settings.storage_root
         return self._home
 
-    def _spec(self, template: TaskTemplate, storage_root: str, bundle_dir: Path | None = None
-              ) -> tuple[str, WorkerSpec]:
+    def _spec(self, template: TaskTemplate, storage_root: str, bundle_dir: Path | None = None,
+              env: dict[str, str] | None = None) -> tuple[str, WorkerSpec]:
         """The code version (pool key) and worker spec for a task's code: its unpacked bundle
         when it has one (registered code), else the code this process imports."""
         code = template.code
@@ -88,7 +88,8 @@ class LocalProcessTarget(TaskPlugin):
             text = f"{code.bundle_uri if code else ''}\0{storage_root}"
             key = hashlib.sha256(text.encode()).hexdigest()[:24]
             preload = (code.module,) if code and code.module else ()
-            return key, WorkerSpec((str(bundle_dir), *sys.path), str(bundle_dir), "", storage_root, preload)
+            return key, WorkerSpec((str(bundle_dir), *sys.path), str(bundle_dir), "", storage_root, preload,
+                                   env or {})
         module = code.module if code else ""
         main_path = ""
         if module == "__main__":
@@ -105,8 +106,9 @@ class LocalProcessTarget(TaskPlugin):
         preload = (module,) if module and module != "__main__" else ()
         return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)
 
-    def _pool(self, template: TaskTemplate, storage_root: str, bundle: Path | None = None) -> WorkerPool:
-        key, spec = self._spec(template, storage_root, bundle)
+    def _pool(self, template: TaskTemplate, storage_root: str, bundle: Path | None = None,
+              env: dict[str, str] | None = None) -> WorkerPool:
+        key, spec = self._spec(template, storage_root, bundle, env)
         pool = self._pools.get(key)
         if pool is None:
             pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers")
@@ -130,7 +132,9 @@ class LocalProcessTarget(TaskPlugin):
         cpus = self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:
-            pool = self._pool(ctx.template, storage_root, bundle)
+            # the worker opens the store the engine uses, whatever this process's settings say
+            env = ctx.transfer.store.environment() if ctx.transfer.store is not None else {}
+            pool = self._pool(ctx.template, storage_root, bundle, env)
             worker = await pool.acquire()
             attempt_id = uuid.uuid4().hex
             folder = ctx.work_dir or home / "logs" / _safe(ctx.execution_id)

@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
+
 __all__ = ["main", "read_journal", "resolve_task"]
 
 MAIN_MODULE = "__wingspan_main__"
@@ -89,20 +91,25 @@ class Worker:
                 runner = self.runners[key] = resolve_task(*key, self.main_path)
             transfer = TransferContext(self.store(), request["prefix"], request["offload"])
             literals = codec.decode(LiteralMap, request["inputs"])
-            inputs = self.loop.run_until_complete(
-                engine.to_python_map(literals, runner.input_types, transfer))
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
-            token = set_context(context)
-            try:
-                if request.get("dynamic"):  # the body builds a graph the engine then runs
-                    spec, _ = runner.build_dynamic(inputs)
-                    return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
-                            "dynamic": codec.encode(spec)}
-                outputs = runner.call(inputs)
-            finally:
-                reset_context(token)
-            out = self.loop.run_until_complete(engine.to_literal_map(outputs, runner.output_types, transfer))
-            return {"id": request["id"], "ok": True, "outputs": codec.encode(out)}
+
+            async def attempt() -> dict[str, Any]:
+                inputs = await engine.to_python_map(literals, runner.input_types, transfer)
+                token = set_context(context)
+                try:
+                    # in a worker thread of this loop, where the store's client lives: a File the
+                    # task opens downloads through it (an S3 client belongs to one loop)
+                    if request.get("dynamic"):  # the body builds a graph the engine then runs
+                        spec, _ = await anyio.to_thread.run_sync(runner.build_dynamic, inputs)
+                        return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
+                                "dynamic": codec.encode(spec)}
+                    outputs = await anyio.to_thread.run_sync(runner.call, inputs)
+                finally:
+                    reset_context(token)
+                out = await engine.to_literal_map(outputs, runner.output_types, transfer)
+                return {"id": request["id"], "ok": True, "outputs": codec.encode(out)}
+
+            return self.loop.run_until_complete(attempt())
         except Exception as exc:
             error = error_from_exception(exc, node_id)
             try:

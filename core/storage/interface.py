@@ -200,6 +200,11 @@ class BlobStore(abc.ABC):
 
     # ---- lifetime ------------------------------------------------------------------------
 
+    def environment(self) -> dict[str, str]:
+        """``WINGSPAN_*`` variables with which a child process (a task's worker) opens this same
+        store through its settings; empty when the root alone says it all (a local folder)."""
+        return {}
+
     async def aclose(self) -> None:  # noqa: B027 - optional hook, a no-op by default
         """Releases connections; the store may not be used afterwards."""
 

@@ -111,6 +111,13 @@ class S3BlobStore(BlobStore):
         self._client: Minio | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def environment(self) -> dict[str, str]:
+        return {
+            "WINGSPAN_S3_ENDPOINT": self._endpoint, "WINGSPAN_S3_ACCESS_KEY": self._access_key or "",
+            "WINGSPAN_S3_SECRET_KEY": self._secret_key or "", "WINGSPAN_S3_REGION": self._region or "",
+            "WINGSPAN_S3_SECURE": "true" if self._secure else "false",
+        }
+
     @classmethod
     def from_settings(cls, settings: Settings, *, root: str | None = None) -> S3BlobStore:
         """A store on ``settings.s3_*`` rooted at ``root`` (default ``settings.storage_root``)."""

@@ -231,14 +231,15 @@ async def served_on_postgres_and_minio(pg_url: str, pg_dsn: str, minio_env: dict
     name = f"wingspan_e2e_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres", timeout=30)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    env = {"WINGSPAN_HOME": str(tmp_path / "home"),
-           "WINGSPAN_S3_ENDPOINT": minio_env["WINGSPAN_TEST_S3_ENDPOINT"],
-           "WINGSPAN_S3_ACCESS_KEY": minio_env["WINGSPAN_TEST_S3_ACCESS_KEY"],
-           "WINGSPAN_S3_SECRET_KEY": minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
-           "WINGSPAN_S3_REGION": minio_env["WINGSPAN_TEST_S3_REGION"]}
+    # S3 settings as flags, not environment: the server passes them on to its task workers
+    env = {"WINGSPAN_HOME": str(tmp_path / "home")}
+    s3 = ["--s3-endpoint", minio_env["WINGSPAN_TEST_S3_ENDPOINT"],
+          "--s3-access-key", minio_env["WINGSPAN_TEST_S3_ACCESS_KEY"],
+          "--s3-secret-key", minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
+          "--s3-region", minio_env["WINGSPAN_TEST_S3_REGION"]]
     try:
         async with wingspan_serve("--db-url", pg_url.rsplit("/", 1)[0] + f"/{name}",
-                                  "--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}",
+                                  "--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}", *s3,
                                   env=env) as (server, _, grpc_host, grpc_port):
             yield server, f"{grpc_host}:{grpc_port}"
     finally:
@@ -258,9 +259,6 @@ async def test_on_postgres_and_minio(local_outputs: dict[tuple[str, str], object
         raise
 
 
-@pytest.mark.xfail(reason="bug: a task reading a File or DataFrame synchronously (File.download(), "
-                          "DataFrame.open()) runs its own event loop, and the worker's S3 store is bound "
-                          "to the worker's loop (FailedPreconditionError)", strict=True)
 async def test_files_and_frames_on_postgres_and_minio(
         local_outputs: dict[tuple[str, str], object],
         served_on_postgres_and_minio: tuple[Served, str]) -> None:
