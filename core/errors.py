@@ -14,6 +14,7 @@ the exception, never something to find by matching message text::
     ├── NotFoundError                 an entity, execution, blob or signal does not exist
     ├── AlreadyExistsError            a version exists with other content (a conflict)
     ├── FailedPreconditionError       the request is valid but not in the current state
+    │   └── LeaseLostError            an engine replica no longer holds an execution's lease
     ├── StorageError                  the blob store failed (retryable)
     ├── ExecutionFailedError          a workflow run ended without success
     └── SystemError_                  the platform itself failed (retryable)
@@ -31,6 +32,7 @@ __all__ = [
     "ExecutionFailedError",
     "FailedPreconditionError",
     "InvalidArgumentError",
+    "LeaseLostError",
     "NonRetryableError",
     "NotFoundError",
     "StorageError",
@@ -96,6 +98,12 @@ class AlreadyExistsError(WingspanError):
 
 class FailedPreconditionError(WingspanError):
     """The request is well formed but cannot be done in the current state."""
+
+
+class LeaseLostError(FailedPreconditionError):
+    """An engine replica wrote to an execution whose lease it no longer holds (another
+    replica took it over, or the lease expired): nothing was written; the replica must
+    stop acting on that execution."""
 
 
 class StorageError(WingspanError, OSError):

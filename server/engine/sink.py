@@ -4,18 +4,24 @@
 order through the event service (idempotent by sequence number, phases forward
 only). ``flush`` waits until everything recorded so far is stored: the engine awaits
 it where a crash must leave a trace before it acts (an attempt about to start).
+
+Every batch is fenced by the replica's lease (``owner``): once the event service
+refuses one with :class:`LeaseLostError`, the sink records nothing more and calls
+``on_lease_lost`` so the engine stops acting on the execution.
 """
 
 from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from wingspan.core.engine.events import Event
+from wingspan.core.errors import LeaseLostError
 from wingspan.core.model import codec
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.types.passthrough import as_literal
@@ -51,10 +57,15 @@ class DatabaseSink:
         *,
         producer: str,
         first_sequence: int = 0,
+        owner: str = "",
+        on_lease_lost: Callable[[], None] | None = None,
     ) -> None:
         self._events = events
         self._execution_id = v1.ExecutionId(project=project, domain=domain, name=name)
         self._producer = producer
+        self._owner = owner
+        self._on_lease_lost = on_lease_lost
+        self.lease_lost = False
         self._sequence = first_sequence
         self._queue: deque[Any] = deque()
         self._wake = anyio.Event()
@@ -124,7 +135,16 @@ class DatabaseSink:
             while True:
                 while self._queue:
                     batch = list(self._queue)
-                    await self._events.ingest(self._execution_id, batch)
+                    try:
+                        await self._events.ingest(self._execution_id, batch, owner=self._owner)
+                    except LeaseLostError as exc:
+                        self.lease_lost = True
+                        self.failure = exc
+                        self.detach()
+                        self._progress.set()
+                        if self._on_lease_lost is not None:
+                            self._on_lease_lost()
+                        return
                     if self._detached:
                         return
                     for _ in batch:

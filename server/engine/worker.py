@@ -6,6 +6,11 @@ server takes its own back at once. A claimed execution runs through the same eng
 as a local run, resumed from whatever the database recorded of it (a Journal):
 nothing that succeeded runs again, attempts still running are followed through
 their stored handles. Terminating an execution (phase ABORTING) aborts its run.
+
+Fencing: every batch of events is written only while this replica holds the lease
+(checked with the execution's row locked). A replica that finds its lease lost (a
+write refused, or a heartbeat that could not extend it) detaches that run at once:
+no more events, its attempts left running for the replica that took over.
 """
 
 from __future__ import annotations
@@ -127,6 +132,11 @@ class EngineWorker:
         self.detached = False
         self._sinks: set[DatabaseSink] = set()
         self._executors: set[PluginExecutor] = set()
+        # per execution being run: what detaches it when its lease is lost
+        self._scopes: dict[int, anyio.CancelScope] = {}
+        self._run_sinks: dict[int, DatabaseSink] = {}
+        self._run_executors: dict[int, PluginExecutor] = {}
+        self.lost: set[int] = set()  # executions whose lease this replica lost (and detached)
         self._catalog = TaskCache(
             ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
         )
@@ -139,6 +149,23 @@ class EngineWorker:
             sink.detach()
         for executor in self._executors:
             executor.detached = True
+
+    def lose(self, execution_key: int) -> None:
+        """Stops acting on an execution whose lease this replica no longer holds: records
+        nothing more, leaves its attempts running, ends its run."""
+        if execution_key in self.lost or execution_key not in self.running:
+            return
+        log.warning("execution %s: lease lost; detaching its run", execution_key)
+        self.lost.add(execution_key)
+        sink = self._run_sinks.get(execution_key)
+        if sink is not None:
+            sink.detach()
+        executor = self._run_executors.get(execution_key)
+        if executor is not None:
+            executor.detached = True
+        scope = self._scopes.get(execution_key)
+        if scope is not None:
+            scope.cancel()
 
     def wake(self) -> None:
         """Looks for new executions now rather than at the next poll."""
@@ -190,18 +217,34 @@ class EngineWorker:
     async def _heartbeat(self) -> None:
         while True:
             await anyio.sleep(self.lease / 3)
-            if not self.running:
-                continue
-            keys = list(self.running)
-            async with self.admin.db.write() as session:
-                await session.execute(
-                    update(ExecutionRow)
-                    .where(
-                        col(ExecutionRow.id).in_(keys),
-                        col(ExecutionRow.owner) == self.replica_id,
+            try:
+                await self.heartbeat()
+            except Exception:  # the database is away: the leases run out, others take over
+                log.exception("heartbeat failed")
+
+    async def heartbeat(self) -> None:
+        """Extends the leases of the executions running here; detaches those it could not
+        extend (another replica owns them now)."""
+        keys = [k for k in self.running if k not in self.lost]
+        if not keys:
+            return
+        async with self.admin.db.write() as session:
+            extended = set(
+                (
+                    await session.execute(
+                        update(ExecutionRow)
+                        .where(
+                            col(ExecutionRow.id).in_(keys),
+                            col(ExecutionRow.owner) == self.replica_id,
+                        )
+                        .values(lease_expires_at=now() + timedelta(seconds=self.lease))
+                        .returning(col(ExecutionRow.id))
                     )
-                    .values(lease_expires_at=now() + timedelta(seconds=self.lease))
-                )
+                ).scalars()
+            )
+        for execution_key in keys:
+            if execution_key not in extended:
+                self.lose(execution_key)
 
     async def _release(self, execution_key: int) -> None:
         with contextlib.suppress(Exception):
@@ -218,13 +261,22 @@ class EngineWorker:
     # ---- one execution ------------------------------------------------------------------
 
     async def _run_one(self, execution_key: int) -> None:
+        scope = self._scopes[execution_key] = anyio.CancelScope()
         try:
-            await self._execute(execution_key)
+            with scope:
+                await self._execute(execution_key)
         except Exception as exc:
-            log.exception("execution %s: the engine failed", execution_key)
-            await self._fail(execution_key, exc)
+            if execution_key not in self.lost:
+                log.exception("execution %s: the engine failed", execution_key)
+                await self._fail(execution_key, exc)
         finally:
             self.running.pop(execution_key, None)
+            self._scopes.pop(execution_key, None)
+            self._run_sinks.pop(execution_key, None)
+            executor = self._run_executors.pop(execution_key, None)
+            if executor is not None:
+                self._executors.discard(executor)
+            self.lost.discard(execution_key)
             await self._release(execution_key)
 
     async def _execute(self, execution_key: int) -> None:
@@ -241,8 +293,11 @@ class EngineWorker:
             row.name,
             producer=self.replica_id,
             first_sequence=first_sequence,
+            owner=self.replica_id,
+            on_lease_lost=lambda: self.lose(execution_key),
         )
         self._sinks.add(sink)
+        self._run_sinks[execution_key] = sink
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(sink.run)
@@ -296,6 +351,7 @@ class EngineWorker:
             registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
         )
         self._executors.add(executor)
+        self._run_executors[key(row)] = executor
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         resolver._launch_plans.update(await self._launch_plans(closure, executor))
         run = WorkflowRun(
@@ -341,6 +397,7 @@ class EngineWorker:
                 row.name,
                 producer=self.replica_id,
                 first_sequence=await self._last_sequence(execution_key),
+                owner=self.replica_id,
             )
             from wingspan.core.engine.events import Event
 

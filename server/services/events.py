@@ -21,7 +21,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, LeaseLostError, NotFoundError
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
@@ -170,13 +170,25 @@ class EventService:
             self._notify(execution)
         return v1.CreateEventResponse(recorded=recorded)
 
-    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]]) -> None:
+    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]], *, owner: str = "") -> None:
         """Events of one execution ("workflow", "node" or "task", with the event message), in
-        order and in one transaction: how an engine writes a step (group commit)."""
+        order and in one transaction: how an engine writes a step (group commit).
+
+        ``owner`` (an engine replica's id) fences the write: with the execution's row locked,
+        the batch is refused with :class:`LeaseLostError` unless that replica still holds an
+        unexpired lease on it, so a replica that lost its lease cannot interleave its events
+        with those of the replica that took over."""
         if not events:
             return
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
+            if owner:
+                expires = execution.lease_expires_at
+                if execution.owner != owner or expires is None or utc(expires) <= now():
+                    raise LeaseLostError(
+                        f"execution {execution.name}: replica {owner!r} no longer holds its lease "
+                        f"(owner {execution.owner!r}, expires {expires})"
+                    )
             await self._prefetch(session, execution, events)
             # rows met in the batch are kept in the session's maps: no flush before each lookup
             try:
