@@ -1,8 +1,15 @@
-"""The server's engine on SQLite (issue 9): how long from ``create execution`` to the first
-task running, and how many task executions per minute the server completes.
+"""The server's engine (issues 9 and 10): how long from ``create execution`` to the first
+task running, how many task executions per minute and node transitions per second the
+server completes, on SQLite or on PostgreSQL with several engine replicas.
 
     python bench/server_bench.py                    # 20 latency samples, 40 x 10-task executions
     python bench/server_bench.py --samples 50 --executions 100
+    eval "$(python -m scripts.testenv env)"         # PostgreSQL of the test environment
+    python bench/server_bench.py --postgres --replicas 2
+
+``--replicas N`` runs one ``wingspan serve --role api,scheduler`` process and N
+``--role engine`` processes (0, the default: one process with every role). Node
+transitions are the node events stored while the throughput executions ran.
 
 ``wingspan serve`` runs as its own process (SQLite and a blob folder in a temporary home,
 Python tasks in its local worker processes); the client measures through the gRPC API.
@@ -16,12 +23,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import re
+import sqlite3
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -52,21 +63,58 @@ def ten(x: int = 0) -> int:
 READY = re.compile(r"gRPC (\S+):(\d+)")
 
 
-async def start_server(home: Path) -> tuple[asyncio.subprocess.Process, str]:
+async def start_server(home: Path, *args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``wingspan serve ARGS``; its gRPC endpoint once ready ("" for a process without the API)."""
     env = {**os.environ, "WINGSPAN_HOME": str(home)}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0", env=env,
+        sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0", *args, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     while True:
         line = (await asyncio.wait_for(process.stderr.readline(), 60)).decode()
         if not line:
             raise RuntimeError("wingspan serve exited")
-        found = READY.search(line)
-        if found:
+        if line.startswith("wingspan serve:"):
+            found = READY.search(line)
             asyncio.get_running_loop().create_task(_drain(process))
-            return process, f"{found.group(1)}:{found.group(2)}"
+            return process, f"{found.group(1)}:{found.group(2)}" if found else ""
+
+
+@contextlib.asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A fresh database on the test PostgreSQL (``WINGSPAN_TEST_PG_URL``), dropped afterwards."""
+    import asyncpg
+
+    url, dsn = os.environ.get("WINGSPAN_TEST_PG_URL"), os.environ.get("WINGSPAN_TEST_PG_DSN")
+    if not url or not dsn:
+        raise SystemExit('--postgres: run eval "$(python -m scripts.testenv up postgres)" first')
+    name = f"wingspan_bench_{uuid.uuid4().hex[:10]}"
+    server = dsn.rsplit("/", 1)[0] + "/postgres"
+    connection = await asyncpg.connect(server)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    try:
+        yield url.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        connection = await asyncpg.connect(server)
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+
+
+async def node_events(db_url: str, home: Path) -> int:
+    """How many node events the database holds."""
+    query = "SELECT count(*) FROM events WHERE kind = 'node'"
+    if not db_url:
+        with contextlib.closing(sqlite3.connect(home / "db" / "wingspan.sqlite")) as db:
+            return int(db.execute(query).fetchone()[0])
+    import asyncpg
+
+    connection = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await connection.fetchval(query))
+    finally:
+        await connection.close()
 
 
 async def _drain(process: asyncio.subprocess.Process) -> None:
@@ -99,12 +147,35 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--samples", type=int, default=20)
     parser.add_argument("--executions", type=int, default=40)
+    parser.add_argument("--postgres", action="store_true", help="a fresh database on the test PostgreSQL")
+    parser.add_argument("--replicas", type=int, default=0, help="engine processes beside an API process")
     args = parser.parse_args()
+    async with contextlib.AsyncExitStack() as stack:
+        db_url = await stack.enter_async_context(postgres_database()) if args.postgres else ""
+        await run(args, db_url)
+
+
+async def run(args: argparse.Namespace, db_url: str) -> None:
     with tempfile.TemporaryDirectory(prefix="wingspan-server-bench-") as folder:
         root = Path(folder)
         (root / "code").mkdir()
         (root / "code" / "benchflow.py").write_text(FLOW)
-        process, endpoint = await start_server(root / "home")
+        # one database and blob folder for every process (SQLite: the API process's file)
+        shared = ["--storage", (root / "home" / "blobs").as_uri(),
+                  "--db-url", db_url or f"sqlite+aiosqlite:///{root / 'home' / 'db' / 'wingspan.sqlite'}"]
+        processes = []
+        if args.replicas:
+            process, endpoint = await start_server(root / "home", "--role", "api,scheduler", *shared)
+            processes.append(process)
+            for index in range(args.replicas):
+                engine, _ = await start_server(root / f"engine{index}", "--role", "engine",
+                                               "--replica-id", f"engine-{index}", *shared)
+                processes.append(engine)
+        else:
+            process, endpoint = await start_server(root / "home", *shared)
+            processes.append(process)
+        print(f"database {'PostgreSQL' if db_url else 'SQLite'}, "
+              f"{args.replicas or 1} engine replica(s){' beside an API process' if args.replicas else ''}")
         try:
             remote = AsyncRemote(endpoint)
             await remote.register(root / "code")
@@ -113,13 +184,17 @@ async def main() -> None:
             p90 = sorted(samples)[int(len(samples) * 0.9) - 1]
             print(f"create -> first task running: median {statistics.median(samples) * 1000:.0f} ms, "
                   f"p90 {p90 * 1000:.0f} ms ({len(samples)} samples)")
+            before = await node_events(db_url, root / "home")
             wall, per_minute = await throughput(remote, args.executions)
+            transitions = await node_events(db_url, root / "home") - before
             print(f"{args.executions} executions x 10 tasks in {wall:.1f} s: "
-                  f"{per_minute:,.0f} task executions/min")
+                  f"{per_minute:,.0f} task executions/min, {transitions / wall:,.0f} node transitions/s")
             await remote.aclose()
         finally:
-            process.terminate()
-            await process.wait()
+            for each in processes:
+                each.terminate()
+            for each in processes:
+                await each.wait()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,11 @@ and serves HTTP on 127.0.0.1:8080 and gRPC on 127.0.0.1:8089. ``--db-url`` selec
 PostgreSQL, ``--storage s3://bucket/prefix`` S3 or MinIO (endpoint and credentials
 from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). SIGTERM or Ctrl-C stops
 it gracefully.
+
+``--role`` splits the server into replicas against one database and blob store:
+``api`` (gRPC and HTTP), ``engine`` (runs executions under leases; each engine
+replica needs its own ``--replica-id``) and ``scheduler`` (schedules and
+notifications); ``all`` by default.
 """
 
 from __future__ import annotations
@@ -38,26 +43,40 @@ from wingspan.core.errors import ConfigError
               help="where local state lives  [default: WINGSPAN_HOME]")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
               help="TOML file whose keys match these options")
+@click.option("--role", "roles", multiple=True,
+              help="what this process runs: api, engine, scheduler or all (repeat or comma list)  "
+                   "[default: all]")
+@click.option("--replica-id", default="",
+              help="this engine replica's name in its leases; replicas on one machine need distinct "
+                   "ones  [default: stable per machine and home]")
+@click.option("--lease-seconds", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
+              help="how long an engine replica's claim on an execution lasts without a heartbeat")
 @click.option("-v", "--verbose", is_flag=True, help="log requests and internals")
-def serve(config_file: Path | None, verbose: bool, **flags: Any) -> None:
-    """Run the Wingspan server (HTTP and gRPC APIs) until stopped."""
+def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,
+          lease_seconds: float, **flags: Any) -> None:
+    """Run the Wingspan server (HTTP and gRPC APIs, engine, scheduler) until stopped."""
+    from wingspan.server.serve import ApiServer, parse_roles, serve_forever
+
     try:
         settings = Settings.load(flags, config_file=config_file)
+        chosen = parse_roles(roles)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
-    from wingspan.server.serve import ApiServer, serve_forever
 
     def ready(server: ApiServer) -> None:
-        click.echo(f"wingspan serve: HTTP {server.http_url}  gRPC {server.grpc_address}  "
-                   f"database {_safe(server.settings.database_url)}  storage {server.settings.storage_root}",
+        served = f"HTTP {server.http_url}  gRPC {server.grpc_address}  " if "api" in chosen else ""
+        engine = f"  replica {server.engine.replica_id}" if server.engine is not None else ""
+        click.echo(f"wingspan serve: {served}database {_safe(server.settings.database_url)}  "
+                   f"storage {server.settings.storage_root}  roles {','.join(sorted(chosen))}{engine}",
                    err=True)
 
     try:
-        asyncio.run(serve_forever(settings, on_ready=ready))
+        asyncio.run(serve_forever(settings, on_ready=ready, roles=chosen, replica_id=replica_id,
+                                  lease_seconds=lease_seconds))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:

@@ -5,6 +5,10 @@
 and blob store, and stops gracefully: it reports not ready and NOT_SERVING first,
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
+
+``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
+engine worker claiming executions under leases, named ``replica_id``) and
+``scheduler`` (the scheduler and the notification sender); a process runs any of them.
 """
 
 from __future__ import annotations
@@ -29,7 +33,24 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 
-__all__ = ["ApiServer", "serve_forever"]
+__all__ = ["ROLES", "ApiServer", "parse_roles", "serve_forever"]
+
+ROLES = ("api", "engine", "scheduler")
+
+
+def parse_roles(values: Any) -> frozenset[str]:
+    """Roles from names, each a name or a comma list; ``all`` (or nothing) means every role."""
+    if isinstance(values, str):
+        values = [values]
+    names = {part.strip() for value in values or () for part in str(value).split(",") if part.strip()}
+    if not names or "all" in names:
+        return frozenset(ROLES)
+    unknown = sorted(names - set(ROLES))
+    if unknown:
+        from wingspan.core.errors import ConfigError
+
+        raise ConfigError(f"unknown role {', '.join(unknown)}: choose from {', '.join(ROLES)} or all")
+    return frozenset(names)
 
 log = logging.getLogger("wingspan.server")
 
@@ -58,7 +79,8 @@ class _Uvicorn(uvicorn.Server):
 class ApiServer:
     def __init__(
         self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        engine: bool = True,
+        engine: bool = True, roles: frozenset[str] | None = None, replica_id: str = "",
+        lease_seconds: float = 30.0,
     ) -> None:
         self.settings = settings
         self.grace = grace
@@ -70,7 +92,12 @@ class ApiServer:
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
         self.grpc_port = 0
-        self.run_engine = engine
+        self.roles = frozenset(ROLES) if roles is None else roles
+        if not engine:
+            self.roles = self.roles - {"engine", "scheduler"}
+        self.run_engine = "engine" in self.roles
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
         self.engine: Any = None
         self._engine_task: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
@@ -88,6 +115,14 @@ class ApiServer:
     async def start(self) -> None:
         from wingspan.server.services.admin import AdminService
 
+        if "api" not in self.roles:
+            try:
+                self.admin = await AdminService.open(self.settings)
+                self._start_roles()
+            except BaseException:
+                await self.stop()
+                raise
+            return
         http_socket = _bind(self.settings.http_host, self.settings.http_port)
         try:
             self.http_port = http_socket.getsockname()[1]
@@ -121,13 +156,17 @@ class ApiServer:
                     await self._http_task
                     raise RuntimeError("the HTTP server stopped while starting")
                 await asyncio.sleep(0.01)
-            if self.run_engine:
-                self._start_engine()
-                self._start_loops()
+            self._start_roles()
         except BaseException:
             http_socket.close()
             await self.stop()
             raise
+
+    def _start_roles(self) -> None:
+        if "engine" in self.roles:
+            self._start_engine()
+        if "scheduler" in self.roles:
+            self._start_loops()
 
     def _start_engine(self) -> None:
         from wingspan.server.engine.worker import EngineWorker, default_replica_id, server_registry
@@ -137,7 +176,8 @@ class ApiServer:
         # logs of attempts on plugins that can read them while they run (pods)
         self.admin.logs.readers.update(plugin_log_readers(registry.plugins))
         self.engine = EngineWorker(self.admin, registry, self.settings.home / "logs",
-                                   replica_id=default_replica_id(self.settings.home))
+                                   replica_id=self.replica_id or default_replica_id(self.settings.home),
+                                   lease_seconds=self.lease_seconds)
         self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = asyncio.create_task(self.engine.run())
 
@@ -207,14 +247,15 @@ class ApiServer:
         await self.stop()
 
 
-async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], None] | None = None) -> None:
+async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], None] | None = None,
+                        **options: Any) -> None:
     """Runs the server until SIGTERM or SIGINT, then shuts it down gracefully."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with ApiServer(settings) as server:
+        async with ApiServer(settings, **options) as server:
             if on_ready is not None:
                 on_ready(server)
             await stop.wait()

@@ -119,6 +119,7 @@ class EngineWorker:
         lease_seconds: float = 30.0,
         poll_interval: float = 0.2,
         max_executions: int = 64,
+        claim_batch: int = 8,
     ) -> None:
         self.admin = admin
         self.registry = registry
@@ -127,6 +128,8 @@ class EngineWorker:
         self.lease = lease_seconds
         self.poll_interval = poll_interval
         self.max_executions = max_executions
+        # executions claimed at most per look: a burst of new ones is spread across replicas
+        self.claim_batch = claim_batch
         self.running: dict[int, WorkflowRun | None] = {}
         self._wake = anyio.Event()
         self.detached = False
@@ -175,17 +178,20 @@ class EngineWorker:
         async with anyio.create_task_group() as group:
             group.start_soon(self._heartbeat)
             while True:
-                for execution_key in await self._claim():
+                claimed = await self._claim()
+                for execution_key in claimed:
                     self.running[execution_key] = None
                     group.start_soon(self._run_one, execution_key)
-                with anyio.move_on_after(self.poll_interval):
+                # a full batch: more may wait, looked for again soon (other replicas claim too)
+                full = len(claimed) >= self.claim_batch
+                with anyio.move_on_after(self.poll_interval / 4 if full else self.poll_interval):
                     await self._wake.wait()
                 self._wake = anyio.Event()
 
     # ---- claims -------------------------------------------------------------------------
 
     async def _claim(self) -> list[int]:
-        room = self.max_executions - len(self.running)
+        room = min(self.max_executions - len(self.running), self.claim_batch)
         if room <= 0:
             return []
         at = now()
