@@ -77,7 +77,8 @@ class ContainerTask(Entity):
                               resources, self.input_dir, self.output_dir)
         from wingspan._task import _seconds
 
-        metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), None, opts.interruptible, opts.docs)
+        metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), None, opts.interruptible, opts.docs,
+                                target=opts.target)
         return TaskTemplate(id=self.id, type="container", metadata=metadata, interface=self.interface.typed,
                             container=container, secrets=tuple(s.to_model() for s in opts.secrets))
 

@@ -52,7 +52,7 @@ def _seconds(value: timedelta | int | float | None) -> timedelta | None:
 _DEFAULTS: dict[str, Any] = {
     "retries": 0, "timeout": None, "cache": False, "cache_version": "", "cache_serialize": False,
     "cache_ignore_inputs": (), "requests": None, "limits": None, "secrets": (), "image": "",
-    "interruptible": False, "environment": None, "task_config": None, "docs": "",
+    "interruptible": False, "environment": None, "task_config": None, "docs": "", "target": "",
 }
 
 
@@ -77,6 +77,8 @@ class TaskOptions:
     environment: dict[str, str]
     task_config: Any
     docs: str
+    # the task plugin that runs it on a server ("k8s"), over the deployment's task_targets
+    target: str
 
     def __init__(self, **options: Any) -> None:
         self.unknown = sorted(set(options) - set(_DEFAULTS))
@@ -120,6 +122,8 @@ class TaskOptions:
                 found.append(f"{where}: {flag} must be True or False")
         if not isinstance(self.cache_version, str):
             found.append(f"{where}: cache_version must be a str")
+        if not isinstance(self.target, str):
+            found.append(f"{where}: target must be the name of a task plugin (a str), e.g. 'k8s'")
         if (self.cache_serialize or self.cache_ignore_inputs or self.cache_version) and not self.cache:
             found.append(f"{where}: cache_version, cache_serialize and cache_ignore_inputs "
                          "need cache=True")
@@ -212,7 +216,7 @@ class PythonTask(Entity):
                                   opts.cache_ignore_inputs)
         metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), cache, opts.interruptible,
                                 opts.docs or inspect.cleandoc(self.fn.__doc__ or ""),
-                                f"wingspan {wingspan.__version__}")
+                                f"wingspan {wingspan.__version__}", opts.target)
         return TaskTemplate(
             id=self.id, type=self.type, metadata=metadata, interface=self.interface.typed,
             container=container, secrets=tuple(s.to_model() for s in opts.secrets),

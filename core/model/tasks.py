@@ -83,6 +83,8 @@ class TaskMetadata:
     interruptible: bool = False
     docs: str = ""
     runtime: str = ""
+    # the task plugin that runs it ("k8s", "local-process"), over the deployment's choice
+    target: str = ""
 
 
 @record

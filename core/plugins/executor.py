@@ -16,6 +16,7 @@ from wingspan.core.engine.inprocess import InProcessExecutor
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
+from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry
@@ -74,11 +75,31 @@ class PluginExecutor:
             self._plugins[task_type] = plugin
             return plugin
 
+    def plugin_for_template(self, template: TaskTemplate) -> TaskPlugin | None:
+        """The plugin for one task: the target the task names, else the one configured for its
+        project (``python@project=...``), else for its type."""
+        meta = template.metadata
+        if meta is not None and meta.target:
+            chosen: TaskPlugin | None = self.registry.named(template.type, meta.target,
+                                                             f"task {template.id}: target")
+        else:
+            project = template.id.project if template.id is not None else ""
+            if not project:
+                return self.plugin_for(template.type)
+            key = f"{template.type}@{project}"
+            try:
+                return self._plugins[key]
+            except KeyError:
+                chosen = self.registry.choose(template.type, project)
+                self._plugins[key] = None if isinstance(chosen, InProcessTarget) else chosen
+                return self._plugins[key]
+        return None if isinstance(chosen, InProcessTarget) else chosen
+
     def runs_here(self, runner: TaskRunner) -> bool:
-        return self.plugin_for(runner.template.type) is None
+        return self.plugin_for_template(runner.template) is None
 
     async def run(self, request: AttemptRequest) -> AttemptOutcome:
-        plugin = self.plugin_for(request.runner.template.type)
+        plugin = self.plugin_for_template(request.runner.template)
         if plugin is None:
             return await self._inprocess.run(request)
         return await self._run_plugin(plugin, request)

@@ -17,7 +17,8 @@ DEFAULT_TARGETS: dict[str, str] = {"python": "in-process", "container": "in-proc
 
 def parse_targets(text: str, where: str = "task_targets") -> dict[str, str]:
     """``"python=local-process, spark=spark-k8s"`` -> ``{"python": "local-process", ...}``;
-    a bare name (``"local-process"``) chooses the target of Python tasks."""
+    a bare name (``"local-process"``) chooses the target of Python tasks; ``python@ml=k8s``
+    chooses it for the tasks of project ``ml`` only."""
     choices: dict[str, str] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         task_type, sep, name = part.partition("=")
@@ -41,12 +42,24 @@ class TaskPluginRegistry:
         self._choices = {**DEFAULT_TARGETS, **(choices or {})}
         self._chosen: dict[str, TaskPlugin | None] = {}
         for task_type in choices or {}:
-            self.choose(task_type)  # a choice nothing serves is an error now, not at the first task
+            # a choice nothing serves is an error now, not at the first task
+            base, _, project = task_type.partition("@")
+            self.choose(base, project)
 
     def choosing(self, task_type: str, name: str) -> TaskPluginRegistry:
         """The same plugins with ``name`` chosen for ``task_type`` (a per-execution override);
         raises ConfigError when no plugin of that name serves the type."""
         return TaskPluginRegistry(self._plugins, {**self._choices, task_type: name})
+
+    def named(self, task_type: str, name: str, where: str = "task_targets") -> TaskPlugin:
+        """The plugin called ``name``, which must serve ``task_type``."""
+        candidates = self._by_type.get(task_type, [])
+        chosen = next((p for p in candidates if p.name == name), None)
+        if chosen is None:
+            names = ", ".join(p.name for p in candidates) or "none (no installed plugin serves it)"
+            raise ConfigError(f"{where}: no plugin named {name!r} serves task type {task_type!r}; "
+                              f"the plugins that do: {names}")
+        return chosen
 
     @property
     def plugins(self) -> list[TaskPlugin]:
@@ -59,9 +72,12 @@ class TaskPluginRegistry:
         """Every plugin that can run ``task_type``, in registration order."""
         return list(self._by_type.get(task_type, ()))
 
-    def choose(self, task_type: str) -> TaskPlugin | None:
-        """The plugin that runs ``task_type``: the configured one, else the last registered
-        (a plugin's over a built-in's); None when no plugin serves the type."""
+    def choose(self, task_type: str, project: str = "") -> TaskPlugin | None:
+        """The plugin that runs ``task_type`` (in ``project``): the one configured for the
+        project, else for the type, else the last registered (a plugin's over a built-in's);
+        None when no plugin serves the type."""
+        if project and f"{task_type}@{project}" in self._choices:
+            return self.named(task_type, self._choices[f"{task_type}@{project}"])
         try:
             return self._chosen[task_type]
         except KeyError:

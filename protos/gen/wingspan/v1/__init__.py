@@ -3318,6 +3318,11 @@ class TaskMetadata(betterproto2.Message):
     the SDK that produced the template, e.g. "wingspan 0.1.0 python 3.11"
     """
 
+    target: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+    """
+    the task plugin that runs it ("k8s", "local-process"), over the deployment's choice
+    """
+
 
 default_message_pool.register_message("wingspan.v1", "TaskMetadata", TaskMetadata)
 
