@@ -97,6 +97,10 @@ class PodWorker:
             # with the task's own (its failure is recorded by the agent's done-callback).
             await asyncio.wait([self.task])
         await self._kill_all(0)
+        # the task that would have closed its containers' logs was cancelled: close them here
+        for runs in self.logs.values():
+            for container_log in runs:
+                container_log.close()
         self._remove_mount_points()
 
     def _remove_mount_points(self) -> None:
