@@ -44,8 +44,9 @@ def combine(a: int, b: int) -> int:
     return a + b
 
 
-@dynamic
+@dynamic(retries=5)
 def fan(n: int) -> int:
+    mark()
     return total(values=[step(i=i) for i in range(n)])
 
 
