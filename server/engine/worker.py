@@ -177,6 +177,7 @@ class EngineWorker:
     async def run(self) -> None:
         async with anyio.create_task_group() as group:
             group.start_soon(self._heartbeat)
+            group.start_soon(self._watch_aborts)
             while True:
                 claimed = await self._claim()
                 for execution_key in claimed:
@@ -373,13 +374,8 @@ class EngineWorker:
             journal=journal,
         )
         self.running[key(row)] = run
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._watch_abort, key(row), run)
-            try:
-                await run.run()
-                await sink.flush()
-            finally:
-                group.cancel_scope.cancel()
+        await run.run()
+        await sink.flush()
 
     async def _fail(self, execution_key: int, exc: Exception) -> None:
         """Ends an execution the engine could not run (a bad target, a closure it cannot
@@ -421,21 +417,36 @@ class EngineWorker:
                 await sink.flush()
                 await sink.aclose()
 
-    async def _watch_abort(self, execution_key: int, run: WorkflowRun) -> None:
-        """Aborts the run once the execution is terminated (ABORTING, or ABORTED by force)."""
+    async def _watch_aborts(self) -> None:
+        """Aborts the runs of executions terminated (ABORTING, or ABORTED by force): one query
+        for every run here, four times a second."""
+        aborted: set[int] = set()
         while True:
             await anyio.sleep(0.25)
-            async with self.admin.db.read() as session:
-                found = (
-                    await session.execute(
-                        select(ExecutionRow.phase, ExecutionRow.reason).where(
-                            col(ExecutionRow.id) == execution_key
-                        )
-                    )
-                ).first()
-            if found is None or found[0] in _STOPPING:
-                run.abort(found[1] if found is not None and found[1] else "terminated")
-                return
+            runs = {k: r for k, r in self.running.items() if r is not None and k not in self.lost}
+            aborted &= set(runs)
+            if not runs:
+                continue
+            try:
+                async with self.admin.db.read() as session:
+                    found = {
+                        row[0]: (row[1], row[2])
+                        for row in (
+                            await session.execute(
+                                select(ExecutionRow.id, ExecutionRow.phase, ExecutionRow.reason).where(
+                                    col(ExecutionRow.id).in_(list(runs))
+                                )
+                            )
+                        ).all()
+                    }
+            except Exception:
+                log.exception("looking for terminated executions failed")
+                continue
+            for execution_key, run in runs.items():
+                phase, reason = found.get(execution_key, (None, ""))
+                if execution_key not in aborted and (phase is None or phase in _STOPPING):
+                    aborted.add(execution_key)
+                    run.abort(reason or "terminated")
 
     async def _abort_recorded(self, journal: Any) -> None:
         for running in journal.running.values():
