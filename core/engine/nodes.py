@@ -478,22 +478,30 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
         spec, resolver = await remote(inputs, state.execution_id, path, recorded)
     else:
         state.node(path, NodePhase.RUNNING, parent)
-        state.task(path, TaskPhase.RUNNING, 0)
-        token = set_context(ExecutionContext(state.execution_id, path, 0))
+        attempt, interrupted = _first_attempt(dag, path)
+        if interrupted is not None:
+            # a body an earlier run started and did not see end: a recorded retry, never a
+            # silent second run of the same attempt
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, interrupted.attempt, ExecutionError(
+                code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=path,
+                message=f"attempt {interrupted.attempt} of {path} was interrupted: the engine stopped"))
+            attempt = interrupted.attempt + 1
+        state.task(path, TaskPhase.RUNNING, attempt)
+        token = set_context(ExecutionContext(state.execution_id, path, attempt))
         try:
             if remote is not None:  # the body runs where the task's code is, not here
-                spec, resolver = await remote(inputs, state.execution_id, path, None)
+                spec, resolver = await remote(inputs, state.execution_id, path, None, attempt)
             else:
                 spec, resolver = (runner.build_dynamic(inputs) if inline
                                   else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))
         except Exception as exc:
             error = error_from_exception(exc, path)
-            state.task(path, TaskPhase.FAILED, 0, error)
+            state.task(path, TaskPhase.FAILED, attempt, error)
             state.node(path, NodePhase.FAILED, parent, error)
             raise NodeFailed(error, exception=exc) from None
         finally:
             reset_context(token)
-        state.task(path, TaskPhase.SUCCEEDED, 0)
+        state.task(path, TaskPhase.SUCCEEDED, attempt)
         state.node(path, NodePhase.RUNNING, parent, dynamic=spec)
     template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
     graph = CompiledWorkflow(template, spec.connections or NodeConnections())

@@ -65,7 +65,12 @@ class RegisteredTask:
         raise RuntimeError("a registered dynamic task's body runs in a worker, not in the server")
 
     async def build_dynamic_remotely(
-        self, inputs: dict[str, Any], execution_id: str, node_id: str, recorded: DynamicJobSpec | None
+        self,
+        inputs: dict[str, Any],
+        execution_id: str,
+        node_id: str,
+        recorded: DynamicJobSpec | None,
+        attempt: int = 0,
     ) -> tuple[DynamicJobSpec, RegisteredResolver]:
         """Runs the body where the task's code is (a worker) and returns the graph it made;
         ``recorded``: the graph an earlier run of this node made, used as it is."""
@@ -74,7 +79,7 @@ class RegisteredTask:
             run = self._resolver.run_attempt
             if run is None:
                 raise RuntimeError("this server cannot run dynamic tasks: it has no attempt runner")
-            outcome = await run(AttemptRequest(self, inputs, execution_id, node_id, 0))
+            outcome = await run(AttemptRequest(self, inputs, execution_id, node_id, attempt))
             if outcome.phase != TaskPhase.SUCCEEDED or outcome.dynamic is None:
                 from wingspan.core.errors import ExecutionFailedError
 
