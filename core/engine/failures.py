@@ -10,7 +10,10 @@ from wingspan.core.errors import NonRetryableError, WingspanError
 from wingspan.core.model.execution import ExecutionError
 from wingspan.core.model.literals import ErrorKind
 
-__all__ = ["error_from_exception", "killed_by_signal", "timed_out"]
+__all__ = ["INTERRUPTED", "error_from_exception", "interrupted", "killed_by_signal", "timed_out"]
+
+#: the error code of an attempt its engine stopped following (a crash, a lost lease)
+INTERRUPTED = "SYSTEM:Interrupted"
 
 
 def _now() -> datetime:
@@ -48,3 +51,10 @@ def timed_out(seconds: float, node_id: str = "") -> ExecutionError:
         code="TIMEOUT", message=f"the task ran past its timeout of {seconds:g}s and was stopped",
         kind=ErrorKind.USER, retryable=True, node_id=node_id, occurred_at=_now(),
     )
+
+
+def interrupted(node_id: str, attempt: int, why: str) -> ExecutionError:
+    """An attempt cut short by the engine, not by its task: retryable, a SYSTEM error."""
+    return ExecutionError(code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=node_id,
+                          occurred_at=_now(),
+                          message=f"attempt {attempt} of {node_id} was interrupted: {why}")

@@ -16,7 +16,7 @@ import anyio.to_thread
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
-from wingspan.core.engine.failures import error_from_exception
+from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.engine.journal import RecordedAttempt
 from wingspan.core.engine.values import materialize, natural
@@ -38,11 +38,7 @@ from wingspan.core.model.workflows import (
 if TYPE_CHECKING:
     from wingspan.core.engine.dag import DagRun
 
-__all__ = ["INTERRUPTED", "run_node"]
-
-#: the error code of an attempt its engine stopped following (a crash, a lost lease); the same
-#: as core.plugins.executor's (the engine does not import the plugins)
-INTERRUPTED = "SYSTEM:Interrupted"
+__all__ = ["run_node"]
 
 
 def _seconds(value: timedelta | None) -> float | None:
@@ -182,9 +178,7 @@ async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAtte
     if recorded.handle is None or resume is None:
         why = ("the engine stopped before the attempt's handle was recorded" if recorded.handle is None
                else "this engine cannot follow attempts started elsewhere")
-        return AttemptOutcome(TaskPhase.FAILED, error=ExecutionError(
-            code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=request.node_id,
-            message=f"attempt {request.attempt} of {request.node_id} was interrupted: {why}"))
+        return AttemptOutcome(TaskPhase.FAILED, error=interrupted(request.node_id, request.attempt, why))
     outcome: AttemptOutcome = await resume(request, recorded.plugin, recorded.handle)
     return outcome
 
@@ -478,14 +472,13 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
         spec, resolver = await remote(inputs, state.execution_id, path, recorded)
     else:
         state.node(path, NodePhase.RUNNING, parent)
-        attempt, interrupted = _first_attempt(dag, path)
-        if interrupted is not None:
+        attempt, unfinished = _first_attempt(dag, path)
+        if unfinished is not None:
             # a body an earlier run started and did not see end: a recorded retry, never a
             # silent second run of the same attempt
-            state.task(path, TaskPhase.RETRYABLE_FAILURE, interrupted.attempt, ExecutionError(
-                code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=path,
-                message=f"attempt {interrupted.attempt} of {path} was interrupted: the engine stopped"))
-            attempt = interrupted.attempt + 1
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, unfinished.attempt,
+                       interrupted(path, unfinished.attempt, "the engine stopped"))
+            attempt = unfinished.attempt + 1
         state.task(path, TaskPhase.RUNNING, attempt)
         token = set_context(ExecutionContext(state.execution_id, path, attempt))
         try:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
-from wingspan.core.engine.failures import error_from_exception, timed_out
+from wingspan.core.engine.failures import error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import InProcessExecutor
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import ExecutionError, TaskPhase
@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["AttemptHooks", "PluginExecutor"]
-
-INTERRUPTED = "SYSTEM:Interrupted"
-
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
@@ -152,10 +149,9 @@ class PluginExecutor:
         node_id = request.node_id
         plugin = next((p for p in self.registry.plugins if p.name == plugin_name), None)
         if plugin is None:
-            return AttemptOutcome(TaskPhase.FAILED, error=ExecutionError(
-                code=INTERRUPTED, kind=ErrorKind.SYSTEM, retryable=True, node_id=node_id,
-                message=f"attempt {request.attempt} of {node_id} ran on task plugin {plugin_name!r}, "
-                        "which this engine does not have: it cannot be followed"))
+            return AttemptOutcome(TaskPhase.FAILED, error=interrupted(
+                node_id, request.attempt, f"it ran on task plugin {plugin_name!r}, which this engine "
+                                          "does not have: it cannot be followed"))
         try:
             ctx = await self._context(request)
         except Exception as exc:
