@@ -54,6 +54,23 @@ class Settings:
     task_targets: str = ""
     # the server's domains, in order, comma-separated
     domains: str = "development,staging,production"
+    # --- what the server accepts from a caller (hardening); sizes in bytes ---
+    # one uploaded code bundle, and one uploaded data object, through the data proxy
+    max_bundle_upload_bytes: int = 256 * 1024 * 1024
+    max_data_upload_bytes: int = 2 * 1024 * 1024 * 1024
+    # a code bundle once unpacked: total size of its files and number of members
+    max_bundle_unpacked_bytes: int = 1024 * 1024 * 1024
+    max_bundle_members: int = 50_000
+    # one free-text field of a request (a description, a label, a name...), in characters
+    max_text_chars: int = 64 * 1024
+    # origins (scheme://host[:port]) whose pages may call the HTTP API, comma-separated;
+    # empty: no cross-origin call is accepted
+    cors_origins: str = ""
+    # Host header values accepted besides the bound address, comma-separated (on loopback binds
+    # only these and the loopback names are accepted, against DNS rebinding)
+    allowed_hosts: str = ""
+    # serve on a non-loopback address with no authentication: refused unless set explicitly
+    insecure: bool = False
 
     @property
     def storage_root(self) -> str:
