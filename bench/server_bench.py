@@ -63,9 +63,10 @@ def ten(x: int = 0) -> int:
 READY = re.compile(r"gRPC (\S+):(\d+)")
 
 
-async def start_server(home: Path, *args: str) -> tuple[asyncio.subprocess.Process, str]:
-    """``wingspan serve ARGS``; its gRPC endpoint once ready ("" for a process without the API)."""
-    env = {**os.environ, "WINGSPAN_HOME": str(home)}
+async def start_server(home: Path, db_url: str, *args: str) -> tuple[asyncio.subprocess.Process, str]:
+    """``wingspan serve ARGS`` on ``db_url`` (in the environment: it may hold a password); its gRPC
+    endpoint once ready ("" for a process without the API)."""
+    env = {**os.environ, "WINGSPAN_HOME": str(home), "WINGSPAN_DB_URL": db_url}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0", *args, env=env,
@@ -161,20 +162,20 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
         (root / "code").mkdir()
         (root / "code" / "benchflow.py").write_text(FLOW)
         # one database and blob folder for every process (SQLite: the API process's file)
-        shared = ["--storage", (root / "home" / "blobs").as_uri(),
-                  "--db-url", db_url or f"sqlite+aiosqlite:///{root / 'home' / 'db' / 'wingspan.sqlite'}"]
+        shared = ["--storage", (root / "home" / "blobs").as_uri()]
+        db_url = db_url or f"sqlite+aiosqlite:///{root / 'home' / 'db' / 'wingspan.sqlite'}"
         processes = []
         if args.replicas:
-            process, endpoint = await start_server(root / "home", "--role", "api,scheduler", *shared)
+            process, endpoint = await start_server(root / "home", db_url, "--role", "api,scheduler", *shared)
             processes.append(process)
             for index in range(args.replicas):
-                engine, _ = await start_server(root / f"engine{index}", "--role", "engine",
+                engine, _ = await start_server(root / f"engine{index}", db_url, "--role", "engine",
                                                "--replica-id", f"engine-{index}", *shared)
                 processes.append(engine)
         else:
-            process, endpoint = await start_server(root / "home", *shared)
+            process, endpoint = await start_server(root / "home", db_url, *shared)
             processes.append(process)
-        print(f"database {'PostgreSQL' if db_url else 'SQLite'}, "
+        print(f"database {'PostgreSQL' if db_url.startswith('postgresql') else 'SQLite'}, "
               f"{args.replicas or 1} engine replica(s){' beside an API process' if args.replicas else ''}")
         try:
             remote = AsyncRemote(endpoint)

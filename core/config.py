@@ -36,7 +36,10 @@ class Settings:
     storage: str = ""
     s3_endpoint: str = ""
     s3_access_key: str = ""
+    # a secret is never a command-line flag (every user of the host reads the process list):
+    # it comes from the environment, the config file, or a file named here
     s3_secret_key: str = ""
+    s3_secret_key_file: str = ""
     s3_region: str = "us-east-1"
     s3_secure: bool = False
     # literals whose serialised size exceeds this travel by reference through the blob store
@@ -116,6 +119,9 @@ class Settings:
         for name, value in flags.items():
             _check_known(name, "flag")
             values[name] = _coerce(name, value, f"flag --{name.replace('_', '-')}")
+        if values.get("s3_secret_key_file") and not values.get("s3_secret_key"):
+            values["s3_secret_key"] = _read_secret(Path(values["s3_secret_key_file"]).expanduser(),
+                                                   "s3_secret_key_file")
         if "home" not in values:
             # WINGSPAN_HOME is read by default_home(); an explicit env mapping must win too
             home = env.get(f"{ENV_PREFIX}HOME")
@@ -136,6 +142,16 @@ def _read_config_file(path: Path) -> dict[str, Any]:
         _check_known(name, f"key in {path}")
         out[name] = _coerce(name, value, f"key {key!r} in {path}")
     return out
+
+
+def _read_secret(path: Path, setting: str) -> str:
+    try:
+        secret = path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the secret named by {setting} ({path}): {exc.strerror}") from None
+    if not secret:
+        raise ConfigError(f"the secret file named by {setting} ({path}) is empty")
+    return secret
 
 
 def _check_known(name: str, where: str) -> None:

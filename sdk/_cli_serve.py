@@ -2,9 +2,12 @@
 
 With no options it keeps a SQLite file and a blob folder under ``$WINGSPAN_HOME``
 and serves HTTP on 127.0.0.1:8080 and gRPC on 127.0.0.1:8089. ``--db-url`` selects
-PostgreSQL, ``--storage s3://bucket/prefix`` S3 or MinIO (endpoint and credentials
-from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). SIGTERM or Ctrl-C stops
-it gracefully.
+PostgreSQL, ``--storage s3://bucket/prefix`` S3 or MinIO (endpoint and access key
+from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). Secrets are never flags,
+since every user of the host reads the process list: the S3 secret key comes from
+``WINGSPAN_S3_SECRET_KEY``, ``--s3-secret-key-file`` or the config file, a database
+password from ``WINGSPAN_DB_URL``, the config file, ``PGPASSWORD`` or ``~/.pgpass``.
+SIGTERM or Ctrl-C stops it gracefully.
 
 ``--role`` splits the server into replicas against one database and blob store:
 ``api`` (gRPC and HTTP), ``engine`` (runs executions under leases; each engine
@@ -30,13 +33,18 @@ from wingspan.core.errors import ConfigError
 @click.option("--http-port", type=int, help="port of the HTTP API (0: any free port)  [default: 8080]")
 @click.option("--grpc-host", help="address of the gRPC API  [default: 127.0.0.1]")
 @click.option("--grpc-port", type=int, help="port of the gRPC API (0: any free port)  [default: 8089]")
-@click.option("--db-url", help="SQLAlchemy URL of the database, e.g. postgresql+asyncpg://...  "
-                               "[default: SQLite under WINGSPAN_HOME]")
+@click.option("--db-url", help="SQLAlchemy URL of the database, e.g. postgresql+asyncpg://USER@HOST/DB; "
+                               "a URL with a password goes in WINGSPAN_DB_URL or the config file, or the "
+                               "password in PGPASSWORD or ~/.pgpass  [default: SQLite under WINGSPAN_HOME]")
 @click.option("--storage", help="blob store root: s3://bucket/prefix or file:///path  "
                                 "[default: a folder under WINGSPAN_HOME]")
 @click.option("--s3-endpoint", help="S3 or MinIO endpoint, host:port")
 @click.option("--s3-access-key", help="S3 access key")
-@click.option("--s3-secret-key", help="S3 secret key")
+@click.option("--s3-secret-key-file", help="file holding the S3 secret key (or set WINGSPAN_S3_SECRET_KEY, "
+                                           "or s3_secret_key in the config file)")
+@click.option("--s3-secret-key", hidden=True, expose_value=False, callback=lambda _ctx, _param, value:
+              _refuse_secret_flag(value, "--s3-secret-key", "WINGSPAN_S3_SECRET_KEY, --s3-secret-key-file "
+                                  "or s3_secret_key in the config file"))
 @click.option("--s3-region", help="S3 region  [default: us-east-1]")
 @click.option("--s3-secure/--no-s3-secure", default=None, help="use TLS to reach S3")
 @click.option("--home", type=click.Path(path_type=Path),
@@ -51,12 +59,27 @@ from wingspan.core.errors import ConfigError
                    "ones  [default: stable per machine and home]")
 @click.option("--lease-seconds", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
               help="how long an engine replica's claim on an execution lasts without a heartbeat")
-@click.option("-v", "--verbose", is_flag=True, help="log requests and internals")
+@click.option("--insecure", is_flag=True, default=None,
+              help="allow --http-host / --grpc-host beyond loopback although the server has no "
+                   "authentication (anyone who reaches it can run code on this host)")
+@click.option("-v", "--verbose", is_flag=True,
+              help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,
           lease_seconds: float, **flags: Any) -> None:
-    """Run the Wingspan server (HTTP and gRPC APIs, engine, scheduler) until stopped."""
+    """Run the Wingspan server (HTTP and gRPC APIs, engine, scheduler) until stopped.
+
+    Secrets are never flags (every user of the host can read the process list): give the S3
+    secret key as WINGSPAN_S3_SECRET_KEY, --s3-secret-key-file or s3_secret_key in the config
+    file, and a database password in WINGSPAN_DB_URL, the config file, PGPASSWORD or ~/.pgpass.
+    The APIs listen on loopback only unless --insecure says otherwise.
+    """
     from wingspan.server.serve import ApiServer, parse_roles, serve_forever
 
+    if flags.get("db_url") and _url_password(flags["db_url"]):
+        raise click.UsageError(
+            "--db-url holds a password, which every user of this host can read in the process list: "
+            "put the URL in WINGSPAN_DB_URL or the config file (db_url), or the password in PGPASSWORD "
+            "or ~/.pgpass")
     try:
         settings = Settings.load(flags, config_file=config_file)
         chosen = parse_roles(roles)
@@ -66,6 +89,11 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    # statements yes; rows never (they hold task data); parameters are hidden by the engine itself,
+    # and the drivers' own debug lines (every call with its arguments) stay off
+    logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if verbose else logging.WARNING)
+    for driver in ("aiosqlite", "asyncpg"):
+        logging.getLogger(driver).setLevel(logging.INFO)
 
     def ready(server: ApiServer) -> None:
         served = f"HTTP {server.http_url}  gRPC {server.grpc_address}  " if "api" in chosen else ""
@@ -81,6 +109,24 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
         raise click.UsageError(str(exc)) from exc
     except OSError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _refuse_secret_flag(value: str | None, flag: str, instead: str) -> None:
+    if value is not None:
+        raise click.UsageError(
+            f"{flag} is not accepted: a flag's value is readable by every user of this host in the "
+            f"process list; use {instead}")
+
+
+def _url_password(url: str) -> str:
+    """The password a database URL holds, or ''."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(url).password or ""
+    except ArgumentError:
+        return ""  # not a URL at all: Settings and the database say what is wrong
 
 
 def _safe(url: str) -> str:

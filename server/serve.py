@@ -29,6 +29,7 @@ from wingspan.core.config import Settings
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.exposure import check_exposure
 from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServer
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
@@ -123,6 +124,7 @@ class ApiServer:
                 await self.stop()
                 raise
             return
+        check_exposure(self.settings)
         http_socket = _bind(self.settings.http_host, self.settings.http_port)
         try:
             self.http_port = http_socket.getsockname()[1]

@@ -79,7 +79,8 @@ class Database:
                 )
             # no pre-ping (a round trip per checkout): a dropped connection fails one statement and
             # the pool replaces it
-            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800)
+            engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800,
+                                         hide_parameters=True)
             self.read_engine = self.write_engine = engine
         else:
             raise ConfigError(
@@ -95,7 +96,9 @@ class Database:
 
     @staticmethod
     def _sqlite_engine(url: str, echo: bool, *, immediate: bool) -> AsyncEngine:
-        kwargs: dict[str, Any] = {"echo": echo, "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        # hide_parameters: logs and errors show statements, never the values (task data, secrets)
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True,
+                                  "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
         if immediate:
             # one writer connection per process: writers queue here, asynchronously
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=300)

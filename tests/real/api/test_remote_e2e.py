@@ -231,15 +231,17 @@ async def served_on_postgres_and_minio(pg_url: str, pg_dsn: str, minio_env: dict
     name = f"wingspan_e2e_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_dsn.rsplit("/", 1)[0] + "/postgres", timeout=30)
     await admin.execute(f'CREATE DATABASE "{name}"')
-    # S3 settings as flags, not environment: the server passes them on to its task workers
-    env = {"WINGSPAN_HOME": str(tmp_path / "home")}
+    # S3 settings as flags (the secret as a file), not environment: the server passes them on to its
+    # task workers; the database URL holds a password, so it is never a flag
+    env = {"WINGSPAN_HOME": str(tmp_path / "home"), "WINGSPAN_DB_URL": pg_url.rsplit("/", 1)[0] + f"/{name}"}
+    secret = tmp_path / "s3-secret"
+    secret.write_text(minio_env["WINGSPAN_TEST_S3_SECRET_KEY"])
     s3 = ["--s3-endpoint", minio_env["WINGSPAN_TEST_S3_ENDPOINT"],
           "--s3-access-key", minio_env["WINGSPAN_TEST_S3_ACCESS_KEY"],
-          "--s3-secret-key", minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
+          "--s3-secret-key-file", str(secret),
           "--s3-region", minio_env["WINGSPAN_TEST_S3_REGION"]]
     try:
-        async with wingspan_serve("--db-url", pg_url.rsplit("/", 1)[0] + f"/{name}",
-                                  "--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}", *s3,
+        async with wingspan_serve("--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}", *s3,
                                   env=env) as (server, _, grpc_host, grpc_port):
             yield server, f"{grpc_host}:{grpc_port}"
     finally:

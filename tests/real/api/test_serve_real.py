@@ -32,8 +32,8 @@ async def test_serve_on_postgres_and_minio(pg_url: str, pg_dsn: str, minio_env: 
     endpoint = minio_env["WINGSPAN_TEST_S3_ENDPOINT"]
     prefix = uuid.uuid4().hex[:12]
     try:
-        async with wingspan_serve("--db-url", pg_url.rsplit("/", 1)[0] + f"/{name}",
-                                  "--storage", f"s3://{TEST_BUCKET}/{prefix}", "--s3-endpoint", endpoint,
+        env["WINGSPAN_DB_URL"] = pg_url.rsplit("/", 1)[0] + f"/{name}"  # a password: never a flag
+        async with wingspan_serve("--storage", f"s3://{TEST_BUCKET}/{prefix}", "--s3-endpoint", endpoint,
                                   "--config", str(config), env=env) as (server, http_url, _, _):
             async with httpx.AsyncClient(base_url=http_url, timeout=30) as http:
                 assert (await http.get("/readyz")).status_code == 200
@@ -72,8 +72,8 @@ async def test_schemathesis_on_postgres_and_minio(pg_url: str, pg_dsn: str, mini
            "WINGSPAN_S3_SECRET_KEY": minio_env["WINGSPAN_TEST_S3_SECRET_KEY"],
            "WINGSPAN_S3_REGION": minio_env["WINGSPAN_TEST_S3_REGION"]}
     try:
-        async with wingspan_serve("--db-url", pg_url.rsplit("/", 1)[0] + f"/{name}",
-                                  "--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}",
+        env["WINGSPAN_DB_URL"] = pg_url.rsplit("/", 1)[0] + f"/{name}"  # a password: never a flag
+        async with wingspan_serve("--storage", f"s3://{TEST_BUCKET}/{uuid.uuid4().hex[:12]}",
                                   env=env) as (server, http_url, _, _):
             returncode, report = await run_schemathesis(http_url, str(tmp_path))
             assert returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
