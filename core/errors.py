@@ -10,6 +10,7 @@ the exception, never something to find by matching message text::
     │   ├── TypeTransformerError      no transformer for a type, or a value of the wrong type
     │   ├── CompilationError          a task or workflow is invalid (lists every problem)
     │   ├── InvalidArgumentError      a request is malformed (a missing field, a wrong type)
+    │   ├── MissingExtraError         a feature needs an optional dependency: install the extra
     │   └── NonRetryableError         raised by task code to stop retries
     ├── NotFoundError                 an entity, execution, blob or signal does not exist
     ├── AlreadyExistsError            a version exists with other content (a conflict)
@@ -33,6 +34,7 @@ __all__ = [
     "FailedPreconditionError",
     "InvalidArgumentError",
     "LeaseLostError",
+    "MissingExtraError",
     "NonRetryableError",
     "NotFoundError",
     "StorageError",
@@ -82,6 +84,15 @@ class CompilationError(UserError, ValueError):
 
 class InvalidArgumentError(UserError, ValueError):
     """A request is malformed: a field is missing or out of range, a value has the wrong type."""
+
+
+class MissingExtraError(UserError, ImportError):
+    """A feature needs a library that is not installed; the message names the extra to install."""
+
+    def __init__(self, feature: str, extra: str, missing: str) -> None:
+        super().__init__(f"{feature} needs {missing}, which is not installed: "
+                         f"pip install 'wingspan[{extra}]'")
+        self.extra = extra
 
 
 class NonRetryableError(UserError):

@@ -1,43 +1,75 @@
 """Wingspan: typed workflows that run the same on a laptop and on a server.
 
-``import wingspan`` does no work beyond defining names: heavy libraries, plugins
-and configuration load on first use.
+``import wingspan`` does no work beyond defining names (PEP 562): each public name
+loads its module when first used, so ``import wingspan.core.errors`` or a server
+module pays for no SDK module, and heavy libraries, plugins and configuration load
+on first use.
 """
 
 from __future__ import annotations
 
-from wingspan._conditional import conditional
-from wingspan._container_task import ContainerTask
-from wingspan._dynamic import dynamic
-from wingspan._gates import approve, sleep, wait_for_input
-from wingspan._launch_plan import (
-    ConcurrencyPolicy,
-    CronSchedule,
-    Email,
-    FixedRate,
-    LaunchPlan,
-    Slack,
-    Webhook,
-)
-from wingspan._map import map_task
-from wingspan._resources import Resources, Secret
-from wingspan._task import task
-from wingspan._workflow import workflow
-from wingspan.core.engine.context import current_context
-from wingspan.core.errors import NonRetryableError, WingspanError
-from wingspan.core.types.files import Directory, File
-from wingspan.core.types.frames import DataFrame
+import importlib
+from typing import TYPE_CHECKING
 
-__version__ = "0.1.0"
+from wingspan.core.version import VERSION as __version__
+
+if TYPE_CHECKING:
+    from wingspan._conditional import conditional
+    from wingspan._container_task import ContainerTask
+    from wingspan._dynamic import dynamic
+    from wingspan._gates import approve, sleep, wait_for_input
+    from wingspan._launch_plan import (
+        ConcurrencyPolicy,
+        CronSchedule,
+        Email,
+        FixedRate,
+        LaunchPlan,
+        Slack,
+        Webhook,
+    )
+    from wingspan._map import map_task
+    from wingspan._remote_sync import Remote
+    from wingspan._resources import Resources, Secret
+    from wingspan._task import task
+    from wingspan._workflow import workflow
+    from wingspan.core.engine.context import current_context
+    from wingspan.core.errors import NonRetryableError, WingspanError
+    from wingspan.core.types.files import Directory, File
+    from wingspan.core.types.frames import DataFrame
+
+# public name -> the module that defines it
+_HOMES = {
+    "conditional": "wingspan._conditional",
+    "ContainerTask": "wingspan._container_task",
+    "dynamic": "wingspan._dynamic",
+    "approve": "wingspan._gates", "sleep": "wingspan._gates", "wait_for_input": "wingspan._gates",
+    "ConcurrencyPolicy": "wingspan._launch_plan", "CronSchedule": "wingspan._launch_plan",
+    "Email": "wingspan._launch_plan", "FixedRate": "wingspan._launch_plan",
+    "LaunchPlan": "wingspan._launch_plan", "Slack": "wingspan._launch_plan",
+    "Webhook": "wingspan._launch_plan",
+    "map_task": "wingspan._map",
+    "Remote": "wingspan._remote_sync",
+    "Resources": "wingspan._resources", "Secret": "wingspan._resources",
+    "task": "wingspan._task",
+    "workflow": "wingspan._workflow",
+    "current_context": "wingspan.core.engine.context",
+    "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
+    "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
+    "DataFrame": "wingspan.core.types.frames",
+}
 
 
 def __getattr__(name: str) -> object:
-    # the remote client pulls in gRPC and the IDL: loaded when first named
-    if name == "Remote":
-        from wingspan._remote_sync import Remote
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'wingspan' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later uses are plain attribute reads
+    return value
 
-        return Remote
-    raise AttributeError(f"module 'wingspan' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Data frames: pandas DataFrames, pyarrow Tables and the lazy ``DataFrame``, as Parquet.
 
 pandas and pyarrow are imported only when a frame is converted: ``import wingspan``
-must stay fast for users who never touch them.
+must stay fast for users who never touch them, and they are an extra
+(``wingspan[dataframe]``), so a missing one is named with the extra to install.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from wingspan.core.errors import MissingExtraError
 from wingspan.core.model.literals import (
     Literal,
     LiteralType,
@@ -34,6 +36,20 @@ __all__ = ["FRAME_TRANSFORMERS", "DataFrame"]
 PARQUET = "parquet"
 
 
+def _require_arrow() -> None:
+    try:
+        import pyarrow.parquet  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("a data frame", "dataframe", "pyarrow") from exc
+
+
+def _require_pandas() -> None:
+    try:
+        import pandas  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError("a pandas data frame", "dataframe", "pandas") from exc
+
+
 class DataFrame:
     """A data frame that is loaded only when asked: ``df.to_pandas()`` or ``df.to_arrow()``.
 
@@ -51,6 +67,7 @@ class DataFrame:
         self._store = _store
 
     def to_arrow(self) -> pa.Table:
+        _require_arrow()
         import pyarrow as pa
 
         if self._data is None:
@@ -62,6 +79,8 @@ class DataFrame:
         return pa.Table.from_pandas(self._data)
 
     def to_pandas(self) -> pd.DataFrame:
+        _require_arrow()
+        _require_pandas()
         import pyarrow as pa
 
         if self._data is None:
@@ -102,6 +121,8 @@ def _columns(table: pa.Table) -> tuple[StructuredDatasetColumn, ...]:
 
 async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
     import anyio.to_thread
+
+    _require_arrow()
     import pyarrow.parquet as pq
 
     store = ctx.require_store("a data frame")
@@ -116,6 +137,8 @@ async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
 
 async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
     import anyio.to_thread
+
+    _require_arrow()
     import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory(prefix="wingspan-frame-") as folder:
@@ -170,12 +193,15 @@ class PandasTransformer(_FrameTransformer):
         return pandas is not None and py_type is pandas.DataFrame
 
     def as_table(self, value: Any) -> pa.Table:
+        _require_arrow()
         import pyarrow as pa
 
         return pa.Table.from_pandas(value)
 
     async def load(self, uri: str, ctx: TransferContext) -> Any:
         import anyio.to_thread
+
+        _require_pandas()
 
         table = await _read_parquet(ctx.require_store("a data frame"), uri)
         return await anyio.to_thread.run_sync(table.to_pandas)

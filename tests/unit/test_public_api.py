@@ -41,3 +41,31 @@ def test_import_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_version_is_the_distributions() -> None:
+    import tomllib
+    from pathlib import Path
+
+    from wingspan.core.version import VERSION
+
+    pyproject = tomllib.loads((Path(__file__).parents[2] / "pyproject.toml").read_text())
+    assert wingspan.__version__ == VERSION == pyproject["project"]["version"]
+
+
+def test_core_and_server_modules_load_no_sdk_module() -> None:
+    # the SDK sits above core and beside the server: `import wingspan` (run for any wingspan.*
+    # module) must not drag it in, nor may any core or server module import it
+    script = (
+        "import importlib, pkgutil, sys\n"
+        "import wingspan.core, wingspan.server\n"
+        "for package in (wingspan.core, wingspan.server):\n"
+        "    for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+        "        if '.migrations.' not in info.name:\n"
+        "            importlib.import_module(info.name)\n"
+        "low = ('wingspan.core', 'wingspan.server', 'wingspan.protos')\n"
+        "print(sorted(m for m in sys.modules if m.startswith('wingspan.')\n"
+        "             and not m.startswith(low)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
