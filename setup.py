@@ -11,6 +11,7 @@ PACKAGE_DIRS = {
     "wingspan.core": "core",
     "wingspan.server": "server",
     "wingspan.protos": "protos",
+    "wingspan.cli": "cli",
 }
 
 

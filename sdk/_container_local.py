@@ -36,7 +36,7 @@ def _as_text(value: Any) -> str:
 
 
 def _read(text: str, py_type: Any, name: str) -> Any:
-    from wingspan._cli_values import parse_value
+    from wingspan.core.types.text import parse_value
 
     try:
         return parse_value(text.strip() if py_type is not str else text.rstrip("\n"), py_type, name)

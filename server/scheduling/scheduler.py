@@ -29,9 +29,9 @@ from sqlmodel import col, select
 from wingspan.core.errors import AlreadyExistsError
 from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
+from wingspan.core.schedules import due_ticks, tick_execution_name, ticks_between
 from wingspan.server.db.engine import now, utc
 from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow, key
-from wingspan.server.scheduling.ticks import due_ticks, tick_execution_name, ticks_between
 from wingspan.server.services.concurrency import PlanInactiveError
 from wingspan.server.services.idl import v1
 

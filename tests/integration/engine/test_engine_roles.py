@@ -26,7 +26,7 @@ def test_roles_are_names_or_comma_lists_and_all_by_default() -> None:
 
 
 def test_the_command_refuses_an_unknown_role() -> None:
-    from wingspan._cli_serve import serve
+    from wingspan.server.cli import serve
 
     result = CliRunner().invoke(serve, ["--role", "engines"])
     assert result.exit_code == 2 and "unknown role engines" in result.output

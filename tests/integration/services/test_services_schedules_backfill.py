@@ -26,11 +26,11 @@ from wingspan import CronSchedule, LaunchPlan, task, workflow
 from wingspan.cli import cli
 from wingspan.core.config import Settings
 from wingspan.core.model import codec
+from wingspan.core.schedules import tick_execution_name
 from wingspan.core.types.purity import to_python_now
 from wingspan.protos import v1
 from wingspan.server.db.models import LaunchPlanRow
 from wingspan.server.scheduling.scheduler import Scheduler
-from wingspan.server.scheduling.ticks import tick_execution_name
 from wingspan.server.serve import ApiServer
 
 START = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)

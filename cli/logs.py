@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from wingspan._cli_remote import domain_option, endpoint_option, fail, project_option, remote_client
+from wingspan.cli.remote import domain_option, endpoint_option, fail, project_option, remote_client
 from wingspan.core.errors import WingspanError
 
 __all__ = ["logs"]

@@ -1,4 +1,5 @@
-"""Reading a command-line value as a task input of a given type, and showing outputs."""
+"""Typed values from and to text: a task input given on a command line or in a file, and outputs
+shown to a person."""
 
 from __future__ import annotations
 

@@ -1,5 +1,9 @@
-"""The ``wingspan`` command line. Commands load on first use, so ``wingspan --help``
-and every command start fast."""
+"""The ``wingspan`` command line: the top layer, above the SDK and beside the server.
+
+Commands load on first use, so ``wingspan --help`` and every command start fast.
+The built-in ones are listed here; the server (``serve``) and plugins add theirs
+through the ``wingspan_cli_commands`` hook. Run as ``wingspan`` or ``python -m wingspan.cli``.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,16 @@ import wingspan
 
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
-    "backfill": "wingspan._cli_backfill:backfill",
-    "cache": "wingspan._cli_cache:cache",
-    "execute": "wingspan._cli_execute:execute",
-    "execution": "wingspan._cli_remote:execution",
-    "get": "wingspan._cli_remote:get",
-    "logs": "wingspan._cli_logs:logs",
-    "plugins": "wingspan._cli_plugins:plugins",
-    "register": "wingspan._cli_remote:register",
-    "run": "wingspan._cli_run:run",
-    "signal": "wingspan._cli_remote:signal",
-    "serve": "wingspan._cli_serve:serve",
+    "backfill": "wingspan.cli.backfill:backfill",
+    "cache": "wingspan.cli.cache:cache",
+    "execute": "wingspan.cli.execute:execute",
+    "execution": "wingspan.cli.remote:execution",
+    "get": "wingspan.cli.remote:get",
+    "logs": "wingspan.cli.logs:logs",
+    "plugins": "wingspan.cli.plugins:plugins",
+    "register": "wingspan.cli.remote:register",
+    "run": "wingspan.cli.run:run",
+    "signal": "wingspan.cli.remote:signal",
 }
 
 
@@ -71,6 +74,3 @@ def version() -> None:
 def main(args: Any = None) -> None:
     cli.main(args=args, prog_name="wingspan")
 
-
-if __name__ == "__main__":
-    main()

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from wingspan._cli_remote import fail, remote_client
+from wingspan.cli.remote import fail, remote_client
 from wingspan.core.errors import WingspanError
 
 __all__ = ["RemoteRun", "engine_event"]
@@ -51,13 +51,13 @@ class RemoteRun:
                 outputs = execution.outputs
         except WingspanError as exc:
             fail(exc)
-        from wingspan._cli_run import print_outputs
+        from wingspan.cli.run import print_outputs
 
         print_outputs(outputs, self.output_format)
 
     def _follow(self, remote: Any, execution: Any, found: Any) -> None:
-        from wingspan._cli_progress import ProgressView
-        from wingspan._cli_run import node_names
+        from wingspan.cli.progress import ProgressView
+        from wingspan.cli.run import node_names
 
         hinted: set[str] = set()
         try:

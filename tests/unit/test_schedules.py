@@ -9,7 +9,7 @@ import pytest
 
 from wingspan.core.errors import UserError
 from wingspan.core.model.launch_plans import CatchUpPolicy, CronSchedule, FixedRate, Schedule
-from wingspan.server.scheduling.ticks import MAX_CATCH_UP, due_ticks, ticks_between
+from wingspan.core.schedules import MAX_CATCH_UP, due_ticks, ticks_between
 
 
 def cron(expression: str, timezone: str = "UTC",

@@ -27,7 +27,7 @@ def _find(entities: dict[str, Any], name: str, source: str) -> Any:
 
 
 def _inputs(entity: Any, args: list[str]) -> dict[str, Any]:
-    from wingspan._cli_values import parse_value
+    from wingspan.core.types.text import parse_value
 
     types = entity.interface.inputs
     flags = {f"--{name.replace('_', '-')}": name for name in types} | {f"--{n}": n for n in types}
@@ -137,17 +137,17 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     JSON, files and folders as paths. Prints the outputs; exits non-zero on failure.
     With --remote it runs on a server, following its progress there.
     """
-    from wingspan._cli_progress import ProgressView
     from wingspan._discovery import load_entities
     from wingspan._launch_plan import LaunchPlan
     from wingspan._local import outputs_of, run_workflow_entity
     from wingspan._workflow import Workflow, single_node_workflow
+    from wingspan.cli.progress import ProgressView
     from wingspan.core.engine import MemorySink
 
     found = _find(load_entities(source), entity, source)
     values = _inputs(found, ctx.args)
     if remote:
-        from wingspan._cli_run_remote import RemoteRun
+        from wingspan.cli.run_remote import RemoteRun
 
         RemoteRun(ctx, endpoint, project, domain, output_format).run(
             source, found, values, version=version, presets=_presets(signals), no_wait=no_wait,
@@ -174,7 +174,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
 
 def print_outputs(outputs: dict[str, Any], output_format: str) -> None:
     """Outputs as the local and the remote run print them: one bare value, else name: value."""
-    from wingspan._cli_values import display
+    from wingspan.core.types.text import display
 
     shown = {name: display(value) for name, value in outputs.items()}
     if output_format == "json":

@@ -13,7 +13,7 @@ from typing import Any
 import anyio
 import click
 
-from wingspan._cli_remote import domain_option, endpoint_option, fail, output_option, project_option, show
+from wingspan.cli.remote import domain_option, endpoint_option, fail, output_option, project_option, show
 from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError, WingspanError
 
 __all__ = ["backfill"]
@@ -34,8 +34,8 @@ async def plan_ticks(remote: Any, name: str, start: datetime, end: datetime, ver
     in [start, end]."""
     from wingspan.core.model import codec
     from wingspan.core.model.launch_plans import LaunchPlanSpec
+    from wingspan.core.schedules import ticks_between
     from wingspan.protos import v1
-    from wingspan.server.scheduling.ticks import ticks_between
 
     named = v1.NamedEntityIdentifier(project=remote.project, domain=remote.domain, name=name)
     if version:
@@ -64,9 +64,9 @@ async def run_backfill(remote: Any, name: str, start: datetime, end: datetime, *
                        dry_run: bool = False, limit: int = 1000) -> list[dict[str, str]]:
     """Starts (or with ``dry_run`` lists) the executions of the plan's ticks in [start, end]."""
     from wingspan.core.model import codec
+    from wingspan.core.schedules import tick_execution_name
     from wingspan.core.types import default_engine
     from wingspan.protos import v1
-    from wingspan.server.scheduling.ticks import tick_execution_name
 
     plan, schedule, ticks = await plan_ticks(remote, name, start, end, version, limit)
     rows = []

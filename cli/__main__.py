@@ -1,0 +1,5 @@
+"""``python -m wingspan.cli``: the command line, as pods and worker processes start it."""
+
+from wingspan.cli import main
+
+main()
