@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wingspan import task, workflow
-from wingspan._workflow import Workflow
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.model import codec
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 

@@ -36,7 +36,7 @@ def chain_of(size: int):  # type: ignore[no-untyped-def]
 
 
 def per_node(wf, size: int, target: str, repeat: int) -> float:  # type: ignore[no-untyped-def]
-    from wingspan._local import outputs_of, run_workflow_entity
+    from wingspan._runner.run import outputs_of, run_workflow_entity
 
     times = []
     for _ in range(repeat):
@@ -53,7 +53,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     os.environ.setdefault("WINGSPAN_HOME", tempfile.mkdtemp(prefix="wingspan-bench-"))
-    from wingspan._local import run_workflow_entity
+    from wingspan._runner.run import run_workflow_entity
 
     wf = chain_of(args.chain)
     one = chain_of(1)

@@ -38,7 +38,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from wingspan._remote import AsyncRemote  # noqa: E402
+from wingspan._remote.client import AsyncRemote  # noqa: E402
 
 FLOW = '''
 from wingspan import task, workflow

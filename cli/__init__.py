@@ -31,7 +31,7 @@ COMMANDS = {
 
 def _plugin_commands() -> dict[str, Any]:
     """Commands from the plugins' wingspan_cli_commands hooks (discovered when first asked)."""
-    from wingspan._local_parts import local_plugins
+    from wingspan._runner.parts import local_plugins
 
     return {k: v for k, v in local_plugins().cli_commands.items() if k not in COMMANDS}
 

@@ -115,7 +115,7 @@ def backfill(launch_plan: str, start: str, end: str | None, version: str | None,
              project: str, domain: str, output_format: str, endpoint: str | None) -> None:
     """Runs LAUNCH_PLAN for each tick of its schedule between --from and --to, as the scheduler
     would have (the tick time goes to its kickoff input); ticks that already ran are skipped."""
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
 
     first = _moment(start, "--from")
     last = _moment(end, "--to") if end else datetime.now(UTC)

@@ -23,8 +23,8 @@ output_option = click.option("-o", "--output", "output_format", default="table",
 
 def remote_client(endpoint: str | None, project: str, domain: str) -> Any:
     """The client of every command: the endpoint from --endpoint, WINGSPAN_ENDPOINT, the
-    config file or the default (see wingspan._endpoint)."""
-    from wingspan._remote_sync import Remote
+    config file or the default (see wingspan._remote.endpoint)."""
+    from wingspan._remote.sync import Remote
 
     return Remote(endpoint, project=project, domain=domain)
 

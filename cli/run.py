@@ -137,10 +137,10 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     JSON, files and folders as paths. Prints the outputs; exits non-zero on failure.
     With --remote it runs on a server, following its progress there.
     """
-    from wingspan._discovery import load_entities
-    from wingspan._launch_plan import LaunchPlan
-    from wingspan._local import outputs_of, run_workflow_entity
-    from wingspan._workflow import Workflow, single_node_workflow
+    from wingspan._authoring.launch_plan import LaunchPlan
+    from wingspan._authoring.workflow import Workflow, single_node_workflow
+    from wingspan._registration.discovery import load_entities
+    from wingspan._runner.run import outputs_of, run_workflow_entity
     from wingspan.cli.progress import ProgressView
     from wingspan.core.engine import MemorySink
 
@@ -188,8 +188,8 @@ def print_outputs(outputs: dict[str, Any], output_format: str) -> None:
 
 def node_names(found: Any) -> dict[str, str]:
     """Node id -> name of what ``found`` runs (a task runs as a one-node workflow)."""
-    from wingspan._launch_plan import LaunchPlan
-    from wingspan._workflow import Workflow, single_node_workflow
+    from wingspan._authoring.launch_plan import LaunchPlan
+    from wingspan._authoring.workflow import Workflow, single_node_workflow
 
     if isinstance(found, LaunchPlan):
         found = found.workflow

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 from wingspan.core.version import VERSION as __version__
 
 if TYPE_CHECKING:
-    from wingspan._conditional import conditional
-    from wingspan._container_task import ContainerTask
-    from wingspan._dynamic import dynamic
-    from wingspan._gates import approve, sleep, wait_for_input
-    from wingspan._launch_plan import (
+    from wingspan._authoring.conditional import conditional
+    from wingspan._authoring.container_task import ContainerTask
+    from wingspan._authoring.dynamic import dynamic
+    from wingspan._authoring.gates import approve, sleep, wait_for_input
+    from wingspan._authoring.launch_plan import (
         ConcurrencyPolicy,
         CronSchedule,
         Email,
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
         Slack,
         Webhook,
     )
-    from wingspan._map import map_task
-    from wingspan._remote_sync import Remote
-    from wingspan._resources import Resources, Secret
-    from wingspan._task import task
-    from wingspan._workflow import workflow
+    from wingspan._authoring.map import map_task
+    from wingspan._authoring.resources import Resources, Secret
+    from wingspan._authoring.task import task
+    from wingspan._authoring.workflow import workflow
+    from wingspan._remote.sync import Remote
     from wingspan.core.engine.context import current_context
     from wingspan.core.errors import NonRetryableError, WingspanError
     from wingspan.core.types.files import Directory, File
@@ -39,19 +39,20 @@ if TYPE_CHECKING:
 
 # public name -> the module that defines it
 _HOMES = {
-    "conditional": "wingspan._conditional",
-    "ContainerTask": "wingspan._container_task",
-    "dynamic": "wingspan._dynamic",
-    "approve": "wingspan._gates", "sleep": "wingspan._gates", "wait_for_input": "wingspan._gates",
-    "ConcurrencyPolicy": "wingspan._launch_plan", "CronSchedule": "wingspan._launch_plan",
-    "Email": "wingspan._launch_plan", "FixedRate": "wingspan._launch_plan",
-    "LaunchPlan": "wingspan._launch_plan", "Slack": "wingspan._launch_plan",
-    "Webhook": "wingspan._launch_plan",
-    "map_task": "wingspan._map",
-    "Remote": "wingspan._remote_sync",
-    "Resources": "wingspan._resources", "Secret": "wingspan._resources",
-    "task": "wingspan._task",
-    "workflow": "wingspan._workflow",
+    "conditional": "wingspan._authoring.conditional",
+    "ContainerTask": "wingspan._authoring.container_task",
+    "dynamic": "wingspan._authoring.dynamic",
+    "approve": "wingspan._authoring.gates", "sleep": "wingspan._authoring.gates",
+    "wait_for_input": "wingspan._authoring.gates",
+    "ConcurrencyPolicy": "wingspan._authoring.launch_plan", "CronSchedule": "wingspan._authoring.launch_plan",
+    "Email": "wingspan._authoring.launch_plan", "FixedRate": "wingspan._authoring.launch_plan",
+    "LaunchPlan": "wingspan._authoring.launch_plan", "Slack": "wingspan._authoring.launch_plan",
+    "Webhook": "wingspan._authoring.launch_plan",
+    "map_task": "wingspan._authoring.map",
+    "Remote": "wingspan._remote.sync",
+    "Resources": "wingspan._authoring.resources", "Secret": "wingspan._authoring.resources",
+    "task": "wingspan._authoring.task",
+    "workflow": "wingspan._authoring.workflow",
     "current_context": "wingspan.core.engine.context",
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",

@@ -51,7 +51,7 @@ def test_example_closures_match_betterproto(module: str) -> None:
         loaded = __import__(module)
     finally:
         sys.path.remove(str(EXAMPLES))
-    from wingspan._workflow import Workflow
+    from wingspan._authoring.workflow import Workflow
 
     for value in vars(loaded).values():
         if isinstance(value, Workflow):

@@ -17,7 +17,7 @@ import anyio.to_thread
 import pytest
 
 from tests.unit.api.served import wingspan_serve
-from wingspan._remote_sync import Remote
+from wingspan._remote.sync import Remote
 
 pytestmark = [pytest.mark.slow]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from wingspan import LaunchPlan
-from wingspan._workflow import Workflow
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.model import codec
 from wingspan.protos import v1
 

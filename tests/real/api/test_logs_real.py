@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from tests.unit.remote.logged import RUN, Served, serve_logs
-from wingspan._remote import AsyncRemote
+from wingspan._remote.client import AsyncRemote
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError
 from wingspan.core.storage.s3 import S3BlobStore

@@ -11,8 +11,8 @@ import anyio.to_thread
 import pytest
 
 from tests.unit.remote.servers import api_server
-from wingspan._discovery import load_entities
-from wingspan._remote import AsyncRemote
+from wingspan._registration.discovery import load_entities
+from wingspan._remote.client import AsyncRemote
 from wingspan.core.config import Settings
 from wingspan.core.storage.s3 import S3BlobStore
 from wingspan.core.types.files import File

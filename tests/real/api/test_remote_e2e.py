@@ -20,7 +20,7 @@ import pytest
 
 from tests.real.conftest import TEST_BUCKET
 from tests.unit.api.served import Served, wingspan_serve
-from wingspan._remote_sync import Remote
+from wingspan._remote.sync import Remote
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 

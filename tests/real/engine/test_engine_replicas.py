@@ -23,7 +23,7 @@ import asyncpg
 import pytest
 
 from tests.unit.api.served import wingspan_serve
-from wingspan._remote_sync import Remote
+from wingspan._remote.sync import Remote
 from wingspan.protos import v1
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]

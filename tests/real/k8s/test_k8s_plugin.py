@@ -24,8 +24,8 @@ from wingspan_k8s._pods import namespace_name
 from tests.k8s_agent import NodeAgent
 from tests.k8s_agent.cluster import KubeApiserver
 from tests.k8s_agent.waits import phase_in, wait_for_pod, wait_for_pod_gone
-from wingspan._local import SdkResolver, SdkTaskRunner
-from wingspan._workflow import single_node_workflow
+from wingspan._authoring.workflow import single_node_workflow
+from wingspan._runner.run import SdkResolver, SdkTaskRunner
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.engine.runner import WorkflowRun

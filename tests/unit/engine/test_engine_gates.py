@@ -9,7 +9,7 @@ import anyio
 import pytest
 
 from wingspan import approve, sleep, task, wait_for_input, workflow
-from wingspan._local import SdkResolver, run_workflow_entity
+from wingspan._runner.run import SdkResolver, run_workflow_entity
 from wingspan.core.engine import CallbackSignals, MemorySink, QueueSignals, WorkflowRun, current_context
 from wingspan.core.errors import UserError
 from wingspan.core.model.execution import WorkflowPhase

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import pytest
 
 from wingspan import File, conditional, dynamic, map_task, task, workflow
-from wingspan._local import run_workflow_entity
+from wingspan._runner.run import run_workflow_entity
 from wingspan.core.engine import MemorySink, RetryPolicy
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
 from wingspan.core.model.execution import WorkflowPhase

@@ -16,7 +16,7 @@ from typing import Any
 import execute_tasks as tasks
 import pytest
 
-from wingspan._local import SdkResolver, SdkTaskRunner
+from wingspan._runner.run import SdkResolver, SdkTaskRunner
 from wingspan.core.model import codec
 from wingspan.core.model.execution import ExecutionError
 from wingspan.core.model.literals import ErrorKind, LiteralMap

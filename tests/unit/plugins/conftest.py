@@ -30,7 +30,7 @@ def test_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator
     sys.path.insert(0, str(target))
     importlib.invalidate_caches()
     # a run in an earlier test may have discovered plugins before these were installed
-    import wingspan._local_parts as local_parts
+    import wingspan._runner.parts as local_parts
 
     local_parts._plugins = None
     previous = os.environ.get("PYTHONPATH")

@@ -14,8 +14,8 @@ import pytest
 from click.testing import CliRunner
 
 from wingspan import task, workflow
-from wingspan._discovery import load_entities
-from wingspan._local import outputs_of, run_workflow_entity
+from wingspan._registration.discovery import load_entities
+from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.cli import cli
 from wingspan.core.catalog.interface import CacheKey
 from wingspan.core.catalog.sqlite import SqliteCatalog

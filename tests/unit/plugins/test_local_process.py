@@ -18,9 +18,9 @@ import localproc_tasks as tasks
 import pytest
 
 from wingspan import LaunchPlan
-from wingspan._discovery import load_entities
-from wingspan._local import outputs_of, run_workflow_entity
-from wingspan._workflow import Workflow, single_node_workflow
+from wingspan._authoring.workflow import Workflow, single_node_workflow
+from wingspan._registration.discovery import load_entities
+from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.localproc.budget import CpuBudget, cpu_request
 from wingspan.core.localproc.target import LocalProcessTarget
 from wingspan.core.model.execution import TaskPhase, WorkflowPhase

@@ -53,7 +53,7 @@ def gates(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 async def start(server: ApiServer, entity: str, inputs: dict[str, object], name: str) -> str:
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
 
     client = AsyncRemote(server.grpc_address)
     try:
@@ -118,7 +118,7 @@ async def test_signals_are_listed_and_set_with_type_checks(server: ApiServer, ga
 
 async def test_relaunch_and_recover_print_the_new_execution(server: ApiServer, gates: Path) -> None:
     assert (await wingspan(server, "register", str(gates))).exit_code == 0
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
 
     client = AsyncRemote(server.grpc_address)
     try:
@@ -145,7 +145,7 @@ async def test_run_remote_no_wait_registers_starts_and_prints_the_name(server: A
     assert started.exit_code == 0, started.output
     name = started.stdout.strip()
     assert "registered 4 entities at version nw1 (4 new)" in started.stderr
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
 
     client = AsyncRemote(server.grpc_address)
     try:
@@ -189,7 +189,7 @@ async def test_run_remote_follows_the_run_and_prints_its_outputs(code: Path, gat
 
 
 async def test_run_remote_says_how_to_give_what_a_run_waits_for(gates: Path, tmp_path: Path) -> None:
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
 
     async with api_server(tmp_path / "home", engine=True) as server:
         command = [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(gates / "gates_example.py"),

@@ -13,8 +13,8 @@ import anyio.to_thread
 import pytest
 
 from tests.unit.remote.servers import api_server
-from wingspan._remote import AsyncRemote
-from wingspan._remote_sync import Remote
+from wingspan._remote.client import AsyncRemote
+from wingspan._remote.sync import Remote
 from wingspan.core.errors import FailedPreconditionError, NotFoundError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ResourceType
@@ -167,7 +167,7 @@ async def test_relaunch_and_recover_start_new_executions(remote: AsyncRemote, ga
 
 
 async def test_outputs_as_python_values_of_a_run_followed_to_its_end(project: Path, tmp_path: Path) -> None:
-    from wingspan._discovery import load_entities
+    from wingspan._registration.discovery import load_entities
 
     chain = load_entities(project / "remote_chain.py")["remote_chain.chain"]
     async with api_server(tmp_path / "home", engine=True) as server:
@@ -216,7 +216,7 @@ FILES = ("from wingspan import File, task, workflow\n\n"
 
 
 async def test_local_files_given_as_inputs_go_to_the_server_first(tmp_path: Path) -> None:
-    from wingspan._discovery import load_entities
+    from wingspan._registration.discovery import load_entities
     from wingspan.core.types.files import Directory, File
 
     code = tmp_path / "code"

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from wingspan._endpoint import Endpoint, resolve_endpoint
-from wingspan._remote import AsyncRemote, RemoteError
+from wingspan._remote.client import AsyncRemote, RemoteError
+from wingspan._remote.endpoint import Endpoint, resolve_endpoint
 from wingspan.cli import cli
 from wingspan.core.errors import ConfigError, UserError
 

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from tests.unit.remote.logged import RUN, Served, serve_logs
-from wingspan._remote import AsyncRemote, LogChunk
+from wingspan._remote.client import AsyncRemote, LogChunk
 from wingspan.cli import cli
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError

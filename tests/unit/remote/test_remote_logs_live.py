@@ -8,7 +8,7 @@ from pathlib import Path
 import anyio
 
 from tests.unit.remote.servers import api_server
-from wingspan._remote import AsyncRemote
+from wingspan._remote.client import AsyncRemote
 
 WAITS = '''
 import os

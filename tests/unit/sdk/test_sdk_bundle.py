@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from wingspan._bundle import build_bundle, bundle_files
+from wingspan._registration.bundle import build_bundle, bundle_files
 from wingspan.core.errors import UserError
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from wingspan import ContainerTask, LaunchPlan
-from wingspan._discovery import EntityLoadError, load_entities, load_module, module_name_for
-from wingspan._task import PythonTask
-from wingspan._workflow import Workflow
+from wingspan._authoring.task import PythonTask
+from wingspan._authoring.workflow import Workflow
+from wingspan._registration.discovery import EntityLoadError, load_entities, load_module, module_name_for
 from wingspan.core.errors import UserError
 
 _counter = itertools.count()

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from wingspan import LaunchPlan
-from wingspan._discovery import load_entities
-from wingspan._dynamic import DynamicTask
-from wingspan._entity import Entity
-from wingspan._workflow import Workflow
+from wingspan._authoring.dynamic import DynamicTask
+from wingspan._authoring.entity import Entity
+from wingspan._authoring.workflow import Workflow
+from wingspan._registration.discovery import load_entities
 from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.workflows import CompiledWorkflowClosure, DynamicJobSpec
@@ -113,7 +113,7 @@ def test_a_fresh_interpreter_with_another_hash_seed_yields_the_same_bytes(
         "from pathlib import Path\n"
         f"sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
         "from test_sdk_examples import EXAMPLES, NAMES, digests\n"
-        "from wingspan._discovery import load_entities\n"
+        "from wingspan._registration.discovery import load_entities\n"
         "print(json.dumps({n: digests(load_entities(EXAMPLES / f'{n}.py')) for n in NAMES}))\n"
     )
     seed = "1" if os.environ.get("PYTHONHASHSEED") != "1" else "2"

@@ -29,7 +29,7 @@ from wingspan import (
     wait_for_input,
     workflow,
 )
-from wingspan._workflow import Workflow
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import ResourceType

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from wingspan import Resources, task, workflow
-from wingspan._workflow import Workflow
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.workflows import START_NODE, BindingData, Node, OutputReference, PathStep
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from wingspan import LaunchPlan, map_task, task, workflow
-from wingspan._registration import plan_registration
+from wingspan._registration.plan import plan_registration
 from wingspan.core.model.interface import ResourceType
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import anyio
 
-from wingspan._entity import Entity
+from wingspan._authoring.entity import Entity
 from wingspan.core.engine import (
     EventSink,
     LaunchPlanTarget,
@@ -131,7 +131,7 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     ``target`` chooses where tasks run (``"local-process"``, or ``"python=local-process,..."``);
     by default the ``task_targets`` setting (``WINGSPAN_TASK_TARGETS``), else in this process.
     """
-    from wingspan._local_parts import engine_parts
+    from wingspan._runner.parts import engine_parts
 
     inputs = {**workflow.interface.defaults, **values}
     _check_inputs(workflow, inputs)
@@ -162,7 +162,7 @@ def outputs_of(workflow: Any, result: RunResult) -> Any:
 
 def run_entity(entity: Any, values: dict[str, Any]) -> Any:
     """What calling an entity outside a workflow does."""
-    from wingspan._workflow import Workflow, single_node_workflow
+    from wingspan._authoring.workflow import Workflow, single_node_workflow
 
     if isinstance(entity, Workflow):
         return outputs_of(entity, run_workflow_entity(entity, values))

@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from wingspan._discovery import caller_module
-from wingspan._entity import Entity
-from wingspan._interface import PythonInterface
-from wingspan._task import TaskOptions
+from wingspan._authoring.entity import Entity
+from wingspan._authoring.interface import PythonInterface
+from wingspan._authoring.task import TaskOptions
+from wingspan._registration.discovery import caller_module
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.tasks import Container, KeyValue, TaskMetadata, TaskTemplate
@@ -75,7 +75,7 @@ class ContainerTask(Entity):
         container = Container(self.image, self.command, (),
                               tuple(KeyValue(k, v) for k, v in sorted(opts.environment.items())),
                               resources, self.input_dir, self.output_dir)
-        from wingspan._task import _seconds
+        from wingspan._authoring.task import _seconds
 
         metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), None, opts.interruptible, opts.docs,
                                 target=opts.target)
@@ -87,11 +87,11 @@ class ContainerTask(Entity):
 
     def run_command(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Runs the command on this machine (local runs have no container engine)."""
-        from wingspan._container_local import run_container_command
+        from wingspan._runner.container import run_container_command
 
         return run_container_command(self, inputs)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._local import run_entity
+        from wingspan._runner.run import run_entity
 
         return run_entity(self, values)

@@ -6,9 +6,9 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
-from wingspan._entity import Entity, entity_name
-from wingspan._graph import GraphBuilder, NodeSpec, Promise, bind
-from wingspan._interface import PythonInterface, read_interface
+from wingspan._authoring.entity import Entity, entity_name
+from wingspan._authoring.graph import GraphBuilder, NodeSpec, Promise, bind
+from wingspan._authoring.interface import PythonInterface, read_interface
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
@@ -53,7 +53,7 @@ def templates_of(entities: dict[Identifier, Entity]) -> tuple[
         dict[Identifier, LaunchPlanInterface]]:
     """What the compiler needs to know of each entity: task and workflow templates, and
     launch plans' interfaces."""
-    from wingspan._launch_plan import LaunchPlan
+    from wingspan._authoring.launch_plan import LaunchPlan
 
     tasks = {i: e.template for i, e in entities.items()
              if i.resource_type == ResourceType.TASK and hasattr(e, "template")}
@@ -124,7 +124,7 @@ class Workflow(Entity):
         return "workflow_node", WorkflowNode("subworkflow_id", self.id)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._local import run_entity
+        from wingspan._runner.run import run_entity
 
         return run_entity(self, values)
 

@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any, TypeVar, overload
 
 import wingspan
-from wingspan._entity import Entity, entity_name
-from wingspan._interface import read_interface
-from wingspan._resources import Resources, Secret
+from wingspan._authoring.entity import Entity, entity_name
+from wingspan._authoring.interface import read_interface
+from wingspan._authoring.resources import Resources, Secret
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.literals import LiteralMap
@@ -227,13 +227,13 @@ class PythonTask(Entity):
     def cache_version(self) -> str:
         """The default cache version: a digest of this task's source and of the user code it
         calls (an explicit ``cache_version`` pins it instead)."""
-        from wingspan._code_version import code_version
+        from wingspan._authoring.code_version import code_version
 
         return code_version(self.fn)
 
     def task_runner(self) -> Any:
         """The task as the engine runs it in this process (a worker process asks for it too)."""
-        from wingspan._local import SdkResolver, SdkTaskRunner
+        from wingspan._runner.run import SdkResolver, SdkTaskRunner
 
         return SdkTaskRunner(self, SdkResolver({}))
 
@@ -241,7 +241,7 @@ class PythonTask(Entity):
         return "task_node", TaskNode(task_id=self.id)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._local import run_entity
+        from wingspan._runner.run import run_entity
 
         return run_entity(self, values)
 

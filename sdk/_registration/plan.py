@@ -67,8 +67,8 @@ def _workflow_order(workflows: dict[Identifier, Any]) -> list[Any]:
 def plan_registration(entities: Iterable[Any], *, project: str, domain: str, version: str,
                       bundle_uri: str = "") -> RegistrationPlan:
     """The requests that register ``entities`` and everything they reach."""
-    from wingspan._launch_plan import LaunchPlan
-    from wingspan._workflow import Workflow
+    from wingspan._authoring.launch_plan import LaunchPlan
+    from wingspan._authoring.workflow import Workflow
 
     def scoped(entity_id: Identifier) -> Identifier:
         return Identifier(entity_id.resource_type, project, domain, entity_id.name, version)

@@ -263,7 +263,7 @@ class Promise(NodeOutput):
     # ---- conditions ------------------------------------------------------------------------
 
     def _compare(self, op: str, other: Any) -> Any:
-        from wingspan._conditional import Comparison
+        from wingspan._authoring.conditional import Comparison
 
         return Comparison(op, self, other)
 
@@ -354,7 +354,7 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
                                "order nodes that share no data")
     if _holds_promise(value):
         return _bind_container(value, py_type, literal_type, context)
-    from wingspan._conditional import Condition, Conditional
+    from wingspan._authoring.conditional import Condition, Conditional
 
     if isinstance(value, Condition):
         raise CompilationError(

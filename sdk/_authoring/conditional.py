@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wingspan._graph import GraphBuilder, NodeOutput, NodeSpec, Promise, current_builder
+from wingspan._authoring.graph import GraphBuilder, NodeOutput, NodeSpec, Promise, current_builder
 from wingspan.core.errors import CompilationError, TypeTransformerError
 from wingspan.core.model.workflows import (
     BooleanExpression,

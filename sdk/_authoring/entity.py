@@ -9,8 +9,8 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from wingspan._graph import GraphBuilder, NodeOutput, NodeSpec, Promise, bind, current_builder
-from wingspan._interface import PythonInterface
+from wingspan._authoring.graph import GraphBuilder, NodeOutput, NodeSpec, Promise, bind, current_builder
+from wingspan._authoring.interface import PythonInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.workflows import Binding, BindingData

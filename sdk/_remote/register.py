@@ -20,16 +20,16 @@ from wingspan.core.errors import NotFoundError, UserError
 from wingspan.core.model import codec
 
 if TYPE_CHECKING:
-    from wingspan._remote import AsyncRemote, Registered
+    from wingspan._remote.client import AsyncRemote, Registered
 
 __all__ = ["register"]
 
 
 async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
                    version: str | None) -> Registered:
-    from wingspan._registration import plan_registration
-    from wingspan._remote import Registered
-    from wingspan._remote_data import put_signed
+    from wingspan._registration.plan import plan_registration
+    from wingspan._remote.client import Registered
+    from wingspan._remote.data import put_signed
     from wingspan.protos import v1
 
     # importing user code and packing it block: a worker thread does it
@@ -87,8 +87,8 @@ def _collect(target: Any) -> tuple[list[Any], Any]:
     under it), a file, or entity objects. The bundle holds the folder they are imported from:
     theirs, or the one above their outermost package, so a worker imports them by the same
     module names."""
-    from wingspan._bundle import build_bundle
-    from wingspan._discovery import load_entities, module_name_for
+    from wingspan._registration.bundle import build_bundle
+    from wingspan._registration.discovery import load_entities, module_name_for
 
     if isinstance(target, (str, os.PathLike)):
         path = Path(target).resolve()

@@ -13,7 +13,7 @@ import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, TypeAlias
 
-from wingspan._remote import (
+from wingspan._remote.client import (
     DEFAULT_DOMAIN,
     DEFAULT_PROJECT,
     AsyncRemote,

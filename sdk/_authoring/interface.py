@@ -73,7 +73,7 @@ def _outputs(hint: Any) -> tuple[str, dict[str, Any], Any]:
 
 def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
     """Reads ``fn``'s interface, appending every problem found to ``problems``."""
-    from wingspan._entity import entity_name  # _entity imports this module
+    from wingspan._authoring.entity import entity_name  # _entity imports this module
 
     # named as the option checks and the compiler name it, so all problems read alike
     where = f"{kind} {entity_name(fn)!r}"

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from wingspan._entity import Entity
+from wingspan._authoring.entity import Entity
 from wingspan.core.errors import UserError
 
 __all__ = ["EntityLoadError", "caller_module", "load_entities", "load_module", "module_name_for"]
@@ -130,10 +130,10 @@ def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
     launch plan is listed, since it reaches its workflow (``plan.workflow``) and not the
     other way round.
     """
-    from wingspan._container_task import ContainerTask
-    from wingspan._launch_plan import LaunchPlan
-    from wingspan._task import PythonTask
-    from wingspan._workflow import Workflow
+    from wingspan._authoring.container_task import ContainerTask
+    from wingspan._authoring.launch_plan import LaunchPlan
+    from wingspan._authoring.task import PythonTask
+    from wingspan._authoring.workflow import Workflow
 
     module = load_module(target)
     kinds = (PythonTask, Workflow, LaunchPlan, ContainerTask)

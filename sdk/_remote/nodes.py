@@ -20,7 +20,7 @@ from wingspan.core.model.execution import NodePhase, TaskPhase
 from wingspan.core.model.interface import ExecutionId
 
 if TYPE_CHECKING:
-    from wingspan._remote import AsyncRemote, LogChunk
+    from wingspan._remote.client import AsyncRemote, LogChunk
 
 __all__ = ["list_nodes", "read_logs"]
 
@@ -53,7 +53,7 @@ async def read_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str
 
 async def _node_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str, attempt: int | None,
                      follow: bool) -> AsyncIterator[LogChunk]:
-    from wingspan._remote import LogChunk
+    from wingspan._remote.client import LogChunk
     from wingspan.protos import v1
 
     node = v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)

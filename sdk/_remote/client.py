@@ -147,7 +147,7 @@ class LogChunk:
 class AsyncRemote:
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
                  domain: str = DEFAULT_DOMAIN) -> None:
-        from wingspan._endpoint import resolve_endpoint
+        from wingspan._remote.endpoint import resolve_endpoint
 
         self._endpoint = resolve_endpoint(endpoint)
         self.endpoint = self._endpoint.address
@@ -212,7 +212,7 @@ class AsyncRemote:
         """Registers every task, workflow and launch plan in a folder or file (with its code
         bundle), or the given entities; returns {name: created} (False: identical, no-op),
         whose ``version`` is the version registered (default: a digest of the code)."""
-        from wingspan._remote_register import register
+        from wingspan._remote.register import register
 
         return await register(self, target, project or self.project, domain or self.domain, version)
 
@@ -284,7 +284,7 @@ class AsyncRemote:
 
     async def _inputs(self, values: dict[str, Any], interface: TypedInterface,
                       py_types: dict[str, Any] | None) -> LiteralMap:
-        from wingspan._remote_data import input_literals
+        from wingspan._remote.data import input_literals
 
         return await input_literals(self, values, interface, py_types)
 
@@ -308,7 +308,7 @@ class AsyncRemote:
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         """The outputs of an execution: of ``py_types`` when given, else plain values."""
-        from wingspan._remote_data import output_values
+        from wingspan._remote.data import output_values
         from wingspan.protos import v1
 
         data = await self._call("get_execution_data", v1.GetExecutionRequest(
@@ -349,7 +349,7 @@ class AsyncRemote:
 
     async def signals(self, execution_ref: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's gates and what they wait for (``value`` is None until given)."""
-        from wingspan._naturals import to_natural
+        from wingspan._remote.naturals import to_natural
         from wingspan.protos import v1
 
         execution_id = self.execution_id(execution_ref)
@@ -366,7 +366,7 @@ class AsyncRemote:
 
     async def set_signal(self, execution_ref: ExecutionRef, name: str, value: Any) -> None:
         """Gives a gate its value (True/False approves or rejects), checked against its type."""
-        from wingspan._naturals import from_natural
+        from wingspan._remote.naturals import from_natural
         from wingspan.core.model.interface import SignalId
         from wingspan.protos import v1
 
@@ -420,14 +420,14 @@ class AsyncRemote:
         """What task attempts wrote: of ``node_id`` (its latest attempt, or ``attempt``), or of
         every task node in turn. ``follow`` keeps reading as they write, through retries,
         until they end (for every node: until the execution ends)."""
-        from wingspan._remote_nodes import read_logs
+        from wingspan._remote.nodes import read_logs
 
         return read_logs(self, self.execution_id(execution_id), node_id, attempt, follow)
 
     async def nodes(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's nodes, parents before their children: ``node``, ``name``, ``phase``,
         ``attempts``, ``cache``, ``seconds`` and the first line of the ``error``."""
-        from wingspan._remote_nodes import list_nodes
+        from wingspan._remote.nodes import list_nodes
 
         return await list_nodes(self, self.execution_id(execution_id))
 

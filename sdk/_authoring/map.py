@@ -5,9 +5,9 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from wingspan._entity import Entity
-from wingspan._graph import GraphBuilder, NodeSpec, bind
-from wingspan._interface import PythonInterface
+from wingspan._authoring.entity import Entity
+from wingspan._authoring.graph import GraphBuilder, NodeSpec, bind
+from wingspan._authoring.interface import PythonInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.literals import LiteralType
@@ -23,7 +23,7 @@ class MapTask(Entity):
     kind_label = "map task"
 
     def __init__(self, target: Any, concurrency: int | None, min_success_ratio: float) -> None:
-        from wingspan._task import PythonTask
+        from wingspan._authoring.task import PythonTask
 
         bound: dict[str, Any] = {}
         if isinstance(target, functools.partial):
@@ -97,7 +97,7 @@ class MapTask(Entity):
                 spec.inputs.append(Binding(name, BindingData("literal", inner.default_literals[name])))
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._local import run_entity
+        from wingspan._runner.run import run_entity
 
         return run_entity(self, values)
 

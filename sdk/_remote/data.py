@@ -15,8 +15,8 @@ import anyio
 from wingspan.core.errors import UserError
 
 if TYPE_CHECKING:
-    from wingspan._endpoint import Endpoint
-    from wingspan._remote import AsyncRemote
+    from wingspan._remote.client import AsyncRemote
+    from wingspan._remote.endpoint import Endpoint
     from wingspan.core.model.interface import TypedInterface
     from wingspan.core.model.literals import LiteralMap
 
@@ -27,7 +27,7 @@ async def input_literals(remote: AsyncRemote, values: dict[str, Any], interface:
                          py_types: dict[str, Any] | None) -> LiteralMap:
     """The inputs of a run as a LiteralMap: of ``py_types`` when the caller gave the entity,
     else read by the registered interface's literal types; local files uploaded first."""
-    from wingspan._naturals import from_natural
+    from wingspan._remote.naturals import from_natural
     from wingspan.core.model.literals import Blob, BlobType, Literal, LiteralMap
     from wingspan.core.types import default_engine
     from wingspan.core.types.files import File
@@ -56,7 +56,7 @@ async def output_values(endpoint: Endpoint, literals: dict[str, Any],
                         py_types: dict[str, Any] | None) -> dict[str, Any]:
     """Output literals as Python values: of ``py_types`` when given, else plain ones; stored
     files, data frames and large values are read through the server (no store keys here)."""
-    from wingspan._naturals import to_natural
+    from wingspan._remote.naturals import to_natural
     from wingspan.core.types import default_engine
     from wingspan.core.types.offload import load_offloaded
     from wingspan.core.types.transformer import TransferContext
@@ -104,7 +104,7 @@ async def upload_local_files(remote: AsyncRemote, value: Any, lt: Any, project: 
 async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
     import httpx
 
-    from wingspan._remote import RemoteError
+    from wingspan._remote.client import RemoteError
 
     async with httpx.AsyncClient(timeout=300) as http:
         response = await http.put(signed_url, content=data,
@@ -124,7 +124,7 @@ class ProxyDownloads:
     async def _signed(self, uri: str) -> str:
         from grpclib.client import Channel
 
-        from wingspan._remote import _translate
+        from wingspan._remote.client import _translate
         from wingspan.protos import v1
 
         channel = Channel(self.endpoint.host, self.endpoint.port)
@@ -159,7 +159,7 @@ class ProxyDownloads:
 
 
 def _check(response: Any, uri: str) -> None:
-    from wingspan._remote import RemoteError
+    from wingspan._remote.client import RemoteError
 
     if response.status_code >= 300:
         raise RemoteError(f"downloading {uri} failed with {response.status_code}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from wingspan._entity import Entity
-from wingspan._graph import GraphBuilder, bind
-from wingspan._task import PythonTask, TaskOptions
-from wingspan._workflow import collect_entities, templates_of
+from wingspan._authoring.entity import Entity
+from wingspan._authoring.graph import GraphBuilder, bind
+from wingspan._authoring.task import PythonTask, TaskOptions
+from wingspan._authoring.workflow import collect_entities, templates_of
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface
