@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-import wingspan
+from wingspan.core.version import VERSION
 
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
@@ -60,7 +60,7 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(wingspan.__version__, prog_name="wingspan")
+@click.version_option(VERSION, prog_name="wingspan")
 def cli() -> None:
     """Wingspan: typed workflows on a laptop and on a server."""
 
@@ -68,7 +68,7 @@ def cli() -> None:
 @cli.command()
 def version() -> None:
     """Print the client version."""
-    click.echo(wingspan.__version__)
+    click.echo(VERSION)
 
 
 def main(args: Any = None) -> None:

@@ -39,11 +39,11 @@ async def plan_ticks(remote: Any, name: str, start: datetime, end: datetime, ver
 
     named = v1.NamedEntityIdentifier(project=remote.project, domain=remote.domain, name=name)
     if version:
-        plan = await remote._call("get_launch_plan", v1.GetEntityRequest(id=v1.Identifier(
+        plan = await remote.transport.call("get_launch_plan", v1.GetEntityRequest(id=v1.Identifier(
             resource_type=v1.ResourceType.LAUNCH_PLAN, project=remote.project, domain=remote.domain,
             name=name, version=version)), f"get launch plan {name}")
     else:
-        plan = await remote._call("get_active_launch_plan", v1.GetActiveLaunchPlanRequest(id=named),
+        plan = await remote.transport.call("get_active_launch_plan", v1.GetActiveLaunchPlanRequest(id=named),
                                   f"get the active version of launch plan {name}")
     spec: LaunchPlanSpec = codec.from_proto(plan.spec)
     if spec.schedule is None or not spec.schedule.kind:
@@ -75,7 +75,7 @@ async def run_backfill(remote: Any, name: str, start: datetime, end: datetime, *
         row = {"tick": tick.isoformat(), "execution": execution}
         if dry_run:
             try:
-                await remote._call("get_execution", v1.GetExecutionRequest(id=v1.ExecutionId(
+                await remote.transport.call("get_execution", v1.GetExecutionRequest(id=v1.ExecutionId(
                     project=remote.project, domain=remote.domain, name=execution)), f"look for {execution}")
                 row["status"] = "already ran"
             except NotFoundError:
@@ -91,7 +91,8 @@ async def run_backfill(remote: Any, name: str, start: datetime, end: datetime, *
             spec=v1.ExecutionSpec(entity_id=plan.id, inputs=inputs, metadata=v1.ExecutionMetadata(
                 mode=v1.ExecutionMode.SCHEDULED, principal="backfill", scheduled_at=tick)))
         try:
-            await remote._call("create_execution", request, f"start tick {tick.isoformat()} of {name}")
+            await remote.transport.call("create_execution", request,
+                                        f"start tick {tick.isoformat()} of {name}")
             row["status"] = "started"
         except AlreadyExistsError:
             row["status"] = "already ran"

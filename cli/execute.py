@@ -95,9 +95,9 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     import anyio.to_thread
 
     from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
-    from wingspan.core.localproc.worker import resolve_task
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
+    from wingspan.core.plugins.localproc.worker import resolve_task
     from wingspan.core.types import TransferContext, default_engine
 
     if request.bundle:

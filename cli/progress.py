@@ -1,14 +1,20 @@
-"""A live view of an execution's nodes for the terminal."""
+"""What a run shows on the terminal: a live view of its nodes (named), and its outputs."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from typing import Any
 
-from wingspan.core.engine import Event
+import click
 
-__all__ = ["ProgressView"]
+from wingspan._authoring.launch_plan import LaunchPlan
+from wingspan._authoring.workflow import Workflow, single_node_workflow
+from wingspan.core.engine import Event
+from wingspan.core.types.text import display
+
+__all__ = ["ProgressView", "node_names", "print_outputs"]
 
 _STYLE = {"SUCCEEDED": "green", "FAILED": "red", "TIMED_OUT": "red", "ABORTED": "yellow",
           "RUNNING": "cyan", "WAITING": "magenta", "SKIPPED": "dim", "QUEUED": "dim"}
@@ -74,3 +80,23 @@ class ProgressView:
             done = sum(1 for k, v in self.rows.items() if "/" in k and v.get("phase") == "SUCCEEDED")
             table.caption = f"{done}/{children} nested nodes succeeded"
         return table
+
+
+def print_outputs(outputs: dict[str, Any], output_format: str) -> None:
+    """Outputs as the local and the remote run print them: one bare value, else name: value."""
+    shown = {name: display(value) for name, value in outputs.items()}
+    if output_format == "json":
+        click.echo(json.dumps(shown, indent=2, default=str))
+    elif len(shown) == 1 and "o0" in shown:
+        click.echo(shown["o0"] if isinstance(shown["o0"], str) else json.dumps(shown["o0"], default=str))
+    else:
+        for name, value in shown.items():
+            click.echo(f"{name}: {value if isinstance(value, str) else json.dumps(value, default=str)}")
+
+
+def node_names(found: Any) -> dict[str, str]:
+    """Node id -> name of what ``found`` runs (a task runs as a one-node workflow)."""
+    if isinstance(found, LaunchPlan):
+        found = found.workflow
+    workflow = found if isinstance(found, Workflow) else single_node_workflow(found)
+    return {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}

@@ -10,7 +10,7 @@ import click
 
 from wingspan.core.errors import ConfigError, UserError
 
-__all__ = ["node_names", "print_outputs", "run"]
+__all__ = ["run"]
 
 
 def _find(entities: dict[str, Any], name: str, source: str) -> Any:
@@ -141,7 +141,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     from wingspan._authoring.workflow import Workflow, single_node_workflow
     from wingspan._registration.discovery import load_entities
     from wingspan._runner.run import outputs_of, run_workflow_entity
-    from wingspan.cli.progress import ProgressView
+    from wingspan.cli.progress import ProgressView, print_outputs
     from wingspan.core.engine import MemorySink
 
     found = _find(load_entities(source), entity, source)
@@ -170,28 +170,3 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
         click.secho(f"{exc}", fg="red", err=True)
         ctx.exit(1)
     print_outputs(workflow.interface.unpack_outputs(returned, workflow.name), output_format)
-
-
-def print_outputs(outputs: dict[str, Any], output_format: str) -> None:
-    """Outputs as the local and the remote run print them: one bare value, else name: value."""
-    from wingspan.core.types.text import display
-
-    shown = {name: display(value) for name, value in outputs.items()}
-    if output_format == "json":
-        click.echo(json.dumps(shown, indent=2, default=str))
-    elif len(shown) == 1 and "o0" in shown:
-        click.echo(shown["o0"] if isinstance(shown["o0"], str) else json.dumps(shown["o0"], default=str))
-    else:
-        for name, value in shown.items():
-            click.echo(f"{name}: {value if isinstance(value, str) else json.dumps(value, default=str)}")
-
-
-def node_names(found: Any) -> dict[str, str]:
-    """Node id -> name of what ``found`` runs (a task runs as a one-node workflow)."""
-    from wingspan._authoring.launch_plan import LaunchPlan
-    from wingspan._authoring.workflow import Workflow, single_node_workflow
-
-    if isinstance(found, LaunchPlan):
-        found = found.workflow
-    workflow = found if isinstance(found, Workflow) else single_node_workflow(found)
-    return {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}

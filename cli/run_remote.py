@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from wingspan.cli.progress import ProgressView, node_names, print_outputs
 from wingspan.cli.remote import fail, remote_client
 from wingspan.core.errors import WingspanError
 
@@ -51,14 +52,9 @@ class RemoteRun:
                 outputs = execution.outputs
         except WingspanError as exc:
             fail(exc)
-        from wingspan.cli.run import print_outputs
-
         print_outputs(outputs, self.output_format)
 
     def _follow(self, remote: Any, execution: Any, found: Any) -> None:
-        from wingspan.cli.progress import ProgressView
-        from wingspan.cli.run import node_names
-
         hinted: set[str] = set()
         try:
             with ProgressView(node_names(found)) as view:

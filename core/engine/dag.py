@@ -17,6 +17,7 @@ import anyio.abc
 from wingspan.core.engine.execution import ExecutionState, NodeFailed
 from wingspan.core.engine.failures import error_from_exception
 from wingspan.core.engine.interfaces import EntityResolver, TaskRunner
+from wingspan.core.engine.nodes import run_node
 from wingspan.core.engine.values import step_into
 from wingspan.core.model.execution import NodePhase
 from wingspan.core.model.workflows import (
@@ -69,6 +70,10 @@ class DagRun:
 
     def path(self, node_id: str) -> str:
         return self.prefix + node_id
+
+    def child(self, graph: CompiledWorkflow, inputs: dict[str, Any], resolver: Any, path: str) -> DagRun:
+        """The run of a node's sub-graph (subworkflow, launch plan, dynamic), in this execution."""
+        return DagRun(self.state, graph, inputs, resolver, prefix=path + "/", parent=path)
 
     # ---- bindings --------------------------------------------------------------------------
 
@@ -139,8 +144,6 @@ class DagRun:
             self._changed.set()
 
     async def _run_node(self, node_id: str, inline: bool) -> None:
-        from wingspan.core.engine.nodes import run_node
-
         node = self.nodes[node_id]
         try:
             outputs = await run_node(self, node, inline)

@@ -504,9 +504,7 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
 async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflow,
                      inputs: dict[str, Any], resolver: Any) -> dict[str, Any]:
     """Runs a node's sub-graph (subworkflow, launch plan, dynamic) and records how it ended."""
-    from wingspan.core.engine.dag import DagRun
-
-    child = DagRun(dag.state, graph, inputs, resolver, prefix=path + "/", parent=path)
+    child = dag.child(graph, inputs, resolver, path)
     try:
         outputs = await child.run()
     except NodeFailed as failed:

@@ -12,28 +12,13 @@ from functools import cache
 from types import ModuleType
 from typing import Any, TypeVar
 
-from wingspan.core.model import execution, interface, launch_plans, literals, tasks, workflows
+from wingspan.core.model.mirrored import model_classes
 from wingspan.core.model.record import fields_of, is_record
+from wingspan.core.model.wire import decode_message, encode_message
 
 __all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
 
 T = TypeVar("T")
-
-# every module of the model whose classes mirror IDL messages
-MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution]
-
-
-@cache
-def model_classes() -> dict[str, type]:
-    """Model classes (records and enums) by their IDL name."""
-    found: dict[str, type] = {}
-    for module in MODEL_MODULES:
-        for name in module.__all__:
-            obj = getattr(module, name)
-            if isinstance(obj, type) and (is_record(obj) or issubclass(obj, enum.Enum)):
-                found[name] = obj
-    return found
-
 
 @cache
 def _v1() -> ModuleType:
@@ -119,14 +104,10 @@ def _decode_value(value: Any) -> Any:
 def encode(obj: Any) -> bytes:
     """Serialises a model object to the IDL's wire format (straight from the record:
     the same bytes betterproto2 would write, some ten times faster)."""
-    from wingspan.core.model.wire import encode_message
-
     return encode_message(obj)
 
 
 def decode(cls: type[T], data: bytes) -> T:
     """Parses wire bytes of the message mirrored by ``cls``."""
-    from wingspan.core.model.wire import decode_message
-
     result: T = decode_message(cls, data)
     return result

@@ -8,7 +8,8 @@ from datetime import datetime
 from wingspan.core.model.literals import ErrorKind
 from wingspan.core.model.record import record
 
-__all__ = ["CacheStatus", "ExecutionError", "NodePhase", "TaskPhase", "WorkflowPhase"]
+__all__ = ["ENDED_WORKFLOW_PHASES", "CacheStatus", "ExecutionError", "NodePhase", "TaskPhase",
+           "WorkflowPhase"]
 
 
 class WorkflowPhase(enum.IntEnum):
@@ -21,6 +22,11 @@ class WorkflowPhase(enum.IntEnum):
     ABORTING = 6
     ABORTED = 7
     SKIPPED = 8
+
+
+#: the phases an execution never leaves
+ENDED_WORKFLOW_PHASES = frozenset({WorkflowPhase.SUCCEEDED, WorkflowPhase.FAILED, WorkflowPhase.TIMED_OUT,
+                                   WorkflowPhase.ABORTED, WorkflowPhase.SKIPPED})
 
 
 class NodePhase(enum.IntEnum):

@@ -13,6 +13,7 @@ import struct
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wingspan.core.model.mirrored import model_classes
 from wingspan.core.model.record import fields_of
 
 __all__ = ["decode_message", "encode_message"]
@@ -66,7 +67,6 @@ def _plan(cls: type) -> _Plan:
 def _build_plan(cls: type) -> _Plan:
     import dataclasses
 
-    from wingspan.core.model.codec import model_classes
     from wingspan.protos import v1
 
     message_cls = getattr(v1, cls.__name__)

@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 @hookimpl
 def wingspan_task_plugins() -> Sequence[TaskPlugin]:
-    from wingspan.core.localproc.target import LocalProcessTarget
     from wingspan.core.plugins.inprocess_target import InProcessTarget
+    from wingspan.core.plugins.localproc.target import LocalProcessTarget
 
     return [InProcessTarget(), LocalProcessTarget()]
 

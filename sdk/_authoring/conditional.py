@@ -8,83 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from wingspan._authoring.graph import GraphBuilder, NodeOutput, NodeSpec, Promise, current_builder
-from wingspan.core.errors import CompilationError, TypeTransformerError
-from wingspan.core.model.workflows import (
-    BooleanExpression,
-    BranchNode,
-    ComparisonExpression,
-    ComparisonOperator,
-    ConjunctionExpression,
-    ConjunctionOperator,
-    IfBlock,
-    Operand,
-)
-from wingspan.core.types import type_repr
-from wingspan.core.types.purity import to_literal_now
+from wingspan._authoring.graph import GraphBuilder, NodeSpec, current_builder
+from wingspan._authoring.promises import Condition, NodeOutput, NotAValue, as_condition
+from wingspan.core.errors import CompilationError
+from wingspan.core.model.workflows import BranchNode, IfBlock
 
-__all__ = ["Comparison", "Condition", "conditional"]
+__all__ = ["Conditional", "conditional"]
 
-_OPERATORS = {"==": ComparisonOperator.EQ, "!=": ComparisonOperator.NEQ, ">": ComparisonOperator.GT,
-              ">=": ComparisonOperator.GTE, "<": ComparisonOperator.LT, "<=": ComparisonOperator.LTE}
-
-_COMBINE = ("combine conditions with & and | (not 'and' / 'or'), and write a range as "
-            "(x > 0) & (x < 5) rather than 0 < x < 5")
-
-
-class Condition:
-    def __and__(self, other: Any) -> Conjunction:
-        return Conjunction(ConjunctionOperator.AND, self, _condition(other))
-
-    def __or__(self, other: Any) -> Conjunction:
-        return Conjunction(ConjunctionOperator.OR, self, _condition(other))
-
-    def __bool__(self) -> bool:
-        raise CompilationError(f"a condition was used as a truth value: {_COMBINE}")
-
-    def to_model(self) -> BooleanExpression:
-        raise NotImplementedError
-
-
-def _condition(value: Any) -> Condition:
-    if not isinstance(value, Condition):
-        raise CompilationError(f"{value!r} is not a condition: compare a promise, e.g. x > 0, "
-                               "or use x.is_true()")
-    return value
-
-
-class Comparison(Condition):
-    def __init__(self, op: str, left: Promise, right: Any) -> None:
-        self.op, self.left, self.right = op, left, right
-
-    def to_model(self) -> BooleanExpression:
-        return BooleanExpression("comparison", ComparisonExpression(
-            _OPERATORS[self.op], _operand(self.left, self.left), _operand(self.right, self.left)))
-
-
-def _operand(value: Any, other: Promise) -> Operand:
-    if isinstance(value, Promise):
-        return Operand("promise", value.reference())
-    if isinstance(value, NodeOutput):
-        raise CompilationError("a condition compares with a node that has no outputs")
-    try:
-        return Operand("literal", to_literal_now(value, other.py_type))
-    except TypeTransformerError as exc:
-        raise CompilationError(f"a condition compares {other!r} with the constant {value!r}, which "
-                               f"does not fit {type_repr(other.py_type)} ({exc})") from None
-
-
-class Conjunction(Condition):
-    def __init__(self, op: ConjunctionOperator, left: Condition, right: Condition) -> None:
-        self.op, self.left, self.right = op, left, right
-
-    def to_model(self) -> BooleanExpression:
-        return BooleanExpression("conjunction", ConjunctionExpression(
-            self.op, self.left.to_model(), self.right.to_model()))
-
-
-class Conditional:
+class Conditional(NotAValue):
     """Builds one branch node; see the module docstring."""
+
+    def not_a_value(self, context: str) -> str:
+        return (f"{context}: conditional {self.name!r} has no outputs until it ends: finish it with "
+                ".else_().then(...) or .else_().fail(message)")
 
     def __init__(self, name: str) -> None:
         builder = current_builder()
@@ -137,13 +73,13 @@ class Conditional:
     def if_(self, condition: Any) -> _Then:
         if self._cases:
             raise CompilationError(f"conditional {self.name!r}: if_ comes once; use elif_")
-        self._start_arm(_condition(condition))
+        self._start_arm(as_condition(condition))
         return _Then(self)
 
     def elif_(self, condition: Any) -> _Then:
         if not self._cases:
             raise CompilationError(f"conditional {self.name!r}: start with if_")
-        self._start_arm(_condition(condition))
+        self._start_arm(as_condition(condition))
         return _Then(self)
 
     def else_(self) -> _Else:

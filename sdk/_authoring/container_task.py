@@ -11,8 +11,10 @@ from typing import Any
 
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.interface import PythonInterface
-from wingspan._authoring.task import TaskOptions
-from wingspan._registration.discovery import caller_module
+from wingspan._authoring.naming import caller_module
+from wingspan._authoring.task import TaskOptions, as_timedelta
+from wingspan._authoring.workflow import run_called
+from wingspan._runner.container import run_container_command
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.tasks import Container, KeyValue, TaskMetadata, TaskTemplate
@@ -75,9 +77,8 @@ class ContainerTask(Entity):
         container = Container(self.image, self.command, (),
                               tuple(KeyValue(k, v) for k, v in sorted(opts.environment.items())),
                               resources, self.input_dir, self.output_dir)
-        from wingspan._authoring.task import _seconds
 
-        metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), None, opts.interruptible, opts.docs,
+        metadata = TaskMetadata(opts.retries, as_timedelta(opts.timeout), None, opts.interruptible, opts.docs,
                                 target=opts.target)
         return TaskTemplate(id=self.id, type="container", metadata=metadata, interface=self.interface.typed,
                             container=container, secrets=tuple(s.to_model() for s in opts.secrets))
@@ -87,11 +88,7 @@ class ContainerTask(Entity):
 
     def run_command(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Runs the command on this machine (local runs have no container engine)."""
-        from wingspan._runner.container import run_container_command
-
         return run_container_command(self, inputs)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._runner.run import run_entity
-
-        return run_entity(self, values)
+        return run_called(self, values)

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from wingspan._authoring.entity import Entity
-from wingspan._authoring.graph import GraphBuilder, bind
+from wingspan._authoring.graph import GraphBuilder
+from wingspan._authoring.promises import bind
 from wingspan._authoring.task import PythonTask, TaskOptions
 from wingspan._authoring.workflow import collect_entities, templates_of
 from wingspan.core.compiler import compile_workflow

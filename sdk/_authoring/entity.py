@@ -6,26 +6,18 @@ promises; called anywhere else, it runs locally through the engine.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from wingspan._authoring.graph import GraphBuilder, NodeOutput, NodeSpec, Promise, bind, current_builder
+from wingspan._authoring.graph import GraphBuilder, NodeSpec, current_builder
 from wingspan._authoring.interface import PythonInterface
+from wingspan._authoring.naming import entity_name
+from wingspan._authoring.promises import NodeOutput, Promise, bind
+from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.workflows import Binding, BindingData
 
 __all__ = ["Entity", "entity_name"]
-
-
-def entity_name(obj: Any) -> str:
-    """``module.qualname``; a script run as __main__ is named after its file."""
-    module = obj.__module__
-    if module == "__main__":
-        main = sys.modules["__main__"]
-        path = getattr(main, "__file__", None)
-        module = path.rsplit("/", 1)[-1].removesuffix(".py") if path else "__main__"
-    return f"{module}.{obj.__qualname__}"
 
 
 class Entity:
@@ -75,6 +67,10 @@ class Entity:
         raise NotImplementedError
 
     # ---- nodes -------------------------------------------------------------------------------
+
+    def compiler_interface(self) -> LaunchPlanInterface:
+        """What a workflow that calls this launch plan sees of it (launch plans override it)."""
+        raise TypeError(f"{self.kind_label} {self.name!r} is not a launch plan")
 
     def node_kind_and_target(self) -> tuple[str, Any]:
         raise NotImplementedError

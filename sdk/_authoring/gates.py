@@ -6,7 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from wingspan._authoring.graph import GraphBuilder, NodeOutput, Promise, bind, current_builder
+from wingspan._authoring.graph import GraphBuilder, current_builder
+from wingspan._authoring.promises import NodeOutput, Promise, bind
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.workflows import (
     ApproveCondition,

@@ -7,6 +7,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from wingspan._authoring.naming import entity_name
 from wingspan.core.model.interface import TypedInterface, Variable
 from wingspan.core.model.literals import Literal
 from wingspan.core.types import UnsupportedTypeError, default_engine
@@ -73,7 +74,6 @@ def _outputs(hint: Any) -> tuple[str, dict[str, Any], Any]:
 
 def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
     """Reads ``fn``'s interface, appending every problem found to ``problems``."""
-    from wingspan._authoring.entity import entity_name  # _entity imports this module
 
     # named as the option checks and the compiler name it, so all problems read alike
     where = f"{kind} {entity_name(fn)!r}"

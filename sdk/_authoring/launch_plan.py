@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Literal
 
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.interface import PythonInterface
+from wingspan._authoring.naming import caller_module
 from wingspan._authoring.workflow import Workflow
-from wingspan._registration.discovery import caller_module
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model import launch_plans as model

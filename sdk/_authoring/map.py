@@ -6,8 +6,11 @@ import functools
 from typing import Any
 
 from wingspan._authoring.entity import Entity
-from wingspan._authoring.graph import GraphBuilder, NodeSpec, bind
+from wingspan._authoring.graph import GraphBuilder, NodeSpec
 from wingspan._authoring.interface import PythonInterface
+from wingspan._authoring.promises import bind
+from wingspan._authoring.task import PythonTask
+from wingspan._authoring.workflow import run_called
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.literals import LiteralType
@@ -23,8 +26,6 @@ class MapTask(Entity):
     kind_label = "map task"
 
     def __init__(self, target: Any, concurrency: int | None, min_success_ratio: float) -> None:
-        from wingspan._authoring.task import PythonTask
-
         bound: dict[str, Any] = {}
         if isinstance(target, functools.partial):
             if target.args:
@@ -97,9 +98,7 @@ class MapTask(Entity):
                 spec.inputs.append(Binding(name, BindingData("literal", inner.default_literals[name])))
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._runner.run import run_entity
-
-        return run_entity(self, values)
+        return run_called(self, values)
 
 
 def map_task(task: Any, *, concurrency: int | None = None, min_success_ratio: float = 1.0) -> MapTask:

@@ -8,10 +8,13 @@ from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any, TypeVar, overload
 
-import wingspan
-from wingspan._authoring.entity import Entity, entity_name
+from wingspan._authoring.code_version import code_version
+from wingspan._authoring.entity import Entity
 from wingspan._authoring.interface import read_interface
+from wingspan._authoring.naming import entity_name
 from wingspan._authoring.resources import Resources, Secret
+from wingspan._authoring.workflow import run_called
+from wingspan._runner.run import SdkResolver, SdkTaskRunner
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.literals import LiteralMap
@@ -25,6 +28,7 @@ from wingspan.core.model.tasks import (
 )
 from wingspan.core.model.tasks import Resources as ResourcesModel
 from wingspan.core.model.workflows import TaskNode
+from wingspan.core.version import VERSION
 
 __all__ = ["PythonTask", "TaskOptions", "source_digest", "task"]
 
@@ -41,7 +45,7 @@ def source_digest(fn: Callable[..., Any]) -> str:
     return hashlib.sha256(text).hexdigest()[:32]
 
 
-def _seconds(value: timedelta | int | float | None) -> timedelta | None:
+def as_timedelta(value: timedelta | int | float | None) -> timedelta | None:
     if value is None:
         return None
     if isinstance(value, timedelta):
@@ -214,9 +218,9 @@ class PythonTask(Entity):
         if opts.cache:
             cache = CacheSettings(True, opts.cache_version or self.cache_version(), opts.cache_serialize,
                                   opts.cache_ignore_inputs)
-        metadata = TaskMetadata(opts.retries, _seconds(opts.timeout), cache, opts.interruptible,
+        metadata = TaskMetadata(opts.retries, as_timedelta(opts.timeout), cache, opts.interruptible,
                                 opts.docs or inspect.cleandoc(self.fn.__doc__ or ""),
-                                f"wingspan {wingspan.__version__}", opts.target)
+                                f"wingspan {VERSION}", opts.target)
         return TaskTemplate(
             id=self.id, type=self.type, metadata=metadata, interface=self.interface.typed,
             container=container, secrets=tuple(s.to_model() for s in opts.secrets),
@@ -227,23 +231,17 @@ class PythonTask(Entity):
     def cache_version(self) -> str:
         """The default cache version: a digest of this task's source and of the user code it
         calls (an explicit ``cache_version`` pins it instead)."""
-        from wingspan._authoring.code_version import code_version
-
         return code_version(self.fn)
 
     def task_runner(self) -> Any:
         """The task as the engine runs it in this process (a worker process asks for it too)."""
-        from wingspan._runner.run import SdkResolver, SdkTaskRunner
-
         return SdkTaskRunner(self, SdkResolver({}))
 
     def node_kind_and_target(self) -> tuple[str, Any]:
         return "task_node", TaskNode(task_id=self.id)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._runner.run import run_entity
-
-        return run_entity(self, values)
+        return run_called(self, values)
 
 
 @overload

@@ -6,12 +6,16 @@ import inspect
 from collections.abc import Callable
 from typing import Any, Literal, overload
 
-from wingspan._authoring.entity import Entity, entity_name
-from wingspan._authoring.graph import GraphBuilder, NodeSpec, Promise, bind
+from wingspan._authoring.entity import Entity
+from wingspan._authoring.graph import GraphBuilder, NodeSpec
 from wingspan._authoring.interface import PythonInterface, read_interface
+from wingspan._authoring.naming import entity_name
+from wingspan._authoring.promises import Promise, bind
+from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
+from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, Variable
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import (
@@ -53,12 +57,11 @@ def templates_of(entities: dict[Identifier, Entity]) -> tuple[
         dict[Identifier, LaunchPlanInterface]]:
     """What the compiler needs to know of each entity: task and workflow templates, and
     launch plans' interfaces."""
-    from wingspan._authoring.launch_plan import LaunchPlan
-
     tasks = {i: e.template for i, e in entities.items()
              if i.resource_type == ResourceType.TASK and hasattr(e, "template")}
     workflows = {i: e.template for i, e in entities.items() if isinstance(e, Workflow)}
-    launch_plans = {i: e.compiler_interface() for i, e in entities.items() if isinstance(e, LaunchPlan)}
+    launch_plans = {i: e.compiler_interface() for i, e in entities.items()
+                    if i.resource_type == ResourceType.LAUNCH_PLAN}
     return tasks, workflows, launch_plans
 
 
@@ -124,9 +127,7 @@ class Workflow(Entity):
         return "workflow_node", WorkflowNode("subworkflow_id", self.id)
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        from wingspan._runner.run import run_entity
-
-        return run_entity(self, values)
+        return outputs_of(self, run_workflow_entity(self, values))
 
     def launch_plan_interface(self) -> LaunchPlanInterface:
         return LaunchPlanInterface(self.interface.typed, frozenset(self.interface.default_literals))
@@ -190,3 +191,13 @@ def workflow(fn: Callable[..., Any] | None = None, *, failure_policy: str = "fai
         return Workflow(func, failure_policy, docs)
 
     return decorate(fn) if fn is not None else decorate
+
+
+def run_called(entity: Entity, values: dict[str, Any]) -> Any:
+    """What calling a task (or map, or container task) outside a workflow does: a one-node
+    workflow run through the engine in this process, raising as a function would."""
+    wrapper = single_node_workflow(entity)
+    result = run_workflow_entity(wrapper, values)
+    if result.phase != WorkflowPhase.SUCCEEDED and result.exception is not None:
+        raise result.exception  # a task called like a function raises like one
+    return outputs_of(wrapper, result)

@@ -19,31 +19,18 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from wingspan._authoring.container_task import ContainerTask
 from wingspan._authoring.entity import Entity
+from wingspan._authoring.launch_plan import LaunchPlan
+from wingspan._authoring.task import PythonTask
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.errors import UserError
 
-__all__ = ["EntityLoadError", "caller_module", "load_entities", "load_module", "module_name_for"]
+__all__ = ["EntityLoadError", "load_entities", "load_module", "module_name_for"]
 
 
 class EntityLoadError(UserError, ImportError):
     """A file or module of user code could not be found or imported; the cause is chained."""
-
-
-def caller_module(made: object = None) -> str:
-    """The module whose code is creating an entity: the first caller outside Wingspan (and
-    outside ``made``'s own ``__init__``, for a subclass defined in another module).
-
-    Tasks and workflows know their module from their function; a launch plan or a
-    container task is an object made by a call, so this records where that call was.
-    """
-    frame = sys._getframe(1)
-    while frame is not None:
-        name = str(frame.f_globals.get("__name__", ""))
-        inside = name == "wingspan" or name.startswith("wingspan.")
-        if not inside and (made is None or frame.f_locals.get("self") is not made):
-            return name
-        frame = frame.f_back  # type: ignore[assignment]
-    return ""
 
 
 def module_name_for(path: Path) -> tuple[str, Path]:
@@ -130,11 +117,6 @@ def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
     launch plan is listed, since it reaches its workflow (``plan.workflow``) and not the
     other way round.
     """
-    from wingspan._authoring.container_task import ContainerTask
-    from wingspan._authoring.launch_plan import LaunchPlan
-    from wingspan._authoring.task import PythonTask
-    from wingspan._authoring.workflow import Workflow
-
     module = load_module(target)
     kinds = (PythonTask, Workflow, LaunchPlan, ContainerTask)
     found: dict[str, Entity] = {}

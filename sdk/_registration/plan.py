@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from wingspan._authoring.launch_plan import LaunchPlan
+from wingspan._authoring.workflow import Workflow
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.record import replace
@@ -67,9 +69,6 @@ def _workflow_order(workflows: dict[Identifier, Any]) -> list[Any]:
 def plan_registration(entities: Iterable[Any], *, project: str, domain: str, version: str,
                       bundle_uri: str = "") -> RegistrationPlan:
     """The requests that register ``entities`` and everything they reach."""
-    from wingspan._authoring.launch_plan import LaunchPlan
-    from wingspan._authoring.workflow import Workflow
-
     def scoped(entity_id: Identifier) -> Identifier:
         return Identifier(entity_id.resource_type, project, domain, entity_id.name, version)
 

@@ -15,52 +15,31 @@ from typing import Any, TypeAlias
 
 import anyio
 
+from wingspan._remote.data import input_literals, output_values
+from wingspan._remote.endpoint import resolve_endpoint
+from wingspan._remote.naturals import from_natural, to_natural
+from wingspan._remote.nodes import LogChunk, list_nodes, read_logs
+from wingspan._remote.register import Registered, register
+from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
-    AlreadyExistsError,
     FailedPreconditionError,
-    InvalidArgumentError,
     NotFoundError,
-    SystemError_,
     UserError,
-    WingspanError,
 )
 from wingspan.core.model import codec
-from wingspan.core.model.execution import WorkflowPhase
-from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, TypedInterface
+from wingspan.core.model.execution import ENDED_WORKFLOW_PHASES, WorkflowPhase
+from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, SignalId, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.protos import v1
 
 __all__ = ["AsyncRemote", "Execution", "ExecutionRef", "LogChunk", "Registered", "RemoteError"]
 
 log = logging.getLogger("wingspan.remote")
 DEFAULT_PROJECT, DEFAULT_DOMAIN = "default", "development"
-TERMINAL = {WorkflowPhase.SUCCEEDED, WorkflowPhase.FAILED, WorkflowPhase.TIMED_OUT, WorkflowPhase.ABORTED,
-            WorkflowPhase.SKIPPED}
 
 
 #: an execution: its id, the Execution, or its name in the client's project and domain
 ExecutionRef: TypeAlias = "ExecutionId | Execution | str"
-
-
-class RemoteError(SystemError_):
-    """The server could not be reached or failed for its own reasons."""
-
-
-def _translate(exc: Exception, what: str, endpoint: str) -> WingspanError:
-    from grpclib.const import Status
-    from grpclib.exceptions import GRPCError, StreamTerminatedError
-
-    if isinstance(exc, OSError | StreamTerminatedError) or (
-            isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE):
-        return RemoteError(f"{what}: cannot reach a Wingspan server at {endpoint} ({exc}); start one "
-                           "with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT")
-    if not isinstance(exc, GRPCError):
-        return RemoteError(f"{what}: {exc}")
-    mapped: dict[Status, type[WingspanError]] = {
-        Status.NOT_FOUND: NotFoundError, Status.ALREADY_EXISTS: AlreadyExistsError,
-        Status.INVALID_ARGUMENT: InvalidArgumentError, Status.FAILED_PRECONDITION: FailedPreconditionError,
-        Status.OUT_OF_RANGE: InvalidArgumentError, Status.RESOURCE_EXHAUSTED: UserError,
-    }
-    return mapped.get(exc.status, RemoteError)(f"{what}: {exc.message or exc.status.name}")
 
 
 @dataclass
@@ -82,7 +61,7 @@ class Execution:
 
     @property
     def done(self) -> bool:
-        return self.phase in TERMINAL
+        return self.phase in ENDED_WORKFLOW_PHASES
 
     @property
     def name(self) -> str:
@@ -126,84 +105,21 @@ class Execution:
         return self._outputs
 
 
-class Registered(dict[str, bool]):
-    """{entity name: newly created} of one registration, and the ``version`` registered."""
-
-    def __init__(self, version: str) -> None:
-        super().__init__()
-        self.version = version
-
-
-@dataclass(frozen=True)
-class LogChunk:
-    """Bytes a task attempt wrote, from ``offset`` of its log."""
-
-    node_id: str
-    attempt: int
-    data: bytes
-    offset: int
-
-
 class AsyncRemote:
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
                  domain: str = DEFAULT_DOMAIN) -> None:
-        from wingspan._remote.endpoint import resolve_endpoint
-
-        self._endpoint = resolve_endpoint(endpoint)
-        self.endpoint = self._endpoint.address
-        self.host, self.port = self._endpoint.host, self._endpoint.port
+        self.transport = Transport(resolve_endpoint(endpoint))
+        self.endpoint = self.transport.address
+        self.host, self.port = self.transport.endpoint.host, self.transport.endpoint.port
         self.project, self.domain = project, domain
-        self._channel: Any = None
-        self._stub: Any = None
-        self._checked = False
 
-    async def _connect(self) -> Any:
-        if self._stub is None:
-            from grpclib.client import Channel
-
-            from wingspan.protos import v1
-
-            self._channel = Channel(self.host, self.port)
-            self._stub = v1.AdminServiceStub(self._channel, metadata=self._endpoint.metadata or None)
-        if not self._checked:
-            self._checked = True  # the check's own call comes through here
-            try:
-                await self._check_version()
-            except BaseException:
-                self._checked = False  # asked again at the next call
-                raise
-        return self._stub
-
-    async def _call(self, method: str, request: Any, what: str) -> Any:
-        stub = await self._connect()
-        try:
-            return await getattr(stub, method)(request)
-        except Exception as exc:
-            raise _translate(exc, what, self.endpoint) from exc
-
-    async def _stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
-        stub = await self._connect()
-        try:
-            async for message in getattr(stub, method)(request):
-                yield message
-        except Exception as exc:
-            raise _translate(exc, what, self.endpoint) from exc
-
-    async def _check_version(self) -> None:
-        import wingspan
-        from wingspan.core.api_level import mismatch
-        from wingspan.protos import v1
-
-        answer = await self._call("get_version", v1.GetVersionRequest(), "get the server's version")
-        problem = mismatch(answer.api_level, answer.version, wingspan.__version__)
-        if problem:
-            log.warning("%s", problem)
-        self.http_address = answer.http_address
+    @property
+    def http_address(self) -> str:
+        """The server's HTTP address, as it reported it (known after the first call)."""
+        return self.transport.http_address
 
     async def aclose(self) -> None:
-        if self._channel is not None:
-            self._channel.close()
-            self._channel = self._stub = None
+        await self.transport.aclose()
 
     # ---- registration ---------------------------------------------------------------------
 
@@ -212,9 +128,8 @@ class AsyncRemote:
         """Registers every task, workflow and launch plan in a folder or file (with its code
         bundle), or the given entities; returns {name: created} (False: identical, no-op),
         whose ``version`` is the version registered (default: a digest of the code)."""
-        from wingspan._remote.register import register
 
-        return await register(self, target, project or self.project, domain or self.domain, version)
+        return await register(self.transport, target, project or self.project, domain or self.domain, version)
 
     # ---- executions -------------------------------------------------------------------------
 
@@ -225,14 +140,13 @@ class AsyncRemote:
         """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
         ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
         default when empty). With ``wait``, returns once it has ended (see Execution.wait)."""
-        from wingspan.protos import v1
 
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)
         spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals),
                                 max_parallelism=max_parallelism, python_target=target)
-        answer = await self._call("create_execution", v1.CreateExecutionRequest(
+        answer = await self.transport.call("create_execution", v1.CreateExecutionRequest(
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
         execution.output_types = py_outputs
@@ -261,10 +175,9 @@ class AsyncRemote:
 
     async def _get(self, kind: ResourceType, method: str, project: str, domain: str, name: str,
                    version: str | None) -> tuple[Identifier, TypedInterface]:
-        from wingspan.protos import v1
 
         if not version:
-            listing = await self._call(f"list_{method.removeprefix('get_')}s", v1.ListRequest(
+            listing = await self.transport.call(f"list_{method.removeprefix('get_')}s", v1.ListRequest(
                 project=project, domain=domain, name=name, limit=1), f"find {name}")
             items = (getattr(listing, "launch_plans", None) or getattr(listing, "workflows", None)
                      or getattr(listing, "tasks", None) or [])
@@ -273,7 +186,7 @@ class AsyncRemote:
             version = items[0].id.version
         entity_id = Identifier(kind, project, domain, name, version)
         request = v1.GetEntityRequest(id=codec.to_proto(entity_id))
-        found = await self._call(method, request, f"get {entity_id}")
+        found = await self.transport.call(method, request, f"get {entity_id}")
         # the admin messages themselves have no model records: only their IDL parts do
         if kind == ResourceType.TASK:
             return entity_id, codec.from_proto(found.template).interface
@@ -284,15 +197,12 @@ class AsyncRemote:
 
     async def _inputs(self, values: dict[str, Any], interface: TypedInterface,
                       py_types: dict[str, Any] | None) -> LiteralMap:
-        from wingspan._remote.data import input_literals
 
-        return await input_literals(self, values, interface, py_types)
+        return await input_literals(self.transport, values, interface, py_types, self.project, self.domain)
 
     async def execution(self, execution_ref: ExecutionRef) -> Execution:
-        from wingspan.protos import v1
-
         execution_id = self.execution_id(execution_ref)
-        found = await self._call("get_execution", v1.GetExecutionRequest(
+        found = await self.transport.call("get_execution", v1.GetExecutionRequest(
             id=codec.to_proto(execution_id)), f"get execution {execution_id.name}")
         return self._execution(found)
 
@@ -308,18 +218,15 @@ class AsyncRemote:
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         """The outputs of an execution: of ``py_types`` when given, else plain values."""
-        from wingspan._remote.data import output_values
-        from wingspan.protos import v1
 
-        data = await self._call("get_execution_data", v1.GetExecutionRequest(
+        data = await self.transport.call("get_execution_data", v1.GetExecutionRequest(
             id=codec.to_proto(execution_id)), f"get outputs of {execution_id.name}")
         literals = codec.from_proto(data.outputs).literals if data.outputs else {}
-        return await output_values(self._endpoint, literals, py_types)
+        return await output_values(self.transport.endpoint, literals, py_types)
 
     async def list_projects(self) -> list[dict[str, Any]]:
-        from wingspan.protos import v1
-
-        answer = await self._call("list_projects", v1.ListProjectsRequest(limit=500), "list projects")
+        answer = await self.transport.call("list_projects", v1.ListProjectsRequest(limit=500),
+                                           "list projects")
         return [{"id": p.id, "name": p.name, "description": p.description,
                  "state": "archived" if int(p.state) else "active"} for p in answer.projects]
 
@@ -327,7 +234,6 @@ class AsyncRemote:
                             domain: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Registered tasks, workflows or launch plans (``kind``), newest first: every version
         of ``name``, or the latest version of each name."""
-        from wingspan.protos import v1
 
         if kind not in _LISTS:
             raise UserError(f"cannot list {kind!r}; choose one of {', '.join(_LISTS)}")
@@ -337,11 +243,11 @@ class AsyncRemote:
                         "launchplans": ResourceType.LAUNCH_PLAN}[kind]
             scope = v1.ListRequest(project=project, domain=domain, limit=limit)
             request = v1.ListNamesRequest(resource_type=int(resource), list=scope)
-            answer = await self._call("list_names", request, f"list {kind}")
+            answer = await self.transport.call("list_names", request, f"list {kind}")
             return [{"name": e.id.name, "latest_version": e.latest_version,
                      "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]
         method, attribute = _LISTS[kind]
-        answer = await self._call(method, v1.ListRequest(project=project, domain=domain, name=name,
+        answer = await self.transport.call(method, v1.ListRequest(project=project, domain=domain, name=name,
                                                           limit=limit), f"list {kind}")
         return [{"name": item.id.name, "version": item.id.version,
                  "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
@@ -349,11 +255,9 @@ class AsyncRemote:
 
     async def signals(self, execution_ref: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's gates and what they wait for (``value`` is None until given)."""
-        from wingspan._remote.naturals import to_natural
-        from wingspan.protos import v1
 
         execution_id = self.execution_id(execution_ref)
-        answer = await self._call("list_signals", v1.ListSignalsRequest(
+        answer = await self.transport.call("list_signals", v1.ListSignalsRequest(
             execution_id=codec.to_proto(execution_id), limit=500), f"list signals of {execution_id.name}")
         found = []
         for message in answer.signals:
@@ -366,9 +270,6 @@ class AsyncRemote:
 
     async def set_signal(self, execution_ref: ExecutionRef, name: str, value: Any) -> None:
         """Gives a gate its value (True/False approves or rejects), checked against its type."""
-        from wingspan._remote.naturals import from_natural
-        from wingspan.core.model.interface import SignalId
-        from wingspan.protos import v1
 
         execution_id = self.execution_id(execution_ref)
         known = {s["name"]: s for s in await self.signals(execution_id)}
@@ -376,43 +277,39 @@ class AsyncRemote:
             raise NotFoundError(f"execution {execution_id.name} has no signal {name!r}; "
                                 f"its signals: {sorted(known) or 'none'}")
         literal = from_natural(value, known[name]["literal_type"], name)
-        await self._call("set_signal", v1.SetSignalRequest(
+        await self.transport.call("set_signal", v1.SetSignalRequest(
             id=codec.to_proto(SignalId(execution_id, name)), value=codec.to_proto(literal)),
             f"set signal {name!r} of {execution_id.name}")
 
     async def terminate(self, execution_id: ExecutionRef, reason: str = "", *, force: bool = False) -> None:
         """Asks the execution to stop; ``force`` ends it now even if attempts do not confirm."""
-        from wingspan.protos import v1
 
         eid = self.execution_id(execution_id)
-        await self._call("terminate_execution", v1.TerminateExecutionRequest(
+        await self.transport.call("terminate_execution", v1.TerminateExecutionRequest(
             id=codec.to_proto(eid), reason=reason, force=force), f"terminate {eid.name}")
 
     async def relaunch(self, execution_id: ExecutionRef, *, name: str = "") -> Execution:
         """A new execution of the same entity with the same inputs."""
-        from wingspan.protos import v1
 
         eid = self.execution_id(execution_id)
-        answer = await self._call("relaunch_execution", v1.RelaunchExecutionRequest(
+        answer = await self.transport.call("relaunch_execution", v1.RelaunchExecutionRequest(
             id=codec.to_proto(eid), name=name), f"relaunch {eid.name}")
         return await self.execution(codec.from_proto(answer.id))
 
     async def recover(self, execution_id: ExecutionRef, *, name: str = "") -> Execution:
         """A new execution of an ended one that reuses the outputs of the nodes that succeeded."""
-        from wingspan.protos import v1
 
         eid = self.execution_id(execution_id)
-        answer = await self._call("recover_execution", v1.RecoverExecutionRequest(
+        answer = await self.transport.call("recover_execution", v1.RecoverExecutionRequest(
             id=codec.to_proto(eid), name=name), f"recover {eid.name}")
         return await self.execution(codec.from_proto(answer.id))
 
     def watch(self, execution_id: ExecutionRef, after_sequence: int = 0) -> AsyncIterator[Any]:
         """The execution's events (IDL ``Event`` messages) as they are recorded, from the
         first (or after ``after_sequence``); the stream ends once the execution has ended."""
-        from wingspan.protos import v1
 
         eid = self.execution_id(execution_id)
-        return self._stream("watch_execution", v1.WatchExecutionRequest(
+        return self.transport.stream("watch_execution", v1.WatchExecutionRequest(
             id=codec.to_proto(eid), after_sequence=after_sequence), f"watch {eid.name}")
 
     def logs(self, execution_id: ExecutionRef, node_id: str | None = None, attempt: int | None = None,
@@ -420,16 +317,14 @@ class AsyncRemote:
         """What task attempts wrote: of ``node_id`` (its latest attempt, or ``attempt``), or of
         every task node in turn. ``follow`` keeps reading as they write, through retries,
         until they end (for every node: until the execution ends)."""
-        from wingspan._remote.nodes import read_logs
 
-        return read_logs(self, self.execution_id(execution_id), node_id, attempt, follow)
+        return read_logs(self.transport, self.execution_id(execution_id), node_id, attempt, follow)
 
     async def nodes(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's nodes, parents before their children: ``node``, ``name``, ``phase``,
         ``attempts``, ``cache``, ``seconds`` and the first line of the ``error``."""
-        from wingspan._remote.nodes import list_nodes
 
-        return await list_nodes(self, self.execution_id(execution_id))
+        return await list_nodes(self.transport, self.execution_id(execution_id))
 
     def execution_id(self, ref: ExecutionRef) -> ExecutionId:
         """An execution id from an id, an Execution, or a name in this client's project and domain."""
@@ -441,9 +336,8 @@ class AsyncRemote:
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50) -> list[Execution]:
-        from wingspan.protos import v1
 
-        answer = await self._call("list_executions", v1.ListRequest(
+        answer = await self.transport.call("list_executions", v1.ListRequest(
             project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
             "list executions")
         return [self._execution(message) for message in answer.executions]

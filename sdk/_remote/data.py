@@ -8,29 +8,31 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import anyio
+import httpx
+from grpclib.client import Channel
 
+from wingspan._remote.endpoint import Endpoint
+from wingspan._remote.naturals import from_natural, to_natural
+from wingspan._remote.transport import RemoteError, Transport, translate
 from wingspan.core.errors import UserError
-
-if TYPE_CHECKING:
-    from wingspan._remote.client import AsyncRemote
-    from wingspan._remote.endpoint import Endpoint
-    from wingspan.core.model.interface import TypedInterface
-    from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.interface import TypedInterface
+from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralMap
+from wingspan.core.types import default_engine
+from wingspan.core.types.files import Directory, File
+from wingspan.core.types.offload import load_offloaded
+from wingspan.core.types.transformer import TransferContext
+from wingspan.protos import v1
 
 __all__ = ["ProxyDownloads", "input_literals", "output_values", "put_signed", "upload_local_files"]
 
 
-async def input_literals(remote: AsyncRemote, values: dict[str, Any], interface: TypedInterface,
-                         py_types: dict[str, Any] | None) -> LiteralMap:
+async def input_literals(transport: Transport, values: dict[str, Any], interface: TypedInterface,
+                         py_types: dict[str, Any] | None, project: str, domain: str) -> LiteralMap:
     """The inputs of a run as a LiteralMap: of ``py_types`` when the caller gave the entity,
     else read by the registered interface's literal types; local files uploaded first."""
-    from wingspan._remote.naturals import from_natural
-    from wingspan.core.model.literals import Blob, BlobType, Literal, LiteralMap
-    from wingspan.core.types import default_engine
-    from wingspan.core.types.files import File
 
     expected = {v.name: v.type for v in interface.inputs}
     unknown = sorted(set(values) - set(expected))
@@ -41,7 +43,7 @@ async def input_literals(remote: AsyncRemote, values: dict[str, Any], interface:
         lt = expected[key]
         assert lt is not None
         # local files go to the server first (through its data proxy): it cannot read them here
-        value = await upload_local_files(remote, value, lt, remote.project, remote.domain)
+        value = await upload_local_files(transport, value, lt, project, domain)
         if py_types is not None and key in py_types:
             literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
         elif lt.kind == "blob" and isinstance(value, str | File):
@@ -56,10 +58,6 @@ async def output_values(endpoint: Endpoint, literals: dict[str, Any],
                         py_types: dict[str, Any] | None) -> dict[str, Any]:
     """Output literals as Python values: of ``py_types`` when given, else plain ones; stored
     files, data frames and large values are read through the server (no store keys here)."""
-    from wingspan._remote.naturals import to_natural
-    from wingspan.core.types import default_engine
-    from wingspan.core.types.offload import load_offloaded
-    from wingspan.core.types.transformer import TransferContext
 
     # reading needs no prefix, but readers ask for a store "with a prefix": one that names it
     ctx = TransferContext(store=cast(Any, ProxyDownloads(endpoint)), prefix="data-proxy://read-only")
@@ -69,13 +67,10 @@ async def output_values(endpoint: Endpoint, literals: dict[str, Any],
     return {k: await default_engine().to_python(v, py_types[k], ctx, name=k) for k, v in literals.items()}
 
 
-async def upload_local_files(remote: AsyncRemote, value: Any, lt: Any, project: str, domain: str) -> Any:
+async def upload_local_files(transport: Transport, value: Any, lt: Any, project: str, domain: str) -> Any:
     """``value`` with each File on this machine (a File, or a path where the type is a file)
     uploaded through the server's data proxy and replaced by a File of its URI there, in
     lists and dicts too; a local Directory is refused with what to do instead."""
-    from wingspan.core.model.literals import BlobDimensionality
-    from wingspan.core.types.files import Directory, File
-    from wingspan.protos import v1
 
     if isinstance(value, Directory) and value.uri is None:
         raise UserError(f"a remote run cannot take the local folder {value.path} yet: upload it to the "
@@ -89,22 +84,20 @@ async def upload_local_files(remote: AsyncRemote, value: Any, lt: Any, project: 
             raise UserError(f"no file {path} to upload for the remote run")
         data = await path.read_bytes()
         md5 = hashlib.md5(data).digest()
-        location = await remote._call("create_upload_location", v1.CreateUploadLocationRequest(
+        location = await transport.call("create_upload_location", v1.CreateUploadLocationRequest(
             project=project, domain=domain, filename=path.name, content_md5=md5), f"upload {path}")
         await put_signed(location.signed_url, data, md5, str(path))
         return File(str(location.native_url)) if isinstance(value, File) else str(location.native_url)
     if isinstance(value, list) and lt.kind == "collection_type":
-        return [await upload_local_files(remote, item, lt.value, project, domain) for item in value]
+        return [await upload_local_files(transport, item, lt.value, project, domain) for item in value]
     if isinstance(value, dict) and lt.kind == "map_value_type":
-        return {k: await upload_local_files(remote, item, lt.value, project, domain)
+        return {k: await upload_local_files(transport, item, lt.value, project, domain)
                 for k, item in value.items()}
     return value
 
 
 async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-    import httpx
 
-    from wingspan._remote.client import RemoteError
 
     async with httpx.AsyncClient(timeout=300) as http:
         response = await http.put(signed_url, content=data,
@@ -122,32 +115,25 @@ class ProxyDownloads:
         self.endpoint = endpoint
 
     async def _signed(self, uri: str) -> str:
-        from grpclib.client import Channel
 
-        from wingspan._remote.client import _translate
-        from wingspan.protos import v1
 
         channel = Channel(self.endpoint.host, self.endpoint.port)
         try:
             stub = v1.AdminServiceStub(channel, metadata=self.endpoint.metadata or None)
             answer = await stub.create_download_location(v1.CreateDownloadLocationRequest(native_url=uri))
         except Exception as exc:
-            raise _translate(exc, f"download {uri}", self.endpoint.address) from exc
+            raise translate(exc, f"download {uri}", self.endpoint.address) from exc
         finally:
             channel.close()
         return str(answer.signed_url)
 
     async def get(self, uri: str) -> bytes:
-        import httpx
-
         async with httpx.AsyncClient(timeout=300) as http:
             response = await http.get(await self._signed(uri))
         _check(response, uri)
         return bytes(response.content)
 
     async def download_file(self, uri: str, path: str | os.PathLike[str]) -> int:
-        import httpx
-
         size, signed = 0, await self._signed(uri)
         async with httpx.AsyncClient(timeout=300) as http, http.stream("GET", signed) as response:
             _check(response, uri)
@@ -159,7 +145,5 @@ class ProxyDownloads:
 
 
 def _check(response: Any, uri: str) -> None:
-    from wingspan._remote.client import RemoteError
-
     if response.status_code >= 300:
         raise RemoteError(f"downloading {uri} failed with {response.status_code}")

@@ -10,19 +10,25 @@ they were created, children of dynamic, subworkflow and map nodes included.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import anyio
 
+from wingspan._remote.transport import Transport
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
-from wingspan.core.model.execution import NodePhase, TaskPhase
+from wingspan.core.model.execution import (
+    ENDED_WORKFLOW_PHASES,
+    CacheStatus,
+    NodePhase,
+    TaskPhase,
+    WorkflowPhase,
+)
 from wingspan.core.model.interface import ExecutionId
+from wingspan.protos import v1
 
-if TYPE_CHECKING:
-    from wingspan._remote.client import AsyncRemote, LogChunk
-
-__all__ = ["list_nodes", "read_logs"]
+__all__ = ["LogChunk", "list_nodes", "read_logs"]
 
 #: how often a follower looks for new nodes and attempts (the bytes themselves are pushed)
 POLL_SECONDS = 0.5
@@ -31,19 +37,30 @@ _NODE_ENDED = {NodePhase.SUCCEEDED, NodePhase.FAILED, NodePhase.SKIPPED, NodePha
                NodePhase.ABORTED, NodePhase.RECOVERED}
 
 
-async def read_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str | None,
+@dataclass(frozen=True)
+class LogChunk:
+    """Bytes a task attempt wrote, from ``offset`` of its log."""
+
+    node_id: str
+    attempt: int
+    data: bytes
+    offset: int
+
+
+async def read_logs(transport: Transport, execution_id: ExecutionId, node_id: str | None,
                     attempt: int | None, follow: bool) -> AsyncIterator[LogChunk]:
     if node_id:
-        async for chunk in _node_logs(remote, execution_id, node_id, attempt, follow):
+        async for chunk in _node_logs(transport, execution_id, node_id, attempt, follow):
             yield chunk
         return
     done: set[str] = set()
     while True:
-        ended = (await remote.execution(execution_id)).done  # before the listing: nothing comes after
-        for node in await _task_nodes(remote, execution_id):
+        # before the listing: nothing comes after
+        ended = await _execution_ended(transport, codec.to_proto(execution_id))
+        for node in await _task_nodes(transport, execution_id):
             if node in done:
                 continue
-            async for chunk in _node_logs(remote, execution_id, node, attempt, follow):
+            async for chunk in _node_logs(transport, execution_id, node, attempt, follow):
                 yield chunk
             done.add(node)
         if not follow or ended:
@@ -51,49 +68,44 @@ async def read_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str
         await anyio.sleep(POLL_SECONDS)
 
 
-async def _node_logs(remote: AsyncRemote, execution_id: ExecutionId, node_id: str, attempt: int | None,
+async def _node_logs(transport: Transport, execution_id: ExecutionId, node_id: str, attempt: int | None,
                      follow: bool) -> AsyncIterator[LogChunk]:
-    from wingspan._remote.client import LogChunk
-    from wingspan.protos import v1
 
     node = v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)
-    current = attempt if attempt is not None else await _latest_attempt(remote, node, follow)
+    current = attempt if attempt is not None else await _latest_attempt(transport, node, follow)
     while current is not None:
         request = v1.GetTaskLogsRequest(node_execution_id=node, attempt=current, follow=follow)
         offset = 0
-        async for message in remote._stream("get_task_logs", request, f"read the logs of {node_id}"):
+        async for message in transport.stream("get_task_logs", request, f"read the logs of {node_id}"):
             if message.data:
                 yield LogChunk(node_id, current, bytes(message.data), offset)
             offset = int(message.next_offset)
         if attempt is not None or not follow:
             return
-        current = await _next_attempt(remote, node, current)
+        current = await _next_attempt(transport, node, current)
 
 
-async def _attempts(remote: AsyncRemote, node: Any) -> dict[int, TaskPhase]:
+async def _attempts(transport: Transport, node: Any) -> dict[int, TaskPhase]:
     """The node's attempts and their phases, in order."""
-    from wingspan.protos import v1
 
-    answer = await remote._call("list_task_executions", v1.ListTaskExecutionsRequest(
+    answer = await transport.call("list_task_executions", v1.ListTaskExecutionsRequest(
         node_execution_id=node, limit=100), f"list the attempts of {node.node_id}")
     found = {int(t.id.attempt): TaskPhase(int(t.closure.phase)) if t.closure else TaskPhase.UNDEFINED
              for t in answer.task_executions}
     return dict(sorted(found.items()))
 
 
-async def _node_phase(remote: AsyncRemote, node: Any) -> NodePhase:
-    from wingspan.protos import v1
-
-    found = await remote._call("get_node_execution", v1.GetNodeExecutionRequest(id=node),
+async def _node_phase(transport: Transport, node: Any) -> NodePhase:
+    found = await transport.call("get_node_execution", v1.GetNodeExecutionRequest(id=node),
                                f"get node {node.node_id}")
     return NodePhase(int(found.closure.phase)) if found.closure else NodePhase.UNDEFINED
 
 
-async def _latest_attempt(remote: AsyncRemote, node: Any, follow: bool) -> int | None:
+async def _latest_attempt(transport: Transport, node: Any, follow: bool) -> int | None:
     """The node's latest attempt; when following, waits for its first one."""
     while True:
         try:
-            attempts = await _attempts(remote, node)
+            attempts = await _attempts(transport, node)
         except NotFoundError:
             if not follow:
                 raise
@@ -103,39 +115,37 @@ async def _latest_attempt(remote: AsyncRemote, node: Any, follow: bool) -> int |
         if not follow:
             raise NotFoundError(f"node {node.node_id!r} of execution {node.execution_id.name} has no "
                                 "task attempts (yet): only task nodes have logs")
-        execution = await remote.execution(codec.from_proto(node.execution_id))
-        if execution.done:
+        if await _execution_ended(transport, node.execution_id):
             return None
         await anyio.sleep(POLL_SECONDS)
 
 
-async def _next_attempt(remote: AsyncRemote, node: Any, after: int) -> int | None:
+async def _next_attempt(transport: Transport, node: Any, after: int) -> int | None:
     """The attempt after ``after`` once it starts (a retry); None when none can come."""
     while True:
-        attempts = await _attempts(remote, node)
+        attempts = await _attempts(transport, node)
         later = [a for a in attempts if a > after]
         if later:
             return later[0]
         if attempts.get(after) in _NO_RETRY:
             return None
-        if await _node_phase(remote, node) in _NODE_ENDED:
+        if await _node_phase(transport, node) in _NODE_ENDED:
             return None
-        if (await remote.execution(codec.from_proto(node.execution_id))).done:
+        if await _execution_ended(transport, node.execution_id):
             return None
         await anyio.sleep(POLL_SECONDS)
 
 
-async def list_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[dict[str, Any]]:
+async def list_nodes(transport: Transport, execution_id: ExecutionId) -> list[dict[str, Any]]:
     """Every node of the execution, parents before their children: id, name, phase, attempts,
     cache status, seconds taken and the first line of its error."""
-    from wingspan.core.model.execution import CacheStatus
 
     rows = []
-    for node in await _walk(remote, execution_id):
+    for node in await _walk(transport, execution_id):
         closure = node.closure
         error = closure.error.message if closure and closure.error else ""
         duration = closure.duration if closure else None
-        attempts = await _attempts(remote, node.id) if closure and not closure.is_parent else {}
+        attempts = await _attempts(transport, node.id) if closure and not closure.is_parent else {}
         rows.append({
             "node": node.id.node_id, "name": closure.node_name if closure else "",
             "phase": NodePhase(int(closure.phase)).name if closure else "",
@@ -147,16 +157,15 @@ async def list_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[dic
     return rows
 
 
-async def _walk(remote: AsyncRemote, execution_id: ExecutionId) -> list[Any]:
+async def _walk(transport: Transport, execution_id: ExecutionId) -> list[Any]:
     """Every node execution (IDL messages), parents before their children."""
-    from wingspan.protos import v1
 
     found: list[Any] = []
 
     async def walk(parent: str) -> None:
         token = ""
         while True:
-            answer = await remote._call("list_node_executions", v1.ListNodeExecutionsRequest(
+            answer = await transport.call("list_node_executions", v1.ListNodeExecutionsRequest(
                 execution_id=codec.to_proto(execution_id), parent_node_id=parent, limit=500, token=token),
                 f"list the nodes of {execution_id.name}")
             for node in answer.node_executions:
@@ -171,11 +180,17 @@ async def _walk(remote: AsyncRemote, execution_id: ExecutionId) -> list[Any]:
     return found
 
 
-async def _task_nodes(remote: AsyncRemote, execution_id: ExecutionId) -> list[str]:
+async def _task_nodes(transport: Transport, execution_id: ExecutionId) -> list[str]:
     """Every node of the execution that has task attempts, parents before their children
     (gates, branches and subworkflows have none, and no logs)."""
     with_attempts = []
-    for node in await _walk(remote, execution_id):
-        if await _attempts(remote, node.id):
+    for node in await _walk(transport, execution_id):
+        if await _attempts(transport, node.id):
             with_attempts.append(node.id.node_id)
     return with_attempts
+
+
+async def _execution_ended(transport: Transport, execution_id: Any) -> bool:
+    found = await transport.call("get_execution", v1.GetExecutionRequest(id=execution_id),
+                                 f"get execution {execution_id.name}")
+    return found.closure is not None and WorkflowPhase(int(found.closure.phase)) in ENDED_WORKFLOW_PHASES

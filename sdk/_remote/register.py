@@ -12,41 +12,48 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
+from wingspan._registration.bundle import build_bundle
+from wingspan._registration.discovery import load_entities, module_name_for
+from wingspan._registration.plan import plan_registration
+from wingspan._remote.data import put_signed
+from wingspan._remote.transport import Transport
 from wingspan.core.errors import NotFoundError, UserError
 from wingspan.core.model import codec
+from wingspan.protos import v1
 
-if TYPE_CHECKING:
-    from wingspan._remote.client import AsyncRemote, Registered
-
-__all__ = ["register"]
+__all__ = ["Registered", "register"]
 
 
-async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
+class Registered(dict[str, bool]):
+    """{entity name: newly created} of one registration, and the ``version`` registered."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__()
+        self.version = version
+
+
+async def register(transport: Transport, target: Any, project: str, domain: str,
                    version: str | None) -> Registered:
-    from wingspan._registration.plan import plan_registration
-    from wingspan._remote.client import Registered
-    from wingspan._remote.data import put_signed
-    from wingspan.protos import v1
 
     # importing user code and packing it block: a worker thread does it
     entities, bundle = await anyio.to_thread.run_sync(_collect, target)
     version = version or bundle.version
     md5 = hashlib.md5(bundle.data).digest()
-    location = await remote._call("create_upload_location", v1.CreateUploadLocationRequest(
+    location = await transport.call("create_upload_location", v1.CreateUploadLocationRequest(
         project=project, domain=domain, filename=f"bundle-{bundle.digest[:16]}.tar.gz", content_md5=md5),
         "get an upload location")
     plan = plan_registration(entities, project=project, domain=domain, version=version,
                              bundle_uri=str(location.native_url))
-    if not await _registered_before(remote, plan.tasks[:1]):
+    if not await _registered_before(transport, plan.tasks[:1]):
         await put_signed(location.signed_url, bundle.data, md5, "the code bundle")
     created = Registered(version)
 
     async def one(method: str, request: Any, what: str, name: str) -> None:
-        created[name] = (await remote._call(method, request, what)).created
+        created[name] = (await transport.call(method, request, what)).created
 
     # a workflow refers to its tasks, a launch plan to its workflow: one kind at a time
     async with anyio.create_task_group() as group:
@@ -67,15 +74,14 @@ async def register(remote: AsyncRemote, target: Any, project: str, domain: str,
     return created
 
 
-async def _registered_before(remote: AsyncRemote, tasks: list[Any]) -> bool:
+async def _registered_before(transport: Transport, tasks: list[Any]) -> bool:
     """Whether this very task template (naming this very bundle) is registered already."""
-    from wingspan.protos import v1
 
     if not tasks:
         return False
     task_id, template = tasks[0]
     try:
-        found = await remote._call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)),
+        found = await transport.call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)),
                                    f"get task {task_id}")
     except NotFoundError:
         return False
@@ -87,8 +93,6 @@ def _collect(target: Any) -> tuple[list[Any], Any]:
     under it), a file, or entity objects. The bundle holds the folder they are imported from:
     theirs, or the one above their outermost package, so a worker imports them by the same
     module names."""
-    from wingspan._registration.bundle import build_bundle
-    from wingspan._registration.discovery import load_entities, module_name_for
 
     if isinstance(target, (str, os.PathLike)):
         path = Path(target).resolve()

@@ -6,11 +6,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 
-from wingspan._authoring.entity import Entity
 from wingspan.core.engine import (
     EventSink,
     LaunchPlanTarget,
@@ -26,7 +25,17 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
 
-__all__ = ["SdkResolver", "run_entity", "run_workflow_entity"]
+__all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
+
+
+class Runnable(Protocol):
+    """What the runner reads of an entity of the authoring API (which sits above it)."""
+
+    name: str
+    kind_label: str
+
+    @property
+    def interface(self) -> Any: ...
 
 
 class SdkTaskRunner:
@@ -70,7 +79,7 @@ class SdkTaskRunner:
 class SdkResolver:
     """Resolves ids to the SDK entities a workflow reached when it was defined."""
 
-    def __init__(self, entities: dict[Identifier, Entity]) -> None:
+    def __init__(self, entities: dict[Identifier, Any]) -> None:
         self.entities = entities
         # keyed by plain strings: hashing an Identifier record per node costs more
         self._runners: dict[tuple[str, str, str, str], SdkTaskRunner] = {}
@@ -99,7 +108,7 @@ class SdkResolver:
                                 SdkResolver(plan.entities))
 
 
-def _check_inputs(entity: Entity, values: dict[str, Any]) -> None:
+def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
     engine = default_engine()
     for name, value in values.items():
         py_type = entity.interface.inputs[name]
@@ -158,16 +167,3 @@ def outputs_of(workflow: Any, result: RunResult) -> Any:
     outputs = {name: materialize(result.outputs[name], py_type, name)
                for name, py_type in workflow.interface.outputs.items()}
     return workflow.interface.pack_outputs(outputs)
-
-
-def run_entity(entity: Any, values: dict[str, Any]) -> Any:
-    """What calling an entity outside a workflow does."""
-    from wingspan._authoring.workflow import Workflow, single_node_workflow
-
-    if isinstance(entity, Workflow):
-        return outputs_of(entity, run_workflow_entity(entity, values))
-    wrapper = single_node_workflow(entity)
-    result = run_workflow_entity(wrapper, values)
-    if result.phase != WorkflowPhase.SUCCEEDED and result.exception is not None:
-        raise result.exception  # a task called like a function raises like one
-    return outputs_of(wrapper, result)

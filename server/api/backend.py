@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import wingspan
 from wingspan.core.api_level import API_LEVEL
+from wingspan.core.version import VERSION
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
 from wingspan.server.services.idl import v1
@@ -34,7 +34,7 @@ class ApiBackend:
 
     async def get_version(self, request: Any = None) -> Any:
         return v1.GetVersionResponse(
-            version=wingspan.__version__, api_level=API_LEVEL, http_address=self.http_address
+            version=VERSION, api_level=API_LEVEL, http_address=self.http_address
         )
 
     def handler(self, method: Method) -> Callable[[Any], Any] | None:

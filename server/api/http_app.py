@@ -20,9 +20,9 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 
-import wingspan
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
+from wingspan.core.version import VERSION
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
 from wingspan.server.api.http_errors import (
@@ -115,7 +115,7 @@ def create_app(
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder."""
     state = HttpState(backend, metrics or ApiMetrics())
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
-    document = json.dumps(openapi_document(implemented, wingspan.__version__)).encode()
+    document = json.dumps(openapi_document(implemented, VERSION)).encode()
 
     @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
     async def schema() -> Response[bytes]:

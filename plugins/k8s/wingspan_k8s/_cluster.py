@@ -19,10 +19,11 @@ from typing import Any, TypeVar
 from wingspan.core.errors import ConfigError, InvalidArgumentError, SystemError_, WingspanError
 from wingspan_k8s._config import K8sConfig
 from wingspan_k8s._pods import MANAGED_BY
+from wingspan_k8s._responses import raw
 from wingspan_k8s._status import finished_at
 from wingspan_k8s._watcher import PodWatcher
 
-__all__ = ["Cluster", "ClusterThread", "K8sError", "raw", "translate"]
+__all__ = ["Cluster", "ClusterThread", "K8sError", "translate"]
 
 log = logging.getLogger("wingspan.k8s")
 
@@ -61,23 +62,6 @@ def translate(exc: BaseException, action: str) -> WingspanError:
             return K8sError(text, status)
         return ConfigError(f"{text} (check the plugin's credentials and their RBAC permissions)")
     return K8sError(text, status)
-
-
-async def raw(request: Awaitable[Any]) -> bytes:
-    """The body of a request made with ``_preload_content=False``, which the client leaves
-    unchecked: an error status raises ApiException here, as a preloaded request would."""
-    from kubernetes_asyncio.client.exceptions import ApiException
-
-    response = await request
-    try:
-        body: bytes = await response.read()
-    finally:
-        response.release()
-    if response.status >= 400:
-        error = ApiException(status=response.status, reason=response.reason)
-        error.body = body
-        raise error
-    return body
 
 
 class Cluster:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wingspan_k8s._pods import MANAGED_BY
+from wingspan_k8s._responses import raw
 
 __all__ = ["PodWatcher"]
 
@@ -108,8 +109,6 @@ class PodWatcher:
                 backoff = min(backoff * 2, _BACKOFF_MAX)
 
     async def _list(self) -> None:
-        from wingspan_k8s._cluster import raw
-
         data = json.loads(await raw(self.core.list_namespaced_pod(self.namespace, label_selector=SELECTOR,
                                                                   _preload_content=False)))
         self.pods = {item["metadata"]["name"]: item for item in data.get("items") or []}

@@ -57,7 +57,7 @@ async def test_a_log_in_the_blob_store_from_an_offset(served: Served, remote: As
     node = v1.NodeExecutionId(execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
                               node_id="n0")
     request = v1.GetTaskLogsRequest(node_execution_id=node, attempt=1, offset=8)
-    [chunk] = [c async for c in remote._stream("get_task_logs", request, "logs")]
+    [chunk] = [c async for c in remote.transport.stream("get_task_logs", request, "logs")]
     assert (bytes(chunk.data), chunk.next_offset, chunk.complete) == (b"minio\n", 14, True)
     await store.delete(uri)
     with pytest.raises(NotFoundError, match=r"its log s3://.*n0-1\.log is gone \(pruned\)"):

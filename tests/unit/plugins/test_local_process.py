@@ -21,11 +21,11 @@ from wingspan import LaunchPlan
 from wingspan._authoring.workflow import Workflow, single_node_workflow
 from wingspan._registration.discovery import load_entities
 from wingspan._runner.run import outputs_of, run_workflow_entity
-from wingspan.core.localproc.budget import CpuBudget, cpu_request
-from wingspan.core.localproc.target import LocalProcessTarget
 from wingspan.core.model.execution import TaskPhase, WorkflowPhase
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.core.plugins.contract import TaskContext
+from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.plugins.localproc.target import LocalProcessTarget
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"

@@ -70,7 +70,7 @@ async def test_registering_unchanged_code_uploads_nothing(server: ApiServer, rem
 
     first = await remote.register(project)
     task_id = Identifier(ResourceType.TASK, "default", "development", "remote_chain.add", first.version)
-    found = await remote._call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)), "get")
+    found = await remote.transport.call("get_task", v1.GetEntityRequest(id=codec.to_proto(task_id)), "get")
     bundle = codec.from_proto(found.template).code.bundle_uri
     assert await server.admin.store.exists(bundle)
     await server.admin.store.delete(bundle)  # gone: only a new upload would bring it back

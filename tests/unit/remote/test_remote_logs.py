@@ -64,7 +64,7 @@ async def test_from_an_offset_over_grpc_and_http(served: Served, remote: AsyncRe
     node = v1.NodeExecutionId(execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
                               node_id="n0")
     request = v1.GetTaskLogsRequest(node_execution_id=node, offset=4)
-    chunks = [c async for c in remote._stream("get_task_logs", request, "logs")]
+    chunks = [c async for c in remote.transport.stream("get_task_logs", request, "logs")]
     assert [(bytes(c.data), c.next_offset, c.complete) for c in chunks] == [(b"456789", 10, True)]
 
     app: Any = create_app(served.backend)  # an ASGI app; httpx's annotation is narrower

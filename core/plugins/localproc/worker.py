@@ -1,4 +1,4 @@
-"""A warm worker process of the local-process target (``python -m wingspan.core.localproc.worker``).
+"""A warm worker process of the local-process target (``python -m wingspan.core.plugins.localproc.worker``).
 
 It imports the user's code once and then runs attempts one after another: each request
 names the task (module + qualname) and carries its inputs as literals (IDL bytes); the

@@ -28,13 +28,13 @@ import anyio
 import anyio.to_thread
 
 from wingspan.core.engine.failures import killed_by_signal, timed_out
-from wingspan.core.localproc.budget import CpuBudget, cpu_request
-from wingspan.core.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
-from wingspan.core.localproc.worker import read_journal
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.plugins.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
+from wingspan.core.plugins.localproc.worker import read_journal
 
 __all__ = ["LocalProcessTarget"]
 

@@ -23,7 +23,7 @@ from wingspan.core.errors import SystemError_
 
 __all__ = ["WorkerPool", "WorkerProcess", "WorkerSpec"]
 
-WORKER_MODULE = "wingspan.core.localproc.worker"
+WORKER_MODULE = "wingspan.core.plugins.localproc.worker"
 # a message bigger than a pipe's buffer is written from a thread: the loop must not block
 _PIPE_BUFFER = 60_000
 

@@ -1,0 +1,112 @@
+"""How the client reaches a server: one gRPC channel to its admin service, with each failure
+translated into Wingspan's own errors (NotFoundError, ...) in this one place.
+
+The bottom of the remote client: :class:`Transport` is what the client and its parts
+(uploads, logs, registration) call; nothing above it touches gRPC.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpclib.client import Channel
+from grpclib.const import Status
+from grpclib.exceptions import GRPCError, StreamTerminatedError
+
+from wingspan._remote.endpoint import Endpoint
+from wingspan.core.api_level import mismatch
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    SystemError_,
+    UserError,
+    WingspanError,
+)
+from wingspan.core.version import VERSION
+from wingspan.protos import v1
+
+__all__ = ["RemoteError", "Transport", "translate"]
+
+log = logging.getLogger("wingspan.remote")
+
+
+class RemoteError(SystemError_):
+    """The server could not be reached or failed for its own reasons."""
+
+
+_MAPPED: dict[Status, type[WingspanError]] = {
+    Status.NOT_FOUND: NotFoundError, Status.ALREADY_EXISTS: AlreadyExistsError,
+    Status.INVALID_ARGUMENT: InvalidArgumentError, Status.FAILED_PRECONDITION: FailedPreconditionError,
+    Status.OUT_OF_RANGE: InvalidArgumentError, Status.RESOURCE_EXHAUSTED: UserError,
+}
+
+
+def translate(exc: Exception, what: str, address: str) -> WingspanError:
+    """The Wingspan error for a failed call, saying ``what`` was being done and where."""
+    if isinstance(exc, OSError | StreamTerminatedError) or (
+            isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE):
+        return RemoteError(f"{what}: cannot reach a Wingspan server at {address} ({exc}); start one "
+                           "with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT")
+    if not isinstance(exc, GRPCError):
+        return RemoteError(f"{what}: {exc}")
+    return _MAPPED.get(exc.status, RemoteError)(f"{what}: {exc.message or exc.status.name}")
+
+
+class Transport:
+    """The admin service of the server at ``endpoint``: ``call`` and ``stream`` by method name
+    (``"get_execution"``), connected on first use, when the server's API level is checked once."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.address = endpoint.address
+        #: the server's HTTP address, as it reported it (known after the first call)
+        self.http_address = ""
+        self._channel: Channel | None = None
+        self._stub: Any = None
+        self._checked = False
+
+    async def _connect(self) -> Any:
+        if self._stub is None:
+            self._channel = Channel(self.endpoint.host, self.endpoint.port)
+            self._stub = v1.AdminServiceStub(self._channel, metadata=self.endpoint.metadata or None)
+        if not self._checked:
+            self._checked = True  # the check's own call comes through here
+            try:
+                await self._check_version()
+            except BaseException:
+                self._checked = False  # asked again at the next call
+                raise
+        return self._stub
+
+    async def call(self, method: str, request: Any, what: str) -> Any:
+        """The answer of one unary call; ``what`` names the action in an error."""
+        stub = await self._connect()
+        try:
+            return await getattr(stub, method)(request)
+        except Exception as exc:
+            raise translate(exc, what, self.address) from exc
+
+    async def stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
+        """The messages of one server-streaming call."""
+        stub = await self._connect()
+        try:
+            async for message in getattr(stub, method)(request):
+                yield message
+        except Exception as exc:
+            raise translate(exc, what, self.address) from exc
+
+    async def _check_version(self) -> None:
+        answer = await self.call("get_version", v1.GetVersionRequest(), "get the server's version")
+        problem = mismatch(answer.api_level, answer.version, VERSION)
+        if problem:
+            log.warning("%s", problem)
+        self.http_address = answer.http_address
+
+    async def aclose(self) -> None:
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = self._stub = None
