@@ -6,6 +6,10 @@ and blob store, and stops gracefully: it reports not ready and NOT_SERVING first
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
 
+Beside the admin service, the gRPC port serves the internal engine service (how engines
+record events) to callers presenting the engine credential of ``WINGSPAN_HOME/engine.secret``,
+made at the first start (:mod:`wingspan.server.engine.credential`).
+
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler and the notification sender); a process runs any of them.

@@ -55,6 +55,8 @@ class EngineCredential:
             return cls._read(path)
         except FileNotFoundError:
             pass
+        except OSError as exc:
+            raise ConfigError(f"cannot read the engine credential {path}: {exc}") from exc
         try:
             home.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(prefix=".engine-secret-", dir=home)  # mode 0600
