@@ -18,6 +18,8 @@ import pytest
 from grpclib.client import Channel
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError
+from grpclib.reflection.v1.reflection_grpc import ServerReflectionStub
+from grpclib.reflection.v1.reflection_pb2 import ServerReflectionRequest
 
 from tests.integration.services import flows
 from tests.integration.services.builders import (
@@ -31,6 +33,7 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.config import Settings
 from wingspan.server.api.engine_client import EngineClient
+from wingspan.server.api.methods import ENGINE_SERVICE_NAME, SERVICE_NAME
 from wingspan.server.engine.credential import SECRET_FILE_NAME, EngineCredential
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.idl import v1
@@ -94,6 +97,19 @@ async def test_the_public_grpc_service_has_no_event_rpc(api_server: ApiServer) -
         status = await call(api_server.grpc_port, f"/wingspan.v1.AdminService/{name}", event)
         assert status.startswith("UNIMPLEMENTED"), (name, status)
     await assert_untouched(api_server, execution_id)
+
+
+async def test_reflection_does_not_list_the_engine_service(api_server: ApiServer) -> None:
+    channel = Channel("127.0.0.1", api_server.grpc_port)
+    try:
+        async with ServerReflectionStub(channel).ServerReflectionInfo.open() as stream:
+            await stream.send_message(ServerReflectionRequest(list_services=""), end=True)
+            listed = await stream.recv_message()
+    finally:
+        channel.close()
+    assert listed is not None
+    names = {s.name for s in listed.list_services_response.service}
+    assert SERVICE_NAME in names and ENGINE_SERVICE_NAME not in names
 
 
 async def test_the_http_api_has_no_event_route(api_server: ApiServer) -> None:
