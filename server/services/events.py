@@ -63,10 +63,14 @@ class EventService:
     @staticmethod
     def _check_lease(execution: ExecutionRow, sender: str) -> None:
         """Raises unless ``sender`` holds the (locked) execution's unexpired lease."""
-        expires = execution.lease_expires_at
-        if execution.owner != sender or expires is None or utc(expires) <= now():
-            holder = (f"held by {execution.owner!r} until {utc(expires).isoformat()}"
-                      if execution.owner and expires is not None else "held by no replica")
+        expires = utc(execution.lease_expires_at)
+        if execution.owner != sender or expires is None or expires <= now():
+            if not execution.owner or expires is None:
+                holder = "held by no replica"
+            elif expires <= now():
+                holder = f"{execution.owner!r} held it until {expires.isoformat()}"
+            else:
+                holder = f"held by {execution.owner!r} until {expires.isoformat()}"
             raise LeaseLostError(
                 f"execution {execution.name}: replica {sender!r} does not hold its lease ({holder}); "
                 "only the engine replica holding an execution's lease records its events"
@@ -183,7 +187,7 @@ class EventService:
         return await self._ingest_one("task", event, task_execution.node_execution_id.execution_id)
 
     async def _ingest_one(self, kind: str, event: Any, execution_id: Any) -> Any:
-        sender = _sender(kind, event.producer_id)
+        sender = _sender(f"{kind} event", "producer_id", event.producer_id)
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
@@ -202,7 +206,7 @@ class EventService:
         with those of the replica that took over."""
         if not events:
             return
-        sender = _sender("batch", owner)
+        sender = _sender("event batch", "owner", owner)
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
@@ -415,11 +419,10 @@ class EventService:
         return v1.ListEventsResponse(events=events)
 
 
-def _sender(kind: str, sender: str) -> str:
+def _sender(what: str, field: str, sender: str) -> str:
     if not sender:
         raise InvalidArgumentError(
-            f"{kind} event: no sender; name the engine replica that holds the execution's lease "
-            "(producer_id)"
+            f"{what}: no sender; set {field} to the id of the engine replica holding the execution's lease"
         )
     return sender
 
