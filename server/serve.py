@@ -6,6 +6,10 @@ and blob store, and stops gracefully: it reports not ready and NOT_SERVING first
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
 
+Beside the admin service, the gRPC port serves the internal engine service (how engines
+record events) to callers presenting the engine credential of ``WINGSPAN_HOME/engine.secret``,
+made at the first start (:mod:`wingspan.server.engine.credential`).
+
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler and the notification sender); a process runs any of them.
@@ -29,10 +33,12 @@ from wingspan.core.config import Settings
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.engine_service import EngineServicer
 from wingspan.server.api.exposure import check_exposure
 from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServer
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.engine.credential import EngineCredential
 
 __all__ = ["ROLES", "ApiServer", "parse_roles", "serve_forever"]
 
@@ -100,6 +106,7 @@ class ApiServer:
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
         self.engine: Any = None
+        self.engine_credential: EngineCredential | None = None
         self._engine_task: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
@@ -136,7 +143,11 @@ class ApiServer:
                 await ensure_bucket()
             backend = ApiBackend(self.admin, http_address=self.http_url)
             metrics = ApiMetrics()
-            self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes)
+            # the engines' channel: on the gRPC port only, to callers presenting the credential
+            self.engine_credential = EngineCredential.load(self.settings.home)
+            engine_service = EngineServicer(self.admin.events, self.engine_credential, metrics)
+            self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
+                                   internal=[engine_service])
             await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
             self.grpc_port = self.grpc.port
             signer = None

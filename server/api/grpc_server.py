@@ -152,6 +152,8 @@ def descriptor_pool() -> Any:
 class GrpcServer:
     """The grpclib server of one backend: ``await start(host, port)``, then ``close()``.
 
+    ``internal`` are further servables (the engine service) that reflection does not list.
+
     ``port`` 0 binds a free port, readable from :attr:`port` afterwards.
     """
 
@@ -161,12 +163,14 @@ class GrpcServer:
         *,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         metrics: ApiMetrics | None = None,
+        internal: Collection[Any] = (),
     ) -> None:
         self.servicer = AdminServicer(backend, metrics)
         self.status = ServiceStatus()
         health = Health({self.servicer: [self.status], OVERALL: [self.status]})
         services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())
-        self.server = Server(services, codec=LimitedCodec(max_message_bytes))
+        # internal services (the engine's) are served but neither listed by reflection nor health
+        self.server = Server([*services, *internal], codec=LimitedCodec(max_message_bytes))
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:

@@ -1,7 +1,9 @@
-"""The RPCs of the admin service, read once from the generated grpclib base class.
+"""The RPCs of each service, read once from the generated grpclib base classes.
 
-Both transports are built from this one table, so a method added to admin.proto
-reaches gRPC and HTTP alike (and a method the backend lacks shows as unimplemented).
+Both transports are built from :func:`methods` (the public admin service), so a method
+added to admin.proto reaches gRPC and HTTP alike (and a method the backend lacks shows
+as unimplemented). :func:`engine_methods` lists the internal engine service
+(engine.proto), which only the gRPC transport serves, to engines.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ from typing import Any
 
 from wingspan.server.services.idl import v1
 
-__all__ = ["SERVICE_NAME", "Method", "methods"]
+__all__ = ["ENGINE_SERVICE_NAME", "SERVICE_NAME", "Method", "engine_methods", "methods"]
 
 SERVICE_NAME = "wingspan.v1.AdminService"
+ENGINE_SERVICE_NAME = "wingspan.v1.EngineService"
 _PREFIX = "__rpc_"
 
 
@@ -27,24 +30,34 @@ class Method:
     request_type: type[Any]
     response_type: type[Any]
     server_streaming: bool
+    service: str = SERVICE_NAME
 
     @property
     def path(self) -> str:
         """The gRPC path, ``/wingspan.v1.AdminService/GetTask``."""
-        return f"/{SERVICE_NAME}/{self.name}"
+        return f"/{self.service}/{self.name}"
 
 
 @functools.cache
 def methods() -> tuple[Method, ...]:
-    """Every RPC of the service, in IDL order."""
+    """Every RPC of the public admin service, in IDL order."""
+    return _read(v1.AdminServiceBase(), SERVICE_NAME)
+
+
+@functools.cache
+def engine_methods() -> tuple[Method, ...]:
+    """Every RPC of the internal engine service, in IDL order."""
+    return _read(v1.EngineServiceBase(), ENGINE_SERVICE_NAME)
+
+
+def _read(base: Any, service: str) -> tuple[Method, ...]:
     found = []
-    for path, handler in v1.AdminServiceBase().__mapping__().items():
+    for path, handler in base.__mapping__().items():
         name = path.rsplit("/", 1)[1]
         attr = handler.func.__name__.split(_PREFIX, 1)[1]
         cardinality = handler.cardinality
         if cardinality.value.client_streaming:
             raise AssertionError(f"{name}: client streaming RPCs have no transport here")
-        found.append(
-            Method(name, attr, handler.request_type, handler.reply_type, cardinality.value.server_streaming)
-        )
+        found.append(Method(name, attr, handler.request_type, handler.reply_type,
+                            cardinality.value.server_streaming, service))
     return tuple(found)

@@ -56,8 +56,8 @@ class DatabaseSink:
         name: str,
         *,
         producer: str,
+        owner: str,
         first_sequence: int = 0,
-        owner: str = "",
         on_lease_lost: Callable[[], None] | None = None,
     ) -> None:
         self._events = events

@@ -98,9 +98,6 @@ class AdminService:
         self.get_task_execution = n.get_task_execution
         self.get_task_execution_data = n.get_task_execution_data
         self.get_task_logs = self.logs.get_task_logs
-        self.create_workflow_event = ev.create_workflow_event
-        self.create_node_event = ev.create_node_event
-        self.create_task_event = ev.create_task_event
         self.list_events = ev.list_events
         self.watch_execution = ev.watch_execution
         self.list_signals = s.list_signals

@@ -8,6 +8,11 @@ execution's row is locked, on PostgreSQL with ``FOR UPDATE``; SQLite writers are
 serial), so concurrent ingestion gives the result of some serial order, and
 :mod:`wingspan.server.services.phases` makes that result the same for every order
 in which a phase could have been reached.
+
+Only the engine replica holding an execution's lease records its events: every event
+names its sender (``producer_id``, or the ``owner`` of a batch), and is refused with
+:class:`LeaseLostError`, nothing recorded, unless that sender holds the unexpired lease,
+checked with the execution's row locked in the transaction that writes the event.
 """
 
 from __future__ import annotations
@@ -54,6 +59,22 @@ class EventService:
                 f"{execution_id.name}, which does not exist"
             )
         return row
+
+    @staticmethod
+    def _check_lease(execution: ExecutionRow, sender: str) -> None:
+        """Raises unless ``sender`` holds the (locked) execution's unexpired lease."""
+        expires = utc(execution.lease_expires_at)
+        if execution.owner != sender or expires is None or expires <= now():
+            if not execution.owner or expires is None:
+                holder = "held by no replica"
+            elif expires <= now():
+                holder = f"{execution.owner!r} held it until {expires.isoformat()}"
+            else:
+                holder = f"held by {execution.owner!r} until {expires.isoformat()}"
+            raise LeaseLostError(
+                f"execution {execution.name}: replica {sender!r} does not hold its lease ({holder}); "
+                "only the engine replica holding an execution's lease records its events"
+            )
 
     async def _record(
         self,
@@ -144,6 +165,9 @@ class EventService:
 
     # ---- ingestion -----------------------------------------------------------------------
 
+    # one event each, as the internal engine service receives them: the sender is the
+    # event's producer_id
+
     async def create_workflow_event(self, event: Any) -> Any:
         return await self._ingest_one("workflow", event, event.execution_id)
 
@@ -163,32 +187,29 @@ class EventService:
         return await self._ingest_one("task", event, task_execution.node_execution_id.execution_id)
 
     async def _ingest_one(self, kind: str, event: Any, execution_id: Any) -> Any:
+        sender = _sender(f"{kind} event", "producer_id", event.producer_id)
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
+            self._check_lease(execution, sender)
             recorded = await self._apply(session, execution, kind, event)
         if recorded:
             self._notify(execution)
         return v1.CreateEventResponse(recorded=recorded)
 
-    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]], *, owner: str = "") -> None:
+    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]], *, owner: str) -> None:
         """Events of one execution ("workflow", "node" or "task", with the event message), in
         order and in one transaction: how an engine writes a step (group commit).
 
-        ``owner`` (an engine replica's id) fences the write: with the execution's row locked,
-        the batch is refused with :class:`LeaseLostError` unless that replica still holds an
+        ``owner`` (the sending engine replica's id) fences the write: with the execution's row
+        locked, the batch is refused with :class:`LeaseLostError` unless that replica holds an
         unexpired lease on it, so a replica that lost its lease cannot interleave its events
         with those of the replica that took over."""
         if not events:
             return
+        sender = _sender("event batch", "owner", owner)
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
-            if owner:
-                expires = execution.lease_expires_at
-                if execution.owner != owner or expires is None or utc(expires) <= now():
-                    raise LeaseLostError(
-                        f"execution {execution.name}: replica {owner!r} no longer holds its lease "
-                        f"(owner {execution.owner!r}, expires {expires})"
-                    )
+            self._check_lease(execution, sender)
             await self._prefetch(session, execution, events)
             # rows met in the batch are kept in the session's maps: no flush before each lookup
             try:
@@ -396,6 +417,14 @@ class EventService:
             data = await self.payloads.get(row.data_bytes, row.data_uri)
             events.append(v1.Event.parse(data or b""))
         return v1.ListEventsResponse(events=events)
+
+
+def _sender(what: str, field: str, sender: str) -> str:
+    if not sender:
+        raise InvalidArgumentError(
+            f"{what}: no sender; set {field} to the id of the engine replica holding the execution's lease"
+        )
+    return sender
 
 
 async def _node_row(

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col
 
 from wingspan import LaunchPlan
 from wingspan._authoring.workflow import Workflow
 from wingspan.core.model import codec
 from wingspan.protos import v1
+from wingspan.server.db.engine import now
+from wingspan.server.db.models import ExecutionRow
 
 PROJECT, DOMAIN = "default", "development"
 
@@ -64,3 +70,20 @@ def literals(**values: Any) -> Any:
         else:
             out[name] = v1.Literal(string=value)
     return v1.LiteralMap(literals=out)
+
+
+#: the engine replica tests write events as (the events' producer_id)
+TEST_ENGINE = "test-engine"
+
+
+async def take_lease(admin: Any, execution_id: Any, owner: str = TEST_ENGINE, seconds: float = 600.0) -> None:
+    """Gives ``owner`` the execution's lease, as an engine's claim does: only the lease holder
+    records events."""
+    async with admin.db.write() as session:
+        found = await session.execute(
+            update(ExecutionRow)
+            .where(col(ExecutionRow.project) == execution_id.project,
+                   col(ExecutionRow.domain) == execution_id.domain,
+                   col(ExecutionRow.name) == execution_id.name)
+            .values(owner=owner, lease_expires_at=now() + timedelta(seconds=seconds)))
+        assert found.rowcount == 1, f"no execution {execution_id.name} to lease"

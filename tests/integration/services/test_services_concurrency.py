@@ -15,10 +15,12 @@ from tests.integration.services import flows
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    TEST_ENGINE,
     ident,
     launch_plan_request,
     literals,
     register_workflow_with_tasks,
+    take_lease,
 )
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
@@ -54,9 +56,11 @@ async def create(admin: AdminService, policy: str, name: str = "") -> v1.Executi
 
 
 async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
-    await admin.create_workflow_event(
+    execution_id = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name)
+    await take_lease(admin, execution_id)
+    await admin.events.create_workflow_event(
         v1.WorkflowExecutionEvent(
-            execution_id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name),
+            execution_id=execution_id, producer_id=TEST_ENGINE,
             phase=phase, sequence=next(_sequence),
         )
     )

@@ -10,11 +10,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.integration.services import flows
-from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    TEST_ENGINE,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    take_lease,
+)
 from wingspan.core.errors import (
     AlreadyExistsError,
     FailedPreconditionError,
     InvalidArgumentError,
+    LeaseLostError,
     NotFoundError,
 )
 from wingspan.protos import v1
@@ -36,6 +45,8 @@ async def execution(admin: AdminService) -> v1.ExecutionId:
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=1)),
         )
     )
+    # the tests write events as the engine holding the lease
+    await take_lease(admin, response.id)
     return response.id
 
 
@@ -45,7 +56,7 @@ def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, 
         phase=phase,
         sequence=sequence,
         occurred_at=T0 + timedelta(seconds=sequence),
-        **kw,
+        **{"producer_id": TEST_ENGINE, **kw},
     )
 
 
@@ -57,7 +68,7 @@ def node_event(
         phase=phase,
         sequence=sequence,
         occurred_at=T0 + timedelta(seconds=sequence),
-        **kw,
+        **{"producer_id": TEST_ENGINE, **kw},
     )
 
 
@@ -73,7 +84,7 @@ def task_event(
         phase=phase,
         sequence=sequence,
         occurred_at=T0 + timedelta(seconds=sequence),
-        **kw,
+        **{"producer_id": TEST_ENGINE, **kw},
     )
 
 
@@ -82,23 +93,48 @@ async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.Workflo
 
 
 async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
-    first = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    again = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    first = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    again = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     assert first.recorded and not again.recorded
     events = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
     assert len(events.events) == 1
     with pytest.raises(AlreadyExistsError, match="sequence 1"):
-        await admin.create_workflow_event(wf_event(execution, WP.FAILED, 1))
+        await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 1))
     assert await phase_of(admin, execution) == WP.RUNNING
+
+
+async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    events = admin.events
+    forged = wf_event(execution, WP.SUCCEEDED, 1, outputs=literals(o0=666), producer_id="intruder")
+    with pytest.raises(LeaseLostError, match="replica 'intruder' does not hold its lease"):
+        await events.create_workflow_event(forged)
+    with pytest.raises(LeaseLostError, match="'intruder'"):
+        await events.ingest(execution, [("workflow", forged)], owner="intruder")
+    with pytest.raises(InvalidArgumentError, match="no sender"):
+        await events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 1, producer_id=""))
+    with pytest.raises(InvalidArgumentError, match="no sender"):
+        await events.ingest(execution, [("workflow", forged)], owner="")
+    await take_lease(admin, execution, TEST_ENGINE, seconds=-1)  # the holder's lease ran out
+    with pytest.raises(LeaseLostError, match=f"replica {TEST_ENGINE!r}"):
+        await events.create_node_event(node_event(execution, "n0", NP.SUCCEEDED, 1))
+    assert await phase_of(admin, execution) == WP.QUEUED
+    assert (await admin.list_events(v1.ListEventsRequest(execution_id=execution))).events == []
+    nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    assert nodes.node_executions == []
+    await take_lease(admin, execution, "intruder")
+    assert (await events.create_workflow_event(forged)).recorded
+    assert await phase_of(admin, execution) == WP.SUCCEEDED
 
 
 async def test_a_late_event_never_moves_a_terminal_phase_back(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    await admin.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
-    late = await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
-    other_end = await admin.create_workflow_event(wf_event(execution, WP.FAILED, 4))
+    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
+    late = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
+    other_end = await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 4))
     assert late.recorded and other_end.recorded  # recorded in the history, ignored for the phase
     got = await admin.get_execution(v1.GetExecutionRequest(id=execution))
     assert got.closure.phase == WP.SUCCEEDED
@@ -124,7 +160,7 @@ async def test_events_in_any_order_give_the_same_result(
             event = events[i]
             event.id.node_id = name
             event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
-            await admin.create_node_event(event)
+            await admin.events.create_node_event(event)
         node = await admin.get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id=name))
         )
@@ -140,7 +176,7 @@ async def test_concurrent_ingestion_records_each_event_once(
     ]
     events.append(task_event(execution, "n1", 0, TP.SUCCEEDED, 21, cache_status=v1.CacheStatus.POPULATED))
     # every event twice, all at once
-    results = await asyncio.gather(*(admin.create_task_event(e) for e in events + events))
+    results = await asyncio.gather(*(admin.events.create_task_event(e) for e in events + events))
     assert sum(r.recorded for r in results) == len(events)
     attempts = await admin.list_task_executions(
         v1.ListTaskExecutionsRequest(
@@ -165,8 +201,9 @@ async def test_concurrent_events_of_many_executions(admin: AdminService, executi
             )
         )
         names.append(response.id)
+        await take_lease(admin, response.id)
     events = [wf_event(e, phase, s) for e in names for s, phase in ((1, WP.RUNNING), (2, WP.SUCCEEDED))]
-    await asyncio.gather(*(admin.create_workflow_event(e) for e in reversed(events)))
+    await asyncio.gather(*(admin.events.create_workflow_event(e) for e in reversed(events)))
     assert [await phase_of(admin, e) for e in names] == [WP.SUCCEEDED] * 6
 
 
@@ -174,15 +211,15 @@ async def test_nodes_attempts_logs_cache_status_and_data(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
     big = "z" * 10_000
-    await admin.create_node_event(
+    await admin.events.create_node_event(
         node_event(
             execution, "n1", NP.RUNNING, 1, inputs=literals(a=1, b=big), node_name="add", spec_node_id="n1"
         )
     )
-    await admin.create_task_event(
+    await admin.events.create_task_event(
         task_event(execution, "n1", 0, TP.RUNNING, 2, plugin="local-process", plugin_handle=b"pid:1")
     )
-    await admin.create_task_event(
+    await admin.events.create_task_event(
         task_event(
             execution,
             "n1",
@@ -192,7 +229,7 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             error=v1.ExecutionError(code="USER:ValueError", message="boom", retryable=True),
         )
     )
-    await admin.create_task_event(
+    await admin.events.create_task_event(
         task_event(
             execution,
             "n1",
@@ -203,10 +240,10 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             logs=[v1.TaskLog(name="stdout", uri="file:///out")],
         )
     )
-    await admin.create_node_event(
+    await admin.events.create_node_event(
         node_event(execution, "n1", NP.SUCCEEDED, 5, outputs=literals(o0=3), cache_status=v1.CacheStatus.MISS)
     )
-    await admin.create_node_event(node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
+    await admin.events.create_node_event(node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
     top = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert [
         (n.id.node_id, n.closure.phase, n.closure.node_name, n.closure.cache_status)
@@ -243,11 +280,11 @@ async def test_nodes_attempts_logs_cache_status_and_data(
 
 async def test_events_for_unknown_executions_or_without_ids_are_rejected(admin: AdminService) -> None:
     with pytest.raises(NotFoundError):
-        await admin.create_workflow_event(
+        await admin.events.create_workflow_event(
             wf_event(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="x"), WP.RUNNING, 1)
         )
     with pytest.raises(InvalidArgumentError):
-        await admin.create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
+        await admin.events.create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
 
 
 async def test_signals_are_listed_from_the_closure_and_set_once_type_checked(
@@ -311,7 +348,7 @@ async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
 async def test_watch_replays_then_follows_until_the_end(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     seen: list[int] = []
     first_seen = asyncio.Event()
 
@@ -322,8 +359,8 @@ async def test_watch_replays_then_follows_until_the_end(
 
     watcher = asyncio.create_task(watch())
     await asyncio.wait_for(first_seen.wait(), 10)
-    await admin.create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
-    await admin.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
+    await admin.events.create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
+    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
     await asyncio.wait_for(watcher, 10)  # ends by itself once the execution has ended
     assert seen == [1, 2, 3]
     later = [e async for e in admin.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]

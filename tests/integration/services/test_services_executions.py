@@ -12,10 +12,12 @@ from tests.integration.services import flows
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    TEST_ENGINE,
     ident,
     launch_plan_request,
     literals,
     register_workflow_with_tasks,
+    take_lease,
     task_request,
 )
 from wingspan.core.errors import (
@@ -54,9 +56,11 @@ async def finish(
     at: datetime | None = None,
     project: str = PROJECT,
 ) -> None:
-    await admin.create_workflow_event(
+    await take_lease(admin, execution_id(name, project))
+    await admin.events.create_workflow_event(
         v1.WorkflowExecutionEvent(
             execution_id=execution_id(name, project),
+            producer_id=TEST_ENGINE,
             phase=phase,
             sequence=100,
             occurred_at=at,
@@ -226,9 +230,11 @@ async def test_terminate_then_delete_removes_rows_and_data(registered: AdminServ
     assert aborting.execution.closure.phase == v1.WorkflowPhase.ABORTING
     ended = await registered.terminate_execution(v1.TerminateExecutionRequest(id=execution.id, force=True))
     assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
-    await registered.create_node_event(
+    await take_lease(registered, execution.id)
+    await registered.events.create_node_event(
         v1.NodeExecutionEvent(
             id=v1.NodeExecutionId(execution_id=execution.id, node_id="n0"),
+            producer_id=TEST_ENGINE,
             phase=v1.NodePhase.ABORTED,
             sequence=1,
         )
@@ -299,11 +305,14 @@ async def test_two_service_instances_on_one_database_register_and_ingest_concurr
         )
         assert sum(r.created for r in results) == 1
         execution = await create(admin, ident(2, flows.pipeline.name, "v1"), literals(x=1))
+        await take_lease(admin, execution.id)
         events = [
-            v1.WorkflowExecutionEvent(execution_id=execution.id, phase=phase, sequence=s)
+            v1.WorkflowExecutionEvent(execution_id=execution.id, producer_id=TEST_ENGINE, phase=phase,
+                                      sequence=s)
             for s, phase in enumerate([v1.WorkflowPhase.RUNNING, v1.WorkflowPhase.SUCCEEDED], start=1)
         ]
-        recorded = await asyncio.gather(*(s.create_workflow_event(e) for e in events for s in (admin, other)))
+        recorded = await asyncio.gather(
+            *(s.events.create_workflow_event(e) for e in events for s in (admin, other)))
         assert sum(r.recorded for r in recorded) == 2
         got = await other.get_execution(v1.GetExecutionRequest(id=execution.id))
         assert got.closure.phase == v1.WorkflowPhase.SUCCEEDED

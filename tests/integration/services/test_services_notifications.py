@@ -22,10 +22,12 @@ from tests.integration.services import flows
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    TEST_ENGINE,
     ident,
     launch_plan_request,
     literals,
     register_workflow_with_tasks,
+    take_lease,
 )
 from tests.unit.server.receivers import Mailbox, Receiver, smtp_server
 from wingspan import Email, LaunchPlan, Slack, Webhook
@@ -98,8 +100,9 @@ async def start(admin: AdminService, name: str, *own: Any) -> v1.ExecutionId:
 
 async def end(admin: AdminService, execution_id: v1.ExecutionId, phase: v1.WorkflowPhase,
               message: str = "") -> None:
-    await admin.create_workflow_event(v1.WorkflowExecutionEvent(
-        execution_id=execution_id, phase=phase, sequence=9,
+    await take_lease(admin, execution_id)
+    await admin.events.create_workflow_event(v1.WorkflowExecutionEvent(
+        execution_id=execution_id, producer_id=TEST_ENGINE, phase=phase, sequence=9,
         error=v1.ExecutionError(code="USER:ValueError", message=message) if message else None))
 
 

@@ -44,7 +44,7 @@ async def fresh_pg_url(pg_url: str, pg_dsn: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def real_server(fresh_pg_url: str, s3_settings: Settings, tmp_path: Path) -> AsyncIterator[ApiServer]:
     settings = dataclasses.replace(s3_settings, db_url=fresh_pg_url, http_port=0, grpc_port=0)
-    # without the engine: the scenario writes the execution's events itself
+    # without the engine: the scenario writes the execution's events itself, as an engine would
     async with ApiServer(settings, grace=2, engine=False) as server:
         yield server
     async with S3BlobStore.from_settings(settings) as store:
@@ -58,7 +58,7 @@ async def test_every_method_on_postgres_and_minio(real_server: ApiServer, transp
     client = (GrpcClient("127.0.0.1", real_server.grpc_port) if transport == "grpc"
               else HttpClient(real_server.http_url))
     try:
-        called = await run_every_method(client, http_url=real_server.http_url)
+        called = await run_every_method(client, real_server)
     finally:
         await client.aclose()
     assert called == {m.name for m in methods()}

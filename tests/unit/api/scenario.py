@@ -1,7 +1,9 @@
 """Every RPC of the admin service, called over one transport (the same steps for gRPC and HTTP).
 
 :func:`run_every_method` returns the names of the methods it called, so a test can
-check that none is left out.
+check that none is left out. The server runs no engine: the scenario records an
+execution's events itself, as an engine does, through the internal engine service (gRPC,
+with the engine credential, under a lease it takes).
 """
 
 from __future__ import annotations
@@ -18,15 +20,19 @@ from tests.integration.services import flows
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    TEST_ENGINE,
     ident,
     launch_plan_request,
     literals,
+    take_lease,
     task_request,
     workflow_request,
 )
 from tests.unit.api.transports import CallError
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.model import codec
+from wingspan.server.api.engine_client import EngineClient
+from wingspan.server.serve import ApiServer
 from wingspan.server.services.idl import v1
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -54,7 +60,8 @@ class Recorder:
         return info.value
 
 
-async def run_every_method(client: Any, *, http_url: str) -> set[str]:
+async def run_every_method(client: Any, server: ApiServer) -> set[str]:
+    http_url = server.http_url
     call = Recorder(client)
     tag = client.name  # both transports share one server: keep their names apart
 
@@ -134,15 +141,21 @@ async def run_every_method(client: Any, *, http_url: str) -> set[str]:
     assert again.id.name == f"again-{tag}"
     assert (await call("GetExecutionData", v1.GetExecutionRequest(id=again.id))).inputs == data.inputs
 
-    # ---- events, node and task executions
-    assert (await call("CreateWorkflowEvent", v1.WorkflowExecutionEvent(
-        execution_id=execution_id, phase=v1.WorkflowPhase.RUNNING, sequence=1, occurred_at=T0))).recorded
+    # ---- events (recorded as the engine holding the lease), node and task executions
+    await take_lease(server.admin, execution_id)
+    assert server.engine_credential is not None
     node_id = v1.NodeExecutionId(execution_id=execution_id, node_id="n0")
-    assert (await call("CreateNodeEvent", v1.NodeExecutionEvent(
-        id=node_id, phase=v1.NodePhase.RUNNING, sequence=2, occurred_at=T0 + timedelta(seconds=1)))).recorded
     attempt = v1.TaskExecutionId(task_id=task_id, node_execution_id=node_id, attempt=0)
-    assert (await call("CreateTaskEvent", v1.TaskExecutionEvent(
-        id=attempt, phase=v1.TaskPhase.RUNNING, sequence=3, occurred_at=T0 + timedelta(seconds=2)))).recorded
+    async with EngineClient("127.0.0.1", server.grpc_port, server.engine_credential) as engine:
+        assert (await engine.create_workflow_event(v1.WorkflowExecutionEvent(
+            execution_id=execution_id, producer_id=TEST_ENGINE, phase=v1.WorkflowPhase.RUNNING, sequence=1,
+            occurred_at=T0))).recorded
+        assert (await engine.create_node_event(v1.NodeExecutionEvent(
+            id=node_id, producer_id=TEST_ENGINE, phase=v1.NodePhase.RUNNING, sequence=2,
+            occurred_at=T0 + timedelta(seconds=1)))).recorded
+        assert (await engine.create_task_event(v1.TaskExecutionEvent(
+            id=attempt, producer_id=TEST_ENGINE, phase=v1.TaskPhase.RUNNING, sequence=3,
+            occurred_at=T0 + timedelta(seconds=2)))).recorded
     events = await call("ListEvents", v1.ListEventsRequest(execution_id=execution_id))
     assert len(events.events) == 3
     nodes = await call("ListNodeExecutions", v1.ListNodeExecutionsRequest(execution_id=execution_id))

@@ -15,7 +15,7 @@ async def test_every_method_answers_over_the_transport(api_server: ApiServer, tr
     client = (GrpcClient("127.0.0.1", api_server.grpc_port) if transport == "grpc"
               else HttpClient(api_server.http_url))
     try:
-        called = await run_every_method(client, http_url=api_server.http_url)
+        called = await run_every_method(client, api_server)
     finally:
         await client.aclose()
     assert called == {m.name for m in methods()}

@@ -1,6 +1,6 @@
-"""A server with one execution whose task attempts a test records itself: both transports as
-`wingspan serve` builds them, without the engine, so the test decides what each attempt
-wrote and when."""
+"""A server with one execution whose task attempts a test records itself (as the engine
+holding its lease): both transports as `wingspan serve` builds them, without the engine,
+so the test decides what each attempt wrote and when."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from tests.integration.services import flows
-from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    TEST_ENGINE,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    take_lease,
+)
 from wingspan.core.config import Settings
 from wingspan.server.services.idl import v1
 
@@ -41,11 +47,11 @@ class Served:
         self.sequence += 1
         logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
         execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
-        await self.admin.create_task_event(v1.TaskExecutionEvent(
+        await self.admin.events.create_task_event(v1.TaskExecutionEvent(
             id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
                                   node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
                                                                        node_id=node_id)),
-            phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin,
+            producer_id=TEST_ENGINE, phase=phase, occurred_at=datetime.now(UTC), logs=logs, plugin=plugin,
             # stored as the engine stores handles: JSON
             plugin_handle=json.dumps(handle).encode() if handle is not None else b"",
             sequence=self.sequence))
@@ -62,8 +68,10 @@ async def serve_logs(settings: Settings, folder: Path) -> AsyncIterator[Served]:
         admin = server.admin
         admin.logs.readers["fake"] = plugin_reader
         await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-        await admin.create_execution(v1.CreateExecutionRequest(
+        created = await admin.create_execution(v1.CreateExecutionRequest(
             project="default", domain="development", name=RUN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
+        # the test records the attempts as the engine holding the lease
+        await take_lease(admin, created.id)
         assert server.grpc is not None
         yield Served(admin, server.grpc.servicer.backend, server.grpc_address, folder, server.http_url)

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from tests.integration.services.builders import TEST_ENGINE
 from tests.unit.remote.logged import RUN, Served, serve_logs
 from wingspan._remote.client import AsyncRemote, LogChunk
 from wingspan.cli import cli
@@ -232,8 +233,9 @@ async def test_following_every_node_takes_new_nodes_until_the_execution_ends(
             second.write_text("second\n")
             await served.attempt("n1", 0, v1.TaskPhase.SUCCEEDED, log=second)
             served.sequence += 1
-            await served.admin.create_workflow_event(v1.WorkflowExecutionEvent(
+            await served.admin.events.create_workflow_event(v1.WorkflowExecutionEvent(
                 execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
+                producer_id=TEST_ENGINE,
                 phase=v1.WorkflowPhase.SUCCEEDED, occurred_at=datetime.now(UTC), sequence=served.sequence))
     assert got == [("n0", b"first\n"), ("n1", b"second\n")]
 

@@ -1,0 +1,83 @@
+"""The internal engine service on grpclib: how engines record executions' events.
+
+Served on the gRPC port beside the admin service, never over HTTP, and left out of
+server reflection and health. Every call must carry the engine credential as
+metadata ``authorization: Bearer <token>``; a call without it, or with another
+token, ends UNAUTHENTICATED before its message is even read. What it then asks is
+the event service's to judge: each event is recorded only for the replica holding
+the execution's lease (FAILED_PRECONDITION otherwise, nothing recorded).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from typing import Any
+
+from grpclib.const import Cardinality, Handler, Status
+from grpclib.exceptions import GRPCError
+from grpclib.server import Stream
+
+from wingspan.server.api.grpc_errors import translated
+from wingspan.server.api.methods import ENGINE_SERVICE_NAME, Method, engine_methods
+from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.engine.credential import SECRET_FILE_NAME, TokenVerifier
+
+__all__ = ["EngineServicer"]
+
+_SCHEME = "bearer "
+
+
+class EngineServicer:
+    """The engine service as a grpclib servable; ``events`` is the event service."""
+
+    def __init__(self, events: Any, verifier: TokenVerifier, metrics: ApiMetrics | None = None) -> None:
+        self.events = events
+        self.verifier = verifier
+        self.metrics = metrics
+
+    def __mapping__(self) -> dict[str, Handler]:
+        mapping = {}
+        for method in engine_methods():
+            if method.server_streaming:
+                raise AssertionError(f"{method.name}: the engine service has no streaming RPCs")
+            func: Callable[[Stream[Any, Any]], Any] = functools.partial(self._unary, method)
+            mapping[method.path] = Handler(func, Cardinality.UNARY_UNARY, method.request_type,
+                                           method.response_type)
+        return mapping
+
+    def _authenticate(self, stream: Stream[Any, Any]) -> None:
+        values = stream.metadata.getall("authorization", []) if stream.metadata is not None else []
+        if not values:
+            raise GRPCError(
+                Status.UNAUTHENTICATED,
+                f"{ENGINE_SERVICE_NAME} is internal to the engines: present the engine credential as "
+                f"metadata 'authorization: Bearer <token>' (the token is in WINGSPAN_HOME/{SECRET_FILE_NAME} "
+                "on the server)",
+            )
+        presented = values[0] if isinstance(values[0], str) else ""
+        token = presented[len(_SCHEME):] if presented.lower().startswith(_SCHEME) else ""
+        if len(values) > 1 or not self.verifier.verify(token):
+            raise GRPCError(
+                Status.UNAUTHENTICATED,
+                f"{ENGINE_SERVICE_NAME}: the credential presented is not the engine credential; send "
+                f"the token of this server's WINGSPAN_HOME/{SECRET_FILE_NAME} as "
+                "'authorization: Bearer <token>'",
+            )
+
+    async def _unary(self, method: Method, stream: Stream[Any, Any]) -> None:
+        started, code = time.perf_counter(), "OK"
+        try:
+            self._authenticate(stream)
+            request = await stream.recv_message()
+            assert request is not None  # grpclib ends the call itself when the client sends none
+            with translated(method.name):
+                response = await getattr(self.events, method.attr)(request)
+            await stream.send_message(response)
+        except GRPCError as exc:
+            code = exc.status.name
+            raise
+        finally:
+            if self.metrics is not None:
+                self.metrics.observe("grpc", method.name, code, time.perf_counter() - started)
