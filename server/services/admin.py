@@ -43,9 +43,12 @@ class AdminService:
         domains: Sequence[str] = DEFAULT_DOMAINS,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
         log_readers: Mapping[str, LogReader] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
         self.store = store
+        #: what the services take from the settings: limits, and the folder of the attempts' logs
+        self.settings = settings or Settings()
         self.payloads = Payloads(store, inline_limit)
         self.projects = ProjectService(db, domains)
         self.entities = EntityService(db, self.payloads, self.projects)
@@ -56,7 +59,7 @@ class AdminService:
         self.catalog = CatalogService(db, self.payloads)
         self.notifications = NotificationService(db)
         # followed logs wake when an event of their execution is recorded in this process
-        self.logs = LogService(db, store, readers=log_readers,
+        self.logs = LogService(db, store, self.settings.home / "logs", readers=log_readers,
                                wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
 
         p, e, x, n, ev, s = (
@@ -120,7 +123,8 @@ class AdminService:
         db = Database.from_settings(settings)
         await migrate(db)
         domains = settings.domain_list if domains is None else domains
-        service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit, **kwargs)
+        service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit,
+                      settings=settings, **kwargs)
         await service.projects.ensure_defaults()
         return service
 
