@@ -64,6 +64,7 @@ class LocalProcessTarget(TaskPlugin):
         self._storage_root = storage_root
         self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
         self._pools: dict[str, WorkerPool] = {}
+        self._bundle_limits: Any = None
         self._running: dict[str, _Running] = {}
         # workers end with their target, or at exit at the latest
         weakref.finalize(self, _stop, self._pools, self._running)
@@ -126,9 +127,13 @@ class LocalProcessTarget(TaskPlugin):
             if ctx.transfer.store is None:
                 raise RuntimeError(f"task {ctx.task_name}: its code bundle {ctx.template.code.bundle_uri} "
                                    "cannot be fetched without a blob store")
-            from wingspan.core.bundles import fetch_bundle
+            from wingspan.core.bundles import BundleLimits, fetch_bundle
+            from wingspan.core.config import Settings
 
-            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles")
+            if self._bundle_limits is None:  # this process's settings (environment, config file)
+                self._bundle_limits = BundleLimits.from_settings(Settings.load())
+            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles",
+                                        self._bundle_limits)
         cpus = self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:
