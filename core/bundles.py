@@ -36,6 +36,7 @@ from typing import IO, TYPE_CHECKING
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
+from wingspan.core.storage.uploads import named_md5
 
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
@@ -164,7 +165,7 @@ def _copy(archive: tarfile.TarFile, member: tarfile.TarInfo, out: IO[bytes] | No
     return copied
 
 
-def check_bundle(data: bytes, limits: BundleLimits | None = None, *, what: str = "the code bundle") -> int:
+def check_bundle(data: bytes, limits: BundleLimits | None = None, what: str = "the code bundle") -> int:
     """Reads the whole bundle through the unpacking checks without writing anything; returns
     the number of its members (the server does this before it accepts a registration)."""
     count = 0
@@ -230,4 +231,10 @@ async def fetch_bundle(store: BlobStore, uri: str, cache_root: Path,
         raise InvalidArgumentError(f"the code bundle {uri} is {size} bytes, over the limit of "
                                    f"{limits.max_upload_bytes} (setting max_bundle_upload_bytes)")
     data = await store.get(uri)
+    named, found = named_md5(uri), hashlib.md5(data).hexdigest()
+    # checked at registration too; on S3 an object may be replaced since: such code never runs
+    if named is not None and found != named:
+        raise InvalidArgumentError(f"the code bundle {uri} holds content with MD5 {found}, not the {named} "
+                                   "it was registered with: it was replaced after registration and is not "
+                                   "run; register the code again under a new version")
     return await anyio.to_thread.run_sync(unpack_bundle, data, target, limits, f"the code bundle {uri}")

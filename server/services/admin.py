@@ -13,12 +13,14 @@ from typing import Any, Self
 
 import anyio
 
+from wingspan.core.bundles import BundleLimits
 from wingspan.core.config import Settings
 from wingspan.core.storage import open_blob_store
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.migrate import migrate
 from wingspan.server.services.catalog import CatalogService
+from wingspan.server.services.code_bundles import BundleCheck
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.events import EventService
 from wingspan.server.services.executions import ExecutionService
@@ -51,7 +53,8 @@ class AdminService:
         self.settings = settings or Settings()
         self.payloads = Payloads(store, inline_limit)
         self.projects = ProjectService(db, domains)
-        self.entities = EntityService(db, self.payloads, self.projects)
+        self.entities = EntityService(db, self.payloads, self.projects,
+                                      BundleCheck(store, BundleLimits.from_settings(self.settings)))
         self.executions = ExecutionService(db, self.payloads, self.projects, self.entities)
         self.nodes = NodeService(db, self.payloads, self.executions)
         self.events = EventService(db, self.payloads)
