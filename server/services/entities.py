@@ -168,8 +168,6 @@ class EntityService:
         template = complete_ids(
             replace(template, id=task_id), task_id.project, task_id.domain, task_id.version
         )
-        if template.code is not None and template.code.bundle_uri:
-            await self.bundles.check(template.code.bundle_uri, f"register task {task_id}")
         data = codec.encode(template)
         row = TaskRow(
             project=task_id.project,
@@ -179,6 +177,10 @@ class EntityService:
             digest=digest(data),
             created_at=now(),
         )
+        # every version that is not this very one registered already runs only checked code
+        bundle = template.code.bundle_uri if template.code is not None else ""
+        if bundle and await self._find_digest(TaskRow, row) != row.digest:
+            await self.bundles.check(bundle, f"register task {task_id}")
         return await self._insert(row, ResourceType.TASK, data)
 
     async def register_workflow(self, request: Any) -> Any:
