@@ -30,6 +30,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -48,6 +49,8 @@ _COPY_CHUNK = 1024 * 1024
 #: PAX record per member, generously
 _OVERHEAD_PER_MEMBER = 4096
 _FILE_TYPES = (tarfile.REGTYPE, tarfile.AREGTYPE)
+#: what reading a damaged archive raises (gzip's BadGzipFile is an OSError; bad deflate data a zlib.error)
+_DAMAGED = (tarfile.TarError, OSError, EOFError, zlib.error)
 _DEFAULTS: dict[str, int] = {field.name: field.default for field in dataclasses.fields(Settings)
                               if isinstance(field.default, int)}
 
@@ -121,7 +124,7 @@ def _members(data: bytes, limits: BundleLimits, what: str
         bounded = io.BufferedReader(_BoundedStream(unzipped, stream_limit, what))
         try:
             archive = tarfile.open(fileobj=bounded, mode="r|")  # noqa: SIM115 - closed by the with below
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except _DAMAGED as exc:
             raise InvalidArgumentError(f"{what} is not a gzipped tar archive: {exc}") from exc
         seen: set[str] = set()
         declared = 0
@@ -129,7 +132,11 @@ def _members(data: bytes, limits: BundleLimits, what: str
             while True:
                 try:
                     member = archive.next()
-                except (tarfile.TarError, OSError, EOFError) as exc:
+                    if member is None:
+                        # to the end of the gzip stream: only there is its checksum compared
+                        while bounded.read(_COPY_CHUNK):
+                            pass
+                except _DAMAGED as exc:
                     raise InvalidArgumentError(f"{what} is a damaged archive: {exc}") from exc
                 if member is None:
                     return
@@ -151,18 +158,18 @@ def _copy(archive: tarfile.TarFile, member: tarfile.TarInfo, out: IO[bytes] | No
     if source is None:
         return 0
     copied = 0
-    try:
-        while chunk := source.read(_COPY_CHUNK):
-            copied += len(chunk)
-            if copied > member.size:  # cannot happen with tarfile's reader; the limit relies on it
-                raise InvalidArgumentError(f"{what}: member {member.name!r} holds more than it declares")
-            if out is not None:
-                out.write(chunk)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        if isinstance(exc, InvalidArgumentError):
-            raise
-        raise InvalidArgumentError(f"{what}: member {member.name!r} is damaged: {exc}") from exc
-    return copied
+    while True:
+        try:
+            chunk = source.read(_COPY_CHUNK)
+        except _DAMAGED as exc:
+            raise InvalidArgumentError(f"{what}: member {member.name!r} is damaged: {exc}") from exc
+        if not chunk:
+            return copied
+        copied += len(chunk)
+        if copied > member.size:  # cannot happen with tarfile's reader; the limit relies on it
+            raise InvalidArgumentError(f"{what}: member {member.name!r} holds more than it declares")
+        if out is not None:
+            out.write(chunk)
 
 
 def check_bundle(data: bytes, limits: BundleLimits | None = None, what: str = "the code bundle") -> int:

@@ -141,10 +141,18 @@ def test_an_upload_over_the_bundle_limit_is_refused_unread(tmp_path: Path) -> No
             BundleLimits(max_upload_bytes=1024))
 
 
-@pytest.mark.parametrize("damage", [lambda d: d[:len(d) // 2], lambda d: b"not gzip at all"])
-def test_damaged_archives_are_refused(tmp_path: Path, damage: Callable[[bytes], bytes]) -> None:
-    data = archive(*(member(f"m{i}.py", os.urandom(4096)) for i in range(4)))
-    refused(damage(data), tmp_path, "damaged|not a gzipped tar archive|unpack")
+def corrupted(data: bytes) -> bytes:
+    middle = len(data) // 2
+    return data[:middle] + b"\xff" * 64 + data[middle + 64:]
+
+
+@pytest.mark.parametrize("damage", [lambda d: d[:len(d) // 2], lambda d: b"not gzip at all", corrupted])
+@pytest.mark.parametrize("content", [lambda: os.urandom(4096), lambda: b"compressible " * 400])
+def test_damaged_archives_are_refused(tmp_path: Path, damage: Callable[[bytes], bytes],
+                                      content: Callable[[], bytes]) -> None:
+    """Also a change in stored (incompressible) data, seen only by gzip's checksum at the end."""
+    data = archive(*(member(f"m{i}.py", content()) for i in range(4)))
+    refused(damage(data), tmp_path, "damaged|not a gzipped tar archive")
 
 
 async def test_fetch_refuses_an_object_over_the_limit_before_reading_it(tmp_path: Path) -> None:
