@@ -53,6 +53,11 @@ _COPY_BUFFER = 1024 * 1024
 class BodyTooLargeError(UserError):
     """An upload's body went past the size its URL allows (nothing of it was kept)."""
 
+    @classmethod
+    def over(cls, what: str, limit: int) -> BodyTooLargeError:
+        return cls(f"{what} is over the limit of {limit} bytes this URL allows (settings "
+                   "max_bundle_upload_bytes for code bundles, max_data_upload_bytes for data)")
+
 
 @contextlib.contextmanager
 def _translated(uri: BlobUri | str, action: str) -> Iterator[None]:
@@ -179,10 +184,7 @@ class LocalBlobStore(BlobStore):
                     async for chunk in chunks:
                         size += len(chunk)
                         if max_bytes is not None and size > max_bytes:
-                            raise BodyTooLargeError(
-                                f"the upload to {uri} is over the limit of {max_bytes} bytes this URL "
-                                "allows (settings max_bundle_upload_bytes for code bundles, "
-                                "max_data_upload_bytes for data)")
+                            raise BodyTooLargeError.over(f"the upload to {uri}", max_bytes)
                         sha256.update(chunk)
                         md5_of.update(chunk)
                         await out.write(chunk)

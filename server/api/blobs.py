@@ -76,14 +76,11 @@ def blob_routes(store: LocalBlobStore, signer: UrlSigner) -> list[HTTPRouteHandl
             granted = signer.verify(_target(request), request_method="PUT")
             declared = request.headers.get("content-length", "")
             if granted.max_bytes is not None and declared.isdigit() and int(declared) > granted.max_bytes:
-                raise BodyTooLargeError(
-                    f"the upload's Content-Length {declared} is over the limit of {granted.max_bytes} bytes "
-                    "this URL allows (settings max_bundle_upload_bytes for code bundles, "
-                    "max_data_upload_bytes for data)")
+                raise BodyTooLargeError.over(f"the upload's Content-Length {declared}", granted.max_bytes)
             await store.put_once(store.uri_for_key(granted.key), request.stream(),
                                  max_bytes=granted.max_bytes, md5=named_md5(granted.key))
         except BodyTooLargeError as exc:
-            # the rest of the body is not read: the connection closes after the answer
+            # answered at once: the rest of the body is never read
             return error_response(413, "RESOURCE_EXHAUSTED", str(exc))
         except Exception as exc:
             return exception_response(exc, "blob upload")

@@ -163,3 +163,27 @@ async def test_head_on_a_signed_download_answers_like_get_without_the_body(serve
         assert headed.content == b""
         assert (await http.head(signer.sign(key + "-absent"))).status_code == 404
         assert (await http.head(signer.sign(key, method="PUT"))).status_code == 403
+
+
+async def test_of_two_racing_uploads_of_other_content_one_wins_whole(server: ApiServer) -> None:
+    import anyio
+
+    signer = UrlSigner.from_settings(server.settings, base_url=server.http_url)
+    url = signer.sign("uploads/default/development/fixed/raced.bin", method="PUT")
+    bodies = [bytes([n]) * DATA_LIMIT for n in (1, 2)]
+    statuses: dict[int, int] = {}
+
+    async def send(http: httpx.AsyncClient, n: int) -> None:
+        statuses[n] = (await http.put(url, content=chunks_of(bodies[n]))).status_code
+
+    async with httpx.AsyncClient(timeout=30) as http, anyio.create_task_group() as group:
+        for n in (0, 1):
+            group.start_soon(send, http, n)
+    assert sorted(statuses.values()) == [200, 409]
+    [only] = stored(server)
+    assert only.read_bytes() == bodies[next(n for n, s in statuses.items() if s == 200)]
+
+
+async def chunks_of(data: bytes, size: int = 16 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start:start + size]
