@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 from collections import OrderedDict
 
+import anyio
 import anyio.to_thread
 
 from wingspan.core.bundles import BundleLimits, check_bundle
@@ -38,6 +39,8 @@ class BundleCheck:
         self.store = store
         self.limits = limits
         self._checked: OrderedDict[str, str] = OrderedDict()
+        # the tasks of one registration arrive at once, naming one bundle: it is read once
+        self._reading: dict[str, anyio.Lock] = {}
 
     async def check(self, uri: str, where: str) -> None:
         """Raises InvalidArgumentError, saying what is wrong and what to do, unless the bundle
@@ -53,6 +56,15 @@ class BundleCheck:
             raise InvalidArgumentError(f"{what} is not at a location named by its MD5; ask "
                                        "CreateUploadLocation for one with content_md5 set and upload the "
                                        "bundle there")
+        lock = self._reading.setdefault(uri, anyio.Lock())
+        try:
+            async with lock:
+                await self._check_object(uri, md5, what)
+        finally:
+            if not lock.statistics().tasks_waiting and not lock.locked():
+                self._reading.pop(uri, None)
+
+    async def _check_object(self, uri: str, md5: str, what: str) -> None:
         try:
             info = await self.store.stat(uri)
         except NotFoundError:

@@ -148,3 +148,31 @@ def tar_of(*members: tuple[str, bytes], link: str = "") -> bytes:
 async def test_a_malicious_bundle_is_refused_at_registration(client: GrpcClient | HttpClient, data: bytes,
                                                              match: str) -> None:
     await refused(client, await upload(client, data), match)
+
+
+async def test_the_tasks_of_one_registration_read_their_bundle_once(
+        server: ApiServer, client: GrpcClient | HttpClient, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import anyio
+
+    uri = await upload(client, good_bundle(tmp_path))
+    store = server.admin.entities.bundles.store
+    reads: list[str] = []
+    real_get = store.get
+    another = anyio.Event()
+
+    async def counted_get(what: str) -> bytes:
+        reads.append(what)
+        if len(reads) == 1:  # the first read lingers, so that reads at once would overlap it
+            with anyio.move_on_after(1):
+                await another.wait()
+        else:
+            another.set()
+        data: bytes = await real_get(what)
+        return data
+
+    monkeypatch.setattr(store, "get", counted_get)
+    async with anyio.create_task_group() as group:
+        for n in range(8):  # what `wingspan register` does: every task at once
+            group.start_soon(register, client, uri, f"v{n}")
+    assert reads == [uri]
