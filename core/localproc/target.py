@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import anyio.to_thread
@@ -35,6 +35,9 @@ from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+
+if TYPE_CHECKING:
+    from wingspan.core.bundles import BundleLimits
 
 __all__ = ["LocalProcessTarget"]
 
@@ -64,7 +67,7 @@ class LocalProcessTarget(TaskPlugin):
         self._storage_root = storage_root
         self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
         self._pools: dict[str, WorkerPool] = {}
-        self._bundle_limits: Any = None
+        self._bundle_limits: BundleLimits | None = None
         self._running: dict[str, _Running] = {}
         # workers end with their target, or at exit at the latest
         weakref.finalize(self, _stop, self._pools, self._running)

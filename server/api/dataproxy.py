@@ -21,7 +21,7 @@ from wingspan.core.storage.uploads import UPLOAD_PREFIX
 from wingspan.core.storage.uris import InvalidUriError
 from wingspan.server.services.idl import v1
 
-__all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy", "is_bundle_name"]
+__all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy"]
 
 DEFAULT_EXPIRY = timedelta(hours=1)
 #: what `wingspan register` names a code bundle: such uploads get the bundle size limit
@@ -38,7 +38,7 @@ def _expiry(requested: timedelta | None) -> timedelta:
     return requested
 
 
-def is_bundle_name(filename: str) -> bool:
+def _is_bundle_name(filename: str) -> bool:
     """Whether an upload's file name is a code bundle's (``bundle*.tar.gz``)."""
     return bool(_BUNDLE_NAME.match(filename))
 
@@ -69,7 +69,7 @@ class DataProxy:
         folder = request.content_md5.hex() if request.content_md5 else "r-" + secrets.token_hex(16)
         expires_in = _expiry(request.expires_in)
         uri = self.store.uri(UPLOAD_PREFIX, request.project, request.domain, folder, request.filename)
-        limit = (self.settings.max_bundle_upload_bytes if is_bundle_name(request.filename)
+        limit = (self.settings.max_bundle_upload_bytes if _is_bundle_name(request.filename)
                  else self.settings.max_data_upload_bytes)
         url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in, max_bytes=limit)
         return v1.CreateUploadLocationResponse(
