@@ -9,11 +9,12 @@ local-process target writes) or an object in the blob store. Links to anything e
 (a dashboard URL) are shown to users by the console, not read here.
 
 What is opened: handles and links arrive in task events, so they are a caller's words,
-not facts. The service opens only what a task target of this server produces: a file
-inside the server's own logs folder (``<home>/logs``, where the local-process target
-writes; symbolic links resolved first), or a blob-store object below the execution's
-own prefix (``executions/<project>/<domain>/<name>/``). Any other location, such as
-``/etc/passwd``, is shown as a link and never read.
+not facts. The service opens only what a task target of this server produces for this
+execution: a file inside the execution's folder of the server's logs folder
+(``<home>/logs/<project>-<domain>-<name>/``, where the local-process target writes;
+symbolic links resolved first), or a blob-store object below the execution's own prefix
+(``executions/<project>/<domain>/<name>/``). Any other location, such as ``/etc/passwd``
+or another execution's log, is shown as a link and never read.
 
 Following: the stream stays open and sends new output as it is written, until the
 attempt (or its execution) has ended; the file and the row are read again every
@@ -23,6 +24,7 @@ this process (``wake``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import stat
@@ -35,6 +37,7 @@ import anyio
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
+from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
@@ -51,14 +54,15 @@ LogReader = Callable[[Any, int], Awaitable[bytes]]
 #: an event to wait on that is set when an event of the execution (by row id) is recorded
 Wake = Callable[[int], anyio.Event]
 
+LOCAL_PROCESS = "local-process"
 #: bytes per message, and at most per read of a file (a larger rest is read in the next round)
 CHUNK_BYTES = 256 * 1024
 READ_BYTES = 16 * CHUNK_BYTES
 
 
 class LogService:
-    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`), beside
-    the local-process target's, which is built in."""
+    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`); the
+    local-process target's is built in (it reads only inside the execution's logs folder)."""
 
     def __init__(self, db: Database, store: BlobStore, logs_folder: Path, *,
                  readers: Mapping[str, LogReader] | None = None,
@@ -67,8 +71,7 @@ class LogService:
         self.store = store
         #: the only folder whose files are read (its real path: a link to it is followed once)
         self.logs_folder = Path(os.path.realpath(logs_folder))
-        self.readers: dict[str, LogReader] = {"local-process": self._read_local_process_log,
-                                              **(readers or {})}
+        self.readers: dict[str, LogReader] = dict(readers or {})
         self.wake = wake
         self.poll_interval = poll_interval
 
@@ -148,6 +151,8 @@ class LogService:
                     where: str) -> bytes:
         """The bytes from ``offset``; empty when there are none yet."""
         reader = self.readers.get(attempt.plugin) if attempt.plugin else None
+        if attempt.plugin == LOCAL_PROCESS and reader is None:
+            reader = functools.partial(self._read_local_process_log, execution)
         if reader is not None and attempt.plugin_handle:
             try:
                 handle = json.loads(attempt.plugin_handle)
@@ -161,7 +166,8 @@ class LogService:
                 raise NotFoundError(f"{where}: its log is gone (pruned, or written on another "
                                     "machine)") from None
         links = [(str(name), str(uri)) for name, uri in json.loads(attempt.logs or "[]")]
-        readable = [uri for _, uri in links if self._own_file(uri) or self._own_object(uri, execution)]
+        readable = [uri for _, uri in links
+                    if self._own_file(uri, execution) or self._own_object(uri, execution)]
         if not readable:
             if ended and links:
                 shown = ", ".join(f"{name}: {uri}" for name, uri in links)
@@ -170,7 +176,7 @@ class LogService:
                 raise NotFoundError(f"{where} recorded no logs")
             return b""
         uri = readable[0]
-        path = self._own_file(uri)
+        path = self._own_file(uri, execution)
         if path is not None:
             try:
                 return await anyio.to_thread.run_sync(_read_file, path, offset)
@@ -187,9 +193,9 @@ class LogService:
             raise NotFoundError(f"{where}: its log {uri} is gone (pruned)") from None
         return data[offset:]
 
-    def _own_file(self, location: str) -> str | None:
+    def _own_file(self, location: str, execution: ExecutionRow) -> str | None:
         """The real path of ``location`` (a path or ``file://`` URI) when it is a file inside
-        the server's logs folder, else None: nothing else on this machine is ever opened."""
+        the execution's logs folder, else None: nothing else on this machine is ever opened."""
         if location.startswith("file://"):
             parsed = urlparse(location)
             if parsed.netloc not in ("", "localhost"):
@@ -198,7 +204,9 @@ class LogService:
         if not location.startswith("/") or "\0" in location:
             return None
         real = Path(os.path.realpath(location))
-        return str(real) if real.is_relative_to(self.logs_folder) and real != self.logs_folder else None
+        folder = execution_work_dir(self.logs_folder,
+                                    f"{execution.project}/{execution.domain}/{execution.name}")
+        return str(real) if real.is_relative_to(folder) and real != folder else None
 
     def _own_object(self, uri: str, execution: ExecutionRow) -> bool:
         """Whether ``uri`` names an object of the blob store below the execution's own prefix."""
@@ -211,17 +219,17 @@ class LogService:
             return False
         return str(self.store.uri(key)) == uri
 
-    async def _read_local_process_log(self, handle: Any, offset: int = 0) -> bytes:
+    async def _read_local_process_log(self, execution: ExecutionRow, handle: Any, offset: int = 0) -> bytes:
         """The local-process target's reader: its handle names the attempt's log file (on this
         machine: the target runs attempts where the engine runs), read only when inside the
-        logs folder, where that target writes."""
+        execution's logs folder, where that target writes."""
         path = handle.get("log") if isinstance(handle, dict) else None
         if not path:
             return b""
-        own = self._own_file(str(path))
+        own = self._own_file(str(path), execution)
         if own is None:
-            raise NotFoundError(f"the log {str(path)[:200]!r} of this attempt is outside the server's "
-                                f"logs folder {self.logs_folder}: it is not read")
+            raise NotFoundError(f"the log {str(path)[:200]!r} of this attempt is outside the execution's "
+                                f"logs folder below {self.logs_folder}: it is not read")
         return await anyio.to_thread.run_sync(_read_file, own, offset)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from tests.integration.services import flows
 from tests.integration.services.builders import ident, literals, register_workflow_with_tasks
 from wingspan.core.config import Settings
+from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.server.services.idl import v1
 
 RUN = "logged"
@@ -59,7 +60,7 @@ async def serve_logs(settings: Settings) -> AsyncIterator[Served]:
     from wingspan.server.serve import ApiServer
 
     settings = dataclasses.replace(settings, http_port=0, grpc_port=0)
-    folder = settings.home / "logs" / RUN
+    folder = execution_work_dir(settings.home / "logs", f"default/development/{RUN}")
     folder.mkdir(parents=True, exist_ok=True)
     async with ApiServer(settings, grace=1, engine=False) as server:
         admin = server.admin

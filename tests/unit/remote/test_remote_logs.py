@@ -340,7 +340,7 @@ async def test_a_local_process_handle_naming_a_file_of_the_host_is_not_read(serv
     await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, plugin="local-process",
                          handle={"log": "/etc/passwd"})
     for answer in await logs_over_both_transports(served, "n0"):
-        assert answer.startswith("NOT_FOUND: ") and "is outside the server's logs folder" in answer
+        assert answer.startswith("NOT_FOUND: ") and "is outside the execution's logs folder" in answer
         assert "root:" not in answer
 
 
@@ -366,3 +366,14 @@ async def test_only_objects_below_the_executions_own_prefix_are_read(served: Ser
     for answer in await logs_over_both_transports(served, "n0"):
         assert answer.startswith("NOT_FOUND: ") and "another execution's" not in answer
     assert await logs_over_both_transports(served, "n1") == ["read: its own log\n"] * 2
+
+
+async def test_another_executions_log_in_the_logs_folder_is_not_read(served: Served) -> None:
+    other = served.folder.parent / "default-development-another" / "n0-0.log"
+    other.parent.mkdir()
+    other.write_text("another execution's secret\n")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=other)
+    await served.attempt("n1", 1, v1.TaskPhase.SUCCEEDED, plugin="local-process", handle={"log": str(other)})
+    for node in ("n0", "n1"):
+        for answer in await logs_over_both_transports(served, node):
+            assert answer.startswith("NOT_FOUND: ") and "another execution's secret" not in answer
