@@ -101,10 +101,11 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     from wingspan.core.types import TransferContext, default_engine
 
     if request.bundle:
-        from wingspan.core.bundles import fetch_bundle
+        from wingspan.core.bundles import BundleLimits, fetch_bundle
 
         bundle_store = _store(request.bundle, settings)
-        folder = await fetch_bundle(bundle_store, request.bundle, settings.home / "bundles")
+        folder = await fetch_bundle(bundle_store, request.bundle, settings.home / "bundles",
+                                    BundleLimits.from_settings(settings))
         _enter(folder)
     runner: Any = resolve_task(request.module, request.qualname)
     engine = default_engine()

@@ -25,7 +25,7 @@ from wingspan.core.types import TransferContext, default_engine
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["AttemptHooks", "PluginExecutor"]
+__all__ = ["AttemptHooks", "PluginExecutor", "execution_work_dir"]
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
@@ -119,7 +119,7 @@ class PluginExecutor:
         runner = request.runner
         transfer = self._transfer(request)
         literals = await default_engine().to_literal_map(request.inputs, runner.input_types, transfer)
-        work_dir = self._work_dir / _safe(request.execution_id) if self._work_dir else None
+        work_dir = execution_work_dir(self._work_dir, request.execution_id) if self._work_dir else None
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
                            request.timeout, transfer, work_dir, runner, request.inputs)
 
@@ -210,6 +210,11 @@ def _plugin_error(plugin: TaskPlugin, step: str, exc: BaseException, node_id: st
     return ExecutionError(code=f"SYSTEM:{type(exc).__name__}", kind=ErrorKind.SYSTEM, retryable=True,
                           node_id=node_id, occurred_at=error.occurred_at,
                           message=f"task plugin {plugin.name!r} failed in {step}: {error.message}")
+
+
+def execution_work_dir(work_dir: Path, execution_id: str) -> Path:
+    """The folder below ``work_dir`` that the attempts of an execution write their logs in."""
+    return work_dir / _safe(execution_id)
 
 
 def _safe(text: str) -> str:

@@ -195,8 +195,12 @@ class BlobStore(abc.ABC):
 
     @abc.abstractmethod
     async def presigned_url(self, uri: str, *, method: Method = "GET",
-                            expires_in: timedelta = timedelta(hours=1)) -> str:
-        """A URL with which a plain HTTP client may GET or PUT the object until it expires."""
+                            expires_in: timedelta = timedelta(hours=1), max_bytes: int | None = None) -> str:
+        """A URL with which a plain HTTP client may GET or PUT the object until it expires.
+
+        ``max_bytes`` bounds an upload's body where the store can enforce it on the URL itself
+        (the local folder store's signed URLs); an S3 presigned PUT cannot carry a size limit,
+        so there the limit is checked where the object is used (a bundle at registration)."""
 
     # ---- lifetime ------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ HMAC-signed URLs to the server's HTTP port (see :mod:`wingspan.core.storage.sign
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import stat
@@ -21,7 +22,15 @@ from typing import BinaryIO, final
 import anyio
 import anyio.to_thread
 
-from wingspan.core.errors import ConfigError, NotFoundError, StorageError, WingspanError
+from wingspan.core.errors import (
+    AlreadyExistsError,
+    ConfigError,
+    InvalidArgumentError,
+    NotFoundError,
+    StorageError,
+    UserError,
+    WingspanError,
+)
 from wingspan.core.storage.interface import (
     DEFAULT_CHUNK_SIZE,
     BlobInfo,
@@ -34,11 +43,20 @@ from wingspan.core.storage.interface import (
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.core.storage.uris import BlobUri, InvalidUriError
 
-__all__ = ["TEMP_PREFIX", "LocalBlobStore"]
+__all__ = ["TEMP_PREFIX", "BodyTooLargeError", "LocalBlobStore"]
 
 #: name prefix of the files a write is prepared in; never an object of its own
 TEMP_PREFIX = ".wingspan-tmp-"
 _COPY_BUFFER = 1024 * 1024
+
+
+class BodyTooLargeError(UserError):
+    """An upload's body went past the size its URL allows (nothing of it was kept)."""
+
+    @classmethod
+    def over(cls, what: str, limit: int) -> BodyTooLargeError:
+        return cls(f"{what} is over the limit of {limit} bytes this URL allows (settings "
+                   "max_bundle_upload_bytes for code bundles, max_data_upload_bytes for data)")
 
 
 @contextlib.contextmanager
@@ -149,6 +167,54 @@ class LocalBlobStore(BlobStore):
         await anyio.to_thread.run_sync(_fsync_dir, target.parent)
         return size
 
+    async def put_once(self, uri: str, chunks: AsyncIterable[bytes], *, max_bytes: int | None = None,
+                       md5: str | None = None) -> bool:
+        """Stores a streamed upload at ``uri`` unless an object is there already (write-once):
+        True when stored, False when the very same bytes were there. Raises AlreadyExistsError
+        when other bytes are, BodyTooLargeError as soon as the body passes ``max_bytes`` (never
+        buffering the rest), InvalidArgumentError when its MD5 is not ``md5`` (hex); in each
+        case nothing of the body is kept."""
+        target = self.path_for(uri)
+        with _translated(uri, "write"):
+            await anyio.to_thread.run_sync(lambda: target.parent.mkdir(parents=True, exist_ok=True))
+            fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+            try:
+                sha256, md5_of, size = hashlib.sha256(), hashlib.md5(), 0
+                async with await anyio.open_file(fd, "wb", closefd=True) as out:
+                    async for chunk in chunks:
+                        size += len(chunk)
+                        if max_bytes is not None and size > max_bytes:
+                            raise BodyTooLargeError.over(f"the upload to {uri}", max_bytes)
+                        sha256.update(chunk)
+                        md5_of.update(chunk)
+                        await out.write(chunk)
+                    await out.flush()
+                    await anyio.to_thread.run_sync(os.fsync, fd)
+                if md5 is not None and md5_of.hexdigest() != md5:
+                    raise InvalidArgumentError(
+                        f"the upload to {uri} has MD5 {md5_of.hexdigest()}, but its location was issued "
+                        f"for content with MD5 {md5}: upload the bytes the location was asked for")
+                await anyio.to_thread.run_sync(os.chmod, tmp, 0o644)
+                return await anyio.to_thread.run_sync(self._link_once, tmp, target, sha256.hexdigest(), uri)
+            finally:
+                discard_file(tmp)
+
+    @staticmethod
+    def _link_once(tmp: str, target: Path, sha256: str, uri: str) -> bool:
+        try:
+            os.link(tmp, target)  # atomic, and refuses to replace: of two racing uploads one wins
+        except FileExistsError:
+            with target.open("rb") as existing:
+                there = hashlib.file_digest(existing, "sha256").hexdigest()
+            if there != sha256:
+                raise AlreadyExistsError(
+                    f"{uri} holds other content already: uploads are write-once, so a second upload "
+                    "to one location must carry the same bytes (ask for a new location for new "
+                    "content)") from None
+            return False
+        _fsync_dir(target.parent)
+        return True
+
     # ---- reading -------------------------------------------------------------------------
 
     async def stream(self, uri: str, *, chunk_size: int = DEFAULT_CHUNK_SIZE) -> AsyncIterator[bytes]:
@@ -240,14 +306,15 @@ class LocalBlobStore(BlobStore):
     # ---- sharing -------------------------------------------------------------------------
 
     async def presigned_url(self, uri: str, *, method: Method = "GET",
-                            expires_in: timedelta = timedelta(hours=1)) -> str:
+                            expires_in: timedelta = timedelta(hours=1), max_bytes: int | None = None) -> str:
         if self._signer is None:
             raise ConfigError(
                 f"{self!r} has no URL signer: open it with open_blob_store(settings) to get "
                 "URLs that the server's HTTP port serves"
             )
         self.path_for(uri)  # validates the name
-        return self._signer.sign(self.key_of(uri), method=method, expires_in=expires_in)
+        return self._signer.sign(self.key_of(uri), method=method, expires_in=expires_in,
+                                 max_bytes=max_bytes if method == "PUT" else None)
 
 
 def _could_match(folder_key: str, prefix_key: str) -> bool:

@@ -285,7 +285,9 @@ class S3BlobStore(BlobStore):
     # ---- sharing -------------------------------------------------------------------------
 
     async def presigned_url(self, uri: str, *, method: Method = "GET",
-                            expires_in: timedelta = timedelta(hours=1)) -> str:
+                            expires_in: timedelta = timedelta(hours=1), max_bytes: int | None = None) -> str:
+        # a presigned PUT signs no Content-Length: max_bytes cannot be enforced here (see the
+        # interface); a POST policy could, but the upload protocol hands clients one PUT URL
         target = self._object(uri)
         client = self._client_for_loop()
         async with _translated(uri, "presign"):

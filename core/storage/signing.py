@@ -5,7 +5,9 @@ A signed URL looks like::
     http://HOST:PORT/api/v1/blobs/<key>?method=GET&expires=<unix seconds>&signature=<hex>
 
 where ``<key>`` is the blob's key below the store root (percent-encoded) and
-``signature`` is HMAC-SHA256 over ``method``, ``expires`` and the key. The host is
+``signature`` is HMAC-SHA256 over ``method``, ``expires`` and the key. An upload URL
+also carries ``max_bytes``, the largest body it accepts (signed too, so a client
+cannot raise it; the server enforces it while the body streams in). The host is
 not signed, so a proxy may rewrite it. The server calls :func:`verify` (or
 :meth:`UrlSigner.verify`) with the request target; it returns the checked key or
 raises :class:`SignatureError` when the URL is expired, altered, or used with
@@ -65,6 +67,8 @@ class SignedBlob:
     key: str
     method: Method
     expires: int
+    #: the largest body an upload may have (None: no limit was signed)
+    max_bytes: int | None = None
 
 
 def load_signing_key(settings: Settings) -> bytes:
@@ -108,8 +112,9 @@ def _read_key_file(path: Path) -> bytes:
     return key
 
 
-def _signature(secret: bytes, method: str, expires: int, key: str) -> str:
-    message = f"{method}\n{expires}\n{key}".encode()
+def _signature(secret: bytes, method: str, expires: int, key: str, max_bytes: int | None) -> str:
+    limit = "" if max_bytes is None else f"\n{max_bytes}"
+    message = f"{method}\n{expires}\n{key}{limit}".encode()
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
@@ -136,17 +141,21 @@ class UrlSigner:
         return self._base_url
 
     def sign(self, key: str, *, method: Method = "GET", expires_in: timedelta = timedelta(hours=1),
-             now: float | None = None) -> str:
-        """A URL granting ``method`` on blob ``key`` (relative to the store root) for a while."""
+             now: float | None = None, max_bytes: int | None = None) -> str:
+        """A URL granting ``method`` on blob ``key`` (relative to the store root) for a while;
+        an upload's body at most ``max_bytes`` long when given."""
         if method not in _METHODS:
             raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
         if not timedelta(0) < expires_in <= MAX_EXPIRY:
             raise ValueError(f"expires_in must be positive and at most {MAX_EXPIRY}, not {expires_in}")
         check_key(key)
         expires = int((time.time() if now is None else now) + expires_in.total_seconds())
-        signature = _signature(self._secret, method, expires, key)
+        if max_bytes is not None and max_bytes < 0:
+            raise ValueError(f"max_bytes must be at least 0, not {max_bytes}")
+        signature = _signature(self._secret, method, expires, key, max_bytes)
+        limit = "" if max_bytes is None else f"&max_bytes={max_bytes}"
         return (f"{self._base_url}{BLOB_ROUTE}{quote(key, safe='/')}"
-                f"?method={method}&expires={expires}&signature={signature}")
+                f"?method={method}&expires={expires}{limit}&signature={signature}")
 
     def verify(self, target: str, *, request_method: str | None = None,
                now: float | None = None) -> SignedBlob:
@@ -183,7 +192,11 @@ def verify(target: str, secret: bytes, *, request_method: str | None = None,
         expires = int(fields["expires"])
     except ValueError:
         raise SignatureError("signed blob URL has a non-integer 'expires'") from None
-    expected = _signature(secret, method, expires, key)
+    limits = query.get("max_bytes", [])
+    if len(limits) > 1 or (limits and not limits[0].isdigit()):
+        raise SignatureError("signed blob URL has a malformed 'max_bytes'")
+    max_bytes = int(limits[0]) if limits else None
+    expected = _signature(secret, method, expires, key, max_bytes)
     if not hmac.compare_digest(expected, fields["signature"]):
         raise SignatureError("signed blob URL has a wrong signature (altered, or another key)")
     if expires <= (time.time() if now is None else now):
@@ -192,4 +205,4 @@ def verify(target: str, secret: bytes, *, request_method: str | None = None,
         used = "GET" if request_method.upper() == "HEAD" else request_method.upper()
         if used != method:
             raise SignatureError(f"URL is signed for {method}, not for {request_method.upper()}")
-    return SignedBlob(key=key, method=method, expires=expires)
+    return SignedBlob(key=key, method=method, expires=expires, max_bytes=max_bytes)

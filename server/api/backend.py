@@ -25,7 +25,7 @@ class ApiBackend:
     def __init__(self, admin: Any, *, http_address: str) -> None:
         self.admin = admin
         self.http_address = http_address
-        self.dataproxy = DataProxy(admin.store, admin.projects.check_scope)
+        self.dataproxy = DataProxy(admin.store, admin.projects.check_scope, getattr(admin, "settings", None))
         self._own: dict[str, Callable[[Any], Any]] = {
             "get_version": self.get_version,
             "create_upload_location": self.dataproxy.create_upload_location,

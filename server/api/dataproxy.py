@@ -13,16 +13,19 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
 from wingspan.core.storage.interface import BlobStore
 from wingspan.core.storage.signing import MAX_EXPIRY
+from wingspan.core.storage.uploads import UPLOAD_PREFIX
 from wingspan.core.storage.uris import InvalidUriError
 from wingspan.server.services.idl import v1
 
 __all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy"]
 
 DEFAULT_EXPIRY = timedelta(hours=1)
-UPLOAD_PREFIX = "uploads"
+#: what `wingspan register` names a code bundle: such uploads get the bundle size limit
+_BUNDLE_NAME = re.compile(r"^bundle.*\.tar\.gz$")
 _FILENAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 _MD5_BYTES = 16
 
@@ -35,16 +38,24 @@ def _expiry(requested: timedelta | None) -> timedelta:
     return requested
 
 
+def _is_bundle_name(filename: str) -> bool:
+    """Whether an upload's file name is a code bundle's (``bundle*.tar.gz``)."""
+    return bool(_BUNDLE_NAME.match(filename))
+
+
 class DataProxy:
     """Signed upload and download locations below the store's ``uploads/`` prefix."""
 
-    def __init__(self, store: BlobStore, check_scope: Any) -> None:
+    def __init__(self, store: BlobStore, check_scope: Any, settings: Settings | None = None) -> None:
         self.store = store
+        self.settings = settings or Settings()
         # ProjectService.check_scope: the project must exist (and be active) and the domain known
         self._check_scope = check_scope
 
     async def create_upload_location(self, request: Any) -> Any:
-        """A PUT URL for ``filename``; equal content (same md5) lands at the same place."""
+        """A PUT URL for ``filename``; equal content (same md5) lands at the same place. The URL
+        accepts a body up to the size limit of its kind (a code bundle, by its name, or data)
+        where the store can enforce it (see BlobStore.presigned_url)."""
         await self._check_scope(request.project, request.domain)
         if not _FILENAME.match(request.filename):
             raise InvalidArgumentError(
@@ -54,10 +65,13 @@ class DataProxy:
             raise InvalidArgumentError(
                 f"content_md5 must be the {_MD5_BYTES} bytes of an MD5 digest, not {len(request.content_md5)}"
             )
-        folder = request.content_md5.hex() if request.content_md5 else secrets.token_hex(16)
+        # without a digest, a random folder that no digest check mistakes for one (see named_md5)
+        folder = request.content_md5.hex() if request.content_md5 else "r-" + secrets.token_hex(16)
         expires_in = _expiry(request.expires_in)
         uri = self.store.uri(UPLOAD_PREFIX, request.project, request.domain, folder, request.filename)
-        url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in)
+        limit = (self.settings.max_bundle_upload_bytes if _is_bundle_name(request.filename)
+                 else self.settings.max_data_upload_bytes)
+        url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in, max_bytes=limit)
         return v1.CreateUploadLocationResponse(
             signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in
         )

@@ -13,12 +13,14 @@ from typing import Any, Self
 
 import anyio
 
+from wingspan.core.bundles import BundleLimits
 from wingspan.core.config import Settings
 from wingspan.core.storage import open_blob_store
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.migrate import migrate
 from wingspan.server.services.catalog import CatalogService
+from wingspan.server.services.code_bundles import BundleCheck
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.events import EventService
 from wingspan.server.services.executions import ExecutionService
@@ -43,12 +45,16 @@ class AdminService:
         domains: Sequence[str] = DEFAULT_DOMAINS,
         inline_limit: int = DEFAULT_INLINE_LIMIT,
         log_readers: Mapping[str, LogReader] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.db = db
         self.store = store
+        #: what the services take from the settings: limits, and the folder of the attempts' logs
+        self.settings = settings or Settings()
         self.payloads = Payloads(store, inline_limit)
         self.projects = ProjectService(db, domains)
-        self.entities = EntityService(db, self.payloads, self.projects)
+        self.entities = EntityService(db, self.payloads, self.projects,
+                                      BundleCheck(store, BundleLimits.from_settings(self.settings)))
         self.executions = ExecutionService(db, self.payloads, self.projects, self.entities)
         self.nodes = NodeService(db, self.payloads, self.executions)
         self.events = EventService(db, self.payloads)
@@ -56,7 +62,7 @@ class AdminService:
         self.catalog = CatalogService(db, self.payloads)
         self.notifications = NotificationService(db)
         # followed logs wake when an event of their execution is recorded in this process
-        self.logs = LogService(db, store, readers=log_readers,
+        self.logs = LogService(db, store, self.settings.home / "logs", readers=log_readers,
                                wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
 
         p, e, x, n, ev, s = (
@@ -117,7 +123,8 @@ class AdminService:
         db = Database.from_settings(settings)
         await migrate(db)
         domains = settings.domain_list if domains is None else domains
-        service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit, **kwargs)
+        service = cls(db, open_blob_store(settings), domains=domains, inline_limit=inline_limit,
+                      settings=settings, **kwargs)
         await service.projects.ensure_defaults()
         return service
 

@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import col, select
 
+from wingspan.core.bundles import BundleLimits
 from wingspan.core.compiler import assignable, compile_workflow, literal_fits
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import (
@@ -36,6 +37,7 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflowClosure, WorkflowTemplate
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import LaunchPlanRow, TaskRow, WorkflowRow
+from wingspan.server.services.code_bundles import BundleCheck
 from wingspan.server.services.identifiers import check_identifier, digest
 from wingspan.server.services.idl import v1
 from wingspan.server.services.pagination import Field, ListQuery, page
@@ -87,10 +89,13 @@ def _proto_id(row: Any, resource_type: ResourceType) -> Any:
 
 
 class EntityService:
-    def __init__(self, db: Database, payloads: Payloads, projects: ProjectService) -> None:
+    def __init__(self, db: Database, payloads: Payloads, projects: ProjectService,
+                 bundles: BundleCheck | None = None) -> None:
         self.db = db
         self.payloads = payloads
         self.projects = projects
+        # a task's code bundle is checked before its version is accepted
+        self.bundles = bundles or BundleCheck(payloads.store, BundleLimits())
 
     # ---- registration --------------------------------------------------------------------
 
@@ -172,6 +177,10 @@ class EntityService:
             digest=digest(data),
             created_at=now(),
         )
+        # every version that is not this very one registered already runs only checked code
+        bundle = template.code.bundle_uri if template.code is not None else ""
+        if bundle and await self._find_digest(TaskRow, row) != row.digest:
+            await self.bundles.check(bundle, f"register task {task_id}")
         return await self._insert(row, ResourceType.TASK, data)
 
     async def register_workflow(self, request: Any) -> Any:

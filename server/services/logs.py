@@ -8,6 +8,14 @@ can be read as soon as the attempt has started; any other attempt through its lo
 local-process target writes) or an object in the blob store. Links to anything else
 (a dashboard URL) are shown to users by the console, not read here.
 
+What is opened: handles and links arrive in task events, so they are a caller's words,
+not facts. The service opens only what a task target of this server produces for this
+execution: a file inside the execution's folder of the server's logs folder
+(``<home>/logs/<project>-<domain>-<name>/``, where the local-process target writes;
+symbolic links resolved first), or a blob-store object below the execution's own prefix
+(``executions/<project>/<domain>/<name>/``). Any other location, such as ``/etc/passwd``
+or another execution's log, is shown as a link and never read.
+
 Following: the stream stays open and sends new output as it is written, until the
 attempt (or its execution) has ended; the file and the row are read again every
 ``poll_interval`` seconds, or at once when an event of the execution is recorded in
@@ -16,9 +24,12 @@ this process (``wake``).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -26,6 +37,7 @@ import anyio
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
+from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
@@ -34,7 +46,7 @@ from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.idl import v1
 from wingspan.server.services.phases import is_terminal
 
-__all__ = ["LogReader", "LogService", "plugin_log_readers", "read_local_process_log"]
+__all__ = ["LogReader", "LogService", "plugin_log_readers"]
 
 #: a plugin's log reader, its ``read_logs(handle, offset)``: the attempt's handle (decoded from
 #: the JSON the engine stores) and a byte offset -> the bytes from there
@@ -42,20 +54,24 @@ LogReader = Callable[[Any, int], Awaitable[bytes]]
 #: an event to wait on that is set when an event of the execution (by row id) is recorded
 Wake = Callable[[int], anyio.Event]
 
+LOCAL_PROCESS = "local-process"
 #: bytes per message, and at most per read of a file (a larger rest is read in the next round)
 CHUNK_BYTES = 256 * 1024
 READ_BYTES = 16 * CHUNK_BYTES
 
 
 class LogService:
-    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`), beside
-    the local-process target's, which is built in."""
+    """``readers`` maps a task plugin's name to its log reader (see :data:`LogReader`); the
+    local-process target's is built in (it reads only inside the execution's logs folder)."""
 
-    def __init__(self, db: Database, store: BlobStore, *, readers: Mapping[str, LogReader] | None = None,
+    def __init__(self, db: Database, store: BlobStore, logs_folder: Path, *,
+                 readers: Mapping[str, LogReader] | None = None,
                  wake: Wake | None = None, poll_interval: float = 0.5) -> None:
         self.db = db
         self.store = store
-        self.readers: dict[str, LogReader] = {"local-process": read_local_process_log, **(readers or {})}
+        #: the only folder whose files are read (its real path: a link to it is followed once)
+        self.logs_folder = Path(os.path.realpath(logs_folder))
+        self.readers: dict[str, LogReader] = dict(readers or {})
         self.wake = wake
         self.poll_interval = poll_interval
 
@@ -76,7 +92,7 @@ class LogService:
             execution, attempt = await self._reload(execution, attempt)
             # ended before the read: everything it wrote is in what the read sees
             ended = is_terminal("task", attempt.phase) or is_terminal("workflow", execution.phase)
-            data = await self._read(attempt, offset, ended, where)
+            data = await self._read(execution, attempt, offset, ended, where)
             more = len(data) >= READ_BYTES
             last = (ended or not request.follow) and not more
             for start in range(0, max(len(data), 1), CHUNK_BYTES):
@@ -131,9 +147,12 @@ class LogService:
             raise NotFoundError(f"execution {execution.name} was deleted while its logs were read")
         return fresh_execution, fresh_attempt
 
-    async def _read(self, attempt: TaskExecutionRow, offset: int, ended: bool, where: str) -> bytes:
+    async def _read(self, execution: ExecutionRow, attempt: TaskExecutionRow, offset: int, ended: bool,
+                    where: str) -> bytes:
         """The bytes from ``offset``; empty when there are none yet."""
         reader = self.readers.get(attempt.plugin) if attempt.plugin else None
+        if attempt.plugin == LOCAL_PROCESS and reader is None:
+            reader = functools.partial(self._read_local_process_log, execution)
         if reader is not None and attempt.plugin_handle:
             try:
                 handle = json.loads(attempt.plugin_handle)
@@ -147,7 +166,8 @@ class LogService:
                 raise NotFoundError(f"{where}: its log is gone (pruned, or written on another "
                                     "machine)") from None
         links = [(str(name), str(uri)) for name, uri in json.loads(attempt.logs or "[]")]
-        readable = [uri for _, uri in links if _readable(uri)]
+        readable = [uri for _, uri in links
+                    if self._own_file(uri, execution) or self._own_object(uri, execution)]
         if not readable:
             if ended and links:
                 shown = ", ".join(f"{name}: {uri}" for name, uri in links)
@@ -156,8 +176,8 @@ class LogService:
                 raise NotFoundError(f"{where} recorded no logs")
             return b""
         uri = readable[0]
-        if uri.startswith(("/", "file://")):
-            path = unquote(urlparse(uri).path) if uri.startswith("file://") else uri
+        path = self._own_file(uri, execution)
+        if path is not None:
             try:
                 return await anyio.to_thread.run_sync(_read_file, path, offset)
             except FileNotFoundError:
@@ -173,6 +193,45 @@ class LogService:
             raise NotFoundError(f"{where}: its log {uri} is gone (pruned)") from None
         return data[offset:]
 
+    def _own_file(self, location: str, execution: ExecutionRow) -> str | None:
+        """The real path of ``location`` (a path or ``file://`` URI) when it is a file inside
+        the execution's logs folder, else None: nothing else on this machine is ever opened."""
+        if location.startswith("file://"):
+            parsed = urlparse(location)
+            if parsed.netloc not in ("", "localhost"):
+                return None
+            location = unquote(parsed.path)
+        if not location.startswith("/") or "\0" in location:
+            return None
+        real = Path(os.path.realpath(location))
+        folder = execution_work_dir(self.logs_folder,
+                                    f"{execution.project}/{execution.domain}/{execution.name}")
+        return str(real) if real.is_relative_to(folder) and real != folder else None
+
+    def _own_object(self, uri: str, execution: ExecutionRow) -> bool:
+        """Whether ``uri`` names an object of the blob store below the execution's own prefix."""
+        prefix = self.store.uri("executions", execution.project, execution.domain, execution.name) + "/"
+        if not uri.startswith(prefix):
+            return False
+        try:
+            key = self.store.key_of(uri)
+        except ValueError:  # InvalidUriError is one: outside the root, or not a canonical key
+            return False
+        return str(self.store.uri(key)) == uri
+
+    async def _read_local_process_log(self, execution: ExecutionRow, handle: Any, offset: int = 0) -> bytes:
+        """The local-process target's reader: its handle names the attempt's log file (on this
+        machine: the target runs attempts where the engine runs), read only when inside the
+        execution's logs folder, where that target writes."""
+        path = handle.get("log") if isinstance(handle, dict) else None
+        if not path:
+            return b""
+        own = self._own_file(str(path), execution)
+        if own is None:
+            raise NotFoundError(f"the log {str(path)[:200]!r} of this attempt is outside the execution's "
+                                f"logs folder below {self.logs_folder}: it is not read")
+        return await anyio.to_thread.run_sync(_read_file, own, offset)
+
 
 def plugin_log_readers(plugins: Iterable[Any]) -> dict[str, LogReader]:
     """The readers of the task plugins that offer ``read_logs(handle, offset)``, by name: what
@@ -187,21 +246,12 @@ def plugin_log_readers(plugins: Iterable[Any]) -> dict[str, LogReader]:
     return readers
 
 
-async def read_local_process_log(handle: Any, offset: int = 0) -> bytes:
-    """The local-process target's reader: its handle names the attempt's log file (on this
-    machine: the target runs attempts where the engine runs)."""
-    path = handle.get("log") if isinstance(handle, dict) else None
-    if not path:
-        return b""
-    return await anyio.to_thread.run_sync(_read_file, str(path), offset)
-
-
-def _readable(uri: str) -> bool:
-    return uri.startswith(("/", "file://", "s3://"))
-
-
 def _read_file(path: str, offset: int) -> bytes:
-    with open(path, "rb") as file:
+    # the path is already resolved: a link put in its place since then is not followed
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with open(fd, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            raise FileNotFoundError(f"{path} is not a regular file")
         size = os.fstat(file.fileno()).st_size
         if offset >= size:
             return b""

@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import anyio.to_thread
@@ -35,6 +35,9 @@ from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlu
 from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
 from wingspan.core.plugins.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
 from wingspan.core.plugins.localproc.worker import read_journal
+
+if TYPE_CHECKING:
+    from wingspan.core.bundles import BundleLimits
 
 __all__ = ["LocalProcessTarget"]
 
@@ -64,6 +67,7 @@ class LocalProcessTarget(TaskPlugin):
         self._storage_root = storage_root
         self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
         self._pools: dict[str, WorkerPool] = {}
+        self._bundle_limits: BundleLimits | None = None
         self._running: dict[str, _Running] = {}
         # workers end with their target, or at exit at the latest
         weakref.finalize(self, _stop, self._pools, self._running)
@@ -126,9 +130,13 @@ class LocalProcessTarget(TaskPlugin):
             if ctx.transfer.store is None:
                 raise RuntimeError(f"task {ctx.task_name}: its code bundle {ctx.template.code.bundle_uri} "
                                    "cannot be fetched without a blob store")
-            from wingspan.core.bundles import fetch_bundle
+            from wingspan.core.bundles import BundleLimits, fetch_bundle
+            from wingspan.core.config import Settings
 
-            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles")
+            if self._bundle_limits is None:  # this process's settings (environment, config file)
+                self._bundle_limits = BundleLimits.from_settings(Settings.load())
+            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles",
+                                        self._bundle_limits)
         cpus = self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:

@@ -29,7 +29,7 @@ async def served(pg_url: str, pg_dsn: str, s3_settings: Settings, tmp_path: Path
     await admin.execute(f'CREATE DATABASE "{name}"')
     try:
         settings = dataclasses.replace(s3_settings, db_url=pg_url.rsplit("/", 1)[0] + f"/{name}")
-        async with serve_logs(settings, tmp_path) as running:
+        async with serve_logs(settings) as running:
             yield running
         async with S3BlobStore.from_settings(settings) as store:
             await store.delete_prefix(store.root + "/")
@@ -49,7 +49,7 @@ async def remote(served: Served) -> AsyncIterator[AsyncRemote]:
 
 async def test_a_log_in_the_blob_store_from_an_offset(served: Served, remote: AsyncRemote) -> None:
     store = served.admin.store
-    uri = store.uri("logs", RUN, "n0-1.log")
+    uri = store.uri("executions", "default", "development", RUN, "n0-1.log")
     assert uri.startswith("s3://")
     await store.put(uri, b"kept on minio\n")
     await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=uri)

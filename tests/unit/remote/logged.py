@@ -21,6 +21,7 @@ from tests.integration.services.builders import (
     take_lease,
 )
 from wingspan.core.config import Settings
+from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.server.services.idl import v1
 
 RUN = "logged"
@@ -58,12 +59,15 @@ class Served:
 
 
 @asynccontextmanager
-async def serve_logs(settings: Settings, folder: Path) -> AsyncIterator[Served]:
+async def serve_logs(settings: Settings) -> AsyncIterator[Served]:
+    """``Served.folder`` is inside the server's logs folder, the only one whose files it reads."""
     import dataclasses
 
     from wingspan.server.serve import ApiServer
 
     settings = dataclasses.replace(settings, http_port=0, grpc_port=0)
+    folder = execution_work_dir(settings.home / "logs", f"default/development/{RUN}")
+    folder.mkdir(parents=True, exist_ok=True)
     async with ApiServer(settings, grace=1, engine=False) as server:
         admin = server.admin
         admin.logs.readers["fake"] = plugin_reader

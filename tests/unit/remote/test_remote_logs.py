@@ -30,7 +30,7 @@ from wingspan.server.services.idl import v1
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    async with serve_logs(Settings(home=tmp_path / "home"), tmp_path) as running:
+    async with serve_logs(Settings(home=tmp_path / "home")) as running:
         yield running
 
 
@@ -304,3 +304,78 @@ async def test_links_the_server_cannot_read_are_shown(served: Served, remote: As
     await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log="https://dashboard.example/pod-7")
     with pytest.raises(NotFoundError, match=r"not kept by this server; see stdout\+stderr: https://dash"):
         await text(remote.logs(RUN, "n0"))
+
+
+# ---- what a caller names is never opened (issue #17, item 1) --------------------------------
+
+async def logs_over_both_transports(served: Served, node: str) -> list[str]:
+    """The error each transport answers for GetTaskLogs of ``node`` (as an outsider calls it)."""
+    from tests.unit.api.transports import CallError, GrpcClient, HttpClient
+
+    request = v1.GetTaskLogsRequest(node_execution_id=v1.NodeExecutionId(
+        execution_id=v1.ExecutionId(project="default", domain="development", name=RUN), node_id=node))
+    host, port = served.address.rsplit(":", 1)
+    answers = []
+    for client in (GrpcClient(host, int(port)), HttpClient(served.http_url)):
+        try:
+            chunks = await client.stream("GetTaskLogs", request)
+            answers.append("read: " + b"".join(bytes(c.data) for c in chunks).decode(errors="replace"))
+        except CallError as exc:
+            answers.append(f"{exc.code}: {exc.message}")
+        finally:
+            await client.aclose()
+    return answers
+
+
+@pytest.mark.parametrize("location", ["/etc/passwd", "file:///etc/passwd", "file://localhost/etc/passwd",
+                                      "{logs}/../../../../../../etc/passwd", "{logs}/../../signing.key"])
+async def test_a_log_link_naming_a_file_of_the_host_is_shown_never_read(served: Served,
+                                                                         location: str) -> None:
+    location = location.format(logs=served.folder)
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=location)
+    for answer in await logs_over_both_transports(served, "n0"):
+        assert answer.startswith("NOT_FOUND: ") and "not kept by this server; see stdout+stderr: " in answer
+        assert "root:" not in answer
+
+
+async def test_a_local_process_handle_naming_a_file_of_the_host_is_not_read(served: Served) -> None:
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, plugin="local-process",
+                         handle={"log": "/etc/passwd"})
+    for answer in await logs_over_both_transports(served, "n0"):
+        assert answer.startswith("NOT_FOUND: ") and "is outside the execution's logs folder" in answer
+        assert "root:" not in answer
+
+
+async def test_a_symbolic_link_in_the_logs_folder_to_a_file_of_the_host_is_not_followed(
+        served: Served) -> None:
+    link = served.folder / "n0.log"
+    link.symlink_to("/etc/passwd")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=link)
+    await served.attempt("n1", 1, v1.TaskPhase.SUCCEEDED, plugin="local-process", handle={"log": str(link)})
+    for node in ("n0", "n1"):
+        for answer in await logs_over_both_transports(served, node):
+            assert answer.startswith("NOT_FOUND: ") and "root:" not in answer
+
+
+async def test_only_objects_below_the_executions_own_prefix_are_read(served: Served) -> None:
+    store = served.admin.store
+    other = store.uri("executions", "default", "development", "another-run", "n0.log")
+    await store.put(other, b"another execution's log\n")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=other)
+    own = store.uri("executions", "default", "development", RUN, "n1.log")
+    await store.put(own, b"its own log\n")
+    await served.attempt("n1", 1, v1.TaskPhase.SUCCEEDED, log=own)
+    for answer in await logs_over_both_transports(served, "n0"):
+        assert answer.startswith("NOT_FOUND: ") and "another execution's" not in answer
+    assert await logs_over_both_transports(served, "n1") == ["read: its own log\n"] * 2
+
+
+async def test_another_executions_log_in_the_logs_folder_is_not_read(served: Served) -> None:
+    other = served.folder.parent / "default-development-another" / "n0-0.log"
+    other.parent.mkdir()
+    other.write_text("another execution's secret\n")
+    await served.attempt("n0", 1, v1.TaskPhase.SUCCEEDED, log=other)
+    await served.attempt("n1", 1, v1.TaskPhase.SUCCEEDED, plugin="local-process", handle={"log": str(other)})
+    for node in ("n0", "n1"):
+        for answer in await logs_over_both_transports(served, node):
+            assert answer.startswith("NOT_FOUND: ") and "another execution's secret" not in answer

@@ -1,0 +1,103 @@
+"""Code bundles on MinIO (issue #17, items 3 and 6): a presigned PUT can neither be made
+write-once nor bounded in size, so the server checks a bundle when a version names it and a
+worker checks it again when it fetches it. This test performs the swap through MinIO itself."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.integration.services import flows
+from tests.integration.services.builders import ident
+from tests.unit.api.transports import CallError, GrpcClient
+from tests.unit.remote.servers import api_server
+from wingspan._bundle import build_bundle
+from wingspan.core.bundles import fetch_bundle
+from wingspan.core.config import Settings
+from wingspan.core.errors import InvalidArgumentError
+from wingspan.core.model import codec
+from wingspan.core.model.record import replace
+from wingspan.core.storage.s3 import S3BlobStore
+from wingspan.server.serve import ApiServer
+from wingspan.server.services.idl import v1
+
+pytestmark = pytest.mark.real
+
+BUNDLE_LIMIT = 64 * 1024
+
+
+@pytest.fixture
+async def server(s3_settings: Settings, tmp_path: Path) -> AsyncIterator[ApiServer]:
+    settings = dataclasses.replace(s3_settings, max_bundle_upload_bytes=BUNDLE_LIMIT)
+    async with api_server(tmp_path / "home", settings=settings) as running:
+        yield running
+    async with S3BlobStore.from_settings(s3_settings) as store:
+        await store.delete_prefix(store.root + "/")
+
+
+@pytest.fixture
+async def client(server: ApiServer) -> AsyncIterator[GrpcClient]:
+    made = GrpcClient("127.0.0.1", server.grpc_port)
+    try:
+        yield made
+    finally:
+        await made.aclose()
+
+
+def bundle_of(tmp_path: Path, name: str, source: str) -> bytes:
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "tasks.py").write_text(source)
+    return build_bundle(folder).data
+
+
+async def put(client: GrpcClient, filename: str, md5: bytes, data: bytes) -> tuple[str, int]:
+    location = await client.call("CreateUploadLocation", v1.CreateUploadLocationRequest(
+        project="default", domain="development", filename=filename, content_md5=md5))
+    assert location.signed_url.startswith("http") and "X-Amz-Signature" in location.signed_url
+    async with httpx.AsyncClient(timeout=60) as http:
+        answer = await http.put(location.signed_url, content=data)
+    return str(location.native_url), answer.status_code
+
+
+async def register(client: GrpcClient, bundle_uri: str, version: str) -> v1.RegisterResponse:
+    template = flows.add.template
+    assert template.code is not None
+    template = replace(template, code=replace(template.code, bundle_uri=bundle_uri))
+    response: v1.RegisterResponse = await client.call("RegisterTask", v1.RegisterTaskRequest(
+        id=ident(1, flows.add.name, version), template=codec.to_proto(template)))
+    return response
+
+
+async def test_a_bundle_swapped_on_s3_is_refused_at_registration_and_never_run(
+        server: ApiServer, client: GrpcClient, tmp_path: Path) -> None:
+    good = bundle_of(tmp_path, "good", "def add(a, b):\n    return a + b\n")
+    md5 = hashlib.md5(good).digest()
+    uri, status = await put(client, "bundle-1.tar.gz", md5, good)
+    assert status == 200 and uri.startswith("s3://")
+    assert (await register(client, uri, "v1")).created
+    # the attacker asks for the same location and MinIO takes the other code: S3 cannot refuse it
+    evil = bundle_of(tmp_path, "evil", "import os\nos.system('evil')\n")
+    again, status = await put(client, "bundle-1.tar.gz", md5, evil)
+    assert (again, status) == (uri, 200)
+    with pytest.raises(CallError) as caught:
+        await register(client, uri, "v2")
+    assert caught.value.code == "INVALID_ARGUMENT" and f"not the {md5.hex()}" in caught.value.message
+    with pytest.raises(InvalidArgumentError, match="replaced after registration and is not run"):
+        await fetch_bundle(server.admin.store, uri, tmp_path / "cache")
+
+
+async def test_a_bundle_over_the_limit_is_refused_at_registration(client: GrpcClient, tmp_path: Path) -> None:
+    big = os.urandom(BUNDLE_LIMIT + 1)  # a presigned PUT carries no size limit: MinIO takes it
+    uri, status = await put(client, "bundle-2.tar.gz", hashlib.md5(big).digest(), big)
+    assert status == 200
+    with pytest.raises(CallError) as caught:
+        await register(client, uri, "v1")
+    assert caught.value.code == "INVALID_ARGUMENT"
+    assert f"over the limit of {BUNDLE_LIMIT} (setting max_bundle_upload_bytes)" in caught.value.message
