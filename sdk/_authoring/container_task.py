@@ -14,7 +14,6 @@ from wingspan._authoring.interface import PythonInterface
 from wingspan._authoring.naming import caller_module
 from wingspan._authoring.task import TaskOptions, as_timedelta
 from wingspan._authoring.workflow import run_called
-from wingspan._runner.container import run_container_command
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType, TypedInterface, Variable
 from wingspan.core.model.tasks import Container, KeyValue, TaskMetadata, TaskTemplate
@@ -88,6 +87,8 @@ class ContainerTask(Entity):
 
     def run_command(self, inputs: dict[str, Any]) -> dict[str, Any]:
         """Runs the command on this machine (local runs have no container engine)."""
+        from wingspan._runner.container import run_container_command  # subprocess, on first use
+
         return run_container_command(self, inputs)
 
     def run_local(self, values: dict[str, Any]) -> Any:

@@ -14,7 +14,6 @@ from wingspan._authoring.interface import read_interface
 from wingspan._authoring.naming import entity_name
 from wingspan._authoring.resources import Resources, Secret
 from wingspan._authoring.workflow import run_called
-from wingspan._runner.run import SdkResolver, SdkTaskRunner
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.literals import LiteralMap
@@ -235,6 +234,8 @@ class PythonTask(Entity):
 
     def task_runner(self) -> Any:
         """The task as the engine runs it in this process (a worker process asks for it too)."""
+        from wingspan._runner.run import SdkResolver, SdkTaskRunner  # loaded on the first run
+
         return SdkTaskRunner(self, SdkResolver({}))
 
     def node_kind_and_target(self) -> tuple[str, Any]:

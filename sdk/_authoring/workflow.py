@@ -11,7 +11,6 @@ from wingspan._authoring.graph import GraphBuilder, NodeSpec
 from wingspan._authoring.interface import PythonInterface, read_interface
 from wingspan._authoring.naming import entity_name
 from wingspan._authoring.promises import Promise, bind
-from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
@@ -127,6 +126,9 @@ class Workflow(Entity):
         return "workflow_node", WorkflowNode("subworkflow_id", self.id)
 
     def run_local(self, values: dict[str, Any]) -> Any:
+        # the runner (anyio, the engine) loads on the first run, not with every `import wingspan`
+        from wingspan._runner.run import outputs_of, run_workflow_entity
+
         return outputs_of(self, run_workflow_entity(self, values))
 
     def launch_plan_interface(self) -> LaunchPlanInterface:
@@ -196,6 +198,8 @@ def workflow(fn: Callable[..., Any] | None = None, *, failure_policy: str = "fai
 def run_called(entity: Entity, values: dict[str, Any]) -> Any:
     """What calling a task (or map, or container task) outside a workflow does: a one-node
     workflow run through the engine in this process, raising as a function would."""
+    from wingspan._runner.run import outputs_of, run_workflow_entity  # loaded on the first run
+
     wrapper = single_node_workflow(entity)
     result = run_workflow_entity(wrapper, values)
     if result.phase != WorkflowPhase.SUCCEEDED and result.exception is not None:

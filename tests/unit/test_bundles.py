@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from wingspan._bundle import build_bundle
+from wingspan._registration.bundle import build_bundle
 from wingspan.core.bundles import BundleLimits, check_bundle, fetch_bundle, unpack_bundle
 from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.storage.local import LocalBlobStore

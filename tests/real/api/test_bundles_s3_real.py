@@ -17,7 +17,7 @@ from tests.integration.services import flows
 from tests.integration.services.builders import ident
 from tests.unit.api.transports import CallError, GrpcClient
 from tests.unit.remote.servers import api_server
-from wingspan._bundle import build_bundle
+from wingspan._registration.bundle import build_bundle
 from wingspan.core.bundles import fetch_bundle
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError

@@ -16,7 +16,7 @@ import pytest
 from tests.integration.services import flows
 from tests.integration.services.builders import ident
 from tests.unit.api.transports import CallError, GrpcClient, HttpClient
-from wingspan._bundle import build_bundle
+from wingspan._registration.bundle import build_bundle
 from wingspan.core.bundles import fetch_bundle
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
