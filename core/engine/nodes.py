@@ -127,9 +127,26 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
     state = dag.state
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
+    outcome, error = await _attempt_until_done(dag, runner, inputs, path, retries, timeout, inline)
+    if error is None:
+        if finish:
+            state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
+        return outcome.outputs
+    phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
+    state.node(path, phase, parent, error)
+    raise NodeFailed(error, phase, outcome.exception)
+
+
+async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str, Any], path: str,
+                              retries: int, attempt_timeout: float | None, inline: bool = False
+                              ) -> tuple[AttemptOutcome, ExecutionError | None]:
+    """Runs attempts of one task until one succeeds or retries run out, re-attaching first to
+    an attempt an earlier run left running, and records each attempt's phases: the last
+    outcome, with its error when it failed (the caller records what that means for its node)."""
+    state = dag.state
     attempt, resumed = _first_attempt(dag, path)
     while True:
-        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout, inline)
+        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline)
         if resumed is not None:
             outcome = await _reattach(dag, request, resumed)
             resumed = None
@@ -138,9 +155,7 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
             outcome = await state.executor.run(request)
         if outcome.phase == TaskPhase.SUCCEEDED:
             state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
-            if finish:
-                state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
-            return outcome.outputs
+            return outcome, None
         error = outcome.error or _user_error("the attempt failed", path)
         if error.retryable and (attempt < retries or _interrupted(error, attempt, retries)):
             state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
@@ -148,9 +163,7 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
             await anyio.sleep(state.retry.delay(attempt))
             continue
         state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
-        phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
-        state.node(path, phase, parent, error)
-        raise NodeFailed(error, phase, outcome.exception)
+        return outcome, error
 
 
 #: an attempt cut short by the engine's own stop is retried this many times beyond the task's retries
@@ -303,30 +316,14 @@ async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: 
             return
         async with limiter:
             state.node(item_path, NodePhase.RUNNING, path)
-            first, resumed = _first_attempt(dag, item_path)
-            for attempt in itertools.count(first):
-                request = AttemptRequest(runner, items[index], state.execution_id, item_path, attempt,
-                                         item_timeout)
-                if resumed is not None:
-                    outcome = await _reattach(dag, request, resumed)
-                    resumed = None
-                else:
-                    state.task(item_path, TaskPhase.RUNNING, attempt)
-                    outcome = await state.executor.run(request)
-                if outcome.phase == TaskPhase.SUCCEEDED:
-                    results[index] = outcome.outputs
-                    state.task(item_path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
-                    state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
-                    return
-                error = outcome.error or _user_error("the attempt failed", item_path)
-                if error.retryable and (attempt < retries or _interrupted(error, attempt, retries)):
-                    state.task(item_path, TaskPhase.RETRYABLE_FAILURE, attempt, error)
-                    await anyio.sleep(state.retry.delay(attempt + 1))
-                    continue
-                errors[index] = error
-                state.task(item_path, outcome.phase, attempt, error)
-                state.node(item_path, NodePhase.FAILED, path, error)
+            outcome, error = await _attempt_until_done(dag, runner, items[index], item_path, retries,
+                                                       item_timeout)
+            if error is None:
+                results[index] = outcome.outputs
+                state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
                 return
+            errors[index] = error
+            state.node(item_path, NodePhase.FAILED, path, error)
 
     async with anyio.create_task_group() as group:
         for index in range(len(items)):
