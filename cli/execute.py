@@ -92,13 +92,12 @@ async def _attempt(request: _Attempt) -> int:
 
 
 async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
-    import anyio.to_thread
-
-    from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+    from wingspan.core.engine.context import ExecutionContext
+    from wingspan.core.engine.literal_attempt import run_attempt_from_literals
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
     from wingspan.core.plugins.localproc.worker import resolve_task
-    from wingspan.core.types import TransferContext, default_engine
+    from wingspan.core.types import TransferContext
 
     if request.bundle:
         from wingspan.core.bundles import BundleLimits, fetch_bundle
@@ -108,33 +107,12 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
                                     BundleLimits.from_settings(settings))
         _enter(folder)
     runner: Any = resolve_task(request.module, request.qualname)
-    engine = default_engine()
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
     literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
-    inputs = await engine.to_python_map(literals, runner.input_types, transfer)
     context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
                                request.qualname.rpartition(".")[2])
-
-    def call() -> Any:
-        # in a worker thread of this loop, as the in-process engine runs tasks: a File the task
-        # opens downloads through this loop (where the store's client lives), and the task may
-        # start a loop of its own (a workflow run inside a task)
-        token = set_context(context)
-        try:
-            return runner.call(inputs)
-        finally:
-            reset_context(token)
-
-    if runner.is_async:
-        token = set_context(context)
-        try:
-            outputs = await runner.call_async(inputs)
-        finally:
-            reset_context(token)
-    else:
-        outputs = await anyio.to_thread.run_sync(call)
-    out = await engine.to_literal_map(outputs, runner.output_types, transfer)
-    return codec.encode(out)
+    outputs = await run_attempt_from_literals(runner, literals, transfer, context)
+    return codec.encode(outputs)
 
 
 def _enter(folder: Path) -> None:

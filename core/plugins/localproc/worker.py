@@ -22,8 +22,6 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-import anyio.to_thread
-
 __all__ = ["main", "read_journal", "resolve_task"]
 
 MAIN_MODULE = "__wingspan_main__"
@@ -76,14 +74,15 @@ class Worker:
         return self._store
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
-        from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+        from wingspan.core.engine.context import ExecutionContext
         from wingspan.core.engine.failures import error_from_exception
+        from wingspan.core.engine.literal_attempt import run_attempt_from_literals
         from wingspan.core.model import codec
         from wingspan.core.model.literals import LiteralMap
-        from wingspan.core.types import TransferContext, default_engine
+        from wingspan.core.model.workflows import DynamicJobSpec
+        from wingspan.core.types import TransferContext
 
         node_id = request["node_id"]
-        engine = default_engine()
         try:
             key = (request["module"], request["qualname"])
             runner = self.runners.get(key)
@@ -94,20 +93,12 @@ class Worker:
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
 
             async def attempt() -> dict[str, Any]:
-                inputs = await engine.to_python_map(literals, runner.input_types, transfer)
-                token = set_context(context)
-                try:
-                    # in a worker thread of this loop, where the store's client lives: a File the
-                    # task opens downloads through it (an S3 client belongs to one loop)
-                    if request.get("dynamic"):  # the body builds a graph the engine then runs
-                        spec, _ = await anyio.to_thread.run_sync(runner.build_dynamic, inputs)
-                        return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
-                                "dynamic": codec.encode(spec)}
-                    outputs = await anyio.to_thread.run_sync(runner.call, inputs)
-                finally:
-                    reset_context(token)
-                out = await engine.to_literal_map(outputs, runner.output_types, transfer)
-                return {"id": request["id"], "ok": True, "outputs": codec.encode(out)}
+                done = await run_attempt_from_literals(runner, literals, transfer, context,
+                                                       dynamic=bool(request.get("dynamic")))
+                if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
+                    return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
+                            "dynamic": codec.encode(done)}
+                return {"id": request["id"], "ok": True, "outputs": codec.encode(done)}
 
             return self.loop.run_until_complete(attempt())
         except Exception as exc:
