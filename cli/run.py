@@ -143,6 +143,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     from wingspan._runner.run import outputs_of, run_workflow_entity
     from wingspan.cli.progress import ProgressView, print_outputs
     from wingspan.core.engine import MemorySink
+    from wingspan.core.model.launch_plans import run_inputs
 
     found = _find(load_entities(source), entity, source)
     values = _inputs(found, ctx.args)
@@ -154,7 +155,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
             max_parallelism=max_parallelism, target=_python_target(target))
         return
     if isinstance(found, LaunchPlan):
-        values = {**found.python_defaults, **values, **found.fixed}
+        values = run_inputs(found.name, found.python_defaults, values, found.fixed)
         found = found.workflow
     workflow = found if isinstance(found, Workflow) else single_node_workflow(found)
     names = {node.id: node.metadata.name for node in workflow.template.nodes if node.metadata}

@@ -53,6 +53,7 @@ class LaunchPlanTarget:
     defaults: dict[str, Any] = field(default_factory=dict)
     fixed: dict[str, Any] = field(default_factory=dict)
     resolver: EntityResolver | None = None
+    name: str = ""
 
 
 class EntityResolver(Protocol):

@@ -22,6 +22,7 @@ from wingspan.core.engine.journal import RecordedAttempt
 from wingspan.core.engine.values import materialize, natural
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
+from wingspan.core.model.launch_plans import run_inputs
 from wingspan.core.model.literals import ErrorKind, LiteralType, SimpleType
 from wingspan.core.model.workflows import (
     BooleanExpression,
@@ -451,7 +452,7 @@ async def _run_subgraph(dag: DagRun, node: Node, path: str, parent: str) -> dict
         target = resolver.launch_plan(node.value.value)
         assert target.closure.primary is not None
         workflow = target.closure.primary
-        inputs = {**target.defaults, **inputs, **target.fixed}
+        inputs = run_inputs(target.name or node.id, target.defaults, inputs, target.fixed)
         resolver = target.resolver or resolver
     state.node(path, NodePhase.RUNNING, parent)
     return await _run_child(dag, path, parent, workflow, inputs, resolver)

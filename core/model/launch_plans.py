@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
+from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
 from wingspan.core.model.literals import LiteralMap
@@ -27,7 +29,23 @@ __all__ = [
     "SlackNotification",
     "WebhookNotification",
     "WhenFull",
+    "run_inputs",
 ]
+
+V = TypeVar("V")
+
+
+def run_inputs(plan: str, defaults: Mapping[str, V], given: Mapping[str, V], fixed: Mapping[str, V]
+               ) -> dict[str, V]:
+    """The inputs of a run of launch plan ``plan``: its defaults, then the given values, then its
+    fixed ones (Python values or literals alike). A value given for a fixed input is refused, never
+    silently replaced: the plan fixes it so that no run can change it."""
+    overridden = sorted(set(given) & set(fixed))
+    if overridden:
+        them = "it" if len(overridden) == 1 else "them"
+        raise InvalidArgumentError(f"launch plan {plan!r} fixes {', '.join(repr(n) for n in overridden)}: "
+                                   f"a run cannot set {them}; leave {them} out")
+    return {**defaults, **given, **fixed}
 
 
 @record

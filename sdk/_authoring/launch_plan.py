@@ -284,7 +284,7 @@ class LaunchPlan(Entity):
                                    frozenset(self.fixed))
 
     def run_local(self, values: dict[str, Any]) -> Any:
-        return self.workflow.run_local({**self.python_defaults, **values, **self.fixed})
+        return self.workflow.run_local(model.run_inputs(self.name, self.python_defaults, values, self.fixed))
 
     def spec(self) -> model.LaunchPlanSpec:
         s = self.settings

@@ -105,7 +105,7 @@ class SdkResolver:
     def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
         plan = self._entity(launch_plan_id)
         return LaunchPlanTarget(plan.workflow.closure, dict(plan.python_defaults), dict(plan.fixed),
-                                SdkResolver(plan.entities))
+                                SdkResolver(plan.entities), plan.name)
 
 
 def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
