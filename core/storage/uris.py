@@ -99,11 +99,6 @@ class BlobUri:
         head = self.key if self.key == "" or self.key.endswith("/") else self.key + "/"
         return dataclasses.replace(self, key=head + tail + trailing)
 
-    def as_object(self) -> BlobUri:
-        """Returns self if it names an object (not a prefix), else raises InvalidUriError."""
-        check_key(self.key, uri=str(self))
-        return self
-
 
 def parse_uri(text: str, *, prefix: bool = False) -> BlobUri:
     """Parses ``file:///...`` or ``s3://bucket/...``; ``prefix=True`` also accepts folders."""

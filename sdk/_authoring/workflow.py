@@ -131,9 +131,6 @@ class Workflow(Entity):
 
         return outputs_of(self, run_workflow_entity(self, values))
 
-    def launch_plan_interface(self) -> LaunchPlanInterface:
-        return LaunchPlanInterface(self.interface.typed, frozenset(self.interface.default_literals))
-
 
 def _bind_outputs(interface: PythonInterface, returned: Any, where: str) -> list[Binding]:
     """What the body returned, bound to the workflow's outputs."""

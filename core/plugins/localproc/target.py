@@ -225,10 +225,6 @@ class LocalProcessTarget(TaskPlugin):
         """Stops every worker (idle, or running an attempt nobody watches here)."""
         _stop(self._pools, self._running)
 
-    def workers(self) -> int:
-        """Idle warm workers, across pools."""
-        return sum(p.idle for p in self._pools.values())
-
 
 def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:
     for pool in pools.values():
