@@ -2,9 +2,8 @@
 abort, and the attempts an earlier run left running (pods, processes) when nobody runs them.
 
 Aborting an attempt goes through its task plugin, which may fail for a moment (its cluster
-unreachable): the abort is tried again with backoff, every failure logged naming the
-execution, node and attempt, and the last one logged as an error with the attempt's handle,
-so that an attempt left running is never silent.
+unreachable): ``abort_attempt`` tries again with backoff and logs every failure, so that an
+attempt left running is never silent.
 """
 
 from __future__ import annotations
@@ -20,13 +19,14 @@ from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
-from wingspan.core.plugins.contract import TaskContext, TaskPlugin
+from wingspan.core.plugins.aborts import ABORT_RETRY, abort_attempt
+from wingspan.core.plugins.contract import TaskContext
 from wingspan.server.db.engine import DATABASE_ERRORS, Database
 from wingspan.server.db.models import ExecutionRow
 
 if TYPE_CHECKING:
     from wingspan.core.engine import WorkflowRun
-    from wingspan.core.engine.journal import Journal, RecordedAttempt
+    from wingspan.core.engine.journal import Journal
     from wingspan.core.plugins.registry import TaskPluginRegistry
 
 __all__ = ["AbortWatcher", "abort_left_running"]
@@ -34,9 +34,6 @@ __all__ = ["AbortWatcher", "abort_left_running"]
 log = logging.getLogger("wingspan.engine")
 
 _STOPPING = (int(WorkflowPhase.ABORTING), int(WorkflowPhase.ABORTED))
-
-#: how often an attempt's abort is tried before it is reported as left running
-ABORT_TRIES = 5
 
 
 class AbortWatcher:
@@ -84,51 +81,13 @@ async def abort_left_running(
     journal: Journal,
     execution_id: str,
     *,
-    retry: RetryPolicy,
-    tries: int = ABORT_TRIES,
+    retry: RetryPolicy = ABORT_RETRY,
 ) -> None:
     """Aborts the attempts ``journal`` records as running (an earlier run's, followed by
-    nobody now), each through the plugin that started it."""
+    nobody now), each through the plugin that started it, tried again when it fails."""
     for node_id, running in journal.running.items():
         plugin = next((p for p in registry.plugins if p.name == running.plugin), None)
         if plugin is None or running.handle is None:
             continue
-        await _abort(plugin, running, execution_id, node_id, retry=retry, tries=tries)
-
-
-async def _abort(
-    plugin: TaskPlugin,
-    running: RecordedAttempt,
-    execution_id: str,
-    node_id: str,
-    *,
-    retry: RetryPolicy,
-    tries: int,
-) -> None:
-    assert running.handle is not None
-    context = TaskContext(TaskTemplate(), LiteralMap({}), execution_id, node_id, running.attempt)
-    what = (
-        f"execution {execution_id}: aborting attempt {running.attempt} of node {node_id} "
-        f"on plugin {plugin.name!r}"
-    )
-    for failures in range(1, tries + 1):
-        try:
-            await plugin.abort(context, running.handle)
-            if failures > 1:
-                log.info("%s succeeded at try %d", what, failures)
-            return
-        # a plugin is code of its own (a cluster client, a process pool): whatever it raises
-        # is its failure to abort, worth another try
-        except Exception as exc:
-            if failures == tries:
-                log.error(
-                    "%s failed %d times (last: %s: %s); it may still be running, handle %s",
-                    what, tries, type(exc).__name__, exc, running.handle,
-                )
-                return
-            delay = retry.delay(failures)
-            log.warning(
-                "%s failed (try %d of %d: %s: %s); trying again in %.1f s",
-                what, failures, tries, type(exc).__name__, exc, delay,
-            )
-        await anyio.sleep(delay)
+        context = TaskContext(TaskTemplate(), LiteralMap({}), execution_id, node_id, running.attempt)
+        await abort_attempt(plugin, context, running.handle, retry=retry)

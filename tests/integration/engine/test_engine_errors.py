@@ -3,8 +3,9 @@ task plugin) refuse at the moment the engine writes, and checks what the engine 
 
 - recording FAILED refused: the execution is held by its replica (not claimed again in a
   loop), and ends FAILED once the database takes the write;
-- aborting an attempt raises: the abort is tried again, and the failure logged naming the
-  execution;
+- aborting an attempt raises (one left running by a stopped server, or one running when
+  its execution is terminated): the abort is tried again, and the failure logged naming
+  the execution;
 - releasing a lease refused: logged naming the execution, the lease left to run out.
 """
 
@@ -85,8 +86,10 @@ async def row(admin: AdminService, name: str) -> ExecutionRow:
     return found
 
 
-def logged(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "wingspan.engine" and text in r.getMessage()]
+def logged(
+    caplog: pytest.LogCaptureFixture, text: str, logger: str = "wingspan.engine"
+) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == logger and text in r.getMessage()]
 
 
 def engine(admin: AdminService, tmp_path: Path, registry: TaskPluginRegistry, **options: Any) -> EngineWorker:
@@ -169,10 +172,41 @@ async def test_an_abort_that_fails_is_tried_again_and_logged(
         await wait_for(ended, "the execution to end ABORTED")
         group.cancel_scope.cancel()
     assert stubborn.abort_calls == [{"pod": "n0-0"}, {"pod": "n0-0"}]
-    failed = logged(caplog, "aborting attempt 0 of node n0")
+    failed = logged(caplog, "aborting attempt 0 of node n0", "wingspan.plugins")
     assert failed and f"{PROJECT}/{DOMAIN}/stuck" in failed[0].getMessage()
     assert "the cluster did not answer" in failed[0].getMessage()
     assert failed[0].levelno == logging.WARNING
+
+
+async def test_terminating_a_run_whose_abort_fails_once_tries_the_abort_again(
+    admin: AdminService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="wingspan.plugins")
+    stubborn = Stubborn()
+    await create(admin, "live")
+    key = (await row(admin, "live")).id
+    worker = engine(admin, tmp_path, TaskPluginRegistry([stubborn], {"python": "stubborn"}))
+    async with anyio.create_task_group() as group:
+        group.start_soon(worker.run)
+
+        async def started() -> bool:
+            async with admin.db.read() as session:
+                handles = (await session.execute(select(TaskExecutionRow.plugin_handle).where(
+                    TaskExecutionRow.execution_id == key))).scalars().all()
+            return any(handles)
+
+        await wait_for(started, "the attempt to start")
+        await admin.terminate_execution(v1.TerminateExecutionRequest(
+            id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="live"), reason="stop it"))
+
+        async def ended() -> bool:
+            return (await row(admin, "live")).phase == ABORTED
+
+        await wait_for(ended, "the execution to end ABORTED")
+        group.cancel_scope.cancel()
+    assert stubborn.abort_calls == [{"pod": "n0-0"}, {"pod": "n0-0"}]
+    failed = logged(caplog, "aborting attempt 0 of node n0", "wingspan.plugins")
+    assert failed and f"{PROJECT}/{DOMAIN}/live" in failed[0].getMessage()
 
 
 async def test_a_refused_lease_release_is_logged_and_the_lease_left_to_run_out(
