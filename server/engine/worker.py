@@ -123,12 +123,12 @@ class EngineWorker:
             group.start_soon(self._heartbeat)
             group.start_soon(self.aborts.run)
             while True:
-                claimed = await self._claim()
-                for execution_key in claimed:
+                keys = await self._claim()
+                for execution_key in keys:
                     self.running[execution_key] = ClaimedExecution(execution_key)
                     group.start_soon(self._run_one, self.running[execution_key])
                 # a full batch: more may wait, looked for again soon (other replicas claim too)
-                full = len(claimed) >= self.claim_batch
+                full = len(keys) >= self.claim_batch
                 with anyio.move_on_after(self.poll_interval / 4 if full else self.poll_interval):
                     await self._wake.wait()
                 self._wake = anyio.Event()
