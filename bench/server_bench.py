@@ -106,7 +106,7 @@ async def postgres_database() -> AsyncIterator[str]:
 async def node_events(db_url: str, home: Path) -> int:
     """How many node events the database holds."""
     query = "SELECT count(*) FROM events WHERE kind = 'node'"
-    if not db_url:
+    if not db_url.startswith("postgresql"):
         with contextlib.closing(sqlite3.connect(home / "db" / "wingspan.sqlite")) as db:
             return int(db.execute(query).fetchone()[0])
     import asyncpg

@@ -1,7 +1,7 @@
 """The engine's task executor over task plugins: each attempt goes to the plugin the
-registry chooses for its task type (start, then watch; abort when cancelled). Python
-tasks on the in-process target take the direct path (no literals, no handle), so a run
-through plugins costs per node what a run without them does."""
+registry chooses for its task type (start, then watch; abort when cancelled, tried again
+when the plugin fails to). Python tasks on the in-process target take the direct path (no
+literals, no handle), so a run through plugins costs per node what a run without them does."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, Task
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.plugins.aborts import abort_attempt
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry
@@ -140,7 +141,7 @@ class PluginExecutor:
                 await self.hooks.started(request, plugin.name, handle)
             except BaseException:
                 with anyio.CancelScope(shield=True):
-                    await plugin.abort(ctx, handle)
+                    await abort_attempt(plugin, ctx, handle)
                 raise
         return await self._follow(plugin, request, ctx, handle)
 
@@ -167,16 +168,16 @@ class PluginExecutor:
                 status = await plugin.watch(ctx, handle)
         except Exception as exc:
             with anyio.CancelScope(shield=True):
-                await plugin.abort(ctx, handle)
+                await abort_attempt(plugin, ctx, handle)
             return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "watch", exc, node_id))
         except BaseException:  # cancelled: the execution is aborting (or the engine stopping)
             if not self.detached:
                 with anyio.CancelScope(shield=True):
-                    await plugin.abort(ctx, handle)
+                    await abort_attempt(plugin, ctx, handle)
             raise
         if status is None:
             with anyio.CancelScope(shield=True):
-                await plugin.abort(ctx, handle)
+                await abort_attempt(plugin, ctx, handle)
             assert request.timeout is not None
             return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, node_id))
         return await _outcome(status, runner, transfer, node_id)

@@ -17,13 +17,17 @@ from typing import Any, Self, overload
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 
-__all__ = ["Database", "is_unique_violation", "now", "utc"]
+__all__ = ["DATABASE_ERRORS", "Database", "is_unique_violation", "now", "utc"]
+
+#: what a statement raises when the database is away or refuses it (the driver's errors come
+#: wrapped in SQLAlchemy's; a connection that cannot be made may surface as an OSError)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (SQLAlchemyError, OSError)
 
 #: how long a SQLite writer waits for another process's write lock, in milliseconds
 SQLITE_BUSY_TIMEOUT_MS = 30_000

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from wingspan.core.engine.journal import Journal, RecordedAttempt
@@ -17,7 +18,7 @@ from wingspan.server.db.models import EventRow, NodeExecutionRow, TaskExecutionR
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_TASK
 
-__all__ = ["load_journal", "recovered_journal"]
+__all__ = ["last_sequence", "load_journal", "recovered_journal"]
 
 _DONE = (int(NodePhase.SUCCEEDED), int(NodePhase.RECOVERED))
 
@@ -100,3 +101,12 @@ async def recovered_journal(db: Database, payloads: Payloads, original_key: int)
         if dynamic:
             journal.dynamic[row.node_id] = codec.decode(DynamicJobSpec, dynamic)
     return journal
+
+
+async def last_sequence(db: Database, execution_key: int) -> int:
+    """The highest sequence number among the execution's stored events (0: none yet): a
+    replica taking the execution over numbers its events after it."""
+    statement = select(func.max(EventRow.sequence)).where(EventRow.execution_id == execution_key)
+    async with db.read() as session:
+        found = (await session.execute(statement)).scalar_one_or_none()
+    return int(found or 0)

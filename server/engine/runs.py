@@ -1,0 +1,192 @@
+"""Driving one claimed execution: the same engine as a local run (a WorkflowRun), resumed
+from what the database recorded of it, its events written under this replica's lease.
+
+Nothing that succeeded runs again; attempts still running are followed through their
+stored handles. An execution terminated while nobody ran it ends ABORTED here, after the
+attempts an earlier run left running are aborted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import anyio
+
+from wingspan.core.engine import WorkflowRun
+from wingspan.core.engine.caching import TaskCache
+from wingspan.core.engine.interfaces import AttemptRequest
+from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.model import codec
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.workflows import CompiledWorkflowClosure
+from wingspan.core.plugins.contract import Handle
+from wingspan.core.plugins.executor import PluginExecutor
+from wingspan.server.db.models import ExecutionRow, key
+from wingspan.server.engine.aborts import abort_left_running
+from wingspan.server.engine.catalog import ServerCatalog
+from wingspan.server.engine.closures import called_launch_plans, execution_closure
+from wingspan.server.engine.journal import last_sequence, load_journal, recovered_journal
+from wingspan.server.engine.leases import RUNNABLE
+from wingspan.server.engine.resolver import RegisteredResolver
+from wingspan.server.engine.signals import DatabaseSignals
+from wingspan.server.engine.sink import DatabaseSink
+from wingspan.server.services.idl import v1
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.journal import Journal
+    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.server.services.admin import AdminService
+
+__all__ = ["ClaimedExecution", "ExecutionDriver"]
+
+
+class ClaimedExecution:
+    """An execution this replica holds the lease of, and what acts on it once its run is
+    made: detached, it records nothing more and leaves its attempts running."""
+
+    __slots__ = ("executor", "key", "lost", "run", "scope", "sink")
+
+    def __init__(self, execution_key: int) -> None:
+        self.key = execution_key
+        self.scope = anyio.CancelScope()
+        self.sink: DatabaseSink | None = None
+        self.executor: PluginExecutor | None = None
+        self.run: WorkflowRun | None = None
+        self.lost = False  # its lease went to another replica
+
+    def detach(self) -> None:
+        if self.sink is not None:
+            self.sink.detach()
+        if self.executor is not None:
+            self.executor.detached = True
+
+
+class _AttemptRecorder:
+    """Stores an attempt's start before it happens and its handle right after."""
+
+    def __init__(self, sink: DatabaseSink) -> None:
+        self.sink = sink
+
+    async def before_start(self, request: AttemptRequest) -> None:
+        await self.sink.flush()
+
+    async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
+        self.sink.record_attempt_handle(
+            request.node_id, request.attempt, request.runner.template.id, plugin, handle
+        )
+        await self.sink.flush()
+
+
+class ExecutionDriver:
+    """Runs claimed executions of replica ``replica_id`` to their end, one call each."""
+
+    def __init__(
+        self,
+        admin: AdminService,
+        registry: TaskPluginRegistry,
+        work_dir: Path,
+        *,
+        replica_id: str,
+        retry: RetryPolicy,
+    ) -> None:
+        self.admin = admin
+        self.registry = registry
+        self.work_dir = work_dir
+        self.replica_id = replica_id
+        self.retry = retry
+        self._cache = TaskCache(
+            ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
+        )
+
+    async def drive(self, claimed: ClaimedExecution, *, on_lease_lost: Callable[[], None]) -> None:
+        """Runs the execution to its end (returns at once when it has nothing left to run)."""
+        admin = self.admin
+        async with admin.db.read() as session:
+            row = await session.get(ExecutionRow, claimed.key)
+        if row is None or row.phase not in RUNNABLE:
+            return
+        sink = claimed.sink = DatabaseSink(
+            admin.events,
+            row.project,
+            row.domain,
+            row.name,
+            producer=self.replica_id,
+            first_sequence=await last_sequence(admin.db, claimed.key),
+            owner=self.replica_id,
+            on_lease_lost=on_lease_lost,
+        )
+        async with anyio.create_task_group() as group:
+            group.start_soon(sink.run)
+            try:
+                if row.phase == int(WorkflowPhase.ABORTING):
+                    await self._end_aborted(row, sink)
+                else:
+                    await self._run(row, sink, claimed)
+            finally:
+                await sink.aclose()
+
+    async def _end_aborted(self, row: ExecutionRow, sink: DatabaseSink) -> None:
+        """Terminated while nobody ran it: stops what an earlier run left running, ends it."""
+        execution_id = f"{row.project}/{row.domain}/{row.name}"
+        journal = await load_journal(self.admin.db, self.admin.payloads, key(row))
+        await abort_left_running(self.registry, journal, execution_id, retry=self.retry)
+        empty = CompiledWorkflowClosure()
+        run = WorkflowRun(empty, {}, RegisteredResolver(empty, {}), execution_id=execution_id, sink=sink)
+        run.state.workflow(WorkflowPhase.ABORTED, reason=row.reason or "terminated")
+        await sink.flush()
+
+    async def _run(self, row: ExecutionRow, sink: DatabaseSink, claimed: ClaimedExecution) -> None:
+        admin = self.admin
+        spec = v1.ExecutionSpec.parse(row.spec_bytes)
+        closure = await execution_closure(admin.entities, row)
+        inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
+        inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
+        journal = await self._journal(row, spec)
+        registry = self.registry
+        if spec.python_target:  # the execution chose where its Python tasks run
+            registry = registry.choosing("python", spec.python_target)
+        executor = claimed.executor = PluginExecutor(
+            registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
+        )
+        resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
+        plans = await called_launch_plans(admin.db, admin.entities, closure, executor.run)
+        resolver._launch_plans.update(plans)
+        claimed.run = WorkflowRun(
+            closure,
+            inputs,
+            resolver,
+            execution_id=f"{row.project}/{row.domain}/{row.name}",
+            sink=sink,
+            executor=executor,
+            signals=DatabaseSignals(admin.db, key(row)),
+            max_parallelism=spec.max_parallelism,
+            cache=self._cache,
+            journal=journal,
+        )
+        await claimed.run.run()
+        await sink.flush()
+
+    async def _journal(self, row: ExecutionRow, spec: v1.ExecutionSpec) -> Journal:
+        """What the database recorded of the execution; for a recovery, with the outputs of
+        the original execution's nodes that succeeded."""
+        admin = self.admin
+        journal = await load_journal(admin.db, admin.payloads, key(row))
+        metadata = spec.metadata
+        if (
+            metadata is None
+            or int(metadata.mode) != int(v1.ExecutionMode.RECOVER)
+            or metadata.reference_execution is None
+        ):
+            return journal
+        original = await admin.executions.row(metadata.reference_execution)
+        recovered = await recovered_journal(admin.db, admin.payloads, key(original))
+        for path, outputs in recovered.outputs.items():
+            if path not in journal.outputs:
+                journal.outputs[path] = outputs
+                journal.recovered.add(path)
+        for path, graph in recovered.dynamic.items():
+            journal.dynamic.setdefault(path, graph)
+        return journal
