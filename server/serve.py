@@ -134,13 +134,15 @@ class ApiServer:
                 await ensure_bucket()
             backend = ApiBackend(self.admin, http_address=self.http_url)
             metrics = ApiMetrics()
-            self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes)
+            self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
+                                   max_text_chars=self.settings.max_text_chars)
             await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
             self.grpc_port = self.grpc.port
             signer = None
             if isinstance(self.admin.store, LocalBlobStore):
                 signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
-            app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes)
+            app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes,
+                             settings=self.settings)
             self.http_state = app.state.api
             config = uvicorn.Config(
                 app,

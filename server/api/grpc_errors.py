@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 
 from grpclib.const import Status
-from grpclib.exceptions import GRPCError
+from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from wingspan.core.errors import (
     AlreadyExistsError,
@@ -52,7 +52,7 @@ def translated(method: str) -> Iterator[None]:
     """Runs a call, raising a GRPCError for whatever it raises (GRPCErrors pass as they are)."""
     try:
         yield
-    except GRPCError:
+    except (GRPCError, StreamTerminatedError):  # already a status, or the client went away
         raise
     except WingspanError as exc:
         status = status_of(exc)

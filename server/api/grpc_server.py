@@ -30,7 +30,7 @@ from grpclib.server import Server, Stream
 from wingspan.core.errors import InvalidArgumentError
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.grpc_errors import translated
-from wingspan.server.api.messages import check_message
+from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_protobuf
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import ApiMetrics
 
@@ -41,10 +41,12 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 class LimitedCodec(ProtoCodec):
-    """The protobuf codec, refusing oversized messages and reporting undecodable ones."""
+    """The protobuf codec, refusing oversized messages and checking ours as strictly as the HTTP
+    transport does (:func:`~wingspan.server.api.messages.decode_protobuf`), before any handler runs."""
 
-    def __init__(self, max_message_bytes: int) -> None:
+    def __init__(self, max_message_bytes: int, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> None:
         self.max_message_bytes = max_message_bytes
+        self.max_text_chars = max_text_chars
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         if len(data) > self.max_message_bytes:
@@ -53,16 +55,15 @@ class LimitedCodec(ProtoCodec):
                 f"message of {len(data)} bytes is above the limit of {self.max_message_bytes}; "
                 "send large data through the data proxy (CreateUploadLocation)",
             )
-        name = getattr(message_type, "__name__", "message")
         try:
-            message = message_type.FromString(data)
-            if hasattr(message, "_betterproto"):  # ours; health and reflection are protobuf's
-                check_message(message, name)
+            if hasattr(message_type, "_betterproto"):  # ours; health and reflection are protobuf's
+                return decode_protobuf(message_type, data, max_text_chars=self.max_text_chars)
+            return message_type.FromString(data)
         except InvalidArgumentError as exc:
             raise GRPCError(Status.INVALID_ARGUMENT, str(exc)) from exc
         except Exception as exc:
+            name = getattr(message_type, "__name__", "message")
             raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {exc}") from exc
-        return message
 
 
 class AdminServicer:
@@ -107,7 +108,8 @@ class AdminServicer:
             assert request is not None  # grpclib ends the call itself when the client sends none
             with translated(method.name):
                 response = await self._call(method)(request)
-            await stream.send_message(response)
+                # a response that cannot be encoded is an INTERNAL error, not grpclib's UNKNOWN
+                await stream.send_message(response)
         except GRPCError as exc:
             code = exc.status.name
             raise
@@ -160,13 +162,14 @@ class GrpcServer:
         backend: ApiBackend,
         *,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         metrics: ApiMetrics | None = None,
     ) -> None:
         self.servicer = AdminServicer(backend, metrics)
         self.status = ServiceStatus()
         health = Health({self.servicer: [self.status], OVERALL: [self.status]})
         services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())
-        self.server = Server(services, codec=LimitedCodec(max_message_bytes))
+        self.server = Server(services, codec=LimitedCodec(max_message_bytes, max_text_chars))
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:

@@ -21,10 +21,12 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 
 import wingspan
+from wingspan.core.config import Settings
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
+from wingspan.server.api.http_access import AccessRules, HttpAccess
 from wingspan.server.api.http_errors import (
     error_body,
     error_response,
@@ -32,7 +34,7 @@ from wingspan.server.api.http_errors import (
     http_exception_handler,
     status_of,
 )
-from wingspan.server.api.messages import decode_json, encode_json
+from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_json, encode_json
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.openapi import openapi_document
@@ -47,9 +49,12 @@ _JSON = "application/json"
 class HttpState:
     """What the app's routes share: the backend, metrics, and whether the server drains."""
 
-    def __init__(self, backend: ApiBackend, metrics: ApiMetrics) -> None:
+    def __init__(
+        self, backend: ApiBackend, metrics: ApiMetrics, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
+    ) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.max_text_chars = max_text_chars
         self.draining = False
 
 
@@ -69,7 +74,7 @@ async def _answer(
 ) -> tuple[Response[Any], str]:
     """The response and its status code name (for the metrics)."""
     try:
-        message = decode_json(method.request_type, await request.body())
+        message = decode_json(method.request_type, await request.body(), max_text_chars=state.max_text_chars)
         handler = state.backend.handler(method)
         if handler is None:
             text = f"{method.name} is not implemented by this server"
@@ -111,9 +116,12 @@ def create_app(
     metrics: ApiMetrics | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     signer: UrlSigner | None = None,
+    settings: Settings | None = None,
 ) -> Litestar:
-    """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder."""
-    state = HttpState(backend, metrics or ApiMetrics())
+    """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
+    ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`)."""
+    settings = settings or Settings()
+    state = HttpState(backend, metrics or ApiMetrics(), settings.max_text_chars)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
     document = json.dumps(openapi_document(implemented, wingspan.__version__)).encode()
 
@@ -155,4 +163,11 @@ def create_app(
         exception_handlers={Exception: http_exception_handler},
     )
     app.state.api = state
+    # in front of Litestar's own handler, so refusals come before routing and its error handling
+    rules = AccessRules(
+        bound_host=settings.http_host,
+        allowed_hosts=settings.allowed_hosts,
+        cors_origins=settings.cors_origins,
+    )
+    app.asgi_handler = HttpAccess(app.asgi_handler, rules)  # type: ignore[arg-type,assignment]
     return app

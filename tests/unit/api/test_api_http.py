@@ -16,6 +16,8 @@ from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.methods import methods
 from wingspan.server.serve import ApiServer
 
+JSON = {"content-type": "application/json"}
+
 
 @pytest.fixture
 async def http(api_server: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
@@ -30,9 +32,10 @@ async def _projects(http: httpx.AsyncClient) -> object:
 @pytest.mark.parametrize(("body", "says"), [
     (b"{not json", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object"),
-    (b'{"project": {"id": "x", "colour": "red"}}', "Unknown field 'colour'"),
-    (b'{"project": {"id": 5}}', "invalid CreateProjectRequest"),
+    (b'{"project": {"id": "x", "colour": "red"}}', "CreateProjectRequest.project: unknown field 'colour'"),
+    (b'{"project": {"id": 5}}', "CreateProjectRequest.project.id: expected a string, not an integer 5"),
     (b'{"project": {"id": "x", "state": "PROJECT_STATE_NOPE"}}', "invalid CreateProjectRequest"),
+    (b'{"project": {"id": "x", "state": 1}}', "CreateProjectRequest.project.state: expected the name of a"),
     (b'{"project": {"id": "x", "retention": {"maxAge": "soon"}}}', "invalid CreateProjectRequest"),
     (b"[" * 100_000, "not valid JSON"),
     (b'{"project": {"id": "x", "description": "a\\u0000b"}}', "project.description: text may not hold a NUL"),
@@ -40,7 +43,7 @@ async def _projects(http: httpx.AsyncClient) -> object:
 async def test_malformed_bodies_get_400_with_a_reason_and_change_nothing(
         http: httpx.AsyncClient, body: bytes, says: str) -> None:
     before = await _projects(http)
-    response = await http.post("/api/v1/CreateProject", content=body)
+    response = await http.post("/api/v1/CreateProject", content=body, headers=JSON)
     assert response.status_code == 400, response.text
     error = response.json()
     assert error["code"] == "INVALID_ARGUMENT" and error["status"] == 400
@@ -50,7 +53,7 @@ async def test_malformed_bodies_get_400_with_a_reason_and_change_nothing(
 
 async def test_bodies_above_the_limit_get_413(http: httpx.AsyncClient) -> None:
     body = json.dumps({"project": {"id": "big", "description": "x" * MAX_MESSAGE_BYTES}})
-    response = await http.post("/api/v1/CreateProject", content=body)
+    response = await http.post("/api/v1/CreateProject", content=body, headers=JSON)
     assert response.status_code == 413
     assert response.json()["code"] == "RESOURCE_EXHAUSTED"
     assert "big" not in json.dumps(await _projects(http))
@@ -134,4 +137,4 @@ async def test_numbers_out_of_range_and_oneofs_set_twice_are_refused(http: httpx
               "value": {"map": {"literals": {"a": {"integer": "1", "string": "one"}}}}}
     twice = await http.post("/api/v1/SetSignal", json=signal)
     assert twice.status_code == 400
-    assert "value.map.literals: set one field of 'value', not integer, string" in twice.json()["message"]
+    assert "value.map.literals['a']: set one field of 'value', not integer, string" in twice.json()["message"]
