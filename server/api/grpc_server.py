@@ -140,14 +140,20 @@ class AdminServicer:
 
 @functools.cache
 def descriptor_pool() -> Any:
-    """A protobuf DescriptorPool of the IDL (for reflection)."""
+    """A protobuf DescriptorPool of every service served (for reflection): the IDL, and the health
+    and reflection services, so that grpcurl can call those too with reflection alone."""
     from google.protobuf import descriptor_pb2, descriptor_pool  # type: ignore[import-untyped]
+    from grpclib.health.v1 import health_pb2
+    from grpclib.reflection.v1 import reflection_pb2
+    from grpclib.reflection.v1alpha import reflection_pb2 as alpha_reflection_pb2
 
     from wingspan.protos.descriptors import file_descriptor_set
 
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(file_descriptor_set()).file:
         pool.Add(file)
+    for module in (health_pb2, reflection_pb2, alpha_reflection_pb2):
+        pool.Add(descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb))
     return pool
 
 
