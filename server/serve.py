@@ -135,7 +135,7 @@ class ApiServer:
             backend = ApiBackend(self.admin, http_address=self.http_url)
             metrics = ApiMetrics()
             self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
-                                   max_text_chars=self.settings.max_text_chars)
+                                   settings=self.settings)
             await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
             self.grpc_port = self.grpc.port
             signer = None

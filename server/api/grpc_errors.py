@@ -26,6 +26,7 @@ from wingspan.core.errors import (
     UserError,
     WingspanError,
 )
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["status_of", "translated"]
 
@@ -48,8 +49,9 @@ def status_of(exc: BaseException) -> Status:
 
 
 @contextlib.contextmanager
-def translated(method: str) -> Iterator[None]:
-    """Runs a call, raising a GRPCError for whatever it raises (GRPCErrors pass as they are)."""
+def translated(method: str, private: PrivatePaths | None = None) -> Iterator[None]:
+    """Runs a call, raising a GRPCError for whatever it raises (GRPCErrors pass as they are), its
+    message without the server's own paths (``private``)."""
     try:
         yield
     except (GRPCError, StreamTerminatedError):  # already a status, or the client went away
@@ -58,7 +60,8 @@ def translated(method: str) -> Iterator[None]:
         status = status_of(exc)
         if status is Status.INTERNAL:
             log.exception("%s failed", method)
-        raise GRPCError(status, str(exc)) from exc
+        message = str(exc) if private is None else private.redact(str(exc))
+        raise GRPCError(status, message) from exc
     except Exception as exc:
         log.exception("%s failed", method)
         raise GRPCError(

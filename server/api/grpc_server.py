@@ -27,12 +27,14 @@ from grpclib.health.service import OVERALL, Health
 from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server, Stream
 
+from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_protobuf
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "AdminServicer", "GrpcServer", "LimitedCodec", "descriptor_pool"]
 
@@ -69,9 +71,12 @@ class LimitedCodec(ProtoCodec):
 class AdminServicer:
     """The admin service as a grpclib servable, built from the method table."""
 
-    def __init__(self, backend: ApiBackend, metrics: ApiMetrics | None = None) -> None:
+    def __init__(
+        self, backend: ApiBackend, metrics: ApiMetrics | None = None, private: PrivatePaths | None = None
+    ) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.private = private
         # unary calls in flight: a graceful stop lets them finish (streams may never end)
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -106,7 +111,7 @@ class AdminServicer:
         try:
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
-            with translated(method.name):
+            with translated(method.name, self.private):
                 response = await self._call(method)(request)
                 # a response that cannot be encoded is an INTERNAL error, not grpclib's UNKNOWN
                 await stream.send_message(response)
@@ -124,7 +129,7 @@ class AdminServicer:
         try:
             request = await stream.recv_message()
             assert request is not None
-            with translated(method.name):
+            with translated(method.name, self.private):
                 async for response in self._call(method)(request):
                     await stream.send_message(response)
         except GRPCError as exc:
@@ -168,14 +173,15 @@ class GrpcServer:
         backend: ApiBackend,
         *,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-        max_text_chars: int = DEFAULT_MAX_TEXT_CHARS,
         metrics: ApiMetrics | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        self.servicer = AdminServicer(backend, metrics)
+        settings = settings or Settings()
+        self.servicer = AdminServicer(backend, metrics, PrivatePaths.from_settings(settings))
         self.status = ServiceStatus()
         health = Health({self.servicer: [self.status], OVERALL: [self.status]})
         services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())
-        self.server = Server(services, codec=LimitedCodec(max_message_bytes, max_text_chars))
+        self.server = Server(services, codec=LimitedCodec(max_message_bytes, settings.max_text_chars))
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:

@@ -10,6 +10,7 @@ answers), ``/readyz`` (the database answers and the server is not draining),
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -34,10 +35,11 @@ from wingspan.server.api.http_errors import (
     http_exception_handler,
     status_of,
 )
-from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_json, encode_json
+from wingspan.server.api.messages import decode_json, encode_json
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.openapi import openapi_document
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
 
@@ -49,12 +51,11 @@ _JSON = "application/json"
 class HttpState:
     """What the app's routes share: the backend, metrics, and whether the server drains."""
 
-    def __init__(
-        self, backend: ApiBackend, metrics: ApiMetrics, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS
-    ) -> None:
+    def __init__(self, backend: ApiBackend, metrics: ApiMetrics, settings: Settings) -> None:
         self.backend = backend
         self.metrics = metrics
-        self.max_text_chars = max_text_chars
+        self.max_text_chars = settings.max_text_chars
+        self.private = PrivatePaths.from_settings(settings)
         self.draining = False
 
 
@@ -87,7 +88,8 @@ async def _answer(
                 first = [await anext(messages)]
             except StopAsyncIteration:
                 first = []
-            return Stream(_lines(method, first, messages), media_type="application/x-ndjson"), "OK"
+            lines = _lines(method, first, messages, state.private)
+            return Stream(lines, media_type="application/x-ndjson"), "OK"
         return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
     except HTTPException:
         raise
@@ -95,7 +97,9 @@ async def _answer(
         return exception_response(exc, method.name), status_of(exc)[1]
 
 
-async def _lines(method: Method, first: list[Any], messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+async def _lines(
+    method: Method, first: list[Any], messages: AsyncIterator[Any], private: PrivatePaths
+) -> AsyncIterator[bytes]:
     """One JSON object per line; an error after the first line ends the stream with an error line."""
     try:
         for message in first:
@@ -106,8 +110,15 @@ async def _lines(method: Method, first: list[Any], messages: AsyncIterator[Any])
             yield encode_json(message) + b"\n"
     except Exception as exc:
         status, code = status_of(exc)
-        text = str(exc) if status != 500 else f"{method.name}: internal error"
+        text = private.redact(str(exc)) if status != 500 else f"{method.name}: internal error"
         yield b'{"error":' + error_body(status, code, text) + b"}\n"
+
+
+async def _without_private_paths(private: PrivatePaths, response: Response[Any]) -> Response[Any]:
+    """Every error answer of every route, with the server's own paths replaced (:mod:`.private_paths`)."""
+    if (response.status_code or 200) >= 400 and isinstance(response.content, bytes):
+        response.content = private.redact(response.content.decode()).encode()
+    return response
 
 
 def create_app(
@@ -121,7 +132,7 @@ def create_app(
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
     ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`)."""
     settings = settings or Settings()
-    state = HttpState(backend, metrics or ApiMetrics(), settings.max_text_chars)
+    state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
     document = json.dumps(openapi_document(implemented, wingspan.__version__)).encode()
 
@@ -161,6 +172,7 @@ def create_app(
         logging_config=None,
         request_max_body_size=max_body_bytes,
         exception_handlers={Exception: http_exception_handler},
+        after_request=functools.partial(_without_private_paths, state.private),
     )
     app.state.api = state
     # in front of Litestar's own handler, so refusals come before routing and its error handling
