@@ -134,7 +134,9 @@ def create_app(
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
-    document = json.dumps(openapi_document(implemented, wingspan.__version__)).encode()
+    document = json.dumps(
+        openapi_document(implemented, wingspan.__version__, settings.max_text_chars)
+    ).encode()
 
     @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
     async def schema() -> Response[bytes]:

@@ -6,7 +6,7 @@ InvalidArgumentError naming the message, the field and what to send instead:
 
 - JSON that is not one object, an unknown or misspelt field (the JSON names are the
   camelCase ones of the OpenAPI document), a value of the wrong JSON type (``1.5``,
-  ``true`` or ``"2"`` for a 32-bit integer; 64-bit integers may be decimal strings, as
+  ``true`` or ``"2"`` for a 32-bit integer (``2.0`` is 2); 64-bit integers may be decimal strings, as
   the proto3 JSON mapping writes them), ``null``, an enum by number or unknown name;
 - protobuf bytes that do not parse, a field sent with the wrong wire type (betterproto2
   reads it into a value of the wrong Python type, which then fails late, after a
@@ -20,6 +20,7 @@ InvalidArgumentError naming the message, the field and what to send instead:
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import enum
 import functools
 import json
@@ -31,8 +32,16 @@ from betterproto2 import casing
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
+from wingspan.server.api.contract import check_rules
 
-__all__ = ["DEFAULT_MAX_TEXT_CHARS", "check_message", "decode_json", "decode_protobuf", "encode_json"]
+__all__ = [
+    "DEFAULT_MAX_TEXT_CHARS",
+    "JSON_PATTERNS",
+    "check_message",
+    "decode_json",
+    "decode_protobuf",
+    "encode_json",
+]
 
 #: Settings.max_text_chars's default
 DEFAULT_MAX_TEXT_CHARS: int = next(
@@ -47,8 +56,18 @@ _RANGES = {
     "int64": (-(2**63), 2**63 - 1), "sint64": (-(2**63), 2**63 - 1), "sfixed64": (-(2**63), 2**63 - 1),
     "uint64": (0, 2**64 - 1), "fixed64": (0, 2**64 - 1),
 }
-_DECIMAL = re.compile(r"-?[0-9]{1,20}")
-_BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+#: what a JSON string must look like for each kind of value carried as one (the OpenAPI document
+#: states the same); 64-bit integers as strings stay below 10**18 (10**19 unsigned), inside their range
+JSON_PATTERNS = {
+    "int64": r"-?(0|[1-9][0-9]{0,17})",
+    "uint64": r"(0|[1-9][0-9]{0,18})",
+    "bytes": r"([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?",
+    "timestamp": r"[1-8][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+                 r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+                 r"(\.[0-9]{1,9})?(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])",
+    "duration": r"[0-9]{1,12}(\.[0-9]{1,9})?s",
+}
+_MATCH = {kind: re.compile(pattern) for kind, pattern in JSON_PATTERNS.items()}
 _FLOAT_WORDS = frozenset({"NaN", "Infinity", "-Infinity"})
 _EXEMPT = "Literal"  # user data: any text, any length (offloaded when large)
 
@@ -137,8 +156,11 @@ def _check_json_value(value: Any, field: Any, cls: Any, where: str, *, map_key: 
         raise InvalidArgumentError(f"{where}: null is not a value; leave it out for its default")
     if kind == "message":
         if field.unwrap is not None:  # Timestamp or Duration: a string in JSON
-            if not isinstance(value, str):
-                raise InvalidArgumentError(f"{where}: expected a string, not {_kind(value)}")
+            form = "timestamp" if cls is datetime.datetime else "duration"
+            if not isinstance(value, str) or not _MATCH[form].fullmatch(value):
+                example = '"2026-01-31T12:00:00Z"' if form == "timestamp" else '"1.5s"'
+                raise InvalidArgumentError(
+                    f"{where}: expected a {form} such as {example}, not {_shown(value)}")
         elif not isinstance(value, dict):
             raise InvalidArgumentError(
                 f"{where}: expected a JSON object (a {cls.__name__}), not {_kind(value)}")
@@ -146,30 +168,47 @@ def _check_json_value(value: Any, field: Any, cls: Any, where: str, *, map_key: 
             _check_json(value, cls, where)
         return
     if kind == "enum":
-        if not isinstance(value, str):
+        names = _enum_names(cls)
+        if not isinstance(value, str) or value not in names:
             raise InvalidArgumentError(
-                f"{where}: expected the name of a {cls.__name__} value, not {_kind(value)}")
-        return  # an unknown name fails in from_dict, which says so
+                f"{where}: expected one of {', '.join(names)}, not {_kind(value)} {_shown(value)}")
+        return
     if map_key or kind == "string":
-        ok = isinstance(value, str) and (kind == "string" or kind == "bool" or _DECIMAL.fullmatch(value))
+        ok = isinstance(value, str) and (kind in ("string", "bool") or _decimal(kind, value))
         expected = "a string" if kind in ("string", "bool") else "a decimal integer in a string"
     elif kind == "bool":
         ok, expected = isinstance(value, bool), "true or false"
     elif kind in _INT32:
-        ok, expected = type(value) is int, "an integer"
+        ok, expected = _integral(value), "an integer"
     elif kind in _INT64:
-        ok = type(value) is int or (isinstance(value, str) and _DECIMAL.fullmatch(value) is not None)
+        ok = _integral(value) or (isinstance(value, str) and _decimal(kind, value))
         expected = "an integer (or a decimal integer in a string)"
     elif kind in ("double", "float"):
         ok = type(value) in (int, float) or value in _FLOAT_WORDS
         expected = 'a number (or "NaN", "Infinity", "-Infinity")'
     elif kind == "bytes":
-        ok = isinstance(value, str) and len(value) % 4 == 0 and _BASE64.fullmatch(value) is not None
+        ok = isinstance(value, str) and _MATCH["bytes"].fullmatch(value) is not None
         expected = "base64 text"
     else:
         ok, expected = True, ""
     if not ok:
         raise InvalidArgumentError(f"{where}: expected {expected}, not {_kind(value)} {_shown(value)}")
+
+
+def _integral(value: Any) -> bool:
+    """An integer, or a number without a fraction (JSON does not tell 2.0 from 2)."""
+    return type(value) is int or (type(value) is float and value.is_integer())
+
+
+def _decimal(kind: str, value: str) -> bool:
+    form = "uint64" if kind.startswith(("uint", "fixed")) else "int64"
+    return _MATCH[form].fullmatch(value) is not None
+
+
+@functools.cache
+def _enum_names(cls: Any) -> tuple[str, ...]:
+    """The names of an enum's values in JSON (as ``to_dict`` writes them)."""
+    return tuple(member.proto_name or member.name for member in cls)
 
 
 def _kind(value: Any) -> str:
@@ -217,6 +256,7 @@ def check_message(message: Any, path: str, *, max_text_chars: int = DEFAULT_MAX_
                 _check_value(item, field, meta.cls_by_field[name], where, max_text_chars, text)
         else:
             _check_value(value, field, meta.cls_by_field[name], where, max_text_chars, text)
+    check_rules(message, path)  # its fields are of the right types now
 
 
 def _check_value(value: Any, field: Any, cls: Any, where: str, max_text_chars: int, text: bool) -> None:
@@ -240,8 +280,9 @@ def _check_value(value: Any, field: Any, cls: Any, where: str, max_text_chars: i
             f"{where}: expected a {kind} (a wrong wire type?), not {type(value).__name__}")
     bounds = _RANGES.get(kind)
     if bounds is not None and isinstance(value, int) and not bounds[0] <= value <= bounds[1]:
+        shown = str(value) if len(str(value)) <= 40 else f"{str(value)[:20]}... ({len(str(value))} digits)"
         raise InvalidArgumentError(
-            f"{where}: {value} is out of range for a {kind} ({bounds[0]} to {bounds[1]})")
+            f"{where}: {shown} is out of range for a {kind} ({bounds[0]} to {bounds[1]})")
     if text and isinstance(value, str):
         if "\x00" in value:
             raise InvalidArgumentError(f"{where}: text may not hold a NUL character (\\x00)")
