@@ -96,7 +96,8 @@ RULES: dict[str, dict[str, FieldRule]] = {
         required=True, enum=("RESOURCE_TYPE_TASK", "RESOURCE_TYPE_WORKFLOW", "RESOURCE_TYPE_LAUNCH_PLAN"))),
     # executions
     "CreateExecutionRequest": {
-        "project": FieldRule(pattern=NAME, max_length=63), "domain": FieldRule(pattern=NAME, max_length=63),
+        # the service would also take them from spec.entity_id; callers over the API name them
+        "project": _PROJECT, "domain": _PROJECT,
         "name": FieldRule(pattern=NAME, max_length=255),
         "spec": FieldRule(required=True, requires=("entity_id",)),
     },
