@@ -128,14 +128,11 @@ class ProjectService:
         try:
             async with self.db.write() as session:
                 session.add(row)
-                await session.flush()
-                # built before the commit: if the answer cannot be made, nothing is written
-                answer = _project(row)
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AlreadyExistsError(f"project {project.id!r} already exists") from exc
             raise
-        return answer
+        return _project(row)
 
     async def update_project(self, request: Any) -> Any:
         """Replaces name, description, labels, state (archive / unarchive) and retention."""
@@ -153,9 +150,8 @@ class ProjectService:
             row.state = int(project.state)
             row.retention_seconds = retention
             row.updated_at = now()
-            answer = _project(row)  # before the commit: if it cannot be made, nothing is written
         self._states.pop(project.id, None)
-        return answer
+        return _project(row)
 
     async def get_project(self, project_id: str) -> Any:
         async with self.db.read() as session:

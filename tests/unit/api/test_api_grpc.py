@@ -132,6 +132,21 @@ async def test_errors_carry_their_status_and_message(channel: Channel) -> None:
 
 
 
+async def test_an_answer_that_cannot_be_encoded_is_internal_not_unknown(
+        api_server: ApiServer, channel: Channel, caplog: pytest.LogCaptureFixture) -> None:
+    """grpclib reports an error raised while sending as UNKNOWN, with no log: the answer is sent
+    inside the error translation, so the client reads INTERNAL and the server log has why."""
+    async def broken(request: Any) -> Any:
+        return v1.ListDomainsResponse(domains=[v1.Domain(id=5)])  # type: ignore[arg-type]
+
+    api_server.admin.list_domains = broken
+    with pytest.raises(GRPCError) as info:
+        await v1.AdminServiceStub(channel).list_domains(v1.ListDomainsRequest())
+    assert info.value.status == Status.INTERNAL, info.value
+    assert "ListDomains: internal error" in (info.value.message or "")
+    assert any("ListDomains failed" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_graceful_stop_lets_calls_in_flight_finish(api_server: ApiServer, channel: Channel) -> None:
     original = api_server.admin.list_domains
     entered, release = asyncio.Semaphore(0), asyncio.Event()
