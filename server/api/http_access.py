@@ -42,7 +42,7 @@ def _split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-def is_loopback(host: str) -> bool:
+def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -65,11 +65,11 @@ class AccessRules:
 
     def __init__(self, *, bound_host: str, allowed_hosts: str = "", cors_origins: str = "") -> None:
         allowed = [h.lower() for h in _split_list(allowed_hosts)]
-        self.check_host = bool(allowed) or is_loopback(bound_host)
+        self.check_host = bool(allowed) or _is_loopback(bound_host)
         bound = bound_host.lower()
         bound = f"[{bound}]" if ":" in bound and not bound.startswith("[") else bound
         self.hosts = frozenset([*allowed, *(_host_name(h) for h in allowed), bound])
-        if is_loopback(bound_host):
+        if _is_loopback(bound_host):
             self.hosts |= frozenset(_LOOPBACK_NAMES)
         self.origins = frozenset(o.rstrip("/").lower() for o in _split_list(cors_origins))
 
@@ -132,16 +132,19 @@ class HttpAccess:
 
     @staticmethod
     def _same_origin(origin: str, host: str, scope: Scope) -> bool:
+        """Whether ``origin`` is the scheme, host and port the request was sent to."""
         scheme = scope.get("scheme", "http")
         scheme = {"ws": "http", "wss": "https"}.get(scheme, scheme)
         parts = urlsplit(origin)
         if parts.scheme != scheme or not parts.netloc:
             return False
-        default = {"http": "80", "https": "443"}[scheme] if scheme in ("http", "https") else ""
-        def with_port(netloc: str) -> str:
-            netloc = netloc.lower()
-            return netloc if _host_name(netloc) != netloc else f"{netloc}:{default}"
-        return with_port(parts.netloc) == with_port(host)
+        default_port = {"http": "80", "https": "443"}.get(scheme, "")
+        return _with_port(parts.netloc, default_port) == _with_port(host, default_port)
+
+
+def _with_port(netloc: str, default_port: str) -> str:
+    netloc = netloc.lower()
+    return netloc if _host_name(netloc) != netloc else f"{netloc}:{default_port}"
 
 
 async def _preflight(send: Send, cors: list[tuple[bytes, bytes]], headers: dict[str, str]) -> None:
