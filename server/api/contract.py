@@ -15,6 +15,7 @@ from an absent one on the wire).
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import functools
 import re
 from typing import Any
@@ -28,6 +29,7 @@ NAME = r"[A-Za-z0-9_.\-]+"
 #: printable ASCII but space and '/' (Python's and ECMA's ``\s`` differ, so it is spelt out)
 VERSION = r"[!-.0-~]+"
 MAX_LIMIT = 1000  # services.pagination.MAX_LIMIT
+_ONE_SECOND = datetime.timedelta(seconds=1)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -42,9 +44,15 @@ class FieldRule:
     requires: tuple[str, ...] = ()
     #: the exact size of a bytes field, when set
     byte_length: int | None = None
+    #: a Duration of at least one second, when set
+    whole_seconds: bool = False
 
     def regex(self) -> re.Pattern[str] | None:
         return None if self.pattern is None else _compiled(self.pattern)
+
+    def duration_pattern(self) -> str | None:
+        """The JSON text of a Duration of at least one second."""
+        return r"[1-9][0-9]{0,11}(\.[0-9]{1,9})?s" if self.whole_seconds else None
 
     def base64_pattern(self) -> str | None:
         """The base64 text of ``byte_length`` bytes (what the JSON mapping carries)."""
@@ -83,6 +91,8 @@ RULES: dict[str, dict[str, FieldRule]] = {
     "CreateProjectRequest": _needs("project"),
     "UpdateProjectRequest": _needs("project"),
     "ListProjectsRequest": {"limit": _LIMIT},
+    # the retention of a project: whole seconds, at least one (services.projects)
+    "RetentionPolicy": {"max_age": FieldRule(whole_seconds=True)},
     # entities
     "RegisterTaskRequest": _needs("template", id=_FULL_ID),
     "RegisterWorkflowRequest": _needs("template", id=_FULL_ID),
@@ -164,6 +174,8 @@ def check_rules(message: Any, path: str) -> None:
         elif isinstance(value, bytes):
             if rule.byte_length is not None and len(value) != rule.byte_length:
                 raise InvalidArgumentError(f"{where}: expected {rule.byte_length} bytes, not {len(value)}")
+        elif isinstance(value, datetime.timedelta) and rule.whole_seconds and value < _ONE_SECOND:
+            raise InvalidArgumentError(f"{where}: {value.total_seconds()}s is shorter than the minimum of 1s")
         elif isinstance(value, int) and rule.maximum is not None and value > rule.maximum:
             raise InvalidArgumentError(f"{where}: {value} is above the maximum of {rule.maximum}")
         for part in rule.requires:

@@ -184,7 +184,7 @@ def _check_json_value(value: Any, field: Any, cls: Any, where: str, *, map_key: 
         ok = _integral(value) or (isinstance(value, str) and _decimal(kind, value))
         expected = "an integer (or a decimal integer in a string)"
     elif kind in ("double", "float"):
-        ok = type(value) in (int, float) or value in _FLOAT_WORDS
+        ok = type(value) in (int, float) or (isinstance(value, str) and value in _FLOAT_WORDS)
         expected = 'a number (or "NaN", "Infinity", "-Infinity")'
     elif kind == "bytes":
         ok = isinstance(value, str) and _MATCH["bytes"].fullmatch(value) is not None

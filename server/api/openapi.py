@@ -147,7 +147,10 @@ class _Writer:
     def single(self, field: Any, rule: FieldRule | None, exempt: bool) -> dict[str, Any]:
         if field.type == _MESSAGE:
             if field.type_name in _WELL_KNOWN:
-                return dict(_WELL_KNOWN[field.type_name])
+                schema = dict(_WELL_KNOWN[field.type_name])
+                if rule is not None and rule.duration_pattern() is not None:
+                    schema["pattern"] = _whole(str(rule.duration_pattern()))
+                return schema
             ref = _ref(self.message(field.type_name, exempt))
             if rule is None or not rule.requires:
                 return ref

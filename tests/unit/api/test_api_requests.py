@@ -118,6 +118,26 @@ async def test_json_of_the_wrong_type_and_blank_bodies_are_refused(
     assert "ListProjectsRequest" in message or "the body" in message, message
 
 
+@pytest.mark.parametrize("value", [{}, [], True, "1.5"])
+async def test_a_float_of_the_wrong_json_type_is_refused(http: httpx.AsyncClient, value: object) -> None:
+    """An object for a float used to fail as 500 (the check looked it up in a set of words)."""
+    answer = await http.post("/api/v1/SetSignal", headers=JSON, json={
+        "id": {"executionId": {"project": "default", "domain": "development", "name": "nope"},
+               "signalId": "s"},
+        "value": {"float": value}})
+    assert answer.status_code == 400, answer.text
+    assert "SetSignalRequest.value.float: expected a number" in answer.json()["message"]
+
+
+async def test_a_retention_under_a_second_is_refused_before_the_service(http: httpx.AsyncClient) -> None:
+    answer = await http.post("/api/v1/CreateProject", headers=JSON, json={
+        "project": {"id": "short", "retention": {"maxAge": "0.5s"}}})
+    assert answer.status_code == 400, answer.text
+    assert "CreateProjectRequest.project.retention.max_age: 0.5s is shorter than" in answer.json()["message"]
+    schemas = (await http.get("/schema")).json()["components"]["schemas"]
+    assert schemas["wingspan.v1.RetentionPolicy"]["properties"]["maxAge"]["pattern"].startswith("^([1-9]")
+
+
 async def test_sixty_four_bit_integers_may_be_strings_or_numbers(http: httpx.AsyncClient) -> None:
     for after in ("7", 7):
         answer = await http.post("/api/v1/ListEvents", headers=JSON, json={
