@@ -147,13 +147,14 @@ class ApiServer:
             self.engine_credential = EngineCredential.load(self.settings.home)
             engine_service = EngineServicer(self.admin.events, self.engine_credential, metrics)
             self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
-                                   internal=[engine_service])
+                                   internal=[engine_service], settings=self.settings)
             await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
             self.grpc_port = self.grpc.port
             signer = None
             if isinstance(self.admin.store, LocalBlobStore):
                 signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
-            app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes)
+            app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes,
+                             settings=self.settings)
             self.http_state = app.state.api
             config = uvicorn.Config(
                 app,

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 
 from grpclib.const import Status
-from grpclib.exceptions import GRPCError
+from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from wingspan.core.errors import (
     AlreadyExistsError,
@@ -26,6 +26,7 @@ from wingspan.core.errors import (
     UserError,
     WingspanError,
 )
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["status_of", "translated"]
 
@@ -48,17 +49,19 @@ def status_of(exc: BaseException) -> Status:
 
 
 @contextlib.contextmanager
-def translated(method: str) -> Iterator[None]:
-    """Runs a call, raising a GRPCError for whatever it raises (GRPCErrors pass as they are)."""
+def translated(method: str, private: PrivatePaths | None = None) -> Iterator[None]:
+    """Runs a call, raising a GRPCError for whatever it raises (GRPCErrors pass as they are), its
+    message without the server's own paths (``private``)."""
     try:
         yield
-    except GRPCError:
+    except (GRPCError, StreamTerminatedError):  # already a status, or the client went away
         raise
     except WingspanError as exc:
         status = status_of(exc)
         if status is Status.INTERNAL:
             log.exception("%s failed", method)
-        raise GRPCError(status, str(exc)) from exc
+        message = str(exc) if private is None else private.redact(str(exc))
+        raise GRPCError(status, message) from exc
     except Exception as exc:
         log.exception("%s failed", method)
         raise GRPCError(

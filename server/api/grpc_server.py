@@ -27,12 +27,14 @@ from grpclib.health.service import OVERALL, Health
 from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server, Stream
 
+from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.grpc_errors import translated
-from wingspan.server.api.messages import check_message
+from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_protobuf
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "AdminServicer", "GrpcServer", "LimitedCodec", "descriptor_pool"]
 
@@ -41,10 +43,12 @@ DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 class LimitedCodec(ProtoCodec):
-    """The protobuf codec, refusing oversized messages and reporting undecodable ones."""
+    """The protobuf codec, refusing oversized messages and checking ours as strictly as the HTTP
+    transport does (:func:`~wingspan.server.api.messages.decode_protobuf`), before any handler runs."""
 
-    def __init__(self, max_message_bytes: int) -> None:
+    def __init__(self, max_message_bytes: int, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> None:
         self.max_message_bytes = max_message_bytes
+        self.max_text_chars = max_text_chars
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         if len(data) > self.max_message_bytes:
@@ -53,24 +57,26 @@ class LimitedCodec(ProtoCodec):
                 f"message of {len(data)} bytes is above the limit of {self.max_message_bytes}; "
                 "send large data through the data proxy (CreateUploadLocation)",
             )
-        name = getattr(message_type, "__name__", "message")
         try:
-            message = message_type.FromString(data)
-            if hasattr(message, "_betterproto"):  # ours; health and reflection are protobuf's
-                check_message(message, name)
+            if hasattr(message_type, "_betterproto"):  # ours; health and reflection are protobuf's
+                return decode_protobuf(message_type, data, max_text_chars=self.max_text_chars)
+            return message_type.FromString(data)
         except InvalidArgumentError as exc:
             raise GRPCError(Status.INVALID_ARGUMENT, str(exc)) from exc
         except Exception as exc:
+            name = getattr(message_type, "__name__", "message")
             raise GRPCError(Status.INVALID_ARGUMENT, f"malformed {name}: {exc}") from exc
-        return message
 
 
 class AdminServicer:
     """The admin service as a grpclib servable, built from the method table."""
 
-    def __init__(self, backend: ApiBackend, metrics: ApiMetrics | None = None) -> None:
+    def __init__(
+        self, backend: ApiBackend, metrics: ApiMetrics | None = None, private: PrivatePaths | None = None
+    ) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.private = private
         # unary calls in flight: a graceful stop lets them finish (streams may never end)
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -105,9 +111,10 @@ class AdminServicer:
         try:
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
-            with translated(method.name):
+            with translated(method.name, self.private):
                 response = await self._call(method)(request)
-            await stream.send_message(response)
+                # a response that cannot be encoded is an INTERNAL error, not grpclib's UNKNOWN
+                await stream.send_message(response)
         except GRPCError as exc:
             code = exc.status.name
             raise
@@ -122,7 +129,7 @@ class AdminServicer:
         try:
             request = await stream.recv_message()
             assert request is not None
-            with translated(method.name):
+            with translated(method.name, self.private):
                 async for response in self._call(method)(request):
                     await stream.send_message(response)
         except GRPCError as exc:
@@ -138,14 +145,20 @@ class AdminServicer:
 
 @functools.cache
 def descriptor_pool() -> Any:
-    """A protobuf DescriptorPool of the IDL (for reflection)."""
+    """A protobuf DescriptorPool of every service served (for reflection): the IDL, and the health
+    and reflection services, so that grpcurl can call those too with reflection alone."""
     from google.protobuf import descriptor_pb2, descriptor_pool  # type: ignore[import-untyped]
+    from grpclib.health.v1 import health_pb2
+    from grpclib.reflection.v1 import reflection_pb2
+    from grpclib.reflection.v1alpha import reflection_pb2 as alpha_reflection_pb2
 
     from wingspan.protos.descriptors import file_descriptor_set
 
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(file_descriptor_set()).file:
         pool.Add(file)
+    for module in (health_pb2, reflection_pb2, alpha_reflection_pb2):
+        pool.Add(descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb))
     return pool
 
 
@@ -164,13 +177,16 @@ class GrpcServer:
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         metrics: ApiMetrics | None = None,
         internal: Collection[Any] = (),
+        settings: Settings | None = None,
     ) -> None:
-        self.servicer = AdminServicer(backend, metrics)
+        settings = settings or Settings()
+        self.servicer = AdminServicer(backend, metrics, PrivatePaths.from_settings(settings))
         self.status = ServiceStatus()
         health = Health({self.servicer: [self.status], OVERALL: [self.status]})
         services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())
         # internal services (the engine's) are served but neither listed by reflection nor health
-        self.server = Server([*services, *internal], codec=LimitedCodec(max_message_bytes))
+        self.server = Server([*services, *internal],
+                             codec=LimitedCodec(max_message_bytes, settings.max_text_chars))
         self.port = 0
 
     async def start(self, host: str, port: int) -> None:

@@ -10,6 +10,7 @@ answers), ``/readyz`` (the database answers and the server is not draining),
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import AsyncIterator
@@ -20,11 +21,13 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 
+from wingspan.core.config import Settings
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.core.version import VERSION
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
+from wingspan.server.api.http_access import AccessRules, HttpAccess
 from wingspan.server.api.http_errors import (
     error_body,
     error_response,
@@ -36,6 +39,7 @@ from wingspan.server.api.messages import decode_json, encode_json
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.openapi import openapi_document
+from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
 
@@ -47,9 +51,11 @@ _JSON = "application/json"
 class HttpState:
     """What the app's routes share: the backend, metrics, and whether the server drains."""
 
-    def __init__(self, backend: ApiBackend, metrics: ApiMetrics) -> None:
+    def __init__(self, backend: ApiBackend, metrics: ApiMetrics, settings: Settings) -> None:
         self.backend = backend
         self.metrics = metrics
+        self.max_text_chars = settings.max_text_chars
+        self.private = PrivatePaths.from_settings(settings)
         self.draining = False
 
 
@@ -69,7 +75,7 @@ async def _answer(
 ) -> tuple[Response[Any], str]:
     """The response and its status code name (for the metrics)."""
     try:
-        message = decode_json(method.request_type, await request.body())
+        message = decode_json(method.request_type, await request.body(), max_text_chars=state.max_text_chars)
         handler = state.backend.handler(method)
         if handler is None:
             text = f"{method.name} is not implemented by this server"
@@ -82,7 +88,8 @@ async def _answer(
                 first = [await anext(messages)]
             except StopAsyncIteration:
                 first = []
-            return Stream(_lines(method, first, messages), media_type="application/x-ndjson"), "OK"
+            lines = _lines(method, first, messages, state.private)
+            return Stream(lines, media_type="application/x-ndjson"), "OK"
         return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
     except HTTPException:
         raise
@@ -90,7 +97,9 @@ async def _answer(
         return exception_response(exc, method.name), status_of(exc)[1]
 
 
-async def _lines(method: Method, first: list[Any], messages: AsyncIterator[Any]) -> AsyncIterator[bytes]:
+async def _lines(
+    method: Method, first: list[Any], messages: AsyncIterator[Any], private: PrivatePaths
+) -> AsyncIterator[bytes]:
     """One JSON object per line; an error after the first line ends the stream with an error line."""
     try:
         for message in first:
@@ -101,8 +110,15 @@ async def _lines(method: Method, first: list[Any], messages: AsyncIterator[Any])
             yield encode_json(message) + b"\n"
     except Exception as exc:
         status, code = status_of(exc)
-        text = str(exc) if status != 500 else f"{method.name}: internal error"
+        text = private.redact(str(exc)) if status != 500 else f"{method.name}: internal error"
         yield b'{"error":' + error_body(status, code, text) + b"}\n"
+
+
+async def _without_private_paths(private: PrivatePaths, response: Response[Any]) -> Response[Any]:
+    """Every error answer of every route, with the server's own paths replaced (:mod:`.private_paths`)."""
+    if (response.status_code or 200) >= 400 and isinstance(response.content, bytes):
+        response.content = private.redact(response.content.decode()).encode()
+    return response
 
 
 def create_app(
@@ -111,11 +127,14 @@ def create_app(
     metrics: ApiMetrics | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     signer: UrlSigner | None = None,
+    settings: Settings | None = None,
 ) -> Litestar:
-    """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder."""
-    state = HttpState(backend, metrics or ApiMetrics())
+    """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
+    ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`)."""
+    settings = settings or Settings()
+    state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
-    document = json.dumps(openapi_document(implemented, VERSION)).encode()
+    document = json.dumps(openapi_document(implemented, VERSION, settings.max_text_chars)).encode()
 
     @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
     async def schema() -> Response[bytes]:
@@ -153,6 +172,14 @@ def create_app(
         logging_config=None,
         request_max_body_size=max_body_bytes,
         exception_handlers={Exception: http_exception_handler},
+        after_request=functools.partial(_without_private_paths, state.private),
     )
     app.state.api = state
+    # in front of Litestar's own handler, so refusals come before routing and its error handling
+    rules = AccessRules(
+        bound_host=settings.http_host,
+        allowed_hosts=settings.allowed_hosts,
+        cors_origins=settings.cors_origins,
+    )
+    app.asgi_handler = HttpAccess(app.asgi_handler, rules)  # type: ignore[arg-type,assignment]
     return app

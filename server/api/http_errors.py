@@ -70,8 +70,12 @@ def error_body(status: int, code: str, message: str) -> bytes:
     return json.dumps({"code": code, "message": message, "status": status}).encode()
 
 
-def error_response(status: int, code: str, message: str) -> Response[bytes]:
-    return Response(error_body(status, code, message), status_code=status, media_type="application/json")
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
+    return Response(
+        error_body(status, code, message), status_code=status, media_type="application/json", headers=headers
+    )
 
 
 def exception_response(exc: Exception, where: str) -> Response[bytes]:
@@ -85,11 +89,18 @@ def exception_response(exc: Exception, where: str) -> Response[bytes]:
     return error_response(status, code, str(exc))
 
 
+def _detail(request: Request[Any, Any, Any], exc: HTTPException) -> str:
+    allowed = (exc.headers or {}).get("allow")
+    if exc.status_code == 405 and allowed:
+        return f"{request.method} is not a method of {request.url.path}; it takes {allowed}"
+    return str(exc.detail)
+
+
 def http_exception_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Litestar's own errors (unknown route, wrong method, body too large) in our error shape."""
+    """Litestar's own errors (unknown route, wrong method, body too large) in our error shape, with
+    their headers (a 405 says which methods the path takes, in ``Allow``)."""
     if isinstance(exc, HTTPException):
         status = exc.status_code
-        return error_response(
-            status, _CODES.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT"), str(exc.detail)
-        )
+        code = _CODES.get(status, "INTERNAL" if status >= 500 else "INVALID_ARGUMENT")
+        return error_response(status, code, _detail(request, exc), exc.headers)
     return exception_response(exc, f"{request.method} {request.url.path}")

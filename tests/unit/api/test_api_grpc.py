@@ -56,6 +56,30 @@ async def test_reflection_lists_the_services_and_describes_every_method(channel:
     assert old is not None and SERVICE_NAME in {s.name for s in old.list_services_response.service}
 
 
+async def test_health_is_callable_with_reflection_alone(channel: Channel) -> None:
+    """What `grpcurl -plaintext HOST:PORT grpc.health.v1.Health/Check` does: no local .proto, only
+    the descriptors reflection serves, turned into message classes at run time."""
+    from google.protobuf import descriptor_pool, message_factory
+
+    async with ServerReflectionStub(channel).ServerReflectionInfo.open() as stream:
+        await stream.send_message(ServerReflectionRequest(file_containing_symbol="grpc.health.v1.Health"),
+                                  end=True)
+        answer = await stream.recv_message()
+    assert answer is not None
+    assert not answer.HasField("error_response"), answer.error_response.error_message
+    pool = descriptor_pool.DescriptorPool()
+    for raw in answer.file_descriptor_response.file_descriptor_proto:
+        pool.Add(descriptor_pb2.FileDescriptorProto.FromString(raw))
+    check = pool.FindServiceByName("grpc.health.v1.Health").FindMethodByName("Check")
+    request_type = message_factory.GetMessageClass(check.input_type)
+    reply_type = message_factory.GetMessageClass(check.output_type)
+    async with channel.request("/grpc.health.v1.Health/Check", Cardinality.UNARY_UNARY, request_type,
+                               reply_type, timeout=30) as call:
+        await call.send_message(request_type(service=SERVICE_NAME), end=True)
+        reply = await call.recv_message()
+    assert reply is not None and reply.status == HealthCheckResponse.SERVING
+
+
 async def test_health_serves_then_drains(api_server: ApiServer, channel: Channel) -> None:
     health = HealthStub(channel)
     for service in ("", SERVICE_NAME):
@@ -106,6 +130,21 @@ async def test_errors_carry_their_status_and_message(channel: Channel) -> None:
         await stub.get_task(v1.GetEntityRequest())
     assert info.value.status == Status.INVALID_ARGUMENT
 
+
+
+async def test_an_answer_that_cannot_be_encoded_is_internal_not_unknown(
+        api_server: ApiServer, channel: Channel, caplog: pytest.LogCaptureFixture) -> None:
+    """grpclib reports an error raised while sending as UNKNOWN, with no log: the answer is sent
+    inside the error translation, so the client reads INTERNAL and the server log has why."""
+    async def broken(request: Any) -> Any:
+        return v1.ListDomainsResponse(domains=[v1.Domain(id=5)])  # type: ignore[arg-type]
+
+    api_server.admin.list_domains = broken
+    with pytest.raises(GRPCError) as info:
+        await v1.AdminServiceStub(channel).list_domains(v1.ListDomainsRequest())
+    assert info.value.status == Status.INTERNAL, info.value
+    assert "ListDomains: internal error" in (info.value.message or "")
+    assert any("ListDomains failed" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_graceful_stop_lets_calls_in_flight_finish(api_server: ApiServer, channel: Channel) -> None:

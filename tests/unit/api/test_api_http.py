@@ -12,9 +12,13 @@ import httpx
 import pytest
 
 from tests.unit.api.conftest import MAX_MESSAGE_BYTES
+from wingspan.core.config import Settings
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.methods import methods
 from wingspan.server.serve import ApiServer
+
+JSON = {"content-type": "application/json"}
+TEXT_LIMIT = Settings().max_text_chars
 
 
 @pytest.fixture
@@ -30,17 +34,18 @@ async def _projects(http: httpx.AsyncClient) -> object:
 @pytest.mark.parametrize(("body", "says"), [
     (b"{not json", "not valid JSON"),
     (b"[1, 2]", "must be a JSON object"),
-    (b'{"project": {"id": "x", "colour": "red"}}', "Unknown field 'colour'"),
-    (b'{"project": {"id": 5}}', "invalid CreateProjectRequest"),
-    (b'{"project": {"id": "x", "state": "PROJECT_STATE_NOPE"}}', "invalid CreateProjectRequest"),
-    (b'{"project": {"id": "x", "retention": {"maxAge": "soon"}}}', "invalid CreateProjectRequest"),
+    (b'{"project": {"id": "x", "colour": "red"}}', "CreateProjectRequest.project: unknown field 'colour'"),
+    (b'{"project": {"id": 5}}', "CreateProjectRequest.project.id: expected a string, not an integer 5"),
+    (b'{"project": {"id": "x", "state": "NOPE"}}', "state: expected one of PROJECT_STATE_ACTIVE"),
+    (b'{"project": {"id": "x", "state": 1}}', "CreateProjectRequest.project.state: expected one of"),
+    (b'{"project": {"id": "x", "retention": {"maxAge": "soon"}}}', "maxAge: expected a duration such as"),
     (b"[" * 100_000, "not valid JSON"),
     (b'{"project": {"id": "x", "description": "a\\u0000b"}}', "project.description: text may not hold a NUL"),
 ])
 async def test_malformed_bodies_get_400_with_a_reason_and_change_nothing(
         http: httpx.AsyncClient, body: bytes, says: str) -> None:
     before = await _projects(http)
-    response = await http.post("/api/v1/CreateProject", content=body)
+    response = await http.post("/api/v1/CreateProject", content=body, headers=JSON)
     assert response.status_code == 400, response.text
     error = response.json()
     assert error["code"] == "INVALID_ARGUMENT" and error["status"] == 400
@@ -50,7 +55,7 @@ async def test_malformed_bodies_get_400_with_a_reason_and_change_nothing(
 
 async def test_bodies_above_the_limit_get_413(http: httpx.AsyncClient) -> None:
     body = json.dumps({"project": {"id": "big", "description": "x" * MAX_MESSAGE_BYTES}})
-    response = await http.post("/api/v1/CreateProject", content=body)
+    response = await http.post("/api/v1/CreateProject", content=body, headers=JSON)
     assert response.status_code == 413
     assert response.json()["code"] == "RESOURCE_EXHAUSTED"
     assert "big" not in json.dumps(await _projects(http))
@@ -81,6 +86,35 @@ async def test_the_openapi_document_describes_every_offered_method(http: httpx.A
     project = document["components"]["schemas"]["wingspan.v1.Project"]
     assert set(project["properties"]) >= {"id", "name", "labels", "retention"}
     assert document["components"]["schemas"]["wingspan.v1.ProjectState"]["enum"][0] == "PROJECT_STATE_ACTIVE"
+
+
+async def test_the_openapi_document_is_as_strict_as_the_server(http: httpx.AsyncClient) -> None:
+    """Generic clients and fuzzers see the real contract: what the document refuses, the server
+    refuses (and schemathesis checks the converse against a live server)."""
+    document = (await http.get("/schema")).json()
+    schemas = document["components"]["schemas"]
+    assert document["paths"]["/api/v1/GetExecution"]["post"]["requestBody"]["required"] is True
+    project = schemas["wingspan.v1.Project"]
+    assert project["required"] == ["id"] and project["additionalProperties"] is False
+    assert project["properties"]["id"]["pattern"] == "^([A-Za-z0-9_.\\-]+)$"
+    assert project["properties"]["id"]["maxLength"] == 63
+    assert project["properties"]["description"]["maxLength"] == TEXT_LIMIT
+    assert schemas["wingspan.v1.GetExecutionRequest"]["required"] == ["id"]
+    assert schemas["wingspan.v1.ListProjectsRequest"]["properties"]["limit"]["maximum"] == 1000
+    assert schemas["wingspan.v1.Literal"]["maxProperties"] == 1
+    assert "maxLength" not in schemas["wingspan.v1.Literal"]["properties"]["string"]  # user data
+    names = schemas["wingspan.v1.ListNamesRequest"]["properties"]["resourceType"]["enum"]
+    assert "RESOURCE_TYPE_UNSPECIFIED" not in names
+    for body, says in [
+        ({}, "GetExecutionRequest.id is missing"),
+        ({"id": {"project": "default", "domain": "development"}}, "GetExecutionRequest.id.name is missing"),
+        ({"id": {"project": "default", "domain": "development", "name": "a b"}},
+         "GetExecutionRequest.id.name: 'a b' does not match"),
+    ]:
+        answer = await http.post("/api/v1/GetExecution", json=body)
+        assert answer.status_code == 400 and says in answer.json()["message"], answer.text
+    too_many = await http.post("/api/v1/ListProjects", json={"limit": 1001})
+    assert too_many.status_code == 400 and "above the maximum of 1000" in too_many.json()["message"]
 
 
 async def test_health_readiness_and_draining(api_server: ApiServer, http: httpx.AsyncClient) -> None:
@@ -134,4 +168,4 @@ async def test_numbers_out_of_range_and_oneofs_set_twice_are_refused(http: httpx
               "value": {"map": {"literals": {"a": {"integer": "1", "string": "one"}}}}}
     twice = await http.post("/api/v1/SetSignal", json=signal)
     assert twice.status_code == 400
-    assert "value.map.literals: set one field of 'value', not integer, string" in twice.json()["message"]
+    assert "value.map.literals['a']: set one field of 'value', not integer, string" in twice.json()["message"]

@@ -69,7 +69,7 @@ async def test_from_an_offset_over_grpc_and_http(served: Served, remote: AsyncRe
     assert [(bytes(c.data), c.next_offset, c.complete) for c in chunks] == [(b"456789", 10, True)]
 
     app: Any = create_app(served.backend)  # an ASGI app; httpx's annotation is narrower
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
         answer = await http.post("/api/v1/GetTaskLogs", json={
             "nodeExecutionId": {"executionId": {"project": "default", "domain": "development", "name": RUN},
                                 "nodeId": "n0"}, "offset": "7"})
