@@ -26,6 +26,7 @@ import anyio
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
+from wingspan.core.plugins.contract import ReadsLogs, TaskPlugin
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
@@ -174,17 +175,12 @@ class LogService:
         return data[offset:]
 
 
-def plugin_log_readers(plugins: Iterable[Any]) -> dict[str, LogReader]:
-    """The readers of the task plugins that offer ``read_logs(handle, offset)``, by name: what
-    a server gives its log service once it has loaded its plugins
+def plugin_log_readers(plugins: Iterable[object]) -> dict[str, LogReader]:
+    """The readers of the task plugins that declare ``ReadsLogs``, by name: what a server gives
+    its log service once it has loaded its plugins
     (``admin.logs.readers.update(plugin_log_readers(registry.plugins))``)."""
-    readers: dict[str, LogReader] = {}
-    for plugin in plugins:
-        read = getattr(plugin, "read_logs", None)
-        name = getattr(plugin, "name", "")
-        if callable(read) and name:
-            readers[name] = read
-    return readers
+    return {plugin.name: plugin.read_logs for plugin in plugins
+            if isinstance(plugin, TaskPlugin) and isinstance(plugin, ReadsLogs) and plugin.name}
 
 
 async def read_local_process_log(handle: Any, offset: int = 0) -> bytes:
