@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.interface import Identifier
@@ -21,6 +21,7 @@ __all__ = [
     "AttemptRequest",
     "EntityResolver",
     "LaunchPlanTarget",
+    "ResumingExecutor",
     "SignalSource",
     "TaskExecutor",
     "TaskRunner",
@@ -100,6 +101,17 @@ class TaskExecutor(Protocol):
     def runs_here(self, runner: TaskRunner) -> bool:
         """Whether attempts of this task run in this process (so the engine may call it
         directly, as maps do with their items)."""
+
+
+@runtime_checkable
+class ResumingExecutor(TaskExecutor, Protocol):
+    """An executor that can also follow an attempt an earlier engine started, from the plugin
+    name and handle that engine recorded (the plugin executor can; the in-process one cannot:
+    its attempts die with the process). A resumed execution fails such attempts otherwise."""
+
+    async def resume(self, request: AttemptRequest, plugin_name: str,
+                     handle: dict[str, Any]) -> AttemptOutcome:
+        """The attempt's outcome, followed through ``handle`` until it ends."""
 
 
 class SignalSource(Protocol):

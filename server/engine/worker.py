@@ -77,7 +77,7 @@ def server_registry(settings: Any) -> TaskPluginRegistry:
     from wingspan.core.plugins.manager import load_plugins
     from wingspan.core.plugins.registry import parse_targets
 
-    plugins = load_plugins()
+    plugins = load_plugins(settings=settings)
     for failure in plugins.failed:
         log.warning("plugin %r did not load (%s): %s", failure.name, failure.stage, failure.error)
     plugins.install_transformers()
@@ -360,7 +360,7 @@ class EngineWorker:
         self._executors.add(executor)
         self._run_executors[key(row)] = executor
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
-        resolver._launch_plans.update(await self._launch_plans(closure, executor))
+        resolver.add_launch_plans(await self._launch_plans(closure, executor))
         run = WorkflowRun(
             closure,
             inputs,

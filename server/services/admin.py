@@ -56,8 +56,7 @@ class AdminService:
         self.catalog = CatalogService(db, self.payloads)
         self.notifications = NotificationService(db)
         # followed logs wake when an event of their execution is recorded in this process
-        self.logs = LogService(db, store, readers=log_readers,
-                               wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
+        self.logs = LogService(db, store, readers=log_readers, wake=self.events.next_event)
 
         p, e, x, n, ev, s = (
             self.projects,
