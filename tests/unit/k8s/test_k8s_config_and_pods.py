@@ -1,7 +1,8 @@
-"""The Kubernetes plugin without a cluster: its configuration (TOML table, environment,
-errors naming the valid settings), the pods it builds (names and labels the API server
-accepts, resources with GPUs, secrets, templates merged by container name, the container
-task's stage/task/collect sequence), how pod states read as attempt states, and its
+"""The Kubernetes plugin without a cluster: its configuration (the platform's [plugins.k8s]
+table, its own TOML file and variables, errors naming plugin and key), the pods it builds
+(names and labels the API server accepts, resources with GPUs, secrets, templates merged by
+container name, the container task's stage/task/collect sequence), how pod states read as
+attempt states, and its
 discovery through the entry point without loading the Kubernetes client."""
 
 from __future__ import annotations
@@ -296,7 +297,8 @@ def test_plugins_list_shows_the_k8s_plugin() -> None:
     assert loaded["k8s"]["provides"]["task plugins"] == ["k8s (python, container)"]
 
 
-def test_discovery_loads_neither_the_kubernetes_client_nor_the_configuration() -> None:
+def test_discovery_loads_neither_the_kubernetes_client_nor_the_plugins_own_variables() -> None:
+    # the platform's [plugins.k8s] table is checked at discovery; WINGSPAN_K8S_* on first use
     code = ("import sys; from wingspan.core.plugins.manager import load_plugins; p = load_plugins(); "
             "k8s = [t for t in p.task_plugins if t.name == 'k8s'][0]; "
             "print('kubernetes_asyncio' in sys.modules, k8s._config is None)")
