@@ -101,7 +101,8 @@ class Settings:
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
-    plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict)
+    # (left out of the hash, which the platform's settings keep: a table is a dict)
+    plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)
 
     def plugin_table(self, name: str) -> PluginTable:
         """The settings written for the plugin ``name`` (empty when there are none)."""

@@ -46,6 +46,7 @@ def test_an_installed_plugin_gets_its_table_from_the_config_file_and_environment
     settings = Settings.load(config_file=path, env={"WINGSPAN_PLUGINS__ECHO__REPEAT": "3",
                                                     "WINGSPAN_PLUGINS__ECHO__TAGS": '["b", "c"]'})
     assert settings.http_port == 9000  # the platform's own keys beside the plugin tables
+    assert hash(settings) == hash(Settings.load(env={"WINGSPAN_HTTP_PORT": "9000"}))  # still hashable
     found = load_plugins(settings=settings)
     # the environment wins over the file, key by key; text is read into the field's type
     assert _echo(found).config == EchoConfig(banner="[file] ", repeat=3, tags=["b", "c"])
