@@ -5,6 +5,9 @@ plugin declares and handed to its hooks; a bad value is refused naming plugin an
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 import types
 from collections.abc import Iterator
 from pathlib import Path
@@ -189,3 +192,13 @@ def test_a_schema_that_is_not_one_is_the_plugins_failure_not_a_config_error() ->
     (failure,) = found.failed
     assert failure.stage == "wingspan_config_schema"
     assert "neither a dataclass nor a pydantic model" in failure.error
+
+
+def test_serve_refuses_to_start_with_a_bad_plugin_table(tmp_path: Path) -> None:
+    path = _config_file(tmp_path, "http_port = 0\ngrpc_port = 0\n[plugins.echo]\nrepeat = 'twice'\n")
+    env = {**os.environ, "WINGSPAN_HOME": str(tmp_path / "home")}
+    done = subprocess.run([sys.executable, "-m", "wingspan.cli", "serve", "--config", str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert (f"Error: plugin 'echo': invalid value 'twice' for 'repeat' (key 'repeat' of [plugins.echo] in "
+            f"{path}): expected an integer") in done.stderr
