@@ -17,15 +17,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from wingspan.core.errors import ConfigError
-from wingspan.core.model.execution import ExecutionError, TaskPhase
-from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.plugin import (
     TERMINAL,
+    ConfigError,
+    ErrorKind,
+    ExecutionError,
     Handle,
+    LiteralMap,
     ReadsLogs,
     TaskContext,
     TaskLog,
+    TaskPhase,
     TaskPlugin,
     TaskStatus,
 )
