@@ -149,6 +149,8 @@ def _configure(plugins: Plugins, name: str, plugin: object, settings: Settings) 
                 schema = impl.function()
             except Exception as exc:
                 raise _HookError("wingspan_config_schema", _describe(exc)) from exc
+            if schema is None:  # it says it takes none
+                break
             if not is_config_schema(schema):
                 raise _HookError("wingspan_config_schema", f"returned {schema!r}, which is neither a "
                                  "dataclass nor a pydantic model")

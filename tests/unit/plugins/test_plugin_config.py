@@ -128,6 +128,20 @@ def test_a_table_for_a_plugin_that_takes_no_configuration_is_refused(tmp_path: P
         load_plugins(entry_points=False, extra=[("plain", plain)], settings=settings)
 
 
+def test_a_plugin_whose_schema_hook_answers_none_takes_no_configuration(tmp_path: Path) -> None:
+    @hookimpl
+    def wingspan_config_schema() -> None:
+        return None
+
+    quiet = _plugin(wingspan_config_schema=wingspan_config_schema)
+    found = load_plugins(entry_points=False, extra=[("quiet", quiet)], settings=Settings.load(env={}))
+    assert "quiet" in {p.name for p in found.loaded} and "quiet" not in found.configs
+    settings = Settings.load(env={"WINGSPAN_PLUGINS__QUIET__LEVEL": "3"})
+    with pytest.raises(ConfigError, match=r"plugin 'quiet' takes no configuration, yet level is set for it "
+                                          r"\(environment variable WINGSPAN_PLUGINS__QUIET__LEVEL\)"):
+        load_plugins(entry_points=False, extra=[("quiet", quiet)], settings=settings)
+
+
 @dataclasses.dataclass(frozen=True)
 class Required:
     endpoint: str
