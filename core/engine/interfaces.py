@@ -21,6 +21,7 @@ __all__ = [
     "AttemptRequest",
     "EntityResolver",
     "LaunchPlanTarget",
+    "RemoteDynamicRunner",
     "ResumingExecutor",
     "SignalSource",
     "TaskExecutor",
@@ -44,6 +45,19 @@ class TaskRunner(Protocol):
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, EntityResolver]:
         """For dynamic tasks: the graph the body made, and how to resolve what it uses."""
+
+
+@runtime_checkable
+class RemoteDynamicRunner(Protocol):
+    """A dynamic task whose body runs where its code is (a worker process, a pod), not in the
+    engine's process: the server's registered tasks. The engine asks it for the graph instead
+    of calling ``build_dynamic``."""
+
+    async def build_dynamic_remotely(self, inputs: dict[str, Any], execution_id: str, node_id: str,
+                                     recorded: DynamicJobSpec | None,
+                                     attempt: int = 0) -> tuple[DynamicJobSpec, EntityResolver]:
+        """The graph the body makes for ``inputs`` (``recorded``: the one an earlier run of this
+        node made, used as it is)."""
 
 
 @dataclass

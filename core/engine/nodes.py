@@ -17,7 +17,13 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, ResumingExecutor, TaskRunner
+from wingspan.core.engine.interfaces import (
+    AttemptOutcome,
+    AttemptRequest,
+    RemoteDynamicRunner,
+    ResumingExecutor,
+    TaskRunner,
+)
 from wingspan.core.engine.journal import RecordedAttempt
 from wingspan.core.engine.values import materialize, natural
 from wingspan.core.errors import NonRetryableError
@@ -466,9 +472,9 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
     inputs = _typed_inputs(dag, node, runner)
     journal = state.journal
     recorded = journal.dynamic.get(path) if journal is not None else None
-    remote = getattr(runner, "build_dynamic_remotely", None)
+    remote = runner if isinstance(runner, RemoteDynamicRunner) else None
     if recorded is not None and remote is not None:  # the graph an earlier run made
-        spec, resolver = await remote(inputs, state.execution_id, path, recorded)
+        spec, resolver = await remote.build_dynamic_remotely(inputs, state.execution_id, path, recorded)
     else:
         state.node(path, NodePhase.RUNNING, parent)
         attempt, unfinished = _first_attempt(dag, path)
@@ -482,7 +488,8 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
         token = set_context(ExecutionContext(state.execution_id, path, attempt))
         try:
             if remote is not None:  # the body runs where the task's code is, not here
-                spec, resolver = await remote(inputs, state.execution_id, path, None, attempt)
+                spec, resolver = await remote.build_dynamic_remotely(inputs, state.execution_id, path, None,
+                                                                     attempt)
             else:
                 spec, resolver = (runner.build_dynamic(inputs) if inline
                                   else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))
