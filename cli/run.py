@@ -101,7 +101,7 @@ def _signals(presets: tuple[str, ...]) -> Any:
         if name in given:
             return given[name]
         if terminal is not None:
-            return terminal._ask(name, expected)
+            return terminal.ask(name, expected)
         raise UserError(f"the run waits for signal {name!r}: give it with --signal {name}=VALUE")
 
     return CallbackSignals(answer)

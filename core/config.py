@@ -3,6 +3,11 @@
 Values are layered, later layers winning: built-in defaults, then a TOML config
 file, then ``WINGSPAN_*`` environment variables, then explicit flags. Every piece
 of local state lives under ``home`` (``$WINGSPAN_HOME``, default ``~/.wingspan``).
+
+Plugins are configured in the same file, one table each (``[plugins.k8s]``), and by
+``WINGSPAN_PLUGINS__<PLUGIN>__<KEY>`` environment variables (which win over the file).
+Settings keeps those tables as they are written; each plugin's own schema checks its table
+when the plugins load (``wingspan.core.plugins.config``).
 """
 
 from __future__ import annotations
@@ -16,13 +21,34 @@ from typing import Any, get_type_hints
 
 from wingspan.core.errors import ConfigError
 
-__all__ = ["Settings", "default_home"]
+__all__ = ["PluginTable", "Settings", "default_home"]
 
 ENV_PREFIX = "WINGSPAN_"
+PLUGIN_ENV_PREFIX = f"{ENV_PREFIX}PLUGINS__"
+# plugin key -> (key -> value, key -> where it was set), while loading
+_Tables = dict[str, tuple[dict[str, Any], dict[str, str]]]
 
 
 def default_home() -> Path:
     return Path(os.environ.get("WINGSPAN_HOME") or Path.home() / ".wingspan").expanduser()
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginTable:
+    """One plugin's settings as written, not yet checked: key -> value, and for each key where
+    it was set (to name it in an error)."""
+
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    sources: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    def where(self, key: str) -> str:
+        return self.sources.get(key, "")
+
+
+def plugin_key(name: str) -> str:
+    """How a plugin's name is matched in tables and environment variables: case and ``-``/``_``
+    do not matter (``WINGSPAN_PLUGINS__MY_PLUGIN__X`` configures the plugin ``my-plugin``)."""
+    return name.lower().replace("-", "_")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -74,6 +100,13 @@ class Settings:
     allowed_hosts: str = ""
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
+    # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
+    # (left out of the hash, which the platform's settings keep: a table is a dict)
+    plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)
+
+    def plugin_table(self, name: str) -> PluginTable:
+        """The settings written for the plugin ``name`` (empty when there are none)."""
+        return self.plugins.get(plugin_key(name), PluginTable())
 
     @property
     def storage_root(self) -> str:
@@ -94,7 +127,8 @@ class Settings:
 
     @classmethod
     def field_names(cls) -> list[str]:
-        return [f.name for f in dataclasses.fields(cls)]
+        """The platform's own settings (the plugin tables are not among them)."""
+        return [f.name for f in dataclasses.fields(cls) if f.name != "plugins"]
 
     @classmethod
     def load(
@@ -108,10 +142,12 @@ class Settings:
         env = os.environ if env is None else env
         flags = {k.replace("-", "_"): v for k, v in (flags or {}).items() if v is not None}
         values: dict[str, Any] = {}
+        tables: _Tables = {}
 
         path = config_file or flags.pop("config", None) or env.get(f"{ENV_PREFIX}CONFIG")
         if path:
-            values.update(_read_config_file(Path(path)))
+            values.update(_read_config_file(Path(path), tables))
+        _read_plugin_env(env, tables)
         for name in cls.field_names():
             raw = env.get(ENV_PREFIX + name.upper())
             if raw is not None and raw != "":
@@ -126,10 +162,35 @@ class Settings:
             # WINGSPAN_HOME is read by default_home(); an explicit env mapping must win too
             home = env.get(f"{ENV_PREFIX}HOME")
             values["home"] = Path(home).expanduser() if home else default_home()
+        values["plugins"] = {name: PluginTable(v, s) for name, (v, s) in tables.items()}
         return cls(**values)
 
 
-def _read_config_file(path: Path) -> dict[str, Any]:
+def _read_plugin_tables(data: Any, path: Path, tables: _Tables) -> None:
+    if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+        raise ConfigError(f"{path}: 'plugins' should hold one table per plugin, e.g. [plugins.k8s] "
+                          "followed by that plugin's keys")
+    for name, table in data.items():
+        values, sources = tables.setdefault(plugin_key(name), ({}, {}))
+        for key, value in table.items():
+            values[key.replace("-", "_")] = value
+            sources[key.replace("-", "_")] = f"key {key!r} of [plugins.{name}] in {path}"
+
+
+def _read_plugin_env(env: Mapping[str, str], tables: _Tables) -> None:
+    for variable, raw in env.items():
+        if not variable.startswith(PLUGIN_ENV_PREFIX) or raw == "":
+            continue
+        name, sep, key = variable[len(PLUGIN_ENV_PREFIX):].partition("__")
+        if not sep or not name or not key:
+            raise ConfigError(f"environment variable {variable}: name a plugin and a key, "
+                              f"{PLUGIN_ENV_PREFIX}<PLUGIN>__<KEY> (e.g. {PLUGIN_ENV_PREFIX}K8S__NODE_NAME)")
+        values, sources = tables.setdefault(plugin_key(name), ({}, {}))
+        values[key.lower()] = raw
+        sources[key.lower()] = f"environment variable {variable}"
+
+
+def _read_config_file(path: Path, tables: _Tables) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -139,6 +200,9 @@ def _read_config_file(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = key.replace("-", "_")
+        if name == "plugins":
+            _read_plugin_tables(value, path, tables)
+            continue
         _check_known(name, f"key in {path}")
         out[name] = _coerce(name, value, f"key {key!r} in {path}")
     return out

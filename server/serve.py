@@ -138,9 +138,7 @@ class ApiServer:
             # signed URLs of a local store must name the port really bound
             self.settings = dataclasses.replace(self.settings, http_port=self.http_port)
             self.admin = await AdminService.open(self.settings)
-            ensure_bucket = getattr(self.admin.store, "ensure_bucket", None)
-            if ensure_bucket is not None:
-                await ensure_bucket()
+            await self.admin.store.ensure_bucket()
             backend = ApiBackend(self.admin, http_address=self.http_url)
             metrics = ApiMetrics()
             # the engines' channel: on the gRPC port only, to callers presenting the credential
@@ -207,7 +205,7 @@ class ApiServer:
             asyncio.create_task(run_scheduler(self.admin, stop=self._loops_stop)),
             asyncio.create_task(run_notification_sender(
                 self.admin, stop=self._loops_stop, smtp=SmtpSettings.from_settings(self.settings),
-                console_url=self.http_url, plugins=load_plugins())),
+                console_url=self.http_url, plugins=load_plugins(settings=self.settings))),
         ]
 
     async def _stop_loops(self) -> None:

@@ -64,6 +64,11 @@ class ExecutionContext:
             self._scratch = Path(tempfile.mkdtemp(prefix=f"wingspan-{self.node_id.replace('/', '-')}-"))
         return self._scratch
 
+    def start_attempt(self, node_id: str, attempt: int) -> None:
+        """Makes this context another attempt's (a map lane's next item or retry): its own
+        node id and attempt number, and a scratch folder of its own on first use."""
+        self.node_id, self.attempt, self._scratch = node_id, attempt, None
+
     @property
     def logger(self) -> logging.Logger:
         return logging.getLogger(f"wingspan.task.{self.task_name or self.node_id}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.interface import Identifier
@@ -21,6 +21,8 @@ __all__ = [
     "AttemptRequest",
     "EntityResolver",
     "LaunchPlanTarget",
+    "RemoteDynamicRunner",
+    "ResumingExecutor",
     "SignalSource",
     "TaskExecutor",
     "TaskRunner",
@@ -43,6 +45,19 @@ class TaskRunner(Protocol):
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, EntityResolver]:
         """For dynamic tasks: the graph the body made, and how to resolve what it uses."""
+
+
+@runtime_checkable
+class RemoteDynamicRunner(Protocol):
+    """A dynamic task whose body runs where its code is (a worker process, a pod), not in the
+    engine's process: the server's registered tasks. The engine asks it for the graph instead
+    of calling ``build_dynamic``."""
+
+    async def build_dynamic_remotely(self, inputs: dict[str, Any], execution_id: str, node_id: str,
+                                     recorded: DynamicJobSpec | None,
+                                     attempt: int = 0) -> tuple[DynamicJobSpec, EntityResolver]:
+        """The graph the body makes for ``inputs`` (``recorded``: the one an earlier run of this
+        node made, used as it is)."""
 
 
 @dataclass
@@ -101,6 +116,17 @@ class TaskExecutor(Protocol):
     def runs_here(self, runner: TaskRunner) -> bool:
         """Whether attempts of this task run in this process (so the engine may call it
         directly, as maps do with their items)."""
+
+
+@runtime_checkable
+class ResumingExecutor(TaskExecutor, Protocol):
+    """An executor that can also follow an attempt an earlier engine started, from the plugin
+    name and handle that engine recorded (the plugin executor can; the in-process one cannot:
+    its attempts die with the process). A resumed execution fails such attempts otherwise."""
+
+    async def resume(self, request: AttemptRequest, plugin_name: str,
+                     handle: dict[str, Any]) -> AttemptOutcome:
+        """The attempt's outcome, followed through ``handle`` until it ends."""
 
 
 class SignalSource(Protocol):

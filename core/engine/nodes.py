@@ -17,7 +17,13 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.engine.interfaces import (
+    AttemptOutcome,
+    AttemptRequest,
+    RemoteDynamicRunner,
+    ResumingExecutor,
+    TaskRunner,
+)
 from wingspan.core.engine.journal import RecordedAttempt
 from wingspan.core.engine.values import materialize, natural
 from wingspan.core.errors import NonRetryableError
@@ -188,13 +194,12 @@ def _first_attempt(dag: DagRun, path: str) -> tuple[int, RecordedAttempt | None]
 
 async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAttempt) -> AttemptOutcome:
     """Follows an attempt an earlier run started, through its recorded handle."""
-    resume = getattr(dag.state.executor, "resume", None)
-    if recorded.handle is None or resume is None:
+    executor = dag.state.executor
+    if recorded.handle is None or not isinstance(executor, ResumingExecutor):
         why = ("the engine stopped before the attempt's handle was recorded" if recorded.handle is None
                else "this engine cannot follow attempts started elsewhere")
         return AttemptOutcome(TaskPhase.FAILED, error=interrupted(request.node_id, request.attempt, why))
-    outcome: AttemptOutcome = await resume(request, recorded.plugin, recorded.handle)
-    return outcome
+    return await executor.resume(request, recorded.plugin, recorded.handle)
 
 
 # ---- map -----------------------------------------------------------------------------------------
@@ -269,7 +274,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
             item_path = f"{path}/{index}"
             events.append(Event("node", item_path, NodePhase.RUNNING, 0, path))
             for attempt in itertools.count():
-                context.node_id, context.attempt, context._scratch = item_path, attempt, None
+                context.start_attempt(item_path, attempt)
                 try:
                     results[index] = runner.call(items[index])
                 except Exception as exc:
@@ -465,9 +470,9 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
     inputs = _typed_inputs(dag, node, runner)
     journal = state.journal
     recorded = journal.dynamic.get(path) if journal is not None else None
-    remote = getattr(runner, "build_dynamic_remotely", None)
+    remote = runner if isinstance(runner, RemoteDynamicRunner) else None
     if recorded is not None and remote is not None:  # the graph an earlier run made
-        spec, resolver = await remote(inputs, state.execution_id, path, recorded)
+        spec, resolver = await remote.build_dynamic_remotely(inputs, state.execution_id, path, recorded)
     else:
         state.node(path, NodePhase.RUNNING, parent)
         attempt, unfinished = _first_attempt(dag, path)
@@ -481,7 +486,8 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
         token = set_context(ExecutionContext(state.execution_id, path, attempt))
         try:
             if remote is not None:  # the body runs where the task's code is, not here
-                spec, resolver = await remote(inputs, state.execution_id, path, None, attempt)
+                spec, resolver = await remote.build_dynamic_remotely(inputs, state.execution_id, path, None,
+                                                                     attempt)
             else:
                 spec, resolver = (runner.build_dynamic(inputs) if inline
                                   else await anyio.to_thread.run_sync(runner.build_dynamic, inputs))

@@ -80,10 +80,11 @@ class TerminalSignals(CallbackSignals):
     """Prompts on the terminal (``wingspan run`` when stdin is a terminal)."""
 
     def __init__(self) -> None:
-        super().__init__(self._ask)
+        super().__init__(self.ask)
 
     @staticmethod
-    def _ask(name: str, expected: LiteralType | None) -> Any:
+    def ask(name: str, expected: LiteralType | None) -> Any:
+        """Asks on the terminal until the answer reads as a value (JSON; any text for a string)."""
         import json
 
         kind = str(expected) if expected is not None else "value"

@@ -16,7 +16,7 @@ from wingspan.core.model.mirrored import model_classes
 from wingspan.core.model.record import fields_of, is_record
 from wingspan.core.model.wire import decode_message, encode_message
 
-__all__ = ["decode", "encode", "from_proto", "model_classes", "to_proto"]
+__all__ = ["decode", "encode", "from_proto", "model_classes", "preload", "to_proto"]
 
 T = TypeVar("T")
 
@@ -25,6 +25,12 @@ def _v1() -> ModuleType:
     from wingspan.protos import v1
 
     return v1
+
+
+def preload() -> None:
+    """Loads the generated message classes now, so that the first encode or decode costs no
+    more than the next (a warm worker does this before it reports ready)."""
+    _v1()
 
 
 _PLANS: dict[type, tuple[str | None, tuple[str, ...]]] = {}

@@ -17,7 +17,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+    from wingspan.core.plugins.contract import (
+        Handle,
+        ReadsLogs,
+        TaskContext,
+        TaskLog,
+        TaskPlugin,
+        TaskStatus,
+    )
     from wingspan.core.plugins.executor import PluginExecutor
     from wingspan.core.plugins.hookspecs import hookimpl, hookspec
     from wingspan.core.plugins.manager import (
@@ -30,8 +37,9 @@ if TYPE_CHECKING:
     from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
 
 _HOMES = {
-    "Handle": "contract", "TaskContext": "contract", "TaskLog": "contract", "TaskPlugin": "contract",
-    "TaskStatus": "contract", "PluginExecutor": "executor", "hookimpl": "hookspecs", "hookspec": "hookspecs",
+    "Handle": "contract", "ReadsLogs": "contract", "TaskContext": "contract", "TaskLog": "contract",
+    "TaskPlugin": "contract", "TaskStatus": "contract", "PluginExecutor": "executor",
+    "hookimpl": "hookspecs", "hookspec": "hookspecs",
     "LoadedPlugin": "manager", "PluginFailure": "manager", "PluginLoadError": "manager", "Plugins": "manager",
     "load_plugins": "manager", "TaskPluginRegistry": "registry", "parse_targets": "registry",
 }
@@ -43,6 +51,7 @@ __all__ = [
     "PluginFailure",
     "PluginLoadError",
     "Plugins",
+    "ReadsLogs",
     "TaskContext",
     "TaskLog",
     "TaskPlugin",

@@ -27,7 +27,7 @@ from wingspan.core.types.transformer import TransferContext
 if TYPE_CHECKING:
     from wingspan.core.engine.interfaces import TaskRunner
 
-__all__ = ["TERMINAL", "Handle", "TaskContext", "TaskLog", "TaskPlugin", "TaskStatus"]
+__all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskLog", "TaskPlugin", "TaskStatus"]
 
 #: what ``start`` returns: plain JSON-able data (str, int, float, bool, None, lists, dicts)
 Handle = dict[str, Any]
@@ -122,3 +122,14 @@ class TaskPlugin(abc.ABC):
 
     async def aclose(self) -> None:  # noqa: B027 (optional: most hold nothing)
         """Releases what the plugin holds (worker processes, clients)."""
+
+
+class ReadsLogs(abc.ABC):
+    """An optional ability of a task plugin, declared by inheriting it beside TaskPlugin
+    (``class PodPlugin(TaskPlugin, ReadsLogs)``): it reads an attempt's log from its handle,
+    while the attempt runs and after. The server then serves that log through its log API
+    (``wingspan logs``); a plugin without it shows only its ``TaskStatus.logs`` links."""
+
+    @abc.abstractmethod
+    async def read_logs(self, handle: Handle, offset: int = 0) -> bytes:
+        """The attempt's log so far from byte ``offset`` (b"" when there is none yet)."""

@@ -13,7 +13,7 @@ import anyio
 
 from wingspan.core.engine.failures import error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import InProcessExecutor
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, ResumingExecutor, TaskRunner
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
@@ -40,7 +40,7 @@ class AttemptHooks(Protocol):
 _GRACE = 5.0
 
 
-class PluginExecutor:
+class PluginExecutor(ResumingExecutor):
     """Runs attempts through the task plugins of ``registry``.
 
     ``store`` opens the blob store that files and frames cross through (on first use);

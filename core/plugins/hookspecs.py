@@ -7,6 +7,10 @@ marked ``@hookimpl`` named after these specifications. Each hook says what kind 
 - *single replaceable step*: the first plugin that answers (not None) decides; plugins
   are asked before the built-ins, so a plugin replaces the built-in step.
 - *validator*: every plugin may reject; none can accept on behalf of another.
+
+A hook that takes ``config`` receives the plugin's own configuration: its
+``[plugins.<name>]`` table read into the schema it declares with
+``wingspan_config_schema`` (None when it declares none). A hook may leave ``config`` out.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pluggy
 if TYPE_CHECKING:
     from wingspan.core.config import Settings
     from wingspan.core.plugins.contract import TaskPlugin
+    from wingspan.core.plugins.notifier import Notifier
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.transformer import TypeTransformer
 
@@ -30,7 +35,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def wingspan_task_plugins() -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
+def wingspan_config_schema() -> type | None:
+    """The type this plugin's configuration is read into: a dataclass or a pydantic model
+    whose fields are the keys of its ``[plugins.<name>]`` table (and of its
+    ``WINGSPAN_PLUGINS__<NAME>__<KEY>`` environment variables). A key it lacks, or a value
+    that does not fit a field's type, is refused when the plugins load, naming the plugin
+    and the key.
+
+    One per plugin: discovery asks each plugin for its own schema.
+    """
+
+
+@hookspec
+def wingspan_task_plugins(config: Any) -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
     """Task plugins (targets) this plugin provides, each serving some task types.
 
     Stackable: every plugin's task plugins are registered. When several serve one task
@@ -39,7 +56,7 @@ def wingspan_task_plugins() -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
 
 
 @hookspec
-def wingspan_type_transformers() -> Sequence[TypeTransformer]:  # type: ignore[empty-body]
+def wingspan_type_transformers(config: Any) -> Sequence[TypeTransformer]:  # type: ignore[empty-body]
     """Type transformers for more Python types.
 
     Stackable: all are registered; a plugin's transformers are asked before the
@@ -57,12 +74,12 @@ def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
 
 
 @hookspec
-def wingspan_notifiers() -> Mapping[str, Any]:  # type: ignore[empty-body]
-    """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, or a new one): objects with
-    ``async send(target, notice)``, where ``target`` is the notification's settings (e.g. a
-    WebhookNotification) and ``notice`` a ``wingspan.server.notify.notice.Notice``. ``send``
-    raises ``DeliveryError(message, retryable=...)`` of that module when it fails; the
-    server's outbox sender retries with backoff and records every attempt.
+def wingspan_notifiers(config: Any) -> Mapping[str, Notifier]:  # type: ignore[empty-body]
+    """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, or a new one), each a
+    ``Notifier`` (``wingspan.plugin``): ``async send(target, notice)``, where ``target`` is
+    the notification's settings (e.g. a WebhookNotification) and ``notice`` a ``Notice``.
+    ``send`` raises ``DeliveryError(message, retryable=...)`` when it fails; the server's
+    outbox sender retries with backoff and records every attempt.
 
     Stackable: all are collected; for one kind, a later-registered plugin's notifier
     replaces an earlier one's (and a plugin's replaces the built-in one).

@@ -3,33 +3,42 @@ registered under the entry-point group ``wingspan``, and reports what loaded and
 failed. A plugin that fails (its import raises, a hook has a wrong signature or an
 unknown name, a hook raises or returns the wrong kind of object) is reported by name
 with its error and left out; the others still load. Nothing here runs at import.
+
+Each plugin's configuration (its ``[plugins.<name>]`` table) is read into the schema it
+declares and handed to its hooks; a bad value is the user's error, not the plugin's, so it
+stops the loading with a ConfigError naming the plugin and the key.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from wingspan.core.config import Settings, plugin_key
 from wingspan.core.errors import ConfigError, WingspanError
 from wingspan.core.plugins import hookspecs
+from wingspan.core.plugins.config import is_config_schema, read_plugin_config
 from wingspan.core.plugins.contract import TaskPlugin
+from wingspan.core.plugins.notifier import Notifier
 from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
 from wingspan.core.types.transformer import TypeTransformer
 
 if TYPE_CHECKING:
-    from wingspan.core.config import Settings
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.engine import TypeEngine
 
 __all__ = ["LoadedPlugin", "PluginFailure", "PluginLoadError", "Plugins", "load_plugins"]
 
+_log = logging.getLogger(__name__)
+
 BUILTIN = "builtin"
-_HOOKS = ("wingspan_task_plugins", "wingspan_type_transformers", "wingspan_notifiers",
-          "wingspan_cli_commands", "wingspan_blob_stores")
+_HOOKS = ("wingspan_config_schema", "wingspan_task_plugins", "wingspan_type_transformers",
+          "wingspan_notifiers", "wingspan_cli_commands", "wingspan_blob_stores")
 
 
 class PluginLoadError(WingspanError):
@@ -80,8 +89,10 @@ class Plugins:
         self.failed: list[PluginFailure] = []
         self.task_plugins: list[TaskPlugin] = []
         self.transformers: list[tuple[str, TypeTransformer]] = []
-        self.notifiers: dict[str, Any] = {}
+        self.notifiers: dict[str, Notifier] = {}
         self.cli_commands: dict[str, Any] = {}
+        # plugin name -> its configuration, read into the schema it declares
+        self.configs: dict[str, Any] = {}
 
     def registry(self, targets: str | Mapping[str, str] = "") -> TaskPluginRegistry:
         """Task plugins by task type, with ``targets`` choosing among several for a type."""
@@ -127,34 +138,63 @@ def _hookimpl_names(plugin: object) -> list[str]:
     return [name for name in dir(plugin) if hasattr(getattr(plugin, name, None), marker)]
 
 
-def _collect(plugins: Plugins, name: str, plugin: object) -> dict[str, tuple[str, ...]]:
+def _configure(plugins: Plugins, name: str, plugin: object, settings: Settings) -> Any:
+    """The plugin's configuration: its table read into the schema it declares (None when it
+    declares none). Raises _HookError when the hook misbehaves, ConfigError when the table
+    does not fit."""
+    table = settings.plugin_table(name)
+    for impl in plugins.manager.hook.wingspan_config_schema.get_hookimpls():
+        if impl.plugin is plugin:
+            try:
+                schema = impl.function()
+            except Exception as exc:
+                raise _HookError("wingspan_config_schema", _describe(exc)) from exc
+            if schema is None:  # it says it takes none
+                break
+            if not is_config_schema(schema):
+                raise _HookError("wingspan_config_schema", f"returned {schema!r}, which is neither a "
+                                 "dataclass nor a pydantic model")
+            return read_plugin_config(name, schema, table)
+    if table.values:
+        keys = sorted(table.values)
+        raise ConfigError(f"plugin {name!r} takes no configuration, yet {', '.join(keys)} "
+                          f"{'is' if len(keys) == 1 else 'are'} set for it ({table.where(keys[0])}); "
+                          "remove them")
+    return None
+
+
+def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[str, tuple[str, ...]]:
     """Calls the stackable hooks of one plugin; raises naming the hook when one fails."""
     provides: dict[str, tuple[str, ...]] = {}
     hooks = plugins.manager.hook
     tasks: list[TaskPlugin] = []
     transformers: list[TypeTransformer] = []
-    notifiers: dict[str, Any] = {}
+    notifiers: dict[str, Notifier] = {}
     commands: dict[str, Any] = {}
     for impl in hooks.wingspan_task_plugins.get_hookimpls():
         if impl.plugin is plugin:
-            for item in _call(impl.function, "wingspan_task_plugins"):
+            for item in _call(impl, "wingspan_task_plugins", config):
                 if not isinstance(item, TaskPlugin) or not item.name or not item.task_types:
                     raise _HookError("wingspan_task_plugins", f"returned {item!r}, which is not a TaskPlugin "
                                      "with a name and task_types")
                 tasks.append(item)
     for impl in hooks.wingspan_type_transformers.get_hookimpls():
         if impl.plugin is plugin:
-            for item in _call(impl.function, "wingspan_type_transformers"):
+            for item in _call(impl, "wingspan_type_transformers", config):
                 if not isinstance(item, TypeTransformer):
                     raise _HookError("wingspan_type_transformers", f"returned {item!r}, which is not a "
                                      "TypeTransformer")
                 transformers.append(item)
     for impl in hooks.wingspan_notifiers.get_hookimpls():
         if impl.plugin is plugin:
-            notifiers.update(_call_mapping(impl.function, "wingspan_notifiers"))
+            for kind, notifier in _call_mapping(impl, "wingspan_notifiers", config).items():
+                if not isinstance(notifier, Notifier):
+                    raise _HookError("wingspan_notifiers", f"returned {notifier!r} for {kind!r}, which is "
+                                     "not a Notifier (it has no async send(target, notice))")
+                notifiers[kind] = notifier
     for impl in hooks.wingspan_cli_commands.get_hookimpls():
         if impl.plugin is plugin:
-            for command, target in _call_mapping(impl.function, "wingspan_cli_commands").items():
+            for command, target in _call_mapping(impl, "wingspan_cli_commands", config).items():
                 if command in plugins.cli_commands:
                     raise _HookError("wingspan_cli_commands", f"command {command!r} is already provided")
                 commands[command] = target
@@ -177,9 +217,14 @@ class _HookError(Exception):
         self.hook = hook
 
 
-def _call(function: Callable[[], Any], hook: str) -> list[Any]:
+def _invoke(impl: pluggy.HookImpl, config: Any) -> Any:
+    # a hook may take the plugin's configuration, or leave it out
+    return impl.function(config=config) if "config" in impl.argnames else impl.function()
+
+
+def _call(impl: pluggy.HookImpl, hook: str, config: Any) -> list[Any]:
     try:
-        result = function()
+        result = _invoke(impl, config)
     except Exception as exc:
         raise _HookError(hook, _describe(exc)) from exc
     if result is None:
@@ -189,9 +234,9 @@ def _call(function: Callable[[], Any], hook: str) -> list[Any]:
     return list(result)
 
 
-def _call_mapping(function: Callable[[], Any], hook: str) -> dict[str, Any]:
+def _call_mapping(impl: pluggy.HookImpl, hook: str, config: Any) -> dict[str, Any]:
     try:
-        result = function()
+        result = _invoke(impl, config)
     except Exception as exc:
         raise _HookError(hook, _describe(exc)) from exc
     if result is None:
@@ -201,7 +246,8 @@ def _call_mapping(function: Callable[[], Any], hook: str) -> dict[str, Any]:
     return dict(result)
 
 
-def _register(plugins: Plugins, plugin: object, name: str, distribution: str, version: str) -> None:
+def _register(plugins: Plugins, plugin: object, name: str, distribution: str, version: str,
+              settings: Settings) -> None:
     manager = plugins.manager
     try:
         unknown = [h for h in _hookimpl_names(plugin) if h not in _HOOKS]
@@ -213,26 +259,37 @@ def _register(plugins: Plugins, plugin: object, name: str, distribution: str, ve
         plugins.failed.append(PluginFailure(name, distribution, version, "register", _describe(exc), exc))
         return
     try:
-        provides = _collect(plugins, name, plugin)
+        config = _configure(plugins, name, plugin, settings)
+        provides = _collect(plugins, name, plugin, config)
     except _HookError as exc:
         manager.unregister(plugin)
         plugins.failed.append(PluginFailure(name, distribution, version, exc.hook, str(exc), exc))
         return
+    except ConfigError:
+        manager.unregister(plugin)
+        raise
+    if config is not None:
+        plugins.configs[name] = config
     plugins.loaded.append(LoadedPlugin(name, distribution, version, provides))
 
 
 def load_plugins(*, entry_points: bool = True, extra: Sequence[tuple[str, object]] = (),
-                 group: str = hookspecs.PROJECT) -> Plugins:
+                 group: str = hookspecs.PROJECT, settings: Settings | None = None) -> Plugins:
     """Loads the built-in plugin, then each entry point of ``group`` (unless
     ``entry_points`` is False), then ``extra`` (name, module-or-object) pairs; returns what
-    loaded and what failed. Call it once when a CLI command or the server starts."""
+    loaded and what failed. Call it once when a CLI command or the server starts.
+
+    Each plugin gets its table of ``settings`` (default: ``Settings.load()``, the config
+    file and environment); a table that does not fit its plugin's schema raises ConfigError.
+    A table no loaded plugin is named after is logged (the plugin may be missing here)."""
     from wingspan.core.plugins import builtin
 
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
+    settings = settings or Settings.load()
     version = _version("wingspan")
-    _register(plugins, builtin, BUILTIN, "wingspan", version)
+    _register(plugins, builtin, BUILTIN, "wingspan", version, settings)
     if entry_points:
         for entry in sorted(importlib.metadata.entry_points(group=group), key=lambda e: e.name):
             dist = entry.dist.name if entry.dist is not None else ""
@@ -247,9 +304,12 @@ def load_plugins(*, entry_points: bool = True, extra: Sequence[tuple[str, object
                 plugins.failed.append(PluginFailure(entry.name, dist, dist_version, "import",
                                                     _describe(exc), exc))
                 continue
-            _register(plugins, loaded, entry.name, dist, dist_version)
+            _register(plugins, loaded, entry.name, dist, dist_version, settings)
     for name, obj in extra:
-        _register(plugins, obj, name, "", "")
+        _register(plugins, obj, name, "", "", settings)
+    known = {plugin_key(p.name) for p in plugins.loaded} | {plugin_key(f.name) for f in plugins.failed}
+    for table in sorted(set(settings.plugins) - known):
+        _log.warning("the configuration has settings for plugin %r, which is not installed here", table)
     return plugins
 
 

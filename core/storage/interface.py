@@ -87,6 +87,10 @@ class BlobStore(abc.ABC):
         # canonical: no trailing slash, except for a bucket or the filesystem root
         self._root = dataclasses.replace(parsed, key=parsed.key.rstrip("/"))
 
+    async def ensure_bucket(self) -> None:  # noqa: B027 (optional: most stores have nothing to create)
+        """Creates what the root lies in (an S3 bucket) unless it exists; the server calls it
+        once at start. By default there is nothing to create (a folder is made on first write)."""
+
     @property
     def root(self) -> str:
         """The root URI; every blob of this store lies below it."""

@@ -120,6 +120,11 @@ class RegisteredResolver:
             raise LookupError(f"workflow {workflow_id} is not in the execution's closure")
         return found
 
+    def add_launch_plans(self, launch_plans: Mapping[tuple[str, str], LaunchPlanTarget]) -> None:
+        """Makes ``launch_plans`` (by ``(name, version)``) known; they are loaded
+        once the resolver exists, since loading one needs the execution's executor."""
+        self._launch_plans.update(launch_plans)
+
     def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
         found = self._launch_plans.get(_key(launch_plan_id))
         if found is None:

@@ -153,7 +153,7 @@ class ExecutionDriver:
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.db, admin.entities, closure, executor.run)
-        resolver._launch_plans.update(plans)
+        resolver.add_launch_plans(plans)
         claimed.run = WorkflowRun(
             closure,
             inputs,

@@ -50,7 +50,7 @@ def server_registry(settings: Any) -> TaskPluginRegistry:
     from wingspan.core.plugins.manager import load_plugins
     from wingspan.core.plugins.registry import parse_targets
 
-    plugins = load_plugins()
+    plugins = load_plugins(settings=settings)
     for failure in plugins.failed:
         log.warning("plugin %r did not load (%s): %s", failure.name, failure.stage, failure.error)
     plugins.install_transformers()

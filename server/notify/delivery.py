@@ -9,8 +9,7 @@ from typing import Any
 import anyio
 
 from wingspan.core.engine.retry import RetryPolicy
-from wingspan.server.notify.notice import DeliveryError, Notice
-from wingspan.server.notify.senders import Sender
+from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 
 __all__ = ["Attempt", "deliver"]
 
@@ -29,7 +28,7 @@ class DeliveryResult:
     attempts: list[Attempt] = field(default_factory=list)
 
 
-async def deliver(sender: Sender, target: Any, notice: Notice, *, max_attempts: int = 5,
+async def deliver(sender: Notifier, target: Any, notice: Notice, *, max_attempts: int = 5,
                   retry: RetryPolicy | None = None) -> DeliveryResult:
     """Sends until it works, a non-retryable error, or ``max_attempts``; every attempt is
     recorded so the API can show what happened."""

@@ -6,24 +6,16 @@ import smtplib
 import ssl
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any
 
 import anyio.to_thread
 import httpx
 
-from wingspan.server.notify.notice import DeliveryError, Notice
+from wingspan.core.plugins.notifier import DeliveryError, Notice
 
-__all__ = ["EmailSender", "Sender", "SlackSender", "SmtpSettings", "WebhookSender"]
+__all__ = ["EmailSender", "SlackSender", "SmtpSettings", "WebhookSender"]
 
-
-class Sender(Protocol):
-    """Delivers notices of one kind ("webhook", "slack", "email")."""
-
-    kind: str
-
-    async def send(self, target: Any, notice: Notice) -> None:
-        """Delivers ``notice`` to ``target`` (the notification's own settings) or raises
-        DeliveryError."""
+# each sender is a Notifier (wingspan.core.plugins.notifier), the contract plugins implement too
 
 
 def _describe(exc: Exception) -> str:

@@ -63,7 +63,7 @@ class AdminService:
         self.notifications = NotificationService(db)
         # followed logs wake when an event of their execution is recorded in this process
         self.logs = LogService(db, store, self.settings.home / "logs", readers=log_readers,
-                               wake=lambda k: self.events._waiters.setdefault(k, anyio.Event()))
+                               wake=self.events.next_event)
 
         p, e, x, n, ev, s = (
             self.projects,

@@ -342,6 +342,11 @@ class EventService:
 
     # ---- reading -------------------------------------------------------------------------
 
+    def next_event(self, execution_key: int) -> anyio.Event:
+        """Set when the next event of the execution (by row id) is recorded in this process: what
+        a follower of the execution (its events, its logs) waits on before it reads again."""
+        return self._waiters.setdefault(execution_key, anyio.Event())
+
     def _notify(self, execution: ExecutionRow) -> None:
         """Wakes the watchers of an execution in this process (others poll)."""
         waiter = self._waiters.pop(key(execution), None)
@@ -362,7 +367,7 @@ class EventService:
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
-            waiter = self._waiters.setdefault(execution_key, anyio.Event())
+            waiter = self.next_event(execution_key)
             async with self.db.read() as session:
                 execution = await execution_row(session, request.id)
                 if execution is None:

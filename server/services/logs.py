@@ -37,6 +37,7 @@ import anyio
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
+from wingspan.core.plugins.contract import ReadsLogs, TaskPlugin
 from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.core.storage.interface import BlobStore
 from wingspan.server.db.engine import Database
@@ -233,17 +234,12 @@ class LogService:
         return await anyio.to_thread.run_sync(_read_file, own, offset)
 
 
-def plugin_log_readers(plugins: Iterable[Any]) -> dict[str, LogReader]:
-    """The readers of the task plugins that offer ``read_logs(handle, offset)``, by name: what
-    a server gives its log service once it has loaded its plugins
+def plugin_log_readers(plugins: Iterable[object]) -> dict[str, LogReader]:
+    """The readers of the task plugins that declare ``ReadsLogs``, by name: what a server gives
+    its log service once it has loaded its plugins
     (``admin.logs.readers.update(plugin_log_readers(registry.plugins))``)."""
-    readers: dict[str, LogReader] = {}
-    for plugin in plugins:
-        read = getattr(plugin, "read_logs", None)
-        name = getattr(plugin, "name", "")
-        if callable(read) and name:
-            readers[name] = read
-    return readers
+    return {plugin.name: plugin.read_logs for plugin in plugins
+            if isinstance(plugin, TaskPlugin) and isinstance(plugin, ReadsLogs) and plugin.name}
 
 
 def _read_file(path: str, offset: int) -> bytes:

@@ -30,10 +30,10 @@ from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import ExecutionRow, NotificationAttemptRow, NotificationRow, key
 from wingspan.server.db.queries import execution_row
-from wingspan.server.notify.notice import DeliveryError, Notice
 from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.idl import v1
 
@@ -142,7 +142,7 @@ class NotificationSender:
     """Delivers the outbox: ``senders`` by kind (webhook, slack, email, and the plugins')."""
 
     db: Database
-    senders: Mapping[str, Any]
+    senders: Mapping[str, Notifier]
     console_url: str = ""
     owner: str = field(default_factory=_default_owner)
     # how long a claim holds: a sender that died mid-delivery is replaced after this
@@ -230,7 +230,7 @@ class NotificationSender:
                     await stop.wait()
 
 
-def builtin_senders(http: Any, smtp: Any = None) -> dict[str, Any]:
+def builtin_senders(http: Any, smtp: Any = None) -> dict[str, Notifier]:
     """The webhook, Slack and email senders over one httpx client and SMTP settings."""
     from wingspan.server.notify.senders import EmailSender, SlackSender, SmtpSettings, WebhookSender
 

@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
     from wingspan.core.model import codec
     from wingspan.core.types import default_engine
 
-    codec._v1()
+    codec.preload()
     default_engine()
     for module in hello.get("preload", ()):
         try:

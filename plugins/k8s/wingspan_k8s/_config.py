@@ -1,26 +1,30 @@
-"""The Kubernetes plugin's configuration: ``K8sConfig``.
+"""The Kubernetes plugin's configuration: ``K8sConfig``, the schema of its ``[plugins.k8s]``
+table.
 
-Settings has no section for plugins, so the plugin reads its own, layered like the
-platform's (later wins): defaults, the ``[plugins.k8s]`` table of a TOML file
-(``$WINGSPAN_K8S_CONFIG``), then ``WINGSPAN_K8S_<FIELD>`` environment variables (lists and
-tables as JSON, e.g. ``WINGSPAN_K8S_ENV='{"PYTHONPATH": "/code"}'``), then keyword
-arguments to :meth:`K8sConfig.load`.
+Layered, later winning: defaults; the ``[plugins.k8s]`` table of the platform's config file
+and ``WINGSPAN_PLUGINS__K8S__<FIELD>`` environment variables (read and checked when the
+plugins load, and handed to the plugin's hooks); then, kept from before the platform had
+plugin tables, the ``[plugins.k8s]`` table of the file named by ``$WINGSPAN_K8S_CONFIG`` and
+``WINGSPAN_K8S_<FIELD>`` variables (read on first use); then keyword arguments to
+:meth:`K8sConfig.load`. In variables, lists and tables are JSON
+(``WINGSPAN_PLUGINS__K8S__ENV='{"PYTHONPATH": "/code"}'``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, get_type_hints
+from typing import Any
 
-from wingspan.core.errors import ConfigError
+from wingspan.plugin import ConfigError, PluginTable, Settings, read_plugin_config
 
-__all__ = ["ENV_PREFIX", "K8sConfig"]
+__all__ = ["ENV_PREFIX", "PLUGIN", "K8sConfig"]
 
+PLUGIN = "k8s"
+#: the plugin's own variables, from before the platform's WINGSPAN_PLUGINS__K8S__*
 ENV_PREFIX = "WINGSPAN_K8S_"
 
 
@@ -80,24 +84,39 @@ class K8sConfig:
         return [f.name for f in dataclasses.fields(cls)]
 
     @classmethod
-    def load(cls, env: Mapping[str, str] | None = None, config_file: str | Path | None = None,
-             **overrides: Any) -> K8sConfig:
-        """Defaults < ``[plugins.k8s]`` of the TOML file < ``WINGSPAN_K8S_*`` < ``overrides``."""
+    def load(cls, env: Mapping[str, str] | None = None, config_file: str | Path | None = None, *,
+             settings: Settings | None = None, **overrides: Any) -> K8sConfig:
+        """Every layer: the platform's table (``settings``, default ``Settings.load(env=env)``),
+        then ``$WINGSPAN_K8S_CONFIG`` (or ``config_file``), ``WINGSPAN_K8S_*`` and ``overrides``."""
+        env = os.environ if env is None else env
+        settings = settings or Settings.load(env=env)
+        base = read_plugin_config(PLUGIN, cls, settings.plugin_table(PLUGIN))
+        return base.over_own_settings(env, config_file, **overrides)
+
+    def over_own_settings(self, env: Mapping[str, str] | None = None, config_file: str | Path | None = None,
+                          **overrides: Any) -> K8sConfig:
+        """This configuration under the plugin's own file and variables and ``overrides``."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
         path = config_file or env.get(f"{ENV_PREFIX}CONFIG")
         if path:
-            values.update(_from_file(Path(path)))
-        for name in cls.field_names():
+            for key, value in _own_file_table(Path(path)).items():
+                values[key.replace("-", "_")] = value
+                sources[key.replace("-", "_")] = f"key {key!r} of [plugins.k8s] in {path}"
+        for name in self.field_names():
             raw = env.get(ENV_PREFIX + name.upper())
             if raw:
-                values[name] = _coerce(name, raw, f"environment variable {ENV_PREFIX}{name.upper()}")
+                values[name], sources[name] = raw, f"environment variable {ENV_PREFIX}{name.upper()}"
         for name, value in overrides.items():
-            values[name] = _coerce(name, value, f"argument {name}")
-        return cls(**values)
+            values[name], sources[name] = value, f"argument {name}"
+        if not values:
+            return self
+        given = read_plugin_config(PLUGIN, K8sConfig, PluginTable(values, sources))
+        return dataclasses.replace(self, **{name: getattr(given, name) for name in values})
 
 
-def _from_file(path: Path) -> dict[str, Any]:
+def _own_file_table(path: Path) -> dict[str, Any]:
     try:
         data = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -107,35 +126,4 @@ def _from_file(path: Path) -> dict[str, Any]:
     table = data.get("plugins", {}).get("k8s", {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [plugins.k8s] should be a table")
-    return {key.replace("-", "_"): _coerce(key.replace("-", "_"), value, f"key {key!r} in {path}")
-            for key, value in table.items()}
-
-
-_HINTS: dict[str, Any] = {}
-
-
-def _coerce(name: str, value: Any, where: str) -> Any:
-    if name not in K8sConfig.field_names():
-        valid = ", ".join(K8sConfig.field_names())
-        raise ConfigError(f"unknown k8s plugin setting {name!r} ({where}); valid settings: {valid}")
-    if not _HINTS:
-        _HINTS.update(get_type_hints(K8sConfig))
-    target = _HINTS[name]
-    origin = getattr(target, "__origin__", target)
-    try:
-        if origin in (list, dict):
-            if isinstance(value, str):
-                value = json.loads(value)
-            if not isinstance(value, origin):
-                raise ValueError(f"expected a {'list' if origin is list else 'table'}")
-            return value
-        if target is float:
-            return float(value)
-        if target is int:
-            if isinstance(value, bool):
-                raise ValueError("expected an integer")
-            return int(value)
-        return str(value)
-    except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-        raise ConfigError(f"invalid value {value!r} for k8s plugin setting {name!r} ({where}): "
-                          f"{exc}") from exc
+    return table

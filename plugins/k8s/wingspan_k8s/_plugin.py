@@ -17,10 +17,20 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, ClassVar, TypeVar
 
-from wingspan.core.errors import ConfigError
-from wingspan.core.model.execution import ExecutionError, TaskPhase
-from wingspan.core.model.literals import ErrorKind, LiteralMap
-from wingspan.core.plugins.contract import TERMINAL, Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+from wingspan.plugin import (
+    TERMINAL,
+    ConfigError,
+    ErrorKind,
+    ExecutionError,
+    Handle,
+    LiteralMap,
+    ReadsLogs,
+    TaskContext,
+    TaskLog,
+    TaskPhase,
+    TaskPlugin,
+    TaskStatus,
+)
 from wingspan_k8s._cluster import Cluster, ClusterThread, K8sError
 from wingspan_k8s._config import K8sConfig
 from wingspan_k8s._pods import TASK_CONTAINER, Attempt, build_pod, namespace_name, pod_name
@@ -38,15 +48,18 @@ _WATCH_GIVE_UP = 120.0
 _RECHECK = 30.0
 
 
-class K8sPlugin(TaskPlugin):
+class K8sPlugin(TaskPlugin, ReadsLogs):
     """Runs Python and container tasks as pods (``task_targets = "python=k8s,container=k8s"``)."""
 
     name: ClassVar[str] = "k8s"
     task_types: ClassVar[tuple[str, ...]] = ("python", "container")
     poll_interval: ClassVar[float] = 1.0
 
-    def __init__(self, config: K8sConfig | None = None) -> None:
-        self._config = config
+    def __init__(self, config: K8sConfig | None = None, *, own_settings: bool = False) -> None:
+        """``config`` as given (None: every layer, read on first use); ``own_settings``: under
+        the plugin's own file and WINGSPAN_K8S_* variables, read on first use."""
+        self._given = config
+        self._config: K8sConfig | None = None if own_settings or config is None else config
         self._thread: ClusterThread | None = None
         # touched on the plugin's own loop only
         self._aborted: set[tuple[str, str]] = set()
@@ -55,7 +68,8 @@ class K8sPlugin(TaskPlugin):
     @property
     def config(self) -> K8sConfig:
         if self._config is None:
-            self._config = K8sConfig.load()
+            given = self._given
+            self._config = given.over_own_settings() if given is not None else K8sConfig.load()
         return self._config
 
     async def on_cluster(self, work: Callable[[Cluster], Awaitable[T]]) -> T:

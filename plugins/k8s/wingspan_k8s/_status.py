@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from wingspan.core.model.execution import ExecutionError, TaskPhase
-from wingspan.core.model.literals import ErrorKind
+from wingspan.plugin import ErrorKind, ExecutionError, TaskPhase
 
 __all__ = ["PodState", "classify", "finished_at", "is_terminal", "pull_error", "started_containers"]
 

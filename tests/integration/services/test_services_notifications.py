@@ -34,11 +34,10 @@ from wingspan import Email, LaunchPlan, Slack, Webhook
 from wingspan.core.config import Settings
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model import codec
-from wingspan.core.plugins import hookimpl
 from wingspan.core.plugins.manager import load_plugins
+from wingspan.plugin import Notice, hookimpl
 from wingspan.protos import v1
 from wingspan.server.db.engine import now
-from wingspan.server.notify.notice import Notice
 from wingspan.server.notify.senders import SmtpSettings
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.notifications import (

@@ -91,8 +91,9 @@ async def test_the_examples_run_as_pods_through_wingspan_serve(
     env = {
         "WINGSPAN_HOME": str(tmp_path / "home"), "WINGSPAN_TASK_TARGETS": "python=k8s",
         "WINGSPAN_K8S_KUBECONFIG": str(kube_apiserver.kubeconfig),
-        "WINGSPAN_K8S_NODE_NAME": node_agent.node_names[0],
-        "WINGSPAN_K8S_NAMESPACE_TEMPLATE": prefix + "-{project}-{domain}",
+        # the platform's plugin variables and the plugin's own (kept from before) both count
+        "WINGSPAN_PLUGINS__K8S__NODE_NAME": node_agent.node_names[0],
+        "WINGSPAN_PLUGINS__K8S__NAMESPACE_TEMPLATE": prefix + "-{project}-{domain}",
         "WINGSPAN_K8S_EXECUTE_COMMAND": json.dumps([sys.executable, "-m", "wingspan.cli", "execute"]),
         "WINGSPAN_K8S_ENV": json.dumps({"WINGSPAN_HOME": str(tmp_path / "pod-home")}),
         "WINGSPAN_K8S_CLEANUP_AFTER_SECONDS": "-1",

@@ -1,7 +1,8 @@
-"""The Kubernetes plugin without a cluster: its configuration (TOML table, environment,
-errors naming the valid settings), the pods it builds (names and labels the API server
-accepts, resources with GPUs, secrets, templates merged by container name, the container
-task's stage/task/collect sequence), how pod states read as attempt states, and its
+"""The Kubernetes plugin without a cluster: its configuration (the platform's [plugins.k8s]
+table, its own TOML file and variables, errors naming plugin and key), the pods it builds
+(names and labels the API server accepts, resources with GPUs, secrets, templates merged by
+container name, the container task's stage/task/collect sequence), how pod states read as
+attempt states, and its
 discovery through the entry point without loading the Kubernetes client."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from wingspan_k8s import K8sConfig
 from wingspan_k8s._pods import Attempt, build_pod, label_value, merge_pod, namespace_name, pod_name
 from wingspan_k8s._status import classify
 
+from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.interface import Identifier, ResourceType
@@ -54,10 +56,49 @@ def test_config_layers_toml_then_environment_then_arguments(tmp_path: Path) -> N
     assert config.execute_command == ["w", "execute"] and config.node_name == "node-1"
 
 
+def _k8s_of(settings: Settings) -> Any:
+    from wingspan.core.plugins.manager import load_plugins
+
+    found = load_plugins(settings=settings)
+    return next(t for t in found.task_plugins if t.name == "k8s")
+
+
+def test_the_platform_config_file_and_variables_configure_the_plugin(tmp_path: Path) -> None:
+    path = tmp_path / "wingspan.toml"
+    path.write_text('task_targets = "python=k8s"\n[plugins.k8s]\nnode-name = "node-7"\n'
+                    'labels = { team = "ml" }\npending_timeout_seconds = 30\n')
+    settings = Settings.load(config_file=path, env={"WINGSPAN_PLUGINS__K8S__ABORT_GRACE_SECONDS": "9"})
+    config = _k8s_of(settings).config
+    assert (config.node_name, config.labels) == ("node-7", {"team": "ml"})
+    assert config.pending_timeout_seconds == 30.0
+    assert config.abort_grace_seconds == 9
+    # K8sConfig.load reads the same layers (what tests and tools without discovery use)
+    assert K8sConfig.load({}, settings=settings) == config
+
+
+def test_the_plugins_own_variables_still_count_over_the_platform_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "wingspan.toml"
+    path.write_text('[plugins.k8s]\nnode_name = "from-table"\ndefault_image = "img:table"\n')
+    monkeypatch.setenv("WINGSPAN_K8S_NODE_NAME", "from-own-variable")
+    config = _k8s_of(Settings.load(config_file=path, env={})).config
+    assert (config.node_name, config.default_image) == ("from-own-variable", "img:table")
+
+
+def test_a_bad_value_in_the_platform_table_stops_discovery_naming_plugin_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "wingspan.toml"
+    path.write_text("[plugins.k8s]\nabort_grace_seconds = 'soon'\n")
+    with pytest.raises(ConfigError, match=r"plugin 'k8s': invalid value 'soon' for 'abort_grace_seconds' "
+                                          r"\(key 'abort_grace_seconds' of \[plugins.k8s\] in .*\): "
+                                          r"expected an integer"):
+        _k8s_of(Settings.load(config_file=path, env={}))
+
+
 def test_an_unknown_setting_is_refused_naming_the_valid_ones(tmp_path: Path) -> None:
     path = tmp_path / "wingspan.toml"
     path.write_text("[plugins.k8s]\nimage = 'x'\n")
-    with pytest.raises(ConfigError, match=r"unknown k8s plugin setting 'image'.*default_image"):
+    with pytest.raises(ConfigError, match=r"plugin 'k8s' has no setting 'image'.*settings: .*default_image"):
         K8sConfig.load({"WINGSPAN_K8S_CONFIG": str(path)})
 
 
@@ -256,7 +297,8 @@ def test_plugins_list_shows_the_k8s_plugin() -> None:
     assert loaded["k8s"]["provides"]["task plugins"] == ["k8s (python, container)"]
 
 
-def test_discovery_loads_neither_the_kubernetes_client_nor_the_configuration() -> None:
+def test_discovery_loads_neither_the_kubernetes_client_nor_the_plugins_own_variables() -> None:
+    # the platform's [plugins.k8s] table is checked at discovery; WINGSPAN_K8S_* on first use
     code = ("import sys; from wingspan.core.plugins.manager import load_plugins; p = load_plugins(); "
             "k8s = [t for t in p.task_plugins if t.name == 'k8s'][0]; "
             "print('kubernetes_asyncio' in sys.modules, k8s._config is None)")

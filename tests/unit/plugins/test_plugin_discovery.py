@@ -156,7 +156,7 @@ def test_plugins_list_shows_each_plugin_its_version_and_what_it_provides() -> No
     assert done.returncode == 0, done.stderr
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert rows["echo"].split()[1:3] == ["wingspan-echo", "0.3.1"]
-    assert "task plugins: echo (echo); cli commands: echo-hello" in rows["echo"]
+    assert "task plugins: echo (echo); notifiers: echo; cli commands: echo-hello" in rows["echo"]
     assert "local-process (python, dynamic)" in rows["builtin"]
     assert ("broken (wingspan-broken 0.0.1), at import: RuntimeError: wingspan-broken fails on import "
             "on purpose") in done.stderr

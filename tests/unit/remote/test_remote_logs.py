@@ -258,20 +258,40 @@ async def test_a_local_process_attempt_is_read_through_its_handle_while_it_runs(
         await text(remote.logs(RUN, "n0"))
 
 
-def test_the_readers_of_plugins_that_offer_one() -> None:
+def test_the_readers_of_plugins_that_declare_one() -> None:
+    from wingspan.plugin import Handle, ReadsLogs, TaskContext, TaskPlugin, TaskStatus
     from wingspan.server.services.logs import plugin_log_readers
 
-    class Reading:
+    class Plugin(TaskPlugin):
+        task_types = ("python",)
+
+        async def start(self, ctx: TaskContext) -> Handle:
+            raise NotImplementedError
+
+        async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+            raise NotImplementedError
+
+        async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+            raise NotImplementedError
+
+    class Reading(Plugin, ReadsLogs):
         name = "pods"
 
-        async def read_logs(self, handle: object, offset: int = 0) -> bytes:
+        async def read_logs(self, handle: Handle, offset: int = 0) -> bytes:
             return b""
 
-    class Silent:
+    class Silent(Plugin):
         name = "silent"
 
+    class Undeclared(Plugin):
+        # a method of that name is not the ability: the plugin does not say it reads logs
+        name = "undeclared"
+
+        async def read_logs(self, handle: object) -> str:
+            return "not bytes"
+
     reading = Reading()
-    assert plugin_log_readers([reading, Silent()]) == {"pods": reading.read_logs}
+    assert plugin_log_readers([reading, Silent(), Undeclared()]) == {"pods": reading.read_logs}
 
 
 @pytest.mark.parametrize(("node", "attempt", "message"), [

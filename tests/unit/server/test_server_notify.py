@@ -13,8 +13,8 @@ from tests.unit.server.receivers import Mailbox, Receiver, smtp_server
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model.launch_plans import EmailNotification, SlackNotification, WebhookNotification
 from wingspan.core.model.tasks import KeyValue
+from wingspan.core.plugins.notifier import DeliveryError, Notice
 from wingspan.server.notify.delivery import deliver
-from wingspan.server.notify.notice import DeliveryError, Notice
 from wingspan.server.notify.senders import EmailSender, SlackSender, SmtpSettings, WebhookSender
 
 FAST = RetryPolicy(first_delay=0.01, max_delay=0.05)

@@ -1,11 +1,19 @@
-"""What a notification says about an execution."""
+"""The notifier contract: what a notification says about an execution (``Notice``), how a
+notifier delivers it (``Notifier.send``) and how it says that it could not
+(``DeliveryError``).
+
+A notifier comes from the ``wingspan_notifiers`` hook, by kind (``"webhook"``, ``"email"``,
+``"slack"`` or a new one). The server's outbox sender calls ``send`` for each notice and
+retries with backoff while the error says ``retryable``; it records every attempt. The
+contract lives in core so that a notifier plugin imports ``wingspan.plugin``, never the server.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["DeliveryError", "Notice"]
+__all__ = ["DeliveryError", "Notice", "Notifier"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +51,13 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+@runtime_checkable
+class Notifier(Protocol):
+    """Delivers notices of one kind. ``target`` is the notification's own settings as the user
+    wrote them (``WebhookNotification``, ``EmailNotification``, ...; for a kind a plugin adds,
+    what its SDK half stored)."""
+
+    async def send(self, target: Any, notice: Notice) -> None:
+        """Delivers ``notice`` to ``target``; raises DeliveryError when it cannot."""
