@@ -73,7 +73,7 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
     file, and a database password in WINGSPAN_DB_URL, the config file, PGPASSWORD or ~/.pgpass.
     The APIs listen on loopback only unless --insecure says otherwise.
     """
-    from wingspan.server.serve import ApiServer, parse_roles, serve_forever
+    from wingspan.server.serve import ApiServer, RoleFailedError, parse_roles, serve_forever
 
     if flags.get("db_url") and _url_password(flags["db_url"]):
         raise click.UsageError(
@@ -107,7 +107,7 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
                                   lease_seconds=lease_seconds))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    except OSError as exc:
+    except (OSError, RoleFailedError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -23,13 +23,14 @@ import dataclasses
 import logging
 import signal
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 import anyio
 import uvicorn
 
 from wingspan.core.config import Settings
+from wingspan.core.errors import SystemError_
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.backend import ApiBackend
@@ -40,9 +41,13 @@ from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.engine.credential import EngineCredential
 
-__all__ = ["ROLES", "ApiServer", "parse_roles", "serve_forever"]
+__all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
 
 ROLES = ("api", "engine", "scheduler")
+
+
+class RoleFailedError(SystemError_):
+    """A role of the server (engine, scheduler, notification sender) stopped while serving."""
 
 
 def parse_roles(values: Any) -> frozenset[str]:
@@ -110,6 +115,10 @@ class ApiServer:
         self._engine_task: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
+        self._stopping = False
+        #: set when a role's loop ends by itself while serving; ``failure`` says which and why
+        self.failed = asyncio.Event()
+        self.failure = ""
 
     @property
     def http_url(self) -> str:
@@ -191,7 +200,7 @@ class ApiServer:
                                    replica_id=self.replica_id or default_replica_id(self.settings.home),
                                    lease_seconds=self.lease_seconds)
         self.admin.executions.on_created.append(self.engine.wake)
-        self._engine_task = asyncio.create_task(self.engine.run())
+        self._engine_task = self.supervise("engine", self.engine.run())
 
     def _start_loops(self) -> None:
         """The scheduler and the notification sender (both safe on every replica)."""
@@ -202,11 +211,28 @@ class ApiServer:
 
         self._loops_stop = anyio.Event()
         self._loops = [
-            asyncio.create_task(run_scheduler(self.admin, stop=self._loops_stop)),
-            asyncio.create_task(run_notification_sender(
+            self.supervise("scheduler", run_scheduler(self.admin, stop=self._loops_stop)),
+            self.supervise("notification sender", run_notification_sender(
                 self.admin, stop=self._loops_stop, smtp=SmtpSettings.from_settings(self.settings),
                 console_url=self.http_url, plugins=load_plugins(settings=self.settings))),
         ]
+
+    def supervise(self, name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Runs a role's loop; one that ends by itself while the server runs is a failure of the
+        whole server (logged with its cause, ``failed`` set), never a server quietly missing a role."""
+        task = asyncio.create_task(work, name=f"wingspan {name}")
+
+        def ended(done: asyncio.Task[None]) -> None:
+            if self._stopping or done.cancelled():
+                return
+            error = done.exception()
+            why = f"{type(error).__name__}: {error}" if error else "its loop returned"
+            log.error("the %s stopped: %s", name, why, exc_info=error)
+            self.failure = f"the {name} stopped: {why}"
+            self.failed.set()
+
+        task.add_done_callback(ended)
+        return task
 
     async def _stop_loops(self) -> None:
         if self._loops:
@@ -218,13 +244,18 @@ class ApiServer:
             await asyncio.gather(*loops, return_exceptions=True)
 
     async def _stop_engine(self) -> None:
+        self._stopping = True
         await self._stop_loops()
         if self._engine_task is not None:
             task, self._engine_task = self._engine_task, None
             self.engine.detach()
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("the engine failed while stopping")
 
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""
@@ -270,8 +301,13 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
         async with ApiServer(settings, **options) as server:
             if on_ready is not None:
                 on_ready(server)
-            await stop.wait()
+            stopped, failed = asyncio.create_task(stop.wait()), asyncio.create_task(server.failed.wait())
+            await asyncio.wait({stopped, failed}, return_when=asyncio.FIRST_COMPLETED)
+            stopped.cancel()
+            failed.cancel()
             log.info("shutting down")
+            if server.failed.is_set():
+                raise RoleFailedError(f"{server.failure}; the server stopped (see the log above)")
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
