@@ -20,9 +20,9 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    # from a copy of the source files (tracked or new, not ignored), as a release is built: a build/
-    # folder left in a working
-    # tree by earlier builds would put modules that no longer exist into the wheel
+    # from a copy of the source files (tracked or new, not ignored), as a release is built: a
+    # build/ folder left in a working tree by earlier builds would put modules that no longer
+    # exist into the wheel
     source = tmp_path_factory.mktemp("source")
     tracked = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                              cwd=ROOT, check=True, capture_output=True).stdout
