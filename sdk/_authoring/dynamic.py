@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.graph import GraphBuilder
@@ -17,6 +17,8 @@ from wingspan.core.model.workflows import Binding, DynamicJobSpec, WorkflowTempl
 from wingspan.core.types import TransferContext
 
 __all__ = ["DynamicTask", "dynamic"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class DynamicTask(PythonTask):
@@ -56,6 +58,14 @@ class DynamicTask(PythonTask):
         spec = DynamicJobSpec(template.nodes, template.outputs, closure.sub_workflows, closure.tasks,
                               closure.primary.connections)
         return spec, entities
+
+
+@overload
+def dynamic(fn: F) -> DynamicTask: ...
+
+
+@overload
+def dynamic(fn: None = None, **options: Any) -> Callable[[F], DynamicTask]: ...
 
 
 def dynamic(fn: Callable[..., Any] | None = None, **options: Any) -> Any:

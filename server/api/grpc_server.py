@@ -147,7 +147,7 @@ class AdminServicer:
 def descriptor_pool() -> Any:
     """A protobuf DescriptorPool of every service served (for reflection): the IDL, and the health
     and reflection services, so that grpcurl can call those too with reflection alone."""
-    from google.protobuf import descriptor_pb2, descriptor_pool  # type: ignore[import-untyped]
+    from google.protobuf import descriptor_pb2, descriptor_pool
     from grpclib.health.v1 import health_pb2
     from grpclib.reflection.v1 import reflection_pb2
     from grpclib.reflection.v1alpha import reflection_pb2 as alpha_reflection_pb2

@@ -246,7 +246,7 @@ def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str,
 @functools.cache
 def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int) -> dict[str, Any]:
     """The document for the methods named in ``implemented`` (IDL names)."""
-    from google.protobuf import descriptor_pb2  # type: ignore[import-untyped]
+    from google.protobuf import descriptor_pb2
 
     from wingspan.protos.descriptors import file_descriptor_set
 

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -78,6 +78,7 @@ class NodeAgent:
         self._client = ApiClient(configuration)
         port = await self._server.start()
         version = (await VersionApi(self._client).get_code()).git_version
+        assert configuration.host is not None, f"{self.kubeconfig} names no server"
         host = urlsplit(configuration.host)
         self._pod_env = {"KUBERNETES_SERVICE_HOST": host.hostname or "127.0.0.1",
                          "KUBERNETES_SERVICE_PORT": str(host.port or 443)}
@@ -170,8 +171,9 @@ class NodeAgent:
 
     async def _relist(self, node_name: str, selector: str) -> str:
         self.relists += 1
-        response = await self.core.list_pod_for_all_namespaces(
-            field_selector=selector, _preload_content=False)
+        # unread (_preload_content=False), the client returns aiohttp's response, not the model
+        response = cast(aiohttp.ClientResponse, await self.core.list_pod_for_all_namespaces(
+            field_selector=selector, _preload_content=False))
         listing = json.loads(await response.read())
         seen = set()
         for pod in listing["items"]:

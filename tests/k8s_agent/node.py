@@ -61,12 +61,12 @@ async def register(core: CoreV1Api, name: str, kubelet_port: int,
             "wingspan.test/agent": "true"}},
     }
     try:
-        await core.create_node(node)
+        await core.create_node(node)  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     except ApiException as exc:
         if exc.status != 409:
             raise
     # Status sent with a create is dropped; it goes through the status subresource.
-    await core.patch_node_status(name, {"status": _node_status(kubelet_port, kubelet_version)},
+    await core.patch_node_status(name, {"status": _node_status(kubelet_port, kubelet_version)},  # type: ignore[call-arg]  # the client takes _content_type; its stubs leave it out
                                  _content_type="application/merge-patch+json")
 
 

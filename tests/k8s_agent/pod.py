@@ -192,6 +192,7 @@ class PodWorker:
 
     def _container_spec(self, name: str) -> dict[str, Any]:
         spec = self.pod["spec"]
+        container: dict[str, Any]
         for container in (spec.get("initContainers") or []) + spec["containers"]:
             if container["name"] == name:
                 return container
@@ -380,7 +381,7 @@ class PodWorker:
                                             self.message if self.reason else ""),
             }
             try:
-                await self.core.patch_namespaced_pod_status(
+                await self.core.patch_namespaced_pod_status(  # type: ignore[call-arg]  # the client takes _content_type; its stubs leave it out
                     self.name, self.namespace, body,
                     _content_type="application/merge-patch+json")
             except ApiException as exc:

@@ -79,7 +79,7 @@ class Sandbox:
 
     def _field(self, path: str) -> str:
         meta, spec = self.pod["metadata"], self.pod["spec"]
-        simple = {
+        simple: dict[str, str] = {
             "metadata.name": meta["name"], "metadata.namespace": meta["namespace"],
             "metadata.uid": meta["uid"], "spec.nodeName": spec.get("nodeName", ""),
             "spec.serviceAccountName": spec.get("serviceAccountName", ""),

@@ -44,7 +44,9 @@ def test_message_fields_match(name: str) -> None:
 
 @pytest.mark.parametrize("name", sorted(n for n, c in MODEL.items() if issubclass(c, enum.Enum)))
 def test_enum_values_match(name: str) -> None:
-    model_values = {m.name: m.value for m in MODEL[name]}
+    model = MODEL[name]
+    assert issubclass(model, enum.Enum)
+    model_values = {m.name: m.value for m in model}
     message_values = {m.name: m.value for m in getattr(v1, name)}
     assert model_values == message_values
 

@@ -21,8 +21,8 @@ def rate(interval: timedelta, catch_up: CatchUpPolicy = CatchUpPolicy.LATEST) ->
     return Schedule("rate", FixedRate(interval), "", catch_up)
 
 
-def at(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def at(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def test_cron_ticks_in_utc() -> None:

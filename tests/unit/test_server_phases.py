@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+
 import pytest
 
 from wingspan.core.model.execution import NodePhase, TaskPhase, WorkflowPhase
@@ -32,7 +34,8 @@ def test_workflow_phases_move_forward(current: WorkflowPhase, new: WorkflowPhase
         ("task", TERMINAL_TASK, TaskPhase),
     ],
 )
-def test_a_terminal_phase_never_changes(kind: str, terminal: frozenset[int], phases: type) -> None:
+def test_a_terminal_phase_never_changes(kind: str, terminal: frozenset[int],
+                                        phases: type[enum.IntEnum]) -> None:
     for end in terminal:
         for other in phases:
             assert not moves_forward(kind, end, other), (kind, end, other)

@@ -49,6 +49,7 @@ async def register_workflow_with_tasks(
     """Registers the workflow's tasks, then the workflow."""
     for compiled in wf.closure.tasks:
         template = compiled.template
+        assert template is not None and template.id is not None
         await admin.register_task(
             v1.RegisterTaskRequest(
                 id=ident(1, template.id.name, version, project), template=codec.to_proto(template)

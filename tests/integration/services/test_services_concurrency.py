@@ -243,6 +243,7 @@ async def test_replace_does_not_deadlock_with_an_event_ending_the_oldest(
         group.start_soon(create, registered, "replace", "c")
         with anyio.fail_after(10):
             await waiting.wait()
+        assert ended is not None
         await concurrency.release(session, PROJECT, DOMAIN, "limited_replace", ended.updated_at)
     c = await row(registered, "c")
     assert c.phase == int(v1.WorkflowPhase.QUEUED) and not c.held

@@ -17,6 +17,7 @@ from tests.integration.services.builders import (
     task_request,
     workflow_request,
 )
+from wingspan.core.config import Settings
 from wingspan.core.errors import (
     AlreadyExistsError,
     CompilationError,
@@ -297,10 +298,10 @@ async def test_a_launch_plan_of_an_unregistered_workflow_or_with_bad_inputs_is_r
     assert "'y' does not fit" in str(info.value) and "'z' is not an input" in str(info.value)
 
 
-async def test_the_domains_are_a_setting(settings: object) -> None:
+async def test_the_domains_are_a_setting(settings: Settings) -> None:
     import dataclasses
 
-    configured = dataclasses.replace(settings, domains="dev, prod")  # type: ignore[type-var]
+    configured = dataclasses.replace(settings, domains="dev, prod")
     admin = await AdminService.open(configured)
     try:
         domains = await admin.list_domains(v1.ListDomainsRequest())

@@ -50,7 +50,8 @@ async def execution(admin: AdminService) -> v1.ExecutionId:
     return response.id
 
 
-def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: object) -> object:
+def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: object
+             ) -> v1.WorkflowExecutionEvent:
     return v1.WorkflowExecutionEvent(
         execution_id=execution,
         phase=phase,
@@ -62,7 +63,7 @@ def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, 
 
 def node_event(
     execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: object
-) -> object:
+) -> v1.NodeExecutionEvent:
     return v1.NodeExecutionEvent(
         id=v1.NodeExecutionId(execution_id=execution, node_id=node),
         phase=phase,
@@ -74,7 +75,7 @@ def node_event(
 
 def task_event(
     execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: object
-) -> object:
+) -> v1.TaskExecutionEvent:
     return v1.TaskExecutionEvent(
         id=v1.TaskExecutionId(
             task_id=ident(1, flows.add.name, "v1"),

@@ -141,6 +141,7 @@ async def test_an_end_is_delivered_to_a_webhook_slack_and_email(
     assert slack["text"] == f"[wingspan] {flows.pipeline.name} default/development/e1: failed"
     (mail,) = mailbox.messages
     assert mail.rcpt_tos == ["ops@example.com"]
+    assert isinstance(mail.content, bytes)
     assert "Error: USER:ValueError: bad rows" in mail.content.decode()
     done = await deliveries(admin, execution_id)
     assert [d.state for d in done] == ["delivered"] * 3

@@ -138,6 +138,7 @@ async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
                     # a random moment; the replica then holding the execution is killed
                     await anyio.sleep(chance.uniform(0.5, 3.0))
                     row = await db.fetchrow("SELECT phase, owner FROM executions WHERE id = $1", key)
+                    assert row is not None
                     if row["phase"] in (3, 4, 5, 7):
                         break
                     if kills >= KILLS:

@@ -53,7 +53,7 @@ def core(kube_client: ApiClient) -> CoreV1Api:
 @pytest.fixture
 async def kube_namespace(core: CoreV1Api) -> AsyncIterator[str]:
     name = f"test-{uuid.uuid4().hex[:10]}"
-    await core.create_namespace({"metadata": {"name": name}})
+    await core.create_namespace({"metadata": {"name": name}})  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     yield name
     # Force-delete what is left: with no kubelet for a pod's node nothing else would.
     await core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
@@ -62,7 +62,7 @@ async def kube_namespace(core: CoreV1Api) -> AsyncIterator[str]:
     # namespace may go too.
     try:
         await core.replace_namespace_finalize(
-            name, {"metadata": {"name": name}, "spec": {"finalizers": []}})
+            name, {"metadata": {"name": name}, "spec": {"finalizers": []}})  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     except ApiException as exc:
         if exc.status != 404:
             raise

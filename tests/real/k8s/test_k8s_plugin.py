@@ -12,10 +12,9 @@ import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
-import test_k8s_plugin_tasks as tasks
 from kubernetes_asyncio.client import ApiClient, CoreV1Api
 from kubernetes_asyncio.client.exceptions import ApiException
 from wingspan_k8s import K8sConfig, K8sPlugin
@@ -38,6 +37,15 @@ from wingspan.core.storage.interface import BlobStore
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.uris import join_uri
 from wingspan.core.types import TransferContext, default_engine
+
+# mypy names this folder's modules by their path from the root; pytest imports them by
+# bare name from the folder it puts on sys.path, the name the pods import the tasks by
+if TYPE_CHECKING:
+    from aiohttp import ClientResponse
+
+    from tests.real.k8s import test_k8s_plugin_tasks as tasks
+else:
+    import test_k8s_plugin_tasks as tasks
 
 pytestmark = pytest.mark.real
 
@@ -184,8 +192,9 @@ async def test_logs_are_readable_while_the_pod_runs(make_plugin: PluginFactory, 
     ctx, handle = await started(plugin, store, tasks.slow, {"seconds": 60.0})
     await wait_for_pod(core, handle["namespace"], handle["pod"], phase_in("Running"))
     async with asyncio.timeout(30):  # follow the log until the task has printed
-        response = await core.read_namespaced_pod_log(handle["pod"], handle["namespace"], follow=True,
-                                                      _preload_content=False)
+        # unread (_preload_content=False), the client returns aiohttp's response, not the text
+        response = cast("ClientResponse", await core.read_namespaced_pod_log(
+            handle["pod"], handle["namespace"], follow=True, _preload_content=False))
         while b"started" not in await response.content.readline():
             pass
         response.release()

@@ -12,12 +12,10 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import test_k8s_plugin_tasks as tasks
 from kubernetes_asyncio.client import CoreV1Api
-from test_k8s_plugin import PluginFactory, make_plugin, namespace_of, run_attempt, started, store  # noqa: F401
 from wingspan_k8s import K8sPlugin
 from wingspan_k8s._cluster import Cluster
 
@@ -28,6 +26,16 @@ from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.literals import Literal
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.s3 import S3BlobStore
+
+# mypy names this folder's modules by their path from the root; pytest imports them by
+# bare name from the folder it puts on sys.path, the name the pods import the tasks by;
+# the fixtures of test_k8s_plugin are shared by importing them
+if TYPE_CHECKING:
+    from tests.real.k8s import test_k8s_plugin_tasks as tasks
+    from tests.real.k8s.test_k8s_plugin import PluginFactory, namespace_of, run_attempt, started
+else:
+    import test_k8s_plugin_tasks as tasks
+    from test_k8s_plugin import PluginFactory, make_plugin, namespace_of, run_attempt, started, store  # noqa: F401
 
 pytestmark = pytest.mark.real
 
@@ -108,7 +116,7 @@ async def watcher_counts(plugin: K8sPlugin, namespace: str) -> tuple[int, int]:
 
 
 async def test_a_dropped_watch_resumes_and_the_status_still_arrives(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api,  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api,
         proxy: tuple[CuttableProxy, str]) -> None:
     cuttable, kubeconfig = proxy
     plugin = make_plugin(kubeconfig=kubeconfig)
@@ -132,7 +140,7 @@ async def test_a_dropped_watch_resumes_and_the_status_still_arrives(
 
 
 async def test_a_watch_resumed_from_a_version_too_old_lists_again(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api,  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api,
         proxy: tuple[CuttableProxy, str]) -> None:
     cuttable, kubeconfig = proxy
     plugin = make_plugin(kubeconfig=kubeconfig)
@@ -156,7 +164,7 @@ async def test_a_watch_resumed_from_a_version_too_old_lists_again(
 
 
 async def test_finished_pods_are_deleted_after_the_configured_time(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:
     plugin = make_plugin(cleanup_after_seconds=1)
     ctx, handle = await started(plugin, store, tasks.add, {"a": 1, "b": 1})
     status = await plugin.watch(ctx, handle)
@@ -167,7 +175,7 @@ async def test_finished_pods_are_deleted_after_the_configured_time(
 
 
 async def test_finished_pods_stay_when_cleanup_is_off(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:
     plugin = make_plugin(cleanup_after_seconds=-1)
     ctx, handle = await started(plugin, store, tasks.add, {"a": 1, "b": 1})
     assert (await plugin.watch(ctx, handle)).phase == TaskPhase.SUCCEEDED
@@ -177,7 +185,7 @@ async def test_finished_pods_stay_when_cleanup_is_off(
 
 
 async def test_a_namespace_per_project_and_domain_with_its_quota(
-        make_plugin: PluginFactory, core: CoreV1Api) -> None:  # noqa: F811
+        make_plugin: PluginFactory, core: CoreV1Api) -> None:
     plugin = make_plugin(resource_quota={"pods": "20", "requests.cpu": "8", "requests.nvidia.com/gpu": "2"})
     namespace = namespace_of(plugin).replace("-default-development", "-ml-production")
 
@@ -192,12 +200,12 @@ async def test_a_namespace_per_project_and_domain_with_its_quota(
 
 
 async def test_secrets_reach_the_task_as_environment_variables_and_files(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api, tmp_path: Path) -> None:  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api, tmp_path: Path) -> None:
     plugin = make_plugin(secrets_dir=str(tmp_path / "secrets"))
     namespace = namespace_of(plugin)
-    await core.create_namespace({"metadata": {"name": namespace}})
+    await core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     data = {"password": base64.b64encode(b"pw-123").decode(), "token": base64.b64encode(b"tok-456").decode()}
-    await core.create_namespaced_secret(namespace, {"metadata": {"name": "db-creds"}, "data": data})
+    await core.create_namespaced_secret(namespace, {"metadata": {"name": "db-creds"}, "data": data})  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     ctx, handle = await started(plugin, store, tasks.secret_reader, {"x": 1})
     status = await plugin.watch(ctx, handle)
     assert status.phase == TaskPhase.SUCCEEDED, status.error
@@ -211,7 +219,7 @@ async def test_secrets_reach_the_task_as_environment_variables_and_files(
 
 
 async def test_resources_placement_and_templates_shape_the_stored_pod(
-        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:  # noqa: F811
+        make_plugin: PluginFactory, store: LocalBlobStore, core: CoreV1Api) -> None:
     tolerations = [{"key": "spot", "operator": "Equal", "value": "true", "effect": "NoSchedule"}]
     plugin = make_plugin(
         interruptible_tolerations=tolerations, interruptible_node_selector={"pool": "spot"},
@@ -238,16 +246,16 @@ async def test_resources_placement_and_templates_shape_the_stored_pod(
 
 
 async def test_pods_reach_minio_with_credentials_from_a_secret(
-        make_plugin: PluginFactory, s3_store: S3BlobStore, s3_settings: Settings,  # noqa: F811
+        make_plugin: PluginFactory, s3_store: S3BlobStore, s3_settings: Settings,
         core: CoreV1Api) -> None:
     plugin = make_plugin(env_from_secrets=["blob-store"])
     namespace = namespace_of(plugin)
-    await core.create_namespace({"metadata": {"name": namespace}})
+    await core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     credentials = {"WINGSPAN_STORAGE": s3_settings.storage, "WINGSPAN_S3_ENDPOINT": s3_settings.s3_endpoint,
                    "WINGSPAN_S3_ACCESS_KEY": s3_settings.s3_access_key,
                    "WINGSPAN_S3_SECRET_KEY": s3_settings.s3_secret_key,
                    "WINGSPAN_S3_REGION": s3_settings.s3_region}
-    await core.create_namespaced_secret(namespace, {"metadata": {"name": "blob-store"},
+    await core.create_namespaced_secret(namespace, {"metadata": {"name": "blob-store"},  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
                                                     "stringData": credentials})
     written = await run_attempt(plugin, s3_store, tasks.write_file, {"text": "via minio"})
     assert written.phase == TaskPhase.SUCCEEDED, written.error

@@ -7,7 +7,7 @@ import base64
 import os
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from kubernetes_asyncio.client import CoreV1Api
@@ -15,6 +15,9 @@ from kubernetes_asyncio.client import CoreV1Api
 from tests.k8s_agent import NodeAgent, wait_for_pod
 from tests.k8s_agent.cluster import KubeApiserver
 from tests.k8s_agent.manifests import pod_manifest
+
+if TYPE_CHECKING:
+    from aiohttp import ClientResponse
 from tests.k8s_agent.waits import phase_in, wait_for_pod_gone
 
 pytestmark = pytest.mark.real
@@ -27,7 +30,7 @@ def terminated(pod: Any) -> Any:
 async def test_pod_succeeds_with_exit_code_and_logs(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
     node = node_agent.node_names[0]
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "hello", node, 'echo "hello from $HOSTNAME"; echo "to stderr" >&2',
         env=[{"name": "POD_NS", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}}]))
 
@@ -47,7 +50,7 @@ async def test_pod_succeeds_with_exit_code_and_logs(
 
 async def test_failing_command_reports_its_exit_code(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "fails", node_agent.node_names[0], "echo about to fail; exit 3"))
 
     pod = await wait_for_pod(core, kube_namespace, "fails", phase_in("Succeeded", "Failed"))
@@ -59,7 +62,7 @@ async def test_failing_command_reports_its_exit_code(
 
 async def test_deleting_a_running_pod_kills_its_process(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "sleeper", node_agent.node_names[0], "echo started; exec sleep 300"))
     running = await wait_for_pod(core, kube_namespace, "sleeper", phase_in("Running"))
     assert running.status.container_statuses[0].state.running is not None
@@ -79,7 +82,7 @@ async def test_deleting_a_running_pod_kills_its_process(
 async def test_secrets_reach_the_process_as_env_and_files(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
     token = uuid.uuid4().hex
-    await core.create_namespaced_secret(kube_namespace, {
+    await core.create_namespaced_secret(kube_namespace, {  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "metadata": {"name": "creds"},
         "data": {"token": base64.b64encode(token.encode()).decode(),
                  "user": base64.b64encode(b"wing").decode()}})
@@ -90,7 +93,7 @@ async def test_secrets_reach_the_process_as_env_and_files(
         env=[{"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "creds", "key": "token"}}}],
         volumeMounts=[{"name": "creds", "mountPath": mount, "readOnly": True}])
     manifest["spec"]["volumes"] = [{"name": "creds", "secret": {"secretName": "creds"}}]
-    await core.create_namespaced_pod(kube_namespace, manifest)
+    await core.create_namespaced_pod(kube_namespace, manifest)  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
 
     pod = await wait_for_pod(core, kube_namespace, "secretive", phase_in("Succeeded", "Failed"))
 
@@ -101,14 +104,15 @@ async def test_secrets_reach_the_process_as_env_and_files(
 
 async def test_following_logs_streams_until_the_container_ends(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "ticker", node_agent.node_names[0],
         "for i in 1 2 3; do echo tick $i; sleep 0.3; done"))
     await wait_for_pod(core, kube_namespace, "ticker", phase_in("Running", "Succeeded"))
 
     async with asyncio.timeout(30):
-        response = await core.read_namespaced_pod_log(
-            "ticker", kube_namespace, follow=True, _preload_content=False)
+        # unread (_preload_content=False), the client returns aiohttp's response, not the text
+        response = cast("ClientResponse", await core.read_namespaced_pod_log(
+            "ticker", kube_namespace, follow=True, _preload_content=False))
         try:
             lines = [line.decode() async for line in response.content]
         finally:
@@ -121,7 +125,7 @@ async def test_on_failure_restarts_and_keeps_the_previous_log(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
     # The pod's working folder outlives a container run, as an emptyDir would.
     script = "if [ -e marker ]; then echo second; else touch marker; echo first; exit 1; fi"
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "flaky", node_agent.node_names[0], script, restart="OnFailure"))
 
     pod = await wait_for_pod(core, kube_namespace, "flaky", phase_in("Succeeded", "Failed"))
@@ -144,7 +148,7 @@ async def test_one_agent_plays_several_nodes(
         nodes = await core.list_node(label_selector="wingspan.test/agent=true")
         assert set(names) <= {node.metadata.name for node in nodes.items}
         for index, node in enumerate(names):
-            await core.create_namespaced_pod(kube_namespace, pod_manifest(
+            await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
                 f"on-{index}", node, 'echo "on $NODE"', env=node_env))
 
         for index, node in enumerate(names):

@@ -24,7 +24,7 @@ def waiting_reason(pod: Any) -> str | None:
 
 async def test_image_pull_error_keeps_the_pod_pending(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "no-image", node_agent.node_names[0], "echo never",
         annotations={ANNOTATION: Fault.IMAGE_PULL_ERROR.value}))
 
@@ -37,7 +37,7 @@ async def test_image_pull_error_keeps_the_pod_pending(
 
 async def test_eviction_fails_the_running_pod(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "evicted", node_agent.node_names[0], "exec sleep 300",
         annotations={ANNOTATION: Fault.EVICT.value, EVICT_AFTER_ANNOTATION: "0.5"}))
 
@@ -53,8 +53,8 @@ async def test_evict_on_request_and_stuck_pending(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
     node = node_agent.node_names[0]
     node_agent.simulate(kube_namespace, "stuck", Fault.STUCK_PENDING)
-    await core.create_namespaced_pod(kube_namespace, pod_manifest("stuck", node, "echo never"))
-    await core.create_namespaced_pod(kube_namespace, pod_manifest("victim", node, "sleep 300"))
+    await core.create_namespaced_pod(kube_namespace, pod_manifest("stuck", node, "echo never"))  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
+    await core.create_namespaced_pod(kube_namespace, pod_manifest("victim", node, "sleep 300"))  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
     await wait_for_pod(core, kube_namespace, "victim", phase_in("Running"))
 
     node_agent.evict(kube_namespace, "victim")
@@ -70,7 +70,7 @@ async def test_a_dropped_watch_resumes(
         core: CoreV1Api, kube_namespace: str, node_agent: NodeAgent) -> None:
     relists, watches = node_agent.relists, node_agent.watch_requests
     await node_agent.drop_watches()
-    await core.create_namespaced_pod(kube_namespace, pod_manifest(
+    await core.create_namespaced_pod(kube_namespace, pod_manifest(  # type: ignore[arg-type]  # stubs want a model; the client takes dicts
         "after-drop", node_agent.node_names[0], "echo still watched"))
 
     pod = await wait_for_pod(core, kube_namespace, "after-drop", phase_in("Succeeded"))

@@ -233,7 +233,7 @@ def test_launch_plan_applies_defaults_and_fixed_inputs() -> None:
 
 def test_wrong_input_type_is_rejected_before_running() -> None:
     with pytest.raises(TypeTransformerError, match=r"input 'x': expected int, got str"):
-        chain(x="3")  # type: ignore[arg-type]
+        chain(x="3")
 
 
 @task

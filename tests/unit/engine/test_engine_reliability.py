@@ -13,8 +13,8 @@ import anyio
 import pytest
 
 from wingspan import NonRetryableError, task, workflow
-from wingspan._authoring.workflow import single_node_workflow
-from wingspan._runner.run import run_workflow_entity
+from wingspan._authoring.workflow import Workflow, single_node_workflow
+from wingspan._runner.run import SdkResolver, run_workflow_entity
 from wingspan.core.engine import MemorySink, RetryPolicy, WorkflowRun
 from wingspan.core.errors import ExecutionFailedError
 from wingspan.core.model.execution import WorkflowPhase
@@ -216,10 +216,8 @@ async def test_abort_stops_a_running_execution_within_bounded_time() -> None:
     assert [e.phase.name for e in sink.events if e.kind == "workflow"] == ["RUNNING", "ABORTED"]
 
 
-def _resolver(wf: object) -> object:
-    from wingspan._runner.run import SdkResolver
-
-    return SdkResolver(wf.entities)  # type: ignore[attr-defined]
+def _resolver(wf: Workflow) -> SdkResolver:
+    return SdkResolver(wf.entities)
 
 
 

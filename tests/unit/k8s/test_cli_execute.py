@@ -11,9 +11,8 @@ import subprocess
 import sys
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import execute_tasks as tasks
 import pytest
 
 from wingspan._runner.run import SdkResolver, SdkTaskRunner
@@ -22,6 +21,13 @@ from wingspan.core.model.execution import ExecutionError
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.types import TransferContext, default_engine
+
+# mypy names this folder's modules by their path from the root; pytest imports them by
+# bare name from the folder it puts on sys.path, the name the task code runs under
+if TYPE_CHECKING:
+    from tests.unit.k8s import execute_tasks as tasks
+else:
+    import execute_tasks as tasks
 
 HERE = Path(__file__).resolve().parent
 

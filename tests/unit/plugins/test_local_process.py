@@ -12,9 +12,8 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import localproc_tasks as tasks
 import pytest
 
 from wingspan import LaunchPlan
@@ -26,6 +25,13 @@ from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.core.plugins.contract import TaskContext
 from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
 from wingspan.core.plugins.localproc.target import LocalProcessTarget
+
+# mypy names this folder's modules by their path from the root; pytest imports them by
+# bare name from the folder it puts on sys.path, the name the task code runs under
+if TYPE_CHECKING:
+    from tests.unit.plugins import localproc_tasks as tasks
+else:
+    import localproc_tasks as tasks
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES = ROOT / "examples"

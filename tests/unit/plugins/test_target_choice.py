@@ -71,7 +71,7 @@ def test_the_sdk_records_a_tasks_target_and_checks_its_type() -> None:
     def placed(x: int) -> int:
         return x
 
-    assert placed.template.metadata.target == "pods"
+    assert placed.template.metadata is not None and placed.template.metadata.target == "pods"
     with pytest.raises(Exception, match="target must be the name of a task plugin"):
         @task(target=3)
         def misplaced(x: int) -> int:

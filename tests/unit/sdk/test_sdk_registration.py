@@ -36,7 +36,7 @@ plan_of_outer = LaunchPlan.get_or_create(outer, name="registration_outer", defau
 def test_everything_reachable_is_registered_under_one_version() -> None:
     plan = plan_registration([plan_of_outer], project="p", domain="development", version="v1",
                              bundle_uri="s3://b/bundle.tar.gz")
-    names = {template.id.name for _, template in plan.tasks}
+    names = {task_id.name for task_id, _ in plan.tasks}
     assert names == {"test_sdk_registration.double", "test_sdk_registration.add"}
     for task_id, template in plan.tasks:
         assert (task_id.project, task_id.domain, task_id.version) == ("p", "development", "v1")
@@ -46,7 +46,7 @@ def test_everything_reachable_is_registered_under_one_version() -> None:
         "test_sdk_registration.inner", "test_sdk_registration.outer"]
     outer_id, outer_template, subs = plan.workflows[1]
     assert outer_template.id == outer_id and outer_id.version == "v1"
-    assert [sub.id.name for sub in subs] == ["test_sdk_registration.inner"]
+    assert [sub.id.name if sub.id else None for sub in subs] == ["test_sdk_registration.inner"]
     (lp_id, spec), = plan.launch_plans
     assert lp_id.name == "registration_outer" and lp_id.resource_type == ResourceType.LAUNCH_PLAN
     assert spec.workflow_id == outer_id

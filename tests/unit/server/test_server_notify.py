@@ -88,6 +88,7 @@ async def test_email_over_smtp(smtp: tuple[Mailbox, int]) -> None:
     await sender.send(EmailNotification(("a@example.com", "b@example.com")), NOTICE)
     (envelope,) = mailbox.messages
     assert envelope.rcpt_tos == ["a@example.com", "b@example.com"]
+    assert isinstance(envelope.content, bytes)
     text = envelope.content.decode()
     assert "Subject: [wingspan] pipelines.train default/development/abc123: failed" in text
     assert "From: ops@example.com" in text and "Error: ValueError: bad rows" in text

@@ -1,6 +1,6 @@
 """Annotations and values to convert: sample records and enums, and hypothesis strategies.
 
-``annotations()`` draws annotations (scalars, enums, records, and lists, dicts and
+``annotation_types()`` draws annotations (scalars, enums, records, and lists, dicts and
 unions of them, nested); ``values_for(tp)`` draws values of one annotation. The
 classes live at module level so their field annotations resolve by name.
 """
@@ -107,10 +107,11 @@ floats = st.floats()  # nan, +-inf, -0.0 and subnormals included
 
 fixed_offsets = st.builds(dt.timezone, st.timedeltas(min_value=dt.timedelta(hours=-23, minutes=-59),
                                                      max_value=dt.timedelta(hours=23, minutes=59)))
-zones = st.none() | st.timezones() | st.just(dt.UTC) | fixed_offsets
-# a day away from year 1 and 9999: an offset may move the UTC instant by up to a day
+zones: st.SearchStrategy[dt.tzinfo | None] = st.none() | st.timezones() | st.just(dt.UTC) | fixed_offsets
+# a day away from year 1 and 9999: an offset may move the UTC instant by up to a day. Naive and
+# aware mixed runs with bounds too; hypothesis's overloads allow the mix only without bounds.
 datetimes = st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30),
-                         timezones=zones)
+                         timezones=zones)  # type: ignore[arg-type]
 timedeltas = st.timedeltas()  # negative, zero, and the extremes of the range
 perms = st.sets(st.sampled_from(list(Perm))).map(lambda s: Perm(sum(m.value for m in s)))
 
@@ -128,7 +129,7 @@ _SCALAR_VALUES: dict[Any, st.SearchStrategy[Any]] = {
 
 
 def values_for(tp: Any) -> st.SearchStrategy[Any]:
-    """Values of the annotation ``tp`` (every kind ``annotations()`` draws)."""
+    """Values of the annotation ``tp`` (every kind ``annotation_types()`` draws)."""
     if tp is None:
         return st.none()
     if tp in _SCALAR_VALUES:
@@ -166,7 +167,7 @@ def _records(tp: type) -> st.SearchStrategy[Any]:
     return build()
 
 
-def annotations(max_leaves: int = 5) -> st.SearchStrategy[Any]:
+def annotation_types(max_leaves: int = 5) -> st.SearchStrategy[Any]:
     """Annotations: scalars, enums and records, nested in lists, dicts, Optional and unions."""
     leaves = st.sampled_from([*SCALARS, *ENUMS, *RECORDS])
 
@@ -183,4 +184,4 @@ def annotations(max_leaves: int = 5) -> st.SearchStrategy[Any]:
 
 def typed_values(max_leaves: int = 5) -> st.SearchStrategy[tuple[Any, Any]]:
     """(annotation, value of it) pairs."""
-    return annotations(max_leaves).flatmap(lambda tp: st.tuples(st.just(tp), values_for(tp)))
+    return annotation_types(max_leaves).flatmap(lambda tp: st.tuples(st.just(tp), values_for(tp)))

@@ -223,7 +223,8 @@ def test_defaults_and_fields_outside_init() -> None:
 
 
 def test_pydantic_models_with_aliases_nested_dataclasses_and_named_tuples() -> None:
-    order = Order(**{"order-id": 9}, items=[Item(name="a", qty=2, unit=2.5)],
+    by_alias: dict[str, Any] = {"order-id": 9}  # no Python name: pydantic takes it as a keyword
+    order = Order(**by_alias, items=[Item(name="a", qty=2, unit=2.5)],
                   shape=Shape(Point(1), [], when=dt.datetime(2024, 3, 31, 2, 30, fold=1, tzinfo=PARIS)),
                   pair=Pair(1, "r"), level=Level.HIGH)
     back = check(order, Order)
