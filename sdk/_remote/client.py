@@ -24,6 +24,7 @@ from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
     FailedPreconditionError,
     NotFoundError,
+    UnavailableError,
     UserError,
 )
 from wingspan.core.model import codec
@@ -82,8 +83,8 @@ class Execution:
                     async for event in self.remote.watch(self.id, after_sequence=seen):
                         # the stream ends once the execution has ended; a new one resumes here
                         seen = max(seen, _sequence(event))
-                except RemoteError:
-                    await anyio.sleep(1.0)  # the server went away: ask again
+                except (RemoteError, UnavailableError):
+                    await anyio.sleep(1.0)  # the server went away or is overloaded: ask again
         if scope.cancelled_caught:
             with anyio.move_on_after(5):
                 await self.refresh()
