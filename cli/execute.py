@@ -6,6 +6,7 @@ imports the task by module and qualname, runs it once and writes ``outputs.pb`` 
 LiteralMap) under the output prefix, or ``error.pb`` (an ExecutionError) when the task
 fails. Exit codes: 0 succeeded, 1 the task failed (error.pb says why), 2 bad arguments.
 Files and data frames the task returns go to the blob store under the output prefix.
+The file names and places are wingspan.core.engine.attempt_files, shared with the plugins.
 """
 
 from __future__ import annotations
@@ -23,10 +24,7 @@ if TYPE_CHECKING:
     from wingspan.core.config import Settings
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["ERROR_FILE", "OUTPUTS_FILE", "execute"]
-
-OUTPUTS_FILE = "outputs.pb"
-ERROR_FILE = "error.pb"
+__all__ = ["execute"]
 
 
 @dataclass(frozen=True)
@@ -67,14 +65,16 @@ def run_attempt(request: _Attempt) -> int:
 
 async def _attempt(request: _Attempt) -> int:
     from wingspan.core.config import Settings
+    from wingspan.core.engine.attempt_files import AttemptFiles
     from wingspan.core.engine.failures import error_from_exception
 
+    files = AttemptFiles(request.output_prefix)
     store: BlobStore | None = None
     try:
         settings = Settings.load()
         store = _store(request.output_prefix, settings)
         outputs = await _run(store, settings, request)
-        await store.put(_join(request.output_prefix, OUTPUTS_FILE), outputs)
+        await store.put(files.outputs, outputs)
         return 0
     except Exception as exc:
         traceback.print_exc()
@@ -84,7 +84,7 @@ async def _attempt(request: _Attempt) -> int:
         from wingspan.core.model import codec
 
         try:
-            await store.put(_join(request.output_prefix, ERROR_FILE), codec.encode(error))
+            await store.put(files.error, codec.encode(error))
         except Exception:
             print("wingspan execute: could not write error.pb", file=sys.stderr)
             traceback.print_exc()
@@ -129,9 +129,3 @@ def _store(uri: str, settings: Settings) -> BlobStore:
 
     store = store_for_uri(uri, settings)
     return _STORES.setdefault(store.root, store)
-
-
-def _join(prefix: str, name: str) -> str:
-    from wingspan.core.storage.uris import join_uri
-
-    return join_uri(prefix, name)

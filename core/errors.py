@@ -4,27 +4,37 @@ Every error the platform raises on purpose derives from :class:`WingspanError`.
 Whether an error is the user's fault and whether retrying can help are data on
 the exception, never something to find by matching message text::
 
-    WingspanError
-    ├── UserError                     bad input or code: fix it, do not retry
-    │   ├── ConfigError               a setting is missing or malformed
-    │   ├── TypeTransformerError      no transformer for a type, or a value of the wrong type
-    │   ├── CompilationError          a task or workflow is invalid (lists every problem)
-    │   ├── InvalidArgumentError      a request is malformed (a missing field, a wrong type)
-    │   ├── MissingExtraError         a feature needs an optional dependency: install the extra
-    │   └── NonRetryableError         raised by task code to stop retries
-    ├── NotFoundError                 an entity, execution, blob or signal does not exist
-    ├── AlreadyExistsError            a version exists with other content (a conflict)
-    ├── FailedPreconditionError       the request is valid but not in the current state
-    │   └── LeaseLostError            an engine replica no longer holds an execution's lease
-    ├── StorageError                  the blob store failed (retryable)
-    ├── ExecutionFailedError          a workflow run ended without success
-    └── SystemError_                  the platform itself failed (retryable)
+    WingspanError                    status_name
+    ├── UserError                    INVALID_ARGUMENT     bad input or code: fix it, do not retry
+    │   ├── ConfigError              INVALID_ARGUMENT     a setting is missing or malformed
+    │   ├── TypeTransformerError     INVALID_ARGUMENT     no transformer for a type, or a wrong value
+    │   ├── CompilationError         INVALID_ARGUMENT     a task or workflow is invalid (all problems)
+    │   ├── InvalidArgumentError     INVALID_ARGUMENT     a request is malformed (field missing, wrong)
+    │   ├── MissingExtraError        INVALID_ARGUMENT     needs an optional dependency: install the extra
+    │   ├── NonRetryableError        INVALID_ARGUMENT     raised by task code to stop retries
+    │   ├── PermissionDeniedError    PERMISSION_DENIED    the caller may not do this (a bad signed URL)
+    │   ├── UnauthenticatedError     UNAUTHENTICATED      the caller's credential is missing or wrong
+    │   └── ResourceExhaustedError   RESOURCE_EXHAUSTED   a request is above a limit (body too large)
+    ├── NotFoundError                NOT_FOUND            an entity, execution, blob or signal is missing
+    ├── AlreadyExistsError           ALREADY_EXISTS       a version exists with other content
+    ├── FailedPreconditionError      FAILED_PRECONDITION  valid, but not in the current state
+    │   └── LeaseLostError           FAILED_PRECONDITION  a replica no longer holds an execution's lease
+    ├── UnavailableError             UNAVAILABLE          a service is out of reach (retryable)
+    │   └── StorageError             UNAVAILABLE          the blob store failed (retryable)
+    ├── ExecutionFailedError         INTERNAL             a workflow run ended without success
+    └── SystemError_                 INTERNAL             the platform itself failed (retryable)
 
-Boundaries (gRPC, HTTP, database, Kubernetes, plugins) translate lower-layer
-errors into this tree in one place each, ``raise Mapped(...) from exc``.
+The status is data on each class, :attr:`WingspanError.status_name`: the canonical
+(gRPC) status name that both transports answer with (the HTTP transport turns it
+into an HTTP status); a client turns a status back into an error class with
+:func:`error_class_for`. Boundaries (gRPC, HTTP, database, Kubernetes, plugins)
+translate lower-layer errors into this tree in one place each,
+``raise Mapped(...) from exc``.
 """
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 __all__ = [
     "AlreadyExistsError",
@@ -37,11 +47,16 @@ __all__ = [
     "MissingExtraError",
     "NonRetryableError",
     "NotFoundError",
+    "PermissionDeniedError",
+    "ResourceExhaustedError",
     "StorageError",
     "SystemError_",
     "TypeTransformerError",
+    "UnauthenticatedError",
+    "UnavailableError",
     "UserError",
     "WingspanError",
+    "error_class_for",
 ]
 
 
@@ -52,12 +67,15 @@ class WingspanError(Exception):
     user_error: bool = False
     #: a new attempt may succeed
     retryable: bool = False
+    #: the canonical status name a server answers with (gRPC's; HTTP maps it to a number)
+    status_name: ClassVar[str] = "INTERNAL"
 
 
 class UserError(WingspanError):
     """The user's input or code is wrong; the message says what to change."""
 
     user_error = True
+    status_name = "INVALID_ARGUMENT"
 
 
 class ConfigError(UserError, ValueError):
@@ -99,16 +117,41 @@ class NonRetryableError(UserError):
     """Raise from a task to fail the attempt without further retries."""
 
 
+class PermissionDeniedError(UserError, PermissionError):
+    """The caller is known (or needs no identity) but may not do this, e.g. a signed URL
+    that does not match what it is used for."""
+
+    status_name = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(UserError):
+    """The call needs a credential, and it is missing or wrong."""
+
+    status_name = "UNAUTHENTICATED"
+
+
+class ResourceExhaustedError(UserError):
+    """A request is above a limit (a body too large, too many of something)."""
+
+    status_name = "RESOURCE_EXHAUSTED"
+
+
 class NotFoundError(WingspanError, LookupError):
     """The named entity, execution, object or signal does not exist."""
+
+    status_name = "NOT_FOUND"
 
 
 class AlreadyExistsError(WingspanError):
     """Something exists under this identity with different content."""
 
+    status_name = "ALREADY_EXISTS"
+
 
 class FailedPreconditionError(WingspanError):
     """The request is well formed but cannot be done in the current state."""
+
+    status_name = "FAILED_PRECONDITION"
 
 
 class LeaseLostError(FailedPreconditionError):
@@ -117,10 +160,15 @@ class LeaseLostError(FailedPreconditionError):
     stop acting on that execution."""
 
 
-class StorageError(WingspanError, OSError):
-    """The blob store could not complete an operation; retrying may help."""
+class UnavailableError(WingspanError):
+    """A service the call needs is out of reach or overloaded; retrying may help."""
 
     retryable = True
+    status_name = "UNAVAILABLE"
+
+
+class StorageError(UnavailableError, OSError):
+    """The blob store could not complete an operation; retrying may help."""
 
 
 class ExecutionFailedError(WingspanError):
@@ -138,3 +186,24 @@ class SystemError_(WingspanError):
     """The platform failed for a reason outside the user's control."""
 
     retryable = True
+
+
+# The class a client raises for a server's status: the most general class that answers with it
+# (a server's CompilationError arrives as INVALID_ARGUMENT, so as an InvalidArgumentError).
+_CLASS_OF_STATUS: dict[str, type[WingspanError]] = {
+    "INVALID_ARGUMENT": InvalidArgumentError,
+    "OUT_OF_RANGE": InvalidArgumentError,
+    "PERMISSION_DENIED": PermissionDeniedError,
+    "UNAUTHENTICATED": UnauthenticatedError,
+    "RESOURCE_EXHAUSTED": ResourceExhaustedError,
+    "NOT_FOUND": NotFoundError,
+    "ALREADY_EXISTS": AlreadyExistsError,
+    "FAILED_PRECONDITION": FailedPreconditionError,
+    "UNAVAILABLE": UnavailableError,
+}
+
+
+def error_class_for(status: str, default: type[WingspanError] = SystemError_) -> type[WingspanError]:
+    """The error class for a canonical status name a server answered with (``default`` for
+    INTERNAL, UNIMPLEMENTED and any status no class of ours answers with)."""
+    return _CLASS_OF_STATUS.get(status, default)

@@ -12,8 +12,8 @@ from typing import Any
 
 from wingspan.core.model.literals import Literal
 from wingspan.core.model.workflows import PathStep
-from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
+from wingspan.core.types.naturals import to_natural
 from wingspan.core.types.passthrough import LiteralSlot
 from wingspan.core.types.purity import to_python_now
 
@@ -70,19 +70,19 @@ def _literal_step(literal: Literal, step: PathStep) -> Any:
     raise KeyError(f"cannot take {step.value!r} of a {literal.kind} literal")
 
 
+#: the literal kinds a condition compares (as their plain values, :func:`to_natural`)
+COMPARABLE_KINDS = frozenset(
+    {"integer", "float", "string", "boolean", "binary", "big_integer", "none", "enum"})
+
+
 def natural(value: Any) -> Any:
     """A plain Python value for comparisons: literals of simple kinds become int, str, ..."""
     if not isinstance(value, Literal):
         return value
-    match value.kind:
-        case "integer" | "float" | "string" | "boolean" | "binary":
-            return value.value
-        case "big_integer":
-            return int(value.value)
-        case "none":
-            return None
-        case "enum":
-            return value.value.name
-        case "union":
-            return natural(value.value.value)
-    raise TypeError(f"cannot compare a {value.kind} value in a condition ({type_repr(type(value))})")
+    inner = value
+    while inner.kind == "union":
+        inner = inner.value.value
+    if inner.kind not in COMPARABLE_KINDS:
+        raise TypeError(f"cannot compare a {inner.kind} value in a condition; compare one of "
+                        f"{', '.join(sorted(COMPARABLE_KINDS))}")
+    return to_natural(inner)

@@ -27,8 +27,8 @@ from wingspan.core.errors import (
     ConfigError,
     InvalidArgumentError,
     NotFoundError,
+    ResourceExhaustedError,
     StorageError,
-    UserError,
     WingspanError,
 )
 from wingspan.core.storage.interface import (
@@ -50,7 +50,7 @@ TEMP_PREFIX = ".wingspan-tmp-"
 _COPY_BUFFER = 1024 * 1024
 
 
-class BodyTooLargeError(UserError):
+class BodyTooLargeError(ResourceExhaustedError):
     """An upload's body went past the size its URL allows (nothing of it was kept)."""
 
     @classmethod

@@ -33,7 +33,7 @@ from typing import Literal, final
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from wingspan.core.config import Settings
-from wingspan.core.errors import ConfigError, UserError
+from wingspan.core.errors import ConfigError, PermissionDeniedError
 from wingspan.core.storage.uris import InvalidUriError, check_key
 
 __all__ = [
@@ -56,7 +56,7 @@ Method = Literal["GET", "PUT"]
 _METHODS: dict[str, Method] = {"GET": "GET", "PUT": "PUT"}
 
 
-class SignatureError(UserError, PermissionError):
+class SignatureError(PermissionDeniedError):
     """A signed blob URL is malformed, altered, expired or used with the wrong method."""
 
 

@@ -13,6 +13,7 @@ from wingspan._authoring.naming import entity_name
 from wingspan._authoring.promises import Promise, bind
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
+from wingspan.core.compiler.one_node import one_node_workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, Variable
@@ -84,8 +85,9 @@ class Workflow(Entity):
         self._build(name, interface, fn, failure_policy, docs or inspect.cleandoc(fn.__doc__ or ""))
 
     def _build(self, name: str, interface: PythonInterface, body: Callable[..., Any],
-               failure_policy: str, docs: str) -> None:
-        """Traces ``body`` with promises for the inputs, and compiles what it built."""
+               failure_policy: str, docs: str, *, one_node: bool = False) -> None:
+        """Traces ``body`` with promises for the inputs, and compiles what it built (with
+        ``one_node``, the one node it made is wrapped as core's one-node workflow)."""
         self.name = name
         self.interface = interface
         where = f"{self.kind_label} {name!r}"
@@ -104,14 +106,15 @@ class Workflow(Entity):
                       v.name not in interface.default_literals)
             for v in interface.typed.inputs
         ))
-        self.template = WorkflowTemplate(
-            id=self.id,
-            metadata=WorkflowMetadata(POLICIES[failure_policy], docs),
-            interface=interface.typed,
-            nodes=tuple(spec.to_model() for spec in builder.nodes),
-            outputs=tuple(outputs),
-            parameters=parameters,
-        )
+        metadata = WorkflowMetadata(POLICIES[failure_policy], docs)
+        if one_node:
+            (node,) = builder.nodes
+            self.template = one_node_workflow(self.id, interface.typed, node.to_model(), metadata=metadata,
+                                              parameters=parameters)
+        else:
+            self.template = WorkflowTemplate(id=self.id, metadata=metadata, interface=interface.typed,
+                                             nodes=tuple(spec.to_model() for spec in builder.nodes),
+                                             outputs=tuple(outputs), parameters=parameters)
         self.closure = self.compile()
 
     @property
@@ -160,13 +163,15 @@ def _bind_outputs(interface: PythonInterface, returned: Any, where: str) -> list
 
 
 def single_node_workflow(entity: Entity) -> Workflow:
-    """A workflow of one node running ``entity``: how a task called directly runs."""
+    """A workflow of one node running ``entity``: how a task called directly runs. The node is
+    the one ``entity`` makes when called in a workflow (a map task's binds its own inputs); the
+    workflow around it is core's (wingspan.core.compiler.one_node), as on the server."""
     cached = entity.__dict__.get("_single_node_workflow")
     if cached is None:
         cached = Workflow.__new__(Workflow)
         cached.kind_label = entity.kind_label
         cached._build(entity.name, entity.interface, lambda **inputs: entity(**inputs),
-                      "fail_immediately", "")
+                      "fail_immediately", "", one_node=True)
         entity.__dict__["_single_node_workflow"] = cached
     return cached
 

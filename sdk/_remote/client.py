@@ -17,19 +17,21 @@ import anyio
 
 from wingspan._remote.data import input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
-from wingspan._remote.naturals import from_natural, to_natural
+from wingspan._remote.naturals import from_natural
 from wingspan._remote.nodes import LogChunk, list_nodes, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
     FailedPreconditionError,
     NotFoundError,
+    UnavailableError,
     UserError,
 )
 from wingspan.core.model import codec
 from wingspan.core.model.execution import ENDED_WORKFLOW_PHASES, WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, SignalId, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.types.naturals import to_natural
 from wingspan.protos import v1
 
 __all__ = ["AsyncRemote", "Execution", "ExecutionRef", "LogChunk", "Registered", "RemoteError"]
@@ -82,8 +84,8 @@ class Execution:
                     async for event in self.remote.watch(self.id, after_sequence=seen):
                         # the stream ends once the execution has ended; a new one resumes here
                         seen = max(seen, _sequence(event))
-                except RemoteError:
-                    await anyio.sleep(1.0)  # the server went away: ask again
+                except (RemoteError, UnavailableError):
+                    await anyio.sleep(1.0)  # the server went away or is overloaded: ask again
         if scope.cancelled_caught:
             with anyio.move_on_after(5):
                 await self.refresh()

@@ -2,7 +2,8 @@
 
 A client that names an entity instead of importing it knows only the literal types of
 its interface. Inputs then come as plain Python (int, str, list, dict ...) and outputs
-come back the same way: records as dicts, enums as member names, files as URIs.
+come back the same way (records as dicts, enums as member names, files as URIs), read by
+core's :func:`wingspan.core.types.naturals.to_natural`.
 """
 
 from __future__ import annotations
@@ -24,38 +25,9 @@ from wingspan.core.model.literals import (
     SimpleType,
     UnionValue,
 )
-from wingspan.core.types.purity import to_literal_now, to_python_now
+from wingspan.core.types.purity import to_literal_now
 
-__all__ = ["from_natural", "to_natural"]
-
-
-def to_natural(literal: Literal) -> Any:
-    """A literal as plain Python."""
-    kind, value = literal.kind, literal.value
-    match kind:
-        case "none":
-            return None
-        case "integer" | "float" | "string" | "boolean" | "binary":
-            return value
-        case "big_integer":
-            return int(value)
-        case "datetime":
-            return to_python_now(literal, dt.datetime)  # the type engine's reading, zone kept
-        case "duration":
-            return to_python_now(literal, dt.timedelta)
-        case "collection":
-            return [to_natural(item) for item in value.literals]
-        case "map":
-            return {k: to_natural(v) for k, v in value.literals.items()}
-        case "union":
-            return to_natural(value.value)
-        case "enum":
-            return value.name
-        case "record":
-            return {f.name: to_natural(f.value) for f in value.fields}
-        case "blob" | "structured_dataset" | "offloaded":
-            return value.uri
-    raise TypeTransformerError(f"a {kind or 'empty'} literal has no plain Python form")
+__all__ = ["from_natural"]
 
 
 _SIMPLE: dict[SimpleType, tuple[type, ...]] = {

@@ -17,15 +17,7 @@ from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from wingspan._remote.endpoint import Endpoint
 from wingspan.core.api_level import mismatch
-from wingspan.core.errors import (
-    AlreadyExistsError,
-    FailedPreconditionError,
-    InvalidArgumentError,
-    NotFoundError,
-    SystemError_,
-    UserError,
-    WingspanError,
-)
+from wingspan.core.errors import SystemError_, WingspanError, error_class_for
 from wingspan.core.version import VERSION
 from wingspan.protos import v1
 
@@ -38,22 +30,16 @@ class RemoteError(SystemError_):
     """The server could not be reached or failed for its own reasons."""
 
 
-_MAPPED: dict[Status, type[WingspanError]] = {
-    Status.NOT_FOUND: NotFoundError, Status.ALREADY_EXISTS: AlreadyExistsError,
-    Status.INVALID_ARGUMENT: InvalidArgumentError, Status.FAILED_PRECONDITION: FailedPreconditionError,
-    Status.OUT_OF_RANGE: InvalidArgumentError, Status.RESOURCE_EXHAUSTED: UserError,
-}
-
-
 def translate(exc: Exception, what: str, address: str) -> WingspanError:
-    """The Wingspan error for a failed call, saying ``what`` was being done and where."""
+    """The Wingspan error for a failed call, saying ``what`` was being done and where: the class
+    the server's status names (wingspan.core.errors.error_class_for), RemoteError for the rest."""
     if isinstance(exc, OSError | StreamTerminatedError) or (
-            isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE):
+            isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE and not exc.message):
         return RemoteError(f"{what}: cannot reach a Wingspan server at {address} ({exc}); start one "
                            "with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT")
     if not isinstance(exc, GRPCError):
         return RemoteError(f"{what}: {exc}")
-    return _MAPPED.get(exc.status, RemoteError)(f"{what}: {exc.message or exc.status.name}")
+    return error_class_for(exc.status.name, RemoteError)(f"{what}: {exc.message or exc.status.name}")
 
 
 class Transport:

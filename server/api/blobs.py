@@ -24,7 +24,7 @@ from litestar.response import Stream
 from wingspan.core.storage.local import BodyTooLargeError, LocalBlobStore
 from wingspan.core.storage.signing import BLOB_ROUTE, UrlSigner
 from wingspan.core.storage.uploads import named_md5
-from wingspan.server.api.http_errors import error_response, exception_response
+from wingspan.server.api.http_errors import exception_response
 
 __all__ = ["blob_routes"]
 
@@ -79,10 +79,7 @@ def blob_routes(store: LocalBlobStore, signer: UrlSigner) -> list[HTTPRouteHandl
                 raise BodyTooLargeError.over(f"the upload's Content-Length {declared}", granted.max_bytes)
             await store.put_once(store.uri_for_key(granted.key), request.stream(),
                                  max_bytes=granted.max_bytes, md5=named_md5(granted.key))
-        except BodyTooLargeError as exc:
-            # answered at once: the rest of the body is never read
-            return error_response(413, "RESOURCE_EXHAUSTED", str(exc))
-        except Exception as exc:
+        except Exception as exc:  # a body too large is answered at once: the rest is never read
             return exception_response(exc, "blob upload")
         return Response(b"", status_code=200, media_type="application/octet-stream")
 

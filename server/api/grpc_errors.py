@@ -1,10 +1,15 @@
-"""Platform errors as gRPC statuses: the one place the gRPC transport maps them.
+"""Platform errors as gRPC statuses: the one place the gRPC transport answers with them.
+
+A WingspanError carries its status as data (``status_name``, see wingspan.core.errors):
 
 InvalidArgumentError, any other UserError  -> INVALID_ARGUMENT
+PermissionDeniedError (a bad signed URL)   -> PERMISSION_DENIED
+UnauthenticatedError                       -> UNAUTHENTICATED
+ResourceExhaustedError (over a limit)      -> RESOURCE_EXHAUSTED
 NotFoundError                              -> NOT_FOUND
 AlreadyExistsError                         -> ALREADY_EXISTS
 FailedPreconditionError                    -> FAILED_PRECONDITION
-StorageError                               -> UNAVAILABLE (retryable)
+UnavailableError, StorageError             -> UNAVAILABLE (retryable)
 a method the backend lacks                 -> UNIMPLEMENTED
 anything else                              -> INTERNAL (logged; the message stays on the server)
 """
@@ -18,34 +23,16 @@ from collections.abc import Iterator
 from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
-from wingspan.core.errors import (
-    AlreadyExistsError,
-    FailedPreconditionError,
-    NotFoundError,
-    StorageError,
-    UserError,
-    WingspanError,
-)
+from wingspan.core.errors import WingspanError
 from wingspan.server.api.private_paths import PrivatePaths
 
 __all__ = ["status_of", "translated"]
 
 log = logging.getLogger("wingspan.server.grpc")
 
-_STATUSES: tuple[tuple[type[WingspanError], Status], ...] = (
-    (NotFoundError, Status.NOT_FOUND),
-    (AlreadyExistsError, Status.ALREADY_EXISTS),
-    (FailedPreconditionError, Status.FAILED_PRECONDITION),
-    (UserError, Status.INVALID_ARGUMENT),
-    (StorageError, Status.UNAVAILABLE),
-)
-
 
 def status_of(exc: BaseException) -> Status:
-    for kind, status in _STATUSES:
-        if isinstance(exc, kind):
-            return status
-    return Status.INTERNAL
+    return Status[exc.status_name] if isinstance(exc, WingspanError) else Status.INTERNAL
 
 
 @contextlib.contextmanager

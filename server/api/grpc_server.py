@@ -4,7 +4,7 @@ Handlers are made from the method table, each one: receive the IDL request, call
 the backend, send the response (or stream it), errors mapped by
 :mod:`wingspan.server.api.grpc_errors`. Messages above ``max_message_bytes`` are
 refused with RESOURCE_EXHAUSTED and undecodable ones with INVALID_ARGUMENT before
-any handler runs. Reflection serves the descriptors of :mod:`wingspan.protos.descriptors`,
+any handler runs. Reflection serves the descriptors of :mod:`wingspan.protos.gen.descriptors`,
 so grpcurl and the like can list and call the service; the standard health
 service reports SERVING while the server runs and NOT_SERVING while it drains.
 """
@@ -152,7 +152,7 @@ def descriptor_pool() -> Any:
     from grpclib.reflection.v1 import reflection_pb2
     from grpclib.reflection.v1alpha import reflection_pb2 as alpha_reflection_pb2
 
-    from wingspan.protos.descriptors import file_descriptor_set
+    from wingspan.protos.gen.descriptors import file_descriptor_set
 
     pool = descriptor_pool.DescriptorPool()
     for file in descriptor_pb2.FileDescriptorSet.FromString(file_descriptor_set()).file:

@@ -1,15 +1,18 @@
 """Platform errors as HTTP responses: the one place the HTTP transport maps them.
 
-The body is always ``{"code": <gRPC status name>, "message": ..., "status": <HTTP status>}``:
+A WingspanError carries its canonical status as data (``status_name``, see wingspan.core.errors);
+this module turns that into an HTTP status. The body is always
+``{"code": <gRPC status name>, "message": ..., "status": <HTTP status>}``:
 
     InvalidArgumentError, any other UserError  400 INVALID_ARGUMENT
-    SignatureError (a bad signed blob URL)     403 PERMISSION_DENIED
+    UnauthenticatedError                       401 UNAUTHENTICATED
+    PermissionDeniedError (a bad signed URL)   403 PERMISSION_DENIED
     NotFoundError                              404 NOT_FOUND
     AlreadyExistsError                         409 ALREADY_EXISTS
     FailedPreconditionError                    409 FAILED_PRECONDITION
-    a body above the size limit                413 RESOURCE_EXHAUSTED
+    ResourceExhaustedError (over a limit)      413 RESOURCE_EXHAUSTED
     a method the backend lacks                 501 UNIMPLEMENTED
-    StorageError                               503 UNAVAILABLE (retryable)
+    UnavailableError, StorageError             503 UNAVAILABLE (retryable)
     anything else                              500 INTERNAL (logged; the details stay on the server)
 """
 
@@ -22,28 +25,27 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
-from wingspan.core.errors import (
-    AlreadyExistsError,
-    FailedPreconditionError,
-    NotFoundError,
-    StorageError,
-    UserError,
-    WingspanError,
-)
-from wingspan.core.storage.signing import SignatureError
+from wingspan.core.errors import WingspanError
 
-__all__ = ["error_body", "error_response", "http_exception_handler", "status_of"]
+__all__ = ["HTTP_STATUS", "error_body", "error_response", "http_exception_handler", "status_of"]
 
 log = logging.getLogger("wingspan.server.http")
 
-_STATUSES: tuple[tuple[type[WingspanError], int, str], ...] = (
-    (SignatureError, 403, "PERMISSION_DENIED"),
-    (NotFoundError, 404, "NOT_FOUND"),
-    (AlreadyExistsError, 409, "ALREADY_EXISTS"),
-    (FailedPreconditionError, 409, "FAILED_PRECONDITION"),
-    (UserError, 400, "INVALID_ARGUMENT"),
-    (StorageError, 503, "UNAVAILABLE"),
-)
+#: the HTTP status for each canonical status name an error can carry
+HTTP_STATUS: dict[str, int] = {
+    "INVALID_ARGUMENT": 400,
+    "OUT_OF_RANGE": 400,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
+    "NOT_FOUND": 404,
+    "ALREADY_EXISTS": 409,
+    "FAILED_PRECONDITION": 409,
+    "RESOURCE_EXHAUSTED": 413,
+    "UNIMPLEMENTED": 501,
+    "UNAVAILABLE": 503,
+    "INTERNAL": 500,
+}
+# Litestar's own errors come as HTTP statuses: their canonical names
 _CODES = {
     400: "INVALID_ARGUMENT",
     401: "UNAUTHENTICATED",
@@ -60,10 +62,8 @@ _CODES = {
 
 
 def status_of(exc: BaseException) -> tuple[int, str]:
-    for kind, status, code in _STATUSES:
-        if isinstance(exc, kind):
-            return status, code
-    return 500, "INTERNAL"
+    code = exc.status_name if isinstance(exc, WingspanError) else "INTERNAL"
+    return HTTP_STATUS.get(code, 500), code
 
 
 def error_body(status: int, code: str, message: str) -> bytes:

@@ -248,7 +248,7 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
     """The document for the methods named in ``implemented`` (IDL names)."""
     from google.protobuf import descriptor_pb2
 
-    from wingspan.protos.descriptors import file_descriptor_set
+    from wingspan.protos.gen.descriptors import file_descriptor_set
 
     files = descriptor_pb2.FileDescriptorSet.FromString(file_descriptor_set()).file
     service = next(

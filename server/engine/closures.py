@@ -8,21 +8,12 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import select
 
 from wingspan.core.compiler import compile_workflow
+from wingspan.core.compiler.one_node import task_workflow
 from wingspan.core.model import codec
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.tasks import TaskTemplate
-from wingspan.core.model.workflows import (
-    START_NODE,
-    Binding,
-    BindingData,
-    CompiledWorkflowClosure,
-    Node,
-    OutputReference,
-    TaskNode,
-    WorkflowMetadata,
-    WorkflowTemplate,
-)
+from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.db.models import ExecutionRow, LaunchPlanRow
 from wingspan.server.engine.resolver import RegisteredResolver, RunAttempt, launch_plan_ids, plan_target
 from wingspan.server.services.idl import v1
@@ -78,32 +69,5 @@ async def called_launch_plans(
 
 def single_task_closure(template: TaskTemplate) -> CompiledWorkflowClosure:
     """A one-node workflow running ``template``: how an execution of a task runs."""
-    interface = template.interface
-    node = Node(
-        id="n0",
-        inputs=tuple(
-            Binding(v.name, BindingData("promise", OutputReference(START_NODE, v.name)))
-            for v in (interface.inputs if interface else ())
-        ),
-        kind="task_node",
-        value=TaskNode(template.id),
-    )
-    outputs = tuple(
-        Binding(v.name, BindingData("promise", OutputReference("n0", v.name)))
-        for v in (interface.outputs if interface else ())
-    )
     assert template.id is not None
-    workflow = WorkflowTemplate(
-        id=Identifier(
-            ResourceType.WORKFLOW,
-            template.id.project,
-            template.id.domain,
-            f"{template.id.name}[task]",
-            template.id.version,
-        ),
-        metadata=WorkflowMetadata(),
-        interface=interface,
-        nodes=(node,),
-        outputs=outputs,
-    )
-    return compile_workflow(workflow, {template.id: template})
+    return compile_workflow(task_workflow(template), {template.id: template})

@@ -59,6 +59,7 @@ def test_wheel_ships_typing_marker_and_idl(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "wingspan/py.typed" in names
     assert "wingspan/protos/wingspan/v1/literals.proto" in names
+    assert "wingspan/protos/gen/descriptors.py" in names  # generated beside the other generated code
 
 
 def test_every_module_imports_from_the_wheel(wheel: Path, tmp_path: Path) -> None:

@@ -40,8 +40,6 @@ __all__ = ["K8sPlugin"]
 
 T = TypeVar("T")
 
-OUTPUTS = "outputs.pb"
-ERROR = "error.pb"
 # a watcher that has failed this long fails the attempts waiting on it
 _WATCH_GIVE_UP = 120.0
 # the longest a watch waits without looking again (a missed notification costs no more)
@@ -86,26 +84,27 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
     # ---- start ----------------------------------------------------------------------------
 
     async def start(self, ctx: TaskContext) -> Handle:
+        from wingspan.core.engine.attempt_files import AttemptFiles
         from wingspan.core.model import codec
-        from wingspan.core.storage.uris import join_uri
 
         store, prefix = ctx.transfer.store, ctx.transfer.prefix
         if store is None or not prefix:
             raise ConfigError("the k8s plugin passes inputs and outputs through the blob store: run it with "
                               "a store (PluginExecutor(store=...), or a server's storage setting)")
         config = self.config
+        files = AttemptFiles(prefix)
         template = ctx.template
         project = template.id.project if template.id and template.id.project else config.default_project
         domain = template.id.domain if template.id and template.id.domain else config.default_domain
         attempt = Attempt(template, ctx.execution_id, ctx.node_id, ctx.attempt,
                           namespace_name(config, project, domain),
                           pod_name(ctx.execution_id, ctx.node_id, ctx.attempt),
-                          join_uri(prefix, "inputs.pb"), prefix, timeout=ctx.timeout,
+                          files.inputs, prefix, timeout=ctx.timeout,
                           task_pod_template=_task_pod_template(template.custom))
         await store.put(attempt.inputs_uri, codec.encode(ctx.inputs))
         main = TASK_CONTAINER
         if template.type == "container":
-            attempt.task_uri = join_uri(prefix, "task.pb")
+            attempt.task_uri = files.task
             await store.put(attempt.task_uri, codec.encode(template))
             attempt.command = await _container_command(ctx)
             main = "collect"
@@ -196,8 +195,8 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
 
     async def _status(self, ctx: TaskContext, handle: Handle, state: PodState) -> TaskStatus:
         """The status the engine sees: outputs (or the task's own error) read from the store."""
+        from wingspan.core.engine.attempt_files import AttemptFiles
         from wingspan.core.model import codec
-        from wingspan.core.storage.uris import join_uri
 
         logs = self._logs(handle)
         prefix = handle["output_prefix"]
@@ -205,7 +204,7 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
             return TaskStatus(state.phase, logs=logs, reason=state.reason)
         store = ctx.transfer.store or _open_store(prefix)
         if state.read_outputs:
-            uri = join_uri(prefix, OUTPUTS)
+            uri = AttemptFiles(prefix).outputs
             if not await store.exists(uri):
                 return TaskStatus(TaskPhase.FAILED, logs=logs, reason="no outputs", error=ExecutionError(
                     code="NoOutputs", message=f"the task's pod succeeded but wrote no {uri}",
@@ -213,7 +212,7 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
             return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, await store.get(uri)), logs)
         error = state.error
         if state.read_error:
-            uri = join_uri(prefix, ERROR)
+            uri = AttemptFiles(prefix).error
             if await store.exists(uri):
                 error = codec.decode(ExecutionError, await store.get(uri))
         return TaskStatus(state.phase, logs=logs, reason=state.reason, error=error)

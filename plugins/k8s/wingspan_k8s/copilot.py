@@ -37,16 +37,17 @@ async def _stage(task_uri: str, inputs_uri: str, folder: str) -> None:
 
 async def _collect(task_uri: str, prefix: str, folder: str, node_id: str) -> int:
     from wingspan.core.config import Settings
+    from wingspan.core.engine.attempt_files import AttemptFiles
     from wingspan.core.engine.failures import error_from_exception
     from wingspan.core.model import codec
     from wingspan.core.model.tasks import TaskTemplate
     from wingspan.core.storage import store_for_uri
-    from wingspan.core.storage.uris import join_uri
     from wingspan.core.types import TransferContext
     from wingspan_k8s._container_io import collect_outputs
 
     settings = Settings.load()
     store = store_for_uri(prefix, settings)
+    files = AttemptFiles(prefix)
     try:
         template = codec.decode(TaskTemplate, await store.get(task_uri))
         name = template.id.name if template.id else ""
@@ -54,9 +55,9 @@ async def _collect(task_uri: str, prefix: str, folder: str, node_id: str) -> int
         outputs = await collect_outputs(template.interface, transfer, Path(folder), name)
     except Exception as exc:
         traceback.print_exc()
-        await store.put(join_uri(prefix, "error.pb"), codec.encode(error_from_exception(exc, node_id)))
+        await store.put(files.error, codec.encode(error_from_exception(exc, node_id)))
         return 1
-    await store.put(join_uri(prefix, "outputs.pb"), codec.encode(outputs))
+    await store.put(files.outputs, codec.encode(outputs))
     return 0
 
 

@@ -1,4 +1,4 @@
-"""protos/descriptors.py (for reflection and the OpenAPI document) matches the .proto sources."""
+"""protos/gen/descriptors.py (for reflection and the OpenAPI document) matches the .proto sources."""
 
 from __future__ import annotations
 
@@ -17,5 +17,5 @@ def test_the_descriptor_set_is_current() -> None:
     sys.modules[spec.name] = genprotos
     spec.loader.exec_module(genprotos)
     expected = genprotos.descriptors_module(genprotos.descriptor_set())
-    assert (ROOT / "protos" / "descriptors.py").read_text() == expected, (
-        "protos/descriptors.py is stale; run: python scripts/genprotos.py")
+    assert (ROOT / "protos" / "gen" / "descriptors.py").read_text() == expected, (
+        "protos/gen/descriptors.py is stale; run: python scripts/genprotos.py")

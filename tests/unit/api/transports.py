@@ -18,9 +18,9 @@ from grpclib.exceptions import GRPCError
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.services.idl import v1
 
-HTTP_STATUS = {"INVALID_ARGUMENT": 400, "PERMISSION_DENIED": 403, "NOT_FOUND": 404, "ALREADY_EXISTS": 409,
-               "FAILED_PRECONDITION": 409, "RESOURCE_EXHAUSTED": 413, "UNIMPLEMENTED": 501,
-               "UNAVAILABLE": 503, "INTERNAL": 500}
+HTTP_STATUS = {"INVALID_ARGUMENT": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "NOT_FOUND": 404,
+               "ALREADY_EXISTS": 409, "FAILED_PRECONDITION": 409, "RESOURCE_EXHAUSTED": 413,
+               "UNIMPLEMENTED": 501, "UNAVAILABLE": 503, "INTERNAL": 500}
 BY_NAME = {m.name: m for m in methods()}
 
 
