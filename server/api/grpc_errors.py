@@ -43,15 +43,12 @@ def translated(method: str, private: PrivatePaths | None = None) -> Iterator[Non
         yield
     except (GRPCError, StreamTerminatedError):  # already a status, or the client went away
         raise
-    except WingspanError as exc:
+    except Exception as exc:
         status = status_of(exc)
-        if status is Status.INTERNAL:
+        if status is Status.INTERNAL:  # the details stay in the server's log, as over HTTP
             log.exception("%s failed", method)
+            raise GRPCError(
+                status, f"{method}: internal error ({type(exc).__name__}); the server log has the details"
+            ) from exc
         message = str(exc) if private is None else private.redact(str(exc))
         raise GRPCError(status, message) from exc
-    except Exception as exc:
-        log.exception("%s failed", method)
-        raise GRPCError(
-            Status.INTERNAL,
-            f"{method}: internal error ({type(exc).__name__}); the server log has the details",
-        ) from exc

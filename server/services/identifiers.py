@@ -23,7 +23,7 @@ def check_name(value: str, what: str, *, limit: int = 255, pattern: re.Pattern[s
         raise InvalidArgumentError(f"{what} is missing")
     if len(value) > limit:
         raise InvalidArgumentError(f"{what} {value[:40]!r}... is longer than {limit} characters")
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):  # `$` alone lets a trailing newline through
         raise InvalidArgumentError(f"{what} {value!r} may hold only letters, digits, '_', '.' and '-'")
     return value
 

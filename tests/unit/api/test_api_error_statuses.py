@@ -134,3 +134,6 @@ async def test_other_errors_are_internal(
     over_grpc, over_http, in_client = await _answers(api_server, _raised(raised), monkeypatch)
     assert (over_grpc, over_http) == ("INTERNAL", "INTERNAL")
     assert type(in_client) is RemoteError
+    # the details stay in the server's log, on both transports alike
+    assert "the message of the failure" not in str(in_client)
+    assert "internal error" in str(in_client) and "the server log has the details" in str(in_client)
