@@ -19,13 +19,10 @@ The key comes from ``Settings.signing_key`` or, when that is empty, from
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import hmac
-import os
 import secrets
-import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +31,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError, PermissionDeniedError
+from wingspan.core.secret_files import create_once
 from wingspan.core.storage.uris import InvalidUriError, check_key
 
 __all__ = [
@@ -87,19 +85,7 @@ def load_signing_key(settings: Settings) -> bytes:
     except FileNotFoundError:
         pass
     try:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        # write a complete file aside, then link it into place: of two processes racing,
-        # one wins and both read its key; nobody ever reads a half-written file
-        fd, tmp = tempfile.mkstemp(prefix=".signing-", dir=settings.home)  # mode 0600
-        try:
-            with os.fdopen(fd, "w") as out:
-                out.write(secrets.token_hex(32) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(tmp, path)
-        finally:
-            os.unlink(tmp)
+        create_once(path, secrets.token_hex(32) + "\n")
         return _read_key_file(path)
     except OSError as exc:
         raise ConfigError(f"cannot create the URL signing key {path}: {exc}") from exc

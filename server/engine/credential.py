@@ -11,15 +11,13 @@ what an OAuth2 verifier will implement in its place.
 
 from __future__ import annotations
 
-import contextlib
 import hmac
-import os
 import secrets
-import tempfile
 from pathlib import Path
 from typing import Protocol, final
 
 from wingspan.core.errors import ConfigError
+from wingspan.core.secret_files import create_once
 
 __all__ = ["SECRET_FILE_NAME", "EngineCredential", "TokenVerifier"]
 
@@ -58,17 +56,7 @@ class EngineCredential:
         except OSError as exc:
             raise ConfigError(f"cannot read the engine credential {path}: {exc}") from exc
         try:
-            home.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".engine-secret-", dir=home)  # mode 0600
-            try:
-                with os.fdopen(fd, "w") as out:
-                    out.write(secrets.token_urlsafe(32) + "\n")
-                    out.flush()
-                    os.fsync(out.fileno())
-                with contextlib.suppress(FileExistsError):  # another process made it first
-                    os.link(tmp, path)
-            finally:
-                os.unlink(tmp)
+            create_once(path, secrets.token_urlsafe(32) + "\n")
             return cls._read(path)
         except OSError as exc:
             raise ConfigError(f"cannot create the engine credential {path}: {exc}") from exc
