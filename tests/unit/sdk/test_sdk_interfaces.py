@@ -211,16 +211,6 @@ def test_every_problem_with_a_function_and_its_options_is_reported_at_once() -> 
     assert len(found) == len(expected)
 
 
-def test_a_missing_return_annotation_asks_for_one() -> None:
-    def define() -> None:
-        @task
-        def no_return(a: int):  # type: ignore[no-untyped-def]
-            return a
-
-    (problem,) = problems(define)
-    assert problem.endswith("no_return' has no return annotation; add one (-> None if it returns nothing)")
-
-
 def test_an_annotation_naming_something_undefined_is_reported() -> None:
     def define() -> None:
         @task
