@@ -228,12 +228,17 @@ class Promise(NodeOutput):
     def __contains__(self, item: Any) -> bool:
         raise _misuse("with 'in'", _USE_A_TASK)
 
-    def __format__(self, spec: str) -> str:
-        raise _misuse("as text (an f-string or format())", _USE_A_TASK)
-
     def __str__(self) -> str:
-        # without this, str(x) would quietly bind the text "Promise(...)" as a constant
-        raise _misuse("as text (str())", _USE_A_TASK)
+        """What print(x) and logging show: the node and output. The text is remembered, so
+        a constant holding it (an input built with str(x) or an f-string) is refused in bind."""
+        text = repr(self)
+        builder = current_builder()
+        if builder is not None:
+            builder.promise_texts.add(text)
+        return text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
     def __int__(self) -> int:
         raise _misuse("as a number", _USE_A_TASK)
@@ -271,6 +276,7 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
         return _bind_container(value, py_type, literal_type, context)
     if isinstance(value, NotAValue):
         raise CompilationError(value.not_a_value(context))
+    _refuse_promise_text(value, context)
     try:
         # unnamed: the context names the input, the error only what did not fit
         builder = current_builder()
@@ -280,6 +286,30 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
         raise
     except Exception as exc:
         raise CompilationError(f"{context}: {exc}") from None
+
+
+def _refuse_promise_text(value: Any, context: str) -> None:
+    """A constant holding what a promise printed as carries its name, not its value."""
+    builder = current_builder()
+    if builder is None or not builder.promise_texts:
+        return
+    for text in _texts_in(value):
+        for shown in builder.promise_texts:
+            if shown in text:
+                raise CompilationError(
+                    f"{context}: {_misuse(f'as text ({shown} in {text!r:.80})', _USE_A_TASK)}")
+
+
+def _texts_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _texts_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts_in(key)
+            yield from _texts_in(item)
 
 
 def _holds_promise(value: Any) -> bool:
