@@ -90,6 +90,29 @@ class _Remote:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._uri or str(self._local)!r})"
 
+    @classmethod
+    def from_given(cls, value: Any) -> Any:
+        """``value`` as this class: itself, or a path or URI given as str or Path (None if not)."""
+        if type(value) is cls:
+            return value
+        if isinstance(value, str | Path):
+            return cls(value)
+        return None
+
+    # as a field of a pydantic model: given as itself or a path or URI, written as its location
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from wingspan.core.types.model_fields import reference_schema
+
+        return reference_schema(cls, cls.from_given, lambda v: v.uri or v.path,
+                                f"a {cls.__name__}, a path or a URI")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        from wingspan.core.types.model_fields import REFERENCE_JSON_SCHEMA
+
+        return dict(REFERENCE_JSON_SCHEMA)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Remote) or type(other) is not type(self):
             return False
@@ -164,10 +187,13 @@ class _BlobTransformer(TypeTransformer):
         return LiteralType("blob", BlobType("", self.dimensionality), annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
-        return type(value) is self.python_type
+        # a path or URI given as text is one too, unless a union has str beside it
+        return type(value) is self.python_type or (not exact and isinstance(value, str))
 
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
                          ctx: TransferContext) -> Literal:
+        if isinstance(value, str):
+            value = self.python_type(value)
         if not isinstance(value, self.python_type):
             raise ValueMismatch.of(type_repr(py_type), value)
         uri = value.uri
