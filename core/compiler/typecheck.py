@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from wingspan.core.model.literals import Literal, LiteralType, SimpleType, UnionType
 
-__all__ = ["assignable", "literal_fits", "plain", "same_type"]
+__all__ = ["ANY_TAG", "assignable", "literal_fits", "plain", "same_type"]
+
+# the tag of the opaque literal type of a value of no declared type (Any): every value fits it
+ANY_TAG = "any"
 
 
 def plain(lt: LiteralType) -> LiteralType:
@@ -49,6 +52,12 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
     """
     if same_type(source, target):
         return True, ""
+    if target.kind == "simple" and target.value == SimpleType.OPAQUE and target.tag == ANY_TAG:
+        return True, ""  # Any takes every value, as its own literal (JSON-like) or pickled
+    if target.kind == source.kind and target.kind in ("collection_type", "map_value_type"):
+        ok, tag = assignable(source.value, target.value)
+        if ok and not tag:  # list[int] into list[Any]; never a conversion inside (a union's tag)
+            return True, ""
     if target.kind == "union_type":
         for variant in target.value.variants:
             if same_type(variant, source):
@@ -80,7 +89,8 @@ def literal_fits(literal: Literal, lt: LiteralType) -> bool:
         return literal.value.type is None or assignable(literal.value.type, lt)[0]
     match lt.kind:
         case "simple":
-            return literal.kind in _SIMPLE_KINDS.get(lt.value, set())
+            # an opaque type (Any, or a pickled class) is read by Python: any literal may be one
+            return lt.value == SimpleType.OPAQUE or literal.kind in _SIMPLE_KINDS.get(lt.value, set())
         case "collection_type":
             return literal.kind == "collection" and all(
                 literal_fits(item, lt.value) for item in literal.value.literals)

@@ -24,6 +24,7 @@ __all__ = [
 
 
 def builtin_transformers() -> list[TypeTransformer]:
+    from wingspan.core.types.arrays import NumpyTransformer
     from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
     from wingspan.core.types.files import FILE_TRANSFORMERS
     from wingspan.core.types.frames import FRAME_TRANSFORMERS
@@ -32,10 +33,13 @@ def builtin_transformers() -> list[TypeTransformer]:
     from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
 
     return [PassThroughTransformer(), *SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
-            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS]
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer()]
 
 
 @cache
 def default_engine() -> TypeEngine:
-    """The process-wide engine with every built-in transformer."""
-    return TypeEngine(builtin_transformers())
+    """The process-wide engine with every built-in transformer, and the pickle fallback for
+    types no transformer serves."""
+    from wingspan.core.types.pickled import PickleTransformer
+
+    return TypeEngine(builtin_transformers(), fallback=PickleTransformer())

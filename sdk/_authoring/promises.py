@@ -151,7 +151,7 @@ class Promise(NodeOutput):
         if origin is list and isinstance(key, int) and not isinstance(key, bool) and key >= 0:
             (item,) = typing.get_args(self.py_type)
             return self._step(PathStep("index", key), item, self.literal_type.value)
-        if origin is dict and isinstance(key, str):
+        if origin is dict and isinstance(key, str) and self.literal_type.kind == "map_value_type":
             item = typing.get_args(self.py_type)[1]
             return self._step(PathStep("key", key), item, self.literal_type.value)
         if self.literal_type.kind == "record_type" and isinstance(key, str):
@@ -332,19 +332,20 @@ def _bind_container(value: Any, py_type: Any, literal_type: LiteralType, context
             if lt.kind == kind:
                 py_type, literal_type, tag = member, lt, type_repr(member)
                 break
-    origin = typing.get_origin(py_type)
+    origin = typing.get_origin(py_type) or py_type  # a bare list or dict is its own origin
     if isinstance(value, list) and origin is list:
-        (item,) = typing.get_args(py_type)
+        (item,) = typing.get_args(py_type) or (Any,)
         return BindingData("collection", BindingDataCollection(tuple(
             bind(v, item, literal_type.value, f"{context}[{i}]") for i, v in enumerate(value))),
             union_tag=tag)
-    if isinstance(value, dict) and origin is dict:
-        item = typing.get_args(py_type)[1]
+    if isinstance(value, dict) and origin is dict and literal_type.kind == "map_value_type":
+        args = typing.get_args(py_type)
+        item = args[1] if args else Any
         return BindingData("map", BindingDataMap({
             k: bind(v, item, literal_type.value, f"{context}[{k!r}]") for k, v in value.items()}),
             union_tag=tag)
     raise CompilationError(f"{context} expects {type_repr(py_type)} but got a "
-                           f"{type(value).__name__} of promises")
+                           f"{type(value).__name__} of promises; build the value in a @task instead")
 
 
 _OPERATORS = {"==": ComparisonOperator.EQ, "!=": ComparisonOperator.NEQ, ">": ComparisonOperator.GT,
