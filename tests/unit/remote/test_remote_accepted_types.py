@@ -185,6 +185,13 @@ async def test_signatures_and_values_issue_22_accepts_run_on_a_served_server_as_
     assert type(model).__name__ == "Model" and model.weights == [2.0, 5.0]
     assert outputs == {"o1": 14.0, "o2": {1: ["a"], 2: ["bc", "de"]},
                        "o3": {"type": "list", "value": [1, 2.5]}}
+    # by name, with no Python types: JSON-like values go in, plain data comes out (a pickle as bytes)
+    by_name = await remote.execute("accepted_types.untyped", {"xs": [1, 2.5], "scale": 2.0, "words": ["a"]},
+                                   wait=True, timeout=120)
+    assert by_name.error == ""
+    plain = await by_name.outputs()
+    assert isinstance(plain.pop("o0"), bytes)
+    assert plain == {"o1": 14.0, "o2": {1: ["a"]}, "o3": {"type": "list", "value": [1, 2.5]}}
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
     # made in a task: the client has no blob store to send an array as an input (nor a data frame)
     back = (await run("arrays", {"n": 6}))["o0"]

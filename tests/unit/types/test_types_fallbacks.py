@@ -237,3 +237,33 @@ def test_an_array_is_no_file() -> None:
     engine = default_engine()
     assert not assignable(engine.literal_type(np.ndarray), engine.literal_type(File))[0]
     assert not assignable(engine.literal_type(File), engine.literal_type(np.ndarray))[0]
+
+
+# ---- from the command line ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("text", "py_type", "expected"), [
+    ('[1, "a", {"b": null}]', list, [1, "a", {"b": None}]),
+    ('{"k": [1.5]}', dict, {"k": [1.5]}),
+    ('{"k": [1.5]}', Any, {"k": [1.5]}),
+    ("3", Any, 3),
+    ('{"1": "a", "-2": "b"}', dict[int, str], {1: "a", -2: "b"}),
+    ('{"1.5": [1]}', dict[float, list[int]], {1.5: [1]}),
+])
+def test_untyped_values_and_typed_keys_from_the_command_line(text: str, py_type: Any, expected: Any) -> None:
+    from wingspan.core.types.text import parse_value
+
+    assert_exact(parse_value(text, py_type, "x"), expected)
+
+
+def test_arrays_from_the_command_line_as_json_or_an_npy_file(tmp_path: Path) -> None:
+    from wingspan.core.types.text import display, parse_value
+
+    array = parse_value("[[1, 2], [3, 4]]", np.ndarray, "a")
+    np.testing.assert_array_equal(array, np.array([[1, 2], [3, 4]]))
+    np.save(tmp_path / "a.npy", np.arange(3.0))
+    np.testing.assert_array_equal(parse_value(str(tmp_path / "a.npy"), npt.NDArray[np.float64], "a"),
+                                  np.arange(3.0))
+    assert display(array) == [[1, 2], [3, 4]]
+    with pytest.raises(ValueError, match=r"--counts: cannot read .* as dict\[int, str\]: invalid literal"):
+        parse_value('{"one": "a"}', dict[int, str], "counts")
