@@ -28,12 +28,13 @@ def builtin_transformers() -> list[TypeTransformer]:
     from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
     from wingspan.core.types.files import FILE_TRANSFORMERS
     from wingspan.core.types.frames import FRAME_TRANSFORMERS
+    from wingspan.core.types.iterators import IteratorTransformer
     from wingspan.core.types.passthrough import PassThroughTransformer
     from wingspan.core.types.records import RECORD_TRANSFORMERS
     from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
 
     return [PassThroughTransformer(), *SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
-            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer()]
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer(), IteratorTransformer()]
 
 
 @cache

@@ -24,6 +24,7 @@ from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
+from wingspan.core.types.iterators import Items, is_stream_type
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -46,6 +47,8 @@ class SdkTaskRunner:
         self.template: TaskTemplate = task.template
         self.input_types = task.interface.inputs
         self.output_types = task.interface.outputs
+        self._streams = [n for n, t in self.output_types.items() if is_stream_type(t)]
+        self._stream_inputs = {n for n, t in self.input_types.items() if is_stream_type(t)}
         fn = getattr(task, "fn", None)
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
@@ -54,10 +57,17 @@ class SdkTaskRunner:
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
-        return self._check(self.task.fn(**inputs))
+        return self._check(self.task.fn(**self._fresh_streams(inputs)))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._check(await self.task.fn(**inputs))
+        return self._check(await self.task.fn(**self._fresh_streams(inputs)))
+
+    def _fresh_streams(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Each call reads a stream input from its first item, whoever read it before."""
+        if not self._stream_inputs:
+            return inputs
+        return {k: v.fresh() if k in self._stream_inputs and isinstance(v, Items) else v
+                for k, v in inputs.items()}
 
     def _check(self, returned: Any) -> dict[str, Any]:
         outputs: dict[str, Any] = self.task.interface.unpack_outputs(returned, self._where)
@@ -69,6 +79,10 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
+        for name in self._streams:
+            # a generator is read once: its items, collected now, feed every consumer
+            if not isinstance(outputs[name], Items):
+                outputs[name] = Items(outputs[name])
         return outputs
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:

@@ -21,6 +21,7 @@ PROJECT = '''
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -113,6 +114,24 @@ def untyped(xs: list, scale: float, words: list[str]) -> tuple[Model, float, dic
 
 
 @task
+def models(n: int) -> Iterator[Model]:
+    for i in range(n):
+        yield Model([float(i)])
+
+
+@task
+def weights(ms: Iterator[Model]) -> list[float]:
+    first = next(ms)
+    return [first.weights[0], *[m.weights[0] for m in ms]]
+
+
+@workflow
+def streamed(n: int) -> tuple[list[float], list[float]]:
+    ms = models(n=n)
+    return weights(ms=ms), weights(ms=ms)
+
+
+@task
 def scaled(a: np.ndarray, by: float) -> np.ndarray:
     return a * by
 
@@ -185,6 +204,9 @@ async def test_signatures_and_values_issue_22_accepts_run_on_a_served_server_as_
     assert type(model).__name__ == "Model" and model.weights == [2.0, 5.0]
     assert outputs == {"o1": 14.0, "o2": {1: ["a"], 2: ["bc", "de"]},
                        "o3": {"type": "list", "value": [1, 2.5]}}
+    # an iterator's items (pickled objects here), collected and read by two tasks
+    assert await run("streamed", {"n": 3}) == {"o0": [0.0, 1.0, 2.0], "o1": [0.0, 1.0, 2.0]}
+
     # by name, with no Python types: JSON-like values go in, plain data comes out (a pickle as bytes)
     by_name = await remote.execute("accepted_types.untyped", {"xs": [1, 2.5], "scale": 2.0, "words": ["a"]},
                                    wait=True, timeout=120)

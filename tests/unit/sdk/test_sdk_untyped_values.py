@@ -5,6 +5,7 @@ and dict, Any, dicts with int keys, pickled objects and numpy arrays between tas
 
 from __future__ import annotations
 
+import typing
 import warnings
 from typing import Any
 
@@ -114,3 +115,36 @@ def test_numpy_arrays_pass_between_tasks() -> None:
 
     assert summed(a=np.arange(4)) == 12.0
     np.testing.assert_array_equal(scaled(a=np.ones((2, 2)), by=3.0), np.full((2, 2), 3.0))
+
+
+@task
+def squares(n: int) -> typing.Iterator[int]:
+    for i in range(n):
+        yield i * i
+
+
+@task
+def models(n: int) -> typing.Iterable[Model]:
+    return (Model([float(i)]) for i in range(n))
+
+
+@task
+def summed_twice(xs: typing.Iterator[int]) -> list[int]:
+    first = next(xs)
+    return [first, sum(xs), sum(xs)]  # an iterator: what was read is not read again
+
+
+@task
+def weights(ms: typing.Iterable[Model]) -> list[float]:
+    return [w for m in ms for w in m.weights]
+
+
+def test_a_generator_output_passes_its_items_to_every_consumer() -> None:
+    @workflow
+    def streamed(n: int) -> tuple[list[int], list[int], list[float]]:
+        items = squares(n=n)
+        return summed_twice(xs=items), summed_twice(xs=items), weights(ms=models(n=n))
+
+    # each consumer reads the items from the first, whatever another one read
+    assert streamed(n=4) == ([0, 14, 0], [0, 14, 0], [0.0, 1.0, 2.0, 3.0])
+    assert list(squares(n=3)) == [0, 1, 4]

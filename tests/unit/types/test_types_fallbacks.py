@@ -77,7 +77,7 @@ class Opaque:
         self.n = n
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is Opaque and other.n == self.n
+        return type(other) is type(self) and other.n == self.n
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -267,3 +267,29 @@ def test_arrays_from_the_command_line_as_json_or_an_npy_file(tmp_path: Path) -> 
     assert display(array) == [[1, 2], [3, 4]]
     with pytest.raises(ValueError, match=r"--counts: cannot read .* as dict\[int, str\]: invalid literal"):
         parse_value('{"one": "a"}', dict[int, str], "counts")
+
+
+# ---- iterators: their items ---------------------------------------------------------------------
+
+
+class Token(Opaque):
+    """A plain class of its own, first met in an iterator's items."""
+
+
+async def test_an_iterator_passes_as_its_items_each_by_its_type() -> None:
+    from collections.abc import Generator, Iterable, Iterator
+
+    from wingspan.core.types.iterators import Items
+
+    for py_type in (Iterator[int], Iterable[int], Generator[int, None, None]):
+        back, literal = await round_trip((i * i for i in range(3)), py_type)
+        assert type(back) is Items and list(back) == [0, 1, 4]
+        assert kinds(literal) == ["integer"] * 3
+    with pytest.warns(PickledTypeWarning, match="Token pass between tasks pickled"):
+        default_engine().literal_type(Iterator[Point | Token])
+    back, literal = await round_trip(iter([Point(1, 2), Token(3)]), Iterator[Point | Token])
+    assert list(back) == [Point(1, 2), Token(3)]
+    items = Items([1, 2, 3])
+    assert next(items) == 1 and list(items) == [2, 3] and list(items.fresh()) == [1, 2, 3]
+    with pytest.raises(TypeTransformerError, match=r"^'v\[1\]': expected int, got str 'a'"):
+        await default_engine().to_literal(iter([1, "a"]), Iterator[int], name="v")
