@@ -384,6 +384,7 @@ def as_condition(value: Any) -> Condition:
 
 class Comparison(Condition):
     def __init__(self, op: str, left: Promise, right: Any) -> None:
+        _refuse_promise_text(right, f"a condition comparing {left!r}")  # here: only while the body is traced
         self.op, self.left, self.right = op, left, right
 
     def to_model(self) -> BooleanExpression:

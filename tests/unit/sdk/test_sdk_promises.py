@@ -523,6 +523,21 @@ def test_the_text_of_a_promise_given_as_an_input_is_refused(label: str) -> None:
     assert "Promise(n0.o0: int)" in message and "Do the computation in a @task" in message, message
 
 
+def test_the_text_of_a_promise_in_a_condition_is_refused() -> None:
+    from wingspan import conditional
+
+    def define() -> None:
+        @workflow
+        def misused(x: int, name: str) -> str:
+            return conditional("same").if_(shout(text=name) == f"{inc(x=x)}!").then(
+                shout(text=name)).else_().then(shout(text="no"))
+
+    message = define_error(define)
+    assert message.startswith(
+        "a condition comparing Promise(n1.o0: str): a promise (the future output of a node) was used "
+        "as text (Promise(n2.o0: int) in 'Promise(n2.o0: int)!')"), message
+
+
 def test_the_text_of_a_promise_returned_as_a_workflow_output_is_refused() -> None:
     def define() -> None:
         @workflow
