@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wingspan.core.model.literals import Literal, LiteralType, SimpleType, UnionType
+from wingspan.core.model.literals import DICT_ITEM, Literal, LiteralType, SimpleType, UnionType
 
 __all__ = ["ANY_TAG", "assignable", "literal_fits", "plain", "same_type"]
 
@@ -54,7 +54,8 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
         return True, ""
     if target.kind == "simple" and target.value == SimpleType.OPAQUE and target.tag == ANY_TAG:
         return True, ""  # Any takes every value, as its own literal (JSON-like) or pickled
-    if target.kind == source.kind and target.kind in ("collection_type", "map_value_type"):
+    if target.kind == source.kind and target.kind in ("collection_type", "map_value_type") and not (
+            source.value.kind == "record_type" and source.value.value.name == DICT_ITEM):  # a dict
         ok, tag = assignable(source.value, target.value)
         if ok and not tag:  # list[int] into list[Any]; never a conversion inside (a union's tag)
             return True, ""

@@ -7,6 +7,7 @@ import typing
 from typing import Any
 
 from wingspan.core.model.literals import (
+    DICT_ITEM,
     Literal,
     LiteralCollection,
     LiteralMap,
@@ -20,7 +21,6 @@ from wingspan.core.model.literals import (
     UnionValue,
 )
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
-from wingspan.core.types.naturals import DICT_ITEM
 from wingspan.core.types.pickled import pickle_literal, unpickle_literal, warn_pickled
 from wingspan.core.types.scalars import check_text
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch

@@ -11,11 +11,8 @@ import datetime as dt
 from typing import Any
 
 from wingspan.core.errors import TypeTransformerError
-from wingspan.core.model.literals import Literal
+from wingspan.core.model.literals import DICT_ITEM, Literal
 from wingspan.core.types.purity import to_python_now
-
-# how containers store a dict with keys other than str: a list of records of this name
-DICT_ITEM = "dict.item"
 
 __all__ = ["to_natural"]
 

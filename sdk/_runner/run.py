@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import typing
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
@@ -48,7 +49,8 @@ class SdkTaskRunner:
         self.input_types = task.interface.inputs
         self.output_types = task.interface.outputs
         self._streams = [n for n, t in self.output_types.items() if is_stream_type(t)]
-        self._stream_inputs = {n for n, t in self.input_types.items() if is_stream_type(t)}
+        self._stream_inputs = [n for n, t in self.input_types.items() if is_stream_type(t)]
+        self._list_inputs = [n for n, t in self.input_types.items() if list in (t, typing.get_origin(t))]
         fn = getattr(task, "fn", None)
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
@@ -63,11 +65,20 @@ class SdkTaskRunner:
         return self._check(await self.task.fn(**self._fresh_streams(inputs)))
 
     def _fresh_streams(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Each call reads a stream input from its first item, whoever read it before."""
-        if not self._stream_inputs:
+        """Each call reads a stream input from its first item, whoever read it before; a list
+        and a stream of the same items connect, so each input gets the kind it declares (as
+        it would from their literal in another process)."""
+        if not self._stream_inputs and not self._list_inputs:
             return inputs
-        return {k: v.fresh() if k in self._stream_inputs and isinstance(v, Items) else v
-                for k, v in inputs.items()}
+        adapted = dict(inputs)
+        for name in self._stream_inputs:
+            if name in adapted:
+                value = adapted[name]
+                adapted[name] = value.fresh() if isinstance(value, Items) else Items(value)
+        for name in self._list_inputs:
+            if isinstance(adapted.get(name), Items):
+                adapted[name] = list(adapted[name].fresh())
+        return adapted
 
     def _check(self, returned: Any) -> dict[str, Any]:
         outputs: dict[str, Any] = self.task.interface.unpack_outputs(returned, self._where)

@@ -148,3 +148,17 @@ def test_a_generator_output_passes_its_items_to_every_consumer() -> None:
     # each consumer reads the items from the first, whatever another one read
     assert streamed(n=4) == ([0, 14, 0], [0, 14, 0], [0.0, 1.0, 2.0, 3.0])
     assert list(squares(n=3)) == [0, 1, 4]
+
+
+@task
+def as_list(xs: list[int]) -> list[int]:
+    return xs + [-1]  # noqa: RUF005 - a list operation: it needs a list, not a stream
+
+
+def test_a_stream_and_a_list_of_the_same_items_connect_each_way() -> None:
+    @workflow
+    def both(n: int) -> tuple[list[int], list[int]]:
+        listed = as_list(xs=squares(n=n))
+        return listed, summed_twice(xs=listed)
+
+    assert both(n=3) == ([0, 1, 4, -1], [0, 4, 0])

@@ -132,6 +132,7 @@ async def test_a_dict_with_int_keys_is_a_list_of_key_value_records_read_back_as_
     assert str(lt) == "dict[int, str]"
     assert not assignable(lt, default_engine().literal_type(dict[int, float]))[0]
     assert not assignable(lt, default_engine().literal_type(dict[str, str]))[0]
+    assert not assignable(lt, default_engine().literal_type(list))[0]  # a dict is no list
 
 
 async def test_a_key_or_value_of_the_wrong_type_is_named() -> None:
