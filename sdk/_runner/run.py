@@ -68,16 +68,17 @@ class SdkTaskRunner:
         """Each call reads a stream input from its first item, whoever read it before; a list
         and a stream of the same items connect, so each input gets the kind it declares (as
         it would from their literal in another process)."""
-        if not self._stream_inputs and not self._list_inputs:
-            return inputs
-        adapted = dict(inputs)
+        adapted = inputs
         for name in self._stream_inputs:
-            if name in adapted:
-                value = adapted[name]
+            if name in inputs:
+                value = inputs[name]
+                adapted = adapted if adapted is not inputs else dict(inputs)
                 adapted[name] = value.fresh() if isinstance(value, Items) else Items(value)
         for name in self._list_inputs:
-            if isinstance(adapted.get(name), Items):
-                adapted[name] = list(adapted[name].fresh())
+            value = inputs.get(name)
+            if isinstance(value, Items):  # rare: copy the inputs only then
+                adapted = adapted if adapted is not inputs else dict(inputs)
+                adapted[name] = list(value.fresh())
         return adapted
 
     def _check(self, returned: Any) -> dict[str, Any]:
