@@ -8,7 +8,9 @@ The literal is opaque bytes (offloaded to the blob store like any large literal)
 
 from __future__ import annotations
 
+import os
 import pickle
+import sys
 import threading
 import typing
 import warnings
@@ -43,7 +45,19 @@ def warn_pickled(described: str, where: str = "") -> None:
         "pickle can be read only by Python with the same classes importable. To store it as "
         "data, register a transformer for it: wingspan.core.types.default_engine().register("
         "MyTransformer()) in code, or return one from a plugin's wingspan_type_transformers hook"),
-        stacklevel=3)
+        stacklevel=_user_stacklevel())
+
+
+# the folder of the wingspan package: frames in it are ours, the first one outside is the user's
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _user_stacklevel() -> int:
+    """The stack level of the first caller outside wingspan (the line defining the task)."""
+    frame, level = sys._getframe(1), 1  # the caller of this function: warn_pickled
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _described(value_type: type) -> str:

@@ -152,6 +152,7 @@ def test_a_type_no_transformer_serves_is_pickled_with_a_warning_once() -> None:
     with pytest.warns(PickledTypeWarning) as warned:
         lt = default_engine().literal_type(list[Model], where="task 'fit', parameter 'model'")
     (message,) = [str(w.message) for w in warned]
+    assert warned[0].filename == __file__  # the line that asked, not the type engine's
     assert message.startswith(f"task 'fit', parameter 'model': values of type {Model.__module__}."
                               f"{Model.__qualname__} pass between tasks pickled")
     assert "register a transformer for it: wingspan.core.types.default_engine().register(" in message
