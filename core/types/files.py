@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import types
+import typing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from wingspan.core.types.transformer import TransferContext, TypeTransformer, Va
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["FILE_TRANSFORMERS", "Directory", "File"]
+__all__ = ["FILE_TRANSFORMERS", "Directory", "File", "files_from_text", "mentions_files"]
 
 
 def _is_remote(location: str) -> bool:
@@ -166,6 +168,34 @@ class Directory(_Remote, os.PathLike[str]):
         """Local paths of every file inside, downloading first if needed."""
         root = Path(self.download())
         return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+
+def mentions_files(py_type: Any) -> bool:
+    """Whether File or Directory appear in an annotation (at the top, or in list, dict or union)."""
+    return py_type in (File, Directory) or any(mentions_files(arg) for arg in typing.get_args(py_type))
+
+
+def files_from_text(value: Any, py_type: Any) -> Any:
+    """``value`` with each path or URI given as text where a File or Directory is declared made
+    one (in lists, dicts and unions too): what a task receives after a trip through a literal."""
+    if isinstance(value, str):
+        if py_type in (File, Directory):
+            return py_type(value)
+        union = typing.get_origin(py_type) in (typing.Union, types.UnionType)
+        members = typing.get_args(py_type) if union else ()
+        if str not in members:
+            for member in members:
+                if member in (File, Directory):
+                    return member(value)
+        return value
+    origin = typing.get_origin(py_type)
+    if origin is list and type(value) is list:
+        (item,) = typing.get_args(py_type)
+        return [files_from_text(v, item) for v in value]
+    if origin is dict and type(value) is dict:
+        item = typing.get_args(py_type)[1]
+        return {k: files_from_text(v, item) for k, v in value.items()}
+    return value
 
 
 def _file_uri(path: str) -> str:

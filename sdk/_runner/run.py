@@ -25,6 +25,7 @@ from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
+from wingspan.core.types.files import files_from_text, mentions_files
 from wingspan.core.types.iterators import Items, is_stream_type
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
@@ -49,6 +50,7 @@ class SdkTaskRunner:
         self.input_types = task.interface.inputs
         self.output_types = task.interface.outputs
         self._streams = [n for n, t in self.output_types.items() if is_stream_type(t)]
+        self._file_outputs = [n for n, t in self.output_types.items() if mentions_files(t)]
         self._stream_inputs = [n for n, t in self.input_types.items() if is_stream_type(t)]
         self._list_inputs = [n for n, t in self.input_types.items() if list in (t, typing.get_origin(t))]
         fn = getattr(task, "fn", None)
@@ -91,6 +93,8 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
+        for name in self._file_outputs:  # a path returned as text for a File
+            outputs[name] = files_from_text(outputs[name], self.output_types[name])
         for name in self._streams:
             # a generator is read once: its items, collected now, feed every consumer
             if not isinstance(outputs[name], Items):
@@ -141,6 +145,8 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
         if not engine.fits(value, py_type):
             raise TypeTransformerError(f"{entity.kind_label} {entity.name!r}, input {name!r}: expected "
                                        f"{type_repr(py_type)}, got {type(value).__name__} {value!r:.60}")
+        if mentions_files(py_type):  # a path given as text for a File
+            values[name] = files_from_text(value, py_type)
     missing = [n for n in entity.interface.inputs if n not in values]
     if missing:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")

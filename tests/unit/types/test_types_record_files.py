@@ -158,3 +158,32 @@ def test_records_holding_files_pass_between_tasks(tmp_path: Path, monkeypatch: p
 def test_a_task_called_with_a_path_reads_it_as_a_file(tmp_path: Path) -> None:
     (tmp_path / "in.txt").write_text("four")
     assert size_of(source=str(tmp_path / "in.txt")) == 4
+
+
+@task
+def kind_of(source: File, sources: list[File], maybe: File | None, folder: Directory) -> str:
+    return ",".join(type(v).__name__ for v in (source, *sources, maybe, folder))
+
+
+@task
+def text_path(folder: str) -> File:
+    Path(folder, "made.txt").write_text("made")
+    return str(Path(folder, "made.txt"))  # type: ignore[return-value]
+
+
+@task
+def read_file(source: File) -> str:
+    return f"{type(source).__name__}:{Path(source.download()).read_text()}"
+
+
+def test_paths_given_as_text_reach_tasks_as_files_as_on_a_server(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("a")
+    path = str(tmp_path / "a.txt")
+    assert kind_of(source=path, sources=[path, File(path)], maybe=path, folder=str(tmp_path)) == (
+        "File,File,File,File,Directory")
+
+    @workflow
+    def made(folder: str) -> str:
+        return read_file(source=text_path(folder=folder))  # type: ignore[no-any-return]
+
+    assert made(folder=str(tmp_path)) == "File:made"
