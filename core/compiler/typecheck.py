@@ -53,7 +53,9 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
     if same_type(source, target):
         return True, ""
     if target.kind == "simple" and target.value == SimpleType.OPAQUE and target.tag == ANY_TAG:
-        return True, ""  # Any takes every value, as its own literal (JSON-like) or pickled
+        # Any takes plain data, which reads back the same from its literal; a record would come
+        # back a dict in another process but stay the object in this one
+        return _plain_data(source), ""
     if target.kind == source.kind and target.kind in ("collection_type", "map_value_type") and not (
             source.value.kind == "record_type" and source.value.value.name == DICT_ITEM):  # a dict
         ok, tag = assignable(source.value, target.value)
@@ -68,6 +70,18 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
             if all(plain(v) in targets for v in source.value.variants):
                 return True, ""
     return False, ""
+
+
+def _plain_data(lt: LiteralType) -> bool:
+    """Scalars, pickles, and lists, str-keyed dicts and unions of them."""
+    match lt.kind:
+        case "simple":
+            return True
+        case "collection_type" | "map_value_type":
+            return _plain_data(lt.value)
+        case "union_type":
+            return all(_plain_data(v) for v in lt.value.variants)
+    return False
 
 
 _SIMPLE_KINDS = {
