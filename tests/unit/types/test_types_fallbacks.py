@@ -203,8 +203,8 @@ def test_any_takes_plain_data_and_typed_lists_flow_into_untyped_ones() -> None:
         assert assignable(engine.literal_type(source), engine.literal_type(Any)) == (True, "")
     # what would read back differently in another process (a dict for a record, text for a
     # File or an enum) stays refused, as the compiler says
-    for source in (Point, list[Point], File, dict[int, str]):
-        assert not assignable(engine.literal_type(source), engine.literal_type(Any))[0]
+    for refused in (Point, list[Point], File, dict[int, str]):
+        assert not assignable(engine.literal_type(refused), engine.literal_type(Any))[0]
     assert assignable(engine.literal_type(list[int]), engine.literal_type(list)) == (True, "")
     assert assignable(engine.literal_type(dict[str, int]), engine.literal_type(dict)) == (True, "")
     assert not assignable(engine.literal_type(Any), engine.literal_type(int))[0]
