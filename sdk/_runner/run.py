@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import typing
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import anyio
 
+from wingspan._runner.declared import DeclaredKinds
 from wingspan.core.engine import (
     EventSink,
     LaunchPlanTarget,
@@ -26,7 +26,6 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
 from wingspan.core.types.files import files_from_text, mentions_files
-from wingspan.core.types.iterators import Items, is_stream_type
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -49,10 +48,7 @@ class SdkTaskRunner:
         self.template: TaskTemplate = task.template
         self.input_types = task.interface.inputs
         self.output_types = task.interface.outputs
-        self._streams = [n for n, t in self.output_types.items() if is_stream_type(t)]
-        self._file_outputs = [n for n, t in self.output_types.items() if mentions_files(t)]
-        self._stream_inputs = [n for n, t in self.input_types.items() if is_stream_type(t)]
-        self._list_inputs = [n for n, t in self.input_types.items() if list in (t, typing.get_origin(t))]
+        self._kinds = DeclaredKinds(self.input_types, self.output_types)
         fn = getattr(task, "fn", None)
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
@@ -61,27 +57,14 @@ class SdkTaskRunner:
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
-        return self._check(self.task.fn(**self._fresh_streams(inputs)))
+        if self._kinds.adapts_inputs:
+            inputs = self._kinds.inputs(inputs)
+        return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        return self._check(await self.task.fn(**self._fresh_streams(inputs)))
-
-    def _fresh_streams(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        """Each call reads a stream input from its first item, whoever read it before; a list
-        and a stream of the same items connect, so each input gets the kind it declares (as
-        it would from their literal in another process)."""
-        adapted = inputs
-        for name in self._stream_inputs:
-            if name in inputs:
-                value = inputs[name]
-                adapted = adapted if adapted is not inputs else dict(inputs)
-                adapted[name] = value.fresh() if isinstance(value, Items) else Items(value)
-        for name in self._list_inputs:
-            value = inputs.get(name)
-            if isinstance(value, Items):  # rare: copy the inputs only then
-                adapted = adapted if adapted is not inputs else dict(inputs)
-                adapted[name] = list(value.fresh())
-        return adapted
+        if self._kinds.adapts_inputs:
+            inputs = self._kinds.inputs(inputs)
+        return self._check(await self.task.fn(**inputs))
 
     def _check(self, returned: Any) -> dict[str, Any]:
         outputs: dict[str, Any] = self.task.interface.unpack_outputs(returned, self._where)
@@ -93,12 +76,8 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
-        for name in self._file_outputs:  # a path returned as text for a File
-            outputs[name] = files_from_text(outputs[name], self.output_types[name])
-        for name in self._streams:
-            # a generator is read once: its items, collected now, feed every consumer
-            if not isinstance(outputs[name], Items):
-                outputs[name] = Items(outputs[name])
+        if self._kinds.adapts_outputs:
+            self._kinds.outputs(outputs)
         return outputs
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
