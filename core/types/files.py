@@ -93,7 +93,7 @@ class _Remote:
         return f"{type(self).__name__}({self._uri or str(self._local)!r})"
 
     @classmethod
-    def from_given(cls, value: Any) -> Any:
+    def _from_given(cls, value: Any) -> Any:
         """``value`` as this class: itself, or a path or URI given as str or Path (None if not)."""
         if type(value) is cls:
             return value
@@ -106,7 +106,7 @@ class _Remote:
     def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
         from wingspan.core.types.model_fields import reference_schema
 
-        return reference_schema(cls, cls.from_given, lambda v: v.uri or v.path,
+        return reference_schema(cls, cls._from_given, lambda v: v.uri or v.path,
                                 f"a {cls.__name__}, a path or a URI")
 
     @classmethod
