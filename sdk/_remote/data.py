@@ -17,6 +17,7 @@ from grpclib.client import Channel
 from wingspan._remote.endpoint import Endpoint
 from wingspan._remote.naturals import from_natural
 from wingspan._remote.transport import RemoteError, Transport, translate
+from wingspan._remote.uploads import ProxyUploads, upload_context
 from wingspan.core.errors import UserError
 from wingspan.core.model.interface import TypedInterface
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralMap
@@ -40,13 +41,17 @@ async def input_literals(transport: Transport, values: dict[str, Any], interface
     if unknown:
         raise UserError(f"unknown inputs {unknown}; the inputs are {sorted(expected)}")
     literals = {}
+    # arrays, frames and large values are written through the data proxy as they are converted
+    uploads = ProxyUploads(transport, project, domain)
+    ctx = upload_context(uploads)
     for key, value in values.items():
         lt = expected[key]
         assert lt is not None
         # local files go to the server first (through its data proxy): it cannot read them here
         value = await upload_local_files(transport, value, lt, project, domain)
         if py_types is not None and key in py_types:
-            literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
+            literal = await default_engine().to_literal(value, py_types[key], ctx, name=key)
+            literals[key] = uploads.placed_literal(literal) if uploads.placed else literal
         elif lt.kind == "blob" and isinstance(value, str | File):
             uri = value if isinstance(value, str) else value.uri or value.path
             literals[key] = Literal("blob", Blob(uri, BlobType("", lt.value.dimensionality)))

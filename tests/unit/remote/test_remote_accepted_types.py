@@ -14,7 +14,9 @@ import pytest
 
 from tests.unit.api.served import wingspan_serve
 from wingspan._remote.client import AsyncRemote
+from wingspan.core.errors import UserError
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.types.files import File
 from wingspan.core.types.pickled import PickledTypeWarning
 
 PROJECT = '''
@@ -141,6 +143,16 @@ def made(n: int) -> np.ndarray:
     return np.arange(n, dtype=np.float32).reshape(2, -1)
 
 
+@task
+def total(a: np.ndarray, blob: Model) -> int:
+    return int(a.sum()) + int(sum(blob.weights))
+
+
+@workflow
+def totals(a: np.ndarray, blob: Model) -> int:
+    return total(a=a, blob=blob)
+
+
 @workflow
 def arrays(n: int) -> np.ndarray:
     return scaled(a=scaled(a=made(n=n), by=2.0), by=0.5)
@@ -215,11 +227,20 @@ async def test_signatures_and_values_issue_22_accepts_run_on_a_served_server_as_
     assert isinstance(plain.pop("o0"), bytes)
     assert plain == {"o1": 14.0, "o2": {1: ["a"]}, "o3": {"type": "list", "value": [1, 2.5]}}
     array = np.arange(6, dtype=np.float32).reshape(2, 3)
-    # made in a task: the client has no blob store to send an array as an input (nor a data frame)
     back = (await run("arrays", {"n": 6}))["o0"]
     assert back.dtype == np.float32
     np.testing.assert_array_equal(back, array)
+    # an array given as an input goes up through the data proxy, as a large value does
+    # (and a pickle over the 4 MiB offload threshold)
+    big, heavy = np.arange(100_000, dtype=np.int64), type(model)([1.0] * 700_000)
+    assert (await run("totals", {"a": big, "blob": heavy}))["o0"] == int(big.sum()) + 700_000
 
     # 12: a File in a dataclass in a pydantic model, a Directory in the model, a str for a File
     (tmp_path / "extra.txt").write_text("x")
     assert await run("records", {"title": "ab", "extra": str(tmp_path / "extra.txt")}) == {"o0": "abab|ab|x"}
+    # a local folder inside a record cannot go up yet (a file there can), and says what to do
+    wrapped = entities["accepted_types.read"].interface.inputs["wrapped"]
+    report: Any = wrapped.model_fields["report"].annotation
+    given = wrapped(report=report("t", File(tmp_path / "extra.txt")), pages=str(tmp_path))
+    with pytest.raises(UserError, match="cannot take this value's folder of objects yet"):
+        await remote.execute(entities["accepted_types.read"], {"wrapped": given, "extra": "s3://b/k"})
