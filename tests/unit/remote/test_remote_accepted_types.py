@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests.unit.api.served import wingspan_serve
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import pydantic
 
 from wingspan import Directory, File, task, workflow
@@ -153,6 +155,16 @@ def totals(a: np.ndarray, blob: Model) -> int:
     return total(a=a, blob=blob)
 
 
+@task
+def rows(df: pd.DataFrame) -> int:
+    return len(df)
+
+
+@workflow
+def counted(df: pd.DataFrame) -> int:
+    return rows(df=df)
+
+
 @workflow
 def arrays(n: int) -> np.ndarray:
     return scaled(a=scaled(a=made(n=n), by=2.0), by=0.5)
@@ -234,6 +246,7 @@ async def test_signatures_and_values_issue_22_accepts_run_on_a_served_server_as_
     # (and a pickle over the 4 MiB offload threshold)
     big, heavy = np.arange(100_000, dtype=np.int64), type(model)([1.0] * 700_000)
     assert (await run("totals", {"a": big, "blob": heavy}))["o0"] == int(big.sum()) + 700_000
+    assert await run("counted", {"df": pd.DataFrame({"x": [1, 2, 3]})}) == {"o0": 3}
 
     # 12: a File in a dataclass in a pydantic model, a Directory in the model, a str for a File
     (tmp_path / "extra.txt").write_text("x")
