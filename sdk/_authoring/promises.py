@@ -68,6 +68,9 @@ class NodeOutput:
     def node_id(self) -> str:
         return self._node.id if self._node else START_NODE
 
+    def __repr__(self) -> str:
+        return f"NodeOutput({self.node_id}, no outputs)"
+
     def __rshift__(self, other: Any) -> Any:
         """``a >> b``: b runs after a although no data flows between them."""
         for target in _nodes_of(other):

@@ -482,16 +482,20 @@ def test_print_of_a_promise_in_a_workflow_body_shows_its_node_and_output(
         capsys: pytest.CaptureFixture[str]) -> None:
     import logging
 
+    @task
+    def nothing(x: int) -> None:
+        pass
+
     @workflow
     def printed(x: int) -> int:
         y = inc(x=x)
-        print(y, x)
+        print(y, x, nothing(x=x))
         print(f"y is {y}, then {y!s:>25}")
         logging.getLogger("printed").warning("y=%s", y)
         return y
 
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Promise(n0.o0: int) Promise(start.x: int)"
+    assert out[0] == "Promise(n0.o0: int) Promise(start.x: int) NodeOutput(n1, no outputs)"
     assert out[1] == "y is Promise(n0.o0: int), then       Promise(n0.o0: int)"
     assert printed(x=1) == 2
 
