@@ -5,7 +5,6 @@ before a run, stored files and data frames of its outputs come down when they ar
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from typing import Any, cast
@@ -17,7 +16,7 @@ from grpclib.client import Channel
 from wingspan._remote.endpoint import Endpoint
 from wingspan._remote.naturals import from_natural
 from wingspan._remote.transport import RemoteError, Transport, translate
-from wingspan._remote.uploads import ProxyUploads, upload_context
+from wingspan._remote.uploads import ProxyUploads, put_signed, upload_context
 from wingspan.core.errors import UserError
 from wingspan.core.model.interface import TypedInterface
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralMap
@@ -28,7 +27,7 @@ from wingspan.core.types.offload import load_offloaded
 from wingspan.core.types.transformer import TransferContext
 from wingspan.protos import v1
 
-__all__ = ["ProxyDownloads", "input_literals", "output_values", "put_signed", "upload_local_files"]
+__all__ = ["ProxyDownloads", "input_literals", "output_values", "upload_local_files"]
 
 
 async def input_literals(transport: Transport, values: dict[str, Any], interface: TypedInterface,
@@ -100,16 +99,6 @@ async def upload_local_files(transport: Transport, value: Any, lt: Any, project:
         return {k: await upload_local_files(transport, item, lt.value, project, domain)
                 for k, item in value.items()}
     return value
-
-
-async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-
-
-    async with httpx.AsyncClient(timeout=300) as http:
-        response = await http.put(signed_url, content=data,
-                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
-    if response.status_code >= 300:
-        raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 
 
 class ProxyDownloads:

@@ -8,20 +8,22 @@ under a placeholder prefix; the literals are then pointed at where the objects l
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 from typing import Any, cast
 
 import anyio
+import httpx
 
-from wingspan._remote.transport import Transport
+from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import UserError
 from wingspan.core.model.literals import Literal, LiteralCollection, LiteralMap, RecordFieldValue, RecordValue
 from wingspan.core.model.record import replace
 from wingspan.core.types.transformer import TransferContext
 from wingspan.protos import v1
 
-__all__ = ["ProxyUploads", "upload_context"]
+__all__ = ["ProxyUploads", "put_signed", "upload_context"]
 
 # where the type engine writes before the objects have their place on the server
 _PENDING = "s3://wingspan-pending-upload/inputs"
@@ -36,8 +38,6 @@ class ProxyUploads:
         self.placed: dict[str, str] = {}
 
     async def put(self, uri: str, data: bytes) -> None:
-        from wingspan._remote.data import put_signed
-
         md5 = hashlib.md5(data).digest()
         name = uri.rsplit("/", 1)[-1]
         location = await self.transport.call("create_upload_location", v1.CreateUploadLocationRequest(
@@ -72,6 +72,15 @@ class ProxyUploads:
                     RecordFieldValue(f.name, None if f.value is None else self.placed_literal(f.value))
                     for f in value.fields)))
         return literal
+
+
+async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
+    """PUTs ``data`` to a signed URL of the data proxy, with its digest for the store to check."""
+    async with httpx.AsyncClient(timeout=300) as http:
+        response = await http.put(signed_url, content=data,
+                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
+    if response.status_code >= 300:
+        raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 
 
 def upload_context(uploads: ProxyUploads) -> TransferContext:
