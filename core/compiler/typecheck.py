@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from wingspan.core.model.literals import Literal, LiteralType, SimpleType, UnionType
+from wingspan.core.model.literals import DICT_ITEM, Literal, LiteralType, SimpleType, UnionType
 
-__all__ = ["assignable", "literal_fits", "plain", "same_type"]
+__all__ = ["ANY_TAG", "assignable", "literal_fits", "plain", "same_type"]
+
+# the tag of the opaque literal type of a value of no declared type (Any): every value fits it
+ANY_TAG = "any"
 
 
 def plain(lt: LiteralType) -> LiteralType:
@@ -49,6 +52,15 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
     """
     if same_type(source, target):
         return True, ""
+    if target.kind == "simple" and target.value == SimpleType.OPAQUE and target.tag == ANY_TAG:
+        # Any takes plain data, which reads back the same from its literal; a record would come
+        # back a dict in another process but stay the object in this one
+        return _plain_data(source), ""
+    if target.kind == source.kind and target.kind in ("collection_type", "map_value_type") and not (
+            source.value.kind == "record_type" and source.value.value.name == DICT_ITEM):  # a dict
+        ok, tag = assignable(source.value, target.value)
+        if ok and not tag:  # list[int] into list[Any]; never a conversion inside (a union's tag)
+            return True, ""
     if target.kind == "union_type":
         for variant in target.value.variants:
             if same_type(variant, source):
@@ -58,6 +70,18 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
             if all(plain(v) in targets for v in source.value.variants):
                 return True, ""
     return False, ""
+
+
+def _plain_data(lt: LiteralType) -> bool:
+    """Scalars, pickles, and lists, str-keyed dicts and unions of them."""
+    match lt.kind:
+        case "simple":
+            return True
+        case "collection_type" | "map_value_type":
+            return _plain_data(lt.value)
+        case "union_type":
+            return all(_plain_data(v) for v in lt.value.variants)
+    return False
 
 
 _SIMPLE_KINDS = {
@@ -80,7 +104,8 @@ def literal_fits(literal: Literal, lt: LiteralType) -> bool:
         return literal.value.type is None or assignable(literal.value.type, lt)[0]
     match lt.kind:
         case "simple":
-            return literal.kind in _SIMPLE_KINDS.get(lt.value, set())
+            # an opaque type (Any, or a pickled class) is read by Python: any literal may be one
+            return lt.value == SimpleType.OPAQUE or literal.kind in _SIMPLE_KINDS.get(lt.value, set())
         case "collection_type":
             return literal.kind == "collection" and all(
                 literal_fits(item, lt.value) for item in literal.value.literals)

@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Final
 from wingspan.core.model.record import record
 
 __all__ = [
+    "DICT_ITEM",
     "Blob",
     "BlobDimensionality",
     "BlobType",
@@ -150,6 +151,10 @@ def describe(t: LiteralType) -> str:
         case "structured_dataset_type":
             return "DataFrame"
     return "unknown"
+
+
+# a dict with keys other than str is a list of records of this name (fields key and value)
+DICT_ITEM: Final = "dict.item"
 
 
 # ---- literals --------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The type engine: Python values to literals and back, exactly.
 
 ``default_engine()`` holds the built-in transformers; plugins add theirs through
-the ``wingspan_type_transformers`` hook, code through ``TypeEngine.register``.
+the ``wingspan_type_transformers`` hook, code through ``TypeEngine.register``. A type
+none of them serves passes pickled (``pickled.py``), with a warning once per type.
 """
 
 from __future__ import annotations
@@ -24,18 +25,23 @@ __all__ = [
 
 
 def builtin_transformers() -> list[TypeTransformer]:
+    from wingspan.core.types.arrays import NumpyTransformer
     from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
     from wingspan.core.types.files import FILE_TRANSFORMERS
     from wingspan.core.types.frames import FRAME_TRANSFORMERS
+    from wingspan.core.types.iterators import IteratorTransformer
     from wingspan.core.types.passthrough import PassThroughTransformer
     from wingspan.core.types.records import RECORD_TRANSFORMERS
     from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
 
     return [PassThroughTransformer(), *SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
-            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS]
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer(), IteratorTransformer()]
 
 
 @cache
 def default_engine() -> TypeEngine:
-    """The process-wide engine with every built-in transformer."""
-    return TypeEngine(builtin_transformers())
+    """The process-wide engine with every built-in transformer, and the pickle fallback for
+    types no transformer serves."""
+    from wingspan.core.types.pickled import PickleTransformer
+
+    return TypeEngine(builtin_transformers(), fallback=PickleTransformer())

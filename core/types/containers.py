@@ -1,4 +1,4 @@
-"""Transformers of list[T], dict[str, T], and unions (Optional[T] included)."""
+"""Transformers of list[T], dict[K, T], unions (Optional[T] included) and Any."""
 
 from __future__ import annotations
 
@@ -7,36 +7,49 @@ import typing
 from typing import Any
 
 from wingspan.core.model.literals import (
+    DICT_ITEM,
     Literal,
     LiteralCollection,
     LiteralMap,
     LiteralType,
+    RecordField,
+    RecordFieldValue,
+    RecordKind,
+    RecordType,
+    RecordValue,
     UnionType,
     UnionValue,
 )
-from wingspan.core.types.engine import TypeEngine, UnsupportedTypeError, mismatch_from_literal, type_repr
+from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
+from wingspan.core.types.pickled import pickle_literal, unpickle_literal, warn_pickled
 from wingspan.core.types.scalars import check_text
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
+from wingspan.core.types.untyped import AnyTransformer, is_untyped
 
 __all__ = ["CONTAINER_TRANSFORMERS", "union_variants"]
 
 
 def _item_type(py_type: Any) -> Any:
-    """T of list[T]; UnsupportedTypeError for a bare list."""
+    """T of list[T]; Any for a bare list (its items are JSON-like or pickled, see .untyped)."""
     args = typing.get_args(py_type)
-    if not args:
-        raise UnsupportedTypeError(py_type, reason="say what it holds, e.g. list[int]")
-    return args[0]
+    return args[0] if args else typing.Any
 
 
 def _value_type(py_type: Any) -> Any:
-    """T of dict[str, T]; UnsupportedTypeError for a bare dict or keys other than str."""
+    """T of dict[str, T]; Any for a bare dict or dict[Any, T]."""
     args = typing.get_args(py_type)
-    if not args:
-        raise UnsupportedTypeError(py_type, reason="say what it maps, e.g. dict[str, int]")
-    if args[0] is not str:
-        raise UnsupportedTypeError(py_type, reason="dictionary keys must be str")
-    return args[1]
+    return args[1] if args else typing.Any
+
+
+def _untyped_keys(py_type: Any) -> bool:
+    """A bare dict or dict[Any, T]: keys other than str make the whole dict a pickle."""
+    args = typing.get_args(py_type)
+    return not args or is_untyped(args[0])
+
+
+def _keys_are_str(py_type: Any) -> bool:
+    args = typing.get_args(py_type)
+    return not args or args[0] is str or is_untyped(args[0])
 
 
 class ListTransformer(TypeTransformer):
@@ -79,10 +92,12 @@ class ListTransformer(TypeTransformer):
 
 
 class DictTransformer(TypeTransformer):
+    """dict[str, T]; a bare dict (or dict[Any, T]) too, pickled whole if a key is not a str."""
+
     name = "dict"
 
     def handles(self, py_type: Any) -> bool:
-        return py_type is dict or typing.get_origin(py_type) is dict
+        return (py_type is dict or typing.get_origin(py_type) is dict) and _keys_are_str(py_type)
 
     def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
         return LiteralType("map_value_type", engine.literal_type(_value_type(py_type)),
@@ -93,13 +108,17 @@ class DictTransformer(TypeTransformer):
             return False
         item = _value_type(py_type)
         transformer = engine.transformer_for(item)
-        return all(type(k) is str and transformer.fits(v, item, engine, exact=exact)
+        any_key = _untyped_keys(py_type)
+        return all((any_key or type(k) is str) and transformer.fits(v, item, engine, exact=exact)
                    for k, v in value.items())
 
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
                          ctx: TransferContext) -> Literal:
         if not isinstance(value, dict):
             raise ValueMismatch.of(type_repr(py_type), value)
+        if _untyped_keys(py_type) and not all(type(key) is str for key in value):
+            warn_pickled(f"{type_repr(py_type)} with keys other than str")
+            return pickle_literal(value)
         item = _value_type(py_type)
         transformer = engine.transformer_for(item)
         literals = {}
@@ -115,11 +134,73 @@ class DictTransformer(TypeTransformer):
 
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
+        if literal.kind == "opaque" and _untyped_keys(py_type):
+            value = unpickle_literal(literal, py_type)
+            if type(value) is not dict:
+                raise ValueMismatch.of(type_repr(py_type), value, "the pickle held another type")
+            return value
         if literal.kind != "map":
             raise mismatch_from_literal(py_type, literal)
         item = _value_type(py_type)
         return {k: await engine.to_python_nested(v, item, ctx)
                 for k, v in literal.value.literals.items()}
+
+
+class KeyedDictTransformer(TypeTransformer):
+    """dict[K, V] with keys other than str (dict[int, str]): a list of typed key/value records,
+    so keys and values keep their types and read as data anywhere."""
+
+    name = "keyed-dict"
+
+    def handles(self, py_type: Any) -> bool:
+        return typing.get_origin(py_type) is dict and not _keys_are_str(py_type)
+
+    def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
+        key, value = typing.get_args(py_type)
+        item = RecordType(DICT_ITEM, RecordKind.UNSPECIFIED, (
+            RecordField("key", engine.literal_type(key)), RecordField("value", engine.literal_type(value))))
+        return LiteralType("collection_type", LiteralType("record_type", item),
+                           annotation=type_repr(py_type))
+
+    def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
+        if type(value) is not dict:
+            return False
+        key, item = typing.get_args(py_type)
+        return all(engine.fits(k, key, exact=exact) and engine.fits(v, item, exact=exact)
+                   for k, v in value.items())
+
+    async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
+                         ctx: TransferContext) -> Literal:
+        if not isinstance(value, dict):
+            raise ValueMismatch.of(type_repr(py_type), value)
+        key_type, item_type = typing.get_args(py_type)
+        items = []
+        for key, item in value.items():
+            try:
+                key_literal = await engine.to_literal_nested(key, key_type, ctx)
+            except ValueMismatch as exc:
+                raise exc.within(f"[key {key!r:.40}]") from None
+            try:
+                item_literal = await engine.to_literal_nested(item, item_type, ctx)
+            except ValueMismatch as exc:
+                raise exc.within(f"[{key!r:.40}]") from None
+            items.append(Literal("record", RecordValue(DICT_ITEM, (
+                RecordFieldValue("key", key_literal), RecordFieldValue("value", item_literal)))))
+        return Literal("collection", LiteralCollection(tuple(items)))
+
+    async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
+                        ctx: TransferContext) -> Any:
+        if literal.kind != "collection":
+            raise mismatch_from_literal(py_type, literal)
+        key_type, item_type = typing.get_args(py_type)
+        out = {}
+        for item in literal.value.literals:
+            fields = {f.name: f.value for f in item.value.fields} if item.kind == "record" else {}
+            if set(fields) != {"key", "value"}:
+                raise ValueMismatch(type_repr(py_type), "a list that is not of key/value records")
+            key = await engine.to_python_nested(fields["key"], key_type, ctx)
+            out[key] = await engine.to_python_nested(fields["value"], item_type, ctx)
+        return out
 
 
 def union_variants(py_type: Any) -> tuple[Any, ...] | None:
@@ -180,5 +261,5 @@ class UnionTransformer(TypeTransformer):
 
 
 CONTAINER_TRANSFORMERS: tuple[TypeTransformer, ...] = (
-    ListTransformer(), DictTransformer(), UnionTransformer(),
+    ListTransformer(), DictTransformer(), KeyedDictTransformer(), UnionTransformer(), AnyTransformer(),
 )

@@ -31,7 +31,7 @@ class UnsupportedTypeError(TypeTransformerError):
         super().__init__(
             f"{location}type {type_repr(py_type)} is not supported{why}. Use a supported type "
             "(int, float, bool, str, bytes, datetime, timedelta, Enum, Optional/Union, list[T], "
-            "dict[str, T], a dataclass, a pydantic model, File, Directory, DataFrame), or register "
+            "dict[K, T], a dataclass, a pydantic model, File, Directory, DataFrame, np.ndarray), or register "
             "a transformer for it: wingspan.core.types.default_engine().register(MyTransformer()) "
             "in code, or return it from a plugin's wingspan_type_transformers hook"
         )
@@ -61,8 +61,11 @@ def type_repr(py_type: Any) -> str:
 class TypeEngine:
     """Transformers in priority order, with the literal type of each annotation cached."""
 
-    def __init__(self, transformers: Iterable[TypeTransformer] = ()) -> None:
+    def __init__(self, transformers: Iterable[TypeTransformer] = (),
+                 fallback: TypeTransformer | None = None) -> None:
         self._transformers: list[TypeTransformer] = list(transformers)
+        # serves what no transformer does, after every registered one (the pickle fallback)
+        self._fallback = fallback
         self._by_type: dict[Any, TypeTransformer] = {}
         self._literal_types: dict[Any, LiteralType] = {}
         # ids of the annotations whose literal type is being worked out, per thread: a type
@@ -87,8 +90,8 @@ class TypeEngine:
             return self._by_type[py_type]
         except (KeyError, TypeError):
             pass
-        for transformer in self._transformers:
-            if transformer.handles(py_type):
+        for transformer in (*self._transformers, self._fallback):
+            if transformer is not None and transformer.handles(py_type):
                 with contextlib.suppress(TypeError):  # an unhashable annotation: not cached
                     self._by_type[py_type] = transformer
                 return transformer
@@ -101,15 +104,20 @@ class TypeEngine:
         except (KeyError, TypeError):
             pass
         resolving: set[int] = self._resolving.__dict__.setdefault("ids", set())
+        outermost = not resolving
         try:
             if id(py_type) in resolving:  # by id: an annotation need not be hashable
                 raise UnsupportedTypeError(py_type, where, "it contains itself; recursive types "
                                                            "have no literal type")
             resolving.add(id(py_type))
+            if outermost:
+                self._resolving.where = where
             try:
                 result = self.transformer_for(py_type, where).literal_type(py_type, self)
             finally:
                 resolving.discard(id(py_type))
+                if outermost:
+                    self._resolving.where = ""
         except UnsupportedTypeError as exc:
             if where and not exc.where:
                 raise UnsupportedTypeError(exc.py_type, where, exc.reason) from None
@@ -117,6 +125,10 @@ class TypeEngine:
         with contextlib.suppress(TypeError):
             self._literal_types[py_type] = result
         return result
+
+    def resolving_where(self) -> str:
+        """While a literal type is worked out: where its annotation is (for messages)."""
+        return str(getattr(self._resolving, "where", ""))
 
     def fits(self, value: Any, py_type: Any, *, exact: bool = False) -> bool:
         return self.transformer_for(py_type).fits(value, py_type, self, exact=exact)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+import types
+import typing
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -18,7 +20,7 @@ from wingspan.core.types.transformer import TransferContext, TypeTransformer, Va
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["FILE_TRANSFORMERS", "Directory", "File"]
+__all__ = ["FILE_TRANSFORMERS", "Directory", "File", "files_from_text", "mentions_files"]
 
 
 def _is_remote(location: str) -> bool:
@@ -90,6 +92,29 @@ class _Remote:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._uri or str(self._local)!r})"
 
+    @classmethod
+    def _from_given(cls, value: Any) -> Any:
+        """``value`` as this class: itself, or a path or URI given as str or Path (None if not)."""
+        if type(value) is cls:
+            return value
+        if isinstance(value, str | Path):
+            return cls(value)
+        return None
+
+    # as a field of a pydantic model: given as itself or a path or URI, written as its location
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from wingspan.core.types.model_fields import reference_schema
+
+        return reference_schema(cls, cls._from_given, lambda v: v.uri or v.path,
+                                f"a {cls.__name__}, a path or a URI")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        from wingspan.core.types.model_fields import REFERENCE_JSON_SCHEMA
+
+        return dict(REFERENCE_JSON_SCHEMA)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Remote) or type(other) is not type(self):
             return False
@@ -145,6 +170,34 @@ class Directory(_Remote, os.PathLike[str]):
         return sorted(str(p) for p in root.rglob("*") if p.is_file())
 
 
+def mentions_files(py_type: Any) -> bool:
+    """Whether File or Directory appear in an annotation (at the top, or in list, dict or union)."""
+    return py_type in (File, Directory) or any(mentions_files(arg) for arg in typing.get_args(py_type))
+
+
+def files_from_text(value: Any, py_type: Any) -> Any:
+    """``value`` with each path or URI given as text where a File or Directory is declared made
+    one (in lists, dicts and unions too): what a task receives after a trip through a literal."""
+    if isinstance(value, str):
+        if py_type in (File, Directory):
+            return py_type(value)
+        union = typing.get_origin(py_type) in (typing.Union, types.UnionType)
+        members = typing.get_args(py_type) if union else ()
+        if str not in members:
+            for member in members:
+                if member in (File, Directory):
+                    return member(value)
+        return value
+    origin = typing.get_origin(py_type)
+    if origin is list and type(value) is list:
+        (item,) = typing.get_args(py_type)
+        return [files_from_text(v, item) for v in value]
+    if origin is dict and type(value) is dict:
+        item = typing.get_args(py_type)[1]
+        return {k: files_from_text(v, item) for k, v in value.items()}
+    return value
+
+
 def _file_uri(path: str) -> str:
     return Path(os.path.abspath(path)).as_uri()
 
@@ -164,10 +217,13 @@ class _BlobTransformer(TypeTransformer):
         return LiteralType("blob", BlobType("", self.dimensionality), annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
-        return type(value) is self.python_type
+        # a path or URI given as text is one too, unless a union has str beside it
+        return type(value) is self.python_type or (not exact and isinstance(value, str))
 
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
                          ctx: TransferContext) -> Literal:
+        if isinstance(value, str):
+            value = self.python_type(value)
         if not isinstance(value, self.python_type):
             raise ValueMismatch.of(type_repr(py_type), value)
         uri = value.uri

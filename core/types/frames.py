@@ -99,6 +99,30 @@ class DataFrame:
     def __repr__(self) -> str:
         return f"DataFrame(uri={self.uri!r})" if self.uri else "DataFrame(<in memory>)"
 
+    # as a field of a pydantic model: given as itself, a pandas or arrow frame, or a URI
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any, handler: Any) -> Any:
+        from wingspan.core.types.model_fields import reference_schema
+
+        return reference_schema(cls, _frame_from_given, lambda v: v.uri,
+                                "a DataFrame, a pandas DataFrame, a pyarrow Table or a URI")
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, schema: Any, handler: Any) -> dict[str, Any]:
+        from wingspan.core.types.model_fields import REFERENCE_JSON_SCHEMA
+
+        return dict(REFERENCE_JSON_SCHEMA)
+
+
+def _frame_from_given(value: Any) -> DataFrame | None:
+    if isinstance(value, str):
+        return DataFrame(uri=value)
+    pandas, pyarrow = sys.modules.get("pandas"), sys.modules.get("pyarrow")
+    if (pandas is not None and isinstance(value, pandas.DataFrame)) or (
+            pyarrow is not None and isinstance(value, pyarrow.Table)):
+        return DataFrame(value)
+    return None
+
 
 def _columns(table: pa.Table) -> tuple[StructuredDatasetColumn, ...]:
     import pyarrow as pa

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from wingspan.core.errors import TypeTransformerError
-from wingspan.core.model.literals import Literal
+from wingspan.core.model.literals import DICT_ITEM, Literal
 from wingspan.core.types.purity import to_python_now
 
 __all__ = ["to_natural"]
@@ -25,6 +25,8 @@ def to_natural(literal: Literal) -> Any:
             return None
         case "integer" | "float" | "string" | "boolean" | "binary":
             return value
+        case "opaque":  # a pickle: its bytes (reading them needs the classes it holds)
+            return bytes(value)
         case "big_integer":
             return int(value)
         case "datetime":
@@ -32,7 +34,11 @@ def to_natural(literal: Literal) -> Any:
         case "duration":
             return to_python_now(literal, dt.timedelta)
         case "collection":
-            return [to_natural(item) for item in value.literals]
+            items = [to_natural(item) for item in value.literals]
+            if items and all(item.kind == "record" and item.value.type_name == DICT_ITEM
+                             for item in value.literals):  # a dict with keys other than str
+                return {item["key"]: item["value"] for item in items}
+            return items
         case "map":
             return {k: to_natural(v) for k, v in value.literals.items()}
         case "union":

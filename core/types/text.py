@@ -16,6 +16,7 @@ from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.files import Directory, File
 from wingspan.core.types.records import record_fields
+from wingspan.core.types.untyped import is_untyped
 
 __all__ = ["display", "parse_value"]
 
@@ -55,7 +56,21 @@ def _parse(text: str, py_type: Any) -> Any:
     if pandas is not None and py_type is pandas.DataFrame:
         reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
         return reader(text)
+    if _is_array(py_type) and text.endswith(".npy"):
+        import numpy as np
+
+        return np.load(text, allow_pickle=False)
     return from_json(json.loads(text), py_type)
+
+
+def _is_array(py_type: Any) -> bool:
+    numpy = sys.modules.get("numpy")  # an annotation naming it means it is imported
+    return numpy is not None and numpy.ndarray in (py_type, typing.get_origin(py_type))
+
+
+def _key(text: str, py_type: Any) -> Any:
+    """A dict key: JSON's keys are text, read as the declared key type (dict[int, str])."""
+    return text if py_type is str or is_untyped(py_type) else _parse(text, py_type)
 
 
 def _bool(text: str) -> bool:
@@ -75,6 +90,12 @@ def _enum(value: Any, py_type: type[enum.Enum]) -> enum.Enum:
 
 def from_json(value: Any, py_type: Any) -> Any:
     """A JSON value as ``py_type``: records from objects, enums from names, and so on."""
+    if is_untyped(py_type):
+        return value
+    if _is_array(py_type):
+        import numpy as np
+
+        return np.asarray(value)
     members = union_variants(py_type)
     if members is not None:
         if value is None and type(None) in members:
@@ -92,8 +113,8 @@ def from_json(value: Any, py_type: Any) -> Any:
         (item,) = typing.get_args(py_type)
         return [from_json(v, item) for v in _expect(value, list)]
     if origin is dict:
-        item = typing.get_args(py_type)[1]
-        return {k: from_json(v, item) for k, v in _expect(value, dict).items()}
+        key, item = typing.get_args(py_type)
+        return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}
     if py_type in (dt.datetime, dt.timedelta, File, Directory) or (
             isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
         return _parse(str(value), py_type)
@@ -140,4 +161,6 @@ def display(value: Any) -> Any:
         return display(value._asdict())
     if type(value).__name__ in ("DataFrame", "Table"):
         return str(value)
+    if type(value).__name__ == "ndarray" and hasattr(value, "tolist"):
+        return value.tolist()
     return value

@@ -81,6 +81,8 @@ class GraphBuilder:
         self.constants = constants
         self.nodes: list[NodeSpec] = []
         self.problems: list[str] = []
+        # what promises printed as (print(x), f"{x}"): text holding one is no constant
+        self.promise_texts: set[str] = set()
         self._count = 0
         # nodes created while a conditional waits for its arm's node go here instead
         self._captures: list[list[NodeSpec]] = []

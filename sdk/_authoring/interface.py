@@ -52,6 +52,9 @@ class PythonInterface:
                 (name,) = self.outputs
                 return {name: returned}
         names = list(self.outputs)
+        if (self.output_style == "named_tuple" and len(names) == 1
+                and not isinstance(returned, self.output_type)):
+            return {names[0]: returned}  # a one-field NamedTuple returned bare, as Flyte allows
         if not isinstance(returned, tuple) or len(returned) != len(names):
             raise TypeError(f"{where} must return {len(names)} values ({', '.join(names)}), "
                             f"got {type(returned).__name__}")
@@ -61,6 +64,8 @@ class PythonInterface:
 def _outputs(hint: Any) -> tuple[str, dict[str, Any], Any]:
     if hint is None or hint is type(None):
         return "none", {}, None
+    if type(hint) is tuple:  # -> (int, str), as Flyte reads it: tuple[int, str]
+        return "tuple", {f"o{i}": a for i, a in enumerate(hint)}, None
     if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
         hints = typing.get_type_hints(hint)
         return "named_tuple", {name: hints[name] for name in hint._fields}, hint
@@ -72,6 +77,33 @@ def _outputs(hint: Any) -> tuple[str, dict[str, Any], Any]:
     return "single", {"o0": hint}, None
 
 
+def _type_hints(fn: Any) -> dict[str, Any]:
+    """``typing.get_type_hints``, but a postponed ``-> (int, str)`` reads as the tuple it spells
+    (get_type_hints refuses a string that evaluates to something other than a type)."""
+    try:
+        return typing.get_type_hints(fn)
+    except TypeError:
+        written = getattr(fn, "__annotations__", {}).get("return")
+        if not isinstance(written, str):
+            raise
+        returned = eval(written, getattr(fn, "__globals__", {}))
+        if type(returned) is not tuple:
+            raise
+        hints = typing.get_type_hints(_annotated({k: v for k, v in fn.__annotations__.items()
+                                                  if k != "return"}), fn.__globals__)
+        hints["return"] = returned
+        return hints
+
+
+def _annotated(annotations: dict[str, Any]) -> Any:
+    """Something ``typing.get_type_hints`` reads these annotations from."""
+
+    def probe() -> None: ...
+
+    probe.__annotations__ = annotations
+    return probe
+
+
 def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
     """Reads ``fn``'s interface, appending every problem found to ``problems``."""
 
@@ -79,7 +111,7 @@ def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
     where = f"{kind} {entity_name(fn)!r}"
     engine = default_engine()
     try:
-        hints = typing.get_type_hints(fn)
+        hints = _type_hints(fn)
     except Exception as exc:  # an annotation that names something undefined
         problems.append(f"{where}: cannot read its type hints: {exc}")
         return PythonInterface()
@@ -109,11 +141,8 @@ def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
                 interface.default_literals[name] = to_literal_now(param.default, py_type, name)
             except Exception as exc:
                 problems.append(f"{where}: default of parameter {name!r}: {exc}")
-    if "return" not in hints:
-        problems.append(f"{where} has no return annotation; add one (-> None if it returns nothing)")
-        style, outputs, output_type = "none", dict[str, Any](), None
-    else:
-        style, outputs, output_type = _outputs(hints["return"])
+    # no return annotation: no outputs, as in Flyte (what the function returns is dropped)
+    style, outputs, output_type = _outputs(hints.get("return"))
     variables = []
     for name, py_type in outputs.items():
         try:

@@ -68,6 +68,9 @@ class NodeOutput:
     def node_id(self) -> str:
         return self._node.id if self._node else START_NODE
 
+    def __repr__(self) -> str:
+        return f"NodeOutput({self.node_id}, no outputs)"
+
     def __rshift__(self, other: Any) -> Any:
         """``a >> b``: b runs after a although no data flows between them."""
         for target in _nodes_of(other):
@@ -151,7 +154,7 @@ class Promise(NodeOutput):
         if origin is list and isinstance(key, int) and not isinstance(key, bool) and key >= 0:
             (item,) = typing.get_args(self.py_type)
             return self._step(PathStep("index", key), item, self.literal_type.value)
-        if origin is dict and isinstance(key, str):
+        if origin is dict and isinstance(key, str) and self.literal_type.kind == "map_value_type":
             item = typing.get_args(self.py_type)[1]
             return self._step(PathStep("key", key), item, self.literal_type.value)
         if self.literal_type.kind == "record_type" and isinstance(key, str):
@@ -228,12 +231,17 @@ class Promise(NodeOutput):
     def __contains__(self, item: Any) -> bool:
         raise _misuse("with 'in'", _USE_A_TASK)
 
-    def __format__(self, spec: str) -> str:
-        raise _misuse("as text (an f-string or format())", _USE_A_TASK)
-
     def __str__(self) -> str:
-        # without this, str(x) would quietly bind the text "Promise(...)" as a constant
-        raise _misuse("as text (str())", _USE_A_TASK)
+        """What print(x) and logging show: the node and output. The text is remembered, so
+        a constant holding it (an input built with str(x) or an f-string) is refused in bind."""
+        text = repr(self)
+        builder = current_builder()
+        if builder is not None:
+            builder.promise_texts.add(text)
+        return text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
     def __int__(self) -> int:
         raise _misuse("as a number", _USE_A_TASK)
@@ -271,6 +279,7 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
         return _bind_container(value, py_type, literal_type, context)
     if isinstance(value, NotAValue):
         raise CompilationError(value.not_a_value(context))
+    _refuse_promise_text(value, context)
     try:
         # unnamed: the context names the input, the error only what did not fit
         builder = current_builder()
@@ -280,6 +289,30 @@ def bind(value: Any, py_type: Any, literal_type: LiteralType | None, context: st
         raise
     except Exception as exc:
         raise CompilationError(f"{context}: {exc}") from None
+
+
+def _refuse_promise_text(value: Any, context: str) -> None:
+    """A constant holding what a promise printed as carries its name, not its value."""
+    builder = current_builder()
+    if builder is None or not builder.promise_texts:
+        return
+    for text in _texts_in(value):
+        for shown in builder.promise_texts:
+            if shown in text:
+                raise CompilationError(
+                    f"{context}: {_misuse(f'as text ({shown} in {text!r:.80})', _USE_A_TASK)}")
+
+
+def _texts_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from _texts_in(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts_in(key)
+            yield from _texts_in(item)
 
 
 def _holds_promise(value: Any) -> bool:
@@ -302,19 +335,20 @@ def _bind_container(value: Any, py_type: Any, literal_type: LiteralType, context
             if lt.kind == kind:
                 py_type, literal_type, tag = member, lt, type_repr(member)
                 break
-    origin = typing.get_origin(py_type)
+    origin = typing.get_origin(py_type) or py_type  # a bare list or dict is its own origin
     if isinstance(value, list) and origin is list:
-        (item,) = typing.get_args(py_type)
+        (item,) = typing.get_args(py_type) or (Any,)
         return BindingData("collection", BindingDataCollection(tuple(
             bind(v, item, literal_type.value, f"{context}[{i}]") for i, v in enumerate(value))),
             union_tag=tag)
-    if isinstance(value, dict) and origin is dict:
-        item = typing.get_args(py_type)[1]
+    if isinstance(value, dict) and origin is dict and literal_type.kind == "map_value_type":
+        args = typing.get_args(py_type)
+        item = args[1] if args else Any
         return BindingData("map", BindingDataMap({
             k: bind(v, item, literal_type.value, f"{context}[{k!r}]") for k, v in value.items()}),
             union_tag=tag)
     raise CompilationError(f"{context} expects {type_repr(py_type)} but got a "
-                           f"{type(value).__name__} of promises")
+                           f"{type(value).__name__} of promises; build the value in a @task instead")
 
 
 _OPERATORS = {"==": ComparisonOperator.EQ, "!=": ComparisonOperator.NEQ, ">": ComparisonOperator.GT,
@@ -353,6 +387,7 @@ def as_condition(value: Any) -> Condition:
 
 class Comparison(Condition):
     def __init__(self, op: str, left: Promise, right: Any) -> None:
+        _refuse_promise_text(right, f"a condition comparing {left!r}")  # here: only while the body is traced
         self.op, self.left, self.right = op, left, right
 
     def to_model(self) -> BooleanExpression:

@@ -96,9 +96,9 @@ class Workflow(Entity):
                   for v in interface.typed.inputs if v.type is not None}
         with builder.active():
             returned = body(**inputs)
-        if builder.capturing:
-            raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
-        outputs = _bind_outputs(interface, returned, where)
+            if builder.capturing:
+                raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
+            outputs = _bind_outputs(interface, returned, where)
         self.nodes = builder.nodes
         self.entities = collect_entities(builder.nodes)
         parameters = ParameterMap(tuple(

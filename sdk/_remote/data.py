@@ -5,7 +5,6 @@ before a run, stored files and data frames of its outputs come down when they ar
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 from typing import Any, cast
@@ -17,6 +16,7 @@ from grpclib.client import Channel
 from wingspan._remote.endpoint import Endpoint
 from wingspan._remote.naturals import from_natural
 from wingspan._remote.transport import RemoteError, Transport, translate
+from wingspan._remote.uploads import ProxyUploads, put_signed, upload_context
 from wingspan.core.errors import UserError
 from wingspan.core.model.interface import TypedInterface
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralMap
@@ -27,7 +27,7 @@ from wingspan.core.types.offload import load_offloaded
 from wingspan.core.types.transformer import TransferContext
 from wingspan.protos import v1
 
-__all__ = ["ProxyDownloads", "input_literals", "output_values", "put_signed", "upload_local_files"]
+__all__ = ["ProxyDownloads", "input_literals", "output_values", "upload_local_files"]
 
 
 async def input_literals(transport: Transport, values: dict[str, Any], interface: TypedInterface,
@@ -40,13 +40,17 @@ async def input_literals(transport: Transport, values: dict[str, Any], interface
     if unknown:
         raise UserError(f"unknown inputs {unknown}; the inputs are {sorted(expected)}")
     literals = {}
+    # arrays, frames and large values are written through the data proxy as they are converted
+    uploads = ProxyUploads(transport, project, domain)
+    ctx = upload_context(uploads)
     for key, value in values.items():
         lt = expected[key]
         assert lt is not None
         # local files go to the server first (through its data proxy): it cannot read them here
         value = await upload_local_files(transport, value, lt, project, domain)
         if py_types is not None and key in py_types:
-            literals[key] = await default_engine().to_literal(value, py_types[key], name=key)
+            literal = await default_engine().to_literal(value, py_types[key], ctx, name=key)
+            literals[key] = uploads.placed_literal(literal) if uploads.placed else literal
         elif lt.kind == "blob" and isinstance(value, str | File):
             uri = value if isinstance(value, str) else value.uri or value.path
             literals[key] = Literal("blob", Blob(uri, BlobType("", lt.value.dimensionality)))
@@ -95,16 +99,6 @@ async def upload_local_files(transport: Transport, value: Any, lt: Any, project:
         return {k: await upload_local_files(transport, item, lt.value, project, domain)
                 for k, item in value.items()}
     return value
-
-
-async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-
-
-    async with httpx.AsyncClient(timeout=300) as http:
-        response = await http.put(signed_url, content=data,
-                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
-    if response.status_code >= 300:
-        raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 
 
 class ProxyDownloads:

@@ -9,9 +9,10 @@ core's :func:`wingspan.core.types.naturals.to_natural`.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Any
 
-from wingspan.core.compiler.typecheck import literal_fits
+from wingspan.core.compiler.typecheck import ANY_TAG, literal_fits
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import (
     VOID,
@@ -56,6 +57,11 @@ def _convert(value: Any, lt: LiteralType, name: str) -> Literal:
                 if value is not None:
                     raise wrong()
                 return Literal("none", VOID)
+            if kind == SimpleType.OPAQUE:
+                if lt.tag != ANY_TAG:  # a pickled class: only its code can make one
+                    raise TypeTransformerError(f"{name!r}: give a {lt} through the entity itself, "
+                                               "not by name")
+                return to_literal_now(value, typing.Any, name)  # JSON-like, as the type engine does
             allowed = _SIMPLE.get(kind, ())
             if not isinstance(value, allowed) or (isinstance(value, bool) and kind != SimpleType.BOOLEAN):
                 raise wrong()

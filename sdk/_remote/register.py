@@ -19,8 +19,8 @@ import anyio
 from wingspan._registration.bundle import build_bundle
 from wingspan._registration.discovery import load_entities, module_name_for
 from wingspan._registration.plan import plan_registration
-from wingspan._remote.data import put_signed
 from wingspan._remote.transport import Transport
+from wingspan._remote.uploads import put_signed
 from wingspan.core.errors import NotFoundError, UserError
 from wingspan.core.model import codec
 from wingspan.protos import v1

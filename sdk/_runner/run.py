@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from wingspan._runner.declared import DeclaredKinds
 from wingspan.core.engine import (
     EventSink,
     LaunchPlanTarget,
@@ -24,6 +25,7 @@ from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
+from wingspan.core.types.files import files_from_text, mentions_files
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -46,6 +48,7 @@ class SdkTaskRunner:
         self.template: TaskTemplate = task.template
         self.input_types = task.interface.inputs
         self.output_types = task.interface.outputs
+        self._kinds = DeclaredKinds(self.input_types, self.output_types)
         fn = getattr(task, "fn", None)
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
@@ -54,9 +57,13 @@ class SdkTaskRunner:
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
+        if self._kinds.adapts_inputs:
+            inputs = self._kinds.inputs(inputs)
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self._kinds.adapts_inputs:
+            inputs = self._kinds.inputs(inputs)
         return self._check(await self.task.fn(**inputs))
 
     def _check(self, returned: Any) -> dict[str, Any]:
@@ -69,6 +76,8 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
+        if self._kinds.adapts_outputs:
+            self._kinds.outputs(outputs)
         return outputs
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
@@ -115,6 +124,8 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
         if not engine.fits(value, py_type):
             raise TypeTransformerError(f"{entity.kind_label} {entity.name!r}, input {name!r}: expected "
                                        f"{type_repr(py_type)}, got {type(value).__name__} {value!r:.60}")
+        if mentions_files(py_type):  # a path given as text for a File
+            values[name] = files_from_text(value, py_type)
     missing = [n for n in entity.interface.inputs if n not in values]
     if missing:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")

@@ -25,8 +25,12 @@ class Point:
     y: int
 
 
+@dataclasses.dataclass
 class Opaque:
-    """A class no transformer serves."""
+    """A record that contains itself: no literal type holds it, and it is refused rather than
+    pickled (a plain class would pass pickled)."""
+
+    children: list[Opaque]
 
 
 @task
@@ -211,16 +215,6 @@ def test_every_problem_with_a_function_and_its_options_is_reported_at_once() -> 
     assert len(found) == len(expected)
 
 
-def test_a_missing_return_annotation_asks_for_one() -> None:
-    def define() -> None:
-        @task
-        def no_return(a: int):  # type: ignore[no-untyped-def]
-            return a
-
-    (problem,) = problems(define)
-    assert problem.endswith("no_return' has no return annotation; add one (-> None if it returns nothing)")
-
-
 def test_an_annotation_naming_something_undefined_is_reported() -> None:
     def define() -> None:
         @task
@@ -229,18 +223,6 @@ def test_an_annotation_naming_something_undefined_is_reported() -> None:
 
     (problem,) = problems(define)
     assert "cannot read its type hints: name 'Undefined' is not defined" in problem
-
-
-def test_bare_containers_say_what_to_write() -> None:
-    def define() -> None:
-        @task
-        def bare(a: list) -> dict:  # type: ignore[type-arg]
-            return {}
-
-    found = problems(define)
-    assert any("parameter 'a': type list is not supported (say what it holds, e.g. list[int])" in p
-               for p in found)
-    assert any("output 'o0': type dict is not supported" in p for p in found)
 
 
 def test_cache_settings_need_cache() -> None:

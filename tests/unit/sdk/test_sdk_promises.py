@@ -324,8 +324,6 @@ MISUSES: dict[str, tuple[Callable[[Any], Any], str]] = {
     "x * 2": (lambda x: x * 2, "Do the computation in a @task"),
     "-x": (lambda x: -x, "Do the computation in a @task"),
     "len(x)": (lambda x: len(x), "Do the computation in a @task"),
-    "f'{x}'": (lambda x: f"{x}", "Do the computation in a @task"),
-    "str(x)": (lambda x: str(x), "Do the computation in a @task"),
     "math.sqrt(x)": (lambda x: math.sqrt(x), "Do the computation in a @task"),
     "range(x)": (lambda x: range(x), "Do the computation in a @task"),
     "for i in x": (lambda x: [i for i in x], "use map_task(task)(items=...)"),
@@ -475,3 +473,88 @@ def test_with_overrides_on_a_workflow_input_is_an_error() -> None:
             return x.with_overrides(retries=1)  # type: ignore[attr-defined]
 
     assert define_error(define) == "with_overrides applies to a node's output, not a workflow input"
+
+
+# ---- printing promises (issue #22, item 13) ---------------------------------------------------
+
+
+def test_print_of_a_promise_in_a_workflow_body_shows_its_node_and_output(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    @task
+    def nothing(x: int) -> None:
+        pass
+
+    @workflow
+    def printed(x: int) -> int:
+        y = inc(x=x)
+        print(y, x, nothing(x=x))
+        print(f"y is {y}, then {y!s:>25}")
+        logging.getLogger("printed").warning("y=%s", y)
+        return y
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "Promise(n0.o0: int) Promise(start.x: int) NodeOutput(n1, no outputs)"
+    assert out[1] == "y is Promise(n0.o0: int), then       Promise(n0.o0: int)"
+    assert printed(x=1) == 2
+
+
+TEXT_MISUSES: dict[str, Callable[[Any], Any]] = {
+    "str(x)": lambda x: str(x),
+    "f'{x}'": lambda x: f"{x}",
+    "'n=' + str(x)": lambda x: "n=" + str(x),
+    "['a', f'{x}']": lambda x: ["a", f"{x}"],
+    "{'k': str(x)}": lambda x: {"k": str(x)},
+}
+
+
+@pytest.mark.parametrize("label", list(TEXT_MISUSES))
+def test_the_text_of_a_promise_given_as_an_input_is_refused(label: str) -> None:
+    as_text = TEXT_MISUSES[label]
+
+    @task
+    def takes(text: str | list[str] | dict[str, str]) -> int:
+        return 0
+
+    def define() -> None:
+        @workflow
+        def misused(x: int) -> int:
+            return takes(text=as_text(inc(x=x)))
+
+    message = define_error(define)
+    assert "input 'text': a promise (the future output of a node) was used as text" in message, message
+    assert "Promise(n0.o0: int)" in message and "Do the computation in a @task" in message, message
+
+
+def test_the_text_of_a_promise_in_a_condition_is_refused() -> None:
+    from wingspan import conditional
+
+    def define() -> None:
+        @workflow
+        def misused(x: int, name: str) -> str:
+            return conditional("same").if_(shout(text=name) == f"{inc(x=x)}!").then(
+                shout(text=name)).else_().then(shout(text="no"))
+
+    message = define_error(define)
+    assert message.startswith(
+        "a condition comparing Promise(n1.o0: str): a promise (the future output of a node) was used "
+        "as text (Promise(n2.o0: int) in 'Promise(n2.o0: int)!')"), message
+
+
+def test_the_text_of_a_promise_returned_as_a_workflow_output_is_refused() -> None:
+    def define() -> None:
+        @workflow
+        def misused(x: int) -> str:
+            return f"{inc(x=x)}"
+
+    assert "output 'o0': a promise (the future output of a node) was used as text" in define_error(define)
+
+
+def test_text_that_only_looks_like_a_promise_outside_a_definition_is_a_constant() -> None:
+    @workflow
+    def echoed(x: int) -> str:
+        inc(x=x)
+        return shout(text="Promise(n0.o0: int)")
+
+    assert echoed(x=1) == "PROMISE(N0.O0: INT)"
