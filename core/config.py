@@ -100,6 +100,13 @@ class Settings:
     allowed_hosts: str = ""
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
+    # TLS on both ports: the server's certificate chain and private key (PEM files, read again
+    # when they change); both or neither. The key file must not be readable by others.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # a client's extra trusted CA (PEM file) beside the system store, for a server whose
+    # certificate a private CA signed
+    ca: str = ""
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)

@@ -62,6 +62,10 @@ from wingspan.core.errors import ConfigError
 @click.option("--insecure", is_flag=True, default=None,
               help="allow --http-host / --grpc-host beyond loopback although the server has no "
                    "authentication (anyone who reaches it can run code on this host)")
+@click.option("--tls-cert", type=click.Path(dir_okay=False),
+              help="PEM certificate chain served on both ports (TLS); read again when the file changes")
+@click.option("--tls-key", type=click.Path(dir_okay=False),
+              help="PEM private key of --tls-cert; must not be readable by other users of this host")
 @click.option("-v", "--verbose", is_flag=True,
               help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,

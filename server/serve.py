@@ -40,6 +40,7 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.engine.credential import EngineCredential
+from wingspan.server.tls import CertificateFiles
 
 __all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
 
@@ -104,6 +105,8 @@ class ApiServer:
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
         self.grpc_port = 0
+        #: the TLS certificate both ports serve (``tls_cert``, ``tls_key``); None serves plain text
+        self.certificates: CertificateFiles | None = None
         self.roles = frozenset(ROLES) if roles is None else roles
         if not engine:
             self.roles = self.roles - {"engine", "scheduler"}
@@ -123,7 +126,8 @@ class ApiServer:
     @property
     def http_url(self) -> str:
         host = self.settings.http_host
-        return f"http://[{host}]:{self.http_port}" if ":" in host else f"http://{host}:{self.http_port}"
+        scheme = "https" if self.certificates is not None else "http"
+        return f"{scheme}://[{host}]:{self.http_port}" if ":" in host else f"{scheme}://{host}:{self.http_port}"
 
     @property
     def grpc_address(self) -> str:
@@ -141,6 +145,7 @@ class ApiServer:
                 raise
             return
         check_exposure(self.settings)
+        self.certificates = CertificateFiles.from_settings(self.settings)
         http_socket = _bind(self.settings.http_host, self.settings.http_port)
         try:
             self.http_port = http_socket.getsockname()[1]
@@ -155,7 +160,8 @@ class ApiServer:
             engine_service = EngineServicer(self.admin.events, self.engine_credential, metrics)
             self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
                                    internal=[engine_service], settings=self.settings)
-            await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
+            grpc_tls = self.certificates.server_context(["h2"]) if self.certificates is not None else None
+            await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port, ssl=grpc_tls)
             self.grpc_port = self.grpc.port
             signer = None
             if isinstance(self.admin.store, LocalBlobStore):
@@ -170,6 +176,9 @@ class ApiServer:
                 lifespan="off",
                 timeout_graceful_shutdown=max(int(self.grace), 1),
             )
+            if self.certificates is not None:
+                config.load()  # serve() keeps a loaded config's context: ours, which follows the files
+                config.ssl = self.certificates.server_context(["http/1.1"])
             self._uvicorn = _Uvicorn(config)
             self._http_task = asyncio.create_task(self._uvicorn.serve(sockets=[http_socket]))
             while not self._uvicorn.started:
