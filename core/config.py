@@ -107,6 +107,13 @@ class Settings:
     # a client's extra trusted CA (PEM file) beside the system store, for a server whose
     # certificate a private CA signed
     ca: str = ""
+    # an external OIDC issuer whose access tokens the server accepts: its URL exactly as its tokens'
+    # iss claim, the audience they must name, and the claims naming the user and their groups (a
+    # dotted name reads a nested claim, e.g. Keycloak's realm_access.roles)
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_subject_claim: str = "sub"
+    oidc_groups_claim: str = "groups"
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)
