@@ -98,8 +98,6 @@ class Settings:
     # Host header values accepted besides the bound address, comma-separated (on loopback binds
     # only these and the loopback names are accepted, against DNS rebinding)
     allowed_hosts: str = ""
-    # serve on a non-loopback address with no authentication: refused unless set explicitly
-    insecure: bool = False
     # TLS on both ports: the server's certificate chain and private key (PEM files, read again
     # when they change); both or neither. The key file must not be readable by others.
     tls_cert: str = ""
@@ -114,6 +112,8 @@ class Settings:
     oidc_audience: str = ""
     oidc_subject_claim: str = "sub"
     oidc_groups_claim: str = "groups"
+    # serve on a non-loopback address with no authentication: refused unless set explicitly
+    insecure: bool = False
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)
