@@ -7,6 +7,8 @@ from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). Secrets are never fla
 since every user of the host reads the process list: the S3 secret key comes from
 ``WINGSPAN_S3_SECRET_KEY``, ``--s3-secret-key-file`` or the config file, a database
 password from ``WINGSPAN_DB_URL``, the config file, ``PGPASSWORD`` or ``~/.pgpass``.
+``--tls-cert`` and ``--tls-key`` serve both ports over TLS; a renewed certificate
+written over those files is served to new connections without a restart.
 SIGTERM or Ctrl-C stops it gracefully.
 
 ``--role`` splits the server into replicas against one database and blob store:

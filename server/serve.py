@@ -6,6 +6,9 @@ and blob store, and stops gracefully: it reports not ready and NOT_SERVING first
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
 
+With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
+and gRPC over TLS, the certificate read again whenever its files change.
+
 Beside the admin service, the gRPC port serves the internal engine service (how engines
 record events) to callers presenting the engine credential of ``WINGSPAN_HOME/engine.secret``,
 made at the first start (:mod:`wingspan.server.engine.credential`).

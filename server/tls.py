@@ -28,6 +28,10 @@ log = logging.getLogger("wingspan.server.tls")
 _Signature = tuple[tuple[int, int, int], tuple[int, int, int]]
 
 
+class _EncryptedKeyError(Exception):
+    """Raised from the password callback: the key needs a password we do not have."""
+
+
 def check_key_file(path: Path) -> None:
     """Raises ConfigError when the private key at ``path`` is missing or others may read or write it
     (group access is left to the operator, as Debian's ``ssl-cert`` group uses it)."""
@@ -122,11 +126,20 @@ class CertificateFiles:
             self._served = signature
             self._refused = None
 
+    @staticmethod
+    def _no_password() -> str:
+        raise _EncryptedKeyError
+
     def _build(self, alpn: tuple[str, ...]) -> ssl.SSLContext:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         try:
-            context.load_cert_chain(self.cert, self.key)
+            # an encrypted key would make OpenSSL ask for its password on the terminal, blocking
+            context.load_cert_chain(self.cert, self.key, password=self._no_password)
+        except _EncryptedKeyError:
+            raise ConfigError(f"the TLS key {self.key} is encrypted; the server cannot ask for its password: "
+                              f"give it the key unencrypted (`openssl pkey -in {self.key} -out NEW_FILE`), "
+                              "readable by the server's user alone") from None
         except FileNotFoundError as exc:
             raise ConfigError(f"cannot read the TLS certificate or key: {exc.filename} does not exist "
                               "(--tls-cert, --tls-key)") from None

@@ -19,6 +19,8 @@ from cryptography import x509
 from tests.unit.api.certificates import TestCa
 from tests.unit.api.served import wingspan_serve
 from wingspan._remote.client import AsyncRemote, RemoteError
+from wingspan._remote.data import ProxyDownloads
+from wingspan._remote.endpoint import Endpoint
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 from wingspan.server.serve import ApiServer
@@ -171,6 +173,28 @@ def test_a_key_others_may_read_is_refused_at_the_start(pki: Pki, tmp_path: Path)
     assert f"refusing the TLS key file {pki.key}" in done.stderr
     assert "-rw----r--" in done.stderr and f"chmod 600 {pki.key}" in done.stderr
     assert not (tmp_path / "home" / "db").exists(), "refused before anything was opened"
+
+
+def test_an_encrypted_key_is_refused_rather_than_asked_for(pki: Pki) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(pki.key.read_bytes(), password=None)
+    pki.key.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.BestAvailableEncryption(b"secret")))
+    with pytest.raises(ConfigError, match="is encrypted; the server cannot ask for its password"):
+        CertificateFiles(pki.cert, pki.key)
+
+
+async def test_stored_data_comes_down_over_https(server: ApiServer, pki: Pki, tmp_path: Path) -> None:
+    """Outputs are read through the data proxy's signed HTTPS URLs, checked against the same CA."""
+    uri = server.admin.store.uri_for_key("outputs/tls-test.bin")
+    await server.admin.store.put(uri, b"over TLS")
+    trusting = ProxyDownloads(Endpoint.parse(server.grpc_address, ca=str(pki.ca.path)))
+    assert await trusting.get(uri) == b"over TLS"
+    assert await trusting.download_file(uri, tmp_path / "copy.bin") == len(b"over TLS")
+    other = TestCa(tmp_path / "other", "other")
+    with pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED"):
+        await ProxyDownloads(Endpoint.parse(server.grpc_address, ca=str(other.path))).get(uri)
 
 
 def test_half_a_tls_configuration_is_refused(pki: Pki, tmp_path: Path) -> None:
