@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,28 @@ async def test_rotated_keys_are_fetched_again_on_an_unknown_kid_but_not_for_ever
     assert issuer.jwks_reads == 2, "forged key ids do not make the server hammer the issuer"
     # tokens of the old key stay valid while the issuer still publishes it
     assert await verifier.verify(issuer.token(key=issuer.keys[-1]))
+
+
+async def test_an_accepted_token_is_remembered_until_it_expires(issuer: TinyIssuer) -> None:
+    now = [time.time()]
+    verifier = ExternalIssuer(IssuerConfig(issuer.url, AUDIENCE, leeway_seconds=0), clock=lambda: now[0])
+    try:
+        token = issuer.token(lifetime=120)
+        first = await verifier.verify(token)
+        assert await verifier.verify(token) is first, "the same token is not checked whole again"
+        now[0] += 119
+        assert await verifier.verify(token) is first
+        now[0] += 2
+        with pytest.raises(UnauthenticatedError, match="has expired"):
+            await verifier.verify(token)
+        # a long-lived token is checked whole again after five minutes (a withdrawn key stops counting)
+        long_lived = issuer.token(lifetime=3600)
+        remembered = await verifier.verify(long_lived)
+        now[0] += 301
+        again = await verifier.verify(long_lived)
+        assert again == remembered and again is not remembered
+    finally:
+        await verifier.aclose()
 
 
 async def test_an_issuer_that_cannot_be_reached_is_unavailable_not_a_bad_token(issuer: TinyIssuer) -> None:
