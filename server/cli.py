@@ -49,6 +49,10 @@ from wingspan.core.errors import ConfigError
                                   "or s3_secret_key in the config file"))
 @click.option("--s3-region", help="S3 region  [default: us-east-1]")
 @click.option("--s3-secure/--no-s3-secure", default=None, help="use TLS to reach S3")
+@click.option("--tls-cert", type=click.Path(dir_okay=False),
+              help="PEM certificate chain served on both ports (TLS); read again when the file changes")
+@click.option("--tls-key", type=click.Path(dir_okay=False),
+              help="PEM private key of --tls-cert; must not be readable by other users of this host")
 @click.option("--home", type=click.Path(path_type=Path),
               help="where local state lives  [default: WINGSPAN_HOME]")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),
@@ -64,10 +68,6 @@ from wingspan.core.errors import ConfigError
 @click.option("--insecure", is_flag=True, default=None,
               help="allow --http-host / --grpc-host beyond loopback although the server has no "
                    "authentication (anyone who reaches it can run code on this host)")
-@click.option("--tls-cert", type=click.Path(dir_okay=False),
-              help="PEM certificate chain served on both ports (TLS); read again when the file changes")
-@click.option("--tls-key", type=click.Path(dir_okay=False),
-              help="PEM private key of --tls-cert; must not be readable by other users of this host")
 @click.option("-v", "--verbose", is_flag=True,
               help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,

@@ -6,9 +6,6 @@ and blob store, and stops gracefully: it reports not ready and NOT_SERVING first
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
 
-With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
-and gRPC over TLS, the certificate read again whenever its files change.
-
 Beside the admin service, the gRPC port serves the internal engine service (how engines
 record events) to callers presenting the engine credential of ``WINGSPAN_HOME/engine.secret``,
 made at the first start (:mod:`wingspan.server.engine.credential`).
@@ -16,6 +13,9 @@ made at the first start (:mod:`wingspan.server.engine.credential`).
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler and the notification sender); a process runs any of them.
+
+With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
+and gRPC over TLS, the certificate read again whenever its files change.
 """
 
 from __future__ import annotations
@@ -139,6 +139,8 @@ class ApiServer:
     async def start(self) -> None:
         from wingspan.server.services.admin import AdminService
 
+        # a certificate that does not load stops the start before anything is opened
+        self.certificates = CertificateFiles.from_settings(self.settings) if "api" in self.roles else None
         if "api" not in self.roles:
             try:
                 self.admin = await AdminService.open(self.settings)
@@ -148,7 +150,6 @@ class ApiServer:
                 raise
             return
         check_exposure(self.settings)
-        self.certificates = CertificateFiles.from_settings(self.settings)
         http_socket = _bind(self.settings.http_host, self.settings.http_port)
         try:
             self.http_port = http_socket.getsockname()[1]
