@@ -20,6 +20,7 @@ JWT parsing and signature checks are joserfc's; nothing here is cryptography of 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import OrderedDict
@@ -137,7 +138,12 @@ class ExternalIssuer:
 
     async def _verify(self, token: str) -> tuple[Principal, float]:
         """The token's principal and expiry, or UnauthenticatedError saying why not."""
-        header = _header(token)
+        header, claimed_issuer = _unverified(token)
+        if claimed_issuer != self.config.issuer:
+            # another issuer's token (this server's own, say): refused without a look at our
+            # issuer's keys, so that an issuer that is down does not turn it into a 503
+            raise UnauthenticatedError(f"the token was issued by {claimed_issuer!r}, not by the trusted "
+                                       f"issuer {self.config.issuer!r}")
         algorithm = header.get("alg")
         if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise UnauthenticatedError(
@@ -250,13 +256,20 @@ class ExternalIssuer:
         return document
 
 
-def _header(token: str) -> dict[str, Any]:
-    """The JWS header, read before any key is chosen (to refuse ``none`` and find the key id)."""
+def _unverified(token: str) -> tuple[dict[str, Any], Any]:
+    """The JWS header and the claimed issuer, read before any key is chosen: to refuse ``none``,
+    find the key id, and pass over another issuer's token without reading our issuer's keys."""
     try:
-        return dict(jws.extract_compact(token.encode("ascii")).headers())
+        compact = jws.extract_compact(token.encode("ascii"))
+        header = dict(compact.headers())
     except (jose.JoseError, UnicodeError, ValueError) as exc:
         why = getattr(exc, "error", exc)
         raise UnauthenticatedError(f"the bearer token is not a signed JWT ({why})") from None
+    try:
+        claims = json.loads(compact.payload)
+    except ValueError:
+        claims = None
+    return header, claims.get("iss") if isinstance(claims, dict) else None
 
 
 def _has(keys: KeySet, kid: str) -> bool:

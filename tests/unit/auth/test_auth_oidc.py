@@ -86,7 +86,8 @@ async def test_claims_are_mapped_by_the_names_configured(issuer: TinyIssuer) -> 
      "signature does not verify"),
     ("alg none", lambda i: f"{_b64({'alg': 'none', 'kid': 'first'})}.{_segments(i.token())[1]}.",
      "algorithm 'none' is not accepted"),
-    ("HMAC with a guessable secret", lambda i: jwt.encode({"alg": "HS256", "kid": "first"}, {"sub": "x"},
+    ("HMAC with a guessable secret", lambda i: jwt.encode({"alg": "HS256", "kid": "first"},
+                                                          {"sub": "x", "iss": i.url},
                                                           OctKey.import_key("public-key-as-secret")),
      "algorithm 'HS256' is not accepted"),
     ("tampered", lambda i: ".".join([_segments(i.token())[0],
@@ -153,9 +154,12 @@ async def test_an_issuer_that_cannot_be_reached_is_unavailable_not_a_bad_token(i
     wrong = ExternalIssuer(IssuerConfig(issuer.url + "/", AUDIENCE))  # not the iss its document names
     try:
         with pytest.raises(UnavailableError, match=f"cannot check tokens of http://127.0.0.1:{port}/realms"):
-            await gone.verify(issuer.token())
+            await gone.verify(issuer.token(iss=gone.config.issuer))
         with pytest.raises(UnavailableError, match=r"names the issuer .*set oidc_issuer to exactly"):
-            await wrong.verify(issuer.token())
+            await wrong.verify(issuer.token(iss=issuer.url + "/"))
+        # another issuer's token is refused as such, without the unreachable issuer's keys
+        with pytest.raises(UnauthenticatedError, match="not by the trusted issuer"):
+            await gone.verify(issuer.token())
     finally:
         await gone.aclose()
         await wrong.aclose()
