@@ -11,6 +11,7 @@ and is reported once in the log, then tried again once the files change again.
 
 from __future__ import annotations
 
+import datetime
 import logging
 import ssl
 import stat
@@ -24,6 +25,9 @@ from wingspan.core.errors import ConfigError
 __all__ = ["CertificateFiles", "check_key_file"]
 
 log = logging.getLogger("wingspan.server.tls")
+
+#: a certificate ending sooner than this is reported as a warning each time it is loaded
+EXPIRY_WARNING = datetime.timedelta(days=14)
 
 _Signature = tuple[tuple[int, int, int], tuple[int, int, int]]
 
@@ -125,6 +129,27 @@ class CertificateFiles:
             self._contexts = fresh
             self._served = signature
             self._refused = None
+        self._report_expiry()
+
+    def _report_expiry(self) -> None:
+        """Logs when the certificate now served ends, loudly when that is soon or past."""
+        from cryptography import x509  # only with TLS on
+
+        try:
+            leaf = x509.load_pem_x509_certificate(self.cert.read_bytes())
+        except (OSError, ValueError):
+            return  # OpenSSL loaded it: a form cryptography does not read is no reason to stop
+        ends = leaf.not_valid_after_utc
+        left = ends - datetime.datetime.now(datetime.UTC)
+        if left <= datetime.timedelta(0):
+            log.error("the TLS certificate %s expired at %s: clients refuse it; write a renewed one over "
+                      "the file (it is read again without a restart)", self.cert, ends.isoformat())
+        elif left < EXPIRY_WARNING:
+            log.warning("the TLS certificate %s expires at %s, in %d days: renew it and write it over the "
+                        "file (it is read again without a restart)", self.cert, ends.isoformat(), left.days)
+        else:
+            log.info("serving the TLS certificate %s for %s until %s", self.cert,
+                     leaf.subject.rfc4514_string(), ends.isoformat())
 
     @staticmethod
     def _no_password() -> str:

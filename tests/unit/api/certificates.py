@@ -32,7 +32,7 @@ class TestCa:
             .subject_name(_name(f"{name} CA")).issuer_name(_name(f"{name} CA"))
             .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
                                          content_commitment=False, key_encipherment=False,
@@ -43,7 +43,7 @@ class TestCa:
         self.path.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
     def issue(self, cert_path: Path, key_path: Path, *, hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
-              ) -> x509.Certificate:
+              valid: datetime.timedelta = datetime.timedelta(days=90)) -> x509.Certificate:
         """A server certificate for ``hosts`` and its key (mode 0600), each written whole and then renamed
         into place, as a certificate manager rotates them. Returns the certificate."""
         key = ec.generate_private_key(ec.SECP256R1())
@@ -59,7 +59,7 @@ class TestCa:
             .subject_name(_name(hosts[0])).issuer_name(self.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
+            .not_valid_after(now + valid)
             .add_extension(x509.SubjectAlternativeName(names), critical=False)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(self.key, hashes.SHA256()))

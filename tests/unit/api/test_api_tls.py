@@ -4,6 +4,7 @@ certificate is served to new connections without a restart, and a key others may
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import os
 import ssl
@@ -195,6 +196,24 @@ async def test_stored_data_comes_down_over_https(server: ApiServer, pki: Pki, tm
     other = TestCa(tmp_path / "other", "other")
     with pytest.raises(RemoteError, match="CERTIFICATE_VERIFY_FAILED"):
         await ProxyDownloads(Endpoint.parse(server.grpc_address, ca=str(other.path))).get(uri)
+
+
+def test_a_certificate_ending_soon_is_reported_when_loaded(pki: Pki,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, "wingspan.server.tls")
+    CertificateFiles(pki.cert, pki.key)
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    assert "serving the TLS certificate" in caplog.records[0].getMessage()
+    caplog.clear()
+    pki.ca.issue(pki.cert, pki.key, valid=datetime.timedelta(days=3))
+    CertificateFiles(pki.cert, pki.key)
+    [soon] = caplog.records
+    assert soon.levelname == "WARNING" and "in 2 days: renew it" in soon.getMessage()
+    caplog.clear()
+    pki.ca.issue(pki.cert, pki.key, valid=datetime.timedelta(minutes=-1))
+    CertificateFiles(pki.cert, pki.key)
+    [past] = caplog.records
+    assert past.levelname == "ERROR" and "expired at" in past.getMessage()
 
 
 def test_half_a_tls_configuration_is_refused(pki: Pki, tmp_path: Path) -> None:
