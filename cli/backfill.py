@@ -13,7 +13,15 @@ from typing import Any
 import anyio
 import click
 
-from wingspan.cli.remote import domain_option, endpoint_option, fail, output_option, project_option, show
+from wingspan.cli.remote import (
+    chosen_ca,
+    domain_option,
+    endpoint_option,
+    fail,
+    output_option,
+    project_option,
+    show,
+)
 from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, NotFoundError, WingspanError
 
 __all__ = ["backfill"]
@@ -126,7 +134,7 @@ def backfill(launch_plan: str, start: str, end: str | None, version: str | None,
         raise click.BadParameter("comes before --from", param_hint="--to")
 
     async def main() -> list[dict[str, str]]:
-        remote = AsyncRemote(endpoint, project=project, domain=domain)
+        remote = AsyncRemote(endpoint, project=project, domain=domain, ca=chosen_ca())
         try:
             return await run_backfill(remote, launch_plan, first, last, version=version, dry_run=dry_run,
                                       limit=limit)

@@ -3,18 +3,45 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import click
 
 from wingspan.core.errors import WingspanError
 
-__all__ = ["domain_option", "endpoint_option", "execution", "fail", "get", "output_option", "project_option",
-           "register", "remote_client", "show", "signal"]
+__all__ = ["ca_option", "chosen_ca", "domain_option", "endpoint_option", "execution", "fail", "get",
+           "output_option", "project_option", "register", "remote_client", "show", "signal"]
 
-endpoint_option = click.option("--endpoint", default=None, metavar="HOST:PORT",
-                               help="gRPC address of the server (default: $WINGSPAN_ENDPOINT, then "
-                                    "the config file's endpoint, then 127.0.0.1:8089).")
+_Command = TypeVar("_Command", bound=Callable[..., Any])
+_CA_KEY = "wingspan.ca"
+
+
+def _remember_ca(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    if value:
+        ctx.meta[_CA_KEY] = value
+
+
+#: ``--ca FILE``, kept for :func:`remote_client` rather than passed to each command
+ca_option = click.option("--ca", type=click.Path(dir_okay=False), expose_value=False, callback=_remember_ca,
+                         help="PEM file of a CA to trust beside the system's for the server's TLS "
+                              "certificate (default: $WINGSPAN_CA, then the config file's ca).")
+
+
+def chosen_ca() -> str | None:
+    """The --ca given to the running command, if any."""
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(_CA_KEY) if ctx is not None else None
+
+
+def endpoint_option(command: _Command) -> _Command:
+    """``--endpoint`` and ``--ca``."""
+    endpoint = click.option("--endpoint", default=None, metavar="[https://]HOST:PORT",
+                            help="gRPC address of the server (default: $WINGSPAN_ENDPOINT, then the config "
+                                 "file's endpoint, then 127.0.0.1:8089); TLS unless it is on loopback or "
+                                 "starts with http://.")
+    return endpoint(ca_option(command))
+
 project_option = click.option("--project", "-p", default="default", show_default=True)
 domain_option = click.option("--domain", "-d", default="development", show_default=True)
 output_option = click.option("-o", "--output", "output_format", default="table", show_default=True,
@@ -26,7 +53,7 @@ def remote_client(endpoint: str | None, project: str, domain: str) -> Any:
     config file or the default (see wingspan._remote.endpoint)."""
     from wingspan._remote.sync import Remote
 
-    return Remote(endpoint, project=project, domain=domain)
+    return Remote(endpoint, project=project, domain=domain, ca=chosen_ca())
 
 
 def show(rows: Any, output_format: str, title: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from wingspan.cli.remote import ca_option
 from wingspan.core.errors import ConfigError, UserError
 
 __all__ = ["run"]
@@ -121,8 +122,9 @@ def _signals(presets: tuple[str, ...]) -> Any:
 @click.option("--remote", is_flag=True, help="Register SOURCE's folder with a Wingspan server and run "
               "ENTITY there (see wingspan serve).")
 @click.option("--no-wait", is_flag=True, help="With --remote: print the execution's name and return.")
-@click.option("--endpoint", default=None, metavar="HOST:PORT", help="With --remote: the server's gRPC "
-              "address (default: $WINGSPAN_ENDPOINT, the config file, 127.0.0.1:8089).")
+@click.option("--endpoint", default=None, metavar="[https://]HOST:PORT", help="With --remote: the server's "
+              "gRPC address (default: $WINGSPAN_ENDPOINT, the config file, 127.0.0.1:8089).")
+@ca_option
 @click.option("--project", "-p", default="default", show_default=True, help="With --remote.")
 @click.option("--domain", "-d", default="development", show_default=True, help="With --remote.")
 @click.option("--version", default=None, help="With --remote: the version to register (default: a "

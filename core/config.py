@@ -98,6 +98,20 @@ class Settings:
     # Host header values accepted besides the bound address, comma-separated (on loopback binds
     # only these and the loopback names are accepted, against DNS rebinding)
     allowed_hosts: str = ""
+    # TLS on both ports: the server's certificate chain and private key (PEM files, read again
+    # when they change); both or neither. The key file must not be readable by others.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # a client's extra trusted CA (PEM file) beside the system store, for a server whose
+    # certificate a private CA signed
+    ca: str = ""
+    # an external OIDC issuer whose access tokens the server accepts: its URL exactly as its tokens'
+    # iss claim, the audience they must name, and the claims naming the user and their groups (a
+    # dotted name reads a nested claim, e.g. Keycloak's realm_access.roles)
+    oidc_issuer: str = ""
+    oidc_audience: str = ""
+    oidc_subject_claim: str = "sub"
+    oidc_groups_claim: str = "groups"
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key

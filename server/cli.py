@@ -7,6 +7,8 @@ from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). Secrets are never fla
 since every user of the host reads the process list: the S3 secret key comes from
 ``WINGSPAN_S3_SECRET_KEY``, ``--s3-secret-key-file`` or the config file, a database
 password from ``WINGSPAN_DB_URL``, the config file, ``PGPASSWORD`` or ``~/.pgpass``.
+``--tls-cert`` and ``--tls-key`` serve both ports over TLS; a renewed certificate
+written over those files is served to new connections without a restart.
 SIGTERM or Ctrl-C stops it gracefully.
 
 ``--role`` splits the server into replicas against one database and blob store:
@@ -47,6 +49,10 @@ from wingspan.core.errors import ConfigError
                                   "or s3_secret_key in the config file"))
 @click.option("--s3-region", help="S3 region  [default: us-east-1]")
 @click.option("--s3-secure/--no-s3-secure", default=None, help="use TLS to reach S3")
+@click.option("--tls-cert", type=click.Path(dir_okay=False),
+              help="PEM certificate chain served on both ports (TLS); read again when the file changes")
+@click.option("--tls-key", type=click.Path(dir_okay=False),
+              help="PEM private key of --tls-cert; must not be readable by other users of this host")
 @click.option("--home", type=click.Path(path_type=Path),
               help="where local state lives  [default: WINGSPAN_HOME]")
 @click.option("--config", "config_file", type=click.Path(path_type=Path),

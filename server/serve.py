@@ -13,6 +13,9 @@ made at the first start (:mod:`wingspan.server.engine.credential`).
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler and the notification sender); a process runs any of them.
+
+With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
+and gRPC over TLS, the certificate read again whenever its files change.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.engine.credential import EngineCredential
+from wingspan.server.tls import CertificateFiles
 
 __all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
 
@@ -104,6 +108,8 @@ class ApiServer:
         self._http_task: asyncio.Task[None] | None = None
         self.http_port = 0
         self.grpc_port = 0
+        #: the TLS certificate both ports serve (``tls_cert``, ``tls_key``); None serves plain text
+        self.certificates: CertificateFiles | None = None
         self.roles = frozenset(ROLES) if roles is None else roles
         if not engine:
             self.roles = self.roles - {"engine", "scheduler"}
@@ -123,7 +129,8 @@ class ApiServer:
     @property
     def http_url(self) -> str:
         host = self.settings.http_host
-        return f"http://[{host}]:{self.http_port}" if ":" in host else f"http://{host}:{self.http_port}"
+        scheme = "https" if self.certificates is not None else "http"
+        return f"{scheme}://[{host}]:{self.http_port}" if ":" in host else f"{scheme}://{host}:{self.http_port}"
 
     @property
     def grpc_address(self) -> str:
@@ -132,6 +139,8 @@ class ApiServer:
     async def start(self) -> None:
         from wingspan.server.services.admin import AdminService
 
+        # a certificate that does not load stops the start before anything is opened
+        self.certificates = CertificateFiles.from_settings(self.settings) if "api" in self.roles else None
         if "api" not in self.roles:
             try:
                 self.admin = await AdminService.open(self.settings)
@@ -155,7 +164,8 @@ class ApiServer:
             engine_service = EngineServicer(self.admin.events, self.engine_credential, metrics)
             self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
                                    internal=[engine_service], settings=self.settings)
-            await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port)
+            grpc_tls = self.certificates.server_context(["h2"]) if self.certificates is not None else None
+            await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port, ssl=grpc_tls)
             self.grpc_port = self.grpc.port
             signer = None
             if isinstance(self.admin.store, LocalBlobStore):
@@ -170,6 +180,9 @@ class ApiServer:
                 lifespan="off",
                 timeout_graceful_shutdown=max(int(self.grace), 1),
             )
+            if self.certificates is not None:
+                config.load()  # serve() keeps a loaded config's context: ours, which follows the files
+                config.ssl = self.certificates.server_context(["http/1.1"])
             self._uvicorn = _Uvicorn(config)
             self._http_task = asyncio.create_task(self._uvicorn.serve(sockets=[http_socket]))
             while not self._uvicorn.started:

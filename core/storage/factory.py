@@ -20,7 +20,7 @@ def open_blob_store(settings: Settings, *, base_url: str | None = None) -> BlobS
     else the folder ``$WINGSPAN_HOME/blobs``.
 
     A local store signs its presigned URLs for the server's HTTP port
-    (``base_url``, default ``http://{http_host}:{http_port}``).
+    (``base_url``, default ``http[s]://{http_host}:{http_port}``).
     """
     root = parse_uri(settings.storage_root, prefix=True)
     if root.scheme == "s3":

@@ -118,8 +118,10 @@ class UrlSigner:
 
     @classmethod
     def from_settings(cls, settings: Settings, *, base_url: str | None = None) -> UrlSigner:
-        """A signer whose URLs point at the server's HTTP port from ``settings``."""
-        base = base_url or f"http://{settings.http_host}:{settings.http_port}"
+        """A signer whose URLs point at the server's HTTP port from ``settings`` (https with TLS)."""
+        scheme = "https" if settings.tls_cert else "http"
+        host = f"[{settings.http_host}]" if ":" in settings.http_host else settings.http_host
+        base = base_url or f"{scheme}://{host}:{settings.http_port}"
         return cls(load_signing_key(settings), base)
 
     @property

@@ -19,6 +19,7 @@ SERVICES = {
     "minio": "scripts.testenv.minio",
     "etcd": "scripts.testenv.etcd",
     "kube": "scripts.testenv.kube",
+    "keycloak": "scripts.testenv.keycloak",
 }
 
 

@@ -108,9 +108,12 @@ class Execution:
 
 
 class AsyncRemote:
+    """The client of the server at ``endpoint`` (``host:port``, ``https://`` or ``http://``; see
+    wingspan._remote.endpoint), trusting the CA file ``ca`` beside the system store when TLS is used."""
+
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN) -> None:
-        self.transport = Transport(resolve_endpoint(endpoint))
+                 domain: str = DEFAULT_DOMAIN, ca: str | None = None) -> None:
+        self.transport = Transport(resolve_endpoint(endpoint, ca=ca))
         self.endpoint = self.transport.address
         self.host, self.port = self.transport.endpoint.host, self.transport.endpoint.port
         self.project, self.domain = project, domain

@@ -91,7 +91,7 @@ async def upload_local_files(transport: Transport, value: Any, lt: Any, project:
         md5 = hashlib.md5(data).digest()
         location = await transport.call("create_upload_location", v1.CreateUploadLocationRequest(
             project=project, domain=domain, filename=path.name, content_md5=md5), f"upload {path}")
-        await put_signed(location.signed_url, data, md5, str(path))
+        await put_signed(transport.endpoint, location.signed_url, data, md5, str(path))
         return File(str(location.native_url)) if isinstance(value, File) else str(location.native_url)
     if isinstance(value, list) and lt.kind == "collection_type":
         return [await upload_local_files(transport, item, lt.value, project, domain) for item in value]
@@ -110,27 +110,27 @@ class ProxyDownloads:
         self.endpoint = endpoint
 
     async def _signed(self, uri: str) -> str:
-
-
-        channel = Channel(self.endpoint.host, self.endpoint.port)
+        channel = Channel(self.endpoint.host, self.endpoint.port, ssl=self.endpoint.grpc_ssl())
         try:
             stub = v1.AdminServiceStub(channel, metadata=self.endpoint.metadata or None)
             answer = await stub.create_download_location(v1.CreateDownloadLocationRequest(native_url=uri))
         except Exception as exc:
-            raise translate(exc, f"download {uri}", self.endpoint.address) from exc
+            raise translate(exc, f"download {uri}", self.endpoint.address,
+                            plain=not self.endpoint.tls) from exc
         finally:
             channel.close()
         return str(answer.signed_url)
 
     async def get(self, uri: str) -> bytes:
-        async with httpx.AsyncClient(timeout=300) as http:
+        async with httpx.AsyncClient(timeout=300, verify=self.endpoint.http_verify()) as http:
             response = await http.get(await self._signed(uri))
         _check(response, uri)
         return bytes(response.content)
 
     async def download_file(self, uri: str, path: str | os.PathLike[str]) -> int:
         size, signed = 0, await self._signed(uri)
-        async with httpx.AsyncClient(timeout=300) as http, http.stream("GET", signed) as response:
+        async with httpx.AsyncClient(timeout=300, verify=self.endpoint.http_verify()) as http, \
+                http.stream("GET", signed) as response:
             _check(response, uri)
             async with await anyio.open_file(path, "wb") as file:
                 async for chunk in response.aiter_bytes():

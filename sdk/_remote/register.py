@@ -49,7 +49,7 @@ async def register(transport: Transport, target: Any, project: str, domain: str,
     plan = plan_registration(entities, project=project, domain=domain, version=version,
                              bundle_uri=str(location.native_url))
     if not await _registered_before(transport, plan.tasks[:1]):
-        await put_signed(location.signed_url, bundle.data, md5, "the code bundle")
+        await put_signed(transport.endpoint, location.signed_url, bundle.data, md5, "the code bundle")
     created = Registered(version)
 
     async def one(method: str, request: Any, what: str, name: str) -> None:

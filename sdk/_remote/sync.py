@@ -66,8 +66,8 @@ class Remote:
     """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
 
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN) -> None:
-        self.aio = AsyncRemote(endpoint, project=project, domain=domain)
+                 domain: str = DEFAULT_DOMAIN, ca: str | None = None) -> None:
+        self.aio = AsyncRemote(endpoint, project=project, domain=domain, ca=ca)
         self._loop: _LoopThread | None = None
         self._closer: weakref.finalize[Any, Remote] | None = None
 

@@ -8,6 +8,7 @@ The bottom of the remote client: :class:`Transport` is what the client and its p
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -30,13 +31,19 @@ class RemoteError(SystemError_):
     """The server could not be reached or failed for its own reasons."""
 
 
-def translate(exc: Exception, what: str, address: str) -> WingspanError:
+def translate(exc: Exception, what: str, address: str, *, plain: bool = False) -> WingspanError:
     """The Wingspan error for a failed call, saying ``what`` was being done and where: the class
-    the server's status names (wingspan.core.errors.error_class_for), RemoteError for the rest."""
+    the server's status names (wingspan.core.errors.error_class_for), RemoteError for the rest.
+    ``plain``: the call went without TLS (a TLS server drops such a connection: say how to ask for it)."""
+    if isinstance(exc, ssl.SSLError):
+        return RemoteError(f"{what}: the TLS handshake with {address} failed ({exc}); if a private CA signed "
+                           "the server's certificate, trust it with --ca or WINGSPAN_CA; a server without "
+                           "TLS is reached as http://HOST:PORT")
     if isinstance(exc, OSError | StreamTerminatedError) or (
             isinstance(exc, GRPCError) and exc.status == Status.UNAVAILABLE and not exc.message):
+        tls = f"; if it serves TLS, name it https://{address}" if plain else ""
         return RemoteError(f"{what}: cannot reach a Wingspan server at {address} ({exc}); start one "
-                           "with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT")
+                           f"with `wingspan serve`, or name yours with --endpoint or WINGSPAN_ENDPOINT{tls}")
     if not isinstance(exc, GRPCError):
         return RemoteError(f"{what}: {exc}")
     return error_class_for(exc.status.name, RemoteError)(f"{what}: {exc.message or exc.status.name}")
@@ -57,7 +64,7 @@ class Transport:
 
     async def _connect(self) -> Any:
         if self._stub is None:
-            self._channel = Channel(self.endpoint.host, self.endpoint.port)
+            self._channel = Channel(self.endpoint.host, self.endpoint.port, ssl=self.endpoint.grpc_ssl())
             self._stub = v1.AdminServiceStub(self._channel, metadata=self.endpoint.metadata or None)
         if not self._checked:
             self._checked = True  # the check's own call comes through here
@@ -74,7 +81,7 @@ class Transport:
         try:
             return await getattr(stub, method)(request)
         except Exception as exc:
-            raise translate(exc, what, self.address) from exc
+            raise translate(exc, what, self.address, plain=not self.endpoint.tls) from exc
 
     async def stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
         """The messages of one server-streaming call."""
@@ -83,7 +90,7 @@ class Transport:
             async for message in getattr(stub, method)(request):
                 yield message
         except Exception as exc:
-            raise translate(exc, what, self.address) from exc
+            raise translate(exc, what, self.address, plain=not self.endpoint.tls) from exc
 
     async def _check_version(self) -> None:
         answer = await self.call("get_version", v1.GetVersionRequest(), "get the server's version")

@@ -16,6 +16,7 @@ from typing import Any, cast
 import anyio
 import httpx
 
+from wingspan._remote.endpoint import Endpoint
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import UserError
 from wingspan.core.model.literals import Literal, LiteralCollection, LiteralMap, RecordFieldValue, RecordValue
@@ -42,7 +43,7 @@ class ProxyUploads:
         name = uri.rsplit("/", 1)[-1]
         location = await self.transport.call("create_upload_location", v1.CreateUploadLocationRequest(
             project=self.project, domain=self.domain, filename=name, content_md5=md5), f"upload {name}")
-        await put_signed(location.signed_url, data, md5, name)
+        await put_signed(self.transport.endpoint, location.signed_url, data, md5, name)
         self.placed[uri] = str(location.native_url)
 
     async def upload_file(self, path: Path, uri: str) -> None:
@@ -74,9 +75,10 @@ class ProxyUploads:
         return literal
 
 
-async def put_signed(signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-    """PUTs ``data`` to a signed URL of the data proxy, with its digest for the store to check."""
-    async with httpx.AsyncClient(timeout=300) as http:
+async def put_signed(endpoint: Endpoint, signed_url: str, data: bytes, md5: bytes, what: str) -> None:
+    """PUTs ``data`` to a signed URL of the data proxy of the server at ``endpoint``, with its
+    digest for the store to check (verified as the endpoint's TLS settings say)."""
+    async with httpx.AsyncClient(timeout=300, verify=endpoint.http_verify()) as http:
         response = await http.put(signed_url, content=data,
                                   headers={"Content-MD5": base64.b64encode(md5).decode()})
     if response.status_code >= 300:

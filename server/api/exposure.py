@@ -8,38 +8,11 @@ in ``--http-host``.
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
+from wingspan.core.loopback import is_loopback
 
 __all__ = ["check_exposure", "is_loopback"]
-
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-
-
-def is_loopback(host: str) -> bool:
-    """True when every address ``host`` stands for is a loopback address.
-
-    An empty host or a wildcard (0.0.0.0, ::) binds every interface: not loopback. A name other
-    than localhost is resolved, and counts only if all its addresses are loopback ones.
-    """
-    name = host.strip().strip("[]").lower()
-    if not name:
-        return False
-    if name in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        pass
-    try:
-        found = socket.getaddrinfo(name, None)
-    except OSError:
-        return False
-    addresses = {str(info[4][0]) for info in found}
-    return bool(addresses) and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
 
 
 def check_exposure(settings: Settings) -> None:

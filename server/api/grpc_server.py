@@ -17,6 +17,7 @@ import functools
 import socket
 import time
 from collections.abc import Callable, Collection
+from ssl import SSLContext
 from typing import Any
 
 from grpclib.const import Cardinality, Handler, Status
@@ -189,7 +190,7 @@ class GrpcServer:
                              codec=LimitedCodec(max_message_bytes, settings.max_text_chars))
         self.port = 0
 
-    async def start(self, host: str, port: int) -> None:
+    async def start(self, host: str, port: int, *, ssl: SSLContext | None = None) -> None:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         # named IPPROTO_TCP: asyncio turns TCP_NODELAY on for accepted connections only then
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
@@ -201,7 +202,7 @@ class GrpcServer:
             sock.close()
             raise
         self.port = sock.getsockname()[1]
-        await self.server.start(sock=sock)
+        await self.server.start(sock=sock, ssl=ssl)
         self.status.set(True)
 
     def drain(self) -> None:

@@ -11,6 +11,8 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
 - ``s3_settings``: Settings whose storage is a fresh prefix in the test bucket.
 - ``s3_store``: an open S3BlobStore on that prefix (5 MiB parts, so multipart shows
   with small objects); everything below it is deleted afterwards.
+- ``keycloak_env`` (session): ``WINGSPAN_TEST_KEYCLOAK_*`` (issuer URL, a confidential client of
+  the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.testenv import minio, postgres
+from scripts.testenv import keycloak, minio, postgres
 from scripts.testenv.base import ServiceError
 from wingspan.core.config import Settings
 from wingspan.core.storage.s3 import S3BlobStore
@@ -54,6 +56,11 @@ def pg_dsn(postgres_env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def minio_env() -> dict[str, str]:
     return _ensure("minio", minio.ensure)
+
+
+@pytest.fixture(scope="session")
+def keycloak_env() -> dict[str, str]:
+    return _ensure("keycloak", keycloak.ensure)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
-READY = re.compile(r"wingspan serve: HTTP (http://\S+)\s+gRPC (\S+):(\d+)")
+READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC (\S+):(\d+)")
 
 
 class Served:

@@ -20,7 +20,8 @@ def test_the_argument_wins_then_the_environment_then_the_config_file(tmp_path: P
     env = {"WINGSPAN_ENDPOINT": "env.example:9000", "WINGSPAN_CONFIG": str(config)}
     assert resolve_endpoint("flag.example:8000", env=env).address == "flag.example:8000"
     assert resolve_endpoint(None, env=env).address == "env.example:9000"
-    assert resolve_endpoint(None, env={"WINGSPAN_CONFIG": str(config)}) == Endpoint("files.example", 7000)
+    from_file = Endpoint("files.example", 7000, tls=True)
+    assert resolve_endpoint(None, env={"WINGSPAN_CONFIG": str(config)}) == from_file
     assert resolve_endpoint(None, env={"WINGSPAN_HOME": str(tmp_path)}).address == "127.0.0.1:8089"
 
 
@@ -45,6 +46,37 @@ def test_each_source_is_named_when_it_is_not_host_port(tmp_path: Path) -> None:
 
 def test_ipv6_addresses() -> None:
     assert Endpoint.parse("[::1]:8089") == Endpoint("::1", 8089)
+    assert Endpoint.parse("https://[::1]:8089") == Endpoint("::1", 8089, tls=True)
+
+
+def test_tls_unless_the_endpoint_is_on_loopback_or_says_http() -> None:
+    assert not Endpoint.parse("127.0.0.1:8089").tls and not Endpoint.parse("localhost:8089").tls
+    assert Endpoint.parse("wingspan.example:443").tls
+    assert Endpoint.parse("https://127.0.0.1:8089").tls
+    assert not Endpoint.parse("http://wingspan.example:80/").tls  # the caller's explicit choice
+    # naming a CA asks for TLS on loopback too
+    assert Endpoint.parse("127.0.0.1:8089", ca="/etc/ca.pem") == Endpoint("127.0.0.1", 8089, tls=True,
+                                                                          ca="/etc/ca.pem")
+    with pytest.raises(UserError, match="names the scheme 'grpc': use host:port, https://host:port"):
+        Endpoint.parse("grpc://127.0.0.1:8089")
+
+
+def test_the_ca_comes_from_the_argument_then_the_environment_then_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "client.toml"
+    config.write_text('endpoint = "files.example:7000"\nca = "/from/file.pem"\n')
+    env = {"WINGSPAN_CONFIG": str(config)}
+    assert resolve_endpoint(None, env=env).ca == "/from/file.pem"
+    assert resolve_endpoint(None, env={**env, "WINGSPAN_CA": "/from/env.pem"}).ca == "/from/env.pem"
+    given = resolve_endpoint("x.example:1", ca="/given.pem", env={**env, "WINGSPAN_CA": "/e.pem"})
+    assert given.ca == "/given.pem"
+
+
+def test_a_ca_file_that_cannot_be_read_is_named(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=f"the CA file {tmp_path}/missing.pem .*--ca.* does not exist"):
+        Endpoint.parse("127.0.0.1:1", ca=str(tmp_path / "missing.pem")).grpc_ssl()
+    (tmp_path / "garbage.pem").write_text("not a certificate")
+    with pytest.raises(UserError, match=r"cannot read the CA file .*garbage.pem .* as PEM certificates"):
+        Endpoint.parse("127.0.0.1:1", ca=str(tmp_path / "garbage.pem")).grpc_ssl()
 
 
 def test_remote_and_the_cli_use_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
