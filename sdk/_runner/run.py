@@ -126,6 +126,10 @@ def _run_sync(coroutine_fn: Any) -> RunResult:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_a_loop = False
+    else:
+        in_a_loop = True
+    if not in_a_loop:  # outside the except block: a task's error must not chain to that RuntimeError
         return anyio.run(coroutine_fn)  # type: ignore[no-any-return]
     with ThreadPoolExecutor(1, thread_name_prefix="wingspan-run") as pool:
         return pool.submit(anyio.run, coroutine_fn).result()  # type: ignore[no-any-return]
@@ -159,6 +163,11 @@ def outputs_of(workflow: Any, result: RunResult) -> Any:
         error = result.error
         node = error.node_id if error else ""
         message = error.message if error else result.phase.name
+        cause = result.exception
+        if cause is not None and cause.__traceback__ is not None:
+            # its traceback is printed as the cause: the message need not repeat it (an
+            # exception from another process has none: the message keeps the trace then)
+            message = f"{type(cause).__name__}: {cause}"
         raise ExecutionFailedError(
             f"{workflow.kind_label} {workflow.name!r} {result.phase.name.lower().replace('_', ' ')}"
             + (f" at node {node!r}" if node else "") + f": {message}",
