@@ -36,7 +36,8 @@ def boom(x: int) -> int:
 
 @workflow
 def fails(x: int) -> int:
-    return boom(x=x)
+    result: int = boom(x=x)
+    return result
 
 
 def test_the_cause_is_the_users_exception_with_only_user_frames() -> None:
