@@ -1,0 +1,38 @@
+"""Issue #22's 'wrong today' items on a served run (the server of `wingspan serve`, in this
+process, with its engine and warm workers): the same code gives the same results as a local run."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.unit.remote.servers import api_server
+from wingspan._remote.client import AsyncRemote
+from wingspan.core.model.execution import WorkflowPhase
+
+HERE = Path(__file__).resolve().parent
+SDK_TESTS = HERE.parent / "sdk"
+
+
+def _project(tmp_path: Path, **modules: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    for name, source in modules.items():
+        shutil.copy(source, folder / f"{name}.py")
+    return folder
+
+
+async def test_nested_conditionals_run_on_a_server(tmp_path: Path) -> None:
+    project = _project(tmp_path, remote_nested=SDK_TESTS / "nested_branches.py")
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            for x, expected in ((1000, "huge:1000"), (200, "big:200"), (3, "small:3"), (0, "zero:0")):
+                run = await client.execute("remote_nested.classify", {"x": x}, wait=True, timeout=60)
+                assert (run.error, await run.outputs()) == ("", {"o0": expected})
+            refused = await client.execute("remote_nested.refuse_small", {"x": 2}, wait=True, timeout=60)
+            assert refused.phase == WorkflowPhase.FAILED
+            assert "x must be above 5" in refused.error
+        finally:
+            await client.aclose()
