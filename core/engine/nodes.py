@@ -25,7 +25,7 @@ from wingspan.core.engine.interfaces import (
     TaskRunner,
 )
 from wingspan.core.engine.journal import RecordedAttempt
-from wingspan.core.engine.values import materialize, natural
+from wingspan.core.engine.values import isolated, materialize, natural, own_inputs
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
 from wingspan.core.model.launch_plans import run_inputs
@@ -92,8 +92,7 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
 
 def _typed_inputs(dag: DagRun, node: Node, runner: TaskRunner) -> dict[str, Any]:
     types = runner.input_types
-    values = dag.inputs_of(node, types)
-    return {k: materialize(v, types.get(k), k) for k, v in values.items()}
+    return own_inputs(dag.inputs_of(node, types), types)
 
 
 def _retries_and_timeout(node: Node, runner: TaskRunner) -> tuple[int, float | None]:
@@ -212,6 +211,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     runner = dag.resolver.task(array.node.value.task_id)
     mapped = set(array.mapped_inputs)
     types = {k: (list[v] if k in mapped else v) for k, v in runner.input_types.items()}  # type: ignore[valid-type]
+    # literals converted once; each item's values are isolated below, item by item
     values = {k: materialize(v, types.get(k), k) for k, v in dag.inputs_of(node, types).items()}
     lengths = {len(values[k]) for k in mapped}
     if len(lengths) > 1:
@@ -222,7 +222,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     count = lengths.pop() if lengths else 0
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    items = [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    items = [{k: isolated(values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
     results: list[dict[str, Any] | None] = [None] * count
     errors: dict[int, ExecutionError] = {}
     lanes = min(array.parallelism or count, count) or 1

@@ -7,7 +7,12 @@ another process, stay literals until a consumer with Python types needs them.
 
 from __future__ import annotations
 
+import copy
+import datetime
+import decimal
+import enum
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from wingspan.core.model.literals import Literal
@@ -17,7 +22,7 @@ from wingspan.core.types.naturals import to_natural
 from wingspan.core.types.passthrough import LiteralSlot
 from wingspan.core.types.purity import to_python_now
 
-__all__ = ["materialize", "natural", "step_into"]
+__all__ = ["isolated", "materialize", "natural", "own_inputs", "step_into"]
 
 
 def materialize(value: Any, py_type: Any, name: str = "") -> Any:
@@ -33,6 +38,35 @@ def materialize(value: Any, py_type: Any, name: str = "") -> Any:
         item = _member(py_type, dict)
         return {k: materialize(v, item, name) for k, v in value.items()}
     return value
+
+
+# values no task can change: handed on as they are (the fast path: most values are these)
+_IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), datetime.datetime, datetime.date,
+                        datetime.time, datetime.timedelta, decimal.Decimal, range})
+
+
+def isolated(value: Any) -> Any:
+    """``value`` as a task's own: a copy when the task could change it in place.
+
+    In one process a task's outputs reach every consumer as the same objects; on a server each
+    consumer decodes its own. A task appending to its input list must not change what a
+    sibling receives, so mutable values are copied per consumer (files and folders are copied
+    on first use, see ``File.__deepcopy__``); immutable ones, and literals (decoded anew by
+    each consumer), are not.
+    """
+    kind = type(value)
+    if kind in _IMMUTABLE or isinstance(value, (Literal, enum.Enum)):
+        return value
+    if kind.__module__.partition(".")[0] == "pyarrow":  # arrow's tables and arrays are immutable
+        return value
+    return copy.deepcopy(value)
+
+
+def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str, Any]:
+    """A consumer's inputs as its own Python objects: literals converted, the rest isolated."""
+    return {name: materialize(value, py_types.get(name), name) if isinstance(value, Literal)
+            else isolated(materialize(value, py_types.get(name), name))
+            for name, value in values.items()}
 
 
 def _member(py_type: Any, container: type) -> Any:

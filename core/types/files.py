@@ -46,6 +46,36 @@ class _Remote:
             self._local = local
         self._store = _store
         self._download_dir = _download_dir
+        # what it was made from: equal references stay equal when a consumer gets a copy
+        self._origin = self._local
+        # a local original this object copies on first use (see __deepcopy__)
+        self._pending: Path | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Remote:
+        """A consumer's own reference: another task's local file or folder is copied when this
+        one is first used (so a task writing to it changes nothing another task sees, as on a
+        server, where each downloads its own), and a remote one downloads to a folder of its own."""
+        twin = type(self).__new__(type(self))
+        twin._uri, twin._store, twin._download_dir, twin._origin = self._uri, self._store, None, self._origin
+        source = self._pending if self._pending is not None else self._local
+        twin._local, twin._pending = None, source
+        return twin
+
+    def _take_copy(self) -> None:
+        source = self._pending
+        if source is None:
+            return
+        import shutil
+
+        if not source.exists():  # nothing to copy: the path stays as given (and fails as given)
+            self._local, self._pending = source, None
+            return
+        target = Path(tempfile.mkdtemp(prefix="wingspan-")) / source.name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+        self._local, self._pending = target, None
 
     @property
     def uri(self) -> str | None:
@@ -55,12 +85,14 @@ class _Remote:
     @property
     def path(self) -> str:
         """The local path if it is on this machine, else its URI (see ``download``)."""
+        self._take_copy()
         return str(self._local) if self._local is not None else str(self._uri)
 
     @property
     def name(self) -> str:
-        if self._local is not None:
-            return self._local.name
+        local = self._pending or self._local
+        if local is not None:
+            return local.name
         return (self._uri or "").rstrip("/").rsplit("/", 1)[-1]
 
     def _target(self) -> Path:
@@ -78,6 +110,7 @@ class _Remote:
 
     def download(self) -> str:
         """Fetches the contents if needed and returns the local path."""
+        self._take_copy()
         if self._local is None:
             from wingspan.core.types.blocking import run_io
 
@@ -88,21 +121,22 @@ class _Remote:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._uri or str(self._local)!r})"
+        return f"{type(self).__name__}({self._uri or str(self._origin)!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Remote) or type(other) is not type(self):
             return False
-        return (self._uri, self._local) == (other._uri, other._local)
+        return (self._uri, self._origin) == (other._uri, other._origin)
 
     def __hash__(self) -> int:
-        return hash((self._uri, self._local))
+        return hash((self._uri, self._origin))
 
 
 class File(_Remote, os.PathLike[str]):
     """A single file: ``File("out.csv")`` in a task, or a received file's reference."""
 
     async def download_async(self) -> str:
+        self._take_copy()
         if self._local is None:
             assert self._uri is not None
             target = self._target()
@@ -113,6 +147,7 @@ class File(_Remote, os.PathLike[str]):
     def open(self, mode: str = "r", **kwargs: Any) -> IO[Any]:
         """Opens the file; reading downloads it first, writing creates it locally."""
         if any(flag in mode for flag in "wax"):
+            self._take_copy()
             if self._local is None:
                 raise ValueError(f"{self._uri} is a stored file: write to a new File(path) instead")
             self._local.parent.mkdir(parents=True, exist_ok=True)
@@ -124,6 +159,7 @@ class Directory(_Remote, os.PathLike[str]):
     """A folder of files, stored as every object under one prefix."""
 
     async def download_async(self) -> str:
+        self._take_copy()
         if self._local is None:
             assert self._uri is not None
             store = self._require_store()
@@ -184,7 +220,11 @@ class _BlobTransformer(TypeTransformer):
                         ctx: TransferContext) -> Any:
         if literal.kind != "blob":
             raise mismatch_from_literal(py_type, literal)
-        return self.python_type(literal.value.uri, _store=ctx.store, _download_dir=ctx.download_dir)
+        received = self.python_type(literal.value.uri, _store=ctx.store, _download_dir=ctx.download_dir)
+        # a file:// location is the stored object itself (the local blob store): the task
+        # reads and writes a copy of its own, as it would a download
+        received._pending, received._local = received._local, None
+        return received
 
 
 class FileTransformer(_BlobTransformer):

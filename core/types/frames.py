@@ -96,6 +96,16 @@ class DataFrame:
             raise ValueError(f"DataFrame {self.uri} has no blob store to load it from")
         return await _read_parquet(self._store, self.uri)
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> DataFrame:
+        """A consumer's own: its pandas data copied (arrow data is immutable), the store shared."""
+        import copy
+
+        data = self._data
+        if data is not None and type(data).__module__.partition(".")[0] != "pyarrow":
+            data = copy.deepcopy(data, memo)
+        twin = DataFrame(data, uri=self.uri, format=self.format, _store=self._store)
+        return twin
+
     def __repr__(self) -> str:
         return f"DataFrame(uri={self.uri!r})" if self.uri else "DataFrame(<in memory>)"
 

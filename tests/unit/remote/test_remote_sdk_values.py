@@ -36,3 +36,18 @@ async def test_nested_conditionals_run_on_a_server(tmp_path: Path) -> None:
             assert "x must be above 5" in refused.error
         finally:
             await client.aclose()
+
+
+async def test_tasks_do_not_see_each_others_changes_on_a_server(tmp_path: Path) -> None:
+    project = _project(tmp_path, remote_isolation=SDK_TESTS / "isolation_flows.py")
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            run = await client.execute("remote_isolation.siblings", {}, wait=True, timeout=60)
+            assert (run.error, await run.outputs()) == ("", {"o0": 4, "o1": 4, "o2": 3, "o3": [1, 2, 3]})
+            run = await client.execute("remote_isolation.folders", {}, wait=True, timeout=60)
+            outputs = await run.outputs()
+            assert (run.error, outputs["o0"], outputs["o1"]) == ("", "scribbled", "a.txt=original")
+        finally:
+            await client.aclose()
