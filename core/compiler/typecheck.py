@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wingspan.core.model.literals import Literal, LiteralType, SimpleType, UnionType
+from wingspan.core.model.literals import Literal, LiteralType, SimpleType, StructuredDatasetType, UnionType
 
-__all__ = ["assignable", "literal_fits", "plain", "same_type"]
+__all__ = ["assignable", "frames_connect", "literal_fits", "plain", "same_type"]
 
 
 def plain(lt: LiteralType) -> LiteralType:
@@ -49,6 +49,8 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
     """
     if same_type(source, target):
         return True, ""
+    if source.kind == target.kind == "structured_dataset_type":
+        return frames_connect(source.value, target.value), ""
     if target.kind == "union_type":
         for variant in target.value.variants:
             if same_type(variant, source):
@@ -58,6 +60,24 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
             if all(plain(v) in targets for v in source.value.variants):
                 return True, ""
     return False, ""
+
+
+def frames_connect(source: StructuredDatasetType, target: StructuredDatasetType) -> bool:
+    """Whether frames of one type feed an input of another: any kind of frame (pandas, arrow,
+    the lazy DataFrame) feeds any other, as they share a stored format; declared columns must
+    be among those the source declares (a source that declares none is checked at run time)."""
+    if source.format and target.format and source.format != target.format:
+        return False
+    if not source.columns or not target.columns:
+        return True
+    have = {column.name: column.type for column in source.columns}
+    for column in target.columns:
+        if column.name not in have:
+            return False
+        source_type = have[column.name]
+        if source_type is not None and column.type is not None and not same_type(source_type, column.type):
+            return False
+    return True
 
 
 _SIMPLE_KINDS = {

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import pickle
 import signal
+import weakref
 from typing import Any
 
 import anyio
@@ -17,8 +18,9 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import TaskPhase
+from wingspan.core.model.literals import LiteralType
 
-__all__ = ["InProcessExecutor"]
+__all__ = ["InProcessExecutor", "moves_data"]
 
 
 def _call(request: AttemptRequest) -> AttemptOutcome:
@@ -33,6 +35,40 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
     finally:
         reset_context(token)
     return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+
+
+# tasks whose inputs may be fetched from a blob store while they run
+_MOVING: weakref.WeakKeyDictionary[TaskRunner, bool] = weakref.WeakKeyDictionary()
+
+
+def moves_data(runner: TaskRunner) -> bool:
+    """Whether the task's inputs hold files, folders or frames. Such a task never runs
+    inline on the event loop's thread: fetching them there would block the loop (and the
+    blob store's client lives on it), so it runs in a worker thread that asks the loop."""
+    try:
+        return _MOVING[runner]
+    except (KeyError, TypeError):
+        pass
+    interface = runner.template.interface
+    moving = interface is not None and any(_holds_data(v.type) for v in interface.inputs)
+    with contextlib.suppress(TypeError):
+        _MOVING[runner] = moving
+    return moving
+
+
+def _holds_data(lt: LiteralType | None) -> bool:
+    if lt is None:
+        return False
+    match lt.kind:
+        case "blob" | "structured_dataset_type":
+            return True
+        case "collection_type" | "map_value_type":
+            return _holds_data(lt.value)
+        case "union_type":
+            return any(_holds_data(v) for v in lt.value.variants)
+        case "record_type":
+            return any(_holds_data(f.type) for f in lt.value.fields)
+    return False
 
 
 def _child(request: AttemptRequest, conn: Any) -> None:
@@ -62,7 +98,7 @@ class InProcessExecutor:
             return await self._run_async(request)
         if request.timeout is not None:
             return await self._run_forked(request, request.timeout)
-        if request.inline:
+        if request.inline and not moves_data(request.runner):
             return _call(request)
         # abandoned on abort: a thread cannot be stopped, but the run need not wait for it
         return await anyio.to_thread.run_sync(_call, request, limiter=self._threads,

@@ -17,6 +17,7 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
+from wingspan.core.engine.inprocess import moves_data
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
@@ -222,13 +223,15 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     count = lengths.pop() if lengths else 0
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    items = [{k: isolated(values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    item_types = runner.input_types
+    items = [{k: isolated(values[k][i] if k in mapped else values[k], item_types.get(k)) for k in values}
+             for i in range(count)]
     results: list[dict[str, Any] | None] = [None] * count
     errors: dict[int, ExecutionError] = {}
     lanes = min(array.parallelism or count, count) or 1
     if timeout is None and not runner.is_async and state.executor.runs_here(runner):
         await _map_in_threads(dag, runner, path, items, results, errors, retries, lanes,
-                              inline and lanes == 1)
+                              inline and lanes == 1 and not moves_data(runner))
     else:
         await _map_with_executor(dag, runner, path, items, results, errors, retries, timeout, lanes)
     succeeded = count - len(errors)

@@ -15,8 +15,10 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
+from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import Literal
 from wingspan.core.model.workflows import PathStep
+from wingspan.core.types import ValueMismatch, default_engine
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.naturals import to_natural
 from wingspan.core.types.passthrough import LiteralSlot
@@ -45,7 +47,7 @@ _IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), datet
                         datetime.time, datetime.timedelta, decimal.Decimal, range})
 
 
-def isolated(value: Any) -> Any:
+def isolated(value: Any, py_type: Any = None) -> Any:
     """``value`` as a task's own: a copy when the task could change it in place.
 
     In one process a task's outputs reach every consumer as the same objects; on a server each
@@ -57,6 +59,10 @@ def isolated(value: Any) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE or isinstance(value, (Literal, enum.Enum)):
         return value
+    if py_type is not None:  # in the form the consumer declared (a pandas frame as arrow...)
+        engine = default_engine()
+        value = engine.transformer_for(py_type).adapt(value, py_type, engine)
+        kind = type(value)
     if kind.__module__.partition(".")[0] == "pyarrow":  # arrow's tables and arrays are immutable
         return value
     return copy.deepcopy(value)
@@ -64,9 +70,17 @@ def isolated(value: Any) -> Any:
 
 def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str, Any]:
     """A consumer's inputs as its own Python objects: literals converted, the rest isolated."""
-    return {name: materialize(value, py_types.get(name), name) if isinstance(value, Literal)
-            else isolated(materialize(value, py_types.get(name), name))
-            for name, value in values.items()}
+    own = {}
+    for name, value in values.items():
+        py_type = py_types.get(name)
+        if isinstance(value, Literal):
+            own[name] = materialize(value, py_type, name)
+            continue
+        try:
+            own[name] = isolated(materialize(value, py_type, name), py_type)
+        except ValueMismatch as exc:  # the consumer's declared form refuses it (a frame's columns)
+            raise TypeTransformerError(f"input {exc.render(name)}") from None
+    return own
 
 
 def _member(py_type: Any, container: type) -> Any:

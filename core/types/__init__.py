@@ -24,6 +24,7 @@ __all__ = [
 
 
 def builtin_transformers() -> list[TypeTransformer]:
+    from wingspan.core.types.annotated import AnnotatedTransformer
     from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
     from wingspan.core.types.files import FILE_TRANSFORMERS
     from wingspan.core.types.frames import FRAME_TRANSFORMERS
@@ -32,7 +33,7 @@ def builtin_transformers() -> list[TypeTransformer]:
     from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
 
     return [PassThroughTransformer(), *SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
-            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS]
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, AnnotatedTransformer()]
 
 
 @cache

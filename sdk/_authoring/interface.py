@@ -79,7 +79,7 @@ def read_interface(fn: Any, kind: str, problems: list[str]) -> PythonInterface:
     where = f"{kind} {entity_name(fn)!r}"
     engine = default_engine()
     try:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)  # Annotated columns of frames
     except Exception as exc:  # an annotation that names something undefined
         problems.append(f"{where}: cannot read its type hints: {exc}")
         return PythonInterface()

@@ -23,7 +23,8 @@ from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
-from wingspan.core.types import default_engine, type_repr
+from wingspan.core.types import ValueMismatch, default_engine, type_repr
+from wingspan.core.types.frames import DataFrame, frame_parts, load_in_task
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -50,10 +51,16 @@ class SdkTaskRunner:
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
         self._where = f"{task.kind_label} {task.name!r}"
+        self._frame_outputs = {name for name, py_type in self.output_types.items()
+                               if frame_parts(py_type)[1]}
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
+        if any(type(value) is DataFrame for value in inputs.values()):
+            engine = default_engine()
+            inputs = {name: load_in_task(value, self.input_types[name], engine)
+                      for name, value in inputs.items()}
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -69,6 +76,11 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
+            if name in self._frame_outputs:  # its declared columns, as a stored one would have
+                try:
+                    outputs[name] = engine.transformer_for(py_type).adapt(value, py_type, engine)
+                except ValueMismatch as exc:
+                    raise TypeTransformerError(f"{self._where}, output {exc.render(name)}") from None
         return outputs
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:

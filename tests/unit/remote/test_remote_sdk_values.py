@@ -51,3 +51,21 @@ async def test_tasks_do_not_see_each_others_changes_on_a_server(tmp_path: Path) 
             assert (run.error, outputs["o0"], outputs["o1"]) == ("", "scribbled", "a.txt=original")
         finally:
             await client.aclose()
+
+
+async def test_frames_connect_and_columns_are_cut_on_a_server(tmp_path: Path) -> None:
+    from tests.unit.sdk.test_sdk_frames_connect import EVERY_WAY, SUBSETS
+
+    project = _project(tmp_path, remote_frames=SDK_TESTS / "frame_flows.py")
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            run = await client.execute("remote_frames.every_way", {}, wait=True, timeout=90)
+            assert (run.error, await run.outputs()) == ("", {"o0": EVERY_WAY})
+            run = await client.execute("remote_frames.subsets", {}, wait=True, timeout=90)
+            assert (run.error, await run.outputs()) == ("", {"o0": SUBSETS})
+            run = await client.execute("remote_frames.missing_column", {}, wait=True, timeout=90)
+            assert run.phase == WorkflowPhase.FAILED and "missing column(s) ['d']" in run.error
+        finally:
+            await client.aclose()
