@@ -20,7 +20,7 @@ from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, Task
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.literals import LiteralType
 
-__all__ = ["InProcessExecutor", "moves_data"]
+__all__ = ["InProcessExecutor", "holds_data", "moves_data"]
 
 
 def _call(request: AttemptRequest) -> AttemptOutcome:
@@ -50,24 +50,24 @@ def moves_data(runner: TaskRunner) -> bool:
     except (KeyError, TypeError):
         pass
     interface = runner.template.interface
-    moving = interface is not None and any(_holds_data(v.type) for v in interface.inputs)
+    moving = interface is not None and any(holds_data(v.type) for v in interface.inputs)
     with contextlib.suppress(TypeError):
         _MOVING[runner] = moving
     return moving
 
 
-def _holds_data(lt: LiteralType | None) -> bool:
+def holds_data(lt: LiteralType | None) -> bool:
     if lt is None:
         return False
     match lt.kind:
         case "blob" | "structured_dataset_type":
             return True
         case "collection_type" | "map_value_type":
-            return _holds_data(lt.value)
+            return holds_data(lt.value)
         case "union_type":
-            return any(_holds_data(v) for v in lt.value.variants)
+            return any(holds_data(v) for v in lt.value.variants)
         case "record_type":
-            return any(_holds_data(f.type) for f in lt.value.fields)
+            return any(holds_data(f.type) for f in lt.value.fields)
     return False
 
 

@@ -42,6 +42,7 @@ from wingspan.core.model.workflows import (
     WorkflowMetadata,
     WorkflowTemplate,
 )
+from wingspan.core.types.annotated import hash_method
 
 if TYPE_CHECKING:
     from wingspan.core.engine.dag import DagRun
@@ -123,8 +124,25 @@ async def _run_task(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
             async def compute() -> dict[str, Any]:
                 return await _attempts(dag, node, runner, path, parent, inline, inputs, finish=False)
 
-            return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute)
+            return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute,
+                                         _producer_hashers(dag, node))
     return await _attempts(dag, node, runner, path, parent, inline, inputs)
+
+
+def _producer_hashers(dag: DagRun, node: Node) -> dict[str, Any]:
+    """The HashMethods of the task outputs bound whole to ``node``'s inputs, by input name."""
+    found = {}
+    for binding in node.inputs:
+        data = binding.binding
+        if data is None or data.kind != "promise" or data.value.path:
+            continue
+        producer = dag.nodes.get(data.value.node_id)
+        if producer is None or producer.kind != "task_node":
+            continue
+        hasher = hash_method(dag.runner(producer).output_types.get(data.value.var))
+        if hasher is not None:
+            found[binding.var] = hasher
+    return found
 
 
 async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str, inline: bool,

@@ -4,13 +4,14 @@ extra metadata (the data frames' column subsets) serve their own annotated types
 from __future__ import annotations
 
 import typing
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from wingspan.core.model.literals import Literal, LiteralType
 from wingspan.core.types.engine import TypeEngine
 from wingspan.core.types.transformer import TransferContext, TypeTransformer
 
-__all__ = ["AnnotatedTransformer", "annotated_parts"]
+__all__ = ["AnnotatedTransformer", "HashMethod", "annotated_parts", "hash_method"]
 
 
 def annotated_parts(py_type: Any) -> tuple[Any, tuple[Any, ...]]:
@@ -18,6 +19,28 @@ def annotated_parts(py_type: Any) -> tuple[Any, tuple[Any, ...]]:
     if typing.get_origin(py_type) is Annotated:
         return py_type.__origin__, tuple(py_type.__metadata__)
     return py_type, ()
+
+
+class HashMethod:
+    """``Annotated[pd.DataFrame, HashMethod(fn)]``: ``fn(value)`` is the value's identity in
+    the cache keys of the tasks it feeds (instead of a digest of its content), on the
+    output that produces it or on the input that receives it (Flyte's spelling)."""
+
+    def __init__(self, function: Callable[[Any], Any]) -> None:
+        if not callable(function):
+            raise TypeError(f"HashMethod takes a function of the value, not {type(function).__name__}")
+        self.function = function
+
+    def __repr__(self) -> str:
+        return f"HashMethod({getattr(self.function, '__qualname__', self.function)!r})"
+
+
+def hash_method(py_type: Any) -> Callable[[Any], Any] | None:
+    """The function of a HashMethod in ``py_type``'s annotation, if it has one."""
+    for extra in annotated_parts(py_type)[1]:
+        if isinstance(extra, HashMethod):
+            return extra.function
+    return None
 
 
 class AnnotatedTransformer(TypeTransformer):

@@ -69,3 +69,27 @@ async def test_frames_connect_and_columns_are_cut_on_a_server(tmp_path: Path) ->
             assert run.phase == WorkflowPhase.FAILED and "missing column(s) ['d']" in run.error
         finally:
             await client.aclose()
+
+
+async def test_cached_tasks_hit_for_the_same_data_on_a_server(tmp_path: Path) -> None:
+    project = _project(tmp_path, remote_cached=SDK_TESTS / "cached_data_flows.py")
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text("same bytes")
+    two.write_text("same bytes")
+
+    async def cache_of(name: str, inputs: dict[str, object], expected: object) -> list[str]:
+        run = await client.execute(name, inputs, wait=True, timeout=90)
+        assert (run.error, await run.outputs()) == ("", {"o0": expected})
+        return [node["cache"] for node in await client.nodes(run) if node["cache"] not in ("", "disabled")]
+
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            assert await cache_of("remote_cached.frame_rows", {"n": 3, "seed": 1}, 3) == ["populated"]
+            assert await cache_of("remote_cached.frame_rows", {"n": 3, "seed": 1}, 3) == ["hit"]
+            assert await cache_of("remote_cached.frame_rows", {"n": 3, "seed": 2}, 3) == ["populated"]
+            assert await cache_of("remote_cached.file_size", {"source": str(one)}, 10) == ["populated"]
+            assert await cache_of("remote_cached.file_size", {"source": str(two)}, 10) == ["hit"]
+        finally:
+            await client.aclose()
