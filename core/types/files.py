@@ -13,6 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
+from wingspan.core.types.remote_reads import download_url, store_reading
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 if TYPE_CHECKING:
@@ -100,11 +101,6 @@ class _Remote:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / self.name
 
-    def _require_store(self) -> BlobStore:
-        if self._store is None:
-            raise ValueError(f"{self._uri} is remote and no blob store was given to fetch it")
-        return self._store
-
     def __fspath__(self) -> str:
         return self.download()
 
@@ -140,7 +136,13 @@ class File(_Remote, os.PathLike[str]):
         if self._local is None:
             assert self._uri is not None
             target = self._target()
-            await self._require_store().download_file(self._uri, target)
+            if self._uri.startswith(("http://", "https://")):
+                await download_url(self._uri, target, "File")
+            elif self._store is not None and _serves(self._store, self._uri):
+                await self._store.download_file(self._uri, target)
+            else:  # a URI given to a local run, or outside the store that came with it
+                async with store_reading(self._uri, "File") as store:
+                    await store.download_file(self._uri, target)
             self._local = target
         return str(self._local)
 
@@ -162,16 +164,13 @@ class Directory(_Remote, os.PathLike[str]):
         self._take_copy()
         if self._local is None:
             assert self._uri is not None
-            store = self._require_store()
             target = self._target()
             target.mkdir(parents=True, exist_ok=True)
-            prefix = self._uri.rstrip("/") + "/"
-            async for uri in store.list_prefix(prefix):
-                from wingspan.core.storage.uris import relative_key
-
-                destination = target / relative_key(prefix, uri)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                await store.download_file(uri, destination)
+            if self._store is not None and _serves(self._store, self._uri):
+                await _download_tree(self._store, self._uri, target)
+            else:  # a URI given to a local run, or outside the store that came with it
+                async with store_reading(self._uri, "Directory", folder=True) as store:
+                    await _download_tree(store, self._uri, target)
             self._local = target
         return str(self._local)
 
@@ -179,6 +178,24 @@ class Directory(_Remote, os.PathLike[str]):
         """Local paths of every file inside, downloading first if needed."""
         root = Path(self.download())
         return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+
+def _serves(store: BlobStore, uri: str) -> bool:
+    try:
+        store.key_of(uri.rstrip("/"))
+    except ValueError:
+        return False
+    return True
+
+
+async def _download_tree(store: BlobStore, uri: str, target: Path) -> None:
+    from wingspan.core.storage.uris import relative_key
+
+    prefix = uri.rstrip("/") + "/"
+    async for item in store.list_prefix(prefix):
+        destination = target / relative_key(prefix, item)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        await store.download_file(item, destination)
 
 
 def _file_uri(path: str) -> str:

@@ -18,13 +18,15 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
-from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import ValueMismatch, default_engine, type_repr
+from wingspan.core.types.files import Directory, File
 from wingspan.core.types.frames import DataFrame, frame_parts, load_in_task
+from wingspan.core.types.remote_reads import unreadable_reason
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -130,6 +132,23 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
     missing = [n for n in entity.interface.inputs if n not in values]
     if missing:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
+    for name, value in values.items():
+        for reference in _remote_references(value):
+            reason = unreadable_reason(reference.uri or "", folder=isinstance(reference, Directory))
+            if reason:
+                raise UserError(f"{entity.kind_label} {entity.name!r}, input {name!r}: {reference!r} "
+                                f"cannot be read here: {reason}")
+
+
+def _remote_references(value: Any) -> list[File | Directory]:
+    """The files and folders in an input that name a URI and came with no store to read it."""
+    if isinstance(value, (File, Directory)):
+        return [value] if value.uri is not None and value._store is None else []
+    if isinstance(value, (list, tuple)):
+        return [found for item in value for found in _remote_references(item)]
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in _remote_references(item)]
+    return []
 
 
 def _run_sync(coroutine_fn: Any) -> RunResult:
