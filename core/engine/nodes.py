@@ -26,7 +26,7 @@ from wingspan.core.engine.interfaces import (
     TaskRunner,
 )
 from wingspan.core.engine.journal import RecordedAttempt
-from wingspan.core.engine.values import isolated, materialize, natural, own_inputs
+from wingspan.core.engine.values import all_immutable, isolated, materialize, natural, own_inputs
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
 from wingspan.core.model.launch_plans import run_inputs
@@ -241,9 +241,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     count = lengths.pop() if lengths else 0
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    item_types = runner.input_types
-    items = [{k: isolated(values[k][i] if k in mapped else values[k], item_types.get(k)) for k in values}
-             for i in range(count)]
+    items = _own_items(values, mapped, runner.input_types, count)
     results: list[dict[str, Any] | None] = [None] * count
     errors: dict[int, ExecutionError] = {}
     lanes = min(array.parallelism or count, count) or 1
@@ -265,6 +263,16 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     outputs = {name: [r[name] if r is not None else None for r in results] for name in names}
     state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
     return outputs
+
+
+def _own_items(values: dict[str, Any], mapped: set[str], types: Any, count: int) -> list[dict[str, Any]]:
+    """Each item's inputs as its own (see ``isolated``): items of immutable values, the common
+    case, are built without a per-item copy check."""
+    copied = {k for k in values if not all_immutable(values[k] if k in mapped else [values[k]])}
+    if not copied:
+        return [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    return [{k: isolated(values[k][i] if k in mapped else values[k], types.get(k)) if k in copied
+             else (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
 
 
 async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
