@@ -25,7 +25,7 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import ValueMismatch, default_engine, type_repr
 from wingspan.core.types.files import Directory, File
-from wingspan.core.types.frames import DataFrame, frame_parts, load_in_task
+from wingspan.core.types.frames import frame_parts, load_in_task
 from wingspan.core.types.remote_reads import unreadable_reason
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
@@ -55,14 +55,17 @@ class SdkTaskRunner:
         self._where = f"{task.kind_label} {task.name!r}"
         self._frame_outputs = {name for name, py_type in self.output_types.items()
                                if frame_parts(py_type)[1]}
+        # inputs that may receive a stored DataFrame to load as the frame they declare
+        self._frame_inputs = {name for name, literal_type in _literal_types(task).items()
+                              if literal_type.kind == "structured_dataset_type"}
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
-        if any(type(value) is DataFrame for value in inputs.values()):
+        if self._frame_inputs:
             engine = default_engine()
-            inputs = {name: load_in_task(value, self.input_types[name], engine)
-                      for name, value in inputs.items()}
+            inputs = {name: load_in_task(value, self.input_types[name], engine) if name in self._frame_inputs
+                      else value for name, value in inputs.items()}
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -88,6 +91,11 @@ class SdkTaskRunner:
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
         spec, entities = self.task.build(inputs)
         return spec, SdkResolver({**self._resolver.entities, **entities})
+
+
+def _literal_types(task: Any) -> dict[str, Any]:
+    typed = getattr(task.interface, "typed", None)
+    return {v.name: v.type for v in typed.inputs if v.type is not None} if typed is not None else {}
 
 
 class SdkResolver:
