@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import pickle
 import signal
-import weakref
 from typing import Any
 
 import anyio
@@ -37,22 +36,17 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
     return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
 
-# tasks whose inputs may be fetched from a blob store while they run
-_MOVING: weakref.WeakKeyDictionary[TaskRunner, bool] = weakref.WeakKeyDictionary()
-
-
 def moves_data(runner: TaskRunner) -> bool:
     """Whether the task's inputs hold files, folders or frames. Such a task never runs
     inline on the event loop's thread: fetching them there would block the loop (and the
     blob store's client lives on it), so it runs in a worker thread that asks the loop."""
-    try:
-        return _MOVING[runner]
-    except (KeyError, TypeError):
-        pass
+    known: bool | None = getattr(runner, "_wingspan_moves_data", None)
+    if known is not None:
+        return known
     interface = runner.template.interface
     moving = interface is not None and any(holds_data(v.type) for v in interface.inputs)
-    with contextlib.suppress(TypeError):
-        _MOVING[runner] = moving
+    with contextlib.suppress(AttributeError):  # kept on the runner: a lookup per attempt is cheap
+        runner._wingspan_moves_data = moving  # type: ignore[attr-defined]
     return moving
 
 

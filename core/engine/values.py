@@ -77,6 +77,9 @@ def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str,
     """A consumer's inputs as its own Python objects: literals converted, the rest isolated."""
     own = {}
     for name, value in values.items():
+        if type(value) in _IMMUTABLE:  # the common case: nothing to convert or copy
+            own[name] = value
+            continue
         py_type = py_types.get(name)
         if isinstance(value, Literal):
             own[name] = materialize(value, py_type, name)

@@ -18,6 +18,7 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
+from wingspan.core.engine.inprocess import holds_data
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
@@ -140,7 +141,11 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
     missing = [n for n in entity.interface.inputs if n not in values]
     if missing:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
+    typed = getattr(entity.interface, "typed", None)
+    with_data = {v.name for v in typed.inputs if holds_data(v.type)} if typed is not None else set(values)
     for name, value in values.items():
+        if name not in with_data:  # only inputs typed to hold files or folders are walked
+            continue
         for reference in _remote_references(value):
             reason = unreadable_reason(reference.uri or "", folder=isinstance(reference, Directory))
             if reason:
