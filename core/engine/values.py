@@ -18,7 +18,7 @@ from typing import Any
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import Literal
 from wingspan.core.model.workflows import PathStep
-from wingspan.core.types import ValueMismatch, default_engine
+from wingspan.core.types import UnsupportedTypeError, ValueMismatch, default_engine
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.naturals import to_natural
 from wingspan.core.types.passthrough import LiteralSlot
@@ -61,11 +61,22 @@ def isolated(value: Any, py_type: Any = None) -> Any:
         return value
     if py_type is not None:  # in the form the consumer declared (a pandas frame as arrow...)
         engine = default_engine()
-        value = engine.transformer_for(py_type).adapt(value, py_type, engine)
-        kind = type(value)
+        try:
+            transformer = engine.transformer_for(py_type)
+        except UnsupportedTypeError:  # a type only a transformer registered elsewhere serves
+            transformer = None
+        if transformer is not None:
+            value = transformer.adapt(value, py_type, engine)
+            kind = type(value)
     if kind.__module__.partition(".")[0] == "pyarrow":  # arrow's tables and arrays are immutable
         return value
-    return copy.deepcopy(value)
+    try:
+        return copy.deepcopy(value)
+    except Exception as exc:
+        raise TypeTransformerError(
+            f"its {type(value).__qualname__} value cannot be copied for this task ({type(exc).__name__}: "
+            f"{exc}); in one process each task gets its own copy, as on a server it gets its own "
+            "decoded value: make the type copyable (copy.deepcopy, or a __deepcopy__ method)") from exc
 
 
 def all_immutable(values: list[Any]) -> bool:
@@ -88,6 +99,8 @@ def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str,
             own[name] = isolated(materialize(value, py_type, name), py_type)
         except ValueMismatch as exc:  # the consumer's declared form refuses it (a frame's columns)
             raise TypeTransformerError(f"input {exc.render(name)}") from None
+        except TypeTransformerError as exc:  # it cannot be copied
+            raise TypeTransformerError(f"input {name!r}: {exc}") from exc.__cause__
     return own
 
 

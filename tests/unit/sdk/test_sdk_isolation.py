@@ -65,3 +65,17 @@ def test_mutable_values_are_copied_deeply() -> None:
     value = {"a": [1, 2]}
     copied = isolated(value)
     assert copied == value and copied is not value and copied["a"] is not value["a"]
+
+
+class Uncopyable:
+    def __deepcopy__(self, memo: dict[int, object]) -> Uncopyable:
+        raise RuntimeError("holds a lock")
+
+
+def test_a_value_that_cannot_be_copied_fails_naming_the_input() -> None:
+    from wingspan.core.engine.values import own_inputs
+    from wingspan.core.errors import TypeTransformerError
+
+    with pytest.raises(TypeTransformerError, match=r"input 'thing': its Uncopyable value cannot be copied "
+                                                   r"for this task \(RuntimeError: holds a lock\)"):
+        own_inputs({"thing": Uncopyable()}, {"thing": object})
