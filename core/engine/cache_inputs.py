@@ -78,8 +78,7 @@ async def _digest(value: Any, store: BlobStore | None, digest: Any) -> None:
         digest.update(b"dir:")
         await _digest_folder_value(value, store, digest)
     elif isinstance(value, DataFrame):
-        table = value._data if value._data is not None else await value._load()
-        await _digest_table(_as_arrow(table), digest)
+        await _digest_table(await value.to_arrow_async(), digest)
     elif type(value).__module__.partition(".")[0] in ("pandas", "pyarrow"):
         await _digest_table(_as_arrow(value), digest)
     else:
@@ -87,19 +86,19 @@ async def _digest(value: Any, store: BlobStore | None, digest: Any) -> None:
 
 
 async def _digest_file_value(value: Any, store: BlobStore | None, digest: Any) -> None:
-    local = value._pending or value._local
+    local = value.local_source
     if local is not None:
-        await anyio.to_thread.run_sync(_digest_path, Path(local), digest)
+        await anyio.to_thread.run_sync(_digest_path, local, digest)
     else:
-        await _digest_object(value.uri, value._store or store, digest)
+        await _digest_object(value.uri, value.store or store, digest)
 
 
 async def _digest_folder_value(value: Any, store: BlobStore | None, digest: Any) -> None:
-    local = value._pending or value._local
+    local = value.local_source
     if local is not None:
-        await anyio.to_thread.run_sync(_digest_tree, Path(local), digest)
+        await anyio.to_thread.run_sync(_digest_tree, local, digest)
     else:
-        await _digest_prefix(value.uri, value._store or store, digest)
+        await _digest_prefix(value.uri, value.store or store, digest)
 
 
 async def _digest_literal(literal: Literal, store: BlobStore | None, digest: Any) -> None:

@@ -8,6 +8,8 @@ import multiprocessing
 import os
 import pickle
 import signal
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -40,14 +42,26 @@ def moves_data(runner: TaskRunner) -> bool:
     """Whether the task's inputs hold files, folders or frames. Such a task never runs
     inline on the event loop's thread: fetching them there would block the loop (and the
     blob store's client lives on it), so it runs in a worker thread that asks the loop."""
-    known: bool | None = getattr(runner, "_wingspan_moves_data", None)
-    if known is not None:
-        return known
+    known = _MOVING.get(id(runner))
+    if known is not None and known[0]() is runner:
+        return known[1]
     interface = runner.template.interface
     moving = interface is not None and any(holds_data(v.type) for v in interface.inputs)
-    with contextlib.suppress(AttributeError):  # kept on the runner: a lookup per attempt is cheap
-        runner._wingspan_moves_data = moving  # type: ignore[attr-defined]
+    with contextlib.suppress(TypeError):  # a runner that takes no weak reference is asked again
+        _MOVING[id(runner)] = (weakref.ref(runner, _forgetting(id(runner))), moving)
     return moving
+
+
+def _forgetting(key: int) -> Callable[[Any], None]:
+    def forget(_: Any) -> None:
+        _MOVING.pop(key, None)
+
+    return forget
+
+
+# by id, with a weak reference to tell a reused id apart: a weak-keyed dictionary makes a
+# new reference on every lookup, which cost a chain of tasks about 2% per node
+_MOVING: dict[int, tuple[weakref.ref[TaskRunner], bool]] = {}
 
 
 def holds_data(lt: LiteralType | None) -> bool:

@@ -79,6 +79,16 @@ class _Remote:
         self._local, self._pending = target, None
 
     @property
+    def local_source(self) -> Path | None:
+        """The local file or folder whose contents this holds (before any copy is taken)."""
+        return self._pending or self._local
+
+    @property
+    def store(self) -> BlobStore | None:
+        """The blob store it came with, to fetch it from (None: its URI alone says where)."""
+        return self._store
+
+    @property
     def uri(self) -> str | None:
         """Where it is stored, once it has left a task; None for a plain local path."""
         return self._uri

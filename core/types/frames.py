@@ -95,6 +95,13 @@ class DataFrame:
             return self._data.to_pandas()
         return self._data
 
+    async def to_arrow_async(self) -> pa.Table:
+        """``to_arrow`` for code on an event loop (no blocking read)."""
+        _require_arrow()
+        if self._data is None:
+            self._data = await self._load()
+        return _any_frame_as_table(self._data)
+
     async def _load(self) -> pa.Table:
         if self._store is None or self.uri is None:
             raise ValueError(f"DataFrame {self.uri} has no blob store to load it from")

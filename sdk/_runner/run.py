@@ -156,7 +156,7 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
 def _remote_references(value: Any) -> list[File | Directory]:
     """The files and folders in an input that name a URI and came with no store to read it."""
     if isinstance(value, (File, Directory)):
-        return [value] if value.uri is not None and value._store is None else []
+        return [value] if value.uri is not None and value.store is None else []
     if isinstance(value, (list, tuple)):
         return [found for item in value for found in _remote_references(item)]
     if isinstance(value, dict):
