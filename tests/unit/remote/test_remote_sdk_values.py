@@ -93,3 +93,22 @@ async def test_cached_tasks_hit_for_the_same_data_on_a_server(tmp_path: Path) ->
             assert await cache_of("remote_cached.file_size", {"source": str(two)}, 10) == ["hit"]
         finally:
             await client.aclose()
+
+
+async def test_a_failed_task_reads_as_one_trace_of_user_code_on_a_server(tmp_path: Path) -> None:
+    from tests.unit.sdk.test_sdk_failure_traces import TASKS
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "remote_failing.py").write_text(TASKS)
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            run = await client.execute("remote_failing.wf", {"x": 1}, wait=True, timeout=60)
+            assert run.phase == WorkflowPhase.FAILED
+            assert run.error.startswith("ValueError: bad x 1"), run.error
+            assert run.error.count('raise ValueError(f"bad x {x}")') == 1, run.error
+            assert "wingspan/core/" not in run.error and "asyncio" not in run.error, run.error
+        finally:
+            await client.aclose()
