@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -170,6 +171,9 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     try:
         returned = outputs_of(workflow, result)
     except Exception as exc:
+        cause = exc.__cause__
+        if cause is not None and cause.__traceback__ is not None:  # the user's code failed here
+            click.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
         click.secho(f"{exc}", fg="red", err=True)
         ctx.exit(1)
     print_outputs(workflow.interface.unpack_outputs(returned, workflow.name), output_format)

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from wingspan._remote.sync import Remote
     from wingspan.core.engine.context import current_context
     from wingspan.core.errors import NonRetryableError, WingspanError
+    from wingspan.core.types.annotated import HashMethod
     from wingspan.core.types.files import Directory, File
     from wingspan.core.types.frames import DataFrame
 
@@ -57,6 +58,7 @@ _HOMES = {
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
     "DataFrame": "wingspan.core.types.frames",
+    "HashMethod": "wingspan.core.types.annotated",
 }
 
 
@@ -82,6 +84,7 @@ __all__ = [
     "Email",
     "File",
     "FixedRate",
+    "HashMethod",
     "LaunchPlan",
     "NonRetryableError",
     "Remote",

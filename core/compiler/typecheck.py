@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from wingspan.core.model.literals import DICT_ITEM, Literal, LiteralType, SimpleType, UnionType
+from wingspan.core.model.literals import (
+    DICT_ITEM,
+    Literal,
+    LiteralType,
+    SimpleType,
+    StructuredDatasetType,
+    UnionType,
+)
 
-__all__ = ["ANY_TAG", "assignable", "literal_fits", "plain", "same_type"]
+__all__ = ["ANY_TAG", "assignable", "frames_connect", "literal_fits", "plain", "same_type"]
 
 # the tag of the opaque literal type of a value of no declared type (Any): every value fits it
 ANY_TAG = "any"
@@ -61,6 +68,8 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
         ok, tag = assignable(source.value, target.value)
         if ok and not tag:  # list[int] into list[Any]; never a conversion inside (a union's tag)
             return True, ""
+    if source.kind == target.kind == "structured_dataset_type":
+        return frames_connect(source.value, target.value), ""
     if target.kind == "union_type":
         for variant in target.value.variants:
             if same_type(variant, source):
@@ -82,6 +91,24 @@ def _plain_data(lt: LiteralType) -> bool:
         case "union_type":
             return all(_plain_data(v) for v in lt.value.variants)
     return False
+
+
+def frames_connect(source: StructuredDatasetType, target: StructuredDatasetType) -> bool:
+    """Whether frames of one type feed an input of another: any kind of frame (pandas, arrow,
+    the lazy DataFrame) feeds any other, as they share a stored format; declared columns must
+    be among those the source declares (a source that declares none is checked at run time)."""
+    if source.format and target.format and source.format != target.format:
+        return False
+    if not source.columns or not target.columns:
+        return True
+    have = {column.name: column.type for column in source.columns}
+    for column in target.columns:
+        if column.name not in have:
+            return False
+        source_type = have[column.name]
+        if source_type is not None and column.type is not None and not same_type(source_type, column.type):
+            return False
+    return True
 
 
 _SIMPLE_KINDS = {

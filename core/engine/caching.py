@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from wingspan.core.catalog.interface import CachedOutputs, CacheKey, Catalog
 from wingspan.core.catalog.keys import cache_key
+from wingspan.core.engine.cache_inputs import key_literals
 from wingspan.core.engine.interfaces import TaskRunner
 from wingspan.core.model.execution import CacheStatus, NodePhase
 from wingspan.core.model.tasks import CacheSettings
@@ -49,11 +50,13 @@ class TaskCache:
         return TransferContext(self._store, join_uri(self._root, "cache", *parts))
 
     async def run(self, state: ExecutionState, runner: TaskRunner, settings: CacheSettings,
-                  inputs: dict[str, Any], path: str, parent: str, compute: Compute) -> dict[str, Any]:
-        """Runs ``compute`` unless the catalog has the outputs; records the cache status."""
+                  inputs: dict[str, Any], path: str, parent: str, compute: Compute,
+                  hashers: Mapping[str, Callable[[Any], Any]] | None = None) -> dict[str, Any]:
+        """Runs ``compute`` unless the catalog has the outputs; records the cache status.
+        ``hashers`` are the hash methods of the outputs that feed inputs, by input name."""
         template = runner.template
         try:
-            literals = await default_engine().to_literal_map(inputs, runner.input_types)
+            literals = await key_literals(inputs, runner.input_types, self._transfer().store, hashers)
             key = cache_key(template, literals, settings.ignored_inputs)
             entry = await self.catalog.get(key)
         except Exception as exc:  # a file input without a store, or the catalog failed

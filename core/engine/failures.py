@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 
 from wingspan.core.errors import NonRetryableError, WingspanError
 from wingspan.core.model.execution import ExecutionError
@@ -27,12 +28,34 @@ def error_from_exception(exc: BaseException, node_id: str = "") -> ExecutionErro
     else:
         kind = ErrorKind.USER
         retryable = not isinstance(exc, NonRetryableError) and getattr(exc, "retryable", True) is not False
+    exc.__traceback__ = _from_user_code(exc.__traceback__)
     trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return ExecutionError(
         code=f"{'USER' if kind == ErrorKind.USER else 'SYSTEM'}:{type(exc).__name__}",
         message=f"{type(exc).__name__}: {exc}\n\n{trace}", kind=kind, retryable=retryable,
         node_id=node_id, occurred_at=_now(),
     )
+
+
+def _from_user_code(trace: TracebackType | None) -> TracebackType | None:
+    """``trace`` without the platform's frames that called into user code (the engine, the
+    runner, a worker): the user reads where their code failed. An error raised by the
+    platform itself keeps its whole trace."""
+    first = trace
+    while first is not None and _is_platform(first):
+        first = first.tb_next
+    return first if first is not None else trace
+
+
+# the platform and the event loop and thread machinery it calls user code through
+_PLATFORM = ("wingspan", "asyncio", "anyio", "concurrent", "threading", "sniffio")
+
+
+def _is_platform(trace: TracebackType) -> bool:
+    names = trace.tb_frame.f_globals
+    spec = names.get("__spec__")  # a module run with -m (a worker) is __main__ by __name__
+    module: str = spec.name if spec is not None else names.get("__name__", "")
+    return module.partition(".")[0] in _PLATFORM
 
 
 def killed_by_signal(number: int, node_id: str = "") -> ExecutionError:

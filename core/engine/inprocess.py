@@ -8,6 +8,8 @@ import multiprocessing
 import os
 import pickle
 import signal
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -17,8 +19,9 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.model.execution import TaskPhase
+from wingspan.core.model.literals import LiteralType
 
-__all__ = ["InProcessExecutor"]
+__all__ = ["InProcessExecutor", "holds_data", "moves_data"]
 
 
 def _call(request: AttemptRequest) -> AttemptOutcome:
@@ -33,6 +36,47 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
     finally:
         reset_context(token)
     return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+
+
+def moves_data(runner: TaskRunner) -> bool:
+    """Whether the task's inputs hold files, folders or frames. Such a task never runs
+    inline on the event loop's thread: fetching them there would block the loop (and the
+    blob store's client lives on it), so it runs in a worker thread that asks the loop."""
+    known = _MOVING.get(id(runner))
+    if known is not None and known[0]() is runner:
+        return known[1]
+    interface = runner.template.interface
+    moving = interface is not None and any(holds_data(v.type) for v in interface.inputs)
+    with contextlib.suppress(TypeError):  # a runner that takes no weak reference is asked again
+        _MOVING[id(runner)] = (weakref.ref(runner, _forgetting(id(runner))), moving)
+    return moving
+
+
+def _forgetting(key: int) -> Callable[[Any], None]:
+    def forget(_: Any) -> None:
+        _MOVING.pop(key, None)
+
+    return forget
+
+
+# by id, with a weak reference to tell a reused id apart: a weak-keyed dictionary makes a
+# new reference on every lookup, which cost a chain of tasks about 2% per node
+_MOVING: dict[int, tuple[weakref.ref[TaskRunner], bool]] = {}
+
+
+def holds_data(lt: LiteralType | None) -> bool:
+    if lt is None:
+        return False
+    match lt.kind:
+        case "blob" | "structured_dataset_type":
+            return True
+        case "collection_type" | "map_value_type":
+            return holds_data(lt.value)
+        case "union_type":
+            return any(holds_data(v) for v in lt.value.variants)
+        case "record_type":
+            return any(holds_data(f.type) for f in lt.value.fields)
+    return False
 
 
 def _child(request: AttemptRequest, conn: Any) -> None:
@@ -62,7 +106,7 @@ class InProcessExecutor:
             return await self._run_async(request)
         if request.timeout is not None:
             return await self._run_forked(request, request.timeout)
-        if request.inline:
+        if request.inline and not moves_data(request.runner):
             return _call(request)
         # abandoned on abort: a thread cannot be stopped, but the run need not wait for it
         return await anyio.to_thread.run_sync(_call, request, limiter=self._threads,

@@ -17,6 +17,7 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
+from wingspan.core.engine.inprocess import moves_data
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
@@ -25,7 +26,7 @@ from wingspan.core.engine.interfaces import (
     TaskRunner,
 )
 from wingspan.core.engine.journal import RecordedAttempt
-from wingspan.core.engine.values import materialize, natural
+from wingspan.core.engine.values import all_immutable, isolated, materialize, natural, own_inputs
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
 from wingspan.core.model.launch_plans import run_inputs
@@ -41,6 +42,7 @@ from wingspan.core.model.workflows import (
     WorkflowMetadata,
     WorkflowTemplate,
 )
+from wingspan.core.types.annotated import hash_method
 
 if TYPE_CHECKING:
     from wingspan.core.engine.dag import DagRun
@@ -92,8 +94,7 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
 
 def _typed_inputs(dag: DagRun, node: Node, runner: TaskRunner) -> dict[str, Any]:
     types = runner.input_types
-    values = dag.inputs_of(node, types)
-    return {k: materialize(v, types.get(k), k) for k, v in values.items()}
+    return own_inputs(dag.inputs_of(node, types), types)
 
 
 def _retries_and_timeout(node: Node, runner: TaskRunner) -> tuple[int, float | None]:
@@ -123,8 +124,25 @@ async def _run_task(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
             async def compute() -> dict[str, Any]:
                 return await _attempts(dag, node, runner, path, parent, inline, inputs, finish=False)
 
-            return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute)
+            return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute,
+                                         _producer_hashers(dag, node))
     return await _attempts(dag, node, runner, path, parent, inline, inputs)
+
+
+def _producer_hashers(dag: DagRun, node: Node) -> dict[str, Any]:
+    """The HashMethods of the task outputs bound whole to ``node``'s inputs, by input name."""
+    found = {}
+    for binding in node.inputs:
+        data = binding.binding
+        if data is None or data.kind != "promise" or data.value.path:
+            continue
+        producer = dag.nodes.get(data.value.node_id)
+        if producer is None or producer.kind != "task_node":
+            continue
+        hasher = hash_method(dag.runner(producer).output_types.get(data.value.var))
+        if hasher is not None:
+            found[binding.var] = hasher
+    return found
 
 
 async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str, inline: bool,
@@ -212,6 +230,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     runner = dag.resolver.task(array.node.value.task_id)
     mapped = set(array.mapped_inputs)
     types = {k: (list[v] if k in mapped else v) for k, v in runner.input_types.items()}  # type: ignore[valid-type]
+    # literals converted once; each item's values are isolated below, item by item
     values = {k: materialize(v, types.get(k), k) for k, v in dag.inputs_of(node, types).items()}
     lengths = {len(values[k]) for k in mapped}
     if len(lengths) > 1:
@@ -222,13 +241,13 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     count = lengths.pop() if lengths else 0
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    items = [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    items = _own_items(values, mapped, runner.input_types, count)
     results: list[dict[str, Any] | None] = [None] * count
     errors: dict[int, ExecutionError] = {}
     lanes = min(array.parallelism or count, count) or 1
     if timeout is None and not runner.is_async and state.executor.runs_here(runner):
         await _map_in_threads(dag, runner, path, items, results, errors, retries, lanes,
-                              inline and lanes == 1)
+                              inline and lanes == 1 and not moves_data(runner))
     else:
         await _map_with_executor(dag, runner, path, items, results, errors, retries, timeout, lanes)
     succeeded = count - len(errors)
@@ -244,6 +263,16 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     outputs = {name: [r[name] if r is not None else None for r in results] for name in names}
     state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
     return outputs
+
+
+def _own_items(values: dict[str, Any], mapped: set[str], types: Any, count: int) -> list[dict[str, Any]]:
+    """Each item's inputs as its own (see ``isolated``): items of immutable values, the common
+    case, are built without a per-item copy check."""
+    copied = {k for k in values if not all_immutable(values[k] if k in mapped else [values[k]])}
+    if not copied:
+        return [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
+    return [{k: isolated(values[k][i] if k in mapped else values[k], types.get(k)) if k in copied
+             else (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
 
 
 async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],

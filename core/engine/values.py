@@ -7,17 +7,24 @@ another process, stay literals until a consumer with Python types needs them.
 
 from __future__ import annotations
 
+import copy
+import datetime
+import decimal
+import enum
 import typing
+from collections.abc import Mapping
 from typing import Any
 
+from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.literals import Literal
 from wingspan.core.model.workflows import PathStep
+from wingspan.core.types import UnsupportedTypeError, ValueMismatch, default_engine
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.naturals import to_natural
 from wingspan.core.types.passthrough import LiteralSlot
 from wingspan.core.types.purity import to_python_now
 
-__all__ = ["materialize", "natural", "step_into"]
+__all__ = ["all_immutable", "isolated", "materialize", "natural", "own_inputs", "step_into"]
 
 
 def materialize(value: Any, py_type: Any, name: str = "") -> Any:
@@ -33,6 +40,68 @@ def materialize(value: Any, py_type: Any, name: str = "") -> Any:
         item = _member(py_type, dict)
         return {k: materialize(v, item, name) for k, v in value.items()}
     return value
+
+
+# values no task can change: handed on as they are (the fast path: most values are these)
+_IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), datetime.datetime, datetime.date,
+                        datetime.time, datetime.timedelta, decimal.Decimal, range})
+
+
+def isolated(value: Any, py_type: Any = None) -> Any:
+    """``value`` as a task's own: a copy when the task could change it in place.
+
+    In one process a task's outputs reach every consumer as the same objects; on a server each
+    consumer decodes its own. A task appending to its input list must not change what a
+    sibling receives, so mutable values are copied per consumer (files and folders are copied
+    on first use, see ``File.__deepcopy__``); immutable ones, and literals (decoded anew by
+    each consumer), are not.
+    """
+    kind = type(value)
+    if kind in _IMMUTABLE or isinstance(value, (Literal, enum.Enum)):
+        return value
+    if py_type is not None:  # in the form the consumer declared (a pandas frame as arrow...)
+        engine = default_engine()
+        try:
+            transformer = engine.transformer_for(py_type)
+        except UnsupportedTypeError:  # a type only a transformer registered elsewhere serves
+            transformer = None
+        if transformer is not None:
+            value = transformer.adapt(value, py_type, engine)
+            kind = type(value)
+    if kind.__module__.partition(".")[0] == "pyarrow":  # arrow's tables and arrays are immutable
+        return value
+    try:
+        return copy.deepcopy(value)
+    except Exception as exc:
+        raise TypeTransformerError(
+            f"its {type(value).__qualname__} value cannot be copied for this task ({type(exc).__name__}: "
+            f"{exc}); in one process each task gets its own copy, as on a server it gets its own "
+            "decoded value: make the type copyable (copy.deepcopy, or a __deepcopy__ method)") from exc
+
+
+def all_immutable(values: list[Any]) -> bool:
+    """Whether every item passes as it is (checked at C speed: a map's items are many)."""
+    return all(map(_IMMUTABLE.__contains__, map(type, values)))
+
+
+def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str, Any]:
+    """A consumer's inputs as its own Python objects: literals converted, the rest isolated."""
+    own = {}
+    for name, value in values.items():
+        if type(value) in _IMMUTABLE:  # the common case: nothing to convert or copy
+            own[name] = value
+            continue
+        py_type = py_types.get(name)
+        if isinstance(value, Literal):
+            own[name] = materialize(value, py_type, name)
+            continue
+        try:
+            own[name] = isolated(materialize(value, py_type, name), py_type)
+        except ValueMismatch as exc:  # the consumer's declared form refuses it (a frame's columns)
+            raise TypeTransformerError(f"input {exc.render(name)}") from None
+        except TypeTransformerError as exc:  # it cannot be copied
+            raise TypeTransformerError(f"input {name!r}: {exc}") from exc.__cause__
+    return own
 
 
 def _member(py_type: Any, container: type) -> Any:

@@ -25,6 +25,7 @@ __all__ = [
 
 
 def builtin_transformers() -> list[TypeTransformer]:
+    from wingspan.core.types.annotated import AnnotatedTransformer
     from wingspan.core.types.arrays import NumpyTransformer
     from wingspan.core.types.containers import CONTAINER_TRANSFORMERS
     from wingspan.core.types.files import FILE_TRANSFORMERS
@@ -35,7 +36,8 @@ def builtin_transformers() -> list[TypeTransformer]:
     from wingspan.core.types.scalars import SCALAR_TRANSFORMERS
 
     return [PassThroughTransformer(), *SCALAR_TRANSFORMERS, *CONTAINER_TRANSFORMERS, *RECORD_TRANSFORMERS,
-            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer(), IteratorTransformer()]
+            *FILE_TRANSFORMERS, *FRAME_TRANSFORMERS, NumpyTransformer(), IteratorTransformer(),
+            AnnotatedTransformer()]
 
 
 @cache

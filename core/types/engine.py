@@ -43,19 +43,33 @@ class UnsupportedTypeError(TypeTransformerError):
         return UnsupportedTypeError(self.py_type, f"variable {variable!r}", self.reason)
 
 
+_FRAME_LIBRARIES = {"pandas": "pd", "pyarrow": "pa"}
+
+
 def type_repr(py_type: Any) -> str:
     """How an annotation reads in messages: ``int``, ``list[Point]``, ``int | None``."""
     if py_type is None or py_type is type(None):
         return "None"
     if isinstance(py_type, type) and not typing.get_args(py_type):
-        return py_type.__qualname__
+        library = _FRAME_LIBRARIES.get(py_type.__module__.partition(".")[0])
+        # pd.DataFrame, not DataFrame: that one is Wingspan's own
+        return f"{library}.{py_type.__qualname__}" if library else py_type.__qualname__
     origin = typing.get_origin(py_type)
+    if origin is typing.Annotated:
+        extras = ", ".join(_extra_repr(extra) for extra in py_type.__metadata__)
+        return f"Annotated[{type_repr(py_type.__origin__)}, {extras}]"
     if origin in (typing.Union, types.UnionType):
         return " | ".join(type_repr(a) for a in typing.get_args(py_type))
     if origin is not None:
         args = ", ".join("..." if a is Ellipsis else type_repr(a) for a in typing.get_args(py_type))
         return f"{type_repr(origin)}[{args}]"
     return str(py_type).replace("typing.", "")
+
+
+def _extra_repr(extra: Any) -> str:
+    if isinstance(extra, Mapping):  # a frame's columns: {'a': int}
+        return "{" + ", ".join(f"{k!r}: {type_repr(v)}" for k, v in extra.items()) + "}"
+    return repr(extra)
 
 
 class TypeEngine:

@@ -15,6 +15,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
+from wingspan.core.types.remote_reads import download_url, store_reading
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 if TYPE_CHECKING:
@@ -48,6 +49,46 @@ class _Remote:
             self._local = local
         self._store = _store
         self._download_dir = _download_dir
+        # what it was made from: equal references stay equal when a consumer gets a copy
+        self._origin = self._local
+        # a local original this object copies on first use (see __deepcopy__)
+        self._pending: Path | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _Remote:
+        """A consumer's own reference: another task's local file or folder is copied when this
+        one is first used (so a task writing to it changes nothing another task sees, as on a
+        server, where each downloads its own), and a remote one downloads to a folder of its own."""
+        twin = type(self).__new__(type(self))
+        twin._uri, twin._store, twin._download_dir, twin._origin = self._uri, self._store, None, self._origin
+        source = self._pending if self._pending is not None else self._local
+        twin._local, twin._pending = None, source
+        return twin
+
+    def _take_copy(self) -> None:
+        source = self._pending
+        if source is None:
+            return
+        import shutil
+
+        if not source.exists():  # nothing to copy: the path stays as given (and fails as given)
+            self._local, self._pending = source, None
+            return
+        target = Path(tempfile.mkdtemp(prefix="wingspan-")) / source.name
+        if source.is_dir():
+            shutil.copytree(source, target)
+        else:
+            shutil.copy2(source, target)
+        self._local, self._pending = target, None
+
+    @property
+    def local_source(self) -> Path | None:
+        """The local file or folder whose contents this holds (before any copy is taken)."""
+        return self._pending or self._local
+
+    @property
+    def store(self) -> BlobStore | None:
+        """The blob store it came with, to fetch it from (None: its URI alone says where)."""
+        return self._store
 
     @property
     def uri(self) -> str | None:
@@ -57,12 +98,14 @@ class _Remote:
     @property
     def path(self) -> str:
         """The local path if it is on this machine, else its URI (see ``download``)."""
+        self._take_copy()
         return str(self._local) if self._local is not None else str(self._uri)
 
     @property
     def name(self) -> str:
-        if self._local is not None:
-            return self._local.name
+        local = self._pending or self._local
+        if local is not None:
+            return local.name
         return (self._uri or "").rstrip("/").rsplit("/", 1)[-1]
 
     def _target(self) -> Path:
@@ -70,16 +113,12 @@ class _Remote:
         folder.mkdir(parents=True, exist_ok=True)
         return folder / self.name
 
-    def _require_store(self) -> BlobStore:
-        if self._store is None:
-            raise ValueError(f"{self._uri} is remote and no blob store was given to fetch it")
-        return self._store
-
     def __fspath__(self) -> str:
         return self.download()
 
     def download(self) -> str:
         """Fetches the contents if needed and returns the local path."""
+        self._take_copy()
         if self._local is None:
             from wingspan.core.types.blocking import run_io
 
@@ -90,7 +129,7 @@ class _Remote:
         raise NotImplementedError
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self._uri or str(self._local)!r})"
+        return f"{type(self).__name__}({self._uri or str(self._origin)!r})"
 
     @classmethod
     def _from_given(cls, value: Any) -> Any:
@@ -118,26 +157,34 @@ class _Remote:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, _Remote) or type(other) is not type(self):
             return False
-        return (self._uri, self._local) == (other._uri, other._local)
+        return (self._uri, self._origin) == (other._uri, other._origin)
 
     def __hash__(self) -> int:
-        return hash((self._uri, self._local))
+        return hash((self._uri, self._origin))
 
 
 class File(_Remote, os.PathLike[str]):
     """A single file: ``File("out.csv")`` in a task, or a received file's reference."""
 
     async def download_async(self) -> str:
+        self._take_copy()
         if self._local is None:
             assert self._uri is not None
             target = self._target()
-            await self._require_store().download_file(self._uri, target)
+            if self._uri.startswith(("http://", "https://")):
+                await download_url(self._uri, target, "File")
+            elif self._store is not None and _serves(self._store, self._uri):
+                await self._store.download_file(self._uri, target)
+            else:  # a URI given to a local run, or outside the store that came with it
+                async with store_reading(self._uri, "File") as store:
+                    await store.download_file(self._uri, target)
             self._local = target
         return str(self._local)
 
     def open(self, mode: str = "r", **kwargs: Any) -> IO[Any]:
         """Opens the file; reading downloads it first, writing creates it locally."""
         if any(flag in mode for flag in "wax"):
+            self._take_copy()
             if self._local is None:
                 raise ValueError(f"{self._uri} is a stored file: write to a new File(path) instead")
             self._local.parent.mkdir(parents=True, exist_ok=True)
@@ -149,18 +196,16 @@ class Directory(_Remote, os.PathLike[str]):
     """A folder of files, stored as every object under one prefix."""
 
     async def download_async(self) -> str:
+        self._take_copy()
         if self._local is None:
             assert self._uri is not None
-            store = self._require_store()
             target = self._target()
             target.mkdir(parents=True, exist_ok=True)
-            prefix = self._uri.rstrip("/") + "/"
-            async for uri in store.list_prefix(prefix):
-                from wingspan.core.storage.uris import relative_key
-
-                destination = target / relative_key(prefix, uri)
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                await store.download_file(uri, destination)
+            if self._store is not None and _serves(self._store, self._uri):
+                await _download_tree(self._store, self._uri, target)
+            else:  # a URI given to a local run, or outside the store that came with it
+                async with store_reading(self._uri, "Directory", folder=True) as store:
+                    await _download_tree(store, self._uri, target)
             self._local = target
         return str(self._local)
 
@@ -196,6 +241,29 @@ def files_from_text(value: Any, py_type: Any) -> Any:
         item = typing.get_args(py_type)[1]
         return {k: files_from_text(v, item) for k, v in value.items()}
     return value
+
+
+def _serves(store: BlobStore, uri: str) -> bool:
+    """Whether the store that came with a reference reads its URI (one outside its root is
+    read through the store configured for it, as a URI given alone is)."""
+    key_of = getattr(store, "key_of", None)
+    if key_of is None:  # a reader in a store's place (a client's downloads through a server)
+        return True
+    try:
+        key_of(uri.rstrip("/"))
+    except ValueError:
+        return False
+    return True
+
+
+async def _download_tree(store: BlobStore, uri: str, target: Path) -> None:
+    from wingspan.core.storage.uris import relative_key
+
+    prefix = uri.rstrip("/") + "/"
+    async for item in store.list_prefix(prefix):
+        destination = target / relative_key(prefix, item)
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        await store.download_file(item, destination)
 
 
 def _file_uri(path: str) -> str:
@@ -240,7 +308,11 @@ class _BlobTransformer(TypeTransformer):
                         ctx: TransferContext) -> Any:
         if literal.kind != "blob":
             raise mismatch_from_literal(py_type, literal)
-        return self.python_type(literal.value.uri, _store=ctx.store, _download_dir=ctx.download_dir)
+        received = self.python_type(literal.value.uri, _store=ctx.store, _download_dir=ctx.download_dir)
+        # a file:// location is the stored object itself (the local blob store): the task
+        # reads and writes a copy of its own, as it would a download
+        received._pending, received._local = received._local, None
+        return received
 
 
 class FileTransformer(_BlobTransformer):

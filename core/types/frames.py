@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from wingspan.core.errors import MissingExtraError
+from wingspan.core.errors import MissingExtraError, TypeTransformerError
 from wingspan.core.model.literals import (
     Literal,
     LiteralType,
@@ -22,6 +22,7 @@ from wingspan.core.model.literals import (
     StructuredDatasetColumn,
     StructuredDatasetType,
 )
+from wingspan.core.types.annotated import annotated_parts
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["FRAME_TRANSFORMERS", "DataFrame"]
+__all__ = ["FRAME_TRANSFORMERS", "DataFrame", "frame_parts", "load_in_task", "select_columns"]
 
 PARQUET = "parquet"
 
@@ -58,13 +59,16 @@ class DataFrame:
     """
 
     def __init__(self, data: pd.DataFrame | pa.Table | None = None, *, uri: str | None = None,
-                 format: str = PARQUET, _store: BlobStore | None = None) -> None:
+                 format: str = PARQUET, _store: BlobStore | None = None,
+                 _columns: tuple[str, ...] = ()) -> None:
         if data is None and uri is None:
             raise ValueError("DataFrame needs data (a pandas DataFrame or pyarrow Table) or a uri")
         self._data = data
         self.uri = uri
         self.format = format
         self._store = _store
+        # the columns the receiving task declared: only these are loaded
+        self._columns = _columns
 
     def to_arrow(self) -> pa.Table:
         _require_arrow()
@@ -91,10 +95,33 @@ class DataFrame:
             return self._data.to_pandas()
         return self._data
 
+    async def to_arrow_async(self) -> pa.Table:
+        """``to_arrow`` for code on an event loop (no blocking read)."""
+        _require_arrow()
+        if self._data is None:
+            self._data = await self._load()
+        return _any_frame_as_table(self._data)
+
     async def _load(self) -> pa.Table:
         if self._store is None or self.uri is None:
             raise ValueError(f"DataFrame {self.uri} has no blob store to load it from")
-        return await _read_parquet(self._store, self.uri)
+        table = await _read_parquet(self._store, self.uri)
+        if self._columns:
+            missing = [name for name in self._columns if name not in table.column_names]
+            if missing:
+                raise TypeTransformerError(f"DataFrame {self.uri}: declared column(s) {missing} are "
+                                           f"missing; it has {table.column_names}")
+            table = table.select(list(self._columns))
+        return table
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DataFrame:
+        """A consumer's own: its pandas data copied (arrow data is immutable), the store shared."""
+        import copy
+
+        data = self._data
+        if data is not None and type(data).__module__.partition(".")[0] != "pyarrow":
+            data = copy.deepcopy(data, memo)
+        return DataFrame(data, uri=self.uri, format=self.format, _store=self._store, _columns=self._columns)
 
     def __repr__(self) -> str:
         return f"DataFrame(uri={self.uri!r})" if self.uri else "DataFrame(<in memory>)"
@@ -171,63 +198,173 @@ async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
         return cast("pa.Table", await anyio.to_thread.run_sync(pq.read_table, path))
 
 
+def frame_parts(py_type: Any) -> tuple[Any, dict[str, Any]]:
+    """The frame class of an annotation and the columns it declares, by name and Python type:
+    ``Annotated[pd.DataFrame, {"a": int}]`` (Flyte's ``kwtypes(a=int)`` is such a dict too)."""
+    base, metadata = annotated_parts(py_type)
+    columns: dict[str, Any] = {}
+    for extra in metadata:
+        if isinstance(extra, Mapping):
+            columns.update(extra)
+    return base, columns
+
+
+def select_columns(table: pa.Table, columns: Mapping[str, Any], engine: TypeEngine, py_type: Any) -> pa.Table:
+    """The declared columns of ``table``, in their declared order; a column missing or of
+    another type is a ValueMismatch naming it."""
+    if not columns:
+        return table
+    have = {column.name: column.type for column in _columns(table)}
+    missing = [name for name in columns if name not in have]
+    if missing:
+        raise ValueMismatch(type_repr(py_type), f"a frame with columns {list(have)}",
+                            detail=f"missing column(s) {missing}: return them from the producing task, "
+                                   "or declare only the columns it has")
+    wrong = [f"{name!r} is {_column_repr(have[name])}, declared {type_repr(kind)}"
+             for name, kind in columns.items() if not _same_column(have[name], engine.literal_type(kind))]
+    if wrong:
+        raise ValueMismatch(type_repr(py_type), f"a frame with columns {list(have)}",
+                            detail="column types differ: " + "; ".join(wrong))
+    return table.select(list(columns))
+
+
+def _same_column(actual: LiteralType | None, declared: LiteralType) -> bool:
+    if actual is None:
+        return False
+    if actual.kind == "simple" and actual.value == SimpleType.OPAQUE:
+        return True  # an arrow type not described further (a list, a struct): not checked
+    return actual.kind == declared.kind and (actual.kind != "simple" or actual.value == declared.value)
+
+
+_PYTHON_NAMES = {SimpleType.INTEGER: "int", SimpleType.FLOAT: "float", SimpleType.STRING: "str",
+                 SimpleType.BOOLEAN: "bool", SimpleType.DATETIME: "datetime",
+                 SimpleType.DURATION: "timedelta", SimpleType.BINARY: "bytes"}
+
+
+def _column_repr(literal_type: LiteralType | None) -> str:
+    if literal_type is None:
+        return "unknown"
+    if literal_type.kind == "simple":
+        return _PYTHON_NAMES.get(literal_type.value, str(literal_type.tag or literal_type.value.name.lower()))
+    return literal_type.kind
+
+
+def _any_frame_as_table(value: Any) -> pa.Table:
+    """Any of the three kinds of frame as an arrow table."""
+    _require_arrow()
+    import pyarrow as pa
+
+    if isinstance(value, DataFrame):
+        return value.to_arrow()
+    if isinstance(value, pa.Table):
+        return value
+    return pa.Table.from_pandas(value)
+
+
+def _is_frame(value: Any) -> bool:
+    if isinstance(value, DataFrame):
+        return True
+    module = type(value).__module__.partition(".")[0]
+    return module in ("pandas", "pyarrow") and type(value).__name__ in ("DataFrame", "Table")
+
+
+def load_in_task(value: Any, py_type: Any, engine: TypeEngine) -> Any:
+    """A stored DataFrame received by a pandas or arrow input, loaded as that, in the thread
+    the task runs in (where blob I/O may block); any other value as it is."""
+    if type(value) is not DataFrame or value._data is not None or frame_parts(py_type)[0] is DataFrame:
+        return value
+    try:
+        return engine.transformer_for(py_type).adapt(DataFrame(value.to_arrow()), py_type, engine)
+    except ValueMismatch as exc:
+        raise TypeTransformerError(f"input {exc.render('')}") from None
+
+
 class _FrameTransformer(TypeTransformer):
     python_kind: str
 
+    def handles_frame(self, base: Any) -> bool:
+        raise NotImplementedError
+
+    def handles(self, py_type: Any) -> bool:
+        return self.handles_frame(frame_parts(py_type)[0])
+
     def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
+        columns = tuple(StructuredDatasetColumn(name, engine.literal_type(kind))
+                        for name, kind in frame_parts(py_type)[1].items())
         return LiteralType("structured_dataset_type",
-                           StructuredDatasetType(PARQUET, (), self.python_kind),
+                           StructuredDatasetType(PARQUET, columns, self.python_kind),
                            annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
-        return isinstance(value, py_type)
+        return isinstance(value, frame_parts(py_type)[0])
 
-    def as_table(self, value: Any) -> pa.Table:
+    def from_table(self, table: pa.Table, columns: Mapping[str, Any]) -> Any:
+        """The declared kind of frame of an arrow table (already cut to its declared columns)."""
         raise NotImplementedError
+
+    def adapt(self, value: Any, py_type: Any, engine: TypeEngine) -> Any:
+        """A frame of any kind as this kind, cut to the declared columns: what a consumer in
+        another process would read from the stored Parquet."""
+        base, columns = frame_parts(py_type)
+        if not _is_frame(value) or (isinstance(value, base) and not columns):
+            return value
+        if isinstance(value, DataFrame) and value._data is None:
+            if base is DataFrame:
+                return DataFrame(uri=value.uri, format=value.format, _store=value._store,
+                                 _columns=tuple(columns) or value._columns)
+            # stored, not loaded: loading is I/O, which the event loop's thread must not do;
+            # the task loads it where it runs (load_in_task), a worker from its literal
+            return value
+        table = select_columns(_any_frame_as_table(value), columns, engine, py_type)
+        return self.from_table(table, columns)
 
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine,
                          ctx: TransferContext) -> Literal:
-        if not isinstance(value, py_type):
+        # any kind of frame: a stored DataFrame handed on unloaded to a pandas input
+        # crosses as its reference, and the receiver reads it as it declares
+        if not _is_frame(value):
             raise ValueMismatch.of(type_repr(py_type), value)
+        columns = frame_parts(py_type)[1]
         if isinstance(value, DataFrame) and value._data is None:
-            assert value.uri is not None
+            assert value.uri is not None  # the receiver cuts (and checks) its declared columns
             return Literal("structured_dataset", StructuredDataset(
                 value.uri, StructuredDatasetType(value.format, (), self.python_kind)))
-        table = self.as_table(value)
+        table = select_columns(_any_frame_as_table(value), columns, engine, py_type)
         uri = await _write_parquet(table, ctx)
         sd_type = StructuredDatasetType(PARQUET, _columns(table), self.python_kind)
         return Literal("structured_dataset", StructuredDataset(uri, sd_type))
 
-    async def load(self, uri: str, ctx: TransferContext) -> Any:
+    async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
+                   py_type: Any) -> Any:
         raise NotImplementedError
 
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
         if literal.kind != "structured_dataset":
             raise mismatch_from_literal(py_type, literal)
-        return await self.load(literal.value.uri, ctx)
+        return await self.load(literal.value.uri, ctx, frame_parts(py_type)[1], engine, py_type)
 
 
 class PandasTransformer(_FrameTransformer):
     name = "pandas"
     python_kind = "pandas"
 
-    def handles(self, py_type: Any) -> bool:
+    def handles_frame(self, base: Any) -> bool:
         pandas = sys.modules.get("pandas")  # an annotation naming it means it is imported
-        return pandas is not None and py_type is pandas.DataFrame
+        return pandas is not None and base is pandas.DataFrame
 
-    def as_table(self, value: Any) -> pa.Table:
-        _require_arrow()
-        import pyarrow as pa
+    def from_table(self, table: pa.Table, columns: Mapping[str, Any]) -> Any:
+        _require_pandas()
+        return table.to_pandas()
 
-        return pa.Table.from_pandas(value)
-
-    async def load(self, uri: str, ctx: TransferContext) -> Any:
+    async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
+                   py_type: Any) -> Any:
         import anyio.to_thread
 
         _require_pandas()
 
         table = await _read_parquet(ctx.require_store("a data frame"), uri)
+        table = select_columns(table, columns, engine, py_type)
         return await anyio.to_thread.run_sync(table.to_pandas)
 
 
@@ -235,30 +372,33 @@ class ArrowTransformer(_FrameTransformer):
     name = "pyarrow"
     python_kind = "pyarrow"
 
-    def handles(self, py_type: Any) -> bool:
+    def handles_frame(self, base: Any) -> bool:
         pyarrow = sys.modules.get("pyarrow")
-        return pyarrow is not None and py_type is pyarrow.Table
+        return pyarrow is not None and base is pyarrow.Table
 
-    def as_table(self, value: Any) -> pa.Table:
-        return cast("pa.Table", value)
-
-    async def load(self, uri: str, ctx: TransferContext) -> Any:
-        table: pa.Table = await _read_parquet(ctx.require_store("a data frame"), uri)
+    def from_table(self, table: pa.Table, columns: Mapping[str, Any]) -> Any:
         return table
+
+    async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
+                   py_type: Any) -> Any:
+        table: pa.Table = await _read_parquet(ctx.require_store("a data frame"), uri)
+        return select_columns(table, columns, engine, py_type)
 
 
 class LazyFrameTransformer(_FrameTransformer):
     name = "dataframe"
     python_kind = "lazy"
 
-    def handles(self, py_type: Any) -> bool:
-        return py_type is DataFrame
+    def handles_frame(self, base: Any) -> bool:
+        return base is DataFrame
 
-    def as_table(self, value: Any) -> pa.Table:
-        return cast(DataFrame, value).to_arrow()
+    def from_table(self, table: pa.Table, columns: Mapping[str, Any]) -> Any:
+        return DataFrame(table)
 
-    async def load(self, uri: str, ctx: TransferContext) -> Any:
-        return DataFrame(uri=uri, _store=ctx.store)
+    async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
+                   py_type: Any) -> Any:
+        # not read here: the declared columns are cut (and checked) when the task loads it
+        return DataFrame(uri=uri, _store=ctx.store, _columns=tuple(columns))
 
 
 FRAME_TRANSFORMERS: tuple[TypeTransformer, ...] = (

@@ -119,3 +119,9 @@ class TypeTransformer(abc.ABC):
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
         """The value of ``literal`` as a ``py_type``."""
+
+    def adapt(self, value: Any, py_type: Any, engine: TypeEngine) -> Any:
+        """``value``, another task's output in this process, as an input declared ``py_type``
+        receives it (no literal in between): as it is, unless the declared type asks for a
+        different form of the same data (a pandas frame for an arrow input, a column subset)."""
+        return value

@@ -32,7 +32,9 @@ class Conditional(NotAValue):
         self._else: NodeSpec | None = None
         self._fail: str | None = None
         self._arms: list[NodeSpec] = []
-        self._spec = builder.add("branch_node", self._target, None, name)
+        # the node's entity is this conditional: an outer conditional with this one as an arm
+        # asks it for its outputs' promises as it would ask a task
+        self._spec = builder.add("branch_node", self._target, self, name)
         self._open: list[NodeSpec] | None = None
         self._pending: Condition | None = None
 
@@ -89,7 +91,14 @@ class Conditional(NotAValue):
         return _Else(self)
 
     def outputs(self) -> Any:
-        return self._arms[0].entity.output_promises(self._spec)
+        return self.output_promises(self._spec)
+
+    def output_promises(self, spec: NodeSpec) -> Any:
+        """Promises of ``spec``'s outputs, shaped as this conditional's first arm returns them."""
+        if not self._arms:
+            raise CompilationError(f"conditional {self.name!r} has no arm that gives outputs: "
+                                   "give it a case with .then(task(...))")
+        return self._arms[0].entity.output_promises(spec)
 
 
 def _specs(result: Any) -> list[NodeSpec]:

@@ -81,7 +81,7 @@ def _type_hints(fn: Any) -> dict[str, Any]:
     """``typing.get_type_hints``, but a postponed ``-> (int, str)`` reads as the tuple it spells
     (get_type_hints refuses a string that evaluates to something other than a type)."""
     try:
-        return typing.get_type_hints(fn)
+        return typing.get_type_hints(fn, include_extras=True)  # Annotated columns of frames
     except TypeError:
         written = getattr(fn, "__annotations__", {}).get("return")
         if not isinstance(written, str):
@@ -90,7 +90,8 @@ def _type_hints(fn: Any) -> dict[str, Any]:
         if type(returned) is not tuple:
             raise
         hints = typing.get_type_hints(_annotated({k: v for k, v in fn.__annotations__.items()
-                                                  if k != "return"}), fn.__globals__)
+                                                  if k != "return"}), fn.__globals__,
+                                   include_extras=True)
         hints["return"] = returned
         return hints
 

@@ -19,13 +19,16 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
-from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.engine.inprocess import holds_data
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
-from wingspan.core.types import default_engine, type_repr
-from wingspan.core.types.files import files_from_text, mentions_files
+from wingspan.core.types import ValueMismatch, default_engine, type_repr
+from wingspan.core.types.files import Directory, File, files_from_text, mentions_files
+from wingspan.core.types.frames import frame_parts, load_in_task
+from wingspan.core.types.remote_reads import unreadable_reason
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
 
@@ -53,12 +56,21 @@ class SdkTaskRunner:
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
         self._where = f"{task.kind_label} {task.name!r}"
+        self._frame_outputs = {name for name, py_type in self.output_types.items()
+                               if frame_parts(py_type)[1]}
+        # inputs that may receive a stored DataFrame to load as the frame they declare
+        self._frame_inputs = {name for name, literal_type in _literal_types(task).items()
+                              if literal_type.kind == "structured_dataset_type"}
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
         if self._kinds.adapts_inputs:
             inputs = self._kinds.inputs(inputs)
+        if self._frame_inputs:
+            engine = default_engine()
+            inputs = {name: load_in_task(value, self.input_types[name], engine) if name in self._frame_inputs
+                      else value for name, value in inputs.items()}
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -76,6 +88,11 @@ class SdkTaskRunner:
                     f"{self._where} returned {type(value).__name__} {value!r:.60} for output {name!r}, "
                     f"which is declared {type_repr(py_type)}"
                 )
+            if name in self._frame_outputs:  # its declared columns, as a stored one would have
+                try:
+                    outputs[name] = engine.transformer_for(py_type).adapt(value, py_type, engine)
+                except ValueMismatch as exc:
+                    raise TypeTransformerError(f"{self._where}, output {exc.render(name)}") from None
         if self._kinds.adapts_outputs:
             self._kinds.outputs(outputs)
         return outputs
@@ -83,6 +100,11 @@ class SdkTaskRunner:
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
         spec, entities = self.task.build(inputs)
         return spec, SdkResolver({**self._resolver.entities, **entities})
+
+
+def _literal_types(task: Any) -> dict[str, Any]:
+    typed = getattr(task.interface, "typed", None)
+    return {v.name: v.type for v in typed.inputs if v.type is not None} if typed is not None else {}
 
 
 class SdkResolver:
@@ -129,6 +151,27 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
     missing = [n for n in entity.interface.inputs if n not in values]
     if missing:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
+    typed = getattr(entity.interface, "typed", None)
+    with_data = {v.name for v in typed.inputs if holds_data(v.type)} if typed is not None else set(values)
+    for name, value in values.items():
+        if name not in with_data:  # only inputs typed to hold files or folders are walked
+            continue
+        for reference in _remote_references(value):
+            reason = unreadable_reason(reference.uri or "", folder=isinstance(reference, Directory))
+            if reason:
+                raise UserError(f"{entity.kind_label} {entity.name!r}, input {name!r}: {reference!r} "
+                                f"cannot be read here: {reason}")
+
+
+def _remote_references(value: Any) -> list[File | Directory]:
+    """The files and folders in an input that name a URI and came with no store to read it."""
+    if isinstance(value, (File, Directory)):
+        return [value] if value.uri is not None and value.store is None else []
+    if isinstance(value, (list, tuple)):
+        return [found for item in value for found in _remote_references(item)]
+    if isinstance(value, dict):
+        return [found for item in value.values() for found in _remote_references(item)]
+    return []
 
 
 def _run_sync(coroutine_fn: Any) -> RunResult:
@@ -137,6 +180,10 @@ def _run_sync(coroutine_fn: Any) -> RunResult:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_a_loop = False
+    else:
+        in_a_loop = True
+    if not in_a_loop:  # outside the except block: a task's error must not chain to that RuntimeError
         return anyio.run(coroutine_fn)  # type: ignore[no-any-return]
     with ThreadPoolExecutor(1, thread_name_prefix="wingspan-run") as pool:
         return pool.submit(anyio.run, coroutine_fn).result()  # type: ignore[no-any-return]
@@ -170,6 +217,11 @@ def outputs_of(workflow: Any, result: RunResult) -> Any:
         error = result.error
         node = error.node_id if error else ""
         message = error.message if error else result.phase.name
+        cause = result.exception
+        if cause is not None and cause.__traceback__ is not None:
+            # its traceback is printed as the cause: the message need not repeat it (an
+            # exception from another process has none: the message keeps the trace then)
+            message = f"{type(cause).__name__}: {cause}"
         raise ExecutionFailedError(
             f"{workflow.kind_label} {workflow.name!r} {result.phase.name.lower().replace('_', ' ')}"
             + (f" at node {node!r}" if node else "") + f": {message}",

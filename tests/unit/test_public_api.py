@@ -23,6 +23,7 @@ PUBLIC = {
     "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
+    "HashMethod",  # issue #22 item 5: a user's hash of a value for cache keys, as Flyte spells it
 }
 
 

@@ -105,7 +105,8 @@ class LocalProcessTarget(TaskPlugin):
                 info = os.stat(source)
                 stamp = f"{source}:{info.st_mtime_ns}:{info.st_size}"
         bundle = code.bundle_uri if code else ""
-        text = "\0".join([bundle, stamp, os.getcwd(), *sys.path])
+        # the store too: a worker opened on one store cannot write where another run's are
+        text = "\0".join([bundle, stamp, storage_root, os.getcwd(), *sys.path])
         key = hashlib.sha256(text.encode()).hexdigest()[:24]
         preload = (module,) if module and module != "__main__" else ()
         return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)
