@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from wingspan._authoring.container_task import ContainerTask
     from wingspan._authoring.dynamic import dynamic
     from wingspan._authoring.gates import approve, sleep, wait_for_input
+    from wingspan._authoring.imperative import Workflow
     from wingspan._authoring.launch_plan import (
         ConcurrencyPolicy,
         CronSchedule,
@@ -44,6 +45,7 @@ _HOMES = {
     "dynamic": "wingspan._authoring.dynamic",
     "approve": "wingspan._authoring.gates", "sleep": "wingspan._authoring.gates",
     "wait_for_input": "wingspan._authoring.gates",
+    "Workflow": "wingspan._authoring.imperative",
     "ConcurrencyPolicy": "wingspan._authoring.launch_plan", "CronSchedule": "wingspan._authoring.launch_plan",
     "Email": "wingspan._authoring.launch_plan", "FixedRate": "wingspan._authoring.launch_plan",
     "LaunchPlan": "wingspan._authoring.launch_plan", "Slack": "wingspan._authoring.launch_plan",
@@ -90,6 +92,7 @@ __all__ = [
     "Slack",
     "Webhook",
     "WingspanError",
+    "Workflow",
     "__version__",
     "approve",
     "conditional",

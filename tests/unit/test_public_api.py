@@ -23,6 +23,8 @@ PUBLIC = {
     "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
+    # issue #22: Flyte's spellings
+    "Workflow",
 }
 
 

