@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     )
     from wingspan._authoring.map import map_task
     from wingspan._authoring.resources import Resources, Secret
+    from wingspan._authoring.shell_task import OutputLocation, ShellTask, kwtypes
     from wingspan._authoring.task import task
     from wingspan._authoring.workflow import workflow
     from wingspan._remote.sync import Remote
@@ -53,6 +54,8 @@ _HOMES = {
     "map_task": "wingspan._authoring.map",
     "Remote": "wingspan._remote.sync",
     "Resources": "wingspan._authoring.resources", "Secret": "wingspan._authoring.resources",
+    "OutputLocation": "wingspan._authoring.shell_task", "ShellTask": "wingspan._authoring.shell_task",
+    "kwtypes": "wingspan._authoring.shell_task",
     "task": "wingspan._authoring.task",
     "workflow": "wingspan._authoring.workflow",
     "current_context": "wingspan.core.engine.context",
@@ -86,9 +89,11 @@ __all__ = [
     "FixedRate",
     "LaunchPlan",
     "NonRetryableError",
+    "OutputLocation",
     "Remote",
     "Resources",
     "Secret",
+    "ShellTask",
     "Slack",
     "Webhook",
     "WingspanError",
@@ -98,6 +103,7 @@ __all__ = [
     "conditional",
     "current_context",
     "dynamic",
+    "kwtypes",
     "map_task",
     "sleep",
     "task",

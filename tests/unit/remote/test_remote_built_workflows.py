@@ -35,12 +35,40 @@ BUILT = """
     generated.add_workflow_output("sum", summed.outputs["o0"])
 """
 
+SHELL = """
+    from pathlib import Path
+
+    from wingspan import Directory, File, OutputLocation, ShellTask, kwtypes, task, workflow
+
+    write = ShellTask(
+        name="served_shell.write",
+        script='''
+        mkdir -p {outputs.folder}
+        for i in $(seq {inputs.n}); do echo "line $i" >> {outputs.folder}/lines.txt; done
+        tr a-z A-Z < {outputs.folder}/lines.txt > {outputs.loud}
+        ''',
+        inputs=kwtypes(n=int),
+        output_locs=[OutputLocation("folder", Directory, "out"), OutputLocation("loud", File, "loud.txt")],
+    )
+
+    @task
+    def read(folder: Directory, loud: File) -> list[str]:
+        return [*(Path(folder.download()) / "lines.txt").read_text().split("\\n")[:1],
+                Path(loud.download()).read_text().splitlines()[-1]]
+
+    @workflow
+    def lines(n: int) -> list[str]:
+        folder, loud = write(n=n)
+        return read(folder=folder, loud=loud)
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("built") / "project"
     folder.mkdir()
     (folder / "served_built.py").write_text(textwrap.dedent(BUILT))
+    (folder / "served_shell.py").write_text(textwrap.dedent(SHELL))
     return folder
 
 
@@ -59,3 +87,9 @@ async def test_a_built_workflow_runs_on_the_server(remote: AsyncRemote) -> None:
     run = await remote.execute("served_built.generated", {"x": 1}, wait=True, timeout=60)
     assert run.phase == WorkflowPhase.SUCCEEDED, run.error
     assert await run.outputs() == {"last": 16, "sum": 30}
+
+
+async def test_a_shell_task_runs_in_the_servers_workers(remote: AsyncRemote) -> None:
+    run = await remote.execute("served_shell.lines", {"n": 3}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+    assert await run.outputs() == {"o0": ["line 1", "LINE 3"]}
