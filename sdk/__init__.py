@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from wingspan._authoring.workflow import workflow
     from wingspan._remote.sync import Remote
     from wingspan.core.engine.context import current_context
+    from wingspan.core.engine.failure_node import WorkflowFailure
     from wingspan.core.errors import NonRetryableError, WingspanError
     from wingspan.core.types.files import Directory, File
     from wingspan.core.types.frames import DataFrame
@@ -59,6 +60,7 @@ _HOMES = {
     "task": "wingspan._authoring.task",
     "workflow": "wingspan._authoring.workflow",
     "current_context": "wingspan.core.engine.context",
+    "WorkflowFailure": "wingspan.core.engine.failure_node",
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
     "DataFrame": "wingspan.core.types.frames",
@@ -98,6 +100,7 @@ __all__ = [
     "Webhook",
     "WingspanError",
     "Workflow",
+    "WorkflowFailure",
     "__version__",
     "approve",
     "conditional",

@@ -15,6 +15,7 @@ import anyio
 import anyio.abc
 
 from wingspan.core.engine.execution import ExecutionState, NodeFailed
+from wingspan.core.engine.failure_node import run_failure_node
 from wingspan.core.engine.failures import error_from_exception
 from wingspan.core.engine.interfaces import EntityResolver, TaskRunner
 from wingspan.core.engine.nodes import run_node
@@ -128,6 +129,8 @@ class DagRun:
                 await self._changed.wait()
                 self._changed = anyio.Event()
         if self.failure is not None:
+            if self.template.failure_node is not None:
+                await run_failure_node(self, self.template.failure_node, self.failure)
             raise self.failure
         return {b.var: self.resolve(b.binding) for b in self.template.outputs}
 

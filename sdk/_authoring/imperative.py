@@ -20,6 +20,7 @@ from wingspan._authoring.entity import Entity
 from wingspan._authoring.graph import GraphBuilder, NodeSpec
 from wingspan._authoring.interface import PythonInterface
 from wingspan._authoring.naming import caller_module
+from wingspan._authoring.on_failure import failure_node_spec
 from wingspan._authoring.promises import NodeOutput, Promise, bind
 from wingspan._authoring.workflow import POLICIES, collect_entities, templates_of
 from wingspan._authoring.workflow import Workflow as TracedWorkflow
@@ -92,6 +93,7 @@ class ImperativeWorkflow(TracedWorkflow):
         self._variables: list[Variable] = []
         self.inputs: dict[str, Promise] = {}
         self._outputs: dict[str, tuple[Any, Any, Binding]] = {}
+        self._on_failure: Entity | None = None
         self._built: tuple[PythonInterface, WorkflowTemplate, CompiledWorkflowClosure,
                            dict[Identifier, Entity]] | None = None
 
@@ -157,6 +159,14 @@ class ImperativeWorkflow(TracedWorkflow):
         self._outputs[output_name] = (python_type, literal_type, binding)
         self._built = None
 
+    def add_on_failure_handler(self, entity: Any) -> None:
+        """The task (or workflow) run when this workflow fails (``@workflow(on_failure=...)``)."""
+        if not isinstance(entity, Entity):
+            raise CompilationError(f"{self._where}: on_failure takes a task or workflow, not "
+                                   f"{type(entity).__name__} {entity!r:.60}")
+        self._on_failure = entity
+        self._built = None
+
     def _check_name(self, name: Any, kind: str, taken: dict[str, Any]) -> None:
         if not isinstance(name, str) or not name.isidentifier():
             raise CompilationError(f"{self._where}: {kind} name {name!r} must be a Python identifier")
@@ -174,12 +184,15 @@ class ImperativeWorkflow(TracedWorkflow):
                                    tuple(Variable(n, lt) for n, (_, lt, _) in self._outputs.items()), style)
             interface = PythonInterface(inputs=dict(self._input_types), outputs=outputs,
                                         output_style=style, typed=typed)
-            entities = collect_entities(self._builder.nodes)
+            failure = (failure_node_spec(self._on_failure, interface, self._where)
+                       if self._on_failure is not None else None)
+            entities = collect_entities([*self._builder.nodes, *([failure] if failure else [])])
             template = WorkflowTemplate(
                 id=self.id, metadata=WorkflowMetadata(POLICIES[self._policy], self._docs), interface=typed,
                 nodes=tuple(spec.to_model() for spec in self._builder.nodes),
                 outputs=tuple(b for _, _, b in self._outputs.values()),
-                parameters=ParameterMap(tuple(Parameter(v, None, True) for v in self._variables)))
+                parameters=ParameterMap(tuple(Parameter(v, None, True) for v in self._variables)),
+                failure_node=failure.to_model() if failure is not None else None)
             closure = compile_workflow(template, *templates_of(entities))
             self._built = (interface, template, closure, entities)
         return self._built

@@ -62,6 +62,25 @@ SHELL = """
         return read(folder=folder, loud=loud)
 """
 
+GUARDED = """
+    from pathlib import Path
+
+    from wingspan import WorkflowFailure, task, workflow
+
+    @task
+    def clean_up(report: str, err: WorkflowFailure | None = None) -> None:
+        assert err is not None
+        Path(report).write_text(f"{err.failed_node_id}|{err.message.splitlines()[0]}")
+
+    @task
+    def explode(report: str) -> int:
+        raise ValueError("it broke")
+
+    @workflow(on_failure=clean_up)
+    def guarded(report: str) -> int:
+        return explode(report=report)
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -69,6 +88,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder.mkdir()
     (folder / "served_built.py").write_text(textwrap.dedent(BUILT))
     (folder / "served_shell.py").write_text(textwrap.dedent(SHELL))
+    (folder / "served_guarded.py").write_text(textwrap.dedent(GUARDED))
     return folder
 
 
@@ -93,3 +113,11 @@ async def test_a_shell_task_runs_in_the_servers_workers(remote: AsyncRemote) -> 
     run = await remote.execute("served_shell.lines", {"n": 3}, wait=True, timeout=60)
     assert run.phase == WorkflowPhase.SUCCEEDED, run.error
     assert await run.outputs() == {"o0": ["line 1", "LINE 3"]}
+
+
+async def test_a_failure_handler_runs_on_the_server(remote: AsyncRemote, tmp_path: Path) -> None:
+    report = tmp_path / "report.txt"
+    run = await remote.execute("served_guarded.guarded", {"report": str(report)}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.FAILED
+    assert "it broke" in (run.error or "")
+    assert report.read_text() == "n0|ValueError: it broke"
