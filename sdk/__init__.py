@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from wingspan._authoring.conditional import conditional
     from wingspan._authoring.container_task import ContainerTask
     from wingspan._authoring.dynamic import dynamic
+    from wingspan._authoring.eager import eager
     from wingspan._authoring.gates import approve, sleep, wait_for_input
     from wingspan._authoring.imperative import Workflow
     from wingspan._authoring.launch_plan import (
@@ -45,6 +46,7 @@ _HOMES = {
     "conditional": "wingspan._authoring.conditional",
     "ContainerTask": "wingspan._authoring.container_task",
     "dynamic": "wingspan._authoring.dynamic",
+    "eager": "wingspan._authoring.eager",
     "approve": "wingspan._authoring.gates", "sleep": "wingspan._authoring.gates",
     "wait_for_input": "wingspan._authoring.gates",
     "Workflow": "wingspan._authoring.imperative",
@@ -106,6 +108,7 @@ __all__ = [
     "conditional",
     "current_context",
     "dynamic",
+    "eager",
     "kwtypes",
     "map_task",
     "sleep",

@@ -106,6 +106,11 @@ class DagRun:
             return {b.var: self.resolve(b.binding) for b in node.inputs}
         return {b.var: self.resolve(b.binding, py_types.get(b.var)) for b in node.inputs}
 
+    async def run_one(self, node: Node) -> dict[str, Any]:
+        """Runs a node that is not part of the template (an eager body's call); returns its
+        outputs or raises NodeFailed."""
+        return await run_node(self, node, inline=False)
+
     # ---- scheduling ------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:

@@ -6,7 +6,7 @@ in its database, its catalog and task plugins. The engine itself does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +19,8 @@ from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClos
 __all__ = [
     "AttemptOutcome",
     "AttemptRequest",
+    "EagerLauncher",
+    "EagerRunner",
     "EntityResolver",
     "LaunchPlanTarget",
     "RemoteDynamicRunner",
@@ -58,6 +60,19 @@ class RemoteDynamicRunner(Protocol):
                                      attempt: int = 0) -> tuple[DynamicJobSpec, EntityResolver]:
         """The graph the body makes for ``inputs`` (``recorded``: the one an earlier run of this
         node made, used as it is)."""
+
+
+#: launches one task as a child node of an eager node: (runner, label, inputs) -> outputs
+EagerLauncher = Callable[["TaskRunner", str, dict[str, Any]], Awaitable[dict[str, Any]]]
+
+
+@runtime_checkable
+class EagerRunner(Protocol):
+    """An eager task (``async`` body awaiting tasks) that this engine can run: its body runs
+    here, and each task it awaits goes through ``launch`` as a child node."""
+
+    async def run_eager(self, inputs: dict[str, Any], launch: EagerLauncher) -> dict[str, Any]:
+        """Runs the body; returns its outputs by name."""
 
 
 @dataclass

@@ -14,12 +14,14 @@ import anyio
 import anyio.to_thread
 
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
+    EagerRunner,
     RemoteDynamicRunner,
     ResumingExecutor,
     TaskRunner,
@@ -75,6 +77,8 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
             runner = dag.runner(node)
             if runner.template.type == "dynamic":
                 return await _run_dynamic(dag, node, runner, path, parent, inline)
+            if runner.template.type == "eager":
+                return await _run_eager(dag, node, runner, path, parent)
             return await _run_task(dag, node, runner, path, parent, inline)
         case "array_node":
             return await _run_array(dag, node, path, parent, inline)
@@ -503,6 +507,39 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
     template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
     graph = CompiledWorkflow(template, spec.connections or NodeConnections())
     return await _run_child(dag, path, parent, graph, {}, resolver)
+
+
+async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str) -> dict[str, Any]:
+    """The body runs here, on the engine's loop; each task it awaits is a child node."""
+    state = dag.state
+    try:
+        inputs = _typed_inputs(dag, node, runner)
+        if not isinstance(runner, EagerRunner):
+            raise NonRetryableError(
+                f"eager task {runner.template.id.name if runner.template.id else path!r} cannot run "
+                "here: this engine does not run eager bodies (run it locally, or make it a @dynamic "
+                "task, whose graph is built from its inputs at run time)")
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    state.node(path, NodePhase.RUNNING, parent)
+    attempt, _ = _first_attempt(dag, path)
+    state.task(path, TaskPhase.RUNNING, attempt)
+    token = set_context(ExecutionContext(state.execution_id, path, attempt,
+                                         runner.template.id.name if runner.template.id else ""))
+    try:
+        outputs = await runner.run_eager(inputs, EagerLaunch(dag, path))
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.task(path, TaskPhase.FAILED, attempt, error)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    finally:
+        reset_context(token)
+    state.task(path, TaskPhase.SUCCEEDED, attempt)
+    state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
+    return outputs
 
 
 async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflow,

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import inspect
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 
+from wingspan._runner.inputs import Runnable, check_inputs
 from wingspan.core.engine import (
+    EagerLauncher,
     EventSink,
     LaunchPlanTarget,
     RetryPolicy,
@@ -26,16 +28,6 @@ from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
-
-
-class Runnable(Protocol):
-    """What the runner reads of an entity of the authoring API (which sits above it)."""
-
-    name: str
-    kind_label: str
-
-    @property
-    def interface(self) -> Any: ...
 
 
 class SdkTaskRunner:
@@ -71,6 +63,18 @@ class SdkTaskRunner:
                 )
         return outputs
 
+    async def run_eager(self, inputs: dict[str, Any], launch: EagerLauncher) -> dict[str, Any]:
+        """An eager task's body, on this loop; the tasks it awaits go to ``launch``."""
+        from wingspan._runner.eager import EagerCalls
+
+        calls = EagerCalls(launch, SdkResolver(dict(self._resolver.entities)), self._where)
+        token = calls.activate()
+        try:
+            returned = await self.task.fn(**inputs)
+        finally:
+            calls.deactivate(token)
+        return self._check(returned)
+
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
         spec, entities = self.task.build(inputs)
         return spec, SdkResolver({**self._resolver.entities, **entities})
@@ -90,6 +94,11 @@ class SdkResolver:
         except KeyError:
             raise LookupError(f"{entity_id} is not part of this workflow's closure") from None
 
+    def runner_for(self, entity: Any) -> SdkTaskRunner:
+        """The runner of ``entity``, which this resolver learns of now (an eager body's call)."""
+        self.entities.setdefault(entity.id, entity)
+        return self.task(entity.id)
+
     def task(self, task_id: Identifier) -> SdkTaskRunner:
         key = (task_id.name, task_id.version, task_id.project, task_id.domain)
         runner = self._runners.get(key)
@@ -106,18 +115,6 @@ class SdkResolver:
         plan = self._entity(launch_plan_id)
         return LaunchPlanTarget(plan.workflow.closure, dict(plan.python_defaults), dict(plan.fixed),
                                 SdkResolver(plan.entities), plan.name)
-
-
-def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
-    engine = default_engine()
-    for name, value in values.items():
-        py_type = entity.interface.inputs[name]
-        if not engine.fits(value, py_type):
-            raise TypeTransformerError(f"{entity.kind_label} {entity.name!r}, input {name!r}: expected "
-                                       f"{type_repr(py_type)}, got {type(value).__name__} {value!r:.60}")
-    missing = [n for n in entity.interface.inputs if n not in values]
-    if missing:
-        raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
 
 
 def _run_sync(coroutine_fn: Any) -> RunResult:
@@ -143,7 +140,7 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     from wingspan._runner.parts import engine_parts
 
     inputs = {**workflow.interface.defaults, **values}
-    _check_inputs(workflow, inputs)
+    check_inputs(workflow, inputs)
     executor, cache = engine_parts(workflow.closure, target)
     run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,

@@ -24,7 +24,7 @@ PUBLIC = {
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
     # issue #22: Flyte's spellings
-    "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure",
+    "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure", "eager",
 }
 
 

@@ -81,6 +81,27 @@ GUARDED = """
         return explode(report=report)
 """
 
+EAGER = """
+    import asyncio
+
+    from wingspan import eager, task
+
+    @task
+    def add_one(x: int) -> int:
+        return x + 1
+
+    @task
+    def double(x: int) -> int:
+        return x * 2
+
+    @eager
+    async def branching(x: int) -> int:
+        y = await add_one(x=x)
+        if y > 10:
+            return await double(x=y)
+        return sum(await asyncio.gather(*(add_one(x=i) for i in range(y))))
+"""
+
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -89,6 +110,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "served_built.py").write_text(textwrap.dedent(BUILT))
     (folder / "served_shell.py").write_text(textwrap.dedent(SHELL))
     (folder / "served_guarded.py").write_text(textwrap.dedent(GUARDED))
+    (folder / "served_eager.py").write_text(textwrap.dedent(EAGER))
     return folder
 
 
@@ -121,3 +143,10 @@ async def test_a_failure_handler_runs_on_the_server(remote: AsyncRemote, tmp_pat
     assert run.phase == WorkflowPhase.FAILED
     assert "it broke" in (run.error or "")
     assert report.read_text() == "n0|ValueError: it broke"
+
+
+async def test_an_eager_workflow_is_refused_by_the_server_with_the_way_out(remote: AsyncRemote) -> None:
+    run = await remote.execute("served_eager.branching", {"x": 3}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.FAILED
+    assert "this engine does not run eager bodies" in (run.error or "")
+    assert "@dynamic" in (run.error or "")

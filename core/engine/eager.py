@@ -1,0 +1,83 @@
+"""Eager nodes: a task whose ``async`` body awaits other tasks as it needs them, with real
+Python control flow. The body runs as the eager node's attempt; each task it awaits is
+launched here as a child node of that node (``<eager node>/<task>-<n>``), so the run
+records it like any other: phases, retries, cache, events, journal.
+
+Children are named by task and call order: a resumed execution reuses a child's recorded
+outputs only when the body calls the same tasks in the same order, as a deterministic body does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from wingspan.core.engine.execution import NodeFailed
+from wingspan.core.errors import ExecutionFailedError
+from wingspan.core.model.interface import Identifier
+from wingspan.core.model.workflows import (
+    Binding,
+    BindingData,
+    CompiledWorkflow,
+    Node,
+    NodeConnections,
+    NodeMetadata,
+    OutputReference,
+    TaskNode,
+    WorkflowTemplate,
+)
+
+if TYPE_CHECKING:
+    from wingspan.core.engine.dag import DagRun
+    from wingspan.core.engine.interfaces import LaunchPlanTarget, TaskRunner
+
+__all__ = ["EagerLaunch"]
+
+
+class EagerLaunch:
+    """Launches the tasks an eager node's body awaits, each as a child node of it; passed to
+    the runner's ``run_eager``. Also the child graph's resolver: it knows the tasks launched."""
+
+    def __init__(self, dag: DagRun, path: str) -> None:
+        self.path = path
+        self._runners: dict[Identifier, TaskRunner] = {}
+        self._counts: Counter[str] = Counter()
+        empty = CompiledWorkflow(WorkflowTemplate(), NodeConnections())
+        self._children = dag.child(empty, {}, self, path)
+
+    async def __call__(self, runner: TaskRunner, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Runs ``runner``'s task with ``inputs`` as the next child node named after ``label``;
+        returns its outputs, or raises ExecutionFailedError naming the child (the task's own
+        exception as its cause, when it ran in this process)."""
+        node_id = f"{label}-{self._counts[label]}"
+        self._counts[label] += 1
+        task_id = runner.template.id
+        assert task_id is not None
+        self._runners[task_id] = runner
+        # the inputs are values already: the child's bindings point at them, kept as the
+        # outputs of a source no node has
+        source = f"{node_id}:inputs"
+        self._children.outputs[source] = inputs
+        node = Node(node_id, NodeMetadata(label),
+                    tuple(Binding(k, BindingData("promise", OutputReference(source, k))) for k in inputs),
+                    (), "task_node", TaskNode(task_id=task_id))
+        try:
+            return await self._children.run_one(node)
+        except NodeFailed as failed:
+            path = self._children.path(node_id)
+            raise ExecutionFailedError(f"task {label!r} (node {path}) failed: {failed.error.message}",
+                                       node_id=path, phase=failed.phase.name,
+                                       code=failed.error.code) from failed.exception
+        finally:
+            del self._children.outputs[source]
+
+    # ---- the child graph's resolver -------------------------------------------------------
+
+    def task(self, task_id: Identifier) -> TaskRunner:
+        return self._runners[task_id]
+
+    def workflow(self, workflow_id: Identifier) -> CompiledWorkflow:
+        raise LookupError(f"an eager body launches tasks only, not workflow {workflow_id}")
+
+    def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
+        raise LookupError(f"an eager body launches tasks only, not launch plan {launch_plan_id}")

@@ -1,0 +1,156 @@
+"""``@eager`` (issue #22 item 16): an async body that awaits tasks as it needs them, with real
+control flow; each awaited task is a child node of the eager node, recorded like any node."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from wingspan import eager, task, workflow
+from wingspan._authoring.workflow import single_node_workflow
+from wingspan._registration.discovery import load_entities
+from wingspan._runner.run import run_workflow_entity
+from wingspan.core.errors import CompilationError, ExecutionFailedError
+from wingspan.core.model.execution import NodePhase, WorkflowPhase
+
+
+@task
+def add_one(x: int) -> int:
+    return x + 1
+
+
+@task
+def double(x: int) -> int:
+    return x * 2
+
+
+@task
+def fragile(x: int) -> int:
+    if x < 0:
+        raise ValueError(f"negative: {x}")
+    return x
+
+
+@task
+def plus_two(x: int) -> int:
+    # a task calling a task: a local run of its own, not a call of the eager body
+    return add_one(x=add_one(x=x))  # type: ignore[no-any-return]
+
+
+@eager
+async def branching(x: int) -> int:
+    y = await add_one(x=x)
+    if y > 10:
+        return await double(x=y)  # type: ignore[no-any-return]
+    parts = await asyncio.gather(*(add_one(x=i) for i in range(y)))
+    return sum(parts)
+
+
+def test_real_control_flow_and_parallel_awaits() -> None:
+    assert branching(x=20) == 42
+    assert branching(x=3) == 1 + 2 + 3 + 4
+
+
+def test_each_awaited_task_is_a_child_node_of_the_eager_node() -> None:
+    result = run_workflow_entity(single_node_workflow(branching), {"x": 2})
+    assert result.phase == WorkflowPhase.SUCCEEDED
+    ended = [(e.node_id, e.parent) for e in result.events
+             if e.kind == "node" and e.phase == NodePhase.SUCCEEDED]
+    children = sorted(node for node, parent in ended if parent == "n0")
+    assert children == ["n0/add_one-0", "n0/add_one-1", "n0/add_one-2", "n0/add_one-3"]
+    # the eager node ends after all of them
+    assert ended[-1] == ("n0", "")
+    assert result.outputs == {"o0": 1 + 2 + 3}
+
+
+def test_an_eager_workflow_is_a_node_of_a_workflow() -> None:
+    @workflow
+    def around(x: int) -> int:
+        return double(x=branching(x=x))  # type: ignore[no-any-return]
+
+    assert around(x=20) == 84
+
+
+def test_a_failed_task_raises_in_the_body_which_may_handle_it() -> None:
+    @eager
+    async def careful(x: int) -> int:
+        try:
+            return await fragile(x=x)  # type: ignore[no-any-return]
+        except ExecutionFailedError as failed:
+            assert failed.node_id == "n0/fragile-0"
+            assert isinstance(failed.__cause__, ValueError)
+            return await fragile(x=-x)  # type: ignore[no-any-return]
+
+    assert careful(x=-5) == 5
+
+    @eager
+    async def careless(x: int) -> int:
+        return await fragile(x=x)  # type: ignore[no-any-return]
+
+    result = run_workflow_entity(single_node_workflow(careless), {"x": -1})
+    assert result.phase == WorkflowPhase.FAILED and result.error is not None
+    assert result.error.node_id == "n0"
+    assert "task 'fragile' (node n0/fragile-0) failed: ValueError: negative: -1" in result.error.message
+    assert ("n0/fragile-0", NodePhase.FAILED) in [(e.node_id, e.phase) for e in result.events]
+
+
+def test_tasks_the_children_call_are_theirs() -> None:
+    @eager
+    async def nested(x: int) -> int:
+        return await plus_two(x=x)  # type: ignore[no-any-return]
+
+    result = run_workflow_entity(single_node_workflow(nested), {"x": 1})
+    assert result.outputs == {"o0": 3}
+    assert {e.node_id for e in result.events if e.kind == "node"} == {"n0", "n0/plus_two-0"}
+
+
+def test_mistakes_say_what_to_write() -> None:
+    with pytest.raises(CompilationError, match="must be an async def"):
+        @eager
+        def not_async(x: int) -> int:
+            return x
+
+    @workflow
+    def inner(x: int) -> int:
+        return add_one(x=x)  # type: ignore[no-any-return]
+
+    @eager
+    async def awaits_a_workflow(x: int) -> int:
+        return await inner(x=x)  # type: ignore[no-any-return]
+
+    with pytest.raises(TypeError, match="an eager body awaits tasks"):
+        awaits_a_workflow(x=1)
+
+    @eager
+    async def forgets_await(x: int) -> int:
+        y = add_one(x=x)
+        return await double(x=y)  # type: ignore[no-any-return]
+
+    with pytest.raises(TypeError, match=r"input 'x' .* is a call that was not awaited; write y = await"):
+        forgets_await(x=1)
+
+
+def test_children_run_in_worker_processes_with_a_target(tmp_path: Path) -> None:
+    module = tmp_path / "eager_flows_mod.py"
+    module.write_text(textwrap.dedent("""
+        import asyncio, os
+
+        from wingspan import eager, task
+
+        @task
+        def pid_of(x: int) -> int:
+            return os.getpid()
+
+        @eager
+        async def spread(n: int) -> list[int]:
+            return list(await asyncio.gather(*(pid_of(x=i) for i in range(n))))
+    """))
+    spread = load_entities(module)["eager_flows_mod.spread"]
+    result = run_workflow_entity(single_node_workflow(spread), {"n": 2}, target="local-process")
+    assert result.phase == WorkflowPhase.SUCCEEDED, result.error
+    import os
+
+    assert os.getpid() not in result.outputs["o0"]
