@@ -3,8 +3,9 @@ Python control flow. The body runs as the eager node's attempt; each task it awa
 launched here as a child node of that node (``<eager node>/<task>-<n>``), so the run
 records it like any other: phases, retries, cache, events, journal.
 
-Children are named by task and call order: a resumed execution reuses a child's recorded
-outputs only when the body calls the same tasks in the same order, as a deterministic body does.
+Children are named by task and call order. A retried body, or one run again by a resumed
+execution, gets a child's outputs back without running it again when it makes the same call
+at the same place in that order, as a deterministic body does.
 """
 
 from __future__ import annotations
@@ -42,8 +43,14 @@ class EagerLaunch:
         self.path = path
         self._runners: dict[Identifier, TaskRunner] = {}
         self._counts: Counter[str] = Counter()
+        # children that succeeded in an earlier attempt of the body, by node id
+        self._done: dict[str, dict[str, Any]] = {}
         empty = CompiledWorkflow(WorkflowTemplate(), NodeConnections())
         self._children = dag.child(empty, {}, self, path)
+
+    def start_attempt(self) -> None:
+        """The body starts (again): its calls are numbered from the first."""
+        self._counts.clear()
 
     async def __call__(self, runner: TaskRunner, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
         """Runs ``runner``'s task with ``inputs`` as the next child node named after ``label``;
@@ -51,6 +58,8 @@ class EagerLaunch:
         exception as its cause, when it ran in this process)."""
         node_id = f"{label}-{self._counts[label]}"
         self._counts[label] += 1
+        if node_id in self._done:
+            return self._done[node_id]
         task_id = runner.template.id
         assert task_id is not None
         self._runners[task_id] = runner
@@ -62,7 +71,8 @@ class EagerLaunch:
                     tuple(Binding(k, BindingData("promise", OutputReference(source, k))) for k in inputs),
                     (), "task_node", TaskNode(task_id=task_id))
         try:
-            return await self._children.run_one(node)
+            outputs = self._done[node_id] = await self._children.run_one(node)
+            return outputs
         except NodeFailed as failed:
             path = self._children.path(node_id)
             raise ExecutionFailedError(f"task {label!r} (node {path}) failed: {failed.error.message}",

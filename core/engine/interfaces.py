@@ -28,6 +28,7 @@ __all__ = [
     "SignalSource",
     "TaskExecutor",
     "TaskRunner",
+    "TemplateLauncher",
 ]
 
 
@@ -64,15 +65,17 @@ class RemoteDynamicRunner(Protocol):
 
 #: launches one task as a child node of an eager node: (runner, label, inputs) -> outputs
 EagerLauncher = Callable[["TaskRunner", str, dict[str, Any]], Awaitable[dict[str, Any]]]
+#: the same for an eager body running elsewhere (a worker): it names the task by its template
+TemplateLauncher = Callable[[TaskTemplate, str, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
 @runtime_checkable
 class EagerRunner(Protocol):
-    """An eager task (``async`` body awaiting tasks) that this engine can run: its body runs
-    here, and each task it awaits goes through ``launch`` as a child node."""
+    """An eager task (``async`` body awaiting tasks) that this engine can run: each task its
+    body awaits goes through ``launch`` as a child node, wherever the body runs."""
 
-    async def run_eager(self, inputs: dict[str, Any], launch: EagerLauncher) -> dict[str, Any]:
-        """Runs the body; returns its outputs by name."""
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
+        """Runs the body (one attempt) and says how it ended."""
 
 
 @dataclass
@@ -108,6 +111,8 @@ class AttemptRequest:
     timeout: float | None = None
     # run on the caller's thread: nothing else is running, so a thread handoff buys nothing
     inline: bool = False
+    # an eager body's attempt: how the tasks it awaits become child nodes
+    eager_calls: TemplateLauncher | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
-from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
+from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted, timed_out
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
@@ -510,7 +510,9 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
 
 
 async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str) -> dict[str, Any]:
-    """The body runs here, on the engine's loop; each task it awaits is a child node."""
+    """The body runs as the node's attempt (here, or where the task's code is); each task it
+    awaits is a child node. A body an earlier run left unfinished is run again: its children
+    that succeeded are not (their recorded outputs are reused)."""
     state = dag.state
     try:
         inputs = _typed_inputs(dag, node, runner)
@@ -523,23 +525,40 @@ async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, par
         error = error_from_exception(exc, path)
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error, exception=exc) from None
-    state.node(path, NodePhase.RUNNING, parent)
-    attempt, _ = _first_attempt(dag, path)
-    state.task(path, TaskPhase.RUNNING, attempt)
-    token = set_context(ExecutionContext(state.execution_id, path, attempt,
-                                         runner.template.id.name if runner.template.id else ""))
-    try:
-        outputs = await runner.run_eager(inputs, EagerLaunch(dag, path))
-    except Exception as exc:
-        error = error_from_exception(exc, path)
-        state.task(path, TaskPhase.FAILED, attempt, error)
-        state.node(path, NodePhase.FAILED, parent, error)
-        raise NodeFailed(error, exception=exc) from None
-    finally:
-        reset_context(token)
-    state.task(path, TaskPhase.SUCCEEDED, attempt)
-    state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
-    return outputs
+    state.node(path, NodePhase.RUNNING, parent, is_parent=True)
+    attempt, unfinished = _first_attempt(dag, path)
+    if unfinished is not None:  # its body cannot be followed: it ran with the engine that stopped
+        state.task(path, TaskPhase.RETRYABLE_FAILURE, unfinished.attempt,
+                   interrupted(path, unfinished.attempt, "the engine stopped"))
+        attempt = unfinished.attempt + 1
+    retries, timeout = _retries_and_timeout(node, runner)
+    launch = EagerLaunch(dag, path)
+    while True:
+        state.task(path, TaskPhase.RUNNING, attempt)
+        launch.start_attempt()
+        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout)
+        token = set_context(ExecutionContext(state.execution_id, path, attempt,
+                                             runner.template.id.name if runner.template.id else ""))
+        outcome = AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(timeout or 0, path))
+        try:
+            with anyio.move_on_after(timeout):
+                outcome = await runner.run_eager(request, launch)
+        finally:
+            reset_context(token)
+        if outcome.phase == TaskPhase.SUCCEEDED:
+            state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
+            state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
+            return outcome.outputs
+        error = outcome.error or _user_error("the eager body failed", path)
+        if error.retryable and attempt < retries:
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
+            attempt += 1
+            await anyio.sleep(state.retry.delay(attempt))
+            continue
+        state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
+        phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
+        state.node(path, phase, parent, error)
+        raise NodeFailed(error, phase, outcome.exception)
 
 
 async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflow,

@@ -9,9 +9,11 @@ control flow (Flyte's spelling)::
         parts = await asyncio.gather(*(add_one(x=i) for i in range(y)))
         return sum(parts)
 
-It is a task whose body runs as the node's attempt; each task it awaits runs as a child
-node of it (``n0/add_one-0``, ``n0/add_one-1``...), recorded like any node. Called on its
-own or inside a ``@workflow``, it runs through the engine like any task.
+It is a task whose body runs as the node's attempt (in this process locally; in a worker
+on a server); each task it awaits runs as a child node of it (``n0/add_one-0``,
+``n0/add_one-1``...), launched by the engine and recorded like any node. A task that fails
+raises ``ExecutionFailedError`` (wingspan.core.errors) at its ``await``. Called on its own
+or inside a ``@workflow``, it runs through the engine like any task.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ import anyio
 
 from wingspan._runner.inputs import Runnable, check_inputs
 from wingspan.core.engine import (
+    AttemptOutcome,
+    AttemptRequest,
     EagerLauncher,
     EventSink,
     LaunchPlanTarget,
@@ -21,7 +23,7 @@ from wingspan.core.engine import (
     WorkflowRun,
 )
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
-from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.execution import TaskPhase, WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
@@ -63,17 +65,21 @@ class SdkTaskRunner:
                 )
         return outputs
 
-    async def run_eager(self, inputs: dict[str, Any], launch: EagerLauncher) -> dict[str, Any]:
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
         """An eager task's body, on this loop; the tasks it awaits go to ``launch``."""
         from wingspan._runner.eager import EagerCalls
+        from wingspan.core.engine.failures import error_from_exception
 
         calls = EagerCalls(launch, SdkResolver(dict(self._resolver.entities)), self._where)
         token = calls.activate()
         try:
-            returned = await self.task.fn(**inputs)
+            outputs = self._check(await self.task.fn(**request.inputs))
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
+                                  exception=exc)
         finally:
             calls.deactivate(token)
-        return self._check(returned)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
         spec, entities = self.task.build(inputs)

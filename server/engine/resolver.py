@@ -8,10 +8,11 @@ fetched before the run starts, since the engine resolves ids synchronously.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, LaunchPlanTarget
+from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, EagerLauncher, LaunchPlanTarget
 from wingspan.core.model import codec
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.interface import Identifier, TypedInterface
@@ -87,6 +88,22 @@ class RegisteredTask:
                 raise ExecutionFailedError(f"dynamic task {self.template.id}: {message}")
             spec = outcome.dynamic
         return spec, self._resolver.with_dynamic(spec, self.template)
+
+
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
+        """Runs an eager body's attempt where the task's code is (a worker); each task it
+        awaits comes back here by its template and runs through ``launch`` as a child node,
+        with the eager task's code (the same bundle, whatever the call says)."""
+        run = self._resolver.run_attempt
+        if run is None:
+            raise RuntimeError("this server cannot run eager tasks: it has no attempt runner")
+        bundle = self.template.code.bundle_uri if self.template.code else ""
+
+        async def calls(template: TaskTemplate, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
+            template = replace(template, code=replace(template.code or CodeReference(), bundle_uri=bundle))
+            return await launch(RegisteredTask(template, self._resolver), label, inputs)
+
+        return await run(dataclasses.replace(request, eager_calls=calls))
 
 
 class RegisteredResolver:

@@ -85,6 +85,7 @@ EAGER = """
     import asyncio
 
     from wingspan import eager, task
+    from wingspan.core.errors import ExecutionFailedError
 
     @task
     def add_one(x: int) -> int:
@@ -100,6 +101,20 @@ EAGER = """
         if y > 10:
             return await double(x=y)
         return sum(await asyncio.gather(*(add_one(x=i) for i in range(y))))
+
+    @task
+    def fragile(x: int) -> int:
+        if x < 0:
+            raise ValueError(f"negative: {x}")
+        return x
+
+    @eager
+    async def careful(x: int) -> str:
+        try:
+            return str(await fragile(x=x))
+        except ExecutionFailedError as failed:
+            assert "ValueError: negative: -2" in str(failed)
+            return f"{failed.node_id} failed; then {await fragile(x=-x)}"
 """
 
 
@@ -145,8 +160,21 @@ async def test_a_failure_handler_runs_on_the_server(remote: AsyncRemote, tmp_pat
     assert report.read_text() == "n0|ValueError: it broke"
 
 
-async def test_an_eager_workflow_is_refused_by_the_server_with_the_way_out(remote: AsyncRemote) -> None:
-    run = await remote.execute("served_eager.branching", {"x": 3}, wait=True, timeout=60)
-    assert run.phase == WorkflowPhase.FAILED
-    assert "this engine does not run eager bodies" in (run.error or "")
-    assert "@dynamic" in (run.error or "")
+async def test_an_eager_workflow_runs_on_the_server_each_task_a_node(remote: AsyncRemote) -> None:
+    big = await remote.execute("served_eager.branching", {"x": 20}, wait=True, timeout=60)
+    assert big.phase == WorkflowPhase.SUCCEEDED, big.error
+    assert await big.outputs() == {"o0": 42}
+    small = await remote.execute("served_eager.branching", {"x": 3}, wait=True, timeout=60)
+    assert small.phase == WorkflowPhase.SUCCEEDED, small.error
+    assert await small.outputs() == {"o0": 1 + 2 + 3 + 4}
+    # the eager node, and each task its body awaited as a child node of it
+    phases = {n["node"]: n["phase"] for n in await remote.nodes(small)}
+    assert phases == {"n0": "SUCCEEDED", **{f"n0/add_one-{i}": "SUCCEEDED" for i in range(5)}}
+
+
+async def test_a_failed_task_raises_in_an_eager_body_on_the_server(remote: AsyncRemote) -> None:
+    run = await remote.execute("served_eager.careful", {"x": -2}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+    assert await run.outputs() == {"o0": "n0/fragile-0 failed; then 2"}
+    phases = {n["node"]: n["phase"] for n in await remote.nodes(run)}
+    assert phases == {"n0": "SUCCEEDED", "n0/fragile-0": "FAILED", "n0/fragile-1": "SUCCEEDED"}
