@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         except (EOFError, OSError):
             return  # the parent is gone or closed the pool
         request = pickle.loads(message)
+        if "call" in request:
+            continue  # an answer to an eager body's call that came after the body ended
         folder = os.path.dirname(request["log"])
         if folder not in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
