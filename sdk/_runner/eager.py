@@ -47,11 +47,10 @@ class EagerCalls:
         from wingspan.core.engine.values import materialize
         from wingspan.core.model.tasks import TaskTemplate
 
-        template = getattr(entity, "template", None)
-        if not isinstance(template, TaskTemplate) or template.type in ("dynamic", "eager"):
+        if not isinstance(getattr(entity, "template", None), TaskTemplate):
             raise TypeError(f"{self._where} awaits {entity.kind_label} {entity.name!r}: an eager body "
-                            "awaits tasks (python, shell or container tasks); call a workflow from a "
-                            "@workflow, or move its steps into this body")
+                            "awaits tasks (Python, shell, container, dynamic or other eager tasks); call "
+                            "a workflow from a @workflow, or move its steps into this body")
         for name, value in values.items():
             if inspect.iscoroutine(value):
                 value.close()  # never to run: close it rather than leave Python to warn

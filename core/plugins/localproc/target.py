@@ -138,7 +138,9 @@ class LocalProcessTarget(TaskPlugin):
                 self._bundle_limits = BundleLimits.from_settings(Settings.load())
             bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles",
                                         self._bundle_limits)
-        cpus = self.budget.clip(cpu_request(ctx.template))
+        # an eager body waits on its children most of its life: were it to hold CPUs, nested
+        # eager bodies could hold them all while the tasks they wait for wait for a CPU
+        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:
             # the worker opens the store the engine uses, whatever this process's settings say

@@ -4,6 +4,7 @@ refusal of eager workflows on a server."""
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -115,6 +116,13 @@ EAGER = """
         except ExecutionFailedError as failed:
             assert "ValueError: negative: -2" in str(failed)
             return f"{failed.node_id} failed; then {await fragile(x=-x)}"
+
+    @eager
+    async def countdown(n: int) -> int:
+        # each level a body waiting on the next: more levels than the host has CPUs
+        if n == 0:
+            return await add_one(x=0)
+        return await countdown(n=n - 1) + 1
 """
 
 
@@ -178,3 +186,12 @@ async def test_a_failed_task_raises_in_an_eager_body_on_the_server(remote: Async
     assert await run.outputs() == {"o0": "n0/fragile-0 failed; then 2"}
     phases = {n["node"]: n["phase"] for n in await remote.nodes(run)}
     assert phases == {"n0": "SUCCEEDED", "n0/fragile-0": "FAILED", "n0/fragile-1": "SUCCEEDED"}
+
+
+async def test_eager_bodies_nest_deeper_than_the_host_has_cpus(remote: AsyncRemote) -> None:
+    levels = (os.cpu_count() or 1) + 1
+    run = await remote.execute("served_eager.countdown", {"n": levels}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+    assert await run.outputs() == {"o0": levels + 1}
+    deepest = "n0" + "/countdown-0" * levels + "/add_one-0"
+    assert deepest in {n["node"] for n in await remote.nodes(run)}

@@ -224,3 +224,28 @@ def test_a_resumed_run_reuses_the_children_an_earlier_run_recorded() -> None:
     # the attempt the stopped engine left running is recorded as interrupted, the next one runs
     tasks = [(e.node_id, e.phase.name, e.attempt) for e in result.events if e.kind == "task"]
     assert tasks[:2] == [("n0", "RETRYABLE_FAILURE", 1), ("n0", "RUNNING", 2)]
+
+
+@eager
+async def inner_eager(x: int) -> int:
+    return await add_one(x=x) + 100
+
+
+def test_an_eager_body_awaits_another_eager_task_and_a_dynamic_one() -> None:
+    from wingspan import dynamic
+
+    @dynamic
+    def doubled_all(xs: list[int]) -> list[int]:
+        return [double(x=x) for x in xs]
+
+    @eager
+    async def outer(x: int) -> list[int]:
+        nested = await inner_eager(x=x)
+        return await doubled_all(xs=[x, nested])
+
+    result = run_workflow_entity(single_node_workflow(outer), {"x": 1})
+    assert result.phase == WorkflowPhase.SUCCEEDED, result.error
+    assert result.outputs == {"o0": [2, 204]}
+    nodes = {e.node_id for e in result.events if e.kind == "node"}
+    assert {"n0/inner_eager-0", "n0/inner_eager-0/add_one-0", "n0/doubled_all-0",
+            "n0/doubled_all-0/n0", "n0/doubled_all-0/n1"} <= nodes
