@@ -109,7 +109,12 @@ class DagRun:
     async def run_one(self, node: Node) -> dict[str, Any]:
         """Runs a node that is not part of the template (an eager body's call); returns its
         outputs or raises NodeFailed."""
-        return await run_node(self, node, inline=False)
+        try:
+            return await run_node(self, node, inline=False)
+        except anyio.get_cancelled_exc_class():
+            self.state.node(self.path(node.id), NodePhase.ABORTED, self.parent,
+                            reason=self.state.aborted or "cancelled")
+            raise
 
     # ---- scheduling ------------------------------------------------------------------------
 

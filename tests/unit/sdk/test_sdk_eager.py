@@ -249,3 +249,38 @@ def test_an_eager_body_awaits_another_eager_task_and_a_dynamic_one() -> None:
     nodes = {e.node_id for e in result.events if e.kind == "node"}
     assert {"n0/inner_eager-0", "n0/inner_eager-0/add_one-0", "n0/doubled_all-0",
             "n0/doubled_all-0/n0", "n0/doubled_all-0/n1"} <= nodes
+
+
+@task
+async def waits(x: int) -> int:
+    await asyncio.sleep(30)
+    return x
+
+
+async def test_an_aborted_run_aborts_the_child_the_body_waits_for() -> None:
+    import anyio
+
+    from wingspan._runner.run import SdkResolver
+    from wingspan.core.engine import MemorySink, WorkflowRun
+
+    @eager
+    async def patient(x: int) -> int:
+        return await waits(x=x)
+
+    wrapper = single_node_workflow(patient)
+    child_running = anyio.Event()
+
+    def listen(event: object) -> None:
+        if getattr(event, "node_id", "") == "n0/waits-0" and getattr(event, "kind", "") == "task":
+            child_running.set()
+
+    sink = MemorySink(listen)
+    run = WorkflowRun(wrapper.closure, {"x": 1}, SdkResolver(wrapper.entities), sink=sink)
+    async with anyio.create_task_group() as group:
+        group.start_soon(run.run)
+        with anyio.fail_after(10):
+            await child_running.wait()
+        run.abort("stop it")
+    phases = {(e.node_id, e.phase) for e in sink.events if e.kind == "node"}
+    assert ("n0/waits-0", NodePhase.ABORTED) in phases
+    assert ("n0", NodePhase.ABORTED) in phases
