@@ -131,3 +131,18 @@ def test_the_compiler_keeps_a_failure_node_off_other_nodes_outputs() -> None:
     with pytest.raises(CompilationError, match=r"the failure handler .* may use only the workflow's inputs "
                                                r"and the error, not nodes \['n0'\]"):
         compile_workflow(replace(template, failure_node=bad), *templates_of(guarded.entities))
+
+
+def test_the_handler_may_be_a_workflow() -> None:
+    @workflow
+    def clean_up_flow(name: str, err: WorkflowFailure | None = None) -> None:
+        clean_up(name=name, err=err)
+
+    @workflow(on_failure=clean_up_flow)
+    def guarded_by_a_flow(name: str) -> str:
+        return fail_if(name=name, fail=True)
+
+    with pytest.raises(ExecutionFailedError):
+        guarded_by_a_flow(name="di")
+    ((name, err),) = told
+    assert name == "di" and err is not None and err.failed_node_id == "n0"
