@@ -41,12 +41,10 @@ __all__ = ["ImperativeNode", "ImperativeWorkflow", "Workflow"]
 class ImperativeNode:
     """A node added by ``add_entity``: its outputs by name, and ordering (``a >> b``)."""
 
-    def __init__(self, spec: NodeSpec, outputs: dict[str, Promise], returned: Any) -> None:
+    def __init__(self, spec: NodeSpec, outputs: dict[str, Promise]) -> None:
         self.id = spec.id
         self.outputs = outputs
         self._handle = NodeOutput(spec)
-        # what the entity's call returned (a promise, a tuple of them...), for overrides
-        self._returned = returned
 
     def __rshift__(self, other: ImperativeNode) -> ImperativeNode:
         """``a >> b``: b runs after a although no data flows between them."""
@@ -125,7 +123,7 @@ class ImperativeWorkflow(TracedWorkflow):
             raise CompilationError(f"{self._where}: a workflow cannot be a node of itself")
         values = entity.match_arguments((), inputs)
         with self._builder.active():
-            returned = entity.add_node(self._builder, values)
+            entity.add_node(self._builder, values)
         spec = self._builder.nodes[-1]
         self._built = None
         outputs = {}
@@ -133,7 +131,7 @@ class ImperativeWorkflow(TracedWorkflow):
             assert variable.type is not None
             outputs[variable.name] = Promise(spec, variable.name, entity.interface.outputs[variable.name],
                                              variable.type)
-        return ImperativeNode(spec, outputs, returned)
+        return ImperativeNode(spec, outputs)
 
     # Flyte's names for the same call
     add_task = add_subwf = add_launch_plan = add_entity

@@ -142,3 +142,13 @@ def test_a_list_output_with_its_type() -> None:
     a, b = wb.add_entity(double, a=x), wb.add_entity(double, a=3)
     wb.add_workflow_output("both", [a.outputs["o0"], b.outputs["o0"]], python_type=list[int])
     assert wb(x=1) == [2, 6]
+
+
+def test_a_node_takes_overrides() -> None:
+    wb = Workflow("overridden")
+    x = wb.add_workflow_input("x", int)
+    node = wb.add_entity(double, a=x).with_overrides(name="twice", retries=2)
+    wb.add_workflow_output("o0", node.outputs["o0"])
+    (model,) = wb.template.nodes
+    assert model.metadata is not None and (model.metadata.name, model.metadata.retries) == ("twice", 2)
+    assert wb(x=4) == 8
