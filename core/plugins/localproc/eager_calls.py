@@ -9,6 +9,7 @@ Both halves are here: :class:`WorkerCalls` in the worker, :func:`serve_call` in 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import pickle
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
@@ -40,14 +41,23 @@ class WorkerCalls:
         self._loop.add_reader(requests.fileno(), self._answered)
 
     def close(self) -> None:
-        self._loop.remove_reader(self._requests.fileno())
+        with contextlib.suppress(OSError, ValueError):
+            self._loop.remove_reader(self._requests.fileno())
 
     def _answered(self) -> None:
-        while self._requests.poll():
-            answer = pickle.loads(self._requests.recv_bytes())
-            future = self._pending.pop(answer["call"], None)
-            if future is not None and not future.done():
-                future.set_result(answer)
+        try:
+            while self._requests.poll():
+                answer = pickle.loads(self._requests.recv_bytes())
+                future = self._pending.pop(answer["call"], None)
+                if future is not None and not future.done():
+                    future.set_result(answer)
+        except (EOFError, OSError):  # the engine is gone: no call of this body will be answered
+            self.close()
+            gone = {"ok": False, "message": "the engine that ran this eager body stopped"}
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_result(gone)
+            self._pending.clear()
 
     async def launch(self, runner: TaskRunner, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
         from wingspan.core.model import codec
