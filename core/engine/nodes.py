@@ -511,8 +511,7 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
 
 async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str) -> dict[str, Any]:
     """The body runs as the node's attempt (here, or where the task's code is); each task it
-    awaits is a child node. A body an earlier run left unfinished is run again: its children
-    that succeeded are not (their recorded outputs are reused)."""
+    awaits is a child node. With ``cache=True`` a hit skips the body and its children."""
     state = dag.state
     try:
         inputs = _typed_inputs(dag, node, runner)
@@ -525,6 +524,21 @@ async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, par
         error = error_from_exception(exc, path)
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error, exception=exc) from None
+    meta = runner.template.metadata
+    if state.cache is not None and meta is not None and meta.cache is not None and meta.cache.enabled:
+        async def compute() -> dict[str, Any]:
+            return await _eager_attempts(dag, node, runner, path, parent, inputs, finish=False)
+
+        return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute)
+    return await _eager_attempts(dag, node, runner, path, parent, inputs)
+
+
+async def _eager_attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str,
+                          inputs: dict[str, Any], finish: bool = True) -> dict[str, Any]:
+    """Runs the body until an attempt succeeds or retries run out. A body an earlier run left
+    unfinished is run again: its children that succeeded are not (their outputs are reused)."""
+    state = dag.state
+    assert isinstance(runner, EagerRunner)
     state.node(path, NodePhase.RUNNING, parent, is_parent=True)
     attempt, unfinished = _first_attempt(dag, path)
     if unfinished is not None:  # its body cannot be followed: it ran with the engine that stopped
@@ -537,8 +551,8 @@ async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, par
         state.task(path, TaskPhase.RUNNING, attempt)
         launch.start_attempt()
         request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout)
-        token = set_context(ExecutionContext(state.execution_id, path, attempt,
-                                             runner.template.id.name if runner.template.id else ""))
+        name = runner.template.id.name if runner.template.id else ""
+        token = set_context(ExecutionContext(state.execution_id, path, attempt, name))
         outcome = AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(timeout or 0, path))
         try:
             with anyio.move_on_after(timeout):
@@ -547,7 +561,8 @@ async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, par
             reset_context(token)
         if outcome.phase == TaskPhase.SUCCEEDED:
             state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
-            state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
+            if finish:
+                state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
             return outcome.outputs
         error = outcome.error or _user_error("the eager body failed", path)
         if error.retryable and attempt < retries:

@@ -284,3 +284,37 @@ async def test_an_aborted_run_aborts_the_child_the_body_waits_for() -> None:
     phases = {(e.node_id, e.phase) for e in sink.events if e.kind == "node"}
     assert ("n0/waits-0", NodePhase.ABORTED) in phases
     assert ("n0", NodePhase.ABORTED) in phases
+
+
+@task(cache=True, cache_version="1")
+def cached_count(x: int) -> int:
+    runs.append(f"cached {x}")
+    return x
+
+
+def test_cached_children_and_a_cached_eager_node_hit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WINGSPAN_HOME", str(tmp_path / "home"))
+    runs.clear()
+
+    @eager
+    async def uses_a_cached_task(x: int) -> int:
+        runs.append("body")
+        return await cached_count(x=x)
+
+    assert uses_a_cached_task(x=5) == 5
+    assert uses_a_cached_task(x=5) == 5
+    # the body ran twice; the cached task it awaits ran once
+    assert runs == ["body", "cached 5", "body"]
+
+    runs.clear()
+
+    @eager(cache=True, cache_version="1")
+    async def cached_body(x: int) -> int:
+        runs.append("cached body")
+        return await counted(x=x)
+
+    first = run_workflow_entity(single_node_workflow(cached_body), {"x": 7})
+    second = run_workflow_entity(single_node_workflow(cached_body), {"x": 7})
+    assert first.outputs == second.outputs == {"o0": 7}
+    assert runs == ["cached body", "counted 7"]
+    assert [e.cache.name for e in second.events if e.kind == "node" and e.node_id == "n0"][-1] == "HIT"
