@@ -29,6 +29,7 @@ __all__ = [
     "TaskExecutor",
     "TaskRunner",
     "TemplateLauncher",
+    "WorkflowTarget",
 ]
 
 
@@ -63,10 +64,28 @@ class RemoteDynamicRunner(Protocol):
         node made, used as it is)."""
 
 
-#: launches one task as a child node of an eager node: (runner, label, inputs) -> outputs
-EagerLauncher = Callable[["TaskRunner", str, dict[str, Any]], Awaitable[dict[str, Any]]]
-#: the same for an eager body running elsewhere (a worker): it names the task by its template
-TemplateLauncher = Callable[[TaskTemplate, str, dict[str, Any]], Awaitable[dict[str, Any]]]
+@dataclass(frozen=True)
+class WorkflowTarget:
+    """A workflow an eager body awaits: its closure, what resolves the tasks and subworkflows
+    inside it, and its inputs' and outputs' types (for a body that sends it elsewhere)."""
+
+    closure: CompiledWorkflowClosure
+    resolver: EntityResolver
+    input_types: Mapping[str, Any] = field(default_factory=dict)
+    output_types: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def workflow(self) -> CompiledWorkflow:
+        assert self.closure.primary is not None
+        return self.closure.primary
+
+
+#: launches one task (or workflow) as a child node of an eager node: (it, label, inputs) -> outputs
+EagerLauncher = Callable[["TaskRunner | WorkflowTarget", str, dict[str, Any]], Awaitable[dict[str, Any]]]
+#: the same for an eager body running elsewhere (a worker): it sends the task's template, or
+#: the workflow's closure
+TemplateLauncher = Callable[[TaskTemplate | CompiledWorkflowClosure, str, dict[str, Any]],
+                            Awaitable[dict[str, Any]]]
 
 
 @runtime_checkable

@@ -9,7 +9,7 @@ import inspect
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from wingspan.core.engine.interfaces import EagerLauncher, TaskRunner
+    from wingspan.core.engine.interfaces import EagerLauncher, EntityResolver, TaskRunner
 
 __all__ = ["EagerCalls", "current_eager_calls"]
 
@@ -25,6 +25,9 @@ def current_eager_calls() -> EagerCalls | None:
 class Runners(Protocol):
     def runner_for(self, entity: Any) -> TaskRunner:
         """The runner of ``entity``, learnt now if it is new."""
+
+    def resolver_of(self, workflow: Any) -> EntityResolver:
+        """What resolves the tasks and subworkflows inside ``workflow``."""
 
 
 class EagerCalls:
@@ -47,10 +50,11 @@ class EagerCalls:
         from wingspan.core.engine.values import materialize
         from wingspan.core.model.tasks import TaskTemplate
 
-        if not isinstance(getattr(entity, "template", None), TaskTemplate):
+        closure = getattr(entity, "closure", None)
+        if not isinstance(getattr(entity, "template", None), TaskTemplate) and closure is None:
             raise TypeError(f"{self._where} awaits {entity.kind_label} {entity.name!r}: an eager body "
-                            "awaits tasks (Python, shell, container, dynamic or other eager tasks); call "
-                            "a workflow from a @workflow, or move its steps into this body")
+                            "awaits tasks (Python, shell, container, dynamic or other eager tasks) and "
+                            "workflows; call a launch plan from a @workflow")
         for name, value in values.items():
             if inspect.iscoroutine(value):
                 value.close()  # never to run: close it rather than leave Python to warn
@@ -58,11 +62,18 @@ class EagerCalls:
                                 "is a call that was not awaited; write y = await task(...) and pass y")
         inputs = {**entity.interface.defaults, **values}
         check_inputs(entity, inputs)
-        runner = self._resolver.runner_for(entity)
+        target: Any
+        if closure is not None:  # a workflow: a child node running its graph
+            from wingspan.core.engine.interfaces import WorkflowTarget
+
+            target = WorkflowTarget(closure, self._resolver.resolver_of(entity), entity.interface.inputs,
+                                    entity.interface.outputs)
+        else:
+            target = self._resolver.runner_for(entity)
         # the task runs outside this body: its own calls are not this body's
         token = _calls.set(None)
         try:
-            outputs = await self._launch(runner, entity.short_name, inputs)
+            outputs = await self._launch(target, entity.short_name, inputs)
         finally:
             _calls.reset(token)
         types = entity.interface.outputs

@@ -105,6 +105,10 @@ class SdkResolver:
         self.entities.setdefault(entity.id, entity)
         return self.task(entity.id)
 
+    def resolver_of(self, workflow: Any) -> SdkResolver:
+        """A resolver of what ``workflow`` reaches (a workflow an eager body awaits)."""
+        return SdkResolver(dict(workflow.entities))
+
     def task(self, task_id: Identifier) -> SdkTaskRunner:
         key = (task_id.name, task_id.version, task_id.project, task_id.domain)
         runner = self._runners.get(key)

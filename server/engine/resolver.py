@@ -12,7 +12,13 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, EagerLauncher, LaunchPlanTarget
+from wingspan.core.engine.interfaces import (
+    AttemptOutcome,
+    AttemptRequest,
+    EagerLauncher,
+    LaunchPlanTarget,
+    WorkflowTarget,
+)
 from wingspan.core.model import codec
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.interface import Identifier, TypedInterface
@@ -99,8 +105,15 @@ class RegisteredTask:
             raise RuntimeError("this server cannot run eager tasks: it has no attempt runner")
         bundle = self.template.code.bundle_uri if self.template.code else ""
 
-        async def calls(template: TaskTemplate, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
-            template = replace(template, code=replace(template.code or CodeReference(), bundle_uri=bundle))
+        async def calls(called: TaskTemplate | CompiledWorkflowClosure, label: str,
+                        inputs: dict[str, Any]) -> dict[str, Any]:
+            if isinstance(called, CompiledWorkflowClosure):  # a workflow: its graph and its tasks
+                assert called.primary is not None
+                spec = DynamicJobSpec(sub_workflows=(called.primary, *called.sub_workflows),
+                                      tasks=called.tasks)
+                inside = self._resolver.with_dynamic(spec, self.template)
+                return await launch(WorkflowTarget(called, inside), label, inputs)
+            template = replace(called, code=replace(called.code or CodeReference(), bundle_uri=bundle))
             return await launch(RegisteredTask(template, self._resolver), label, inputs)
 
         return await run(dataclasses.replace(request, eager_calls=calls))

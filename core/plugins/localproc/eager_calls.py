@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from wingspan.core.errors import ExecutionFailedError
 
 if TYPE_CHECKING:
-    from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher
+    from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher, WorkflowTarget
     from wingspan.core.types import TransferContext
 
 __all__ = ["WorkerCalls", "is_call", "serve_call"]
@@ -59,26 +59,31 @@ class WorkerCalls:
                     future.set_result(gone)
             self._pending.clear()
 
-    async def launch(self, runner: TaskRunner, label: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    async def launch(self, target: TaskRunner | WorkflowTarget, label: str,
+                     inputs: dict[str, Any]) -> dict[str, Any]:
+        from wingspan.core.engine.interfaces import WorkflowTarget
         from wingspan.core.model import codec
         from wingspan.core.model.literals import LiteralMap
         from wingspan.core.types import default_engine
 
         engine = default_engine()
-        literals = await engine.to_literal_map(inputs, runner.input_types, self._transfer)
+        if isinstance(target, WorkflowTarget):  # the engine gets the workflow's closure
+            called = {"closure": codec.encode(target.closure)}
+        else:
+            called = {"template": codec.encode(target.template)}
+        literals = await engine.to_literal_map(inputs, target.input_types, self._transfer)
         number = self._count
         self._count += 1
         future: asyncio.Future[dict[str, Any]] = self._loop.create_future()
         self._pending[number] = future
         self._replies.send_bytes(pickle.dumps({
-            "call": number, "label": label, "template": codec.encode(runner.template),
-            "inputs": codec.encode(literals)}))
+            "call": number, "label": label, **called, "inputs": codec.encode(literals)}))
         answer = await future
         if not answer["ok"]:
             raise ExecutionFailedError(answer["message"], node_id=answer.get("node_id", ""),
                                        phase=answer.get("phase", "FAILED"), code=answer.get("code", ""))
         outputs = codec.decode(LiteralMap, answer["outputs"])
-        return await engine.to_python_map(outputs, runner.output_types, self._transfer)
+        return await engine.to_python_map(outputs, target.output_types, self._transfer)
 
 
 async def serve_call(message: dict[str, Any], calls: TemplateLauncher | None) -> dict[str, Any]:
@@ -86,15 +91,17 @@ async def serve_call(message: dict[str, Any], calls: TemplateLauncher | None) ->
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
     from wingspan.core.model.tasks import TaskTemplate
+    from wingspan.core.model.workflows import CompiledWorkflowClosure
 
     number = message["call"]
     if calls is None:
         return {"call": number, "ok": False,
                 "message": "this engine cannot run the tasks an eager body awaits"}
-    template = codec.decode(TaskTemplate, message["template"])
+    called = (codec.decode(CompiledWorkflowClosure, message["closure"]) if "closure" in message
+              else codec.decode(TaskTemplate, message["template"]))
     inputs = dict(codec.decode(LiteralMap, message["inputs"]).literals)
     try:
-        outputs = await calls(template, message["label"], inputs)
+        outputs = await calls(called, message["label"], inputs)
     except ExecutionFailedError as exc:
         return {"call": number, "ok": False, "message": str(exc), "node_id": exc.node_id,
                 "phase": exc.phase, "code": exc.code}

@@ -85,7 +85,7 @@ GUARDED = """
 EAGER = """
     import asyncio
 
-    from wingspan import eager, task
+    from wingspan import eager, task, workflow
     from wingspan.core.errors import ExecutionFailedError
 
     @task
@@ -116,6 +116,14 @@ EAGER = """
         except ExecutionFailedError as failed:
             assert "ValueError: negative: -2" in str(failed)
             return f"{failed.node_id} failed; then {await fragile(x=-x)}"
+
+    @workflow
+    def add_then_double(x: int) -> int:
+        return double(x=add_one(x=x))
+
+    @eager
+    async def awaits_a_workflow(x: int) -> int:
+        return await add_then_double(x=await add_then_double(x=x))
 
     @eager
     async def countdown(n: int) -> int:
@@ -195,3 +203,11 @@ async def test_eager_bodies_nest_deeper_than_the_host_has_cpus(remote: AsyncRemo
     assert await run.outputs() == {"o0": levels + 1}
     deepest = "n0" + "/countdown-0" * levels + "/add_one-0"
     assert deepest in {n["node"] for n in await remote.nodes(run)}
+
+
+async def test_an_eager_body_awaits_a_workflow_on_the_server(remote: AsyncRemote) -> None:
+    run = await remote.execute("served_eager.awaits_a_workflow", {"x": 1}, wait=True, timeout=60)
+    assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+    assert await run.outputs() == {"o0": ((1 + 1) * 2 + 1) * 2}
+    phases = {n["node"]: n["phase"] for n in await remote.nodes(run)}
+    assert phases["n0/add_then_double-1"] == "SUCCEEDED"

@@ -109,22 +109,41 @@ def test_tasks_the_children_call_are_theirs() -> None:
     assert {e.node_id for e in result.events if e.kind == "node"} == {"n0", "n0/plus_two-0"}
 
 
+@workflow
+def branching_flow(x: int) -> int:
+    return double(x=add_one(x=x))
+
+
+def test_an_eager_body_awaits_a_workflow_run_as_a_child_node() -> None:
+    @eager
+    async def awaits_a_workflow(x: int) -> int:
+        first = await branching_flow(x=x)
+        return await branching_flow(x=first) if first < 10 else first
+
+    result = run_workflow_entity(single_node_workflow(awaits_a_workflow), {"x": 1})
+    assert result.phase == WorkflowPhase.SUCCEEDED, result.error
+    assert result.outputs == {"o0": ((1 + 1) * 2 + 1) * 2}
+    ended = {e.node_id for e in result.events if e.kind == "node" and e.phase == NodePhase.SUCCEEDED}
+    assert {"n0/branching_flow-0", "n0/branching_flow-0/n0", "n0/branching_flow-0/n1",
+            "n0/branching_flow-1/n1"} <= ended
+
+
 def test_mistakes_say_what_to_write() -> None:
     with pytest.raises(CompilationError, match="must be an async def"):
         @eager
         def not_async(x: int) -> int:
             return x
 
-    @workflow
-    def inner(x: int) -> int:
-        return add_one(x=x)
+    from wingspan import LaunchPlan
+
+    plan = LaunchPlan.get_or_create(branching_flow, name="test_sdk_eager.branching_plan")
 
     @eager
-    async def awaits_a_workflow(x: int) -> int:
-        return await inner(x=x)
+    async def awaits_a_launch_plan(x: int) -> int:
+        return await plan(x=x)
 
-    with pytest.raises(TypeError, match="an eager body awaits tasks"):
-        awaits_a_workflow(x=1)
+    with pytest.raises(TypeError, match="call a launch plan from a @workflow"):
+        awaits_a_launch_plan(x=1)
 
     @eager
     async def forgets_await(x: int) -> int:
