@@ -1,7 +1,8 @@
-"""Eager nodes: a task whose ``async`` body awaits other tasks as it needs them, with real
-Python control flow. The body runs as the eager node's attempt; each task it awaits is
-launched here as a child node of that node (``<eager node>/<task>-<n>``), so the run
-records it like any other: phases, retries, cache, events, journal.
+"""Eager nodes: a task whose ``async`` body awaits other tasks (and workflows) as it needs
+them, with real Python control flow. The body runs as the eager node's attempt; each task
+or workflow it awaits is launched here as a child node of that node
+(``<eager node>/<name>-<n>``), so the run records it like any other: phases, retries,
+cache, events, journal.
 
 Children are named by task and call order. A retried body, or one run again by a resumed
 execution, gets a child's outputs back without running it again when it makes the same call

@@ -10,10 +10,11 @@ control flow (Flyte's spelling)::
         return sum(parts)
 
 It is a task whose body runs as the node's attempt (in this process locally; in a worker
-on a server); each task it awaits runs as a child node of it (``n0/add_one-0``,
-``n0/add_one-1``...), launched by the engine and recorded like any node. A task that fails
-raises ``ExecutionFailedError`` (wingspan.core.errors) at its ``await``. Called on its own
-or inside a ``@workflow``, it runs through the engine like any task.
+on a server); each task (or workflow) it awaits runs as a child node of it
+(``n0/add_one-0``, ``n0/add_one-1``...), launched by the engine and recorded like any node.
+One that fails raises ``ExecutionFailedError`` (wingspan.core.errors) at its ``await``.
+Called on its own or inside a ``@workflow``, it runs through the engine like any task. The
+body runs on the engine's event loop in a local run: it should await, not block.
 """
 
 from __future__ import annotations

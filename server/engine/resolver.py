@@ -25,7 +25,13 @@ from wingspan.core.model.interface import Identifier, TypedInterface
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.record import replace
 from wingspan.core.model.tasks import CodeReference, TaskTemplate
-from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClosure, DynamicJobSpec, Node
+from wingspan.core.model.workflows import (
+    CompiledTask,
+    CompiledWorkflow,
+    CompiledWorkflowClosure,
+    DynamicJobSpec,
+    Node,
+)
 from wingspan.core.types.passthrough import LiteralSlot
 
 __all__ = ["RegisteredResolver", "RegisteredTask", "launch_plan_ids"]
@@ -105,16 +111,18 @@ class RegisteredTask:
             raise RuntimeError("this server cannot run eager tasks: it has no attempt runner")
         bundle = self.template.code.bundle_uri if self.template.code else ""
 
+        def ours(template: TaskTemplate) -> TaskTemplate:
+            return replace(template, code=replace(template.code or CodeReference(), bundle_uri=bundle))
+
         async def calls(called: TaskTemplate | CompiledWorkflowClosure, label: str,
                         inputs: dict[str, Any]) -> dict[str, Any]:
             if isinstance(called, CompiledWorkflowClosure):  # a workflow: its graph and its tasks
                 assert called.primary is not None
-                spec = DynamicJobSpec(sub_workflows=(called.primary, *called.sub_workflows),
-                                      tasks=called.tasks)
+                tasks = tuple(CompiledTask(ours(t.template)) for t in called.tasks if t.template is not None)
+                spec = DynamicJobSpec(sub_workflows=(called.primary, *called.sub_workflows), tasks=tasks)
                 inside = self._resolver.with_dynamic(spec, self.template)
                 return await launch(WorkflowTarget(called, inside), label, inputs)
-            template = replace(called, code=replace(called.code or CodeReference(), bundle_uri=bundle))
-            return await launch(RegisteredTask(template, self._resolver), label, inputs)
+            return await launch(RegisteredTask(ours(called), self._resolver), label, inputs)
 
         return await run(dataclasses.replace(request, eager_calls=calls))
 
