@@ -51,6 +51,10 @@ class SdkTaskRunner:
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.template.type == "eager":
+            # run as a plain coroutine, its awaits would be local runs nobody records
+            raise RuntimeError(f"{self._where} was run as a plain task; an eager body runs where the "
+                               "tasks it awaits can reach its engine (the local-process target)")
         return self._check(await self.task.fn(**inputs))
 
     def _check(self, returned: Any) -> dict[str, Any]:

@@ -337,3 +337,11 @@ def test_cached_children_and_a_cached_eager_node_hit(tmp_path: Path, monkeypatch
     assert first.outputs == second.outputs == {"o0": 7}
     assert runs == ["cached body", "counted 7"]
     assert [e.cache.name for e in second.events if e.kind == "node" and e.node_id == "n0"][-1] == "HIT"
+
+
+async def test_a_runner_asked_to_run_an_eager_body_as_a_plain_task_refuses() -> None:
+    from wingspan._runner.run import SdkResolver, SdkTaskRunner
+
+    runner = SdkTaskRunner(branching, SdkResolver({}))
+    with pytest.raises(RuntimeError, match="was run as a plain task; an eager body runs where"):
+        await runner.call_async({"x": 1})
