@@ -52,9 +52,10 @@ class EagerCalls:
 
         closure = getattr(entity, "closure", None)
         if not isinstance(getattr(entity, "template", None), TaskTemplate) and closure is None:
-            raise TypeError(f"{self._where} awaits {entity.kind_label} {entity.name!r}: an eager body "
-                            "awaits tasks (Python, shell, container, dynamic or other eager tasks) and "
-                            "workflows; call a launch plan from a @workflow")
+            raise TypeError(f"{self._where} awaits {entity.kind_label} {entity.name!r}, which an eager "
+                            "body cannot await: it awaits tasks (Python, shell, container, dynamic, eager) "
+                            "and workflows. For a map, gather the task over the items: await "
+                            "asyncio.gather(*(t(x=i) for i in items)); a launch plan runs from a @workflow")
         for name, value in values.items():
             if inspect.iscoroutine(value):
                 value.close()  # never to run: close it rather than leave Python to warn

@@ -142,8 +142,17 @@ def test_mistakes_say_what_to_write() -> None:
     async def awaits_a_launch_plan(x: int) -> int:
         return await plan(x=x)
 
-    with pytest.raises(TypeError, match="call a launch plan from a @workflow"):
+    with pytest.raises(TypeError, match=r"launch plan .* which an eager body cannot await"):
         awaits_a_launch_plan(x=1)
+
+    from wingspan import map_task
+
+    @eager
+    async def awaits_a_map(x: int) -> list[int]:
+        return await map_task(add_one)(x=[x, x])
+
+    with pytest.raises(TypeError, match=r"For a map, gather the task over the items: await asyncio.gather"):
+        awaits_a_map(x=1)
 
     @eager
     async def forgets_await(x: int) -> int:
