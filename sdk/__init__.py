@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from wingspan._authoring.conditional import conditional
     from wingspan._authoring.container_task import ContainerTask
     from wingspan._authoring.dynamic import dynamic
+    from wingspan._authoring.eager import eager
     from wingspan._authoring.gates import approve, sleep, wait_for_input
+    from wingspan._authoring.imperative import Workflow
     from wingspan._authoring.launch_plan import (
         ConcurrencyPolicy,
         CronSchedule,
@@ -29,10 +31,12 @@ if TYPE_CHECKING:
     )
     from wingspan._authoring.map import map_task
     from wingspan._authoring.resources import Resources, Secret
+    from wingspan._authoring.shell_task import OutputLocation, ShellTask, kwtypes
     from wingspan._authoring.task import task
     from wingspan._authoring.workflow import workflow
     from wingspan._remote.sync import Remote
     from wingspan.core.engine.context import current_context
+    from wingspan.core.engine.failure_node import WorkflowFailure
     from wingspan.core.errors import NonRetryableError, WingspanError
     from wingspan.core.types.annotated import HashMethod
     from wingspan.core.types.files import Directory, File
@@ -43,8 +47,10 @@ _HOMES = {
     "conditional": "wingspan._authoring.conditional",
     "ContainerTask": "wingspan._authoring.container_task",
     "dynamic": "wingspan._authoring.dynamic",
+    "eager": "wingspan._authoring.eager",
     "approve": "wingspan._authoring.gates", "sleep": "wingspan._authoring.gates",
     "wait_for_input": "wingspan._authoring.gates",
+    "Workflow": "wingspan._authoring.imperative",
     "ConcurrencyPolicy": "wingspan._authoring.launch_plan", "CronSchedule": "wingspan._authoring.launch_plan",
     "Email": "wingspan._authoring.launch_plan", "FixedRate": "wingspan._authoring.launch_plan",
     "LaunchPlan": "wingspan._authoring.launch_plan", "Slack": "wingspan._authoring.launch_plan",
@@ -52,9 +58,12 @@ _HOMES = {
     "map_task": "wingspan._authoring.map",
     "Remote": "wingspan._remote.sync",
     "Resources": "wingspan._authoring.resources", "Secret": "wingspan._authoring.resources",
+    "OutputLocation": "wingspan._authoring.shell_task", "ShellTask": "wingspan._authoring.shell_task",
+    "kwtypes": "wingspan._authoring.shell_task",
     "task": "wingspan._authoring.task",
     "workflow": "wingspan._authoring.workflow",
     "current_context": "wingspan.core.engine.context",
+    "WorkflowFailure": "wingspan.core.engine.failure_node",
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
     "DataFrame": "wingspan.core.types.frames",
@@ -87,17 +96,23 @@ __all__ = [
     "HashMethod",
     "LaunchPlan",
     "NonRetryableError",
+    "OutputLocation",
     "Remote",
     "Resources",
     "Secret",
+    "ShellTask",
     "Slack",
     "Webhook",
     "WingspanError",
+    "Workflow",
+    "WorkflowFailure",
     "__version__",
     "approve",
     "conditional",
     "current_context",
     "dynamic",
+    "eager",
+    "kwtypes",
     "map_task",
     "sleep",
     "task",

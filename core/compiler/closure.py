@@ -17,6 +17,7 @@ from wingspan.core.model.interface import Identifier, TypedInterface, Variable
 from wingspan.core.model.literals import LiteralType
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import (
+    ERROR_NODE,
     START_NODE,
     BindingData,
     BooleanExpression,
@@ -105,15 +106,15 @@ class _WorkflowCompiler:
         return node.kind
 
     def collect(self) -> None:
-        for node in self.walk(self.template.nodes):
-            if node.id == START_NODE or not node.id:
+        for node in self.walk(self._all_nodes()):
+            if node.id in (START_NODE, ERROR_NODE) or not node.id:
                 self.problem(f"a node may not be called {node.id!r}")
             elif node.id in self.nodes:
                 self.problem(f"two nodes share the id {node.id!r}")
             self.nodes[node.id] = node
             self._use(node)
         # outputs of gates that echo their input depend on it: resolve in order
-        for node in self.walk(self.template.nodes):
+        for node in self.walk(self._all_nodes()):
             if node.kind == "gate_node" and node.value.kind == "approve":
                 continue
             iface = self.interface_of(node)
@@ -122,6 +123,26 @@ class _WorkflowCompiler:
             if node.kind == "gate_node" and node.value.kind == "approve":
                 iface = self.interface_of(node)
                 self.outputs[node.id] = {v.name: v.type for v in iface.outputs} if iface else {}
+
+    def _all_nodes(self) -> tuple[Node, ...]:
+        failure = self.template.failure_node
+        return self.template.nodes if failure is None else (*self.template.nodes, failure)
+
+    def check_failure_node(self, node: Node) -> None:
+        """The failure node runs after the others failed: it may use the workflow's inputs
+        and the error, not the outputs of nodes that may never have run."""
+        others = set().union(*(_promise_sources(b.binding) for b in node.inputs)) - {START_NODE, ERROR_NODE}
+        if others or node.upstream_node_ids:
+            self.problem(f"the failure handler ({_label(node)}) may use only the workflow's inputs and "
+                         f"the error, not nodes {sorted(others | set(node.upstream_node_ids))}")
+            return
+        # the error's type is the engine's (WorkflowFailure); its handler's input is checked
+        # where the handler is declared
+        self.outputs[ERROR_NODE] = {"err": None}
+        try:
+            self.check_node(node)
+        finally:
+            del self.outputs[ERROR_NODE]
 
     def _use(self, node: Node) -> None:
         if node.kind == "task_node":
@@ -360,6 +381,8 @@ class _WorkflowCompiler:
         self.collect()
         for node in self.template.nodes:
             self.check_node(node)
+        if self.template.failure_node is not None:
+            self.check_failure_node(self.template.failure_node)
         iface = self.template.interface or TypedInterface()
         bound = set()
         for binding in self.template.outputs:

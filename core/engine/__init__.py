@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from wingspan.core.engine.interfaces import (
         AttemptOutcome,
         AttemptRequest,
+        EagerLauncher,
         EntityResolver,
         LaunchPlanTarget,
         SignalSource,
@@ -32,6 +33,7 @@ _HOMES = {
     "Event": "events", "EventSink": "events", "MemorySink": "events",
     "InProcessExecutor": "inprocess",
     "AttemptOutcome": "interfaces", "AttemptRequest": "interfaces", "EntityResolver": "interfaces",
+    "EagerLauncher": "interfaces",
     "LaunchPlanTarget": "interfaces", "SignalSource": "interfaces", "TaskExecutor": "interfaces",
     "TaskRunner": "interfaces",
     "RetryPolicy": "retry",
@@ -43,6 +45,7 @@ __all__ = [
     "AttemptOutcome",
     "AttemptRequest",
     "CallbackSignals",
+    "EagerLauncher",
     "EntityResolver",
     "Event",
     "EventSink",

@@ -15,6 +15,7 @@ import anyio
 import anyio.abc
 
 from wingspan.core.engine.execution import ExecutionState, NodeFailed
+from wingspan.core.engine.failure_node import run_failure_node
 from wingspan.core.engine.failures import error_from_exception
 from wingspan.core.engine.interfaces import EntityResolver, TaskRunner
 from wingspan.core.engine.nodes import run_node
@@ -105,6 +106,16 @@ class DagRun:
             return {b.var: self.resolve(b.binding) for b in node.inputs}
         return {b.var: self.resolve(b.binding, py_types.get(b.var)) for b in node.inputs}
 
+    async def run_one(self, node: Node) -> dict[str, Any]:
+        """Runs a node that is not part of the template (an eager body's call); returns its
+        outputs or raises NodeFailed."""
+        try:
+            return await run_node(self, node, inline=False)
+        except anyio.get_cancelled_exc_class():
+            self.state.node(self.path(node.id), NodePhase.ABORTED, self.parent,
+                            reason=self.state.aborted or "cancelled")
+            raise
+
     # ---- scheduling ------------------------------------------------------------------------
 
     async def run(self) -> dict[str, Any]:
@@ -128,6 +139,8 @@ class DagRun:
                 await self._changed.wait()
                 self._changed = anyio.Event()
         if self.failure is not None:
+            if self.template.failure_node is not None:
+                await run_failure_node(self, self.template.failure_node, self.failure)
             raise self.failure
         return {b.var: self.resolve(b.binding) for b in self.template.outputs}
 

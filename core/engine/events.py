@@ -23,8 +23,8 @@ class Event:
     node that spawned it. ``at`` is seconds since the epoch.
     """
 
-    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "kind", "logs", "node_id", "outputs", "parent",
-                 "phase", "reason", "sequence")
+    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "is_parent", "kind", "logs", "node_id",
+                 "outputs", "parent", "phase", "reason", "sequence")
 
     def __init__(self, kind: str, node_id: str, phase: WorkflowPhase | NodePhase | TaskPhase,
                  attempt: int = 0, parent: str = "", error: ExecutionError | None = None,
@@ -45,6 +45,8 @@ class Event:
         self.sequence = 0
         # a dynamic node's RUNNING event: the graph its body made (a DynamicJobSpec)
         self.dynamic: Any = None
+        # a node whose children are made as it runs (an eager node), without a graph to show
+        self.is_parent = False
 
     def __repr__(self) -> str:
         where = f" {self.node_id}" if self.node_id else ""

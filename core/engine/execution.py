@@ -59,10 +59,11 @@ class ExecutionState:
 
     def node(self, node_id: str, phase: NodePhase, parent: str = "", error: ExecutionError | None = None,
              reason: str = "", cache: CacheStatus = CacheStatus.DISABLED, outputs: Any = None,
-             dynamic: Any = None) -> None:
+             dynamic: Any = None, is_parent: bool = False) -> None:
         event = Event("node", node_id, phase, 0, parent, error, reason, cache, outputs)
         if dynamic is not None:
             event.dynamic = dynamic
+        event.is_parent = is_parent
         self.sink.record(event)
 
     def task(self, node_id: str, phase: TaskPhase, attempt: int, error: ExecutionError | None = None,

@@ -6,7 +6,7 @@ in its database, its catalog and task plugins. The engine itself does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +19,8 @@ from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClos
 __all__ = [
     "AttemptOutcome",
     "AttemptRequest",
+    "EagerLauncher",
+    "EagerRunner",
     "EntityResolver",
     "LaunchPlanTarget",
     "RemoteDynamicRunner",
@@ -26,6 +28,8 @@ __all__ = [
     "SignalSource",
     "TaskExecutor",
     "TaskRunner",
+    "TemplateLauncher",
+    "WorkflowTarget",
 ]
 
 
@@ -58,6 +62,39 @@ class RemoteDynamicRunner(Protocol):
                                      attempt: int = 0) -> tuple[DynamicJobSpec, EntityResolver]:
         """The graph the body makes for ``inputs`` (``recorded``: the one an earlier run of this
         node made, used as it is)."""
+
+
+@dataclass(frozen=True)
+class WorkflowTarget:
+    """A workflow an eager body awaits: its closure, what resolves the tasks and subworkflows
+    inside it, and its inputs' and outputs' types (for a body that sends it elsewhere)."""
+
+    closure: CompiledWorkflowClosure
+    resolver: EntityResolver
+    input_types: Mapping[str, Any] = field(default_factory=dict)
+    output_types: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def workflow(self) -> CompiledWorkflow:
+        assert self.closure.primary is not None
+        return self.closure.primary
+
+
+#: launches one task (or workflow) as a child node of an eager node: (it, label, inputs) -> outputs
+EagerLauncher = Callable[["TaskRunner | WorkflowTarget", str, dict[str, Any]], Awaitable[dict[str, Any]]]
+#: the same for an eager body running elsewhere (a worker): it sends the task's template, or
+#: the workflow's closure
+TemplateLauncher = Callable[[TaskTemplate | CompiledWorkflowClosure, str, dict[str, Any]],
+                            Awaitable[dict[str, Any]]]
+
+
+@runtime_checkable
+class EagerRunner(Protocol):
+    """An eager task (``async`` body awaiting tasks) that this engine can run: each task its
+    body awaits goes through ``launch`` as a child node, wherever the body runs."""
+
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
+        """Runs the body (one attempt) and says how it ended."""
 
 
 @dataclass
@@ -93,6 +130,8 @@ class AttemptRequest:
     timeout: float | None = None
     # run on the caller's thread: nothing else is running, so a thread handoff buys nothing
     inline: bool = False
+    # an eager body's attempt: how the tasks it awaits become child nodes
+    eager_calls: TemplateLauncher | None = None
 
 
 @dataclass

@@ -14,13 +14,15 @@ import anyio
 import anyio.to_thread
 
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import NodeFailed
-from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted
+from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import moves_data
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
+    EagerRunner,
     RemoteDynamicRunner,
     ResumingExecutor,
     TaskRunner,
@@ -77,6 +79,8 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
             runner = dag.runner(node)
             if runner.template.type == "dynamic":
                 return await _run_dynamic(dag, node, runner, path, parent, inline)
+            if runner.template.type == "eager":
+                return await _run_eager(dag, node, runner, path, parent)
             return await _run_task(dag, node, runner, path, parent, inline)
         case "array_node":
             return await _run_array(dag, node, path, parent, inline)
@@ -532,6 +536,73 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
     template = WorkflowTemplate(metadata=WorkflowMetadata(), nodes=spec.nodes, outputs=spec.outputs)
     graph = CompiledWorkflow(template, spec.connections or NodeConnections())
     return await _run_child(dag, path, parent, graph, {}, resolver)
+
+
+async def _run_eager(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str) -> dict[str, Any]:
+    """The body runs as the node's attempt (here, or where the task's code is); each task it
+    awaits is a child node. With ``cache=True`` a hit skips the body and its children."""
+    state = dag.state
+    try:
+        inputs = _typed_inputs(dag, node, runner)
+        if not isinstance(runner, EagerRunner):
+            raise NonRetryableError(
+                f"eager task {runner.template.id.name if runner.template.id else path!r} cannot run "
+                "here: this engine does not run eager bodies (run it locally, or make it a @dynamic "
+                "task, whose graph is built from its inputs at run time)")
+    except Exception as exc:
+        error = error_from_exception(exc, path)
+        state.node(path, NodePhase.FAILED, parent, error)
+        raise NodeFailed(error, exception=exc) from None
+    meta = runner.template.metadata
+    if state.cache is not None and meta is not None and meta.cache is not None and meta.cache.enabled:
+        async def compute() -> dict[str, Any]:
+            return await _eager_attempts(dag, node, runner, path, parent, inputs, finish=False)
+
+        return await state.cache.run(state, runner, meta.cache, inputs, path, parent, compute)
+    return await _eager_attempts(dag, node, runner, path, parent, inputs)
+
+
+async def _eager_attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, parent: str,
+                          inputs: dict[str, Any], finish: bool = True) -> dict[str, Any]:
+    """Runs the body until an attempt succeeds or retries run out. A body an earlier run left
+    unfinished is run again: its children that succeeded are not (their outputs are reused)."""
+    state = dag.state
+    assert isinstance(runner, EagerRunner)
+    state.node(path, NodePhase.RUNNING, parent, is_parent=True)
+    attempt, unfinished = _first_attempt(dag, path)
+    if unfinished is not None:  # its body cannot be followed: it ran with the engine that stopped
+        state.task(path, TaskPhase.RETRYABLE_FAILURE, unfinished.attempt,
+                   interrupted(path, unfinished.attempt, "the engine stopped"))
+        attempt = unfinished.attempt + 1
+    retries, timeout = _retries_and_timeout(node, runner)
+    launch = EagerLaunch(dag, path)
+    while True:
+        state.task(path, TaskPhase.RUNNING, attempt)
+        launch.start_attempt()
+        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout)
+        name = runner.template.id.name if runner.template.id else ""
+        token = set_context(ExecutionContext(state.execution_id, path, attempt, name))
+        outcome = AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(timeout or 0, path))
+        try:
+            with anyio.move_on_after(timeout):
+                outcome = await runner.run_eager(request, launch)
+        finally:
+            reset_context(token)
+        if outcome.phase == TaskPhase.SUCCEEDED:
+            state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
+            if finish:
+                state.node(path, NodePhase.SUCCEEDED, parent, outputs=outcome.outputs)
+            return outcome.outputs
+        error = outcome.error or _user_error("the eager body failed", path)
+        if error.retryable and attempt < retries:
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
+            attempt += 1
+            await anyio.sleep(state.retry.delay(attempt))
+            continue
+        state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
+        phase = NodePhase.TIMED_OUT if outcome.phase == TaskPhase.TIMED_OUT else NodePhase.FAILED
+        state.node(path, phase, parent, error)
+        raise NodeFailed(error, phase, outcome.exception)
 
 
 async def _run_child(dag: DagRun, path: str, parent: str, graph: CompiledWorkflow,

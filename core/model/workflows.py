@@ -50,6 +50,8 @@ __all__ = [
 
 # the pseudo node whose outputs are the workflow's inputs
 START_NODE = "start"
+# the pseudo node whose output "err" is the failure a workflow's failure node is told of
+ERROR_NODE = "error"
 
 
 @record
@@ -251,6 +253,8 @@ class WorkflowTemplate:
     nodes: tuple[Node, ...] = ()
     outputs: tuple[Binding, ...] = ()
     parameters: ParameterMap | None = None
+    # run when the workflow fails (on_failure); binds only START_NODE and ERROR_NODE
+    failure_node: Node | None = None
 
 
 @record

@@ -25,7 +25,7 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.types.transformer import TransferContext
 
 if TYPE_CHECKING:
-    from wingspan.core.engine.interfaces import TaskRunner
+    from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher
 
 __all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskLog", "TaskPlugin", "TaskStatus"]
 
@@ -81,6 +81,9 @@ class TaskContext:
     runner: TaskRunner | None = None
     # the inputs as Python objects, when the engine has them (in-process targets)
     python_inputs: dict[str, Any] | None = None
+    # an eager body's attempt: runs a task it awaits as a child node (its template, a label,
+    # its inputs as literals) and returns that task's outputs (literals)
+    eager_calls: TemplateLauncher | None = None
 
     @property
     def task_name(self) -> str:

@@ -122,7 +122,7 @@ class PluginExecutor(ResumingExecutor):
         literals = await default_engine().to_literal_map(request.inputs, runner.input_types, transfer)
         work_dir = execution_work_dir(self._work_dir, request.execution_id) if self._work_dir else None
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
-                           request.timeout, transfer, work_dir, runner, request.inputs)
+                           request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls)
 
     async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
         node_id = request.node_id

@@ -12,6 +12,7 @@ from wingspan._authoring.graph import GraphBuilder, NodeSpec, current_builder
 from wingspan._authoring.interface import PythonInterface
 from wingspan._authoring.naming import entity_name
 from wingspan._authoring.promises import NodeOutput, Promise, bind
+from wingspan._runner.eager import current_eager_calls
 from wingspan.core.compiler.closure import LaunchPlanInterface
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier
@@ -61,6 +62,9 @@ class Entity:
         builder = current_builder()
         if builder is not None:
             return self.add_node(builder, values)
+        eager = current_eager_calls()
+        if eager is not None:  # in an eager body: a child node, awaited there
+            return eager.call(self, values)
         return self.run_local(values)
 
     def run_local(self, values: dict[str, Any]) -> Any:

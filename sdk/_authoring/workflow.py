@@ -10,6 +10,7 @@ from wingspan._authoring.entity import Entity
 from wingspan._authoring.graph import GraphBuilder, NodeSpec
 from wingspan._authoring.interface import PythonInterface, read_interface
 from wingspan._authoring.naming import entity_name
+from wingspan._authoring.on_failure import failure_node_spec
 from wingspan._authoring.promises import Promise, bind
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
@@ -71,7 +72,7 @@ class Workflow(Entity):
     kind_label = "workflow"
 
     def __init__(self, fn: Callable[..., Any], failure_policy: str = "fail_immediately",
-                 docs: str = "") -> None:
+                 docs: str = "", on_failure: Any = None) -> None:
         self.fn = fn
         self.__doc__ = fn.__doc__
         name = entity_name(fn)
@@ -82,10 +83,11 @@ class Workflow(Entity):
                             f"{sorted(POLICIES)}")
         if problems:
             raise CompilationError(problems)
-        self._build(name, interface, fn, failure_policy, docs or inspect.cleandoc(fn.__doc__ or ""))
+        self._build(name, interface, fn, failure_policy, docs or inspect.cleandoc(fn.__doc__ or ""),
+                    on_failure=on_failure)
 
     def _build(self, name: str, interface: PythonInterface, body: Callable[..., Any],
-               failure_policy: str, docs: str, *, one_node: bool = False) -> None:
+               failure_policy: str, docs: str, *, one_node: bool = False, on_failure: Any = None) -> None:
         """Traces ``body`` with promises for the inputs, and compiles what it built (with
         ``one_node``, the one node it made is wrapped as core's one-node workflow)."""
         self.name = name
@@ -100,7 +102,8 @@ class Workflow(Entity):
                 raise CompilationError(f"{where}: a conditional's case was left without .then(...)")
             outputs = _bind_outputs(interface, returned, where)
         self.nodes = builder.nodes
-        self.entities = collect_entities(builder.nodes)
+        failure = failure_node_spec(on_failure, interface, where) if on_failure is not None else None
+        self.entities = collect_entities(builder.nodes if failure is None else [*builder.nodes, failure])
         parameters = ParameterMap(tuple(
             Parameter(Variable(v.name, v.type), interface.default_literals.get(v.name),
                       v.name not in interface.default_literals)
@@ -114,7 +117,8 @@ class Workflow(Entity):
         else:
             self.template = WorkflowTemplate(id=self.id, metadata=metadata, interface=interface.typed,
                                              nodes=tuple(spec.to_model() for spec in builder.nodes),
-                                             outputs=tuple(outputs), parameters=parameters)
+                                             outputs=tuple(outputs), parameters=parameters,
+                                             failure_node=failure.to_model() if failure else None)
         self.closure = self.compile()
 
     @property
@@ -183,16 +187,20 @@ def workflow(fn: Callable[..., Any]) -> Workflow: ...
 @overload
 def workflow(fn: None = None, *,
              failure_policy: Literal["fail_immediately", "fail_after_executable_nodes_complete"] = ...,
-             docs: str = "") -> Callable[[Callable[..., Any]], Workflow]: ...
+             docs: str = "", on_failure: Any = None) -> Callable[[Callable[..., Any]], Workflow]: ...
 
 
 def workflow(fn: Callable[..., Any] | None = None, *, failure_policy: str = "fail_immediately",
-             docs: str = "") -> Any:
+             docs: str = "", on_failure: Any = None) -> Any:
     """Makes a typed function a workflow. Its body runs once, now, to build the graph:
-    inside it, task calls return promises of their outputs, not values."""
+    inside it, task calls return promises of their outputs, not values.
+
+    ``on_failure``: a task (or workflow) run when the workflow fails, with the workflow's
+    inputs by name and ``err: WorkflowFailure | None`` (see :mod:`.on_failure`).
+    """
 
     def decorate(func: Callable[..., Any]) -> Workflow:
-        return Workflow(func, failure_policy, docs)
+        return Workflow(func, failure_policy, docs, on_failure)
 
     return decorate(fn) if fn is not None else decorate
 

@@ -22,7 +22,7 @@ __all__ = ["engine_parts", "local_catalog", "local_plugins"]
 log = logging.getLogger("wingspan.plugins")
 
 # task types the in-process runner serves without any plugin
-_NATIVE = frozenset({"python", "dynamic"})
+_NATIVE = frozenset({"python", "dynamic", "eager"})
 _lock = threading.Lock()
 _plugins: Plugins | None = None
 _catalogs: dict[Path, Any] = {}
@@ -59,8 +59,9 @@ def local_catalog(settings: Settings) -> Any:
 def engine_parts(closure: Any, target: str | None = None) -> tuple[TaskExecutor | None, TaskCache | None]:
     """The executor (None: in-process) and the cache (None: no task caches) for a run."""
     templates = [t.template for t in closure.tasks if t.template is not None]
-    cached = any(t.metadata is not None and t.metadata.cache is not None and t.metadata.cache.enabled
-                 for t in templates)
+    # an eager body's tasks are known only as it runs: any of them may be cached
+    cached = any((t.metadata is not None and t.metadata.cache is not None and t.metadata.cache.enabled)
+                 or t.type == "eager" for t in templates)
     foreign = any(t.type not in _NATIVE for t in templates)
     settings: Settings | None = None
     targets = target or ""

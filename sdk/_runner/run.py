@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 
 from wingspan._runner.declared import DeclaredKinds
+from wingspan._runner.inputs import Runnable, check_inputs
 from wingspan.core.engine import (
+    AttemptOutcome,
+    AttemptRequest,
+    EagerLauncher,
     EventSink,
     LaunchPlanTarget,
     RetryPolicy,
@@ -19,28 +23,15 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
-from wingspan.core.engine.inprocess import holds_data
-from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
-from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.model.execution import TaskPhase, WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import ValueMismatch, default_engine, type_repr
-from wingspan.core.types.files import Directory, File, files_from_text, mentions_files
 from wingspan.core.types.frames import frame_parts, load_in_task
-from wingspan.core.types.remote_reads import unreadable_reason
 
 __all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
-
-
-class Runnable(Protocol):
-    """What the runner reads of an entity of the authoring API (which sits above it)."""
-
-    name: str
-    kind_label: str
-
-    @property
-    def interface(self) -> Any: ...
 
 
 class SdkTaskRunner:
@@ -74,6 +65,10 @@ class SdkTaskRunner:
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.template.type == "eager":
+            # run as a plain coroutine, its awaits would be local runs nobody records
+            raise RuntimeError(f"{self._where} was run as a plain task; an eager body runs where the "
+                               "tasks it awaits can reach its engine (the local-process target)")
         if self._kinds.adapts_inputs:
             inputs = self._kinds.inputs(inputs)
         return self._check(await self.task.fn(**inputs))
@@ -96,6 +91,22 @@ class SdkTaskRunner:
         if self._kinds.adapts_outputs:
             self._kinds.outputs(outputs)
         return outputs
+
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
+        """An eager task's body, on this loop; the tasks it awaits go to ``launch``."""
+        from wingspan._runner.eager import EagerCalls
+        from wingspan.core.engine.failures import error_from_exception
+
+        calls = EagerCalls(launch, SdkResolver(dict(self._resolver.entities)), self._where)
+        token = calls.activate()
+        try:
+            outputs = self._check(await self.task.fn(**request.inputs))
+        except Exception as exc:
+            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
+                                  exception=exc)
+        finally:
+            calls.deactivate(token)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
     def build_dynamic(self, inputs: dict[str, Any]) -> tuple[DynamicJobSpec, SdkResolver]:
         spec, entities = self.task.build(inputs)
@@ -121,6 +132,15 @@ class SdkResolver:
         except KeyError:
             raise LookupError(f"{entity_id} is not part of this workflow's closure") from None
 
+    def runner_for(self, entity: Any) -> SdkTaskRunner:
+        """The runner of ``entity``, which this resolver learns of now (an eager body's call)."""
+        self.entities.setdefault(entity.id, entity)
+        return self.task(entity.id)
+
+    def resolver_of(self, workflow: Any) -> SdkResolver:
+        """A resolver of what ``workflow`` reaches (a workflow an eager body awaits)."""
+        return SdkResolver(dict(workflow.entities))
+
     def task(self, task_id: Identifier) -> SdkTaskRunner:
         key = (task_id.name, task_id.version, task_id.project, task_id.domain)
         runner = self._runners.get(key)
@@ -137,41 +157,6 @@ class SdkResolver:
         plan = self._entity(launch_plan_id)
         return LaunchPlanTarget(plan.workflow.closure, dict(plan.python_defaults), dict(plan.fixed),
                                 SdkResolver(plan.entities), plan.name)
-
-
-def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
-    engine = default_engine()
-    for name, value in values.items():
-        py_type = entity.interface.inputs[name]
-        if not engine.fits(value, py_type):
-            raise TypeTransformerError(f"{entity.kind_label} {entity.name!r}, input {name!r}: expected "
-                                       f"{type_repr(py_type)}, got {type(value).__name__} {value!r:.60}")
-        if mentions_files(py_type):  # a path given as text for a File
-            values[name] = files_from_text(value, py_type)
-    missing = [n for n in entity.interface.inputs if n not in values]
-    if missing:
-        raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
-    typed = getattr(entity.interface, "typed", None)
-    with_data = {v.name for v in typed.inputs if holds_data(v.type)} if typed is not None else set(values)
-    for name, value in values.items():
-        if name not in with_data:  # only inputs typed to hold files or folders are walked
-            continue
-        for reference in _remote_references(value):
-            reason = unreadable_reason(reference.uri or "", folder=isinstance(reference, Directory))
-            if reason:
-                raise UserError(f"{entity.kind_label} {entity.name!r}, input {name!r}: {reference!r} "
-                                f"cannot be read here: {reason}")
-
-
-def _remote_references(value: Any) -> list[File | Directory]:
-    """The files and folders in an input that name a URI and came with no store to read it."""
-    if isinstance(value, (File, Directory)):
-        return [value] if value.uri is not None and value.store is None else []
-    if isinstance(value, (list, tuple)):
-        return [found for item in value for found in _remote_references(item)]
-    if isinstance(value, dict):
-        return [found for item in value.values() for found in _remote_references(item)]
-    return []
 
 
 def _run_sync(coroutine_fn: Any) -> RunResult:
@@ -201,7 +186,7 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     from wingspan._runner.parts import engine_parts
 
     inputs = {**workflow.interface.defaults, **values}
-    _check_inputs(workflow, inputs)
+    check_inputs(workflow, inputs)
     executor, cache = engine_parts(workflow.closure, target)
     run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,

@@ -8,17 +8,30 @@ fetched before the run starts, since the engine resolves ids synchronously.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, LaunchPlanTarget
+from wingspan.core.engine.interfaces import (
+    AttemptOutcome,
+    AttemptRequest,
+    EagerLauncher,
+    LaunchPlanTarget,
+    WorkflowTarget,
+)
 from wingspan.core.model import codec
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.interface import Identifier, TypedInterface
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.record import replace
 from wingspan.core.model.tasks import CodeReference, TaskTemplate
-from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClosure, DynamicJobSpec, Node
+from wingspan.core.model.workflows import (
+    CompiledTask,
+    CompiledWorkflow,
+    CompiledWorkflowClosure,
+    DynamicJobSpec,
+    Node,
+)
 from wingspan.core.types.passthrough import LiteralSlot
 
 __all__ = ["RegisteredResolver", "RegisteredTask", "launch_plan_ids"]
@@ -87,6 +100,31 @@ class RegisteredTask:
                 raise ExecutionFailedError(f"dynamic task {self.template.id}: {message}")
             spec = outcome.dynamic
         return spec, self._resolver.with_dynamic(spec, self.template)
+
+
+    async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
+        """Runs an eager body's attempt where the task's code is (a worker); each task it
+        awaits comes back here by its template and runs through ``launch`` as a child node,
+        with the eager task's code (the same bundle, whatever the call says)."""
+        run = self._resolver.run_attempt
+        if run is None:
+            raise RuntimeError("this server cannot run eager tasks: it has no attempt runner")
+        bundle = self.template.code.bundle_uri if self.template.code else ""
+
+        def ours(template: TaskTemplate) -> TaskTemplate:
+            return replace(template, code=replace(template.code or CodeReference(), bundle_uri=bundle))
+
+        async def calls(called: TaskTemplate | CompiledWorkflowClosure, label: str,
+                        inputs: dict[str, Any]) -> dict[str, Any]:
+            if isinstance(called, CompiledWorkflowClosure):  # a workflow: its graph and its tasks
+                assert called.primary is not None
+                tasks = tuple(CompiledTask(ours(t.template)) for t in called.tasks if t.template is not None)
+                spec = DynamicJobSpec(sub_workflows=(called.primary, *called.sub_workflows), tasks=tasks)
+                inside = self._resolver.with_dynamic(spec, self.template)
+                return await launch(WorkflowTarget(called, inside), label, inputs)
+            return await launch(RegisteredTask(ours(called), self._resolver), label, inputs)
+
+        return await run(dataclasses.replace(request, eager_calls=calls))
 
 
 class RegisteredResolver:

@@ -202,7 +202,7 @@ class DatabaseSink:
                 cache_status=int(event.cache),
                 reason=event.reason,
                 sequence=event.sequence,
-                is_parent=dynamic is not None,
+                is_parent=dynamic is not None or event.is_parent,
                 is_dynamic=dynamic is not None,
                 dynamic_spec=codec.encode(dynamic) if dynamic is not None else b"",
             )

@@ -45,7 +45,7 @@ ENGINE_RETRY = RetryPolicy(first_delay=0.5, factor=2.0, max_delay=30.0)
 
 
 def server_registry(settings: Any) -> TaskPluginRegistry:
-    """The task plugins of this server: Python tasks (and dynamic tasks' bodies) run in local
+    """The task plugins of this server: Python tasks (and dynamic and eager tasks' bodies) run in local
     worker processes unless ``task_targets`` says otherwise."""
     from wingspan.core.plugins.manager import load_plugins
     from wingspan.core.plugins.registry import parse_targets
@@ -54,7 +54,8 @@ def server_registry(settings: Any) -> TaskPluginRegistry:
     for failure in plugins.failed:
         log.warning("plugin %r did not load (%s): %s", failure.name, failure.stage, failure.error)
     plugins.install_transformers()
-    choices = {"python": "local-process", "dynamic": "local-process", **parse_targets(settings.task_targets)}
+    choices = {"python": "local-process", "dynamic": "local-process", "eager": "local-process",
+               **parse_targets(settings.task_targets)}
     return plugins.registry(choices)
 
 

@@ -24,6 +24,8 @@ PUBLIC = {
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
     "HashMethod",  # issue #22 item 5: a user's hash of a value for cache keys, as Flyte spells it
+    # issue #22: Flyte's spellings
+    "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure", "eager",
 }
 
 

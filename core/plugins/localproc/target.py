@@ -33,6 +33,7 @@ from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
 from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.plugins.localproc.eager_calls import is_call, serve_call
 from wingspan.core.plugins.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
 from wingspan.core.plugins.localproc.worker import read_journal
 
@@ -57,7 +58,7 @@ class LocalProcessTarget(TaskPlugin):
     """Runs Python tasks in warm worker processes on this machine."""
 
     name: ClassVar[str] = "local-process"
-    task_types: ClassVar[tuple[str, ...]] = ("python", "dynamic")
+    task_types: ClassVar[tuple[str, ...]] = ("python", "dynamic", "eager")
     poll_interval: ClassVar[float] = 0.2
 
     def __init__(self, cpus: float | None = None, home: Path | None = None, storage_root: str = "",
@@ -138,7 +139,9 @@ class LocalProcessTarget(TaskPlugin):
                 self._bundle_limits = BundleLimits.from_settings(Settings.load())
             bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles",
                                         self._bundle_limits)
-        cpus = self.budget.clip(cpu_request(ctx.template))
+        # an eager body waits on its children most of its life: were it to hold CPUs, nested
+        # eager bodies could hold them all while the tasks they wait for wait for a CPU
+        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(cpu_request(ctx.template))
         await self.budget.acquire(cpus)
         try:
             # the worker opens the store the engine uses, whatever this process's settings say
@@ -156,6 +159,7 @@ class LocalProcessTarget(TaskPlugin):
                 "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
                 "log": str(log), "prefix": ctx.transfer.prefix,
                 "offload": ctx.transfer.offload_threshold, "dynamic": ctx.template.type == "dynamic",
+                "eager": ctx.template.type == "eager",
             }
             try:
                 await worker.send(request)
@@ -178,7 +182,7 @@ class LocalProcessTarget(TaskPlugin):
         try:
             reply = None
             with anyio.move_on_after(ctx.timeout) as scope:
-                reply = await worker.receive()
+                reply = await _reply(worker, ctx)
             if scope.cancelled_caught:
                 worker.kill()
                 return TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
@@ -234,6 +238,26 @@ def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:
     for attempt in running.values():
         attempt.worker.kill()
     running.clear()
+
+
+async def _reply(worker: WorkerProcess, ctx: TaskContext) -> dict[str, Any] | None:
+    """The attempt's reply; an eager body's calls that come first are served meanwhile."""
+    sending = anyio.Lock()  # a long answer is written from a thread: one at a time
+    async with anyio.create_task_group() as calls:
+        while True:
+            message = await worker.receive()
+            if message is None or not is_call(message):
+                calls.cancel_scope.cancel()  # the body ended: nothing waits for an answer
+                return message
+            calls.start_soon(_answer, worker, message, ctx, sending)
+    return None  # not reached: the loop returns
+
+
+async def _answer(worker: WorkerProcess, message: dict[str, Any], ctx: TaskContext,
+                  sending: anyio.Lock) -> None:
+    answer = await serve_call(message, ctx.eager_calls)
+    async with sending:
+        await worker.send(answer)
 
 
 def _encode(literals: LiteralMap) -> bytes:

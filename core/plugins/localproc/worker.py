@@ -59,6 +59,9 @@ class Worker:
         self.loop = asyncio.new_event_loop()
         self.runners: dict[tuple[str, str], Any] = {}
         self._store: Any = None
+        # the pipes, for an eager body's calls to the engine (set by main)
+        self.requests: Connection | None = None
+        self.replies: Connection | None = None
 
     def store(self) -> Any:
         if self._store is None and self.storage:
@@ -93,6 +96,9 @@ class Worker:
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
 
             async def attempt() -> dict[str, Any]:
+                if request.get("eager"):
+                    done = await self._eager(runner, literals, transfer, context)
+                    return {"id": request["id"], "ok": True, "outputs": codec.encode(done)}
                 done = await run_attempt_from_literals(runner, literals, transfer, context,
                                                        dynamic=bool(request.get("dynamic")))
                 if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
@@ -110,6 +116,31 @@ class Worker:
             return {"id": request["id"], "ok": False, "exception": raised,
                     "error": {"code": error.code, "message": error.message, "kind": int(error.kind),
                               "retryable": error.retryable}}
+
+
+    async def _eager(self, runner: Any, literals: Any, transfer: Any, context: Any) -> Any:
+        """An eager body's attempt: the tasks it awaits go to the engine over the pipes."""
+        from wingspan.core.engine.context import reset_context, set_context
+        from wingspan.core.engine.interfaces import AttemptRequest
+        from wingspan.core.model.execution import TaskPhase
+        from wingspan.core.plugins.localproc.eager_calls import WorkerCalls
+        from wingspan.core.types import default_engine
+
+        assert self.requests is not None and self.replies is not None
+        engine = default_engine()
+        inputs = await engine.to_python_map(literals, runner.input_types, transfer)
+        calls = WorkerCalls(self.requests, self.replies, transfer)
+        token = set_context(context)
+        try:
+            outcome = await runner.run_eager(
+                AttemptRequest(runner, inputs, context.execution_id, context.node_id, context.attempt),
+                calls.launch)
+        finally:
+            reset_context(token)
+            calls.close()
+        if outcome.phase != TaskPhase.SUCCEEDED:
+            raise outcome.exception or RuntimeError(outcome.error.message if outcome.error else "failed")
+        return await engine.to_literal_map(outcome.outputs, runner.output_types, transfer)
 
 
 def _redirected(log_path: str, func: Any, *args: Any) -> Any:
@@ -162,6 +193,7 @@ def main(argv: list[str] | None = None) -> None:
     if hello.get("cwd"):
         os.chdir(hello["cwd"])
     worker = Worker(hello)
+    worker.requests, worker.replies = requests, replies
     folders: set[str] = set()
     failed = ""
     # what every attempt uses, loaded before the worker reports ready: a first attempt then
@@ -186,6 +218,8 @@ def main(argv: list[str] | None = None) -> None:
         except (EOFError, OSError):
             return  # the parent is gone or closed the pool
         request = pickle.loads(message)
+        if "call" in request:
+            continue  # an answer to an eager body's call that came after the body ended
         folder = os.path.dirname(request["log"])
         if folder not in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)

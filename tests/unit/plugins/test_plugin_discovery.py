@@ -38,7 +38,7 @@ def test_installed_plugins_are_found_through_their_entry_points() -> None:
     assert (echo.distribution, echo.version) == ("wingspan-echo", "0.3.1")
     assert echo.provides["task plugins"] == ("echo (echo)",)
     assert echo.provides["cli commands"] == ("echo-hello",)
-    assert "local-process (python, dynamic)" in loaded["builtin"].provides["task plugins"]
+    assert "local-process (python, dynamic, eager)" in loaded["builtin"].provides["task plugins"]
     assert "int" in loaded["builtin"].provides["type transformers"]
 
 
@@ -157,7 +157,7 @@ def test_plugins_list_shows_each_plugin_its_version_and_what_it_provides() -> No
     rows = {line.split()[0]: line for line in done.stdout.splitlines() if line.strip()}
     assert rows["echo"].split()[1:3] == ["wingspan-echo", "0.3.1"]
     assert "task plugins: echo (echo); notifiers: echo; cli commands: echo-hello" in rows["echo"]
-    assert "local-process (python, dynamic)" in rows["builtin"]
+    assert "local-process (python, dynamic, eager)" in rows["builtin"]
     assert ("broken (wingspan-broken 0.0.1), at import: RuntimeError: wingspan-broken fails on import "
             "on purpose") in done.stderr
     data = json.loads(wingspan("plugins", "list", "-o", "json").stdout)

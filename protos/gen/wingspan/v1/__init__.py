@@ -3618,6 +3618,12 @@ class WorkflowTemplate(betterproto2.Message):
     default values of optional inputs
     """
 
+    failure_node: "Node | None" = betterproto2.field(7, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    run when the workflow fails (on_failure), with its inputs and the error; it may bind
+    the workflow's inputs (node "start") and the error (node "error", output "err") only
+    """
+
 
 default_message_pool.register_message("wingspan.v1", "WorkflowTemplate", WorkflowTemplate)
 
