@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import shutil
 import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +18,13 @@ __all__ = ["ExecutionContext", "Secrets", "current_context"]
 
 class Secrets:
     """Secrets from the environment (``WINGSPAN_SECRET_<GROUP>_<KEY>``) or files
-    (``$WINGSPAN_SECRETS_DIR/<group>/<key>``), as a pod mounts them."""
+    (``$WINGSPAN_SECRETS_DIR/<group>/<key>``), as a pod mounts them; ``get`` reads the value,
+    ``get_file`` gives a file's path, whichever way the secret came."""
 
     def __init__(self, env: dict[str, str] | None = None, folder: str | None = None) -> None:
         self._env = os.environ if env is None else env
         self._folder = folder if folder is not None else self._env.get("WINGSPAN_SECRETS_DIR", "")
+        self._written: Path | None = None  # get_file's files for secrets given in the environment
 
     @staticmethod
     def env_name(group: str, key: str) -> str:
@@ -28,15 +32,47 @@ class Secrets:
         return f"WINGSPAN_SECRET_{clean.upper()}"
 
     def get(self, group: str, key: str) -> str:
+        """The secret's value (from the environment first, else its file)."""
         name = self.env_name(group, key)
         if name in self._env:
             return self._env[name]
-        if self._folder:
-            path = Path(self._folder) / group / key
-            if path.is_file():
-                return path.read_text()
-        raise NotFoundError(f"secret {group}/{key} is not available: set {name} or put it in "
-                            f"$WINGSPAN_SECRETS_DIR/{group}/{key}")
+        path = self._mounted(group, key)
+        if path is not None:
+            return path.read_text()
+        raise self._missing(group, key)
+
+    def get_file(self, group: str, key: str) -> str:
+        """The path of a file holding the secret, for libraries that read credentials from a
+        file: its mounted file (``Secret(..., mount="file")``), else a private file (mode 0600,
+        removed with this context) written from the environment variable."""
+        path = self._mounted(group, key)
+        if path is not None:
+            return str(path)
+        name = self.env_name(group, key)
+        if name not in self._env:
+            raise self._missing(group, key)
+        if self._written is None:
+            self._written = Path(tempfile.mkdtemp(prefix="wingspan-secrets-"))  # mode 0700
+            weakref.finalize(self, shutil.rmtree, self._written, True)
+        path = self._written / group / key
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(self._env[name])
+        return str(path)
+
+    # flytekit's spelling of get_file
+    get_secrets_file = get_file
+
+    def _mounted(self, group: str, key: str) -> Path | None:
+        if not self._folder:
+            return None
+        path = Path(self._folder) / group / key
+        return path if path.is_file() else None
+
+    def _missing(self, group: str, key: str) -> NotFoundError:
+        return NotFoundError(f"secret {group}/{key} is not available: set {self.env_name(group, key)} "
+                             f"or put it in $WINGSPAN_SECRETS_DIR/{group}/{key}")
 
 
 @dataclass
