@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -138,10 +138,13 @@ class AsyncRemote:
     async def execute(self, entity: Any, inputs: dict[str, Any] | None = None, *,
                       project: str | None = None, domain: str | None = None, version: str | None = None,
                       name: str = "", wait: bool = False, timeout: float | None = None,  # noqa: ASYNC109
-                      max_parallelism: int = 0, target: str = "") -> Execution:
+                      max_parallelism: int = 0, target: str = "",
+                      signals: Mapping[str, Any] | None = None) -> Execution:
         """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
         ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
-        default when empty). With ``wait``, returns once it has ended (see Execution.wait)."""
+        default when empty); ``signals`` gives its gates their values up front (``{signal name:
+        value}``; an execution given a signal it has not is ended again). With ``wait``, returns
+        once it has ended (see Execution.wait)."""
 
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
@@ -152,9 +155,20 @@ class AsyncRemote:
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
         execution.output_types = py_outputs
+        if signals:
+            await self._give_signals(execution, signals)
         if wait:
             await execution.wait(timeout)
         return execution
+
+    async def _give_signals(self, execution: Execution, signals: Mapping[str, Any]) -> None:
+        try:
+            for name, value in signals.items():
+                await self.set_signal(execution.id, name, value)
+        except Exception as exc:
+            # refused: the execution must not wait for signals that will never come
+            await self.terminate(execution.id, f"signals= was refused: {exc}", force=True)
+            raise
 
     async def _target(self, entity: Any, project: str, domain: str, version: str | None
                       ) -> tuple[Identifier, TypedInterface, dict[str, Any] | None, dict[str, Any] | None]:

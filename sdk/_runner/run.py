@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import anyio
 
 from wingspan.core.engine import (
+    CallbackSignals,
     EventSink,
     LaunchPlanTarget,
     RetryPolicy,
@@ -18,14 +20,14 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
-from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import default_engine, type_repr
 
-__all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
+__all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "python_signals", "run_workflow_entity"]
 
 
 class Runnable(Protocol):
@@ -149,6 +151,31 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
                       execution_id=execution_id, private_loop=True, executor=executor, cache=cache)
     return _run_sync(run.run)
+
+
+#: what ``run(..., signals=...)`` takes: {signal name: value}, or a function of a signal's name
+SignalAnswers = Mapping[str, Any] | Callable[[str], Any]
+
+
+def python_signals(given: SignalAnswers, where: str) -> SignalSource:
+    """The gates of a run answered from Python code: from a dict of values by signal name
+    (approve gates take True or False), or by a handler called with each signal's name, in a
+    worker thread, when its gate starts waiting. Values are checked against the gate's type."""
+    if isinstance(given, Mapping):
+        values = dict(given)
+
+        def answer(name: str, expected: Any) -> Any:
+            if name in values:
+                return values[name]
+            raise UserError(f"{where} waits for signal {name!r}, which signals= does not give "
+                            f"(it gives {sorted(values) or 'none'}): add {name!r}: VALUE")
+
+        return CallbackSignals(answer)
+    if callable(given):
+        handler = given
+        return CallbackSignals(lambda name, expected: handler(name))
+    raise TypeError(f"{where}: signals= takes a dict {{signal name: value}} or a function called with a "
+                    f"signal's name, not {type(given).__name__}")
 
 
 def outputs_of(workflow: Any, result: RunResult) -> Any:
