@@ -26,7 +26,8 @@ def scale(x: int, factor: int) -> int:
 def reviewed(x: int) -> int:
     factor = wait_for_input("factor", timeout=timedelta(seconds=30), expected_type=int)
     scaled = scale(x=x, factor=factor)
-    return scale(x=approve(scaled, "ship-it", timeout=timedelta(seconds=30)), factor=1)
+    shipped: int = scale(x=approve(scaled, "ship-it", timeout=timedelta(seconds=30)), factor=1)
+    return shipped  # a promise, typed as the output it stands for
 
 
 def test_a_dict_of_signals_answers_the_gates() -> None:
