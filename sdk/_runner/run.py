@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import anyio
 
+from wingspan._runner.stubs import stub_for, stubbed_among
 from wingspan.core.engine import (
     CallbackSignals,
     EventSink,
@@ -54,11 +55,18 @@ class SdkTaskRunner:
         self._where = f"{task.kind_label} {task.name!r}"
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        stub = stub_for(self.task)
+        if stub is not None:
+            return self._check(stub(inputs))
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        stub = stub_for(self.task)
+        if stub is not None:
+            returned = stub(inputs)
+            return self._check(await returned if inspect.isawaitable(returned) else returned)
         return self._check(await self.task.fn(**inputs))
 
     def _check(self, returned: Any) -> dict[str, Any]:
@@ -122,6 +130,17 @@ def _check_inputs(entity: Runnable, values: dict[str, Any]) -> None:
         raise TypeError(f"{entity.kind_label} {entity.name!r} is missing required inputs {missing}")
 
 
+def _check_stubs_run_here(stubbed: list[Any], executor: Any, resolver: SdkResolver) -> None:
+    """Refuses a run that would send a patched task to another process, which runs its body."""
+    if executor is None:
+        return
+    for task in stubbed:
+        if not executor.runs_here(SdkTaskRunner(task, resolver)):
+            raise UserError(f"{task.kind_label} {task.name!r} is patched (wingspan.testing.patch), but this "
+                            "run sends it to another process, where the patch does not reach: run the test "
+                            "in-process (leave out target= and unset WINGSPAN_TASK_TARGETS)")
+
+
 def _run_sync(coroutine_fn: Any) -> RunResult:
     """Runs on a fresh event loop, in a helper thread when this thread already runs one
     (Jupyter, async tests): calling a workflow must work from there too."""
@@ -147,7 +166,12 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     inputs = {**workflow.interface.defaults, **values}
     _check_inputs(workflow, inputs)
     executor, cache = engine_parts(workflow.closure, target)
-    run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
+    resolver = SdkResolver(workflow.entities)
+    stubbed = stubbed_among(workflow.entities.values())
+    if stubbed:
+        cache = None  # a stub's output must never be served to a real run
+        _check_stubs_run_here(stubbed, executor, resolver)
+    run = WorkflowRun(workflow.closure, inputs, resolver, sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
                       execution_id=execution_id, private_loop=True, executor=executor, cache=cache)
     return _run_sync(run.run)
