@@ -110,7 +110,7 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
     literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
     context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
-                               request.qualname.rpartition(".")[2])
+                               request.qualname.rpartition(".")[2], store, request.output_prefix)
     outputs = await run_attempt_from_literals(runner, literals, transfer, context)
     return codec.encode(outputs)
 

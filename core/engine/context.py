@@ -10,8 +10,13 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from wingspan.core.engine.checkpoints import Checkpoint
 from wingspan.core.errors import NotFoundError, UserError
+
+if TYPE_CHECKING:
+    from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["ExecutionContext", "Secrets", "current_context"]
 
@@ -83,8 +88,13 @@ class ExecutionContext:
     node_id: str
     attempt: int
     task_name: str = ""
+    # the attempt's blob store and output prefix, where its checkpoints go (None and "": this
+    # process's configured store, on first use)
+    store: BlobStore | None = None
+    prefix: str = ""
     _secrets: Secrets | None = None
     _scratch: Path | None = None
+    _checkpoint: Checkpoint | None = None
 
     @property
     def secrets(self) -> Secrets:
@@ -100,10 +110,19 @@ class ExecutionContext:
             self._scratch = Path(tempfile.mkdtemp(prefix=f"wingspan-{self.node_id.replace('/', '-')}-"))
         return self._scratch
 
+    @property
+    def checkpoint(self) -> Checkpoint:
+        """This attempt's checkpoint: ``write``/``save`` what a retry should resume from,
+        ``read``/``restore`` what the attempt before saved."""
+        if self._checkpoint is None:
+            self._checkpoint = Checkpoint(self.execution_id, self.node_id, self.attempt, self.store,
+                                          self.prefix, lambda: self.scratch_dir)
+        return self._checkpoint
+
     def start_attempt(self, node_id: str, attempt: int) -> None:
         """Makes this context another attempt's (a map lane's next item or retry): its own
-        node id and attempt number, and a scratch folder of its own on first use."""
-        self.node_id, self.attempt, self._scratch = node_id, attempt, None
+        node id and attempt number, and a scratch folder and checkpoint of its own on first use."""
+        self.node_id, self.attempt, self._scratch, self._checkpoint = node_id, attempt, None, None
 
     @property
     def logger(self) -> logging.Logger:
@@ -115,7 +134,8 @@ _current: contextvars.ContextVar[ExecutionContext | None] = contextvars.ContextV
 
 
 def current_context() -> ExecutionContext:
-    """The running task's context: execution id, node id, attempt, scratch dir, secrets, logger."""
+    """The running task's context: execution id, node id, attempt, scratch dir, secrets,
+    checkpoint, logger."""
     context = _current.get()
     if context is None:
         raise UserError("current_context() is available only inside a running task")

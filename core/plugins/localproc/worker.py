@@ -90,7 +90,8 @@ class Worker:
                 runner = self.runners[key] = resolve_task(*key, self.main_path)
             transfer = TransferContext(self.store(), request["prefix"], request["offload"])
             literals = codec.decode(LiteralMap, request["inputs"])
-            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
+            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"],
+                                       self.store(), request["prefix"])
 
             async def attempt() -> dict[str, Any]:
                 done = await run_attempt_from_literals(runner, literals, transfer, context,

@@ -32,3 +32,11 @@ def where() -> str:
 @task
 async def later(x: int) -> int:
     return x + current_context().attempt
+
+
+@task
+def resume(x: int) -> str:
+    checkpoint = current_context().checkpoint
+    before = checkpoint.read()
+    checkpoint.write(b"saved by attempt %d" % current_context().attempt)
+    return before.decode() if before is not None else "nothing"
