@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from wingspan._authoring.task import task
     from wingspan._authoring.workflow import workflow
     from wingspan._remote.sync import Remote
-    from wingspan.core.engine.context import current_context
+    from wingspan.core.engine.context import Deck, current_context
     from wingspan.core.errors import NonRetryableError, WingspanError
     from wingspan.core.types.files import Directory, File
     from wingspan.core.types.frames import DataFrame
@@ -53,7 +53,7 @@ _HOMES = {
     "Resources": "wingspan._authoring.resources", "Secret": "wingspan._authoring.resources",
     "task": "wingspan._authoring.task",
     "workflow": "wingspan._authoring.workflow",
-    "current_context": "wingspan.core.engine.context",
+    "current_context": "wingspan.core.engine.context", "Deck": "wingspan.core.engine.context",
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
     "DataFrame": "wingspan.core.types.frames",
@@ -78,6 +78,7 @@ __all__ = [
     "ContainerTask",
     "CronSchedule",
     "DataFrame",
+    "Deck",
     "Directory",
     "Email",
     "File",

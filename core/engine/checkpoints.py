@@ -12,19 +12,15 @@ that saved one.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, TypeVar
 
-import anyio
-import anyio.from_thread
-
-from wingspan.core.engine.attempt_files import AttemptFiles, attempt_prefix
+from wingspan.core.engine.attempt_files import AttemptFiles
+from wingspan.core.engine.attempt_io import prefix_in, run_blocking
 
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
@@ -131,7 +127,7 @@ class Checkpoint:
 
     def _attempt_folder(self, store: BlobStore, attempt: int | None = None) -> str:
         """The checkpoint folder of this attempt, or of an earlier one (``attempt``)."""
-        prefix = self._prefix or attempt_prefix(store.root, self._execution_id, self._node_id, self.attempt)
+        prefix = prefix_in(store, self._prefix, self._execution_id, self._node_id, self.attempt)
         return AttemptFiles(prefix).checkpoint(attempt)
 
     async def _find_previous(self, store: BlobStore) -> tuple[str, list[str]] | None:
@@ -148,26 +144,4 @@ class Checkpoint:
         return None
 
     def _blocking(self, work: Callable[[BlobStore], Awaitable[T]]) -> T:
-        """Runs ``work`` from synchronous task code: on the event loop whose worker thread runs
-        the task, else on a loop of its own (in a helper thread when this thread runs a loop:
-        a task the engine ran on the loop's own thread)."""
-        given = self._store
-
-        async def run() -> T:
-            if given is not None:
-                return await work(given)
-            from wingspan.core.config import Settings
-            from wingspan.core.storage import open_blob_store
-
-            return await work(open_blob_store(Settings.load()))
-
-        try:
-            return anyio.from_thread.run(run)
-        except RuntimeError:
-            pass  # not a worker thread of a running loop
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return anyio.run(run)
-        with ThreadPoolExecutor(1, thread_name_prefix="wingspan-checkpoint") as pool:
-            return pool.submit(anyio.run, run).result()
+        return run_blocking(self._store, work)

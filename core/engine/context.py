@@ -18,7 +18,7 @@ from wingspan.core.errors import NotFoundError, UserError
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["ExecutionContext", "Secrets", "current_context"]
+__all__ = ["Deck", "ExecutionContext", "Secrets", "current_context"]
 
 
 class Secrets:
@@ -80,6 +80,31 @@ class Secrets:
                              f"or put it in $WINGSPAN_SECRETS_DIR/{group}/{key}")
 
 
+class Deck:
+    """A named section of the HTML report of the task attempt that makes it (flytekit's
+    ``Deck``): ``Deck("name", html)`` inside a task adds it to the attempt's report, stored
+    in the blob store when the attempt ends; ``append(html)`` adds more to it. (The
+    renderers of ``wingspan.deck`` turn markdown, tables and data frames into HTML.)"""
+
+    def __init__(self, name: str, html: str = "", *, context: ExecutionContext | None = None) -> None:
+        self.name = name
+        self._parts: list[str] = [html] if html else []
+        context = context if context is not None else _current.get()
+        if context is not None:
+            context.decks.append(self)
+
+    def append(self, html: str) -> Deck:
+        self._parts.append(html)
+        return self
+
+    @property
+    def html(self) -> str:
+        return "\n".join(self._parts)
+
+    def __repr__(self) -> str:
+        return f"<Deck {self.name!r} ({len(self.html)} characters)>"
+
+
 @dataclass
 class ExecutionContext:
     """Handed to task code through ``current_context()``."""
@@ -95,6 +120,7 @@ class ExecutionContext:
     _secrets: Secrets | None = None
     _scratch: Path | None = None
     _checkpoint: Checkpoint | None = None
+    _decks: list[Deck] | None = None
 
     @property
     def secrets(self) -> Secrets:
@@ -119,10 +145,30 @@ class ExecutionContext:
                                           self.prefix, lambda: self.scratch_dir)
         return self._checkpoint
 
+    @property
+    def decks(self) -> list[Deck]:
+        """The sections of this attempt's report, in the order they were made."""
+        if self._decks is None:
+            self._decks = []
+        return self._decks
+
+    @property
+    def has_report(self) -> bool:
+        return bool(self._decks)
+
+    @property
+    def default_deck(self) -> Deck:
+        """The report's section named "default" (flytekit's), made on first use."""
+        for deck in self.decks:
+            if deck.name == "default":
+                return deck
+        return Deck("default", context=self)
+
     def start_attempt(self, node_id: str, attempt: int) -> None:
         """Makes this context another attempt's (a map lane's next item or retry): its own
-        node id and attempt number, and a scratch folder and checkpoint of its own on first use."""
+        node id and attempt number, and a scratch folder, checkpoint and report of its own."""
         self.node_id, self.attempt, self._scratch, self._checkpoint = node_id, attempt, None, None
+        self._decks = None
 
     @property
     def logger(self) -> logging.Logger:

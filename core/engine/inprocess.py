@@ -13,9 +13,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from wingspan.core.engine.attempt_io import attempt_store
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.engine.reports import save_report, save_report_blocking
 from wingspan.core.model.execution import TaskPhase
 
 __all__ = ["InProcessExecutor"]
@@ -29,10 +31,25 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
         outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                              exception=exc)
+                              exception=exc, logs=_report(context))
     finally:
         reset_context(token)
-    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=_report(context))
+
+
+def _report(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
+    """The attempt's report stored, as its log entry; nothing when its task made no decks."""
+    if not context.has_report:
+        return ()
+    saved = save_report_blocking(context)
+    return (saved,) if saved is not None else ()
+
+
+async def _report_async(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
+    if not context.has_report:
+        return ()
+    saved = await save_report(context, attempt_store(context.store))
+    return (saved,) if saved is not None else ()
 
 
 def _child(request: AttemptRequest, conn: Any) -> None:
@@ -76,13 +93,14 @@ class InProcessExecutor:
                 outputs = await request.runner.call_async(request.inputs)
         except TimeoutError:
             assert request.timeout is not None
-            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, request.node_id))
+            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, request.node_id),
+                                  logs=await _report_async(context))
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                                  exception=exc)
+                                  exception=exc, logs=await _report_async(context))
         finally:
             reset_context(token)
-        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=await _report_async(context))
 
     async def _run_forked(self, request: AttemptRequest, deadline: float) -> AttemptOutcome:
         ctx = multiprocessing.get_context("fork")

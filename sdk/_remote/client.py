@@ -15,10 +15,10 @@ from typing import Any, TypeAlias
 
 import anyio
 
-from wingspan._remote.data import input_literals, output_values
+from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
-from wingspan._remote.nodes import LogChunk, list_nodes, read_logs
+from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
@@ -338,9 +338,22 @@ class AsyncRemote:
 
     async def nodes(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's nodes, parents before their children: ``node``, ``name``, ``phase``,
-        ``attempts``, ``cache``, ``seconds`` and the first line of the ``error``."""
+        ``attempts``, ``cache``, ``seconds``, the first line of the ``error`` and the ``report``
+        (the URI of the page of its task's decks, "" without one)."""
 
         return await list_nodes(self.transport, self.execution_id(execution_id))
+
+    async def reports(self, execution_id: ExecutionRef, node_id: str | None = None,
+                      attempt: int | None = None) -> list[dict[str, Any]]:
+        """The reports (pages of decks) the execution's task nodes made, or ``node_id``'s: for
+        each node that made one, ``node``, ``attempt`` (its latest that did, or ``attempt``),
+        ``uri``, and ``html``, the page itself (read through the data proxy)."""
+
+        found = await list_reports(self.transport, self.execution_id(execution_id), node_id, attempt)
+        downloads = ProxyDownloads(self.transport.endpoint)
+        for report in found:
+            report["html"] = (await downloads.get(report["uri"])).decode()
+        return found
 
     def execution_id(self, ref: ExecutionRef) -> ExecutionId:
         """An execution id from an id, an Execution, or a name in this client's project and domain."""

@@ -23,6 +23,7 @@ PUBLIC = {
     "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
+    "Deck",  # issue #22 item 20: a task's reports
 }
 
 
