@@ -1,10 +1,9 @@
 """Blob-store I/O of a running attempt from its synchronous task code (checkpoints, reports):
-on the event loop whose worker thread runs the task, else on a loop of its own (in a helper
-thread when this thread runs a loop: a task the engine ran on the loop's own thread)."""
+on the event loop whose worker thread runs the task, else on a loop of its own in a helper
+thread (a task the engine ran on the loop's own thread, or in a forked child)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
@@ -47,9 +46,7 @@ def run_blocking(given: BlobStore | None, work: Callable[[BlobStore], Awaitable[
         return anyio.from_thread.run(run)
     except RuntimeError:
         pass  # not a worker thread of a running loop
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return anyio.run(run)
+    # a loop of its own, in a thread of its own: this thread may run a loop, or look as if it
+    # did (a child forked from a loop's thread)
     with ThreadPoolExecutor(1, thread_name_prefix="wingspan-attempt-io") as pool:
         return pool.submit(anyio.run, run).result()

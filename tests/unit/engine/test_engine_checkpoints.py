@@ -130,3 +130,25 @@ async def test_a_retried_attempt_resumes_on_a_server(tmp_path: Path) -> None:
                 "0", "1", "2"]
         finally:
             await remote.aclose()
+
+
+@task(retries=1, timeout=60)
+def forked(x: int) -> str:
+    # a task with a timeout runs in a forked child, which the engine can stop
+    checkpoint = current_context().checkpoint
+    before = checkpoint.read()
+    if before is None:
+        checkpoint.write(b"from the first child")
+        raise RuntimeError("fails once")
+    return before.decode()
+
+
+@workflow
+def forking(x: int) -> str:
+    made: str = forked(x=x)
+    return made
+
+
+def test_a_task_with_a_timeout_checkpoints_from_its_forked_child() -> None:
+    result = run_workflow_entity(forking, {"x": 1}, retry=FAST)
+    assert outputs_of(forking, result) == "from the first child"

@@ -156,3 +156,20 @@ def test_wingspan_run_says_where_the_reports_are() -> None:
     shown = [line for line in done.output.splitlines() if line.startswith("report of ")]
     assert [line.split(": ")[0] for line in shown] == ["report of n0 (attempt 0)", "report of n0 (attempt 1)"]
     assert "<h2>notes</h2>" in Path(urlparse(shown[-1].split(": ", 1)[1]).path).read_text()
+
+
+@task(timeout=60)
+def forked_report(x: int) -> int:
+    Deck("forked", f"<p>child {x}</p>")  # a task with a timeout runs in a forked child
+    return x
+
+
+@workflow
+def forked_reported(x: int) -> int:
+    made: int = forked_report(x=x)
+    return made
+
+
+def test_a_task_with_a_timeout_reports_from_its_forked_child() -> None:
+    result = run_workflow_entity(forked_reported, {"x": 3})
+    assert "<p>child 3</p>" in reports_of(result)[("n0", 0)]
