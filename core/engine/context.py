@@ -90,7 +90,7 @@ class Deck:
         self.name = name
         self._parts: list[str] = [html] if html else []
         context = context if context is not None else _current.get()
-        if context is not None:
+        if context is not None and context.keep_decks:
             context.decks.append(self)
 
     def append(self, html: str) -> Deck:
@@ -117,6 +117,8 @@ class ExecutionContext:
     # process's configured store, on first use)
     store: BlobStore | None = None
     prefix: str = ""
+    # False for a task with enable_deck=False: the decks it makes are not kept
+    keep_decks: bool = True
     _secrets: Secrets | None = None
     _scratch: Path | None = None
     _checkpoint: Checkpoint | None = None

@@ -21,6 +21,7 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
+from wingspan.core.engine.context import current_context
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier
@@ -53,8 +54,12 @@ class SdkTaskRunner:
         self.is_async = fn is not None and inspect.iscoroutinefunction(fn)
         self._resolver = resolver
         self._where = f"{task.kind_label} {task.name!r}"
+        options = getattr(task, "options", None)
+        self._keeps_decks = getattr(options, "enable_deck", True)
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not self._keeps_decks:
+            current_context().keep_decks = False
         stub = stub_for(self.task)
         if stub is not None:
             return self._check(stub(inputs))
@@ -63,6 +68,8 @@ class SdkTaskRunner:
         return self._check(self.task.fn(**inputs))
 
     async def call_async(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if not self._keeps_decks:
+            current_context().keep_decks = False
         stub = stub_for(self.task)
         if stub is not None:
             returned = stub(inputs)

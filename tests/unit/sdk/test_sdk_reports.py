@@ -173,3 +173,34 @@ def forked_reported(x: int) -> int:
 def test_a_task_with_a_timeout_reports_from_its_forked_child() -> None:
     result = run_workflow_entity(forked_reported, {"x": 3})
     assert "<p>child 3</p>" in reports_of(result)[("n0", 0)]
+
+
+@task(enable_deck=True)
+def decked(x: int) -> int:
+    Deck("kept", "<p>kept</p>")
+    return x
+
+
+@task(enable_deck=False)
+def undecked(x: int) -> int:
+    Deck("dropped", "<p>dropped</p>")
+    current_context().default_deck.append("<p>dropped too</p>")
+    return x
+
+
+@workflow
+def deck_switches(x: int) -> int:
+    kept: int = undecked(x=decked(x=x))
+    return kept
+
+
+def test_flytekits_enable_deck_keeps_or_drops_the_decks() -> None:
+    result = run_workflow_entity(deck_switches, {"x": 1})
+    assert list(reports_of(result)) == [("n0", 0)]
+
+
+def test_enable_deck_takes_a_bool() -> None:
+    from wingspan.core.errors import CompilationError
+
+    with pytest.raises(CompilationError, match="enable_deck must be True or False"):
+        task(enable_deck="yes")(lambda x: x)
