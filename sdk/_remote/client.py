@@ -146,6 +146,10 @@ class AsyncRemote:
         value}``; an execution given a signal it has not is ended again). With ``wait``, returns
         once it has ended (see Execution.wait)."""
 
+        if signals is not None and not isinstance(signals, Mapping):
+            raise TypeError("signals= of a server's execution takes a dict {signal name: value}, given "
+                            f"when it starts, not {type(signals).__name__}; to answer gates later, call "
+                            "set_signal(execution, name, value)")
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)

@@ -100,5 +100,12 @@ async def test_remote_execute_gives_the_signals_up_front(tmp_path: Path) -> None
             refused = await remote.execution("typo-run")
             await refused.wait(timeout=60)
             assert refused.phase == WorkflowPhase.ABORTED
+
+            before = len(await remote.list_executions())
+            with pytest.raises(TypeError, match=r"takes a dict \{signal name: value\}, given when it starts, "
+                                                r"not function; to answer gates later, call set_signal"):
+                handler = lambda name: 1  # noqa: E731
+                await remote.execute("signals_held.held", {"x": 1}, signals=handler)  # type: ignore[arg-type]
+            assert len(await remote.list_executions()) == before  # refused before any was made
         finally:
             await remote.aclose()
