@@ -9,15 +9,16 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["NOT_GIVEN", "SideEffect", "TaskStub", "install", "remove", "stub_for", "stubbed_among"]
+__all__ = ["ACTIVE", "NOT_GIVEN", "SideEffect", "TaskStub", "install", "remove", "stub_for", "stubbed_among"]
 
 #: a stub's return_value before one is given
 NOT_GIVEN: Any = object()
 #: a function of the inputs, or an exception to raise
 SideEffect = Callable[..., Any] | BaseException | type[BaseException]
 _lock = threading.Lock()
-# id(task) -> its stub; read on every task call, so a plain dict (empty outside tests)
-_stubs: dict[int, TaskStub] = {}
+#: id(task) -> its stub: a plain dict, changed in place, never rebound, and empty outside
+#: tests, so a task call checks for stubs with one truth test
+ACTIVE: dict[int, TaskStub] = {}
 
 
 class TaskStub:
@@ -69,24 +70,24 @@ class TaskStub:
 
 def install(stub: TaskStub) -> None:
     with _lock:
-        if id(stub.task) in _stubs:
+        if id(stub.task) in ACTIVE:
             raise RuntimeError(f"task {stub.task.name!r} is already patched; end that patch first")
-        _stubs[id(stub.task)] = stub
+        ACTIVE[id(stub.task)] = stub
 
 
 def remove(stub: TaskStub) -> None:
     with _lock:
-        if _stubs.get(id(stub.task)) is stub:
-            del _stubs[id(stub.task)]
+        if ACTIVE.get(id(stub.task)) is stub:
+            del ACTIVE[id(stub.task)]
 
 
 def stub_for(task: Any) -> TaskStub | None:
     """The stub that replaces ``task`` now, if any."""
-    return _stubs.get(id(task)) if _stubs else None
+    return ACTIVE.get(id(task)) if ACTIVE else None
 
 
 def stubbed_among(entities: Iterable[Any]) -> list[Any]:
     """Those of ``entities`` that are patched now."""
-    if not _stubs:
+    if not ACTIVE:
         return []
-    return [e for e in entities if id(e) in _stubs]
+    return [e for e in entities if id(e) in ACTIVE]
