@@ -17,7 +17,7 @@ from wingspan.core.engine.attempt_io import attempt_store
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
-from wingspan.core.engine.reports import save_report, save_report_blocking
+from wingspan.core.engine.reports import report_logs, save_report
 from wingspan.core.model.execution import TaskPhase
 
 __all__ = ["InProcessExecutor"]
@@ -31,18 +31,10 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
         outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                              exception=exc, logs=_report(context))
+                              exception=exc, logs=report_logs(context))
     finally:
         reset_context(token)
-    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=_report(context))
-
-
-def _report(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
-    """The attempt's report stored, as its log entry; nothing when its task made no decks."""
-    if not context.has_report:
-        return ()
-    saved = save_report_blocking(context)
-    return (saved,) if saved is not None else ()
+    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=report_logs(context))
 
 
 async def _report_async(context: ExecutionContext) -> tuple[tuple[str, str], ...]:

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from wingspan.core.engine.context import Deck, ExecutionContext
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["REPORT_LOG", "render_report", "save_report", "save_report_blocking"]
+__all__ = ["REPORT_LOG", "render_report", "report_logs", "save_report", "save_report_blocking"]
 
 #: the name of an attempt's report among its logs
 REPORT_LOG = "report"
@@ -82,3 +82,12 @@ def save_report_blocking(context: ExecutionContext) -> tuple[str, str] | None:
         log.warning("the report of node %s attempt %d could not be stored: %s", context.node_id,
                     context.attempt, exc)
         return None
+
+
+def report_logs(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
+    """The attempt's report stored, as its entry among the attempt's logs; nothing when its
+    task made no decks (the common case: one test)."""
+    if not context.has_report:
+        return ()
+    saved = save_report_blocking(context)
+    return (saved,) if saved is not None else ()

@@ -204,3 +204,27 @@ def test_enable_deck_takes_a_bool() -> None:
 
     with pytest.raises(CompilationError, match="enable_deck must be True or False"):
         task(enable_deck="yes")(lambda x: x)
+
+
+@task
+def item_report(x: int) -> int:
+    if x % 2:
+        Deck("odd", f"<p>item {x}</p>")
+    return x
+
+
+@workflow
+def mapped_reports(xs: list[int]) -> list[int]:
+    from wingspan import map_task
+
+    made: list[int] = map_task(item_report)(x=xs)
+    return made
+
+
+@pytest.mark.parametrize("target", [None, "local-process"])
+def test_map_items_report_as_tasks_do(target: str | None) -> None:
+    result = run_workflow_entity(mapped_reports, {"xs": [0, 1, 2, 3]}, target=target)
+    assert outputs_of(mapped_reports, result) == [0, 1, 2, 3]
+    pages = reports_of(result)
+    assert sorted(pages) == [("n0/1", 0), ("n0/3", 0)]
+    assert "<p>item 3</p>" in pages[("n0/3", 0)]
