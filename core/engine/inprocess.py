@@ -31,10 +31,12 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
         outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                              exception=exc, logs=report_logs(context))
+                              exception=exc, logs=report_logs(context) if context.has_report else ())
     finally:
         reset_context(token)
-    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=report_logs(context))
+    if context.has_report:
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=report_logs(context))
+    return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
 
 async def _report_async(context: ExecutionContext) -> tuple[tuple[str, str], ...]:

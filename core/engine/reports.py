@@ -86,7 +86,7 @@ def save_report_blocking(context: ExecutionContext) -> tuple[str, str] | None:
 
 def report_logs(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
     """The attempt's report stored, as its entry among the attempt's logs; nothing when its
-    task made no decks (the common case: one test)."""
+    task made no decks (callers on the hot path test ``context.has_report`` first)."""
     if not context.has_report:
         return ()
     saved = save_report_blocking(context)
