@@ -228,3 +228,8 @@ def test_map_items_report_as_tasks_do(target: str | None) -> None:
     pages = reports_of(result)
     assert sorted(pages) == [("n0/1", 0), ("n0/3", 0)]
     assert "<p>item 3</p>" in pages[("n0/3", 0)]
+
+
+def test_wingspan_logs_report_refuses_follow() -> None:
+    done = CliRunner().invoke(cli, ["logs", "some-run", "--report", "--follow"])
+    assert done.exit_code == 2 and "--report saves the reports made so far: leave out --follow" in done.output
