@@ -58,10 +58,16 @@ class patch:  # lower case: a function to its users, as unittest.mock.patch is
         """As a decorator: a fresh stub for each call of ``test``, passed as its last positional
         argument."""
 
-        @functools.wraps(test)
-        def patched(*args: Any, **kwargs: Any) -> Any:
-            with patch(self.task, return_value=self.return_value, side_effect=self.side_effect) as stub:
-                return test(*args, stub, **kwargs)
+        if inspect.iscoroutinefunction(test):
+            @functools.wraps(test)
+            async def patched(*args: Any, **kwargs: Any) -> Any:  # an async test: patched while awaited
+                with patch(self.task, return_value=self.return_value, side_effect=self.side_effect) as stub:
+                    return await test(*args, stub, **kwargs)
+        else:
+            @functools.wraps(test)
+            def patched(*args: Any, **kwargs: Any) -> Any:
+                with patch(self.task, return_value=self.return_value, side_effect=self.side_effect) as stub:
+                    return test(*args, stub, **kwargs)
 
         # pytest reads the signature for fixtures: the stub's parameter is not one
         signature = inspect.signature(test)

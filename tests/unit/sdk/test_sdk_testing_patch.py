@@ -140,3 +140,12 @@ def test_an_async_task_is_patched_too() -> None:
         assert fetch_async(day="four") == 4
     with patch(fetch_async, return_value=9):
         assert fetch_async(day="four") == 9
+
+
+@patch(fetch, return_value=[5, 6])
+async def test_the_decorator_form_on_an_async_test(stub: TaskStub) -> None:
+    # the stub stays for as long as the test is awaited, not just until it is called
+    import anyio.to_thread
+
+    assert await anyio.to_thread.run_sync(lambda: report(day="d")) == 11
+    assert stub.call_count == 1
