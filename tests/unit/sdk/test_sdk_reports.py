@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import anyio
 import anyio.to_thread
+import httpx
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -121,6 +122,16 @@ async def test_reports_are_listed_with_the_nodes_and_saved_by_wingspan_logs(tmp_
             assert (found["node"], found["attempt"]) == ("n0", 1) and "<h1>Attempt 1</h1>" in found["html"]
             (first,) = await remote.reports("with-report", "n0", attempt=0)
             assert "<h1>Attempt 0</h1>" in first["html"]
+            # the HTTP/JSON API lists it with the node's attempts too
+            node = {"executionId": {"project": "default", "domain": "development", "name": "with-report"},
+                    "nodeId": "n0"}
+            async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
+                listed = (await http.post("/api/v1/ListTaskExecutions",
+                                          json={"nodeExecutionId": node, "limit": 10})).json()
+            logs = {attempt["id"]["attempt"] if "attempt" in attempt["id"] else 0:
+                    {log["name"]: log["uri"] for log in attempt["closure"]["logs"]}
+                    for attempt in listed["taskExecutions"]}
+            assert logs[1]["report"] == found["uri"] and logs[0]["report"] == first["uri"]
 
             def saved(*args: str) -> tuple[int, str]:
                 command = ["logs", "with-report", *args, "--endpoint", server.grpc_address]
