@@ -128,7 +128,7 @@ async def test_reports_are_listed_with_the_nodes_and_saved_by_wingspan_logs(tmp_
             async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
                 listed = (await http.post("/api/v1/ListTaskExecutions",
                                           json={"nodeExecutionId": node, "limit": 10})).json()
-            logs = {attempt["id"]["attempt"] if "attempt" in attempt["id"] else 0:
+            logs = {attempt["id"].get("attempt", 0):
                     {log["name"]: log["uri"] for log in attempt["closure"]["logs"]}
                     for attempt in listed["taskExecutions"]}
             assert logs[1]["report"] == found["uri"] and logs[0]["report"] == first["uri"]
