@@ -115,7 +115,7 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     try:
         outputs = await run_attempt_from_literals(runner, literals, transfer, context)
     finally:
-        if context.has_report:  # report.html beside the outputs, where the plugin looks for it
+        if context.report:  # report.html beside the outputs, where the plugin looks for it
             await save_report(context, store)
     return codec.encode(outputs)
 

@@ -91,7 +91,9 @@ class Deck:
         self._parts: list[str] = [html] if html else []
         context = context if context is not None else _current.get()
         if context is not None and context.keep_decks:
-            context.decks.append(self)
+            if context.report is None:
+                context.report = []
+            context.report.append(self)
 
     def append(self, html: str) -> Deck:
         self._parts.append(html)
@@ -105,7 +107,7 @@ class Deck:
         return f"<Deck {self.name!r} ({len(self.html)} characters)>"
 
 
-@dataclass
+@dataclass(slots=True)  # its attributes are read on the hot path (one context per attempt)
 class ExecutionContext:
     """Handed to task code through ``current_context()``."""
 
@@ -119,10 +121,11 @@ class ExecutionContext:
     prefix: str = ""
     # False for a task with enable_deck=False: the decks it makes are not kept
     keep_decks: bool = True
+    # the decks of this attempt's report, in the order they were made (None: it made none)
+    report: list[Deck] | None = None
     _secrets: Secrets | None = None
     _scratch: Path | None = None
     _checkpoint: Checkpoint | None = None
-    _decks: list[Deck] | None = None
 
     @property
     def secrets(self) -> Secrets:
@@ -150,13 +153,7 @@ class ExecutionContext:
     @property
     def decks(self) -> list[Deck]:
         """The sections of this attempt's report, in the order they were made."""
-        if self._decks is None:
-            self._decks = []
-        return self._decks
-
-    @property
-    def has_report(self) -> bool:
-        return bool(self._decks)
+        return list(self.report or ())
 
     @property
     def default_deck(self) -> Deck:
@@ -169,8 +166,9 @@ class ExecutionContext:
     def start_attempt(self, node_id: str, attempt: int) -> None:
         """Makes this context another attempt's (a map lane's next item or retry): its own
         node id and attempt number, and a scratch folder, checkpoint and report of its own."""
-        self.node_id, self.attempt, self._scratch, self._checkpoint = node_id, attempt, None, None
-        self._decks = None
+        self.node_id = node_id
+        self.attempt = attempt
+        self._scratch = self._checkpoint = self.report = None
 
     @property
     def logger(self) -> logging.Logger:

@@ -31,16 +31,16 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
         outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                              exception=exc, logs=report_logs(context) if context.has_report else ())
+                              exception=exc, logs=report_logs(context) if context.report else ())
     finally:
         reset_context(token)
-    if context.has_report:
+    if context.report:
         return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=report_logs(context))
     return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
 
 async def _report_async(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
-    if not context.has_report:
+    if not context.report:
         return ()
     saved = await save_report(context, attempt_store(context.store))
     return (saved,) if saved is not None else ()

@@ -280,7 +280,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                     results[index] = runner.call(items[index])
                 except Exception as exc:
                     error = error_from_exception(exc, item_path)
-                    report = report_logs(context) if context.has_report else ()
+                    report = report_logs(context) if context.report else ()
                     if error.retryable and attempt < retries and not state.aborted:
                         events.append(Event("task", item_path, TaskPhase.RETRYABLE_FAILURE, attempt,
                                             error=error, logs=report))
@@ -291,7 +291,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                                         logs=report))
                     events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
                 else:
-                    report = report_logs(context) if context.has_report else ()
+                    report = report_logs(context) if context.report else ()
                     if report:  # an item's attempt is recorded only when it has something to show
                         events.append(Event("task", item_path, TaskPhase.SUCCEEDED, attempt, logs=report))
                     events.append(Event("node", item_path, NodePhase.SUCCEEDED, 0, path))

@@ -86,8 +86,8 @@ def save_report_blocking(context: ExecutionContext) -> tuple[str, str] | None:
 
 def report_logs(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
     """The attempt's report stored, as its entry among the attempt's logs; nothing when its
-    task made no decks (callers on the hot path test ``context.has_report`` first)."""
-    if not context.has_report:
+    task made no decks (callers on the hot path test ``context.report`` first)."""
+    if not context.report:
         return ()
     saved = save_report_blocking(context)
     return (saved,) if saved is not None else ()

@@ -101,7 +101,7 @@ class Worker:
                     done = await run_attempt_from_literals(runner, literals, transfer, context,
                                                            dynamic=bool(request.get("dynamic")))
                 finally:
-                    if context.has_report:
+                    if context.report:
                         saved = await save_report(context, attempt_store(context.store))
                         reports.extend([saved] if saved is not None else [])
                 if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
