@@ -94,6 +94,7 @@ async def _attempt(request: _Attempt) -> int:
 async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
     from wingspan.core.engine.context import ExecutionContext
     from wingspan.core.engine.literal_attempt import run_attempt_from_literals
+    from wingspan.core.engine.reports import save_report
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
     from wingspan.core.plugins.localproc.worker import resolve_task
@@ -110,8 +111,12 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
     literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
     context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
-                               request.qualname.rpartition(".")[2])
-    outputs = await run_attempt_from_literals(runner, literals, transfer, context)
+                               request.qualname.rpartition(".")[2], store, request.output_prefix)
+    try:
+        outputs = await run_attempt_from_literals(runner, literals, transfer, context)
+    finally:
+        if context.report:  # report.html beside the outputs, where the plugin looks for it
+            await save_report(context, store)
     return codec.encode(outputs)
 
 

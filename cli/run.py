@@ -80,6 +80,16 @@ def _python_target(target: str | None) -> str:
     return chosen.get("python", "")
 
 
+def _show_reports(events: list[Any]) -> None:
+    """Where the reports (pages of decks) of the run's task attempts were stored."""
+    from wingspan.core.engine.reports import REPORT_LOG
+
+    for event in events:
+        for name, uri in event.logs if event.kind == "task" else ():
+            if name == REPORT_LOG:
+                click.echo(f"report of {event.node_id} (attempt {event.attempt}): {uri}", err=True)
+
+
 def _presets(presets: tuple[str, ...]) -> dict[str, Any]:
     given: dict[str, Any] = {}
     for preset in presets:
@@ -168,6 +178,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
                                          max_parallelism=max_parallelism, target=target)
         except ConfigError as exc:
             raise click.UsageError(str(exc)) from None
+    _show_reports(result.events)
     try:
         returned = outputs_of(workflow, result)
     except Exception as exc:

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from wingspan._authoring.task import task
     from wingspan._authoring.workflow import workflow
     from wingspan._remote.sync import Remote
-    from wingspan.core.engine.context import current_context
+    from wingspan.core.engine.context import Deck, current_context
     from wingspan.core.engine.failure_node import WorkflowFailure
     from wingspan.core.errors import NonRetryableError, WingspanError
     from wingspan.core.types.annotated import HashMethod
@@ -62,7 +62,7 @@ _HOMES = {
     "kwtypes": "wingspan._authoring.shell_task",
     "task": "wingspan._authoring.task",
     "workflow": "wingspan._authoring.workflow",
-    "current_context": "wingspan.core.engine.context",
+    "current_context": "wingspan.core.engine.context", "Deck": "wingspan.core.engine.context",
     "WorkflowFailure": "wingspan.core.engine.failure_node",
     "NonRetryableError": "wingspan.core.errors", "WingspanError": "wingspan.core.errors",
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
@@ -89,6 +89,7 @@ __all__ = [
     "ContainerTask",
     "CronSchedule",
     "DataFrame",
+    "Deck",
     "Directory",
     "Email",
     "File",

@@ -1,10 +1,13 @@
 """Where one attempt run elsewhere (a pod, any remote worker) finds and leaves its files.
 
 The contract between whoever starts the attempt and the process that runs it: under the
-attempt's output prefix, the starter writes ``inputs.pb`` (a LiteralMap) and, for a
-container task, ``task.pb`` (its TaskTemplate); the attempt writes ``outputs.pb`` (a
-LiteralMap) when it succeeds or ``error.pb`` (an ExecutionError) when its task fails.
-Files and frames the task returns go to the store under the same prefix.
+attempt's output prefix (``<root>/data/<execution id>/<node path>/<attempt>``), the starter
+writes ``inputs.pb`` (a LiteralMap) and, for a container task, ``task.pb`` (its
+TaskTemplate); the attempt writes ``outputs.pb`` (a LiteralMap) when it succeeds or
+``error.pb`` (an ExecutionError) when its task fails, its checkpoints below
+``checkpoint/``, where the next attempt of the node finds them, and ``report.html``, the
+page of its decks, when it made any. Files and frames the task
+returns go to the store under the same prefix.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ from dataclasses import dataclass
 
 from wingspan.core.storage.uris import join_uri
 
-__all__ = ["ERROR_FILE", "INPUTS_FILE", "OUTPUTS_FILE", "TASK_FILE", "AttemptFiles"]
+__all__ = ["CHECKPOINT_FOLDER", "ERROR_FILE", "INPUTS_FILE", "OUTPUTS_FILE", "REPORT_FILE", "TASK_FILE",
+           "AttemptFiles", "attempt_prefix"]
 
 INPUTS_FILE = "inputs.pb"
 TASK_FILE = "task.pb"
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
+CHECKPOINT_FOLDER = "checkpoint"
+REPORT_FILE = "report.html"
+
+
+def attempt_prefix(root: str, execution_id: str, node_id: str, attempt: int) -> str:
+    """The output prefix of one attempt of one node, below a store's ``root``."""
+    return join_uri(root, "data", execution_id, *node_id.split("/"), str(attempt))
 
 
 @dataclass(frozen=True)
@@ -42,3 +53,15 @@ class AttemptFiles:
     @property
     def error(self) -> str:
         return join_uri(self.prefix, ERROR_FILE)
+
+    @property
+    def report(self) -> str:
+        return join_uri(self.prefix, REPORT_FILE)
+
+    def checkpoint(self, attempt: int | None = None) -> str:
+        """The folder (ending in ``/``) of this attempt's checkpoint, or with ``attempt``, of that
+        earlier attempt of the same node (whose prefix differs only in its last segment)."""
+        prefix = self.prefix.rstrip("/")
+        if attempt is not None:
+            prefix = f"{prefix.rpartition('/')[0]}/{attempt}"
+        return join_uri(prefix, CHECKPOINT_FOLDER) + "/"

@@ -15,9 +15,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 
+from wingspan.core.engine.attempt_io import attempt_store
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
+from wingspan.core.engine.reports import report_logs, save_report
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.literals import LiteralType
 
@@ -32,9 +34,11 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
         outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                              exception=exc)
+                              exception=exc, logs=report_logs(context) if context.report else ())
     finally:
         reset_context(token)
+    if context.report:
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=report_logs(context))
     return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
 
 
@@ -79,6 +83,13 @@ def holds_data(lt: LiteralType | None) -> bool:
     return False
 
 
+async def _report_async(context: ExecutionContext) -> tuple[tuple[str, str], ...]:
+    if not context.report:
+        return ()
+    saved = await save_report(context, attempt_store(context.store))
+    return (saved,) if saved is not None else ()
+
+
 def _child(request: AttemptRequest, conn: Any) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     outcome = _call(request)
@@ -120,13 +131,14 @@ class InProcessExecutor:
                 outputs = await request.runner.call_async(request.inputs)
         except TimeoutError:
             assert request.timeout is not None
-            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, request.node_id))
+            return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, request.node_id),
+                                  logs=await _report_async(context))
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
-                                  exception=exc)
+                                  exception=exc, logs=await _report_async(context))
         finally:
             reset_context(token)
-        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs)
+        return AttemptOutcome(TaskPhase.SUCCEEDED, outputs, logs=await _report_async(context))
 
     async def _run_forked(self, request: AttemptRequest, deadline: float) -> AttemptOutcome:
         ctx = multiprocessing.get_context("fork")

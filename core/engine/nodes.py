@@ -28,6 +28,7 @@ from wingspan.core.engine.interfaces import (
     TaskRunner,
 )
 from wingspan.core.engine.journal import RecordedAttempt
+from wingspan.core.engine.reports import report_logs
 from wingspan.core.engine.values import all_immutable, isolated, materialize, natural, own_inputs
 from wingspan.core.errors import NonRetryableError
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
@@ -312,15 +313,20 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                     results[index] = runner.call(items[index])
                 except Exception as exc:
                     error = error_from_exception(exc, item_path)
+                    report = report_logs(context) if context.report else ()
                     if error.retryable and attempt < retries and not state.aborted:
                         events.append(Event("task", item_path, TaskPhase.RETRYABLE_FAILURE, attempt,
-                                            error=error))
+                                            error=error, logs=report))
                         time.sleep(state.retry.delay(attempt + 1))
                         continue
                     errors[index] = error
-                    events.append(Event("task", item_path, TaskPhase.FAILED, attempt, error=error))
+                    events.append(Event("task", item_path, TaskPhase.FAILED, attempt, error=error,
+                                        logs=report))
                     events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
                 else:
+                    report = report_logs(context) if context.report else ()
+                    if report:  # an item's attempt is recorded only when it has something to show
+                        events.append(Event("task", item_path, TaskPhase.SUCCEEDED, attempt, logs=report))
                     events.append(Event("node", item_path, NodePhase.SUCCEEDED, 0, path))
                 break
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from wingspan.core.engine.attempt_files import attempt_prefix
 from wingspan.core.engine.failures import error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import InProcessExecutor
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, ResumingExecutor, TaskRunner
@@ -107,10 +108,7 @@ class PluginExecutor(ResumingExecutor):
             self._store = self._store_factory()
         if self._store is None:
             return TransferContext()
-        from wingspan.core.storage.uris import join_uri
-
-        prefix = join_uri(self._store.root, "data", request.execution_id, *request.node_id.split("/"),
-                          str(request.attempt))
+        prefix = attempt_prefix(self._store.root, request.execution_id, request.node_id, request.attempt)
         ctx = TransferContext(self._store, prefix)
         if self._offload is not None:
             ctx.offload_threshold = self._offload

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.interface import PythonInterface
@@ -20,6 +20,9 @@ from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import KeyValue
 from wingspan.core.model.workflows import WorkflowNode
 from wingspan.core.types.purity import to_literal_now
+
+if TYPE_CHECKING:
+    from wingspan._runner.run import SignalAnswers
 
 __all__ = ["ConcurrencyPolicy", "CronSchedule", "Email", "FixedRate", "LaunchPlan", "Slack", "Webhook"]
 
@@ -283,8 +286,14 @@ class LaunchPlan(Entity):
         return LaunchPlanInterface(self.workflow.interface.typed, frozenset(self._optional),
                                    frozenset(self.fixed))
 
-    def run_local(self, values: dict[str, Any]) -> Any:
-        return self.workflow.run_local(model.run_inputs(self.name, self.python_defaults, values, self.fixed))
+    def run_local(self, values: dict[str, Any], signals: SignalAnswers | None = None) -> Any:
+        return self.workflow.run_local(model.run_inputs(self.name, self.python_defaults, values, self.fixed),
+                                       signals)
+
+    def run(self, *args: Any, signals: SignalAnswers | None = None, **kwargs: Any) -> Any:
+        """Runs the launch plan locally as calling it does, answering its workflow's gates from
+        ``signals`` (see Workflow.run)."""
+        return self.run_local(self.match_arguments(args, kwargs), signals)
 
     def spec(self) -> model.LaunchPlanSpec:
         s = self.settings

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import ClassVar
 from typing import Literal as TypingLiteral
 
 from wingspan.core.model.tasks import ResourceSet, SecretMount
@@ -48,13 +49,31 @@ class Resources:
                            ephemeral_storage=text["ephemeral_storage"])
 
 
+class _MountType:
+    """flytekit's ``Secret.MountType`` names for the mounts."""
+
+    ANY = "any"
+    ENV_VAR = "env"
+    FILE = "file"
+
+
 @dataclass(frozen=True)
 class Secret:
-    """A secret the task reads with ``current_context().secrets.get(group, key)``."""
+    """A secret the task reads with ``current_context().secrets.get(group, key)`` (its value)
+    or ``.get_file(group, key)`` (a file's path); ``mount="file"`` mounts it as a file where
+    the target can (a pod), ``"env"`` as an environment variable."""
 
     group: str
     key: str
     mount: TypingLiteral["any", "env", "file"] = "any"
+    # flytekit's spelling: Secret(group, key, mount_requirement=Secret.MountType.FILE)
+    mount_requirement: str | None = None
+
+    MountType: ClassVar[type[_MountType]] = _MountType
+
+    def __post_init__(self) -> None:
+        if self.mount_requirement is not None:
+            object.__setattr__(self, "mount", self.mount_requirement)
 
     def problems(self) -> list[str]:
         found = []

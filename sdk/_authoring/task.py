@@ -56,6 +56,7 @@ _DEFAULTS: dict[str, Any] = {
     "retries": 0, "timeout": None, "cache": False, "cache_version": "", "cache_serialize": False,
     "cache_ignore_inputs": (), "requests": None, "limits": None, "secrets": (), "image": "",
     "interruptible": False, "environment": None, "task_config": None, "docs": "", "target": "",
+    "enable_deck": True,
 }
 
 
@@ -82,6 +83,8 @@ class TaskOptions:
     docs: str
     # the task plugin that runs it on a server ("k8s"), over the deployment's task_targets
     target: str
+    # flytekit's name: whether the decks the task makes are kept as its attempts' reports
+    enable_deck: bool
 
     def __init__(self, **options: Any) -> None:
         self.unknown = sorted(set(options) - set(_DEFAULTS))
@@ -120,7 +123,7 @@ class TaskOptions:
             if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
                 found.append(f"{where}: timeout={self.timeout!r} must be a positive timedelta "
                              "(or seconds)")
-        for flag in ("cache", "cache_serialize", "interruptible"):
+        for flag in ("cache", "cache_serialize", "interruptible", "enable_deck"):
             if not isinstance(getattr(self, flag), bool):
                 found.append(f"{where}: {flag} must be True or False")
         if not isinstance(self.cache_version, str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.graph import GraphBuilder, NodeSpec
@@ -27,6 +27,9 @@ from wingspan.core.model.workflows import (
     WorkflowNode,
     WorkflowTemplate,
 )
+
+if TYPE_CHECKING:
+    from wingspan._runner.run import SignalAnswers
 
 __all__ = ["Workflow", "collect_entities", "workflow"]
 
@@ -132,11 +135,18 @@ class Workflow(Entity):
     def node_kind_and_target(self) -> tuple[str, Any]:
         return "workflow_node", WorkflowNode("subworkflow_id", self.id)
 
-    def run_local(self, values: dict[str, Any]) -> Any:
+    def run_local(self, values: dict[str, Any], signals: SignalAnswers | None = None) -> Any:
         # the runner (anyio, the engine) loads on the first run, not with every `import wingspan`
-        from wingspan._runner.run import outputs_of, run_workflow_entity
+        from wingspan._runner.run import outputs_of, python_signals, run_workflow_entity
 
-        return outputs_of(self, run_workflow_entity(self, values))
+        source = python_signals(signals, f"{self.kind_label} {self.name!r}") if signals is not None else None
+        return outputs_of(self, run_workflow_entity(self, values, signals=source))
+
+    def run(self, *args: Any, signals: SignalAnswers | None = None, **kwargs: Any) -> Any:
+        """Runs the workflow locally as calling it does, answering its approve and
+        wait_for_input gates from ``signals``: a dict ``{signal name: value}`` (True or False
+        for an approval) or a function called with each signal's name when its gate waits."""
+        return self.run_local(self.match_arguments(args, kwargs), signals)
 
 
 def _bind_outputs(interface: PythonInterface, returned: Any, where: str) -> list[Binding]:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import anyio
 
-from wingspan._remote.data import input_literals, output_values
+from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
-from wingspan._remote.nodes import LogChunk, list_nodes, read_logs
+from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
@@ -141,11 +141,18 @@ class AsyncRemote:
     async def execute(self, entity: Any, inputs: dict[str, Any] | None = None, *,
                       project: str | None = None, domain: str | None = None, version: str | None = None,
                       name: str = "", wait: bool = False, timeout: float | None = None,  # noqa: ASYNC109
-                      max_parallelism: int = 0, target: str = "") -> Execution:
+                      max_parallelism: int = 0, target: str = "",
+                      signals: Mapping[str, Any] | None = None) -> Execution:
         """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
         ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
-        default when empty). With ``wait``, returns once it has ended (see Execution.wait)."""
+        default when empty); ``signals`` gives its gates their values up front (``{signal name:
+        value}``; an execution given a signal it has not is ended again). With ``wait``, returns
+        once it has ended (see Execution.wait)."""
 
+        if signals is not None and not isinstance(signals, Mapping):
+            raise TypeError("signals= of a server's execution takes a dict {signal name: value}, given "
+                            f"when it starts, not {type(signals).__name__}; to answer gates later, call "
+                            "set_signal(execution, name, value)")
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)
@@ -155,9 +162,20 @@ class AsyncRemote:
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
         execution.output_types = py_outputs
+        if signals:
+            await self._give_signals(execution, signals)
         if wait:
             await execution.wait(timeout)
         return execution
+
+    async def _give_signals(self, execution: Execution, signals: Mapping[str, Any]) -> None:
+        try:
+            for name, value in signals.items():
+                await self.set_signal(execution.id, name, value)
+        except Exception as exc:
+            # refused: the execution must not wait for signals that will never come
+            await self.terminate(execution.id, f"signals= was refused: {exc}", force=True)
+            raise
 
     async def _target(self, entity: Any, project: str, domain: str, version: str | None
                       ) -> tuple[Identifier, TypedInterface, dict[str, Any] | None, dict[str, Any] | None]:
@@ -327,9 +345,22 @@ class AsyncRemote:
 
     async def nodes(self, execution_id: ExecutionRef) -> list[dict[str, Any]]:
         """The execution's nodes, parents before their children: ``node``, ``name``, ``phase``,
-        ``attempts``, ``cache``, ``seconds`` and the first line of the ``error``."""
+        ``attempts``, ``cache``, ``seconds``, the first line of the ``error`` and the ``report``
+        (the URI of the page of its task's decks, "" without one)."""
 
         return await list_nodes(self.transport, self.execution_id(execution_id))
+
+    async def reports(self, execution_id: ExecutionRef, node_id: str | None = None,
+                      attempt: int | None = None) -> list[dict[str, Any]]:
+        """The reports (pages of decks) the execution's task nodes made, or ``node_id``'s: for
+        each node that made one, ``node``, ``attempt`` (its latest that did, or ``attempt``),
+        ``uri``, and ``html``, the page itself (read through the data proxy)."""
+
+        found = await list_reports(self.transport, self.execution_id(execution_id), node_id, attempt)
+        downloads = ProxyDownloads(self.transport.endpoint)
+        for report in found:
+            report["html"] = (await downloads.get(report["uri"])).decode()
+        return found
 
     def execution_id(self, ref: ExecutionRef) -> ExecutionId:
         """An execution id from an id, an Execution, or a name in this client's project and domain."""

@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 
 from wingspan._remote.transport import Transport
+from wingspan.core.engine.reports import REPORT_LOG
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
 from wingspan.core.model.execution import (
@@ -28,7 +29,7 @@ from wingspan.core.model.execution import (
 from wingspan.core.model.interface import ExecutionId
 from wingspan.protos import v1
 
-__all__ = ["LogChunk", "list_nodes", "read_logs"]
+__all__ = ["LogChunk", "list_nodes", "list_reports", "read_logs"]
 
 #: how often a follower looks for new nodes and attempts (the bytes themselves are pushed)
 POLL_SECONDS = 0.5
@@ -85,14 +86,28 @@ async def _node_logs(transport: Transport, execution_id: ExecutionId, node_id: s
         current = await _next_attempt(transport, node, current)
 
 
-async def _attempts(transport: Transport, node: Any) -> dict[int, TaskPhase]:
-    """The node's attempts and their phases, in order."""
+async def _task_executions(transport: Transport, node: Any) -> list[Any]:
+    """The node's attempts (IDL ``TaskExecution`` messages), in order."""
 
     answer = await transport.call("list_task_executions", v1.ListTaskExecutionsRequest(
         node_execution_id=node, limit=100), f"list the attempts of {node.node_id}")
-    found = {int(t.id.attempt): TaskPhase(int(t.closure.phase)) if t.closure else TaskPhase.UNDEFINED
-             for t in answer.task_executions}
-    return dict(sorted(found.items()))
+    return sorted(answer.task_executions, key=lambda t: int(t.id.attempt))
+
+
+async def _attempts(transport: Transport, node: Any) -> dict[int, TaskPhase]:
+    """The node's attempts and their phases, in order."""
+
+    return {int(t.id.attempt): TaskPhase(int(t.closure.phase)) if t.closure else TaskPhase.UNDEFINED
+            for t in await _task_executions(transport, node)}
+
+
+def _report_of(attempts: list[Any]) -> tuple[int, str] | None:
+    """The latest attempt that stored a report, and the report's URI."""
+    for attempt in reversed(attempts):
+        for log in attempt.closure.logs if attempt.closure else ():
+            if log.name == REPORT_LOG:
+                return int(attempt.id.attempt), str(log.uri)
+    return None
 
 
 async def _node_phase(transport: Transport, node: Any) -> NodePhase:
@@ -138,14 +153,16 @@ async def _next_attempt(transport: Transport, node: Any, after: int) -> int | No
 
 async def list_nodes(transport: Transport, execution_id: ExecutionId) -> list[dict[str, Any]]:
     """Every node of the execution, parents before their children: id, name, phase, attempts,
-    cache status, seconds taken and the first line of its error."""
+    cache status, seconds taken, the first line of its error, and its report (the blob URI of
+    the page of the decks its latest reporting attempt made; "" when none did)."""
 
     rows = []
     for node in await _walk(transport, execution_id):
         closure = node.closure
         error = closure.error.message if closure and closure.error else ""
         duration = closure.duration if closure else None
-        attempts = await _attempts(transport, node.id) if closure and not closure.is_parent else {}
+        attempts = await _task_executions(transport, node.id) if closure and not closure.is_parent else []
+        report = _report_of(attempts)
         rows.append({
             "node": node.id.node_id, "name": closure.node_name if closure else "",
             "phase": NodePhase(int(closure.phase)).name if closure else "",
@@ -153,8 +170,29 @@ async def list_nodes(transport: Transport, execution_id: ExecutionId) -> list[di
             "cache": CacheStatus(int(closure.cache_status)).name.lower() if closure else "",
             "seconds": round(duration.total_seconds(), 3) if duration is not None else None,
             "error": error.splitlines()[0] if error else (closure.reason if closure else ""),
+            "report": report[1] if report else "",
         })
     return rows
+
+
+async def list_reports(transport: Transport, execution_id: ExecutionId, node_id: str | None,
+                       attempt: int | None) -> list[dict[str, Any]]:
+    """The reports of the execution's task nodes (or of ``node_id``): for each node, that of
+    ``attempt`` or of its latest attempt that made one, as ``node``, ``attempt`` and ``uri``."""
+
+    if node_id:
+        nodes = [v1.NodeExecutionId(execution_id=codec.to_proto(execution_id), node_id=node_id)]
+    else:
+        nodes = [n.id for n in await _walk(transport, execution_id) if n.closure and not n.closure.is_parent]
+    found = []
+    for node in nodes:
+        attempts = await _task_executions(transport, node)
+        if attempt is not None:
+            attempts = [a for a in attempts if int(a.id.attempt) == attempt]
+        report = _report_of(attempts)
+        if report is not None:
+            found.append({"node": node.node_id, "attempt": report[0], "uri": report[1]})
+    return found
 
 
 async def _walk(transport: Transport, execution_id: ExecutionId) -> list[Any]:

@@ -130,6 +130,13 @@ class Remote:
         result: list[dict[str, Any]] = self._run(self.aio.nodes, self._unwrap(execution_id))
         return result
 
+    def reports(self, execution_id: SyncRef, node_id: str | None = None,
+                attempt: int | None = None) -> list[dict[str, Any]]:
+        """The reports the execution's task nodes made (see ``Remote.aio.reports``)."""
+        found: list[dict[str, Any]] = self._run(self.aio.reports, self._unwrap(execution_id), node_id,
+                                                 attempt)
+        return found
+
     def watch(self, execution_id: SyncRef, after_sequence: int = 0) -> Iterator[Any]:
         return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -12,9 +13,11 @@ import anyio
 
 from wingspan._runner.declared import DeclaredKinds
 from wingspan._runner.inputs import Runnable, check_inputs
+from wingspan._runner.stubs import ACTIVE, TaskStub, stub_for, stubbed_among
 from wingspan.core.engine import (
     AttemptOutcome,
     AttemptRequest,
+    CallbackSignals,
     EagerLauncher,
     EventSink,
     LaunchPlanTarget,
@@ -23,7 +26,8 @@ from wingspan.core.engine import (
     SignalSource,
     WorkflowRun,
 )
-from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
+from wingspan.core.engine.context import current_context
+from wingspan.core.errors import ExecutionFailedError, TypeTransformerError, UserError
 from wingspan.core.model.execution import TaskPhase, WorkflowPhase
 from wingspan.core.model.interface import Identifier
 from wingspan.core.model.tasks import TaskTemplate
@@ -31,7 +35,7 @@ from wingspan.core.model.workflows import CompiledWorkflow, DynamicJobSpec
 from wingspan.core.types import ValueMismatch, default_engine, type_repr
 from wingspan.core.types.frames import frame_parts, load_in_task
 
-__all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "run_workflow_entity"]
+__all__ = ["Runnable", "SdkResolver", "SdkTaskRunner", "outputs_of", "python_signals", "run_workflow_entity"]
 
 
 class SdkTaskRunner:
@@ -52,8 +56,14 @@ class SdkTaskRunner:
         # inputs that may receive a stored DataFrame to load as the frame they declare
         self._frame_inputs = {name for name, literal_type in _literal_types(task).items()
                               if literal_type.kind == "structured_dataset_type"}
+        options = getattr(task, "options", None)
+        self._keeps_decks = getattr(options, "enable_deck", True)
 
     def call(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if ACTIVE or not self._keeps_decks:  # the common case pays one test for both
+            stub = self._prepare()
+            if stub is not None:
+                return self._check(stub(inputs))
         if hasattr(self.task, "run_command"):
             return self.task.run_command(inputs)  # type: ignore[no-any-return]
         if self._kinds.adapts_inputs:
@@ -69,9 +79,19 @@ class SdkTaskRunner:
             # run as a plain coroutine, its awaits would be local runs nobody records
             raise RuntimeError(f"{self._where} was run as a plain task; an eager body runs where the "
                                "tasks it awaits can reach its engine (the local-process target)")
+        stub = self._prepare()
+        if stub is not None:
+            returned = stub(inputs)
+            return self._check(await returned if inspect.isawaitable(returned) else returned)
         if self._kinds.adapts_inputs:
             inputs = self._kinds.inputs(inputs)
         return self._check(await self.task.fn(**inputs))
+
+    def _prepare(self) -> TaskStub | None:
+        """Drops the decks of a task with enable_deck=False; the stub that replaces it, if any."""
+        if not self._keeps_decks:
+            current_context().keep_decks = False
+        return stub_for(self.task)
 
     def _check(self, returned: Any) -> dict[str, Any]:
         outputs: dict[str, Any] = self.task.interface.unpack_outputs(returned, self._where)
@@ -159,6 +179,17 @@ class SdkResolver:
                                 SdkResolver(plan.entities), plan.name)
 
 
+def _check_stubs_run_here(stubbed: list[Any], executor: Any, resolver: SdkResolver) -> None:
+    """Refuses a run that would send a patched task to another process, which runs its body."""
+    if executor is None:
+        return
+    for task in stubbed:
+        if not executor.runs_here(SdkTaskRunner(task, resolver)):
+            raise UserError(f"{task.kind_label} {task.name!r} is patched (wingspan.testing.patch), but this "
+                            "run sends it to another process, where the patch does not reach: run the test "
+                            "in-process (leave out target= and unset WINGSPAN_TASK_TARGETS)")
+
+
 def _run_sync(coroutine_fn: Any) -> RunResult:
     """Runs on a fresh event loop, in a helper thread when this thread already runs one
     (Jupyter, async tests): calling a workflow must work from there too."""
@@ -188,10 +219,40 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     inputs = {**workflow.interface.defaults, **values}
     check_inputs(workflow, inputs)
     executor, cache = engine_parts(workflow.closure, target)
-    run = WorkflowRun(workflow.closure, inputs, SdkResolver(workflow.entities), sink=sink,
+    resolver = SdkResolver(workflow.entities)
+    stubbed = stubbed_among(workflow.entities.values())
+    if stubbed:
+        cache = None  # a stub's output must never be served to a real run
+        _check_stubs_run_here(stubbed, executor, resolver)
+    run = WorkflowRun(workflow.closure, inputs, resolver, sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
                       execution_id=execution_id, private_loop=True, executor=executor, cache=cache)
     return _run_sync(run.run)
+
+
+#: what ``run(..., signals=...)`` takes: {signal name: value}, or a function of a signal's name
+SignalAnswers = Mapping[str, Any] | Callable[[str], Any]
+
+
+def python_signals(given: SignalAnswers, where: str) -> SignalSource:
+    """The gates of a run answered from Python code: from a dict of values by signal name
+    (approve gates take True or False), or by a handler called with each signal's name, in a
+    worker thread, when its gate starts waiting. Values are checked against the gate's type."""
+    if isinstance(given, Mapping):
+        values = dict(given)
+
+        def answer(name: str, expected: Any) -> Any:
+            if name in values:
+                return values[name]
+            raise UserError(f"{where} waits for signal {name!r}, which signals= does not give "
+                            f"(it gives {sorted(values) or 'none'}): add {name!r}: VALUE")
+
+        return CallbackSignals(answer)
+    if callable(given):
+        handler = given
+        return CallbackSignals(lambda name, expected: handler(name))
+    raise TypeError(f"{where}: signals= takes a dict {{signal name: value}} or a function called with a "
+                    f"signal's name, not {type(given).__name__}")
 
 
 def outputs_of(workflow: Any, result: RunResult) -> Any:

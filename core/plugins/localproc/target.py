@@ -266,16 +266,18 @@ def _encode(literals: LiteralMap) -> bytes:
     return codec.encode(literals)
 
 
-def _logs(handle: Handle) -> tuple[TaskLog, ...]:
-    return (TaskLog("stdout+stderr", handle["log"]),)
+def _logs(handle: Handle, reply: dict[str, Any] | None = None) -> tuple[TaskLog, ...]:
+    """The attempt's log file, and what else the worker reported among its logs (its report)."""
+    more = tuple(TaskLog(name, uri) for name, uri in (reply or {}).get("logs", ()))
+    return (TaskLog("stdout+stderr", handle["log"]), *more)
 
 
 def _status(reply: dict[str, Any], handle: Handle, node_id: str) -> TaskStatus:
     if reply.get("ok"):
         from wingspan.core.model import codec
 
-        return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, reply["outputs"]), _logs(handle),
-                          dynamic_spec=reply.get("dynamic") or b"")
+        return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, reply["outputs"]),
+                          _logs(handle, reply), dynamic_spec=reply.get("dynamic") or b"")
     data = reply.get("error") or {}
     error = ExecutionError(code=data.get("code", "USER:Error"), message=data.get("message", ""),
                            kind=ErrorKind(data.get("kind", int(ErrorKind.USER))),
@@ -285,7 +287,7 @@ def _status(reply: dict[str, Any], handle: Handle, node_id: str) -> TaskStatus:
     if reply.get("exception"):
         with contextlib.suppress(Exception):
             exception = pickle.loads(reply["exception"])
-    return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason=error.code, error=error,
+    return TaskStatus(TaskPhase.FAILED, logs=_logs(handle, reply), reason=error.code, error=error,
                       exception=exception)
 
 

@@ -77,15 +77,18 @@ class Worker:
         return self._store
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        from wingspan.core.engine.attempt_io import attempt_store
         from wingspan.core.engine.context import ExecutionContext
         from wingspan.core.engine.failures import error_from_exception
         from wingspan.core.engine.literal_attempt import run_attempt_from_literals
+        from wingspan.core.engine.reports import save_report
         from wingspan.core.model import codec
         from wingspan.core.model.literals import LiteralMap
         from wingspan.core.model.workflows import DynamicJobSpec
         from wingspan.core.types import TransferContext
 
         node_id = request["node_id"]
+        reports: list[tuple[str, str]] = []  # the attempt's report, when its task made one
         try:
             key = (request["module"], request["qualname"])
             runner = self.runners.get(key)
@@ -93,18 +96,25 @@ class Worker:
                 runner = self.runners[key] = resolve_task(*key, self.main_path)
             transfer = TransferContext(self.store(), request["prefix"], request["offload"])
             literals = codec.decode(LiteralMap, request["inputs"])
-            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"])
+            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"],
+                                       self.store(), request["prefix"])
 
             async def attempt() -> dict[str, Any]:
-                if request.get("eager"):
-                    done = await self._eager(runner, literals, transfer, context)
-                    return {"id": request["id"], "ok": True, "outputs": codec.encode(done)}
-                done = await run_attempt_from_literals(runner, literals, transfer, context,
-                                                       dynamic=bool(request.get("dynamic")))
+                try:
+                    if request.get("eager"):
+                        done = await self._eager(runner, literals, transfer, context)
+                        return {"id": request["id"], "ok": True, "outputs": codec.encode(done),
+                                "logs": reports}
+                    done = await run_attempt_from_literals(runner, literals, transfer, context,
+                                                           dynamic=bool(request.get("dynamic")))
+                finally:
+                    if context.report:
+                        saved = await save_report(context, attempt_store(context.store))
+                        reports.extend([saved] if saved is not None else [])
                 if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
                     return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
-                            "dynamic": codec.encode(done)}
-                return {"id": request["id"], "ok": True, "outputs": codec.encode(done)}
+                            "dynamic": codec.encode(done), "logs": reports}
+                return {"id": request["id"], "ok": True, "outputs": codec.encode(done), "logs": reports}
 
             return self.loop.run_until_complete(attempt())
         except Exception as exc:
@@ -113,7 +123,7 @@ class Worker:
                 raised = pickle.dumps(exc)
             except Exception:
                 raised = None
-            return {"id": request["id"], "ok": False, "exception": raised,
+            return {"id": request["id"], "ok": False, "exception": raised, "logs": reports,
                     "error": {"code": error.code, "message": error.message, "kind": int(error.kind),
                               "retryable": error.retryable}}
 

@@ -196,6 +196,7 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
     async def _status(self, ctx: TaskContext, handle: Handle, state: PodState) -> TaskStatus:
         """The status the engine sees: outputs (or the task's own error) read from the store."""
         from wingspan.core.engine.attempt_files import AttemptFiles
+        from wingspan.core.engine.reports import REPORT_LOG
         from wingspan.core.model import codec
 
         logs = self._logs(handle)
@@ -203,6 +204,9 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
         if state.phase not in TERMINAL:
             return TaskStatus(state.phase, logs=logs, reason=state.reason)
         store = ctx.transfer.store or _open_store(prefix)
+        report = AttemptFiles(prefix).report  # the page of the decks the task made, if it made any
+        if await store.exists(report):
+            logs = (*logs, TaskLog(REPORT_LOG, report))
         if state.read_outputs:
             uri = AttemptFiles(prefix).outputs
             if not await store.exists(uri):

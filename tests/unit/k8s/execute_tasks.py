@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from wingspan import NonRetryableError, current_context, task
+from wingspan import Deck, NonRetryableError, current_context, task
 
 
 @task
@@ -32,3 +32,19 @@ def where() -> str:
 @task
 async def later(x: int) -> int:
     return x + current_context().attempt
+
+
+@task
+def resume(x: int) -> str:
+    checkpoint = current_context().checkpoint
+    before = checkpoint.read()
+    checkpoint.write(b"saved by attempt %d" % current_context().attempt)
+    return before.decode() if before is not None else "nothing"
+
+
+@task
+def reports(x: int) -> int:
+    Deck("made in a pod", f"<p>{x}</p>")
+    if x < 0:
+        raise ValueError("negative")
+    return x

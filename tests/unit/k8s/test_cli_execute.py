@@ -139,3 +139,16 @@ def test_an_async_task_is_awaited(tmp_path: Path, store: LocalBlobStore) -> None
     code, prefix = attempt(tmp_path, store, tasks.later, {"x": 40})
     assert code == 0
     assert outputs(store, prefix, tasks.later) == {"o0": 42}
+
+
+def test_an_attempt_resumes_from_the_checkpoint_in_the_pods_blob_store(tmp_path: Path,
+                                                                       store: LocalBlobStore) -> None:
+    # what attempt 0 of the same node saved (attempt 1 saved none): the nearest save is restored
+    earlier = store.uri("data", "exec-1", "n3", "0", "checkpoint")
+    asyncio.run(store.put(f"{earlier}/s1/checkpoint", b"step 7"))
+    asyncio.run(store.put(f"{earlier}/latest", b"s1"))
+    code, prefix = attempt(tmp_path, store, tasks.resume, {"x": 1})
+    assert code == 0
+    assert outputs(store, prefix, tasks.resume) == {"o0": "step 7"}
+    marker = asyncio.run(store.get(f"{prefix}/checkpoint/latest")).decode()
+    assert asyncio.run(store.get(f"{prefix}/checkpoint/{marker}/checkpoint")) == b"saved by attempt 2"

@@ -78,3 +78,17 @@ def test_the_plugin_reads_the_error_wingspan_execute_wrote(tmp_path: Path) -> No
                          PodState(TaskPhase.FAILED, reason="Error", read_error=True))
     assert status.error is not None
     assert status.error.code == "USER:NonRetryableError" and reason in status.error.message
+
+
+def test_the_plugin_lists_the_report_wingspan_execute_stored(tmp_path: Path) -> None:
+    succeeded = _run_in_pod(tmp_path / "ok", tasks.reports, {"x": 4},
+                            PodState(TaskPhase.SUCCEEDED, read_outputs=True))
+    failed = _run_in_pod(tmp_path / "failed", tasks.reports, {"x": -1},
+                         PodState(TaskPhase.FAILED, reason="Error", read_error=True))
+    for status, root in ((succeeded, tmp_path / "ok"), (failed, tmp_path / "failed")):
+        (report,) = [log.uri for log in status.logs if log.name == "report"]
+        assert report == AttemptFiles(LocalBlobStore(root / "blobs").uri("data", "exec-1", "n3", "2")).report
+        assert "<h2>made in a pod</h2>" in asyncio.run(LocalBlobStore(root / "blobs").get(report)).decode()
+    plain = _run_in_pod(tmp_path / "plain", tasks.scale, {"values": [1.0]}, PodState(TaskPhase.SUCCEEDED,
+                                                                                    read_outputs=True))
+    assert [log.name for log in plain.logs] == ["pod"]
