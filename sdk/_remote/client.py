@@ -20,6 +20,7 @@ from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
 from wingspan._remote.nodes import LogChunk, list_nodes, read_logs
 from wingspan._remote.register import Registered, register
+from wingspan._remote.tokens import TokenProvider
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
     FailedPreconditionError,
@@ -109,8 +110,8 @@ class Execution:
 
 class AsyncRemote:
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN) -> None:
-        self.transport = Transport(resolve_endpoint(endpoint))
+                 domain: str = DEFAULT_DOMAIN, tokens: TokenProvider | None = None) -> None:
+        self.transport = Transport(resolve_endpoint(endpoint), tokens)
         self.endpoint = self.transport.address
         self.host, self.port = self.transport.endpoint.host, self.transport.endpoint.port
         self.project, self.domain = project, domain

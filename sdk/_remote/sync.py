@@ -22,6 +22,7 @@ from wingspan._remote.client import (
     LogChunk,
     Registered,
 )
+from wingspan._remote.tokens import TokenProvider
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId
 
@@ -66,8 +67,8 @@ class Remote:
     """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
 
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN) -> None:
-        self.aio = AsyncRemote(endpoint, project=project, domain=domain)
+                 domain: str = DEFAULT_DOMAIN, tokens: TokenProvider | None = None) -> None:
+        self.aio = AsyncRemote(endpoint, project=project, domain=domain, tokens=tokens)
         self._loop: _LoopThread | None = None
         self._closer: weakref.finalize[Any, Remote] | None = None
 

@@ -13,7 +13,7 @@ import contextvars
 import dataclasses
 from collections.abc import Iterator
 
-__all__ = ["ANONYMOUS", "Principal", "acting_as", "current_principal"]
+__all__ = ["ANONYMOUS", "Principal", "acting_as", "caller", "current_principal"]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,11 +45,19 @@ class Principal:
 #: the caller when authentication is off: may do everything, recorded under its subject
 ANONYMOUS = Principal(subject="anonymous", authenticated=False)
 
-_CURRENT: contextvars.ContextVar[Principal] = contextvars.ContextVar("wingspan_principal", default=ANONYMOUS)
+# None outside any call (the scheduler, the engine's own work)
+_CURRENT: contextvars.ContextVar[Principal | None] = contextvars.ContextVar("wingspan_principal",
+                                                                          default=None)
 
 
 def current_principal() -> Principal:
     """The principal of the call in progress (:data:`ANONYMOUS` outside any authenticated call)."""
+    return _CURRENT.get() or ANONYMOUS
+
+
+def caller() -> Principal | None:
+    """The principal of the API call in progress, None when the work is no caller's (the
+    scheduler, the engine): what a service records as who asked."""
     return _CURRENT.get()
 
 

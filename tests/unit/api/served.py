@@ -9,6 +9,10 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
+from wingspan._remote.tokens import ClientCredentials
+from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
+from wingspan.server.serve import ApiServer
+
 READY = re.compile(r"wingspan serve: HTTP (http://\S+)\s+gRPC (\S+):(\d+)")
 
 
@@ -70,3 +74,9 @@ async def run_schemathesis(
     output, _ = await asyncio.wait_for(process.communicate(), limit_seconds)
     assert process.returncode is not None
     return process.returncode, output.decode(errors="replace")
+
+
+def engine_tokens(server: ApiServer) -> ClientCredentials:
+    """The engines' service account's tokens (client credentials from the engine secret)."""
+    assert server.engine_credential is not None
+    return ClientCredentials(ENGINE_CLIENT_ID, server.engine_credential.secret, http_url=server.http_url)

@@ -26,8 +26,9 @@ def _serve(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("flag", ["--http-host", "--grpc-host"])
-def test_a_bind_beyond_loopback_is_refused_without_insecure(tmp_path: Path, flag: str) -> None:
-    done = _serve(flag, "0.0.0.0", home=tmp_path / "home")
+def test_a_bind_beyond_loopback_without_authentication_is_refused_without_insecure(
+        tmp_path: Path, flag: str) -> None:
+    done = _serve(flag, "0.0.0.0", "--auth", "off", home=tmp_path / "home")
     assert done.returncode == 2, done.stderr
     assert f"refusing to listen on {flag} 0.0.0.0" in done.stderr
     assert "--insecure" in done.stderr
@@ -55,9 +56,10 @@ def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
 def test_the_setting_from_the_environment_allows_it_too(tmp_path: Path) -> None:
     exposed = Settings.load(env={"WINGSPAN_HOME": str(tmp_path), "WINGSPAN_HTTP_HOST": "0.0.0.0"})
     with pytest.raises(ConfigError, match=r"refusing to listen on --http-host 0\.0\.0\.0"):
-        check_exposure(exposed)
+        check_exposure(exposed, auth_required=False)
     check_exposure(Settings.load(env={"WINGSPAN_HOME": str(tmp_path), "WINGSPAN_HTTP_HOST": "0.0.0.0",
-                                      "WINGSPAN_INSECURE": "1"}))
+                                      "WINGSPAN_INSECURE": "1"}), auth_required=False)
+    check_exposure(exposed, auth_required=True)
 
 
 def test_the_s3_secret_key_is_not_a_flag(tmp_path: Path) -> None:
