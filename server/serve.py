@@ -179,7 +179,7 @@ class ApiServer:
                 signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
             app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes,
                              settings=self.settings, oauth=self.auth,
-                             authentication=CallAuthentication(verifier, login_hint=public_url))
+                             authentication=CallAuthentication(verifier, login_hint=self.grpc_address))
             self.http_state = app.state.api
             config = uvicorn.Config(
                 app,

@@ -15,6 +15,7 @@ from typing import Any, TypeAlias
 
 import anyio
 
+from wingspan._remote.access import EVERY, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
@@ -336,6 +337,19 @@ class AsyncRemote:
         if isinstance(ref, Execution):
             return ref.id
         return ref
+
+    # ---- who may do what (role bindings) ---------------------------------------------------
+
+    async def grant_role(self, subject: str, role: str, project: str = EVERY, domain: str = EVERY) -> None:
+        """Gives ``subject`` (a user, a service account, ``group:NAME``) ``role`` (admin,
+        contributor, viewer) in ``project``/``domain`` (``*``: everywhere)."""
+        await grant_role(self.transport, subject, role, project, domain)
+
+    async def revoke_role(self, subject: str, role: str, project: str = EVERY, domain: str = EVERY) -> None:
+        await revoke_role(self.transport, subject, role, project, domain)
+
+    async def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
+        return await role_bindings(self.transport, project=project, subject=subject)
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50) -> list[Execution]:

@@ -134,6 +134,16 @@ class Remote:
     def watch(self, execution_id: SyncRef, after_sequence: int = 0) -> Iterator[Any]:
         return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
 
+    def grant_role(self, subject: str, role: str, project: str = "*", domain: str = "*") -> None:
+        self._run(self.aio.grant_role, subject, role, project, domain)
+
+    def revoke_role(self, subject: str, role: str, project: str = "*", domain: str = "*") -> None:
+        self._run(self.aio.revoke_role, subject, role, project, domain)
+
+    def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
+        result: list[dict[str, str]] = self._run(self.aio.role_bindings, project=project, subject=subject)
+        return result
+
     def signals(self, execution_id: SyncRef) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.signals, self._unwrap(execution_id))
         return result

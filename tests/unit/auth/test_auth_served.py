@@ -58,7 +58,7 @@ BY_STREAMING = {m.name: m.server_streaming for m in methods()}
 
 async def test_without_a_token_every_protected_call_is_refused_with_what_to_do(secured: ApiServer) -> None:
     for client in clients(secured):
-        hint = secured.grpc_address if client.name == "grpc" else secured.http_url
+        hint = secured.grpc_address  # what wingspan login takes, whichever transport refused
         try:
             for method in methods():
                 if method.name in OPEN:
