@@ -40,7 +40,7 @@ from wingspan.core.storage.signing import UrlSigner
 from wingspan.server.api.authentication import CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.engine_service import EngineServicer
-from wingspan.server.api.exposure import check_exposure, loopback_only
+from wingspan.server.api.exposure import check_exposure, is_loopback, loopback_only
 from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServer
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
@@ -158,6 +158,9 @@ class ApiServer:
             self.admin = await AdminService.open(self.settings)
             await self.admin.store.ensure_bucket()
             public_url = self.settings.auth_issuer.rstrip("/") or self.http_url
+            if required and not self.settings.auth_issuer and not is_loopback(self.settings.http_host):
+                log.warning("tokens and the OAuth2 metadata name %s, which clients elsewhere cannot reach: "
+                            "set --auth-issuer (auth_issuer) to the URL they use", public_url)
             self.auth = AuthService(self.admin.db, self.settings, issuer=public_url, base_url=public_url,
                                     required=required)
             self.engine_credential = EngineCredential.load(self.settings.home)

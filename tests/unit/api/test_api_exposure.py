@@ -1,5 +1,5 @@
-"""What `wingspan serve` exposes: no bind beyond loopback without --insecure, no secret in the
-process list, no task data in its verbose log."""
+"""What `wingspan serve` exposes: beyond loopback, nothing without a token unless --insecure;
+no secret in the process list, no task data in its verbose log."""
 
 from __future__ import annotations
 
@@ -38,10 +38,32 @@ def test_a_bind_beyond_loopback_without_authentication_is_refused_without_insecu
 
 async def test_insecure_says_the_exposure_is_meant(tmp_path: Path) -> None:
     async with wingspan_serve("--http-host", "0.0.0.0", "--insecure",
-                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (_, http_url, _h, _p):
+                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
         port = http_url.rsplit(":", 1)[1]
         async with httpx.AsyncClient(timeout=30) as http:
             assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+            listed = await http.post(f"http://127.0.0.1:{port}/api/v1/ListProjects", json={})
+            assert listed.status_code == 200
+        assert "auth off" in "".join(served.lines)
+
+
+async def test_beyond_loopback_every_call_needs_a_token_by_default(tmp_path: Path) -> None:
+    async with wingspan_serve("--http-host", "0.0.0.0",
+                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
+        port = http_url.rsplit(":", 1)[1]
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+            refused = await http.post(f"http://127.0.0.1:{port}/api/v1/ListProjects", json={})
+            assert refused.status_code == 401 and "wingspan login" in refused.json()["message"]
+        log = "".join(served.lines)
+        assert "auth required" in log and "--auth-issuer" in log  # tokens would name 0.0.0.0
+
+
+async def test_on_loopback_nothing_changes_by_default(tmp_path: Path) -> None:
+    async with wingspan_serve(env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.post(f"{http_url}/api/v1/ListProjects", json={})).status_code == 200
+        assert "auth off" in "".join(served.lines)
 
 
 @pytest.mark.parametrize(("host", "loopback"), [

@@ -1,0 +1,46 @@
+"""What each method needs, and where: the table covers the whole IDL, and each request names
+the project and domain its role is needed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from wingspan.server.api.methods import methods
+from wingspan.server.auth.policy import ANY_ROLE, NEEDS, OPEN, scope_of
+from wingspan.server.services.idl import v1
+
+
+def test_every_method_of_the_admin_service_has_its_rule() -> None:
+    names = {m.name for m in methods()}
+    assert names == set(NEEDS) | OPEN | ANY_ROLE, "a method without a rule needs the deployment admin"
+    assert not (set(NEEDS) & (OPEN | ANY_ROLE))
+
+
+EXECUTION = v1.ExecutionId(project="p", domain="d", name="n")
+NODE = v1.NodeExecutionId(execution_id=EXECUTION, node_id="n0")
+
+
+@pytest.mark.parametrize(("method", "request_", "scope"), [
+    ("CreateProject", v1.CreateProjectRequest(project=v1.Project(id="p")), ("*", "*")),
+    ("UpdateProject", v1.UpdateProjectRequest(project=v1.Project(id="p")), ("p", "*")),
+    ("GetTask", v1.GetEntityRequest(id=v1.Identifier(project="p", domain="d", name="t", version="1")),
+     ("p", "d")),
+    ("ListNames", v1.ListNamesRequest(list=v1.ListRequest(project="p", domain="d")), ("p", "d")),
+    ("CreateExecution", v1.CreateExecutionRequest(project="p", domain="d"), ("p", "d")),
+    ("GetExecution", v1.GetExecutionRequest(id=EXECUTION), ("p", "d")),
+    ("ListTaskExecutions", v1.ListTaskExecutionsRequest(node_execution_id=NODE), ("p", "d")),
+    ("GetTaskExecution", v1.GetTaskExecutionRequest(id=v1.TaskExecutionId(node_execution_id=NODE)),
+     ("p", "d")),
+    ("SetSignal", v1.SetSignalRequest(id=v1.SignalId(execution_id=EXECUTION, signal_id="s")), ("p", "d")),
+    ("GrantRole", v1.GrantRoleRequest(binding=v1.RoleBinding(subject="a", role="viewer", project="p",
+                                                             domain="*")), ("p", "*")),
+    ("ListRoleBindings", v1.ListRoleBindingsRequest(), ("*", "*")),
+    ("CreateDownloadLocation", v1.CreateDownloadLocationRequest(
+        native_url="s3://bucket/prefix/uploads/p/d/abc/file.txt"), ("p", "d")),
+    ("CreateDownloadLocation", v1.CreateDownloadLocationRequest(native_url="s3://bucket/elsewhere"),
+     ("*", "*")),
+    # a request that names nothing needs a deployment-wide binding
+    ("GetExecution", v1.GetExecutionRequest(), ("*", "*")),
+])
+def test_the_scope_of_a_request(method: str, request_: object, scope: tuple[str, str]) -> None:
+    assert scope_of(method, request_) == scope
