@@ -106,16 +106,21 @@ def list_(home: Path | None, config_file: Path | None) -> None:
 @click.argument("client_id")
 @click.option("--secret-stdin", is_flag=True,
               help="read the secret from standard input instead of making one")
+@click.option("--admin", is_flag=True, help="make the account a deployment-wide admin")
 @_home
 @_config
-def add_service_account(
-        client_id: str, secret_stdin: bool, home: Path | None, config_file: Path | None) -> None:
+def add_service_account(client_id: str, secret_stdin: bool, admin: bool, home: Path | None,
+                        config_file: Path | None) -> None:
     """Add (or give a new secret to) the service account CLIENT_ID, for the client credentials
     grant (CI: WINGSPAN_CLIENT_ID and WINGSPAN_CLIENT_SECRET). Prints a new secret once."""
     given = sys.stdin.readline().rstrip("\r\n") if secret_stdin else ""
 
+    from wingspan.server.auth.roles import Role
+
     async def work(store: Any) -> str:
         made: str = await store.accounts.set_service_account(client_id, given)
+        if admin:
+            await store.bindings.grant(client_id, Role.ADMIN)
         return made
 
     made = _run(home, config_file, work)

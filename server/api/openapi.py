@@ -20,6 +20,7 @@ from typing import Any
 from wingspan.server.api.contract import RULES, FieldRule
 from wingspan.server.api.messages import JSON_PATTERNS
 from wingspan.server.api.methods import Method, methods
+from wingspan.server.auth.policy import OPEN
 
 __all__ = ["ERROR_SCHEMA", "openapi_document", "schema_name"]
 
@@ -219,6 +220,15 @@ class _Writer:
         return {"not": {"anyOf": pairs}}
 
 
+#: how a caller authenticates, when the server requires it (server/api/authentication.py)
+BEARER = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "an access token of this server's authorization server (see "
+                   "/.well-known/oauth-authorization-server); not needed when the server does not require "
+                   "authentication (by default, when it listens on loopback only)",
+}
+
+
 def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str, Any]:
     error = {
         "description": "the request failed",
@@ -231,16 +241,19 @@ def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str,
         }
     else:
         ok = {"description": "OK", "content": {"application/json": {"schema": _ref(response_ref)}}}
-    return {
+    operation = {
         "operationId": method.name,
         "summary": f"{method.name} (gRPC {method.path})",
         "tags": ["admin"],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request_ref)}}},
         "responses": {
-            "200": ok, "400": error, "403": error, "404": error, "409": error, "413": error, "415": error,
-            "default": error,
+            "200": ok, "400": error, "401": error, "403": error, "404": error, "409": error, "413": error,
+            "415": error, "default": error,
         },
     }
+    if method.name in OPEN:
+        operation["security"] = []  # answers without a token
+    return operation
 
 
 @functools.cache
@@ -274,5 +287,6 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
             "{code, message, status}.",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.items()))},
+        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": {"bearer": BEARER}},
+        "security": [{"bearer": []}],
     }

@@ -8,10 +8,12 @@ PKCE and a loopback redirect instead.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Sequence
 from typing import final
 
+import anyio.to_thread
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
@@ -28,8 +30,22 @@ CLI_CLIENT_ID = "wingspan-cli"
 ENGINE_CLIENT_ID = "engine"
 MIN_PASSWORD_CHARS = 12
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
-# compared against when a user does not exist, so that a wrong name takes as long as a wrong password
-_ABSENT = hash_secret(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _absent() -> str:
+    """Compared against when a user does not exist, so that a wrong name takes as long as a
+    wrong password."""
+    return hash_secret(secrets.token_urlsafe(16))
+
+
+async def _hash(secret: str) -> str:
+    # argon2 is memory-hard and slow on purpose: off the event loop
+    return await anyio.to_thread.run_sync(hash_secret, secret)
+
+
+async def _matches(hashed: str, secret: str) -> bool:
+    return await anyio.to_thread.run_sync(lambda: secret_matches(hashed or _absent(), secret))
 
 
 @final
@@ -44,7 +60,7 @@ class Accounts:
                 f"the password of {name} has {len(password)} characters; use at least {MIN_PASSWORD_CHARS}")
         try:
             async with self.db.write() as session:
-                session.add(UserRow(name=name, password_hash=hash_secret(password), created_at=now()))
+                session.add(UserRow(name=name, password_hash=await _hash(password), created_at=now()))
         except IntegrityError as exc:
             if is_unique_violation(exc):
                 raise AlreadyExistsError(f"user {name} exists already") from exc
@@ -57,7 +73,7 @@ class Accounts:
     async def password_matches(self, name: str, password: str) -> bool:
         async with self.db.read() as session:
             row = await session.get(UserRow, name)
-        return secret_matches(row.password_hash if row else _ABSENT, password) and row is not None
+        return await _matches(row.password_hash if row else "", password) and row is not None
 
     async def set_service_account(self, client_id: str, secret: str = "") -> str:
         """Creates the service account ``client_id``, or gives it a new secret; returns the secret
@@ -66,19 +82,23 @@ class Accounts:
         if client_id == CLI_CLIENT_ID:
             raise InvalidArgumentError(f"{CLI_CLIENT_ID} is the CLI's public client, not a service account")
         secret = secret or secrets.token_urlsafe(32)
+        async with self.db.read() as session:
+            row = await session.get(OAuthClientRow, client_id)
+        if row is not None and await _matches(row.secret_hash, secret):
+            return secret  # as it is (each server start says so for the engines' account)
+        hashed = await _hash(secret)
         async with self.db.write() as session:
             row = await session.get(OAuthClientRow, client_id)
             if row is None:
-                session.add(OAuthClientRow(client_id=client_id, secret_hash=hash_secret(secret),
-                                           created_at=now()))
-            elif not secret_matches(row.secret_hash, secret):
-                row.secret_hash = hash_secret(secret)
+                session.add(OAuthClientRow(client_id=client_id, secret_hash=hashed, created_at=now()))
+            else:
+                row.secret_hash = hashed
         return secret
 
     async def client_secret_matches(self, client_id: str, secret: str) -> bool:
         async with self.db.read() as session:
             row = await session.get(OAuthClientRow, client_id)
-        return secret_matches(row.secret_hash if row else _ABSENT, secret) and row is not None
+        return await _matches(row.secret_hash if row else "", secret) and row is not None
 
 
 def _check_name(name: str, kind: str) -> None:

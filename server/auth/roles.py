@@ -1,9 +1,10 @@
-"""Roles per project and domain, stored as bindings, and what each call needs.
+"""Roles per project and domain, stored as bindings.
 
 Three roles, each including the one below it: ``viewer`` reads, ``contributor`` also
 registers, runs, terminates and answers signals, ``admin`` also manages the project and who
-may do what in it. A binding with ``*`` as project and domain holds everywhere (a
-deployment-wide admin). A binding names a subject, or ``group:NAME`` for everyone an
+may do what in it. ``*`` as a binding's project holds in every project, as its domain in
+every domain; both ``*`` is the deployment-wide binding (a deployment-wide admin). A
+binding names a subject, or ``group:NAME`` for everyone an
 issuer says is in that group.
 """
 
@@ -54,7 +55,6 @@ class RoleBindings:
 
     async def grant(self, subject: str, role: Role, project: str = EVERY, domain: str = EVERY) -> bool:
         """Binds; False when the binding existed already."""
-        _check_scope(project, domain)
         from sqlalchemy.exc import IntegrityError
 
         try:
@@ -101,11 +101,7 @@ class RoleBindings:
         return max(roles, default=None)
 
 
-def _check_scope(project: str, domain: str) -> None:
-    if (project == EVERY) != (domain == EVERY) and project == EVERY:
-        raise InvalidArgumentError(
-            f"a binding for every project holds in every domain: give domain {EVERY!r} too, not {domain!r}")
-
-
 def _where(project: str, domain: str) -> str:
-    return "the whole deployment" if project == EVERY else f"project {project}, domain {domain}"
+    if project == domain == EVERY:
+        return "the whole deployment"
+    return f"project {project}, domain {domain}"

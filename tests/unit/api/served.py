@@ -58,7 +58,8 @@ CONFIG = os.path.join(os.path.dirname(__file__), "schemathesis.toml")
 
 
 async def run_schemathesis(
-        http_url: str, cwd: str, *, examples: int = 10, limit_seconds: int = 600) -> tuple[int, str]:
+        http_url: str, cwd: str, *, examples: int = 10, limit_seconds: int = 600, token: str = "",
+) -> tuple[int, str]:
     """schemathesis with every check (its default; schemathesis.toml says where one is off and
     why) against the live server's OpenAPI document: examples and fuzzing phases, seeded and
     bounded by the number of examples, not by time, so that a slow machine runs the same cases.
@@ -70,6 +71,7 @@ async def run_schemathesis(
         "--phases", "examples,fuzzing", "--max-examples", str(examples),
         "--generation-database", "none", "--suppress-health-check", "all", "--workers", "2",
         "--no-color", "--seed", "20261129",
+        *(["--header", f"Authorization: Bearer {token}"] if token else []),
         cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(process.communicate(), limit_seconds)
     assert process.returncode is not None

@@ -44,3 +44,17 @@ NODE = v1.NodeExecutionId(execution_id=EXECUTION, node_id="n0")
 ])
 def test_the_scope_of_a_request(method: str, request_: object, scope: tuple[str, str]) -> None:
     assert scope_of(method, request_) == scope
+
+
+async def test_a_binding_for_one_domain_of_every_project(db: object) -> None:
+    from wingspan.server.auth.principal import Principal
+    from wingspan.server.auth.roles import EVERY, Role, RoleBindings
+    from wingspan.server.db.engine import Database
+
+    assert isinstance(db, Database)
+    bindings = RoleBindings(db)
+    assert await bindings.grant("dev", Role.CONTRIBUTOR, EVERY, "development")
+    assert not await bindings.grant("dev", Role.CONTRIBUTOR, EVERY, "development")  # there already
+    dev = Principal("dev")
+    assert await bindings.held(dev, "any-project", "development") is Role.CONTRIBUTOR
+    assert await bindings.held(dev, "any-project", "production") is None

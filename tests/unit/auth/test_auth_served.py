@@ -72,6 +72,11 @@ async def test_without_a_token_every_protected_call_is_refused_with_what_to_do(s
         for path in ("/healthz", "/readyz", "/schema/openapi.json", "/.well-known/jwks.json",
                      "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"):
             assert (await http.get(path)).status_code == 200, path
+        document = (await http.get("/schema/openapi.json")).json()
+        assert document["security"] == [{"bearer": []}]
+        assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+        assert document["paths"]["/api/v1/GetVersion"]["post"]["security"] == []
+        assert "401" in document["paths"]["/api/v1/ListProjects"]["post"]["responses"]
         metrics = await http.get("/metrics")
         assert metrics.status_code == 401 and metrics.headers["www-authenticate"].startswith("Bearer")
         assert (await http.post("/api/v1/ListProjects", json={},

@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 import pytest
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.jwk import ECKey, OctKey
 
 from tests.unit.auth.conftest import ISSUER
@@ -104,3 +104,13 @@ async def test_a_replica_finds_a_key_another_replica_made(keys: KeyRing) -> None
     other = KeyRing(keys.db, sign_seconds=3600, token_seconds=900)
     token = (await TokenIssuer(other, ISSUER, 900).issue("alice", client_id="wingspan-cli")).value
     assert (await SignedTokenVerifier(keys, ISSUER).verify(token)).subject == "alice"
+
+
+async def test_a_key_past_its_signing_time_is_replaced_and_its_tokens_stay_valid(keys: KeyRing) -> None:
+    # a key that signs for no time at all: every token is signed by a new key
+    brief = KeyRing(keys.db, sign_seconds=0, token_seconds=900)
+    issuer, verifier = TokenIssuer(brief, ISSUER, 900), SignedTokenVerifier(keys, ISSUER)
+    tokens = [(await issuer.issue(f"user{n}", client_id="wingspan-cli")).value for n in range(3)]
+    kids = {jws.extract_compact(t.encode()).protected["kid"] for t in tokens}
+    assert len(kids) == 3
+    assert [(await verifier.verify(t)).subject for t in tokens] == ["user0", "user1", "user2"]
