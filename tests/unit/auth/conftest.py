@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.services.conftest import backend, db_url  # noqa: F401 - SQLite and PostgreSQL
+from tests.real.conftest import postgres_env  # noqa: F401 - the session fixture, shared
 from tests.unit.auth.used_secrets import SECRETS, secret
 from wingspan.core.config import Settings
 from wingspan.server.auth.keys import KeyRing
@@ -73,8 +75,8 @@ def no_secret_in_any_log_line() -> Iterator[None]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite'}")
+async def db(db_url: str) -> AsyncIterator[Database]:  # noqa: F811 - the imported fixture
+    database = Database(db_url)
     await migrate(database)
     try:
         yield database
@@ -88,13 +90,14 @@ def keys(db: Database) -> KeyRing:
 
 
 @pytest.fixture
-async def secured(tmp_path: Path) -> AsyncIterator[ApiServer]:
-    """A server on loopback that requires tokens (``auth = "required"``), without the engine.
+async def secured(tmp_path: Path, db_url: str) -> AsyncIterator[ApiServer]:  # noqa: F811
+    """A server on loopback that requires tokens (``auth = "required"``), without the engine, on
+    SQLite (fast tier) and PostgreSQL (``real``).
 
     ada is the deployment-wide admin, alice a contributor and vic a viewer of default/development,
     olga an admin of another project only; the service account ``ci`` holds contributor there
     through the group-less binding of its client id."""
-    settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0, auth="required")
+    settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0, auth="required", db_url=db_url)
     async with ApiServer(settings, grace=2, engine=False) as server:
         auth = server.auth
         assert auth is not None and auth.required
