@@ -86,10 +86,21 @@ def login(endpoint: str | None, device: bool) -> None:
 @click.command()
 @click.argument("endpoint", required=False, metavar="[HOST:PORT]")
 def logout(endpoint: str | None) -> None:
-    """Forget the tokens cached for ENDPOINT."""
+    """End the login to ENDPOINT: its refresh token is given back to the server, and the tokens
+    cached for it are forgotten."""
     from wingspan._remote.endpoint import resolve_endpoint
-    from wingspan._remote.tokens import TokenCache
+    from wingspan._remote.tokens import TokenCache, revoke
+    from wingspan.core.errors import WingspanError
 
     address = resolve_endpoint(endpoint).address
-    TokenCache.default().put(address, None)
-    click.echo(f"logged out of {address}", err=True)
+    cache = TokenCache.default()
+    entry = cache.get(address)
+    note = ""
+    if entry is not None:
+        try:
+            asyncio.run(revoke(entry))
+        except WingspanError as exc:
+            note = f" (the server could not be told: {exc}; its tokens expire on their own)"
+    cache.put(address, None)
+    click.echo(f"logged out of {address}{note}", err=True)
+

@@ -84,7 +84,7 @@ async def login_with_browser(endpoint: str, http_url: str, open_browser: Callabl
     body = await post_token(token_url, {
         "grant_type": "authorization_code", "code": query["code"], "code_verifier": verifier,
         "client_id": CLI_CLIENT_ID, "redirect_uri": redirect_uri})
-    cache.put(endpoint, entry_from(body, token_url))
+    cache.put(endpoint, entry_from(body, token_url, str(metadata.get("revocation_endpoint", ""))))
 
 
 async def login_with_device(endpoint: str, http_url: str, show: Callable[[dict[str, Any]], None],
@@ -114,6 +114,6 @@ async def login_with_device(endpoint: str, http_url: str, show: Callable[[dict[s
                 interval += 5
                 continue
             raise
-        cache.put(endpoint, entry_from(body, token_url))
+        cache.put(endpoint, entry_from(body, token_url, str(metadata.get("revocation_endpoint", ""))))
         return
     raise UnauthenticatedError("the device code expired before it was entered: run wingspan login again")

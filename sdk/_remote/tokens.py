@@ -27,7 +27,7 @@ from typing import Any, Protocol, final, runtime_checkable
 
 import httpx
 
-from wingspan.core.errors import UnauthenticatedError, UserError
+from wingspan.core.errors import UnauthenticatedError, UnavailableError, UserError
 
 __all__ = [
     "CLI_CLIENT_ID",
@@ -40,6 +40,7 @@ __all__ = [
     "entry_from",
     "post_token",
     "provider_for",
+    "revoke",
 ]
 
 #: the server's built-in public client for the CLI and Remote
@@ -176,10 +177,25 @@ class TokenCache:
             raise
 
 
-def entry_from(body: Mapping[str, Any], token_url: str) -> dict[str, Any]:
+def entry_from(body: Mapping[str, Any], token_url: str, revocation_url: str = "") -> dict[str, Any]:
     """What the cache keeps of a token answer."""
     return {"access_token": body["access_token"], "refresh_token": body.get("refresh_token", ""),
-            "expires_at": time.time() + float(body.get("expires_in", 300)), "token_url": token_url}
+            "expires_at": time.time() + float(body.get("expires_in", 300)), "token_url": token_url,
+            "revocation_url": revocation_url}
+
+
+async def revoke(entry: Mapping[str, Any]) -> None:
+    """Gives a cached login's refresh token back to the server, which ends that login (RFC 7009)."""
+    if entry.get("refresh_token") and entry.get("revocation_url"):
+        try:
+            async with httpx.AsyncClient(timeout=30) as http:
+                answer = await http.post(str(entry["revocation_url"]), data={
+                    "token": str(entry["refresh_token"]), "token_type_hint": "refresh_token",
+                    "client_id": CLI_CLIENT_ID})
+        except httpx.HTTPError as exc:
+            raise UnavailableError(f"cannot reach {entry['revocation_url']}: {exc}") from exc
+        if answer.status_code != 200:
+            raise UnauthenticatedError(f"the server did not take the login back: HTTP {answer.status_code}")
 
 
 @final
@@ -214,7 +230,7 @@ class StoredLogin:
                 raise UnauthenticatedError(
                     f"the login to {self.endpoint} cannot be renewed ({exc}): run `wingspan login "
                     f"{self.endpoint}`") from exc
-            fresh = entry_from(body, str(entry["token_url"]))
+            fresh = entry_from(body, str(entry["token_url"]), str(entry.get("revocation_url", "")))
             self.cache.put(self.endpoint, fresh)
             return str(fresh["access_token"])
 

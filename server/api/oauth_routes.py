@@ -93,6 +93,14 @@ def oauth_routes(auth: AuthService) -> list[HTTPRouteHandler]:
                 answer.headers["www-authenticate"] = 'Basic realm="wingspan"'
             return answer
 
+    @post("/oauth2/revoke", include_in_schema=False, status_code=200)
+    async def revoke(request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            await server.revoke(await _form(request))
+        except OAuthError as exc:
+            return _json(exc.body(), exc.status)
+        return _json({})
+
     @post("/oauth2/device_authorization", include_in_schema=False, status_code=200)
     async def device_authorization(request: Request[Any, Any, Any]) -> Response[bytes]:
         try:
@@ -139,7 +147,7 @@ def oauth_routes(auth: AuthService) -> list[HTTPRouteHandler]:
             return _page("Connect a device", again, 401)
         return _page("Device connected", "<p>You may close this page and return to your device.</p>")
 
-    return [metadata, jwks, token, device_authorization, authorize_page, authorize, device_page,
+    return [metadata, jwks, token, revoke, device_authorization, authorize_page, authorize, device_page,
             device_approve]
 
 

@@ -8,6 +8,7 @@
   one revokes its whole family (everyone holding a token of that login must log in again).
 - ``urn:ietf:params:oauth:grant-type:device_code`` (RFC 8628): a device without a browser shows
   a user code, a person enters it with their password on another machine, the device polls.
+- revocation (RFC 7009): a refresh token given back ends its login (``wingspan logout``).
 
 The HTTP routes (:mod:`wingspan.server.api.oauth_routes`) only parse and answer; every rule is
 here. Codes and refresh tokens are stored as digests (:func:`~.passwords.digest`).
@@ -110,6 +111,7 @@ class AuthorizationServer:
             "authorization_endpoint": f"{base}/oauth2/authorize",
             "token_endpoint": f"{base}/oauth2/token",
             "device_authorization_endpoint": f"{base}/oauth2/device_authorization",
+            "revocation_endpoint": f"{base}/oauth2/revoke",
             "jwks_uri": f"{base}/.well-known/jwks.json",
             "response_types_supported": ["code"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
@@ -173,6 +175,9 @@ class AuthorizationServer:
             row = await session.get(RefreshTokenRow, digest(presented)) if presented else None
             if row is None:
                 raise OAuthError("invalid_grant", "unknown refresh token: log in again")
+            if row.revoked and row.used_at is None:
+                raise OAuthError("invalid_grant", "this login was ended (logged out, or revoked after a "
+                                 "refresh token was reused): log in again")
             if row.revoked or row.used_at is not None:
                 # presented twice: it was copied; end every session of this login
                 await session.execute(update(RefreshTokenRow).where(col(RefreshTokenRow.family) == row.family)
@@ -205,6 +210,19 @@ class AuthorizationServer:
                 subject=subject, scope=scope, expires_at=now() + timedelta(seconds=self.refresh_seconds)))
         return {"access_token": access.value, "token_type": "Bearer", "expires_in": access.expires_in,
                 "refresh_token": refresh, "scope": scope}
+
+    async def revoke(self, form: Mapping[str, str]) -> None:
+        """RFC 7009: a refresh token given back ends its login (its whole family). Anything
+        else (an unknown token, an access token, which expires within minutes) changes nothing,
+        and the answer is the same, so that it tells nobody whether a token exists."""
+        presented = form.get("token", "")
+        if not presented:
+            raise OAuthError("invalid_request", "token is required")
+        async with self.db.write() as session:
+            row = await session.get(RefreshTokenRow, digest(presented))
+            if row is not None:
+                await session.execute(update(RefreshTokenRow).where(
+                    col(RefreshTokenRow.family) == row.family).values(revoked=True))
 
     # --- authorization code: the browser's part ---
 

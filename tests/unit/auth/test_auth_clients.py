@@ -137,7 +137,12 @@ async def test_login_remote_refresh_device_ci_and_access_commands(tmp_path: Path
         code, out, err = await wingspan("get", "executions", env=device_env)
         assert code != 0 and "bob may not call ListExecutions: it needs the viewer role" in err
         code, out, err = await wingspan("logout", env=device_env)
-        assert code == 0 and device_cache.get(endpoint) is None
+        assert code == 0 and device_cache.get(endpoint) is None, err
+        # logging out gave the refresh token back: it renews nothing any more
+        async with httpx.AsyncClient(timeout=30) as client:
+            after = await client.post(f"{http_url}/oauth2/token", data={
+                "grant_type": "refresh_token", "refresh_token": entry["refresh_token"]})
+        assert after.status_code == 400 and "login was ended" in after.json()["error_description"]
     # the server's own log (at DEBUG) holds none of the secrets used
     log = "".join(served.lines)
     assert "auth required" in log and "DEBUG" in log
