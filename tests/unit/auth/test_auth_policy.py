@@ -58,3 +58,19 @@ async def test_a_binding_for_one_domain_of_every_project(db: object) -> None:
     dev = Principal("dev")
     assert await bindings.held(dev, "any-project", "development") is Role.CONTRIBUTOR
     assert await bindings.held(dev, "any-project", "production") is None
+
+
+def test_the_auth_settings_are_checked_before_the_server_starts() -> None:
+    from wingspan.core.config import Settings
+    from wingspan.core.errors import ConfigError
+    from wingspan.server.auth.service import auth_required
+
+    assert not auth_required(Settings(), loopback_only=True)
+    assert auth_required(Settings(), loopback_only=False)
+    assert not auth_required(Settings(insecure=True), loopback_only=False)
+    assert auth_required(Settings(auth="required"), loopback_only=True)
+    assert not auth_required(Settings(auth="off"), loopback_only=False)
+    with pytest.raises(ConfigError, match="choose from auto, required, off"):
+        auth_required(Settings(auth="maybe"), loopback_only=True)
+    with pytest.raises(ConfigError, match="access_token_seconds = 0 is too short"):
+        auth_required(Settings(access_token_seconds=0), loopback_only=True)
