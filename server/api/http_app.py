@@ -141,7 +141,8 @@ def create_app(
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
-    document = json.dumps(openapi_document(implemented, VERSION, settings.max_text_chars)).encode()
+    bearer = authentication is not None and authentication.required
+    document = json.dumps(openapi_document(implemented, VERSION, settings.max_text_chars, bearer)).encode()
 
     @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
     async def schema() -> Response[bytes]:

@@ -229,7 +229,7 @@ BEARER = {
 }
 
 
-def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str, Any]:
+def _operation(method: Method, request_ref: str, response_ref: str, bearer: bool) -> dict[str, Any]:
     error = {
         "description": "the request failed",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -251,14 +251,16 @@ def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str,
             "415": error, "default": error,
         },
     }
-    if method.name in OPEN:
+    if bearer and method.name in OPEN:
         operation["security"] = []  # answers without a token
     return operation
 
 
 @functools.cache
-def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int) -> dict[str, Any]:
-    """The document for the methods named in ``implemented`` (IDL names)."""
+def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int,
+                     bearer: bool = False) -> dict[str, Any]:
+    """The document for the methods named in ``implemented`` (IDL names); ``bearer``: the server
+    requires a token on every method but GetVersion, and the document says so."""
     from google.protobuf import descriptor_pb2
 
     from wingspan.protos.gen.descriptors import file_descriptor_set
@@ -275,9 +277,9 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
             continue
         request_type, response_type = io[method.name]
         request_name, response_name = writer.message(request_type), writer.message(response_type)
-        paths[f"/api/v1/{method.name}"] = {"post": _operation(method, request_name, response_name)}
+        paths[f"/api/v1/{method.name}"] = {"post": _operation(method, request_name, response_name, bearer)}
     schemas = {"Error": ERROR_SCHEMA, **writer.schemas}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Wingspan admin API",
@@ -287,6 +289,9 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
             "{code, message, status}.",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(schemas.items())), "securitySchemes": {"bearer": BEARER}},
-        "security": [{"bearer": []}],
+        "components": {"schemas": dict(sorted(schemas.items()))},
     }
+    if bearer:
+        document["components"]["securitySchemes"] = {"bearer": BEARER}
+        document["security"] = [{"bearer": []}]
+    return document

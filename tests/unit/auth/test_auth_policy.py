@@ -74,3 +74,13 @@ def test_the_auth_settings_are_checked_before_the_server_starts() -> None:
         auth_required(Settings(auth="maybe"), loopback_only=True)
     with pytest.raises(ConfigError, match="access_token_seconds = 0 is too short"):
         auth_required(Settings(access_token_seconds=0), loopback_only=True)
+
+
+def test_the_openapi_document_asks_for_a_token_only_where_the_server_does() -> None:
+    from wingspan.server.api.methods import methods
+    from wingspan.server.api.openapi import openapi_document
+
+    every = frozenset(m.name for m in methods())
+    open_server = openapi_document(every, "0", 1000)
+    assert "security" not in open_server and "securitySchemes" not in open_server["components"]
+    assert all("security" not in p["post"] for p in open_server["paths"].values())
