@@ -317,4 +317,5 @@ def _with_query(uri: str, **params: str) -> str:
     parts = urllib.parse.urlsplit(uri)
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
     query += [(k, v) for k, v in params.items() if v]
-    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, urllib.parse.urlencode(query),
+                                    parts.fragment))
