@@ -16,11 +16,14 @@ from wingspan.core.version import VERSION
 
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
+    "access": "wingspan.cli.access:access",
     "backfill": "wingspan.cli.backfill:backfill",
     "cache": "wingspan.cli.cache:cache",
     "execute": "wingspan.cli.execute:execute",
     "execution": "wingspan.cli.remote:execution",
     "get": "wingspan.cli.remote:get",
+    "login": "wingspan.cli.login:login",
+    "logout": "wingspan.cli.login:logout",
     "logs": "wingspan.cli.logs:logs",
     "plugins": "wingspan.cli.plugins:plugins",
     "register": "wingspan.cli.remote:register",

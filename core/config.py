@@ -114,6 +114,15 @@ class Settings:
     oidc_groups_claim: str = "groups"
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
+    # who must present a token: "auto" (nobody on a loopback bind, everyone on any other bind
+    # unless insecure), "required" or "off"
+    auth: str = "auto"
+    # the issuer this server's tokens name (its public HTTP URL); empty: the HTTP address it serves
+    auth_issuer: str = ""
+    # lifetimes in seconds: an access token, a refresh token, a signing key's time as the signer
+    access_token_seconds: int = 900
+    refresh_token_seconds: int = 30 * 24 * 3600
+    signing_key_seconds: int = 7 * 24 * 3600
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)

@@ -29,6 +29,11 @@ import click
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 
+#: loggers whose debug lines carry values that may be secrets or task data, kept at INFO even
+#: with --verbose: the database drivers' (every call with its arguments) and hpack's (every
+#: HTTP/2 header of gRPC, a bearer token included)
+QUIET_LOGGERS = ("aiosqlite", "asyncpg", "hpack")
+
 
 @click.command()
 @click.option("--http-host", help="address of the HTTP API  [default: 127.0.0.1]")
@@ -65,9 +70,14 @@ from wingspan.core.errors import ConfigError
                    "ones  [default: stable per machine and home]")
 @click.option("--lease-seconds", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
               help="how long an engine replica's claim on an execution lasts without a heartbeat")
+@click.option("--auth", type=click.Choice(["auto", "required", "off"]),
+              help="who must present a token: auto requires one on any bind beyond loopback and none "
+                   "on loopback  [default: auto]")
+@click.option("--auth-issuer", help="this server's public HTTP URL, named in its tokens and OAuth2 "
+                                    "metadata  [default: the HTTP address it listens on]")
 @click.option("--insecure", is_flag=True, default=None,
-              help="allow --http-host / --grpc-host beyond loopback although the server has no "
-                   "authentication (anyone who reaches it can run code on this host)")
+              help="allow --http-host / --grpc-host beyond loopback with authentication off "
+                   "(anyone who reaches it can run code on this host)")
 @click.option("-v", "--verbose", is_flag=True,
               help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,
@@ -77,7 +87,8 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
     Secrets are never flags (every user of the host can read the process list): give the S3
     secret key as WINGSPAN_S3_SECRET_KEY, --s3-secret-key-file or s3_secret_key in the config
     file, and a database password in WINGSPAN_DB_URL, the config file, PGPASSWORD or ~/.pgpass.
-    The APIs listen on loopback only unless --insecure says otherwise.
+    Beyond loopback, every call needs a token of this server's authorization server
+    (`wingspan users add`, `wingspan access grant`, `wingspan login`), unless --insecure.
     """
     from wingspan.server.serve import ApiServer, RoleFailedError, parse_roles, serve_forever
 
@@ -96,16 +107,19 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
     if not verbose:
         logging.getLogger("alembic").setLevel(logging.WARNING)
     # statements yes; rows never (they hold task data); parameters are hidden by the engine itself,
-    # and the drivers' own debug lines (every call with its arguments) stay off
+    # and the debug lines that carry values stay off (QUIET_LOGGERS)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if verbose else logging.WARNING)
-    for driver in ("aiosqlite", "asyncpg"):
-        logging.getLogger(driver).setLevel(logging.INFO)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO)
 
     def ready(server: ApiServer) -> None:
         served = f"HTTP {server.http_url}  gRPC {server.grpc_address}  " if "api" in chosen else ""
         engine = f"  replica {server.engine.replica_id}" if server.engine is not None else ""
+        auth = ""
+        if server.auth is not None:
+            auth = "  auth required" if server.auth.required else "  auth off"
         click.echo(f"wingspan serve: {served}database {_safe(server.settings.database_url)}  "
-                   f"storage {server.settings.storage_root}  roles {','.join(sorted(chosen))}{engine}",
+                   f"storage {server.settings.storage_root}  roles {','.join(sorted(chosen))}{engine}{auth}",
                    err=True)
 
     try:

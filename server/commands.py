@@ -14,4 +14,4 @@ __all__ = ["wingspan_cli_commands"]
 
 @hookimpl
 def wingspan_cli_commands() -> Mapping[str, Any]:
-    return {"serve": "wingspan.server.cli:serve"}
+    return {"serve": "wingspan.server.cli:serve", "users": "wingspan.server.users_cli:users"}

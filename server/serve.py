@@ -6,9 +6,13 @@ and blob store, and stops gracefully: it reports not ready and NOT_SERVING first
 lets calls in flight finish (up to ``grace`` seconds), then closes the database and
 the store. :func:`serve_forever` runs it until SIGTERM or SIGINT.
 
+Callers present OAuth2 access tokens of this server's authorization server (served on the
+HTTP port under ``/oauth2`` and ``/.well-known``): required on any bind beyond loopback, off
+on a loopback bind unless ``auth = "required"`` (:func:`wingspan.server.auth.service.auth_required`).
 Beside the admin service, the gRPC port serves the internal engine service (how engines
-record events) to callers presenting the engine credential of ``WINGSPAN_HOME/engine.secret``,
-made at the first start (:mod:`wingspan.server.engine.credential`).
+record events) to service accounts only; the engines' account ``engine`` has the engine
+credential of ``WINGSPAN_HOME/engine.secret`` as its client secret, made at the first start
+(:mod:`wingspan.server.engine.credential`).
 
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
@@ -36,12 +40,14 @@ from wingspan.core.config import Settings
 from wingspan.core.errors import SystemError_
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
+from wingspan.server.api.authentication import CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.engine_service import EngineServicer
-from wingspan.server.api.exposure import check_exposure
+from wingspan.server.api.exposure import check_exposure, is_loopback, loopback_only
 from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServer
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.auth.service import AuthService, auth_required
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.tls import CertificateFiles
 
@@ -118,6 +124,8 @@ class ApiServer:
         self.lease_seconds = lease_seconds
         self.engine: Any = None
         self.engine_credential: EngineCredential | None = None
+        #: tokens, accounts and roles (None until the API role starts)
+        self.auth: AuthService | None = None
         self._engine_task: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
@@ -149,7 +157,8 @@ class ApiServer:
                 await self.stop()
                 raise
             return
-        check_exposure(self.settings)
+        required = auth_required(self.settings, loopback_only=loopback_only(self.settings))
+        check_exposure(self.settings, auth_required=required)
         http_socket = _bind(self.settings.http_host, self.settings.http_port)
         try:
             self.http_port = http_socket.getsockname()[1]
@@ -157,21 +166,33 @@ class ApiServer:
             self.settings = dataclasses.replace(self.settings, http_port=self.http_port)
             self.admin = await AdminService.open(self.settings)
             await self.admin.store.ensure_bucket()
-            backend = ApiBackend(self.admin, http_address=self.http_url)
-            metrics = ApiMetrics()
-            # the engines' channel: on the gRPC port only, to callers presenting the credential
+            public_url = self.settings.auth_issuer.rstrip("/") or self.http_url
+            if required and not self.settings.auth_issuer and not is_loopback(self.settings.http_host):
+                log.warning("tokens and the OAuth2 metadata name %s, which clients elsewhere cannot reach: "
+                            "set --auth-issuer (auth_issuer) to the URL they use", public_url)
+            self.auth = AuthService(self.admin.db, self.settings, issuer=public_url, base_url=public_url,
+                                    required=required)
             self.engine_credential = EngineCredential.load(self.settings.home)
-            engine_service = EngineServicer(self.admin.events, self.engine_credential, metrics)
+            await self.auth.start(self.engine_credential.secret)
+            backend = ApiBackend(self.admin, http_address=self.http_url, auth=self.auth)
+            metrics = ApiMetrics()
+            verifier = self.auth.verifier if required else None
+            grpc_authentication = CallAuthentication(verifier, login_hint="")
+            # the engines' channel: on the gRPC port only, to service accounts
+            engine_service = EngineServicer(self.admin.events, self.auth.own_verifier, metrics)
             self.grpc = GrpcServer(backend, metrics=metrics, max_message_bytes=self.max_message_bytes,
-                                   internal=[engine_service], settings=self.settings)
+                                   internal=[engine_service], settings=self.settings,
+                                   authentication=grpc_authentication)
             grpc_tls = self.certificates.server_context(["h2"]) if self.certificates is not None else None
             await self.grpc.start(self.settings.grpc_host, self.settings.grpc_port, ssl=grpc_tls)
             self.grpc_port = self.grpc.port
+            grpc_authentication.login_hint = self.grpc_address
             signer = None
             if isinstance(self.admin.store, LocalBlobStore):
                 signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
             app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes,
-                             settings=self.settings)
+                             settings=self.settings, oauth=self.auth,
+                             authentication=CallAuthentication(verifier, login_hint=self.grpc_address))
             self.http_state = app.state.api
             config = uvicorn.Config(
                 app,
@@ -278,6 +299,8 @@ class ApiServer:
         if self.grpc is not None:
             self.grpc.drain()
         await asyncio.gather(self._stop_http(), self._stop_grpc())
+        if self.auth is not None:
+            await self.auth.aclose()
         if self.admin is not None:
             admin, self.admin = self.admin, None
             await admin.aclose()

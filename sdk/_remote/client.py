@@ -15,11 +15,13 @@ from typing import Any, TypeAlias
 
 import anyio
 
+from wingspan._remote.access import EVERY, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
 from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
+from wingspan._remote.tokens import TokenProvider
 from wingspan._remote.transport import RemoteError, Transport
 from wingspan.core.errors import (
     FailedPreconditionError,
@@ -112,8 +114,9 @@ class AsyncRemote:
     wingspan._remote.endpoint), trusting the CA file ``ca`` beside the system store when TLS is used."""
 
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN, ca: str | None = None) -> None:
-        self.transport = Transport(resolve_endpoint(endpoint, ca=ca))
+                 domain: str = DEFAULT_DOMAIN, ca: str | None = None,
+                 tokens: TokenProvider | None = None) -> None:
+        self.transport = Transport(resolve_endpoint(endpoint, ca=ca), tokens)
         self.endpoint = self.transport.address
         self.host, self.port = self.transport.endpoint.host, self.transport.endpoint.port
         self.project, self.domain = project, domain
@@ -369,6 +372,19 @@ class AsyncRemote:
         if isinstance(ref, Execution):
             return ref.id
         return ref
+
+    # ---- who may do what (role bindings) ---------------------------------------------------
+
+    async def grant_role(self, subject: str, role: str, project: str = EVERY, domain: str = EVERY) -> None:
+        """Gives ``subject`` (a user, a service account, ``group:NAME``) ``role`` (admin,
+        contributor, viewer) in ``project``/``domain`` (``*``: everywhere)."""
+        await grant_role(self.transport, subject, role, project, domain)
+
+    async def revoke_role(self, subject: str, role: str, project: str = EVERY, domain: str = EVERY) -> None:
+        await revoke_role(self.transport, subject, role, project, domain)
+
+    async def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
+        return await role_bindings(self.transport, project=project, subject=subject)
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50) -> list[Execution]:

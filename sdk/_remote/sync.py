@@ -22,6 +22,7 @@ from wingspan._remote.client import (
     LogChunk,
     Registered,
 )
+from wingspan._remote.tokens import TokenProvider
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import ExecutionId
 
@@ -66,8 +67,9 @@ class Remote:
     """Synchronous client: the same methods as ``.aio``, run on a private event loop thread."""
 
     def __init__(self, endpoint: str | None = None, *, project: str = DEFAULT_PROJECT,
-                 domain: str = DEFAULT_DOMAIN, ca: str | None = None) -> None:
-        self.aio = AsyncRemote(endpoint, project=project, domain=domain, ca=ca)
+                 domain: str = DEFAULT_DOMAIN, ca: str | None = None,
+                 tokens: TokenProvider | None = None) -> None:
+        self.aio = AsyncRemote(endpoint, project=project, domain=domain, ca=ca, tokens=tokens)
         self._loop: _LoopThread | None = None
         self._closer: weakref.finalize[Any, Remote] | None = None
 
@@ -139,6 +141,16 @@ class Remote:
 
     def watch(self, execution_id: SyncRef, after_sequence: int = 0) -> Iterator[Any]:
         return self._iterate(self.aio.watch(self._unwrap(execution_id), after_sequence))
+
+    def grant_role(self, subject: str, role: str, project: str = "*", domain: str = "*") -> None:
+        self._run(self.aio.grant_role, subject, role, project, domain)
+
+    def revoke_role(self, subject: str, role: str, project: str = "*", domain: str = "*") -> None:
+        self._run(self.aio.revoke_role, subject, role, project, domain)
+
+    def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
+        result: list[dict[str, str]] = self._run(self.aio.role_bindings, project=project, subject=subject)
+        return result
 
     def signals(self, execution_id: SyncRef) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.signals, self._unwrap(execution_id))

@@ -17,6 +17,7 @@ from grpclib.const import Status
 from grpclib.exceptions import GRPCError, StreamTerminatedError
 
 from wingspan._remote.endpoint import Endpoint
+from wingspan._remote.tokens import TokenProvider, provider_for
 from wingspan.core.api_level import mismatch
 from wingspan.core.errors import SystemError_, WingspanError, error_class_for
 from wingspan.core.version import VERSION
@@ -51,10 +52,16 @@ def translate(exc: Exception, what: str, address: str, *, plain: bool = False) -
 
 class Transport:
     """The admin service of the server at ``endpoint``: ``call`` and ``stream`` by method name
-    (``"get_execution"``), connected on first use, when the server's API level is checked once."""
+    (``"get_execution"``), connected on first use, when the server's API level is checked once.
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    Each call carries an access token from ``tokens``; without one, from the provider the
+    environment or a cached login names (:func:`~wingspan._remote.tokens.provider_for`), found
+    once the server has said where its authorization server is (GetVersion needs no token)."""
+
+    def __init__(self, endpoint: Endpoint, tokens: TokenProvider | None = None) -> None:
         self.endpoint = endpoint
+        self.tokens = tokens
+        self._find_tokens = tokens is None
         self.address = endpoint.address
         #: the server's HTTP address, as it reported it (known after the first call)
         self.http_address = ""
@@ -70,24 +77,33 @@ class Transport:
             self._checked = True  # the check's own call comes through here
             try:
                 await self._check_version()
+                if self._find_tokens:
+                    self.tokens = provider_for(self.address, self.http_address)
             except BaseException:
                 self._checked = False  # asked again at the next call
                 raise
         return self._stub
 
+    async def _metadata(self, method: str) -> dict[str, str] | None:
+        if self.tokens is None or method == "get_version":
+            return None
+        return {**dict(self.endpoint.metadata), "authorization": f"Bearer {await self.tokens.token()}"}
+
     async def call(self, method: str, request: Any, what: str) -> Any:
         """The answer of one unary call; ``what`` names the action in an error."""
         stub = await self._connect()
+        metadata = await self._metadata(method)  # its errors say what to do themselves
         try:
-            return await getattr(stub, method)(request)
+            return await getattr(stub, method)(request, metadata=metadata)
         except Exception as exc:
             raise translate(exc, what, self.address, plain=not self.endpoint.tls) from exc
 
     async def stream(self, method: str, request: Any, what: str) -> AsyncIterator[Any]:
         """The messages of one server-streaming call."""
         stub = await self._connect()
+        metadata = await self._metadata(method)
         try:
-            async for message in getattr(stub, method)(request):
+            async for message in getattr(stub, method)(request, metadata=metadata):
                 yield message
         except Exception as exc:
             raise translate(exc, what, self.address, plain=not self.endpoint.tls) from exc

@@ -7,30 +7,40 @@ the transports report as unimplemented.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.version import VERSION
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
+from wingspan.server.auth.principal import current_principal
+from wingspan.server.auth.service import AuthService
 from wingspan.server.services.idl import v1
 
 __all__ = ["ApiBackend"]
 
 
 class ApiBackend:
-    """The admin service of both transports; ``http_address`` is what GetVersion reports."""
+    """The admin service of both transports; ``http_address`` is what GetVersion reports.
 
-    def __init__(self, admin: Any, *, http_address: str) -> None:
+    With ``auth``, the methods that manage role bindings are served, and, when it requires
+    authentication, every handler first checks that the caller's roles allow the call
+    (:mod:`wingspan.server.auth.policy`)."""
+
+    def __init__(self, admin: Any, *, http_address: str, auth: AuthService | None = None) -> None:
         self.admin = admin
         self.http_address = http_address
+        self.auth = auth
         self.dataproxy = DataProxy(admin.store, admin.projects.check_scope, getattr(admin, "settings", None))
         self._own: dict[str, Callable[[Any], Any]] = {
             "get_version": self.get_version,
             "create_upload_location": self.dataproxy.create_upload_location,
             "create_download_location": self.dataproxy.create_download_location,
         }
+        if auth is not None:
+            self._own.update(grant_role=auth.grant_role, revoke_role=auth.revoke_role,
+                             list_role_bindings=auth.list_role_bindings)
 
     async def get_version(self, request: Any = None) -> Any:
         return v1.GetVersionResponse(
@@ -39,7 +49,11 @@ class ApiBackend:
 
     def handler(self, method: Method) -> Callable[[Any], Any] | None:
         found = self._own.get(method.attr) or getattr(self.admin, method.attr, None)
-        return found if callable(found) else None
+        if not callable(found):
+            return None
+        if self.auth is None or not self.auth.required:
+            return found
+        return _authorized(self.auth, method, found)
 
     async def ready(self) -> None:
         """Raises unless the database answers (what /readyz reports)."""
@@ -47,3 +61,20 @@ class ApiBackend:
 
         async with self.admin.db.read() as session:
             await session.execute(text("SELECT 1"))
+
+
+def _authorized(auth: AuthService, method: Method, call: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``call``, run only once the caller's roles allow it (a stream: before its first message)."""
+    if method.server_streaming:
+        async def stream(request: Any) -> AsyncIterator[Any]:
+            await auth.authorize(current_principal(), method.name, request)
+            async for message in call(request):
+                yield message
+
+        return stream
+
+    async def unary(request: Any) -> Any:
+        await auth.authorize(current_principal(), method.name, request)
+        return await call(request)
+
+    return unary

@@ -22,12 +22,15 @@ from typing import Any
 
 from wingspan.core.errors import InvalidArgumentError
 
-__all__ = ["NAME", "RULES", "FieldRule", "check_rules"]
+__all__ = ["NAME", "RULES", "SUBJECT", "FieldRule", "check_rules"]
 
 #: project, domain, entity and execution names
 NAME = r"[A-Za-z0-9_.\-]+"
 #: printable ASCII but space and '/' (Python's and ECMA's ``\s`` differ, so it is spelt out)
 VERSION = r"[!-.0-~]+"
+#: who a role binding names: a user, a service account, or group:NAME
+SUBJECT = r"(group:)?[A-Za-z0-9_.@\-]+"
+_OR_EVERY = rf"\*|{NAME}"
 MAX_LIMIT = 1000  # services.pagination.MAX_LIMIT
 _ONE_SECOND = datetime.timedelta(seconds=1)
 
@@ -137,6 +140,17 @@ RULES: dict[str, dict[str, FieldRule]] = {
         "content_md5": FieldRule(byte_length=16),
     },
     "CreateDownloadLocationRequest": _needs("native_url"),
+    # who may do what (server/auth/roles.py): "*" as project and domain is deployment-wide
+    "RoleBinding": {
+        "subject": FieldRule(required=True, pattern=SUBJECT, max_length=255),
+        "role": FieldRule(required=True, pattern="admin|contributor|viewer"),
+        "project": FieldRule(required=True, pattern=_OR_EVERY, max_length=63),
+        "domain": FieldRule(required=True, pattern=_OR_EVERY, max_length=63),
+    },
+    "GrantRoleRequest": _needs("binding"),
+    "RevokeRoleRequest": _needs("binding"),
+    "ListRoleBindingsRequest": {"project": FieldRule(pattern=_OR_EVERY, max_length=63),
+                                "subject": FieldRule(pattern=SUBJECT, max_length=255)},
 }
 
 

@@ -29,13 +29,16 @@ from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server, Stream
 
 from wingspan.core.config import Settings
-from wingspan.core.errors import InvalidArgumentError
+from wingspan.core.errors import InvalidArgumentError, UnauthenticatedError
+from wingspan.server.api.authentication import CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_protobuf
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.api.private_paths import PrivatePaths
+from wingspan.server.auth.policy import OPEN
+from wingspan.server.auth.principal import ANONYMOUS, Principal, acting_as
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "AdminServicer", "GrpcServer", "LimitedCodec", "descriptor_pool"]
 
@@ -73,11 +76,13 @@ class AdminServicer:
     """The admin service as a grpclib servable, built from the method table."""
 
     def __init__(
-        self, backend: ApiBackend, metrics: ApiMetrics | None = None, private: PrivatePaths | None = None
+        self, backend: ApiBackend, metrics: ApiMetrics | None = None, private: PrivatePaths | None = None,
+        authentication: CallAuthentication | None = None,
     ) -> None:
         self.backend = backend
         self.metrics = metrics
         self.private = private
+        self.authentication = authentication
         # unary calls in flight: a graceful stop lets them finish (streams may never end)
         self.in_flight = 0
         self._idle = asyncio.Event()
@@ -99,6 +104,16 @@ class AdminServicer:
             mapping[method.path] = Handler(func, cardinality, method.request_type, method.response_type)
         return mapping
 
+    async def _principal(self, method: Method, stream: Stream[Any, Any]) -> Principal:
+        """The caller, from the call's metadata, before its message is read."""
+        if self.authentication is None or method.name in OPEN:
+            return ANONYMOUS
+        values = stream.metadata.getall("authorization", []) if stream.metadata is not None else []
+        try:
+            return await self.authentication.principal([v for v in values if isinstance(v, str)])
+        except UnauthenticatedError as exc:
+            raise GRPCError(Status.UNAUTHENTICATED, str(exc)) from exc
+
     def _call(self, method: Method) -> Callable[[Any], Any]:
         call = self.backend.handler(method)
         if call is None:
@@ -110,9 +125,10 @@ class AdminServicer:
         self.in_flight += 1
         self._idle.clear()
         try:
+            principal = await self._principal(method, stream)
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
-            with translated(method.name, self.private):
+            with translated(method.name, self.private), acting_as(principal):
                 response = await self._call(method)(request)
                 # a response that cannot be encoded is an INTERNAL error, not grpclib's UNKNOWN
                 await stream.send_message(response)
@@ -128,9 +144,10 @@ class AdminServicer:
     async def _stream(self, method: Method, stream: Stream[Any, Any]) -> None:
         started, code = time.perf_counter(), "OK"
         try:
+            principal = await self._principal(method, stream)
             request = await stream.recv_message()
             assert request is not None
-            with translated(method.name, self.private):
+            with translated(method.name, self.private), acting_as(principal):
                 async for response in self._call(method)(request):
                     await stream.send_message(response)
         except GRPCError as exc:
@@ -179,9 +196,10 @@ class GrpcServer:
         metrics: ApiMetrics | None = None,
         internal: Collection[Any] = (),
         settings: Settings | None = None,
+        authentication: CallAuthentication | None = None,
     ) -> None:
         settings = settings or Settings()
-        self.servicer = AdminServicer(backend, metrics, PrivatePaths.from_settings(settings))
+        self.servicer = AdminServicer(backend, metrics, PrivatePaths.from_settings(settings), authentication)
         self.status = ServiceStatus()
         health = Health({self.servicer: [self.status], OVERALL: [self.status]})
         services: Collection[Any] = ServerReflection.extend([self.servicer, health], pool=descriptor_pool())

@@ -25,6 +25,7 @@ from wingspan.core.config import Settings
 from wingspan.core.storage.local import LocalBlobStore
 from wingspan.core.storage.signing import UrlSigner
 from wingspan.core.version import VERSION
+from wingspan.server.api.authentication import BearerAuthentication, CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
 from wingspan.server.api.http_access import AccessRules, HttpAccess
@@ -38,8 +39,10 @@ from wingspan.server.api.http_errors import (
 from wingspan.server.api.messages import decode_json, encode_json
 from wingspan.server.api.methods import Method, methods
 from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
+from wingspan.server.api.oauth_routes import oauth_routes
 from wingspan.server.api.openapi import openapi_document
 from wingspan.server.api.private_paths import PrivatePaths
+from wingspan.server.auth.service import AuthService
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
 
@@ -128,13 +131,18 @@ def create_app(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     signer: UrlSigner | None = None,
     settings: Settings | None = None,
+    authentication: CallAuthentication | None = None,
+    oauth: AuthService | None = None,
 ) -> Litestar:
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
-    ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`)."""
+    ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`);
+    ``authentication`` whether a bearer token is required (:mod:`.authentication`), ``oauth`` the
+    authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`)."""
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
-    document = json.dumps(openapi_document(implemented, VERSION, settings.max_text_chars)).encode()
+    bearer = authentication is not None and authentication.required
+    document = json.dumps(openapi_document(implemented, VERSION, settings.max_text_chars, bearer)).encode()
 
     @get(["/schema", "/schema/openapi.json"], include_in_schema=False)
     async def schema() -> Response[bytes]:
@@ -166,6 +174,8 @@ def create_app(
     store = backend.admin.store
     if isinstance(store, LocalBlobStore) and signer is not None:
         routes += blob_routes(store, signer)
+    if oauth is not None:
+        routes += oauth_routes(oauth)
     app = Litestar(
         routes,
         openapi_config=None,
@@ -181,5 +191,8 @@ def create_app(
         allowed_hosts=settings.allowed_hosts,
         cors_origins=settings.cors_origins,
     )
-    app.asgi_handler = HttpAccess(app.asgi_handler, rules)  # type: ignore[arg-type,assignment]
+    handler: Any = app.asgi_handler
+    if authentication is not None and authentication.required:
+        handler = BearerAuthentication(handler, authentication)
+    app.asgi_handler = HttpAccess(handler, rules)  # type: ignore[assignment]
     return app

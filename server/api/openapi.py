@@ -20,6 +20,7 @@ from typing import Any
 from wingspan.server.api.contract import RULES, FieldRule
 from wingspan.server.api.messages import JSON_PATTERNS
 from wingspan.server.api.methods import Method, methods
+from wingspan.server.auth.policy import OPEN
 
 __all__ = ["ERROR_SCHEMA", "openapi_document", "schema_name"]
 
@@ -219,7 +220,16 @@ class _Writer:
         return {"not": {"anyOf": pairs}}
 
 
-def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str, Any]:
+#: how a caller authenticates, when the server requires it (server/api/authentication.py)
+BEARER = {
+    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+    "description": "an access token of this server's authorization server (see "
+                   "/.well-known/oauth-authorization-server); not needed when the server does not require "
+                   "authentication (by default, when it listens on loopback only)",
+}
+
+
+def _operation(method: Method, request_ref: str, response_ref: str, bearer: bool) -> dict[str, Any]:
     error = {
         "description": "the request failed",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
@@ -231,21 +241,26 @@ def _operation(method: Method, request_ref: str, response_ref: str) -> dict[str,
         }
     else:
         ok = {"description": "OK", "content": {"application/json": {"schema": _ref(response_ref)}}}
-    return {
+    operation = {
         "operationId": method.name,
         "summary": f"{method.name} (gRPC {method.path})",
         "tags": ["admin"],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request_ref)}}},
         "responses": {
-            "200": ok, "400": error, "403": error, "404": error, "409": error, "413": error, "415": error,
-            "default": error,
+            "200": ok, "400": error, "401": error, "403": error, "404": error, "409": error, "413": error,
+            "415": error, "default": error,
         },
     }
+    if bearer and method.name in OPEN:
+        operation["security"] = []  # answers without a token
+    return operation
 
 
 @functools.cache
-def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int) -> dict[str, Any]:
-    """The document for the methods named in ``implemented`` (IDL names)."""
+def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int,
+                     bearer: bool = False) -> dict[str, Any]:
+    """The document for the methods named in ``implemented`` (IDL names); ``bearer``: the server
+    requires a token on every method but GetVersion, and the document says so."""
     from google.protobuf import descriptor_pb2
 
     from wingspan.protos.gen.descriptors import file_descriptor_set
@@ -262,9 +277,9 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
             continue
         request_type, response_type = io[method.name]
         request_name, response_name = writer.message(request_type), writer.message(response_type)
-        paths[f"/api/v1/{method.name}"] = {"post": _operation(method, request_name, response_name)}
+        paths[f"/api/v1/{method.name}"] = {"post": _operation(method, request_name, response_name, bearer)}
     schemas = {"Error": ERROR_SCHEMA, **writer.schemas}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "Wingspan admin API",
@@ -276,3 +291,7 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
         "paths": paths,
         "components": {"schemas": dict(sorted(schemas.items()))},
     }
+    if bearer:
+        document["components"]["securitySchemes"] = {"bearer": BEARER}
+        document["security"] = [{"bearer": []}]
+    return document

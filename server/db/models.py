@@ -33,8 +33,10 @@ from sqlalchemy import (
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "AuthCodeRow",
     "CatalogEntryRow",
     "CatalogReservationRow",
+    "DeviceCodeRow",
     "DomainRow",
     "EventRow",
     "ExecutionRow",
@@ -43,11 +45,16 @@ __all__ = [
     "NodeExecutionRow",
     "NotificationAttemptRow",
     "NotificationRow",
+    "OAuthClientRow",
     "ProjectRow",
+    "RefreshTokenRow",
+    "RoleBindingRow",
     "ScheduleTickRow",
     "SignalRow",
+    "SigningKeyRow",
     "TaskExecutionRow",
     "TaskRow",
+    "UserRow",
     "WorkflowRow",
     "key",
     "metadata",
@@ -442,3 +449,106 @@ class NotificationAttemptRow(SQLModel, table=True):
     ok: bool = Field(sa_column=Column(Boolean, nullable=False))
     error: str = Field(default="", sa_column=Column(Text, nullable=False))
     sender: str = Field(default="", sa_column=Column(String(255), nullable=False))
+
+
+# --- who may call: the authorization server's state (server/auth) ---
+# Codes and tokens are stored as SHA-256 digests of their random values, never as they are:
+# a copy of the database lets no one act as their holders.
+
+
+class SigningKeyRow(SQLModel, table=True):
+    """A key that signs access tokens: it signs until ``sign_until``, and stays published in the
+    JWKS until ``publish_until``, so that tokens it signed stay valid until they expire."""
+
+    __tablename__ = "signing_keys"
+
+    kid: str = Field(sa_column=Column(String(64), primary_key=True))
+    # the private key as a JWK (JSON)
+    private_jwk: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    sign_until: datetime = Field(sa_column=_time())
+    publish_until: datetime = Field(sa_column=_time())
+
+
+class UserRow(SQLModel, table=True):
+    """A person of the local user store (``wingspan users add``); the password as an argon2 hash."""
+
+    __tablename__ = "users"
+
+    name: str = Field(sa_column=Column(String(255), primary_key=True))
+    password_hash: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+
+
+class OAuthClientRow(SQLModel, table=True):
+    """An OAuth2 client: a service account (a secret, the client credentials grant) or a public
+    client (no secret: the CLI's authorization code with PKCE and device flows)."""
+
+    __tablename__ = "oauth_clients"
+
+    client_id: str = Field(sa_column=Column(String(255), primary_key=True))
+    # argon2 hash of the secret; empty for a public client
+    secret_hash: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+
+
+class RoleBindingRow(SQLModel, table=True):
+    """``subject`` (a user, a service account, or ``group:NAME``) holds ``role`` in ``project`` and
+    ``domain``; ``*`` for both is the deployment-wide binding."""
+
+    __tablename__ = "role_bindings"
+    __table_args__ = (UniqueConstraint("subject", "project", "domain", "role"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    subject: str = Field(sa_column=Column(String(255), nullable=False))
+    project: str = Field(sa_column=Column(String(63), nullable=False))
+    domain: str = Field(sa_column=Column(String(63), nullable=False))
+    role: str = Field(sa_column=Column(String(16), nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+
+
+class AuthCodeRow(SQLModel, table=True):
+    """An authorization code, bound to its client, redirect URI and PKCE challenge; used once."""
+
+    __tablename__ = "auth_codes"
+
+    code_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    client_id: str = Field(sa_column=Column(String(255), nullable=False))
+    subject: str = Field(sa_column=Column(String(255), nullable=False))
+    redirect_uri: str = Field(sa_column=Column(Text, nullable=False))
+    code_challenge: str = Field(sa_column=Column(String(128), nullable=False))
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False))
+    expires_at: datetime = Field(sa_column=_time())
+    used: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+class RefreshTokenRow(SQLModel, table=True):
+    """A refresh token of a ``family`` (one login): each use replaces it with a new one; a token
+    presented again after its use revokes the whole family (it was stolen, or its holder's was)."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index(None, "family"),)
+
+    token_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    family: str = Field(sa_column=Column(String(64), nullable=False))
+    client_id: str = Field(sa_column=Column(String(255), nullable=False))
+    subject: str = Field(sa_column=Column(String(255), nullable=False))
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False))
+    expires_at: datetime = Field(sa_column=_time())
+    used_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    revoked: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
+
+
+class DeviceCodeRow(SQLModel, table=True):
+    """A device authorization: the device polls with the device code while a person enters the
+    user code in a browser and logs in. ``state``: 0 pending, 1 approved, 2 denied, 3 used."""
+
+    __tablename__ = "device_codes"
+
+    device_code_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    user_code: str = Field(sa_column=Column(String(16), nullable=False, unique=True))
+    client_id: str = Field(sa_column=Column(String(255), nullable=False))
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False))
+    subject: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    expires_at: datetime = Field(sa_column=_time())

@@ -1,39 +1,32 @@
-"""The engine credential: what an engine presents to the internal engine service.
+"""The engine credential: the client secret of the engines' service account.
 
-Until the platform authenticates callers (OAuth2 client credentials), the credential
-is one random token kept in ``$WINGSPAN_HOME/engine.secret``: made at the server's
-first start (mode 0600, written aside and linked into place, so that of two processes
-racing one wins and neither reads a half-written file), reused after. A caller sends
-it as gRPC metadata ``authorization: Bearer <token>``, the header an OAuth2 access
-token will ride in; the service checks it through :class:`TokenVerifier`, which is
-what an OAuth2 verifier will implement in its place.
+One random secret kept in ``$WINGSPAN_HOME/engine.secret``: made at the server's first
+start (mode 0600, written aside and linked into place, so that of two processes racing
+one wins and neither reads a half-written file), reused after. The server makes it the
+secret of the service account ``engine`` (server/auth/accounts.py); an engine exchanges
+it for a short-lived access token with the OAuth2 client credentials grant and presents
+that token to the internal engine service, which accepts service accounts only. The
+secret itself is never sent on a call, so a token that leaks expires within minutes.
 """
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from pathlib import Path
-from typing import Protocol, final
+from typing import final
 
 from wingspan.core.errors import ConfigError
 from wingspan.core.secret_files import create_once
 
-__all__ = ["SECRET_FILE_NAME", "EngineCredential", "TokenVerifier"]
+__all__ = ["SECRET_FILE_NAME", "EngineCredential"]
 
 SECRET_FILE_NAME = "engine.secret"
 _MIN_TOKEN_CHARS = 32
 
 
-class TokenVerifier(Protocol):
-    """Says whether a bearer token presented by a caller is an engine's."""
-
-    def verify(self, token: str) -> bool: ...
-
-
 @final
 class EngineCredential:
-    """The engine token: :meth:`metadata` for a caller, :meth:`verify` for the service."""
+    """The engines' client secret (:attr:`secret`), never shown by ``repr``."""
 
     __slots__ = ("_token",)
 
@@ -71,10 +64,6 @@ class EngineCredential:
             )
         return cls(token)
 
-    def metadata(self) -> dict[str, str]:
-        """The gRPC metadata a call to the engine service carries."""
-        return {"authorization": f"Bearer {self._token}"}
-
-    def verify(self, token: str) -> bool:
-        # constant time: a caller learns nothing from how long a wrong guess took
-        return hmac.compare_digest(token.encode(), self._token.encode())
+    @property
+    def secret(self) -> str:
+        return self._token

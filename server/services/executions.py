@@ -33,6 +33,7 @@ from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, Parameter, ResourceType, Variable
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.literals import Literal, LiteralMap
+from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
@@ -199,6 +200,8 @@ class ExecutionService:
         spec.entity_id = codec.to_proto(entity)
         spec.inputs = None
         metadata = spec.metadata or v1.ExecutionMetadata()
+        metadata.principal = _recorded_principal(metadata.principal)
+        spec.metadata = metadata
         at = now()
         row = ExecutionRow(
             project=project,
@@ -465,3 +468,11 @@ def _resolve_inputs(
     if problems:
         raise InvalidArgumentError("\n".join(problems))
     return resolved
+
+
+def _recorded_principal(requested: str) -> str:
+    """Who an execution is recorded as started by: the authenticated caller of the API call,
+    never what its request says; the request's ``principal`` only when no one authenticated
+    (authentication off, or work of the server's own, like the scheduler's "scheduler")."""
+    who = caller()
+    return who.subject if who is not None and who.authenticated else requested

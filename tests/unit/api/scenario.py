@@ -28,6 +28,7 @@ from tests.integration.services.builders import (
     task_request,
     workflow_request,
 )
+from tests.unit.api.served import engine_tokens
 from tests.unit.api.transports import CallError
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.model import codec
@@ -146,7 +147,7 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
     assert server.engine_credential is not None
     node_id = v1.NodeExecutionId(execution_id=execution_id, node_id="n0")
     attempt = v1.TaskExecutionId(task_id=task_id, node_execution_id=node_id, attempt=0)
-    async with EngineClient("127.0.0.1", server.grpc_port, server.engine_credential) as engine:
+    async with EngineClient("127.0.0.1", server.grpc_port, engine_tokens(server)) as engine:
         assert (await engine.create_workflow_event(v1.WorkflowExecutionEvent(
             execution_id=execution_id, producer_id=TEST_ENGINE, phase=v1.WorkflowPhase.RUNNING, sequence=1,
             occurred_at=T0))).recorded
@@ -239,4 +240,17 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
         native_url="s3://elsewhere/key" if upload.native_url.startswith("file:") else "file:///etc/passwd"))
     await call.fails("NOT_FOUND", "CreateDownloadLocation", v1.CreateDownloadLocationRequest(
         native_url=upload.native_url.rsplit("/", 1)[0] + "/other"))
+
+    # ---- role bindings (whether they are enforced: tests/unit/auth)
+    binding = v1.RoleBinding(subject=f"alice-{tag}", role="contributor", project=PROJECT, domain=DOMAIN)
+    await call("GrantRole", v1.GrantRoleRequest(binding=binding))
+    await call("GrantRole", v1.GrantRoleRequest(binding=binding))  # again: no change, no error
+    listed = await call("ListRoleBindings", v1.ListRoleBindingsRequest(subject=f"alice-{tag}"))
+    assert list(listed.bindings) == [binding]
+    await call("RevokeRole", v1.RevokeRoleRequest(binding=binding))
+    await call.fails("NOT_FOUND", "RevokeRole", v1.RevokeRoleRequest(binding=binding))
+    await call.fails("INVALID_ARGUMENT", "GrantRole", v1.GrantRoleRequest(binding=v1.RoleBinding(
+        subject="bob", role="owner", project=PROJECT, domain=DOMAIN)))
+    await call.fails("INVALID_ARGUMENT", "GrantRole", v1.GrantRoleRequest(binding=v1.RoleBinding(
+        subject="bob", role="admin", project="../etc", domain=DOMAIN)))
     return call.called

@@ -9,6 +9,10 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
+from wingspan._remote.tokens import ClientCredentials
+from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
+from wingspan.server.serve import ApiServer
+
 READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC (\S+):(\d+)")
 
 
@@ -54,7 +58,8 @@ CONFIG = os.path.join(os.path.dirname(__file__), "schemathesis.toml")
 
 
 async def run_schemathesis(
-        http_url: str, cwd: str, *, examples: int = 10, limit_seconds: int = 600) -> tuple[int, str]:
+        http_url: str, cwd: str, *, examples: int = 10, limit_seconds: int = 600, token: str = "",
+) -> tuple[int, str]:
     """schemathesis with every check (its default; schemathesis.toml says where one is off and
     why) against the live server's OpenAPI document: examples and fuzzing phases, seeded and
     bounded by the number of examples, not by time, so that a slow machine runs the same cases.
@@ -66,7 +71,14 @@ async def run_schemathesis(
         "--phases", "examples,fuzzing", "--max-examples", str(examples),
         "--generation-database", "none", "--suppress-health-check", "all", "--workers", "2",
         "--no-color", "--seed", "20261129",
+        *(["--header", f"Authorization: Bearer {token}"] if token else []),
         cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     output, _ = await asyncio.wait_for(process.communicate(), limit_seconds)
     assert process.returncode is not None
     return process.returncode, output.decode(errors="replace")
+
+
+def engine_tokens(server: ApiServer) -> ClientCredentials:
+    """The engines' service account's tokens (client credentials from the engine secret)."""
+    assert server.engine_credential is not None
+    return ClientCredentials(ENGINE_CLIENT_ID, server.engine_credential.secret, http_url=server.http_url)

@@ -31,9 +31,12 @@ from tests.integration.services.builders import (
     register_workflow_with_tasks,
     take_lease,
 )
+from tests.unit.api.served import engine_tokens
+from wingspan._remote.tokens import ClientCredentials
 from wingspan.core.config import Settings
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, SERVICE_NAME
+from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
 from wingspan.server.engine.credential import SECRET_FILE_NAME, EngineCredential
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.idl import v1
@@ -134,7 +137,7 @@ async def test_the_engine_service_refuses_a_caller_without_the_credential(
     await take_lease(api_server.admin, execution_id)  # even the lease holder's name does not help
     for name, event in forged(execution_id).items():
         status = await call(api_server.grpc_port, f"/wingspan.v1.EngineService/{name}", event, metadata)
-        assert status.startswith("UNAUTHENTICATED") and "engine credential" in status, (name, status)
+        assert status.startswith("UNAUTHENTICATED") and "service account" in status, (name, status)
     got = await api_server.admin.get_execution(v1.GetExecutionRequest(id=execution_id))
     assert got.closure.phase == v1.WorkflowPhase.QUEUED
     assert (await api_server.admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
@@ -143,7 +146,7 @@ async def test_the_engine_service_refuses_a_caller_without_the_credential(
 async def test_the_engine_service_refuses_a_sender_without_the_lease(api_server: ApiServer) -> None:
     execution_id = await queued(api_server, "not-the-holder")
     assert api_server.engine_credential is not None
-    async with EngineClient("127.0.0.1", api_server.grpc_port, api_server.engine_credential) as engine:
+    async with EngineClient("127.0.0.1", api_server.grpc_port, engine_tokens(api_server)) as engine:
         calls = {"CreateWorkflowEvent": engine.create_workflow_event,
                  "CreateNodeEvent": engine.create_node_event, "CreateTaskEvent": engine.create_task_event}
         # nobody holds the lease; then another replica holds it; then the sender's ran out
@@ -169,7 +172,7 @@ async def test_the_lease_holder_records_its_events(api_server: ApiServer) -> Non
     execution_id = await queued(api_server, "holder")
     await take_lease(api_server.admin, execution_id)
     assert api_server.engine_credential is not None
-    async with EngineClient("127.0.0.1", api_server.grpc_port, api_server.engine_credential) as engine:
+    async with EngineClient("127.0.0.1", api_server.grpc_port, engine_tokens(api_server)) as engine:
         events = forged(execution_id)
         assert (await engine.create_node_event(events["CreateNodeEvent"])).recorded
         assert (await engine.create_task_event(events["CreateTaskEvent"])).recorded
@@ -189,12 +192,13 @@ async def test_the_secret_is_made_once_private_and_reused(tmp_path: Any) -> None
     async with ApiServer(settings, grace=1, engine=False) as first:
         made = path.read_text()
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        assert first.engine_credential is not None and first.engine_credential.verify(made.strip())
+        assert first.engine_credential is not None and first.engine_credential.secret == made.strip()
         assert made.strip() not in repr(first.engine_credential)
     async with ApiServer(settings, grace=1, engine=False) as second:
         assert path.read_text() == made
         credential = EngineCredential.load(settings.home)
-        async with EngineClient("127.0.0.1", second.grpc_port, credential) as engine:
+        tokens = ClientCredentials(ENGINE_CLIENT_ID, credential.secret, http_url=second.http_url)
+        async with EngineClient("127.0.0.1", second.grpc_port, tokens) as engine:
             execution_id = await queued(second, "after-restart")
             await take_lease(second.admin, execution_id)
             assert (await engine.create_workflow_event(forged(execution_id)["CreateWorkflowEvent"])).recorded

@@ -1,5 +1,5 @@
-"""What `wingspan serve` exposes: no bind beyond loopback without --insecure, no secret in the
-process list, no task data in its verbose log."""
+"""What `wingspan serve` exposes: beyond loopback, nothing without a token unless --insecure;
+no secret in the process list, no task data in its verbose log."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ def _serve(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("flag", ["--http-host", "--grpc-host"])
-def test_a_bind_beyond_loopback_is_refused_without_insecure(tmp_path: Path, flag: str) -> None:
-    done = _serve(flag, "0.0.0.0", home=tmp_path / "home")
+def test_a_bind_beyond_loopback_without_authentication_is_refused_without_insecure(
+        tmp_path: Path, flag: str) -> None:
+    done = _serve(flag, "0.0.0.0", "--auth", "off", home=tmp_path / "home")
     assert done.returncode == 2, done.stderr
     assert f"refusing to listen on {flag} 0.0.0.0" in done.stderr
     assert "--insecure" in done.stderr
@@ -37,10 +38,32 @@ def test_a_bind_beyond_loopback_is_refused_without_insecure(tmp_path: Path, flag
 
 async def test_insecure_says_the_exposure_is_meant(tmp_path: Path) -> None:
     async with wingspan_serve("--http-host", "0.0.0.0", "--insecure",
-                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (_, http_url, _h, _p):
+                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
         port = http_url.rsplit(":", 1)[1]
         async with httpx.AsyncClient(timeout=30) as http:
             assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+            listed = await http.post(f"http://127.0.0.1:{port}/api/v1/ListProjects", json={})
+            assert listed.status_code == 200
+        assert "auth off" in "".join(served.lines)
+
+
+async def test_beyond_loopback_every_call_needs_a_token_by_default(tmp_path: Path) -> None:
+    async with wingspan_serve("--http-host", "0.0.0.0",
+                              env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
+        port = http_url.rsplit(":", 1)[1]
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+            refused = await http.post(f"http://127.0.0.1:{port}/api/v1/ListProjects", json={})
+            assert refused.status_code == 401 and "wingspan login" in refused.json()["message"]
+        log = "".join(served.lines)
+        assert "auth required" in log and "--auth-issuer" in log  # tokens would name 0.0.0.0
+
+
+async def test_on_loopback_nothing_changes_by_default(tmp_path: Path) -> None:
+    async with wingspan_serve(env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (served, http_url, _h, _p):
+        async with httpx.AsyncClient(timeout=30) as http:
+            assert (await http.post(f"{http_url}/api/v1/ListProjects", json={})).status_code == 200
+        assert "auth off" in "".join(served.lines)
 
 
 @pytest.mark.parametrize(("host", "loopback"), [
@@ -55,9 +78,10 @@ def test_what_counts_as_loopback(host: str, loopback: bool) -> None:
 def test_the_setting_from_the_environment_allows_it_too(tmp_path: Path) -> None:
     exposed = Settings.load(env={"WINGSPAN_HOME": str(tmp_path), "WINGSPAN_HTTP_HOST": "0.0.0.0"})
     with pytest.raises(ConfigError, match=r"refusing to listen on --http-host 0\.0\.0\.0"):
-        check_exposure(exposed)
+        check_exposure(exposed, auth_required=False)
     check_exposure(Settings.load(env={"WINGSPAN_HOME": str(tmp_path), "WINGSPAN_HTTP_HOST": "0.0.0.0",
-                                      "WINGSPAN_INSECURE": "1"}))
+                                      "WINGSPAN_INSECURE": "1"}), auth_required=False)
+    check_exposure(exposed, auth_required=True)
 
 
 def test_the_s3_secret_key_is_not_a_flag(tmp_path: Path) -> None:

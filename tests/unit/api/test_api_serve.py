@@ -56,6 +56,26 @@ async def test_schemathesis_with_every_check_finds_no_failure(
     assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
 
 
+@pytest.mark.slow
+async def test_schemathesis_with_a_token_of_a_server_that_requires_them_finds_no_failure(
+        tmp_path: Path) -> None:
+    env = {"WINGSPAN_HOME": str(tmp_path / "home")}
+    made = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "wingspan.cli", "users", "add-service-account", "fuzzer", "--admin",
+        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    secret, _ = await asyncio.wait_for(made.communicate(), 120)
+    assert made.returncode == 0
+    async with wingspan_serve("--auth", "required", env=env) as (server, http_url, _, _):
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.post(f"{http_url}/oauth2/token", data={"grant_type": "client_credentials"},
+                                     auth=("fuzzer", secret.decode().strip()))
+        token = answer.json()["access_token"]
+        returncode, report = await run_schemathesis(http_url, str(tmp_path), token=token)
+    assert returncode == 0, report + "\n--- server log ---\n" + "".join(server.lines)
+    assert "passed" in report and "failed" not in report and "Server error" not in report
+    assert not any(" ERROR " in line for line in server.lines), "".join(server.lines)
+
+
 def test_serve_says_which_port_is_taken(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

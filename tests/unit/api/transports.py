@@ -34,9 +34,10 @@ class CallError(Exception):
 class GrpcClient:
     name = "grpc"
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, token: str = "") -> None:
         self.channel = Channel(host, port)
-        self.stub = v1.AdminServiceStub(self.channel)
+        metadata = {"authorization": f"Bearer {token}"} if token else None
+        self.stub = v1.AdminServiceStub(self.channel, metadata=metadata)
 
     async def call(self, name: str, request: Any) -> Any:
         method = BY_NAME[name]
@@ -59,8 +60,9 @@ class GrpcClient:
 class HttpClient:
     name = "http"
 
-    def __init__(self, base_url: str) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url, timeout=30)
+    def __init__(self, base_url: str, token: str = "") -> None:
+        headers = {"authorization": f"Bearer {token}"} if token else None
+        self.client = httpx.AsyncClient(base_url=base_url, timeout=30, headers=headers)
 
     async def _post(self, method: Method, request: Any) -> httpx.Response:
         response = await self.client.post(f"/api/v1/{method.name}", content=json.dumps(request.to_dict()),

@@ -75,6 +75,8 @@ __all__ = (
     "GetTaskLogsRequest",
     "GetVersionRequest",
     "GetVersionResponse",
+    "GrantRoleRequest",
+    "GrantRoleResponse",
     "Identifier",
     "IfBlock",
     "KeyValue",
@@ -97,6 +99,8 @@ __all__ = (
     "ListProjectsRequest",
     "ListProjectsResponse",
     "ListRequest",
+    "ListRoleBindingsRequest",
+    "ListRoleBindingsResponse",
     "ListSignalsRequest",
     "ListSignalsResponse",
     "ListTaskExecutionsRequest",
@@ -145,6 +149,9 @@ __all__ = (
     "ResourceType",
     "Resources",
     "RetentionPolicy",
+    "RevokeRoleRequest",
+    "RevokeRoleResponse",
+    "RoleBinding",
     "Schedule",
     "Secret",
     "SecretMount",
@@ -1823,6 +1830,22 @@ default_message_pool.register_message("wingspan.v1", "GetVersionResponse", GetVe
 
 
 @dataclass(eq=False, repr=False)
+class GrantRoleRequest(betterproto2.Message):
+    binding: "RoleBinding | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+
+
+default_message_pool.register_message("wingspan.v1", "GrantRoleRequest", GrantRoleRequest)
+
+
+@dataclass(eq=False, repr=False)
+class GrantRoleResponse(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("wingspan.v1", "GrantRoleResponse", GrantRoleResponse)
+
+
+@dataclass(eq=False, repr=False)
 class Identifier(betterproto2.Message):
     """
     A versioned entity: a task, a workflow or a launch plan.
@@ -2112,6 +2135,30 @@ class ListRequest(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "ListRequest", ListRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ListRoleBindingsRequest(betterproto2.Message):
+    project: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    only the bindings of this project ("*" for the deployment-wide ones; empty: every binding)
+    """
+
+    subject: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    only this subject's bindings (empty: everyone's)
+    """
+
+
+default_message_pool.register_message("wingspan.v1", "ListRoleBindingsRequest", ListRoleBindingsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ListRoleBindingsResponse(betterproto2.Message):
+    bindings: "list[RoleBinding]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+
+
+default_message_pool.register_message("wingspan.v1", "ListRoleBindingsResponse", ListRoleBindingsResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -2968,6 +3015,47 @@ class RetentionPolicy(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "RetentionPolicy", RetentionPolicy)
+
+
+@dataclass(eq=False, repr=False)
+class RevokeRoleRequest(betterproto2.Message):
+    binding: "RoleBinding | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+
+
+default_message_pool.register_message("wingspan.v1", "RevokeRoleRequest", RevokeRoleRequest)
+
+
+@dataclass(eq=False, repr=False)
+class RevokeRoleResponse(betterproto2.Message):
+    pass
+
+
+default_message_pool.register_message("wingspan.v1", "RevokeRoleResponse", RevokeRoleResponse)
+
+
+@dataclass(eq=False, repr=False)
+class RoleBinding(betterproto2.Message):
+    """
+    Who may do what (issue #18): a subject holds a role in a project and domain. "*" as both
+    project and domain is the deployment-wide binding.
+    """
+
+    subject: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    a user of the local store, a service account's client id, or "group:NAME" (an issuer's group)
+    """
+
+    role: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+    """
+    "admin", "contributor" (register, run, terminate, answer signals) or "viewer" (read)
+    """
+
+    project: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    domain: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("wingspan.v1", "RoleBinding", RoleBinding)
 
 
 @dataclass(eq=False, repr=False)
@@ -4342,6 +4430,60 @@ class AdminServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def grant_role(
+        self,
+        message: "GrantRoleRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "GrantRoleResponse":
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/GrantRole",
+            message,
+            GrantRoleResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def revoke_role(
+        self,
+        message: "RevokeRoleRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "RevokeRoleResponse":
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/RevokeRole",
+            message,
+            RevokeRoleResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
+    async def list_role_bindings(
+        self,
+        message: "ListRoleBindingsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ListRoleBindingsResponse":
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/ListRoleBindings",
+            message,
+            ListRoleBindingsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 class EngineServiceStub(betterproto2_grpclib.ServiceStub):
     async def create_workflow_event(
@@ -4569,6 +4711,18 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
     async def create_download_location(
         self, message: "CreateDownloadLocationRequest"
     ) -> "CreateDownloadLocationResponse":
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def grant_role(self, message: "GrantRoleRequest") -> "GrantRoleResponse":
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def revoke_role(self, message: "RevokeRoleRequest") -> "RevokeRoleResponse":
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def list_role_bindings(self, message: "ListRoleBindingsRequest") -> "ListRoleBindingsResponse":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -4884,6 +5038,30 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.create_download_location(request)
         await stream.send_message(response)
 
+    async def __rpc_grant_role(
+        self, stream: "grpclib.server.Stream[GrantRoleRequest, GrantRoleResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.grant_role(request)
+        await stream.send_message(response)
+
+    async def __rpc_revoke_role(
+        self, stream: "grpclib.server.Stream[RevokeRoleRequest, RevokeRoleResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.revoke_role(request)
+        await stream.send_message(response)
+
+    async def __rpc_list_role_bindings(
+        self, stream: "grpclib.server.Stream[ListRoleBindingsRequest, ListRoleBindingsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.list_role_bindings(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/wingspan.v1.AdminService/GetVersion": grpclib.const.Handler(
@@ -5119,6 +5297,24 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 CreateDownloadLocationRequest,
                 CreateDownloadLocationResponse,
+            ),
+            "/wingspan.v1.AdminService/GrantRole": grpclib.const.Handler(
+                self.__rpc_grant_role,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                GrantRoleRequest,
+                GrantRoleResponse,
+            ),
+            "/wingspan.v1.AdminService/RevokeRole": grpclib.const.Handler(
+                self.__rpc_revoke_role,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                RevokeRoleRequest,
+                RevokeRoleResponse,
+            ),
+            "/wingspan.v1.AdminService/ListRoleBindings": grpclib.const.Handler(
+                self.__rpc_list_role_bindings,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListRoleBindingsRequest,
+                ListRoleBindingsResponse,
             ),
         }
 
