@@ -23,7 +23,6 @@ from wingspan.core.engine.failures import error_from_exception
 from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.errors import LeaseLostError
 from wingspan.core.model import codec
-from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.literals import ErrorKind
 from wingspan.core.model.record import replace
 from wingspan.server.db.engine import DATABASE_ERRORS, now
@@ -92,7 +91,7 @@ class FailureRecorder:
         event = v1.WorkflowExecutionEvent(
             execution_id=execution_id,
             producer_id=self.replica_id,
-            phase=int(WorkflowPhase.FAILED),
+            phase=v1.WorkflowPhase.FAILED,
             occurred_at=now(),
             error=codec.to_proto(error),
             reason=f"the engine could not run it: {cause}"[:_REASON_CHARS],

@@ -181,7 +181,7 @@ class DatabaseSink:
             return "workflow", v1.WorkflowExecutionEvent(
                 execution_id=self._execution_id,
                 producer_id=self._producer,
-                phase=int(event.phase),
+                phase=v1.WorkflowPhase(int(event.phase)),
                 occurred_at=at,
                 outputs=_outputs(event.outputs),
                 error=error,
@@ -193,13 +193,13 @@ class DatabaseSink:
             return "node", v1.NodeExecutionEvent(
                 id=v1.NodeExecutionId(execution_id=self._execution_id, node_id=event.node_id),
                 producer_id=self._producer,
-                phase=int(event.phase),
+                phase=v1.NodePhase(int(event.phase)),
                 occurred_at=at,
                 outputs=_outputs(event.outputs),
                 error=error,
                 parent_node_id=event.parent,
                 spec_node_id=event.node_id.rsplit("/", 1)[-1],
-                cache_status=int(event.cache),
+                cache_status=v1.CacheStatus(int(event.cache)),
                 reason=event.reason,
                 sequence=event.sequence,
                 is_parent=dynamic is not None,
@@ -209,7 +209,7 @@ class DatabaseSink:
         return "task", v1.TaskExecutionEvent(
             id=self._task_id(event.node_id, event.attempt),
             producer_id=self._producer,
-            phase=int(event.phase),
+            phase=v1.TaskPhase(int(event.phase)),
             occurred_at=at,
             error=error,
             reason=event.reason,

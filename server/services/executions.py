@@ -325,7 +325,8 @@ class ExecutionService:
             # the launch plan's fixed inputs were applied to the original: not inputs one may set
             plan = await self.entities.get_launch_plan(v1.GetEntityRequest(id=spec.entity_id))
             for name in plan.spec.fixed_inputs.literals if plan.spec.fixed_inputs else {}:
-                spec.inputs.literals.pop(name, None)
+                if spec.inputs is not None:
+                    spec.inputs.literals.pop(name, None)
         return await self.create_execution(
             v1.CreateExecutionRequest(project=row.project, domain=row.domain, name=request.name, spec=spec)
         )

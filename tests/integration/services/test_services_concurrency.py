@@ -16,9 +16,11 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
     ident,
     launch_plan_request,
     literals,
+    name_of,
     register_workflow_with_tasks,
     take_lease,
 )
@@ -52,7 +54,8 @@ async def create(admin: AdminService, policy: str, name: str = "") -> v1.Executi
             spec=v1.ExecutionSpec(entity_id=ident(3, f"limited_{policy}", "v1"), inputs=literals(x=1)),
         )
     )
-    return response.execution
+    execution: v1.Execution = response.execution
+    return execution
 
 
 async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
@@ -77,9 +80,9 @@ async def held(admin: AdminService, *names: str) -> list[bool]:
 async def test_wait_holds_the_new_one_until_a_running_one_ends(registered: AdminService) -> None:
     a, b = await create(registered, "wait", "a"), await create(registered, "wait", "b")
     c = await create(registered, "wait", "c")
-    assert [a.closure.reason, b.closure.reason] == ["", ""]
-    assert c.closure.phase == v1.WorkflowPhase.QUEUED
-    assert c.closure.reason == "waiting for a slot of launch plan limited_wait (max 2)"
+    assert [closure_of(a).reason, closure_of(b).reason] == ["", ""]
+    assert closure_of(c).phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(c).reason == "waiting for a slot of launch plan limited_wait (max 2)"
     d = await create(registered, "wait", "d")
     assert await held(registered, "a", "b", "c", "d") == [False, False, True, True]
     await move(registered, "a", v1.WorkflowPhase.RUNNING)
@@ -89,7 +92,7 @@ async def test_wait_holds_the_new_one_until_a_running_one_ends(registered: Admin
     assert (await row(registered, "c")).reason == ""
     await move(registered, "b", v1.WorkflowPhase.FAILED)
     assert await held(registered, "d") == [False]
-    assert d.id.name == "d"
+    assert name_of(d) == "d"
 
 
 async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_freeing_one(
@@ -118,11 +121,11 @@ async def test_skip_records_the_new_one_as_skipped_with_a_reason(registered: Adm
     await create(registered, "skip", "a")
     await create(registered, "skip", "b")
     c = await create(registered, "skip", "c")
-    assert c.closure.phase == v1.WorkflowPhase.SKIPPED
-    assert c.closure.reason == "skipped: launch plan limited_skip (max 2) already runs 2 executions"
+    assert closure_of(c).phase == v1.WorkflowPhase.SKIPPED
+    assert closure_of(c).reason == "skipped: launch plan limited_skip (max 2) already runs 2 executions"
     await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)
     d = await create(registered, "skip", "d")
-    assert d.closure.phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(d).phase == v1.WorkflowPhase.QUEUED
 
 
 async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -> None:
@@ -130,7 +133,7 @@ async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -
     await create(registered, "replace", "b")
     await move(registered, "a", v1.WorkflowPhase.RUNNING)
     c = await create(registered, "replace", "c")
-    assert c.closure.phase == v1.WorkflowPhase.QUEUED and not (await row(registered, "c")).held
+    assert closure_of(c).phase == v1.WorkflowPhase.QUEUED and not (await row(registered, "c")).held
     oldest = await row(registered, "a")
     assert oldest.phase == int(v1.WorkflowPhase.ABORTING)
     assert oldest.reason == "replaced by execution c: launch plan limited_replace (max 2) was full"

@@ -13,6 +13,7 @@ from tests.integration.services import flows
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    closure_of,
     ident,
     launch_plan_request,
     literals,
@@ -51,7 +52,7 @@ async def until(admin: AdminService, execution_id: v1.ExecutionId, *phases: v1.W
     with anyio.fail_after(60):
         while True:
             execution: v1.Execution = await admin.get_execution(v1.GetExecutionRequest(id=execution_id))
-            if execution.closure.phase in phases:
+            if closure_of(execution).phase in phases:
                 return execution
             async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution_id)):
                 if event.workflow is not None and event.workflow.phase in phases:
@@ -64,12 +65,13 @@ async def test_replace_aborts_the_running_one_and_runs_the_new_one(server: ApiSe
     await until(admin, first, v1.WorkflowPhase.RUNNING)  # waiting at its gate
     second = await start(admin, "replace", "second")
     ended = await until(admin, first, v1.WorkflowPhase.ABORTED)
-    assert ended.closure.reason == "replaced by execution second: launch plan solo_replace (max 1) was full"
+    assert closure_of(ended).reason == (
+        "replaced by execution second: launch plan solo_replace (max 1) was full")
     await until(admin, second, v1.WorkflowPhase.RUNNING)
     await admin.set_signal(v1.SetSignalRequest(id=v1.SignalId(execution_id=second, signal_id="factor"),
                                                value=v1.Literal(integer=2)))
     done = await until(admin, second, v1.WorkflowPhase.SUCCEEDED, v1.WorkflowPhase.FAILED)
-    assert done.closure.phase == v1.WorkflowPhase.SUCCEEDED
+    assert closure_of(done).phase == v1.WorkflowPhase.SUCCEEDED
 
 
 async def test_skip_never_runs_the_new_one(server: ApiServer) -> None:

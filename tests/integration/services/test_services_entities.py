@@ -111,7 +111,8 @@ async def test_concurrent_registrations_of_different_content_give_one_winner_and
     admin: AdminService,
 ) -> None:
     def request(i: int) -> v1.RegisterTaskRequest:
-        r = task_request(flows.add, "v1")
+        r: v1.RegisterTaskRequest = task_request(flows.add, "v1")
+        assert r.template is not None and r.template.metadata is not None
         r.template.metadata.docs = f"variant {i}"
         return r
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
     ident,
     literals,
     register_workflow_with_tasks,
@@ -46,11 +48,12 @@ async def execution(admin: AdminService) -> v1.ExecutionId:
         )
     )
     # the tests write events as the engine holding the lease
-    await take_lease(admin, response.id)
-    return response.id
+    execution_id: v1.ExecutionId = response.id
+    await take_lease(admin, execution_id)
+    return execution_id
 
 
-def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: object
+def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: Any
              ) -> v1.WorkflowExecutionEvent:
     return v1.WorkflowExecutionEvent(
         execution_id=execution,
@@ -62,7 +65,7 @@ def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, 
 
 
 def node_event(
-    execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: object
+    execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: Any
 ) -> v1.NodeExecutionEvent:
     return v1.NodeExecutionEvent(
         id=v1.NodeExecutionId(execution_id=execution, node_id=node),
@@ -74,7 +77,7 @@ def node_event(
 
 
 def task_event(
-    execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: object
+    execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: Any
 ) -> v1.TaskExecutionEvent:
     return v1.TaskExecutionEvent(
         id=v1.TaskExecutionId(
@@ -90,7 +93,7 @@ def task_event(
 
 
 async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.WorkflowPhase:
-    return (await admin.get_execution(v1.GetExecutionRequest(id=execution))).closure.phase
+    return closure_of(await admin.get_execution(v1.GetExecutionRequest(id=execution))).phase
 
 
 async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
@@ -159,6 +162,7 @@ async def test_events_in_any_order_give_the_same_result(
         name = f"n1-{k}"
         for i in order:
             event = events[i]
+            assert event.id is not None
             event.id.node_id = name
             event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
             await admin.events.create_node_event(event)

@@ -13,9 +13,12 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
+    entity_of,
     ident,
     launch_plan_request,
     literals,
+    name_of,
     register_workflow_with_tasks,
     take_lease,
     task_request,
@@ -46,7 +49,8 @@ async def create(
             project=project, domain=DOMAIN, name=name, spec=v1.ExecutionSpec(entity_id=entity, inputs=inputs)
         )
     )
-    return response.execution
+    execution: v1.Execution = response.execution
+    return execution
 
 
 async def finish(
@@ -79,9 +83,9 @@ async def registered(admin: AdminService) -> AdminService:
 
 async def test_from_a_launch_plan_defaults_apply_and_inputs_can_be_read(registered: AdminService) -> None:
     execution = await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=2), name="run1")
-    assert execution.id.name == "run1"
-    assert execution.closure.phase == v1.WorkflowPhase.QUEUED
-    assert execution.closure.workflow_id.name == flows.pipeline.name
+    assert name_of(execution) == "run1"
+    assert closure_of(execution).phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(execution).workflow_id == ident(2, flows.pipeline.name, "v1")
     data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(x=2, y=10)
     assert data.outputs is None
@@ -114,14 +118,14 @@ async def test_from_a_workflow_its_defaults_apply_and_the_latest_version_is_used
     registered: AdminService,
 ) -> None:
     execution = await create(registered, ident(2, flows.pipeline.name, ""), literals(x=4))
-    assert execution.spec.entity_id.version == "v1"
+    assert entity_of(execution).version == "v1"
     data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(x=4, y=3)
 
 
 async def test_from_a_single_task(registered: AdminService) -> None:
     execution = await create(registered, ident(1, flows.add.name, "v1"), literals(a=1, b=2))
-    assert execution.closure.workflow_id is None
+    assert closure_of(execution).workflow_id is None
     with pytest.raises(InvalidArgumentError, match="'b'"):
         await create(registered, ident(1, flows.add.name, "v1"), literals(a=1))
 
@@ -133,7 +137,7 @@ async def test_a_launch_plan_without_version_runs_its_active_version(registered:
         v1.UpdateLaunchPlanStateRequest(id=ident(3, "pipeline_plan", "v1"), state=v1.LaunchPlanState.ACTIVE)
     )
     execution = await create(registered, ident(3, "pipeline_plan", ""), literals(x=1))
-    assert execution.spec.entity_id.version == "v1"
+    assert entity_of(execution).version == "v1"
 
 
 async def test_names_are_unique_and_unknown_entities_not_found(registered: AdminService) -> None:
@@ -278,14 +282,14 @@ async def test_concurrent_creates_get_distinct_generated_names(registered: Admin
     executions = await asyncio.gather(
         *(create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=i)) for i in range(10))
     )
-    assert len({e.id.name for e in executions}) == 10
+    assert len({name_of(e) for e in executions}) == 10
 
 
 async def test_relaunch_runs_the_same_version_with_the_same_inputs(registered: AdminService) -> None:
     first = await create(registered, ident(3, "fixed_plan", "v1"), literals(x=3), name="first")
     again = await registered.relaunch_execution(v1.RelaunchExecutionRequest(id=first.id, name="again"))
     assert again.id.name == "again"
-    assert again.execution.spec.entity_id == first.spec.entity_id
+    assert entity_of(again.execution) == entity_of(first)
     assert again.execution.spec.metadata.mode == v1.ExecutionMode.RELAUNCH
     assert again.execution.spec.metadata.reference_execution == first.id
     data = await registered.get_execution_data(v1.GetExecutionRequest(id=again.id))

@@ -126,7 +126,8 @@ async def test_an_end_is_delivered_to_a_webhook_slack_and_email(
     execution_id = await start(admin, "e1")
     await end(admin, execution_id, v1.WorkflowPhase.FAILED, "bad rows")
     queued = await deliveries(admin, execution_id)
-    assert [(d.notification.webhook or d.notification.slack or d.notification.email) is not None
+    assert [d.notification is not None and (d.notification.webhook or d.notification.slack
+                                            or d.notification.email) is not None
             for d in queued] == [True, True, True]  # the succeeded-only webhook is not asked for
     assert {d.state for d in queued} == {"pending"}
     assert await sender(admin, http, port).run_once() == 3

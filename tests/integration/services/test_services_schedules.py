@@ -15,8 +15,11 @@ from sqlmodel import select
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    entity_of,
     ident,
     launch_plan_request,
+    metadata_of,
+    name_of,
     register_workflow_with_tasks,
 )
 from wingspan import CronSchedule, FixedRate, LaunchPlan, task, workflow
@@ -107,9 +110,9 @@ async def test_a_cron_tick_starts_one_execution_with_the_tick_time_as_kickoff_in
     assert fired.tick == tick and fired.execution == tick_execution_name(PROJECT, DOMAIN, "minutely", tick)
     assert await scheduler.run_once() == []  # fired once, not every round
     (execution,) = await executions(registered, "minutely")
-    assert execution.id.name == fired.execution
-    assert execution.spec.metadata.mode == v1.ExecutionMode.SCHEDULED
-    assert execution.spec.metadata.scheduled_at == tick
+    assert name_of(execution) == fired.execution
+    assert metadata_of(execution).mode == v1.ExecutionMode.SCHEDULED
+    assert metadata_of(execution).scheduled_at == tick
     data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
     kickoff = to_python_now(codec.from_proto(data.inputs.literals["kickoff"]), datetime)
     assert kickoff == tick and data.inputs.literals["label"].string == "tick"
@@ -167,7 +170,7 @@ async def test_activating_a_new_version_moves_the_schedule(registered: AdminServ
     fired = await scheduler.run_once()
     assert [f.tick.minute % 10 for f in fired] == [0]  # v2's ticks only (latest of two)
     runs = await executions(registered, "minutely")
-    assert [e.spec.entity_id.version for e in runs] == ["v1", "v2"]
+    assert [entity_of(e).version for e in runs] == ["v1", "v2"]
 
 
 async def test_a_tick_whose_execution_cannot_start_is_recorded_once(registered: AdminService) -> None:
@@ -235,4 +238,4 @@ async def test_run_scheduler_fires_in_rounds_until_stopped(registered: AdminServ
             await rounds.wait()
         stop.set()
     (execution,) = await executions(registered, "minutely")
-    assert execution.spec.metadata.scheduled_at == tick
+    assert metadata_of(execution).scheduled_at == tick

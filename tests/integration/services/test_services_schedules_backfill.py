@@ -20,6 +20,7 @@ from tests.integration.services.builders import (
     PROJECT,
     ident,
     launch_plan_request,
+    metadata_of,
     register_workflow_with_tasks,
 )
 from wingspan import CronSchedule, LaunchPlan, task, workflow
@@ -92,8 +93,8 @@ async def test_backfill_starts_each_tick_once_with_its_kickoff_time(server: ApiS
     assert "3 started" in first.output
     executions = await runs(server)
     expected = [START + timedelta(minutes=i) for i in range(3)]
-    assert [e.spec.metadata.scheduled_at for e in executions] == expected
-    assert all(e.spec.metadata.mode == v1.ExecutionMode.SCHEDULED for e in executions)
+    assert [metadata_of(e).scheduled_at for e in executions] == expected
+    assert all(metadata_of(e).mode == v1.ExecutionMode.SCHEDULED for e in executions)
     data = await server.admin.get_execution_data(v1.GetExecutionRequest(id=executions[1].id))
     kickoff = to_python_now(codec.from_proto(data.inputs.literals["kickoff"]), datetime)
     assert kickoff == START + timedelta(minutes=1)

@@ -182,6 +182,7 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
 
     # ---- the methods the service layer may not offer yet
     missing = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="missing")
+    request: Any
     for name, request in (("RelaunchExecution", v1.RelaunchExecutionRequest(id=missing)),
                           ("RecoverExecution", v1.RecoverExecutionRequest(id=missing))):
         error = None
