@@ -15,10 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grpclib.const import Cardinality, Handler, Status
+from grpclib.const import Cardinality, Handler
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
 
+from wingspan.core.errors import UnauthenticatedError
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, Method, engine_methods
 from wingspan.server.api.metrics import ApiMetrics
@@ -50,8 +51,7 @@ class EngineServicer:
     def _authenticate(self, stream: Stream[Any, Any]) -> None:
         values = stream.metadata.getall("authorization", []) if stream.metadata is not None else []
         if not values:
-            raise GRPCError(
-                Status.UNAUTHENTICATED,
+            raise UnauthenticatedError(
                 f"{ENGINE_SERVICE_NAME} is internal to the engines: present the engine credential as "
                 f"metadata 'authorization: Bearer <token>' (the token is in WINGSPAN_HOME/{SECRET_FILE_NAME} "
                 "on the server)",
@@ -59,8 +59,7 @@ class EngineServicer:
         presented = values[0] if isinstance(values[0], str) else ""
         token = presented[len(_SCHEME):] if presented.lower().startswith(_SCHEME) else ""
         if len(values) > 1 or not self.verifier.verify(token):
-            raise GRPCError(
-                Status.UNAUTHENTICATED,
+            raise UnauthenticatedError(
                 f"{ENGINE_SERVICE_NAME}: the credential presented is not the engine credential; send "
                 f"the token of this server's WINGSPAN_HOME/{SECRET_FILE_NAME} as "
                 "'authorization: Bearer <token>'",
@@ -69,7 +68,8 @@ class EngineServicer:
     async def _unary(self, method: Method, stream: Stream[Any, Any]) -> None:
         started, code = time.perf_counter(), "OK"
         try:
-            self._authenticate(stream)
+            with translated(method.name):  # before the message is read
+                self._authenticate(stream)
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
             with translated(method.name):
