@@ -14,6 +14,7 @@ from wingspan.core.api_level import API_LEVEL
 from wingspan.core.version import VERSION
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.services.idl import v1
 
 __all__ = ["ApiBackend"]
@@ -25,6 +26,7 @@ class ApiBackend:
     def __init__(self, admin: Any, *, http_address: str) -> None:
         self.admin = admin
         self.http_address = http_address
+        self.rpcs = AdminRpcs(admin)
         self.dataproxy = DataProxy(admin.store, admin.projects.check_scope, getattr(admin, "settings", None))
         self._own: dict[str, Callable[[Any], Any]] = {
             "get_version": self.get_version,
@@ -38,7 +40,8 @@ class ApiBackend:
         )
 
     def handler(self, method: Method) -> Callable[[Any], Any] | None:
-        found = self._own.get(method.attr) or getattr(self.admin, method.attr, None)
+        found = (self._own.get(method.attr) or getattr(self.rpcs, method.attr, None)
+                 or getattr(self.admin, method.attr, None))
         return found if callable(found) else None
 
     async def ready(self) -> None:

@@ -152,7 +152,7 @@ class ExecutionDriver:
             registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
-        plans = await called_launch_plans(admin.db, admin.entities, closure, executor.run)
+        plans = await called_launch_plans(admin.entities, closure, executor.run)
         resolver.add_launch_plans(plans)
         claimed.run = WorkflowRun(
             closure,

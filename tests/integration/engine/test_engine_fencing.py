@@ -14,10 +14,18 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.integration.services import flows
-from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    some,
+)
 from wingspan.core.config import Settings
 from wingspan.core.errors import LeaseLostError
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.engine.worker import EngineWorker, server_registry
@@ -34,11 +42,11 @@ async def set_lease(admin: AdminService, name: str, owner: str, seconds: float) 
 
 async def create(admin: AdminService, name: str) -> v1.ExecutionId:
     await register_workflow_with_tasks(admin, flows.gated, "v1")
-    created = await admin.create_execution(v1.CreateExecutionRequest(
+    created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name=name,
         spec=v1.ExecutionSpec(entity_id=ident(2, "tests.integration.services.flows.gated", "v1"),
                               inputs=literals(x=1))))
-    execution_id: v1.ExecutionId = created.id
+    execution_id = some(created.id)
     return execution_id
 
 
@@ -147,8 +155,8 @@ async def test_a_partitioned_replica_cannot_write_and_another_completes_the_run(
         group.cancel_scope.cancel()
     done = await row(admin, "split")
     assert done.phase == int(v1.WorkflowPhase.SUCCEEDED), done.reason
-    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution_id))
-    assert data.outputs.literals["o0"].integer == 1 + 2
+    data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution_id))
+    assert some(data.outputs).literals["o0"].integer == 1 + 2
     found = await sequences(admin, execution_id)
     assert found == list(range(1, len(found) + 1))
 

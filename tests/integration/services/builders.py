@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -12,6 +12,7 @@ from wingspan import LaunchPlan
 from wingspan._authoring.workflow import Workflow
 from wingspan.core.model import codec
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
 from wingspan.server.db.models import ExecutionRow
 
@@ -50,12 +51,12 @@ async def register_workflow_with_tasks(
     for compiled in wf.closure.tasks:
         template = compiled.template
         assert template is not None and template.id is not None
-        await admin.register_task(
+        await AdminRpcs(admin).register_task(
             v1.RegisterTaskRequest(
                 id=ident(1, template.id.name, version, project), template=codec.to_proto(template)
             )
         )
-    await admin.register_workflow(workflow_request(wf, version, project))
+    await AdminRpcs(admin).register_workflow(workflow_request(wf, version, project))
 
 
 def literals(**values: Any) -> v1.LiteralMap:
@@ -116,3 +117,12 @@ def entity_of(execution: v1.Execution) -> v1.Identifier:
 def name_of(execution: v1.Execution) -> str:
     assert execution.id is not None
     return execution.id.name
+
+
+T = TypeVar("T")
+
+
+def some(value: T | None) -> T:
+    """A message field the test expects set (optional to the type checker)."""
+    assert value is not None
+    return value

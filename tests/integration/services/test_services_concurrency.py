@@ -22,11 +22,13 @@ from tests.integration.services.builders import (
     literals,
     name_of,
     register_workflow_with_tasks,
+    some,
     take_lease,
 )
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.services.admin import AdminService
 
@@ -43,18 +45,18 @@ _sequence = itertools.count(1)
 async def registered(admin: AdminService) -> AdminService:
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
     for plan in PLANS.values():
-        await admin.register_launch_plan(launch_plan_request(plan, "v1"))
+        await AdminRpcs(admin).register_launch_plan(launch_plan_request(plan, "v1"))
     return admin
 
 
 async def create(admin: AdminService, policy: str, name: str = "") -> v1.Execution:
-    response = await admin.create_execution(
+    response = await AdminRpcs(admin).create_execution(
         v1.CreateExecutionRequest(
             project=PROJECT, domain=DOMAIN, name=name,
             spec=v1.ExecutionSpec(entity_id=ident(3, f"limited_{policy}", "v1"), inputs=literals(x=1)),
         )
     )
-    execution: v1.Execution = response.execution
+    execution = some(response.execution)
     return execution
 
 
@@ -100,10 +102,10 @@ async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_f
 ) -> None:
     for name in "abcd":
         await create(registered, "wait", name)
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="d"), reason="not needed", force=True))
     assert await held(registered, "c") == [True]  # d was waiting: no slot freed
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop", force=True))
     assert await held(registered, "c") == [False]
 
@@ -111,7 +113,7 @@ async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_f
 async def test_an_aborting_execution_gives_up_its_slot(registered: AdminService) -> None:
     for name in "abc":
         await create(registered, "wait", name)
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop"))
     assert (await row(registered, "a")).phase == int(v1.WorkflowPhase.ABORTING)
     assert await held(registered, "c") == [False]
@@ -143,11 +145,11 @@ async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -
 
 async def test_executions_of_other_entities_are_not_limited(registered: AdminService) -> None:
     for _ in range(3):
-        execution = (await registered.create_execution(v1.CreateExecutionRequest(
+        execution = (await AdminRpcs(registered).create_execution(v1.CreateExecutionRequest(
             project=PROJECT, domain=DOMAIN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1)),
         ))).execution
-        assert execution.closure.reason == ""
+        assert closure_of(some(execution)).reason == ""
     await create(registered, "skip")
     await create(registered, "skip")
 
@@ -194,13 +196,14 @@ async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first
     request = launch_plan_request(PLANS["wait"], "v2")
     request.spec.concurrency.max = 4
     request.spec.workflow_id.version = "v1"
-    await registered.register_launch_plan(request)
-    newer = await registered.create_execution(v1.CreateExecutionRequest(
+    await AdminRpcs(registered).register_launch_plan(request)
+    newer = await AdminRpcs(registered).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name="e",
         spec=v1.ExecutionSpec(entity_id=ident(3, "limited_wait", "v2"), inputs=literals(x=1))))
     # c and d waited longer than e: they take the two new slots, e waits
     assert await held(registered, "a", "b", "c", "d", "e") == [False, False, False, False, True]
-    assert newer.execution.closure.reason == "waiting for a slot of launch plan limited_wait (max 4)"
+    assert closure_of(some(newer.execution)).reason == (
+        "waiting for a slot of launch plan limited_wait (max 4)")
     await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)  # released up to the new limit
     assert await held(registered, "e") == [False]
 
@@ -208,11 +211,11 @@ async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first
 async def test_a_waiting_execution_asked_to_abort_ends_at_once(registered: AdminService) -> None:
     for name in "abc":
         await create(registered, "wait", name)
-    ended = await registered.terminate_execution(v1.TerminateExecutionRequest(
+    ended = await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="c"), reason="not needed"))
     # no engine takes a held execution: ABORTING would never end
-    assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
-    assert ended.execution.closure.reason == "not needed"
+    assert closure_of(some(ended.execution)).phase == v1.WorkflowPhase.ABORTED
+    assert closure_of(some(ended.execution)).reason == "not needed"
     c = await row(registered, "c")
     assert not c.held and c.finished_at is not None
     await create(registered, "wait", "d")

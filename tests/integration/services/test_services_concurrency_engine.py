@@ -18,10 +18,12 @@ from tests.integration.services.builders import (
     launch_plan_request,
     literals,
     register_workflow_with_tasks,
+    some,
 )
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.admin import AdminService
 
@@ -35,15 +37,15 @@ async def server(settings: Settings) -> AsyncIterator[ApiServer]:
     async with ApiServer(dataclasses.replace(settings, http_port=0, grpc_port=0), grace=2) as running:
         await register_workflow_with_tasks(running.admin, flows.gated, "v1")
         for plan in SOLO.values():
-            await running.admin.register_launch_plan(launch_plan_request(plan, "v1"))
+            await AdminRpcs(running.admin).register_launch_plan(launch_plan_request(plan, "v1"))
         yield running
 
 
 async def start(admin: AdminService, policy: str, name: str) -> v1.ExecutionId:
-    created = await admin.create_execution(v1.CreateExecutionRequest(
+    created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name=name,
         spec=v1.ExecutionSpec(entity_id=ident(3, f"solo_{policy}", "v1"), inputs=literals(x=1))))
-    execution_id: v1.ExecutionId = created.id
+    execution_id = some(created.id)
     return execution_id
 
 
@@ -51,7 +53,7 @@ async def until(admin: AdminService, execution_id: v1.ExecutionId, *phases: v1.W
     """Follows the execution's events until it is in one of ``phases``."""
     with anyio.fail_after(60):
         while True:
-            execution: v1.Execution = await admin.get_execution(v1.GetExecutionRequest(id=execution_id))
+            execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
             if closure_of(execution).phase in phases:
                 return execution
             async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution_id)):
@@ -84,5 +86,5 @@ async def test_skip_never_runs_the_new_one(server: ApiServer) -> None:
     await until(admin, first, v1.WorkflowPhase.SUCCEEDED)
     events = await admin.list_events(v1.ListEventsRequest(execution_id=skipped))
     assert events.events == []  # no engine touched it
-    execution = await admin.get_execution(v1.GetExecutionRequest(id=skipped))
-    assert execution.closure.phase == v1.WorkflowPhase.SKIPPED
+    execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=skipped))
+    assert closure_of(execution).phase == v1.WorkflowPhase.SKIPPED

@@ -19,6 +19,7 @@ from tests.integration.services.builders import (
     ident,
     literals,
     register_workflow_with_tasks,
+    some,
     take_lease,
 )
 from wingspan.core.errors import (
@@ -29,6 +30,7 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey
 
@@ -39,7 +41,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 async def execution(admin: AdminService) -> v1.ExecutionId:
     await register_workflow_with_tasks(admin, flows.gated, "v1")
-    response = await admin.create_execution(
+    response = await AdminRpcs(admin).create_execution(
         v1.CreateExecutionRequest(
             project=PROJECT,
             domain=DOMAIN,
@@ -48,7 +50,7 @@ async def execution(admin: AdminService) -> v1.ExecutionId:
         )
     )
     # the tests write events as the engine holding the lease
-    execution_id: v1.ExecutionId = response.id
+    execution_id = some(response.id)
     await take_lease(admin, execution_id)
     return execution_id
 
@@ -93,7 +95,7 @@ def task_event(
 
 
 async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.WorkflowPhase:
-    return closure_of(await admin.get_execution(v1.GetExecutionRequest(id=execution))).phase
+    return closure_of(await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution))).phase
 
 
 async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
@@ -140,11 +142,11 @@ async def test_a_late_event_never_moves_a_terminal_phase_back(
     late = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
     other_end = await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 4))
     assert late.recorded and other_end.recorded  # recorded in the history, ignored for the phase
-    got = await admin.get_execution(v1.GetExecutionRequest(id=execution))
-    assert got.closure.phase == WP.SUCCEEDED
-    assert got.closure.started_at == T0 + timedelta(seconds=1)
-    assert got.closure.duration == timedelta(seconds=2)
-    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution))
+    got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution))
+    assert closure_of(got).phase == WP.SUCCEEDED
+    assert closure_of(got).started_at == T0 + timedelta(seconds=1)
+    assert closure_of(got).duration == timedelta(seconds=2)
+    data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution))
     assert data.outputs == literals(o0=7)
     events = await admin.list_events(v1.ListEventsRequest(execution_id=execution, after_sequence=2))
     assert [e.workflow.sequence for e in events.events] == [3, 4]
@@ -198,14 +200,14 @@ async def test_concurrent_ingestion_records_each_event_once(
 async def test_concurrent_events_of_many_executions(admin: AdminService, execution: v1.ExecutionId) -> None:
     names = []
     for i in range(6):
-        response = await admin.create_execution(
+        response = await AdminRpcs(admin).create_execution(
             v1.CreateExecutionRequest(
                 project=PROJECT,
                 domain=DOMAIN,
                 spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=i)),
             )
         )
-        names.append(response.id)
+        names.append(some(response.id))
         await take_lease(admin, response.id)
     events = [wf_event(e, phase, s) for e in names for s, phase in ((1, WP.RUNNING), (2, WP.SUCCEEDED))]
     await asyncio.gather(*(admin.events.create_workflow_event(e) for e in reversed(events)))

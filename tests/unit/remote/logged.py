@@ -22,6 +22,7 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.config import Settings
 from wingspan.core.plugins.executor import execution_work_dir
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.services.idl import v1
 
 RUN = "logged"
@@ -72,7 +73,7 @@ async def serve_logs(settings: Settings) -> AsyncIterator[Served]:
         admin = server.admin
         admin.logs.readers["fake"] = plugin_reader
         await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-        created = await admin.create_execution(v1.CreateExecutionRequest(
+        created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
             project="default", domain="development", name=RUN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
         # the test records the attempts as the engine holding the lease

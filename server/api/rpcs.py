@@ -1,0 +1,126 @@
+"""The admin service's RPCs over the typed service layer.
+
+Each method reads its IDL request into the services' types (core model records, the
+services' own dataclasses), calls the service, and answers in IDL, through
+:mod:`wingspan.server.api.converters`; no rule of its own. Both transports call these,
+and so may a test that wants to speak the IDL without a transport. The RPCs of services
+that still take and return IDL messages are served by the AdminService itself
+(:meth:`~wingspan.server.api.backend.ApiBackend.handler` looks here first).
+"""
+
+from __future__ import annotations
+
+from wingspan.core.model.execution_spec import ExecutionSpec
+from wingspan.core.model.interface import ExecutionId, Identifier, NamedEntityIdentifier
+from wingspan.core.model.launch_plans import LaunchPlanSpec
+from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.model.workflows import WorkflowTemplate
+from wingspan.protos import v1
+from wingspan.server.api.converters.common import listing, model
+from wingspan.server.api.converters.entities import (
+    launch_plan_message,
+    launch_plans_message,
+    names_message,
+    registration_message,
+    task_message,
+    tasks_message,
+    workflow_message,
+    workflows_message,
+)
+from wingspan.server.api.converters.executions import (
+    created_message,
+    data_message,
+    execution_message,
+    executions_message,
+)
+from wingspan.server.services.admin import AdminService
+
+__all__ = ["AdminRpcs"]
+
+
+class AdminRpcs:
+    """The RPCs of ``admin``'s typed services, under the IDL's method names."""
+
+    def __init__(self, admin: AdminService) -> None:
+        self.admin = admin
+
+    # ---- entities ------------------------------------------------------------------------
+
+    async def register_task(self, request: v1.RegisterTaskRequest) -> v1.RegisterResponse:
+        return registration_message(await self.admin.entities.register_task(
+            model(Identifier, request.id), model(TaskTemplate, request.template)))
+
+    async def get_task(self, request: v1.GetEntityRequest) -> v1.Task:
+        return task_message(await self.admin.entities.get_task(model(Identifier, request.id)))
+
+    async def list_tasks(self, request: v1.ListRequest) -> v1.ListTasksResponse:
+        return tasks_message(await self.admin.entities.list_tasks(listing(request)))
+
+    async def register_workflow(self, request: v1.RegisterWorkflowRequest) -> v1.RegisterResponse:
+        subs = [model(WorkflowTemplate, m) for m in request.sub_workflows]
+        return registration_message(await self.admin.entities.register_workflow(
+            model(Identifier, request.id), model(WorkflowTemplate, request.template),
+            [s for s in subs if s is not None]))
+
+    async def get_workflow(self, request: v1.GetEntityRequest) -> v1.Workflow:
+        return workflow_message(await self.admin.entities.get_workflow(model(Identifier, request.id)))
+
+    async def list_workflows(self, request: v1.ListRequest) -> v1.ListWorkflowsResponse:
+        return workflows_message(await self.admin.entities.list_workflows(listing(request)))
+
+    async def register_launch_plan(self, request: v1.RegisterLaunchPlanRequest) -> v1.RegisterResponse:
+        return registration_message(await self.admin.entities.register_launch_plan(
+            model(Identifier, request.id), model(LaunchPlanSpec, request.spec)))
+
+    async def get_launch_plan(self, request: v1.GetEntityRequest) -> v1.LaunchPlan:
+        return launch_plan_message(await self.admin.entities.get_launch_plan(model(Identifier, request.id)))
+
+    async def get_active_launch_plan(self, request: v1.GetActiveLaunchPlanRequest) -> v1.LaunchPlan:
+        return launch_plan_message(await self.admin.entities.get_active_launch_plan(
+            model(NamedEntityIdentifier, request.id)))
+
+    async def list_launch_plans(self, request: v1.ListRequest) -> v1.ListLaunchPlansResponse:
+        return launch_plans_message(await self.admin.entities.list_launch_plans(listing(request)))
+
+    async def update_launch_plan_state(self, request: v1.UpdateLaunchPlanStateRequest) -> v1.LaunchPlan:
+        return launch_plan_message(await self.admin.entities.update_launch_plan_state(
+            model(Identifier, request.id), int(request.state)))
+
+    async def list_names(self, request: v1.ListNamesRequest) -> v1.ListNamesResponse:
+        return names_message(await self.admin.entities.list_names(
+            int(request.resource_type), listing(request.list)))
+
+    # ---- executions ----------------------------------------------------------------------
+
+    async def create_execution(self, request: v1.CreateExecutionRequest) -> v1.CreateExecutionResponse:
+        return created_message(await self.admin.executions.create_execution(
+            model(ExecutionSpec, request.spec), project=request.project, domain=request.domain,
+            name=request.name))
+
+    async def get_execution(self, request: v1.GetExecutionRequest) -> v1.Execution:
+        return execution_message(await self.admin.executions.get_execution(model(ExecutionId, request.id)))
+
+    async def list_executions(self, request: v1.ListRequest) -> v1.ListExecutionsResponse:
+        return executions_message(await self.admin.executions.list_executions(listing(request)))
+
+    async def get_execution_data(self, request: v1.GetExecutionRequest) -> v1.ExecutionData:
+        return data_message(await self.admin.executions.get_execution_data(model(ExecutionId, request.id)))
+
+    async def terminate_execution(
+        self, request: v1.TerminateExecutionRequest
+    ) -> v1.TerminateExecutionResponse:
+        execution = await self.admin.executions.terminate_execution(
+            model(ExecutionId, request.id), request.reason, force=request.force)
+        return v1.TerminateExecutionResponse(execution=execution_message(execution))
+
+    async def relaunch_execution(self, request: v1.RelaunchExecutionRequest) -> v1.CreateExecutionResponse:
+        return created_message(await self.admin.executions.relaunch_execution(
+            model(ExecutionId, request.id), request.name))
+
+    async def recover_execution(self, request: v1.RecoverExecutionRequest) -> v1.CreateExecutionResponse:
+        return created_message(await self.admin.executions.recover_execution(
+            model(ExecutionId, request.id), request.name))
+
+    async def delete_execution(self, request: v1.DeleteExecutionRequest) -> v1.DeleteExecutionResponse:
+        await self.admin.executions.delete_execution(model(ExecutionId, request.id))
+        return v1.DeleteExecutionResponse()
