@@ -23,7 +23,9 @@ from wingspan.core.errors import UnauthenticatedError
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, Method, engine_methods
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.api.rpcs import EngineRpcs
 from wingspan.server.engine.credential import SECRET_FILE_NAME, TokenVerifier
+from wingspan.server.services.events import EventService
 
 __all__ = ["EngineServicer"]
 
@@ -31,10 +33,12 @@ _SCHEME = "bearer "
 
 
 class EngineServicer:
-    """The engine service as a grpclib servable; ``events`` is the event service."""
+    """The engine service as a grpclib servable, recording into the event service ``events``."""
 
-    def __init__(self, events: Any, verifier: TokenVerifier, metrics: ApiMetrics | None = None) -> None:
-        self.events = events
+    def __init__(
+        self, events: EventService, verifier: TokenVerifier, metrics: ApiMetrics | None = None
+    ) -> None:
+        self.rpcs = EngineRpcs(events)
         self.verifier = verifier
         self.metrics = metrics
 
@@ -73,7 +77,7 @@ class EngineServicer:
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
             with translated(method.name):
-                response = await getattr(self.events, method.attr)(request)
+                response = await getattr(self.rpcs, method.attr)(request)
             await stream.send_message(response)
         except GRPCError as exc:
             code = exc.status.name

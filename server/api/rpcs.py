@@ -10,6 +10,10 @@ that still take and return IDL messages are served by the AdminService itself
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import TypeVar
+
+from wingspan.core.model.events import NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent
 from wingspan.core.model.execution_spec import ExecutionSpec
 from wingspan.core.model.interface import ExecutionId, Identifier, NamedEntityIdentifier
 from wingspan.core.model.launch_plans import LaunchPlanSpec
@@ -27,6 +31,7 @@ from wingspan.server.api.converters.entities import (
     workflow_message,
     workflows_message,
 )
+from wingspan.server.api.converters.events import event_message, recorded_message
 from wingspan.server.api.converters.executions import (
     created_message,
     data_message,
@@ -34,8 +39,9 @@ from wingspan.server.api.converters.executions import (
     executions_message,
 )
 from wingspan.server.services.admin import AdminService
+from wingspan.server.services.events import EventService
 
-__all__ = ["AdminRpcs"]
+__all__ = ["AdminRpcs", "EngineRpcs"]
 
 
 class AdminRpcs:
@@ -124,3 +130,41 @@ class AdminRpcs:
     async def delete_execution(self, request: v1.DeleteExecutionRequest) -> v1.DeleteExecutionResponse:
         await self.admin.executions.delete_execution(model(ExecutionId, request.id))
         return v1.DeleteExecutionResponse()
+
+    # ---- events --------------------------------------------------------------------------
+
+    async def list_events(self, request: v1.ListEventsRequest) -> v1.ListEventsResponse:
+        events = await self.admin.events.list_events(
+            model(ExecutionId, request.execution_id), request.after_sequence, request.limit)
+        return v1.ListEventsResponse(events=[event_message(e) for e in events])
+
+    async def watch_execution(self, request: v1.WatchExecutionRequest) -> AsyncIterator[v1.Event]:
+        events = self.admin.events.watch_execution(model(ExecutionId, request.id), request.after_sequence)
+        async for event in events:
+            yield event_message(event)
+
+
+class EngineRpcs:
+    """The internal engine service's RPCs: each engine's events into ``events``."""
+
+    def __init__(self, events: EventService) -> None:
+        self.events = events
+
+    async def create_workflow_event(self, request: v1.WorkflowExecutionEvent) -> v1.CreateEventResponse:
+        event = _event(WorkflowExecutionEvent, request)
+        return recorded_message(await self.events.create_workflow_event(event))
+
+    async def create_node_event(self, request: v1.NodeExecutionEvent) -> v1.CreateEventResponse:
+        return recorded_message(await self.events.create_node_event(_event(NodeExecutionEvent, request)))
+
+    async def create_task_event(self, request: v1.TaskExecutionEvent) -> v1.CreateEventResponse:
+        return recorded_message(await self.events.create_task_event(_event(TaskExecutionEvent, request)))
+
+
+E = TypeVar("E")
+
+
+def _event(cls: type[E], message: object) -> E:
+    found = model(cls, message)
+    assert found is not None  # the transport always has a message
+    return found

@@ -1,6 +1,6 @@
 """The admin service: every service of the layer, built together.
 
-Entities and executions take and return core model records and the services' own types;
+Entities, executions and events take and return core model records and the services' own types;
 the transports reach them through server/api/rpcs.py. The services not yet typed so are
 gathered here under the IDL's method names (the RPC ``ListSignals`` is
 ``admin.list_signals(request)``). :meth:`AdminService.open` builds the whole layer from
@@ -70,7 +70,7 @@ class AdminService:
 
         # the services that still take and return IDL messages, under the IDL's method names (the
         # typed ones are reached through server/api/rpcs.py)
-        p, n, ev, s = self.projects, self.nodes, self.events, self.signals
+        p, n, s = self.projects, self.nodes, self.signals
         self.create_project = p.create_project
         self.update_project = p.update_project
         self.list_projects = p.list_projects
@@ -82,8 +82,6 @@ class AdminService:
         self.get_task_execution = n.get_task_execution
         self.get_task_execution_data = n.get_task_execution_data
         self.get_task_logs = self.logs.get_task_logs
-        self.list_events = ev.list_events
-        self.watch_execution = ev.watch_execution
         self.list_signals = s.list_signals
         self.set_signal = s.set_signal
         self.list_notifications = self.notifications.list_notifications

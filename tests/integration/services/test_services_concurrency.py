@@ -28,7 +28,7 @@ from tests.integration.services.builders import (
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
 from wingspan.protos import v1
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.services.admin import AdminService
 
@@ -63,7 +63,7 @@ async def create(admin: AdminService, policy: str, name: str = "") -> v1.Executi
 async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
     execution_id = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name)
     await take_lease(admin, execution_id)
-    await admin.events.create_workflow_event(
+    await EngineRpcs(admin.events).create_workflow_event(
         v1.WorkflowExecutionEvent(
             execution_id=execution_id, producer_id=TEST_ENGINE,
             phase=phase, sequence=next(_sequence),

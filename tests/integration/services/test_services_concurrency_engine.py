@@ -56,7 +56,7 @@ async def until(admin: AdminService, execution_id: v1.ExecutionId, *phases: v1.W
             execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
             if closure_of(execution).phase in phases:
                 return execution
-            async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution_id)):
+            async for event in AdminRpcs(admin).watch_execution(v1.WatchExecutionRequest(id=execution_id)):
                 if event.workflow is not None and event.workflow.phase in phases:
                     break
 
@@ -84,7 +84,7 @@ async def test_skip_never_runs_the_new_one(server: ApiServer) -> None:
     await admin.set_signal(v1.SetSignalRequest(id=v1.SignalId(execution_id=first, signal_id="factor"),
                                                value=v1.Literal(integer=2)))
     await until(admin, first, v1.WorkflowPhase.SUCCEEDED)
-    events = await admin.list_events(v1.ListEventsRequest(execution_id=skipped))
+    events = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=skipped))
     assert events.events == []  # no engine touched it
     execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=skipped))
     assert closure_of(execution).phase == v1.WorkflowPhase.SKIPPED

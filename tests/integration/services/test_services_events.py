@@ -29,8 +29,10 @@ from wingspan.core.errors import (
     LeaseLostError,
     NotFoundError,
 )
+from wingspan.core.model import codec
+from wingspan.core.model.events import Event
 from wingspan.protos import v1
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey
 
@@ -99,34 +101,35 @@ async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.Workflo
 
 
 async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
-    first = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    again = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    first = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    again = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     assert first.recorded and not again.recorded
-    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
+    events = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))
     assert len(events.events) == 1
     with pytest.raises(AlreadyExistsError, match="sequence 1"):
-        await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 1))
+        await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.FAILED, 1))
     assert await phase_of(admin, execution) == WP.RUNNING
 
 
 async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    events = admin.events
+    events = EngineRpcs(admin.events)
     forged = wf_event(execution, WP.SUCCEEDED, 1, outputs=literals(o0=666), producer_id="intruder")
+    batch = [Event("workflow", codec.from_proto(forged))]
     with pytest.raises(LeaseLostError, match="replica 'intruder' does not hold its lease"):
         await events.create_workflow_event(forged)
     with pytest.raises(LeaseLostError, match="'intruder'"):
-        await events.ingest(execution, [("workflow", forged)], owner="intruder")
+        await admin.events.ingest(codec.from_proto(execution), batch, owner="intruder")
     with pytest.raises(InvalidArgumentError, match="no sender"):
         await events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 1, producer_id=""))
     with pytest.raises(InvalidArgumentError, match="no sender"):
-        await events.ingest(execution, [("workflow", forged)], owner="")
+        await admin.events.ingest(codec.from_proto(execution), batch, owner="")
     await take_lease(admin, execution, TEST_ENGINE, seconds=-1)  # the holder's lease ran out
     with pytest.raises(LeaseLostError, match=f"replica {TEST_ENGINE!r}"):
         await events.create_node_event(node_event(execution, "n0", NP.SUCCEEDED, 1))
     assert await phase_of(admin, execution) == WP.QUEUED
-    assert (await admin.list_events(v1.ListEventsRequest(execution_id=execution))).events == []
+    assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))).events == []
     nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert nodes.node_executions == []
     await take_lease(admin, execution, "intruder")
@@ -137,10 +140,11 @@ async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
 async def test_a_late_event_never_moves_a_terminal_phase_back(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
-    late = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
-    other_end = await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 4))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await EngineRpcs(admin.events).create_workflow_event(
+        wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
+    late = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 2))
+    other_end = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.FAILED, 4))
     assert late.recorded and other_end.recorded  # recorded in the history, ignored for the phase
     got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution))
     assert closure_of(got).phase == WP.SUCCEEDED
@@ -148,8 +152,9 @@ async def test_a_late_event_never_moves_a_terminal_phase_back(
     assert closure_of(got).duration == timedelta(seconds=2)
     data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution))
     assert data.outputs == literals(o0=7)
-    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution, after_sequence=2))
-    assert [e.workflow.sequence for e in events.events] == [3, 4]
+    events = await AdminRpcs(admin).list_events(
+        v1.ListEventsRequest(execution_id=execution, after_sequence=2))
+    assert [some(e.workflow).sequence for e in events.events] == [3, 4]
 
 
 async def test_events_in_any_order_give_the_same_result(
@@ -167,7 +172,7 @@ async def test_events_in_any_order_give_the_same_result(
             assert event.id is not None
             event.id.node_id = name
             event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
-            await admin.events.create_node_event(event)
+            await EngineRpcs(admin.events).create_node_event(event)
         node = await admin.get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id=name))
         )
@@ -183,7 +188,7 @@ async def test_concurrent_ingestion_records_each_event_once(
     ]
     events.append(task_event(execution, "n1", 0, TP.SUCCEEDED, 21, cache_status=v1.CacheStatus.POPULATED))
     # every event twice, all at once
-    results = await asyncio.gather(*(admin.events.create_task_event(e) for e in events + events))
+    results = await asyncio.gather(*(EngineRpcs(admin.events).create_task_event(e) for e in events + events))
     assert sum(r.recorded for r in results) == len(events)
     attempts = await admin.list_task_executions(
         v1.ListTaskExecutionsRequest(
@@ -193,8 +198,8 @@ async def test_concurrent_ingestion_records_each_event_once(
     (attempt,) = attempts.task_executions
     assert attempt.closure.phase == TP.SUCCEEDED
     assert sorted(log.name for log in attempt.closure.logs) == sorted(f"log{s}" for s in range(1, 21))
-    listed = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
-    assert [e.task.sequence for e in listed.events] == list(range(1, 22))
+    listed = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))
+    assert [some(e.task).sequence for e in listed.events] == list(range(1, 22))
 
 
 async def test_concurrent_events_of_many_executions(admin: AdminService, execution: v1.ExecutionId) -> None:
@@ -210,7 +215,7 @@ async def test_concurrent_events_of_many_executions(admin: AdminService, executi
         names.append(some(response.id))
         await take_lease(admin, response.id)
     events = [wf_event(e, phase, s) for e in names for s, phase in ((1, WP.RUNNING), (2, WP.SUCCEEDED))]
-    await asyncio.gather(*(admin.events.create_workflow_event(e) for e in reversed(events)))
+    await asyncio.gather(*(EngineRpcs(admin.events).create_workflow_event(e) for e in reversed(events)))
     assert [await phase_of(admin, e) for e in names] == [WP.SUCCEEDED] * 6
 
 
@@ -218,15 +223,15 @@ async def test_nodes_attempts_logs_cache_status_and_data(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
     big = "z" * 10_000
-    await admin.events.create_node_event(
+    await EngineRpcs(admin.events).create_node_event(
         node_event(
             execution, "n1", NP.RUNNING, 1, inputs=literals(a=1, b=big), node_name="add", spec_node_id="n1"
         )
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(execution, "n1", 0, TP.RUNNING, 2, plugin="local-process", plugin_handle=b"pid:1")
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(
             execution,
             "n1",
@@ -236,7 +241,7 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             error=v1.ExecutionError(code="USER:ValueError", message="boom", retryable=True),
         )
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(
             execution,
             "n1",
@@ -247,10 +252,11 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             logs=[v1.TaskLog(name="stdout", uri="file:///out")],
         )
     )
-    await admin.events.create_node_event(
+    await EngineRpcs(admin.events).create_node_event(
         node_event(execution, "n1", NP.SUCCEEDED, 5, outputs=literals(o0=3), cache_status=v1.CacheStatus.MISS)
     )
-    await admin.events.create_node_event(node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
+    await EngineRpcs(admin.events).create_node_event(
+        node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
     top = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert [
         (n.id.node_id, n.closure.phase, n.closure.node_name, n.closure.cache_status)
@@ -287,11 +293,11 @@ async def test_nodes_attempts_logs_cache_status_and_data(
 
 async def test_events_for_unknown_executions_or_without_ids_are_rejected(admin: AdminService) -> None:
     with pytest.raises(NotFoundError):
-        await admin.events.create_workflow_event(
+        await EngineRpcs(admin.events).create_workflow_event(
             wf_event(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="x"), WP.RUNNING, 1)
         )
     with pytest.raises(InvalidArgumentError):
-        await admin.events.create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
+        await EngineRpcs(admin.events).create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
 
 
 async def test_signals_are_listed_from_the_closure_and_set_once_type_checked(
@@ -355,20 +361,23 @@ async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
 async def test_watch_replays_then_follows_until_the_end(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     seen: list[int] = []
     first_seen = asyncio.Event()
 
     async def watch() -> None:
-        async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution), poll_interval=30):
-            seen.append(event.workflow.sequence if event.workflow else event.node.sequence)
+        # a long poll: events recorded in this process wake the watcher at once
+        async for event in admin.events.watch_execution(codec.from_proto(execution), poll_interval=30):
+            assert event.value is not None
+            seen.append(event.value.sequence)
             first_seen.set()
 
     watcher = asyncio.create_task(watch())
     await asyncio.wait_for(first_seen.wait(), 10)
-    await admin.events.create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
-    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
+    await EngineRpcs(admin.events).create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
     await asyncio.wait_for(watcher, 10)  # ends by itself once the execution has ended
     assert seen == [1, 2, 3]
-    later = [e async for e in admin.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
-    assert [e.workflow.sequence for e in later] == [3]
+    rpcs = AdminRpcs(admin)
+    later = [e async for e in rpcs.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
+    assert [some(e.workflow).sequence for e in later] == [3]

@@ -32,7 +32,7 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.protos import v1
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
 
 
@@ -64,7 +64,7 @@ async def finish(
     project: str = PROJECT,
 ) -> None:
     await take_lease(admin, execution_id(name, project))
-    await admin.events.create_workflow_event(
+    await EngineRpcs(admin.events).create_workflow_event(
         v1.WorkflowExecutionEvent(
             execution_id=execution_id(name, project),
             producer_id=TEST_ENGINE,
@@ -239,7 +239,7 @@ async def test_terminate_then_delete_removes_rows_and_data(registered: AdminServ
         v1.TerminateExecutionRequest(id=execution.id, force=True))
     assert closure_of(some(ended.execution)).phase == v1.WorkflowPhase.ABORTED
     await take_lease(registered, execution.id)
-    await registered.events.create_node_event(
+    await EngineRpcs(registered.events).create_node_event(
         v1.NodeExecutionEvent(
             id=v1.NodeExecutionId(execution_id=execution.id, node_id="n0"),
             producer_id=TEST_ENGINE,
@@ -321,7 +321,7 @@ async def test_two_service_instances_on_one_database_register_and_ingest_concurr
             for s, phase in enumerate([v1.WorkflowPhase.RUNNING, v1.WorkflowPhase.SUCCEEDED], start=1)
         ]
         recorded = await asyncio.gather(
-            *(s.events.create_workflow_event(e) for e in events for s in (admin, other)))
+            *(EngineRpcs(s.events).create_workflow_event(e) for e in events for s in (admin, other)))
         assert sum(r.recorded for r in recorded) == 2
         got = await AdminRpcs(other).get_execution(v1.GetExecutionRequest(id=execution.id))
         assert closure_of(got).phase == v1.WorkflowPhase.SUCCEEDED

@@ -38,7 +38,7 @@ from wingspan.core.model import codec
 from wingspan.core.plugins.manager import load_plugins
 from wingspan.plugin import Notice, hookimpl
 from wingspan.protos import v1
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.db.engine import now
 from wingspan.server.notify.senders import SmtpSettings
 from wingspan.server.services.admin import AdminService
@@ -101,7 +101,7 @@ async def start(admin: AdminService, name: str, *own: Any) -> v1.ExecutionId:
 async def end(admin: AdminService, execution_id: v1.ExecutionId, phase: v1.WorkflowPhase,
               message: str = "") -> None:
     await take_lease(admin, execution_id)
-    await admin.events.create_workflow_event(v1.WorkflowExecutionEvent(
+    await EngineRpcs(admin.events).create_workflow_event(v1.WorkflowExecutionEvent(
         execution_id=execution_id, producer_id=TEST_ENGINE, phase=phase, sequence=9,
         error=v1.ExecutionError(code="USER:ValueError", message=message) if message else None))
 

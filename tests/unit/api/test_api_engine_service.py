@@ -76,7 +76,7 @@ async def assert_untouched(server: ApiServer, execution_id: Any) -> None:
     admin = server.admin
     got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
     assert closure_of(got).phase == v1.WorkflowPhase.QUEUED
-    assert (await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
+    assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
     nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution_id))
     assert nodes.node_executions == []
 
@@ -139,7 +139,8 @@ async def test_the_engine_service_refuses_a_caller_without_the_credential(
         assert status.startswith("UNAUTHENTICATED") and "engine credential" in status, (name, status)
     got = await AdminRpcs(api_server.admin).get_execution(v1.GetExecutionRequest(id=execution_id))
     assert closure_of(got).phase == v1.WorkflowPhase.QUEUED
-    assert (await api_server.admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
+    listed = await AdminRpcs(api_server.admin).list_events(v1.ListEventsRequest(execution_id=execution_id))
+    assert listed.events == []
 
 
 async def test_the_engine_service_refuses_a_sender_without_the_lease(api_server: ApiServer) -> None:
@@ -182,7 +183,8 @@ async def test_the_lease_holder_records_its_events(api_server: ApiServer) -> Non
     assert closure_of(got).phase == v1.WorkflowPhase.SUCCEEDED
     data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution_id))
     assert data.outputs == FORGED_OUTPUTS
-    assert len((await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events) == 3
+    listed = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution_id))
+    assert len(listed.events) == 3
 
 
 async def test_the_secret_is_made_once_private_and_reused(tmp_path: Any) -> None:

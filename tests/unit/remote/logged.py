@@ -22,7 +22,7 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.config import Settings
 from wingspan.core.plugins.executor import execution_work_dir
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.idl import v1
 
 RUN = "logged"
@@ -49,7 +49,7 @@ class Served:
         self.sequence += 1
         logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
         execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
-        await self.admin.events.create_task_event(v1.TaskExecutionEvent(
+        await EngineRpcs(self.admin.events).create_task_event(v1.TaskExecutionEvent(
             id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
                                   node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
                                                                        node_id=node_id)),
