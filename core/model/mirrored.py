@@ -14,6 +14,7 @@ from wingspan.core.model import (
     interface,
     launch_plans,
     literals,
+    progress,
     tasks,
     workflows,
 )
@@ -23,7 +24,7 @@ __all__ = ["MODEL_MODULES", "model_classes"]
 
 # every module of the model whose classes mirror IDL messages
 MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution,
-                                   execution_spec, events]
+                                   execution_spec, events, progress]
 
 
 @cache

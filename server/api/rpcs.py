@@ -15,12 +15,18 @@ from typing import TypeVar
 
 from wingspan.core.model.events import NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent
 from wingspan.core.model.execution_spec import ExecutionSpec
-from wingspan.core.model.interface import ExecutionId, Identifier, NamedEntityIdentifier
+from wingspan.core.model.interface import (
+    ExecutionId,
+    Identifier,
+    NamedEntityIdentifier,
+    NodeExecutionId,
+    TaskExecutionId,
+)
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
-from wingspan.server.api.converters.common import listing, model
+from wingspan.server.api.converters.common import listing, model, page_of
 from wingspan.server.api.converters.entities import (
     launch_plan_message,
     launch_plans_message,
@@ -37,6 +43,14 @@ from wingspan.server.api.converters.executions import (
     data_message,
     execution_message,
     executions_message,
+)
+from wingspan.server.api.converters.nodes import (
+    node_data_message,
+    node_message,
+    nodes_message,
+    task_data_message,
+    task_execution_message,
+    task_executions_message,
 )
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import EventService
@@ -142,6 +156,38 @@ class AdminRpcs:
         events = self.admin.events.watch_execution(model(ExecutionId, request.id), request.after_sequence)
         async for event in events:
             yield event_message(event)
+
+    # ---- nodes and attempts --------------------------------------------------------------
+
+    async def list_node_executions(
+        self, request: v1.ListNodeExecutionsRequest
+    ) -> v1.ListNodeExecutionsResponse:
+        found = await self.admin.nodes.list_node_executions(
+            model(ExecutionId, request.execution_id), request.parent_node_id,
+            page_of(request.limit, request.token, request.filters))
+        return nodes_message(found)
+
+    async def get_node_execution(self, request: v1.GetNodeExecutionRequest) -> v1.NodeExecution:
+        return node_message(await self.admin.nodes.get_node_execution(model(NodeExecutionId, request.id)))
+
+    async def get_node_execution_data(self, request: v1.GetNodeExecutionRequest) -> v1.NodeExecutionData:
+        return node_data_message(
+            await self.admin.nodes.get_node_execution_data(model(NodeExecutionId, request.id)))
+
+    async def list_task_executions(
+        self, request: v1.ListTaskExecutionsRequest
+    ) -> v1.ListTaskExecutionsResponse:
+        found = await self.admin.nodes.list_task_executions(
+            model(NodeExecutionId, request.node_execution_id), page_of(request.limit, request.token))
+        return task_executions_message(found)
+
+    async def get_task_execution(self, request: v1.GetTaskExecutionRequest) -> v1.TaskExecution:
+        return task_execution_message(
+            await self.admin.nodes.get_task_execution(model(TaskExecutionId, request.id)))
+
+    async def get_task_execution_data(self, request: v1.GetTaskExecutionRequest) -> v1.TaskExecutionData:
+        return task_data_message(
+            await self.admin.nodes.get_task_execution_data(model(TaskExecutionId, request.id)))
 
 
 class EngineRpcs:

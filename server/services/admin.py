@@ -1,6 +1,6 @@
 """The admin service: every service of the layer, built together.
 
-Entities, executions and events take and return core model records and the services' own types;
+Entities, executions, events and nodes take and return core model records and their own types;
 the transports reach them through server/api/rpcs.py. The services not yet typed so are
 gathered here under the IDL's method names (the RPC ``ListSignals`` is
 ``admin.list_signals(request)``). :meth:`AdminService.open` builds the whole layer from
@@ -70,17 +70,11 @@ class AdminService:
 
         # the services that still take and return IDL messages, under the IDL's method names (the
         # typed ones are reached through server/api/rpcs.py)
-        p, n, s = self.projects, self.nodes, self.signals
+        p, s = self.projects, self.signals
         self.create_project = p.create_project
         self.update_project = p.update_project
         self.list_projects = p.list_projects
         self.list_domains = p.list_domains
-        self.list_node_executions = n.list_node_executions
-        self.get_node_execution = n.get_node_execution
-        self.get_node_execution_data = n.get_node_execution_data
-        self.list_task_executions = n.list_task_executions
-        self.get_task_execution = n.get_task_execution
-        self.get_task_execution_data = n.get_task_execution_data
         self.get_task_logs = self.logs.get_task_logs
         self.list_signals = s.list_signals
         self.set_signal = s.set_signal

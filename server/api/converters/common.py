@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypeVar
 
 from wingspan.core.model import codec
 from wingspan.protos import v1
 from wingspan.server.services.pagination import Filter, Listing, Sort
 
-__all__ = ["listing", "model"]
+__all__ = ["listing", "model", "page_of"]
 
 T = TypeVar("T")
 
@@ -33,6 +34,15 @@ def listing(message: v1.ListRequest | None) -> Listing:
         name=message.name,
         limit=message.limit,
         token=message.token,
-        filters=tuple(Filter(f.field, int(f.operator), tuple(f.values)) for f in message.filters),
+        filters=_filters(message.filters),
         sort=Sort(sort.key, sort.ascending) if sort is not None else None,
     )
+
+
+def page_of(limit: int, token: str, filters: Iterable[v1.Filter] = ()) -> Listing:
+    """The page a request asks for that is no ListRequest (its own limit, token, filters)."""
+    return Listing(limit=limit, token=token, filters=_filters(filters))
+
+
+def _filters(filters: Iterable[v1.Filter]) -> tuple[Filter, ...]:
+    return tuple(Filter(f.field, int(f.operator), tuple(f.values)) for f in filters)

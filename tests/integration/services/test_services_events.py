@@ -130,7 +130,7 @@ async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
         await events.create_node_event(node_event(execution, "n0", NP.SUCCEEDED, 1))
     assert await phase_of(admin, execution) == WP.QUEUED
     assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))).events == []
-    nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    nodes = await AdminRpcs(admin).list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert nodes.node_executions == []
     await take_lease(admin, execution, "intruder")
     assert (await events.create_workflow_event(forged)).recorded
@@ -173,10 +173,10 @@ async def test_events_in_any_order_give_the_same_result(
             event.id.node_id = name
             event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
             await EngineRpcs(admin.events).create_node_event(event)
-        node = await admin.get_node_execution(
+        node = await AdminRpcs(admin).get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id=name))
         )
-        assert node.closure.phase == NP.SUCCEEDED, order
+        assert some(node.closure).phase == NP.SUCCEEDED, order
 
 
 async def test_concurrent_ingestion_records_each_event_once(
@@ -190,14 +190,14 @@ async def test_concurrent_ingestion_records_each_event_once(
     # every event twice, all at once
     results = await asyncio.gather(*(EngineRpcs(admin.events).create_task_event(e) for e in events + events))
     assert sum(r.recorded for r in results) == len(events)
-    attempts = await admin.list_task_executions(
+    attempts = await AdminRpcs(admin).list_task_executions(
         v1.ListTaskExecutionsRequest(
             node_execution_id=v1.NodeExecutionId(execution_id=execution, node_id="n1")
         )
     )
     (attempt,) = attempts.task_executions
-    assert attempt.closure.phase == TP.SUCCEEDED
-    assert sorted(log.name for log in attempt.closure.logs) == sorted(f"log{s}" for s in range(1, 21))
+    assert some(attempt.closure).phase == TP.SUCCEEDED
+    assert sorted(log.name for log in some(attempt.closure).logs) == sorted(f"log{s}" for s in range(1, 21))
     listed = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))
     assert [some(e.task).sequence for e in listed.events] == list(range(1, 22))
 
@@ -257,36 +257,38 @@ async def test_nodes_attempts_logs_cache_status_and_data(
     )
     await EngineRpcs(admin.events).create_node_event(
         node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
-    top = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    top = await AdminRpcs(admin).list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert [
-        (n.id.node_id, n.closure.phase, n.closure.node_name, n.closure.cache_status)
+        (some(n.id).node_id, some(n.closure).phase, some(n.closure).node_name, some(n.closure).cache_status)
         for n in top.node_executions
     ] == [("n1", NP.SUCCEEDED, "add", v1.CacheStatus.MISS)]
-    children = await admin.list_node_executions(
+    children = await AdminRpcs(admin).list_node_executions(
         v1.ListNodeExecutionsRequest(execution_id=execution, parent_node_id="n1")
     )
-    assert [n.id.node_id for n in children.node_executions] == ["n1/0"]
+    assert [some(n.id).node_id for n in children.node_executions] == ["n1/0"]
     node_id = v1.NodeExecutionId(execution_id=execution, node_id="n1")
-    data = await admin.get_node_execution_data(v1.GetNodeExecutionRequest(id=node_id))
+    data = await AdminRpcs(admin).get_node_execution_data(v1.GetNodeExecutionRequest(id=node_id))
     assert data.inputs == literals(a=1, b=big) and data.outputs == literals(o0=3)
-    attempts = await admin.list_task_executions(v1.ListTaskExecutionsRequest(node_execution_id=node_id))
-    assert [(a.id.attempt, a.closure.phase) for a in attempts.task_executions] == [
+    rpcs = AdminRpcs(admin)
+    attempts = await rpcs.list_task_executions(v1.ListTaskExecutionsRequest(node_execution_id=node_id))
+    assert [(some(a.id).attempt, some(a.closure).phase) for a in attempts.task_executions] == [
         (0, TP.RETRYABLE_FAILURE),
         (1, TP.SUCCEEDED),
     ]
     first = attempts.task_executions[0]
-    assert first.closure.error.message == "boom" and first.closure.plugin_handle == b"pid:1"
-    assert first.id.task_id.name == flows.add.name
-    second = await admin.get_task_execution(v1.GetTaskExecutionRequest(id=attempts.task_executions[1].id))
-    assert [log.name for log in second.closure.logs] == ["stdout"]
-    attempt_data = await admin.get_task_execution_data(v1.GetTaskExecutionRequest(id=second.id))
+    first_closure = some(first.closure)
+    assert some(first_closure.error).message == "boom" and first_closure.plugin_handle == b"pid:1"
+    assert some(some(first.id).task_id).name == flows.add.name
+    second = await rpcs.get_task_execution(v1.GetTaskExecutionRequest(id=attempts.task_executions[1].id))
+    assert [log.name for log in some(second.closure).logs] == ["stdout"]
+    attempt_data = await AdminRpcs(admin).get_task_execution_data(v1.GetTaskExecutionRequest(id=second.id))
     assert attempt_data.outputs == literals(o0=3) and attempt_data.inputs == literals(a=1, b=big)
     with pytest.raises(NotFoundError, match="no attempt 5"):
-        await admin.get_task_execution(
+        await AdminRpcs(admin).get_task_execution(
             v1.GetTaskExecutionRequest(id=v1.TaskExecutionId(node_execution_id=node_id, attempt=5))
         )
     with pytest.raises(NotFoundError, match="no node"):
-        await admin.get_node_execution(
+        await AdminRpcs(admin).get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id="n9"))
         )
 

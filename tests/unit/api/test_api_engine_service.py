@@ -77,7 +77,8 @@ async def assert_untouched(server: ApiServer, execution_id: Any) -> None:
     got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
     assert closure_of(got).phase == v1.WorkflowPhase.QUEUED
     assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
-    nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution_id))
+    nodes = await AdminRpcs(admin).list_node_executions(
+        v1.ListNodeExecutionsRequest(execution_id=execution_id))
     assert nodes.node_executions == []
 
 
