@@ -1,4 +1,4 @@
-"""Where an execution's nodes and their attempts stand, as the server reports them."""
+"""Where an execution's nodes, their attempts and its signals stand, as the server reports them."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 
 from wingspan.core.model.events import TaskLog
 from wingspan.core.model.execution import CacheStatus, ExecutionError, NodePhase, TaskPhase
-from wingspan.core.model.interface import NodeExecutionId, TaskExecutionId
+from wingspan.core.model.interface import NodeExecutionId, SignalId, TaskExecutionId
+from wingspan.core.model.literals import Literal, LiteralType
 from wingspan.core.model.record import record
 
-__all__ = ["NodeExecution", "NodeExecutionClosure", "TaskExecution", "TaskExecutionClosure"]
+__all__ = ["NodeExecution", "NodeExecutionClosure", "Signal", "TaskExecution", "TaskExecutionClosure"]
 
 
 @record
@@ -53,3 +54,17 @@ class TaskExecutionClosure:
 class TaskExecution:
     id: TaskExecutionId | None = None
     closure: TaskExecutionClosure | None = None
+
+
+@record
+class Signal:
+    """A value a gate waits for (an approval, an input)."""
+
+    id: SignalId | None = None
+    type: LiteralType | None = None
+    # set once the signal has been given
+    value: Literal | None = None
+    created_at: datetime | None = None
+    set_at: datetime | None = None
+    # the gate node waiting for it
+    node_id: str = ""

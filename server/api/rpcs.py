@@ -20,9 +20,11 @@ from wingspan.core.model.interface import (
     Identifier,
     NamedEntityIdentifier,
     NodeExecutionId,
+    SignalId,
     TaskExecutionId,
 )
 from wingspan.core.model.launch_plans import LaunchPlanSpec
+from wingspan.core.model.literals import Literal
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
@@ -52,6 +54,7 @@ from wingspan.server.api.converters.nodes import (
     task_execution_message,
     task_executions_message,
 )
+from wingspan.server.api.converters.signals import signals_message
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import EventService
 
@@ -188,6 +191,16 @@ class AdminRpcs:
     async def get_task_execution_data(self, request: v1.GetTaskExecutionRequest) -> v1.TaskExecutionData:
         return task_data_message(
             await self.admin.nodes.get_task_execution_data(model(TaskExecutionId, request.id)))
+
+    # ---- signals -------------------------------------------------------------------------
+
+    async def list_signals(self, request: v1.ListSignalsRequest) -> v1.ListSignalsResponse:
+        return signals_message(await self.admin.signals.list_signals(
+            model(ExecutionId, request.execution_id), page_of(request.limit, request.token)))
+
+    async def set_signal(self, request: v1.SetSignalRequest) -> v1.SetSignalResponse:
+        await self.admin.signals.set_signal(model(SignalId, request.id), model(Literal, request.value))
+        return v1.SetSignalResponse()
 
 
 class EngineRpcs:

@@ -1,6 +1,6 @@
 """The admin service: every service of the layer, built together.
 
-Entities, executions, events and nodes take and return core model records and their own types;
+Entities, executions, events, nodes and signals take and return core records and their own types;
 the transports reach them through server/api/rpcs.py. The services not yet typed so are
 gathered here under the IDL's method names (the RPC ``ListSignals`` is
 ``admin.list_signals(request)``). :meth:`AdminService.open` builds the whole layer from
@@ -70,14 +70,12 @@ class AdminService:
 
         # the services that still take and return IDL messages, under the IDL's method names (the
         # typed ones are reached through server/api/rpcs.py)
-        p, s = self.projects, self.signals
+        p = self.projects
         self.create_project = p.create_project
         self.update_project = p.update_project
         self.list_projects = p.list_projects
         self.list_domains = p.list_domains
         self.get_task_logs = self.logs.get_task_logs
-        self.list_signals = s.list_signals
-        self.set_signal = s.set_signal
         self.list_notifications = self.notifications.list_notifications
 
     @classmethod

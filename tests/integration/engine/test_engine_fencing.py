@@ -133,7 +133,7 @@ async def test_a_partitioned_replica_cannot_write_and_another_completes_the_run(
         # replica-a is cut off: its lease expires while it still runs the execution
         await set_lease(admin, "split", "replica-a", -1)
         signal = v1.SignalId(execution_id=codec.to_proto(execution_id), signal_id="factor")
-        await admin.set_signal(v1.SetSignalRequest(id=signal, value=v1.Literal(integer=2)))
+        await AdminRpcs(admin).set_signal(v1.SetSignalRequest(id=signal, value=v1.Literal(integer=2)))
 
         async def detached() -> bool:
             return key not in a.running

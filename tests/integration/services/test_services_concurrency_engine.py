@@ -70,8 +70,8 @@ async def test_replace_aborts_the_running_one_and_runs_the_new_one(server: ApiSe
     assert closure_of(ended).reason == (
         "replaced by execution second: launch plan solo_replace (max 1) was full")
     await until(admin, second, v1.WorkflowPhase.RUNNING)
-    await admin.set_signal(v1.SetSignalRequest(id=v1.SignalId(execution_id=second, signal_id="factor"),
-                                               value=v1.Literal(integer=2)))
+    await AdminRpcs(admin).set_signal(v1.SetSignalRequest(
+        id=v1.SignalId(execution_id=second, signal_id="factor"), value=v1.Literal(integer=2)))
     done = await until(admin, second, v1.WorkflowPhase.SUCCEEDED, v1.WorkflowPhase.FAILED)
     assert closure_of(done).phase == v1.WorkflowPhase.SUCCEEDED
 
@@ -81,8 +81,8 @@ async def test_skip_never_runs_the_new_one(server: ApiServer) -> None:
     first = await start(admin, "skip", "first")
     await until(admin, first, v1.WorkflowPhase.RUNNING)
     skipped = await start(admin, "skip", "second")
-    await admin.set_signal(v1.SetSignalRequest(id=v1.SignalId(execution_id=first, signal_id="factor"),
-                                               value=v1.Literal(integer=2)))
+    await AdminRpcs(admin).set_signal(v1.SetSignalRequest(
+        id=v1.SignalId(execution_id=first, signal_id="factor"), value=v1.Literal(integer=2)))
     await until(admin, first, v1.WorkflowPhase.SUCCEEDED)
     events = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=skipped))
     assert events.events == []  # no engine touched it

@@ -31,6 +31,8 @@ from wingspan.core.errors import (
 )
 from wingspan.core.model import codec
 from wingspan.core.model.events import Event
+from wingspan.core.model.interface import SignalId
+from wingspan.core.model.literals import Literal, LiteralType, SimpleType
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
@@ -305,32 +307,32 @@ async def test_events_for_unknown_executions_or_without_ids_are_rejected(admin: 
 async def test_signals_are_listed_from_the_closure_and_set_once_type_checked(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    listed = await admin.list_signals(v1.ListSignalsRequest(execution_id=execution))
+    rpcs = AdminRpcs(admin)
+    listed = await rpcs.list_signals(v1.ListSignalsRequest(execution_id=execution))
     (signal,) = listed.signals
-    assert signal.id.signal_id == "factor" and signal.node_id == "n0"
-    assert signal.type.simple == v1.SimpleType.INTEGER and signal.value is None
+    assert some(signal.id).signal_id == "factor" and signal.node_id == "n0"
+    assert some(signal.type).simple == v1.SimpleType.INTEGER and signal.value is None
     signal_id = v1.SignalId(execution_id=execution, signal_id="factor")
     with pytest.raises(InvalidArgumentError, match="expects int"):
-        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(string="2")))
-    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))
-    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))  # same: a no-op
+        await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(string="2")))
+    await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))
+    await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))  # same: a no-op
     with pytest.raises(FailedPreconditionError, match="already set"):
-        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=3)))
-    got = await admin.signals.get_signal(signal_id)
-    assert got.value == v1.Literal(integer=2) and got.set_at is not None
+        await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=3)))
+    got = await admin.signals.get_signal(codec.from_proto(signal_id))
+    assert got.value == Literal("integer", 2) and got.set_at is not None
     with pytest.raises(NotFoundError, match="no signal 'other'"):
-        await admin.set_signal(
+        await AdminRpcs(admin).set_signal(
             v1.SetSignalRequest(
                 id=v1.SignalId(execution_id=execution, signal_id="other"), value=v1.Literal(boolean=True)
             )
         )
     made = await admin.signals.ensure_signal(
-        v1.SignalId(execution_id=execution, signal_id="other"),
-        v1.LiteralType(simple=v1.SimpleType.BOOLEAN),
-        "n5",
+        SignalId(codec.from_proto(execution), "other"), LiteralType("simple", SimpleType.BOOLEAN), "n5"
     )
     assert made.node_id == "n5"
-    await admin.set_signal(v1.SetSignalRequest(id=made.id, value=v1.Literal(boolean=True)))
+    await AdminRpcs(admin).set_signal(
+        v1.SetSignalRequest(id=codec.to_proto(made.id), value=v1.Literal(boolean=True)))
 
 
 async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
