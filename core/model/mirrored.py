@@ -15,6 +15,7 @@ from wingspan.core.model import (
     launch_plans,
     literals,
     progress,
+    projects,
     tasks,
     workflows,
 )
@@ -24,7 +25,7 @@ __all__ = ["MODEL_MODULES", "model_classes"]
 
 # every module of the model whose classes mirror IDL messages
 MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution,
-                                   execution_spec, events, progress]
+                                   execution_spec, events, progress, projects]
 
 
 @cache

@@ -25,6 +25,7 @@ from wingspan.core.model.interface import (
 )
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.literals import Literal
+from wingspan.core.model.projects import Project
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
@@ -54,6 +55,7 @@ from wingspan.server.api.converters.nodes import (
     task_execution_message,
     task_executions_message,
 )
+from wingspan.server.api.converters.projects import domains_message, project_message, projects_message
 from wingspan.server.api.converters.signals import signals_message
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import EventService
@@ -66,6 +68,21 @@ class AdminRpcs:
 
     def __init__(self, admin: AdminService) -> None:
         self.admin = admin
+
+    # ---- projects and domains ------------------------------------------------------------
+
+    async def create_project(self, request: v1.CreateProjectRequest) -> v1.Project:
+        return project_message(await self.admin.projects.create_project(model(Project, request.project)))
+
+    async def update_project(self, request: v1.UpdateProjectRequest) -> v1.Project:
+        return project_message(await self.admin.projects.update_project(model(Project, request.project)))
+
+    async def list_projects(self, request: v1.ListProjectsRequest) -> v1.ListProjectsResponse:
+        return projects_message(await self.admin.projects.list_projects(
+            page_of(request.limit, request.token), include_archived=request.include_archived))
+
+    async def list_domains(self, request: v1.ListDomainsRequest) -> v1.ListDomainsResponse:
+        return domains_message(await self.admin.projects.list_domains())
 
     # ---- entities ------------------------------------------------------------------------
 

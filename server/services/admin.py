@@ -70,11 +70,6 @@ class AdminService:
 
         # the services that still take and return IDL messages, under the IDL's method names (the
         # typed ones are reached through server/api/rpcs.py)
-        p = self.projects
-        self.create_project = p.create_project
-        self.update_project = p.update_project
-        self.list_projects = p.list_projects
-        self.list_domains = p.list_domains
         self.get_task_logs = self.logs.get_task_logs
         self.list_notifications = self.notifications.list_notifications
 

@@ -34,14 +34,14 @@ from wingspan.server.services.admin import AdminService
 
 
 async def test_default_project_and_domains_exist_from_the_start(admin: AdminService) -> None:
-    projects = await admin.list_projects(v1.ListProjectsRequest())
+    projects = await AdminRpcs(admin).list_projects(v1.ListProjectsRequest())
     assert [p.id for p in projects.projects] == ["default"]
-    domains = await admin.list_domains(v1.ListDomainsRequest())
+    domains = await AdminRpcs(admin).list_domains(v1.ListDomainsRequest())
     assert [d.id for d in domains.domains] == ["development", "staging", "production"]
 
 
 async def test_projects_create_update_archive_list(admin: AdminService) -> None:
-    created = await admin.create_project(
+    created = await AdminRpcs(admin).create_project(
         v1.CreateProjectRequest(
             project=v1.Project(
                 id="ml",
@@ -51,17 +51,17 @@ async def test_projects_create_update_archive_list(admin: AdminService) -> None:
             )
         )
     )
-    assert created.retention.max_age == timedelta(days=30)
+    assert some(created.retention).max_age == timedelta(days=30)
     with pytest.raises(AlreadyExistsError, match="'ml' already exists"):
-        await admin.create_project(v1.CreateProjectRequest(project=v1.Project(id="ml")))
+        await AdminRpcs(admin).create_project(v1.CreateProjectRequest(project=v1.Project(id="ml")))
     with pytest.raises(InvalidArgumentError, match="project id"):
-        await admin.create_project(v1.CreateProjectRequest(project=v1.Project(id="bad id")))
+        await AdminRpcs(admin).create_project(v1.CreateProjectRequest(project=v1.Project(id="bad id")))
     created.description = "models"
     created.state = v1.ProjectState.ARCHIVED
-    await admin.update_project(v1.UpdateProjectRequest(project=created))
-    active = await admin.list_projects(v1.ListProjectsRequest())
+    await AdminRpcs(admin).update_project(v1.UpdateProjectRequest(project=created))
+    active = await AdminRpcs(admin).list_projects(v1.ListProjectsRequest())
     assert [p.id for p in active.projects] == ["default"]
-    every = await admin.list_projects(v1.ListProjectsRequest(include_archived=True))
+    every = await AdminRpcs(admin).list_projects(v1.ListProjectsRequest(include_archived=True))
     assert [(p.id, p.description, p.state) for p in every.projects] == [
         ("default", "The project used when none is named.", v1.ProjectState.ACTIVE),
         ("ml", "models", v1.ProjectState.ARCHIVED),
@@ -69,22 +69,22 @@ async def test_projects_create_update_archive_list(admin: AdminService) -> None:
     with pytest.raises(FailedPreconditionError, match="archived"):
         await AdminRpcs(admin).register_task(task_request(flows.add, "v1", project="ml"))
     with pytest.raises(NotFoundError):
-        await admin.update_project(v1.UpdateProjectRequest(project=v1.Project(id="nope")))
+        await AdminRpcs(admin).update_project(v1.UpdateProjectRequest(project=v1.Project(id="nope")))
 
 
 async def test_projects_page_with_tokens(admin: AdminService) -> None:
     for i in range(5):
-        await admin.create_project(v1.CreateProjectRequest(project=v1.Project(id=f"p{i}")))
+        await AdminRpcs(admin).create_project(v1.CreateProjectRequest(project=v1.Project(id=f"p{i}")))
     seen, token = [], ""
     while True:
-        page = await admin.list_projects(v1.ListProjectsRequest(limit=2, token=token))
+        page = await AdminRpcs(admin).list_projects(v1.ListProjectsRequest(limit=2, token=token))
         seen += [p.id for p in page.projects]
         token = page.next_token
         if not token:
             break
     assert seen == ["default", "p0", "p1", "p2", "p3", "p4"]
     with pytest.raises(InvalidArgumentError, match="page token"):
-        await admin.list_projects(v1.ListProjectsRequest(token="garbage!"))
+        await AdminRpcs(admin).list_projects(v1.ListProjectsRequest(token="garbage!"))
 
 
 async def test_registering_a_task_twice_is_a_no_op_and_other_content_a_conflict(admin: AdminService) -> None:
@@ -309,7 +309,7 @@ async def test_the_domains_are_a_setting(settings: Settings) -> None:
     configured = dataclasses.replace(settings, domains="dev, prod")
     admin = await AdminService.open(configured)
     try:
-        domains = await admin.list_domains(v1.ListDomainsRequest())
+        domains = await AdminRpcs(admin).list_domains(v1.ListDomainsRequest())
         assert [d.id for d in domains.domains] == ["dev", "prod"]
         with pytest.raises(NotFoundError, match="domains: dev, prod"):
             await AdminRpcs(admin).register_task(

@@ -256,7 +256,7 @@ async def test_terminate_then_delete_removes_rows_and_data(registered: AdminServ
 async def test_retention_prunes_finished_executions_older_than_the_projects_limit(
     registered: AdminService,
 ) -> None:
-    await registered.create_project(
+    await AdminRpcs(registered).create_project(
         v1.CreateProjectRequest(
             project=v1.Project(id="short", retention=v1.RetentionPolicy(max_age=timedelta(days=1)))
         )
@@ -354,7 +354,7 @@ async def test_a_create_that_loses_on_its_name_leaves_no_data_behind(registered:
 
 
 async def test_the_retention_loop_prunes_in_rounds(registered: AdminService) -> None:
-    await registered.update_project(
+    await AdminRpcs(registered).update_project(
         v1.UpdateProjectRequest(
             project=v1.Project(id=PROJECT, retention=v1.RetentionPolicy(max_age=timedelta(hours=1)))
         )
