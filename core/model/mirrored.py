@@ -8,6 +8,7 @@ from functools import cache
 from types import ModuleType
 
 from wingspan.core.model import (
+    deliveries,
     events,
     execution,
     execution_spec,
@@ -25,7 +26,8 @@ __all__ = ["MODEL_MODULES", "model_classes"]
 
 # every module of the model whose classes mirror IDL messages
 MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution,
-                                   execution_spec, events, progress, projects]
+                                   execution_spec, events, progress, projects,
+                                   deliveries]
 
 
 @cache

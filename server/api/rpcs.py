@@ -55,6 +55,7 @@ from wingspan.server.api.converters.nodes import (
     task_execution_message,
     task_executions_message,
 )
+from wingspan.server.api.converters.notifications import deliveries_message
 from wingspan.server.api.converters.projects import domains_message, project_message, projects_message
 from wingspan.server.api.converters.signals import signals_message
 from wingspan.server.services.admin import AdminService
@@ -208,6 +209,12 @@ class AdminRpcs:
     async def get_task_execution_data(self, request: v1.GetTaskExecutionRequest) -> v1.TaskExecutionData:
         return task_data_message(
             await self.admin.nodes.get_task_execution_data(model(TaskExecutionId, request.id)))
+
+    # ---- notifications -------------------------------------------------------------------
+
+    async def list_notifications(self, request: v1.ListNotificationsRequest) -> v1.ListNotificationsResponse:
+        found = await self.admin.notifications.list_notifications(model(ExecutionId, request.execution_id))
+        return deliveries_message(found)
 
     # ---- signals -------------------------------------------------------------------------
 

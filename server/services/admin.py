@@ -71,7 +71,6 @@ class AdminService:
         # the services that still take and return IDL messages, under the IDL's method names (the
         # typed ones are reached through server/api/rpcs.py)
         self.get_task_logs = self.logs.get_task_logs
-        self.list_notifications = self.notifications.list_notifications
 
     @classmethod
     async def open(

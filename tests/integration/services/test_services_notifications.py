@@ -107,7 +107,8 @@ async def end(admin: AdminService, execution_id: v1.ExecutionId, phase: v1.Workf
 
 
 async def deliveries(admin: AdminService, execution_id: v1.ExecutionId) -> list[v1.NotificationDelivery]:
-    response = await admin.list_notifications(v1.ListNotificationsRequest(execution_id=execution_id))
+    request = v1.ListNotificationsRequest(execution_id=execution_id)
+    response = await AdminRpcs(admin).list_notifications(request)
     return list(response.notifications)
 
 
