@@ -12,10 +12,11 @@ from typing import Any
 
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.version import VERSION
+from wingspan.protos import v1
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
 from wingspan.server.api.rpcs import AdminRpcs
-from wingspan.server.services.idl import v1
+from wingspan.server.services.admin import AdminService
 
 __all__ = ["ApiBackend"]
 
@@ -23,7 +24,7 @@ __all__ = ["ApiBackend"]
 class ApiBackend:
     """The admin service of both transports; ``http_address`` is what GetVersion reports."""
 
-    def __init__(self, admin: Any, *, http_address: str) -> None:
+    def __init__(self, admin: AdminService, *, http_address: str) -> None:
         self.admin = admin
         self.http_address = http_address
         self.rpcs = AdminRpcs(admin)
@@ -40,8 +41,7 @@ class ApiBackend:
         )
 
     def handler(self, method: Method) -> Callable[[Any], Any] | None:
-        found = (self._own.get(method.attr) or getattr(self.rpcs, method.attr, None)
-                 or getattr(self.admin, method.attr, None))
+        found = self._own.get(method.attr) or getattr(self.rpcs, method.attr, None)
         return found if callable(found) else None
 
     async def ready(self) -> None:

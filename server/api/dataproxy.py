@@ -19,7 +19,7 @@ from wingspan.core.storage.interface import BlobStore
 from wingspan.core.storage.signing import MAX_EXPIRY
 from wingspan.core.storage.uploads import UPLOAD_PREFIX
 from wingspan.core.storage.uris import InvalidUriError
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 __all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy"]
 

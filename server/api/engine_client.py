@@ -13,8 +13,8 @@ from typing import Any, Self
 
 from grpclib.client import Channel
 
+from wingspan.protos import v1
 from wingspan.server.engine.credential import EngineCredential
-from wingspan.server.services.idl import v1
 
 __all__ = ["EngineClient"]
 

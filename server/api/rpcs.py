@@ -3,9 +3,7 @@
 Each method reads its IDL request into the services' types (core model records, the
 services' own dataclasses), calls the service, and answers in IDL, through
 :mod:`wingspan.server.api.converters`; no rule of its own. Both transports call these,
-and so may a test that wants to speak the IDL without a transport. The RPCs of services
-that still take and return IDL messages are served by the AdminService itself
-(:meth:`~wingspan.server.api.backend.ApiBackend.handler` looks here first).
+and so may a test that wants to speak the IDL without a transport.
 """
 
 from __future__ import annotations
@@ -209,6 +207,15 @@ class AdminRpcs:
     async def get_task_execution_data(self, request: v1.GetTaskExecutionRequest) -> v1.TaskExecutionData:
         return task_data_message(
             await self.admin.nodes.get_task_execution_data(model(TaskExecutionId, request.id)))
+
+    # ---- logs ----------------------------------------------------------------------------
+
+    async def get_task_logs(self, request: v1.GetTaskLogsRequest) -> AsyncIterator[v1.LogChunk]:
+        chunks = self.admin.logs.get_task_logs(
+            model(NodeExecutionId, request.node_execution_id), request.attempt, request.offset,
+            follow=request.follow)
+        async for chunk in chunks:
+            yield v1.LogChunk(data=chunk.data, next_offset=chunk.next_offset, complete=chunk.complete)
 
     # ---- notifications -------------------------------------------------------------------
 

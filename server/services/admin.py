@@ -1,11 +1,9 @@
 """The admin service: every service of the layer, built together.
 
-Entities, executions, events, nodes and signals take and return core records and their own types;
-the transports reach them through server/api/rpcs.py. The services not yet typed so are
-gathered here under the IDL's method names (the RPC ``ListSignals`` is
-``admin.list_signals(request)``). :meth:`AdminService.open` builds the whole layer from
-Settings, migrating the database and writing the defaults (the ``default`` project and
-the domains).
+Each service takes and returns core model records and small typed dataclasses of its own;
+the transports reach them through server/api/rpcs.py, which converts the IDL.
+:meth:`AdminService.open` builds the whole layer from Settings, migrating the database and
+writing the defaults (the ``default`` project and the domains).
 """
 
 from __future__ import annotations
@@ -67,10 +65,6 @@ class AdminService:
         # followed logs wake when an event of their execution is recorded in this process
         self.logs = LogService(db, store, self.settings.home / "logs", readers=log_readers,
                                wake=self.events.next_event)
-
-        # the services that still take and return IDL messages, under the IDL's method names (the
-        # typed ones are reached through server/api/rpcs.py)
-        self.get_task_logs = self.logs.get_task_logs
 
     @classmethod
     async def open(

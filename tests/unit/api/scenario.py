@@ -31,9 +31,9 @@ from tests.integration.services.builders import (
 from tests.unit.api.transports import CallError
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.model import codec
+from wingspan.protos import v1
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # the service layer may not offer these yet: called anyway, they must answer UNIMPLEMENTED or their result

@@ -33,12 +33,12 @@ from tests.integration.services.builders import (
     take_lease,
 )
 from wingspan.core.config import Settings
+from wingspan.protos import v1
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, SERVICE_NAME
 from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.engine.credential import SECRET_FILE_NAME, EngineCredential
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 FORGED_OUTPUTS = literals(o0=666)
 EVENT_RPCS = {

@@ -20,9 +20,9 @@ from grpclib.reflection.v1alpha.reflection_pb2 import ServerReflectionRequest as
 
 from tests.unit.api.conftest import MAX_MESSAGE_BYTES
 from wingspan.core.model.projects import Domain
+from wingspan.protos import v1
 from wingspan.server.api.methods import SERVICE_NAME, methods
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 
 @pytest.fixture

@@ -22,8 +22,8 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.config import Settings
 from wingspan.core.plugins.executor import execution_work_dir
+from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
-from wingspan.server.services.idl import v1
 
 RUN = "logged"
 

@@ -24,9 +24,9 @@ from wingspan._remote.client import AsyncRemote, LogChunk
 from wingspan.cli import cli
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError
+from wingspan.protos import v1
 from wingspan.server.api.http_app import create_app
 from wingspan.server.api.rpcs import EngineRpcs
-from wingspan.server.services.idl import v1
 
 
 @pytest.fixture
