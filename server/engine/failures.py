@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.engine.failures import error_from_exception
-from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.errors import LeaseLostError
 from wingspan.core.model.events import Event, WorkflowExecutionEvent
 from wingspan.core.model.execution import WorkflowPhase

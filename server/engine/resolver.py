@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, LaunchPlanTarget
+from wingspan.core.engine import AttemptOutcome, AttemptRequest, LaunchPlanTarget
 from wingspan.core.model import codec
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.interface import Identifier, TypedInterface

@@ -14,17 +14,14 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from wingspan.core.engine import WorkflowRun
+from wingspan.core.engine import AttemptRequest, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
-from wingspan.core.engine.interfaces import AttemptRequest
-from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.execution_spec import ExecutionMode, ExecutionSpec
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import CompiledWorkflowClosure
-from wingspan.core.plugins.contract import Handle
-from wingspan.core.plugins.executor import PluginExecutor
+from wingspan.core.plugins import Handle, PluginExecutor
 from wingspan.server.db.models import ExecutionRow, key
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
@@ -37,7 +34,7 @@ from wingspan.server.engine.sink import DatabaseSink
 
 if TYPE_CHECKING:
     from wingspan.core.engine.journal import Journal
-    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.core.plugins import TaskPluginRegistry
     from wingspan.server.services.admin import AdminService
 
 __all__ = ["ClaimedExecution", "ExecutionDriver"]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from wingspan.core.engine.events import Event
+from wingspan.core.engine import Event
 from wingspan.core.errors import LeaseLostError
 from wingspan.core.model import codec
 from wingspan.core.model import events as stored

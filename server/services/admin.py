@@ -16,8 +16,7 @@ import anyio
 
 from wingspan.core.bundles import BundleLimits
 from wingspan.core.config import Settings
-from wingspan.core.storage import open_blob_store
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore, open_blob_store
 from wingspan.server.db.engine import Database
 from wingspan.server.db.migrate import migrate
 from wingspan.server.services.catalog import CatalogService

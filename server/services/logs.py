@@ -39,9 +39,9 @@ from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
 from wingspan.core.model.interface import NodeExecutionId
-from wingspan.core.plugins.contract import ReadsLogs, TaskPlugin
+from wingspan.core.plugins import ReadsLogs, TaskPlugin
 from wingspan.core.plugins.executor import execution_work_dir
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row

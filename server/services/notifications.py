@@ -26,7 +26,7 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
-from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
 from wingspan.core.model.deliveries import DeliveryAttempt, NotificationDelivery

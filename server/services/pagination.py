@@ -125,29 +125,29 @@ class ListQuery:
     default_sort: str = "created_at"
     limit: int = 0
     token: str = ""
-    filters: Sequence[Any] = ()
+    filters: Sequence[Filter] = ()
     sort_key: str = ""
     ascending: bool = False
 
     @classmethod
     def of(
         cls,
-        request: Listing | Any,
+        listing: Listing,
         fields: Mapping[str, Field],
         id_column: Any,
         default_sort: str = "created_at",
     ) -> ListQuery:
-        """From a Listing (or a request of the same shape: limit, token, filters, optional sort)."""
-        sort = getattr(request, "sort", None)
+        """From a Listing: its limit, token, filters and sort."""
+        sort = listing.sort
         return cls(
             fields,
             id_column,
             default_sort,
-            request.limit,
-            request.token,
-            list(getattr(request, "filters", ()) or ()),
+            listing.limit,
+            listing.token,
+            listing.filters,
             sort.key if sort is not None and sort.key else "",
-            bool(sort.ascending) if sort is not None and sort.key else False,
+            sort.ascending if sort is not None and sort.key else False,
         )
 
 
