@@ -316,7 +316,7 @@ class ExecutionService:
 
     # ---- read ----------------------------------------------------------------------------
 
-    async def row(self, execution_id: ExecutionId | Any) -> ExecutionRow:
+    async def row(self, execution_id: ExecutionId | None) -> ExecutionRow:
         execution_id = check_execution_id(execution_id)
         async with self.db.read() as session:
             row = await execution_row(session, execution_id)

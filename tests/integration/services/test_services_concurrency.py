@@ -27,6 +27,7 @@ from tests.integration.services.builders import (
 )
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
+from wingspan.core.model.interface import ExecutionId
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.db.models import ExecutionRow
@@ -72,7 +73,7 @@ async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
 
 
 async def row(admin: AdminService, name: str) -> ExecutionRow:
-    return await admin.executions.row(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name))
+    return await admin.executions.row(ExecutionId(PROJECT, DOMAIN, name))
 
 
 async def held(admin: AdminService, *names: str) -> list[bool]:
