@@ -38,6 +38,7 @@ from wingspan import task, workflow  # noqa: E402
 from wingspan.core.config import Settings  # noqa: E402
 from wingspan.core.model import codec  # noqa: E402
 from wingspan.protos import v1  # noqa: E402
+from wingspan.server.api.rpcs import AdminRpcs  # noqa: E402
 from wingspan.server.db.models import ExecutionRow  # noqa: E402
 from wingspan.server.services.admin import AdminService  # noqa: E402
 from wingspan.server.services.references import complete_ids  # noqa: E402
@@ -79,7 +80,7 @@ async def registrations(admin: AdminService, count: int, concurrency: int) -> di
     run = uuid.uuid4().hex[:6]
 
     async def register(i: int) -> None:
-        await admin.register_task(
+        await AdminRpcs(admin).register_task(
             v1.RegisterTaskRequest(id=ident(1, f"bench.add{i % 50}", f"{run}-{i}"), template=template)
         )
 
@@ -100,13 +101,13 @@ async def registrations(admin: AdminService, count: int, concurrency: int) -> di
 
     start = time.perf_counter()
     for _ in range(count // 5):  # the same version again: a no-op after a digest compare
-        await admin.register_task(
+        await AdminRpcs(admin).register_task(
             v1.RegisterTaskRequest(id=ident(1, "bench.add0", f"{run}-0"), template=template)
         )
     repeats = (count // 5) / (time.perf_counter() - start)
 
     for compiled in chain.closure.tasks:
-        await admin.register_task(
+        await AdminRpcs(admin).register_task(
             v1.RegisterTaskRequest(
                 id=ident(1, compiled.template.id.name, run), template=codec.to_proto(compiled.template)
             )
@@ -115,7 +116,7 @@ async def registrations(admin: AdminService, count: int, concurrency: int) -> di
     wf_template = codec.to_proto(complete_ids(chain.template, "default", "development", run))
     start = time.perf_counter()
     for i in range(count // 5):
-        await admin.register_workflow(
+        await AdminRpcs(admin).register_workflow(
             v1.RegisterWorkflowRequest(id=ident(2, chain.name, f"{run}-{i}"), template=wf_template)
         )
     elapsed = time.perf_counter() - start
@@ -182,11 +183,11 @@ async def listings(admin: AdminService, count: int, repeat: int) -> dict[str, fl
     two_weeks_ago = (datetime.now(UTC) - timedelta(days=14)).isoformat()
 
     def lister(**kw: Any) -> Callable[[], Awaitable[Any]]:
-        return lambda: admin.list_executions(v1.ListRequest(**base, **kw))
+        return lambda: AdminRpcs(admin).list_executions(v1.ListRequest(**base, **kw))
 
     token_at_page_20 = ""
     for _ in range(20):
-        page = await admin.list_executions(v1.ListRequest(**base, token=token_at_page_20))
+        page = await AdminRpcs(admin).list_executions(v1.ListRequest(**base, token=token_at_page_20))
         token_at_page_20 = page.next_token
     phase = v1.Filter(field="phase", values=["RUNNING"])
     window = [
@@ -202,7 +203,7 @@ async def listings(admin: AdminService, count: int, repeat: int) -> dict[str, fl
         "plan_and_phase_and_window": await timed(lister(name="plan3", filters=[phase, *window]), repeat),
         "sorted_by_name_ascending": await timed(lister(sort=v1.Sort(key="name", ascending=True)), repeat),
         "get_one_execution": await timed(
-            lambda: admin.get_execution(
+            lambda: AdminRpcs(admin).get_execution(
                 v1.GetExecutionRequest(
                     id=v1.ExecutionId(project="default", domain="development", name=f"x{count // 2:08d}")
                 )

@@ -38,8 +38,7 @@ import uvicorn
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import SystemError_
-from wingspan.core.storage.local import LocalBlobStore
-from wingspan.core.storage.signing import UrlSigner
+from wingspan.core.storage import LocalBlobStore, UrlSigner
 from wingspan.server.api.authentication import CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.engine_service import EngineServicer
@@ -238,7 +237,7 @@ class ApiServer:
 
     def _start_loops(self) -> None:
         """The scheduler and the notification sender (both safe on every replica)."""
-        from wingspan.core.plugins.manager import load_plugins
+        from wingspan.core.plugins import load_plugins
         from wingspan.server.notify.senders import SmtpSettings
         from wingspan.server.scheduling.scheduler import run_scheduler
         from wingspan.server.services.notifications import run_notification_sender

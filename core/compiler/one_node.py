@@ -7,6 +7,7 @@ the node's. Both build that workflow here.
 
 from __future__ import annotations
 
+from wingspan.core.compiler.closure import compile_workflow
 from wingspan.core.errors import CompilationError
 from wingspan.core.model.interface import Identifier, ParameterMap, ResourceType, TypedInterface
 from wingspan.core.model.tasks import TaskTemplate
@@ -14,6 +15,7 @@ from wingspan.core.model.workflows import (
     START_NODE,
     Binding,
     BindingData,
+    CompiledWorkflowClosure,
     Node,
     NodeMetadata,
     OutputReference,
@@ -22,7 +24,7 @@ from wingspan.core.model.workflows import (
     WorkflowTemplate,
 )
 
-__all__ = ["ONE_NODE_ID", "inputs_from_start", "one_node_workflow", "task_workflow"]
+__all__ = ["ONE_NODE_ID", "inputs_from_start", "one_node_workflow", "task_closure", "task_workflow"]
 
 #: the id of the one node
 ONE_NODE_ID = "n0"
@@ -57,3 +59,10 @@ def task_workflow(template: TaskTemplate, workflow_id: Identifier | None = None)
     node = Node(ONE_NODE_ID, NodeMetadata(task_id.name.rsplit(".", 1)[-1]),
                 inputs_from_start(template.interface), kind="task_node", value=TaskNode(task_id))
     return one_node_workflow(workflow_id, template.interface, node)
+
+
+def task_closure(template: TaskTemplate) -> CompiledWorkflowClosure:
+    """The compiled one-node workflow of the task ``template``: what an execution of a task runs."""
+    workflow = task_workflow(template)
+    assert template.id is not None  # task_workflow refuses a template without one
+    return compile_workflow(workflow, {template.id: template})

@@ -9,3 +9,9 @@ when data crosses a process or is stored.
 A proto ``oneof`` becomes two fields, ``kind`` (the name of the member that is
 set, ``""`` for none) and ``value``.
 """
+
+# its modules (imported on first use): the records of each are that module's __all__
+__all__ = [
+    "codec", "deliveries", "events", "execution", "execution_spec", "interface", "launch_plans",
+    "literals", "mirrored", "progress", "projects", "record", "tasks", "wire", "workflows",
+]

@@ -7,13 +7,27 @@ import enum
 from functools import cache
 from types import ModuleType
 
-from wingspan.core.model import execution, interface, launch_plans, literals, tasks, workflows
+from wingspan.core.model import (
+    deliveries,
+    events,
+    execution,
+    execution_spec,
+    interface,
+    launch_plans,
+    literals,
+    progress,
+    projects,
+    tasks,
+    workflows,
+)
 from wingspan.core.model.record import is_record
 
 __all__ = ["MODEL_MODULES", "model_classes"]
 
 # every module of the model whose classes mirror IDL messages
-MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution]
+MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution,
+                                   execution_spec, events, progress, projects,
+                                   deliveries]
 
 
 @cache

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 from wingspan.core.plugins.hookspecs import hookimpl
 
+__all__ = ["wingspan_blob_stores", "wingspan_task_plugins", "wingspan_type_transformers"]
+
 if TYPE_CHECKING:
     from wingspan.core.config import Settings
     from wingspan.core.plugins.contract import TaskPlugin

@@ -268,7 +268,7 @@ class AsyncRemote:
             resource = {"tasks": ResourceType.TASK, "workflows": ResourceType.WORKFLOW,
                         "launchplans": ResourceType.LAUNCH_PLAN}[kind]
             scope = v1.ListRequest(project=project, domain=domain, limit=limit)
-            request = v1.ListNamesRequest(resource_type=int(resource), list=scope)
+            request = v1.ListNamesRequest(resource_type=v1.ResourceType(int(resource)), list=scope)
             answer = await self.transport.call("list_names", request, f"list {kind}")
             return [{"name": e.id.name, "latest_version": e.latest_version,
                      "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]

@@ -12,11 +12,13 @@ from typing import Any
 
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.version import VERSION
+from wingspan.protos import v1
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.auth.principal import current_principal
 from wingspan.server.auth.service import AuthService
-from wingspan.server.services.idl import v1
+from wingspan.server.services.admin import AdminService
 
 __all__ = ["ApiBackend"]
 
@@ -28,10 +30,11 @@ class ApiBackend:
     authentication, every handler first checks that the caller's roles allow the call
     (:mod:`wingspan.server.auth.policy`)."""
 
-    def __init__(self, admin: Any, *, http_address: str, auth: AuthService | None = None) -> None:
+    def __init__(self, admin: AdminService, *, http_address: str, auth: AuthService | None = None) -> None:
         self.admin = admin
         self.http_address = http_address
         self.auth = auth
+        self.rpcs = AdminRpcs(admin)
         self.dataproxy = DataProxy(admin.store, admin.projects.check_scope, getattr(admin, "settings", None))
         self._own: dict[str, Callable[[Any], Any]] = {
             "get_version": self.get_version,
@@ -48,7 +51,7 @@ class ApiBackend:
         )
 
     def handler(self, method: Method) -> Callable[[Any], Any] | None:
-        found = self._own.get(method.attr) or getattr(self.admin, method.attr, None)
+        found = self._own.get(method.attr) or getattr(self.rpcs, method.attr, None)
         if not callable(found):
             return None
         if self.auth is None or not self.auth.required:

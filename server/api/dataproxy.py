@@ -15,11 +15,10 @@ from typing import Any
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore, InvalidUriError
 from wingspan.core.storage.signing import MAX_EXPIRY
 from wingspan.core.storage.uploads import UPLOAD_PREFIX
-from wingspan.core.storage.uris import InvalidUriError
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 __all__ = ["DEFAULT_EXPIRY", "UPLOAD_PREFIX", "DataProxy"]
 

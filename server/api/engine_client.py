@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 
 from grpclib.client import Channel
 
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 __all__ = ["EngineClient", "TokenSource"]
 

@@ -19,18 +19,20 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from grpclib.const import Cardinality, Handler, Status
+from grpclib.const import Cardinality, Handler
 from grpclib.exceptions import GRPCError
 from grpclib.server import Stream
 
-from wingspan.core.errors import UnauthenticatedError
+from wingspan.core.errors import PermissionDeniedError, UnauthenticatedError
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, Method, engine_methods
 from wingspan.server.api.metrics import ApiMetrics
+from wingspan.server.api.rpcs import EngineRpcs
 from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
 from wingspan.server.auth.principal import Principal
 from wingspan.server.auth.verifier import TokenVerifier
 from wingspan.server.engine.credential import SECRET_FILE_NAME
+from wingspan.server.services.events import EventService
 
 __all__ = ["EngineServicer"]
 
@@ -38,10 +40,12 @@ _SCHEME = "bearer "
 
 
 class EngineServicer:
-    """The engine service as a grpclib servable; ``events`` is the event service."""
+    """The engine service as a grpclib servable, recording into the event service ``events``."""
 
-    def __init__(self, events: Any, verifier: TokenVerifier, metrics: ApiMetrics | None = None) -> None:
-        self.events = events
+    def __init__(
+        self, events: EventService, verifier: TokenVerifier, metrics: ApiMetrics | None = None
+    ) -> None:
+        self.rpcs = EngineRpcs(events)
         self.verifier = verifier
         self.metrics = metrics
 
@@ -61,30 +65,29 @@ class EngineServicer:
                f"account is {ENGINE_CLIENT_ID!r}, its secret in WINGSPAN_HOME/{SECRET_FILE_NAME} on the "
                "server) and send it as metadata 'authorization: Bearer <token>'")
         if not values:
-            raise GRPCError(Status.UNAUTHENTICATED,
-                            f"{ENGINE_SERVICE_NAME} is internal to the engines: {how}")
+            raise UnauthenticatedError(f"{ENGINE_SERVICE_NAME} is internal to the engines: {how}")
         presented = values[0] if isinstance(values[0], str) else ""
         token = presented[len(_SCHEME):] if presented.lower().startswith(_SCHEME) else ""
         if len(values) > 1 or not token:
-            raise GRPCError(Status.UNAUTHENTICATED, f"{ENGINE_SERVICE_NAME}: {how}")
+            raise UnauthenticatedError(f"{ENGINE_SERVICE_NAME}: {how}")
         try:
             principal = await self.verifier.verify(token)
         except UnauthenticatedError as exc:
-            raise GRPCError(Status.UNAUTHENTICATED, f"{ENGINE_SERVICE_NAME}: {exc}; {how}") from exc
+            raise UnauthenticatedError(f"{ENGINE_SERVICE_NAME}: {exc}; {how}") from exc
         if not principal.is_service_account or principal.subject != ENGINE_CLIENT_ID:
-            raise GRPCError(Status.PERMISSION_DENIED,
-                            f"{ENGINE_SERVICE_NAME} accepts the engines' service account only, not "
-                            f"{principal.subject}: {how}")
+            raise PermissionDeniedError(f"{ENGINE_SERVICE_NAME} accepts the engines' service account only, "
+                                        f"not {principal.subject}: {how}")
         return principal
 
     async def _unary(self, method: Method, stream: Stream[Any, Any]) -> None:
         started, code = time.perf_counter(), "OK"
         try:
-            await self._authenticate(stream)
+            with translated(method.name):  # before the message is read
+                await self._authenticate(stream)
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
             with translated(method.name):
-                response = await getattr(self.events, method.attr)(request)
+                response = await getattr(self.rpcs, method.attr)(request)
             await stream.send_message(response)
         except GRPCError as exc:
             code = exc.status.name

@@ -22,8 +22,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 
 from wingspan.core.config import Settings
-from wingspan.core.storage.local import LocalBlobStore
-from wingspan.core.storage.signing import UrlSigner
+from wingspan.core.storage import LocalBlobStore, UrlSigner
 from wingspan.core.version import VERSION
 from wingspan.server.api.authentication import BearerAuthentication, CallAuthentication
 from wingspan.server.api.backend import ApiBackend

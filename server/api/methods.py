@@ -12,7 +12,7 @@ import dataclasses
 import functools
 from typing import Any
 
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 __all__ = ["ENGINE_SERVICE_NAME", "SERVICE_NAME", "Method", "engine_methods", "methods"]
 

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING
 import anyio
 from sqlmodel import col, select
 
-from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
+from wingspan.core.plugins import TaskContext
 from wingspan.core.plugins.aborts import ABORT_RETRY, abort_attempt
-from wingspan.core.plugins.contract import TaskContext
 from wingspan.server.db.engine import DATABASE_ERRORS, Database
 from wingspan.server.db.models import ExecutionRow
 
 if TYPE_CHECKING:
     from wingspan.core.engine import WorkflowRun
     from wingspan.core.engine.journal import Journal
-    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.core.plugins import TaskPluginRegistry
 
 __all__ = ["AbortWatcher", "abort_left_running"]
 

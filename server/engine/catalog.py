@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wingspan.core.catalog.interface import CachedOutputs, CacheKey, Catalog, Reservation
+from wingspan.core.catalog import CachedOutputs, CacheKey, Catalog, Reservation
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey, CatalogService
 
 __all__ = ["ServerCatalog"]

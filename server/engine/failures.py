@@ -19,18 +19,18 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.engine.failures import error_from_exception
-from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.errors import LeaseLostError
-from wingspan.core.model import codec
+from wingspan.core.model.events import Event, WorkflowExecutionEvent
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import ExecutionId
 from wingspan.core.model.literals import ErrorKind
 from wingspan.core.model.record import replace
 from wingspan.server.db.engine import DATABASE_ERRORS, now
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.engine.journal import last_sequence
 from wingspan.server.engine.leases import RUNNABLE
-from wingspan.server.services.idl import v1
 
 if TYPE_CHECKING:
     from wingspan.server.services.admin import AdminService
@@ -88,17 +88,17 @@ class FailureRecorder:
             return  # deleted or ended meanwhile: nothing left to record
         cause = _cause(exc)
         error = replace(error_from_exception(cause, ""), kind=ErrorKind.SYSTEM)
-        execution_id = v1.ExecutionId(project=row.project, domain=row.domain, name=row.name)
-        event = v1.WorkflowExecutionEvent(
+        execution_id = ExecutionId(row.project, row.domain, row.name)
+        event = WorkflowExecutionEvent(
             execution_id=execution_id,
             producer_id=self.replica_id,
-            phase=int(WorkflowPhase.FAILED),
+            phase=WorkflowPhase.FAILED,
             occurred_at=now(),
-            error=codec.to_proto(error),
+            error=error,
             reason=f"the engine could not run it: {cause}"[:_REASON_CHARS],
             sequence=await last_sequence(admin.db, execution_key) + 1,
         )
-        await admin.events.ingest(execution_id, [("workflow", event)], owner=self.replica_id)
+        await admin.events.ingest(execution_id, [Event("workflow", event)], owner=self.replica_id)
 
 
 def _cause(exc: BaseException) -> BaseException:

@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
-from wingspan.core.engine.interfaces import (
+from wingspan.core.engine import (
     AttemptOutcome,
     AttemptRequest,
     EagerLauncher,

@@ -14,16 +14,14 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from wingspan.core.engine import WorkflowRun
+from wingspan.core.engine import AttemptRequest, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
-from wingspan.core.engine.interfaces import AttemptRequest
-from wingspan.core.engine.retry import RetryPolicy
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.execution_spec import ExecutionMode, ExecutionSpec
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import CompiledWorkflowClosure
-from wingspan.core.plugins.contract import Handle
-from wingspan.core.plugins.executor import PluginExecutor
+from wingspan.core.plugins import Handle, PluginExecutor
 from wingspan.server.db.models import ExecutionRow, key
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
@@ -33,11 +31,10 @@ from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
 from wingspan.server.engine.signals import DatabaseSignals
 from wingspan.server.engine.sink import DatabaseSink
-from wingspan.server.services.idl import v1
 
 if TYPE_CHECKING:
     from wingspan.core.engine.journal import Journal
-    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.core.plugins import TaskPluginRegistry
     from wingspan.server.services.admin import AdminService
 
 __all__ = ["ClaimedExecution", "ExecutionDriver"]
@@ -140,7 +137,7 @@ class ExecutionDriver:
 
     async def _run(self, row: ExecutionRow, sink: DatabaseSink, claimed: ClaimedExecution) -> None:
         admin = self.admin
-        spec = v1.ExecutionSpec.parse(row.spec_bytes)
+        spec = codec.decode(ExecutionSpec, row.spec_bytes)
         closure = await execution_closure(admin.entities, row)
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
@@ -152,7 +149,7 @@ class ExecutionDriver:
             registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
-        plans = await called_launch_plans(admin.db, admin.entities, closure, executor.run)
+        plans = await called_launch_plans(admin.entities, closure, executor.run)
         resolver.add_launch_plans(plans)
         claimed.run = WorkflowRun(
             closure,
@@ -169,7 +166,7 @@ class ExecutionDriver:
         await claimed.run.run()
         await sink.flush()
 
-    async def _journal(self, row: ExecutionRow, spec: v1.ExecutionSpec) -> Journal:
+    async def _journal(self, row: ExecutionRow, spec: ExecutionSpec) -> Journal:
         """What the database recorded of the execution; for a recovery, with the outputs of
         the original execution's nodes that succeeded."""
         admin = self.admin
@@ -177,7 +174,7 @@ class ExecutionDriver:
         metadata = spec.metadata
         if (
             metadata is None
-            or int(metadata.mode) != int(v1.ExecutionMode.RECOVER)
+            or metadata.mode != ExecutionMode.RECOVER
             or metadata.reference_execution is None
         ):
             return journal

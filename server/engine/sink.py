@@ -20,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from wingspan.core.engine.events import Event
+from wingspan.core.engine import Event
 from wingspan.core.errors import LeaseLostError
 from wingspan.core.model import codec
+from wingspan.core.model import events as stored
+from wingspan.core.model.execution import CacheStatus, NodePhase, TaskPhase, WorkflowPhase
+from wingspan.core.model.interface import ExecutionId, Identifier, NodeExecutionId, TaskExecutionId
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.types.passthrough import as_literal
-from wingspan.server.services.idl import v1
 
 if TYPE_CHECKING:
     from wingspan.server.services.events import EventService
@@ -37,12 +39,10 @@ def _time(at: float) -> datetime:
     return datetime.fromtimestamp(at, UTC)
 
 
-def _outputs(values: Any) -> Any:
-    if values is None:
-        return None
-    if isinstance(values, LiteralMap):
-        return codec.to_proto(values)
-    return codec.to_proto(LiteralMap({name: as_literal(value) for name, value in values.items()}))
+def _outputs(values: Any) -> LiteralMap | None:
+    if values is None or isinstance(values, LiteralMap):
+        return values
+    return LiteralMap({name: as_literal(value) for name, value in values.items()})
 
 
 class DatabaseSink:
@@ -61,13 +61,13 @@ class DatabaseSink:
         on_lease_lost: Callable[[], None] | None = None,
     ) -> None:
         self._events = events
-        self._execution_id = v1.ExecutionId(project=project, domain=domain, name=name)
+        self._execution_id = ExecutionId(project, domain, name)
         self._producer = producer
         self._owner = owner
         self._on_lease_lost = on_lease_lost
         self.lease_lost = False
         self._sequence = first_sequence
-        self._queue: deque[Any] = deque()
+        self._queue: deque[stored.Event] = deque()
         self._wake = anyio.Event()
         self._written = 0  # sequence numbers up to this one are stored
         self._progress = anyio.Event()
@@ -93,19 +93,19 @@ class DatabaseSink:
         self._wake.set()
 
     def record_attempt_handle(
-        self, node_id: str, attempt: int, task_id: Any, plugin: str, handle: Any
+        self, node_id: str, attempt: int, task_id: Identifier | None, plugin: str, handle: Any
     ) -> None:
         """The handle of an attempt just started (a second RUNNING event of that attempt)."""
         if self._detached:
             return
         self._sequence += 1
         self._queue.append(
-            (
+            stored.Event(
                 "task",
-                v1.TaskExecutionEvent(
+                stored.TaskExecutionEvent(
                     id=self._task_id(node_id, attempt, task_id),
                     producer_id=self._producer,
-                    phase=v1.TaskPhase.RUNNING,
+                    phase=TaskPhase.RUNNING,
                     occurred_at=datetime.now(UTC),
                     plugin=plugin,
                     plugin_handle=json.dumps(handle, sort_keys=True).encode(),
@@ -149,7 +149,7 @@ class DatabaseSink:
                         return
                     for _ in batch:
                         self._queue.popleft()
-                    self._written = max(self._written, max(int(m.sequence) for _, m in batch))
+                    self._written = max(self._written, max(e.value.sequence for e in batch if e.value))
                     self._progress.set()
                     self._progress = anyio.Event()
                 if self._closed:
@@ -167,52 +167,47 @@ class DatabaseSink:
 
     # ---- conversion ---------------------------------------------------------------------
 
-    def _task_id(self, node_id: str, attempt: int, task_id: Any = None) -> Any:
-        return v1.TaskExecutionId(
-            task_id=codec.to_proto(task_id) if task_id is not None else None,
-            node_execution_id=v1.NodeExecutionId(execution_id=self._execution_id, node_id=node_id),
-            attempt=attempt,
-        )
+    def _task_id(self, node_id: str, attempt: int, task_id: Identifier | None = None) -> TaskExecutionId:
+        return TaskExecutionId(task_id, NodeExecutionId(self._execution_id, node_id), attempt)
 
-    def _message(self, event: Event) -> tuple[str, Any]:
-        error = codec.to_proto(event.error) if event.error is not None else None
+    def _message(self, event: Event) -> stored.Event:
         at = _time(event.at)
         if event.kind == "workflow":
-            return "workflow", v1.WorkflowExecutionEvent(
+            return stored.Event("workflow", stored.WorkflowExecutionEvent(
                 execution_id=self._execution_id,
                 producer_id=self._producer,
-                phase=int(event.phase),
+                phase=WorkflowPhase(int(event.phase)),
                 occurred_at=at,
                 outputs=_outputs(event.outputs),
-                error=error,
+                error=event.error,
                 reason=event.reason,
                 sequence=event.sequence,
-            )
+            ))
         if event.kind == "node":
             dynamic = event.dynamic
-            return "node", v1.NodeExecutionEvent(
-                id=v1.NodeExecutionId(execution_id=self._execution_id, node_id=event.node_id),
+            return stored.Event("node", stored.NodeExecutionEvent(
+                id=NodeExecutionId(self._execution_id, event.node_id),
                 producer_id=self._producer,
-                phase=int(event.phase),
+                phase=NodePhase(int(event.phase)),
                 occurred_at=at,
                 outputs=_outputs(event.outputs),
-                error=error,
+                error=event.error,
                 parent_node_id=event.parent,
                 spec_node_id=event.node_id.rsplit("/", 1)[-1],
-                cache_status=int(event.cache),
+                cache_status=CacheStatus(int(event.cache)),
                 reason=event.reason,
                 sequence=event.sequence,
                 is_parent=dynamic is not None or event.is_parent,
                 is_dynamic=dynamic is not None,
                 dynamic_spec=codec.encode(dynamic) if dynamic is not None else b"",
-            )
-        return "task", v1.TaskExecutionEvent(
+            ))
+        return stored.Event("task", stored.TaskExecutionEvent(
             id=self._task_id(event.node_id, event.attempt),
             producer_id=self._producer,
-            phase=int(event.phase),
+            phase=TaskPhase(int(event.phase)),
             occurred_at=at,
-            error=error,
+            error=event.error,
             reason=event.reason,
-            logs=[v1.TaskLog(name=name, uri=uri) for name, uri in event.logs],
+            logs=tuple(stored.TaskLog(name, uri) for name, uri in event.logs),
             sequence=event.sequence,
-        )
+        ))

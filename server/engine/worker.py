@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine import RetryPolicy
 from wingspan.server.db.engine import DATABASE_ERRORS
 from wingspan.server.engine.aborts import AbortWatcher
 from wingspan.server.engine.failures import FailureRecorder
@@ -33,7 +33,7 @@ from wingspan.server.engine.runs import ClaimedExecution, ExecutionDriver
 
 if TYPE_CHECKING:
     from wingspan.core.engine import WorkflowRun
-    from wingspan.core.plugins.registry import TaskPluginRegistry
+    from wingspan.core.plugins import TaskPluginRegistry
     from wingspan.server.services.admin import AdminService
 
 __all__ = ["EngineWorker", "default_replica_id", "server_registry"]
@@ -47,8 +47,7 @@ ENGINE_RETRY = RetryPolicy(first_delay=0.5, factor=2.0, max_delay=30.0)
 def server_registry(settings: Any) -> TaskPluginRegistry:
     """The task plugins of this server: Python tasks (and dynamic and eager tasks' bodies) run in local
     worker processes unless ``task_targets`` says otherwise."""
-    from wingspan.core.plugins.manager import load_plugins
-    from wingspan.core.plugins.registry import parse_targets
+    from wingspan.core.plugins import load_plugins, parse_targets
 
     plugins = load_plugins(settings=settings)
     for failure in plugins.failed:

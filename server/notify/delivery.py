@@ -8,7 +8,7 @@ from typing import Any
 
 import anyio
 
-from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 
 __all__ = ["Attempt", "deliver"]

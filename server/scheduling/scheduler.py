@@ -28,12 +28,15 @@ from sqlmodel import col, select
 
 from wingspan.core.errors import AlreadyExistsError
 from wingspan.core.model import codec
+from wingspan.core.model.execution_spec import ExecutionMetadata, ExecutionMode, ExecutionSpec
+from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.launch_plans import LaunchPlanSpec, Schedule
+from wingspan.core.model.literals import LiteralMap
 from wingspan.core.schedules import due_ticks, tick_execution_name, ticks_between
 from wingspan.server.db.engine import now, utc
 from wingspan.server.db.models import LaunchPlanRow, ScheduleTickRow, key
+from wingspan.server.services.admin import AdminService
 from wingspan.server.services.concurrency import PlanInactiveError
-from wingspan.server.services.idl import v1
 
 __all__ = ["Fired", "Scheduler", "kickoff_inputs", "run_scheduler", "tick_execution_name"]
 
@@ -42,28 +45,22 @@ _log = logging.getLogger(__name__)
 _HORIZON = timedelta(days=400)
 
 
-async def kickoff_inputs(schedule: Schedule, tick: datetime) -> Any:
+async def kickoff_inputs(schedule: Schedule, tick: datetime) -> LiteralMap | None:
     """The inputs of a tick's execution: the tick time in ``kickoff_time_input_arg``, if named."""
     if not schedule.kickoff_time_input_arg:
         return None
     from wingspan.core.types import default_engine
 
     literal = await default_engine().to_literal(tick, datetime, name=schedule.kickoff_time_input_arg)
-    return v1.LiteralMap(literals={schedule.kickoff_time_input_arg: codec.to_proto(literal)})
+    return LiteralMap({schedule.kickoff_time_input_arg: literal})
 
 
-def tick_request(plan: LaunchPlanRow, schedule: Schedule, tick: datetime, inputs: Any) -> Any:
-    return v1.CreateExecutionRequest(
-        project=plan.project,
-        domain=plan.domain,
-        name=tick_execution_name(plan.project, plan.domain, plan.name, tick),
-        spec=v1.ExecutionSpec(
-            entity_id=v1.Identifier(resource_type=v1.ResourceType.LAUNCH_PLAN, project=plan.project,
-                                    domain=plan.domain, name=plan.name, version=plan.version),
-            inputs=inputs,
-            metadata=v1.ExecutionMetadata(mode=v1.ExecutionMode.SCHEDULED, principal="scheduler",
-                                          scheduled_at=tick),
-        ),
+def tick_spec(plan: LaunchPlanRow, tick: datetime, inputs: LiteralMap | None) -> ExecutionSpec:
+    """What the tick's execution runs: this version of the plan, as the scheduler."""
+    return ExecutionSpec(
+        entity_id=Identifier(ResourceType.LAUNCH_PLAN, plan.project, plan.domain, plan.name, plan.version),
+        inputs=inputs,
+        metadata=ExecutionMetadata(mode=ExecutionMode.SCHEDULED, principal="scheduler", scheduled_at=tick),
     )
 
 
@@ -81,7 +78,7 @@ class Fired:
 class Scheduler:
     """Fires the due ticks of ``admin``'s active scheduled plans; ``clock`` says what time it is."""
 
-    admin: Any
+    admin: AdminService
     clock: Callable[[], datetime] = now
     # the latest ticks this scheduler fired (a bounded record: the server runs for months)
     fired: deque[Fired] = field(default_factory=lambda: deque(maxlen=1000))
@@ -151,8 +148,9 @@ class Scheduler:
         record = ScheduleTickRow(project=plan.project, domain=plan.domain, launch_plan=plan.name,
                                  tick_at=tick, version=plan.version, execution_name=name, created_at=now())
         try:
-            request = tick_request(plan, schedule, tick, await kickoff_inputs(schedule, tick))
-            await self.admin.executions.create_execution(request, tick=record)
+            spec = tick_spec(plan, tick, await kickoff_inputs(schedule, tick))
+            await self.admin.executions.create_execution(
+                spec, project=plan.project, domain=plan.domain, name=name, tick=record)
         except AlreadyExistsError:
             return Fired(plan.name, tick, "")
         except PlanInactiveError:

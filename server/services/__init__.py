@@ -1,9 +1,8 @@
-"""The service layer: the admin service of the IDL, with no transport code.
+"""The service layer: every rule of the admin service, with no transport code.
 
-Services take and return ``wingspan.v1`` IDL messages (what both transports speak)
-and raise the typed errors of :mod:`wingspan.core.errors`, which transports map:
-NotFoundError -> not found, AlreadyExistsError -> already exists (a conflict),
-FailedPreconditionError -> failed precondition, any UserError (InvalidArgumentError,
-CompilationError) -> invalid argument. :class:`~wingspan.server.services.admin.AdminService`
-gathers them under the IDL's method names.
+Services take and return core model records (:mod:`wingspan.core.model`) and small typed
+dataclasses of their own where core has none; the IDL lives in the transports
+(:mod:`wingspan.server.api.converters`) and nowhere in this package (``lint-imports``
+checks it). Services raise the typed errors of :mod:`wingspan.core.errors`, whose classes
+carry their status, which transports map.
 """

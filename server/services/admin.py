@@ -1,8 +1,9 @@
-"""The admin service: every service of the layer, under the IDL's method names.
+"""The admin service: every service of the layer, built together.
 
-A transport maps the RPC ``RegisterTask`` to ``admin.register_task(request)`` and
-so on; :meth:`AdminService.open` builds the whole layer from Settings, migrating
-the database and writing the defaults (the ``default`` project and the domains).
+Each service takes and returns core model records and small typed dataclasses of its own;
+the transports reach them through server/api/rpcs.py, which converts the IDL.
+:meth:`AdminService.open` builds the whole layer from Settings, migrating the database and
+writing the defaults (the ``default`` project and the domains).
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ import anyio
 
 from wingspan.core.bundles import BundleLimits
 from wingspan.core.config import Settings
-from wingspan.core.storage import open_blob_store
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore, open_blob_store
 from wingspan.server.db.engine import Database
 from wingspan.server.db.migrate import migrate
 from wingspan.server.services.catalog import CatalogService
@@ -64,51 +64,6 @@ class AdminService:
         # followed logs wake when an event of their execution is recorded in this process
         self.logs = LogService(db, store, self.settings.home / "logs", readers=log_readers,
                                wake=self.events.next_event)
-
-        p, e, x, n, ev, s = (
-            self.projects,
-            self.entities,
-            self.executions,
-            self.nodes,
-            self.events,
-            self.signals,
-        )
-        self.create_project = p.create_project
-        self.update_project = p.update_project
-        self.list_projects = p.list_projects
-        self.list_domains = p.list_domains
-        self.register_task = e.register_task
-        self.get_task = e.get_task
-        self.list_tasks = e.list_tasks
-        self.register_workflow = e.register_workflow
-        self.get_workflow = e.get_workflow
-        self.list_workflows = e.list_workflows
-        self.register_launch_plan = e.register_launch_plan
-        self.get_launch_plan = e.get_launch_plan
-        self.get_active_launch_plan = e.get_active_launch_plan
-        self.list_launch_plans = e.list_launch_plans
-        self.update_launch_plan_state = e.update_launch_plan_state
-        self.list_names = e.list_names
-        self.create_execution = x.create_execution
-        self.get_execution = x.get_execution
-        self.list_executions = x.list_executions
-        self.get_execution_data = x.get_execution_data
-        self.terminate_execution = x.terminate_execution
-        self.relaunch_execution = x.relaunch_execution
-        self.recover_execution = x.recover_execution
-        self.delete_execution = x.delete_execution
-        self.list_node_executions = n.list_node_executions
-        self.get_node_execution = n.get_node_execution
-        self.get_node_execution_data = n.get_node_execution_data
-        self.list_task_executions = n.list_task_executions
-        self.get_task_execution = n.get_task_execution
-        self.get_task_execution_data = n.get_task_execution_data
-        self.get_task_logs = self.logs.get_task_logs
-        self.list_events = ev.list_events
-        self.watch_execution = ev.watch_execution
-        self.list_signals = s.list_signals
-        self.set_signal = s.set_signal
-        self.list_notifications = self.notifications.list_notifications
 
     @classmethod
     async def open(

@@ -24,9 +24,8 @@ import anyio.to_thread
 
 from wingspan.core.bundles import BundleLimits, check_bundle
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore, InvalidUriError
 from wingspan.core.storage.uploads import named_md5
-from wingspan.core.storage.uris import InvalidUriError
 
 __all__ = ["BundleCheck"]
 

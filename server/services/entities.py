@@ -11,7 +11,9 @@ the compiler's message and nothing is stored.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, tuple_, update
@@ -29,8 +31,15 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.core.model import codec
-from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, TypedInterface
-from wingspan.core.model.launch_plans import LaunchPlanClosure, LaunchPlanSpec, LaunchPlanState
+from wingspan.core.model.interface import (
+    Identifier,
+    NamedEntityIdentifier,
+    Parameter,
+    ParameterMap,
+    ResourceType,
+    TypedInterface,
+)
+from wingspan.core.model.launch_plans import LaunchPlan, LaunchPlanClosure, LaunchPlanSpec, LaunchPlanState
 from wingspan.core.model.literals import SimpleType
 from wingspan.core.model.record import replace
 from wingspan.core.model.tasks import TaskTemplate
@@ -39,13 +48,12 @@ from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import LaunchPlanRow, TaskRow, WorkflowRow
 from wingspan.server.services.code_bundles import BundleCheck
 from wingspan.server.services.identifiers import check_identifier, digest
-from wingspan.server.services.idl import v1
-from wingspan.server.services.pagination import Field, ListQuery, page
+from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.projects import ProjectService
 from wingspan.server.services.references import complete_ids, referenced_ids
 
-__all__ = ["EntityRow", "EntityService"]
+__all__ = ["EntityRow", "EntityService", "NamedEntity", "Registration", "StoredVersion"]
 
 EntityRow = TaskRow | WorkflowRow | LaunchPlanRow
 _TABLES: dict[ResourceType, type[TaskRow] | type[WorkflowRow] | type[LaunchPlanRow]] = {
@@ -74,18 +82,42 @@ def _fields(table: Any) -> dict[str, Field]:
     return fields
 
 
-def _model_id(message: Any, resource_type: ResourceType) -> Identifier:
-    return Identifier(resource_type, message.project, message.domain, message.name, message.version)
+@dataclass(frozen=True, slots=True)
+class Registration:
+    """What registering a version did: ``created`` is False when that very content was there."""
+
+    created: bool
+    digest: str
 
 
-def _proto_id(row: Any, resource_type: ResourceType) -> Any:
-    return v1.Identifier(
-        resource_type=v1.ResourceType(int(resource_type)),
-        project=row.project,
-        domain=row.domain,
-        name=row.name,
-        version=row.version,
-    )
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """A registered task or workflow version. ``content`` is what is stored, encoded (its
+    TaskTemplate, or its CompiledWorkflowClosure): a reader that only hands it on reads the
+    bytes as they are, since a large closure costs seconds to rebuild object by object."""
+
+    id: Identifier
+    created_at: datetime | None
+    digest: str
+    content: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class NamedEntity:
+    """A registered name, with its newest version."""
+
+    resource_type: ResourceType
+    id: NamedEntityIdentifier
+    latest_at: datetime | None
+    latest_version: str
+
+
+def _model_id(identifier: Identifier, resource_type: ResourceType) -> Identifier:
+    return replace(identifier, resource_type=resource_type)
+
+
+def _row_id(row: Any, resource_type: ResourceType) -> Identifier:
+    return Identifier(resource_type, row.project, row.domain, row.name, row.version)
 
 
 class EntityService:
@@ -100,16 +132,16 @@ class EntityService:
     # ---- registration --------------------------------------------------------------------
 
     async def _check_request(
-        self, identifier: Any, resource_type: ResourceType, content: Any, what: str
+        self, identifier: Identifier | None, resource_type: ResourceType, content: object, what: str
     ) -> Identifier:
         kind = _KINDS[resource_type]
-        check_identifier(identifier, f"register {kind}")
+        identifier = check_identifier(identifier, f"register {kind}")
         if content is None:
             raise InvalidArgumentError(f"register {kind} {identifier.name!r}: the {what} is missing")
         await self.projects.check_scope(identifier.project, identifier.domain)
         return _model_id(identifier, resource_type)
 
-    async def _insert(self, row: Any, resource_type: ResourceType, data: bytes) -> Any:
+    async def _insert(self, row: Any, resource_type: ResourceType, data: bytes) -> Registration:
         """Stores a new version (one statement: INSERT ... ON CONFLICT DO NOTHING); when the
         version exists, whether it was just now by a concurrent registration or long ago, the
         digests decide: equal is a no-op, different a conflict."""
@@ -137,7 +169,7 @@ class EntityService:
         async with self.db.write() as session:
             inserted = (await session.execute(statement)).scalar_one_or_none()
         if inserted is not None:
-            return v1.RegisterResponse(created=True, digest=row.digest)
+            return Registration(created=True, digest=row.digest)
         existing = await self._find_digest(table, row)
         if existing is None:  # deleted between the two statements (entities are never deleted)
             raise FailedPreconditionError(f"{label}: could not be stored, try again")
@@ -146,7 +178,7 @@ class EntityService:
                 f"{label} is already registered with other content (digest {existing[:12]}, this one "
                 f"{row.digest[:12]}): versions are immutable, register the change under a new version"
             )
-        return v1.RegisterResponse(created=False, digest=existing)
+        return Registration(created=False, digest=existing)
 
     async def _find_digest(self, table: Any, row: Any) -> str | None:
         async with self.db.read() as session:
@@ -162,9 +194,9 @@ class EntityService:
             ).scalar_one_or_none()
         return found
 
-    async def register_task(self, request: Any) -> Any:
-        task_id = await self._check_request(request.id, ResourceType.TASK, request.template, "template")
-        template: TaskTemplate = codec.from_proto(request.template)
+    async def register_task(self, task_id: Identifier | None, template: TaskTemplate | None) -> Registration:
+        task_id = await self._check_request(task_id, ResourceType.TASK, template, "template")
+        assert template is not None
         template = complete_ids(
             replace(template, id=task_id), task_id.project, task_id.domain, task_id.version
         )
@@ -183,15 +215,18 @@ class EntityService:
             await self.bundles.check(bundle, f"register task {task_id}")
         return await self._insert(row, ResourceType.TASK, data)
 
-    async def register_workflow(self, request: Any) -> Any:
-        wf_id = await self._check_request(request.id, ResourceType.WORKFLOW, request.template, "template")
+    async def register_workflow(
+        self, wf_id: Identifier | None, template: WorkflowTemplate | None,
+        sub_workflows: Sequence[WorkflowTemplate] = (),
+    ) -> Registration:
+        """Compiles the workflow (with the subworkflows it calls) and stores its closure."""
+        wf_id = await self._check_request(wf_id, ResourceType.WORKFLOW, template, "template")
+        assert template is not None
         scope = (wf_id.project, wf_id.domain, wf_id.version)
-        template: WorkflowTemplate = complete_ids(
-            replace(codec.from_proto(request.template), id=wf_id), *scope
-        )
+        template = complete_ids(replace(template, id=wf_id), *scope)
         subs: dict[Identifier, WorkflowTemplate] = {}
-        for message in request.sub_workflows:
-            sub = complete_ids(codec.from_proto(message), *scope)
+        for given in sub_workflows:
+            sub = complete_ids(given, *scope)
             if sub.id is None or not sub.id.name:
                 raise InvalidArgumentError(f"register workflow {wf_id}: a subworkflow has no id")
             subs[replace(sub.id, resource_type=ResourceType.WORKFLOW)] = sub
@@ -273,11 +308,12 @@ class EntityService:
             )
         return found
 
-    async def register_launch_plan(self, request: Any) -> Any:
-        lp_id = await self._check_request(request.id, ResourceType.LAUNCH_PLAN, request.spec, "spec")
-        spec: LaunchPlanSpec = complete_ids(
-            codec.from_proto(request.spec), lp_id.project, lp_id.domain, lp_id.version
-        )
+    async def register_launch_plan(
+        self, lp_id: Identifier | None, spec: LaunchPlanSpec | None
+    ) -> Registration:
+        lp_id = await self._check_request(lp_id, ResourceType.LAUNCH_PLAN, spec, "spec")
+        assert spec is not None
+        spec = complete_ids(spec, lp_id.project, lp_id.domain, lp_id.version)
         if spec.workflow_id is None or not spec.workflow_id.name:
             raise InvalidArgumentError(f"register launch plan {lp_id}: the spec names no workflow")
         wf_id = replace(spec.workflow_id, resource_type=ResourceType.WORKFLOW)
@@ -312,9 +348,9 @@ class EntityService:
 
     # ---- reading -------------------------------------------------------------------------
 
-    async def _get_row(self, identifier: Any, resource_type: ResourceType) -> Any:
+    async def _get_row(self, identifier: Identifier | None, resource_type: ResourceType) -> Any:
         kind = _KINDS[resource_type]
-        check_identifier(identifier, f"get {kind}")
+        identifier = check_identifier(identifier, f"get {kind}")
         rows = await self._rows(_TABLES[resource_type], [_model_id(identifier, resource_type)])
         if not rows:
             raise NotFoundError(f"{kind} {_model_id(identifier, resource_type)} is not registered")
@@ -335,27 +371,17 @@ class EntityService:
             raise NotFoundError(f"{_KINDS[resource_type]} {project}/{domain}/{name} is not registered")
         return version
 
-    async def get_task(self, request: Any) -> Any:
-        return await self._task(await self._get_row(request.id, ResourceType.TASK))
+    async def get_task(self, task_id: Identifier | None) -> StoredVersion:
+        """A task version; its content is the TaskTemplate."""
+        return await self._stored(await self._get_row(task_id, ResourceType.TASK), ResourceType.TASK)
 
-    async def _task(self, row: TaskRow) -> Any:
-        return v1.Task(
-            id=_proto_id(row, ResourceType.TASK),
-            template=v1.TaskTemplate.parse(await self.content(row)),
-            created_at=utc(row.created_at),
-            digest=row.digest,
-        )
+    async def get_workflow(self, wf_id: Identifier | None) -> StoredVersion:
+        """A workflow version; its content is the CompiledWorkflowClosure."""
+        return await self._stored(await self._get_row(wf_id, ResourceType.WORKFLOW), ResourceType.WORKFLOW)
 
-    async def get_workflow(self, request: Any) -> Any:
-        return await self._workflow(await self._get_row(request.id, ResourceType.WORKFLOW))
-
-    async def _workflow(self, row: WorkflowRow) -> Any:
-        return v1.Workflow(
-            id=_proto_id(row, ResourceType.WORKFLOW),
-            closure=v1.CompiledWorkflowClosure.parse(await self.content(row)),
-            created_at=utc(row.created_at),
-            digest=row.digest,
-        )
+    async def _stored(self, row: TaskRow | WorkflowRow, resource_type: ResourceType) -> StoredVersion:
+        content = await self.content(row)
+        return StoredVersion(_row_id(row, resource_type), utc(row.created_at), row.digest, content)
 
     async def workflow_closure(self, wf_id: Identifier) -> CompiledWorkflowClosure:
         closures = await self._closures([wf_id])
@@ -369,22 +395,21 @@ class EntityService:
             raise NotFoundError(f"task {task_id} is not registered")
         return found[0]
 
-    async def get_launch_plan(self, request: Any) -> Any:
-        return await self._launch_plan(await self._get_row(request.id, ResourceType.LAUNCH_PLAN))
+    async def get_launch_plan(self, lp_id: Identifier | None) -> LaunchPlan:
+        return await self._launch_plan(await self._get_row(lp_id, ResourceType.LAUNCH_PLAN))
 
-    async def _launch_plan(self, row: LaunchPlanRow) -> Any:
-        closure = v1.LaunchPlanClosure.parse(row.closure_bytes or b"")
-        closure.state = v1.LaunchPlanState(row.state)
-        closure.created_at, closure.updated_at = utc(row.created_at), utc(row.updated_at)
-        return v1.LaunchPlan(
-            id=_proto_id(row, ResourceType.LAUNCH_PLAN),
-            spec=v1.LaunchPlanSpec.parse(await self.content(row)),
-            closure=closure,
+    async def _launch_plan(self, row: LaunchPlanRow) -> LaunchPlan:
+        closure = replace(
+            codec.decode(LaunchPlanClosure, row.closure_bytes or b""),
+            state=LaunchPlanState(row.state),
+            created_at=utc(row.created_at),
+            updated_at=utc(row.updated_at),
         )
+        spec = codec.decode(LaunchPlanSpec, await self.content(row))
+        return LaunchPlan(_row_id(row, ResourceType.LAUNCH_PLAN), spec, closure)
 
-    async def get_active_launch_plan(self, request: Any) -> Any:
-        named = request.id
-        check_identifier(named, "get active launch plan", version=False)
+    async def get_active_launch_plan(self, named: NamedEntityIdentifier | None) -> LaunchPlan:
+        named = check_identifier(named, "get active launch plan", version=False)
         async with self.db.read() as session:
             row = (
                 await session.execute(
@@ -402,11 +427,10 @@ class EntityService:
             )
         return await self._launch_plan(row)
 
-    async def update_launch_plan_state(self, request: Any) -> Any:
+    async def update_launch_plan_state(self, lp_id: Identifier | None, state: int) -> LaunchPlan:
         """Activates a version (deactivating the active one of its name, in the same
         transaction) or deactivates it."""
-        row = await self._get_row(request.id, ResourceType.LAUNCH_PLAN)
-        state = int(request.state)
+        row = await self._get_row(lp_id, ResourceType.LAUNCH_PLAN)
         if state not in (0, 1):
             raise InvalidArgumentError(f"unknown launch plan state {state}")
         at = now()
@@ -433,41 +457,39 @@ class EntityService:
 
     # ---- lists ---------------------------------------------------------------------------
 
-    async def _list(self, request: Any, resource_type: ResourceType) -> tuple[list[Any], str]:
+    async def _list(self, listing: Listing, resource_type: ResourceType) -> tuple[list[Any], str]:
         table = _TABLES[resource_type]
-        if not request.project or not request.domain:
+        if not listing.project or not listing.domain:
             raise InvalidArgumentError("list: project and domain are required")
         statement: Select[Any] = select(table).where(
-            table.project == request.project, table.domain == request.domain
+            col(table.project) == listing.project, col(table.domain) == listing.domain
         )
-        if request.name:
-            statement = statement.where(table.name == request.name)
-        statement, finish = page(statement, ListQuery.of(request, _fields(table), table.id))
+        if listing.name:
+            statement = statement.where(col(table.name) == listing.name)
+        statement, finish = page(statement, ListQuery.of(listing, _fields(table), table.id))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())
         return finish(rows)
 
-    async def list_tasks(self, request: Any) -> Any:
-        rows, token = await self._list(request, ResourceType.TASK)
-        return v1.ListTasksResponse(tasks=[await self._task(r) for r in rows], next_token=token)
+    async def list_tasks(self, listing: Listing) -> Page[StoredVersion]:
+        rows, token = await self._list(listing, ResourceType.TASK)
+        return Page([await self._stored(r, ResourceType.TASK) for r in rows], token)
 
-    async def list_workflows(self, request: Any) -> Any:
-        rows, token = await self._list(request, ResourceType.WORKFLOW)
-        return v1.ListWorkflowsResponse(workflows=[await self._workflow(r) for r in rows], next_token=token)
+    async def list_workflows(self, listing: Listing) -> Page[StoredVersion]:
+        rows, token = await self._list(listing, ResourceType.WORKFLOW)
+        return Page([await self._stored(r, ResourceType.WORKFLOW) for r in rows], token)
 
-    async def list_launch_plans(self, request: Any) -> Any:
-        rows, token = await self._list(request, ResourceType.LAUNCH_PLAN)
-        return v1.ListLaunchPlansResponse(
-            launch_plans=[await self._launch_plan(r) for r in rows], next_token=token
-        )
+    async def list_launch_plans(self, listing: Listing) -> Page[LaunchPlan]:
+        rows, token = await self._list(listing, ResourceType.LAUNCH_PLAN)
+        return Page([await self._launch_plan(r) for r in rows], token)
 
-    async def list_names(self, request: Any) -> Any:
-        """Each name once, with its newest version, in name order (``ListRequest.name``
+    async def list_names(self, resource_type: int, listing: Listing) -> Page[NamedEntity]:
+        """Each name once, with its newest version, in name order (``Listing.name``
         and ``contains`` filters on "name" narrow it)."""
-        resource_type = ResourceType(int(request.resource_type))
         if resource_type not in _TABLES:
             raise InvalidArgumentError("list names: resource_type must be task, workflow or launch plan")
-        table, listing = _TABLES[resource_type], request.list or v1.ListRequest()
+        kind = ResourceType(resource_type)
+        table = _TABLES[kind]
         if not listing.project or not listing.domain:
             raise InvalidArgumentError("list names: project and domain are required")
         latest = select(
@@ -498,15 +520,15 @@ class EntityService:
             found = await session.execute(select(table.id, table.version).where(col(table.id).in_(ids)))
             versions: dict[int, str] = {row_id: version for row_id, version in found.all()}
         entities = [
-            v1.NamedEntity(
-                resource_type=v1.ResourceType(int(resource_type)),
-                id=v1.NamedEntityIdentifier(project=listing.project, domain=listing.domain, name=r.name),
-                latest_at=utc(r.created_at),
-                latest_version=versions.get(r.id, ""),
+            NamedEntity(
+                kind,
+                NamedEntityIdentifier(listing.project, listing.domain, r.name),
+                utc(r.created_at),
+                versions.get(r.id, ""),
             )
             for r in rows
         ]
-        return v1.ListNamesResponse(entities=entities, next_token=token)
+        return Page(entities, token)
 
 
 def _expected_inputs(lp_id: Identifier, workflow: WorkflowTemplate, spec: LaunchPlanSpec) -> ParameterMap:

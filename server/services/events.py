@@ -18,7 +18,7 @@ checked with the execution's row locked in the transaction that writes the event
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,12 +27,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from wingspan.core.errors import AlreadyExistsError, InvalidArgumentError, LeaseLostError, NotFoundError
+from wingspan.core.model import codec
+from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent
+from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.identifiers import check_execution_id, digest
-from wingspan.server.services.idl import v1
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import is_terminal, moves_forward
 
@@ -50,8 +52,8 @@ class EventService:
         # per execution row id: set (and replaced) when an event of it is recorded here
         self._waiters: dict[int, anyio.Event] = {}
 
-    async def _lock_execution(self, session: AsyncSession, execution_id: Any) -> ExecutionRow:
-        check_execution_id(execution_id, "event: execution id")
+    async def _lock_execution(self, session: AsyncSession, execution_id: ExecutionId | None) -> ExecutionRow:
+        execution_id = check_execution_id(execution_id, "event: execution id")
         row = await execution_row(session, execution_id, lock=True)
         if row is None:
             raise NotFoundError(
@@ -80,15 +82,14 @@ class EventService:
         self,
         session: AsyncSession,
         execution: ExecutionRow,
-        kind: str,
-        event: Any,
-        wrapped: Any,
+        event: Event,
         node_id: str = "",
         attempt: int = 0,
     ) -> bool:
         """Stores the event unless stored already; False for a repeat."""
-        data = bytes(wrapped)
-        sequence = int(event.sequence)
+        kind, data = event.kind, codec.encode(event)
+        assert event.value is not None
+        sequence = int(event.value.sequence)
         event_key = f"s{sequence}" if sequence else f"d{digest(data)}"
         known: dict[str, str] | None = session.info.get(_KNOWN_KEYS)
         if known is not None and sequence:  # a batch: its numbered keys were looked up at once
@@ -129,8 +130,8 @@ class EventService:
                 node_id=node_id,
                 attempt=attempt,
                 sequence=sequence,
-                phase=int(event.phase),
-                occurred_at=event.occurred_at,
+                phase=int(event.value.phase),
+                occurred_at=event.value.occurred_at,
                 recorded_at=now(),
                 data_bytes=inline,
                 data_uri=uri,
@@ -138,13 +139,16 @@ class EventService:
         )
         return True
 
-    async def _payload(self, execution: ExecutionRow, message: Any, *parts: str) -> tuple[bytes | None, str]:
+    async def _payload(self, execution: ExecutionRow, value: object, *parts: str) -> tuple[bytes | None, str]:
         return await self.payloads.put(
-            bytes(message), "executions", execution.project, execution.domain, execution.name, *parts
+            codec.encode(value), "executions", execution.project, execution.domain, execution.name, *parts
         )
 
-    async def _advance(self, execution: ExecutionRow, row: Any, kind: str, event: Any, at: Any,
-                       *outputs_at: str) -> bool:
+    async def _advance(
+        self, execution: ExecutionRow, row: Any, kind: str,
+        event: WorkflowExecutionEvent | NodeExecutionEvent | TaskExecutionEvent, at: datetime,
+        *outputs_at: str,
+    ) -> bool:
         """Applies what an event says about its phase, unless it would move ``row`` back;
         ``outputs_at`` names where its outputs are stored. True when it moved forward."""
         if not moves_forward(kind, row.phase, int(event.phase), current_sequence=row.last_sequence,
@@ -152,10 +156,10 @@ class EventService:
             return False
         row.phase = int(event.phase)
         _times(row, kind, at)
-        if getattr(event, "cache_status", 0):
+        if not isinstance(event, WorkflowExecutionEvent) and event.cache_status:
             row.cache_status = int(event.cache_status)
         if event.error is not None:
-            row.error_bytes = bytes(event.error)
+            row.error_bytes = codec.encode(event.error)
         if event.reason:
             row.reason = event.reason
         if event.outputs is not None:
@@ -168,15 +172,17 @@ class EventService:
     # one event each, as the internal engine service receives them: the sender is the
     # event's producer_id
 
-    async def create_workflow_event(self, event: Any) -> Any:
-        return await self._ingest_one("workflow", event, event.execution_id)
+    # (each returns whether it was recorded: False for a repeat)
 
-    async def create_node_event(self, event: Any) -> Any:
+    async def create_workflow_event(self, event: WorkflowExecutionEvent) -> bool:
+        return await self._ingest_one(Event("workflow", event), event.producer_id, event.execution_id)
+
+    async def create_node_event(self, event: NodeExecutionEvent) -> bool:
         if event.id is None or not event.id.node_id:
             raise InvalidArgumentError("node event: the node execution id is missing")
-        return await self._ingest_one("node", event, event.id.execution_id)
+        return await self._ingest_one(Event("node", event), event.producer_id, event.id.execution_id)
 
-    async def create_task_event(self, event: Any) -> Any:
+    async def create_task_event(self, event: TaskExecutionEvent) -> bool:
         task_execution = event.id
         if task_execution is None or task_execution.node_execution_id is None:
             raise InvalidArgumentError(
@@ -184,21 +190,22 @@ class EventService:
             )
         if not task_execution.node_execution_id.node_id:
             raise InvalidArgumentError("task event: the node id is missing")
-        return await self._ingest_one("task", event, task_execution.node_execution_id.execution_id)
+        return await self._ingest_one(
+            Event("task", event), event.producer_id, task_execution.node_execution_id.execution_id)
 
-    async def _ingest_one(self, kind: str, event: Any, execution_id: Any) -> Any:
-        sender = _sender(f"{kind} event", "producer_id", event.producer_id)
+    async def _ingest_one(self, event: Event, producer_id: str, execution_id: ExecutionId | None) -> bool:
+        sender = _sender(f"{event.kind} event", "producer_id", producer_id)
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
-            recorded = await self._apply(session, execution, kind, event)
+            recorded = await self._apply(session, execution, event)
         if recorded:
             self._notify(execution)
-        return v1.CreateEventResponse(recorded=recorded)
+        return recorded
 
-    async def ingest(self, execution_id: Any, events: list[tuple[str, Any]], *, owner: str) -> None:
-        """Events of one execution ("workflow", "node" or "task", with the event message), in
-        order and in one transaction: how an engine writes a step (group commit).
+    async def ingest(self, execution_id: ExecutionId, events: Sequence[Event], *, owner: str) -> None:
+        """Events of one execution, in order and in one transaction: how an engine writes a
+        step (group commit).
 
         ``owner`` (the sending engine replica's id) fences the write: with the execution's row
         locked, the batch is refused with :class:`LeaseLostError` unless that replica holds an
@@ -214,26 +221,26 @@ class EventService:
             # rows met in the batch are kept in the session's maps: no flush before each lookup
             try:
                 with session.no_autoflush:
-                    for kind, event in events:
-                        await self._apply(session, execution, kind, event)
+                    for event in events:
+                        await self._apply(session, execution, event)
             finally:
                 for name in (_KNOWN_KEYS, _NODE_ROWS, _TASK_ROWS):
                     session.info.pop(name, None)
         self._notify(execution)
 
-    async def _prefetch(self, session: AsyncSession, execution: ExecutionRow,
-                        events: list[tuple[str, Any]]) -> None:
+    async def _prefetch(
+        self, session: AsyncSession, execution: ExecutionRow, events: Sequence[Event]
+    ) -> None:
         """Looks up at once what the batch's events will need: their keys already stored, and
         the rows of their nodes and attempts."""
-        keys = [f"s{int(e.sequence)}" for _, e in events if int(e.sequence)]
+        keys = [f"s{e.value.sequence}" for e in events if e.value is not None and e.value.sequence]
         known: dict[str, str] = {}
         if keys:
             found = await session.execute(select(EventRow.key, EventRow.digest).where(
                 EventRow.execution_id == execution.id, col(EventRow.key).in_(keys)))
             known = {row[0]: row[1] for row in found.all()}
         session.info[_KNOWN_KEYS] = known
-        node_ids = {e.id.node_id for k, e in events if k == "node"} | {
-            e.id.node_execution_id.node_id for k, e in events if k == "task"}
+        node_ids = {_node_id(e) for e in events if e.kind in ("node", "task")}
         nodes: dict[str, NodeExecutionRow] = {}
         tasks: dict[tuple[str, int], TaskExecutionRow] = {}
         if node_ids:
@@ -248,15 +255,19 @@ class EventService:
         session.info[_NODE_ROWS] = nodes
         session.info[_TASK_ROWS] = tasks
 
-    async def _apply(self, session: AsyncSession, execution: ExecutionRow, kind: str, event: Any) -> bool:
-        if kind == "workflow":
-            return await self._apply_workflow(session, execution, event)
-        if kind == "node":
-            return await self._apply_node(session, execution, event)
-        return await self._apply_task(session, execution, event)
+    async def _apply(self, session: AsyncSession, execution: ExecutionRow, event: Event) -> bool:
+        if isinstance(event.value, WorkflowExecutionEvent):
+            return await self._apply_workflow(session, execution, event.value)
+        if isinstance(event.value, NodeExecutionEvent):
+            return await self._apply_node(session, execution, event.value)
+        if isinstance(event.value, TaskExecutionEvent):
+            return await self._apply_task(session, execution, event.value)
+        raise InvalidArgumentError("event: it is neither a workflow, a node nor a task event")
 
-    async def _apply_workflow(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
-        if not await self._record(session, execution, "workflow", event, v1.Event(workflow=event)):
+    async def _apply_workflow(
+        self, session: AsyncSession, execution: ExecutionRow, event: WorkflowExecutionEvent
+    ) -> bool:
+        if not await self._record(session, execution, Event("workflow", event)):
             return False
         at = event.occurred_at or now()
         old_phase = execution.phase
@@ -264,9 +275,11 @@ class EventService:
             await on_phase_change(session, execution, old_phase, execution.phase, at=at)
         return True
 
-    async def _apply_node(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
-        node_id = event.id.node_id
-        if not await self._record(session, execution, "node", event, v1.Event(node=event), node_id):
+    async def _apply_node(
+        self, session: AsyncSession, execution: ExecutionRow, event: NodeExecutionEvent
+    ) -> bool:
+        node_id = _node_id(Event("node", event))
+        if not await self._record(session, execution, Event("node", event), node_id):
             return False
         at = event.occurred_at or now()
         row = await _node_row(session, execution, node_id, at)
@@ -289,10 +302,13 @@ class EventService:
         execution.updated_at = max(utc(execution.updated_at) or at, at)
         return True
 
-    async def _apply_task(self, session: AsyncSession, execution: ExecutionRow, event: Any) -> bool:
+    async def _apply_task(
+        self, session: AsyncSession, execution: ExecutionRow, event: TaskExecutionEvent
+    ) -> bool:
         task_execution = event.id
-        node_id, attempt = task_execution.node_execution_id.node_id, int(task_execution.attempt)
-        if not await self._record(session, execution, "task", event, v1.Event(task=event), node_id, attempt):
+        assert task_execution is not None  # checked when it came in
+        node_id, attempt = _node_id(Event("task", event)), int(task_execution.attempt)
+        if not await self._record(session, execution, Event("task", event), node_id, attempt):
             return False
         at = event.occurred_at or now()
         await _node_row(session, execution, node_id, at)
@@ -310,7 +326,7 @@ class EventService:
                 )
             ).scalar_one_or_none()
         if row is None:
-            task_id = task_execution.task_id or v1.Identifier()
+            task_id = task_execution.task_id or Identifier()
             row = TaskExecutionRow(
                 execution_id=key(execution),
                 node_id=node_id,
@@ -353,25 +369,27 @@ class EventService:
         if waiter is not None:
             waiter.set()
 
-    async def watch_execution(self, request: Any, *, poll_interval: float = 1.0) -> AsyncIterator[Any]:
+    async def watch_execution(
+        self, execution_id: ExecutionId | None, after_sequence: int = 0, *, poll_interval: float = 1.0
+    ) -> AsyncIterator[Event]:
         """Every event of the execution after ``after_sequence``, then each new one as it is
         recorded, until the execution has ended and every event is out. Events ingested in
         this process arrive at once; those of other replicas within ``poll_interval``."""
-        check_execution_id(request.id, "watch: execution id")
-        after_sequence, last_id = int(request.after_sequence), 0
+        execution_id = check_execution_id(execution_id, "watch: execution id")
+        last_id = 0
         async with self.db.read() as session:
-            found = await execution_row(session, request.id)
+            found = await execution_row(session, execution_id)
         if found is None:
-            raise NotFoundError(f"execution {request.id.name} does not exist")
+            raise NotFoundError(f"execution {execution_id.name} does not exist")
         execution_key = key(found)
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
             waiter = self.next_event(execution_key)
             async with self.db.read() as session:
-                execution = await execution_row(session, request.id)
+                execution = await execution_row(session, execution_id)
                 if execution is None:
-                    raise NotFoundError(f"execution {request.id.name} does not exist")
+                    raise NotFoundError(f"execution {execution_id.name} does not exist")
                 statement = select(EventRow).where(
                     EventRow.execution_id == key(execution), col(EventRow.id) > last_id
                 )
@@ -383,7 +401,7 @@ class EventService:
             for row in rows:
                 last_id = key(row)
                 data = await self.payloads.get(row.data_bytes, row.data_uri)
-                yield v1.Event.parse(data or b"")
+                yield codec.decode(Event, data or b"")
             if rows:
                 continue
             if is_terminal("workflow", execution.phase):
@@ -391,25 +409,27 @@ class EventService:
             with anyio.move_on_after(poll_interval):
                 await waiter.wait()
 
-    async def list_events(self, request: Any) -> Any:
+    async def list_events(
+        self, execution_id: ExecutionId | None, after_sequence: int = 0, limit: int = 0
+    ) -> list[Event]:
         """Events of an execution in sequence order (then arrival), after ``after_sequence``."""
-        limit = request.limit or 1000
+        limit = limit or 1000
+        execution_id = check_execution_id(execution_id)
         async with self.db.read() as session:
-            check_execution_id(request.execution_id)
             execution = (
                 await session.execute(
                     select(ExecutionRow.id).where(
-                        ExecutionRow.project == request.execution_id.project,
-                        ExecutionRow.domain == request.execution_id.domain,
-                        ExecutionRow.name == request.execution_id.name,
+                        ExecutionRow.project == execution_id.project,
+                        ExecutionRow.domain == execution_id.domain,
+                        ExecutionRow.name == execution_id.name,
                     )
                 )
             ).scalar_one_or_none()
             if execution is None:
-                raise NotFoundError(f"execution {request.execution_id.name} does not exist")
+                raise NotFoundError(f"execution {execution_id.name} does not exist")
             statement = select(EventRow).where(EventRow.execution_id == execution)
-            if request.after_sequence:
-                statement = statement.where(EventRow.sequence > int(request.after_sequence))
+            if after_sequence:
+                statement = statement.where(EventRow.sequence > after_sequence)
             rows = list(
                 (
                     await session.execute(
@@ -420,8 +440,18 @@ class EventService:
         events = []
         for row in rows:
             data = await self.payloads.get(row.data_bytes, row.data_uri)
-            events.append(v1.Event.parse(data or b""))
-        return v1.ListEventsResponse(events=events)
+            events.append(codec.decode(Event, data or b""))
+        return events
+
+
+def _node_id(event: Event) -> str:
+    """The node a node or task event is about."""
+    value = event.value
+    if isinstance(value, NodeExecutionEvent) and value.id is not None:
+        return value.id.node_id
+    if isinstance(value, TaskExecutionEvent) and value.id and value.id.node_execution_id:
+        return value.id.node_execution_id.node_id
+    raise InvalidArgumentError(f"{event.kind} event: the node execution id is missing")
 
 
 def _sender(what: str, field: str, sender: str) -> str:

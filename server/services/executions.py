@@ -13,6 +13,7 @@ from __future__ import annotations
 import secrets
 import string
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from wingspan.core.compiler import literal_fits
+from wingspan.core.compiler.one_node import task_closure
 from wingspan.core.errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -29,10 +31,20 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.core.model import codec
-from wingspan.core.model.execution import WorkflowPhase
-from wingspan.core.model.interface import Identifier, Parameter, ResourceType, Variable
-from wingspan.core.model.launch_plans import LaunchPlanSpec
+from wingspan.core.model.execution import ExecutionError, WorkflowPhase
+from wingspan.core.model.execution_spec import ExecutionMetadata, ExecutionMode, ExecutionSpec
+from wingspan.core.model.interface import (
+    ExecutionId,
+    Identifier,
+    NamedEntityIdentifier,
+    Parameter,
+    ResourceType,
+    Variable,
+)
+from wingspan.core.model.launch_plans import ConcurrencyPolicy, Notification
 from wingspan.core.model.literals import Literal, LiteralMap
+from wingspan.core.model.record import replace
+from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
@@ -40,14 +52,13 @@ from wingspan.server.db.queries import execution_row
 from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
-from wingspan.server.services.idl import v1
-from wingspan.server.services.pagination import Field, ListQuery, page
+from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
 from wingspan.server.services.signals import gate_signals
 
-__all__ = ["ExecutionService", "execution_message"]
+__all__ = ["Execution", "ExecutionData", "ExecutionService"]
 
 _FIELDS = {
     "name": Field(ExecutionRow.name, sortable=True),
@@ -66,35 +77,78 @@ _DATA_COLUMNS = frozenset({"inputs_bytes", "outputs_bytes"})
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
+@dataclass(frozen=True, slots=True)
+class Execution:
+    """An execution as stored: what it runs (``spec``, without its inputs) and where it stands."""
+
+    id: ExecutionId
+    spec: ExecutionSpec
+    phase: WorkflowPhase
+    created_at: datetime | None
+    started_at: datetime | None
+    updated_at: datetime | None
+    finished_at: datetime | None
+    error: ExecutionError | None
+    reason: str
+    # the workflow it runs (None for a task run on its own)
+    workflow_id: Identifier | None
+
+    @property
+    def duration(self) -> timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionData:
+    """An execution's inputs, and its outputs once it succeeded."""
+
+    inputs: LiteralMap | None
+    outputs: LiteralMap | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Launch:
+    """What a new execution runs, resolved from what it names (a launch plan, a workflow or a
+    task, perhaps without version): the version, the closure, and how its inputs are made."""
+
+    entity: Identifier
+    closure: CompiledWorkflowClosure
+    # the inputs it takes, and those a launch plan fixes
+    expected: tuple[Parameter, ...]
+    fixed: dict[str, Literal]
+    # the registered workflow it runs (None for a task run on its own)
+    workflow_id: Identifier | None = None
+    launch_plan_name: str = ""
+    concurrency: ConcurrencyPolicy | None = None
+    # what a launch plan gives an execution that does not set it
+    max_parallelism: int = 0
+    notifications: tuple[Notification, ...] = ()
+
+
 def _generated_name() -> str:
     # starts with a letter: the name also serves as a Kubernetes object name
     return secrets.choice(string.ascii_lowercase) + "".join(secrets.choice(_NAME_ALPHABET) for _ in range(19))
 
 
-def execution_message(row: Any) -> Any:
-    """The Execution message of a row (inputs and outputs aside: GetExecutionData has them)."""
-    spec = v1.ExecutionSpec.parse(row.spec_bytes)
-    started, finished = utc(row.started_at), utc(row.finished_at)
-    closure = v1.ExecutionClosure(
-        phase=v1.WorkflowPhase(row.phase),
+def _execution(row: Any) -> Execution:
+    """The Execution of a row (or of a row of its columns)."""
+    return Execution(
+        id=ExecutionId(row.project, row.domain, row.name),
+        spec=codec.decode(ExecutionSpec, row.spec_bytes),
+        phase=WorkflowPhase(row.phase),
         created_at=utc(row.created_at),
-        started_at=started,
+        started_at=utc(row.started_at),
         updated_at=utc(row.updated_at),
-        duration=(finished - started) if started is not None and finished is not None else None,
-        error=v1.ExecutionError.parse(row.error_bytes) if row.error_bytes else None,
+        finished_at=utc(row.finished_at),
+        error=codec.decode(ExecutionError, row.error_bytes) if row.error_bytes else None,
         reason=row.reason,
-        workflow_id=v1.Identifier(
-            resource_type=v1.ResourceType.WORKFLOW,
-            project=row.project,
-            domain=row.domain,
-            name=row.workflow_name,
-            version=row.workflow_version,
+        workflow_id=Identifier(
+            ResourceType.WORKFLOW, row.project, row.domain, row.workflow_name, row.workflow_version
         )
         if row.workflow_name
         else None,
-    )
-    return v1.Execution(
-        id=v1.ExecutionId(project=row.project, domain=row.domain, name=row.name), spec=spec, closure=closure
     )
 
 
@@ -111,114 +165,123 @@ class ExecutionService:
 
     # ---- create --------------------------------------------------------------------------
 
-    async def create_execution(self, request: Any, *, tick: ScheduleTickRow | None = None) -> Any:
-        spec = request.spec
+    async def create_execution(
+        self,
+        spec: ExecutionSpec | None,
+        *,
+        project: str = "",
+        domain: str = "",
+        name: str = "",
+        tick: ScheduleTickRow | None = None,
+    ) -> Execution:
+        """A QUEUED execution of what ``spec.entity_id`` names with ``spec.inputs`` (checked, and
+        completed with defaults and a launch plan's fixed inputs), in ``project`` and ``domain``
+        (the entity's unless given), named ``name`` (generated unless given)."""
         if spec is None or spec.entity_id is None:
             raise InvalidArgumentError("create execution: the spec (and its entity_id) is missing")
-        project, domain = request.project or spec.entity_id.project, request.domain or spec.entity_id.domain
-        await self.projects.check_scope(project, domain)
-        name = request.name or _generated_name()
-        check_name(name, "execution name", limit=255)
         target = spec.entity_id
-        resource_type = ResourceType(int(target.resource_type))
+        project, domain = project or target.project, domain or target.domain
+        await self.projects.check_scope(project, domain)
+        name = name or _generated_name()
+        check_name(name, "execution name", limit=255)
         if not target.name:
             raise InvalidArgumentError("create execution: entity_id names nothing")
-        entity = Identifier(
-            resource_type, target.project or project, target.domain or domain, target.name, target.version
+        launch = await self._resolve(
+            Identifier(target.resource_type, target.project or project, target.domain or domain, target.name,
+                       target.version)
         )
-        given: dict[str, Literal] = dict(codec.from_proto(spec.inputs).literals) if spec.inputs else {}
-        launch_plan_name, closure, concurrency = "", None, None
-        if resource_type == ResourceType.LAUNCH_PLAN:
-            if not entity.version:
-                active = await self.entities.get_active_launch_plan(
-                    v1.GetActiveLaunchPlanRequest(
-                        id=v1.NamedEntityIdentifier(
-                            project=entity.project, domain=entity.domain, name=entity.name
-                        )
-                    )
+        given = dict(spec.inputs.literals) if spec.inputs else {}
+        inputs = _resolve_inputs(launch.entity, launch.expected, launch.fixed, given)
+        spec = replace(
+            spec,
+            entity_id=launch.entity,
+            inputs=None,
+            max_parallelism=spec.max_parallelism or launch.max_parallelism,
+            notifications=spec.notifications or launch.notifications,
+        )
+        return await self._insert(project, domain, name, spec, launch, inputs, tick)
+
+    async def _resolve(self, entity: Identifier) -> _Launch:
+        """The version, closure and expected inputs of what an execution names."""
+        if entity.resource_type == ResourceType.LAUNCH_PLAN:
+            if entity.version:
+                plan = await self.entities.get_launch_plan(entity)
+            else:
+                plan = await self.entities.get_active_launch_plan(
+                    NamedEntityIdentifier(entity.project, entity.domain, entity.name)
                 )
-                entity = Identifier(
-                    resource_type, entity.project, entity.domain, entity.name, active.id.version
-                )
-            plan = await self.entities.get_launch_plan(v1.GetEntityRequest(id=codec.to_proto(entity)))
-            lp_spec: LaunchPlanSpec = codec.from_proto(plan.spec)
-            expected = codec.from_proto(plan.closure.expected_inputs).parameters
-            fixed = dict(lp_spec.fixed_inputs.literals) if lp_spec.fixed_inputs else {}
-            wf_id = lp_spec.workflow_id
-            assert wf_id is not None
-            closure = await self.entities.workflow_closure(wf_id)
-            inputs = _resolve_inputs(entity, expected, fixed, given)
-            launch_plan_name, concurrency = entity.name, lp_spec.concurrency
-            if not spec.max_parallelism and lp_spec.max_parallelism:
-                spec.max_parallelism = lp_spec.max_parallelism
-            if not spec.notifications and plan.spec.notifications:
-                spec.notifications = plan.spec.notifications
-        elif resource_type == ResourceType.WORKFLOW:
-            if not entity.version:
-                entity = Identifier(
-                    resource_type,
-                    entity.project,
-                    entity.domain,
-                    entity.name,
-                    await self.entities.latest_version(resource_type, *_named(entity)),
-                )
-            wf_id = entity
-            closure = await self.entities.workflow_closure(entity)
-            template = closure.primary.template if closure.primary else None
-            if template is None:
-                raise FailedPreconditionError(f"workflow {entity} has no template in its closure")
-            parameters = {
-                p.variable.name: p
-                for p in (template.parameters.parameters if template.parameters else ())
-                if p.variable is not None
-            }
-            expected = tuple(
-                parameters.get(v.name) or Parameter(v, None, True)
-                for v in (template.interface.inputs if template.interface else ())
+            assert plan.id is not None and plan.spec is not None and plan.closure is not None
+            plan_spec, expected_inputs = plan.spec, plan.closure.expected_inputs
+            assert plan_spec.workflow_id is not None
+            return _Launch(
+                entity=replace(entity, version=plan.id.version),
+                closure=await self.entities.workflow_closure(plan_spec.workflow_id),
+                expected=expected_inputs.parameters if expected_inputs else (),
+                fixed=dict(plan_spec.fixed_inputs.literals) if plan_spec.fixed_inputs else {},
+                workflow_id=plan_spec.workflow_id,
+                launch_plan_name=entity.name,
+                concurrency=plan_spec.concurrency,
+                max_parallelism=plan_spec.max_parallelism,
+                notifications=plan_spec.notifications,
             )
-            inputs = _resolve_inputs(entity, expected, {}, given)
-        elif resource_type == ResourceType.TASK:
-            if not entity.version:
-                entity = Identifier(
-                    resource_type,
-                    entity.project,
-                    entity.domain,
-                    entity.name,
-                    await self.entities.latest_version(resource_type, *_named(entity)),
-                )
-            wf_id = None
-            task = await self.entities.task_template(entity)
-            expected = tuple(
-                Parameter(v, None, not _optional(v))
-                for v in (task.interface.inputs if task.interface else ())
-            )
-            inputs = _resolve_inputs(entity, expected, {}, given)
-        else:
+        if entity.resource_type not in (ResourceType.WORKFLOW, ResourceType.TASK):
             raise InvalidArgumentError(
                 "create execution: entity_id.resource_type must be a launch plan, a workflow or a task"
             )
-        spec.entity_id = codec.to_proto(entity)
-        spec.inputs = None
-        metadata = spec.metadata or v1.ExecutionMetadata()
-        metadata.principal = _recorded_principal(metadata.principal)
-        spec.metadata = metadata
+        if not entity.version:
+            entity = replace(entity, version=await self.entities.latest_version(
+                entity.resource_type, entity.project, entity.domain, entity.name))
+        if entity.resource_type == ResourceType.TASK:
+            task = await self.entities.task_template(entity)
+            inputs = task.interface.inputs if task.interface else ()
+            expected = tuple(Parameter(v, None, not _optional(v)) for v in inputs)
+            return _Launch(entity, task_closure(task), expected, {})
+        closure = await self.entities.workflow_closure(entity)
+        template = closure.primary.template if closure.primary else None
+        if template is None:
+            raise FailedPreconditionError(f"workflow {entity} has no template in its closure")
+        parameters = {
+            p.variable.name: p
+            for p in (template.parameters.parameters if template.parameters else ())
+            if p.variable is not None
+        }
+        expected = tuple(
+            parameters.get(v.name) or Parameter(v, None, True)
+            for v in (template.interface.inputs if template.interface else ())
+        )
+        return _Launch(entity, closure, expected, {}, workflow_id=entity)
+
+    async def _insert(
+        self,
+        project: str,
+        domain: str,
+        name: str,
+        spec: ExecutionSpec,
+        launch: _Launch,
+        inputs: dict[str, Literal],
+        tick: ScheduleTickRow | None,
+    ) -> Execution:
+        """Stores the execution's row, its inputs and the signals its gates wait for."""
+        metadata = spec.metadata or ExecutionMetadata()
+        metadata = replace(metadata, principal=_recorded_principal(metadata.principal))
+        spec = replace(spec, metadata=metadata)
         at = now()
         row = ExecutionRow(
             project=project,
             domain=domain,
             name=name,
-            entity_type=int(resource_type),
-            entity_name=entity.name,
-            entity_version=entity.version,
-            launch_plan_name=launch_plan_name,
-            workflow_name=wf_id.name if wf_id else "",
-            workflow_version=wf_id.version if wf_id else "",
+            entity_type=int(launch.entity.resource_type),
+            entity_name=launch.entity.name,
+            entity_version=launch.entity.version,
+            launch_plan_name=launch.launch_plan_name,
+            workflow_name=launch.workflow_id.name if launch.workflow_id else "",
+            workflow_version=launch.workflow_id.version if launch.workflow_id else "",
             phase=int(WorkflowPhase.QUEUED),
             mode=int(metadata.mode),
             principal=metadata.principal,
             created_at=at,
             updated_at=at,
-            spec_bytes=bytes(spec),
+            spec_bytes=codec.encode(spec),
         )
         # a name of its own: a create that loses to an existing name must not touch that one's inputs
         row.inputs_bytes, row.inputs_uri = await self.payloads.put(
@@ -231,20 +294,19 @@ class ExecutionService:
         )
         try:
             async with self.db.write() as session:
-                await admit(session, row, concurrency, tick)  # the launch plan's concurrency policy
+                await admit(session, row, launch.concurrency, tick)  # the launch plan's concurrency policy
                 session.add(row)
                 await session.flush()
-                if closure is not None:
-                    for signal_id, node_id, literal_type in gate_signals(closure):
-                        session.add(
-                            SignalRow(
-                                execution_id=key(row),
-                                signal_id=signal_id,
-                                node_id=node_id,
-                                type_bytes=codec.encode(literal_type) if literal_type else None,
-                                created_at=at,
-                            )
+                for signal_id, node_id, literal_type in gate_signals(launch.closure):
+                    session.add(
+                        SignalRow(
+                            execution_id=key(row),
+                            signal_id=signal_id,
+                            node_id=node_id,
+                            type_bytes=codec.encode(literal_type) if literal_type else None,
+                            created_at=at,
                         )
+                    )
         except BaseException as exc:
             if row.inputs_uri:
                 await self.payloads.store.delete(row.inputs_uri, missing_ok=True)
@@ -253,13 +315,12 @@ class ExecutionService:
             raise
         for listener in self.on_created:
             listener()
-        execution = execution_message(row)
-        return v1.CreateExecutionResponse(id=execution.id, execution=execution)
+        return _execution(row)
 
     # ---- read ----------------------------------------------------------------------------
 
-    async def row(self, execution_id: Any) -> ExecutionRow:
-        check_execution_id(execution_id)
+    async def row(self, execution_id: ExecutionId | None) -> ExecutionRow:
+        execution_id = check_execution_id(execution_id)
         async with self.db.read() as session:
             row = await execution_row(session, execution_id)
         if row is None:
@@ -268,76 +329,77 @@ class ExecutionService:
             )
         return row
 
-    async def get_execution(self, request: Any) -> Any:
-        return execution_message(await self.row(request.id))
+    async def get_execution(self, execution_id: ExecutionId | None) -> Execution:
+        return _execution(await self.row(execution_id))
 
-    async def get_execution_data(self, request: Any) -> Any:
-        row = await self.row(request.id)
+    async def get_execution_data(self, execution_id: ExecutionId | None) -> ExecutionData:
+        row = await self.row(execution_id)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
-        return v1.ExecutionData(
-            inputs=v1.LiteralMap.parse(inputs) if inputs is not None else None,
-            outputs=v1.LiteralMap.parse(outputs) if outputs is not None else None,
+        return ExecutionData(
+            inputs=codec.decode(LiteralMap, inputs) if inputs is not None else None,
+            outputs=codec.decode(LiteralMap, outputs) if outputs is not None else None,
         )
 
-    async def list_executions(self, request: Any) -> Any:
+    async def list_executions(self, listing: Listing) -> Page[Execution]:
         """Newest first unless sorted otherwise; ``name`` restricts to executions of one launch
         plan, workflow or task; filters on phase, times, launch_plan, workflow, entity, ..."""
-        if not request.project or not request.domain:
+        if not listing.project or not listing.domain:
             raise InvalidArgumentError("list executions: project and domain are required")
         # plain rows of the columns, not ORM objects: building SQLModel instances cost 2/3 of a page
         # (only what the messages need: the inputs and outputs stay behind)
         columns = [c for c in ExecutionRow.__table__.columns if c.name not in _DATA_COLUMNS]  # type: ignore[attr-defined]
         statement: Select[Any] = sa_select(*columns).where(
-            col(ExecutionRow.project) == request.project, col(ExecutionRow.domain) == request.domain
+            col(ExecutionRow.project) == listing.project, col(ExecutionRow.domain) == listing.domain
         )
-        if request.name:
-            statement = statement.where(col(ExecutionRow.entity_name) == request.name)
-        statement, finish = page(statement, ListQuery.of(request, _FIELDS, ExecutionRow.id))
+        if listing.name:
+            statement = statement.where(col(ExecutionRow.entity_name) == listing.name)
+        statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).all())
         rows, token = finish(rows)
-        return v1.ListExecutionsResponse(executions=[execution_message(r) for r in rows], next_token=token)
+        return Page([_execution(r) for r in rows], token)
 
-    async def relaunch_execution(self, request: Any) -> Any:
+    async def relaunch_execution(self, execution_id: ExecutionId | None, name: str = "") -> Execution:
         """A new execution of the same entity version with the same inputs (mode RELAUNCH)."""
-        return await self._repeat(request, v1.ExecutionMode.RELAUNCH)
+        return await self._repeat(await self.row(execution_id), name, ExecutionMode.RELAUNCH)
 
-    async def recover_execution(self, request: Any) -> Any:
+    async def recover_execution(self, execution_id: ExecutionId | None, name: str = "") -> Execution:
         """Like relaunch (mode RECOVER), but the engine reuses the outputs of every node that
         succeeded in the original and runs only the rest."""
-        original = await self.row(request.id)
+        original = await self.row(execution_id)
         if WorkflowPhase(original.phase) not in TERMINAL_WORKFLOW:
             raise FailedPreconditionError(
                 f"execution {original.project}/{original.domain}/{original.name} is "
                 f"{WorkflowPhase(original.phase).name.lower()}: recover it once it has ended"
             )
-        return await self._repeat(request, v1.ExecutionMode.RECOVER)
+        return await self._repeat(original, name, ExecutionMode.RECOVER)
 
-    async def _repeat(self, request: Any, mode: Any) -> Any:
-        row = await self.row(request.id)
-        spec = v1.ExecutionSpec.parse(row.spec_bytes)
-        inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
-        spec.inputs = v1.LiteralMap.parse(inputs) if inputs is not None else None
-        spec.metadata = v1.ExecutionMetadata(
-            mode=mode,
-            principal=spec.metadata.principal if spec.metadata else "",
-            reference_execution=v1.ExecutionId(project=row.project, domain=row.domain, name=row.name),
-        )
+    async def _repeat(self, row: ExecutionRow, name: str, mode: ExecutionMode) -> Execution:
+        spec = codec.decode(ExecutionSpec, row.spec_bytes)
+        stored = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
+        inputs = dict(codec.decode(LiteralMap, stored).literals) if stored is not None else {}
         if row.entity_type == int(ResourceType.LAUNCH_PLAN):
             # the launch plan's fixed inputs were applied to the original: not inputs one may set
-            plan = await self.entities.get_launch_plan(v1.GetEntityRequest(id=spec.entity_id))
-            for name in plan.spec.fixed_inputs.literals if plan.spec.fixed_inputs else {}:
-                spec.inputs.literals.pop(name, None)
-        return await self.create_execution(
-            v1.CreateExecutionRequest(project=row.project, domain=row.domain, name=request.name, spec=spec)
+            plan = await self.entities.get_launch_plan(spec.entity_id)
+            fixed = plan.spec.fixed_inputs if plan.spec is not None else None
+            for fixed_name in fixed.literals if fixed else {}:
+                inputs.pop(fixed_name, None)
+        metadata = ExecutionMetadata(
+            mode=mode,
+            principal=spec.metadata.principal if spec.metadata else "",
+            reference_execution=ExecutionId(row.project, row.domain, row.name),
         )
+        again = replace(spec, inputs=LiteralMap(inputs) if stored is not None else None, metadata=metadata)
+        return await self.create_execution(again, project=row.project, domain=row.domain, name=name)
 
     # ---- terminate, delete, retention ---------------------------------------------------
 
-    async def terminate_execution(self, request: Any) -> Any:
+    async def terminate_execution(
+        self, execution_id: ExecutionId | None, reason: str = "", *, force: bool = False
+    ) -> Execution:
         """Asks the engine to abort (ABORTING); ``force`` ends it now (ABORTED)."""
-        row = await self.row(request.id)
+        row = await self.row(execution_id)
         if WorkflowPhase(row.phase) in TERMINAL_WORKFLOW:
             raise FailedPreconditionError(
                 f"execution {row.project}/{row.domain}/{row.name} already ended "
@@ -351,25 +413,24 @@ class ExecutionService:
                     f"execution {row.project}/{row.domain}/{row.name} already ended"
                 )
             old_phase = current.phase
-            current.phase = int(WorkflowPhase.ABORTED if request.force else WorkflowPhase.ABORTING)
-            current.reason = request.reason or "terminated"
+            current.phase = int(WorkflowPhase.ABORTED if force else WorkflowPhase.ABORTING)
+            current.reason = reason or "terminated"
             current.updated_at = at
-            if request.force:
+            if force:
                 current.finished_at = at
             await on_phase_change(session, current, old_phase, current.phase, at=at)
             row = current
-        return v1.TerminateExecutionResponse(execution=execution_message(row))
+        return _execution(row)
 
-    async def delete_execution(self, request: Any) -> Any:
+    async def delete_execution(self, execution_id: ExecutionId | None) -> None:
         """Deletes a finished execution, its nodes, attempts, events, signals and data."""
-        row = await self.row(request.id)
+        row = await self.row(execution_id)
         if WorkflowPhase(row.phase) not in TERMINAL_WORKFLOW:
             raise FailedPreconditionError(
                 f"execution {row.project}/{row.domain}/{row.name} is "
                 f"{WorkflowPhase(row.phase).name.lower()}: terminate it before deleting it"
             )
         await self._delete(row)
-        return v1.DeleteExecutionResponse()
 
     async def _delete(self, row: ExecutionRow) -> None:
         # data first: a crash in between leaves a row without data, never data without a row
@@ -417,10 +478,6 @@ class ExecutionService:
         return pruned
 
 
-def _named(entity: Identifier) -> tuple[str, str, str]:
-    return entity.project, entity.domain, entity.name
-
-
 def _optional(variable: Variable) -> bool:
     """An Optional[...] input may be left out (it is None)."""
     lt = variable.type
@@ -433,7 +490,7 @@ def _optional(variable: Variable) -> bool:
 
 def _resolve_inputs(
     entity: Identifier,
-    expected: tuple[Parameter, ...] | Any,
+    expected: tuple[Parameter, ...],
     fixed: dict[str, Literal],
     given: dict[str, Literal],
 ) -> dict[str, Literal]:

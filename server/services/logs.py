@@ -29,6 +29,7 @@ import json
 import os
 import stat
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
@@ -37,17 +38,17 @@ import anyio
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
-from wingspan.core.plugins.contract import ReadsLogs, TaskPlugin
+from wingspan.core.model.interface import NodeExecutionId
+from wingspan.core.plugins import ReadsLogs, TaskPlugin
 from wingspan.core.plugins.executor import execution_work_dir
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore
 from wingspan.server.db.engine import Database
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
-from wingspan.server.services.idl import v1
 from wingspan.server.services.phases import is_terminal
 
-__all__ = ["LogReader", "LogService", "plugin_log_readers"]
+__all__ = ["LogChunk", "LogReader", "LogService", "plugin_log_readers"]
 
 #: a plugin's log reader, its ``read_logs(handle, offset)``: the attempt's handle (decoded from
 #: the JSON the engine stores) and a byte offset -> the bytes from there
@@ -59,6 +60,16 @@ LOCAL_PROCESS = "local-process"
 #: bytes per message, and at most per read of a file (a larger rest is read in the next round)
 CHUNK_BYTES = 256 * 1024
 READ_BYTES = 16 * CHUNK_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class LogChunk:
+    """Bytes of a log; ``next_offset`` is where the next read starts; ``complete`` marks the last
+    chunk once the attempt has ended."""
+
+    data: bytes
+    next_offset: int
+    complete: bool = False
 
 
 class LogService:
@@ -76,32 +87,34 @@ class LogService:
         self.wake = wake
         self.poll_interval = poll_interval
 
-    async def get_task_logs(self, request: Any) -> AsyncIterator[Any]:
-        """Chunks of the attempt's log from ``offset``; the first one at once (maybe empty),
+    async def get_task_logs(
+        self, node_execution_id: NodeExecutionId | None, attempt_number: int | None = None,
+        offset: int = 0, *, follow: bool = False,
+    ) -> AsyncIterator[LogChunk]:
+        """Chunks of the attempt's log (the last attempt unless ``attempt_number``) from
+        ``offset``, followed while it runs if asked; the first one at once (maybe empty),
         the last one marked ``complete`` once the attempt has ended and all is out."""
-        node_execution_id = request.node_execution_id
         if node_execution_id is None or not node_execution_id.node_id:
             raise InvalidArgumentError("GetTaskLogs: the node execution id is missing")
-        check_execution_id(node_execution_id.execution_id, "GetTaskLogs: execution id")
-        execution, attempt = await self._attempt(node_execution_id, request.attempt)
+        execution, attempt = await self._attempt(node_execution_id, attempt_number)
         where = (f"node {node_execution_id.node_id!r} attempt {attempt.attempt} "
                  f"of execution {execution.name}")
-        offset, first = int(request.offset), True
+        first = True
         while True:
             # the waiter comes before the reads, so an event recorded in between still wakes us
-            waiter = self.wake(key(execution)) if self.wake is not None and request.follow else None
+            waiter = self.wake(key(execution)) if self.wake is not None and follow else None
             execution, attempt = await self._reload(execution, attempt)
             # ended before the read: everything it wrote is in what the read sees
             ended = is_terminal("task", attempt.phase) or is_terminal("workflow", execution.phase)
             data = await self._read(execution, attempt, offset, ended, where)
             more = len(data) >= READ_BYTES
-            last = (ended or not request.follow) and not more
+            last = (ended or not follow) and not more
             for start in range(0, max(len(data), 1), CHUNK_BYTES):
                 piece = data[start:start + CHUNK_BYTES]
                 offset += len(piece)
                 final = last and start + CHUNK_BYTES >= len(data)
                 if piece or first or final:
-                    yield v1.LogChunk(data=piece, next_offset=offset, complete=final and ended)
+                    yield LogChunk(piece, offset, final and ended)
                     first = False
             if last:
                 return
@@ -113,9 +126,10 @@ class LogService:
                 with anyio.move_on_after(self.poll_interval):
                     await waiter.wait()
 
-    async def _attempt(self, node_execution_id: Any, attempt: int | None
+    async def _attempt(self, node_execution_id: NodeExecutionId, attempt: int | None
                        ) -> tuple[ExecutionRow, TaskExecutionRow]:
-        execution_id, node_id = node_execution_id.execution_id, node_execution_id.node_id
+        execution_id = check_execution_id(node_execution_id.execution_id, "GetTaskLogs: execution id")
+        node_id = node_execution_id.node_id
         async with self.db.read() as session:
             execution = await execution_row(session, execution_id)
             if execution is None:

@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
-from wingspan.core.model.execution import NodePhase
+from wingspan.core.model import codec
+from wingspan.core.model.events import TaskLog
+from wingspan.core.model.execution import CacheStatus, ExecutionError, NodePhase, TaskPhase
+from wingspan.core.model.interface import (
+    ExecutionId,
+    Identifier,
+    NodeExecutionId,
+    ResourceType,
+    TaskExecutionId,
+)
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.progress import (
+    NodeExecution,
+    NodeExecutionClosure,
+    TaskExecution,
+    TaskExecutionClosure,
+)
+from wingspan.core.model.workflows import DynamicJobSpec
 from wingspan.server.db.engine import Database, utc
-from wingspan.server.db.models import NodeExecutionRow, TaskExecutionRow
+from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
 from wingspan.server.services.executions import ExecutionService
-from wingspan.server.services.idl import v1
-from wingspan.server.services.pagination import Field, ListQuery, page
+from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 
-__all__ = ["NodeService"]
+__all__ = ["NodeExecutionData", "NodeService", "TaskExecutionData"]
 
 _NODE_FIELDS = {
     "node_id": Field(NodeExecutionRow.node_id, sortable=True),
@@ -28,62 +46,73 @@ _NODE_FIELDS = {
 _TASK_FIELDS = {"attempt": Field(TaskExecutionRow.attempt, "int", sortable=True)}
 
 
-def _duration(row: Any) -> Any:
+@dataclass(frozen=True, slots=True)
+class NodeExecutionData:
+    """A node's inputs, its outputs once it succeeded, and the workflow a dynamic node made."""
+
+    inputs: LiteralMap | None
+    outputs: LiteralMap | None
+    dynamic_spec: DynamicJobSpec | None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskExecutionData:
+    """An attempt's inputs (its node's) and its outputs once it succeeded."""
+
+    inputs: LiteralMap | None
+    outputs: LiteralMap | None
+
+
+def _duration(row: Any) -> timedelta | None:
     started, finished = utc(row.started_at), utc(row.finished_at)
     return finished - started if started is not None and finished is not None else None
 
 
-def _node(row: NodeExecutionRow, execution_id: Any) -> Any:
-    closure = v1.NodeExecutionClosure(
-        phase=v1.NodePhase(row.phase),
+def _error(row: Any) -> ExecutionError | None:
+    return codec.decode(ExecutionError, row.error_bytes) if row.error_bytes else None
+
+
+def _node(row: NodeExecutionRow, execution_id: ExecutionId) -> NodeExecution:
+    closure = NodeExecutionClosure(
+        phase=NodePhase(row.phase),
         started_at=utc(row.started_at),
         updated_at=utc(row.updated_at),
         duration=_duration(row),
-        error=v1.ExecutionError.parse(row.error_bytes) if row.error_bytes else None,
-        cache_status=v1.CacheStatus(row.cache_status),
+        error=_error(row),
+        cache_status=CacheStatus(row.cache_status),
         is_parent=row.is_parent,
         is_dynamic=row.is_dynamic,
         node_name=row.node_name,
         reason=row.reason,
     )
-    return v1.NodeExecution(
-        id=v1.NodeExecutionId(execution_id=execution_id, node_id=row.node_id),
-        closure=closure,
-        parent_node_id=row.parent_node_id,
-    )
+    return NodeExecution(NodeExecutionId(execution_id, row.node_id), closure, row.parent_node_id)
 
 
-def _task(row: TaskExecutionRow, execution_id: Any) -> Any:
-    closure = v1.TaskExecutionClosure(
-        phase=v1.TaskPhase(row.phase),
+def _task(row: TaskExecutionRow, execution_id: ExecutionId) -> TaskExecution:
+    closure = TaskExecutionClosure(
+        phase=TaskPhase(row.phase),
         started_at=utc(row.started_at),
         updated_at=utc(row.updated_at),
         duration=_duration(row),
-        error=v1.ExecutionError.parse(row.error_bytes) if row.error_bytes else None,
-        logs=[v1.TaskLog(name=name, uri=uri) for name, uri in json.loads(row.logs)],
+        error=_error(row),
+        logs=tuple(TaskLog(name, uri) for name, uri in json.loads(row.logs)),
         plugin_handle=row.plugin_handle or b"",
         plugin=row.plugin,
         reason=row.reason,
     )
-    task_id = v1.Identifier(
-        resource_type=v1.ResourceType.TASK,
-        project=row.task_project,
-        domain=row.task_domain,
-        name=row.task_name,
-        version=row.task_version,
+    task_id = Identifier(
+        ResourceType.TASK, row.task_project, row.task_domain, row.task_name, row.task_version
     )
-    return v1.TaskExecution(
-        id=v1.TaskExecutionId(
-            task_id=task_id,
-            node_execution_id=v1.NodeExecutionId(execution_id=execution_id, node_id=row.node_id),
-            attempt=row.attempt,
-        ),
-        closure=closure,
-    )
+    return TaskExecution(TaskExecutionId(task_id, NodeExecutionId(execution_id, row.node_id), row.attempt),
+                         closure)
 
 
-def _execution_id(row: Any) -> Any:
-    return v1.ExecutionId(project=row.project, domain=row.domain, name=row.name)
+def _execution_id(row: ExecutionRow) -> ExecutionId:
+    return ExecutionId(row.project, row.domain, row.name)
+
+
+def _literals(data: bytes | None) -> LiteralMap | None:
+    return codec.decode(LiteralMap, data) if data is not None else None
 
 
 class NodeService:
@@ -92,32 +121,35 @@ class NodeService:
         self.payloads = payloads
         self.executions = executions
 
-    async def list_node_executions(self, request: Any) -> Any:
+    async def list_node_executions(
+        self, execution_id: ExecutionId | None, parent_node_id: str = "", listing: Listing | None = None
+    ) -> Page[NodeExecution]:
         """The nodes directly under ``parent_node_id`` (top-level ones when it is empty), by
-        creation order."""
-        execution = await self.executions.row(request.execution_id)
+        creation order (``listing``: the page's limit, token and filters)."""
+        listing = listing or Listing()
+        execution = await self.executions.row(execution_id)
         statement = select(NodeExecutionRow).where(
             NodeExecutionRow.execution_id == execution.id,
-            NodeExecutionRow.parent_node_id == request.parent_node_id,
+            NodeExecutionRow.parent_node_id == parent_node_id,
         )
         query = ListQuery(
             _NODE_FIELDS,
             NodeExecutionRow.id,
             "created_at",
-            request.limit,
-            request.token,
-            list(request.filters),
+            listing.limit,
+            listing.token,
+            listing.filters,
             ascending=True,
         )
         statement, finish = page(statement, query)
         async with self.db.read() as session:
             rows, token = finish(list((await session.execute(statement)).scalars()))
-        execution_id = _execution_id(execution)
-        return v1.ListNodeExecutionsResponse(
-            node_executions=[_node(r, execution_id) for r in rows], next_token=token
-        )
+        found = _execution_id(execution)
+        return Page([_node(r, found) for r in rows], token)
 
-    async def _node_row(self, node_execution_id: Any) -> tuple[Any, NodeExecutionRow]:
+    async def _node_row(
+        self, node_execution_id: NodeExecutionId | None
+    ) -> tuple[ExecutionRow, NodeExecutionRow]:
         if node_execution_id is None or not node_execution_id.node_id:
             raise InvalidArgumentError("the node execution id is missing")
         execution = await self.executions.row(node_execution_id.execution_id)
@@ -134,23 +166,27 @@ class NodeService:
             raise NotFoundError(f"execution {execution.name} has no node {node_execution_id.node_id!r}")
         return execution, row
 
-    async def get_node_execution(self, request: Any) -> Any:
-        execution, row = await self._node_row(request.id)
+    async def get_node_execution(self, node_execution_id: NodeExecutionId | None) -> NodeExecution:
+        execution, row = await self._node_row(node_execution_id)
         return _node(row, _execution_id(execution))
 
-    async def get_node_execution_data(self, request: Any) -> Any:
-        _, row = await self._node_row(request.id)
+    async def get_node_execution_data(self, node_execution_id: NodeExecutionId | None) -> NodeExecutionData:
+        _, row = await self._node_row(node_execution_id)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         dynamic = await self.payloads.get(row.dynamic_bytes, row.dynamic_uri)
-        return v1.NodeExecutionData(
-            inputs=v1.LiteralMap.parse(inputs) if inputs is not None else None,
-            outputs=v1.LiteralMap.parse(outputs) if outputs is not None else None,
-            dynamic_spec=v1.DynamicJobSpec.parse(dynamic) if dynamic is not None else None,
+        return NodeExecutionData(
+            inputs=_literals(inputs),
+            outputs=_literals(outputs),
+            dynamic_spec=codec.decode(DynamicJobSpec, dynamic) if dynamic is not None else None,
         )
 
-    async def list_task_executions(self, request: Any) -> Any:
-        execution, node = await self._node_row(request.node_execution_id)
+    async def list_task_executions(
+        self, node_execution_id: NodeExecutionId | None, listing: Listing | None = None
+    ) -> Page[TaskExecution]:
+        """A node's attempts, first first (``listing``: the page's limit and token)."""
+        listing = listing or Listing()
+        execution, node = await self._node_row(node_execution_id)
         statement = select(TaskExecutionRow).where(
             TaskExecutionRow.execution_id == execution.id, TaskExecutionRow.node_id == node.node_id
         )
@@ -158,19 +194,19 @@ class NodeService:
             _TASK_FIELDS,
             TaskExecutionRow.id,
             "attempt",
-            request.limit,
-            request.token,
+            listing.limit,
+            listing.token,
             ascending=True,
         )
         statement, finish = page(statement, query)
         async with self.db.read() as session:
             rows, token = finish(list((await session.execute(statement)).scalars()))
-        execution_id = _execution_id(execution)
-        return v1.ListTaskExecutionsResponse(
-            task_executions=[_task(r, execution_id) for r in rows], next_token=token
-        )
+        found = _execution_id(execution)
+        return Page([_task(r, found) for r in rows], token)
 
-    async def _task_row(self, task_execution_id: Any) -> tuple[Any, NodeExecutionRow, TaskExecutionRow]:
+    async def _task_row(
+        self, task_execution_id: TaskExecutionId | None
+    ) -> tuple[ExecutionRow, NodeExecutionRow, TaskExecutionRow]:
         if task_execution_id is None:
             raise InvalidArgumentError("the task execution id is missing")
         execution, node = await self._node_row(task_execution_id.node_execution_id)
@@ -191,15 +227,12 @@ class NodeService:
             )
         return execution, node, row
 
-    async def get_task_execution(self, request: Any) -> Any:
-        execution, _, row = await self._task_row(request.id)
+    async def get_task_execution(self, task_execution_id: TaskExecutionId | None) -> TaskExecution:
+        execution, _, row = await self._task_row(task_execution_id)
         return _task(row, _execution_id(execution))
 
-    async def get_task_execution_data(self, request: Any) -> Any:
-        _, node, row = await self._task_row(request.id)
+    async def get_task_execution_data(self, task_execution_id: TaskExecutionId | None) -> TaskExecutionData:
+        _, node, row = await self._task_row(task_execution_id)
         inputs = await self.payloads.get(node.inputs_bytes, node.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
-        return v1.TaskExecutionData(
-            inputs=v1.LiteralMap.parse(inputs) if inputs is not None else None,
-            outputs=v1.LiteralMap.parse(outputs) if outputs is not None else None,
-        )
+        return TaskExecutionData(inputs=_literals(inputs), outputs=_literals(outputs))

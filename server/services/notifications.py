@@ -26,16 +26,19 @@ import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
-from wingspan.core.engine.retry import RetryPolicy
+from wingspan.core.engine import RetryPolicy
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
-from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.deliveries import DeliveryAttempt, NotificationDelivery
+from wingspan.core.model.execution import ExecutionError, WorkflowPhase
+from wingspan.core.model.execution_spec import ExecutionSpec
+from wingspan.core.model.interface import ExecutionId
+from wingspan.core.model.launch_plans import Notification
 from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import ExecutionRow, NotificationAttemptRow, NotificationRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
-from wingspan.server.services.idl import v1
 
 __all__ = ["NotificationSender", "NotificationService", "enqueue_notices", "run_notification_sender"]
 
@@ -48,7 +51,7 @@ _STATES = {PENDING: "pending", DELIVERED: "delivered", FAILED: "failed"}
 def _error_text(execution: ExecutionRow) -> str:
     if not execution.error_bytes:
         return ""
-    error = v1.ExecutionError.parse(execution.error_bytes)
+    error = codec.decode(ExecutionError, execution.error_bytes)
     return f"{error.code}: {error.message}" if error.code else error.message
 
 
@@ -56,7 +59,7 @@ async def enqueue_notices(session: AsyncSession, execution: ExecutionRow, phase:
                           at: datetime) -> int:
     """Adds to the outbox the notices ``execution`` asks for on reaching ``phase`` (a
     notification without phases asks for every end); returns how many."""
-    spec = v1.ExecutionSpec.parse(execution.spec_bytes)
+    spec = codec.decode(ExecutionSpec, execution.spec_bytes)
     if not spec.notifications:
         return 0
     notice = {
@@ -70,12 +73,11 @@ async def enqueue_notices(session: AsyncSession, execution: ExecutionRow, phase:
         phases = {int(p) for p in notification.phases}
         if phases and int(phase) not in phases:
             continue
-        kind = codec.from_proto(notification).kind
         session.add(
             NotificationRow(
                 execution_id=key(execution),
-                kind=kind or "unknown",
-                target_bytes=bytes(notification),
+                kind=notification.kind or "unknown",
+                target_bytes=codec.encode(notification),
                 phase=int(phase),
                 notice=json.dumps(notice),
                 next_attempt_at=at,
@@ -99,12 +101,12 @@ class NotificationService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def list_notifications(self, request: Any) -> Any:
-        check_execution_id(request.execution_id, "list notifications: execution id")
+    async def list_notifications(self, execution_id: ExecutionId | None) -> list[NotificationDelivery]:
+        execution_id = check_execution_id(execution_id, "list notifications: execution id")
         async with self.db.read() as session:
-            execution = await execution_row(session, request.execution_id)
+            execution = await execution_row(session, execution_id)
             if execution is None:
-                raise NotFoundError(f"execution {request.execution_id.name} does not exist")
+                raise NotFoundError(f"execution {execution_id.name} does not exist")
             rows = list((await session.execute(
                 select(NotificationRow).where(NotificationRow.execution_id == execution.id)
                 .order_by(col(NotificationRow.id)))).scalars())
@@ -116,21 +118,21 @@ class NotificationService:
                         .order_by(col(NotificationAttemptRow.notification_id),
                                   col(NotificationAttemptRow.number)))).scalars():
                     attempts[attempt.notification_id].append(attempt)
-        return v1.ListNotificationsResponse(notifications=[
-            v1.NotificationDelivery(
+        return [
+            NotificationDelivery(
                 id=key(row),
-                notification=v1.Notification.parse(row.target_bytes),
-                phase=v1.WorkflowPhase(row.phase),
+                notification=codec.decode(Notification, row.target_bytes),
+                phase=WorkflowPhase(row.phase),
                 state=_STATES.get(row.state, str(row.state)),
-                attempts=[v1.DeliveryAttempt(number=a.number, at=utc(a.at), ok=a.ok, error=a.error,
-                                             sender=a.sender) for a in attempts[key(row)]],
+                attempts=tuple(DeliveryAttempt(number=a.number, at=utc(a.at), ok=a.ok, error=a.error,
+                                               sender=a.sender) for a in attempts[key(row)]),
                 created_at=utc(row.created_at),
                 next_attempt_at=utc(row.next_attempt_at) if row.state == PENDING else None,
                 finished_at=utc(row.finished_at),
                 last_error=row.last_error,
             )
             for row in rows
-        ])
+        ]
 
 
 def _default_owner() -> str:
@@ -185,7 +187,7 @@ class NotificationSender:
             if sender is None:
                 known = ", ".join(sorted(self.senders)) or "none"
                 raise DeliveryError(f"no notifier for kind {row.kind!r} (installed: {known})")
-            target = codec.from_proto(v1.Notification.parse(row.target_bytes)).value
+            target = codec.decode(Notification, row.target_bytes).value
             await sender.send(target, notice)
         except DeliveryError as exc:
             error, retryable = str(exc), exc.retryable

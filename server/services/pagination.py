@@ -15,13 +15,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, or_
 
 from wingspan.core.errors import InvalidArgumentError
 
-__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Field", "ListQuery", "page"]
+__all__ = ["DEFAULT_LIMIT", "MAX_LIMIT", "Field", "Filter", "ListQuery", "Listing", "Page", "Sort", "page"]
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -31,6 +31,44 @@ T = TypeVar("T")
 # FilterOperator values of the IDL
 EQ, NEQ, GT, GTE, LT, LTE, CONTAINS, IN = range(8)
 _OPERATOR_NAMES = ["eq", "neq", "gt", "gte", "lt", "lte", "contains", "in"]
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """One condition of a list: ``field`` compared by ``operator`` (EQ ... IN) with ``values``
+    (text, read by the field's kind; several for IN)."""
+
+    field: str
+    operator: int = EQ
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sort:
+    key: str = ""
+    ascending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What a list call asks: a project and domain, perhaps one entity's name, and the page
+    (limit, the previous page's token, filters, sort; newest first by default)."""
+
+    project: str = ""
+    domain: str = ""
+    name: str = ""
+    limit: int = 0
+    token: str = ""
+    filters: tuple[Filter, ...] = ()
+    sort: Sort | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of a list, and the token of the next one ("" after the last)."""
+
+    items: list[T]
+    next_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -87,29 +125,29 @@ class ListQuery:
     default_sort: str = "created_at"
     limit: int = 0
     token: str = ""
-    filters: Sequence[Any] = ()
+    filters: Sequence[Filter] = ()
     sort_key: str = ""
     ascending: bool = False
 
     @classmethod
     def of(
         cls,
-        request: Any,
+        listing: Listing,
         fields: Mapping[str, Field],
         id_column: Any,
         default_sort: str = "created_at",
     ) -> ListQuery:
-        """From an IDL ListRequest-like message (limit, token, filters, optional sort)."""
-        sort = getattr(request, "sort", None)
+        """From a Listing: its limit, token, filters and sort."""
+        sort = listing.sort
         return cls(
             fields,
             id_column,
             default_sort,
-            request.limit,
-            request.token,
-            list(getattr(request, "filters", ()) or ()),
+            listing.limit,
+            listing.token,
+            listing.filters,
             sort.key if sort is not None and sort.key else "",
-            bool(sort.ascending) if sort is not None and sort.key else False,
+            sort.ascending if sort is not None and sort.key else False,
         )
 
 

@@ -7,7 +7,7 @@ execution lies below one prefix, so deleting an execution deletes its data.
 
 from __future__ import annotations
 
-from wingspan.core.storage.interface import BlobStore
+from wingspan.core.storage import BlobStore
 
 __all__ = ["DEFAULT_INLINE_LIMIT", "Payloads"]
 

@@ -10,7 +10,6 @@ import json
 import time
 from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -21,11 +20,12 @@ from wingspan.core.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from wingspan.core.model.projects import Domain, Project, ProjectState, RetentionPolicy
+from wingspan.core.model.tasks import KeyValue
 from wingspan.server.db.engine import Database, is_unique_violation, now
 from wingspan.server.db.models import DomainRow, ProjectRow
 from wingspan.server.services.identifiers import check_name
-from wingspan.server.services.idl import v1
-from wingspan.server.services.pagination import Field, ListQuery, page
+from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 
 __all__ = ["DEFAULT_DOMAINS", "DEFAULT_PROJECT", "ProjectService"]
 
@@ -41,22 +41,22 @@ _FIELDS = {
 }
 
 
-def _project(row: ProjectRow) -> Any:
-    labels = [v1.KeyValue(key=k, value=v) for k, v in json.loads(row.labels).items()]
+def _project(row: ProjectRow) -> Project:
+    labels = tuple(KeyValue(k, v) for k, v in json.loads(row.labels).items())
     retention = None
     if row.retention_seconds is not None:
-        retention = v1.RetentionPolicy(max_age=timedelta(seconds=row.retention_seconds))
-    return v1.Project(
+        retention = RetentionPolicy(max_age=timedelta(seconds=row.retention_seconds))
+    return Project(
         id=row.id,
         name=row.name,
         description=row.description,
         labels=labels,
-        state=v1.ProjectState(row.state),
+        state=ProjectState(row.state),
         retention=retention,
     )
 
 
-def _retention_seconds(project: Any) -> int | None:
+def _retention_seconds(project: Project) -> int | None:
     retention = project.retention
     if retention is None or retention.max_age is None:
         return None
@@ -109,8 +109,7 @@ class ProjectService:
                     )
                 )
 
-    async def create_project(self, request: Any) -> Any:
-        project = request.project
+    async def create_project(self, project: Project | None) -> Project:
         if project is None:
             raise InvalidArgumentError("the project is missing")
         check_name(project.id, "project id", limit=63)
@@ -134,9 +133,8 @@ class ProjectService:
             raise
         return _project(row)
 
-    async def update_project(self, request: Any) -> Any:
+    async def update_project(self, project: Project | None) -> Project:
         """Replaces name, description, labels, state (archive / unarchive) and retention."""
-        project = request.project
         if project is None or not project.id:
             raise InvalidArgumentError("the project (with its id) is missing")
         retention = _retention_seconds(project)
@@ -153,28 +151,32 @@ class ProjectService:
         self._states.pop(project.id, None)
         return _project(row)
 
-    async def get_project(self, project_id: str) -> Any:
+    async def get_project(self, project_id: str) -> Project:
         async with self.db.read() as session:
             row = await session.get(ProjectRow, project_id)
         if row is None:
             raise NotFoundError(f"project {project_id!r} does not exist")
         return _project(row)
 
-    async def list_projects(self, request: Any) -> Any:
+    async def list_projects(
+        self, listing: Listing | None = None, *, include_archived: bool = False
+    ) -> Page[Project]:
+        """The projects by id (the archived ones too if asked; ``listing``: limit and token)."""
+        listing = listing or Listing()
         statement = select(ProjectRow)
-        if not request.include_archived:
+        if not include_archived:
             statement = statement.where(ProjectRow.state == 0)
-        query = ListQuery(_FIELDS, ProjectRow.id, "id", request.limit, request.token, ascending=True)
+        query = ListQuery(_FIELDS, ProjectRow.id, "id", listing.limit, listing.token, ascending=True)
         statement, finish = page(statement, query)
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())
         rows, token = finish(rows)
-        return v1.ListProjectsResponse(projects=[_project(r) for r in rows], next_token=token)
+        return Page([_project(r) for r in rows], token)
 
-    async def list_domains(self, request: Any = None) -> Any:
+    async def list_domains(self) -> list[Domain]:
         async with self.db.read() as session:
             rows = (await session.execute(select(DomainRow).order_by(col(DomainRow.position)))).scalars()
-            return v1.ListDomainsResponse(domains=[v1.Domain(id=r.id, name=r.name) for r in rows])
+            return [Domain(r.id, r.name) for r in rows]
 
     async def _state(self, project: str) -> int | None:
         """The project's state, remembered for STATE_TTL seconds (a registration or a create

@@ -18,15 +18,15 @@ from sqlmodel import select
 from wingspan.core.compiler import literal_fits
 from wingspan.core.errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from wingspan.core.model import codec
-from wingspan.core.model.interface import ResourceType
+from wingspan.core.model.interface import ExecutionId, ResourceType, SignalId
 from wingspan.core.model.literals import Literal, LiteralType, SimpleType
+from wingspan.core.model.progress import Signal
 from wingspan.core.model.workflows import CompiledWorkflowClosure, Node
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
-from wingspan.server.services.idl import v1
-from wingspan.server.services.pagination import Field, ListQuery, page
+from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 
 __all__ = ["SignalService", "gate_signals"]
 
@@ -80,16 +80,11 @@ def gate_signals(closure: CompiledWorkflowClosure) -> Iterator[tuple[str, str, L
         yield from walk(primary.nodes, "", 0)
 
 
-def _signal(row: SignalRow, execution: ExecutionRow) -> Any:
-    return v1.Signal(
-        id=v1.SignalId(
-            execution_id=v1.ExecutionId(
-                project=execution.project, domain=execution.domain, name=execution.name
-            ),
-            signal_id=row.signal_id,
-        ),
-        type=v1.LiteralType.parse(row.type_bytes) if row.type_bytes else None,
-        value=v1.Literal.parse(row.value_bytes) if row.value_bytes is not None else None,
+def _signal(row: SignalRow, execution: ExecutionRow) -> Signal:
+    return Signal(
+        id=SignalId(ExecutionId(execution.project, execution.domain, execution.name), row.signal_id),
+        type=codec.decode(LiteralType, row.type_bytes) if row.type_bytes else None,
+        value=codec.decode(Literal, row.value_bytes) if row.value_bytes is not None else None,
         created_at=utc(row.created_at),
         set_at=utc(row.set_at),
         node_id=row.node_id,
@@ -100,8 +95,8 @@ class SignalService:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def _execution(self, session: Any, execution_id: Any) -> ExecutionRow:
-        check_execution_id(execution_id)
+    async def _execution(self, session: Any, execution_id: ExecutionId | None) -> ExecutionRow:
+        execution_id = check_execution_id(execution_id)
         row = await execution_row(session, execution_id)
         if row is None:
             raise NotFoundError(
@@ -109,24 +104,28 @@ class SignalService:
             )
         return row
 
-    async def list_signals(self, request: Any) -> Any:
+    async def list_signals(
+        self, execution_id: ExecutionId | None, listing: Listing | None = None
+    ) -> Page[Signal]:
+        """An execution's signals, first made first (``listing``: the page's limit and token)."""
+        listing = listing or Listing()
         async with self.db.read() as session:
-            execution = await self._execution(session, request.execution_id)
+            execution = await self._execution(session, execution_id)
             statement, finish = page(
                 select(SignalRow).where(SignalRow.execution_id == execution.id),
                 ListQuery(
                     _FIELDS,
                     SignalRow.id,
                     "created_at",
-                    request.limit,
-                    request.token,
+                    listing.limit,
+                    listing.token,
                     ascending=True,
                 ),
             )
             rows, token = finish(list((await session.execute(statement)).scalars()))
-        return v1.ListSignalsResponse(signals=[_signal(r, execution) for r in rows], next_token=token)
+        return Page([_signal(r, execution) for r in rows], token)
 
-    async def get_signal(self, signal_id: Any) -> Any:
+    async def get_signal(self, signal_id: SignalId) -> Signal:
         async with self.db.read() as session:
             execution = await self._execution(session, signal_id.execution_id)
             row = (
@@ -140,7 +139,9 @@ class SignalService:
             raise NotFoundError(f"execution {execution.name} has no signal {signal_id.signal_id!r}")
         return _signal(row, execution)
 
-    async def ensure_signal(self, signal_id: Any, expected: Any, node_id: str = "") -> Any:
+    async def ensure_signal(
+        self, signal_id: SignalId, expected: LiteralType | None, node_id: str = ""
+    ) -> Signal:
         """The signal, created with its expected type unless it exists (for engines)."""
         if not signal_id.signal_id:
             raise InvalidArgumentError("the signal id is missing")
@@ -160,7 +161,7 @@ class SignalService:
                             execution_id=key(execution),
                             signal_id=signal_id.signal_id,
                             node_id=node_id,
-                            type_bytes=bytes(expected) if expected else None,
+                            type_bytes=codec.encode(expected) if expected else None,
                             created_at=now(),
                         )
                     )
@@ -169,13 +170,13 @@ class SignalService:
                 raise
         return await self.get_signal(signal_id)
 
-    async def set_signal(self, request: Any) -> Any:
-        signal_id = request.id
+    async def set_signal(self, signal_id: SignalId | None, value: Literal | None) -> None:
+        """Gives a signal its value (checked against the gate's type); the same value again
+        changes nothing, another one is refused."""
         if signal_id is None or not signal_id.signal_id:
             raise InvalidArgumentError("set signal: the signal id is missing")
-        if request.value is None:
+        if value is None:
             raise InvalidArgumentError(f"set signal {signal_id.signal_id!r}: the value is missing")
-        value: Literal = codec.from_proto(request.value)
         data = codec.encode(value)
         async with self.db.write() as session:
             execution = await self._execution(session, signal_id.execution_id)
@@ -197,10 +198,9 @@ class SignalService:
                     )
             if row.value_bytes is not None:
                 if row.value_bytes == data:
-                    return v1.SetSignalResponse()
+                    return
                 raise FailedPreconditionError(
                     f"signal {signal_id.signal_id!r} of execution {execution.name} is already set "
                     "to another value"
                 )
             row.value_bytes, row.set_at = data, now()
-        return v1.SetSignalResponse()

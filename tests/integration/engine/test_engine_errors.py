@@ -28,6 +28,7 @@ from wingspan.core.model.execution import TaskPhase
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.models import EventRow, ExecutionRow, TaskExecutionRow
 from wingspan.server.engine.worker import EngineWorker
 from wingspan.server.services.admin import AdminService
@@ -72,7 +73,7 @@ async def wait_for(check: Callable[[], Awaitable[bool]], what: str, seconds: flo
 
 async def create(admin: AdminService, name: str, python_target: str = "") -> None:
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-    await admin.create_execution(v1.CreateExecutionRequest(
+    await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name=name,
         spec=v1.ExecutionSpec(entity_id=ident(2, PIPELINE, "v1"), inputs=literals(x=1, y=2),
                               python_target=python_target)))
@@ -160,7 +161,7 @@ async def test_an_abort_that_fails_is_tried_again_and_logged(
     assert stubborn.abort_calls == []  # a stopping server leaves its attempts running
 
     # terminated while nobody runs it; the restarted server aborts what was left running
-    await admin.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(admin).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="stuck"), reason="stop it"))
     restarted = engine(admin, tmp_path, registry)
     async with anyio.create_task_group() as group:
@@ -196,7 +197,7 @@ async def test_terminating_a_run_whose_abort_fails_once_tries_the_abort_again(
             return any(handles)
 
         await wait_for(started, "the attempt to start")
-        await admin.terminate_execution(v1.TerminateExecutionRequest(
+        await AdminRpcs(admin).terminate_execution(v1.TerminateExecutionRequest(
             id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="live"), reason="stop it"))
 
         async def ended() -> bool:

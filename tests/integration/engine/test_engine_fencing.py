@@ -14,10 +14,22 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.integration.services import flows
-from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    some,
+)
 from wingspan.core.config import Settings
 from wingspan.core.errors import LeaseLostError
+from wingspan.core.model import codec
+from wingspan.core.model.events import Event, NodeExecutionEvent, WorkflowExecutionEvent
+from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.interface import ExecutionId
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.engine.worker import EngineWorker, server_registry
@@ -32,29 +44,23 @@ async def set_lease(admin: AdminService, name: str, owner: str, seconds: float) 
                               .values(owner=owner, lease_expires_at=now() + timedelta(seconds=seconds)))
 
 
-async def create(admin: AdminService, name: str) -> v1.ExecutionId:
+async def create(admin: AdminService, name: str) -> ExecutionId:
     await register_workflow_with_tasks(admin, flows.gated, "v1")
-    created = await admin.create_execution(v1.CreateExecutionRequest(
+    await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name=name,
         spec=v1.ExecutionSpec(entity_id=ident(2, "tests.integration.services.flows.gated", "v1"),
                               inputs=literals(x=1))))
-    execution_id: v1.ExecutionId = created.id
-    return execution_id
+    return ExecutionId(PROJECT, DOMAIN, name)
 
 
-async def sequences(admin: AdminService, execution_id: v1.ExecutionId) -> list[int]:
-    listed = await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))
-    found = []
-    for event in listed.events:
-        inner = event.workflow or event.node or event.task
-        found.append(int(inner.sequence))
-    return found
+async def sequences(admin: AdminService, execution_id: ExecutionId) -> list[int]:
+    return [event.value.sequence for event in await admin.events.list_events(execution_id) if event.value]
 
 
-def workflow_event(execution_id: v1.ExecutionId, sequence: int) -> tuple[str, v1.WorkflowExecutionEvent]:
-    return "workflow", v1.WorkflowExecutionEvent(
-        execution_id=execution_id, producer_id="test", phase=v1.WorkflowPhase.RUNNING,
-        occurred_at=now(), sequence=sequence)
+def workflow_event(execution_id: ExecutionId, sequence: int) -> Event:
+    return Event("workflow", WorkflowExecutionEvent(
+        execution_id=execution_id, producer_id="test", phase=WorkflowPhase.RUNNING,
+        occurred_at=now(), sequence=sequence))
 
 
 async def test_ingest_is_refused_to_a_replica_without_the_lease(admin: AdminService) -> None:
@@ -116,8 +122,9 @@ async def test_a_partitioned_replica_cannot_write_and_another_completes_the_run(
         group.start_soon(a.run)
 
         async def gate_waiting() -> bool:
-            listed = await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))
-            return any(e.node is not None and e.node.id.node_id == "n0" for e in listed.events)
+            listed = await admin.events.list_events(execution_id)
+            return any(isinstance(e.value, NodeExecutionEvent) and some(e.value.id).node_id == "n0"
+                       for e in listed)
 
         await wait_for(gate_waiting, "replica-a to reach the gate")
         key = (await row(admin, "split")).id
@@ -125,8 +132,8 @@ async def test_a_partitioned_replica_cannot_write_and_another_completes_the_run(
         before = await sequences(admin, execution_id)
         # replica-a is cut off: its lease expires while it still runs the execution
         await set_lease(admin, "split", "replica-a", -1)
-        signal = v1.SignalId(execution_id=execution_id, signal_id="factor")
-        await admin.set_signal(v1.SetSignalRequest(id=signal, value=v1.Literal(integer=2)))
+        signal = v1.SignalId(execution_id=codec.to_proto(execution_id), signal_id="factor")
+        await AdminRpcs(admin).set_signal(v1.SetSignalRequest(id=signal, value=v1.Literal(integer=2)))
 
         async def detached() -> bool:
             return key not in a.running
@@ -147,8 +154,8 @@ async def test_a_partitioned_replica_cannot_write_and_another_completes_the_run(
         group.cancel_scope.cancel()
     done = await row(admin, "split")
     assert done.phase == int(v1.WorkflowPhase.SUCCEEDED), done.reason
-    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution_id))
-    assert data.outputs.literals["o0"].integer == 1 + 2
+    data = await admin.executions.get_execution_data(execution_id)
+    assert some(data.outputs).literals["o0"].value == 1 + 2
     found = await sequences(admin, execution_id)
     assert found == list(range(1, len(found) + 1))
 

@@ -10,10 +10,18 @@ import pytest
 from click.testing import CliRunner
 
 from tests.integration.services import flows
-from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    closure_of,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+)
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.serve import ROLES, ApiServer, parse_roles
 
 
@@ -43,17 +51,17 @@ async def test_an_engine_only_server_runs_what_an_api_only_server_created(tmp_pa
             assert engine.http_port == 0 and engine.engine.replica_id == "engine-only"
             try:
                 await register_workflow_with_tasks(api.admin, flows.pipeline, "v1")
-                created = await api.admin.create_execution(v1.CreateExecutionRequest(
+                created = await AdminRpcs(api.admin).create_execution(v1.CreateExecutionRequest(
                     project=PROJECT, domain=DOMAIN, spec=v1.ExecutionSpec(
                         entity_id=ident(2, "tests.integration.services.flows.pipeline", "v1"),
                         inputs=literals(x=2, y=3))))
                 with anyio.fail_after(60):
                     while True:
-                        got = await api.admin.get_execution(v1.GetExecutionRequest(id=created.id))
-                        if int(got.closure.phase) >= 3:
+                        got = await AdminRpcs(api.admin).get_execution(v1.GetExecutionRequest(id=created.id))
+                        if int(closure_of(got).phase) >= 3:
                             break
                         await anyio.sleep(0.05)
-                assert got.closure.phase == v1.WorkflowPhase.SUCCEEDED, got.closure.error
+                assert closure_of(got).phase == v1.WorkflowPhase.SUCCEEDED, closure_of(got).error
             finally:
                 for plugin in engine.engine.registry.plugins:
                     await plugin.aclose()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -12,13 +12,14 @@ from wingspan import LaunchPlan
 from wingspan._authoring.workflow import Workflow
 from wingspan.core.model import codec
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
 from wingspan.server.db.models import ExecutionRow
 
 PROJECT, DOMAIN = "default", "development"
 
 
-def ident(kind: int, name: str, version: str, project: str = PROJECT, domain: str = DOMAIN) -> Any:
+def ident(kind: int, name: str, version: str, project: str = PROJECT, domain: str = DOMAIN) -> v1.Identifier:
     return v1.Identifier(
         resource_type=v1.ResourceType(kind), project=project, domain=domain, name=name, version=version
     )
@@ -50,15 +51,15 @@ async def register_workflow_with_tasks(
     for compiled in wf.closure.tasks:
         template = compiled.template
         assert template is not None and template.id is not None
-        await admin.register_task(
+        await AdminRpcs(admin).register_task(
             v1.RegisterTaskRequest(
                 id=ident(1, template.id.name, version, project), template=codec.to_proto(template)
             )
         )
-    await admin.register_workflow(workflow_request(wf, version, project))
+    await AdminRpcs(admin).register_workflow(workflow_request(wf, version, project))
 
 
-def literals(**values: Any) -> Any:
+def literals(**values: Any) -> v1.LiteralMap:
     """A LiteralMap of plain Python ints, strings, floats and bools."""
     out = {}
     for name, value in values.items():
@@ -88,3 +89,40 @@ async def take_lease(admin: Any, execution_id: Any, owner: str = TEST_ENGINE, se
                    col(ExecutionRow.name) == execution_id.name)
             .values(owner=owner, lease_expires_at=now() + timedelta(seconds=seconds)))
         assert found.rowcount == 1, f"no execution {execution_id.name} to lease"
+
+
+def closure_of(execution: v1.Execution) -> v1.ExecutionClosure:
+    """An execution's closure (a message field, so optional to the type checker)."""
+    assert execution.closure is not None
+    return execution.closure
+
+
+def spec_of(execution: v1.Execution) -> v1.ExecutionSpec:
+    assert execution.spec is not None
+    return execution.spec
+
+
+def metadata_of(execution: v1.Execution) -> v1.ExecutionMetadata:
+    metadata = spec_of(execution).metadata
+    assert metadata is not None
+    return metadata
+
+
+def entity_of(execution: v1.Execution) -> v1.Identifier:
+    entity = spec_of(execution).entity_id
+    assert entity is not None
+    return entity
+
+
+def name_of(execution: v1.Execution) -> str:
+    assert execution.id is not None
+    return execution.id.name
+
+
+T = TypeVar("T")
+
+
+def some(value: T | None) -> T:
+    """A message field the test expects set (optional to the type checker)."""
+    assert value is not None
+    return value

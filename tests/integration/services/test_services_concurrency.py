@@ -16,15 +16,20 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
     ident,
     launch_plan_request,
     literals,
+    name_of,
     register_workflow_with_tasks,
+    some,
     take_lease,
 )
 from wingspan import ConcurrencyPolicy, LaunchPlan
 from wingspan.core.config import Settings
+from wingspan.core.model.interface import ExecutionId
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.db.models import ExecutionRow
 from wingspan.server.services.admin import AdminService
 
@@ -41,24 +46,25 @@ _sequence = itertools.count(1)
 async def registered(admin: AdminService) -> AdminService:
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
     for plan in PLANS.values():
-        await admin.register_launch_plan(launch_plan_request(plan, "v1"))
+        await AdminRpcs(admin).register_launch_plan(launch_plan_request(plan, "v1"))
     return admin
 
 
 async def create(admin: AdminService, policy: str, name: str = "") -> v1.Execution:
-    response = await admin.create_execution(
+    response = await AdminRpcs(admin).create_execution(
         v1.CreateExecutionRequest(
             project=PROJECT, domain=DOMAIN, name=name,
             spec=v1.ExecutionSpec(entity_id=ident(3, f"limited_{policy}", "v1"), inputs=literals(x=1)),
         )
     )
-    return response.execution
+    execution = some(response.execution)
+    return execution
 
 
 async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
     execution_id = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name)
     await take_lease(admin, execution_id)
-    await admin.events.create_workflow_event(
+    await EngineRpcs(admin.events).create_workflow_event(
         v1.WorkflowExecutionEvent(
             execution_id=execution_id, producer_id=TEST_ENGINE,
             phase=phase, sequence=next(_sequence),
@@ -67,7 +73,7 @@ async def move(admin: AdminService, name: str, phase: v1.WorkflowPhase) -> None:
 
 
 async def row(admin: AdminService, name: str) -> ExecutionRow:
-    return await admin.executions.row(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name))
+    return await admin.executions.row(ExecutionId(PROJECT, DOMAIN, name))
 
 
 async def held(admin: AdminService, *names: str) -> list[bool]:
@@ -77,9 +83,9 @@ async def held(admin: AdminService, *names: str) -> list[bool]:
 async def test_wait_holds_the_new_one_until_a_running_one_ends(registered: AdminService) -> None:
     a, b = await create(registered, "wait", "a"), await create(registered, "wait", "b")
     c = await create(registered, "wait", "c")
-    assert [a.closure.reason, b.closure.reason] == ["", ""]
-    assert c.closure.phase == v1.WorkflowPhase.QUEUED
-    assert c.closure.reason == "waiting for a slot of launch plan limited_wait (max 2)"
+    assert [closure_of(a).reason, closure_of(b).reason] == ["", ""]
+    assert closure_of(c).phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(c).reason == "waiting for a slot of launch plan limited_wait (max 2)"
     d = await create(registered, "wait", "d")
     assert await held(registered, "a", "b", "c", "d") == [False, False, True, True]
     await move(registered, "a", v1.WorkflowPhase.RUNNING)
@@ -89,7 +95,7 @@ async def test_wait_holds_the_new_one_until_a_running_one_ends(registered: Admin
     assert (await row(registered, "c")).reason == ""
     await move(registered, "b", v1.WorkflowPhase.FAILED)
     assert await held(registered, "d") == [False]
-    assert d.id.name == "d"
+    assert name_of(d) == "d"
 
 
 async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_freeing_one(
@@ -97,10 +103,10 @@ async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_f
 ) -> None:
     for name in "abcd":
         await create(registered, "wait", name)
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="d"), reason="not needed", force=True))
     assert await held(registered, "c") == [True]  # d was waiting: no slot freed
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop", force=True))
     assert await held(registered, "c") == [False]
 
@@ -108,7 +114,7 @@ async def test_a_forced_terminate_frees_the_slot_and_a_held_one_leaves_without_f
 async def test_an_aborting_execution_gives_up_its_slot(registered: AdminService) -> None:
     for name in "abc":
         await create(registered, "wait", name)
-    await registered.terminate_execution(v1.TerminateExecutionRequest(
+    await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="a"), reason="stop"))
     assert (await row(registered, "a")).phase == int(v1.WorkflowPhase.ABORTING)
     assert await held(registered, "c") == [False]
@@ -118,11 +124,11 @@ async def test_skip_records_the_new_one_as_skipped_with_a_reason(registered: Adm
     await create(registered, "skip", "a")
     await create(registered, "skip", "b")
     c = await create(registered, "skip", "c")
-    assert c.closure.phase == v1.WorkflowPhase.SKIPPED
-    assert c.closure.reason == "skipped: launch plan limited_skip (max 2) already runs 2 executions"
+    assert closure_of(c).phase == v1.WorkflowPhase.SKIPPED
+    assert closure_of(c).reason == "skipped: launch plan limited_skip (max 2) already runs 2 executions"
     await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)
     d = await create(registered, "skip", "d")
-    assert d.closure.phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(d).phase == v1.WorkflowPhase.QUEUED
 
 
 async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -> None:
@@ -130,7 +136,7 @@ async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -
     await create(registered, "replace", "b")
     await move(registered, "a", v1.WorkflowPhase.RUNNING)
     c = await create(registered, "replace", "c")
-    assert c.closure.phase == v1.WorkflowPhase.QUEUED and not (await row(registered, "c")).held
+    assert closure_of(c).phase == v1.WorkflowPhase.QUEUED and not (await row(registered, "c")).held
     oldest = await row(registered, "a")
     assert oldest.phase == int(v1.WorkflowPhase.ABORTING)
     assert oldest.reason == "replaced by execution c: launch plan limited_replace (max 2) was full"
@@ -140,11 +146,11 @@ async def test_replace_aborts_the_oldest_running_one(registered: AdminService) -
 
 async def test_executions_of_other_entities_are_not_limited(registered: AdminService) -> None:
     for _ in range(3):
-        execution = (await registered.create_execution(v1.CreateExecutionRequest(
+        execution = (await AdminRpcs(registered).create_execution(v1.CreateExecutionRequest(
             project=PROJECT, domain=DOMAIN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1)),
         ))).execution
-        assert execution.closure.reason == ""
+        assert closure_of(some(execution)).reason == ""
     await create(registered, "skip")
     await create(registered, "skip")
 
@@ -191,13 +197,14 @@ async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first
     request = launch_plan_request(PLANS["wait"], "v2")
     request.spec.concurrency.max = 4
     request.spec.workflow_id.version = "v1"
-    await registered.register_launch_plan(request)
-    newer = await registered.create_execution(v1.CreateExecutionRequest(
+    await AdminRpcs(registered).register_launch_plan(request)
+    newer = await AdminRpcs(registered).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name="e",
         spec=v1.ExecutionSpec(entity_id=ident(3, "limited_wait", "v2"), inputs=literals(x=1))))
     # c and d waited longer than e: they take the two new slots, e waits
     assert await held(registered, "a", "b", "c", "d", "e") == [False, False, False, False, True]
-    assert newer.execution.closure.reason == "waiting for a slot of launch plan limited_wait (max 4)"
+    assert closure_of(some(newer.execution)).reason == (
+        "waiting for a slot of launch plan limited_wait (max 4)")
     await move(registered, "a", v1.WorkflowPhase.SUCCEEDED)  # released up to the new limit
     assert await held(registered, "e") == [False]
 
@@ -205,11 +212,11 @@ async def test_a_new_version_with_a_higher_limit_releases_the_waiting_ones_first
 async def test_a_waiting_execution_asked_to_abort_ends_at_once(registered: AdminService) -> None:
     for name in "abc":
         await create(registered, "wait", name)
-    ended = await registered.terminate_execution(v1.TerminateExecutionRequest(
+    ended = await AdminRpcs(registered).terminate_execution(v1.TerminateExecutionRequest(
         id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="c"), reason="not needed"))
     # no engine takes a held execution: ABORTING would never end
-    assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
-    assert ended.execution.closure.reason == "not needed"
+    assert closure_of(some(ended.execution)).phase == v1.WorkflowPhase.ABORTED
+    assert closure_of(some(ended.execution)).reason == "not needed"
     c = await row(registered, "c")
     assert not c.held and c.finished_at is not None
     await create(registered, "wait", "d")

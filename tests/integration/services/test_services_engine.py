@@ -11,9 +11,18 @@ import anyio
 import pytest
 
 from tests.integration.services import flows
-from tests.integration.services.builders import DOMAIN, PROJECT, ident, literals, register_workflow_with_tasks
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    closure_of,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    some,
+)
 from wingspan.core.config import Settings
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.serve import ApiServer
 
 pytestmark = [pytest.mark.slow]
@@ -34,20 +43,20 @@ async def server(settings: Settings) -> AsyncIterator[ApiServer]:
 
 async def run(server: ApiServer, kind: int, name: str, python_target: str = "", **inputs: Any) -> Any:
     admin = server.admin
-    created = await admin.create_execution(v1.CreateExecutionRequest(
+    created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, spec=v1.ExecutionSpec(
             entity_id=ident(kind, name, "v1"), inputs=literals(**inputs), python_target=python_target)))
     with anyio.fail_after(90):
         while True:
-            execution = await admin.get_execution(v1.GetExecutionRequest(id=created.id))
-            if int(execution.closure.phase) in (3, 4, 5, 7, 8):
+            execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=created.id))
+            if int(closure_of(execution).phase) in (3, 4, 5, 7, 8):
                 return execution
             await anyio.sleep(0.05)
 
 
 async def outputs(server: ApiServer, execution: Any) -> Any:
-    data = await server.admin.get_execution_data(v1.GetExecutionRequest(id=execution.id))
-    return data.outputs.literals
+    data = await AdminRpcs(server.admin).get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    return some(data.outputs).literals
 
 
 async def test_a_workflow_runs_to_its_outputs(server: ApiServer) -> None:

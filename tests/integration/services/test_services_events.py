@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -14,9 +15,11 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
     ident,
     literals,
     register_workflow_with_tasks,
+    some,
     take_lease,
 )
 from wingspan.core.errors import (
@@ -26,7 +29,12 @@ from wingspan.core.errors import (
     LeaseLostError,
     NotFoundError,
 )
+from wingspan.core.model import codec
+from wingspan.core.model.events import Event
+from wingspan.core.model.interface import SignalId
+from wingspan.core.model.literals import Literal, LiteralType, SimpleType
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey
 
@@ -37,7 +45,7 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 @pytest.fixture
 async def execution(admin: AdminService) -> v1.ExecutionId:
     await register_workflow_with_tasks(admin, flows.gated, "v1")
-    response = await admin.create_execution(
+    response = await AdminRpcs(admin).create_execution(
         v1.CreateExecutionRequest(
             project=PROJECT,
             domain=DOMAIN,
@@ -46,11 +54,12 @@ async def execution(admin: AdminService) -> v1.ExecutionId:
         )
     )
     # the tests write events as the engine holding the lease
-    await take_lease(admin, response.id)
-    return response.id
+    execution_id = some(response.id)
+    await take_lease(admin, execution_id)
+    return execution_id
 
 
-def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: object
+def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, **kw: Any
              ) -> v1.WorkflowExecutionEvent:
     return v1.WorkflowExecutionEvent(
         execution_id=execution,
@@ -62,7 +71,7 @@ def wf_event(execution: v1.ExecutionId, phase: v1.WorkflowPhase, sequence: int, 
 
 
 def node_event(
-    execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: object
+    execution: v1.ExecutionId, node: str, phase: v1.NodePhase, sequence: int, **kw: Any
 ) -> v1.NodeExecutionEvent:
     return v1.NodeExecutionEvent(
         id=v1.NodeExecutionId(execution_id=execution, node_id=node),
@@ -74,7 +83,7 @@ def node_event(
 
 
 def task_event(
-    execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: object
+    execution: v1.ExecutionId, node: str, attempt: int, phase: v1.TaskPhase, sequence: int, **kw: Any
 ) -> v1.TaskExecutionEvent:
     return v1.TaskExecutionEvent(
         id=v1.TaskExecutionId(
@@ -90,39 +99,40 @@ def task_event(
 
 
 async def phase_of(admin: AdminService, execution: v1.ExecutionId) -> v1.WorkflowPhase:
-    return (await admin.get_execution(v1.GetExecutionRequest(id=execution))).closure.phase
+    return closure_of(await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution))).phase
 
 
 async def test_a_repeated_event_changes_nothing(admin: AdminService, execution: v1.ExecutionId) -> None:
-    first = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    again = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    first = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    again = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     assert first.recorded and not again.recorded
-    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
+    events = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))
     assert len(events.events) == 1
     with pytest.raises(AlreadyExistsError, match="sequence 1"):
-        await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 1))
+        await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.FAILED, 1))
     assert await phase_of(admin, execution) == WP.RUNNING
 
 
 async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    events = admin.events
+    events = EngineRpcs(admin.events)
     forged = wf_event(execution, WP.SUCCEEDED, 1, outputs=literals(o0=666), producer_id="intruder")
+    batch = [Event("workflow", codec.from_proto(forged))]
     with pytest.raises(LeaseLostError, match="replica 'intruder' does not hold its lease"):
         await events.create_workflow_event(forged)
     with pytest.raises(LeaseLostError, match="'intruder'"):
-        await events.ingest(execution, [("workflow", forged)], owner="intruder")
+        await admin.events.ingest(codec.from_proto(execution), batch, owner="intruder")
     with pytest.raises(InvalidArgumentError, match="no sender"):
         await events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 1, producer_id=""))
     with pytest.raises(InvalidArgumentError, match="no sender"):
-        await events.ingest(execution, [("workflow", forged)], owner="")
+        await admin.events.ingest(codec.from_proto(execution), batch, owner="")
     await take_lease(admin, execution, TEST_ENGINE, seconds=-1)  # the holder's lease ran out
     with pytest.raises(LeaseLostError, match=f"replica {TEST_ENGINE!r}"):
         await events.create_node_event(node_event(execution, "n0", NP.SUCCEEDED, 1))
     assert await phase_of(admin, execution) == WP.QUEUED
-    assert (await admin.list_events(v1.ListEventsRequest(execution_id=execution))).events == []
-    nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))).events == []
+    nodes = await AdminRpcs(admin).list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert nodes.node_executions == []
     await take_lease(admin, execution, "intruder")
     assert (await events.create_workflow_event(forged)).recorded
@@ -132,19 +142,21 @@ async def test_an_event_is_recorded_only_for_the_replica_holding_the_lease(
 async def test_a_late_event_never_moves_a_terminal_phase_back(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
-    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
-    late = await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 2))
-    other_end = await admin.events.create_workflow_event(wf_event(execution, WP.FAILED, 4))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await EngineRpcs(admin.events).create_workflow_event(
+        wf_event(execution, WP.SUCCEEDED, 3, outputs=literals(o0=7)))
+    late = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 2))
+    other_end = await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.FAILED, 4))
     assert late.recorded and other_end.recorded  # recorded in the history, ignored for the phase
-    got = await admin.get_execution(v1.GetExecutionRequest(id=execution))
-    assert got.closure.phase == WP.SUCCEEDED
-    assert got.closure.started_at == T0 + timedelta(seconds=1)
-    assert got.closure.duration == timedelta(seconds=2)
-    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution))
+    got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution))
+    assert closure_of(got).phase == WP.SUCCEEDED
+    assert closure_of(got).started_at == T0 + timedelta(seconds=1)
+    assert closure_of(got).duration == timedelta(seconds=2)
+    data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution))
     assert data.outputs == literals(o0=7)
-    events = await admin.list_events(v1.ListEventsRequest(execution_id=execution, after_sequence=2))
-    assert [e.workflow.sequence for e in events.events] == [3, 4]
+    events = await AdminRpcs(admin).list_events(
+        v1.ListEventsRequest(execution_id=execution, after_sequence=2))
+    assert [some(e.workflow).sequence for e in events.events] == [3, 4]
 
 
 async def test_events_in_any_order_give_the_same_result(
@@ -159,13 +171,14 @@ async def test_events_in_any_order_give_the_same_result(
         name = f"n1-{k}"
         for i in order:
             event = events[i]
+            assert event.id is not None
             event.id.node_id = name
             event.sequence = 10 * k + i + 1  # arrival order differs from sequence order
-            await admin.events.create_node_event(event)
-        node = await admin.get_node_execution(
+            await EngineRpcs(admin.events).create_node_event(event)
+        node = await AdminRpcs(admin).get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id=name))
         )
-        assert node.closure.phase == NP.SUCCEEDED, order
+        assert some(node.closure).phase == NP.SUCCEEDED, order
 
 
 async def test_concurrent_ingestion_records_each_event_once(
@@ -177,34 +190,34 @@ async def test_concurrent_ingestion_records_each_event_once(
     ]
     events.append(task_event(execution, "n1", 0, TP.SUCCEEDED, 21, cache_status=v1.CacheStatus.POPULATED))
     # every event twice, all at once
-    results = await asyncio.gather(*(admin.events.create_task_event(e) for e in events + events))
+    results = await asyncio.gather(*(EngineRpcs(admin.events).create_task_event(e) for e in events + events))
     assert sum(r.recorded for r in results) == len(events)
-    attempts = await admin.list_task_executions(
+    attempts = await AdminRpcs(admin).list_task_executions(
         v1.ListTaskExecutionsRequest(
             node_execution_id=v1.NodeExecutionId(execution_id=execution, node_id="n1")
         )
     )
     (attempt,) = attempts.task_executions
-    assert attempt.closure.phase == TP.SUCCEEDED
-    assert sorted(log.name for log in attempt.closure.logs) == sorted(f"log{s}" for s in range(1, 21))
-    listed = await admin.list_events(v1.ListEventsRequest(execution_id=execution))
-    assert [e.task.sequence for e in listed.events] == list(range(1, 22))
+    assert some(attempt.closure).phase == TP.SUCCEEDED
+    assert sorted(log.name for log in some(attempt.closure).logs) == sorted(f"log{s}" for s in range(1, 21))
+    listed = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution))
+    assert [some(e.task).sequence for e in listed.events] == list(range(1, 22))
 
 
 async def test_concurrent_events_of_many_executions(admin: AdminService, execution: v1.ExecutionId) -> None:
     names = []
     for i in range(6):
-        response = await admin.create_execution(
+        response = await AdminRpcs(admin).create_execution(
             v1.CreateExecutionRequest(
                 project=PROJECT,
                 domain=DOMAIN,
                 spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=i)),
             )
         )
-        names.append(response.id)
+        names.append(some(response.id))
         await take_lease(admin, response.id)
     events = [wf_event(e, phase, s) for e in names for s, phase in ((1, WP.RUNNING), (2, WP.SUCCEEDED))]
-    await asyncio.gather(*(admin.events.create_workflow_event(e) for e in reversed(events)))
+    await asyncio.gather(*(EngineRpcs(admin.events).create_workflow_event(e) for e in reversed(events)))
     assert [await phase_of(admin, e) for e in names] == [WP.SUCCEEDED] * 6
 
 
@@ -212,15 +225,15 @@ async def test_nodes_attempts_logs_cache_status_and_data(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
     big = "z" * 10_000
-    await admin.events.create_node_event(
+    await EngineRpcs(admin.events).create_node_event(
         node_event(
             execution, "n1", NP.RUNNING, 1, inputs=literals(a=1, b=big), node_name="add", spec_node_id="n1"
         )
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(execution, "n1", 0, TP.RUNNING, 2, plugin="local-process", plugin_handle=b"pid:1")
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(
             execution,
             "n1",
@@ -230,7 +243,7 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             error=v1.ExecutionError(code="USER:ValueError", message="boom", retryable=True),
         )
     )
-    await admin.events.create_task_event(
+    await EngineRpcs(admin.events).create_task_event(
         task_event(
             execution,
             "n1",
@@ -241,82 +254,85 @@ async def test_nodes_attempts_logs_cache_status_and_data(
             logs=[v1.TaskLog(name="stdout", uri="file:///out")],
         )
     )
-    await admin.events.create_node_event(
+    await EngineRpcs(admin.events).create_node_event(
         node_event(execution, "n1", NP.SUCCEEDED, 5, outputs=literals(o0=3), cache_status=v1.CacheStatus.MISS)
     )
-    await admin.events.create_node_event(node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
-    top = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
+    await EngineRpcs(admin.events).create_node_event(
+        node_event(execution, "n1/0", NP.RUNNING, 6, parent_node_id="n1"))
+    top = await AdminRpcs(admin).list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution))
     assert [
-        (n.id.node_id, n.closure.phase, n.closure.node_name, n.closure.cache_status)
+        (some(n.id).node_id, some(n.closure).phase, some(n.closure).node_name, some(n.closure).cache_status)
         for n in top.node_executions
     ] == [("n1", NP.SUCCEEDED, "add", v1.CacheStatus.MISS)]
-    children = await admin.list_node_executions(
+    children = await AdminRpcs(admin).list_node_executions(
         v1.ListNodeExecutionsRequest(execution_id=execution, parent_node_id="n1")
     )
-    assert [n.id.node_id for n in children.node_executions] == ["n1/0"]
+    assert [some(n.id).node_id for n in children.node_executions] == ["n1/0"]
     node_id = v1.NodeExecutionId(execution_id=execution, node_id="n1")
-    data = await admin.get_node_execution_data(v1.GetNodeExecutionRequest(id=node_id))
+    data = await AdminRpcs(admin).get_node_execution_data(v1.GetNodeExecutionRequest(id=node_id))
     assert data.inputs == literals(a=1, b=big) and data.outputs == literals(o0=3)
-    attempts = await admin.list_task_executions(v1.ListTaskExecutionsRequest(node_execution_id=node_id))
-    assert [(a.id.attempt, a.closure.phase) for a in attempts.task_executions] == [
+    rpcs = AdminRpcs(admin)
+    attempts = await rpcs.list_task_executions(v1.ListTaskExecutionsRequest(node_execution_id=node_id))
+    assert [(some(a.id).attempt, some(a.closure).phase) for a in attempts.task_executions] == [
         (0, TP.RETRYABLE_FAILURE),
         (1, TP.SUCCEEDED),
     ]
     first = attempts.task_executions[0]
-    assert first.closure.error.message == "boom" and first.closure.plugin_handle == b"pid:1"
-    assert first.id.task_id.name == flows.add.name
-    second = await admin.get_task_execution(v1.GetTaskExecutionRequest(id=attempts.task_executions[1].id))
-    assert [log.name for log in second.closure.logs] == ["stdout"]
-    attempt_data = await admin.get_task_execution_data(v1.GetTaskExecutionRequest(id=second.id))
+    first_closure = some(first.closure)
+    assert some(first_closure.error).message == "boom" and first_closure.plugin_handle == b"pid:1"
+    assert some(some(first.id).task_id).name == flows.add.name
+    second = await rpcs.get_task_execution(v1.GetTaskExecutionRequest(id=attempts.task_executions[1].id))
+    assert [log.name for log in some(second.closure).logs] == ["stdout"]
+    attempt_data = await AdminRpcs(admin).get_task_execution_data(v1.GetTaskExecutionRequest(id=second.id))
     assert attempt_data.outputs == literals(o0=3) and attempt_data.inputs == literals(a=1, b=big)
     with pytest.raises(NotFoundError, match="no attempt 5"):
-        await admin.get_task_execution(
+        await AdminRpcs(admin).get_task_execution(
             v1.GetTaskExecutionRequest(id=v1.TaskExecutionId(node_execution_id=node_id, attempt=5))
         )
     with pytest.raises(NotFoundError, match="no node"):
-        await admin.get_node_execution(
+        await AdminRpcs(admin).get_node_execution(
             v1.GetNodeExecutionRequest(id=v1.NodeExecutionId(execution_id=execution, node_id="n9"))
         )
 
 
 async def test_events_for_unknown_executions_or_without_ids_are_rejected(admin: AdminService) -> None:
     with pytest.raises(NotFoundError):
-        await admin.events.create_workflow_event(
+        await EngineRpcs(admin.events).create_workflow_event(
             wf_event(v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="x"), WP.RUNNING, 1)
         )
     with pytest.raises(InvalidArgumentError):
-        await admin.events.create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
+        await EngineRpcs(admin.events).create_node_event(v1.NodeExecutionEvent(phase=NP.RUNNING))
 
 
 async def test_signals_are_listed_from_the_closure_and_set_once_type_checked(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    listed = await admin.list_signals(v1.ListSignalsRequest(execution_id=execution))
+    rpcs = AdminRpcs(admin)
+    listed = await rpcs.list_signals(v1.ListSignalsRequest(execution_id=execution))
     (signal,) = listed.signals
-    assert signal.id.signal_id == "factor" and signal.node_id == "n0"
-    assert signal.type.simple == v1.SimpleType.INTEGER and signal.value is None
+    assert some(signal.id).signal_id == "factor" and signal.node_id == "n0"
+    assert some(signal.type).simple == v1.SimpleType.INTEGER and signal.value is None
     signal_id = v1.SignalId(execution_id=execution, signal_id="factor")
     with pytest.raises(InvalidArgumentError, match="expects int"):
-        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(string="2")))
-    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))
-    await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))  # same: a no-op
+        await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(string="2")))
+    await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))
+    await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=2)))  # same: a no-op
     with pytest.raises(FailedPreconditionError, match="already set"):
-        await admin.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=3)))
-    got = await admin.signals.get_signal(signal_id)
-    assert got.value == v1.Literal(integer=2) and got.set_at is not None
+        await rpcs.set_signal(v1.SetSignalRequest(id=signal_id, value=v1.Literal(integer=3)))
+    got = await admin.signals.get_signal(codec.from_proto(signal_id))
+    assert got.value == Literal("integer", 2) and got.set_at is not None
     with pytest.raises(NotFoundError, match="no signal 'other'"):
-        await admin.set_signal(
+        await AdminRpcs(admin).set_signal(
             v1.SetSignalRequest(
                 id=v1.SignalId(execution_id=execution, signal_id="other"), value=v1.Literal(boolean=True)
             )
         )
     made = await admin.signals.ensure_signal(
-        v1.SignalId(execution_id=execution, signal_id="other"),
-        v1.LiteralType(simple=v1.SimpleType.BOOLEAN),
-        "n5",
+        SignalId(codec.from_proto(execution), "other"), LiteralType("simple", SimpleType.BOOLEAN), "n5"
     )
     assert made.node_id == "n5"
-    await admin.set_signal(v1.SetSignalRequest(id=made.id, value=v1.Literal(boolean=True)))
+    await AdminRpcs(admin).set_signal(
+        v1.SetSignalRequest(id=codec.to_proto(made.id), value=v1.Literal(boolean=True)))
 
 
 async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
@@ -349,20 +365,23 @@ async def test_catalog_entries_and_reservations(admin: AdminService) -> None:
 async def test_watch_replays_then_follows_until_the_end(
     admin: AdminService, execution: v1.ExecutionId
 ) -> None:
-    await admin.events.create_workflow_event(wf_event(execution, WP.RUNNING, 1))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.RUNNING, 1))
     seen: list[int] = []
     first_seen = asyncio.Event()
 
     async def watch() -> None:
-        async for event in admin.watch_execution(v1.WatchExecutionRequest(id=execution), poll_interval=30):
-            seen.append(event.workflow.sequence if event.workflow else event.node.sequence)
+        # a long poll: events recorded in this process wake the watcher at once
+        async for event in admin.events.watch_execution(codec.from_proto(execution), poll_interval=30):
+            assert event.value is not None
+            seen.append(event.value.sequence)
             first_seen.set()
 
     watcher = asyncio.create_task(watch())
     await asyncio.wait_for(first_seen.wait(), 10)
-    await admin.events.create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
-    await admin.events.create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
+    await EngineRpcs(admin.events).create_node_event(node_event(execution, "n0", NP.RUNNING, 2))
+    await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, WP.SUCCEEDED, 3))
     await asyncio.wait_for(watcher, 10)  # ends by itself once the execution has ended
     assert seen == [1, 2, 3]
-    later = [e async for e in admin.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
-    assert [e.workflow.sequence for e in later] == [3]
+    rpcs = AdminRpcs(admin)
+    later = [e async for e in rpcs.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
+    assert [some(e.workflow).sequence for e in later] == [3]

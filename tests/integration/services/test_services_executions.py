@@ -13,10 +13,15 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
+    entity_of,
     ident,
     launch_plan_request,
     literals,
+    metadata_of,
+    name_of,
     register_workflow_with_tasks,
+    some,
     take_lease,
     task_request,
 )
@@ -27,6 +32,7 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
 
 
@@ -41,12 +47,13 @@ async def create(
     name: str = "",
     project: str = PROJECT,
 ) -> v1.Execution:
-    response = await admin.create_execution(
+    response = await AdminRpcs(admin).create_execution(
         v1.CreateExecutionRequest(
             project=project, domain=DOMAIN, name=name, spec=v1.ExecutionSpec(entity_id=entity, inputs=inputs)
         )
     )
-    return response.execution
+    execution = some(response.execution)
+    return execution
 
 
 async def finish(
@@ -57,7 +64,7 @@ async def finish(
     project: str = PROJECT,
 ) -> None:
     await take_lease(admin, execution_id(name, project))
-    await admin.events.create_workflow_event(
+    await EngineRpcs(admin.events).create_workflow_event(
         v1.WorkflowExecutionEvent(
             execution_id=execution_id(name, project),
             producer_id=TEST_ENGINE,
@@ -72,26 +79,26 @@ async def finish(
 @pytest.fixture
 async def registered(admin: AdminService) -> AdminService:
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-    await admin.register_launch_plan(launch_plan_request(flows.pipeline_plan, "v1"))
-    await admin.register_launch_plan(launch_plan_request(flows.fixed_plan, "v1"))
+    await AdminRpcs(admin).register_launch_plan(launch_plan_request(flows.pipeline_plan, "v1"))
+    await AdminRpcs(admin).register_launch_plan(launch_plan_request(flows.fixed_plan, "v1"))
     return admin
 
 
 async def test_from_a_launch_plan_defaults_apply_and_inputs_can_be_read(registered: AdminService) -> None:
     execution = await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=2), name="run1")
-    assert execution.id.name == "run1"
-    assert execution.closure.phase == v1.WorkflowPhase.QUEUED
-    assert execution.closure.workflow_id.name == flows.pipeline.name
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert name_of(execution) == "run1"
+    assert closure_of(execution).phase == v1.WorkflowPhase.QUEUED
+    assert closure_of(execution).workflow_id == ident(2, flows.pipeline.name, "v1")
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(x=2, y=10)
     assert data.outputs is None
-    got = await registered.get_execution(v1.GetExecutionRequest(id=execution.id))
-    assert got.spec.entity_id == ident(3, "pipeline_plan", "v1")
+    got = await AdminRpcs(registered).get_execution(v1.GetExecutionRequest(id=execution.id))
+    assert some(got.spec).entity_id == ident(3, "pipeline_plan", "v1")
 
 
 async def test_fixed_inputs_apply_and_cannot_be_overridden(registered: AdminService) -> None:
     execution = await create(registered, ident(3, "fixed_plan", "v1"), literals(x=1))
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(x=1, y=5)
     with pytest.raises(InvalidArgumentError, match="'y' is fixed"):
         await create(registered, ident(3, "fixed_plan", "v1"), literals(x=1, y=2))
@@ -106,7 +113,7 @@ async def test_inputs_are_checked_against_the_interface_and_nothing_is_stored(
     assert "'y' expects int, got a string value" in message
     assert "unknown input 'z'" in message
     assert "required input 'x' (int) is missing" in message
-    listed = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    listed = await AdminRpcs(registered).list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
     assert listed.executions == []
 
 
@@ -114,14 +121,14 @@ async def test_from_a_workflow_its_defaults_apply_and_the_latest_version_is_used
     registered: AdminService,
 ) -> None:
     execution = await create(registered, ident(2, flows.pipeline.name, ""), literals(x=4))
-    assert execution.spec.entity_id.version == "v1"
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    assert entity_of(execution).version == "v1"
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(x=4, y=3)
 
 
 async def test_from_a_single_task(registered: AdminService) -> None:
     execution = await create(registered, ident(1, flows.add.name, "v1"), literals(a=1, b=2))
-    assert execution.closure.workflow_id is None
+    assert closure_of(execution).workflow_id is None
     with pytest.raises(InvalidArgumentError, match="'b'"):
         await create(registered, ident(1, flows.add.name, "v1"), literals(a=1))
 
@@ -129,11 +136,11 @@ async def test_from_a_single_task(registered: AdminService) -> None:
 async def test_a_launch_plan_without_version_runs_its_active_version(registered: AdminService) -> None:
     with pytest.raises(NotFoundError, match="no active version"):
         await create(registered, ident(3, "pipeline_plan", ""), literals(x=1))
-    await registered.update_launch_plan_state(
+    await AdminRpcs(registered).update_launch_plan_state(
         v1.UpdateLaunchPlanStateRequest(id=ident(3, "pipeline_plan", "v1"), state=v1.LaunchPlanState.ACTIVE)
     )
     execution = await create(registered, ident(3, "pipeline_plan", ""), literals(x=1))
-    assert execution.spec.entity_id.version == "v1"
+    assert entity_of(execution).version == "v1"
 
 
 async def test_names_are_unique_and_unknown_entities_not_found(registered: AdminService) -> None:
@@ -143,14 +150,14 @@ async def test_names_are_unique_and_unknown_entities_not_found(registered: Admin
     with pytest.raises(NotFoundError):
         await create(registered, ident(2, "nothing", "v1"), literals(x=1))
     with pytest.raises(NotFoundError):
-        await registered.get_execution(v1.GetExecutionRequest(id=execution_id("nope")))
+        await AdminRpcs(registered).get_execution(v1.GetExecutionRequest(id=execution_id("nope")))
 
 
 async def test_large_inputs_go_to_the_blob_store_and_come_back(registered: AdminService) -> None:
-    await registered.register_task(task_request(flows.shout, "v1"))
+    await AdminRpcs(registered).register_task(task_request(flows.shout, "v1"))
     text = "x" * 100_000
     execution = await create(registered, ident(1, flows.shout.name, "v1"), literals(text=text))
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution.id))
     assert data.inputs == literals(text=text)
     blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")]
     assert len(blobs) == 1
@@ -164,21 +171,21 @@ async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminSe
     await finish(registered, "e2", v1.WorkflowPhase.FAILED)
     names, token = [], ""
     while True:
-        page = await registered.list_executions(
+        page = await AdminRpcs(registered).list_executions(
             v1.ListRequest(project=PROJECT, domain=DOMAIN, name="pipeline_plan", limit=3, token=token)
         )
-        names += [e.id.name for e in page.executions]
+        names += [some(e.id).name for e in page.executions]
         token = page.next_token
         if not token:
             break
     assert names == ["e6", "e5", "e4", "e3", "e2", "e1", "e0"]
-    succeeded = await registered.list_executions(
+    succeeded = await AdminRpcs(registered).list_executions(
         v1.ListRequest(
             project=PROJECT, domain=DOMAIN, filters=[v1.Filter(field="phase", values=["SUCCEEDED"])]
         )
     )
-    assert [e.id.name for e in succeeded.executions] == ["e1"]
-    ended = await registered.list_executions(
+    assert [some(e.id).name for e in succeeded.executions] == ["e1"]
+    ended = await AdminRpcs(registered).list_executions(
         v1.ListRequest(
             project=PROJECT,
             domain=DOMAIN,
@@ -191,9 +198,9 @@ async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminSe
             ],
         )
     )
-    assert sorted(e.id.name for e in ended.executions) == ["e1", "e2"]
+    assert sorted(some(e.id).name for e in ended.executions) == ["e1", "e2"]
     later = datetime.now(UTC) + timedelta(hours=1)
-    none_yet = await registered.list_executions(
+    none_yet = await AdminRpcs(registered).list_executions(
         v1.ListRequest(
             project=PROJECT,
             domain=DOMAIN,
@@ -203,16 +210,16 @@ async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminSe
         )
     )
     assert none_yet.executions == []
-    by_name = await registered.list_executions(
+    by_name = await AdminRpcs(registered).list_executions(
         v1.ListRequest(project=PROJECT, domain=DOMAIN, limit=2, sort=v1.Sort(key="name", ascending=True))
     )
-    assert [e.id.name for e in by_name.executions] == ["direct", "e0"]
+    assert [some(e.id).name for e in by_name.executions] == ["direct", "e0"]
     with pytest.raises(InvalidArgumentError, match="another sort order"):
-        await registered.list_executions(
+        await AdminRpcs(registered).list_executions(
             v1.ListRequest(project=PROJECT, domain=DOMAIN, token=by_name.next_token)
         )
     with pytest.raises(InvalidArgumentError, match="valid values"):
-        await registered.list_executions(
+        await AdminRpcs(registered).list_executions(
             v1.ListRequest(
                 project=PROJECT, domain=DOMAIN, filters=[v1.Filter(field="phase", values=["sleepy"])]
             )
@@ -220,18 +227,19 @@ async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminSe
 
 
 async def test_terminate_then_delete_removes_rows_and_data(registered: AdminService) -> None:
-    await registered.register_task(task_request(flows.shout, "v1"))
+    await AdminRpcs(registered).register_task(task_request(flows.shout, "v1"))
     execution = await create(registered, ident(1, flows.shout.name, "v1"), literals(text="y" * 50_000))
     with pytest.raises(FailedPreconditionError, match="terminate it"):
-        await registered.delete_execution(v1.DeleteExecutionRequest(id=execution.id))
-    aborting = await registered.terminate_execution(
+        await AdminRpcs(registered).delete_execution(v1.DeleteExecutionRequest(id=execution.id))
+    aborting = await AdminRpcs(registered).terminate_execution(
         v1.TerminateExecutionRequest(id=execution.id, reason="stop")
     )
-    assert aborting.execution.closure.phase == v1.WorkflowPhase.ABORTING
-    ended = await registered.terminate_execution(v1.TerminateExecutionRequest(id=execution.id, force=True))
-    assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
+    assert closure_of(some(aborting.execution)).phase == v1.WorkflowPhase.ABORTING
+    ended = await AdminRpcs(registered).terminate_execution(
+        v1.TerminateExecutionRequest(id=execution.id, force=True))
+    assert closure_of(some(ended.execution)).phase == v1.WorkflowPhase.ABORTED
     await take_lease(registered, execution.id)
-    await registered.events.create_node_event(
+    await EngineRpcs(registered.events).create_node_event(
         v1.NodeExecutionEvent(
             id=v1.NodeExecutionId(execution_id=execution.id, node_id="n0"),
             producer_id=TEST_ENGINE,
@@ -239,16 +247,16 @@ async def test_terminate_then_delete_removes_rows_and_data(registered: AdminServ
             sequence=1,
         )
     )
-    await registered.delete_execution(v1.DeleteExecutionRequest(id=execution.id))
+    await AdminRpcs(registered).delete_execution(v1.DeleteExecutionRequest(id=execution.id))
     with pytest.raises(NotFoundError):
-        await registered.get_execution(v1.GetExecutionRequest(id=execution.id))
+        await AdminRpcs(registered).get_execution(v1.GetExecutionRequest(id=execution.id))
     assert [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")] == []
 
 
 async def test_retention_prunes_finished_executions_older_than_the_projects_limit(
     registered: AdminService,
 ) -> None:
-    await registered.create_project(
+    await AdminRpcs(registered).create_project(
         v1.CreateProjectRequest(
             project=v1.Project(id="short", retention=v1.RetentionPolicy(max_age=timedelta(days=1)))
         )
@@ -268,27 +276,28 @@ async def test_retention_prunes_finished_executions_older_than_the_projects_limi
     await finish(registered, "old", at=long_ago)
     await finish(registered, "recent", project="short")
     assert await registered.prune() == 1
-    left = await registered.list_executions(v1.ListRequest(project="short", domain=DOMAIN))
-    assert sorted(e.id.name for e in left.executions) == ["recent", "running"]
-    kept = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
-    assert [e.id.name for e in kept.executions] == ["old"]
+    left = await AdminRpcs(registered).list_executions(v1.ListRequest(project="short", domain=DOMAIN))
+    assert sorted(some(e.id).name for e in left.executions) == ["recent", "running"]
+    kept = await AdminRpcs(registered).list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    assert [some(e.id).name for e in kept.executions] == ["old"]
 
 
 async def test_concurrent_creates_get_distinct_generated_names(registered: AdminService) -> None:
     executions = await asyncio.gather(
         *(create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=i)) for i in range(10))
     )
-    assert len({e.id.name for e in executions}) == 10
+    assert len({name_of(e) for e in executions}) == 10
 
 
 async def test_relaunch_runs_the_same_version_with_the_same_inputs(registered: AdminService) -> None:
     first = await create(registered, ident(3, "fixed_plan", "v1"), literals(x=3), name="first")
-    again = await registered.relaunch_execution(v1.RelaunchExecutionRequest(id=first.id, name="again"))
-    assert again.id.name == "again"
-    assert again.execution.spec.entity_id == first.spec.entity_id
-    assert again.execution.spec.metadata.mode == v1.ExecutionMode.RELAUNCH
-    assert again.execution.spec.metadata.reference_execution == first.id
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=again.id))
+    again = await AdminRpcs(registered).relaunch_execution(
+        v1.RelaunchExecutionRequest(id=first.id, name="again"))
+    assert some(again.id).name == "again"
+    assert entity_of(some(again.execution)) == entity_of(first)
+    assert metadata_of(some(again.execution)).mode == v1.ExecutionMode.RELAUNCH
+    assert metadata_of(some(again.execution)).reference_execution == first.id
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=again.id))
     assert data.inputs == literals(x=3, y=5)
 
 
@@ -301,7 +310,7 @@ async def test_two_service_instances_on_one_database_register_and_ingest_concurr
         await register_workflow_with_tasks(admin, flows.pipeline, "v1")
         requests = [task_request(flows.shout, "v2") for _ in range(6)]
         results = await asyncio.gather(
-            *(s.register_task(r) for s, r in zip([admin, other] * 3, requests, strict=True))
+            *(AdminRpcs(s).register_task(r) for s, r in zip([admin, other] * 3, requests, strict=True))
         )
         assert sum(r.created for r in results) == 1
         execution = await create(admin, ident(2, flows.pipeline.name, "v1"), literals(x=1))
@@ -312,10 +321,10 @@ async def test_two_service_instances_on_one_database_register_and_ingest_concurr
             for s, phase in enumerate([v1.WorkflowPhase.RUNNING, v1.WorkflowPhase.SUCCEEDED], start=1)
         ]
         recorded = await asyncio.gather(
-            *(s.events.create_workflow_event(e) for e in events for s in (admin, other)))
+            *(EngineRpcs(s.events).create_workflow_event(e) for e in events for s in (admin, other)))
         assert sum(r.recorded for r in recorded) == 2
-        got = await other.get_execution(v1.GetExecutionRequest(id=execution.id))
-        assert got.closure.phase == v1.WorkflowPhase.SUCCEEDED
+        got = await AdminRpcs(other).get_execution(v1.GetExecutionRequest(id=execution.id))
+        assert closure_of(got).phase == v1.WorkflowPhase.SUCCEEDED
     finally:
         await other.aclose()
 
@@ -323,29 +332,29 @@ async def test_two_service_instances_on_one_database_register_and_ingest_concurr
 async def test_large_templates_are_stored_in_the_blob_store(registered: AdminService) -> None:
     request = task_request(flows.shout, "big")
     request.template.metadata.docs = "d" * 50_000
-    await registered.register_task(request)
-    again = await registered.register_task(request)
+    await AdminRpcs(registered).register_task(request)
+    again = await AdminRpcs(registered).register_task(request)
     assert not again.created
-    task = await registered.get_task(v1.GetEntityRequest(id=request.id))
-    assert task.template.metadata.docs == "d" * 50_000
+    task = await AdminRpcs(registered).get_task(v1.GetEntityRequest(id=request.id))
+    assert some(some(task.template).metadata).docs == "d" * 50_000
     blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/entities/")]
     assert len(blobs) == 1
 
 
 async def test_a_create_that_loses_on_its_name_leaves_no_data_behind(registered: AdminService) -> None:
-    await registered.register_task(task_request(flows.shout, "v1"))
+    await AdminRpcs(registered).register_task(task_request(flows.shout, "v1"))
     entity = ident(1, flows.shout.name, "v1")
     await create(registered, entity, literals(text="a" * 20_000), name="taken")
     with pytest.raises(AlreadyExistsError):
         await create(registered, entity, literals(text="b" * 20_000), name="taken")
     blobs = [uri async for uri in registered.store.list_prefix(registered.store.root + "/executions/")]
     assert len(blobs) == 1
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution_id("taken")))
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution_id("taken")))
     assert data.inputs == literals(text="a" * 20_000)
 
 
 async def test_the_retention_loop_prunes_in_rounds(registered: AdminService) -> None:
-    await registered.update_project(
+    await AdminRpcs(registered).update_project(
         v1.UpdateProjectRequest(
             project=v1.Project(id=PROJECT, retention=v1.RetentionPolicy(max_age=timedelta(hours=1)))
         )
@@ -353,5 +362,5 @@ async def test_the_retention_loop_prunes_in_rounds(registered: AdminService) -> 
     await create(registered, ident(2, flows.pipeline.name, "v1"), literals(x=1), name="old")
     await finish(registered, "old", at=datetime.now(UTC) - timedelta(days=1))
     await registered.run_retention(interval=0, rounds=2)
-    left = await registered.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    left = await AdminRpcs(registered).list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
     assert left.executions == []

@@ -15,9 +15,13 @@ from sqlmodel import select
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    entity_of,
     ident,
     launch_plan_request,
+    metadata_of,
+    name_of,
     register_workflow_with_tasks,
+    some,
 )
 from wingspan import CronSchedule, FixedRate, LaunchPlan, task, workflow
 from wingspan.core.config import Settings
@@ -25,6 +29,7 @@ from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.types.purity import to_python_now
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.models import ScheduleTickRow
 from wingspan.server.scheduling.scheduler import Scheduler, run_scheduler, tick_execution_name
 from wingspan.server.services.admin import AdminService
@@ -73,21 +78,22 @@ async def registered(admin: AdminService) -> AdminService:
     await register_workflow_with_tasks(admin, stamped, "v1")
     await register_workflow_with_tasks(admin, needs_label, "v1")
     for plan in (MINUTELY, BROKEN, *EVERY_5.values()):
-        await admin.register_launch_plan(launch_plan_request(plan, "v1"))
+        await AdminRpcs(admin).register_launch_plan(launch_plan_request(plan, "v1"))
     return admin
 
 
 async def activate(admin: AdminService, name: str, version: str = "v1", state: int = 1) -> datetime:
     """Activates (or deactivates) a version; when it happened (the schedule's anchor)."""
-    plan = await admin.update_launch_plan_state(
+    plan = await AdminRpcs(admin).update_launch_plan_state(
         v1.UpdateLaunchPlanStateRequest(id=ident(3, name, version), state=v1.LaunchPlanState(state)))
-    moment: datetime = plan.closure.updated_at
+    moment = some(some(plan.closure).updated_at)
     return moment
 
 
 async def executions(admin: AdminService, name: str) -> list[v1.Execution]:
-    listed = await admin.list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN, name=name, limit=500))
-    return sorted(listed.executions, key=lambda e: e.spec.metadata.scheduled_at)
+    listed = await AdminRpcs(admin).list_executions(
+        v1.ListRequest(project=PROJECT, domain=DOMAIN, name=name, limit=500))
+    return sorted(listed.executions, key=lambda e: some(metadata_of(e).scheduled_at))
 
 
 def minute_after(moment: datetime, minutes: int = 1) -> datetime:
@@ -107,12 +113,12 @@ async def test_a_cron_tick_starts_one_execution_with_the_tick_time_as_kickoff_in
     assert fired.tick == tick and fired.execution == tick_execution_name(PROJECT, DOMAIN, "minutely", tick)
     assert await scheduler.run_once() == []  # fired once, not every round
     (execution,) = await executions(registered, "minutely")
-    assert execution.id.name == fired.execution
-    assert execution.spec.metadata.mode == v1.ExecutionMode.SCHEDULED
-    assert execution.spec.metadata.scheduled_at == tick
-    data = await registered.get_execution_data(v1.GetExecutionRequest(id=execution.id))
-    kickoff = to_python_now(codec.from_proto(data.inputs.literals["kickoff"]), datetime)
-    assert kickoff == tick and data.inputs.literals["label"].string == "tick"
+    assert name_of(execution) == fired.execution
+    assert metadata_of(execution).mode == v1.ExecutionMode.SCHEDULED
+    assert metadata_of(execution).scheduled_at == tick
+    data = await AdminRpcs(registered).get_execution_data(v1.GetExecutionRequest(id=execution.id))
+    kickoff = to_python_now(codec.from_proto(some(data.inputs).literals["kickoff"]), datetime)
+    assert kickoff == tick and some(data.inputs).literals["label"].string == "tick"
     clock.advance(minutes=3)
     assert [f.tick for f in await scheduler.run_once()] == [tick + timedelta(minutes=3)]  # latest only
 
@@ -161,13 +167,13 @@ async def test_activating_a_new_version_moves_the_schedule(registered: AdminServ
     request = launch_plan_request(MINUTELY, "v2")
     request.spec.schedule.cron.expression = "*/10 * * * *"
     request.spec.workflow_id.version = "v1"
-    await registered.register_launch_plan(request)
+    await AdminRpcs(registered).register_launch_plan(request)
     moved = await activate(registered, "minutely", "v2")
     clock.now = moved + timedelta(minutes=25)
     fired = await scheduler.run_once()
     assert [f.tick.minute % 10 for f in fired] == [0]  # v2's ticks only (latest of two)
     runs = await executions(registered, "minutely")
-    assert [e.spec.entity_id.version for e in runs] == ["v1", "v2"]
+    assert [entity_of(e).version for e in runs] == ["v1", "v2"]
 
 
 async def test_a_tick_whose_execution_cannot_start_is_recorded_once(registered: AdminService) -> None:
@@ -235,4 +241,4 @@ async def test_run_scheduler_fires_in_rounds_until_stopped(registered: AdminServ
             await rounds.wait()
         stop.set()
     (execution,) = await executions(registered, "minutely")
-    assert execution.spec.metadata.scheduled_at == tick
+    assert metadata_of(execution).scheduled_at == tick

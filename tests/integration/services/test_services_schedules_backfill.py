@@ -20,7 +20,9 @@ from tests.integration.services.builders import (
     PROJECT,
     ident,
     launch_plan_request,
+    metadata_of,
     register_workflow_with_tasks,
+    some,
 )
 from wingspan import CronSchedule, LaunchPlan, task, workflow
 from wingspan.cli import cli
@@ -29,6 +31,7 @@ from wingspan.core.model import codec
 from wingspan.core.schedules import tick_execution_name
 from wingspan.core.types.purity import to_python_now
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.models import LaunchPlanRow
 from wingspan.server.scheduling.scheduler import Scheduler
 from wingspan.server.serve import ApiServer
@@ -57,8 +60,8 @@ async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
                          engine=False) as running:
         admin = running.admin
         await register_workflow_with_tasks(admin, stamped, "v1")
-        await admin.register_launch_plan(launch_plan_request(MINUTELY, "v1"))
-        await admin.update_launch_plan_state(
+        await AdminRpcs(admin).register_launch_plan(launch_plan_request(MINUTELY, "v1"))
+        await AdminRpcs(admin).update_launch_plan_state(
             v1.UpdateLaunchPlanStateRequest(id=ident(3, "backfilled", "v1"), state=v1.LaunchPlanState.ACTIVE))
         yield running
 
@@ -69,9 +72,9 @@ async def wingspan(server: ApiServer, *args: str) -> Result:
 
 
 async def runs(server: ApiServer) -> list[v1.Execution]:
-    listed = await server.admin.list_executions(
+    listed = await AdminRpcs(server.admin).list_executions(
         v1.ListRequest(project=PROJECT, domain=DOMAIN, name="backfilled", limit=100))
-    return sorted(listed.executions, key=lambda e: e.spec.metadata.scheduled_at)
+    return sorted(listed.executions, key=lambda e: some(metadata_of(e).scheduled_at))
 
 
 async def test_a_dry_run_lists_the_ticks_and_starts_nothing(server: ApiServer) -> None:
@@ -92,10 +95,10 @@ async def test_backfill_starts_each_tick_once_with_its_kickoff_time(server: ApiS
     assert "3 started" in first.output
     executions = await runs(server)
     expected = [START + timedelta(minutes=i) for i in range(3)]
-    assert [e.spec.metadata.scheduled_at for e in executions] == expected
-    assert all(e.spec.metadata.mode == v1.ExecutionMode.SCHEDULED for e in executions)
-    data = await server.admin.get_execution_data(v1.GetExecutionRequest(id=executions[1].id))
-    kickoff = to_python_now(codec.from_proto(data.inputs.literals["kickoff"]), datetime)
+    assert [metadata_of(e).scheduled_at for e in executions] == expected
+    assert all(metadata_of(e).mode == v1.ExecutionMode.SCHEDULED for e in executions)
+    data = await AdminRpcs(server.admin).get_execution_data(v1.GetExecutionRequest(id=executions[1].id))
+    kickoff = to_python_now(codec.from_proto(some(data.inputs).literals["kickoff"]), datetime)
     assert kickoff == START + timedelta(minutes=1)
     again = await wingspan(server, *args[:-1], "2026-01-01T00:03Z", "-o", "json")
     assert [r["status"] for r in json.loads(again.output)] == ["already ran"] * 3 + ["started"]
@@ -127,7 +130,7 @@ async def test_bad_ranges_and_plans_without_a_schedule_are_refused(server: ApiSe
                               "--max", "10")
     assert too_many.exit_code == 1 and "more than 10 ticks" in too_many.output
     await register_workflow_with_tasks(server.admin, flows.pipeline, "v1")
-    await server.admin.register_launch_plan(launch_plan_request(flows.pipeline_plan, "v1"))
+    await AdminRpcs(server.admin).register_launch_plan(launch_plan_request(flows.pipeline_plan, "v1"))
     unscheduled = await wingspan(server, "backfill", "pipeline_plan", "--version", "v1",
                                  "--from", "2026-01-01")
     assert unscheduled.exit_code == 1 and "has no schedule" in unscheduled.output

@@ -18,15 +18,19 @@ import pytest
 from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
+    closure_of,
     ident,
     launch_plan_request,
+    metadata_of,
     register_workflow_with_tasks,
+    some,
 )
 from tests.unit.server.receivers import Receiver
 from wingspan import ConcurrencyPolicy, FixedRate, LaunchPlan, Webhook, task, workflow
 from wingspan.core.config import Settings
 from wingspan.core.model import codec
 from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.scheduling.scheduler import Scheduler
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.notifications import run_notification_sender
@@ -59,10 +63,10 @@ async def test_missed_ticks_run_one_at_a_time_and_each_end_is_notified(server: A
         await register_workflow_with_tasks(admin, report, "v1")
         request = launch_plan_request(SERIAL, "v1")
         request.spec.notifications = [codec.to_proto(Webhook(url=receiver.url).to_model())]
-        await admin.register_launch_plan(request)
-        plan = await admin.update_launch_plan_state(v1.UpdateLaunchPlanStateRequest(
+        await AdminRpcs(admin).register_launch_plan(request)
+        plan = await AdminRpcs(admin).update_launch_plan_state(v1.UpdateLaunchPlanStateRequest(
             id=ident(3, "serial_report", "v1"), state=v1.LaunchPlanState.ACTIVE))
-        activated = plan.closure.updated_at
+        activated = some(some(plan.closure).updated_at)
         fired = await Scheduler(admin, lambda: activated + timedelta(minutes=3, seconds=1)).run_once()
         assert len(fired) == 3  # catch-up "all": every missed tick
         stop = anyio.Event()
@@ -75,17 +79,18 @@ async def test_missed_ticks_run_one_at_a_time_and_each_end_is_notified(server: A
     assert {b["phase"] for b in bodies} == {"SUCCEEDED"}
     runs = []
     for f in fired:
-        runs.append(await admin.get_execution(v1.GetExecutionRequest(
+        runs.append(await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(
             id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=f.execution))))
-    runs.sort(key=lambda e: e.closure.started_at)
-    assert [e.closure.phase for e in runs] == [v1.WorkflowPhase.SUCCEEDED] * 3
+    runs.sort(key=lambda e: some(closure_of(e).started_at))
+    assert [closure_of(e).phase for e in runs] == [v1.WorkflowPhase.SUCCEEDED] * 3
     for earlier, later in itertools.pairwise(runs):  # never two at once
-        assert later.closure.started_at >= earlier.closure.started_at + earlier.closure.duration
-    assert [e.spec.metadata.scheduled_at for e in runs] == sorted(f.tick for f in fired)  # in tick order
+        assert some(closure_of(later).started_at) >= (some(closure_of(earlier).started_at)
+                                                      + some(closure_of(earlier).duration))
+    assert [metadata_of(e).scheduled_at for e in runs] == sorted(f.tick for f in fired)  # in tick order
     # the delivery attempts, over the HTTP API
     async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
         answer = await http.post("/api/v1/ListNotifications", json={"executionId": {
-            "project": PROJECT, "domain": DOMAIN, "name": runs[0].id.name}})
+            "project": PROJECT, "domain": DOMAIN, "name": some(runs[0].id).name}})
     assert answer.status_code == 200, answer.text
     (delivery,) = answer.json()["notifications"]
     assert delivery["state"] == "delivered" and delivery["notification"]["webhook"]["url"] == receiver.url

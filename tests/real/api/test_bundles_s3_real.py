@@ -24,8 +24,8 @@ from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.model import codec
 from wingspan.core.model.record import replace
 from wingspan.core.storage.s3 import S3BlobStore
+from wingspan.protos import v1
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 pytestmark = pytest.mark.real
 

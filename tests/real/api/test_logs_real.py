@@ -17,7 +17,7 @@ from wingspan._remote.client import AsyncRemote
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError
 from wingspan.core.storage.s3 import S3BlobStore
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 pytestmark = pytest.mark.real
 

@@ -32,9 +32,9 @@ from tests.unit.api.served import engine_tokens
 from tests.unit.api.transports import CallError
 from wingspan.core.api_level import API_LEVEL
 from wingspan.core.model import codec
+from wingspan.protos import v1
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 # the service layer may not offer these yet: called anyway, they must answer UNIMPLEMENTED or their result
@@ -183,6 +183,7 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
 
     # ---- the methods the service layer may not offer yet
     missing = v1.ExecutionId(project=PROJECT, domain=DOMAIN, name="missing")
+    request: Any
     for name, request in (("RelaunchExecution", v1.RelaunchExecutionRequest(id=missing)),
                           ("RecoverExecution", v1.RecoverExecutionRequest(id=missing))):
         error = None

@@ -22,8 +22,8 @@ from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.model import codec
 from wingspan.core.model.record import replace
+from wingspan.protos import v1
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 
 @pytest.fixture

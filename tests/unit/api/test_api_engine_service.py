@@ -26,6 +26,7 @@ from tests.integration.services.builders import (
     DOMAIN,
     PROJECT,
     TEST_ENGINE,
+    closure_of,
     ident,
     literals,
     register_workflow_with_tasks,
@@ -34,12 +35,13 @@ from tests.integration.services.builders import (
 from tests.unit.api.served import engine_tokens
 from wingspan._remote.tokens import ClientCredentials
 from wingspan.core.config import Settings
+from wingspan.protos import v1
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.api.methods import ENGINE_SERVICE_NAME, SERVICE_NAME
+from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
 from wingspan.server.engine.credential import SECRET_FILE_NAME, EngineCredential
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 FORGED_OUTPUTS = literals(o0=666)
 EVENT_RPCS = {
@@ -52,7 +54,7 @@ EVENT_RPCS = {
 async def queued(server: ApiServer, name: str) -> Any:
     admin = server.admin
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-    created = await admin.create_execution(v1.CreateExecutionRequest(
+    created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
         project=PROJECT, domain=DOMAIN, name=name,
         spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
     return created.id
@@ -75,10 +77,11 @@ def forged(execution_id: Any, producer: str = TEST_ENGINE) -> dict[str, Any]:
 
 async def assert_untouched(server: ApiServer, execution_id: Any) -> None:
     admin = server.admin
-    got = await admin.get_execution(v1.GetExecutionRequest(id=execution_id))
-    assert got.closure.phase == v1.WorkflowPhase.QUEUED
-    assert (await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
-    nodes = await admin.list_node_executions(v1.ListNodeExecutionsRequest(execution_id=execution_id))
+    got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
+    assert closure_of(got).phase == v1.WorkflowPhase.QUEUED
+    assert (await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
+    nodes = await AdminRpcs(admin).list_node_executions(
+        v1.ListNodeExecutionsRequest(execution_id=execution_id))
     assert nodes.node_executions == []
 
 
@@ -138,9 +141,10 @@ async def test_the_engine_service_refuses_a_caller_without_the_credential(
     for name, event in forged(execution_id).items():
         status = await call(api_server.grpc_port, f"/wingspan.v1.EngineService/{name}", event, metadata)
         assert status.startswith("UNAUTHENTICATED") and "service account" in status, (name, status)
-    got = await api_server.admin.get_execution(v1.GetExecutionRequest(id=execution_id))
-    assert got.closure.phase == v1.WorkflowPhase.QUEUED
-    assert (await api_server.admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events == []
+    got = await AdminRpcs(api_server.admin).get_execution(v1.GetExecutionRequest(id=execution_id))
+    assert closure_of(got).phase == v1.WorkflowPhase.QUEUED
+    listed = await AdminRpcs(api_server.admin).list_events(v1.ListEventsRequest(execution_id=execution_id))
+    assert listed.events == []
 
 
 async def test_the_engine_service_refuses_a_sender_without_the_lease(api_server: ApiServer) -> None:
@@ -179,11 +183,12 @@ async def test_the_lease_holder_records_its_events(api_server: ApiServer) -> Non
         assert (await engine.create_workflow_event(events["CreateWorkflowEvent"])).recorded
         assert not (await engine.create_workflow_event(events["CreateWorkflowEvent"])).recorded  # idempotent
     admin = api_server.admin
-    got = await admin.get_execution(v1.GetExecutionRequest(id=execution_id))
-    assert got.closure.phase == v1.WorkflowPhase.SUCCEEDED
-    data = await admin.get_execution_data(v1.GetExecutionRequest(id=execution_id))
+    got = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
+    assert closure_of(got).phase == v1.WorkflowPhase.SUCCEEDED
+    data = await AdminRpcs(admin).get_execution_data(v1.GetExecutionRequest(id=execution_id))
     assert data.outputs == FORGED_OUTPUTS
-    assert len((await admin.list_events(v1.ListEventsRequest(execution_id=execution_id))).events) == 3
+    listed = await AdminRpcs(admin).list_events(v1.ListEventsRequest(execution_id=execution_id))
+    assert len(listed.events) == 3
 
 
 async def test_the_secret_is_made_once_private_and_reused(tmp_path: Any) -> None:

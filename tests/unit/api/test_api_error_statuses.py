@@ -26,10 +26,10 @@ from wingspan.core.storage.signing import SignatureError
 from wingspan.core.storage.uris import InvalidUriError
 from wingspan.core.types.engine import UnsupportedTypeError
 from wingspan.core.types.transformer import ValueMismatch
+from wingspan.protos import v1
 from wingspan.server.api import http_errors
 from wingspan.server.serve import ApiServer, RoleFailedError
 from wingspan.server.services.concurrency import PlanInactiveError
-from wingspan.server.services.idl import v1
 
 #: (class a server raises, status on both transports, class the client raises)
 CASES: list[tuple[type[WingspanError], str, type[WingspanError]]] = [
@@ -96,10 +96,10 @@ def test_the_client_class_of_a_status_answers_with_that_status(
 
 async def _answers(api_server: ApiServer, raised: WingspanError,
                    monkeypatch: pytest.MonkeyPatch) -> tuple[str, str, BaseException]:
-    async def failing(request: Any) -> Any:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
         raise raised
 
-    monkeypatch.setattr(api_server.admin, "list_projects", failing)
+    monkeypatch.setattr(api_server.admin.projects, "list_projects", failing)
     grpc, http = GrpcClient("127.0.0.1", api_server.grpc_port), HttpClient(api_server.http_url)
     client = Transport(Endpoint.parse(api_server.grpc_address))
     try:

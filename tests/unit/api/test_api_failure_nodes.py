@@ -59,6 +59,6 @@ async def test_registration_keeps_the_failure_node(api_server: ApiServer, transp
 
 
 def _get(name: str, version: str) -> object:
-    from wingspan.server.services.idl import v1
+    from wingspan.protos import v1
 
     return v1.GetEntityRequest(id=ident(2, name, version))

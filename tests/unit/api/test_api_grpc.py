@@ -19,9 +19,10 @@ from grpclib.reflection.v1alpha.reflection_grpc import ServerReflectionStub as A
 from grpclib.reflection.v1alpha.reflection_pb2 import ServerReflectionRequest as AlphaRequest
 
 from tests.unit.api.conftest import MAX_MESSAGE_BYTES
+from wingspan.core.model.projects import Domain
+from wingspan.protos import v1
 from wingspan.server.api.methods import SERVICE_NAME, methods
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 
 @pytest.fixture
@@ -134,13 +135,14 @@ async def test_errors_carry_their_status_and_message(channel: Channel) -> None:
 
 
 async def test_an_answer_that_cannot_be_encoded_is_internal_not_unknown(
-        api_server: ApiServer, channel: Channel, caplog: pytest.LogCaptureFixture) -> None:
+        api_server: ApiServer, channel: Channel, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """grpclib reports an error raised while sending as UNKNOWN, with no log: the answer is sent
     inside the error translation, so the client reads INTERNAL and the server log has why."""
-    async def broken(request: Any) -> Any:
-        return v1.ListDomainsResponse(domains=[v1.Domain(id=5)])
+    async def broken() -> list[Domain]:
+        return [Domain(id=5)]  # type: ignore[arg-type]  # the point: it cannot encode
 
-    api_server.admin.list_domains = broken
+    monkeypatch.setattr(api_server.admin.projects, "list_domains", broken)
     with pytest.raises(GRPCError) as info:
         await v1.AdminServiceStub(channel).list_domains(v1.ListDomainsRequest())
     assert info.value.status == Status.INTERNAL, info.value
@@ -148,16 +150,18 @@ async def test_an_answer_that_cannot_be_encoded_is_internal_not_unknown(
     assert any("ListDomains failed" in r.getMessage() for r in caplog.records)
 
 
-async def test_a_graceful_stop_lets_calls_in_flight_finish(api_server: ApiServer, channel: Channel) -> None:
-    original = api_server.admin.list_domains
+async def test_a_graceful_stop_lets_calls_in_flight_finish(
+        api_server: ApiServer, channel: Channel, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = api_server.admin.projects.list_domains
     entered, release = asyncio.Semaphore(0), asyncio.Event()
 
-    async def slow(request: Any) -> Any:
+    async def slow() -> list[Domain]:
         entered.release()
         await release.wait()
-        return await original(request)
+        domains: list[Domain] = await original()
+        return domains
 
-    api_server.admin.list_domains = slow
+    monkeypatch.setattr(api_server.admin.projects, "list_domains", slow)
     async with httpx.AsyncClient(base_url=api_server.http_url, timeout=30) as http:
         over_grpc = asyncio.create_task(v1.AdminServiceStub(channel).list_domains(v1.ListDomainsRequest()))
         over_http = asyncio.create_task(http.post("/api/v1/ListDomains", json={}))

@@ -7,8 +7,8 @@ import pytest
 from grpclib.client import Channel
 from grpclib.exceptions import GRPCError
 
+from wingspan.protos import v1
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 
 @pytest.mark.parametrize("native_url", ["file:///etc/passwd", "s3://x/y", "BLOBS/missing.bin"])

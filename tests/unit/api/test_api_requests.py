@@ -15,9 +15,9 @@ from grpclib.const import Cardinality, Status
 from grpclib.exceptions import GRPCError
 
 from wingspan.core.config import Settings
+from wingspan.protos import v1
 from wingspan.server.api.methods import SERVICE_NAME
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 JSON = {"content-type": "application/json"}
 TEXT_LIMIT = Settings().max_text_chars

@@ -18,7 +18,7 @@ from grpclib.client import Channel
 
 import wingspan
 from tests.unit.api.served import Served, run_schemathesis, wingspan_serve
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
 
 
 @pytest.fixture

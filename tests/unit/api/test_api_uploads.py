@@ -18,8 +18,8 @@ from tests.unit.api.transports import GrpcClient, HttpClient
 from wingspan.core.config import Settings
 from wingspan.core.storage.local import TEMP_PREFIX
 from wingspan.core.storage.signing import UrlSigner
+from wingspan.protos import v1
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 BUNDLE_LIMIT = 64 * 1024
 DATA_LIMIT = 256 * 1024

@@ -15,8 +15,8 @@ import httpx
 from grpclib.client import Channel
 from grpclib.exceptions import GRPCError
 
+from wingspan.protos import v1
 from wingspan.server.api.methods import Method, methods
-from wingspan.server.services.idl import v1
 
 HTTP_STATUS = {"INVALID_ARGUMENT": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403, "NOT_FOUND": 404,
                "ALREADY_EXISTS": 409, "FAILED_PRECONDITION": 409, "RESOURCE_EXHAUSTED": 413,

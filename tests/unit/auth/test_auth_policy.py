@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from wingspan.protos import v1
 from wingspan.server.api.methods import methods
 from wingspan.server.auth.policy import ANY_ROLE, NEEDS, OPEN, scope_of
-from wingspan.server.services.idl import v1
 
 
 def test_every_method_of_the_admin_service_has_its_rule() -> None:

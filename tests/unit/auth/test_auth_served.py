@@ -24,11 +24,11 @@ from tests.unit.auth.conftest import CI_SECRET, DOMAIN, PASSWORDS, PROJECT
 from tests.unit.auth.flows import CLI, authorization_code, client_credentials, pkce_pair, token_form
 from tests.unit.auth.used_secrets import secret
 from wingspan.core.model import codec
+from wingspan.protos import v1
 from wingspan.server.api.engine_client import EngineClient
 from wingspan.server.api.methods import methods
 from wingspan.server.auth.policy import OPEN
 from wingspan.server.serve import ApiServer
-from wingspan.server.services.idl import v1
 
 Client = GrpcClient | HttpClient
 

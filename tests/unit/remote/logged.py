@@ -22,7 +22,8 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.config import Settings
 from wingspan.core.plugins.executor import execution_work_dir
-from wingspan.server.services.idl import v1
+from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 
 RUN = "logged"
 
@@ -48,7 +49,7 @@ class Served:
         self.sequence += 1
         logs = [v1.TaskLog(name="stdout+stderr", uri=str(log))] if log is not None else []
         execution_id = v1.ExecutionId(project="default", domain="development", name=RUN)
-        await self.admin.events.create_task_event(v1.TaskExecutionEvent(
+        await EngineRpcs(self.admin.events).create_task_event(v1.TaskExecutionEvent(
             id=v1.TaskExecutionId(task_id=ident(1, flows.add.name, "v1"), attempt=attempt,
                                   node_execution_id=v1.NodeExecutionId(execution_id=execution_id,
                                                                        node_id=node_id)),
@@ -72,7 +73,7 @@ async def serve_logs(settings: Settings) -> AsyncIterator[Served]:
         admin = server.admin
         admin.logs.readers["fake"] = plugin_reader
         await register_workflow_with_tasks(admin, flows.pipeline, "v1")
-        created = await admin.create_execution(v1.CreateExecutionRequest(
+        created = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
             project="default", domain="development", name=RUN,
             spec=v1.ExecutionSpec(entity_id=ident(2, flows.pipeline.name, "v1"), inputs=literals(x=1))))
         # the test records the attempts as the engine holding the lease

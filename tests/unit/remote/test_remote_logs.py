@@ -24,8 +24,9 @@ from wingspan._remote.client import AsyncRemote, LogChunk
 from wingspan.cli import cli
 from wingspan.core.config import Settings
 from wingspan.core.errors import NotFoundError
+from wingspan.protos import v1
 from wingspan.server.api.http_app import create_app
-from wingspan.server.services.idl import v1
+from wingspan.server.api.rpcs import EngineRpcs
 
 
 @pytest.fixture
@@ -233,7 +234,7 @@ async def test_following_every_node_takes_new_nodes_until_the_execution_ends(
             second.write_text("second\n")
             await served.attempt("n1", 0, v1.TaskPhase.SUCCEEDED, log=second)
             served.sequence += 1
-            await served.admin.events.create_workflow_event(v1.WorkflowExecutionEvent(
+            await EngineRpcs(served.admin.events).create_workflow_event(v1.WorkflowExecutionEvent(
                 execution_id=v1.ExecutionId(project="default", domain="development", name=RUN),
                 producer_id=TEST_ENGINE,
                 phase=v1.WorkflowPhase.SUCCEEDED, occurred_at=datetime.now(UTC), sequence=served.sequence))

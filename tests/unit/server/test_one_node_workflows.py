@@ -9,10 +9,9 @@ import pytest
 
 from wingspan import task
 from wingspan._authoring.workflow import single_node_workflow
-from wingspan.core.compiler.one_node import task_workflow
+from wingspan.core.compiler.one_node import task_closure, task_workflow
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.record import replace
-from wingspan.server.engine.closures import single_task_closure
 
 
 @task
@@ -33,7 +32,7 @@ def no_outputs(x: int) -> None:
 @pytest.mark.parametrize("entity", [with_defaults, two_outputs, no_outputs], ids=lambda e: e.short_name)
 def test_the_sdk_and_the_server_run_a_task_as_the_same_workflow(entity: Any) -> None:
     in_python = single_node_workflow(entity).template
-    primary = single_task_closure(entity.template).primary
+    primary = task_closure(entity.template).primary
     assert primary is not None and primary.template is not None
     on_server = primary.template
     # the names differ on purpose (the server's says it wraps a task); the SDK's also carries the
