@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         SignalSource,
         TaskExecutor,
         TaskRunner,
+        WorkflowTarget,
     )
     from wingspan.core.engine.retry import RetryPolicy
     from wingspan.core.engine.runner import RunResult, WorkflowRun
@@ -35,7 +36,7 @@ _HOMES = {
     "AttemptOutcome": "interfaces", "AttemptRequest": "interfaces", "EntityResolver": "interfaces",
     "EagerLauncher": "interfaces",
     "LaunchPlanTarget": "interfaces", "SignalSource": "interfaces", "TaskExecutor": "interfaces",
-    "TaskRunner": "interfaces",
+    "TaskRunner": "interfaces", "WorkflowTarget": "interfaces",
     "RetryPolicy": "retry",
     "RunResult": "runner", "WorkflowRun": "runner",
     "CallbackSignals": "signals", "QueueSignals": "signals", "TerminalSignals": "signals",
@@ -61,6 +62,7 @@ __all__ = [
     "TaskRunner",
     "TerminalSignals",
     "WorkflowRun",
+    "WorkflowTarget",
     "current_context",
 ]
 
