@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -96,20 +97,54 @@ def pid_alive(pid_file: Path) -> bool:
         os.kill(pid, 0)
     except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
         return False
-    return True
+    return not _zombie(pid) and _runs_what_we_started(pid_file, pid)
+
+
+def _runs_what_we_started(pid_file: Path, pid: int) -> bool:
+    """The cache folder outlives machines and reboots; a pid saved there may since belong to any
+    other process, which must not pass for our service."""
+    command_file = pid_file.with_name("command")
+    if not command_file.exists():
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return False
+    return command_file.read_text() in cmdline.split("\0")
+
+
+def _zombie(pid: int) -> bool:
+    """A daemon we started and that died stays a zombie until this process exits; kill(pid, 0)
+    still succeeds on it, so a wait for 'ready or dead' would run to its timeout."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):  # reap it when it is our child
+            os.waitpid(pid, os.WNOHANG)
+        return True
+    return False
 
 
 def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
                  cwd: Path | None = None) -> int:
     """Starts a long-running process detached from the caller; logs go to the state dir."""
     folder = state_dir(service)
-    log = open(folder / "service.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=log,
-        stdin=subprocess.DEVNULL, start_new_session=True,
-    )
+    with open(folder / "service.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=log,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    # kept referenced: a collected Popen of a running child warns, and the daemon outlives us
+    _started.append(proc)
+    (folder / "command").write_text(str(argv[0]))
     (folder / "pid").write_text(str(proc.pid))
     return proc.pid
+
+
+_started: list[subprocess.Popen[bytes]] = []
 
 
 def stop_daemon(service: str, timeout: float = 20) -> None:
@@ -151,6 +186,24 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def service_port(service: str, override_env: str) -> int:
+    """The port a service listens on: the one saved when it was started, else the one the
+    environment variable names, else a port free now. No fixed default: Linux hands out ports of
+    32768-60999 to outgoing connections, so a fixed port there is sometimes held by a client (CI
+    once failed on exactly that)."""
+    saved = state_dir(service) / "port"
+    if saved.exists():
+        return int(saved.read_text())
+    return choose_port(service, override_env)
+
+
+def choose_port(service: str, override_env: str) -> int:
+    """Picks the port for a service about to start, and saves it for the later `service_port`."""
+    port = int(os.environ.get(override_env) or free_port())
+    (state_dir(service) / "port").write_text(f"{port}\n")
+    return port
 
 
 def free_port() -> int:

@@ -30,12 +30,14 @@ from typing import Any
 from scripts.testenv.base import (
     ServiceError,
     cache_dir,
+    choose_port,
     have,
     log_tail,
     pid_alive,
     port_open,
     run,
     save_env,
+    service_port,
     start_daemon,
     state_dir,
     stop_daemon,
@@ -46,7 +48,7 @@ SERVICE = "keycloak"
 VERSION = os.environ.get("WINGSPAN_TESTENV_KEYCLOAK_VERSION", "26.4.0")
 ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("WINGSPAN_TESTENV_KEYCLOAK_PORT", "58180"))
+PORT_ENV = "WINGSPAN_TESTENV_KEYCLOAK_PORT"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "wingspan-test-admin"
 REALM = "wingspan"
 CLIENT_ID, CLIENT_SECRET = "wingspan-ci", "wingspan-ci-test-secret"
@@ -89,7 +91,7 @@ def install() -> Path:
 
 
 def base_url() -> str:
-    return f"http://{HOST}:{PORT}"
+    return f"http://{HOST}:{service_port(SERVICE, PORT_ENV)}"
 
 
 def _ready() -> bool:
@@ -102,11 +104,12 @@ def _start(distribution: Path) -> None:
     pid_file = state_dir(SERVICE) / "pid"
     if pid_alive(pid_file):
         return
-    if port_open(PORT, HOST):
-        raise ServiceError(f"port {PORT} on {HOST} is taken by a process that is not our Keycloak; stop it "
-                           "or set WINGSPAN_TESTENV_KEYCLOAK_PORT")
+    port = choose_port(SERVICE, PORT_ENV)
+    if port_open(port, HOST):
+        raise ServiceError(f"port {port} on {HOST} is taken by a process that is not our Keycloak; stop it "
+                           f"or set {PORT_ENV} to another")
     start_daemon(SERVICE, [str(distribution / "bin" / "kc.sh"), "start-dev", f"--http-host={HOST}",
-                           f"--http-port={PORT}"],
+                           f"--http-port={port}"],
                  env={"KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
                       "KC_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD})
 
@@ -182,7 +185,7 @@ def ensure() -> dict[str, str]:
     _start(distribution)
     pid_file = state_dir(SERVICE) / "pid"
     wait_until(lambda: not pid_alive(pid_file) or _ready(), timeout=240,
-               what=f"Keycloak on {HOST}:{PORT}", service=SERVICE)
+               what=f"Keycloak at {base_url()}", service=SERVICE)
     if not pid_alive(pid_file):
         raise ServiceError(f"Keycloak exited while starting; last log lines:\n{log_tail(SERVICE)}")
     _ensure_realm()

@@ -24,6 +24,8 @@ from pathlib import Path
 from scripts.testenv.base import (
     ServiceError,
     cache_dir,
+    choose_port,
+    free_port,
     go_env,
     have,
     log_tail,
@@ -31,6 +33,7 @@ from scripts.testenv.base import (
     port_open,
     run,
     save_env,
+    service_port,
     start_daemon,
     state_dir,
     stop_daemon,
@@ -41,8 +44,7 @@ SERVICE = "minio"
 MODULE = "github.com/minio/minio"
 VERSION = os.environ.get("WINGSPAN_TESTENV_MINIO_VERSION", "v0.0.0-20260212201848-7aac2a2c5b7c")
 HOST = "127.0.0.1"
-PORT = int(os.environ.get("WINGSPAN_TESTENV_MINIO_PORT", "59000"))
-CONSOLE_PORT = PORT + 1
+PORT_ENV = "WINGSPAN_TESTENV_MINIO_PORT"
 ACCESS_KEY = "wingspan-test"
 SECRET_KEY = "wingspan-test-secret-key"
 REGION = "us-east-1"
@@ -83,8 +85,12 @@ def build() -> Path:
     return target
 
 
+def _endpoint() -> str:
+    return f"http://{HOST}:{service_port(SERVICE, PORT_ENV)}"
+
+
 def _live() -> bool:
-    url = f"http://{HOST}:{PORT}/minio/health/live"
+    url = f"{_endpoint()}/minio/health/live"
     with urllib.request.urlopen(url, timeout=2) as response:  # loopback only
         return bool(response.status == 200)
 
@@ -93,16 +99,17 @@ def _start(binary: Path) -> None:
     pid_file = state_dir(SERVICE) / "pid"
     if pid_alive(pid_file):
         return  # a second `up`: the readiness wait below covers a server still starting
-    if port_open(PORT, HOST):
+    port = choose_port(SERVICE, PORT_ENV)
+    if port_open(port, HOST):
         raise ServiceError(
-            f"port {PORT} on {HOST} is taken by a process that is not our MinIO; stop it or "
-            "set WINGSPAN_TESTENV_MINIO_PORT"
+            f"port {port} on {HOST} is taken by a process that is not our MinIO; stop it or "
+            f"set {PORT_ENV} to another"
         )
     data = state_dir(SERVICE) / "data"
     data.mkdir(exist_ok=True)
     start_daemon(SERVICE, [
-        str(binary), "server", "--quiet", "--address", f"{HOST}:{PORT}",
-        "--console-address", f"{HOST}:{CONSOLE_PORT}", str(data),
+        str(binary), "server", "--quiet", "--address", f"{HOST}:{port}",
+        "--console-address", f"{HOST}:{free_port()}", str(data),
     ], env={
         "MINIO_ROOT_USER": ACCESS_KEY,
         "MINIO_ROOT_PASSWORD": SECRET_KEY,
@@ -119,11 +126,11 @@ def ensure() -> dict[str, str]:
     pid_file = state_dir(SERVICE) / "pid"
     # returns as soon as the server answers or its process is gone
     wait_until(lambda: not pid_alive(pid_file) or _live(), timeout=60,
-               what=f"MinIO on {HOST}:{PORT}", service=SERVICE)
+               what=f"MinIO at {_endpoint()}", service=SERVICE)
     if not pid_alive(pid_file):
         raise ServiceError(f"MinIO exited while starting; last log lines:\n{log_tail(SERVICE)}")
     return save_env(SERVICE, {
-        "WINGSPAN_TEST_S3_ENDPOINT": f"http://{HOST}:{PORT}",
+        "WINGSPAN_TEST_S3_ENDPOINT": _endpoint(),
         "WINGSPAN_TEST_S3_ACCESS_KEY": ACCESS_KEY,
         "WINGSPAN_TEST_S3_SECRET_KEY": SECRET_KEY,
         "WINGSPAN_TEST_S3_REGION": REGION,

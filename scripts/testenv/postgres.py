@@ -11,7 +11,6 @@ the test state lives, is closed to other users), and the state dir records where
 
 from __future__ import annotations
 
-import os
 import pwd
 import shutil
 from pathlib import Path
@@ -19,15 +18,17 @@ from pathlib import Path
 from scripts.testenv.base import (
     ServiceError,
     apt_install,
+    choose_port,
     port_open,
     run,
     save_env,
+    service_port,
     state_dir,
     wait_until,
 )
 
 SERVICE = "postgres"
-PORT = int(os.environ.get("WINGSPAN_TESTENV_PG_PORT", "55432"))
+PORT_ENV = "WINGSPAN_TESTENV_PG_PORT"
 HOST = "127.0.0.1"
 USER = "wingspan"
 PASSWORD = "wingspan-test-pw"
@@ -93,7 +94,6 @@ def _init_cluster(bin_dir: Path, root: Path) -> None:
         conf.write(
             "\n# wingspan testenv\n"
             f"listen_addresses = '{HOST}'\n"
-            f"port = {PORT}\n"
             f"unix_socket_directories = '{socket_dir}'\n"
             "fsync = off\n"
             "synchronous_commit = off\n"
@@ -108,15 +108,16 @@ def _start(bin_dir: Path, root: Path) -> None:
                   "status"], check=False)
     if status.returncode == 0:
         return  # running (a second `up`), perhaps still starting: the wait below covers it
-    if port_open(PORT, HOST):
+    port = choose_port(SERVICE, PORT_ENV)
+    if port_open(port, HOST):
         raise ServiceError(
-            f"port {PORT} on {HOST} is taken by something that is not our cluster in {data}; "
-            "stop it or set WINGSPAN_TESTENV_PG_PORT"
+            f"port {port} on {HOST} is taken by something that is not our cluster in {data}; "
+            f"stop it or set {PORT_ENV} to another"
         )
     # no autovacuum: its workers (owned by the superuser) sit in the tests' short-lived
     # databases, and DROP DATABASE ... WITH (FORCE) by the test role may not stop them
     proc = run(["runuser", "-u", OS_USER, "--", str(bin_dir / "pg_ctl"), "-D", str(data),
-                "-o", "-c autovacuum=off", "-l", str(log), "-w", "-t", "90", "start"],
+                "-o", f"-c autovacuum=off -p {port}", "-l", str(log), "-w", "-t", "90", "start"],
                check=False, timeout=120)
     if proc.returncode != 0:
         raise ServiceError(
@@ -127,7 +128,8 @@ def _start(bin_dir: Path, root: Path) -> None:
 
 def _psql(bin_dir: Path, root: Path, sql: str, database: str = "postgres") -> str:
     return _as_postgres([
-        str(bin_dir / "psql"), "-h", str(root / "socket"), "-p", str(PORT), "-U", OS_USER,
+        str(bin_dir / "psql"), "-h", str(root / "socket"), "-p", str(service_port(SERVICE, PORT_ENV)),
+        "-U", OS_USER,
         "-d", database, "-v", "ON_ERROR_STOP=1", "-X", "-q", "-t", "-A", "-c", sql,
     ])
 
@@ -153,14 +155,15 @@ def ensure() -> dict[str, str]:
     root = _cluster_dir()
     _init_cluster(bin_dir, root)
     _start(bin_dir, root)
-    wait_until(lambda: port_open(PORT, HOST), timeout=60, what=f"PostgreSQL on {HOST}:{PORT}")
+    port = service_port(SERVICE, PORT_ENV)
+    wait_until(lambda: port_open(port, HOST), timeout=60, what=f"PostgreSQL on {HOST}:{port}")
     try:
         _create_role_and_database(bin_dir, root)
     except ServiceError as exc:
         raise ServiceError(f"{exc}\nlast lines of the server log:\n"
                            f"{_log_tail(root / 'server.log')}") from exc
     (state_dir(SERVICE) / "cluster").write_text(str(root))
-    auth = f"{USER}:{PASSWORD}@{HOST}:{PORT}/{DATABASE}"
+    auth = f"{USER}:{PASSWORD}@{HOST}:{port}/{DATABASE}"
     return save_env(SERVICE, {
         "WINGSPAN_TEST_PG_URL": f"postgresql+asyncpg://{auth}",
         "WINGSPAN_TEST_PG_DSN": f"postgresql://{auth}",
