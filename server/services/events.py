@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import tuple_
+from sqlalchemy import insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -50,9 +50,11 @@ class _Lookups:
     """What a transaction of event batches looked up at once, by execution row id: the event keys
     already stored (with their digests) and the rows of the nodes and attempts the events name."""
 
-    __slots__ = ("known", "nodes", "tasks")
+    __slots__ = ("known", "new_events", "nodes", "tasks")
 
     def __init__(self) -> None:
+        # the batches' new event rows, inserted together by one statement once all are applied
+        self.new_events: list[dict[str, Any]] = []
         self.known: dict[tuple[int, str], str] = {}
         self.nodes: dict[tuple[int, str], NodeExecutionRow] = {}
         self.tasks: dict[tuple[int, str, int], TaskExecutionRow] = {}
@@ -134,22 +136,16 @@ class EventService:
             "events",
             f"{event_key}.pb",
         )
-        session.add(
-            EventRow(
-                execution_id=key(execution),
-                key=event_key,
-                digest=event_digest,
-                kind=kind,
-                node_id=node_id,
-                attempt=attempt,
-                sequence=sequence,
-                phase=int(event.value.phase),
-                occurred_at=event.value.occurred_at,
-                recorded_at=now(),
-                data_bytes=inline,
-                data_uri=uri,
-            )
-        )
+        row: dict[str, Any] = {
+            "execution_id": key(execution), "key": event_key, "digest": event_digest, "kind": kind,
+            "node_id": node_id, "attempt": attempt, "sequence": sequence, "phase": int(event.value.phase),
+            "occurred_at": event.value.occurred_at, "recorded_at": now(), "data_bytes": inline,
+            "data_uri": uri,
+        }
+        if lookups is not None:
+            lookups.new_events.append(row)
+        else:
+            session.add(EventRow(**row))
         return True
 
     async def _payload(self, execution: ExecutionRow, value: object, *parts: str) -> tuple[bytes | None, str]:
@@ -253,13 +249,15 @@ class EventService:
                     applied.append((execution, events))
             if not applied:
                 return refused
-            session.info[_LOOKUPS] = await _look_up(session, applied)
+            lookups = session.info[_LOOKUPS] = await _look_up(session, applied)
             # rows met in the batches are kept in the lookups: no flush before each lookup
             try:
                 with session.no_autoflush:
                     for execution, events in applied:
                         for event in events:
                             await self._apply(session, execution, event)
+                if lookups.new_events:  # in the order applied: a watcher reads them by row id
+                    await session.execute(insert(EventRow), lookups.new_events)
             finally:
                 session.info.pop(_LOOKUPS, None)
         for execution, _ in applied:
