@@ -51,18 +51,25 @@ async def phase_of(admin: AdminService, name: str) -> int:
 
 
 @contextmanager
-def counted_commits(admin: AdminService) -> Iterator[list[int]]:
+def counted_writes(admin: AdminService) -> Iterator[tuple[list[int], list[str]]]:
+    """The commits and the statements of the database's writer, while inside."""
     commits: list[int] = []
+    statements: list[str] = []
 
     def committed(_connection: Any) -> None:
         commits.append(1)
 
+    def executed(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
     engine = admin.db.write_engine.sync_engine
     event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
     try:
-        yield commits
+        yield commits, statements
     finally:
         event.remove(engine, "commit", committed)
+        event.remove(engine, "before_cursor_execute", executed)
 
 
 def sinks_of(writer: EventWriter, names: list[str], lost: list[str]) -> dict[str, DatabaseSink]:
@@ -81,7 +88,7 @@ async def test_what_several_executions_queued_is_stored_in_one_transaction(admin
         await create(admin, name, owner)
     writer, lost = EventWriter(admin.events), list[str]()
     sinks = sinks_of(writer, ["a", "b", "c"], lost)
-    with counted_commits(admin) as commits:
+    with counted_writes(admin) as (commits, statements):
         async with anyio.create_task_group() as group:
             group.start_soon(writer.run)
             with anyio.fail_after(30):
@@ -91,6 +98,8 @@ async def test_what_several_executions_queued_is_stored_in_one_transaction(admin
                     await sinks["c"].flush()
             group.cancel_scope.cancel()
     assert len(commits) == 1
+    # the new events of both executions by one statement (not one INSERT ... RETURNING each)
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EVENTS")]) == 1
     assert lost == ["c"]
     assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
 
