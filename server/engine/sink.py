@@ -135,8 +135,9 @@ class DatabaseSink:
     # ---- what the writer calls -----------------------------------------------------------
 
     def pending(self) -> list[stored.Event]:
-        """The events queued and not yet stored (none once detached)."""
-        return [] if self._detached else list(self._queue)
+        """The events queued and not yet stored (none once detached, or once a write failed:
+        the execution's run then ends with that failure)."""
+        return [] if self._detached or self.failure is not None else list(self._queue)
 
     def committed(self, batch: list[stored.Event]) -> None:
         """``batch`` (the first events of the queue) is committed."""

@@ -112,16 +112,21 @@ async def test_an_execution_the_database_refuses_is_told_and_the_others_are_stor
         await create(admin, name, "replica-a")
     writer, lost = EventWriter(admin.events), list[str]()
     sinks = sinks_of(writer, ["a", "b", "c"], lost)
-    async with (refusing(admin.db, "refuse_c", column="phase", when="NEW.name = 'c'"),
-                anyio.create_task_group() as group):
+    async with anyio.create_task_group() as group:
         group.start_soon(writer.run)
         with anyio.fail_after(30):
+            async with refusing(admin.db, "refuse_c", column="phase", when="NEW.name = 'c'"):
+                await sinks["a"].flush()
+                await sinks["b"].flush()
+                with pytest.raises(DBAPIError, match="refused by the test"):
+                    await sinks["c"].flush()
+                with pytest.raises(DBAPIError):  # the execution's own task hears it too
+                    await sinks["c"].run()
+            # the database would take it now: a failed execution's sink writes nothing more (its
+            # run ends with the failure), the others go on
+            sinks["c"].record(Event("node", "n1", NodePhase.RUNNING))
+            sinks["a"].record(Event("node", "n1", NodePhase.RUNNING))
             await sinks["a"].flush()
-            await sinks["b"].flush()
-            with pytest.raises(DBAPIError, match="refused by the test"):
-                await sinks["c"].flush()
-            with pytest.raises(DBAPIError):  # the execution's own task hears it too
-                await sinks["c"].run()
         group.cancel_scope.cancel()
     assert lost == []
     assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
