@@ -5,7 +5,8 @@ virtualenv, and prints times, per-node overhead, peak memory and our time divide
 by theirs:
 
 - chain: a workflow of N no-op tasks, each feeding the next (per chained node);
-- map:   one task mapped over N items (per item);
+- map:   one task mapped over N items as users write it, no concurrency given (per item);
+- map-tuned: the same map with ``concurrency=4`` (Prefect has no such knob: its plain map);
 - cold:  a whole process that defines and runs a one-task workflow.
 
     python bench/engine_bench.py                 # wingspan alone
@@ -56,7 +57,9 @@ def measure(system: str, scenario: str, size: int, repeat: int) -> dict[str, flo
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     runs = runs[1:]
     return {"seconds": statistics.median(r["seconds"] for r in runs),
-            "peak_mb": max(r["peak_mb"] for r in runs)}
+            "peak_mb": max(r["peak_mb"] for r in runs),
+            # the measured run's own peak above the process's before it
+            "run_peak_mb": max(r["peak_mb"] - r.get("before_mb", r["peak_mb"]) for r in runs)}
 
 
 def main() -> None:
@@ -74,20 +77,25 @@ def main() -> None:
         setup()
         return
     systems = ["wingspan"] + (["flytekit", "prefect"] if args.peers else [])
-    scenarios = [("chain", args.chain, "per node"), ("map", args.map, "per item"), ("cold", 1, "process")]
+    scenarios = [("chain", args.chain, "per node"), ("map", args.map, "per item"),
+                 ("map-tuned", args.map, "per item"), ("cold", 1, "process")]
     results: dict[tuple[str, str], dict[str, float]] = {}
-    print(f"python {sys.version.split()[0]}; median of {args.repeat} runs\n")
-    print(f"{'system':<10} {'workload':<12} {'total s':>9} {'overhead':>14} {'peak MB':>8}")
+    load = ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
+    print(f"python {sys.version.split()[0]}; median of {args.repeat} runs; load average {load}\n")
+    print(f"{'system':<10} {'workload':<16} {'total s':>9} {'overhead':>14} {'peak MB':>8} "
+          f"{'run peak/item':>14}")
     for system in systems:
         for scenario, size, unit in scenarios:
             if system == "prefect" and scenario != "cold":
-                size = args.prefect_map if scenario == "map" else args.prefect_chain
+                size = args.prefect_map if scenario.startswith("map") else args.prefect_chain
             figures = measure(system, scenario, size, args.repeat)
             figures["per"] = figures["seconds"] / size
             results[(system, scenario)] = figures
             per = f"{figures['per'] * 1e6:,.0f} us" if scenario != "cold" else f"{figures['per']:.2f} s"
-            print(f"{system:<10} {scenario + ' ' + str(size):<12} {figures['seconds']:>9.3f} "
-                  f"{per:>11} {unit:<3} {figures['peak_mb']:>7.0f}")
+            per_item = (f"{figures['run_peak_mb'] * 2**20 / size:,.0f} B" if scenario.startswith("map")
+                        else "")
+            print(f"{system:<10} {scenario + ' ' + str(size):<16} {figures['seconds']:>9.3f} "
+                  f"{per:>11} {unit:<3} {figures['peak_mb']:>7.0f} {per_item:>14}")
     if args.peers:
         print("\nwingspan time / theirs (per node, per item, per cold start; lower is better)")
         for peer in ("flytekit", "prefect"):

@@ -11,6 +11,11 @@ server completes, on SQLite or on PostgreSQL with several engine replicas.
 ``--role engine`` processes (0, the default: one process with every role). Node
 transitions are the node events stored while the throughput executions ran.
 
+``--count`` runs each server through ``bench/server_probe.py`` and prints, per task execution of
+the throughput run, the SQL statements (by verb and table) and transactions the servers ran.
+The servers' CPU time per task execution (user and system, from /proc, without their worker
+processes) and the load average are printed always.
+
 ``wingspan serve`` runs as its own process (SQLite and a blob folder in a temporary home,
 Python tasks in its local worker processes); the client measures through the gRPC API.
 Latency: wall time from just before CreateExecution to the first task event RUNNING as the
@@ -24,8 +29,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
+import signal
 import sqlite3
 import statistics
 import sys
@@ -63,13 +70,16 @@ def ten(x: int = 0) -> int:
 READY = re.compile(r"gRPC (\S+):(\d+)")
 
 
-async def start_server(home: Path, db_url: str, *args: str) -> tuple[asyncio.subprocess.Process, str]:
+async def start_server(home: Path, db_url: str, *args: str, count: bool = False
+                       ) -> tuple[asyncio.subprocess.Process, str]:
     """``wingspan serve ARGS`` on ``db_url`` (in the environment: it may hold a password); its gRPC
-    endpoint once ready ("" for a process without the API)."""
-    env = {**os.environ, "WINGSPAN_HOME": str(home), "WINGSPAN_DB_URL": db_url}
+    endpoint once ready ("" for a process without the API). ``count``: through the probe."""
+    env = {**os.environ, "WINGSPAN_HOME": str(home), "WINGSPAN_DB_URL": db_url,
+           "WINGSPAN_BENCH_COUNTS": str(home.parent / f"{home.name}.counts.json")}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    command = [str(HERE / "server_probe.py")] if count else ["-m", "wingspan.cli"]
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0", *args, env=env,
+        sys.executable, *command, "serve", "--http-port", "0", "--grpc-port", "0", *args, env=env,
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     while True:
@@ -118,6 +128,32 @@ async def node_events(db_url: str, home: Path) -> int:
         await connection.close()
 
 
+def cpu_seconds(processes: list[asyncio.subprocess.Process]) -> float:
+    """User and system CPU the processes used so far (their own, not their children's)."""
+    total = 0
+    for process in processes:
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+async def sql_counts(processes: list[asyncio.subprocess.Process], homes: list[Path]) -> dict[str, int]:
+    """The probes' statement and transaction counts so far, summed over the processes."""
+    paths = [home.parent / f"{home.name}.counts.json" for home in homes]
+    for path in paths:
+        path.unlink(missing_ok=True)
+    for process in processes:
+        process.send_signal(signal.SIGUSR1)
+    total: dict[str, int] = {}
+    for path in paths:
+        async with asyncio.timeout(10):
+            while not path.exists():  # noqa: ASYNC110 (written by the probe's signal handler)
+                await asyncio.sleep(0.01)
+        for name, value in json.loads(path.read_text()).items():
+            total[name] = total.get(name, 0) + value
+    return total
+
+
 async def _drain(process: asyncio.subprocess.Process) -> None:
     assert process.stderr is not None
     while await process.stderr.read(65536):
@@ -150,6 +186,9 @@ async def main() -> None:
     parser.add_argument("--executions", type=int, default=40)
     parser.add_argument("--postgres", action="store_true", help="a fresh database on the test PostgreSQL")
     parser.add_argument("--replicas", type=int, default=0, help="engine processes beside an API process")
+    parser.add_argument("--count", action="store_true", help="count SQL statements and transactions")
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the (first) server with py-spy during the "
+                        "throughput run, folded stacks into FILE (pip install py-spy)")
     args = parser.parse_args()
     async with contextlib.AsyncExitStack() as stack:
         db_url = await stack.enter_async_context(postgres_database()) if args.postgres else ""
@@ -165,15 +204,18 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
         shared = ["--storage", (root / "home" / "blobs").as_uri()]
         db_url = db_url or f"sqlite+aiosqlite:///{root / 'home' / 'db' / 'wingspan.sqlite'}"
         processes = []
+        homes = [root / "home"]
         if args.replicas:
-            process, endpoint = await start_server(root / "home", db_url, "--role", "api,scheduler", *shared)
+            process, endpoint = await start_server(root / "home", db_url, "--role", "api,scheduler", *shared,
+                                                   count=args.count)
             processes.append(process)
             for index in range(args.replicas):
-                engine, _ = await start_server(root / f"engine{index}", db_url, "--role", "engine",
-                                               "--replica-id", f"engine-{index}", *shared)
+                homes.append(root / f"engine{index}")
+                engine, _ = await start_server(homes[-1], db_url, "--role", "engine",
+                                               "--replica-id", f"engine-{index}", *shared, count=args.count)
                 processes.append(engine)
         else:
-            process, endpoint = await start_server(root / "home", db_url, *shared)
+            process, endpoint = await start_server(root / "home", db_url, *shared, count=args.count)
             processes.append(process)
         print(f"database {'PostgreSQL' if db_url.startswith('postgresql') else 'SQLite'}, "
               f"{args.replicas or 1} engine replica(s){' beside an API process' if args.replicas else ''}")
@@ -186,10 +228,32 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
             print(f"create -> first task running: median {statistics.median(samples) * 1000:.0f} ms, "
                   f"p90 {p90 * 1000:.0f} ms ({len(samples)} samples)")
             before = await node_events(db_url, root / "home")
+            counted = await sql_counts(processes, homes) if args.count else {}
+            cpu = cpu_seconds(processes)
+            spy = await asyncio.create_subprocess_exec(
+                "py-spy", "record", "--pid", str(processes[-1].pid), "--rate", "250", "--format", "raw",
+                "--output", args.py_spy, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            ) if args.py_spy else None
             wall, per_minute = await throughput(remote, args.executions)
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)
+                await spy.wait()
+            cpu = cpu_seconds(processes) - cpu
             transitions = await node_events(db_url, root / "home") - before
+            tasks = args.executions * 10
+            load = ", ".join(f"{figure:.2f}" for figure in os.getloadavg())
             print(f"{args.executions} executions x 10 tasks in {wall:.1f} s: "
-                  f"{per_minute:,.0f} task executions/min, {transitions / wall:,.0f} node transitions/s")
+                  f"{per_minute:,.0f} task executions/min, {transitions / wall:,.0f} node transitions/s; "
+                  f"server CPU {cpu / tasks * 1000:.1f} ms per task execution; load average {load}")
+            if args.count:
+                after = await sql_counts(processes, homes)
+                per_task = {name: (after.get(name, 0) - counted.get(name, 0)) / tasks for name in after}
+                print(f"per task execution: {per_task.get('statements', 0):.1f} SQL statements, "
+                      f"{per_task.get('commits', 0):.1f} commits, "
+                      f"{per_task.get('rollbacks', 0):.1f} rollbacks")
+                for name, value in sorted(per_task.items(), key=lambda item: -item[1]):
+                    if name not in ("statements", "commits", "rollbacks") and value >= 0.05:
+                        print(f"  {value:6.2f}  {name}")
             await remote.aclose()
         finally:
             for each in processes:

@@ -6,7 +6,7 @@ import contextlib
 import enum
 import itertools
 import time
-from collections import deque
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -228,6 +228,51 @@ async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAtte
 # ---- map -----------------------------------------------------------------------------------------
 
 
+class _MapItems:
+    """A map node's items, kept compact: an item's inputs are built when its turn comes, its
+    outputs land in one list per output name, its phase in a byte array; only failed items
+    keep an object (their error)."""
+
+    __slots__ = ("_copied", "_fixed", "_mapped", "_types", "count", "errors", "outputs", "phases")
+
+    def __init__(self, values: dict[str, Any], mapped: set[str], types: Mapping[str, Any], count: int,
+                 output_names: list[str]) -> None:
+        self.count = count
+        self._mapped = {k: v for k, v in values.items() if k in mapped}
+        self._fixed = {k: v for k, v in values.items() if k not in mapped}
+        self._types = types
+        # inputs a task could change in place: each item gets its own copy (see ``isolated``)
+        self._copied = {k for k, v in values.items() if not all_immutable(v if k in mapped else [v])}
+        self.phases = bytearray(count)  # NodePhase values, UNDEFINED until the item starts
+        self.outputs: dict[str, list[Any]] = {name: [None] * count for name in output_names}
+        self.errors: dict[int, ExecutionError] = {}
+
+    def inputs(self, index: int) -> dict[str, Any]:
+        item = {k: v[index] for k, v in self._mapped.items()}
+        item.update(self._fixed)
+        for k in self._copied:
+            item[k] = isolated(item[k], self._types.get(k))
+        return item
+
+    def succeeded(self, index: int, outputs: dict[str, Any]) -> None:
+        for name, values in self.outputs.items():
+            values[index] = outputs[name]
+        self.phases[index] = NodePhase.SUCCEEDED
+
+    def failed(self, index: int, error: ExecutionError) -> None:
+        self.errors[index] = error
+        self.phases[index] = NodePhase.FAILED
+
+    def succeeded_count(self) -> int:
+        return self.phases.count(NodePhase.SUCCEEDED)
+
+
+def _default_lanes() -> int:
+    """Lanes of a map given no concurrency: as many as the threads the engine may use at once
+    (each lane is one thread pulling items; a lane per item would cost a thread hand-off each)."""
+    return int(anyio.to_thread.current_default_thread_limiter().total_tokens)
+
+
 async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bool) -> dict[str, Any]:
     state = dag.state
     array = node.value
@@ -235,7 +280,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     runner = dag.resolver.task(array.node.value.task_id)
     mapped = set(array.mapped_inputs)
     types = {k: (list[v] if k in mapped else v) for k, v in runner.input_types.items()}  # type: ignore[valid-type]
-    # literals converted once; each item's values are isolated below, item by item
+    # literals converted once; each item's values are isolated as it starts
     values = {k: materialize(v, types.get(k), k) for k, v in dag.inputs_of(node, types).items()}
     lengths = {len(values[k]) for k in mapped}
     if len(lengths) > 1:
@@ -246,17 +291,16 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
     count = lengths.pop() if lengths else 0
     retries, timeout = _retries_and_timeout(node, runner)
     state.node(path, NodePhase.RUNNING, parent)
-    items = _own_items(values, mapped, runner.input_types, count)
-    results: list[dict[str, Any] | None] = [None] * count
-    errors: dict[int, ExecutionError] = {}
-    lanes = min(array.parallelism or count, count) or 1
+    items = _MapItems(values, mapped, runner.input_types, count, list(runner.output_types))
     if timeout is None and not runner.is_async and state.executor.runs_here(runner):
-        await _map_in_threads(dag, runner, path, items, results, errors, retries, lanes,
+        lanes = max(1, min(array.parallelism or _default_lanes(), count))
+        await _map_in_threads(dag, runner, path, items, retries, lanes,
                               inline and lanes == 1 and not moves_data(runner))
     else:
-        await _map_with_executor(dag, runner, path, items, results, errors, retries, timeout, lanes)
-    succeeded = count - len(errors)
-    if count and succeeded / count < array.min_success_ratio:
+        await _map_with_executor(dag, runner, path, items, retries, timeout,
+                                 max(1, min(array.parallelism or count, count)))
+    errors = items.errors
+    if count and items.succeeded_count() / count < array.min_success_ratio:
         first = errors[min(errors)]
         error = ExecutionError(code=first.code, kind=first.kind, node_id=path, retryable=False,
                                message=f"{len(errors)} of {count} items failed (at least "
@@ -264,29 +308,16 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
                                        f"{min(errors)}: {first.message}")
         state.node(path, NodePhase.FAILED, parent, error)
         raise NodeFailed(error)
-    names = list(runner.output_types)
-    outputs = {name: [r[name] if r is not None else None for r in results] for name in names}
-    state.node(path, NodePhase.SUCCEEDED, parent, outputs=outputs)
-    return outputs
+    state.node(path, NodePhase.SUCCEEDED, parent, outputs=items.outputs)
+    return items.outputs
 
 
-def _own_items(values: dict[str, Any], mapped: set[str], types: Any, count: int) -> list[dict[str, Any]]:
-    """Each item's inputs as its own (see ``isolated``): items of immutable values, the common
-    case, are built without a per-item copy check."""
-    copied = {k for k in values if not all_immutable(values[k] if k in mapped else [values[k]])}
-    if not copied:
-        return [{k: (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
-    return [{k: isolated(values[k][i] if k in mapped else values[k], types.get(k)) if k in copied
-             else (values[k][i] if k in mapped else values[k]) for k in values} for i in range(count)]
-
-
-async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
-                          results: list[dict[str, Any] | None], errors: dict[int, ExecutionError],
+async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _MapItems,
                           retries: int, lanes: int, inline: bool) -> None:
     """Items are pulled from one queue by a few worker threads, each calling the task
     directly: a thread handoff per item would cost more than most items do."""
     state = dag.state
-    queue = deque(range(len(items)))
+    queue = iter(range(items.count))  # next() on a range iterator is atomic under the GIL
     buffers: list[list[Event]] = [[] for _ in range(lanes)]
     name = runner.template.id.name if runner.template.id else ""
 
@@ -300,17 +331,16 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
             reset_context(token)
 
     def lane_items(events: list[Event], context: ExecutionContext) -> None:
-        while True:
-            try:
-                index = queue.popleft()
-            except IndexError:
+        for index in queue:
+            if state.aborted:  # an aborted run starts no more items
                 return
             item_path = f"{path}/{index}"
+            items.phases[index] = NodePhase.RUNNING
             events.append(Event("node", item_path, NodePhase.RUNNING, 0, path))
             for attempt in itertools.count():
                 context.start_attempt(item_path, attempt)
                 try:
-                    results[index] = runner.call(items[index])
+                    outputs = runner.call(items.inputs(index))
                 except Exception as exc:
                     error = error_from_exception(exc, item_path)
                     report = report_logs(context) if context.report else ()
@@ -319,11 +349,12 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                                             error=error, logs=report))
                         time.sleep(state.retry.delay(attempt + 1))
                         continue
-                    errors[index] = error
+                    items.failed(index, error)
                     events.append(Event("task", item_path, TaskPhase.FAILED, attempt, error=error,
                                         logs=report))
                     events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
                 else:
+                    items.succeeded(index, outputs)
                     report = report_logs(context) if context.report else ()
                     if report:  # an item's attempt is recorded only when it has something to show
                         events.append(Event("task", item_path, TaskPhase.SUCCEEDED, attempt, logs=report))
@@ -338,7 +369,8 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: lis
                 for events in buffers:
                     group.start_soon(_in_thread, lane, events)
     finally:
-        for event in sorted((e for b in buffers for e in b), key=lambda e: e.at):
+        merged = buffers[0] if lanes == 1 else sorted((e for b in buffers for e in b), key=lambda e: e.at)
+        for event in merged:
             state.sink.record(event)
 
 
@@ -346,33 +378,37 @@ async def _in_thread(func: Any, *args: Any) -> None:
     await anyio.to_thread.run_sync(func, *args, abandon_on_cancel=True)
 
 
-async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: list[dict[str, Any]],
-                             results: list[dict[str, Any] | None], errors: dict[int, ExecutionError],
+async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: _MapItems,
                              retries: int, item_timeout: float | None, lanes: int) -> None:
-    """Items with a timeout (or async tasks) go through the executor one attempt at a time."""
+    """Items with a timeout (or async tasks) go through the executor one attempt at a time,
+    ``lanes`` at once, each lane taking the next item when its last one ends."""
     state = dag.state
-    limiter = anyio.CapacityLimiter(lanes)
+    queue = iter(range(items.count))
 
     async def one(index: int) -> None:
         item_path = f"{path}/{index}"
         journal = state.journal
         if journal is not None and item_path in journal.outputs:
-            results[index] = journal.outputs[item_path]
+            items.succeeded(index, journal.outputs[item_path])
             return
-        async with limiter:
-            state.node(item_path, NodePhase.RUNNING, path)
-            outcome, error = await _attempt_until_done(dag, runner, items[index], item_path, retries,
-                                                       item_timeout)
-            if error is None:
-                results[index] = outcome.outputs
-                state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
-                return
-            errors[index] = error
-            state.node(item_path, NodePhase.FAILED, path, error)
+        items.phases[index] = NodePhase.RUNNING
+        state.node(item_path, NodePhase.RUNNING, path)
+        outcome, error = await _attempt_until_done(dag, runner, items.inputs(index), item_path, retries,
+                                                   item_timeout)
+        if error is None:
+            items.succeeded(index, outcome.outputs)
+            state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
+            return
+        items.failed(index, error)
+        state.node(item_path, NodePhase.FAILED, path, error)
+
+    async def lane() -> None:
+        for index in queue:
+            await one(index)
 
     async with anyio.create_task_group() as group:
-        for index in range(len(items)):
-            group.start_soon(one, index)
+        for _ in range(lanes):
+            group.start_soon(lane)
 
 
 # ---- branches -------------------------------------------------------------------------------------

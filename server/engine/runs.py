@@ -30,7 +30,7 @@ from wingspan.server.engine.journal import last_sequence, load_journal, recovere
 from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
 from wingspan.server.engine.signals import DatabaseSignals
-from wingspan.server.engine.sink import DatabaseSink
+from wingspan.server.engine.sink import DatabaseSink, EventWriter
 
 if TYPE_CHECKING:
     from wingspan.core.engine.journal import Journal
@@ -94,6 +94,8 @@ class ExecutionDriver:
         self.work_dir = work_dir
         self.replica_id = replica_id
         self.retry = retry
+        # writes the events of every execution run here, together (run by the worker)
+        self.writer = EventWriter(admin.events)
         self._cache = TaskCache(
             ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
         )
@@ -106,7 +108,7 @@ class ExecutionDriver:
         if row is None or row.phase not in RUNNABLE:
             return
         sink = claimed.sink = DatabaseSink(
-            admin.events,
+            self.writer,
             row.project,
             row.domain,
             row.name,

@@ -1,9 +1,11 @@
-"""The server engine's event sink: the engine's events, numbered, into the database.
+"""The server engine's event sinks: the engine's events, numbered, into the database.
 
-``record`` never blocks the engine: events queue and a writer task ingests them in
-order through the event service (idempotent by sequence number, phases forward
-only). ``flush`` waits until everything recorded so far is stored: the engine awaits
-it where a crash must leave a trace before it acts (an attempt about to start).
+``record`` never blocks the engine: events queue in the execution's sink, and one writer
+per replica (:class:`EventWriter`) ingests what every sink queued meanwhile in one
+transaction, each execution's events in order, through the event service (idempotent
+by sequence number, phases forward only). ``flush`` waits until everything recorded so
+far is stored (committed: a sink hears of a write only after its commit): the engine
+awaits it where a crash must leave a trace before it acts (an attempt about to start).
 
 Every batch is fenced by the replica's lease (``owner``): once the event service
 refuses one with :class:`LeaseLostError`, the sink records nothing more and calls
@@ -32,7 +34,10 @@ from wingspan.core.types.passthrough import as_literal
 if TYPE_CHECKING:
     from wingspan.server.services.events import EventService
 
-__all__ = ["DatabaseSink"]
+__all__ = ["DatabaseSink", "EventWriter"]
+
+#: events written at most per transaction (a sink's whole queue goes in one, however long)
+WRITE_BATCH_EVENTS = 2000
 
 
 def _time(at: float) -> datetime:
@@ -50,7 +55,7 @@ class DatabaseSink:
 
     def __init__(
         self,
-        events: EventService,
+        writer: EventWriter,
         project: str,
         domain: str,
         name: str,
@@ -60,15 +65,14 @@ class DatabaseSink:
         first_sequence: int = 0,
         on_lease_lost: Callable[[], None] | None = None,
     ) -> None:
-        self._events = events
-        self._execution_id = ExecutionId(project, domain, name)
+        self._writer = writer
+        self.execution_id = ExecutionId(project, domain, name)
         self._producer = producer
-        self._owner = owner
+        self.owner = owner
         self._on_lease_lost = on_lease_lost
         self.lease_lost = False
         self._sequence = first_sequence
         self._queue: deque[stored.Event] = deque()
-        self._wake = anyio.Event()
         self._written = 0  # sequence numbers up to this one are stored
         self._progress = anyio.Event()
         self._closed = False
@@ -82,7 +86,7 @@ class DatabaseSink:
         self._detached = True
         self._queue.clear()
         self._closed = True
-        self._wake.set()
+        self._progress.set()
 
     def record(self, event: Event) -> None:
         if self._detached:
@@ -90,7 +94,7 @@ class DatabaseSink:
         self._sequence += 1
         event.sequence = self._sequence
         self._queue.append(self._message(event))
-        self._wake.set()
+        self._writer.wants_write(self)
 
     def record_attempt_handle(
         self, node_id: str, attempt: int, task_id: Identifier | None, plugin: str, handle: Any
@@ -113,7 +117,7 @@ class DatabaseSink:
                 ),
             )
         )
-        self._wake.set()
+        self._writer.wants_write(self)
 
     async def flush(self) -> None:
         """Returns once every event recorded so far is stored (raises what stopped the writer)."""
@@ -121,60 +125,73 @@ class DatabaseSink:
         while self._written < target:
             if self.failure is not None:
                 raise self.failure
+            if self._detached:  # nothing more is stored: the engine is being stopped
+                await anyio.sleep_forever()
             progress = self._progress
             await progress.wait()
         if self.failure is not None:
             raise self.failure
 
-    # ---- the writer ---------------------------------------------------------------------
+    # ---- what the writer calls -----------------------------------------------------------
+
+    def pending(self) -> list[stored.Event]:
+        """The events queued and not yet stored (none once detached, or once a write failed:
+        the execution's run then ends with that failure)."""
+        return [] if self._detached or self.failure is not None else list(self._queue)
+
+    def committed(self, batch: list[stored.Event]) -> None:
+        """``batch`` (the first events of the queue) is committed."""
+        if self._detached:
+            return
+        for _ in batch:
+            self._queue.popleft()
+        self._written = max(self._written, max(e.value.sequence for e in batch if e.value))
+        self._progress.set()
+        self._progress = anyio.Event()
+
+    def refused(self, exc: LeaseLostError) -> None:
+        """The lease is lost: nothing more is recorded, the engine is told."""
+        self.lease_lost = True
+        self.failure = exc
+        self.detach()
+        if self._on_lease_lost is not None:
+            self._on_lease_lost()
+
+    def failed(self, exc: BaseException) -> None:
+        """Writing failed for another reason: ``run`` and ``flush`` raise it."""
+        self.failure = exc
+        self._progress.set()
+
+    # ---- the sink's task ------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Writes queued events until closed and drained: all that queued while the previous
-        write ran go in one transaction."""
-        try:
-            while True:
-                while self._queue:
-                    batch = list(self._queue)
-                    try:
-                        await self._events.ingest(self._execution_id, batch, owner=self._owner)
-                    except LeaseLostError as exc:
-                        self.lease_lost = True
-                        self.failure = exc
-                        self.detach()
-                        self._progress.set()
-                        if self._on_lease_lost is not None:
-                            self._on_lease_lost()
-                        return
-                    if self._detached:
-                        return
-                    for _ in batch:
-                        self._queue.popleft()
-                    self._written = max(self._written, max(e.value.sequence for e in batch if e.value))
-                    self._progress.set()
-                    self._progress = anyio.Event()
-                if self._closed:
+        """Returns once closed and drained (or detached); raises what stopped the writing of
+        this execution's events (the lease lost is not raised: ``on_lease_lost`` says it)."""
+        while True:
+            if self.failure is not None:
+                if self.lease_lost:
                     return
-                await self._wake.wait()
-                self._wake = anyio.Event()
-        except BaseException as exc:
-            self.failure = exc
-            self._progress.set()
-            raise
+                raise self.failure
+            if self._detached or (self._closed and not self._queue):
+                return
+            progress = self._progress
+            await progress.wait()
 
     async def aclose(self) -> None:
         self._closed = True
-        self._wake.set()
+        self._progress.set()
+        self._progress = anyio.Event()
 
     # ---- conversion ---------------------------------------------------------------------
 
     def _task_id(self, node_id: str, attempt: int, task_id: Identifier | None = None) -> TaskExecutionId:
-        return TaskExecutionId(task_id, NodeExecutionId(self._execution_id, node_id), attempt)
+        return TaskExecutionId(task_id, NodeExecutionId(self.execution_id, node_id), attempt)
 
     def _message(self, event: Event) -> stored.Event:
         at = _time(event.at)
         if event.kind == "workflow":
             return stored.Event("workflow", stored.WorkflowExecutionEvent(
-                execution_id=self._execution_id,
+                execution_id=self.execution_id,
                 producer_id=self._producer,
                 phase=WorkflowPhase(int(event.phase)),
                 occurred_at=at,
@@ -186,7 +203,7 @@ class DatabaseSink:
         if event.kind == "node":
             dynamic = event.dynamic
             return stored.Event("node", stored.NodeExecutionEvent(
-                id=NodeExecutionId(self._execution_id, event.node_id),
+                id=NodeExecutionId(self.execution_id, event.node_id),
                 producer_id=self._producer,
                 phase=NodePhase(int(event.phase)),
                 occurred_at=at,
@@ -211,3 +228,65 @@ class DatabaseSink:
             logs=tuple(stored.TaskLog(name, uri) for name, uri in event.logs),
             sequence=event.sequence,
         ))
+
+
+class EventWriter:
+    """The one writer of a replica's event sinks: what every execution queued while the
+    previous write ran goes in one transaction (a sink's events in order, never split)."""
+
+    def __init__(self, events: EventService) -> None:
+        self._events = events
+        self._waiting: dict[DatabaseSink, None] = {}  # sinks with queued events, in arrival order
+        self._wake = anyio.Event()
+
+    def wants_write(self, sink: DatabaseSink) -> None:
+        self._waiting[sink] = None
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            while self._waiting:
+                await self._write(self._take())
+            await self._wake.wait()
+            self._wake = anyio.Event()
+
+    def _take(self) -> list[tuple[DatabaseSink, list[stored.Event]]]:
+        taken: list[tuple[DatabaseSink, list[stored.Event]]] = []
+        size = 0
+        while self._waiting and size < WRITE_BATCH_EVENTS:
+            sink = next(iter(self._waiting))
+            del self._waiting[sink]
+            batch = sink.pending()
+            if batch:
+                taken.append((sink, batch))
+                size += len(batch)
+        return taken
+
+    async def _write(self, taken: list[tuple[DatabaseSink, list[stored.Event]]]) -> None:
+        if not taken:
+            return
+        try:
+            refused = await self._events.ingest_many([(s.execution_id, batch, s.owner) for s, batch in taken])
+        except Exception:
+            if len(taken) == 1:
+                await self._write_alone(*taken[0])
+                return
+            # one execution's trouble must not stop the others: each is written alone
+            for sink, batch in taken:
+                await self._write_alone(sink, batch)
+            return
+        for (sink, batch), lost in zip(taken, refused, strict=True):
+            if lost is None:
+                sink.committed(batch)
+            else:
+                sink.refused(lost)
+
+    async def _write_alone(self, sink: DatabaseSink, batch: list[stored.Event]) -> None:
+        try:
+            await self._events.ingest(sink.execution_id, batch, owner=sink.owner)
+        except LeaseLostError as exc:
+            sink.refused(exc)
+        except Exception as exc:
+            sink.failed(exc)
+        else:
+            sink.committed(batch)

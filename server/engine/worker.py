@@ -122,6 +122,7 @@ class EngineWorker:
         async with anyio.create_task_group() as group:
             group.start_soon(self._heartbeat)
             group.start_soon(self.aborts.run)
+            group.start_soon(self.driver.writer.run)
             while True:
                 keys = await self._claim()
                 for execution_key in keys:

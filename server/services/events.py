@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+from sqlalchemy import insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -41,8 +42,22 @@ from wingspan.server.services.phases import is_terminal, moves_forward
 __all__ = ["EventService"]
 
 _RUNNING = {"workflow": 2, "node": 2, "task": 2}
-# what a batch's transaction keeps in ``session.info``
-_KNOWN_KEYS, _NODE_ROWS, _TASK_ROWS = "wingspan.event_keys", "wingspan.node_rows", "wingspan.task_rows"
+# where a batch's transaction keeps its ``_Lookups`` in ``session.info``
+_LOOKUPS = "wingspan.event_lookups"
+
+
+class _Lookups:
+    """What a transaction of event batches looked up at once, by execution row id: the event keys
+    already stored (with their digests) and the rows of the nodes and attempts the events name."""
+
+    __slots__ = ("known", "new_events", "nodes", "tasks")
+
+    def __init__(self) -> None:
+        # the batches' new event rows, inserted together by one statement once all are applied
+        self.new_events: list[dict[str, Any]] = []
+        self.known: dict[tuple[int, str], str] = {}
+        self.nodes: dict[tuple[int, str], NodeExecutionRow] = {}
+        self.tasks: dict[tuple[int, str, int], TaskExecutionRow] = {}
 
 
 class EventService:
@@ -91,9 +106,9 @@ class EventService:
         assert event.value is not None
         sequence = int(event.value.sequence)
         event_key = f"s{sequence}" if sequence else f"d{digest(data)}"
-        known: dict[str, str] | None = session.info.get(_KNOWN_KEYS)
-        if known is not None and sequence:  # a batch: its numbered keys were looked up at once
-            found = known.get(event_key)
+        lookups: _Lookups | None = session.info.get(_LOOKUPS)
+        if lookups is not None and sequence:  # a batch: its numbered keys were looked up at once
+            found = lookups.known.get((key(execution), event_key))
         else:
             found = (
                 await session.execute(
@@ -110,8 +125,8 @@ class EventService:
                 f"execution {execution.name}: event sequence {sequence} was already recorded with other "
                 "content; each event needs its own sequence number"
             )
-        if known is not None:
-            known[event_key] = event_digest
+        if lookups is not None:
+            lookups.known[(key(execution), event_key)] = event_digest
         inline, uri = await self.payloads.put(
             data,
             "executions",
@@ -121,22 +136,16 @@ class EventService:
             "events",
             f"{event_key}.pb",
         )
-        session.add(
-            EventRow(
-                execution_id=key(execution),
-                key=event_key,
-                digest=event_digest,
-                kind=kind,
-                node_id=node_id,
-                attempt=attempt,
-                sequence=sequence,
-                phase=int(event.value.phase),
-                occurred_at=event.value.occurred_at,
-                recorded_at=now(),
-                data_bytes=inline,
-                data_uri=uri,
-            )
-        )
+        row: dict[str, Any] = {
+            "execution_id": key(execution), "key": event_key, "digest": event_digest, "kind": kind,
+            "node_id": node_id, "attempt": attempt, "sequence": sequence, "phase": int(event.value.phase),
+            "occurred_at": event.value.occurred_at, "recorded_at": now(), "data_bytes": inline,
+            "data_uri": uri,
+        }
+        if lookups is not None:
+            lookups.new_events.append(row)
+        else:
+            session.add(EventRow(**row))
         return True
 
     async def _payload(self, execution: ExecutionRow, value: object, *parts: str) -> tuple[bytes | None, str]:
@@ -213,47 +222,47 @@ class EventService:
         with those of the replica that took over."""
         if not events:
             return
-        sender = _sender("event batch", "owner", owner)
+        refused = (await self.ingest_many([(execution_id, events, owner)]))[0]
+        if refused is not None:
+            raise refused
+
+    async def ingest_many(
+        self, batches: Sequence[tuple[ExecutionId, Sequence[Event], str]]
+    ) -> list[LeaseLostError | None]:
+        """Batches of events of several executions, each ``(execution id, events in order,
+        owner)``, in one transaction: how an engine replica writes what all its executions
+        recorded meanwhile. Each batch is fenced as in :meth:`ingest`; one refused for its lease
+        is left out (its ``LeaseLostError`` in the answer, at its index; None for a stored one)
+        and the others are stored. Any other error rolls every batch back."""
+        senders = [_sender("event batch", "owner", owner) for _, _, owner in batches]
+        refused: list[LeaseLostError | None] = [None] * len(batches)
+        applied: list[tuple[ExecutionRow, Sequence[Event]]] = []
         async with self.db.write() as session:
-            execution = await self._lock_execution(session, execution_id)
-            self._check_lease(execution, sender)
-            await self._prefetch(session, execution, events)
-            # rows met in the batch are kept in the session's maps: no flush before each lookup
+            rows = await _lock_executions(session, [execution_id for execution_id, _, _ in batches])
+            for index, (execution, (_, events, _)) in enumerate(zip(rows, batches, strict=True)):
+                try:
+                    self._check_lease(execution, senders[index])
+                except LeaseLostError as exc:
+                    refused[index] = exc
+                    continue
+                if events:
+                    applied.append((execution, events))
+            if not applied:
+                return refused
+            lookups = session.info[_LOOKUPS] = await _look_up(session, applied)
+            # rows met in the batches are kept in the lookups: no flush before each lookup
             try:
                 with session.no_autoflush:
-                    for event in events:
-                        await self._apply(session, execution, event)
+                    for execution, events in applied:
+                        for event in events:
+                            await self._apply(session, execution, event)
+                if lookups.new_events:  # in the order applied: a watcher reads them by row id
+                    await session.execute(insert(EventRow), lookups.new_events)
             finally:
-                for name in (_KNOWN_KEYS, _NODE_ROWS, _TASK_ROWS):
-                    session.info.pop(name, None)
-        self._notify(execution)
-
-    async def _prefetch(
-        self, session: AsyncSession, execution: ExecutionRow, events: Sequence[Event]
-    ) -> None:
-        """Looks up at once what the batch's events will need: their keys already stored, and
-        the rows of their nodes and attempts."""
-        keys = [f"s{e.value.sequence}" for e in events if e.value is not None and e.value.sequence]
-        known: dict[str, str] = {}
-        if keys:
-            found = await session.execute(select(EventRow.key, EventRow.digest).where(
-                EventRow.execution_id == execution.id, col(EventRow.key).in_(keys)))
-            known = {row[0]: row[1] for row in found.all()}
-        session.info[_KNOWN_KEYS] = known
-        node_ids = {_node_id(e) for e in events if e.kind in ("node", "task")}
-        nodes: dict[str, NodeExecutionRow] = {}
-        tasks: dict[tuple[str, int], TaskExecutionRow] = {}
-        if node_ids:
-            for row in (await session.execute(select(NodeExecutionRow).where(
-                    NodeExecutionRow.execution_id == execution.id,
-                    col(NodeExecutionRow.node_id).in_(node_ids)))).scalars():
-                nodes[row.node_id] = row
-            for task_row in (await session.execute(select(TaskExecutionRow).where(
-                    TaskExecutionRow.execution_id == execution.id,
-                    col(TaskExecutionRow.node_id).in_(node_ids)))).scalars():
-                tasks[(task_row.node_id, task_row.attempt)] = task_row
-        session.info[_NODE_ROWS] = nodes
-        session.info[_TASK_ROWS] = tasks
+                session.info.pop(_LOOKUPS, None)
+        for execution, _ in applied:
+            self._notify(execution)
+        return refused
 
     async def _apply(self, session: AsyncSession, execution: ExecutionRow, event: Event) -> bool:
         if isinstance(event.value, WorkflowExecutionEvent):
@@ -312,9 +321,9 @@ class EventService:
             return False
         at = event.occurred_at or now()
         await _node_row(session, execution, node_id, at)
-        cached: dict[tuple[str, int], TaskExecutionRow] | None = session.info.get(_TASK_ROWS)
-        if cached is not None:
-            row = cached.get((node_id, attempt))
+        lookups: _Lookups | None = session.info.get(_LOOKUPS)
+        if lookups is not None:
+            row = lookups.tasks.get((key(execution), node_id, attempt))
         else:
             row = (
                 await session.execute(
@@ -340,8 +349,8 @@ class EventService:
                 updated_at=at,
             )
             session.add(row)
-            if cached is not None:
-                cached[(node_id, attempt)] = row
+            if lookups is not None:
+                lookups.tasks[(key(execution), node_id, attempt)] = row
         # log links accumulate, whatever the order: a late event may bring one more
         logs = {name: uri for name, uri in json.loads(row.logs)}
         for log in event.logs:
@@ -382,29 +391,31 @@ class EventService:
         if found is None:
             raise NotFoundError(f"execution {execution_id.name} does not exist")
         execution_key = key(found)
+        page = 500
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
             waiter = self.next_event(execution_key)
             async with self.db.read() as session:
-                execution = await execution_row(session, execution_id)
-                if execution is None:
+                # the phase before the events: an execution seen ended has every event stored
+                # (its last one in the transaction that ended it), so the read after it sees them
+                phase = (await session.execute(
+                    select(ExecutionRow.phase).where(ExecutionRow.id == execution_key))).scalar_one_or_none()
+                if phase is None:
                     raise NotFoundError(f"execution {execution_id.name} does not exist")
-                statement = select(EventRow).where(
-                    EventRow.execution_id == key(execution), col(EventRow.id) > last_id
+                statement = select(EventRow.id, EventRow.data_bytes, EventRow.data_uri).where(
+                    EventRow.execution_id == execution_key, col(EventRow.id) > last_id
                 )
                 if after_sequence:
                     statement = statement.where(col(EventRow.sequence) > after_sequence)
-                rows = list(
-                    (await session.execute(statement.order_by(col(EventRow.id)).limit(500))).scalars()
-                )
-            for row in rows:
-                last_id = key(row)
-                data = await self.payloads.get(row.data_bytes, row.data_uri)
+                rows = (await session.execute(statement.order_by(col(EventRow.id)).limit(page))).all()
+            for row_id, data_bytes, data_uri in rows:
+                last_id = row_id
+                data = await self.payloads.get(data_bytes, data_uri)
                 yield codec.decode(Event, data or b"")
-            if rows:
+            if len(rows) == page:  # more may be stored already
                 continue
-            if is_terminal("workflow", execution.phase):
+            if is_terminal("workflow", phase):
                 return
             with anyio.move_on_after(poll_interval):
                 await waiter.wait()
@@ -444,6 +455,59 @@ class EventService:
         return events
 
 
+async def _lock_executions(
+    session: AsyncSession, execution_ids: Sequence[ExecutionId | None]
+) -> list[ExecutionRow]:
+    """The executions the ids name (each checked), locked for update in one statement, in row id
+    order (as every transaction locking several takes them), answered in the order asked."""
+    checked = [check_execution_id(execution_id, "event: execution id") for execution_id in execution_ids]
+    names = {(e.project, e.domain, e.name) for e in checked}
+    found = (await session.execute(
+        select(ExecutionRow)
+        .where(tuple_(ExecutionRow.project, ExecutionRow.domain, ExecutionRow.name).in_(names))
+        .order_by(col(ExecutionRow.id))
+        .with_for_update()
+    )).scalars()
+    by_name = {(row.project, row.domain, row.name): row for row in found}
+    rows = []
+    for execution_id in checked:
+        row = by_name.get((execution_id.project, execution_id.domain, execution_id.name))
+        if row is None:
+            raise NotFoundError(
+                f"event for execution {execution_id.project}/{execution_id.domain}/"
+                f"{execution_id.name}, which does not exist"
+            )
+        rows.append(row)
+    return rows
+
+
+async def _look_up(
+    session: AsyncSession, batches: Sequence[tuple[ExecutionRow, Sequence[Event]]]
+) -> _Lookups:
+    """Looks up at once what the batches' events will need: their keys already stored, and the
+    rows of their nodes and attempts (one statement each, for every execution)."""
+    lookups = _Lookups()
+    executions = {key(execution) for execution, _ in batches}
+    keys = {f"s{e.value.sequence}" for _, events in batches for e in events
+            if e.value is not None and e.value.sequence}
+    if keys:
+        found = await session.execute(
+            select(EventRow.execution_id, EventRow.key, EventRow.digest).where(
+                col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(keys)))
+        lookups.known = {(row[0], row[1]): row[2] for row in found.all()}
+    node_ids = {_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")}
+    if node_ids:
+        for node in (await session.execute(select(NodeExecutionRow).where(
+                col(NodeExecutionRow.execution_id).in_(executions),
+                col(NodeExecutionRow.node_id).in_(node_ids)))).scalars():
+            lookups.nodes[(node.execution_id, node.node_id)] = node
+        for task in (await session.execute(select(TaskExecutionRow).where(
+                col(TaskExecutionRow.execution_id).in_(executions),
+                col(TaskExecutionRow.node_id).in_(node_ids)))).scalars():
+            lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
+    return lookups
+
+
 def _node_id(event: Event) -> str:
     """The node a node or task event is about."""
     value = event.value
@@ -465,9 +529,9 @@ def _sender(what: str, field: str, sender: str) -> str:
 async def _node_row(
     session: AsyncSession, execution: ExecutionRow, node_id: str, at: datetime
 ) -> NodeExecutionRow:
-    cached: dict[str, NodeExecutionRow] | None = session.info.get(_NODE_ROWS)
-    if cached is not None:
-        row = cached.get(node_id)
+    lookups: _Lookups | None = session.info.get(_LOOKUPS)
+    if lookups is not None:
+        row = lookups.nodes.get((key(execution), node_id))
     else:
         row = (
             await session.execute(
@@ -482,8 +546,8 @@ async def _node_row(
             execution_id=key(execution), node_id=node_id, phase=0, created_at=at, updated_at=at
         )
         session.add(row)
-        if cached is not None:
-            cached[node_id] = row
+        if lookups is not None:
+            lookups.nodes[(key(execution), node_id)] = row
         else:
             await session.flush()
     return row

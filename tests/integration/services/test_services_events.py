@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy.event
 
 from tests.integration.services import flows
 from tests.integration.services.builders import (
@@ -385,3 +386,25 @@ async def test_watch_replays_then_follows_until_the_end(
     rpcs = AdminRpcs(admin)
     later = [e async for e in rpcs.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
     assert [some(e.workflow).sequence for e in later] == [3]
+
+
+async def test_watching_an_ended_execution_reads_its_events_in_one_pass(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    for sequence, phase in enumerate((WP.RUNNING, WP.SUCCEEDED), start=1):
+        await EngineRpcs(admin.events).create_workflow_event(wf_event(execution, phase, sequence))
+    statements: list[str] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    engine = admin.db.read_engine.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", executed)
+    try:
+        seen = [e async for e in admin.events.watch_execution(codec.from_proto(execution))]
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", executed)
+    assert len(seen) == 2
+    # the execution found by name; then its phase and its events, once: a page shorter than
+    # the limit is all there is, and an ended execution's events are all stored
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 3, statements

@@ -1,0 +1,132 @@
+"""One writer per engine replica: what all its executions queued meanwhile is stored in one
+transaction, each execution fenced by its own lease; an execution whose write fails (its
+lease lost, or refused by the database) is told so, and the others are stored all the same.
+A sink hears of its events as stored only once they are committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import anyio
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+
+from tests.integration.engine.refusals import refusing
+from tests.integration.services import flows
+from tests.integration.services.builders import (
+    DOMAIN,
+    PROJECT,
+    ident,
+    literals,
+    register_workflow_with_tasks,
+    take_lease,
+)
+from wingspan.core.engine import Event
+from wingspan.core.errors import LeaseLostError
+from wingspan.core.model.execution import NodePhase, WorkflowPhase
+from wingspan.protos import v1
+from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.engine.sink import DatabaseSink, EventWriter
+from wingspan.server.services.admin import AdminService
+
+RUNNING = int(WorkflowPhase.RUNNING)
+
+
+async def create(admin: AdminService, name: str, owner: str) -> None:
+    response = await AdminRpcs(admin).create_execution(v1.CreateExecutionRequest(
+        project=PROJECT, domain=DOMAIN, name=name,
+        spec=v1.ExecutionSpec(entity_id=ident(2, flows.gated.name, "v1"), inputs=literals(x=1))))
+    assert response.id is not None
+    await take_lease(admin, response.id, owner)
+
+
+async def phase_of(admin: AdminService, name: str) -> int:
+    found = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(
+        id=v1.ExecutionId(project=PROJECT, domain=DOMAIN, name=name)))
+    assert found.closure is not None
+    return int(found.closure.phase)
+
+
+@contextmanager
+def counted_writes(admin: AdminService) -> Iterator[tuple[list[int], list[str]]]:
+    """The commits and the statements of the database's writer, while inside."""
+    commits: list[int] = []
+    statements: list[str] = []
+
+    def committed(_connection: Any) -> None:
+        commits.append(1)
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        statements.append(statement)
+
+    engine = admin.db.write_engine.sync_engine
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        yield commits, statements
+    finally:
+        event.remove(engine, "commit", committed)
+        event.remove(engine, "before_cursor_execute", executed)
+
+
+def sinks_of(writer: EventWriter, names: list[str], lost: list[str]) -> dict[str, DatabaseSink]:
+    sinks = {}
+    for name in names:
+        sinks[name] = DatabaseSink(writer, PROJECT, DOMAIN, name, producer="replica-a", owner="replica-a",
+                                   on_lease_lost=lambda name=name: lost.append(name))  # type: ignore[misc]
+        sinks[name].record(Event("workflow", "", WorkflowPhase.RUNNING))
+        sinks[name].record(Event("node", "n0", NodePhase.RUNNING))
+    return sinks
+
+
+async def test_what_several_executions_queued_is_stored_in_one_transaction(admin: AdminService) -> None:
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    for name, owner in (("a", "replica-a"), ("b", "replica-a"), ("c", "replica-b")):
+        await create(admin, name, owner)
+    writer, lost = EventWriter(admin.events), list[str]()
+    sinks = sinks_of(writer, ["a", "b", "c"], lost)
+    with counted_writes(admin) as (commits, statements):
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+            with anyio.fail_after(30):
+                await sinks["a"].flush()
+                await sinks["b"].flush()
+                with pytest.raises(LeaseLostError, match="replica 'replica-a' does not hold its lease"):
+                    await sinks["c"].flush()
+            group.cancel_scope.cancel()
+    assert len(commits) == 1
+    # the new events of both executions by one statement (not one INSERT ... RETURNING each)
+    assert len([s for s in statements if s.lstrip().upper().startswith("INSERT INTO EVENTS")]) == 1
+    assert lost == ["c"]
+    assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
+
+
+async def test_an_execution_the_database_refuses_is_told_and_the_others_are_stored(
+    admin: AdminService,
+) -> None:
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    for name in "abc":
+        await create(admin, name, "replica-a")
+    writer, lost = EventWriter(admin.events), list[str]()
+    sinks = sinks_of(writer, ["a", "b", "c"], lost)
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        with anyio.fail_after(30):
+            async with refusing(admin.db, "refuse_c", column="phase", when="NEW.name = 'c'"):
+                await sinks["a"].flush()
+                await sinks["b"].flush()
+                with pytest.raises(DBAPIError, match="refused by the test"):
+                    await sinks["c"].flush()
+                with pytest.raises(DBAPIError):  # the execution's own task hears it too
+                    await sinks["c"].run()
+            # the database would take it now: a failed execution's sink writes nothing more (its
+            # run ends with the failure), the others go on
+            sinks["c"].record(Event("node", "n1", NodePhase.RUNNING))
+            sinks["a"].record(Event("node", "n1", NodePhase.RUNNING))
+            await sinks["a"].flush()
+        group.cancel_scope.cancel()
+    assert lost == []
+    assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
