@@ -69,6 +69,14 @@ class Leases:
         if not keys:
             return set()
         async with self.db.write() as session:
+            # rows locked in id order first, the order the event writer locks them in: an
+            # UPDATE ... IN (...) alone locks in any order, and two such orders can deadlock
+            await session.execute(
+                select(col(ExecutionRow.id))
+                .where(col(ExecutionRow.id).in_(list(keys)))
+                .order_by(col(ExecutionRow.id))
+                .with_for_update()
+            )
             extended = (
                 await session.execute(
                     update(ExecutionRow)
