@@ -51,7 +51,9 @@ def _plain_http(reference: str) -> bool:
 
 class BuildahBuilder(ImageBuilder):
     """``buildah bud`` then ``buildah push``. ``WINGSPAN_BUILDAH_STORAGE_DRIVER`` chooses the
-    storage driver (default vfs: it works without overlay mounts or fuse)."""
+    storage driver (default vfs: it works without overlay mounts or fuse), and
+    ``WINGSPAN_BUILDAH_ROOT`` a storage folder other than buildah's default. A registry or base
+    image on this machine (a loopback host) is spoken to over plain HTTP."""
 
     name = "buildah"
 
@@ -65,7 +67,10 @@ class BuildahBuilder(ImageBuilder):
 
     def _run(self, spec: ImageSpec, step: str, args: Sequence[str]) -> None:
         driver = os.environ.get("WINGSPAN_BUILDAH_STORAGE_DRIVER", "vfs")
-        command = [self.program, "--storage-driver", driver, *args]
+        # WINGSPAN_BUILDAH_ROOT: a storage folder of its own (buildah's default is system-wide)
+        root = os.environ.get("WINGSPAN_BUILDAH_ROOT", "")
+        storage = ["--root", root, "--runroot", os.path.join(root, "run")] if root else []
+        command = [self.program, *storage, "--storage-driver", driver, *args]
         env = {**os.environ, "BUILDAH_ISOLATION": os.environ.get("BUILDAH_ISOLATION", "chroot")}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
         if done.returncode != 0:
