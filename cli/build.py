@@ -37,6 +37,7 @@ def build(path: str, builder: str, dry_run: bool) -> None:
         for reference, spec in specs.items():
             click.echo(f"building {reference} with {chosen.name}...")
             chosen.build(spec)
-            click.echo(f"pushed {reference}")
+            click.echo(f"pushed {reference}" if spec.registry
+                       else f"built {reference} (no registry given: kept on this machine)")
     except WingspanError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -33,8 +33,9 @@ class ImageBuilder(abc.ABC):
 
     @abc.abstractmethod
     def build_and_push(self, spec: ImageSpec, context: Path, build_file: Path) -> None:
-        """Builds ``spec.reference`` from ``context`` and pushes it to its registry; raises
-        UserError naming the image and the builder's own message when either fails."""
+        """Builds ``spec.reference`` from ``context`` and pushes it to its registry (a spec
+        without a registry is built for this machine only); raises UserError naming the image
+        and the builder's own message when either fails."""
 
     def build(self, spec: ImageSpec) -> None:
         """Renders the spec's build context in a temporary folder and builds from it."""
@@ -82,6 +83,8 @@ class BuildahBuilder(ImageBuilder):
         tls = ["--tls-verify=false"] if _plain_http(spec.reference) or _plain_http(spec.base) else []
         self._run(spec, "build", ["bud", "--network", "host", *tls, "-f", str(build_file),
                                   "-t", spec.reference, str(context)])
+        if not spec.registry:  # an image for this machine only: there is nowhere to push it
+            return
         push_tls = ["--tls-verify=false"] if _plain_http(spec.reference) else []
         self._run(spec, "push", ["push", *push_tls, spec.reference])
 

@@ -36,7 +36,10 @@ def ensure_images(templates: Iterable[tuple[Any, Any]], *, build: bool = False) 
         builder = choose_builder(load_plugins().builders())
         for spec in used:
             builder.build(spec)
-    missing = [(spec, tasks) for spec, tasks in used.items() if not image_exists(spec.reference)]
+    # a spec without a registry names an image of this machine's (a local server's workers run
+    # tasks without it): there is no registry to ask
+    missing = [(spec, tasks) for spec, tasks in used.items()
+               if spec.registry and not image_exists(spec.reference)]
     if missing:
         lines = [f"  {spec.reference} (ImageSpec {spec.name!r}, used by {', '.join(sorted(tasks))})"
                  for spec, tasks in missing]

@@ -126,3 +126,34 @@ def test_references_split_into_registry_repository_and_tag() -> None:
     assert split_reference("python:3.11-slim") == ("registry-1.docker.io", "library/python", "3.11-slim")
     with pytest.raises(UserError, match="has no tag"):
         split_reference("localhost:5000/a")
+
+
+def test_registration_asks_no_registry_for_a_spec_without_one() -> None:
+    from wingspan._registration.images import ensure_images, specs_used
+
+    local = ImageSpec(name="local-only")
+
+    @task(container_image=local)
+    def uses_local(x: int) -> int:
+        return x
+
+    templates = [(uses_local.template.id, uses_local.template)]
+    assert specs_used(templates) == {local: [uses_local.template.id.name]}  # type: ignore[union-attr]
+    ensure_images(templates)  # no registry to ask: nothing is sent, nothing refused
+
+
+def test_an_unreachable_registry_is_named() -> None:
+    from wingspan._registration.images import ensure_images
+    from wingspan.core.images.registry import image_exists
+
+    with pytest.raises(UserError, match=r"cannot ask registry 127\.0\.0\.1:9 whether image "
+                                        r"127\.0\.0\.1:9/x:1 exists: ConnectError"):
+        image_exists("127.0.0.1:9/x:1", timeout=5)
+    spec = ImageSpec(name="unreachable", registry="127.0.0.1:9")
+
+    @task(container_image=spec)
+    def uses_it(x: int) -> int:
+        return x
+
+    with pytest.raises(UserError, match=r"cannot ask registry 127\.0\.0\.1:9"):
+        ensure_images([(uses_it.template.id, uses_it.template)])
