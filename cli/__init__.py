@@ -18,6 +18,7 @@ from wingspan.core.version import VERSION
 COMMANDS = {
     "access": "wingspan.cli.access:access",
     "backfill": "wingspan.cli.backfill:backfill",
+    "build": "wingspan.cli.build:build",
     "cache": "wingspan.cli.cache:cache",
     "execute": "wingspan.cli.execute:execute",
     "execution": "wingspan.cli.remote:execution",

@@ -87,12 +87,15 @@ def fail(exc: WingspanError) -> None:
 @project_option
 @domain_option
 @click.option("--version", default=None, help="Default: a digest of the code.")
+@click.option("--build-images", is_flag=True,
+              help="Build and push the ImageSpec images the tasks use first (as `wingspan build`).")
 @endpoint_option
-def register(path: str, project: str, domain: str, version: str | None, endpoint: str | None) -> None:
+def register(path: str, project: str, domain: str, version: str | None, build_images: bool,
+             endpoint: str | None) -> None:
     """Packs the code under PATH and registers its tasks, workflows and launch plans."""
     try:
         with remote_client(endpoint, project, domain) as remote:
-            created = remote.register(path, version=version)
+            created = remote.register(path, version=version, build_images=build_images)
     except WingspanError as exc:
         fail(exc)
     new = sorted(name for name, made in created.items() if made)

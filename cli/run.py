@@ -140,10 +140,12 @@ def _signals(presets: tuple[str, ...]) -> Any:
 @click.option("--domain", "-d", default="development", show_default=True, help="With --remote.")
 @click.option("--version", default=None, help="With --remote: the version to register (default: a "
               "digest of the code).")
+@click.option("--build-images", is_flag=True, help="With --remote: build and push the ImageSpec images "
+              "the tasks use first (as `wingspan build`).")
 @click.pass_context
 def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], output_format: str,
         max_parallelism: int, target: str | None, remote: bool, no_wait: bool, endpoint: str | None,
-        project: str, domain: str, version: str | None) -> None:
+        project: str, domain: str, version: str | None, build_images: bool) -> None:
     """Runs ENTITY (a workflow, task or launch plan) from SOURCE (a .py file or a module).
 
     Give each input as --<input-name> VALUE: scalars as text, lists, dicts and records as
@@ -165,7 +167,7 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
 
         RemoteRun(ctx, endpoint, project, domain, output_format).run(
             source, found, values, version=version, presets=_presets(signals), no_wait=no_wait,
-            max_parallelism=max_parallelism, target=_python_target(target))
+            max_parallelism=max_parallelism, target=_python_target(target), build_images=build_images)
         return
     if isinstance(found, LaunchPlan):
         values = run_inputs(found.name, found.python_defaults, values, found.fixed)

@@ -29,10 +29,11 @@ class RemoteRun:
         self.output_format = output_format
 
     def run(self, source: str, found: Any, values: dict[str, Any], *, version: str | None,
-            presets: dict[str, Any], no_wait: bool, max_parallelism: int, target: str) -> None:
+            presets: dict[str, Any], no_wait: bool, max_parallelism: int, target: str,
+            build_images: bool = False) -> None:
         try:
             with remote_client(self.endpoint, self.project, self.domain) as remote:
-                registered = remote.register(source, version=version)
+                registered = remote.register(source, version=version, build_images=build_images)
                 new = sum(registered.values())
                 click.echo(f"registered {len(registered)} entities at version {registered.version} "
                            f"({new} new) in {self.project}/{self.domain}", err=True)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from wingspan.core.engine.context import Deck, current_context
     from wingspan.core.engine.failure_node import WorkflowFailure
     from wingspan.core.errors import NonRetryableError, WingspanError
+    from wingspan.core.images.spec import ImageSpec
     from wingspan.core.types.annotated import HashMethod
     from wingspan.core.types.files import Directory, File
     from wingspan.core.types.frames import DataFrame
@@ -68,6 +69,7 @@ _HOMES = {
     "Directory": "wingspan.core.types.files", "File": "wingspan.core.types.files",
     "DataFrame": "wingspan.core.types.frames",
     "HashMethod": "wingspan.core.types.annotated",
+    "ImageSpec": "wingspan.core.images.spec",
 }
 
 
@@ -95,6 +97,7 @@ __all__ = [
     "File",
     "FixedRate",
     "HashMethod",
+    "ImageSpec",
     "LaunchPlan",
     "NonRetryableError",
     "OutputLocation",

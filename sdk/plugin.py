@@ -35,6 +35,7 @@ What it offers, by kind of plugin:
 - a type transformer: ``TypeTransformer``, ``TransferContext``, ``ValueMismatch``.
 - a notifier: ``Notifier`` (``async send(target, notice)``), ``Notice``, ``DeliveryError``.
 - a blob store: ``BlobStore``.
+- an image builder (``wingspan_image_builders``): ``ImageBuilder``, building an ``ImageSpec``.
 
 Plugins import this module, ``wingspan``'s public names (for their SDK half) and core; never
 the server, the CLI or the SDK's private packages (``lint-imports`` checks wingspan_k8s).
@@ -45,6 +46,8 @@ from __future__ import annotations
 
 from wingspan.core.config import PluginTable, Settings
 from wingspan.core.errors import ConfigError, NonRetryableError, UserError, WingspanError
+from wingspan.core.images.builders import ImageBuilder
+from wingspan.core.images.spec import ImageSpec
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, Literal, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
@@ -71,6 +74,8 @@ __all__ = [
     "ErrorKind",
     "ExecutionError",
     "Handle",
+    "ImageBuilder",
+    "ImageSpec",
     "Literal",
     "LiteralMap",
     "NonRetryableError",

@@ -5,8 +5,9 @@ attempt's output prefix (``<root>/data/<execution id>/<node path>/<attempt>``), 
 writes ``inputs.pb`` (a LiteralMap) and, for a container task, ``task.pb`` (its
 TaskTemplate); the attempt writes ``outputs.pb`` (a LiteralMap) when it succeeds or
 ``error.pb`` (an ExecutionError) when its task fails, its checkpoints below
-``checkpoint/``, where the next attempt of the node finds them, and ``report.html``, the
-page of its decks, when it made any. Files and frames the task
+``checkpoint/``, where the next attempt of the node finds them, ``report.html``, the
+page of its decks, when it made any, and below ``raw/`` what its task wrote to the store
+directly (``File.new_remote``). Files and frames the task
 returns go to the store under the same prefix.
 """
 
@@ -16,14 +17,15 @@ from dataclasses import dataclass
 
 from wingspan.core.storage.uris import join_uri
 
-__all__ = ["CHECKPOINT_FOLDER", "ERROR_FILE", "INPUTS_FILE", "OUTPUTS_FILE", "REPORT_FILE", "TASK_FILE",
-           "AttemptFiles", "attempt_prefix"]
+__all__ = ["CHECKPOINT_FOLDER", "ERROR_FILE", "INPUTS_FILE", "OUTPUTS_FILE", "RAW_FOLDER", "REPORT_FILE",
+           "TASK_FILE", "AttemptFiles", "attempt_prefix"]
 
 INPUTS_FILE = "inputs.pb"
 TASK_FILE = "task.pb"
 OUTPUTS_FILE = "outputs.pb"
 ERROR_FILE = "error.pb"
 CHECKPOINT_FOLDER = "checkpoint"
+RAW_FOLDER = "raw"
 REPORT_FILE = "report.html"
 
 

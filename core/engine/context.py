@@ -7,13 +7,18 @@ import logging
 import os
 import shutil
 import tempfile
+import uuid
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from wingspan.core.engine.attempt_files import RAW_FOLDER
+from wingspan.core.engine.attempt_io import attempt_store, prefix_in
 from wingspan.core.engine.checkpoints import Checkpoint
 from wingspan.core.errors import NotFoundError, UserError
+from wingspan.core.storage.uris import join_uri
+from wingspan.core.types.raw_data import RawDataPlace, current_place
 
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
@@ -89,7 +94,7 @@ class Deck:
     def __init__(self, name: str, html: str = "", *, context: ExecutionContext | None = None) -> None:
         self.name = name
         self._parts: list[str] = [html] if html else []
-        context = context if context is not None else _current.get()
+        context = context if context is not None else _running()
         if context is not None and context.keep_decks:
             if context.report is None:
                 context.report = []
@@ -163,6 +168,13 @@ class ExecutionContext:
                 return deck
         return Deck("default", context=self)
 
+    def raw_data_location(self, name: str) -> tuple[BlobStore | None, str]:
+        """A fresh URI ending in ``name`` in this attempt's raw-data folder (``File.new_remote``),
+        and the store it lies in (None: this process's configured one)."""
+        prefix = prefix_in(attempt_store(self.store), self.prefix, self.execution_id, self.node_id,
+                           self.attempt)
+        return self.store, join_uri(prefix, RAW_FOLDER, uuid.uuid4().hex, name)
+
     def start_attempt(self, node_id: str, attempt: int) -> None:
         """Makes this context another attempt's (a map lane's next item or retry): its own
         node id and attempt number, and a scratch folder, checkpoint and report of its own."""
@@ -175,22 +187,26 @@ class ExecutionContext:
         return logging.getLogger(f"wingspan.task.{self.task_name or self.node_id}")
 
 
-_current: contextvars.ContextVar[ExecutionContext | None] = contextvars.ContextVar(
-    "wingspan_execution_context", default=None)
+# the file types' raw-data place (core/types/raw_data.py) is the running task's context
+_current = current_place
+
+
+def _running() -> ExecutionContext | None:
+    return cast("ExecutionContext | None", _current.get())
 
 
 def current_context() -> ExecutionContext:
     """The running task's context: execution id, node id, attempt, scratch dir, secrets,
     checkpoint, logger."""
-    context = _current.get()
+    context = _running()
     if context is None:
         raise UserError("current_context() is available only inside a running task")
     return context
 
 
-def set_context(context: ExecutionContext | None) -> contextvars.Token[ExecutionContext | None]:
+def set_context(context: ExecutionContext | None) -> contextvars.Token[RawDataPlace | None]:
     return _current.set(context)
 
 
-def reset_context(token: contextvars.Token[ExecutionContext | None]) -> None:
+def reset_context(token: contextvars.Token[RawDataPlace | None]) -> None:
     _current.reset(token)

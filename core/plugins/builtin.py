@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING
 
 from wingspan.core.plugins.hookspecs import hookimpl
 
-__all__ = ["wingspan_blob_stores", "wingspan_task_plugins", "wingspan_type_transformers"]
+__all__ = ["wingspan_blob_stores", "wingspan_image_builders", "wingspan_task_plugins",
+           "wingspan_type_transformers"]
 
 if TYPE_CHECKING:
     from wingspan.core.config import Settings
+    from wingspan.core.images.builders import ImageBuilder
     from wingspan.core.plugins.contract import TaskPlugin
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.transformer import TypeTransformer
@@ -40,3 +42,10 @@ def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
     if uri.startswith(("file://", "s3://")):
         return store_for_uri(uri, settings)
     return None
+
+
+@hookimpl
+def wingspan_image_builders() -> Sequence[ImageBuilder]:
+    from wingspan.core.images.builders import BuildahBuilder
+
+    return [BuildahBuilder()]

@@ -22,6 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from wingspan.core.config import Settings
+    from wingspan.core.images.builders import ImageBuilder
     from wingspan.core.plugins.contract import TaskPlugin
     from wingspan.core.plugins.notifier import Notifier
     from wingspan.core.storage.interface import BlobStore
@@ -93,4 +94,14 @@ def wingspan_cli_commands() -> Mapping[str, Any]:  # type: ignore[empty-body]
 
     Stackable: all are added; a plugin cannot replace a built-in command (it is
     reported as a conflict instead).
+    """
+
+
+@hookspec
+def wingspan_image_builders(config: Any) -> Sequence[ImageBuilder]:  # type: ignore[empty-body]
+    """Image builders (``ImageBuilder``: a name, ``unavailable()``, ``build_and_push(spec,
+    context, build_file)``) for ``wingspan build``, which builds each ImageSpec its tasks use.
+
+    Stackable: all are collected; ``wingspan build`` uses the one ``--builder`` names, else
+    the first that can build on this machine, plugins' before the built-in buildah.
     """

@@ -21,6 +21,7 @@ import pluggy
 
 from wingspan.core.config import Settings, plugin_key
 from wingspan.core.errors import ConfigError, WingspanError
+from wingspan.core.images.builders import ImageBuilder
 from wingspan.core.plugins import hookspecs
 from wingspan.core.plugins.config import is_config_schema, read_plugin_config
 from wingspan.core.plugins.contract import TaskPlugin
@@ -38,7 +39,8 @@ _log = logging.getLogger(__name__)
 
 BUILTIN = "builtin"
 _HOOKS = ("wingspan_config_schema", "wingspan_task_plugins", "wingspan_type_transformers",
-          "wingspan_notifiers", "wingspan_cli_commands", "wingspan_blob_stores")
+          "wingspan_notifiers", "wingspan_cli_commands", "wingspan_blob_stores",
+          "wingspan_image_builders")
 
 
 class PluginLoadError(WingspanError):
@@ -91,6 +93,8 @@ class Plugins:
         self.transformers: list[tuple[str, TypeTransformer]] = []
         self.notifiers: dict[str, Notifier] = {}
         self.cli_commands: dict[str, Any] = {}
+        # (provider, builder), in load order: the built-in plugin's first
+        self.image_builders: list[tuple[str, ImageBuilder]] = []
         # plugin name -> its configuration, read into the schema it declares
         self.configs: dict[str, Any] = {}
 
@@ -98,6 +102,11 @@ class Plugins:
         """Task plugins by task type, with ``targets`` choosing among several for a type."""
         choices = parse_targets(targets) if isinstance(targets, str) else dict(targets)
         return TaskPluginRegistry(self.task_plugins, choices)
+
+    def builders(self) -> list[ImageBuilder]:
+        """The image builders, plugins' before the built-in one (a plugin's is preferred)."""
+        return ([b for provider, b in self.image_builders if provider != BUILTIN]
+                + [b for provider, b in self.image_builders if provider == BUILTIN])
 
     def install_transformers(self, engine: TypeEngine | None = None) -> int:
         """Registers the plugins' transformers (not the built-ins, which the engine has) in
@@ -171,6 +180,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
     transformers: list[TypeTransformer] = []
     notifiers: dict[str, Notifier] = {}
     commands: dict[str, Any] = {}
+    builders: list[ImageBuilder] = []
     for impl in hooks.wingspan_task_plugins.get_hookimpls():
         if impl.plugin is plugin:
             for item in _call(impl, "wingspan_task_plugins", config):
@@ -198,7 +208,15 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
                 if command in plugins.cli_commands:
                     raise _HookError("wingspan_cli_commands", f"command {command!r} is already provided")
                 commands[command] = target
+    for impl in hooks.wingspan_image_builders.get_hookimpls():
+        if impl.plugin is plugin:
+            for item in _call(impl, "wingspan_image_builders", config):
+                if not isinstance(item, ImageBuilder) or not getattr(item, "name", ""):
+                    raise _HookError("wingspan_image_builders", f"returned {item!r}, which is not an "
+                                     "ImageBuilder with a name")
+                builders.append(item)
     plugins.task_plugins += tasks
+    plugins.image_builders += [(name, b) for b in builders]
     plugins.transformers += [(name, t) for t in transformers]
     plugins.notifiers.update(notifiers)
     plugins.cli_commands.update(commands)
@@ -206,6 +224,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
     provides["type transformers"] = tuple(t.name or type(t).__name__ for t in transformers)
     provides["notifiers"] = tuple(notifiers)
     provides["cli commands"] = tuple(commands)
+    provides["image builders"] = tuple(b.name for b in builders)
     if any(i.plugin is plugin for i in hooks.wingspan_blob_stores.get_hookimpls()):
         provides["blob stores"] = ("(by URI)",)
     return provides

@@ -1,7 +1,11 @@
 """``File`` and ``Directory``: data that travels by reference through the blob store.
 
 A local file returned by a task is uploaded when it leaves the task; a file
-received by a task is downloaded only when the task asks for its contents.
+received by a task is downloaded only when the task asks for its contents, and read
+chunk by chunk from the store when it is opened (``open("rb")``) instead. A task may also
+make files and folders in the store itself (``File.new_remote``, ``Directory.new_remote``),
+written as streams and returned without a second upload, and list a stored folder without
+downloading it (``Directory.listing``, ``crawl``).
 """
 
 from __future__ import annotations
@@ -10,16 +14,19 @@ import os
 import tempfile
 import types
 import typing
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Self
 
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
-from wingspan.core.types.remote_reads import download_url, store_reading
+from wingspan.core.types.raw_data import new_raw_location
+from wingspan.core.types.remote_reads import check_readable, download_url, store_reading
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
+    from wingspan.core.types.blob_streams import StoreBridge
 
 __all__ = ["FILE_TRANSFORMERS", "Directory", "File", "files_from_text", "mentions_files"]
 
@@ -37,8 +44,14 @@ def _local_path_of(uri: str) -> Path | None:
     return None
 
 
+_R = typing.TypeVar("_R", bound="_Remote")
+
+
 class _Remote:
     """Shared by File and Directory: a location, and the store to fetch it from."""
+
+    # made by new_remote in the running task: it may write there (a copy a consumer gets may not)
+    _new_remote = False
 
     def __init__(self, path_or_uri: str | os.PathLike[str], *, _store: BlobStore | None = None,
                  _download_dir: Path | None = None) -> None:
@@ -132,6 +145,51 @@ class _Remote:
         return f"{type(self).__name__}({self._uri or str(self._origin)!r})"
 
     @classmethod
+    def _made_remote(cls, name: str) -> Self:
+        store, uri = new_raw_location(name, f"{cls.__name__}.new_remote")
+        return cls(uri, _store=store)._writable_in_store()
+
+    def _writable_in_store(self) -> Self:
+        # written through the store even where its URI is a local path (file://): the store
+        # makes it appear whole, and a reader never sees half of it
+        self._local = self._origin = None
+        self._new_remote = True
+        return self
+
+    def _part(self, kind: type[_R], path: Path) -> _R:
+        """A ``kind`` reference to ``path``, a part of what this one holds: copied before use
+        as this one is, when this one is another task's (see __deepcopy__)."""
+        made = kind(path)
+        if self._local is None:
+            made._pending, made._local = made._local, None
+        return made
+
+    def _stored_part(self, kind: type[_R], uri: str) -> _R:
+        """A ``kind`` reference to ``uri``, a part of this stored one, read-only as a received
+        one is (a file:// one is copied before use, not changed in place)."""
+        made = kind(uri, _store=self._store)
+        made._pending, made._local = made._local, None
+        return made
+
+    def _bridge(self) -> StoreBridge:
+        """Runs this reference's store calls for synchronous code (a stream, a listing)."""
+        from wingspan.core.types.blob_streams import StoreBridge
+
+        assert self._uri is not None
+        if self._store is not None and _serves(self._store, self._uri):
+            return StoreBridge(self._store, owns_store=False)
+        check_readable(self._uri, type(self).__name__, folder=isinstance(self, Directory))
+        from wingspan.core.config import Settings
+        from wingspan.core.storage.factory import store_for_uri
+
+        return StoreBridge(store_for_uri(self._uri, Settings.load()), owns_store=True)
+
+    def _streams_from_store(self) -> bool:
+        """Whether its contents are read from the blob store (not from this machine, nor http(s))."""
+        return self.local_source is None and self._uri is not None and not self._uri.startswith(
+            ("http://", "https://"))
+
+    @classmethod
     def _from_given(cls, value: Any) -> Any:
         """``value`` as this class: itself, or a path or URI given as str or Path (None if not)."""
         if type(value) is cls:
@@ -181,14 +239,36 @@ class File(_Remote, os.PathLike[str]):
             self._local = target
         return str(self._local)
 
+    @classmethod
+    def new_remote(cls, name: str = "file") -> File:
+        """A new file named ``name`` in the running execution's blob store, to write with
+        ``open("wb")`` (streamed, in parts) and return as an output as it is: nothing is
+        uploaded a second time. flytekit's ``FlyteFile.new_remote_file``."""
+        return cls._made_remote(name)
+
     def open(self, mode: str = "r", **kwargs: Any) -> IO[Any]:
-        """Opens the file; reading downloads it first, writing creates it locally."""
+        """Opens the file. A stored file is read chunk by chunk from the blob store ("r",
+        "rb"), unless it was downloaded; a local one is opened where it is, writing creates it;
+        a ``File.new_remote`` is written to the store as a stream ("w", "wb")."""
+        from wingspan.core.types import blob_streams
+
         if any(flag in mode for flag in "wax"):
             self._take_copy()
-            if self._local is None:
-                raise ValueError(f"{self._uri} is a stored file: write to a new File(path) instead")
-            self._local.parent.mkdir(parents=True, exist_ok=True)
-            return open(self._local, mode, **kwargs)
+            if self._local is not None:
+                self._local.parent.mkdir(parents=True, exist_ok=True)
+                return open(self._local, mode, **kwargs)
+            if not self._new_remote:
+                raise ValueError(f"File {self._uri} was given to this task and is read-only: write "
+                                 "to File.new_remote(name) or a new File(path) and return that")
+            if mode.replace("t", "") not in ("w", "wb"):
+                raise ValueError(f"File.new_remote is written whole: open it with 'w' or 'wb', "
+                                 f"not {mode!r}")
+            return blob_streams.open_writer(self._bridge(), str(self._uri), mode, kwargs)
+        if mode.replace("t", "") in ("r", "rb"):
+            if self._streams_from_store():
+                return blob_streams.open_reader(self._bridge(), str(self._uri), mode, kwargs)
+            if self.local_source is not None:  # read where it is: reading needs no copy of its own
+                return open(self.local_source, mode, **kwargs)
         return open(self.download(), mode, **kwargs)
 
 
@@ -213,6 +293,65 @@ class Directory(_Remote, os.PathLike[str]):
         """Local paths of every file inside, downloading first if needed."""
         root = Path(self.download())
         return sorted(str(p) for p in root.rglob("*") if p.is_file())
+
+    @classmethod
+    def new_remote(cls, name: str = "folder") -> Directory:
+        """A new folder in the running execution's blob store: write its files through
+        ``new_file(name)`` and return it as an output as it is. flytekit's
+        ``FlyteDirectory.new_remote``."""
+        return cls._made_remote(name)
+
+    def new_file(self, name: str) -> File:
+        """The file ``name`` (a relative path) inside this folder, to write: in the store for
+        a ``Directory.new_remote``, else on this machine."""
+        relative = Path(name)
+        if relative.is_absolute() or ".." in relative.parts:
+            raise ValueError(f"Directory.new_file({name!r}): give a path relative to the folder, "
+                             "inside it")
+        if not self._new_remote:
+            self._take_copy()
+            if self._local is not None:
+                return File(self._local / relative)
+            raise ValueError(f"Directory {self._uri} was given to this task and is read-only: "
+                             "make a Directory.new_remote() and write there")
+        from wingspan.core.storage.uris import join_uri
+
+        return File(join_uri(str(self._uri), *relative.parts), _store=self._store)._writable_in_store()
+
+    def listing(self) -> list[File | Directory]:
+        """What the folder holds at its top level, as File and Directory references, in name
+        order, without downloading anything. flytekit's ``FlyteDirectory.listing``."""
+        children: dict[str, File | Directory] = {}
+        if not self._streams_from_store():
+            root = Path(self.local_source or self.download())
+            for entry in sorted(root.iterdir()):
+                children[entry.name] = (self._part(Directory, entry) if entry.is_dir()
+                                        else self._part(File, entry))
+            return list(children.values())
+        prefix = str(self._uri).rstrip("/") + "/"
+        for uri in self._stored_files(prefix):
+            head, sep, _ = uri[len(prefix):].partition("/")
+            if head not in children:
+                children[head] = (self._stored_part(Directory, prefix + head) if sep
+                                  else self._stored_part(File, uri))
+        return [children[name] for name in sorted(children)]
+
+    def crawl(self) -> Iterator[File]:
+        """Every file below the folder, at any depth, as a File reference, fetched page by page
+        from the store as the loop asks (nothing is downloaded until a file is read)."""
+        if not self._streams_from_store():
+            for path in _files_under(Path(self.local_source or self.download())):
+                yield self._part(File, path)
+            return
+        prefix = str(self._uri).rstrip("/") + "/"
+        for uri in self._stored_files(prefix):
+            yield self._stored_part(File, uri)
+
+    def _stored_files(self, prefix: str) -> Iterator[str]:
+        from wingspan.core.types.blob_streams import iterate
+
+        bridge = self._bridge()
+        return iterate(bridge, bridge.store.list_prefix(prefix))
 
 
 def mentions_files(py_type: Any) -> bool:
@@ -266,6 +405,14 @@ async def _download_tree(store: BlobStore, uri: str, target: Path) -> None:
         await store.download_file(item, destination)
 
 
+async def _stored(value: File, ctx: TransferContext) -> bool:
+    uri = str(value.uri)
+    store = value.store if value.store is not None and _serves(value.store, uri) else ctx.store
+    if store is None or not _serves(store, uri):
+        return True  # no store here to ask: the consumer's read names what is missing
+    return await store.exists(uri)
+
+
 def _file_uri(path: str) -> str:
     return Path(os.path.abspath(path)).as_uri()
 
@@ -295,6 +442,10 @@ class _BlobTransformer(TypeTransformer):
         if not isinstance(value, self.python_type):
             raise ValueMismatch.of(type_repr(py_type), value)
         uri = value.uri
+        if value._new_remote and isinstance(value, File) and not await _stored(value, ctx):
+            raise ValueMismatch("File written to the store", "File", repr(uri),
+                                detail="File.new_remote(...) returned before anything was written "
+                                       "to it: write it with open('wb') first")
         if uri is None and ctx.reference_local_files:
             uri = _file_uri(value.path)
         elif uri is None:

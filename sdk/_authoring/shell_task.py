@@ -136,7 +136,7 @@ class ShellTask(Entity):
             if opts.requests is not None or opts.limits is not None:
                 resources = ResourcesModel(opts.requests.to_model() if opts.requests else None,
                                            opts.limits.to_model() if opts.limits else None)
-            container = Container(image=opts.image, resources=resources,
+            container = Container(image=opts.image_reference, resources=resources,
                                   env=tuple(KeyValue(k, v) for k, v in sorted(opts.environment.items())))
             cache = (CacheSettings(True, opts.cache_version or self.digest, opts.cache_serialize,
                                    opts.cache_ignore_inputs) if opts.cache else None)

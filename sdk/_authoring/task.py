@@ -15,6 +15,7 @@ from wingspan._authoring.naming import entity_name
 from wingspan._authoring.resources import Resources, Secret
 from wingspan._authoring.workflow import run_called
 from wingspan.core.errors import CompilationError
+from wingspan.core.images.spec import ImageSpec, remember
 from wingspan.core.model.interface import Identifier, ResourceType
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import (
@@ -56,7 +57,7 @@ _DEFAULTS: dict[str, Any] = {
     "retries": 0, "timeout": None, "cache": False, "cache_version": "", "cache_serialize": False,
     "cache_ignore_inputs": (), "requests": None, "limits": None, "secrets": (), "image": "",
     "interruptible": False, "environment": None, "task_config": None, "docs": "", "target": "",
-    "enable_deck": True,
+    "enable_deck": True, "container_image": None,
 }
 
 
@@ -76,7 +77,11 @@ class TaskOptions:
     requests: Resources | None
     limits: Resources | None
     secrets: tuple[Secret, ...]
-    image: str
+    # a name, or an ImageSpec whose reference the template carries (``container_image``,
+    # flytekit's name, is the same option)
+    image: str | ImageSpec
+    container_image: str | ImageSpec | None
+    image_reference: str
     interruptible: bool
     environment: dict[str, str]
     task_config: Any
@@ -96,6 +101,11 @@ class TaskOptions:
             self.cache_ignore_inputs = tuple(self._raw["cache_ignore_inputs"])
         if isinstance(self._raw["secrets"], (list, tuple)):
             self.secrets = tuple(self._raw["secrets"])
+        if self.container_image is not None and not self.image:
+            self.image = self.container_image
+        # what the template carries: a spec's full reference (recorded for `wingspan build`)
+        self.image_reference = (remember(self.image) if isinstance(self.image, ImageSpec)
+                                else self.image if isinstance(self.image, str) else "")
         env = self._raw["environment"]
         self.environment = dict(env) if isinstance(env, Mapping) else {} if env is None else env
 
@@ -147,8 +157,11 @@ class TaskOptions:
                 found.append(f"{where}: secrets must be Secret(group, key) objects, got {secret!r}")
             else:
                 found += [f"{where}: {p}" for p in secret.problems()]
-        if not isinstance(self.image, str):
-            found.append(f"{where}: image must be a str")
+        if not isinstance(self.image, str | ImageSpec):
+            found.append(f"{where}: image must be an image name (a str) or an ImageSpec, "
+                         f"not {self.image!r}")
+        if self.container_image is not None and self._raw["image"]:
+            found.append(f"{where}: give image or container_image (the same option), not both")
         if isinstance(self.environment, dict) and not all(
                 isinstance(k, str) and isinstance(v, str) for k, v in self.environment.items()):
             found.append(f"{where}: environment must map str to str")
@@ -212,7 +225,7 @@ class PythonTask(Entity):
             resources = ResourcesModel(opts.requests.to_model() if opts.requests else None,
                                        opts.limits.to_model() if opts.limits else None)
         container = Container(
-            image=opts.image,
+            image=opts.image_reference,
             env=tuple(KeyValue(k, v) for k, v in sorted(opts.environment.items())),
             resources=resources,
         )

@@ -132,12 +132,16 @@ class AsyncRemote:
     # ---- registration ---------------------------------------------------------------------
 
     async def register(self, target: str | os.PathLike[str] | Iterable[Any], *, project: str | None = None,
-                       domain: str | None = None, version: str | None = None) -> Registered:
+                       domain: str | None = None, version: str | None = None,
+                       build_images: bool = False) -> Registered:
         """Registers every task, workflow and launch plan in a folder or file (with its code
         bundle), or the given entities; returns {name: created} (False: identical, no-op),
-        whose ``version`` is the version registered (default: a digest of the code)."""
+        whose ``version`` is the version registered (default: a digest of the code). Each
+        ImageSpec image the tasks use must be in its registry (``build_images``: built and
+        pushed first), else nothing is registered."""
 
-        return await register(self.transport, target, project or self.project, domain or self.domain, version)
+        return await register(self.transport, target, project or self.project, domain or self.domain, version,
+                              build_images=build_images)
 
     # ---- executions -------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import anyio
 
 from wingspan._registration.bundle import build_bundle
 from wingspan._registration.discovery import load_entities, module_name_for
+from wingspan._registration.images import ensure_images
 from wingspan._registration.plan import plan_registration
 from wingspan._remote.transport import Transport
 from wingspan._remote.uploads import put_signed
@@ -37,7 +38,7 @@ class Registered(dict[str, bool]):
 
 
 async def register(transport: Transport, target: Any, project: str, domain: str,
-                   version: str | None) -> Registered:
+                   version: str | None, *, build_images: bool = False) -> Registered:
 
     # importing user code and packing it block: a worker thread does it
     entities, bundle = await anyio.to_thread.run_sync(_collect, target)
@@ -48,6 +49,8 @@ async def register(transport: Transport, target: Any, project: str, domain: str,
         "get an upload location")
     plan = plan_registration(entities, project=project, domain=domain, version=version,
                              bundle_uri=str(location.native_url))
+    # before anything is registered: an ImageSpec's image must be in its registry
+    await anyio.to_thread.run_sync(lambda: ensure_images(plan.tasks, build=build_images))
     if not await _registered_before(transport, plan.tasks[:1]):
         await put_signed(transport.endpoint, location.signed_url, bundle.data, md5, "the code bundle")
     created = Registered(version)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.testenv import keycloak, minio, postgres
+from scripts.testenv import keycloak, minio, postgres, registry
 from scripts.testenv.base import ServiceError
 from wingspan.core.config import Settings
 from wingspan.core.storage.s3 import S3BlobStore
@@ -56,6 +56,11 @@ def pg_dsn(postgres_env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def minio_env() -> dict[str, str]:
     return _ensure("minio", minio.ensure)
+
+
+@pytest.fixture(scope="session")
+def registry_env() -> dict[str, str]:
+    return _ensure("registry", registry.ensure)
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ PUBLIC = {
     # issue #22: Flyte's spellings
     "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure", "eager",
     "Deck",  # issue #22 item 20: a task's reports
+    "ImageSpec",  # issue #22 item 23: an image declared in code
 }
 
 

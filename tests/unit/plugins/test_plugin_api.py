@@ -15,6 +15,7 @@ from wingspan.plugin import hookimpl
 
 PINNED = [
     "TERMINAL", "BlobStore", "ConfigError", "DeliveryError", "ErrorKind", "ExecutionError", "Handle",
+    "ImageBuilder", "ImageSpec",
     "Literal", "LiteralMap", "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs",
     "Settings",
     "TaskContext", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate", "TransferContext",

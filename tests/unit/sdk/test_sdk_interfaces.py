@@ -206,7 +206,7 @@ def test_every_problem_with_a_function_and_its_options_is_reported_at_once() -> 
         "limits must be Resources(cpu=..., mem=...)",
         "Secret(group='', key='k') needs a group and a key",
         "secrets must be Secret(group, key) objects, got 's'",
-        "image must be a str",
+        "image must be an image name (a str) or an ImageSpec, not 5",
         "environment must map str to str",
         "is not a plugin task config",
     ]
