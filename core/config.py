@@ -123,6 +123,10 @@ class Settings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     signing_key_seconds: int = 7 * 24 * 3600
+    # the console's session: ends after this long unused (idle), and this long after the login
+    # in any case (absolute)
+    session_idle_seconds: int = 8 * 3600
+    session_max_seconds: int = 7 * 24 * 3600
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)

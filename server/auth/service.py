@@ -33,7 +33,8 @@ def auth_required(settings: Settings, *, loopback_only: bool) -> bool:
     """Whether callers must present a token, given whether both ports are bound to loopback."""
     if settings.auth not in AUTH_MODES:
         raise ConfigError(f"auth = {settings.auth[:40]!r} is not a mode: choose from {', '.join(AUTH_MODES)}")
-    for name in ("access_token_seconds", "refresh_token_seconds", "signing_key_seconds"):
+    for name in ("access_token_seconds", "refresh_token_seconds", "signing_key_seconds",
+                 "session_idle_seconds", "session_max_seconds"):
         if getattr(settings, name) < 60:
             raise ConfigError(f"{name} = {getattr(settings, name)} is too short: give at least 60 seconds")
     if settings.auth == "auto":
