@@ -29,22 +29,26 @@ from typing import Any, final
 from sqlalchemy import false, update
 from sqlmodel import col
 
-from wingspan.server.auth.accounts import CLI_CLIENT_ID, Accounts
+from wingspan.server.auth.accounts import CLI_CLIENT_ID, CONSOLE_CLIENT_ID, Accounts
 from wingspan.server.auth.passwords import digest
 from wingspan.server.auth.tokens import TokenIssuer
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import AuthCodeRow, DeviceCodeRow, RefreshTokenRow
 
 __all__ = [
+    "CONSOLE_CALLBACK",
     "DEVICE_GRANT",
     "AuthorizationRequest",
     "AuthorizationServer",
+    "GrantedCode",
     "LoginRefusedError",
     "OAuthError",
     "is_loopback_redirect",
 ]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+#: where the console's client is redirected with its code: this server's own path
+CONSOLE_CALLBACK = "/auth/callback"
 _CODE_SECONDS = 60
 _DEVICE_SECONDS = 600
 _DEVICE_INTERVAL = 2
@@ -68,6 +72,15 @@ class OAuthError(Exception):
 
 class LoginRefusedError(Exception):
     """The user name or password entered on a login page is wrong (the page is shown again)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GrantedCode:
+    """What a redeemed authorization code stood for: who logged in, for which client and scope."""
+
+    subject: str
+    client_id: str
+    scope: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -102,6 +115,8 @@ class AuthorizationServer:
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.refresh_seconds = refresh_seconds
+        #: the one redirect of the console's client
+        self.console_redirect = f"{self.base_url}{CONSOLE_CALLBACK}"
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 server metadata (also served as OpenID configuration)."""
@@ -150,8 +165,19 @@ class AuthorizationServer:
                 "scope": scope}
 
     async def _authorization_code(self, form: Mapping[str, str]) -> dict[str, Any]:
-        code, verifier = form.get("code", ""), form.get("code_verifier", "")
-        client_id, redirect_uri = form.get("client_id", ""), form.get("redirect_uri", "")
+        client_id = form.get("client_id", "")
+        if client_id == CONSOLE_CLIENT_ID:
+            raise OAuthError("unauthorized_client",
+                             f"codes of {CONSOLE_CLIENT_ID} are redeemed by the server itself, at "
+                             f"{CONSOLE_CALLBACK}; a client of its own uses {CLI_CLIENT_ID}")
+        granted = await self.redeem_code(form.get("code", ""), form.get("code_verifier", ""),
+                                         client_id=client_id, redirect_uri=form.get("redirect_uri", ""))
+        return await self._tokens_for(granted.subject, client_id, granted.scope, family="")
+
+    async def redeem_code(
+            self, code: str, verifier: str, *, client_id: str, redirect_uri: str) -> GrantedCode:
+        """Spends ``code`` (once, whatever the outcome) and says whom it was granted to, once the
+        client, the redirect and the PKCE verifier match those it was issued with."""
         if not code or not verifier:
             raise OAuthError("invalid_request", "code and code_verifier are required")
         async with self.db.write() as session:
@@ -166,7 +192,7 @@ class AuthorizationServer:
             raise OAuthError("invalid_grant", "the code was issued to another client or redirect_uri")
         if not hmac.compare_digest(_s256(verifier), row.code_challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge (PKCE)")
-        return await self._tokens_for(row.subject, client_id, row.scope, family="")
+        return GrantedCode(row.subject, row.client_id, row.scope)
 
     async def _refresh(self, form: Mapping[str, str]) -> dict[str, Any]:
         presented = form.get("refresh_token", "")
@@ -230,10 +256,14 @@ class AuthorizationServer:
         """The checked request of ``/oauth2/authorize``. Errors about the client or the redirect
         are raised (shown to the person, never sent to an unchecked redirect)."""
         client_id, redirect_uri = params.get("client_id", ""), params.get("redirect_uri", "")
-        if client_id != CLI_CLIENT_ID:
+        if client_id == CONSOLE_CLIENT_ID:
+            if redirect_uri != self.console_redirect:
+                raise OAuthError("invalid_request",
+                                 f"the redirect_uri of {CONSOLE_CLIENT_ID} is {self.console_redirect} only")
+        elif client_id != CLI_CLIENT_ID:
             raise OAuthError("invalid_client",
                              f"unknown client {client_id[:60]!r}; the CLI's is {CLI_CLIENT_ID}")
-        if not is_loopback_redirect(redirect_uri):
+        elif not is_loopback_redirect(redirect_uri):
             raise OAuthError("invalid_request",
                              "redirect_uri must be http://127.0.0.1:PORT/... (or [::1] or localhost)")
         request = AuthorizationRequest(client_id, redirect_uri, params.get("code_challenge", ""),

@@ -86,6 +86,14 @@ class RoleBindings:
         async with self.db.read() as session:
             return list((await session.execute(query)).scalars())
 
+    async def of(self, principal: Principal) -> Sequence[RoleBindingRow]:
+        """The bindings that hold for ``principal``: its own and its groups'."""
+        subjects = [principal.subject, *(f"group:{g}" for g in principal.groups)]
+        query = select(RoleBindingRow).where(col(RoleBindingRow.subject).in_(subjects)).order_by(
+            col(RoleBindingRow.project), col(RoleBindingRow.domain), col(RoleBindingRow.role))
+        async with self.db.read() as session:
+            return list((await session.execute(query)).scalars())
+
     async def held(self, principal: Principal, project: str, domain: str) -> Role | None:
         """The highest role ``principal`` holds in ``project``/``domain`` (a deployment-wide
         binding counts everywhere); None when it holds none. With an empty project, the highest

@@ -20,6 +20,7 @@ from wingspan.server.auth.oidc import ExternalIssuer, external_verifiers
 from wingspan.server.auth.policy import authorize
 from wingspan.server.auth.principal import Principal
 from wingspan.server.auth.roles import Role, RoleBindings
+from wingspan.server.auth.sessions import ConsoleLogin, ConsoleSessions
 from wingspan.server.auth.tokens import SignedTokenVerifier, TokenIssuer
 from wingspan.server.auth.verifier import FirstAccepting, TokenVerifier
 from wingspan.server.db.engine import Database
@@ -65,6 +66,9 @@ class AuthService:
                                         if self.external else self.own_verifier)
         self.server = AuthorizationServer(db, self.accounts, self.issuer, base_url=base_url,
                                           refresh_seconds=settings.refresh_token_seconds)
+        self.sessions = ConsoleSessions(db, issuer=issuer, idle_seconds=settings.session_idle_seconds,
+                                        max_seconds=settings.session_max_seconds)
+        self.console_login = ConsoleLogin(self.server, self.sessions)
 
     async def start(self, engine_secret: str) -> None:
         """Makes the signing key if there is none, and the engine's service account (whose
@@ -80,6 +84,14 @@ class AuthService:
 
     async def authorize(self, principal: Principal, method: str, request: Any) -> None:
         await authorize(principal, method, request, self.bindings)
+
+    async def whoami(self, principal: Principal) -> dict[str, Any]:
+        """Who ``principal`` is and the roles it holds, where (what the console shows)."""
+        rows = await self.bindings.of(principal) if principal.authenticated else []
+        return {"subject": principal.subject, "display_name": principal.display_name or principal.subject,
+                "authenticated": principal.authenticated,
+                "roles": [{"role": r.role, "project": r.project, "domain": r.domain, "through": r.subject}
+                          for r in rows]}
 
     # --- the API methods of role bindings (GrantRole, RevokeRole, ListRoleBindings) ---
 
