@@ -15,7 +15,7 @@ from wingspan.core.version import VERSION
 from wingspan.protos import v1
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AccessRpcs, AdminRpcs
 from wingspan.server.auth.principal import current_principal
 from wingspan.server.auth.service import AuthService
 from wingspan.server.services.admin import AdminService
@@ -42,8 +42,9 @@ class ApiBackend:
             "create_download_location": self.dataproxy.create_download_location,
         }
         if auth is not None:
-            self._own.update(grant_role=auth.grant_role, revoke_role=auth.revoke_role,
-                             list_role_bindings=auth.list_role_bindings)
+            access = AccessRpcs(auth)
+            self._own.update(grant_role=access.grant_role, revoke_role=access.revoke_role,
+                             list_role_bindings=access.list_role_bindings)
 
     async def get_version(self, request: Any = None) -> Any:
         return v1.GetVersionResponse(

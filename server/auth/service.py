@@ -12,14 +12,13 @@ from typing import Any, final
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
-from wingspan.protos import v1
 from wingspan.server.auth.accounts import ENGINE_CLIENT_ID, Accounts
 from wingspan.server.auth.keys import KeyRing
 from wingspan.server.auth.oauth import AuthorizationServer
 from wingspan.server.auth.oidc import ExternalIssuer, external_verifiers
 from wingspan.server.auth.policy import authorize
 from wingspan.server.auth.principal import Principal
-from wingspan.server.auth.roles import Role, RoleBindings
+from wingspan.server.auth.roles import EVERY, Binding, Role, RoleBindings
 from wingspan.server.auth.sessions import ConsoleLogin, ConsoleSessions
 from wingspan.server.auth.tokens import SignedTokenVerifier, TokenIssuer
 from wingspan.server.auth.verifier import FirstAccepting, TokenVerifier
@@ -93,19 +92,16 @@ class AuthService:
                 "roles": [{"role": r.role, "project": r.project, "domain": r.domain, "through": r.subject}
                           for r in rows]}
 
-    # --- the API methods of role bindings (GrantRole, RevokeRole, ListRoleBindings) ---
+    # --- role bindings, as the API manages them (GrantRole, RevokeRole, ListRoleBindings) ---
 
-    async def grant_role(self, request: Any) -> Any:
-        binding = request.binding
-        await self.bindings.grant(binding.subject, Role.named(binding.role), binding.project, binding.domain)
-        return v1.GrantRoleResponse()
+    async def grant_role(self, binding: Binding) -> None:
+        await self.bindings.grant(binding.subject, Role.named(binding.role), binding.project or EVERY,
+                                  binding.domain or EVERY)
 
-    async def revoke_role(self, request: Any) -> Any:
-        binding = request.binding
-        await self.bindings.revoke(binding.subject, Role.named(binding.role), binding.project, binding.domain)
-        return v1.RevokeRoleResponse()
+    async def revoke_role(self, binding: Binding) -> None:
+        await self.bindings.revoke(binding.subject, Role.named(binding.role), binding.project or EVERY,
+                                   binding.domain or EVERY)
 
-    async def list_role_bindings(self, request: Any) -> Any:
-        rows = await self.bindings.list(project=request.project, subject=request.subject)
-        return v1.ListRoleBindingsResponse(bindings=[
-            v1.RoleBinding(subject=r.subject, role=r.role, project=r.project, domain=r.domain) for r in rows])
+    async def role_bindings(self, *, project: str = "", subject: str = "") -> list[Binding]:
+        rows = await self.bindings.list(project=project, subject=subject)
+        return [Binding(r.subject, r.role, r.project, r.domain) for r in rows]
