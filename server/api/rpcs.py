@@ -27,7 +27,12 @@ from wingspan.core.model.projects import Project
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
-from wingspan.server.api.converters.access import binding_of, bindings_message
+from wingspan.server.api.converters.access import (
+    audit_events_message,
+    audit_query_of,
+    binding_of,
+    bindings_message,
+)
 from wingspan.server.api.converters.common import listing, model, page_of
 from wingspan.server.api.converters.entities import (
     launch_plan_message,
@@ -253,6 +258,9 @@ class AccessRpcs:
     async def list_role_bindings(self, request: v1.ListRoleBindingsRequest) -> v1.ListRoleBindingsResponse:
         found = await self.auth.role_bindings(project=request.project, subject=request.subject)
         return bindings_message(found)
+
+    async def list_audit_events(self, request: v1.ListAuditEventsRequest) -> v1.ListAuditEventsResponse:
+        return audit_events_message(await self.auth.audit_events(audit_query_of(request)))
 
 
 class EngineRpcs:

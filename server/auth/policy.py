@@ -33,7 +33,7 @@ NEEDS: Final[dict[str, Role]] = {
     "ListTaskExecutions": _V, "GetTaskExecution": _V, "GetTaskExecutionData": _V, "GetTaskLogs": _V,
     "ListEvents": _V, "ListSignals": _V, "SetSignal": _C,
     "CreateUploadLocation": _C, "CreateDownloadLocation": _V,
-    "GrantRole": _A, "RevokeRole": _A, "ListRoleBindings": _A,
+    "GrantRole": _A, "RevokeRole": _A, "ListRoleBindings": _A, "ListAuditEvents": _A,
 }
 # the fields that lead from a request to the identifier naming its project and domain
 _LEADS = ("id", "execution_id", "node_execution_id", "list", "binding")
@@ -46,7 +46,7 @@ def scope_of(method: str, request: Any) -> tuple[str, str]:
         return EVERY, EVERY
     if method == "UpdateProject":
         return (request.project.id if request.project else "") or EVERY, EVERY
-    if method == "ListRoleBindings":
+    if method in ("ListRoleBindings", "ListAuditEvents"):
         return request.project or EVERY, EVERY
     if method == "CreateDownloadLocation":
         return _scope_of_uri(request.native_url)

@@ -13,6 +13,7 @@ from typing import Any, final
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
 from wingspan.server.auth.accounts import ENGINE_CLIENT_ID, Accounts
+from wingspan.server.auth.audit import AuditLog, AuditPage, AuditQuery
 from wingspan.server.auth.keys import KeyRing
 from wingspan.server.auth.oauth import AuthorizationServer
 from wingspan.server.auth.oidc import ExternalIssuer, external_verifiers
@@ -54,6 +55,7 @@ class AuthService:
                             token_seconds=settings.access_token_seconds)
         self.accounts = Accounts(db)
         self.bindings = RoleBindings(db)
+        self.audit = AuditLog(db)
         self.issuer = TokenIssuer(self.keys, issuer, settings.access_token_seconds)
         #: how a bearer token is checked; another verifier (an external issuer's) may be put
         #: beside this server's own with :class:`~.verifier.FirstAccepting`. ``own_verifier``
@@ -105,3 +107,6 @@ class AuthService:
     async def role_bindings(self, *, project: str = "", subject: str = "") -> list[Binding]:
         rows = await self.bindings.list(project=project, subject=subject)
         return [Binding(r.subject, r.role, r.project, r.domain) for r in rows]
+
+    async def audit_events(self, query: AuditQuery) -> AuditPage:
+        return await self.audit.events(query)

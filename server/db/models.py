@@ -571,3 +571,20 @@ class ConsoleSessionRow(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_time())
     last_seen_at: datetime = Field(sa_column=_time())
     expires_at: datetime = Field(sa_column=_time())
+
+
+class AuditEventRow(SQLModel, table=True):
+    """A call that changed something, or tried to: who, which method, on what, and how it ended."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "at"), Index(None, "principal"), Index(None, "project"))
+
+    id: int | None = Field(default=None, sa_column=_id())
+    at: datetime = Field(sa_column=_time())
+    principal: str = Field(sa_column=Column(String(255), nullable=False))
+    method: str = Field(sa_column=Column(String(64), nullable=False))
+    project: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    domain: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    version: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    result: str = Field(sa_column=Column(String(32), nullable=False))
