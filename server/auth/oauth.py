@@ -30,7 +30,9 @@ from sqlalchemy import false, update
 from sqlmodel import col
 
 from wingspan.server.auth.accounts import CLI_CLIENT_ID, CONSOLE_CLIENT_ID, Accounts
+from wingspan.server.auth.audit import LOGIN, AuditLog
 from wingspan.server.auth.passwords import digest
+from wingspan.server.auth.throttle import LoginThrottle
 from wingspan.server.auth.tokens import TokenIssuer
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import AuthCodeRow, DeviceCodeRow, RefreshTokenRow
@@ -109,9 +111,12 @@ def is_loopback_redirect(uri: str) -> bool:
 @final
 class AuthorizationServer:
     def __init__(self, db: Database, accounts: Accounts, tokens: TokenIssuer, *, base_url: str,
-                 refresh_seconds: int) -> None:
+                 refresh_seconds: int, audit: AuditLog | None = None,
+                 throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self.accounts = accounts
+        self.audit = audit or AuditLog(db)
+        self.throttle = throttle or LoginThrottle()
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.refresh_seconds = refresh_seconds
@@ -275,10 +280,27 @@ class AuthorizationServer:
                              "code_challenge_method=S256")
         return request
 
-    async def authorize(self, request: AuthorizationRequest, username: str, password: str) -> str:
-        """The redirect (with a fresh code) once the person's password is right."""
+    async def check_password(self, username: str, password: str, *, address: str, client_id: str) -> None:
+        """Raises LoginRefusedError unless ``password`` is ``username``'s, and LoginThrottledError
+        (before any check) when the account or the ``address`` failed too often lately. Each
+        outcome is audited as a ``Login`` by ``username`` through ``client_id``."""
+        target = ("", "", client_id, "")
+        try:
+            self.throttle.check(username, address)
+        except Exception:
+            await self.audit.record(username, LOGIN, target, "RESOURCE_EXHAUSTED")
+            raise
         if not await self.accounts.password_matches(username, password):
+            self.throttle.failed(username, address)
+            await self.audit.record(username, LOGIN, target, "UNAUTHENTICATED")
             raise LoginRefusedError("wrong user name or password")
+        self.throttle.succeeded(username)
+        await self.audit.record(username, LOGIN, target, "OK")
+
+    async def authorize(self, request: AuthorizationRequest, username: str, password: str, *,
+                        address: str = "") -> str:
+        """The redirect (with a fresh code) once the person's password is right."""
+        await self.check_password(username, password, address=address, client_id=request.client_id)
         code = secrets.token_urlsafe(32)
         async with self.db.write() as session:
             session.add(AuthCodeRow(
@@ -305,10 +327,10 @@ class AuthorizationServer:
                 "verification_uri_complete": _with_query(page, user_code=shown),
                 "expires_in": _DEVICE_SECONDS, "interval": _DEVICE_INTERVAL}
 
-    async def approve_device(self, user_code: str, username: str, password: str) -> None:
+    async def approve_device(
+            self, user_code: str, username: str, password: str, *, address: str = "") -> None:
         """A person entered ``user_code`` and their password: the device's next poll gets tokens."""
-        if not await self.accounts.password_matches(username, password):
-            raise LoginRefusedError("wrong user name or password")
+        await self.check_password(username, password, address=address, client_id=CLI_CLIENT_ID)
         code = user_code.upper().replace("-", "").replace(" ", "")
         async with self.db.write() as session:
             approved = await session.execute(

@@ -66,7 +66,7 @@ class AuthService:
         self.verifier: TokenVerifier = (FirstAccepting([self.own_verifier, *self.external])
                                         if self.external else self.own_verifier)
         self.server = AuthorizationServer(db, self.accounts, self.issuer, base_url=base_url,
-                                          refresh_seconds=settings.refresh_token_seconds)
+                                          refresh_seconds=settings.refresh_token_seconds, audit=self.audit)
         self.sessions = ConsoleSessions(db, issuer=issuer, idle_seconds=settings.session_idle_seconds,
                                         max_seconds=settings.session_max_seconds)
         self.console_login = ConsoleLogin(self.server, self.sessions)
