@@ -32,6 +32,7 @@ from sqlmodel import col
 from wingspan.server.auth.accounts import CLI_CLIENT_ID, CONSOLE_CLIENT_ID, Accounts
 from wingspan.server.auth.audit import LOGIN, AuditLog
 from wingspan.server.auth.passwords import digest
+from wingspan.server.auth.policy import SCOPES
 from wingspan.server.auth.throttle import LoginThrottle
 from wingspan.server.auth.tokens import TokenIssuer
 from wingspan.server.db.engine import Database, now, utc
@@ -140,7 +141,7 @@ class AuthorizationServer:
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
-            "scopes_supported": ["openid", "offline_access"],
+            "scopes_supported": ["openid", "offline_access", *SCOPES],
         }
 
     # --- the token endpoint ---
