@@ -127,6 +127,9 @@ class Settings:
     # in any case (absolute)
     session_idle_seconds: int = 8 * 3600
     session_max_seconds: int = 7 * 24 * 3600
+    # the key (32 bytes, base64) that encrypts the token signing keys in the database; empty: one
+    # made at the first start in home/keys.secret (replicas with separate homes must share it)
+    key_encryption_key: str = ""
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)

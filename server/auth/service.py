@@ -20,6 +20,7 @@ from wingspan.server.auth.oidc import ExternalIssuer, external_verifiers
 from wingspan.server.auth.policy import authorize
 from wingspan.server.auth.principal import Principal
 from wingspan.server.auth.roles import EVERY, Binding, Role, RoleBindings
+from wingspan.server.auth.sealing import KeySealer
 from wingspan.server.auth.sessions import ConsoleLogin, ConsoleSessions
 from wingspan.server.auth.tokens import SignedTokenVerifier, TokenIssuer
 from wingspan.server.auth.verifier import FirstAccepting, TokenVerifier
@@ -52,7 +53,8 @@ class AuthService:
                  required: bool) -> None:
         self.required = required
         self.keys = KeyRing(db, sign_seconds=settings.signing_key_seconds,
-                            token_seconds=settings.access_token_seconds)
+                            token_seconds=settings.access_token_seconds,
+                            sealer=KeySealer.from_settings(settings))
         self.accounts = Accounts(db)
         self.bindings = RoleBindings(db)
         self.audit = AuditLog(db)
