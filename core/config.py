@@ -112,6 +112,10 @@ class Settings:
     oidc_audience: str = ""
     oidc_subject_claim: str = "sub"
     oidc_groups_claim: str = "groups"
+    # the console's client at that issuer: with it, people log in to the web console through the
+    # issuer (its login page; the server redeems the code); the secret when the client has one
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
     # who must present a token: "auto" (nobody on a loopback bind, everyone on any other bind

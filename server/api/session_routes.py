@@ -50,7 +50,7 @@ def session_routes(auth: AuthService) -> list[HTTPRouteHandler]:
         wanted = str(request.query_params.get("next", ""))
         if not auth.required:
             return _redirect(safe_next(wanted))
-        pending = auth.console_login.start(wanted)
+        pending = await auth.console_login.start(wanted)
         return _redirect(pending.authorize_url, [Cookie(
             key=LOGIN_COOKIE, value=pending.cookie, path=CONSOLE_CALLBACK, max_age=LOGIN_SECONDS,
             secure=secure(request), httponly=True, samesite="lax")])

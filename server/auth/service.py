@@ -71,7 +71,12 @@ class AuthService:
                                           refresh_seconds=settings.refresh_token_seconds, audit=self.audit)
         self.sessions = ConsoleSessions(db, issuer=issuer, idle_seconds=settings.session_idle_seconds,
                                         max_seconds=settings.session_max_seconds)
-        self.console_login = ConsoleLogin(self.server, self.sessions)
+        # people log in to the console through the external issuer when the console has a client there
+        forward_to = next((v for v in self.external if isinstance(v, ExternalIssuer)), None)
+        if forward_to is None or not settings.oidc_client_id:
+            forward_to = None
+        self.console_login = ConsoleLogin(self.server, self.sessions, forward_to, settings.oidc_client_id,
+                                          settings.oidc_client_secret)
 
     async def start(self, engine_secret: str) -> None:
         """Makes the signing key if there is none, and the engine's service account (whose

@@ -2,7 +2,10 @@
 
 A browser logs in through this server's own authorization server, as the public client
 ``wingspan-console`` with PKCE, redirected back to ``/auth/callback`` where the server itself
-redeems the code (:class:`ConsoleLogin`). The state and the PKCE verifier of a login in
+redeems the code (:class:`ConsoleLogin`). When an external OIDC issuer is trusted and the
+console has a client there (``oidc_client_id``), the login is forwarded to that issuer
+instead, and the server redeems the code at the issuer's token endpoint and checks the access
+token it gets as it checks any of that issuer's. The state and the PKCE verifier of a login in
 progress travel in a short-lived HttpOnly cookie of the browser that started it, so a code
 brought by another browser (login CSRF) finds no matching state.
 
@@ -27,9 +30,10 @@ from typing import final
 from sqlalchemy import delete, update
 from sqlmodel import col
 
-from wingspan.core.errors import PermissionDeniedError, UnauthenticatedError
+from wingspan.core.errors import PermissionDeniedError, UnauthenticatedError, UnavailableError
 from wingspan.server.auth.accounts import CONSOLE_CLIENT_ID
 from wingspan.server.auth.oauth import AuthorizationServer, OAuthError
+from wingspan.server.auth.oidc import ExternalIssuer
 from wingspan.server.auth.passwords import digest
 from wingspan.server.auth.principal import Principal
 from wingspan.server.db.engine import Database, now, utc
@@ -134,18 +138,31 @@ class ConsoleSessions:
 class ConsoleLogin:
     """The console's authorization code flow, with the server as its client."""
 
-    def __init__(self, server: AuthorizationServer, sessions: ConsoleSessions) -> None:
+    def __init__(self, server: AuthorizationServer, sessions: ConsoleSessions,
+                 external: ExternalIssuer | None = None, client_id: str = "",
+                 client_secret: str = "") -> None:
+        """``external``: the issuer people log in through instead, as its client ``client_id``."""
         self.server = server
         self.sessions = sessions
+        self.external = external
+        self.client_id = client_id if external is not None else CONSOLE_CLIENT_ID
+        self._client_secret = client_secret
 
-    def start(self, next_path: str) -> PendingLogin:
+    async def start(self, next_path: str) -> PendingLogin:
         state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
         challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
         query = urllib.parse.urlencode({
-            "response_type": "code", "client_id": CONSOLE_CLIENT_ID,
+            "response_type": "code", "client_id": self.client_id,
             "redirect_uri": self.server.console_redirect, "code_challenge": challenge,
-            "code_challenge_method": "S256", "state": state})
+            "code_challenge_method": "S256", "state": state,
+            **({"scope": "openid"} if self.external is not None else {})})
         cookie = f"{state}.{verifier}.{urllib.parse.quote(safe_next(next_path), safe='')}"
+        if self.external is not None:
+            endpoint = (await self.external.discovery()).get("authorization_endpoint")
+            if not isinstance(endpoint, str) or not endpoint:
+                raise UnavailableError(
+                    f"the discovery document of {self.external.config.issuer} has no authorization_endpoint")
+            return PendingLogin(f"{endpoint}?{query}", cookie)
         # relative: the browser stays on the name it reached this server by
         return PendingLogin(f"/oauth2/authorize?{query}", cookie)
 
@@ -157,6 +174,18 @@ class ConsoleLogin:
         if not started_state or not verifier or not hmac.compare_digest(started_state, state):
             raise OAuthError("invalid_request", "this login was not started in this browser, or took longer "
                              f"than {LOGIN_SECONDS // 60} minutes: start again")
+        if self.external is not None:
+            form = {"grant_type": "authorization_code", "code": code, "code_verifier": verifier,
+                    "client_id": self.client_id, "redirect_uri": self.server.console_redirect}
+            if self._client_secret:
+                form["client_secret"] = self._client_secret
+            try:
+                principal = await self.external.verify(await self.external.redeem_code(form))
+            except UnauthenticatedError as exc:
+                raise OAuthError("access_denied", str(exc)) from None
+            session = await self.sessions.begin(principal.subject, groups=principal.groups,
+                                                issuer=principal.issuer)
+            return session, safe_next(urllib.parse.unquote(quoted_next))
         granted = await self.server.redeem_code(code, verifier, client_id=CONSOLE_CLIENT_ID,
                                                 redirect_uri=self.server.console_redirect)
         session = await self.sessions.begin(granted.subject)

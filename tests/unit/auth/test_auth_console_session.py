@@ -22,6 +22,7 @@ from wingspan.core.config import Settings
 from wingspan.core.errors import PermissionDeniedError, UnauthenticatedError
 from wingspan.protos import v1
 from wingspan.server.auth.passwords import digest
+from wingspan.server.auth.roles import Role
 from wingspan.server.auth.sessions import ConsoleSessions, safe_next
 from wingspan.server.db.engine import Database, now
 from wingspan.server.db.models import ConsoleSessionRow
@@ -217,3 +218,38 @@ async def test_with_authentication_off_nothing_asks_for_a_login(tmp_path: Path) 
         made = await browser.post("/api/v1/CreateProject", json={"project": {"id": "p1", "name": "p1"}})
         assert made.status_code == 200, made.text
         assert (await browser.post("/auth/logout")).status_code == 204
+
+
+async def test_the_console_login_is_forwarded_to_the_trusted_external_issuer(tmp_path: Path) -> None:
+    """A second Wingspan server stands in for the external OIDC issuer (its authorization server is
+    a real one: login page, PKCE, token endpoint, JWKS); the Keycloak suite checks its tokens."""
+    issuer_settings = Settings(home=tmp_path / "issuer", http_port=0, grpc_port=0, auth="required")
+    async with ApiServer(issuer_settings, grace=2, engine=False) as issuer:
+        assert issuer.auth is not None
+        await issuer.auth.accounts.add_user("ada", ADA)
+        settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0, auth="required",
+                            oidc_issuer=issuer.http_url, oidc_audience="wingspan",
+                            oidc_client_id="wingspan-cli")
+        async with ApiServer(settings, grace=2, engine=False) as server, \
+                httpx.AsyncClient(timeout=30, follow_redirects=True) as browser:
+            assert server.auth is not None
+            await server.auth.bindings.grant("ada", Role.VIEWER, "default", "development")
+            page = await browser.get(f"{server.http_url}/auth/login", params={"next": "/console/runs"})
+            # the issuer's own login page
+            assert page.status_code == 200 and str(page.url).startswith(f"{issuer.http_url}/oauth2/authorize")
+            landed = await browser.post(f"{issuer.http_url}/oauth2/authorize",
+                                        data={**hidden_fields(page.text), "username": "ada", "password": ADA})
+            assert [r.status_code for r in landed.history] == [302, 303], landed.text
+            assert str(landed.url) == f"{server.http_url}/console/runs"
+            secret(browser.cookies["wingspan_session"])
+            whoami = (await browser.get(f"{server.http_url}/auth/whoami")).json()
+            assert whoami["subject"] == "ada" and whoami["authenticated"]
+            assert whoami["roles"] == [{"role": "viewer", "project": "default", "domain": "development",
+                                        "through": "ada"}]
+            # a code the issuer refuses (spent already) starts no session, and says why
+            spent = secret(httpx.URL(landed.history[0].headers["location"]).params["code"])
+            again = await browser.get(f"{server.http_url}/auth/login")
+            state = hidden_fields(again.text)["state"]
+            refused = await browser.get(f"{server.http_url}/auth/callback",
+                                        params={"code": spent, "state": state})
+            assert refused.status_code == 400 and "refused the login code" in refused.text, refused.text
