@@ -110,3 +110,15 @@ def test_every_method_that_changes_something_is_audited() -> None:
     reads_for_admins = {"ListRoleBindings", "ListAuditEvents"}
     needing_more_than_viewer = {m.name for m in methods() if m.name in NEEDS and NEEDS[m.name] > Role.VIEWER}
     assert needing_more_than_viewer - reads_for_admins == CHANGES
+
+
+async def test_an_audit_listing_out_of_bounds_is_refused_before_it_runs(secured: ApiServer) -> None:
+    for client in clients(secured, await token_of(secured, "ada")):
+        try:
+            for request, why in ((v1.ListAuditEventsRequest(limit=5000), "limit"),
+                                 (v1.ListAuditEventsRequest(method="Create Project"), "method"),
+                                 (v1.ListAuditEventsRequest(project="../etc"), "project")):
+                message = await refused(client, "INVALID_ARGUMENT", "ListAuditEvents", request)
+                assert why in message, message
+        finally:
+            await client.aclose()
