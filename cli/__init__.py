@@ -17,6 +17,7 @@ from wingspan.core.version import VERSION
 # command name -> "module:attribute"; plugins add theirs through wingspan_cli_commands
 COMMANDS = {
     "access": "wingspan.cli.access:access",
+    "audit": "wingspan.cli.audit:audit",
     "backfill": "wingspan.cli.backfill:backfill",
     "build": "wingspan.cli.build:build",
     "cache": "wingspan.cli.cache:cache",

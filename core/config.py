@@ -112,6 +112,10 @@ class Settings:
     oidc_audience: str = ""
     oidc_subject_claim: str = "sub"
     oidc_groups_claim: str = "groups"
+    # the console's client at that issuer: with it, people log in to the web console through the
+    # issuer (its login page; the server redeems the code); the secret when the client has one
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
     # who must present a token: "auto" (nobody on a loopback bind, everyone on any other bind
@@ -123,6 +127,13 @@ class Settings:
     access_token_seconds: int = 900
     refresh_token_seconds: int = 30 * 24 * 3600
     signing_key_seconds: int = 7 * 24 * 3600
+    # the console's session: ends after this long unused (idle), and this long after the login
+    # in any case (absolute)
+    session_idle_seconds: int = 8 * 3600
+    session_max_seconds: int = 7 * 24 * 3600
+    # the key (32 bytes, base64) that encrypts the token signing keys in the database; empty: one
+    # made at the first start in home/keys.secret (replicas with separate homes must share it)
+    key_encryption_key: str = ""
     # each plugin's table ([plugins.<name>] and WINGSPAN_PLUGINS__<NAME>__<KEY>), by plugin_key
     # (left out of the hash, which the platform's settings keep: a table is a dict)
     plugins: Mapping[str, PluginTable] = dataclasses.field(default_factory=dict, hash=False)

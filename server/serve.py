@@ -236,8 +236,10 @@ class ApiServer:
         self._engine_task = self.supervise("engine", self.engine.run())
 
     def _start_loops(self) -> None:
-        """The scheduler and the notification sender (both safe on every replica)."""
+        """The scheduler, the notification sender and the pruning of expired codes, tokens and
+        sessions (each safe on every replica)."""
         from wingspan.core.plugins import load_plugins
+        from wingspan.server.auth.pruning import run_pruning
         from wingspan.server.notify.senders import SmtpSettings
         from wingspan.server.scheduling.scheduler import run_scheduler
         from wingspan.server.services.notifications import run_notification_sender
@@ -248,6 +250,9 @@ class ApiServer:
             self.supervise("notification sender", run_notification_sender(
                 self.admin, stop=self._loops_stop, smtp=SmtpSettings.from_settings(self.settings),
                 console_url=self.http_url, plugins=load_plugins(settings=self.settings))),
+            self.supervise("pruning of expired logins", run_pruning(
+                self.admin.db, session_idle_seconds=self.settings.session_idle_seconds,
+                stop=self._loops_stop)),
         ]
 
     def supervise(self, name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:

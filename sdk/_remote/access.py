@@ -1,15 +1,17 @@
-"""Who may do what on a server: role bindings, granted, revoked and listed through the API
-(GrantRole, RevokeRole, ListRoleBindings), as :class:`~wingspan._remote.client.AsyncRemote` and
-``wingspan access`` use them."""
+"""Who may do what on a server, and who did what: role bindings, granted, revoked and listed
+through the API (GrantRole, RevokeRole, ListRoleBindings), and the audit log (ListAuditEvents),
+as :class:`~wingspan._remote.client.AsyncRemote`, ``wingspan access`` and ``wingspan audit``
+use them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from wingspan._remote.transport import Transport
 from wingspan.protos import v1
 
-__all__ = ["EVERY", "grant_role", "revoke_role", "role_bindings"]
+__all__ = ["EVERY", "audit_events", "grant_role", "revoke_role", "role_bindings"]
 
 #: project and domain of a deployment-wide binding
 EVERY = "*"
@@ -39,3 +41,22 @@ async def role_bindings(
     answer = await transport.call("list_role_bindings", request, "list the role bindings")
     return [{"subject": b.subject, "role": b.role, "project": b.project, "domain": b.domain}
             for b in answer.bindings]
+
+
+async def audit_events(transport: Transport, *, principal: str = "", method: str = "", project: str = "",
+                       since: datetime | None = None, limit: int = 100) -> list[dict[str, str]]:
+    """The calls that changed something, newest first, at most ``limit`` of them (pages read as
+    needed); each filter applies when given."""
+    events: list[dict[str, str]] = []
+    token = ""
+    while len(events) < limit:
+        request = v1.ListAuditEventsRequest(principal=principal, method=method, project=project, since=since,
+                                            limit=min(limit - len(events), 1000), token=token)
+        answer = await transport.call("list_audit_events", request, "list the audit log")
+        events += [{"at": e.at.isoformat() if e.at else "", "principal": e.principal, "method": e.method,
+                    "project": e.project, "domain": e.domain, "name": e.name, "version": e.version,
+                    "result": e.result} for e in answer.events]
+        token = answer.next_token
+        if not token:
+            break
+    return events

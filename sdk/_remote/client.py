@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 
 import anyio
 
-from wingspan._remote.access import EVERY, grant_role, revoke_role, role_bindings
+from wingspan._remote.access import EVERY, audit_events, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
 from wingspan._remote.naturals import from_natural
@@ -389,6 +389,12 @@ class AsyncRemote:
 
     async def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
         return await role_bindings(self.transport, project=project, subject=subject)
+
+    async def audit_events(self, *, principal: str = "", method: str = "", project: str = "",
+                           since: datetime | None = None, limit: int = 100) -> list[dict[str, str]]:
+        """The calls that changed something, newest first (admins: of the projects they administer)."""
+        return await audit_events(self.transport, principal=principal, method=method, project=project,
+                                  since=since, limit=limit)
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50) -> list[Execution]:

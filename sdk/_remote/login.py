@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from wingspan._remote.tokens import CLI_CLIENT_ID, TokenCache, discover, entry_from, post_token
+from wingspan._remote.tokens import CLI_CLIENT_ID, TokenCache, Verify, discover, entry_from, post_token
 from wingspan.core.errors import UnauthenticatedError, UserError
 
 __all__ = ["DEVICE_GRANT", "login_with_browser", "login_with_device"]
@@ -36,10 +36,12 @@ def _pkce_pair() -> tuple[str, str]:
 
 
 async def login_with_browser(endpoint: str, http_url: str, open_browser: Callable[[str], Awaitable[bool]],
-                             *, cache: TokenCache, wait_seconds: float = 300.0) -> None:
+                             *, cache: TokenCache, wait_seconds: float = 300.0,
+                             verify: Verify = True) -> None:
     """Authorization code with PKCE: ``open_browser(url)`` shows the server's login page (False:
-    there is no browser, and nothing was done); the redirect lands on a listener here."""
-    metadata = await discover(http_url)
+    there is no browser, and nothing was done); the redirect lands on a listener here.
+    ``verify`` checks the server's HTTPS certificate (a private CA's: ``endpoint.http_verify()``)."""
+    metadata = await discover(http_url, verify=verify)
     verifier, challenge = _pkce_pair()
     state = secrets.token_urlsafe(16)
     received: asyncio.Future[dict[str, str]] = asyncio.get_running_loop().create_future()
@@ -83,16 +85,16 @@ async def login_with_browser(endpoint: str, http_url: str, open_browser: Callabl
     token_url = str(metadata["token_endpoint"])
     body = await post_token(token_url, {
         "grant_type": "authorization_code", "code": query["code"], "code_verifier": verifier,
-        "client_id": CLI_CLIENT_ID, "redirect_uri": redirect_uri})
+        "client_id": CLI_CLIENT_ID, "redirect_uri": redirect_uri}, verify=verify)
     cache.put(endpoint, entry_from(body, token_url, str(metadata.get("revocation_endpoint", ""))))
 
 
 async def login_with_device(endpoint: str, http_url: str, show: Callable[[dict[str, Any]], None],
-                            *, cache: TokenCache) -> None:
+                            *, cache: TokenCache, verify: Verify = True) -> None:
     """The device grant: ``show`` tells the person where to go and which code to enter; this
     polls the token endpoint at the interval the server asks until they have."""
-    metadata = await discover(http_url)
-    async with httpx.AsyncClient(timeout=30) as http:
+    metadata = await discover(http_url, verify=verify)
+    async with httpx.AsyncClient(timeout=30, verify=verify) as http:
         started = await http.post(str(metadata["device_authorization_endpoint"]),
                                   data={"client_id": CLI_CLIENT_ID})
     if started.status_code != 200:
@@ -106,7 +108,8 @@ async def login_with_device(endpoint: str, http_url: str, show: Callable[[dict[s
         await asyncio.sleep(interval)
         try:
             body = await post_token(token_url, {
-                "grant_type": DEVICE_GRANT, "device_code": grant["device_code"], "client_id": CLI_CLIENT_ID})
+                "grant_type": DEVICE_GRANT, "device_code": grant["device_code"], "client_id": CLI_CLIENT_ID},
+                verify=verify)
         except UnauthenticatedError as exc:
             if "authorization_pending" in str(exc):
                 continue

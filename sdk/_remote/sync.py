@@ -11,6 +11,7 @@ import asyncio
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from typing import Any, TypeAlias
 
 from wingspan._remote.client import (
@@ -150,6 +151,12 @@ class Remote:
 
     def role_bindings(self, *, project: str = "", subject: str = "") -> list[dict[str, str]]:
         result: list[dict[str, str]] = self._run(self.aio.role_bindings, project=project, subject=subject)
+        return result
+
+    def audit_events(self, *, principal: str = "", method: str = "", project: str = "",
+                     since: datetime | None = None, limit: int = 100) -> list[dict[str, str]]:
+        result: list[dict[str, str]] = self._run(self.aio.audit_events, principal=principal, method=method,
+                                                 project=project, since=since, limit=limit)
         return result
 
     def signals(self, execution_id: SyncRef) -> list[dict[str, Any]]:

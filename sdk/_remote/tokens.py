@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import os
+import ssl
 import tempfile
 import time
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ __all__ = [
     "StoredLogin",
     "TokenCache",
     "TokenProvider",
+    "Verify",
     "discover",
     "entry_from",
     "post_token",
@@ -68,9 +70,14 @@ class StaticToken:
         return self._value
 
 
-async def discover(http_url: str) -> dict[str, Any]:
+#: how an HTTPS answer is checked: True (the system's CAs) or a context that also trusts a
+#: private CA (:meth:`~wingspan._remote.endpoint.Endpoint.http_verify`, from ``--ca``)
+Verify = ssl.SSLContext | bool
+
+
+async def discover(http_url: str, *, verify: Verify = True) -> dict[str, Any]:
     """The server's OAuth2 metadata (RFC 8414): its token and authorization endpoints."""
-    async with httpx.AsyncClient(timeout=30) as http:
+    async with httpx.AsyncClient(timeout=30, verify=verify) as http:
         answer = await http.get(f"{http_url.rstrip('/')}/.well-known/oauth-authorization-server")
     if answer.status_code != 200:
         raise UserError(f"{http_url} has no authorization server (/.well-known/oauth-authorization-server "
@@ -79,10 +86,11 @@ async def discover(http_url: str) -> dict[str, Any]:
     return metadata
 
 
-async def post_token(
-        token_url: str, form: Mapping[str, str], *, auth: tuple[str, str] | None = None) -> dict[str, Any]:
+async def post_token(token_url: str, form: Mapping[str, str], *, auth: tuple[str, str] | None = None,
+                     verify: Verify = True) -> dict[str, Any]:
     """The token endpoint's answer to ``form``; its OAuth2 error raised as UnauthenticatedError."""
-    async with httpx.AsyncClient(timeout=30, auth=httpx.BasicAuth(*auth) if auth else None) as http:
+    async with httpx.AsyncClient(timeout=30, auth=httpx.BasicAuth(*auth) if auth else None,
+                                 verify=verify) as http:
         answer = await http.post(token_url, data=dict(form))
     body: dict[str, Any] = answer.json() if answer.headers.get("content-type", "").startswith(
         "application/json") else {}
@@ -97,10 +105,11 @@ async def post_token(
 class ClientCredentials:
     """A service account's access tokens (OAuth2 client credentials grant).
 
-    ``token_url`` is the server's token endpoint; or give ``http_url`` and it is discovered."""
+    ``token_url`` is the server's token endpoint; or give ``http_url`` and it is discovered.
+    ``verify`` checks the server's HTTPS certificate (a private CA's: ``endpoint.http_verify()``)."""
 
     def __init__(self, client_id: str, client_secret: str, *, token_url: str = "", http_url: str = "",
-                 scope: str = "") -> None:
+                 scope: str = "", verify: Verify = True) -> None:
         if not token_url and not http_url:
             raise UserError("ClientCredentials needs the token endpoint (token_url) or the server (http_url)")
         self.client_id = client_id
@@ -108,6 +117,7 @@ class ClientCredentials:
         self.token_url = token_url
         self.http_url = http_url
         self.scope = scope
+        self.verify = verify
         self._access = ""
         self._expires = 0.0
         self._lock = asyncio.Lock()
@@ -119,11 +129,13 @@ class ClientCredentials:
         async with self._lock:
             if not self._access or time.time() >= self._expires - _EARLY_SECONDS:
                 if not self.token_url:
-                    self.token_url = str((await discover(self.http_url))["token_endpoint"])
+                    metadata = await discover(self.http_url, verify=self.verify)
+                    self.token_url = str(metadata["token_endpoint"])
                 form = {"grant_type": "client_credentials"}
                 if self.scope:
                     form["scope"] = self.scope
-                body = await post_token(self.token_url, form, auth=(self.client_id, self._secret))
+                body = await post_token(self.token_url, form, auth=(self.client_id, self._secret),
+                                        verify=self.verify)
                 self._access = str(body["access_token"])
                 self._expires = time.time() + float(body.get("expires_in", 300))
             return self._access
@@ -184,11 +196,11 @@ def entry_from(body: Mapping[str, Any], token_url: str, revocation_url: str = ""
             "revocation_url": revocation_url}
 
 
-async def revoke(entry: Mapping[str, Any]) -> None:
+async def revoke(entry: Mapping[str, Any], *, verify: Verify = True) -> None:
     """Gives a cached login's refresh token back to the server, which ends that login (RFC 7009)."""
     if entry.get("refresh_token") and entry.get("revocation_url"):
         try:
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with httpx.AsyncClient(timeout=30, verify=verify) as http:
                 answer = await http.post(str(entry["revocation_url"]), data={
                     "token": str(entry["refresh_token"]), "token_type_hint": "refresh_token",
                     "client_id": CLI_CLIENT_ID})
@@ -202,9 +214,10 @@ async def revoke(entry: Mapping[str, Any]) -> None:
 class StoredLogin:
     """The tokens of ``wingspan login`` for ``endpoint``, refreshed on their own."""
 
-    def __init__(self, endpoint: str, cache: TokenCache) -> None:
+    def __init__(self, endpoint: str, cache: TokenCache, *, verify: Verify = True) -> None:
         self.endpoint = endpoint
         self.cache = cache
+        self.verify = verify
         self._lock = asyncio.Lock()
 
     def __repr__(self) -> str:
@@ -224,7 +237,7 @@ class StoredLogin:
             try:
                 body = await post_token(str(entry["token_url"]), {
                     "grant_type": "refresh_token", "refresh_token": str(entry["refresh_token"]),
-                    "client_id": CLI_CLIENT_ID})
+                    "client_id": CLI_CLIENT_ID}, verify=self.verify)
             except UnauthenticatedError as exc:
                 self.cache.put(self.endpoint, None)  # a refused refresh token is of no further use
                 raise UnauthenticatedError(
@@ -236,7 +249,7 @@ class StoredLogin:
 
 
 def provider_for(endpoint: str, http_url: str, *, env: Mapping[str, str] | None = None,
-                 cache: TokenCache | None = None) -> TokenProvider | None:
+                 cache: TokenCache | None = None, verify: Verify = True) -> TokenProvider | None:
     """How a client of ``endpoint`` gets tokens: ``WINGSPAN_TOKEN``; else a service account from
     ``WINGSPAN_CLIENT_ID`` and ``WINGSPAN_CLIENT_SECRET`` (CI); else the login cached for the
     endpoint; else None (the server is called without a token)."""
@@ -246,6 +259,7 @@ def provider_for(endpoint: str, http_url: str, *, env: Mapping[str, str] | None 
     if env.get("WINGSPAN_CLIENT_ID") and env.get("WINGSPAN_CLIENT_SECRET"):
         if not http_url:
             raise UserError(f"{endpoint} did not say where its token endpoint is (no HTTP address)")
-        return ClientCredentials(env["WINGSPAN_CLIENT_ID"], env["WINGSPAN_CLIENT_SECRET"], http_url=http_url)
+        return ClientCredentials(env["WINGSPAN_CLIENT_ID"], env["WINGSPAN_CLIENT_SECRET"], http_url=http_url,
+                                 verify=verify)
     cache = cache or TokenCache.default(env)
-    return StoredLogin(endpoint, cache) if cache.get(endpoint) is not None else None
+    return StoredLogin(endpoint, cache, verify=verify) if cache.get(endpoint) is not None else None

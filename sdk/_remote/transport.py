@@ -78,7 +78,8 @@ class Transport:
             try:
                 await self._check_version()
                 if self._find_tokens:
-                    self.tokens = provider_for(self.address, self.http_address)
+                    self.tokens = provider_for(self.address, self.http_address,
+                                               verify=self.endpoint.http_verify())
             except BaseException:
                 self._checked = False  # asked again at the next call
                 raise

@@ -11,11 +11,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from wingspan.core.api_level import API_LEVEL
+from wingspan.core.errors import WingspanError
 from wingspan.core.version import VERSION
 from wingspan.protos import v1
 from wingspan.server.api.dataproxy import DataProxy
 from wingspan.server.api.methods import Method
-from wingspan.server.api.rpcs import AdminRpcs
+from wingspan.server.api.rpcs import AccessRpcs, AdminRpcs
+from wingspan.server.auth.audit import CHANGES, AuditLog, target_of
 from wingspan.server.auth.principal import current_principal
 from wingspan.server.auth.service import AuthService
 from wingspan.server.services.admin import AdminService
@@ -26,9 +28,11 @@ __all__ = ["ApiBackend"]
 class ApiBackend:
     """The admin service of both transports; ``http_address`` is what GetVersion reports.
 
-    With ``auth``, the methods that manage role bindings are served, and, when it requires
-    authentication, every handler first checks that the caller's roles allow the call
-    (:mod:`wingspan.server.auth.policy`)."""
+    With ``auth``, the methods that manage role bindings and list the audit log are served;
+    when it requires authentication, every handler first checks that the caller's roles allow
+    the call (:mod:`wingspan.server.auth.policy`); and every call that changes something is
+    recorded in the audit log with how it ended, a refusal included
+    (:mod:`wingspan.server.auth.audit`)."""
 
     def __init__(self, admin: AdminService, *, http_address: str, auth: AuthService | None = None) -> None:
         self.admin = admin
@@ -42,8 +46,10 @@ class ApiBackend:
             "create_download_location": self.dataproxy.create_download_location,
         }
         if auth is not None:
-            self._own.update(grant_role=auth.grant_role, revoke_role=auth.revoke_role,
-                             list_role_bindings=auth.list_role_bindings)
+            access = AccessRpcs(auth)
+            self._own.update(grant_role=access.grant_role, revoke_role=access.revoke_role,
+                             list_role_bindings=access.list_role_bindings,
+                             list_audit_events=access.list_audit_events)
 
     async def get_version(self, request: Any = None) -> Any:
         return v1.GetVersionResponse(
@@ -54,9 +60,13 @@ class ApiBackend:
         found = self._own.get(method.attr) or getattr(self.rpcs, method.attr, None)
         if not callable(found):
             return None
-        if self.auth is None or not self.auth.required:
+        if self.auth is None:
             return found
-        return _authorized(self.auth, method, found)
+        if self.auth.required:
+            found = _authorized(self.auth, method, found)
+        if method.name in CHANGES:
+            found = _audited(self.auth.audit, method, found)
+        return found
 
     async def ready(self) -> None:
         """Raises unless the database answers (what /readyz reports)."""
@@ -79,5 +89,21 @@ def _authorized(auth: AuthService, method: Method, call: Callable[[Any], Any]) -
     async def unary(request: Any) -> Any:
         await auth.authorize(current_principal(), method.name, request)
         return await call(request)
+
+    return unary
+
+
+def _audited(audit: AuditLog, method: Method, call: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``call``, recorded in the audit log once it has ended (the methods that change something
+    are unary)."""
+    async def unary(request: Any) -> Any:
+        try:
+            answer = await call(request)
+        except Exception as exc:
+            result = exc.status_name if isinstance(exc, WingspanError) else "INTERNAL"
+            await audit.record(current_principal(), method.name, target_of(method.name, request), result)
+            raise
+        await audit.record(current_principal(), method.name, target_of(method.name, request), "OK")
+        return answer
 
     return unary

@@ -151,6 +151,10 @@ RULES: dict[str, dict[str, FieldRule]] = {
     "RevokeRoleRequest": _needs("binding"),
     "ListRoleBindingsRequest": {"project": FieldRule(pattern=_OR_EVERY, max_length=63),
                                 "subject": FieldRule(pattern=SUBJECT, max_length=255)},
+    # an external issuer's subject may hold any character: only its length is bounded
+    "ListAuditEventsRequest": {"limit": _LIMIT, "project": FieldRule(pattern=_OR_EVERY, max_length=63),
+                               "principal": FieldRule(max_length=255),
+                               "method": FieldRule(pattern="[A-Za-z]+", max_length=64)},
 }
 
 

@@ -41,6 +41,7 @@ from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.oauth_routes import oauth_routes
 from wingspan.server.api.openapi import openapi_document
 from wingspan.server.api.private_paths import PrivatePaths
+from wingspan.server.api.session_routes import session_routes
 from wingspan.server.auth.service import AuthService
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
@@ -136,7 +137,8 @@ def create_app(
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
     ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`);
     ``authentication`` whether a bearer token is required (:mod:`.authentication`), ``oauth`` the
-    authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`)."""
+    authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`), with
+    the console's login under ``/auth`` (:mod:`.session_routes`)."""
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
@@ -174,7 +176,7 @@ def create_app(
     if isinstance(store, LocalBlobStore) and signer is not None:
         routes += blob_routes(store, signer)
     if oauth is not None:
-        routes += oauth_routes(oauth)
+        routes += oauth_routes(oauth) + session_routes(oauth)
     app = Litestar(
         routes,
         openapi_config=None,
@@ -192,6 +194,6 @@ def create_app(
     )
     handler: Any = app.asgi_handler
     if authentication is not None and authentication.required:
-        handler = BearerAuthentication(handler, authentication)
+        handler = BearerAuthentication(handler, authentication, oauth.sessions if oauth is not None else None)
     app.asgi_handler = HttpAccess(handler, rules)  # type: ignore[assignment]
     return app

@@ -21,6 +21,7 @@ from litestar.handlers import HTTPRouteHandler
 
 from wingspan.server.auth.oauth import AuthorizationRequest, LoginRefusedError, OAuthError
 from wingspan.server.auth.service import AuthService
+from wingspan.server.auth.throttle import LoginThrottledError
 
 __all__ = ["oauth_routes"]
 
@@ -125,10 +126,13 @@ def oauth_routes(auth: AuthService) -> list[HTTPRouteHandler]:
         except OAuthError as exc:
             return _page("Cannot log in", f"<p>{html.escape(exc.description)}</p>", 400)
         try:
-            target = await server.authorize(checked, form.get("username", ""), form.get("password", ""))
+            target = await server.authorize(checked, form.get("username", ""), form.get("password", ""),
+                                            address=_address(request))
         except LoginRefusedError as exc:
             again = _login_form("/oauth2/authorize", _hidden(checked), str(exc))
             return _page("Log in to Wingspan", again, 401)
+        except LoginThrottledError as exc:
+            return _throttled(exc, _login_form("/oauth2/authorize", _hidden(checked), str(exc)))
         return Response(b"", status_code=302, headers={**_NO_STORE, "location": target})
 
     @get("/oauth2/device", include_in_schema=False)
@@ -141,14 +145,28 @@ def oauth_routes(auth: AuthService) -> list[HTTPRouteHandler]:
         form = await _form(request)
         try:
             await server.approve_device(form.get("user_code", ""), form.get("username", ""),
-                                        form.get("password", ""))
+                                        form.get("password", ""), address=_address(request))
         except LoginRefusedError as exc:
             again = _login_form("/oauth2/device", {}, str(exc), user_code=form.get("user_code", ""))
             return _page("Connect a device", again, 401)
+        except LoginThrottledError as exc:
+            shown = _login_form("/oauth2/device", {}, str(exc), user_code=form.get("user_code", ""))
+            return _throttled(exc, shown)
         return _page("Device connected", "<p>You may close this page and return to your device.</p>")
 
     return [metadata, jwks, token, revoke, device_authorization, authorize_page, authorize, device_page,
             device_approve]
+
+
+def _address(request: Request[Any, Any, Any]) -> str:
+    """The client's address, which password tries are counted against (a proxy's own, behind one)."""
+    return request.client.host if request.client is not None else ""
+
+
+def _throttled(exc: LoginThrottledError, form: str) -> Response[bytes]:
+    answer = _page("Log in to Wingspan", form, 429)
+    answer.headers["retry-after"] = str(exc.retry_after)
+    return answer
 
 
 def _hidden(request: AuthorizationRequest) -> dict[str, str]:

@@ -27,6 +27,12 @@ from wingspan.core.model.projects import Project
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
+from wingspan.server.api.converters.access import (
+    audit_events_message,
+    audit_query_of,
+    binding_of,
+    bindings_message,
+)
 from wingspan.server.api.converters.common import listing, model, page_of
 from wingspan.server.api.converters.entities import (
     launch_plan_message,
@@ -56,10 +62,11 @@ from wingspan.server.api.converters.nodes import (
 from wingspan.server.api.converters.notifications import deliveries_message
 from wingspan.server.api.converters.projects import domains_message, project_message, projects_message
 from wingspan.server.api.converters.signals import signals_message
+from wingspan.server.auth.service import AuthService
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import EventService
 
-__all__ = ["AdminRpcs", "EngineRpcs"]
+__all__ = ["AccessRpcs", "AdminRpcs", "EngineRpcs"]
 
 
 class AdminRpcs:
@@ -232,6 +239,28 @@ class AdminRpcs:
     async def set_signal(self, request: v1.SetSignalRequest) -> v1.SetSignalResponse:
         await self.admin.signals.set_signal(model(SignalId, request.id), model(Literal, request.value))
         return v1.SetSignalResponse()
+
+
+class AccessRpcs:
+    """The RPCs of who may do what, over the server's :class:`AuthService`."""
+
+    def __init__(self, auth: AuthService) -> None:
+        self.auth = auth
+
+    async def grant_role(self, request: v1.GrantRoleRequest) -> v1.GrantRoleResponse:
+        await self.auth.grant_role(binding_of(request.binding))
+        return v1.GrantRoleResponse()
+
+    async def revoke_role(self, request: v1.RevokeRoleRequest) -> v1.RevokeRoleResponse:
+        await self.auth.revoke_role(binding_of(request.binding))
+        return v1.RevokeRoleResponse()
+
+    async def list_role_bindings(self, request: v1.ListRoleBindingsRequest) -> v1.ListRoleBindingsResponse:
+        found = await self.auth.role_bindings(project=request.project, subject=request.subject)
+        return bindings_message(found)
+
+    async def list_audit_events(self, request: v1.ListAuditEventsRequest) -> v1.ListAuditEventsResponse:
+        return audit_events_message(await self.auth.audit_events(audit_query_of(request)))
 
 
 class EngineRpcs:

@@ -22,10 +22,12 @@ from wingspan.server.auth.passwords import hash_secret, secret_matches
 from wingspan.server.db.engine import Database, is_unique_violation, now
 from wingspan.server.db.models import OAuthClientRow, UserRow
 
-__all__ = ["CLI_CLIENT_ID", "ENGINE_CLIENT_ID", "MIN_PASSWORD_CHARS", "Accounts"]
+__all__ = ["CLI_CLIENT_ID", "CONSOLE_CLIENT_ID", "ENGINE_CLIENT_ID", "MIN_PASSWORD_CHARS", "Accounts"]
 
 #: the public client of the CLI and the SDK's Remote
 CLI_CLIENT_ID = "wingspan-cli"
+#: the web console's client: the server itself, redirected to its own /auth/callback
+CONSOLE_CLIENT_ID = "wingspan-console"
 #: the service account of engine replicas; its secret is WINGSPAN_HOME/engine.secret
 ENGINE_CLIENT_ID = "engine"
 MIN_PASSWORD_CHARS = 12
@@ -79,8 +81,8 @@ class Accounts:
         """Creates the service account ``client_id``, or gives it a new secret; returns the secret
         (a new random one when ``secret`` is empty)."""
         _check_name(client_id, "service account")
-        if client_id == CLI_CLIENT_ID:
-            raise InvalidArgumentError(f"{CLI_CLIENT_ID} is the CLI's public client, not a service account")
+        if client_id in (CLI_CLIENT_ID, CONSOLE_CLIENT_ID):
+            raise InvalidArgumentError(f"{client_id} is a built-in public client, not a service account")
         secret = secret or secrets.token_urlsafe(32)
         async with self.db.read() as session:
             row = await session.get(OAuthClientRow, client_id)

@@ -3,7 +3,7 @@
 One key signs at a time, for ``signing_key_seconds``; then a new one takes over (made by the
 first replica that needs it). A retired key stays published in the JWKS until every token it
 signed has expired, so rotation never refuses a valid token. Keys are ES256 (P-256), made and
-used by joserfc.
+used by joserfc; their private halves are stored encrypted (:mod:`.sealing`).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import delete, update
 from sqlmodel import col, select
 
+from wingspan.server.auth.sealing import SEALED_PREFIX, KeySealer
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import SigningKeyRow
 
@@ -34,8 +35,9 @@ _RELOAD_SECONDS = 1.0
 class KeyRing:
     """The signing keys: :meth:`signer` for an issuer, :meth:`find` and :meth:`jwks` for verifiers."""
 
-    def __init__(self, db: Database, *, sign_seconds: int, token_seconds: int) -> None:
+    def __init__(self, db: Database, *, sign_seconds: int, token_seconds: int, sealer: KeySealer) -> None:
         self.db = db
+        self.sealer = sealer
         self.sign_seconds = sign_seconds
         # a retired key is published this long after it stops signing
         self.publish_after_seconds = token_seconds + 300
@@ -87,7 +89,11 @@ class KeyRing:
         async with self.db.write() as session:
             await session.execute(delete(SigningKeyRow).where(col(SigningKeyRow.publish_until) < at))
             rows = list((await session.execute(select(SigningKeyRow))).scalars())
-        self._keys = {row.kid: ECKey.import_key(json.loads(row.private_jwk)) for row in rows}
+            for row in rows:
+                if not row.private_jwk.startswith(SEALED_PREFIX):  # stored before keys were sealed
+                    row.private_jwk = self.sealer.seal(row.kid, row.private_jwk)
+        self._keys = {row.kid: ECKey.import_key(json.loads(self.sealer.open(row.kid, row.private_jwk)))
+                      for row in rows}
         signing = [row for row in rows if utc(row.sign_until) > at]
         newest = max(signing, key=lambda row: utc(row.created_at), default=None)
         self._signer = (newest.kid, utc(newest.sign_until)) if newest else None
@@ -98,7 +104,8 @@ class KeyRing:
         key = ECKey.generate_key("P-256", parameters={"kid": kid, "use": "sig", "alg": ALGORITHM})
         at = now()
         sign_until = at + timedelta(seconds=self.sign_seconds)
-        row = SigningKeyRow(kid=kid, private_jwk=json.dumps(key.as_dict(private=True)), created_at=at,
+        sealed = self.sealer.seal(kid, json.dumps(key.as_dict(private=True)))
+        row = SigningKeyRow(kid=kid, private_jwk=sealed, created_at=at,
                             sign_until=sign_until,
                             publish_until=sign_until + timedelta(seconds=self.publish_after_seconds))
         async with self.db.write() as session:

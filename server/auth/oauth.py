@@ -29,22 +29,29 @@ from typing import Any, final
 from sqlalchemy import false, update
 from sqlmodel import col
 
-from wingspan.server.auth.accounts import CLI_CLIENT_ID, Accounts
+from wingspan.server.auth.accounts import CLI_CLIENT_ID, CONSOLE_CLIENT_ID, Accounts
+from wingspan.server.auth.audit import LOGIN, AuditLog
 from wingspan.server.auth.passwords import digest
+from wingspan.server.auth.policy import SCOPES
+from wingspan.server.auth.throttle import LoginThrottle
 from wingspan.server.auth.tokens import TokenIssuer
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import AuthCodeRow, DeviceCodeRow, RefreshTokenRow
 
 __all__ = [
+    "CONSOLE_CALLBACK",
     "DEVICE_GRANT",
     "AuthorizationRequest",
     "AuthorizationServer",
+    "GrantedCode",
     "LoginRefusedError",
     "OAuthError",
     "is_loopback_redirect",
 ]
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+#: where the console's client is redirected with its code: this server's own path
+CONSOLE_CALLBACK = "/auth/callback"
 _CODE_SECONDS = 60
 _DEVICE_SECONDS = 600
 _DEVICE_INTERVAL = 2
@@ -68,6 +75,15 @@ class OAuthError(Exception):
 
 class LoginRefusedError(Exception):
     """The user name or password entered on a login page is wrong (the page is shown again)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GrantedCode:
+    """What a redeemed authorization code stood for: who logged in, for which client and scope."""
+
+    subject: str
+    client_id: str
+    scope: str
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -96,12 +112,17 @@ def is_loopback_redirect(uri: str) -> bool:
 @final
 class AuthorizationServer:
     def __init__(self, db: Database, accounts: Accounts, tokens: TokenIssuer, *, base_url: str,
-                 refresh_seconds: int) -> None:
+                 refresh_seconds: int, audit: AuditLog | None = None,
+                 throttle: LoginThrottle | None = None) -> None:
         self.db = db
         self.accounts = accounts
+        self.audit = audit or AuditLog(db)
+        self.throttle = throttle or LoginThrottle()
         self.tokens = tokens
         self.base_url = base_url.rstrip("/")
         self.refresh_seconds = refresh_seconds
+        #: the one redirect of the console's client
+        self.console_redirect = f"{self.base_url}{CONSOLE_CALLBACK}"
 
     def metadata(self) -> dict[str, Any]:
         """RFC 8414 server metadata (also served as OpenID configuration)."""
@@ -120,7 +141,7 @@ class AuthorizationServer:
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["ES256"],
-            "scopes_supported": ["openid", "offline_access"],
+            "scopes_supported": ["openid", "offline_access", *SCOPES],
         }
 
     # --- the token endpoint ---
@@ -150,8 +171,19 @@ class AuthorizationServer:
                 "scope": scope}
 
     async def _authorization_code(self, form: Mapping[str, str]) -> dict[str, Any]:
-        code, verifier = form.get("code", ""), form.get("code_verifier", "")
-        client_id, redirect_uri = form.get("client_id", ""), form.get("redirect_uri", "")
+        client_id = form.get("client_id", "")
+        if client_id == CONSOLE_CLIENT_ID:
+            raise OAuthError("unauthorized_client",
+                             f"codes of {CONSOLE_CLIENT_ID} are redeemed by the server itself, at "
+                             f"{CONSOLE_CALLBACK}; a client of its own uses {CLI_CLIENT_ID}")
+        granted = await self.redeem_code(form.get("code", ""), form.get("code_verifier", ""),
+                                         client_id=client_id, redirect_uri=form.get("redirect_uri", ""))
+        return await self._tokens_for(granted.subject, client_id, granted.scope, family="")
+
+    async def redeem_code(
+            self, code: str, verifier: str, *, client_id: str, redirect_uri: str) -> GrantedCode:
+        """Spends ``code`` (once, whatever the outcome) and says whom it was granted to, once the
+        client, the redirect and the PKCE verifier match those it was issued with."""
         if not code or not verifier:
             raise OAuthError("invalid_request", "code and code_verifier are required")
         async with self.db.write() as session:
@@ -166,7 +198,7 @@ class AuthorizationServer:
             raise OAuthError("invalid_grant", "the code was issued to another client or redirect_uri")
         if not hmac.compare_digest(_s256(verifier), row.code_challenge):
             raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge (PKCE)")
-        return await self._tokens_for(row.subject, client_id, row.scope, family="")
+        return GrantedCode(row.subject, row.client_id, row.scope)
 
     async def _refresh(self, form: Mapping[str, str]) -> dict[str, Any]:
         presented = form.get("refresh_token", "")
@@ -230,10 +262,14 @@ class AuthorizationServer:
         """The checked request of ``/oauth2/authorize``. Errors about the client or the redirect
         are raised (shown to the person, never sent to an unchecked redirect)."""
         client_id, redirect_uri = params.get("client_id", ""), params.get("redirect_uri", "")
-        if client_id != CLI_CLIENT_ID:
+        if client_id == CONSOLE_CLIENT_ID:
+            if redirect_uri != self.console_redirect:
+                raise OAuthError("invalid_request",
+                                 f"the redirect_uri of {CONSOLE_CLIENT_ID} is {self.console_redirect} only")
+        elif client_id != CLI_CLIENT_ID:
             raise OAuthError("invalid_client",
                              f"unknown client {client_id[:60]!r}; the CLI's is {CLI_CLIENT_ID}")
-        if not is_loopback_redirect(redirect_uri):
+        elif not is_loopback_redirect(redirect_uri):
             raise OAuthError("invalid_request",
                              "redirect_uri must be http://127.0.0.1:PORT/... (or [::1] or localhost)")
         request = AuthorizationRequest(client_id, redirect_uri, params.get("code_challenge", ""),
@@ -245,10 +281,27 @@ class AuthorizationServer:
                              "code_challenge_method=S256")
         return request
 
-    async def authorize(self, request: AuthorizationRequest, username: str, password: str) -> str:
-        """The redirect (with a fresh code) once the person's password is right."""
+    async def check_password(self, username: str, password: str, *, address: str, client_id: str) -> None:
+        """Raises LoginRefusedError unless ``password`` is ``username``'s, and LoginThrottledError
+        (before any check) when the account or the ``address`` failed too often lately. Each
+        outcome is audited as a ``Login`` by ``username`` through ``client_id``."""
+        target = ("", "", client_id, "")
+        try:
+            self.throttle.check(username, address)
+        except Exception:
+            await self.audit.record(username, LOGIN, target, "RESOURCE_EXHAUSTED")
+            raise
         if not await self.accounts.password_matches(username, password):
+            self.throttle.failed(username, address)
+            await self.audit.record(username, LOGIN, target, "UNAUTHENTICATED")
             raise LoginRefusedError("wrong user name or password")
+        self.throttle.succeeded(username)
+        await self.audit.record(username, LOGIN, target, "OK")
+
+    async def authorize(self, request: AuthorizationRequest, username: str, password: str, *,
+                        address: str = "") -> str:
+        """The redirect (with a fresh code) once the person's password is right."""
+        await self.check_password(username, password, address=address, client_id=request.client_id)
         code = secrets.token_urlsafe(32)
         async with self.db.write() as session:
             session.add(AuthCodeRow(
@@ -275,10 +328,10 @@ class AuthorizationServer:
                 "verification_uri_complete": _with_query(page, user_code=shown),
                 "expires_in": _DEVICE_SECONDS, "interval": _DEVICE_INTERVAL}
 
-    async def approve_device(self, user_code: str, username: str, password: str) -> None:
+    async def approve_device(
+            self, user_code: str, username: str, password: str, *, address: str = "") -> None:
         """A person entered ``user_code`` and their password: the device's next poll gets tokens."""
-        if not await self.accounts.password_matches(username, password):
-            raise LoginRefusedError("wrong user name or password")
+        await self.check_password(username, password, address=address, client_id=CLI_CLIENT_ID)
         code = user_code.upper().replace("-", "").replace(" ", "")
         async with self.db.write() as session:
             approved = await session.execute(

@@ -108,6 +108,7 @@ class ExternalIssuer:
         self._http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._lock = anyio.Lock()
         self._jwks_uri = ""
+        self._discovery: dict[str, Any] | None = None
         self._keys: KeySet | None = None
         self._fetched_at = float("-inf")
         # when a token's unknown key id last made us read the keys again
@@ -222,15 +223,39 @@ class ExternalIssuer:
             assert self._keys is not None
             return self._keys
 
+    async def discovery(self) -> dict[str, Any]:
+        """The issuer's discovery document (read once), checked to name the issuer itself."""
+        if self._discovery is None:
+            issuer = self.config.issuer
+            document = await self._get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
+            if document.get("issuer") != issuer:
+                raise UnavailableError(
+                    f"the discovery document of {issuer} names the issuer {document.get('issuer')!r}; "
+                    "set oidc_issuer to exactly the issuer its tokens carry")
+            self._discovery = document
+        return self._discovery
+
+    async def redeem_code(self, form: Mapping[str, str]) -> str:
+        """The access token the issuer's token endpoint gives for an authorization code (``form``:
+        the grant's fields); UnauthenticatedError with the issuer's reason when it refuses."""
+        endpoint = (await self.discovery()).get("token_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            raise UnavailableError(f"the discovery document of {self.config.issuer} has no token_endpoint")
+        try:
+            answer = await self._http.post(endpoint, data=dict(form), headers={"Accept": "application/json"})
+            body = answer.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise UnavailableError(
+                f"cannot redeem a login code at {endpoint} ({type(exc).__name__})") from None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if answer.status_code != 200 or not isinstance(token, str):
+            why = body.get("error_description") or body.get("error") if isinstance(body, dict) else ""
+            raise UnauthenticatedError(f"{self.config.issuer} refused the login code: {str(why)[:200]}")
+        return token
+
     async def _fetch_keys(self) -> KeySet:
         if not self._jwks_uri:
-            issuer = self.config.issuer
-            discovery = await self._get_json(f"{issuer.rstrip('/')}/.well-known/openid-configuration")
-            if discovery.get("issuer") != issuer:
-                raise UnavailableError(
-                    f"the discovery document of {issuer} names the issuer {discovery.get('issuer')!r}; "
-                    "set oidc_issuer to exactly the issuer its tokens carry")
-            jwks_uri = discovery.get("jwks_uri")
+            jwks_uri = (await self.discovery()).get("jwks_uri")
             if not isinstance(jwks_uri, str) or not jwks_uri:
                 raise UnavailableError(f"the discovery document of {self.config.issuer} has no jwks_uri")
             self._jwks_uri = jwks_uri

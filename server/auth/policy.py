@@ -13,12 +13,17 @@ from wingspan.core.errors import PermissionDeniedError
 from wingspan.server.auth.principal import Principal
 from wingspan.server.auth.roles import EVERY, Role, RoleBindings
 
-__all__ = ["ANY_ROLE", "NEEDS", "OPEN", "authorize", "scope_of"]
+__all__ = ["ANY_ROLE", "NEEDS", "OPEN", "SCOPES", "authorize", "scope_ceiling", "scope_of"]
 
 #: methods anyone may call, with or without a token
 OPEN: Final = frozenset({"GetVersion"})
 #: methods any authenticated caller may call (what a client needs to find its way)
 ANY_ROLE: Final = frozenset({"ListProjects", "ListDomains"})
+
+#: the scopes that bound what a token may do, whatever roles its subject holds: a token asked for
+#: with ``wingspan:read`` only reads. A token naming none of them is bound by its roles alone.
+SCOPES: Final = {"wingspan:read": Role.VIEWER, "wingspan:write": Role.CONTRIBUTOR,
+                 "wingspan:admin": Role.ADMIN}
 
 _V, _C, _A = Role.VIEWER, Role.CONTRIBUTOR, Role.ADMIN
 NEEDS: Final[dict[str, Role]] = {
@@ -33,7 +38,7 @@ NEEDS: Final[dict[str, Role]] = {
     "ListTaskExecutions": _V, "GetTaskExecution": _V, "GetTaskExecutionData": _V, "GetTaskLogs": _V,
     "ListEvents": _V, "ListSignals": _V, "SetSignal": _C,
     "CreateUploadLocation": _C, "CreateDownloadLocation": _V,
-    "GrantRole": _A, "RevokeRole": _A, "ListRoleBindings": _A,
+    "GrantRole": _A, "RevokeRole": _A, "ListRoleBindings": _A, "ListAuditEvents": _A,
 }
 # the fields that lead from a request to the identifier naming its project and domain
 _LEADS = ("id", "execution_id", "node_execution_id", "list", "binding")
@@ -46,7 +51,7 @@ def scope_of(method: str, request: Any) -> tuple[str, str]:
         return EVERY, EVERY
     if method == "UpdateProject":
         return (request.project.id if request.project else "") or EVERY, EVERY
-    if method == "ListRoleBindings":
+    if method in ("ListRoleBindings", "ListAuditEvents"):
         return request.project or EVERY, EVERY
     if method == "CreateDownloadLocation":
         return _scope_of_uri(request.native_url)
@@ -78,6 +83,11 @@ def _scope_of_uri(uri: str) -> tuple[str, str]:
     return EVERY, EVERY
 
 
+def scope_ceiling(scopes: frozenset[str]) -> Role | None:
+    """The most a token with ``scopes`` may do (None: its scopes bound nothing)."""
+    return max((SCOPES[s] for s in scopes if s in SCOPES), default=None)
+
+
 async def authorize(principal: Principal, method: str, request: Any, bindings: RoleBindings) -> None:
     """Raises PermissionDeniedError unless ``principal`` may call ``method`` with ``request``."""
     if not principal.authenticated or method in OPEN:
@@ -85,6 +95,14 @@ async def authorize(principal: Principal, method: str, request: Any, bindings: R
     if method in ANY_ROLE:
         return
     needed = NEEDS.get(method, Role.ADMIN)
+    ceiling = scope_ceiling(principal.scopes)
+    if ceiling is not None and needed > ceiling:
+        granted = " ".join(sorted(s for s in principal.scopes if s in SCOPES))
+        wanted = next(name for name, role in SCOPES.items() if role == needed)
+        raise PermissionDeniedError(
+            f"the token of {principal.subject} may not call {method}: its scope ({granted}) allows "
+            f"{ceiling.label} calls only, and {method} needs {needed.label}; ask for a token with the "
+            f"scope {wanted}")
     project, domain = scope_of(method, request) if method in NEEDS else (EVERY, EVERY)
     held = await bindings.held(principal, project, domain)
     if held is not None and held >= needed:

@@ -35,6 +35,8 @@ class Principal:
     is_service_account: bool = False
     scopes: frozenset[str] = frozenset()
     authenticated: bool = True
+    #: how a person is shown (the console's header); the subject when the issuer names none
+    display_name: str = ""
 
     @property
     def name(self) -> str:

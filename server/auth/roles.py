@@ -10,6 +10,7 @@ issuer says is in that group.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from collections.abc import Sequence
 from typing import final
@@ -22,7 +23,7 @@ from wingspan.server.auth.principal import Principal
 from wingspan.server.db.engine import Database, is_unique_violation, now
 from wingspan.server.db.models import RoleBindingRow
 
-__all__ = ["EVERY", "Role", "RoleBindings"]
+__all__ = ["EVERY", "Binding", "Role", "RoleBindings"]
 
 #: project and domain of a deployment-wide binding
 EVERY = "*"
@@ -44,6 +45,16 @@ class Role(enum.IntEnum):
         except KeyError:
             raise InvalidArgumentError(
                 f"unknown role {name[:40]!r}: choose from admin, contributor or viewer") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Binding:
+    """``subject`` holds ``role`` (its name) in ``project`` and ``domain`` (``*``: every one)."""
+
+    subject: str
+    role: str
+    project: str = EVERY
+    domain: str = EVERY
 
 
 @final
@@ -83,6 +94,14 @@ class RoleBindings:
             query = query.where(col(RoleBindingRow.subject) == subject)
         query = query.order_by(col(RoleBindingRow.project), col(RoleBindingRow.domain),
                                col(RoleBindingRow.subject), col(RoleBindingRow.role))
+        async with self.db.read() as session:
+            return list((await session.execute(query)).scalars())
+
+    async def of(self, principal: Principal) -> Sequence[RoleBindingRow]:
+        """The bindings that hold for ``principal``: its own and its groups'."""
+        subjects = [principal.subject, *(f"group:{g}" for g in principal.groups)]
+        query = select(RoleBindingRow).where(col(RoleBindingRow.subject).in_(subjects)).order_by(
+            col(RoleBindingRow.project), col(RoleBindingRow.domain), col(RoleBindingRow.role))
         async with self.db.read() as session:
             return list((await session.execute(query)).scalars())
 

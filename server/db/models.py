@@ -552,3 +552,39 @@ class DeviceCodeRow(SQLModel, table=True):
     subject: str = Field(default="", sa_column=Column(String(255), nullable=False))
     state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
     expires_at: datetime = Field(sa_column=_time())
+
+
+class ConsoleSessionRow(SQLModel, table=True):
+    """A signed-in browser of the web console: the cookie's value and its CSRF token are kept as
+    digests only. It ends ``idle`` after ``last_seen_at`` or at ``expires_at``, whichever is first."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (Index(None, "expires_at"),)
+
+    session_hash: str = Field(sa_column=Column(String(64), primary_key=True))
+    csrf_hash: str = Field(sa_column=Column(String(64), nullable=False))
+    subject: str = Field(sa_column=Column(String(255), nullable=False))
+    display_name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    issuer: str = Field(default="", sa_column=Column(Text, nullable=False))
+    # the groups the issuer named at login, space-separated (bindings may name a group)
+    groups: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    last_seen_at: datetime = Field(sa_column=_time())
+    expires_at: datetime = Field(sa_column=_time())
+
+
+class AuditEventRow(SQLModel, table=True):
+    """A call that changed something, or tried to: who, which method, on what, and how it ended."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index(None, "at"), Index(None, "principal"), Index(None, "project"))
+
+    id: int | None = Field(default=None, sa_column=_id())
+    at: datetime = Field(sa_column=_time())
+    principal: str = Field(sa_column=Column(String(255), nullable=False))
+    method: str = Field(sa_column=Column(String(64), nullable=False))
+    project: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    domain: str = Field(default="", sa_column=Column(String(63), nullable=False))
+    name: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    version: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    result: str = Field(sa_column=Column(String(32), nullable=False))

@@ -254,4 +254,10 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
         subject="bob", role="owner", project=PROJECT, domain=DOMAIN)))
     await call.fails("INVALID_ARGUMENT", "GrantRole", v1.GrantRoleRequest(binding=v1.RoleBinding(
         subject="bob", role="admin", project="../etc", domain=DOMAIN)))
+
+    # ---- the audit log (what it records, and who may read it: tests/unit/auth/test_auth_audit.py)
+    audited = await call("ListAuditEvents", v1.ListAuditEventsRequest(method="RevokeRole", limit=2))
+    alice = f"alice-{tag}"
+    assert [(e.name, e.result) for e in audited.events] == [(alice, "NOT_FOUND"), (alice, "OK")]
+    await call.fails("INVALID_ARGUMENT", "ListAuditEvents", v1.ListAuditEventsRequest(token="not-a-token"))
     return call.called

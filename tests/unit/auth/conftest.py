@@ -5,6 +5,7 @@ used ever reached a log line."""
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -16,12 +17,15 @@ from tests.unit.auth.used_secrets import SECRETS, secret
 from wingspan.core.config import Settings
 from wingspan.server.auth.keys import KeyRing
 from wingspan.server.auth.roles import Role
+from wingspan.server.auth.sealing import KeySealer
 from wingspan.server.cli import QUIET_LOGGERS
 from wingspan.server.db.engine import Database
 from wingspan.server.db.migrate import migrate
 from wingspan.server.serve import ApiServer
 
 ISSUER = "http://127.0.0.1:8080"
+#: what encrypts the key rings' keys that tests make themselves
+SEALER = KeySealer(secrets.token_bytes(32))
 PROJECT, DOMAIN = "default", "development"
 PASSWORDS = {"ada": "ada-password-0001", "alice": "alice-password-01", "vic": "vic-password-0001",
              "olga": "olga-password-001"}
@@ -86,7 +90,7 @@ async def db(db_url: str) -> AsyncIterator[Database]:  # noqa: F811 - the import
 
 @pytest.fixture
 def keys(db: Database) -> KeyRing:
-    return KeyRing(db, sign_seconds=3600, token_seconds=900)
+    return KeyRing(db, sign_seconds=3600, token_seconds=900, sealer=SEALER)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
+import re
 import secrets
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -97,3 +99,27 @@ async def token_form(http_url: str, form: dict[str, str]) -> httpx.Response:
             if name in answer.json():
                 secret(answer.json()[name])
     return answer
+
+
+def hidden_fields(page: str) -> dict[str, str]:
+    """The hidden inputs of a login page's form, as a browser submits them."""
+    return {html.unescape(name): html.unescape(value)
+            for name, value in re.findall(r"<input type='hidden' name='([^']*)' value='([^']*)'>", page)}
+
+
+async def console_login(browser: httpx.AsyncClient, user: str, password: str,
+                        next_path: str = "/console/") -> httpx.Response:
+    """What a person's browser does to log in to the console: /auth/login, the login page, the form
+    posted, the redirects followed through /auth/callback to ``next``. Returns the last answer
+    (its history holds the callback's, with the cookies it set)."""
+    page = await browser.get("/auth/login", params={"next": next_path})
+    assert page.status_code == 200 and "<form" in page.text, page.text
+    assert [r.status_code for r in page.history] == [303]
+    landed = await browser.post("/oauth2/authorize",
+                                data={**hidden_fields(page.text), "username": user, "password": password})
+    assert [r.status_code for r in landed.history] == [302, 303], (landed.status_code, landed.text)
+    for name in ("wingspan_session", "wingspan_csrf"):
+        value = browser.cookies.get(name)
+        assert value, name
+        secret(value)
+    return landed

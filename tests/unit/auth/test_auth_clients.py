@@ -6,6 +6,7 @@ provider, a CI service account from the environment, and `wingspan access grant|
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import stat
@@ -111,6 +112,23 @@ async def test_login_remote_refresh_device_ci_and_access_commands(tmp_path: Path
         with pytest.raises(PermissionDeniedError, match="admin role in the whole deployment"):
             await ci.grant_role("ci", "admin")
         await ci.aclose()
+
+        # the audit log: the grants, refused ones included; an admin lists it, filtered
+        code, out, err = await wingspan("audit", "--principal", "ci", "-o", "json", env=client_env)
+        assert code == 0, err
+        refusals = json.loads(out)
+        assert [(e["method"], e["result"], e["name"], e["version"], e["project"]) for e in refusals] == [
+            ("GrantRole", "PERMISSION_DENIED", "ci", "admin", "*")] * 2
+        code, out, err = await wingspan("audit", "--method", "GrantRole", "--project", "default",
+                                        "--since", "1h", "-o", "json", env=client_env)
+        assert code == 0, err
+        assert [(e["principal"], e["result"], e["name"]) for e in json.loads(out)] == [("ada", "OK", "ci")]
+        code, out, err = await wingspan("audit", "--since", "2999-01-01T00:00", "-o", "json", env=client_env)
+        assert code == 0 and json.loads(out) == [], err
+        code, out, err = await wingspan("audit", "--since", "yesterday", env=client_env)
+        assert code != 0 and "neither a time like" in err
+        code, out, err = await wingspan("audit", env=ci_env)
+        assert code != 0 and "ci may not call ListAuditEvents: it needs the admin role" in err
 
         # the device flow, as a person without a browser here runs it
         device_env = {**client_env, "WINGSPAN_HOME": str(tmp_path / "device")}

@@ -103,14 +103,14 @@ async def test_rotation_refuses_no_valid_token_and_publishes_both_keys(keys: Key
 
 
 async def test_a_replica_finds_a_key_another_replica_made(keys: KeyRing) -> None:
-    other = KeyRing(keys.db, sign_seconds=3600, token_seconds=900)
+    other = KeyRing(keys.db, sign_seconds=3600, token_seconds=900, sealer=keys.sealer)
     token = (await TokenIssuer(other, ISSUER, 900).issue("alice", client_id="wingspan-cli")).value
     assert (await SignedTokenVerifier(keys, ISSUER).verify(token)).subject == "alice"
 
 
 async def test_a_key_past_its_signing_time_is_replaced_and_its_tokens_stay_valid(keys: KeyRing) -> None:
     # a key that signs for no time at all: every token is signed by a new key
-    brief = KeyRing(keys.db, sign_seconds=0, token_seconds=900)
+    brief = KeyRing(keys.db, sign_seconds=0, token_seconds=900, sealer=keys.sealer)
     issuer, verifier = TokenIssuer(brief, ISSUER, 900), SignedTokenVerifier(keys, ISSUER)
     tokens = [(await issuer.issue(f"user{n}", client_id="wingspan-cli")).value for n in range(3)]
     kids = {jws.extract_compact(t.encode()).protected["kid"] for t in tokens}

@@ -8,6 +8,7 @@ __all__ = (
     "AdminServiceStub",
     "ApproveCondition",
     "ArrayNode",
+    "AuditEvent",
     "Binding",
     "BindingData",
     "BindingDataCollection",
@@ -84,6 +85,8 @@ __all__ = (
     "LaunchPlanClosure",
     "LaunchPlanSpec",
     "LaunchPlanState",
+    "ListAuditEventsRequest",
+    "ListAuditEventsResponse",
     "ListDomainsRequest",
     "ListDomainsResponse",
     "ListEventsRequest",
@@ -897,6 +900,48 @@ class ArrayNode(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "ArrayNode", ArrayNode)
+
+
+@dataclass(eq=False, repr=False)
+class AuditEvent(betterproto2.Message):
+    """
+    One call that changed something (or tried to): who, which method, on what, and how it ended.
+    """
+
+    id: "int" = betterproto2.field(1, betterproto2.TYPE_INT64)
+
+    at: "datetime.datetime | None" = betterproto2.field(
+        2, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+
+    principal: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+    """
+    the subject of the caller's token ("anonymous" when the server requires none)
+    """
+
+    method: "str" = betterproto2.field(4, betterproto2.TYPE_STRING)
+    """
+    the API method, e.g. "CreateExecution"
+    """
+
+    project: "str" = betterproto2.field(5, betterproto2.TYPE_STRING)
+    """
+    the target, as far as the request names it
+    """
+
+    domain: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+
+    name: "str" = betterproto2.field(7, betterproto2.TYPE_STRING)
+
+    version: "str" = betterproto2.field(8, betterproto2.TYPE_STRING)
+
+    result: "str" = betterproto2.field(9, betterproto2.TYPE_STRING)
+    """
+    "OK", or the error's code: PERMISSION_DENIED, INVALID_ARGUMENT, RESOURCE_EXHAUSTED, ...
+    """
+
+
+default_message_pool.register_message("wingspan.v1", "AuditEvent", AuditEvent)
 
 
 @dataclass(eq=False, repr=False)
@@ -1951,6 +1996,45 @@ class LaunchPlanSpec(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "LaunchPlanSpec", LaunchPlanSpec)
+
+
+@dataclass(eq=False, repr=False)
+class ListAuditEventsRequest(betterproto2.Message):
+    principal: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+    """
+    each filter applies when set
+    """
+
+    method: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+    project: "str" = betterproto2.field(3, betterproto2.TYPE_STRING)
+
+    since: "datetime.datetime | None" = betterproto2.field(
+        4, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
+    )
+    """
+    only events at or after this time
+    """
+
+    limit: "int" = betterproto2.field(5, betterproto2.TYPE_UINT32)
+
+    token: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("wingspan.v1", "ListAuditEventsRequest", ListAuditEventsRequest)
+
+
+@dataclass(eq=False, repr=False)
+class ListAuditEventsResponse(betterproto2.Message):
+    events: "list[AuditEvent]" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    newest first
+    """
+
+    next_token: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
+
+
+default_message_pool.register_message("wingspan.v1", "ListAuditEventsResponse", ListAuditEventsResponse)
 
 
 @dataclass(eq=False, repr=False)
@@ -4484,6 +4568,27 @@ class AdminServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def list_audit_events(
+        self,
+        message: "ListAuditEventsRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "ListAuditEventsResponse":
+        """
+        the calls that changed something, newest first (admins: of their project; deployment-wide: all)
+        """
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/ListAuditEvents",
+            message,
+            ListAuditEventsResponse,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
 
 class EngineServiceStub(betterproto2_grpclib.ServiceStub):
     async def create_workflow_event(
@@ -4723,6 +4828,13 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
     async def list_role_bindings(self, message: "ListRoleBindingsRequest") -> "ListRoleBindingsResponse":
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
+    async def list_audit_events(self, message: "ListAuditEventsRequest") -> "ListAuditEventsResponse":
+        """
+        the calls that changed something, newest first (admins: of their project; deployment-wide: all)
+        """
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
@@ -5062,6 +5174,14 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         response = await self.list_role_bindings(request)
         await stream.send_message(response)
 
+    async def __rpc_list_audit_events(
+        self, stream: "grpclib.server.Stream[ListAuditEventsRequest, ListAuditEventsResponse]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.list_audit_events(request)
+        await stream.send_message(response)
+
     def __mapping__(self) -> "dict[str, grpclib.const.Handler]":
         return {
             "/wingspan.v1.AdminService/GetVersion": grpclib.const.Handler(
@@ -5315,6 +5435,12 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 ListRoleBindingsRequest,
                 ListRoleBindingsResponse,
+            ),
+            "/wingspan.v1.AdminService/ListAuditEvents": grpclib.const.Handler(
+                self.__rpc_list_audit_events,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                ListAuditEventsRequest,
+                ListAuditEventsResponse,
             ),
         }
 
