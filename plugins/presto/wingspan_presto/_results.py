@@ -108,9 +108,11 @@ class FrameWriter:
         return self._schema is not None
 
     async def add(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Takes a page of rows; writes each full row group (so at most a page and a group are held)."""
         self._pending.extend(rows)
-        if len(self._pending) >= self.batch_rows:
-            await self._flush()
+        while len(self._pending) >= self.batch_rows:
+            group, self._pending = self._pending[:self.batch_rows], self._pending[self.batch_rows:]
+            await anyio.to_thread.run_sync(self._write, group)
 
     async def _flush(self) -> None:
         if not self._pending or self._schema is None:
