@@ -208,6 +208,7 @@ def server(trino_server: TrinoServer, databases: dict[str, str],
     try:
         with Remote(served.endpoint) as client:
             client.register(flows)
+            client.register(ROOT / "examples" / "trino_report.py")
             yield client
     except BaseException:
         print("".join(served.lines), file=sys.stderr)
@@ -269,3 +270,12 @@ def test_sql_tasks_bind_their_inputs_as_data(server: Remote, databases: dict[str
     # the table is still there, holding the text as it was given
     again = server.execute(f"sqlflows.notes_{conn}", {"body": "second"}).wait(timeout=180)
     assert again.outputs == {"o0": [f"second|{len('second')}"]}
+
+
+def test_the_trino_example_runs_on_the_server(server: Remote) -> None:
+    done = server.execute("trino_report.region_report", {"region": 1}).wait(timeout=180)
+    assert done.outputs == {
+        "o0": "AMERICA\nARGENTINA: 59\nBRAZIL: 68\nCANADA: 69\nPERU: 56\nUNITED STATES: 48"}
+    done = server.execute("trino_report.vip_report", {}).wait(timeout=180)
+    assert done.outputs == {"o0": ["Customer#000000001 (first)", "Customer#000000002 (second)",
+                                   "Customer#000000003 (third)"]}
