@@ -8,8 +8,9 @@ a time."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
@@ -49,6 +50,10 @@ class SQLPlugin(TaskPlugin):
         self._runs: dict[str, anyio.Event] = {}
         self._results: dict[str, TaskStatus] = {}
         self._scopes: dict[str, anyio.CancelScope] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        # how to stop each run's statement on the database: cancelling our side alone leaves it
+        # running there (SQLAlchemy over asyncpg does not pass a task's cancellation on)
+        self._stoppers: dict[str, Callable[[], Awaitable[None]]] = {}
 
     def _engine(self, connection: str) -> AsyncEngine | Engine:
         if connection not in self._engines:
@@ -75,17 +80,17 @@ class SQLPlugin(TaskPlugin):
         run_id = uuid.uuid4().hex
         self._runs[run_id] = anyio.Event()
         # the engine's task group is not ours: the run is a task of the loop, followed by watch
-        import asyncio
-
-        asyncio.get_running_loop().create_task(self._run(run_id, ctx, spec, engine))
+        # (kept referenced: the loop holds its tasks weakly)
+        self._tasks[run_id] = asyncio.get_running_loop().create_task(self._run(run_id, ctx, spec, engine))
         return {"run": run_id}
 
     async def _run(self, run_id: str, ctx: TaskContext, spec: dict[str, Any], engine: Any) -> None:
         where = f"sql task {ctx.task_name!r}"
+        done = self._runs[run_id]  # abort may take it from the table before the run ends
         try:
             with anyio.CancelScope() as scope:
                 self._scopes[run_id] = scope
-                outputs = await self._query(ctx, spec, engine)
+                outputs = await self._query(run_id, ctx, spec, engine)
                 self._results[run_id] = TaskStatus(TaskPhase.SUCCEEDED, outputs=outputs)
             if scope.cancelled_caught:
                 self._results[run_id] = TaskStatus(TaskPhase.ABORTED, reason="aborted")
@@ -95,9 +100,11 @@ class SQLPlugin(TaskPlugin):
                 kind=ErrorKind.USER, retryable=False, node_id=ctx.node_id))
         finally:
             self._scopes.pop(run_id, None)
-            self._runs[run_id].set()
+            self._tasks.pop(run_id, None)
+            self._stoppers.pop(run_id, None)
+            done.set()
 
-    async def _query(self, ctx: TaskContext, spec: dict[str, Any], engine: Any) -> LiteralMap:
+    async def _query(self, run_id: str, ctx: TaskContext, spec: dict[str, Any], engine: Any) -> LiteralMap:
         from sqlalchemy import text
 
         bound = render(str(spec["query_template"]), lambda name, index: f":p{index}")
@@ -124,6 +131,9 @@ class SQLPlugin(TaskPlugin):
         try:
             if hasattr(engine, "sync_engine"):  # an async driver: on this loop
                 async with engine.begin() as conn:
+                    if engine.dialect.name == "postgresql":
+                        backend = await conn.scalar(text("SELECT pg_backend_pid()"))
+                        self._stoppers[run_id] = lambda: _pg_cancel(engine, backend)
                     if kind == "none":
                         await conn.execute(statement, params)
                     else:
@@ -132,7 +142,8 @@ class SQLPlugin(TaskPlugin):
                         async for part in result.partitions(batch):
                             await take(names, [tuple(r) for r in part])
             else:
-                await _sync_query(engine, statement, params, batch, kind != "none", take)
+                await _sync_query(engine, statement, params, batch, kind != "none", take,
+                                  lambda stop: self._stoppers.__setitem__(run_id, stop))
             if writer is not None:
                 if not writer.has_columns:  # no rows: the columns, typed as text
                     writer.set_columns(names, [_text_type() for _ in names])
@@ -169,6 +180,10 @@ class SQLPlugin(TaskPlugin):
         return self._results.pop(handle["run"])
 
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        stop = self._stoppers.pop(handle["run"], None)
+        if stop is not None:
+            with anyio.move_on_after(30):
+                await stop()
         scope = self._scopes.get(handle["run"])
         if scope is not None:
             scope.cancel()
@@ -206,13 +221,28 @@ def _arrow_types(rows: list[Sequence[Any]], width: int) -> list[pa.DataType]:
     return types
 
 
+async def _pg_cancel(engine: Any, backend: int) -> None:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": backend})
+
+
 async def _sync_query(engine: Any, statement: Any, params: dict[str, Any], batch: int, rows: bool,
-                      take: Any) -> None:
-    """A synchronous driver's query in a worker thread, each partition handed back to the loop."""
+                      take: Any, on_start: Callable[[Callable[[], Awaitable[None]]], None]) -> None:
+    """A synchronous driver's query in a worker thread, each partition handed back to the loop;
+    ``on_start`` receives how to interrupt it (SQLite's and DuckDB's ``interrupt()``)."""
     from anyio.from_thread import run as on_loop
 
     def work() -> None:
         with engine.begin() as conn:
+            raw = conn.connection.dbapi_connection
+            interrupt = getattr(getattr(raw, "driver_connection", raw), "interrupt", None)
+            if interrupt is not None:
+                async def stop() -> None:
+                    interrupt()
+
+                on_start(stop)
             result = conn.execution_options(stream_results=True).execute(statement, params)
             if not rows:
                 return

@@ -93,6 +93,10 @@ def rows_{conn}(frame: DataFrame) -> list[str]:
 def notes_{conn}(body: str) -> list[str]:
     return rows_{conn}(frame=read_{conn}(body=add_{conn}(body=body)))
 '''
+SLEEPER = '''
+pg_sleep = SQLTask("pg_sleep", "SELECT pg_sleep({{ .inputs.seconds }}) IS NULL AS slept", connection="pg",
+                   inputs=kwtypes(seconds=float), output=kwtypes(slept=bool))
+'''
 HOSTILE = "'; DROP TABLE notes; --"
 
 
@@ -193,7 +197,8 @@ def databases(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     with duckdb.connect(str(duck)) as duck_conn:
         duck_conn.execute("CREATE TABLE notes (body VARCHAR NOT NULL)")
     pg_url = env["WINGSPAN_TEST_PG_URL"].rsplit("/", 1)[0] + "/" + pg_name
-    yield {"pg": pg_url, "lite": f"sqlite+aiosqlite:///{lite}", "duck": f"duckdb:///{duck}"}
+    yield {"pg": pg_url, "lite": f"sqlite+aiosqlite:///{lite}", "duck": f"duckdb:///{duck}",
+           "pg_dsn": dsn.rsplit("/", 1)[0] + "/" + pg_name}
     asyncio.run(pg(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)', "postgres"))
 
 
@@ -202,9 +207,10 @@ def server(trino_server: TrinoServer, databases: dict[str, str],
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Remote]:
     folder = tmp_path_factory.mktemp("served")
     flows = folder / "sqlflows.py"
-    flows.write_text(FLOWS + "".join(NOTES.format(conn=conn) for conn in BACKENDS))
+    flows.write_text(FLOWS + "".join(NOTES.format(conn=conn) for conn in BACKENDS) + SLEEPER)
     served = Server({"WINGSPAN_PLUGINS__PRESTO__TRINO_URL": trino_server.url,
-                     "WINGSPAN_PLUGINS__PRESTO__CONNECTIONS": json.dumps(databases)}, folder / "home")
+                     "WINGSPAN_PLUGINS__PRESTO__CONNECTIONS": json.dumps(
+                         {k: v for k, v in databases.items() if k in BACKENDS})}, folder / "home")
     try:
         with Remote(served.endpoint) as client:
             client.register(flows)
@@ -279,3 +285,29 @@ def test_the_trino_example_runs_on_the_server(server: Remote) -> None:
     done = server.execute("trino_report.vip_report", {}).wait(timeout=180)
     assert done.outputs == {"o0": ["Customer#000000001 (first)", "Customer#000000002 (second)",
                                    "Customer#000000003 (third)"]}
+
+
+def test_abort_cancels_a_running_sql_query(server: Remote, databases: dict[str, str]) -> None:
+    async def sleeping() -> int:
+        conn = await asyncpg.connect(databases["pg_dsn"])
+        try:
+            found = await conn.fetchval("SELECT count(*) FROM pg_stat_activity "
+                                        "WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(%'")
+            return int(found)
+        finally:
+            await conn.close()
+
+    def wait_for(what: str, check: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if time.monotonic() > deadline:
+                raise AssertionError(f"PostgreSQL: {what} not seen within {timeout:.0f} s")
+            time.sleep(0.2)
+
+    import asyncio
+
+    run = server.execute("pg_sleep", {"seconds": 600.0})
+    wait_for("the query running", lambda: asyncio.run(sleeping()) == 1)
+    server.terminate(run, "the test aborts it")
+    assert run.wait(timeout=60).phase.name == "ABORTED"
+    wait_for("the query cancelled", lambda: asyncio.run(sleeping()) == 0, timeout=30)
