@@ -13,7 +13,8 @@ PostgreSQL (``wingspan_trino``, made once) whose table ``shop.vip`` holds three 
 Measured here (2 cores shared with six other sessions' tests): Maven's fetch of the tarball
 17 s, the unpacking 29 s, the first start 55 s, so a first ``up`` about 1 min 45 s; a later
 start (installed) 50-90 s until ``/v1/info`` says it is no longer starting; the server then
-holds about 450 MB.
+holds about 450 MB. The tests that use it (tests/real/presto, 23) take about a minute with
+the server up.
 Set WINGSPAN_TESTENV_TRINO_VERSION to try another release (Maven Central must have its tarball).
 """
 
