@@ -10,11 +10,13 @@ Trino refuses credentials), so what is pinned is what our client sends."""
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import anyio
 import httpx
 import pyarrow.parquet as pq
 import pytest
@@ -169,3 +171,40 @@ async def test_results_stream_into_parquet_a_row_group_at_a_time(trino_url: str,
     assert parquet.metadata.num_rows == 1500
     assert parquet.metadata.num_row_groups == 15  # 100 rows at a time, never all of them
     assert [f.name for f in parquet.schema_arrow] == ["custkey", "name", "acctbal"]
+
+
+async def test_a_query_another_engine_started_is_cancelled_and_retried(trino_url: str) -> None:
+    # as after a crash: the engine that started the query is gone, another one resumes the attempt
+    marker = f"wingspan-lost-{uuid.uuid4().hex}"
+    template = TaskTemplate(
+        type="trino", interface=TypedInterface((), (Variable("n", default_engine().literal_type(int)),)),
+        custom=LiteralMap({"query_template": to_literal_now(
+            f"SELECT count(*) AS n FROM tpch.sf1000.lineitem WHERE comment LIKE '%{marker}%'", str, "q"),
+            "output_kind": to_literal_now("scalars", str, "k")}))
+    ctx = TaskContext(template, LiteralMap({}), "e1", "n0", 0)
+    starter, resumer = (QueryPlugin(PrestoConfig(trino_url=trino_url)) for _ in range(2))
+    try:
+        handle = await starter.start(ctx)
+        running = starter._running[handle["query_id"]]
+        async for page in running.client.pages(running.first):  # followed until it runs, then "crashes"
+            if page["stats"]["state"] == "RUNNING":
+                break
+        status = await resumer.watch(ctx, handle)
+    finally:
+        await starter.aclose()
+        await resumer.aclose()
+    assert status.phase == TaskPhase.FAILED and status.error is not None
+    assert (status.error.code, status.error.retryable) == ("QUERY_LOST", True)
+    async with httpx.AsyncClient(timeout=10, headers={"X-Trino-User": "wingspan-test"}) as http:
+        try:
+            for _ in range(100):
+                mine = [q for q in (await http.get(f"{trino_url}/v1/query")).json() if marker in q["query"]]
+                if mine and all(q.get("errorCode", {}).get("name") == "USER_CANCELED" for q in mine):
+                    break
+                await anyio.sleep(0.2)
+            else:
+                raise AssertionError(f"the lost query was not cancelled on Trino: {mine}")
+        finally:  # a query over tpch.sf1000 left running would hold the shared machine's cores
+            for query in mine:
+                if query["state"] not in ("FINISHED", "FAILED"):
+                    await http.delete(f"{trino_url}/v1/query/{query['queryId']}")
