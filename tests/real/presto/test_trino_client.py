@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -195,6 +196,7 @@ async def test_a_query_another_engine_started_is_cancelled_and_retried(trino_url
         await resumer.aclose()
     assert status.phase == TaskPhase.FAILED and status.error is not None
     assert (status.error.code, status.error.retryable) == ("QUERY_LOST", True)
+    mine: list[dict[str, Any]] = []
     async with httpx.AsyncClient(timeout=10, headers={"X-Trino-User": "wingspan-test"}) as http:
         try:
             for _ in range(100):
