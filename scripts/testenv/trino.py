@@ -6,6 +6,10 @@ the ``memory``, ``tpch`` and ``postgresql`` connectors, about 420 MB instead of 
 under ``cache_dir()``. It runs on the Temurin 25 JDK these machines have (Trino 476 needs Java
 24 or newer; Debian offers none), with a 1 GB heap: the machine is shared.
 
+Plain HTTP takes the user header alone; HTTPS (a self-signed certificate made with keytool,
+exported as ``etc/trino.pem``) checks logins: the user ``ada`` with a password from Trino's
+password file, or a JWT signed with the HMAC key the env names.
+
 Catalogs: ``memory``, ``tpch`` and ``postgresql``, the last on a database of the test
 PostgreSQL (``wingspan_trino``, made once) whose table ``shop.vip`` holds three rows keyed like
 ``tpch.tiny.customer``, so one query can join the two systems.
@@ -20,8 +24,11 @@ Set WINGSPAN_TESTENV_TRINO_VERSION to try another release (Maven Central must ha
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
+import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -37,6 +44,7 @@ from scripts.testenv.base import (
     pid_alive,
     port_open,
     record_install_seconds,
+    run,
     save_env,
     service_port,
     start_daemon,
@@ -52,8 +60,15 @@ HOST = "127.0.0.1"
 PORT_ENV = "WINGSPAN_TESTENV_TRINO_PORT"
 JAVA_HOME_ENV = "WINGSPAN_TESTENV_TRINO_JAVA_HOME"
 JAVA_HOMES = ("/usr/lib/jvm/temurin-25-jdk-amd64", "/usr/lib/jvm/temurin-25-jdk-arm64")
-# geospatial: the postgresql connector needs its Geometry type (for PostGIS columns) to load
-CONNECTORS = ("memory", "tpch", "postgresql", "geospatial")
+# geospatial: the postgresql connector needs its Geometry type (for PostGIS columns) to load;
+# password-authenticators: the password file of the logins over HTTPS
+CONNECTORS = ("memory", "tpch", "postgresql", "geospatial", "password-authenticators")
+# HTTPS, where Trino takes logins: its port is kept as a second service's
+HTTPS_SERVICE = "trino-https"
+HTTPS_PORT_ENV = "WINGSPAN_TESTENV_TRINO_HTTPS_PORT"
+KEYSTORE_PASSWORD = "wingspan-test-keystore"
+LOGIN_USER, LOGIN_PASSWORD = "ada", "ada-trino-password"
+JWT_KEY = "wingspan-test-jwt-key-of-32-bytes!"
 PG_DATABASE = "wingspan_trino"
 PG_SETUP = """
 CREATE SCHEMA shop;
@@ -67,7 +82,9 @@ def home() -> Path:
 
 
 def _installed(target: Path) -> bool:
-    return (target / "bin" / "launcher").exists()
+    """Unpacked, with every plugin the tests use (an older install may lack a newer one's)."""
+    plugins = target / "plugin"
+    return (target / "bin" / "launcher").exists() and all((plugins / c).is_dir() for c in CONNECTORS)
 
 
 def install() -> Path:
@@ -79,6 +96,7 @@ def install() -> Path:
         if _installed(target):
             return target
         started = time.monotonic()
+        shutil.rmtree(target, ignore_errors=True)
         archive = maven_artifact("io.trino", "trino-server", VERSION, "tar.gz")
         unpack_tarball(archive, f"trino-server-{VERSION}", target, keep=_used)
         record_install_seconds(f"trino-server-{VERSION}", started)
@@ -108,9 +126,30 @@ def _ready() -> bool:
         return json.loads(response.read()).get("starting") is False
 
 
-def _write_config(folder: Path, port: int, pg_dsn: str) -> Path:
+def _write_tls_and_logins(etc: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (HTTPS, where Trino checks credentials), the user
+    ``ada`` with a password (PBKDF2, the password file's other format beside bcrypt) and the
+    HMAC key that signs JWTs for it."""
+    keystore = etc / "keystore.p12"
+    if not keystore.exists():
+        keytool = java_home() / "bin" / "keytool"
+        run([str(keytool), "-genkeypair", "-alias", "trino", "-keyalg", "RSA", "-keysize", "2048",
+             "-keystore", str(keystore), "-storetype", "PKCS12", "-storepass", KEYSTORE_PASSWORD,
+             "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "3650"])
+        run([str(keytool), "-exportcert", "-rfc", "-alias", "trino", "-keystore", str(keystore),
+             "-storepass", KEYSTORE_PASSWORD, "-file", str(etc / "trino.pem")])
+    salt = bytes.fromhex("77696e677370616e")
+    digest = hashlib.pbkdf2_hmac("sha1", LOGIN_PASSWORD.encode(), salt, 1000, dklen=64)  # as Trino checks it
+    (etc / "password.db").write_text(f"{LOGIN_USER}:1000:{salt.hex()}:{digest.hex()}\n")
+    (etc / "password-authenticator.properties").write_text(
+        f"password-authenticator.name=file\nfile.password-file={etc / 'password.db'}\n")
+    (etc / "jwt.key").write_text(base64.b64encode(JWT_KEY.encode()).decode() + "\n")
+
+
+def _write_config(folder: Path, port: int, https_port: int, pg_dsn: str) -> Path:
     etc = folder / "etc"
     (etc / "catalog").mkdir(parents=True, exist_ok=True)
+    _write_tls_and_logins(etc)
     (etc / "node.properties").write_text(
         f"node.environment=wingspan_test\nnode.id=wingspan-test\nnode.data-dir={folder / 'data'}\n")
     (etc / "jvm.config").write_text("\n".join([
@@ -121,7 +160,15 @@ def _write_config(folder: Path, port: int, pg_dsn: str) -> Path:
         f"http-server.http.port={port}", f"discovery.uri=http://{HOST}:{port}",
         "query.max-memory=512MB", "query.max-memory-per-node=256MB",
         # the abort test looks a cancelled query up in /v1/query
-        "query.min-expire-age=30m", "task.concurrency=2", ""]))
+        "query.min-expire-age=30m", "task.concurrency=2",
+        # logins over HTTPS only; plain HTTP stays open with the user header alone
+        "http-server.https.enabled=true", f"http-server.https.port={https_port}",
+        f"http-server.https.keystore.path={etc / 'keystore.p12'}",
+        f"http-server.https.keystore.key={KEYSTORE_PASSWORD}",
+        "http-server.authentication.type=PASSWORD,JWT",
+        "http-server.authentication.allow-insecure-over-http=true",
+        f"http-server.authentication.jwt.key-file={etc / 'jwt.key'}",
+        f"internal-communication.shared-secret={JWT_KEY}-internal", ""]))
     (etc / "log.properties").write_text("io.trino=WARN\n")
     (etc / "catalog" / "memory.properties").write_text("connector.name=memory\n")
     (etc / "catalog" / "tpch.properties").write_text("connector.name=tpch\ntpch.splits-per-node=2\n")
@@ -141,7 +188,8 @@ def _start(server: Path, pg_dsn: str) -> None:
     if port_open(port, HOST):
         raise ServiceError(f"port {port} on {HOST} is taken by a process that is not our Trino; stop it "
                            f"or set {PORT_ENV} to another")
-    etc = _write_config(folder, port, pg_dsn)
+    https_port = choose_port(HTTPS_SERVICE, HTTPS_PORT_ENV)
+    etc = _write_config(folder, port, https_port, pg_dsn)
     # the launcher's own pid file from a server that died would stop it with "already running"
     (folder / "data" / "var" / "run" / "launcher.pid").unlink(missing_ok=True)
     java = java_home()
@@ -162,7 +210,14 @@ def ensure() -> dict[str, str]:
                what=f"Trino at {base_url()}", service=SERVICE)
     if not pid_alive(pid_file):
         raise ServiceError(f"Trino exited while starting; last log lines:\n{log_tail(SERVICE)}")
-    return save_env(SERVICE, {"WINGSPAN_TEST_TRINO_URL": base_url()})
+    return save_env(SERVICE, {
+        "WINGSPAN_TEST_TRINO_URL": base_url(),
+        "WINGSPAN_TEST_TRINO_HTTPS_URL": f"https://{HOST}:{service_port(HTTPS_SERVICE, HTTPS_PORT_ENV)}",
+        "WINGSPAN_TEST_TRINO_CA_FILE": str(state_dir(SERVICE) / "etc" / "trino.pem"),
+        "WINGSPAN_TEST_TRINO_LOGIN_USER": LOGIN_USER,
+        "WINGSPAN_TEST_TRINO_LOGIN_PASSWORD": LOGIN_PASSWORD,
+        "WINGSPAN_TEST_TRINO_JWT_KEY": JWT_KEY,
+    })
 
 
 def stop() -> None:

@@ -22,6 +22,9 @@ class PrestoConfig:
     # authentication: a password (HTTP basic, with ``user``) or a JWT (bearer); at most one
     password: str = ""
     jwt: str = ""
+    # a PEM file of the certificate authority that signed the coordinator's TLS certificate
+    # (empty: the system's)
+    ca_file: str = ""
     # SQLTask's databases by name: SQLAlchemy URLs (postgresql+asyncpg://, sqlite+aiosqlite://,
     # duckdb:///...), so that no task carries a password
     connections: dict[str, str] = dataclasses.field(default_factory=dict)

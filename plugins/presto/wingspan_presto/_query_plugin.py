@@ -4,6 +4,7 @@ and cancelled on the coordinator (``DELETE nextUri``) by ``abort``."""
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -51,7 +52,8 @@ class QueryPlugin(TaskPlugin):
 
     def _client(self) -> httpx.AsyncClient:
         if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.config.request_timeout)
+            self._http = httpx.AsyncClient(timeout=self.config.request_timeout,
+                                           verify=_tls_context(self.config.ca_file))
         return self._http
 
     def _session(self, flavour: str, spec: dict[str, Any]) -> ClientSession:
@@ -167,3 +169,7 @@ class QueryPlugin(TaskPlugin):
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+
+
+def _tls_context(ca_file: str) -> ssl.SSLContext | bool:
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True

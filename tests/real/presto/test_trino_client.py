@@ -10,6 +10,7 @@ Trino refuses credentials), so what is pinned is what our client sends."""
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 from wingspan_presto import PrestoConfig, QueryPlugin
-from wingspan_presto._client import ClientSession, StatementClient
+from wingspan_presto._client import ClientSession, StatementClient, TransportError
 
 from scripts.testenv import trino
 from tests.real.conftest import _ensure
@@ -210,3 +211,39 @@ async def test_a_query_another_engine_started_is_cancelled_and_retried(trino_url
             for query in mine:
                 if query["state"] not in ("FINISHED", "FAILED"):
                     await http.delete(f"{trino_url}/v1/query/{query['queryId']}")
+
+
+@pytest.fixture(scope="module")
+def trino_logins() -> dict[str, str]:
+    """HTTPS on the test Trino, where it checks a password (file) or a JWT (HMAC-signed)."""
+    return _ensure("trino", trino.ensure)
+
+
+def _jwt(key: str, subject: str) -> str:
+    from joserfc import jwt
+    from joserfc.jwk import OctKey
+
+    claims = {"sub": subject, "exp": int(time.time()) + 600}
+    return jwt.encode({"alg": "HS256"}, claims, OctKey.import_key(key))
+
+
+@pytest.mark.parametrize("login", ["password", "jwt", "wrong password"])
+async def test_trino_takes_our_logins_over_https(trino_logins: dict[str, str], login: str) -> None:
+    user = trino_logins["WINGSPAN_TEST_TRINO_LOGIN_USER"]
+    password = trino_logins["WINGSPAN_TEST_TRINO_LOGIN_PASSWORD"]
+    config = PrestoConfig(
+        trino_url=trino_logins["WINGSPAN_TEST_TRINO_HTTPS_URL"], user=user,
+        ca_file=trino_logins["WINGSPAN_TEST_TRINO_CA_FILE"],
+        password={"password": password, "wrong password": password + "-not"}.get(login, ""),
+        jwt=_jwt(trino_logins["WINGSPAN_TEST_TRINO_JWT_KEY"], user) if login == "jwt" else "")
+    plugin = QueryPlugin(config)  # the plugin's own client and session, as a task's query gets them
+    try:
+        client = StatementClient(plugin._client(), plugin._url("trino"), plugin._session("trino", {}))
+        if login == "wrong password":
+            with pytest.raises(TransportError, match="answered 401"):
+                await client.run("SELECT current_user")
+            return
+        _, rows = await client.run("SELECT current_user")
+    finally:
+        await plugin.aclose()
+    assert rows == [[user]]
