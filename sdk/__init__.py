@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         Webhook,
     )
     from wingspan._authoring.map import map_task
+    from wingspan._authoring.plugin_task import PluginTask
     from wingspan._authoring.resources import Resources, Secret
     from wingspan._authoring.shell_task import OutputLocation, ShellTask, kwtypes
     from wingspan._authoring.task import task
@@ -57,6 +58,7 @@ _HOMES = {
     "LaunchPlan": "wingspan._authoring.launch_plan", "Slack": "wingspan._authoring.launch_plan",
     "Webhook": "wingspan._authoring.launch_plan",
     "map_task": "wingspan._authoring.map",
+    "PluginTask": "wingspan._authoring.plugin_task",
     "Remote": "wingspan._remote.sync",
     "Resources": "wingspan._authoring.resources", "Secret": "wingspan._authoring.resources",
     "OutputLocation": "wingspan._authoring.shell_task", "ShellTask": "wingspan._authoring.shell_task",
@@ -101,6 +103,7 @@ __all__ = [
     "LaunchPlan",
     "NonRetryableError",
     "OutputLocation",
+    "PluginTask",
     "Remote",
     "Resources",
     "Secret",

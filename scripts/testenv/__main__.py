@@ -21,6 +21,7 @@ SERVICES = {
     "kube": "scripts.testenv.kube",
     "keycloak": "scripts.testenv.keycloak",
     "registry": "scripts.testenv.registry",
+    "trino": "scripts.testenv.trino",
 }
 
 

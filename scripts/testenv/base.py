@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 
@@ -110,7 +111,8 @@ def _runs_what_we_started(pid_file: Path, pid: int) -> bool:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
     except OSError:
         return False
-    return command_file.read_text() in cmdline.split("\0")
+    # one program per line: a launcher, then what it execs
+    return any(program in cmdline.split("\0") for program in command_file.read_text().splitlines())
 
 
 def _zombie(pid: int) -> bool:
@@ -129,8 +131,10 @@ def _zombie(pid: int) -> bool:
 
 
 def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                 cwd: Path | None = None) -> int:
-    """Starts a long-running process detached from the caller; logs go to the state dir."""
+                 cwd: Path | None = None, runs: str = "") -> int:
+    """Starts a long-running process detached from the caller; logs go to the state dir.
+    ``runs`` names the program the process runs once started when that is not ``argv[0]``
+    (a launcher that execs Java), so that ``pid_alive`` recognises it."""
     folder = state_dir(service)
     with open(folder / "service.log", "ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -139,9 +143,19 @@ def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | Non
         )
     # kept referenced: a collected Popen of a running child warns, and the daemon outlives us
     _started.append(proc)
-    (folder / "command").write_text(str(argv[0]))
+    (folder / "command").write_text("\n".join(filter(None, (str(argv[0]), runs))))
     (folder / "pid").write_text(str(proc.pid))
+    _await_exec(proc, folder / "pid")
     return proc.pid
+
+
+def _await_exec(proc: subprocess.Popen[bytes], pid_file: Path, timeout: float = 5) -> None:
+    """Returns once the child runs its program (or has exited): until it has exec'd, its command
+    line is ours (or empty), and a readiness wait would take it for a pid reused by another
+    program and the service for dead."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None and not pid_alive(pid_file):
+        time.sleep(0.01)
 
 
 _started: list[subprocess.Popen[bytes]] = []
@@ -211,3 +225,58 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+# ---- installs cached under cache_dir(): one process installs, the others wait and reuse ----------
+
+@contextlib.contextmanager
+def install_lock(name: str) -> Iterator[None]:
+    """Serialises the install of ``name`` across processes (parallel test runs, worktrees): a
+    second process waits here for the first one's install instead of starting its own."""
+    with open(cache_dir() / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def record_install_seconds(name: str, started: float) -> None:
+    """Keeps how long a first-time install took beside it (docstrings quote these)."""
+    (cache_dir() / f"{name}.install-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
+
+
+def maven_artifact(group: str, artifact: str, version: str, packaging: str) -> Path:
+    """One file from Maven Central, fetched by Maven itself (``mvn dependency:get``) into the
+    local repository ``cache_dir()/m2``. Maven downloads into a temporary file and renames it
+    when complete and checksummed, so an interrupted fetch leaves no half file that passes for
+    the artifact, and the next call fetches it again."""
+    path = (cache_dir() / "m2" / group.replace(".", "/") / artifact / version /
+            f"{artifact}-{version}.{packaging}")
+    if path.exists():
+        return path
+    if not have("mvn"):
+        apt_install("maven")
+    run(["mvn", "-q", "-B", f"-Dmaven.repo.local={cache_dir() / 'm2'}", "dependency:get",
+         f"-Dartifact={group}:{artifact}:{version}:{packaging}", "-Dtransitive=false"], timeout=1800)
+    if not path.exists():
+        raise ServiceError(f"mvn dependency:get reported success but {path} is missing")
+    return path
+
+
+def unpack_tarball(archive: Path, top_folder: str, target: Path,
+                   keep: Callable[[Path], bool] | None = None) -> Path:
+    """Unpacks ``archive`` (whose entries sit under ``top_folder``) to ``target``, atomically:
+    into a scratch folder first, renamed into place when complete, so an interrupted unpack is
+    never taken for an install. ``keep`` (given each first- and second-level path relative to
+    ``top_folder``) drops what a service does not use before the rename; the archive is unpacked
+    whole first, since its entries may be hard links to ones a member list would leave out."""
+    unpacking = target.with_name(f".{target.name}.unpacking")
+    shutil.rmtree(unpacking, ignore_errors=True)
+    unpacking.mkdir(parents=True)
+    run(["tar", "-xzf", str(archive), "-C", str(unpacking)], timeout=1200)
+    top = unpacking / top_folder
+    if keep is not None:
+        for path in [*top.glob("*"), *top.glob("*/*")]:
+            if path.exists() and not keep(path.relative_to(top)):
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+    os.replace(top, target)
+    shutil.rmtree(unpacking, ignore_errors=True)
+    return target

@@ -17,7 +17,6 @@ Set WINGSPAN_TESTENV_KEYCLOAK_VERSION to try another release.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import time
@@ -32,21 +31,23 @@ from scripts.testenv.base import (
     cache_dir,
     choose_port,
     have,
+    install_lock,
     log_tail,
+    maven_artifact,
     pid_alive,
     port_open,
-    run,
+    record_install_seconds,
     save_env,
     service_port,
     start_daemon,
     state_dir,
     stop_daemon,
+    unpack_tarball,
     wait_until,
 )
 
 SERVICE = "keycloak"
 VERSION = os.environ.get("WINGSPAN_TESTENV_KEYCLOAK_VERSION", "26.4.0")
-ARTIFACT = f"org.keycloak:keycloak-quarkus-dist:{VERSION}:tar.gz"
 HOST = "127.0.0.1"
 PORT_ENV = "WINGSPAN_TESTENV_KEYCLOAK_PORT"
 ADMIN_USER, ADMIN_PASSWORD = "admin", "wingspan-test-admin"
@@ -66,27 +67,15 @@ def install() -> Path:
     target = home()
     if (target / "bin" / "kc.sh").exists():
         return target
-    if not have("mvn") or not have("java"):
-        raise ServiceError("Keycloak needs Maven (mvn) to fetch it and Java (>= 17) to run it: "
-                           "apt-get install maven openjdk-17-jre-headless")
-    with open(cache_dir() / "keycloak-install.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    if not have("java"):
+        raise ServiceError("Keycloak needs Java (>= 17) to run it: apt-get install openjdk-17-jre-headless")
+    with install_lock("keycloak-install"):
         if (target / "bin" / "kc.sh").exists():
             return target
         started = time.monotonic()
-        repository = cache_dir() / "m2"
-        run(["mvn", "-q", "-B", f"-Dmaven.repo.local={repository}", "dependency:get",
-             f"-Dartifact={ARTIFACT}", "-Dtransitive=false"], timeout=1800)
-        archive = (repository / "org" / "keycloak" / "keycloak-quarkus-dist" / VERSION /
-                   f"keycloak-quarkus-dist-{VERSION}.tar.gz")
-        unpacking = cache_dir() / f".keycloak-{VERSION}.unpacking"
-        run(["rm", "-rf", str(unpacking)])
-        unpacking.mkdir()
-        run(["tar", "-xzf", str(archive), "-C", str(unpacking)], timeout=600)
-        os.replace(unpacking / f"keycloak-{VERSION}", target)
-        unpacking.rmdir()
-        seconds = time.monotonic() - started
-        (cache_dir() / f"keycloak-{VERSION}.install-seconds").write_text(f"{seconds:.0f}\n")
+        archive = maven_artifact("org.keycloak", "keycloak-quarkus-dist", VERSION, "tar.gz")
+        unpack_tarball(archive, f"keycloak-{VERSION}", target)
+        record_install_seconds(f"keycloak-{VERSION}", started)
     return target
 
 

@@ -14,7 +14,6 @@ WINGSPAN_TESTENV_MINIO_VERSION to try another one (``latest`` works too).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import tempfile
 import time
@@ -28,6 +27,7 @@ from scripts.testenv.base import (
     free_port,
     go_env,
     have,
+    install_lock,
     log_tail,
     pid_alive,
     port_open,
@@ -62,9 +62,7 @@ def build() -> Path:
     if not have("go"):
         raise ServiceError("go is not on PATH; MinIO is built with the Go toolchain (>= 1.24)")
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir() / "minio-build.lock", "w") as lock:
-        # a second process waits here for the first one's build instead of starting its own
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with install_lock("minio-build"):
         if target.exists():
             return target
         started = time.monotonic()

@@ -149,6 +149,23 @@ def _create_role_and_database(bin_dir: Path, root: Path) -> None:
         _psql(bin_dir, root, f"CREATE DATABASE {DATABASE} OWNER {USER}")
 
 
+def ensure_database(name: str, setup_sql: str) -> str:
+    """A database ``name`` owned by the test role, made and given ``setup_sql`` (run as that
+    role) once; for services that read the test PostgreSQL (Trino's catalog). Returns its DSN."""
+    ensure()
+    bin_dir, root = _install(), _cluster_dir()
+    exists = _psql(bin_dir, root, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    if exists.strip() != "1":
+        _psql(bin_dir, root, f"CREATE DATABASE {name} OWNER {USER}")
+        try:
+            _psql(bin_dir, root, f"SET ROLE {USER};\n{setup_sql}", database=name)
+        except ServiceError:
+            # a half-set-up database would pass for a ready one next time
+            _psql(bin_dir, root, f"DROP DATABASE {name}")
+            raise
+    return f"postgresql://{USER}:{PASSWORD}@{HOST}:{service_port(SERVICE, PORT_ENV)}/{name}"
+
+
 def ensure() -> dict[str, str]:
     """Installs, initialises and starts the cluster unless it runs; returns its env vars."""
     bin_dir = _install()

@@ -22,6 +22,7 @@ from typing import Any
 from wingspan._authoring.container_task import ContainerTask
 from wingspan._authoring.entity import Entity
 from wingspan._authoring.launch_plan import LaunchPlan
+from wingspan._authoring.plugin_task import PluginTask
 from wingspan._authoring.shell_task import ShellTask
 from wingspan._authoring.task import PythonTask
 from wingspan._authoring.workflow import Workflow
@@ -111,7 +112,7 @@ def _defined_in(entity: Any, module: str) -> bool:
 
 
 def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
-    """The tasks, workflows, launch plans, container and shell tasks that a .py file (by path) or a
+    """The tasks, workflows, launch plans, container, shell and plugin tasks that a .py file (by path) or a
     module (by dotted name) defines, by fully qualified name, in definition order.
 
     A launch plan created without a name takes its workflow's; under that shared name the
@@ -119,7 +120,7 @@ def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
     other way round.
     """
     module = load_module(target)
-    kinds = (PythonTask, Workflow, LaunchPlan, ContainerTask, ShellTask)
+    kinds = (PythonTask, Workflow, LaunchPlan, ContainerTask, ShellTask, PluginTask)
     found: dict[str, Entity] = {}
     plans: list[LaunchPlan] = []
     for value in list(vars(module).values()):

@@ -25,7 +25,7 @@ PUBLIC = {
     "current_context", "WingspanError", "__version__",
     "HashMethod",  # issue #22 item 5: a user's hash of a value for cache keys, as Flyte spells it
     # issue #22: Flyte's spellings
-    "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure", "eager",
+    "Workflow", "ShellTask", "OutputLocation", "kwtypes", "WorkflowFailure", "eager", "PluginTask",
     "Deck",  # issue #22 item 20: a task's reports
     "ImageSpec",  # issue #22 item 23: an image declared in code
 }

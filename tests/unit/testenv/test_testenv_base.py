@@ -58,3 +58,36 @@ def test_a_saved_pid_now_used_by_another_program_is_not_our_service(cache: Path)
     finally:
         (folder / "command").write_text(sys.executable)
         base.stop_daemon("sleeper", timeout=5)
+
+
+def test_a_launcher_that_execs_another_program_is_alive(cache: Path) -> None:
+    # as Trino's launcher, which execs Java: the pid then runs a program other than argv[0]
+    base.start_daemon("launched", ["/bin/sh", "-c", "exec sleep 30"], runs="sleep")
+    try:
+        pid_file = base.state_dir("launched") / "pid"
+        base.wait_until(lambda: Path(f"/proc/{pid_file.read_text()}/cmdline").read_text().startswith("sleep"),
+                        timeout=10, what="the exec")
+        assert base.pid_alive(pid_file)
+    finally:
+        base.stop_daemon("launched", timeout=5)
+
+
+def test_an_unpacked_tarball_keeps_what_is_used_even_when_hard_linked(cache: Path) -> None:
+    source = cache / "src" / "dist-1"
+    for path in ("bin/launcher", "plugin/big/shared.jar", "plugin/unused/extra.jar"):
+        (source / path).parent.mkdir(parents=True, exist_ok=True)
+    (source / "bin" / "launcher").write_text("#!/bin/sh\n")
+    (source / "plugin" / "big" / "shared.jar").write_text("jar")
+    (source / "plugin" / "used").mkdir()
+    # tar stores the second name of a file as a hard link to the first: unpacking the used
+    # folder alone would fail on it
+    (source / "plugin" / "used" / "shared.jar").hardlink_to(source / "plugin" / "big" / "shared.jar")
+    (source / "plugin" / "unused" / "extra.jar").write_text("x")
+    archive = cache / "dist.tar.gz"
+    base.run(["tar", "-czf", str(archive), "-C", str(source.parent), "dist-1"])
+    target = cache / "dist"
+    base.unpack_tarball(archive, "dist-1", target,
+                        keep=lambda p: p.parts[0] != "plugin" or len(p.parts) == 1 or p.parts[1] == "used")
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()) == [
+        "bin/launcher", "plugin/used/shared.jar"]
+    assert not list(cache.glob(".dist.unpacking"))
