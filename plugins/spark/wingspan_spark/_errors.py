@@ -12,7 +12,10 @@ _KEEP = 4000
 
 class SparkExecutorError(UserError):
     """A Spark job of the task failed on an executor; the message carries the executor's
-    exception (for a Python function, its traceback)."""
+    exception (for a Python function, its traceback). Retried like any error a task
+    raises: an executor may fail for a passing reason."""
+
+    retryable = True
 
 
 def executor_failure(exc: BaseException) -> str | None:

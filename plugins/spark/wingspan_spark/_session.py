@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -113,6 +114,12 @@ class SparkEnvironment(TaskEnvironment):
                 _log.info("Spark settings changed; restarting the session")
                 self._session.stop()
             os.environ["JAVA_HOME"] = java_home(self.config)
+            # the executors' Python workers (started by the JVM, which inherits this
+            # environment) must import the task's code as this process does: a function
+            # of the task's module shipped to them is unpickled there
+            os.environ["PYTHONPATH"] = os.pathsep.join(
+                dict.fromkeys([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
+            )
             builder = SparkSession.builder.appName("wingspan")
             for key, value in conf.items():
                 builder = builder.config(key, value)
