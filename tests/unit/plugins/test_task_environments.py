@@ -103,3 +103,33 @@ def test_plugins_discovered_twice_in_one_process_keep_one_warm_environment(tasks
     load_plugins().install_environments()
     assert load_plugins().install_environments() == 0
     assert [type(e).__name__ for e in installed("ambient")] == ["AmbientEnvironment"]
+
+
+def test_a_pods_wingspan_execute_enters_the_environment(tasks: Any, tmp_path: Path, trace: Path) -> None:
+    import asyncio
+    import os
+
+    from wingspan._runner.run import SdkResolver, SdkTaskRunner
+    from wingspan.core.model import codec
+    from wingspan.core.model.literals import LiteralMap
+    from wingspan.core.storage.local import LocalBlobStore
+    from wingspan.core.types import TransferContext, default_engine
+
+    store = LocalBlobStore(tmp_path / "blobs")
+    runner = SdkTaskRunner(tasks.ambient_a, SdkResolver({}))
+    prefix = store.uri("data", "exec-1", "n0", "0")
+    literals = asyncio.run(default_engine().to_literal_map({"x": 1}, runner.input_types,
+                                                           TransferContext(store, prefix)))
+    inputs = f"{prefix}/inputs.pb"
+    asyncio.run(store.put(inputs, codec.encode(literals)))
+    here = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([here, os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "wingspan.cli", "execute", "--module", "environment_tasks",
+                           "--qualname", "ambient_a", "--inputs", inputs, "--output-prefix", prefix,
+                           "--execution-id", "exec-1", "--node-id", "n0", "--attempt", "0"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    outputs = codec.decode(LiteralMap, asyncio.run(store.get(f"{prefix}/outputs.pb")))
+    seen = asyncio.run(default_engine().to_python_map(outputs, runner.output_types))["o0"]
+    assert seen["label"] == "a" and seen["pid"] != os.getpid()
+    assert events(trace) == ["setup", "enter a", "exit a", "close"]  # closed as the process ends
