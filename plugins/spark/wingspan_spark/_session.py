@@ -3,8 +3,8 @@ in the process that runs Spark bodies (a warm local-process worker) and keeps it
 attempts. A second attempt with the same settings finds the session (and its JVM) up; other
 settings stop the session and start one with them (in the same JVM).
 
-Each attempt runs in its own job group (named after the attempt), and its cached tables
-are dropped when it ends, so one attempt's state does not leak into the next.
+An attempt's cached tables are dropped when it ends, so that they do not fill the memory
+of the next one.
 """
 
 from __future__ import annotations
@@ -80,13 +80,11 @@ class SparkEnvironment(TaskEnvironment):
 
     def enter(self, template: TaskTemplate,
               context: Any) -> contextlib.AbstractContextManager[Mapping[str, Any]]:
-        return self._attempt(settings_of(template), context)
+        return self._attempt(settings_of(template))
 
     @contextlib.contextmanager
-    def _attempt(self, spark: Spark, context: Any) -> Iterator[Mapping[str, Any]]:
+    def _attempt(self, spark: Spark) -> Iterator[Mapping[str, Any]]:
         session = self.session(spark)
-        group = f"{context.execution_id}/{context.node_id}/{context.attempt}"
-        session.sparkContext.setJobGroup(group, f"wingspan attempt {group}", interruptOnCancel=True)
         try:
             yield {"spark_session": session}
         except Exception as exc:
@@ -97,7 +95,6 @@ class SparkEnvironment(TaskEnvironment):
         finally:
             with contextlib.suppress(Exception):  # a session that died has nothing to clear
                 session.catalog.clearCache()
-                session.sparkContext.cancelJobGroup(group)
 
     def session(self, spark: Spark) -> SparkSession:
         """The warm session if it has ``spark``'s settings, else a new one with them."""
