@@ -75,6 +75,13 @@ class LocalProcessTarget(TaskPlugin):
 
     # ---- configuration --------------------------------------------------------------------
 
+    def cpus_of(self, template: TaskTemplate) -> float:
+        """The CPUs an attempt holds from the budget while it runs: its request (1 when it
+        makes none). A subclass whose bodies use more than they request (a local Spark
+        session's threads) says so, so that attempts do not start more workers than the
+        machine has room for."""
+        return cpu_request(template)
+
     def worker_key(self, template: TaskTemplate) -> str:
         """What, beside the code version, keeps a task's attempts on workers of their own: a
         subclass serving a plugin's task type returns the part of the task's configuration
@@ -149,7 +156,7 @@ class LocalProcessTarget(TaskPlugin):
                                         self._bundle_limits)
         # an eager body waits on its children most of its life: were it to hold CPUs, nested
         # eager bodies could hold them all while the tasks they wait for wait for a CPU
-        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(cpu_request(ctx.template))
+        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(self.cpus_of(ctx.template))
         await self.budget.acquire(cpus)
         try:
             # the worker opens the store the engine uses, whatever this process's settings say

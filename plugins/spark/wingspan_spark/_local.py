@@ -21,5 +21,11 @@ class SparkLocalTarget(LocalProcessTarget):
     name: ClassVar[str] = "spark-local"
     task_types: ClassVar[tuple[str, ...]] = (TASK_TYPE,)
 
+    def cpus_of(self, template: TaskTemplate) -> float:
+        # the session's local[N] threads: two attempts at once on a 2-CPU machine would
+        # start a second worker, and a second JVM, only to share the same cores
+        settings = settings_of(template)
+        return max(super().cpus_of(template), float(settings.executor_instances * settings.executor_cores))
+
     def worker_key(self, template: TaskTemplate) -> str:
         return json.dumps(asdict(settings_of(template)), sort_keys=True)

@@ -6,11 +6,16 @@ from typing import Any
 
 from wingspan_ambient import Ambient
 
-from wingspan import current_context, task
+from wingspan import current_context, task, workflow
 
 
 @task(task_config=Ambient(label="a"))
 def ambient_a(x: int) -> dict[str, Any]:
+    return dict(current_context().ambient)
+
+
+@task(task_config=Ambient(label="a"))
+def ambient_a_again(x: int) -> dict[str, Any]:
     return dict(current_context().ambient)
 
 
@@ -27,3 +32,8 @@ def ambient_fails(x: int) -> int:
 @task
 def plain_asks_for_ambient(x: int) -> str:
     return str(current_context().ambient)
+
+
+@workflow
+def two_at_once(x: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    return ambient_a(x=x), ambient_a_again(x=x)

@@ -57,6 +57,14 @@ def test_a_worker_enters_the_environment_and_keeps_it_warm_between_attempts(task
     assert events(trace) == ["setup", "enter a", "exit a", "enter a", "exit a"]
 
 
+def test_a_target_that_holds_the_whole_machine_runs_its_attempts_one_by_one_on_one_worker(
+        tasks: Any, trace: Path) -> None:
+    result = run_workflow_entity(tasks.two_at_once, {"x": 1})
+    first, second = outputs_of(tasks.two_at_once, result)
+    assert first["pid"] == second["pid"]  # no second worker (and no second warm state)
+    assert events(trace) == ["setup", "enter a", "exit a", "enter a", "exit a"]
+
+
 def test_attempts_with_other_settings_get_workers_of_their_own(tasks: Any, trace: Path) -> None:
     result, wf = run(tasks.ambient_a, x=1)
     a = outputs_of(wf, result)

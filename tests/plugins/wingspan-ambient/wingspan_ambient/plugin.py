@@ -65,6 +65,9 @@ class AmbientLocal(LocalProcessTarget):
     name: ClassVar[str] = "ambient-local"
     task_types: ClassVar[tuple[str, ...]] = ("ambient",)
 
+    def cpus_of(self, template: TaskTemplate) -> float:
+        return 1e9  # the whole machine (clipped to it): its attempts never overlap
+
     def worker_key(self, template: TaskTemplate) -> str:
         custom = template.custom.literals if template.custom else {}
         return str(custom["label"].value) if "label" in custom else ""
