@@ -121,11 +121,9 @@ class SparkFrameTransformer(TypeTransformer):
     async def to_literal(self, value: Any, py_type: Any, engine: TypeEngine, ctx: TransferContext) -> Literal:
         if not self.fits(value, py_type, engine, exact=False):
             raise ValueMismatch.of(type_repr(py_type), value)
-        if isinstance(value, StoredFrame) and value._data is None:  # handed on as its reference
-            assert value.uri is not None
-            return Literal("structured_dataset", StructuredDataset(
-                value.uri, StructuredDatasetType(value.format, (), "spark")))
-        if _is_other_frame(value):  # written as the built-in transformers write it
+        if _is_other_frame(value):
+            # as the built-in transformers write it: a stored frame not loaded is handed on as
+            # its reference, a pandas or arrow frame is written as one Parquet file
             return await engine.to_literal(value, type(value), ctx)
         frame: DataFrame = value
         store = ctx.require_store("a Spark DataFrame")
