@@ -187,15 +187,29 @@ async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
 
 
 async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
+    """One Parquet file, or a folder of Parquet parts (a URI ending in ``/``, as a Spark or
+    Dask task writes a frame from its workers: files starting with ``_`` or ``.`` are
+    Spark's markers and checksums, not data)."""
     import anyio.to_thread
 
     _require_arrow()
     import pyarrow.parquet as pq
 
     with tempfile.TemporaryDirectory(prefix="wingspan-frame-") as folder:
-        path = Path(folder) / "data.parquet"
-        await store.download_file(uri, path)
-        return cast("pa.Table", await anyio.to_thread.run_sync(pq.read_table, path))
+        if not uri.endswith("/"):
+            path = Path(folder) / "data.parquet"
+            await store.download_file(uri, path)
+            return cast("pa.Table", await anyio.to_thread.run_sync(pq.read_table, path))
+        parts = []
+        async for part in store.list_prefix(uri):
+            name = part[len(uri):]
+            if "/" not in name and not name.startswith(("_", ".")):
+                parts.append(Path(folder) / name)
+                await store.download_file(part, parts[-1])
+        if not parts:
+            raise TypeTransformerError(f"data frame {uri}: the folder holds no Parquet part")
+        return cast("pa.Table", await anyio.to_thread.run_sync(
+            lambda: pq.ParquetDataset([str(p) for p in parts]).read()))
 
 
 def frame_parts(py_type: Any) -> tuple[Any, dict[str, Any]]:

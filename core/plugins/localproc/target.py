@@ -75,6 +75,20 @@ class LocalProcessTarget(TaskPlugin):
 
     # ---- configuration --------------------------------------------------------------------
 
+    def cpus_of(self, template: TaskTemplate) -> float:
+        """The CPUs an attempt holds from the budget while it runs: its request (1 when it
+        makes none). A subclass whose bodies use more than they request (a local Spark
+        session's threads) says so, so that attempts do not start more workers than the
+        machine has room for."""
+        return cpu_request(template)
+
+    def worker_key(self, template: TaskTemplate) -> str:
+        """What, beside the code version, keeps a task's attempts on workers of their own: a
+        subclass serving a plugin's task type returns the part of the task's configuration
+        its warm state depends on (a Spark session's settings), so the next attempt with the
+        same settings finds a worker that has it."""
+        return ""
+
     def _settings_home(self) -> Path:
         if self._home is None:
             from wingspan.core.config import Settings
@@ -89,8 +103,9 @@ class LocalProcessTarget(TaskPlugin):
         """The code version (pool key) and worker spec for a task's code: its unpacked bundle
         when it has one (registered code), else the code this process imports."""
         code = template.code
+        warm = self.worker_key(template)
         if bundle_dir is not None:
-            text = f"{code.bundle_uri if code else ''}\0{storage_root}"
+            text = f"{code.bundle_uri if code else ''}\0{storage_root}\0{warm}"
             key = hashlib.sha256(text.encode()).hexdigest()[:24]
             preload = (code.module,) if code and code.module else ()
             return key, WorkerSpec((str(bundle_dir), *sys.path), str(bundle_dir), "", storage_root, preload,
@@ -107,7 +122,7 @@ class LocalProcessTarget(TaskPlugin):
                 stamp = f"{source}:{info.st_mtime_ns}:{info.st_size}"
         bundle = code.bundle_uri if code else ""
         # the store too: a worker opened on one store cannot write where another run's are
-        text = "\0".join([bundle, stamp, storage_root, os.getcwd(), *sys.path])
+        text = "\0".join([bundle, stamp, storage_root, warm, os.getcwd(), *sys.path])
         key = hashlib.sha256(text.encode()).hexdigest()[:24]
         preload = (module,) if module and module != "__main__" else ()
         return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)
@@ -141,7 +156,7 @@ class LocalProcessTarget(TaskPlugin):
                                         self._bundle_limits)
         # an eager body waits on its children most of its life: were it to hold CPUs, nested
         # eager bodies could hold them all while the tasks they wait for wait for a CPU
-        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(cpu_request(ctx.template))
+        cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(self.cpus_of(ctx.template))
         await self.budget.acquire(cpus)
         try:
             # the worker opens the store the engine uses, whatever this process's settings say

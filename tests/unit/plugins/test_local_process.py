@@ -70,13 +70,20 @@ def examples() -> Iterator[dict[str, Any]]:
     # the queries of trino_* need a Trino server: tests/real/presto runs them
     for source in sorted(p for p in EXAMPLES.glob("*.py") if not p.name.startswith("trino_")):
         for name, entity in load_entities(source).items():
-            if isinstance(entity, Workflow) and not isinstance(entity, LaunchPlan):
+            if isinstance(entity, Workflow) and not isinstance(entity, LaunchPlan) and _python_only(entity):
                 found[name] = entity
     yield found
     sys.path[:] = path
     for name, module in list(sys.modules.items()):  # the examples' modules go with their folder
         if str(getattr(module, "__file__", "") or "").startswith(str(EXAMPLES)):
             del sys.modules[name]
+
+
+def _python_only(workflow: Workflow) -> bool:
+    """Whether every task is a Python body this target runs (a plugin's example, such as
+    spark_sales.py, runs on its plugin's target and is tested with its plugin)."""
+    return all(t.template.type in LocalProcessTarget.task_types
+               for t in workflow.closure.tasks if t.template is not None)
 
 
 def test_the_examples_give_the_same_outputs_as_in_process(examples: dict[str, Any]) -> None:

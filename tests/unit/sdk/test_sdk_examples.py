@@ -57,7 +57,7 @@ def digests(entities: dict[str, Entity]) -> dict[str, str]:
 
 def test_the_examples_are_all_here() -> None:
     assert NAMES == ["branch", "chain", "dataframes", "diamond", "dynamic_fanout", "fanout_map", "files",
-                     "scheduled", "subworkflow", "trino_report"]
+                     "scheduled", "spark_sales", "subworkflow", "trino_report"]
 
 
 @pytest.mark.parametrize("name", NAMES)

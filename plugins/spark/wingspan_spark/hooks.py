@@ -1,0 +1,36 @@
+"""The backend half, registered under the entry-point group ``wingspan`` as ``spark``:
+the local target (the default for task type "spark"), the Spark session environment,
+the Spark DataFrame transformer, and the plugin's settings ([plugins.spark])."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
+from wingspan_spark._config import SparkPluginConfig
+from wingspan_spark._frames import TRANSFORMER
+from wingspan_spark._local import SparkLocalTarget
+from wingspan_spark._session import SparkEnvironment
+
+__all__ = ["wingspan_config_schema", "wingspan_task_environments", "wingspan_task_plugins",
+           "wingspan_type_transformers"]
+
+
+@hookimpl
+def wingspan_config_schema() -> type:
+    return SparkPluginConfig
+
+
+@hookimpl
+def wingspan_task_plugins(config: SparkPluginConfig) -> Sequence[TaskPlugin]:
+    return [SparkLocalTarget()]
+
+
+@hookimpl
+def wingspan_task_environments(config: SparkPluginConfig) -> Sequence[TaskEnvironment]:
+    return [SparkEnvironment(config)]
+
+
+@hookimpl
+def wingspan_type_transformers() -> Sequence[TypeTransformer]:
+    return [TRANSFORMER]
