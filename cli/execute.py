@@ -98,6 +98,7 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
     from wingspan.core.plugins.localproc.worker import resolve_task
+    from wingspan.core.plugins.manager import load_for_bodies
     from wingspan.core.types import TransferContext
 
     if request.bundle:
@@ -108,6 +109,7 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
                                     BundleLimits.from_settings(settings))
         _enter(folder)
     runner: Any = resolve_task(request.module, request.qualname)
+    load_for_bodies(runner.template.type)  # its plugin's environments and types, in this pod
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
     literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
     context = ExecutionContext(request.execution_id, request.node_id, request.attempt,

@@ -32,6 +32,14 @@ What it offers, by kind of plugin:
   abilities it declares by inheriting them (``ReadsLogs``), and the model types of that
   exchange (``TaskPhase``, ``ExecutionError``, ``ErrorKind``, ``Literal``, ``LiteralMap``,
   ``TaskTemplate``).
+- a task environment (what a Python task body of the plugin's task types runs inside, in
+  whichever process runs it, kept warm between attempts: a Spark session, a Dask client):
+  ``TaskEnvironment`` (``enter(template, context)`` yields the values ``current_context()``
+  then offers as attributes), from ``wingspan_task_environments``.
+- a target for a task type whose body is Python (run inside the plugin's environment):
+  subclass a built-in one with your ``name`` and ``task_types`` (``LocalProcessTarget``:
+  warm worker processes, ``worker_key`` keeping attempts with the same settings on the
+  same workers; ``InProcessTarget``: this process).
 - a type transformer: ``TypeTransformer``, ``TransferContext``, ``ValueMismatch``.
 - a notifier: ``Notifier`` (``async send(target, notice)``), ``Notice``, ``DeliveryError``.
 - a blob store: ``BlobStore``.
@@ -54,11 +62,14 @@ from wingspan.core.plugins.contract import (
     Handle,
     ReadsLogs,
     TaskContext,
+    TaskEnvironment,
     TaskLog,
     TaskPlugin,
     TaskStatus,
 )
 from wingspan.core.plugins.hookspecs import hookimpl
+from wingspan.core.plugins.inprocess_target import InProcessTarget
+from wingspan.core.plugins.localproc.target import LocalProcessTarget
 from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 from wingspan.core.storage.interface import BlobStore
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
@@ -71,8 +82,10 @@ __all__ = [
     "ErrorKind",
     "ExecutionError",
     "Handle",
+    "InProcessTarget",
     "Literal",
     "LiteralMap",
+    "LocalProcessTarget",
     "NonRetryableError",
     "Notice",
     "Notifier",
@@ -80,6 +93,7 @@ __all__ = [
     "ReadsLogs",
     "Settings",
     "TaskContext",
+    "TaskEnvironment",
     "TaskLog",
     "TaskPhase",
     "TaskPlugin",

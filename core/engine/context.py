@@ -8,9 +8,10 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from wingspan.core.engine.checkpoints import Checkpoint
 from wingspan.core.errors import NotFoundError, UserError
@@ -18,7 +19,7 @@ from wingspan.core.errors import NotFoundError, UserError
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["Deck", "ExecutionContext", "Secrets", "current_context"]
+__all__ = ["Deck", "ExecutionContext", "PluginValues", "Secrets", "current_context"]
 
 
 class Secrets:
@@ -107,6 +108,20 @@ class Deck:
         return f"<Deck {self.name!r} ({len(self.html)} characters)>"
 
 
+@dataclass(frozen=True)
+class PluginValues:
+    """What the plugins' task environments gave an attempt (``spark_session``...), and the
+    task type they were entered for."""
+
+    task_type: str
+    values: Mapping[str, Any]
+
+
+#: attribute -> who gives it ("plugin 'spark' to tasks of type 'spark'"), filled as task
+#: environments are installed, for the error a task gets when it asks for one it lacks
+PROVIDERS: dict[str, str] = {}
+
+
 @dataclass(slots=True)  # its attributes are read on the hot path (one context per attempt)
 class ExecutionContext:
     """Handed to task code through ``current_context()``."""
@@ -126,6 +141,24 @@ class ExecutionContext:
     _secrets: Secrets | None = None
     _scratch: Path | None = None
     _checkpoint: Checkpoint | None = None
+    # what plugins' task environments gave this attempt, read as attributes (None: none ran)
+    plugin_values: PluginValues | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        # reached only when no field or property has the name: a plugin's value, or an error
+        # that says which plugin gives it and to which task types
+        if name.startswith("__"):
+            raise AttributeError(name)
+        given = self.plugin_values
+        if given is not None and name in given.values:
+            return given.values[name]
+        task = f"task {self.task_name!r}" if self.task_name else f"node {self.node_id!r}"
+        if given is not None:
+            task += f" (task type {given.task_type!r}, given {', '.join(sorted(given.values)) or 'nothing'})"
+        provider = PROVIDERS.get(name)
+        hint = (f"{name} is given by {provider}" if provider else
+                f"no installed plugin gives {name} (is the plugin that should installed here?)")
+        raise AttributeError(f"current_context() has no attribute {name!r} in {task}: {hint}")
 
     @property
     def secrets(self) -> Secrets:

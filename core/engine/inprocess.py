@@ -20,6 +20,7 @@ from wingspan.core.engine.context import ExecutionContext, reset_context, set_co
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.engine.reports import report_logs, save_report
+from wingspan.core.engine.task_environments import entered, installed
 from wingspan.core.model.execution import TaskPhase
 from wingspan.core.model.literals import LiteralType
 
@@ -30,8 +31,13 @@ def _call(request: AttemptRequest) -> AttemptOutcome:
     context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
                                request.runner.template.id.name if request.runner.template.id else "")
     token = set_context(context)
+    template = request.runner.template
     try:
-        outputs = request.runner.call(request.inputs)
+        if installed(template.type):  # a plugin sets something up around this type's bodies
+            with entered(template, context):
+                outputs = request.runner.call(request.inputs)
+        else:
+            outputs = request.runner.call(request.inputs)
     except Exception as exc:
         return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, request.node_id),
                               exception=exc, logs=report_logs(context) if context.report else ())
@@ -127,7 +133,8 @@ class InProcessExecutor:
         context = ExecutionContext(request.execution_id, request.node_id, request.attempt)
         token = set_context(context)
         try:
-            with anyio.fail_after(request.timeout) if request.timeout else contextlib.nullcontext():
+            with (anyio.fail_after(request.timeout) if request.timeout else contextlib.nullcontext(),
+                  entered(request.runner.template, context)):
                 outputs = await request.runner.call_async(request.inputs)
         except TimeoutError:
             assert request.timeout is not None

@@ -15,6 +15,7 @@ import anyio.to_thread
 
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.interfaces import TaskRunner
+from wingspan.core.engine.task_environments import entered, installed
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import DynamicJobSpec
 from wingspan.core.types import TransferContext, default_engine
@@ -25,7 +26,26 @@ __all__ = ["run_attempt_from_literals"]
 async def run_attempt_from_literals(runner: TaskRunner, literals: LiteralMap, transfer: TransferContext,
                                     context: ExecutionContext, *, dynamic: bool = False
                                     ) -> LiteralMap | DynamicJobSpec:
-    """The task's outputs as literals; for a dynamic task (``dynamic``), the graph its body built."""
+    """The task's outputs as literals; for a dynamic task (``dynamic``), the graph its body built.
+    The plugins' environments of its task type span the whole attempt, the conversions too."""
+    template = runner.template
+    if not installed(template.type):
+        return await _attempt(runner, literals, transfer, context, dynamic)
+    manager = entered(template, context)
+    # entering may block for seconds (a JVM starting): not on the loop, where files download
+    await anyio.to_thread.run_sync(manager.__enter__)
+    try:
+        done = await _attempt(runner, literals, transfer, context, dynamic)
+    except BaseException as exc:
+        with anyio.CancelScope(shield=True):  # left even when the attempt is cancelled
+            await anyio.to_thread.run_sync(manager.__exit__, type(exc), exc, exc.__traceback__)
+        raise  # an environment cannot turn the attempt's error into a success
+    await anyio.to_thread.run_sync(manager.__exit__, None, None, None)
+    return done
+
+
+async def _attempt(runner: TaskRunner, literals: LiteralMap, transfer: TransferContext,
+                   context: ExecutionContext, dynamic: bool) -> LiteralMap | DynamicJobSpec:
     engine = default_engine()
     inputs = await engine.to_python_map(literals, runner.input_types, transfer)
     if dynamic:

@@ -13,6 +13,8 @@ blob store for files and data frames, and a folder for the attempt's logs.
 from __future__ import annotations
 
 import abc
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,9 +27,11 @@ from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.types.transformer import TransferContext
 
 if TYPE_CHECKING:
+    from wingspan.core.engine.context import ExecutionContext
     from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher
 
-__all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskLog", "TaskPlugin", "TaskStatus"]
+__all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskEnvironment", "TaskLog", "TaskPlugin",
+           "TaskStatus"]
 
 #: what ``start`` returns: plain JSON-able data (str, int, float, bool, None, lists, dicts)
 Handle = dict[str, Any]
@@ -136,3 +140,30 @@ class ReadsLogs(abc.ABC):
     @abc.abstractmethod
     async def read_logs(self, handle: Handle, offset: int = 0) -> bytes:
         """The attempt's log so far from byte ``offset`` (b"" when there is none yet)."""
+
+
+class TaskEnvironment(abc.ABC):
+    """What a plugin sets up around a Python task body of its task types (a Spark session, a
+    Dask client, an MPI rank), in whichever process runs the body: this one, a local-process
+    worker or a pod. The values ``enter`` yields become attributes of ``current_context()``
+    for the attempt (``current_context().spark_session``).
+
+    One object lives as long as the process that runs bodies, so it may keep warm state (a
+    JVM, a cluster) from one attempt to the next; ``close`` releases it when the process ends.
+    ``enter`` may block (it runs in a worker thread); it spans the attempt's input and output
+    conversions as well as the body, so the plugin's type transformers can use what it set up.
+    """
+
+    #: the task types whose bodies run inside this environment
+    task_types: ClassVar[tuple[str, ...]] = ()
+    #: the ``current_context()`` attributes it gives, named in the error a task gets when it
+    #: asks for one outside these task types
+    provides: ClassVar[tuple[str, ...]] = ()
+
+    @abc.abstractmethod
+    def enter(self, template: TaskTemplate,
+              context: ExecutionContext) -> AbstractContextManager[Mapping[str, Any]]:
+        """A context manager around one attempt; what it yields is added to ``context``."""
+
+    def close(self) -> None:  # noqa: B027 (optional: most keep nothing between attempts)
+        """Releases what the environment keeps between attempts (called once, at process end)."""

@@ -22,7 +22,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from wingspan.core.config import Settings
-    from wingspan.core.plugins.contract import TaskPlugin
+    from wingspan.core.plugins.contract import TaskEnvironment, TaskPlugin
     from wingspan.core.plugins.notifier import Notifier
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.transformer import TypeTransformer
@@ -52,6 +52,17 @@ def wingspan_task_plugins(config: Any) -> Sequence[TaskPlugin]:  # type: ignore[
 
     Stackable: every plugin's task plugins are registered. When several serve one task
     type, configuration chooses (``task_targets``, e.g. ``python=local-process``).
+    """
+
+
+@hookspec
+def wingspan_task_environments(config: Any) -> Sequence[TaskEnvironment]:  # type: ignore[empty-body]
+    """Task environments (``wingspan.plugin.TaskEnvironment``): what a plugin sets up around a
+    Python task body of its task types, in the process that runs it (a Spark session as
+    ``current_context().spark_session``), kept warm between attempts.
+
+    Stackable: every one is entered, in registration order, around a body of its task types;
+    a task type none serves runs its body as it would without plugins.
     """
 
 

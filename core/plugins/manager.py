@@ -23,7 +23,7 @@ from wingspan.core.config import Settings, plugin_key
 from wingspan.core.errors import ConfigError, WingspanError
 from wingspan.core.plugins import hookspecs
 from wingspan.core.plugins.config import is_config_schema, read_plugin_config
-from wingspan.core.plugins.contract import TaskPlugin
+from wingspan.core.plugins.contract import TaskEnvironment, TaskPlugin
 from wingspan.core.plugins.notifier import Notifier
 from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
 from wingspan.core.types.transformer import TypeTransformer
@@ -32,13 +32,13 @@ if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.engine import TypeEngine
 
-__all__ = ["LoadedPlugin", "PluginFailure", "PluginLoadError", "Plugins", "load_plugins"]
+__all__ = ["LoadedPlugin", "PluginFailure", "PluginLoadError", "Plugins", "load_for_bodies", "load_plugins"]
 
 _log = logging.getLogger(__name__)
 
 BUILTIN = "builtin"
-_HOOKS = ("wingspan_config_schema", "wingspan_task_plugins", "wingspan_type_transformers",
-          "wingspan_notifiers", "wingspan_cli_commands", "wingspan_blob_stores")
+_HOOKS = ("wingspan_config_schema", "wingspan_task_plugins", "wingspan_task_environments",
+          "wingspan_type_transformers", "wingspan_notifiers", "wingspan_cli_commands", "wingspan_blob_stores")
 
 
 class PluginLoadError(WingspanError):
@@ -88,6 +88,8 @@ class Plugins:
         self.loaded: list[LoadedPlugin] = []
         self.failed: list[PluginFailure] = []
         self.task_plugins: list[TaskPlugin] = []
+        # (plugin name, environment): set up around bodies of its task types where they run
+        self.environments: list[tuple[str, TaskEnvironment]] = []
         self.transformers: list[tuple[str, TypeTransformer]] = []
         self.notifiers: dict[str, Notifier] = {}
         self.cli_commands: dict[str, Any] = {}
@@ -112,6 +114,13 @@ class Plugins:
                 engine.register(transformer, first=True)
                 added += 1
         return added
+
+    def install_environments(self) -> int:
+        """Installs the plugins' task environments in this process, so that every body of
+        their task types run here is entered into them. Returns how many were added."""
+        from wingspan.core.engine.task_environments import install_environments
+
+        return install_environments(self.environments)
 
     def open_blob_store(self, uri: str, settings: Settings) -> BlobStore:
         """The blob store for the root ``uri``: the first plugin that serves its scheme."""
@@ -168,6 +177,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
     provides: dict[str, tuple[str, ...]] = {}
     hooks = plugins.manager.hook
     tasks: list[TaskPlugin] = []
+    environments: list[TaskEnvironment] = []
     transformers: list[TypeTransformer] = []
     notifiers: dict[str, Notifier] = {}
     commands: dict[str, Any] = {}
@@ -178,6 +188,13 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
                     raise _HookError("wingspan_task_plugins", f"returned {item!r}, which is not a TaskPlugin "
                                      "with a name and task_types")
                 tasks.append(item)
+    for impl in hooks.wingspan_task_environments.get_hookimpls():
+        if impl.plugin is plugin:
+            for item in _call(impl, "wingspan_task_environments", config):
+                if not isinstance(item, TaskEnvironment) or not item.task_types:
+                    raise _HookError("wingspan_task_environments", f"returned {item!r}, which is not a "
+                                     "TaskEnvironment with task_types")
+                environments.append(item)
     for impl in hooks.wingspan_type_transformers.get_hookimpls():
         if impl.plugin is plugin:
             for item in _call(impl, "wingspan_type_transformers", config):
@@ -199,10 +216,13 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
                     raise _HookError("wingspan_cli_commands", f"command {command!r} is already provided")
                 commands[command] = target
     plugins.task_plugins += tasks
+    plugins.environments += [(name, e) for e in environments]
     plugins.transformers += [(name, t) for t in transformers]
     plugins.notifiers.update(notifiers)
     plugins.cli_commands.update(commands)
     provides["task plugins"] = tuple(_task_plugin_name(t) for t in tasks)
+    provides["task environments"] = tuple(f"{type(e).__name__} ({', '.join(e.task_types)})"
+                                          for e in environments)
     provides["type transformers"] = tuple(t.name or type(t).__name__ for t in transformers)
     provides["notifiers"] = tuple(notifiers)
     provides["cli commands"] = tuple(commands)
@@ -311,6 +331,27 @@ def load_plugins(*, entry_points: bool = True, extra: Sequence[tuple[str, object
     for table in sorted(set(settings.plugins) - known):
         _log.warning("the configuration has settings for plugin %r, which is not installed here", table)
     return plugins
+
+
+# the task types whose bodies need no plugin: a worker running only these never loads any
+_BUILT_IN_BODIES = frozenset({"python", "dynamic", "eager"})
+_for_bodies: Plugins | None = None
+
+
+def load_for_bodies(task_type: str) -> None:
+    """In a process that runs task bodies and loaded no plugins (a local-process worker, a
+    pod's ``wingspan execute``): loads them once, when a body of a type that is not built
+    in arrives, and installs their type transformers and task environments here."""
+    global _for_bodies
+    if _for_bodies is not None or task_type in _BUILT_IN_BODIES:
+        return
+    plugins = load_plugins()
+    for failure in plugins.failed:
+        _log.warning("plugin %r (%s) did not load (%s): %s", failure.name, failure.distribution or "?",
+                     failure.stage, failure.error)
+    plugins.install_transformers()
+    plugins.install_environments()
+    _for_bodies = plugins
 
 
 def _version(distribution: str) -> str:

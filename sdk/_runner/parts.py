@@ -40,6 +40,7 @@ def local_plugins() -> Plugins:
                 log.warning("plugin %r (%s) did not load (%s): %s", failure.name,
                             failure.distribution or "?", failure.stage, failure.error)
             plugins.install_transformers()
+            plugins.install_environments()
             _plugins = plugins
         return _plugins
 

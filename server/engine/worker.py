@@ -53,6 +53,7 @@ def server_registry(settings: Any) -> TaskPluginRegistry:
     for failure in plugins.failed:
         log.warning("plugin %r did not load (%s): %s", failure.name, failure.stage, failure.error)
     plugins.install_transformers()
+    plugins.install_environments()
     choices = {"python": "local-process", "dynamic": "local-process", "eager": "local-process",
                **parse_targets(settings.task_targets)}
     return plugins.registry(choices)

@@ -23,7 +23,8 @@ from wingspan.core.errors import SystemError_
 
 __all__ = ["WorkerPool", "WorkerProcess", "WorkerSpec"]
 
-WORKER_MODULE = "wingspan.core.plugins.localproc.worker"
+# the worker's entry point: localproc.worker with plugins loaded as bodies need them
+WORKER_MODULE = "wingspan.core.plugins.worker_entry"
 # a message bigger than a pipe's buffer is written from a thread: the loop must not block
 _PIPE_BUFFER = 60_000
 

@@ -75,6 +75,13 @@ class LocalProcessTarget(TaskPlugin):
 
     # ---- configuration --------------------------------------------------------------------
 
+    def worker_key(self, template: TaskTemplate) -> str:
+        """What, beside the code version, keeps a task's attempts on workers of their own: a
+        subclass serving a plugin's task type returns the part of the task's configuration
+        its warm state depends on (a Spark session's settings), so the next attempt with the
+        same settings finds a worker that has it."""
+        return ""
+
     def _settings_home(self) -> Path:
         if self._home is None:
             from wingspan.core.config import Settings
@@ -89,8 +96,9 @@ class LocalProcessTarget(TaskPlugin):
         """The code version (pool key) and worker spec for a task's code: its unpacked bundle
         when it has one (registered code), else the code this process imports."""
         code = template.code
+        warm = self.worker_key(template)
         if bundle_dir is not None:
-            text = f"{code.bundle_uri if code else ''}\0{storage_root}"
+            text = f"{code.bundle_uri if code else ''}\0{storage_root}\0{warm}"
             key = hashlib.sha256(text.encode()).hexdigest()[:24]
             preload = (code.module,) if code and code.module else ()
             return key, WorkerSpec((str(bundle_dir), *sys.path), str(bundle_dir), "", storage_root, preload,
@@ -107,7 +115,7 @@ class LocalProcessTarget(TaskPlugin):
                 stamp = f"{source}:{info.st_mtime_ns}:{info.st_size}"
         bundle = code.bundle_uri if code else ""
         # the store too: a worker opened on one store cannot write where another run's are
-        text = "\0".join([bundle, stamp, storage_root, os.getcwd(), *sys.path])
+        text = "\0".join([bundle, stamp, storage_root, warm, os.getcwd(), *sys.path])
         key = hashlib.sha256(text.encode()).hexdigest()[:24]
         preload = (module,) if module and module != "__main__" else ()
         return key, WorkerSpec(tuple(sys.path), os.getcwd(), main_path, storage_root, preload)

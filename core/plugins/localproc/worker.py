@@ -1,4 +1,5 @@
-"""A warm worker process of the local-process target (``python -m wingspan.core.plugins.localproc.worker``).
+"""A warm worker process of the local-process target (started as ``python -m
+wingspan.core.plugins.worker_entry``, which hands it the plugin loading).
 
 It imports the user's code once and then runs attempts one after another: each request
 names the task (module + qualname) and carries its inputs as literals (IDL bytes); the
@@ -18,6 +19,7 @@ import os
 import pickle
 import signal
 import sys
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -52,8 +54,15 @@ def resolve_task(module_name: str, qualname: str, main_path: str = "") -> Any:
     return target.task_runner()
 
 
+def _nothing_to_prepare(task_type: str) -> None:
+    return None
+
+
 class Worker:
-    def __init__(self, hello: dict[str, Any]) -> None:
+    def __init__(self, hello: dict[str, Any],
+                 prepare: Callable[[str], None] = _nothing_to_prepare) -> None:
+        # called with a task's type the first time this worker runs that task
+        self.prepare = prepare
         self.main_path: str = hello.get("main", "")
         self.storage: str = hello.get("storage", "")
         self.loop = asyncio.new_event_loop()
@@ -94,6 +103,7 @@ class Worker:
             runner = self.runners.get(key)
             if runner is None:
                 runner = self.runners[key] = resolve_task(*key, self.main_path)
+                self.prepare(runner.template.type)  # e.g. its plugin's environments and types
             transfer = TransferContext(self.store(), request["prefix"], request["offload"])
             literals = codec.decode(LiteralMap, request["inputs"])
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"],
@@ -192,7 +202,7 @@ def read_journal(path: str, attempt_id: str) -> dict[str, Any] | None:
     return None
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothing_to_prepare) -> None:
     args = sys.argv[1:] if argv is None else argv
     requests = Connection(int(args[0]), writable=False)
     replies = Connection(int(args[1]), readable=False)
@@ -202,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.path[:] = hello["sys_path"]
     if hello.get("cwd"):
         os.chdir(hello["cwd"])
-    worker = Worker(hello)
+    worker = Worker(hello, prepare)
     worker.requests, worker.replies = requests, replies
     folders: set[str] = set()
     failed = ""

@@ -15,9 +15,10 @@ from wingspan.plugin import hookimpl
 
 PINNED = [
     "TERMINAL", "BlobStore", "ConfigError", "DeliveryError", "ErrorKind", "ExecutionError", "Handle",
-    "Literal", "LiteralMap", "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs",
-    "Settings",
-    "TaskContext", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate", "TransferContext",
+    "InProcessTarget", "Literal", "LiteralMap", "LocalProcessTarget", "NonRetryableError", "Notice",
+    "Notifier", "PluginTable", "ReadsLogs", "Settings",
+    "TaskContext", "TaskEnvironment", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate",
+    "TransferContext",
     "TypeTransformer", "UserError", "ValueMismatch", "WingspanError", "hookimpl", "read_plugin_config",
 ]
 
