@@ -285,6 +285,17 @@ def _is_frame(value: Any) -> bool:
     return module in ("pandas", "pyarrow") and type(value).__name__ in ("DataFrame", "Table")
 
 
+def _foreign_frame(value: Any, engine: TypeEngine) -> Any:
+    """``value`` as an arrow table when a plugin's transformer serves its type as a frame."""
+    from wingspan.core.types.engine import UnsupportedTypeError
+
+    try:
+        transformer = engine.transformer_for(type(value))
+    except UnsupportedTypeError:
+        return None
+    return transformer.as_arrow_table(value)
+
+
 def load_in_task(value: Any, py_type: Any, engine: TypeEngine) -> Any:
     """A stored DataFrame received by a pandas or arrow input, loaded as that, in the thread
     the task runs in (where blob I/O may block); any other value as it is."""
@@ -323,7 +334,11 @@ class _FrameTransformer(TypeTransformer):
         """A frame of any kind as this kind, cut to the declared columns: what a consumer in
         another process would read from the stored Parquet."""
         base, columns = frame_parts(py_type)
-        if not _is_frame(value) or (isinstance(value, base) and not columns):
+        if not _is_frame(value):
+            value = _foreign_frame(value, engine)  # a plugin's kind of frame (a Dask DataFrame)
+            if value is None:
+                return value
+        if isinstance(value, base) and not columns:
             return value
         if isinstance(value, DataFrame) and value._data is None:
             if base is DataFrame:

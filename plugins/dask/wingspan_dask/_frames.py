@@ -9,10 +9,12 @@ declare a pandas DataFrame, a pyarrow Table or a ``wingspan.DataFrame`` instead.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import io
 import sys
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from wingspan.core.model.literals import Literal, LiteralType, StructuredDataset, StructuredDatasetType
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DaskFrameTransformer", "read_part", "write_part"]
 
+T = TypeVar("T")
 PYTHON_KIND = "dask"
 SCHEMA_FILE = "_schema.parquet"
 
@@ -47,9 +50,20 @@ def _parquet_bytes(table: pa.Table) -> bytes:
     return buffer.getvalue()
 
 
+def _run(func: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Runs blob I/O to the end from synchronous code (a Dask task): on a loop of its own, in
+    a thread of its own when this thread's loop is running (the synchronous scheduler
+    computing a frame from a loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(func())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(func())).result()
+
+
 def write_part(frame: pd.DataFrame, uri: str, env: Mapping[str, str]) -> str:
     """Runs on a worker: one partition to one Parquet object at ``uri``."""
-    import anyio
     import pyarrow as pa
 
     data = _parquet_bytes(pa.Table.from_pandas(frame, preserve_index=None))
@@ -58,20 +72,19 @@ def write_part(frame: pd.DataFrame, uri: str, env: Mapping[str, str]) -> str:
         async with _open_store(uri, env) as store:
             await store.put(uri, data)
 
-    anyio.run(put)
+    _run(put)
     return uri
 
 
 def read_part(uri: str, env: Mapping[str, str], columns: Sequence[str]) -> pd.DataFrame:
     """Runs on a worker: one Parquet object as a pandas partition (its declared columns only)."""
-    import anyio
     import pyarrow.parquet as pq
 
     async def get() -> bytes:
         async with _open_store(uri, env) as store:
             return await store.get(uri)
 
-    table = pq.read_table(io.BytesIO(anyio.run(get)))
+    table = pq.read_table(io.BytesIO(_run(get)))
     if columns:
         table = table.select(list(columns))
     return table.to_pandas()
@@ -118,6 +131,21 @@ class DaskFrameTransformer(TypeTransformer):
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
         return isinstance(value, frame_parts(py_type)[0])
+
+    def copy_for_task(self, value: Any) -> Any:
+        # a Dask frame is a lazy graph (it cannot be deep-copied); a shallow copy keeps one
+        # task's column assignments from another's, and copies no data
+        return value.copy() if isinstance(value, _dask_frame_class() or ()) else super().copy_for_task(value)
+
+    def as_arrow_table(self, value: Any) -> Any:
+        """For a pandas or arrow input in this process: the frame computed here (the consumer
+        holds it in memory either way)."""
+        import pyarrow as pa
+
+        frame_class = _dask_frame_class()
+        if frame_class is None or not isinstance(value, frame_class):
+            return None
+        return pa.Table.from_pandas(value.compute(), preserve_index=None)
 
     def adapt(self, value: Any, py_type: Any, engine: TypeEngine) -> Any:
         """Another task's frame in this process, as a Dask DataFrame of one partition."""
