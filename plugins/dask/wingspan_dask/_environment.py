@@ -182,7 +182,7 @@ def _named(exc: Exception, client: Client, since: float, context: ExecutionConte
         return DaskWorkerLostError(
             f"{task}: a Dask worker died while running {exc.task!r} ({exc}); the cluster restarts "
             "its workers, and the attempt is retried if the task has retries left")
-    failed = _failed_on_worker(client, since)
+    failed = _failed_on_worker(client, since, exc)
     if failed is None:
         return exc
     key, worker = failed
@@ -190,21 +190,23 @@ def _named(exc: Exception, client: Client, since: float, context: ExecutionConte
                          f"{type(exc).__name__}: {exc}")
 
 
-def _failed_on_worker(client: Client, since: float) -> tuple[str, str] | None:
-    """The key and worker of a task that failed on the cluster for this attempt, if one did:
-    one that ran and failed since ``since``, else one the scheduler still holds as failed (a
-    retried attempt resubmitting the same task gets its remembered error without a new run)."""
+def _failed_on_worker(client: Client, since: float, exc: Exception) -> tuple[str, str] | None:
+    """The key and worker of the task that failed on the cluster with ``exc``, if one did: one
+    that ran and failed since ``since``, else one the scheduler still holds as failed with this
+    very exception (a retried attempt resubmitting the same task gets its remembered error
+    without a new run; an older failure with another exception is not this one)."""
     try:
         for record in client.get_task_stream(start=since):
             if record.get("status") == "error":
                 return str(record.get("key")), str(record.get("worker"))
-        held = client.run_on_scheduler(_erred_tasks)
+        held: list[tuple[str, str, str]] = client.run_on_scheduler(_erred_tasks)
     except Exception:  # the cluster is unreachable: nothing to name
         return None
-    return (str(held[0][0]), str(held[0][1])) if held else None
+    return next(((key, worker) for key, worker, text in held if text == repr(exc)), None)
 
 
-def _erred_tasks(dask_scheduler: Any) -> list[tuple[str, str]]:
-    """Runs on the scheduler: the failed tasks it holds, with the worker each failed on."""
-    return [(str(key), ", ".join(sorted(task.erred_on)) or "?")
+def _erred_tasks(dask_scheduler: Any) -> list[tuple[str, str, str]]:
+    """Runs on the scheduler: the failed tasks it holds, the worker each failed on, and the
+    repr of its exception."""
+    return [(str(key), ", ".join(sorted(task.erred_on)) or "?", str(task.exception_text or ""))
             for key, task in dask_scheduler.tasks.items() if task.state == "erred"]
