@@ -154,8 +154,8 @@ class DaskFrameTransformer(TypeTransformer):
         base, columns = frame_parts(py_type)
         if isinstance(value, base):
             return value[list(columns)] if columns else value
-        if isinstance(value, DataFrame) and value._data is None:
-            return value  # stored, not loaded: the task reads it where it runs
+        if isinstance(value, DataFrame) and value.uri is not None:
+            return value  # stored: loading is I/O, which the event loop's thread must not do
         module = type(value).__module__.partition(".")[0]
         if isinstance(value, DataFrame) or module == "pyarrow":
             value = value.to_pandas()
@@ -184,7 +184,9 @@ class DaskFrameTransformer(TypeTransformer):
         store = ctx.require_store("a Dask DataFrame")
         folder = ctx.new_uri("frame") + "/"
         env = store.environment()
-        schema = pa.Table.from_pandas(value._meta, preserve_index=None)
+        from dask.dataframe.dispatch import make_meta
+
+        schema = pa.Table.from_pandas(make_meta(value), preserve_index=None)
         await store.put(folder + SCHEMA_FILE, _parquet_bytes(schema))
         writes = [delayed(write_part)(part, f"{folder}part.{index:06d}.parquet", env)
                   for index, part in enumerate(value.to_delayed())]
