@@ -117,10 +117,10 @@ async def _digest_literal(literal: Literal, store: BlobStore | None, digest: Any
             else:
                 await _digest_object(literal.value.uri, store, digest)
         case "structured_dataset":
-            from wingspan.core.types.frames import _read_parquet
+            from wingspan.core.types.frames import read_parquet
 
             uri = literal.value.uri
-            await _digest_table(await _read_parquet(_need(store, uri), uri), digest)
+            await _digest_table(await read_parquet(_need(store, uri), uri), digest)
         case "collection":
             digest.update(b"[")
             for item in literal.value.literals:

@@ -59,6 +59,7 @@ def isolated(value: Any, py_type: Any = None) -> Any:
     kind = type(value)
     if kind in _IMMUTABLE or isinstance(value, (Literal, enum.Enum)):
         return value
+    transformer = None
     if py_type is not None:  # in the form the consumer declared (a pandas frame as arrow...)
         engine = default_engine()
         try:
@@ -71,7 +72,8 @@ def isolated(value: Any, py_type: Any = None) -> Any:
     if kind.__module__.partition(".")[0] == "pyarrow":  # arrow's tables and arrays are immutable
         return value
     try:
-        return copy.deepcopy(value)
+        # a transformer knows its type's copy (a lazy Dask frame copies its graph, not its data)
+        return transformer.copy_for_task(value) if transformer is not None else copy.deepcopy(value)
     except Exception as exc:
         raise TypeTransformerError(
             f"its {type(value).__qualname__} value cannot be copied for this task ({type(exc).__name__}: "

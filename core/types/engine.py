@@ -6,7 +6,7 @@ import contextlib
 import threading
 import types
 import typing
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from wingspan.core.errors import TypeTransformerError
@@ -85,6 +85,8 @@ class TypeEngine:
         # ids of the annotations whose literal type is being worked out, per thread: a type
         # met again inside itself is recursive
         self._resolving = threading.local()
+        # called once, the first time a type reaches the fallback (see before_fallback)
+        self._before_fallback: Callable[[], int] | None = None
 
     @property
     def transformers(self) -> tuple[TypeTransformer, ...]:
@@ -99,16 +101,29 @@ class TypeEngine:
         self._by_type.clear()
         self._literal_types.clear()
 
+    def before_fallback(self, install: Callable[[], int]) -> None:
+        """Calls ``install`` (which registers transformers and returns how many) once, the first
+        time no registered transformer serves a type: a task module names a plugin's type (a
+        Dask DataFrame) when it is imported, before anything loaded the plugins that serve it."""
+        self._before_fallback = install
+
     def transformer_for(self, py_type: Any, where: str = "") -> TypeTransformer:
         try:
             return self._by_type[py_type]
         except (KeyError, TypeError):
             pass
-        for transformer in (*self._transformers, self._fallback):
-            if transformer is not None and transformer.handles(py_type):
+        for transformer in self._transformers:
+            if transformer.handles(py_type):
                 with contextlib.suppress(TypeError):  # an unhashable annotation: not cached
                     self._by_type[py_type] = transformer
                 return transformer
+        install, self._before_fallback = self._before_fallback, None
+        if install is not None and install():
+            return self.transformer_for(py_type, where)
+        if self._fallback is not None and self._fallback.handles(py_type):
+            with contextlib.suppress(TypeError):
+                self._by_type[py_type] = self._fallback
+            return self._fallback
         raise UnsupportedTypeError(py_type, where)
 
     def literal_type(self, py_type: Any, where: str = "") -> LiteralType:

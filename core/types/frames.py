@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["FRAME_TRANSFORMERS", "DataFrame", "frame_parts", "load_in_task", "select_columns"]
+__all__ = ["FRAME_TRANSFORMERS", "DataFrame", "arrow_columns", "frame_parts", "load_in_task", "read_parquet",
+           "select_columns"]
 
 PARQUET = "parquet"
 
@@ -105,7 +106,7 @@ class DataFrame:
     async def _load(self) -> pa.Table:
         if self._store is None or self.uri is None:
             raise ValueError(f"DataFrame {self.uri} has no blob store to load it from")
-        table = await _read_parquet(self._store, self.uri)
+        table = await read_parquet(self._store, self.uri)
         if self._columns:
             missing = [name for name in self._columns if name not in table.column_names]
             if missing:
@@ -151,7 +152,8 @@ def _frame_from_given(value: Any) -> DataFrame | None:
     return None
 
 
-def _columns(table: pa.Table) -> tuple[StructuredDatasetColumn, ...]:
+def arrow_columns(table: pa.Table | pa.Schema) -> tuple[StructuredDatasetColumn, ...]:
+    """The columns of an arrow table (or schema) as a structured dataset's literal columns."""
     import pyarrow as pa
 
     def simple(arrow_type: pa.DataType) -> LiteralType:
@@ -167,7 +169,8 @@ def _columns(table: pa.Table) -> tuple[StructuredDatasetColumn, ...]:
                 return LiteralType("simple", kind)
         return LiteralType("simple", SimpleType.OPAQUE, tag=str(arrow_type))
 
-    return tuple(StructuredDatasetColumn(f.name, simple(f.type)) for f in table.schema)
+    schema = table if isinstance(table, pa.Schema) else table.schema
+    return tuple(StructuredDatasetColumn(f.name, simple(f.type)) for f in schema)
 
 
 async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
@@ -186,10 +189,10 @@ async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
     return uri
 
 
-async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
-    """One Parquet file, or a folder of Parquet parts (a URI ending in ``/``, as a Spark or
-    Dask task writes a frame from its workers: files starting with ``_`` or ``.`` are
-    Spark's markers and checksums, not data)."""
+async def read_parquet(store: BlobStore, uri: str) -> pa.Table:
+    """The table stored at ``uri``: one Parquet file, or a folder of part files when ``uri``
+    ends with ``/`` (as distributed writers such as Spark's executors or Dask's workers store a frame, one part
+    each; files beside the parts whose names start with ``_`` or ``.``, such as a schema, are not data)."""
     import anyio.to_thread
 
     _require_arrow()
@@ -200,16 +203,16 @@ async def _read_parquet(store: BlobStore, uri: str) -> pa.Table:
             path = Path(folder) / "data.parquet"
             await store.download_file(uri, path)
             return cast("pa.Table", await anyio.to_thread.run_sync(pq.read_table, path))
-        parts = []
+        count = 0
         async for part in store.list_prefix(uri):
-            name = part[len(uri):]
-            if "/" not in name and not name.startswith(("_", ".")):
-                parts.append(Path(folder) / name)
-                await store.download_file(part, parts[-1])
-        if not parts:
-            raise TypeTransformerError(f"data frame {uri}: the folder holds no Parquet part")
-        return cast("pa.Table", await anyio.to_thread.run_sync(
-            lambda: pq.ParquetDataset([str(p) for p in parts]).read()))
+            name = part.rsplit("/", 1)[-1]
+            if name.endswith(".parquet") and not name.startswith(("_", ".")):
+                count += 1
+                await store.download_file(part, Path(folder) / f"{count:08d}-{name}")
+        if count == 0:
+            raise TypeTransformerError(f"data frame {uri}: the folder holds no Parquet part files")
+        return cast("pa.Table", await anyio.to_thread.run_sync(pq.read_table, folder))
+
 
 
 def frame_parts(py_type: Any) -> tuple[Any, dict[str, Any]]:
@@ -228,7 +231,7 @@ def select_columns(table: pa.Table, columns: Mapping[str, Any], engine: TypeEngi
     another type is a ValueMismatch naming it."""
     if not columns:
         return table
-    have = {column.name: column.type for column in _columns(table)}
+    have = {column.name: column.type for column in arrow_columns(table)}
     missing = [name for name in columns if name not in have]
     if missing:
         raise ValueMismatch(type_repr(py_type), f"a frame with columns {list(have)}",
@@ -282,6 +285,17 @@ def _is_frame(value: Any) -> bool:
     return module in ("pandas", "pyarrow") and type(value).__name__ in ("DataFrame", "Table")
 
 
+def _foreign_frame(value: Any, engine: TypeEngine) -> Any:
+    """``value`` as an arrow table when a plugin's transformer serves its type as a frame."""
+    from wingspan.core.types.engine import UnsupportedTypeError
+
+    try:
+        transformer = engine.transformer_for(type(value))
+    except UnsupportedTypeError:
+        return None
+    return transformer.as_arrow_table(value)
+
+
 def load_in_task(value: Any, py_type: Any, engine: TypeEngine) -> Any:
     """A stored DataFrame received by a pandas or arrow input, loaded as that, in the thread
     the task runs in (where blob I/O may block); any other value as it is."""
@@ -320,7 +334,11 @@ class _FrameTransformer(TypeTransformer):
         """A frame of any kind as this kind, cut to the declared columns: what a consumer in
         another process would read from the stored Parquet."""
         base, columns = frame_parts(py_type)
-        if not _is_frame(value) or (isinstance(value, base) and not columns):
+        if not _is_frame(value):
+            value = _foreign_frame(value, engine)  # a plugin's kind of frame (a Dask DataFrame)
+            if value is None:
+                return value
+        if isinstance(value, base) and not columns:
             return value
         if isinstance(value, DataFrame) and value._data is None:
             if base is DataFrame:
@@ -345,7 +363,7 @@ class _FrameTransformer(TypeTransformer):
                 value.uri, StructuredDatasetType(value.format, (), self.python_kind)))
         table = select_columns(_any_frame_as_table(value), columns, engine, py_type)
         uri = await _write_parquet(table, ctx)
-        sd_type = StructuredDatasetType(PARQUET, _columns(table), self.python_kind)
+        sd_type = StructuredDatasetType(PARQUET, arrow_columns(table), self.python_kind)
         return Literal("structured_dataset", StructuredDataset(uri, sd_type))
 
     async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
@@ -377,7 +395,7 @@ class PandasTransformer(_FrameTransformer):
 
         _require_pandas()
 
-        table = await _read_parquet(ctx.require_store("a data frame"), uri)
+        table = await read_parquet(ctx.require_store("a data frame"), uri)
         table = select_columns(table, columns, engine, py_type)
         return await anyio.to_thread.run_sync(table.to_pandas)
 
@@ -395,7 +413,7 @@ class ArrowTransformer(_FrameTransformer):
 
     async def load(self, uri: str, ctx: TransferContext, columns: Mapping[str, Any], engine: TypeEngine,
                    py_type: Any) -> Any:
-        table: pa.Table = await _read_parquet(ctx.require_store("a data frame"), uri)
+        table: pa.Table = await read_parquet(ctx.require_store("a data frame"), uri)
         return select_columns(table, columns, engine, py_type)
 
 

@@ -120,6 +120,19 @@ class TypeTransformer(abc.ABC):
                         ctx: TransferContext) -> Any:
         """The value of ``literal`` as a ``py_type``."""
 
+    def copy_for_task(self, value: Any) -> Any:
+        """``value`` (another task's output in this process) as a consuming task's own: a copy
+        it may change without changing what its siblings receive. A deep copy by default; a
+        transformer whose values cannot be deep-copied, or need not be, says what suffices."""
+        import copy
+
+        return copy.deepcopy(value)
+
+    def as_arrow_table(self, value: Any) -> Any:
+        """A data frame of this transformer's kind as a pyarrow Table, for a task in the same
+        process that declares another kind of frame (pandas, arrow); None when it is not one."""
+        return None
+
     def adapt(self, value: Any, py_type: Any, engine: TypeEngine) -> Any:
         """``value``, another task's output in this process, as an input declared ``py_type``
         receives it (no literal in between): as it is, unless the declared type asks for a

@@ -18,6 +18,20 @@ __all__ = ["PythonInterface", "read_interface"]
 NO_DEFAULT = inspect.Parameter.empty
 
 
+def _install_plugin_transformers() -> int:
+    """The installed plugins' type transformers, loaded when a task's annotation names a type
+    no built-in serves (``dd.DataFrame`` in a module imported before any run loaded them)."""
+    from wingspan._runner.parts import local_plugins
+
+    engine = default_engine()
+    before = len(engine.transformers)
+    local_plugins()
+    return len(engine.transformers) - before
+
+
+default_engine().before_fallback(_install_plugin_transformers)
+
+
 @dataclass
 class PythonInterface:
     """Inputs and outputs by name, with Python types, literal form and defaults."""

@@ -1,0 +1,20 @@
+"""The plugin's settings: ``DaskConfig``, the schema of its ``[plugins.dask]`` table
+(``WINGSPAN_PLUGINS__DASK__<FIELD>`` in the environment)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["DaskConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class DaskConfig:
+    """Where Dask tasks run when their ``Dask(...)`` names no scheduler."""
+
+    # a running scheduler's address for every Dask task that names none (empty: a local cluster)
+    scheduler: str = ""
+    # local clusters kept warm at once (by shape); the least recently used one beyond is closed
+    warm_clusters: int = 1
+    # seconds a local cluster may take to start its workers
+    start_timeout: float = 60.0

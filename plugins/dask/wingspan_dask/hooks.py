@@ -1,0 +1,33 @@
+"""The plugin's hooks (entry point ``dask`` in the group ``wingspan``): the targets of task type
+``dask``, the environment that gives their bodies a client, the Dask DataFrame transformer and
+the ``[plugins.dask]`` settings. Importing this module loads neither Dask nor distributed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
+from wingspan_dask._config import DaskConfig
+from wingspan_dask._environment import DaskEnvironment
+from wingspan_dask._frames import DaskFrameTransformer
+from wingspan_dask._targets import DaskInProcess, DaskLocal
+
+
+@hookimpl
+def wingspan_config_schema() -> type:
+    return DaskConfig
+
+
+@hookimpl
+def wingspan_task_plugins(config: DaskConfig) -> Sequence[TaskPlugin]:
+    return [DaskInProcess(), DaskLocal()]  # the last registered is the default
+
+
+@hookimpl
+def wingspan_task_environments(config: DaskConfig) -> Sequence[TaskEnvironment]:
+    return [DaskEnvironment(config)]
+
+
+@hookimpl
+def wingspan_type_transformers(config: DaskConfig) -> Sequence[TypeTransformer]:
+    return [DaskFrameTransformer()]
