@@ -191,8 +191,9 @@ async def _write_parquet(table: pa.Table, ctx: TransferContext) -> str:
 
 async def read_parquet(store: BlobStore, uri: str) -> pa.Table:
     """The table stored at ``uri``: one Parquet file, or a folder of part files when ``uri``
-    ends with ``/`` (as distributed writers such as Spark's executors or Dask's workers store a frame, one part
-    each; files beside the parts whose names start with ``_`` or ``.``, such as a schema, are not data)."""
+    ends with ``/`` (as distributed writers such as Spark's executors or Dask's workers store a
+    frame; files whose names start with ``_`` or ``.``, such as a schema, markers or checksums,
+    are not data)."""
     import anyio.to_thread
 
     _require_arrow()
