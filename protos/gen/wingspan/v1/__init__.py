@@ -475,6 +475,11 @@ class FilterOperator(betterproto2.Enum):
 
     IN = 7
 
+    STARTS_WITH = 8
+    """
+    text fields: the value begins with the given text (a name prefix); uses the field's index
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -486,6 +491,7 @@ class FilterOperator(betterproto2.Enum):
             5: "FILTER_OPERATOR_LTE",
             6: "FILTER_OPERATOR_CONTAINS",
             7: "FILTER_OPERATOR_IN",
+            8: "FILTER_OPERATOR_STARTS_WITH",
         }
 
     @classmethod
@@ -499,6 +505,7 @@ class FilterOperator(betterproto2.Enum):
             "FILTER_OPERATOR_LTE": 5,
             "FILTER_OPERATOR_CONTAINS": 6,
             "FILTER_OPERATOR_IN": 7,
+            "FILTER_OPERATOR_STARTS_WITH": 8,
         }
 
 
