@@ -1,4 +1,5 @@
-"""The HTTP transport: a Litestar app with every RPC as ``POST /api/v1/<Method>`` (JSON).
+"""The HTTP transport: a Litestar app with every RPC as ``POST /api/v1/<Method>`` (JSON), and the
+reads also as ``GET`` routes shaped like Flyte's HTTP gateway (:mod:`.resources`).
 
 Routes are made from the method table: each decodes the body into the IDL request
 (:mod:`.messages`), calls the backend and answers the response message as JSON,
@@ -41,6 +42,7 @@ from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.oauth_routes import oauth_routes
 from wingspan.server.api.openapi import openapi_document
 from wingspan.server.api.private_paths import PrivatePaths
+from wingspan.server.api.resources import resource_routes
 from wingspan.server.auth.service import AuthService
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "HttpState", "create_app"]
@@ -170,6 +172,7 @@ def create_app(
     routes: list[Any] = [schema, healthz, readyz, prometheus]
     # every method has its route (501 until the backend offers it); the document shows the offered ones
     routes += [_rpc_route(m, state) for m in methods()]
+    routes += resource_routes(state)
     store = backend.admin.store
     if isinstance(store, LocalBlobStore) and signer is not None:
         routes += blob_routes(store, signer)
