@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
@@ -134,11 +134,13 @@ def create_app(
     settings: Settings | None = None,
     authentication: CallAuthentication | None = None,
     oauth: AuthService | None = None,
+    pages: Callable[[HttpState], list[Any]] | None = None,
 ) -> Litestar:
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
     ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`);
     ``authentication`` whether a bearer token is required (:mod:`.authentication`), ``oauth`` the
-    authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`)."""
+    authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`);
+    ``pages`` makes more routes over the app's state (the console, :mod:`wingspan.server.console`)."""
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
@@ -173,6 +175,8 @@ def create_app(
     # every method has its route (501 until the backend offers it); the document shows the offered ones
     routes += [_rpc_route(m, state) for m in methods()]
     routes += resource_routes(state)
+    if pages is not None:
+        routes += pages(state)
     store = backend.admin.store
     if isinstance(store, LocalBlobStore) and signer is not None:
         routes += blob_routes(store, signer)

@@ -363,9 +363,9 @@ class ExecutionService:
     async def phase_counts(self, project: str, domain: str) -> dict[WorkflowPhase, int]:
         """How many executions of a project and domain are in each phase (the console's dashboard);
         one grouped count over the (project, domain, phase, created_at) index."""
-        statement = (sa_select(ExecutionRow.phase, func.count())
+        statement = (sa_select(col(ExecutionRow.phase), func.count())
                      .where(col(ExecutionRow.project) == project, col(ExecutionRow.domain) == domain)
-                     .group_by(ExecutionRow.phase))
+                     .group_by(col(ExecutionRow.phase)))
         async with self.db.read() as session:
             rows = (await session.execute(statement)).all()
         return {WorkflowPhase(phase): count for phase, count in rows}
