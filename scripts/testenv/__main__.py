@@ -20,6 +20,7 @@ SERVICES = {
     "etcd": "scripts.testenv.etcd",
     "kube": "scripts.testenv.kube",
     "keycloak": "scripts.testenv.keycloak",
+    "chromium": "scripts.testenv.chromium",
 }
 
 

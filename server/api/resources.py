@@ -79,10 +79,15 @@ _PAGE = (
                f"items per page (default 100, at most {MAX_LIMIT})"),
     QueryParam("token", _text("", max_length=4096), "next_token of the previous page, as is"),
 )
-_SORT = (
-    QueryParam("sort_by", _text("", NAME, 64), "the field to sort by (default created_at)"),
-    QueryParam("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc (newest first)"),
-)
+
+
+def _sort_params(*keys: str) -> tuple[QueryParam, ...]:
+    """Sort by one of ``keys`` (what the list's service sorts on), newest first by default."""
+    by = QueryParam("sort_by", {"type": "string", "enum": list(keys)}, "what to sort by (default created_at)")
+    return (by,
+            QueryParam("order", {"type": "string", "enum": ["asc", "desc"]}, "default desc (newest first)"))
+
+
 _NAME_PREFIX = QueryParam("name_prefix", _text("", NAME), "names that begin with this")
 _CREATED = (
     QueryParam("created_after", _TIME, "created at or after this time (RFC 3339)"),
@@ -149,14 +154,15 @@ def _entity_id(kind: v1.ResourceType, path: Path) -> v1.Identifier:
 
 def _entity_routes(plural: str, ids: str, kind: v1.ResourceType, title: str) -> list[Resource]:
     base = f"/api/v1/{plural}/{{project}}/{{domain}}"
-    sorted_page = (*_PAGE, *_SORT)
+    keys = ("created_at", "name", "version", *(("updated_at",) if plural == "launch_plans" else ()))
+    sorted_page = (*_PAGE, *_sort_params(*keys))
     lp = (QueryParam("state", {"type": "string", "enum": ["active", "inactive"]}, "active or inactive"),
           QueryParam("workflow", _text("", NAME), "of this workflow")) if plural == "launch_plans" else ()
     return [
         Resource(f"/api/v1/{ids}/{{project}}/{{domain}}", "ListNames",
                  f"the {title} names of a project and domain",
                  lambda p, q: v1.ListNamesRequest(resource_type=kind, list=_listing(p, q)),
-                 (*sorted_page, _NAME_PREFIX)),
+                 (*_PAGE, _NAME_PREFIX)),  # by name, always
         Resource(base, f"List{title}s", f"every version of every {title} of a project and domain",
                  lambda p, q: _listing(p, q), (*sorted_page, _NAME_PREFIX, *_CREATED, *lp)),
         Resource(f"{base}/{{name}}", f"List{title}s", f"the versions of one {title}",
@@ -184,7 +190,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("/api/v1/domains", "ListDomains", "the domains", lambda p, q: v1.ListDomainsRequest()),
     Resource("/api/v1/executions/{project}/{domain}", "ListExecutions",
              "the executions of a project and domain (newest first)",
-             lambda p, q: _listing(p, q), (*_PAGE, *_SORT, *_EXECUTION_FILTERS)),
+             lambda p, q: _listing(p, q),
+             (*_PAGE, *_sort_params("created_at", "updated_at", "name"), *_EXECUTION_FILTERS)),
     Resource("/api/v1/executions/{project}/{domain}/{name}", "GetExecution", "one execution",
              lambda p, q: v1.GetExecutionRequest(id=_execution_id(p))),
     Resource("/api/v1/data/executions/{project}/{domain}/{name}", "GetExecutionData",

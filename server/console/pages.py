@@ -146,13 +146,16 @@ class ConsolePages:
         sort_by = (query.get("sort_by") or ["created_at"])[0]
         order = (query.get("order") or ["desc"])[0]
         token = (query.get("token") or [""])[0]
+        limit = (query.get("limit") or ["50"])[0]
+        if not limit.isdigit():
+            raise InvalidArgumentError(f"limit {limit!r} is not a whole number")
         page = await self.call("ListExecutions", v1.ListRequest(
-            project=project, domain=domain, limit=50, token=token, filters=filters,
+            project=project, domain=domain, limit=int(limit), token=token, filters=filters,
             sort=v1.Sort(key=sort_by, ascending=order == "asc")))
-        kept = {k: v for k, v in {**chosen, "sort_by": sort_by, "order": order}.items() if v}
+        kept = {k: v for k, v in {**chosen, "sort_by": sort_by, "order": order, "limit": limit}.items() if v}
         next_link = f"?{urlencode({**kept, 'token': page.next_token})}" if page.next_token else ""
         return self.render("executions.html", project=project, domain=domain, executions=page.executions,
-                           chosen=chosen, sort_by=sort_by, order=order, next_link=next_link,
+                           chosen=chosen, sort_by=sort_by, order=order, next_link=next_link, limit=limit,
                            phases=[p.name.lower() for p in v1.WorkflowPhase if p.value])
 
     async def execution(self, project: str, domain: str, name: str) -> Response[bytes]:

@@ -116,7 +116,7 @@ async def test_one_execution_its_data_and_its_nodes(
 async def test_tasks_by_name_then_versions_then_one_version(
         http: httpx.AsyncClient) -> None:
     ids = f"/api/v1/task_ids/{PROJECT}/{DOMAIN}"
-    names = await http.get(ids, params={"sort_by": "name", "order": "asc"})
+    names = await http.get(ids)  # by name
     assert [e["id"]["name"] for e in names.json()["entities"]] == [flows.add.name, flows.double.name]
     prefixed = await http.get(ids, params={"name_prefix": flows.double.name})
     assert [e["id"]["name"] for e in prefixed.json()["entities"]] == [flows.double.name]
@@ -139,6 +139,7 @@ async def test_tasks_by_name_then_versions_then_one_version(
     ("/api/v1/executions/default/development", {"limit": ["1", "2"]}, "given 2 times"),
     ("/api/v1/executions/default/development", {"token": "garbage"}, "invalid page token"),
     ("/api/v1/executions/default/development", {"sort_by": "colour"}, "cannot sort by 'colour'"),
+    ("/api/v1/task_ids/default/development", {"sort_by": "name"}, "takes no query parameter 'sort_by'"),
     ("/api/v1/executions/default/development", {"order": "up"}, "give asc or desc"),
     ("/api/v1/executions/default/development", {"created_after": "yesterday"}, "not an RFC 3339 time"),
     ("/api/v1/executions/bad%20name/development", {}, "project"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from wingspan import CronSchedule, LaunchPlan, approve, task, workflow
+from wingspan import CronSchedule, LaunchPlan, approve, task, wait_for_input, workflow
 
 
 class Colour(enum.Enum):
@@ -26,13 +26,22 @@ def paint(colour: Colour, times: int, tags: list[str], loud: bool = False) -> st
 
 @workflow
 def chain(x: int, y: int = 3) -> int:
-    return add(a=add(a=x, b=y), b=add(a=x, b=1))
+    total: int = add(a=add(a=x, b=y), b=add(a=x, b=1))
+    return total
 
 
 @workflow
 def reviewed(x: int) -> int:
     checked = approve(add(a=x, b=1), "review", timeout=timedelta(hours=1))
-    return add(a=checked, b=100)
+    total: int = add(a=checked, b=100)
+    return total
+
+
+@workflow
+def asks(x: int) -> int:
+    factor = wait_for_input("factor", timeout=timedelta(hours=1), expected_type=int)
+    total: int = add(a=x, b=factor)
+    return total
 
 
 chain_plan = LaunchPlan.get_or_create(chain, name="chain_plan", default_inputs={"y": 10})

@@ -25,10 +25,11 @@ from tests.unit.console.served import (
 )
 from wingspan.core.config import Settings
 from wingspan.protos import v1
+from wingspan.server.console import pages as console_pages
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.notifications import console_link
 
-CONSOLE_FILES = Path(__import__("wingspan.server.console", fromlist=["x"]).__file__).parent
+CONSOLE_FILES = Path(console_pages.__file__).parent
 
 
 @pytest.fixture
