@@ -110,6 +110,16 @@ function follow(page) {
   source.addEventListener("end", () => source.close());
 }
 
+// the first page of the executions list: the server sends its rows again when they change
+function followList(table) {
+  const source = new EventSource(table.dataset.live);
+  source.addEventListener("rows", (message) => {
+    table.tBodies[0].innerHTML = message.data;
+    table.dataset.updates = String(Number(table.dataset.updates || "0") + 1);
+  });
+  source.addEventListener("end", () => source.close());
+}
+
 function zoomAndPan(svg) {
   const box = svg.viewBox.baseVal;
   svg.addEventListener("wheel", (event) => {
@@ -136,6 +146,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (form) form.addEventListener("submit", (event) => { event.preventDefault(); launch(form); });
   const page = document.getElementById("execution");
   if (page && window.EventSource) follow(page);
+  const list = document.getElementById("executions");
+  if (list && list.dataset.live && window.EventSource) followList(list);
   const svg = document.getElementById("graph");
   if (svg) zoomAndPan(svg);
   document.body.dataset.ready = "1";

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import anyio
 import jinja2
 from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
@@ -126,7 +127,9 @@ class ConsolePages:
                              "counts": {p.name.lower(): n for p, n in sorted(counts.items())}})
         return self.render("dashboard.html", rows=rows, project="", domain="")
 
-    async def executions(self, project: str, domain: str, query: Mapping[str, list[str]]) -> Response[bytes]:
+    async def _executions_page(self, project: str, domain: str,
+                               query: Mapping[str, list[str]]) -> dict[str, Any]:
+        """The list page's context: its filters, sort and page read from the query."""
         filters: list[v1.Filter] = []
         chosen = {k: (query.get(k) or [""])[0] for k in _EXECUTION_FILTERS}
         if chosen["phase"]:
@@ -154,9 +157,34 @@ class ConsolePages:
             sort=v1.Sort(key=sort_by, ascending=order == "asc")))
         kept = {k: v for k, v in {**chosen, "sort_by": sort_by, "order": order, "limit": limit}.items() if v}
         next_link = f"?{urlencode({**kept, 'token': page.next_token})}" if page.next_token else ""
-        return self.render("executions.html", project=project, domain=domain, executions=page.executions,
-                           chosen=chosen, sort_by=sort_by, order=order, next_link=next_link, limit=limit,
-                           phases=[p.name.lower() for p in v1.WorkflowPhase if p.value])
+        # only the first page follows changes: rows arriving on top would shift a later page under the reader
+        live = f"/console/projects/{project}/domains/{domain}/live/executions?{urlencode(kept)}"
+        return dict(project=project, domain=domain, executions=page.executions, chosen=chosen,
+                    sort_by=sort_by, order=order, next_link=next_link, limit=limit,
+                    live_link="" if token else live,
+                    phases=[p.name.lower() for p in v1.WorkflowPhase if p.value])
+
+    async def executions(self, project: str, domain: str, query: Mapping[str, list[str]]) -> Response[bytes]:
+        return self.render("executions.html", **await self._executions_page(project, domain, query))
+
+    async def live_executions(self, project: str, domain: str, query: Mapping[str, list[str]],
+                              interval: float = 2.0) -> AsyncIterator[ServerSentEventMessage]:
+        """The list page's rows again whenever they change (new executions, phases): the server reads
+        the page every ``interval`` seconds and sends the rows only when they differ, so a browser
+        holds one quiet connection instead of polling."""
+        template = self.env.get_template("execution_rows.html")
+        last = ""
+        try:
+            while True:
+                rows = template.render(**await self._executions_page(project, domain, query))
+                if rows != last:
+                    last = rows
+                    yield ServerSentEventMessage(rows, event="rows")
+                await anyio.sleep(interval)
+        except Exception as exc:
+            status, code = status_of(exc)
+            text = str(exc) if status != 500 else "the live list failed; reload the page"
+            yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
 
     async def execution(self, project: str, domain: str, name: str) -> Response[bytes]:
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
@@ -331,6 +359,12 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         query = {k: request.query_params.getall(k) for k in request.query_params}
         return await guarded("executions", pages.executions(p["project"], p["domain"], query))
 
+    @get(f"{base}/live/executions", include_in_schema=False)
+    async def live_executions(request: Request[Any, Any, Any]) -> ServerSentEvent:
+        p = request.path_params
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return ServerSentEvent(pages.live_executions(p["project"], p["domain"], query))
+
     @get(f"{base}/executions/{{name:str}}", include_in_schema=False)
     async def execution(request: Request[Any, Any, Any]) -> Response[bytes]:
         p = request.path_params
@@ -392,4 +426,4 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
                         headers={"Cache-Control": "no-cache"})
 
-    return [root, dashboard, executions, execution, live, entities, launch, signal, static]
+    return [root, dashboard, executions, live_executions, execution, live, entities, launch, signal, static]

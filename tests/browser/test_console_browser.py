@@ -127,6 +127,17 @@ def test_the_executions_list_filters_and_pages(browser_page: Any, registered: ht
     assert page.locator("#executions tr[data-execution]").first.get_attribute("data-execution") == "batch-c"
 
 
+def test_the_executions_list_shows_a_new_execution_without_reloading(
+        browser_page: Any, registered: httpx.Client) -> None:
+    page = browser_page
+    page.goto(f"{BASE}/executions?name_prefix=arrives-")
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#executions[data-updates='1']")  # the stream's first rows
+    _start(registered, flows.chain, "arrives-1", x=1)
+    page.wait_for_selector("#executions tr[data-execution='arrives-1']", timeout=30_000)
+    page.wait_for_selector("#executions tr[data-execution='arrives-1'] .phase-succeeded", timeout=60_000)
+
+
 def test_terminate_a_waiting_execution(browser_page: Any, registered: httpx.Client) -> None:
     path = _start(registered, flows.reviewed, "to-terminate", x=1)
     _wait_for_node(registered, "to-terminate", "waiting")
@@ -167,7 +178,7 @@ def test_entity_pages_and_activating_a_launch_plan(browser_page: Any, registered
     page.wait_for_url("**/launch_plans/nightly")
     assert "0 3 * * *" in page.text_content("main")
     page.click("button[data-action=lp-state]")
-    page.wait_for_selector("#lp-state:has-text('active')")
+    page.wait_for_selector("button[data-action=lp-state]:has-text('Deactivate')")  # after the reload
     assert page.text_content("#lp-state") == "active"
     screenshot(page, "launch-plan")
     page.goto(f"{BASE}/workflows")

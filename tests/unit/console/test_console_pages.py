@@ -3,6 +3,7 @@ field errors, the actions it offers, the live stream, and that it loads nothing 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,12 +36,13 @@ CONSOLE_FILES = Path(console_pages.__file__).parent
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
     settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0)
-    async with ApiServer(settings, grace=2) as running:
-        try:
+    running = ApiServer(settings, grace=2)
+    try:
+        async with running:
             yield running
-        finally:  # the warm worker processes of the engine's local-process target
-            for plugin in running.engine.registry.plugins:
-                await plugin.aclose()
+    finally:  # the warm worker processes of the engine's local-process target, once the engine stopped
+        for plugin in running.engine.registry.plugins:
+            await plugin.aclose()
 
 
 @pytest.fixture
@@ -165,3 +167,38 @@ async def test_the_console_loads_nothing_from_outside_the_server(
             assert not re.search(r"(https?:)?//[a-z0-9]", file.read_text()), file.name
     script = await http.get("/console/static/console.js")
     assert script.status_code == 200 and "X-CSRF-Token" in script.text
+
+
+async def test_the_executions_list_sends_its_rows_again_when_an_execution_arrives(
+        http: httpx.AsyncClient) -> None:
+    page = await http.get(f"{BASE}/executions", params={"name_prefix": "live-"})
+    live = re.search(r'data-live="([^"]+)"', page.text)
+    assert live is not None
+    url = live.group(1).replace("&amp;", "&")
+    plan = v1.Identifier(resource_type=v1.ResourceType.LAUNCH_PLAN, name="chain_plan", version="v1")
+
+    async def rows() -> AsyncIterator[str]:
+        async with http.stream("GET", url) as stream:
+            event, data = "", []
+            async for line in stream.aiter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].removeprefix(" "))
+                elif not line and event == "rows":
+                    yield "\n".join(data)
+                    event, data = "", []
+
+    async with asyncio.timeout(60):
+        updates = rows()
+        first = await anext(updates)
+        assert "no executions match" in first
+        await post(http, "CreateExecution", v1.CreateExecutionRequest(
+            project=PROJECT, domain="development", name="live-1",
+            spec=v1.ExecutionSpec(entity_id=plan, inputs=literals(x=1))))
+        second = await anext(updates)
+        assert 'data-execution="live-1"' in second
+        await updates.aclose()
+    assert await phases_until(http, "live-1", TERMINAL) == "succeeded"  # nothing left running
+    later = await http.get(f"{BASE}/executions", params={"name_prefix": "live-", "limit": "1", "token": "x"})
+    assert later.status_code == 400  # a bad token: the page says so rather than listing everything
