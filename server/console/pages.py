@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
 
 __all__ = ["console_routes"]
 
+_log = logging.getLogger(__name__)
 _HERE = Path(__file__).parent
 _STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
 _KINDS = {"tasks": (v1.ResourceType.TASK, "Task"), "workflows": (v1.ResourceType.WORKFLOW, "Workflow"),
@@ -108,6 +110,8 @@ class ConsolePages:
 
     def failure(self, exc: Exception, where: str) -> Response[bytes]:
         status, code = status_of(exc)
+        if status == 500:
+            _log.error("console %s failed", where, exc_info=exc)
         text = str(exc) if isinstance(exc, WingspanError) and status != 500 else f"{where}: internal error"
         return self.render("error.html", status, title=code, message=text, project="", domain="")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -177,7 +177,7 @@ async def test_the_executions_list_sends_its_rows_again_when_an_execution_arrive
     url = live.group(1).replace("&amp;", "&")
     plan = v1.Identifier(resource_type=v1.ResourceType.LAUNCH_PLAN, name="chain_plan", version="v1")
 
-    async def rows() -> AsyncIterator[str]:
+    async def rows() -> AsyncGenerator[str]:
         async with http.stream("GET", url) as stream:
             event, data = "", []
             async for line in stream.aiter_lines():
