@@ -42,8 +42,9 @@ async function act(button) {
     if (action === "terminate") {
       await send("/api/v1/TerminateExecution", { id, reason: "terminated from the console" });
       say("termination requested");
-    } else if (action === "relaunch") {
-      const made = await send("/api/v1/RelaunchExecution", { id });
+    } else if (action === "relaunch" || action === "recover") {
+      const method = action === "relaunch" ? "RelaunchExecution" : "RecoverExecution";
+      const made = await send(`/api/v1/${method}`, { id });
       window.location.assign(consolePath(made.id));
     } else if (action === "approve" || action === "reject" || action === "signal") {
       const signalId = { executionId: id, signalId: button.dataset.signal };

@@ -23,6 +23,7 @@ from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
 
+from wingspan.core.engine.reports import REPORT_LOG
 from wingspan.core.errors import InvalidArgumentError, NotFoundError, WingspanError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import Parameter
@@ -43,6 +44,12 @@ _KINDS = {"tasks": (v1.ResourceType.TASK, "Task"), "workflows": (v1.ResourceType
 #: the page-level Content-Security-Policy: nothing from outside the server, reports sandboxed
 _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'")
+#: a report is a page of the user's: its own origin (sandbox without allow-same-origin), inline
+#: scripts and styles allowed, nothing from outside the server
+_REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+               "style-src 'unsafe-inline'; img-src data:; font-src data:")
+#: the tail of the latest attempt's log shown on a node's page
+_LOG_BYTES = 64 * 1024
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
@@ -211,6 +218,48 @@ class ConsolePages:
             inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
             signals=signals, phase=_phase_name(closure.phase) if closure else "undefined")
 
+    async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
+        """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt
+        with its error, logs and report, and the latest attempt's log text."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        node = await self.call("GetNodeExecution", v1.GetNodeExecutionRequest(id=ident))
+        data = await self.call("GetNodeExecutionData", v1.GetNodeExecutionRequest(id=ident))
+        # a map's items and a dynamic node's children (a map node does not say it is a parent)
+        children = (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident.execution_id, parent_node_id=node_id, limit=1000))).node_executions
+        attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
+            node_execution_id=ident, limit=100))).task_executions
+        log_text = ""
+        if attempts:
+            chunks = []
+            request = v1.GetTaskLogsRequest(node_execution_id=ident)
+            async for chunk in self.call_stream("GetTaskLogs", request):
+                chunks.append(chunk.data)
+                if sum(map(len, chunks)) > _LOG_BYTES:
+                    break
+            log_text = b"".join(chunks)[-_LOG_BYTES:].decode(errors="replace")
+        return self.render("node.html", project=project, domain=domain, name=name, node=node,
+                           inputs=_values(data.inputs), outputs=_values(data.outputs), children=children,
+                           attempts=attempts, log_text=log_text, report=REPORT_LOG)
+
+    async def report(self, project: str, domain: str, name: str, node_id: str,
+                     attempt: int) -> Response[bytes]:
+        """An attempt's HTML report, sandboxed: its scripts run in an opaque origin, with no access to
+        the console's, and it may load nothing from outside the server."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
+            node_execution_id=ident, limit=100))).task_executions
+        found = next((a for a in attempts if a.id is not None and a.id.attempt == attempt), None)
+        logs = list(found.closure.logs) if found is not None and found.closure is not None else []
+        uri = next((log.uri for log in logs if log.name == REPORT_LOG), "")
+        if not uri:
+            raise NotFoundError(f"attempt {attempt} of node {node_id} of {name} has no report")
+        body = await self.state.backend.admin.store.get(uri)
+        return Response(body, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": _REPORT_CSP})
+
     async def _graph(self, execution: Any, phases: dict[str, str]) -> Any:
         workflow_id = execution.closure.workflow_id if execution.closure else None
         if workflow_id is None or not workflow_id.name:
@@ -374,6 +423,22 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         p = request.path_params
         return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"]))
 
+    # node ids hold "/" (a map's items: n1/0), so the node is the path's last part
+    @get(f"{base}/executions/{{name:str}}/nodes/{{node:path}}", include_in_schema=False)
+    async def node(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+        return await guarded("node", pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/")))
+
+    @get(f"{base}/executions/{{name:str}}/report", include_in_schema=False)
+    async def report(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p, node_id, attempt = request.path_params, request.query_params.get("node", ""), \
+            request.query_params.get("attempt", "")
+        if not attempt.isdigit():
+            return pages.render("error.html", 400, title="INVALID_ARGUMENT", project=p["project"],
+                                domain=p["domain"], message="give ?node=NODE&attempt=NUMBER")
+        found = pages.report(p["project"], p["domain"], p["name"], node_id, int(attempt))
+        return await guarded("report", found)
+
     @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
     async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
         p = request.path_params
@@ -430,4 +495,5 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
                         headers={"Cache-Control": "no-cache"})
 
-    return [root, dashboard, executions, live_executions, execution, live, entities, launch, signal, static]
+    return [root, dashboard, executions, live_executions, execution, node, report, live, entities, launch,
+            signal, static]

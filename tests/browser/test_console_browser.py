@@ -37,9 +37,9 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def registered(api: httpx.Client) -> httpx.Client:
-    for task in (flows.add, flows.paint):
+    for task in (flows.add, flows.paint, flows.reported):
         _post(api, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         _post(api, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -197,3 +197,27 @@ def test_entity_pages_and_activating_a_launch_plan(browser_page: Any, registered
     page.wait_for_url("**/executions/*")
     page.wait_for_selector("body[data-ready='1']")
     assert _phase_becomes(page, TERMINAL) == "succeeded"
+
+
+def test_a_node_page_with_its_log_children_and_a_report_whose_script_cannot_reach_the_console(
+        browser_page: Any, registered: httpx.Client) -> None:
+    page = browser_page
+    launch = f"{BASE}/workflows/{flows.reporting.name}/v1/launch"
+    made = registered.post(launch, json={"x": "3", "items": "[1, 2]"})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    page.goto(path)
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    page.click("#nodes tr[data-node=n0] a")
+    page.wait_for_url("**/nodes/n0")
+    assert "reporting on 3" in page.text_content("#log")
+    report = page.frame_locator("iframe.report")
+    report.locator("#summary").wait_for()
+    report.locator("body[data-blocked='yes']").wait_for()  # its script ran, and could not reach us
+    assert page.evaluate("document.body.dataset.reached") is None
+    screenshot(page, "node-with-report")
+    page.goto(f"{path}/nodes/n1")
+    assert page.locator("#children tr[data-node]").count() == 2
+    screenshot(page, "map-node-children")

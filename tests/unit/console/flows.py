@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import timedelta
 
-from wingspan import CronSchedule, LaunchPlan, approve, task, wait_for_input, workflow
+from wingspan import CronSchedule, Deck, LaunchPlan, approve, map_task, task, wait_for_input, workflow
 
 
 class Colour(enum.Enum):
@@ -22,6 +22,23 @@ def add(a: int, b: int) -> int:
 def paint(colour: Colour, times: int, tags: list[str], loud: bool = False) -> str:
     text = ",".join(tags) * times + colour.value
     return text.upper() if loud else text
+
+
+@task
+def reported(x: int) -> int:
+    print(f"reporting on {x}", flush=True)
+    # the report's script tries to reach the console's origin: the sandbox must stop it
+    script = ("try { parent.document.body.dataset.reached = 'yes'; } "
+              "catch (e) { document.body.dataset.blocked = 'yes'; }")
+    Deck("summary", f"<p id='summary'>x is {x}</p><script>{script}</script>")
+    return x * 2
+
+
+@workflow
+def reporting(x: int, items: list[int]) -> list[int]:
+    reported(x=x)
+    doubled: list[int] = map_task(reported)(x=items)
+    return doubled
 
 
 @workflow

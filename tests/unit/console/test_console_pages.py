@@ -202,3 +202,32 @@ async def test_the_executions_list_sends_its_rows_again_when_an_execution_arrive
     assert await phases_until(http, "live-1", TERMINAL) == "succeeded"  # nothing left running
     later = await http.get(f"{BASE}/executions", params={"name_prefix": "live-", "limit": "1", "token": "x"})
     assert later.status_code == 400  # a bad token: the page says so rather than listing everything
+
+
+async def test_a_node_page_shows_attempts_logs_children_and_a_sandboxed_report(
+        http: httpx.AsyncClient) -> None:
+    made = await launch(http, "workflows", flows.reporting.name, {"x": "3", "items": "[1, 2]"})
+    name = made.json()["url"].rsplit("/", 1)[1]
+    assert await phases_until(http, name, TERMINAL) == "succeeded"
+    execution = (await http.get(made.json()["url"])).text
+    nodes = re.findall(r'<tr data-node="([^"]+)"', execution)
+    assert len(nodes) == 2
+    single, mapped = nodes
+    page = await http.get(f"{BASE}/executions/{name}/nodes/{single}")
+    assert page.status_code == 200, page.text
+    assert "reporting on 3" in page.text  # the attempt's log
+    assert '<tr data-attempt="0">' in page.text
+    frame = re.search(r'<iframe class="report"[^>]*sandbox="allow-scripts"\s+src="([^"]+)"', page.text)
+    assert frame is not None
+    report = await http.get(frame.group(1).replace("&amp;", "&"))
+    assert report.status_code == 200 and "x is 3" in report.text
+    policy = report.headers["content-security-policy"]
+    assert policy.startswith("sandbox allow-scripts;") and "allow-same-origin" not in policy
+    assert "default-src 'none'" in policy
+    children = await http.get(f"{BASE}/executions/{name}/nodes/{mapped}")
+    assert children.status_code == 200
+    assert len(re.findall(r'<tr data-node="', children.text)) == 2  # the map's two items
+    item = await http.get(f"{BASE}/executions/{name}/nodes/{mapped}/0")
+    assert item.status_code == 200 and "reporting on 1" in item.text
+    missing = await http.get(f"{BASE}/executions/{name}/report", params={"node": single, "attempt": "7"})
+    assert missing.status_code == 404 and "has no report" in missing.text
