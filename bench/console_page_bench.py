@@ -4,7 +4,8 @@
     python bench/console_page_bench.py                 # a map of 10,000 items and a chain of 100
     python bench/console_page_bench.py --items 2000    # a smaller map
 
-A server (SQLite, local-process tasks, its engine) runs the workflow for real; Debian's chromium
+A server (SQLite, local-process tasks, its engine in the same process, as ``wingspan serve``
+runs it) runs the workflow for real; Debian's chromium
 (scripts/testenv/chromium.py) driven by Playwright opens the execution's page while it runs and
 again once it has ended, and the map node's page. "Usable" is the time from navigation until
 the page's script has run (its buttons, graph and live stream are wired: ``body[data-ready]``);
@@ -71,8 +72,8 @@ _PROBE = """async (seconds) => {
 
 def _load(page: Any, url: str) -> float:
     start = time.perf_counter()
-    page.goto(url, wait_until="commit")
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.goto(url, wait_until="commit", timeout=120_000)
+    page.wait_for_selector("body[data-ready='1']", timeout=120_000)
     return (time.perf_counter() - start) * 1000
 
 
