@@ -216,7 +216,8 @@ class ConsolePages:
         return self.render(
             "execution.html", project=project, domain=domain, execution=execution, closure=closure,
             inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
-            signals=signals, phase=_phase_name(closure.phase) if closure else "undefined")
+            signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
+            labels={n.id: n.label for n in graph.nodes} if graph else {})
 
     async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
         """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt

@@ -79,6 +79,7 @@ async def test_the_notification_link_opens_the_execution_page_with_graph_nodes_a
     assert html.count('<path class="edge"') == 2
     assert "<dt>o0</dt><dd><pre>15</pre>" in html  # (2 + 10) + (2 + 1)
     assert html.count('<tr data-node="') == 3
+    assert html.count("<td>add</td>") == 3  # each node named by its task, as in the graph
 
 
 async def test_the_executions_list_filters_and_sorts(
