@@ -47,6 +47,7 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.auth.service import AuthService, auth_required
+from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.tls import CertificateFiles
 
@@ -191,7 +192,8 @@ class ApiServer:
                 signer = UrlSigner.from_settings(self.settings, base_url=self.http_url)
             app = create_app(backend, metrics=metrics, signer=signer, max_body_bytes=self.max_message_bytes,
                              settings=self.settings, oauth=self.auth,
-                             authentication=CallAuthentication(verifier, login_hint=self.grpc_address))
+                             authentication=CallAuthentication(verifier, login_hint=self.grpc_address),
+                             pages=console_routes)
             self.http_state = app.state.api
             config = uvicorn.Config(
                 app,

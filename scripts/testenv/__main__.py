@@ -22,6 +22,7 @@ SERVICES = {
     "keycloak": "scripts.testenv.keycloak",
     "registry": "scripts.testenv.registry",
     "trino": "scripts.testenv.trino",
+    "chromium": "scripts.testenv.chromium",
 }
 
 

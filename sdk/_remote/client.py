@@ -18,7 +18,6 @@ import anyio
 from wingspan._remote.access import EVERY, audit_events, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
-from wingspan._remote.naturals import from_natural
 from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.tokens import TokenProvider
@@ -33,7 +32,7 @@ from wingspan.core.model import codec
 from wingspan.core.model.execution import ENDED_WORKFLOW_PHASES, WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, SignalId, TypedInterface
 from wingspan.core.model.literals import LiteralMap
-from wingspan.core.types.naturals import to_natural
+from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
 
 __all__ = ["AsyncRemote", "Execution", "ExecutionRef", "LogChunk", "Registered", "RemoteError"]

@@ -14,7 +14,6 @@ import httpx
 from grpclib.client import Channel
 
 from wingspan._remote.endpoint import Endpoint
-from wingspan._remote.naturals import from_natural
 from wingspan._remote.transport import RemoteError, Transport, translate
 from wingspan._remote.uploads import ProxyUploads, put_signed, upload_context
 from wingspan.core.errors import UserError
@@ -22,7 +21,7 @@ from wingspan.core.model.interface import TypedInterface
 from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralMap
 from wingspan.core.types import default_engine
 from wingspan.core.types.files import Directory, File
-from wingspan.core.types.naturals import to_natural
+from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.core.types.offload import load_offloaded
 from wingspan.core.types.transformer import TransferContext
 from wingspan.protos import v1

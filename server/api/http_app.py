@@ -1,4 +1,5 @@
-"""The HTTP transport: a Litestar app with every RPC as ``POST /api/v1/<Method>`` (JSON).
+"""The HTTP transport: a Litestar app with every RPC as ``POST /api/v1/<Method>`` (JSON), and the
+reads also as ``GET`` routes shaped like Flyte's HTTP gateway (:mod:`.resources`).
 
 Routes are made from the method table: each decodes the body into the IDL request
 (:mod:`.messages`), calls the backend and answers the response message as JSON,
@@ -13,7 +14,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from litestar import Litestar, Request, Response, get, post
@@ -41,6 +42,7 @@ from wingspan.server.api.metrics import CONTENT_TYPE, ApiMetrics
 from wingspan.server.api.oauth_routes import oauth_routes
 from wingspan.server.api.openapi import openapi_document
 from wingspan.server.api.private_paths import PrivatePaths
+from wingspan.server.api.resources import resource_routes
 from wingspan.server.api.session_routes import session_routes
 from wingspan.server.auth.service import AuthService
 
@@ -133,12 +135,14 @@ def create_app(
     settings: Settings | None = None,
     authentication: CallAuthentication | None = None,
     oauth: AuthService | None = None,
+    pages: Callable[[HttpState], list[Any]] | None = None,
 ) -> Litestar:
     """The app over ``backend``; ``signer`` serves signed URLs when the store is a local folder.
     ``settings`` gives the text limit and who may call (Host and Origin rules: :mod:`.http_access`);
     ``authentication`` whether a bearer token is required (:mod:`.authentication`), ``oauth`` the
     authorization server served under ``/oauth2`` and ``/.well-known`` (:mod:`.oauth_routes`), with
-    the console's login under ``/auth`` (:mod:`.session_routes`)."""
+    the console's login under ``/auth`` (:mod:`.session_routes`); ``pages`` makes more routes over
+    the app's state (the console, :mod:`wingspan.server.console`)."""
     settings = settings or Settings()
     state = HttpState(backend, metrics or ApiMetrics(), settings)
     implemented = frozenset(m.name for m in methods() if backend.handler(m) is not None)
@@ -172,6 +176,9 @@ def create_app(
     routes: list[Any] = [schema, healthz, readyz, prometheus]
     # every method has its route (501 until the backend offers it); the document shows the offered ones
     routes += [_rpc_route(m, state) for m in methods()]
+    routes += resource_routes(state)
+    if pages is not None:
+        routes += pages(state)
     store = backend.admin.store
     if isinstance(store, LocalBlobStore) and signer is not None:
         routes += blob_routes(store, signer)

@@ -20,6 +20,7 @@ from typing import Any
 from wingspan.server.api.contract import RULES, FieldRule
 from wingspan.server.api.messages import JSON_PATTERNS
 from wingspan.server.api.methods import Method, methods
+from wingspan.server.api.resources import PATH_PATTERNS, RESOURCES, Resource
 from wingspan.server.auth.policy import OPEN
 
 __all__ = ["ERROR_SCHEMA", "openapi_document", "schema_name"]
@@ -256,6 +257,39 @@ def _operation(method: Method, request_ref: str, response_ref: str, bearer: bool
     return operation
 
 
+def _get_operation(resource: Resource, response_ref: str, bearer: bool) -> dict[str, Any]:
+    """A GET route of :mod:`.resources`: its path and query parameters, and what it answers."""
+    error = {
+        "description": "the request failed",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    parameters: list[dict[str, Any]] = []
+    for name in resource.path_names:
+        pattern, max_length = PATH_PATTERNS[name]
+        parameters.append({"name": name, "in": "path", "required": True,
+                           "schema": {"type": "string", "pattern": _whole(pattern), "maxLength": max_length}})
+    for param in resource.query:
+        schema = {"type": "array", "items": param.schema} if param.many else param.schema
+        entry: dict[str, Any] = {"name": param.name, "in": "query", "required": False, "schema": schema,
+                                 "description": param.description}
+        if param.many:
+            entry.update(style="form", explode=True)
+        parameters.append(entry)
+    operation: dict[str, Any] = {
+        "operationId": resource.operation_id,
+        "summary": f"{resource.summary} (as {resource.method})",
+        "tags": ["resources"],
+        "parameters": parameters,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {"schema": _ref(response_ref)}}},
+            "400": error, "401": error, "403": error, "404": error, "default": error,
+        },
+    }
+    if bearer and resource.method in OPEN:
+        operation["security"] = []
+    return operation
+
+
 @functools.cache
 def openapi_document(implemented: frozenset[str], version: str, max_text_chars: int,
                      bearer: bool = False) -> dict[str, Any]:
@@ -278,6 +312,10 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
         request_type, response_type = io[method.name]
         request_name, response_name = writer.message(request_type), writer.message(response_type)
         paths[f"/api/v1/{method.name}"] = {"post": _operation(method, request_name, response_name, bearer)}
+    for resource in RESOURCES:
+        if resource.method in implemented:
+            response_name = writer.message(io[resource.method][1])
+            paths[resource.path] = {"get": _get_operation(resource, response_name, bearer)}
     schemas = {"Error": ERROR_SCHEMA, **writer.schemas}
     document: dict[str, Any] = {
         "openapi": "3.1.0",
@@ -285,7 +323,8 @@ def openapi_document(implemented: frozenset[str], version: str, max_text_chars: 
             "title": "Wingspan admin API",
             "version": version,
             "description": "Every RPC of wingspan.v1.AdminService as POST /api/v1/<Method> with "
-            "the request message as JSON (proto3 JSON mapping); errors as "
+            "the request message as JSON (proto3 JSON mapping), and the reads also as GET routes "
+            "shaped like Flyte's HTTP gateway (filters and pages in the query); errors as "
             "{code, message, status}.",
         },
         "paths": paths,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete
+from sqlalchemy import Select, delete, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -359,6 +359,16 @@ class ExecutionService:
             rows = list((await session.execute(statement)).all())
         rows, token = finish(rows)
         return Page([_execution(r) for r in rows], token)
+
+    async def phase_counts(self, project: str, domain: str) -> dict[WorkflowPhase, int]:
+        """How many executions of a project and domain are in each phase (the console's dashboard);
+        one grouped count over the (project, domain, phase, created_at) index."""
+        statement = (sa_select(col(ExecutionRow.phase), func.count())
+                     .where(col(ExecutionRow.project) == project, col(ExecutionRow.domain) == domain)
+                     .group_by(col(ExecutionRow.phase)))
+        async with self.db.read() as session:
+            rows = (await session.execute(statement)).all()
+        return {WorkflowPhase(phase): count for phase, count in rows}
 
     async def relaunch_execution(self, execution_id: ExecutionId | None, name: str = "") -> Execution:
         """A new execution of the same entity version with the same inputs (mode RELAUNCH)."""

@@ -29,8 +29,8 @@ MAX_LIMIT = 1000
 T = TypeVar("T")
 
 # FilterOperator values of the IDL
-EQ, NEQ, GT, GTE, LT, LTE, CONTAINS, IN = range(8)
-_OPERATOR_NAMES = ["eq", "neq", "gt", "gte", "lt", "lte", "contains", "in"]
+EQ, NEQ, GT, GTE, LT, LTE, CONTAINS, IN, STARTS_WITH = range(9)
+_OPERATOR_NAMES = ["eq", "neq", "gt", "gte", "lt", "lte", "contains", "in", "starts_with"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +188,10 @@ def _conditions(query: ListQuery) -> list[ColumnElement[bool]]:
                 if field.kind != "str":
                     raise InvalidArgumentError(f"'contains' applies to text fields, not {f.field!r}")
                 found.append(column.contains(value, autoescape=True))
+            case 8:
+                if field.kind != "str":
+                    raise InvalidArgumentError(f"'starts_with' applies to text fields, not {f.field!r}")
+                found.append(column.startswith(value, autoescape=True))
             case _:
                 raise InvalidArgumentError(f"unknown filter operator {op}")
     return found

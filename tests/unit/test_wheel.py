@@ -78,3 +78,13 @@ def test_every_module_imports_from_the_wheel(wheel: Path, tmp_path: Path) -> Non
     )
     proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_wheel_ships_the_console_pages_and_assets(wheel: Path) -> None:
+    """`pip install` of the wheel gives a working console: its templates and assets are package data."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    console = Path(__file__).resolve().parents[2] / "server" / "console"
+    assets = [f for f in console.iterdir() if f.suffix in (".html", ".js", ".css")]
+    shipped = {f"wingspan/server/console/{f.name}" for f in assets}
+    assert len(shipped) >= 8
+    assert not shipped - names, sorted(shipped - names)

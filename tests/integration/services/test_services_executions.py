@@ -31,6 +31,7 @@ from wingspan.core.errors import (
     InvalidArgumentError,
     NotFoundError,
 )
+from wingspan.core.model.execution import WorkflowPhase
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
@@ -226,6 +227,27 @@ async def test_list_newest_first_with_pages_filters_and_sort(registered: AdminSe
         )
 
 
+async def test_a_name_prefix_filter_matches_the_start_only_and_takes_wildcards_literally(
+    registered: AdminService,
+) -> None:
+    for name in ("nightly-1", "nightly-2", "a-nightly", "night_x", "nightXx"):
+        await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=1), name=name)
+
+    async def starting(prefix: str) -> list[str]:
+        found = await AdminRpcs(registered).list_executions(v1.ListRequest(
+            project=PROJECT, domain=DOMAIN, sort=v1.Sort(key="name", ascending=True),
+            filters=[v1.Filter(field="name", operator=v1.FilterOperator.STARTS_WITH, values=[prefix])]))
+        return [some(e.id).name for e in found.executions]
+
+    assert await starting("nightly") == ["nightly-1", "nightly-2"]
+    assert await starting("night_") == ["night_x"]  # "_" is no LIKE wildcard here
+    with pytest.raises(InvalidArgumentError, match="'starts_with' applies to text fields"):
+        await AdminRpcs(registered).list_executions(v1.ListRequest(
+            project=PROJECT, domain=DOMAIN,
+            filters=[v1.Filter(field="created_at", operator=v1.FilterOperator.STARTS_WITH,
+                               values=["2026-01-01T00:00:00Z"])]))
+
+
 async def test_terminate_then_delete_removes_rows_and_data(registered: AdminService) -> None:
     await AdminRpcs(registered).register_task(task_request(flows.shout, "v1"))
     execution = await create(registered, ident(1, flows.shout.name, "v1"), literals(text="y" * 50_000))
@@ -364,3 +386,12 @@ async def test_the_retention_loop_prunes_in_rounds(registered: AdminService) -> 
     await registered.run_retention(interval=0, rounds=2)
     left = await AdminRpcs(registered).list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))
     assert left.executions == []
+
+
+async def test_phase_counts_count_each_phase_of_one_project_and_domain(registered: AdminService) -> None:
+    for i in range(3):
+        await create(registered, ident(3, "pipeline_plan", "v1"), literals(x=i), name=f"c{i}")
+    await finish(registered, "c1")
+    counts = await registered.executions.phase_counts(PROJECT, DOMAIN)
+    assert counts == {WorkflowPhase.QUEUED: 2, WorkflowPhase.SUCCEEDED: 1}
+    assert await registered.executions.phase_counts(PROJECT, "production") == {}

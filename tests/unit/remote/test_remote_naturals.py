@@ -11,10 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wingspan._remote.naturals import from_natural
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.types import default_engine
-from wingspan.core.types.naturals import to_natural
+from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.core.types.purity import to_literal_now
 
 

@@ -478,6 +478,11 @@ class FilterOperator(betterproto2.Enum):
 
     IN = 7
 
+    STARTS_WITH = 8
+    """
+    text fields: the value begins with the given text (a name prefix); uses the field's index
+    """
+
     @classmethod
     def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
         return {
@@ -489,6 +494,7 @@ class FilterOperator(betterproto2.Enum):
             5: "FILTER_OPERATOR_LTE",
             6: "FILTER_OPERATOR_CONTAINS",
             7: "FILTER_OPERATOR_IN",
+            8: "FILTER_OPERATOR_STARTS_WITH",
         }
 
     @classmethod
@@ -502,6 +508,7 @@ class FilterOperator(betterproto2.Enum):
             "FILTER_OPERATOR_LTE": 5,
             "FILTER_OPERATOR_CONTAINS": 6,
             "FILTER_OPERATOR_IN": 7,
+            "FILTER_OPERATOR_STARTS_WITH": 8,
         }
 
 

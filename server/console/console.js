@@ -1,0 +1,155 @@
+// The console's own script: actions through the API's POST methods, the launch form,
+// the graph's zoom and pan, and live updates over server-sent events. No library, no
+// request outside this server.
+"use strict";
+
+function cookie(name) {
+  const found = document.cookie.split("; ").find((c) => c.startsWith(name + "="));
+  return found ? decodeURIComponent(found.slice(name.length + 1)) : "";
+}
+
+// every non-GET request carries the CSRF token of the login session (when there is one)
+async function send(url, body) {
+  const headers = { "content-type": "application/json" };
+  const csrf = cookie("wingspan_csrf");
+  if (csrf) headers["X-CSRF-Token"] = csrf;
+  const response = await fetch(url, { method: "POST", headers, body: JSON.stringify(body) });
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.message || response.statusText);
+    error.data = data;
+    throw error;
+  }
+  return data;
+}
+
+function say(text, failed) {
+  const place = document.getElementById("action-result");
+  if (!place) return;
+  place.textContent = text;
+  place.className = failed ? "error" : "ok";
+}
+
+function consolePath(id) {
+  return `/console/projects/${id.project}/domains/${id.domain}/executions/${id.name}`;
+}
+
+async function act(button) {
+  const page = document.getElementById("execution");
+  const id = page ? JSON.parse(page.dataset.id) : null;
+  const action = button.dataset.action;
+  try {
+    if (action === "terminate") {
+      await send("/api/v1/TerminateExecution", { id, reason: "terminated from the console" });
+      say("termination requested");
+    } else if (action === "relaunch" || action === "recover") {
+      const method = action === "relaunch" ? "RelaunchExecution" : "RecoverExecution";
+      const made = await send(`/api/v1/${method}`, { id });
+      window.location.assign(consolePath(made.id));
+    } else if (action === "approve" || action === "reject" || action === "signal") {
+      const signalId = { executionId: id, signalId: button.dataset.signal };
+      let value;
+      if (action === "signal") {
+        const input = document.querySelector(`input.signal-value[data-signal="${button.dataset.signal}"]`);
+        value = JSON.parse(input.value);
+      } else {
+        value = action === "approve";
+      }
+      await send("/console/signal", { id: signalId, value });
+      say(`${button.dataset.signal}: sent`);
+    } else if (action === "lp-state") {
+      const want = button.dataset.want;
+      await send("/api/v1/UpdateLaunchPlanState", {
+        id: JSON.parse(button.dataset.id),
+        state: want === "active" ? "LAUNCH_PLAN_STATE_ACTIVE" : "LAUNCH_PLAN_STATE_INACTIVE",
+      });
+      window.location.reload();
+    }
+  } catch (error) {
+    say(error.message, true);
+  }
+}
+
+async function launch(form) {
+  const values = {};
+  for (const field of form.querySelectorAll("input, select, textarea")) values[field.name] = field.value;
+  for (const place of form.querySelectorAll(".field-error")) place.textContent = "";
+  document.getElementById("launch-error").textContent = "";
+  try {
+    const made = await send(form.dataset.url, values);
+    window.location.assign(made.url);
+  } catch (error) {
+    const fields = (error.data && error.data.fields) || {};
+    for (const [name, text] of Object.entries(fields)) {
+      const place = document.getElementById("err-" + name);
+      if (place) place.textContent = text;
+    }
+    document.getElementById("launch-error").textContent = error.message;
+  }
+}
+
+function setPhase(element, phase) {
+  element.className = element.className.replace(/phase-[a-z_]+/g, "").trim() + " phase-" + phase;
+}
+
+function follow(page) {
+  const source = new EventSource(page.dataset.live);
+  source.addEventListener("execution", (message) => {
+    const phase = JSON.parse(message.data).phase;
+    const badge = document.getElementById("phase");
+    badge.textContent = phase;
+    setPhase(badge, phase);
+  });
+  source.addEventListener("node", (message) => {
+    const data = JSON.parse(message.data);
+    for (const g of document.querySelectorAll(`#graph g[data-node="${CSS.escape(data.node)}"]`)) setPhase(g, data.phase);
+    const row = document.querySelector(`#nodes tr[data-node="${CSS.escape(data.node)}"] .badge`);
+    if (row) { row.textContent = data.phase; setPhase(row, data.phase); }
+    else document.body.dataset.newNodes = "1";
+  });
+  // the stream ends with the execution; the browser would reconnect and replay: stop instead
+  source.addEventListener("end", () => source.close());
+}
+
+// the first page of the executions list: the server sends its rows again when they change
+function followList(table) {
+  const source = new EventSource(table.dataset.live);
+  source.addEventListener("rows", (message) => {
+    table.tBodies[0].innerHTML = message.data;
+    table.dataset.updates = String(Number(table.dataset.updates || "0") + 1);
+  });
+  source.addEventListener("end", () => source.close());
+}
+
+function zoomAndPan(svg) {
+  const box = svg.viewBox.baseVal;
+  svg.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const scale = event.deltaY > 0 ? 1.15 : 1 / 1.15;
+    box.width *= scale;
+    box.height *= scale;
+  }, { passive: false });
+  let dragging = null;
+  svg.addEventListener("pointerdown", (event) => { dragging = { x: event.clientX, y: event.clientY }; });
+  window.addEventListener("pointerup", () => { dragging = null; });
+  svg.addEventListener("pointermove", (event) => {
+    if (!dragging) return;
+    const ratio = box.width / svg.clientWidth;
+    box.x -= (event.clientX - dragging.x) * ratio;
+    box.y -= (event.clientY - dragging.y) * ratio;
+    dragging = { x: event.clientX, y: event.clientY };
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button.action")) button.addEventListener("click", () => act(button));
+  const form = document.getElementById("launch");
+  if (form) form.addEventListener("submit", (event) => { event.preventDefault(); launch(form); });
+  const page = document.getElementById("execution");
+  if (page && window.EventSource) follow(page);
+  const list = document.getElementById("executions");
+  if (list && list.dataset.live && window.EventSource) followList(list);
+  const svg = document.getElementById("graph");
+  if (svg) zoomAndPan(svg);
+  document.body.dataset.ready = "1";
+});

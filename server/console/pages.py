@@ -1,0 +1,500 @@
+"""The console's pages under ``/console``: server-rendered HTML (Jinja templates shipped in the
+wheel) with a little of our own JavaScript for actions, the DAG's zoom and live updates.
+
+Every read goes through the admin methods' handlers (:meth:`ApiBackend.handler`), so a page
+shows only what its caller may read and answers the same errors as the API; the actions are
+the API's own POST methods, called from the page's script. Deep links follow the execution
+link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import anyio
+import jinja2
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.response import Redirect, ServerSentEvent, ServerSentEventMessage
+
+from wingspan.core.engine.reports import REPORT_LOG
+from wingspan.core.errors import InvalidArgumentError, NotFoundError, WingspanError
+from wingspan.core.model import codec
+from wingspan.core.model.interface import Parameter
+from wingspan.core.types.naturals import from_natural, to_natural
+from wingspan.protos import v1
+from wingspan.server.api.http_errors import status_of
+from wingspan.server.api.methods import methods
+from wingspan.server.console.forms import form_fields, read_form
+from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
+
+__all__ = ["console_routes"]
+
+_log = logging.getLogger(__name__)
+_HERE = Path(__file__).parent
+_STATIC = {"console.js": "text/javascript", "console.css": "text/css"}
+_KINDS = {"tasks": (v1.ResourceType.TASK, "Task"), "workflows": (v1.ResourceType.WORKFLOW, "Workflow"),
+          "launch_plans": (v1.ResourceType.LAUNCH_PLAN, "LaunchPlan")}
+#: the page-level Content-Security-Policy: nothing from outside the server, reports sandboxed
+_CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'")
+#: a report is a page of the user's: its own origin (sandbox without allow-same-origin), inline
+#: scripts and styles allowed, nothing from outside the server
+_REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+               "style-src 'unsafe-inline'; img-src data:; font-src data:")
+#: the tail of the latest attempt's log shown on a node's page
+_LOG_BYTES = 64 * 1024
+_EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
+
+
+def _phase_name(value: Any) -> str:
+    try:
+        return str(value.name).lower()
+    except AttributeError:
+        return str(value)
+
+
+def _duration(value: Any) -> str:
+    if value is None:
+        return ""
+    seconds = value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, seconds = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{seconds:02d}s" if hours else f"{minutes}m{seconds:02d}s"
+
+
+def _when(value: Any) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S") if isinstance(value, dt.datetime) else ""
+
+
+def _values(literals: Any) -> dict[str, str]:
+    """An IDL LiteralMap as name -> JSON text of its plain value."""
+    if literals is None:
+        return {}
+    found = {}
+    for name, literal in codec.from_proto(literals).literals.items():
+        try:
+            found[name] = json.dumps(to_natural(literal), default=str, indent=1)
+        except Exception as exc:  # a value only its own classes can read: say so, keep the page
+            found[name] = f"({literal.kind}: {type(exc).__name__})"
+    return found
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE)), autoescape=True,
+                             undefined=jinja2.StrictUndefined)
+    env.filters.update(phase=_phase_name, duration=_duration, when=_when)
+    env.globals.update(NODE_WIDTH=NODE_WIDTH, NODE_HEIGHT=NODE_HEIGHT)
+    return env
+
+
+class ConsolePages:
+    """The reads of the pages, through the backend's handlers (``state``: the HTTP app's state)."""
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+        self.env = _environment()
+        self.by_name = {m.name: m for m in methods()}
+
+    async def call(self, method: str, message: Any) -> Any:
+        handler = self.state.backend.handler(self.by_name[method])
+        if handler is None:
+            raise InvalidArgumentError(f"{method} is not offered by this server")
+        return await handler(message)
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response[bytes]:
+        html = self.env.get_template(template).render(**context)
+        return Response(html.encode(), status_code=status, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": _CSP})
+
+    def failure(self, exc: Exception, where: str) -> Response[bytes]:
+        status, code = status_of(exc)
+        if status == 500:
+            _log.error("console %s failed", where, exc_info=exc)
+        text = str(exc) if isinstance(exc, WingspanError) and status != 500 else f"{where}: internal error"
+        return self.render("error.html", status, title=code, message=text, project="", domain="")
+
+    # ---- pages ------------------------------------------------------------------------------
+
+    async def dashboard(self) -> Response[bytes]:
+        projects = (await self.call("ListProjects", v1.ListProjectsRequest())).projects
+        domains = [d.id for d in (await self.call("ListDomains", v1.ListDomainsRequest())).domains]
+        rows = []
+        for project in projects:
+            for domain in domains:
+                # read through ListExecutions first: whoever may not list them gets no counts either
+                recent = (await self.call("ListExecutions", v1.ListRequest(
+                    project=project.id, domain=domain, limit=5))).executions
+                counts = await self.state.backend.admin.executions.phase_counts(project.id, domain)
+                rows.append({"project": project.id, "domain": domain, "recent": recent,
+                             "counts": {p.name.lower(): n for p, n in sorted(counts.items())}})
+        return self.render("dashboard.html", rows=rows, project="", domain="")
+
+    async def _executions_page(self, project: str, domain: str,
+                               query: Mapping[str, list[str]]) -> dict[str, Any]:
+        """The list page's context: its filters, sort and page read from the query."""
+        filters: list[v1.Filter] = []
+        chosen = {k: (query.get(k) or [""])[0] for k in _EXECUTION_FILTERS}
+        if chosen["phase"]:
+            filters.append(v1.Filter(field="phase", values=[chosen["phase"]]))
+        if chosen["name_prefix"]:
+            filters.append(v1.Filter(field="name", operator=v1.FilterOperator.STARTS_WITH,
+                                     values=[chosen["name_prefix"]]))
+        for key in ("launch_plan", "principal"):
+            if chosen[key]:
+                filters.append(v1.Filter(field=key, values=[chosen[key]]))
+        if chosen["created_after"]:
+            filters.append(v1.Filter(field="created_at", operator=v1.FilterOperator.GTE,
+                                     values=[chosen["created_after"]]))
+        if chosen["created_before"]:
+            filters.append(v1.Filter(field="created_at", operator=v1.FilterOperator.LT,
+                                     values=[chosen["created_before"]]))
+        sort_by = (query.get("sort_by") or ["created_at"])[0]
+        order = (query.get("order") or ["desc"])[0]
+        token = (query.get("token") or [""])[0]
+        limit = (query.get("limit") or ["50"])[0]
+        if not limit.isdigit():
+            raise InvalidArgumentError(f"limit {limit!r} is not a whole number")
+        page = await self.call("ListExecutions", v1.ListRequest(
+            project=project, domain=domain, limit=int(limit), token=token, filters=filters,
+            sort=v1.Sort(key=sort_by, ascending=order == "asc")))
+        kept = {k: v for k, v in {**chosen, "sort_by": sort_by, "order": order, "limit": limit}.items() if v}
+        next_link = f"?{urlencode({**kept, 'token': page.next_token})}" if page.next_token else ""
+        # only the first page follows changes: rows arriving on top would shift a later page under the reader
+        live = f"/console/projects/{project}/domains/{domain}/live/executions?{urlencode(kept)}"
+        return dict(project=project, domain=domain, executions=page.executions, chosen=chosen,
+                    sort_by=sort_by, order=order, next_link=next_link, limit=limit,
+                    live_link="" if token else live,
+                    phases=[p.name.lower() for p in v1.WorkflowPhase if p.value])
+
+    async def executions(self, project: str, domain: str, query: Mapping[str, list[str]]) -> Response[bytes]:
+        return self.render("executions.html", **await self._executions_page(project, domain, query))
+
+    async def live_executions(self, project: str, domain: str, query: Mapping[str, list[str]],
+                              interval: float = 2.0) -> AsyncIterator[ServerSentEventMessage]:
+        """The list page's rows again whenever they change (new executions, phases): the server reads
+        the page every ``interval`` seconds and sends the rows only when they differ, so a browser
+        holds one quiet connection instead of polling."""
+        template = self.env.get_template("execution_rows.html")
+        last = ""
+        try:
+            while True:
+                rows = template.render(**await self._executions_page(project, domain, query))
+                if rows != last:
+                    last = rows
+                    yield ServerSentEventMessage(rows, event="rows")
+                await anyio.sleep(interval)
+        except Exception as exc:
+            status, code = status_of(exc)
+            text = str(exc) if status != 500 else "the live list failed; reload the page"
+            yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
+
+    async def execution(self, project: str, domain: str, name: str) -> Response[bytes]:
+        ident = v1.ExecutionId(project=project, domain=domain, name=name)
+        execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
+        data = await self.call("GetExecutionData", v1.GetExecutionRequest(id=ident))
+        nodes, token = [], ""
+        while True:  # the top-level nodes; a map's items and dynamic children load on demand
+            page = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+                execution_id=ident, limit=1000, token=token))
+            nodes += page.node_executions
+            token = page.next_token
+            if not token:
+                break
+        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
+        graph = await self._graph(execution, {n.id.node_id: _phase_name(n.closure.phase) for n in nodes
+                                              if n.closure is not None and n.id is not None})
+        closure = execution.closure
+        return self.render(
+            "execution.html", project=project, domain=domain, execution=execution, closure=closure,
+            inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
+            signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
+            labels={n.id: n.label for n in graph.nodes} if graph else {})
+
+    async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
+        """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt
+        with its error, logs and report, and the latest attempt's log text."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        node = await self.call("GetNodeExecution", v1.GetNodeExecutionRequest(id=ident))
+        data = await self.call("GetNodeExecutionData", v1.GetNodeExecutionRequest(id=ident))
+        # a map's items and a dynamic node's children (a map node does not say it is a parent)
+        children = (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident.execution_id, parent_node_id=node_id, limit=1000))).node_executions
+        attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
+            node_execution_id=ident, limit=100))).task_executions
+        log_text = ""
+        if attempts:
+            chunks = []
+            request = v1.GetTaskLogsRequest(node_execution_id=ident)
+            async for chunk in self.call_stream("GetTaskLogs", request):
+                chunks.append(chunk.data)
+                if sum(map(len, chunks)) > _LOG_BYTES:
+                    break
+            log_text = b"".join(chunks)[-_LOG_BYTES:].decode(errors="replace")
+        return self.render("node.html", project=project, domain=domain, name=name, node=node,
+                           inputs=_values(data.inputs), outputs=_values(data.outputs), children=children,
+                           attempts=attempts, log_text=log_text, report=REPORT_LOG)
+
+    async def report(self, project: str, domain: str, name: str, node_id: str,
+                     attempt: int) -> Response[bytes]:
+        """An attempt's HTML report, sandboxed: its scripts run in an opaque origin, with no access to
+        the console's, and it may load nothing from outside the server."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
+            node_execution_id=ident, limit=100))).task_executions
+        found = next((a for a in attempts if a.id is not None and a.id.attempt == attempt), None)
+        logs = list(found.closure.logs) if found is not None and found.closure is not None else []
+        uri = next((log.uri for log in logs if log.name == REPORT_LOG), "")
+        if not uri:
+            raise NotFoundError(f"attempt {attempt} of node {node_id} of {name} has no report")
+        body = await self.state.backend.admin.store.get(uri)
+        return Response(body, media_type="text/html; charset=utf-8",
+                        headers={"Content-Security-Policy": _REPORT_CSP})
+
+    async def _graph(self, execution: Any, phases: dict[str, str]) -> Any:
+        workflow_id = execution.closure.workflow_id if execution.closure else None
+        if workflow_id is None or not workflow_id.name:
+            return None
+        workflow = await self.call("GetWorkflow", v1.GetEntityRequest(id=workflow_id))
+        primary = workflow.closure.primary if workflow.closure else None
+        if primary is None or primary.template is None:
+            return None
+        connections = primary.connections or v1.NodeConnections()
+        labels = {n.id: (n.metadata.name if n.metadata and n.metadata.name else n.id)
+                  for n in primary.template.nodes}
+        order = list(connections.order) or list(labels)
+        upstream = {k: list(v.ids) for k, v in connections.upstream.items()}
+        return layout(order, upstream, labels, phases)
+
+    async def entities(self, project: str, domain: str, kind: str) -> Response[bytes]:
+        resource_type, _ = _KINDS[kind]
+        names = await self.call("ListNames", v1.ListNamesRequest(
+            resource_type=resource_type, list=v1.ListRequest(project=project, domain=domain, limit=500,
+                                                             sort=v1.Sort(key="name", ascending=True))))
+        return self.render("entities.html", project=project, domain=domain, kind=kind, names=names.entities)
+
+    async def entity(self, project: str, domain: str, kind: str, name: str,
+                     version: str = "") -> Response[bytes]:
+        resource_type, title = _KINDS[kind]
+        listed = await self.call(f"List{title}s", v1.ListRequest(
+            project=project, domain=domain, name=name, limit=100))
+        all_versions = list(getattr(listed, kind))
+        if not all_versions:
+            raise_not_found(kind, name)
+        chosen_version = version or all_versions[0].id.version
+        ident = v1.Identifier(resource_type=resource_type, project=project, domain=domain, name=name,
+                              version=chosen_version)
+        entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
+        interface, parameters, schedule, state = _interface_of(kind, entity)
+        recent = (await self.call("ListExecutions", v1.ListRequest(
+            project=project, domain=domain, name=name, limit=10))).executions
+        return self.render(
+            "entity.html", project=project, domain=domain, kind=kind, name=name, version=chosen_version,
+            versions=all_versions, entity=entity, interface=interface, fields=form_fields(parameters),
+            schedule=schedule, state=state, recent=recent)
+
+    async def launch(self, project: str, domain: str, kind: str, name: str, version: str,
+                     given: Mapping[str, Any]) -> Response[bytes]:
+        resource_type, title = _KINDS[kind]
+        ident = v1.Identifier(resource_type=resource_type, project=project, domain=domain, name=name,
+                              version=version)
+        entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
+        _, parameters, _, _ = _interface_of(kind, entity)
+        inputs, errors = read_form(parameters, given)
+        if errors:
+            body = {"code": "INVALID_ARGUMENT", "message": "some inputs are wrong", "fields": errors}
+            return Response(json.dumps(body).encode(), status_code=400, media_type="application/json")
+        spec = v1.ExecutionSpec(entity_id=ident, inputs=codec.to_proto(inputs))
+        created = await self.call("CreateExecution", v1.CreateExecutionRequest(
+            project=project, domain=domain, spec=spec))
+        url = f"/console/projects/{project}/domains/{domain}/executions/{created.id.name}"
+        return Response(json.dumps({"url": url}).encode(), media_type="application/json")
+
+    async def signal(self, given: Any) -> Response[bytes]:
+        """Gives a signal a value typed by the signal's own type (approve or reject: true or false)."""
+        if not isinstance(given, dict) or not isinstance(given.get("id"), dict) or "value" not in given:
+            raise InvalidArgumentError(
+                'send {"id": {"executionId": {...}, "signalId": NAME}, "value": VALUE}')
+        ident = v1.SignalId.from_dict(given["id"])
+        execution_id, name = ident.execution_id, ident.signal_id
+        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=execution_id))).signals
+        found = next((s for s in signals if s.id is not None and s.id.signal_id == name), None)
+        if found is None or found.type is None:
+            where = execution_id.name if execution_id else ""
+            raise NotFoundError(f"execution {where} waits for no signal {name!r}")
+        value = from_natural(given["value"], codec.from_proto(found.type), name)
+        await self.call("SetSignal", v1.SetSignalRequest(id=ident, value=codec.to_proto(value)))
+        return Response(b"{}", media_type="application/json")
+
+    async def live(self, project: str, domain: str, name: str) -> AsyncIterator[ServerSentEventMessage]:
+        """An execution's phase and its top-level nodes' phases as they change; "end" once it has
+        ended (or the stream failed: the page then says so rather than reconnecting for ever)."""
+        ident = v1.ExecutionId(project=project, domain=domain, name=name)
+        try:
+            async for event in self.call_stream("WatchExecution", v1.WatchExecutionRequest(id=ident)):
+                if event.workflow is not None:
+                    phase = {"phase": _phase_name(event.workflow.phase)}
+                    yield ServerSentEventMessage(json.dumps(phase), event="execution")
+                elif event.node is not None and event.node.id is not None and not event.node.parent_node_id:
+                    node = {"node": event.node.id.node_id, "phase": _phase_name(event.node.phase)}
+                    yield ServerSentEventMessage(json.dumps(node), event="node")
+            yield ServerSentEventMessage(json.dumps({"reason": "ended"}), event="end")
+        except Exception as exc:
+            status, code = status_of(exc)
+            text = str(exc) if status != 500 else "the live stream failed; reload the page"
+            yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
+
+    def call_stream(self, method: str, message: Any) -> AsyncIterator[Any]:
+        handler = self.state.backend.handler(self.by_name[method])
+        if handler is None:
+            raise InvalidArgumentError(f"{method} is not offered by this server")
+        stream: AsyncIterator[Any] = handler(message)
+        return stream
+
+
+def raise_not_found(kind: str, name: str) -> None:
+    raise NotFoundError(f"no {kind.rstrip('s').replace('_', ' ')} named {name!r} here")
+
+
+def _interface_of(kind: str, entity: Any) -> tuple[Any, list[Parameter], Any, str]:
+    """The entity's interface, the inputs a caller may give (with defaults), its schedule and state."""
+    if kind == "launch_plans":
+        closure = entity.closure
+        parameters = codec.from_proto(closure.expected_inputs).parameters if closure.expected_inputs else ()
+        state = _phase_name(closure.state)
+        interface = codec.from_proto(closure.interface) if closure.interface else None
+        return interface, list(parameters), entity.spec.schedule if entity.spec else None, state
+    if kind == "tasks":
+        interface = entity.template.interface if entity.template else None
+        defaults: dict[str, Any] = {}
+    else:
+        template = entity.closure.primary.template
+        interface = template.interface
+        defaults = {p.variable.name: p for p in codec.from_proto(template.parameters).parameters
+                    if p.variable is not None} if template.parameters else {}
+    core = codec.from_proto(interface) if interface is not None else None
+    parameters = [defaults.get(v.name) or Parameter(v, None, True) for v in (core.inputs if core else ())]
+    return core, parameters, None, ""
+
+
+def console_routes(state: Any) -> list[HTTPRouteHandler]:
+    """The console's routes over the HTTP app's state (:class:`wingspan.server.api.http_app.HttpState`)."""
+    pages = ConsolePages(state)
+    base = "/console/projects/{project:str}/domains/{domain:str}"
+
+    async def guarded(where: str, page: Any) -> Response[bytes]:
+        try:
+            response: Response[bytes] = await page
+            return response
+        except Exception as exc:
+            return pages.failure(exc, where)
+
+    @get("/", include_in_schema=False)
+    async def root() -> Redirect:
+        return Redirect("/console")
+
+    @get("/console", include_in_schema=False)
+    async def dashboard() -> Response[bytes]:
+        return await guarded("dashboard", pages.dashboard())
+
+    @get(f"{base}/executions", include_in_schema=False)
+    async def executions(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return await guarded("executions", pages.executions(p["project"], p["domain"], query))
+
+    @get(f"{base}/live/executions", include_in_schema=False)
+    async def live_executions(request: Request[Any, Any, Any]) -> ServerSentEvent:
+        p = request.path_params
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return ServerSentEvent(pages.live_executions(p["project"], p["domain"], query))
+
+    @get(f"{base}/executions/{{name:str}}", include_in_schema=False)
+    async def execution(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+        return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"]))
+
+    # node ids hold "/" (a map's items: n1/0), so the node is the path's last part
+    @get(f"{base}/executions/{{name:str}}/nodes/{{node:path}}", include_in_schema=False)
+    async def node(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+        return await guarded("node", pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/")))
+
+    @get(f"{base}/executions/{{name:str}}/report", include_in_schema=False)
+    async def report(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p, node_id, attempt = request.path_params, request.query_params.get("node", ""), \
+            request.query_params.get("attempt", "")
+        if not attempt.isdigit():
+            return pages.render("error.html", 400, title="INVALID_ARGUMENT", project=p["project"],
+                                domain=p["domain"], message="give ?node=NODE&attempt=NUMBER")
+        found = pages.report(p["project"], p["domain"], p["name"], node_id, int(attempt))
+        return await guarded("report", found)
+
+    @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
+    async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
+        p = request.path_params
+        return ServerSentEvent(pages.live(p["project"], p["domain"], p["name"]))
+
+    @get([f"{base}/{{kind:str}}", f"{base}/{{kind:str}}/{{name:str}}",
+          f"{base}/{{kind:str}}/{{name:str}}/{{version:str}}"], include_in_schema=False)
+    async def entities(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+        if p["kind"] not in _KINDS:
+            return pages.render("error.html", 404, title="NOT_FOUND", message=f"no page {p['kind']!r}",
+                                project=p["project"], domain=p["domain"])
+        if "name" not in p:
+            return await guarded("entities", pages.entities(p["project"], p["domain"], p["kind"]))
+        return await guarded("entity", pages.entity(p["project"], p["domain"], p["kind"], p["name"],
+                                                    p.get("version", "")))
+
+    async def answered(where: str, request: Request[Any, Any, Any], act: Any) -> Response[bytes]:
+        """A JSON action: its answer, or the error as the API writes it."""
+        try:
+            try:
+                given = json.loads(await request.body())
+            except ValueError as exc:
+                raise InvalidArgumentError(f"the body is not valid JSON: {exc}") from None
+            response: Response[bytes] = await act(given)
+            return response
+        except Exception as exc:
+            status, code = status_of(exc)
+            text = str(exc) if status != 500 else f"{where}: internal error"
+            body = json.dumps({"code": code, "message": text, "status": status}).encode()
+            return Response(body, status_code=status, media_type="application/json")
+
+    @post(f"{base}/{{kind:str}}/{{name:str}}/{{version:str}}/launch", include_in_schema=False,
+          status_code=200)
+    async def launch(request: Request[Any, Any, Any]) -> Response[bytes]:
+        p = request.path_params
+
+        async def act(given: Any) -> Response[bytes]:
+            if not isinstance(given, dict) or p["kind"] not in _KINDS:
+                raise InvalidArgumentError("send the form's fields as a JSON object of texts")
+            return await pages.launch(p["project"], p["domain"], p["kind"], p["name"], p["version"], given)
+
+        return await answered("launch", request, act)
+
+    @post("/console/signal", include_in_schema=False, status_code=200)
+    async def signal(request: Request[Any, Any, Any]) -> Response[bytes]:
+        return await answered("signal", request, pages.signal)
+
+    @get("/console/static/{file:str}", include_in_schema=False)
+    async def static(request: Request[Any, Any, Any]) -> Response[bytes]:
+        file = request.path_params["file"]
+        if file not in _STATIC:
+            return Response(b"not found", status_code=404, media_type="text/plain")
+        return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
+                        headers={"Cache-Control": "no-cache"})
+
+    return [root, dashboard, executions, live_executions, execution, node, report, live, entities, launch,
+            signal, static]

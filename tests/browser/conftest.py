@@ -1,0 +1,109 @@
+"""The console in a real browser: Debian's chromium (scripts/testenv/chromium.py) driven by Playwright
+against a live ``wingspan serve``.
+
+One server, one browser and one page serve the whole session (starting chromium costs about a
+second; each test navigates the same page). Screenshots go to test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from scripts.testenv import chromium
+from scripts.testenv.base import ServiceError
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+_READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC")
+
+
+class Serve:
+    """``wingspan serve`` in a child process on free ports; ``url`` once it answers."""
+
+    def __init__(self, home: Path) -> None:
+        env = {**os.environ, "WINGSPAN_HOME": str(home), "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0"],
+            env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            text=True)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        self.url = ""
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:  # drained to the end, so the child never blocks on it
+            self.lines.append(line)
+            found = _READY.search(line)
+            if found and not self.ready.is_set():
+                self.url = found.group(1)
+                self.ready.set()
+        self.ready.set()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(10)
+        if self.process.stderr is not None:
+            self.process.stderr.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    serve = Serve(tmp_path_factory.mktemp("serve") / "home")
+    try:
+        if not serve.ready.wait(90) or not serve.url:
+            pytest.fail("wingspan serve did not start:\n" + "".join(serve.lines), pytrace=False)
+        yield serve.url
+    finally:
+        serve.stop()
+
+
+@pytest.fixture(scope="session")
+def api(server: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def browser_page(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    try:
+        executable = chromium.ensure()["WINGSPAN_TEST_CHROMIUM"]
+    except ServiceError as exc:
+        pytest.fail(f"chromium could not be installed: {exc}", pytrace=False)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        context = browser.new_context(base_url=server, viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        outside: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith(server) else outside.append(r.url))
+        page.set_default_timeout(15_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
+        assert outside == [], f"the console asked for something outside the server: {outside}"
+
+
+def screenshot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

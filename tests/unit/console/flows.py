@@ -1,0 +1,66 @@
+"""What the console's tests register: a workflow with a gate, a scheduled launch plan, typed inputs."""
+
+from __future__ import annotations
+
+import enum
+from datetime import timedelta
+
+from wingspan import CronSchedule, Deck, LaunchPlan, approve, map_task, task, wait_for_input, workflow
+
+
+class Colour(enum.Enum):
+    RED = "red"
+    GREEN = "green"
+
+
+@task
+def add(a: int, b: int) -> int:
+    return a + b
+
+
+@task
+def paint(colour: Colour, times: int, tags: list[str], loud: bool = False) -> str:
+    text = ",".join(tags) * times + colour.value
+    return text.upper() if loud else text
+
+
+@task
+def reported(x: int) -> int:
+    print(f"reporting on {x}", flush=True)
+    # the report's script tries to reach the console's origin: the sandbox must stop it
+    script = ("try { parent.document.body.dataset.reached = 'yes'; } "
+              "catch (e) { document.body.dataset.blocked = 'yes'; }")
+    Deck("summary", f"<p id='summary'>x is {x}</p><script>{script}</script>")
+    return x * 2
+
+
+@workflow
+def reporting(x: int, items: list[int]) -> list[int]:
+    reported(x=x)
+    doubled: list[int] = map_task(reported)(x=items)
+    return doubled
+
+
+@workflow
+def chain(x: int, y: int = 3) -> int:
+    total: int = add(a=add(a=x, b=y), b=add(a=x, b=1))
+    return total
+
+
+@workflow
+def reviewed(x: int) -> int:
+    checked = approve(add(a=x, b=1), "review", timeout=timedelta(hours=1))
+    total: int = add(a=checked, b=100)
+    return total
+
+
+@workflow
+def asks(x: int) -> int:
+    factor = wait_for_input("factor", timeout=timedelta(hours=1), expected_type=int)
+    total: int = add(a=x, b=factor)
+    return total
+
+
+chain_plan = LaunchPlan.get_or_create(chain, name="chain_plan", default_inputs={"y": 10})
+nightly = LaunchPlan.get_or_create(chain, name="nightly", default_inputs={"x": 1},
+                                   schedule=CronSchedule("0 3 * * *"))
