@@ -89,7 +89,10 @@ def cookies_of(scope: Scope) -> dict[str, str]:
 
 def _is_console_page(scope: Scope) -> bool:
     path = scope.get("path", "")
-    return scope.get("method") in ("GET", "HEAD") and (path == "/console" or path.startswith("/console/"))
+    # "/" too: it only redirects to the console, and a browser opening the server's address
+    # should land on the login, not on a 401 body
+    return scope.get("method") in ("GET", "HEAD") and (
+        path in ("/", "/console") or path.startswith("/console/"))
 
 
 class BearerAuthentication:
@@ -140,6 +143,8 @@ class BearerAuthentication:
 
 async def _to_login(scope: Scope, send: Send) -> None:
     path = scope.get("path", "/console/")
+    if path == "/":
+        path = "/console/"
     query = scope.get("query_string", b"").decode("latin-1")
     target = f"{path}?{query}" if query else path
     location = "/auth/login?" + urllib.parse.urlencode({"next": target})

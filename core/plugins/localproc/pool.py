@@ -143,8 +143,14 @@ class WorkerPool:
         log = self.log_dir / f"worker-{self.key[:12]}-{os.getpid()}-{self.started}.log"
         worker = await anyio.to_thread.run_sync(_spawn, self.spec, log)
         ready = None
-        with anyio.move_on_after(self.start_timeout):
-            ready = await worker.receive()
+        try:
+            with anyio.move_on_after(self.start_timeout):
+                ready = await worker.receive()
+        except BaseException:
+            # cancelled while it started (the engine stopping): nobody holds this worker yet,
+            # so nobody else would ever stop it
+            worker.kill()
+            raise
         if ready is None:
             worker.kill()
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""

@@ -117,6 +117,8 @@ async def test_a_console_page_without_credentials_is_sent_to_the_login_and_back(
     async with httpx.AsyncClient(base_url=secured.http_url, timeout=30,
                                  cookies={"wingspan_session": "ended-long-ago"}) as stale:
         assert (await stale.get("/console/")).status_code == 303
+        opened = await stale.get("/")  # the server's bare address lands on the login too
+        assert (opened.status_code, opened.headers["location"]) == (303, "/auth/login?next=%2Fconsole%2F")
 
 
 @pytest.mark.parametrize("wanted", ["https://evil.example/", "//evil.example/x", "/\\evil.example",
