@@ -64,7 +64,7 @@ class Serve:
             self.process.stderr.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     serve = Serve(tmp_path_factory.mktemp("serve") / "home")
     try:
@@ -75,13 +75,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         serve.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def api(server: str) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server, timeout=30) as client:
         yield client
 
 
-@pytest.fixture(scope="session")
+# module scope, not session: Playwright's sync API keeps its event loop running on this thread
+# while it is open, and every asyncio test collected after the browser tests then failed with
+# "Cannot run the event loop while another loop is running"
+@pytest.fixture(scope="module")
 def browser_page(server: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 

@@ -35,7 +35,7 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
     for task in (flows.add, flows.paint, flows.reported):
         _post(api, "RegisterTask", task_request(task, "v1"))
