@@ -44,15 +44,17 @@ _GRACE = 5.0
 class PluginExecutor(ResumingExecutor):
     """Runs attempts through the task plugins of ``registry``.
 
-    ``store`` opens the blob store that files and frames cross through (on first use);
-    ``work_dir`` is where attempts' logs go (``<work_dir>/<execution id>/...``). A task type
-    no plugin serves runs in-process, as it would without plugins.
+    ``store`` opens the blob store that files and frames cross through (on first use; with
+    ``owns_store`` the store is this executor's, closed by :meth:`aclose`); ``work_dir`` is where
+    attempts' logs go (``<work_dir>/<execution id>/...``). A task type no plugin serves runs
+    in-process, as it would without plugins.
     """
 
     def __init__(self, registry: TaskPluginRegistry, *, store: Callable[[], BlobStore] | None = None,
                  work_dir: Path | None = None, offload_threshold: int | None = None,
-                 hooks: AttemptHooks | None = None) -> None:
+                 hooks: AttemptHooks | None = None, owns_store: bool = False) -> None:
         self.registry = registry
+        self._owns_store = owns_store
         self.hooks = hooks
         # set when the engine stops without ending its executions: a cancelled attempt is left
         # running (to be followed again through its handle), not aborted
@@ -63,6 +65,13 @@ class PluginExecutor(ResumingExecutor):
         self._work_dir = work_dir
         self._offload = offload_threshold
         self._plugins: dict[str, TaskPlugin | None] = {}
+
+    async def aclose(self) -> None:
+        """Closes the blob store this executor opened, if it owns it (a store given ready-made,
+        such as the server's, belongs to its giver)."""
+        store, self._store = self._store, None
+        if store is not None and self._owns_store:
+            await store.aclose()
 
     def plugin_for(self, task_type: str) -> TaskPlugin | None:
         """The plugin for a task type; None means this process (in-process target, or no plugin)."""

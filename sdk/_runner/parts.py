@@ -96,5 +96,5 @@ def _executor(settings: Settings, targets: str) -> TaskExecutor:
     from wingspan.core.plugins.executor import PluginExecutor
 
     plugins = local_plugins()
-    return PluginExecutor(plugins.registry(targets), store=_store_opener(settings),
+    return PluginExecutor(plugins.registry(targets), store=_store_opener(settings), owns_store=True,
                           work_dir=settings.home / "logs", offload_threshold=settings.offload_threshold_bytes)

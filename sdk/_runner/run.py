@@ -227,7 +227,16 @@ def run_workflow_entity(workflow: Any, values: dict[str, Any], *, sink: EventSin
     run = WorkflowRun(workflow.closure, inputs, resolver, sink=sink,
                       signals=signals, retry=retry, max_parallelism=max_parallelism,
                       execution_id=execution_id, private_loop=True, executor=executor, cache=cache)
-    return _run_sync(run.run)
+
+    async def run_then_close() -> RunResult:
+        try:
+            return await run.run()
+        finally:  # on the run's own loop, where the store's connections live
+            closing = getattr(executor, "aclose", None)
+            if closing is not None:
+                await closing()
+
+    return _run_sync(run_then_close)
 
 
 #: what ``run(..., signals=...)`` takes: {signal name: value}, or a function of a signal's name

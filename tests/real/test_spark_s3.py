@@ -14,13 +14,7 @@ from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.storage.s3 import S3BlobStore
 
-pytestmark = [
-    pytest.mark.real, pytest.mark.slow,
-    # a local run's PluginExecutor opens the S3 store it moves data through and never closes
-    # it (core/plugins/executor.py; any local run that reads a frame through it on S3 does
-    # this): its HTTP session is reported unclosed when collected. Not this plugin's to fix.
-    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
-]
+pytestmark = [pytest.mark.real, pytest.mark.slow]
 SPARK_TESTS = Path(__file__).resolve().parents[1] / "unit" / "spark"
 
 
