@@ -103,16 +103,23 @@ def pid_alive(pid_file: Path) -> bool:
 
 def _runs_what_we_started(pid_file: Path, pid: int) -> bool:
     """The cache folder outlives machines and reboots; a pid saved there may since belong to any
-    other process, which must not pass for our service."""
-    command_file = pid_file.with_name("command")
-    if not command_file.exists():
+    other process, which must not pass for our service. A process is known by the boot it runs in
+    and the moment it started: unlike its command line, these survive a launcher's exec (Keycloak's
+    and Trino's scripts exec Java)."""
+    identity_file = pid_file.with_name("identity")
+    if not identity_file.exists():
         return True
+    return identity_file.read_text().strip() == _identity(pid)
+
+
+def _identity(pid: int) -> str:
     try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
     except OSError:
-        return False
-    # one program per line: a launcher, then what it execs
-    return any(program in cmdline.split("\0") for program in command_file.read_text().splitlines())
+        return ""
+    start_ticks = stat.rsplit(")", 1)[-1].split()[19]  # field 22, counted after the command name
+    return f"{boot} {start_ticks}"
 
 
 def _zombie(pid: int) -> bool:
@@ -131,10 +138,8 @@ def _zombie(pid: int) -> bool:
 
 
 def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
-                 cwd: Path | None = None, runs: str = "") -> int:
-    """Starts a long-running process detached from the caller; logs go to the state dir.
-    ``runs`` names the program the process runs once started when that is not ``argv[0]``
-    (a launcher that execs Java), so that ``pid_alive`` recognises it."""
+                 cwd: Path | None = None) -> int:
+    """Starts a long-running process detached from the caller; logs go to the state dir."""
     folder = state_dir(service)
     with open(folder / "service.log", "ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
@@ -143,19 +148,10 @@ def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | Non
         )
     # kept referenced: a collected Popen of a running child warns, and the daemon outlives us
     _started.append(proc)
-    (folder / "command").write_text("\n".join(filter(None, (str(argv[0]), runs))))
+    (folder / "identity").write_text(_identity(proc.pid))
+    (folder / "command").unlink(missing_ok=True)  # what an older version checked instead
     (folder / "pid").write_text(str(proc.pid))
-    _await_exec(proc, folder / "pid")
     return proc.pid
-
-
-def _await_exec(proc: subprocess.Popen[bytes], pid_file: Path, timeout: float = 5) -> None:
-    """Returns once the child runs its program (or has exited): until it has exec'd, its command
-    line is ours (or empty), and a readiness wait would take it for a pid reused by another
-    program and the service for dead."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and proc.poll() is None and not pid_alive(pid_file):
-        time.sleep(0.01)
 
 
 _started: list[subprocess.Popen[bytes]] = []

@@ -195,8 +195,7 @@ def _start(server: Path, pg_dsn: str) -> None:
     java = java_home()
     start_daemon(SERVICE, [str(server / "bin" / "launcher"), "run", f"--etc-dir={etc}",
                            f"--data-dir={folder / 'data'}"],
-                 env={"JAVA_HOME": str(java), "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}"},
-                 runs=str(java / "bin" / "java"))  # the launcher execs Java
+                 env={"JAVA_HOME": str(java), "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}"})
 
 
 def ensure() -> dict[str, str]:

@@ -46,23 +46,24 @@ def test_the_environment_names_the_port_when_set(cache: Path, monkeypatch: pytes
     assert base.service_port("demo", "WINGSPAN_TESTENV_DEMO_PORT") == 40123
 
 
-
-
 def test_a_saved_pid_now_used_by_another_program_is_not_our_service(cache: Path) -> None:
     base.start_daemon("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"])
     folder = base.state_dir("sleeper")
+    identity = (folder / "identity").read_text()
     try:
-        # as after a reboot: the pid file names a live process that runs something else
-        (folder / "command").write_text("/usr/bin/minio")
+        # as after a reboot: the pid file names a live process that started at another time
+        boot, started = identity.split()
+        (folder / "identity").write_text(f"{boot} {int(started) + 1}")
         assert not base.pid_alive(folder / "pid")
     finally:
-        (folder / "command").write_text(sys.executable)
+        (folder / "identity").write_text(identity)
         base.stop_daemon("sleeper", timeout=5)
 
 
 def test_a_launcher_that_execs_another_program_is_alive(cache: Path) -> None:
-    # as Trino's launcher, which execs Java: the pid then runs a program other than argv[0]
-    base.start_daemon("launched", ["/bin/sh", "-c", "exec sleep 30"], runs="sleep")
+    # as Keycloak's and Trino's launchers, which exec Java: the pid then runs a program other
+    # than argv[0], named nowhere in what started it
+    base.start_daemon("launched", ["/bin/sh", "-c", "exec sleep 30"])
     try:
         pid_file = base.state_dir("launched") / "pid"
         base.wait_until(lambda: Path(f"/proc/{pid_file.read_text()}/cmdline").read_text().startswith("sleep"),
