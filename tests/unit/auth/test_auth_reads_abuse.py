@@ -79,13 +79,15 @@ async def test_no_get_route_answers_a_caller_without_a_role_in_its_project(secur
             assert (await http.get(path, headers={"authorization": f"Bearer {olga}"})).status_code == 200
 
 
-async def test_the_console_shows_a_caller_nothing_of_a_project_it_holds_no_role_in(secured: ApiServer) -> None:
+async def test_the_console_shows_a_caller_nothing_of_a_project_it_holds_no_role_in(
+        secured: ApiServer) -> None:
     await _an_execution_of_alice(secured)
     olga = {"authorization": f"Bearer {await token_of(secured, 'olga')}"}
     base = f"/console/projects/{PROJECT}/domains/{DOMAIN}"
     pages = [f"{base}/executions", f"{base}/executions/{RUN}", f"{base}/executions/{RUN}/nodes/n0",
              f"{base}/workflows", f"{base}/workflows/{WORKFLOW.name}",
-             f"{base}/workflows/{WORKFLOW.name}/{VERSION}", f"{base}/executions/{RUN}/report?node=n0&attempt=0"]
+             f"{base}/workflows/{WORKFLOW.name}/{VERSION}",
+             f"{base}/executions/{RUN}/report?node=n0&attempt=0"]
     async with httpx.AsyncClient(base_url=secured.http_url, timeout=30) as http:
         for page in pages:
             answer = await http.get(page, headers=olga)
@@ -109,8 +111,9 @@ async def test_only_admins_read_the_audit_log_and_a_project_admin_only_their_pro
         try:
             for name in ("alice", "vic", "olga"):
                 for project in ("", PROJECT):
+                    asked = v1.ListAuditEventsRequest(project=project)
                     with pytest.raises(CallError) as refused:
-                        await callers[name].call("ListAuditEvents", v1.ListAuditEventsRequest(project=project))
+                        await callers[name].call("ListAuditEvents", asked)
                     assert refused.value.code == "PERMISSION_DENIED", (name, project)
                     assert "CreateExecution" not in refused.value.message
             # olga administers "other": its audit log is hers to read, and holds nothing of default
