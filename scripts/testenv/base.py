@@ -216,6 +216,24 @@ def choose_port(service: str, override_env: str) -> int:
     return port
 
 
+def claim_port(service: str, override_env: str, name: str, host: str = "127.0.0.1") -> int:
+    """Chooses a service's port as `choose_port` does, refusing one that something else holds."""
+    port = choose_port(service, override_env)
+    if port_open(port, host):
+        raise ServiceError(f"port {port} on {host} is taken by a process that is not our {name}; stop it "
+                           f"or set {override_env} to another")
+    return port
+
+
+def await_ready(service: str, ready: Callable[[], bool], *, timeout: float, what: str, name: str) -> None:
+    """Returns once the daemon just started answers ``ready``; fails at once, with its log, if it
+    exits instead."""
+    pid_file = state_dir(service) / "pid"
+    wait_until(lambda: not pid_alive(pid_file) or ready(), timeout=timeout, what=what, service=service)
+    if not pid_alive(pid_file):
+        raise ServiceError(f"{name} exited while starting; last log lines:\n{log_tail(service)}")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

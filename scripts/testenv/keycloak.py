@@ -28,14 +28,13 @@ from typing import Any
 
 from scripts.testenv.base import (
     ServiceError,
+    await_ready,
     cache_dir,
-    choose_port,
+    claim_port,
     have,
     install_lock,
-    log_tail,
     maven_artifact,
     pid_alive,
-    port_open,
     record_install_seconds,
     save_env,
     service_port,
@@ -43,7 +42,6 @@ from scripts.testenv.base import (
     state_dir,
     stop_daemon,
     unpack_tarball,
-    wait_until,
 )
 
 SERVICE = "keycloak"
@@ -93,10 +91,7 @@ def _start(distribution: Path) -> None:
     pid_file = state_dir(SERVICE) / "pid"
     if pid_alive(pid_file):
         return
-    port = choose_port(SERVICE, PORT_ENV)
-    if port_open(port, HOST):
-        raise ServiceError(f"port {port} on {HOST} is taken by a process that is not our Keycloak; stop it "
-                           f"or set {PORT_ENV} to another")
+    port = claim_port(SERVICE, PORT_ENV, "Keycloak", HOST)
     start_daemon(SERVICE, [str(distribution / "bin" / "kc.sh"), "start-dev", f"--http-host={HOST}",
                            f"--http-port={port}"],
                  env={"KC_BOOTSTRAP_ADMIN_USERNAME": ADMIN_USER,
@@ -172,11 +167,7 @@ def ensure() -> dict[str, str]:
     its env vars."""
     distribution = install()
     _start(distribution)
-    pid_file = state_dir(SERVICE) / "pid"
-    wait_until(lambda: not pid_alive(pid_file) or _ready(), timeout=240,
-               what=f"Keycloak at {base_url()}", service=SERVICE)
-    if not pid_alive(pid_file):
-        raise ServiceError(f"Keycloak exited while starting; last log lines:\n{log_tail(SERVICE)}")
+    await_ready(SERVICE, _ready, timeout=240, what=f"Keycloak at {base_url()}", name="Keycloak")
     _ensure_realm()
     return save_env(SERVICE, {
         "WINGSPAN_TEST_KEYCLOAK_URL": base_url(),

@@ -22,22 +22,20 @@ from pathlib import Path
 
 from scripts.testenv.base import (
     ServiceError,
+    await_ready,
     cache_dir,
-    choose_port,
+    claim_port,
     free_port,
     go_env,
     have,
     install_lock,
-    log_tail,
     pid_alive,
-    port_open,
     run,
     save_env,
     service_port,
     start_daemon,
     state_dir,
     stop_daemon,
-    wait_until,
 )
 
 SERVICE = "minio"
@@ -97,12 +95,7 @@ def _start(binary: Path) -> None:
     pid_file = state_dir(SERVICE) / "pid"
     if pid_alive(pid_file):
         return  # a second `up`: the readiness wait below covers a server still starting
-    port = choose_port(SERVICE, PORT_ENV)
-    if port_open(port, HOST):
-        raise ServiceError(
-            f"port {port} on {HOST} is taken by a process that is not our MinIO; stop it or "
-            f"set {PORT_ENV} to another"
-        )
+    port = claim_port(SERVICE, PORT_ENV, "MinIO", HOST)
     data = state_dir(SERVICE) / "data"
     data.mkdir(exist_ok=True)
     start_daemon(SERVICE, [
@@ -121,12 +114,7 @@ def ensure() -> dict[str, str]:
     """Builds MinIO unless cached, starts it unless it runs, and returns its env vars."""
     binary = build()
     _start(binary)
-    pid_file = state_dir(SERVICE) / "pid"
-    # returns as soon as the server answers or its process is gone
-    wait_until(lambda: not pid_alive(pid_file) or _live(), timeout=60,
-               what=f"MinIO at {_endpoint()}", service=SERVICE)
-    if not pid_alive(pid_file):
-        raise ServiceError(f"MinIO exited while starting; last log lines:\n{log_tail(SERVICE)}")
+    await_ready(SERVICE, _live, timeout=60, what=f"MinIO at {_endpoint()}", name="MinIO")
     return save_env(SERVICE, {
         "WINGSPAN_TEST_S3_ENDPOINT": _endpoint(),
         "WINGSPAN_TEST_S3_ACCESS_KEY": ACCESS_KEY,

@@ -19,21 +19,18 @@ import urllib.request
 from pathlib import Path
 
 from scripts.testenv.base import (
-    ServiceError,
     apt_install,
+    await_ready,
     cache_dir,
-    choose_port,
+    claim_port,
     have,
-    log_tail,
     pid_alive,
-    port_open,
     run,
     save_env,
     service_port,
     start_daemon,
     state_dir,
     stop_daemon,
-    wait_until,
 )
 
 SERVICE = "registry"
@@ -66,10 +63,7 @@ def _start() -> None:
     pid_file = state_dir(SERVICE) / "pid"
     if pid_alive(pid_file):
         return
-    port = choose_port(SERVICE, PORT_ENV)
-    if port_open(port, HOST):
-        raise ServiceError(f"port {port} on {HOST} is taken by a process that is not our registry; "
-                           f"stop it or set {PORT_ENV} to another")
+    port = claim_port(SERVICE, PORT_ENV, "registry", HOST)
     data = state_dir(SERVICE) / "data"
     data.mkdir(exist_ok=True)
     config = state_dir(SERVICE) / "config.yml"
@@ -79,14 +73,6 @@ def _start() -> None:
         f"storage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\n"
         f"http:\n  addr: {HOST}:{port}\n  secret: wingspan-testenv\n")
     start_daemon(SERVICE, ["docker-registry", "serve", str(config)])
-
-
-def _dead(pid_file: Path) -> bool:
-    try:
-        stat = Path(f"/proc/{int(pid_file.read_text())}/stat").read_text()
-    except (OSError, ValueError):
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def _has_base() -> bool:
@@ -133,13 +119,7 @@ def ensure() -> dict[str, str]:
     the registry has it, and returns the registry's address and the base image's name."""
     _install()
     _start()
-    pid_file = state_dir(SERVICE) / "pid"
-    # "dead" by its process state, not by pid_alive: until the child has exec'd, its command line
-    # is still Python's, and pid_alive would take it for another program
-    wait_until(lambda: _dead(pid_file) or _live(), timeout=60,
-               what=f"the registry at {_address()}", service=SERVICE)
-    if not pid_alive(pid_file):
-        raise ServiceError(f"the registry exited while starting; last log lines:\n{log_tail(SERVICE)}")
+    await_ready(SERVICE, _live, timeout=60, what=f"the registry at {_address()}", name="the registry")
     _push_base()
     return save_env(SERVICE, {"WINGSPAN_TEST_REGISTRY": _address(), "WINGSPAN_TEST_BASE_IMAGE": base_image()})
 

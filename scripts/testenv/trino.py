@@ -36,13 +36,13 @@ from pathlib import Path
 from scripts.testenv import postgres
 from scripts.testenv.base import (
     ServiceError,
+    await_ready,
     cache_dir,
     choose_port,
+    claim_port,
     install_lock,
-    log_tail,
     maven_artifact,
     pid_alive,
-    port_open,
     record_install_seconds,
     run,
     save_env,
@@ -51,7 +51,6 @@ from scripts.testenv.base import (
     state_dir,
     stop_daemon,
     unpack_tarball,
-    wait_until,
 )
 
 SERVICE = "trino"
@@ -184,10 +183,7 @@ def _start(server: Path, pg_dsn: str) -> None:
     folder = state_dir(SERVICE)
     if pid_alive(folder / "pid"):
         return
-    port = choose_port(SERVICE, PORT_ENV)
-    if port_open(port, HOST):
-        raise ServiceError(f"port {port} on {HOST} is taken by a process that is not our Trino; stop it "
-                           f"or set {PORT_ENV} to another")
+    port = claim_port(SERVICE, PORT_ENV, "Trino", HOST)
     https_port = choose_port(HTTPS_SERVICE, HTTPS_PORT_ENV)
     etc = _write_config(folder, port, https_port, pg_dsn)
     # the launcher's own pid file from a server that died would stop it with "already running"
@@ -204,11 +200,7 @@ def ensure() -> dict[str, str]:
     server = install()
     pg_dsn = postgres.ensure_database(PG_DATABASE, PG_SETUP)
     _start(server, pg_dsn)
-    pid_file = state_dir(SERVICE) / "pid"
-    wait_until(lambda: not pid_alive(pid_file) or _ready(), timeout=300,
-               what=f"Trino at {base_url()}", service=SERVICE)
-    if not pid_alive(pid_file):
-        raise ServiceError(f"Trino exited while starting; last log lines:\n{log_tail(SERVICE)}")
+    await_ready(SERVICE, _ready, timeout=300, what=f"Trino at {base_url()}", name="Trino")
     return save_env(SERVICE, {
         "WINGSPAN_TEST_TRINO_URL": base_url(),
         "WINGSPAN_TEST_TRINO_HTTPS_URL": f"https://{HOST}:{service_port(HTTPS_SERVICE, HTTPS_PORT_ENV)}",

@@ -92,3 +92,11 @@ def test_an_unpacked_tarball_keeps_what_is_used_even_when_hard_linked(cache: Pat
     assert sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file()) == [
         "bin/launcher", "plugin/used/shared.jar"]
     assert not list(cache.glob(".dist.unpacking"))
+
+
+def test_a_daemon_that_exits_while_starting_fails_the_wait_at_once_with_its_log(cache: Path) -> None:
+    base.start_daemon("failing", [sys.executable, "-c", "print('bad config line 3'); raise SystemExit(2)"])
+    with pytest.raises(base.ServiceError) as failed:
+        base.await_ready("failing", lambda: False, timeout=60, what="never", name="Failing")
+    assert "Failing exited while starting" in str(failed.value)
+    assert "bad config line 3" in str(failed.value)
