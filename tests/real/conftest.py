@@ -11,6 +11,8 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
 - ``s3_settings``: Settings whose storage is a fresh prefix in the test bucket.
 - ``s3_store``: an open S3BlobStore on that prefix (5 MiB parts, so multipart shows
   with small objects); everything below it is deleted afterwards.
+- ``s3_server``: a server with its engine, keeping its data in MinIO under ``s3_settings``'
+  prefix (emptied afterwards); its worker processes get the store's settings by environment.
 - ``keycloak_env`` (session): ``WINGSPAN_TEST_KEYCLOAK_*`` (issuer URL, a confidential client of
   the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
 """
@@ -25,8 +27,10 @@ import pytest
 
 from scripts.testenv import keycloak, minio, postgres, registry
 from scripts.testenv.base import ServiceError
+from tests.unit.remote.servers import api_server
 from wingspan.core.config import Settings
 from wingspan.core.storage.s3 import S3BlobStore
+from wingspan.server.serve import ApiServer
 
 TEST_BUCKET = "wingspan-test"
 
@@ -90,4 +94,16 @@ async def s3_store(s3_settings: Settings) -> AsyncIterator[S3BlobStore]:
     async with store:
         await store.ensure_bucket()
         yield store
+        await store.delete_prefix(store.root + "/")
+
+
+@pytest.fixture
+async def s3_server(s3_settings: Settings, tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiServer]:
+    # the server's worker processes read the store's settings from the environment
+    for name in ("s3_endpoint", "s3_access_key", "s3_secret_key", "s3_region"):
+        monkeypatch.setenv(f"WINGSPAN_{name.upper()}", str(getattr(s3_settings, name)))
+    async with api_server(tmp_path / "home", engine=True, settings=s3_settings) as running:
+        yield running
+    async with S3BlobStore.from_settings(s3_settings) as store:
         await store.delete_prefix(store.root + "/")

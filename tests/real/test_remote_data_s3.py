@@ -5,13 +5,11 @@ is; the next task reads it in chunks and lists a folder, on a server whose store
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio.to_thread
 import pytest
 
-from tests.unit.remote.servers import api_server
 from tests.unit.types import remote_data_tasks as tasks
 from tests.unit.types.test_types_remote_data import expected_summary
 from wingspan import File
@@ -24,24 +22,12 @@ from wingspan.server.serve import ApiServer
 pytestmark = pytest.mark.real
 
 
-@pytest.fixture
-async def server(s3_settings: Settings, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiServer]:
-    # the server's worker processes read the store's settings from the environment
-    for name in ("s3_endpoint", "s3_access_key", "s3_secret_key", "s3_region"):
-        monkeypatch.setenv(f"WINGSPAN_{name.upper()}", str(getattr(s3_settings, name)))
-    async with api_server(tmp_path / "home", engine=True, settings=s3_settings) as running:
-        yield running
-    async with S3BlobStore.from_settings(s3_settings) as store:
-        await store.delete_prefix(store.root + "/")
-
-
-async def test_a_file_streamed_into_s3_in_parts_and_a_listing_on_a_server(server: ApiServer,
+async def test_a_file_streamed_into_s3_in_parts_and_a_listing_on_a_server(s3_server: ApiServer,
                                                                           tmp_path: Path) -> None:
     code = tmp_path / "code"
     code.mkdir()
     shutil.copy(Path(tasks.__file__), code / "s3_remote_data.py")
-    client = AsyncRemote(server.grpc_address)
+    client = AsyncRemote(s3_server.grpc_address)
     try:
         await client.register(code)
         # 12 MiB: three parts of S3's 5 MiB minimum, the last one short
@@ -49,7 +35,7 @@ async def test_a_file_streamed_into_s3_in_parts_and_a_listing_on_a_server(server
                                          wait=True, timeout=180)
         assert execution.phase == WorkflowPhase.SUCCEEDED, execution.error
         assert await execution.outputs() == {"o0": expected_summary(12)}
-        async with S3BlobStore.from_settings(server.settings) as store:
+        async with S3BlobStore.from_settings(s3_server.settings) as store:
             prefix = store.uri("data", "default", "development", execution.name, "n0") + "/"
             written = [uri[len(prefix):] async for uri in store.list_prefix(prefix)]
             (large,) = [uri for uri in written if uri.endswith(".bin")]

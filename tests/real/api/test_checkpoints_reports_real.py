@@ -5,42 +5,26 @@ report stored there comes down to a client without the store's keys."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from tests.unit.engine import checkpoint_tasks
-from tests.unit.remote.servers import api_server
 from tests.unit.sdk import report_tasks
 from wingspan._remote.client import AsyncRemote
-from wingspan.core.config import Settings
 from wingspan.core.model.execution import WorkflowPhase
-from wingspan.core.storage.s3 import S3BlobStore
 from wingspan.server.serve import ApiServer
 
 pytestmark = pytest.mark.real
 
 
-@pytest.fixture
-async def server(s3_settings: Settings, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiServer]:
-    # the server's worker processes read the store's settings from the environment
-    for name in ("s3_endpoint", "s3_access_key", "s3_secret_key", "s3_region"):
-        monkeypatch.setenv(f"WINGSPAN_{name.upper()}", str(getattr(s3_settings, name)))
-    async with api_server(tmp_path / "home", engine=True, settings=s3_settings) as running:
-        yield running
-    async with S3BlobStore.from_settings(s3_settings) as store:
-        await store.delete_prefix(store.root + "/")
-
-
-async def test_checkpoints_and_reports_live_in_s3(server: ApiServer, tmp_path: Path) -> None:
-    assert server.settings.storage.startswith("s3://")
+async def test_checkpoints_and_reports_live_in_s3(s3_server: ApiServer, tmp_path: Path) -> None:
+    assert s3_server.settings.storage.startswith("s3://")
     code = tmp_path / "code"
     code.mkdir()
     shutil.copy(Path(checkpoint_tasks.__file__), code / "s3_checkpoints.py")
     shutil.copy(Path(report_tasks.__file__), code / "s3_reports.py")
-    client = AsyncRemote(server.grpc_address)  # no S3 keys here: only the endpoint
+    client = AsyncRemote(s3_server.grpc_address)  # no S3 keys here: only the endpoint
     try:
         await client.register(code)
         counted = await client.execute("s3_checkpoints.counting", {"n": 3}, wait=True, timeout=120)

@@ -3,18 +3,14 @@ store's keys: a File and a data frame a run returns come down through the data p
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
 import anyio.to_thread
 import pytest
 
-from tests.unit.remote.servers import api_server
 from wingspan._registration.discovery import load_entities
 from wingspan._remote.client import AsyncRemote
-from wingspan.core.config import Settings
-from wingspan.core.storage.s3 import S3BlobStore
 from wingspan.core.types.files import File
 from wingspan.server.serve import ApiServer
 
@@ -44,25 +40,13 @@ def numbers(rows: int) -> pd.DataFrame:
 '''
 
 
-@pytest.fixture
-async def server(s3_settings: Settings, tmp_path: Path,
-                 monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiServer]:
-    # the server's worker processes read the store's settings from the environment
-    for name in ("s3_endpoint", "s3_access_key", "s3_secret_key", "s3_region"):
-        monkeypatch.setenv(f"WINGSPAN_{name.upper()}", str(getattr(s3_settings, name)))
-    async with api_server(tmp_path / "home", engine=True, settings=s3_settings) as running:
-        yield running
-    async with S3BlobStore.from_settings(s3_settings) as store:
-        await store.delete_prefix(store.root + "/")
-
-
-async def test_stored_outputs_come_down_through_the_server(server: ApiServer, tmp_path: Path) -> None:
-    assert server.settings.storage.startswith("s3://")
+async def test_stored_outputs_come_down_through_the_server(s3_server: ApiServer, tmp_path: Path) -> None:
+    assert s3_server.settings.storage.startswith("s3://")
     code = tmp_path / "code"
     code.mkdir()
     (code / "remote_produces.py").write_text(PRODUCES)
     entities = load_entities(code / "remote_produces.py")
-    client = AsyncRemote(server.grpc_address)  # no S3 keys here: only the endpoint
+    client = AsyncRemote(s3_server.grpc_address)  # no S3 keys here: only the endpoint
     try:
         await client.register(code)
         noted = await client.execute(entities["remote_produces.note"], {"text": "kept on minio"},
