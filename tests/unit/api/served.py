@@ -8,6 +8,9 @@ import re
 import sys
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
 
 from wingspan._remote.tokens import ClientCredentials
 from wingspan.server.auth.accounts import ENGINE_CLIENT_ID
@@ -52,6 +55,21 @@ async def wingspan_serve(*args: str, env: Mapping[str, str]) -> AsyncIterator[tu
             process.kill()
             await process.wait()
         await server.reader
+
+
+async def run_remote(endpoint: str, path: Path, *args: str) -> tuple[int, str, str]:
+    """``wingspan run --remote PATH ARGS`` against a served endpoint: exit code, stdout, stderr."""
+    done = await anyio.run_process(
+        [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(path), *args, "--endpoint", endpoint],
+        check=False)
+    return done.returncode, done.stdout.decode().strip(), done.stderr.decode()
+
+
+@asynccontextmanager
+async def served_at_home(home: Path) -> AsyncIterator[tuple[str, str]]:
+    """`wingspan serve` with its home in ``home``: its HTTP URL and its gRPC endpoint."""
+    async with wingspan_serve(env={"WINGSPAN_HOME": str(home)}) as (_, http_url, host, port):
+        yield http_url, f"{host}:{port}"
 
 
 CONFIG = os.path.join(os.path.dirname(__file__), "schemathesis.toml")

@@ -4,15 +4,13 @@ execution's error over gRPC (the CLI) and HTTP."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
-from tests.unit.api.served import wingspan_serve
+from tests.unit.api.served import run_remote, served_at_home
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -35,15 +33,8 @@ def raise_on_worker(n: int) -> int:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    async with wingspan_serve(env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (_, http_url, host, port):
-        yield http_url, f"{host}:{port}"
-
-
-async def run_remote(endpoint: str, path: Path, *args: str) -> tuple[int, str, str]:
-    done = await anyio.run_process(
-        [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(path), *args, "--endpoint", endpoint],
-        check=False)
-    return done.returncode, done.stdout.decode().strip(), done.stderr.decode()
+    async with served_at_home(tmp_path / "home") as answer:
+        yield answer
 
 
 async def test_the_dask_example_and_a_worker_failure_through_wingspan_serve(

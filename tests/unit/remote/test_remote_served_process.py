@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import json
-import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
 
-from tests.unit.api.served import wingspan_serve
+from tests.unit.api.served import run_remote, served_at_home
 from wingspan._remote.client import AsyncRemote
 from wingspan.core.model.execution import WorkflowPhase
 
@@ -64,15 +62,8 @@ FLOWS = """
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
-    async with wingspan_serve(env={"WINGSPAN_HOME": str(tmp_path / "home")}) as (_, http_url, host, port):
-        yield http_url, f"{host}:{port}"
-
-
-async def run_remote(endpoint: str, path: Path, *args: str) -> tuple[int, str, str]:
-    done = await anyio.run_process(
-        [sys.executable, "-m", "wingspan.cli", "run", "--remote", str(path), *args, "--endpoint", endpoint],
-        check=False)
-    return done.returncode, done.stdout.decode().strip(), done.stderr.decode()
+    async with served_at_home(tmp_path / "home") as answer:
+        yield answer
 
 
 async def test_the_four_items_through_wingspan_serve(served: tuple[str, str], tmp_path: Path) -> None:
