@@ -107,7 +107,13 @@ def _start(bin_dir: Path, root: Path) -> None:
     status = run(["runuser", "-u", OS_USER, "--", str(bin_dir / "pg_ctl"), "-D", str(data),
                   "status"], check=False)
     if status.returncode == 0:
-        return  # running (a second `up`), perhaps still starting: the wait below covers it
+        # running (a second `up`), perhaps still starting: the wait below covers it. The cluster
+        # lives outside the cache folder, so the port saved there may be another cache's: the
+        # server's own pid file says where it listens (its fourth line)
+        lines = (data / "postmaster.pid").read_text().splitlines()
+        if len(lines) > 3 and lines[3].strip().isdigit():
+            (state_dir(SERVICE) / "port").write_text(f"{lines[3].strip()}\n")
+        return
     port = choose_port(SERVICE, PORT_ENV)
     if port_open(port, HOST):
         raise ServiceError(
