@@ -167,7 +167,9 @@ def ensure() -> dict[str, str]:
     its env vars."""
     distribution = install()
     _start(distribution)
-    await_ready(SERVICE, _ready, timeout=240, what=f"Keycloak at {base_url()}", name="Keycloak")
+    # a first start on a busy machine takes minutes (Keycloak's Quarkus build alone took 154 s
+    # at a load of 20); a server that exits fails the wait at once, so a long limit costs nothing
+    await_ready(SERVICE, _ready, timeout=600, what=f"Keycloak at {base_url()}", name="Keycloak")
     _ensure_realm()
     return save_env(SERVICE, {
         "WINGSPAN_TEST_KEYCLOAK_URL": base_url(),

@@ -200,7 +200,9 @@ def ensure() -> dict[str, str]:
     server = install()
     pg_dsn = postgres.ensure_database(PG_DATABASE, PG_SETUP)
     _start(server, pg_dsn)
-    await_ready(SERVICE, _ready, timeout=300, what=f"Trino at {base_url()}", name="Trino")
+    # a first start on a busy machine takes minutes (Keycloak's Quarkus build alone took 154 s
+    # at a load of 20); a server that exits fails the wait at once, so a long limit costs nothing
+    await_ready(SERVICE, _ready, timeout=600, what=f"Trino at {base_url()}", name="Trino")
     return save_env(SERVICE, {
         "WINGSPAN_TEST_TRINO_URL": base_url(),
         "WINGSPAN_TEST_TRINO_HTTPS_URL": f"https://{HOST}:{service_port(HTTPS_SERVICE, HTTPS_PORT_ENV)}",
