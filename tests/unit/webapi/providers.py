@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 import urllib.parse
 import uuid
 from collections.abc import Callable
@@ -53,6 +54,7 @@ class Provider:
                             "query": query,
                             "headers": dict(self.headers),
                             "json": body,
+                            "at": time.monotonic(),
                         }
                     )
                     owner.lock.notify_all()
@@ -387,6 +389,8 @@ class Databricks(Provider):
         self.jobs: dict[int, str | None] = {}
         self.runs: dict[int, dict[str, Any]] = {}
         self.by_token: dict[str, int] = {}
+        # the most runs in flight at once, as seen when a run is started
+        self.most_in_flight = 0
 
     def check_auth(self, headers: dict[str, str]) -> Answer | None:
         if _bearer(headers):
@@ -424,6 +428,8 @@ class Databricks(Provider):
                 self.runs[run_id] = {"job_id": job_id, "state": "pending", "params": params}
                 if token:
                     self.by_token[token] = run_id
+                in_flight = sum(1 for r in self.runs.values() if r["state"] in ("pending", "running"))
+                self.most_in_flight = max(self.most_in_flight, in_flight)
             return 200, {"run_id": run_id, "number_in_job": run_id}
         run_id = int(query.get("run_id") or (body or {}).get("run_id") or 0)
         if path == "/api/2.1/jobs/runs/get-output":

@@ -3,6 +3,8 @@ each against our loopback server that follows its provider's API reference (prov
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from wingspan_webapi import BigQueryTask, DatabricksTask, HttpTask, SnowflakeTask
 
@@ -164,3 +166,60 @@ def test_an_http_task_sends_its_templated_request_and_types_the_answer(
         assert got["path"] == "/items/a%20b%2Fc" and got["headers"]["X-Tag"] == "n=3"
         with pytest.raises(WingspanError, match=r"http task 'refused'.*answered GET .* with 404"):
             fails()
+
+
+@pytest.mark.parametrize(("limit", "most"), [("0", 4), ("2", 2)])
+def test_a_connectors_concurrency_limit_caps_its_jobs_in_flight(
+    databricks: Databricks, monkeypatch: pytest.MonkeyPatch, limit: str, most: int
+) -> None:
+    monkeypatch.setenv("WINGSPAN_PLUGINS__WEBAPI__CONCURRENCY", f'{{"databricks": {limit}}}')
+    databricks.jobs[5] = "done"
+    databricks.instant = False
+    run = DatabricksTask("run", 5)
+
+    @workflow
+    def four() -> None:
+        run()
+        run()
+        run()
+        run()
+
+    def finish_runs() -> None:  # the service ends each run a while after it started
+        while not stop.is_set():
+            with databricks.lock:
+                for _run_id, state in list(databricks.runs.items()):
+                    if state["state"] == "running":
+                        state["state"] = "done"
+            stop.wait(0.1)
+
+    import threading
+
+    stop = threading.Event()
+    finisher = threading.Thread(target=finish_runs)
+    finisher.start()
+    try:
+        four()
+    finally:
+        stop.set()
+        finisher.join()
+    assert len(databricks.runs) == 4 and databricks.most_in_flight == most
+
+
+def test_a_connectors_rate_limit_spaces_its_requests(
+    databricks: Databricks, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WINGSPAN_PLUGINS__WEBAPI__RATE", '{"databricks": 10}')
+    databricks.jobs[5] = "done"
+    run = DatabricksTask("run", 5)
+
+    @workflow
+    def three() -> None:
+        run()
+        run()
+        run()
+
+    three()
+    times = sorted(r["at"] for r in databricks.requests)
+    assert len(times) == 6  # run-now and runs/get for each
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.09, gaps
