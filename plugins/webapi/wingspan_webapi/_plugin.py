@@ -51,13 +51,17 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
         # never outlives the event loop it was opened on (a local run has a loop of its own)
         self._active: set[str] = set()
 
-    def _api(self, task_type: str) -> tuple[AnyConnector, Api]:
+    def _connector(self, task_type: str) -> AnyConnector:
         connector = self.connectors.get(task_type)
         if connector is None:
             raise ConfigError(
                 f"the webapi plugin has no connector for task type {task_type!r} "
                 f"(it has {', '.join(sorted(self.connectors))})"
             )
+        return connector
+
+    def _api(self, task_type: str) -> tuple[AnyConnector, Api]:
+        connector = self._connector(task_type)
         if self._http is None:
             self._http = httpx.AsyncClient(timeout=self.config.request_timeout)
         base_url, headers = connector.endpoint()
@@ -124,10 +128,10 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
         return job
 
     async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
-        connector, api = self._api(handle["connector"])
         request = self._request(ctx)
-        if "job" in handle:
-            return self._status(ctx, request, _job_from(handle["job"]), connector)
+        if "job" in handle:  # answered (or refused) in start: nothing to ask the service
+            return self._status(ctx, request, _job_from(handle["job"]), self._connector(handle["connector"]))
+        connector, api = self._api(handle["connector"])
         assert isinstance(connector, Connector)
         key, resource = handle["key"], handle["resource"]
         self._active.add(key)
@@ -192,8 +196,10 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
             delay = min(delay * 2, self.config.poll_interval)
 
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        if "resource" not in handle:
+            return
         connector, api = self._api(handle["connector"])
-        if "resource" not in handle or not isinstance(connector, Connector):
+        if not isinstance(connector, Connector):
             return
         try:
             await connector.delete(api, self._request(ctx), handle["resource"])
@@ -201,8 +207,10 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
             await self._end(handle["connector"], handle["key"])
 
     async def read_logs(self, handle: Handle, offset: int = 0) -> bytes:
+        if "resource" not in handle:
+            return b""
         connector, api = self._api(handle["connector"])
-        if "resource" not in handle or not isinstance(connector, Connector):
+        if not isinstance(connector, Connector):
             return b""
         return (await connector.logs(api, handle["resource"]))[offset:]
 
