@@ -3,8 +3,6 @@ each against our loopback server that follows its provider's API reference (prov
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from wingspan_webapi import BigQueryTask, DatabricksTask, HttpTask, SnowflakeTask
 
@@ -221,5 +219,6 @@ def test_a_connectors_rate_limit_spaces_its_requests(
     three()
     times = sorted(r["at"] for r in databricks.requests)
     assert len(times) == 6  # run-now and runs/get for each
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.09, gaps
+    # 10 a second: the six are spread over half a second at least (arrivals jitter a little;
+    # unthrottled, they all arrive within the first look's delay, 0.05 s)
+    assert times[-1] - times[0] >= 0.45, times
