@@ -41,7 +41,8 @@ What it offers, by kind of plugin:
   warm worker processes, ``worker_key`` keeping attempts with the same settings on the
   same workers; ``InProcessTarget``: this process).
 - a type transformer: ``TypeTransformer``, ``TransferContext``, ``ValueMismatch``.
-- a notifier: ``Notifier`` (``async send(target, notice)``), ``Notice``, ``DeliveryError``.
+- a notifier: ``Notifier`` (``async send(target, notice)``, and optionally ``settings``, the schema
+  of its notifications' settings), ``Notice``, ``DeliveryError``.
 - a blob store: ``BlobStore``.
 - an image builder (``wingspan_image_builders``): ``ImageBuilder``, building an ``ImageSpec``.
 

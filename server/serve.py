@@ -108,6 +108,8 @@ class ApiServer:
         self.grace = grace
         self.max_message_bytes = max_message_bytes
         self.admin: Any = None
+        # the installed plugins, loaded once the services are open (their notifiers' kinds)
+        self.plugins: Any = None
         self.grpc: GrpcServer | None = None
         self.http_state: HttpState | None = None
         self._uvicorn: _Uvicorn | None = None
@@ -152,6 +154,7 @@ class ApiServer:
         if "api" not in self.roles:
             try:
                 self.admin = await AdminService.open(self.settings)
+                self._know_notifiers()
                 self._start_roles()
             except BaseException:
                 await self.stop()
@@ -165,6 +168,7 @@ class ApiServer:
             # signed URLs of a local store must name the port really bound
             self.settings = dataclasses.replace(self.settings, http_port=self.http_port)
             self.admin = await AdminService.open(self.settings)
+            self._know_notifiers()
             await self.admin.store.ensure_bucket()
             public_url = self.settings.auth_issuer.rstrip("/") or self.http_url
             if required and not self.settings.auth_issuer and not is_loopback(self.settings.http_host):
@@ -218,6 +222,17 @@ class ApiServer:
             await self.stop()
             raise
 
+    def _know_notifiers(self) -> None:
+        """The notifier kinds of the installed plugins (the built-in ones come through the same
+        hook): notifications of other kinds are refused when registered."""
+        from wingspan.core.plugins import load_plugins
+        from wingspan.server.services.notifications import NotificationKinds
+
+        assert self.admin is not None
+        self.plugins = load_plugins(settings=self.settings)
+        kinds = NotificationKinds.of(self.plugins.notifiers)
+        self.admin.entities.notification_kinds = self.admin.executions.notification_kinds = kinds
+
     def _start_roles(self) -> None:
         if "engine" in self.roles:
             self._start_engine()
@@ -240,7 +255,6 @@ class ApiServer:
     def _start_loops(self) -> None:
         """The scheduler, the notification sender and the pruning of expired codes, tokens and
         sessions (each safe on every replica)."""
-        from wingspan.core.plugins import load_plugins
         from wingspan.server.auth.pruning import run_pruning
         from wingspan.server.notify.senders import SmtpSettings
         from wingspan.server.scheduling.scheduler import run_scheduler
@@ -251,7 +265,7 @@ class ApiServer:
             self.supervise("scheduler", run_scheduler(self.admin, stop=self._loops_stop)),
             self.supervise("notification sender", run_notification_sender(
                 self.admin, stop=self._loops_stop, smtp=SmtpSettings.from_settings(self.settings),
-                console_url=self.http_url, plugins=load_plugins(settings=self.settings))),
+                console_url=self.http_url, plugins=self.plugins)),
             self.supervise("pruning of expired logins", run_pruning(
                 self.admin.db, session_idle_seconds=self.settings.session_idle_seconds,
                 stop=self._loops_stop)),

@@ -25,6 +25,7 @@ __all__ = [
     "LaunchPlanSpec",
     "LaunchPlanState",
     "Notification",
+    "PluginNotification",
     "Schedule",
     "SlackNotification",
     "WebhookNotification",
@@ -93,13 +94,28 @@ class WebhookNotification:
 
 
 @record
+class PluginNotification:
+    """A notification of a kind a notifier plugin declares, with the settings its schema reads."""
+
+    kind: str = ""
+    settings: LiteralMap | None = None
+
+
+@record
 class Notification:
-    """One of: email, slack, webhook."""
+    """One of: email, slack, webhook, plugin."""
 
     __oneof__: ClassVar[str] = "target"
     phases: tuple[WorkflowPhase, ...] = ()
     kind: str = ""
     value: Any = None
+    # the message with the notice's placeholders ({{ phase }}, {{ link }}, ...); "": the default
+    template: str = ""
+
+    @property
+    def notifier_kind(self) -> str:
+        """The notifier that delivers it: the oneof's name, or a plugin notification's kind."""
+        return self.value.kind if self.kind == "plugin" and self.value is not None else self.kind
 
 
 class WhenFull(enum.IntEnum):

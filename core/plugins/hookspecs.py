@@ -86,10 +86,12 @@ def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
 
 
 @hookspec
-def wingspan_notifiers(config: Any) -> Mapping[str, Notifier]:  # type: ignore[empty-body]
-    """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, or a new one), each a
-    ``Notifier`` (``wingspan.plugin``): ``async send(target, notice)``, where ``target`` is
-    the notification's settings (e.g. a WebhookNotification) and ``notice`` a ``Notice``.
+def wingspan_notifiers(config: Any, settings: Settings) -> Mapping[str, Notifier]:  # type: ignore[empty-body]
+    """Notifiers by kind (``"email"``, ``"slack"``, ``"webhook"``, ``"pagerduty"``, or a new
+    one), each a ``Notifier`` (``wingspan.plugin``): ``async send(target, notice)``, where
+    ``target`` is the notification's settings (e.g. a WebhookNotification, or for a new kind its
+    settings read into the notifier's ``settings`` schema) and ``notice`` a ``Notice``. A hook
+    may take the plugin's ``config``, the platform's ``settings``, both or neither.
     ``send`` raises ``DeliveryError(message, retryable=...)`` when it fails; the server's
     outbox sender retries with backoff and records every attempt.
 

@@ -181,7 +181,8 @@ def _configure(plugins: Plugins, name: str, plugin: object, settings: Settings) 
     return None
 
 
-def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[str, tuple[str, ...]]:
+def _collect(plugins: Plugins, name: str, plugin: object, config: Any,
+             settings: Settings | None = None) -> dict[str, tuple[str, ...]]:
     """Calls the stackable hooks of one plugin; raises naming the hook when one fails."""
     provides: dict[str, tuple[str, ...]] = {}
     hooks = plugins.manager.hook
@@ -214,7 +215,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any) -> dict[s
                 transformers.append(item)
     for impl in hooks.wingspan_notifiers.get_hookimpls():
         if impl.plugin is plugin:
-            for kind, notifier in _call_mapping(impl, "wingspan_notifiers", config).items():
+            for kind, notifier in _call_mapping(impl, "wingspan_notifiers", config, settings).items():
                 if not isinstance(notifier, Notifier):
                     raise _HookError("wingspan_notifiers", f"returned {notifier!r} for {kind!r}, which is "
                                      "not a Notifier (it has no async send(target, notice))")
@@ -256,9 +257,11 @@ class _HookError(Exception):
         self.hook = hook
 
 
-def _invoke(impl: pluggy.HookImpl, config: Any) -> Any:
-    # a hook may take the plugin's configuration, or leave it out
-    return impl.function(config=config) if "config" in impl.argnames else impl.function()
+def _invoke(impl: pluggy.HookImpl, config: Any, settings: Settings | None = None) -> Any:
+    # a hook may take the plugin's configuration (and the notifiers' the platform's settings),
+    # or leave them out
+    given = {"config": config, "settings": settings}
+    return impl.function(**{name: given[name] for name in impl.argnames if name in given})
 
 
 def _call(impl: pluggy.HookImpl, hook: str, config: Any) -> list[Any]:
@@ -273,9 +276,10 @@ def _call(impl: pluggy.HookImpl, hook: str, config: Any) -> list[Any]:
     return list(result)
 
 
-def _call_mapping(impl: pluggy.HookImpl, hook: str, config: Any) -> dict[str, Any]:
+def _call_mapping(impl: pluggy.HookImpl, hook: str, config: Any,
+                  settings: Settings | None = None) -> dict[str, Any]:
     try:
-        result = _invoke(impl, config)
+        result = _invoke(impl, config, settings)
     except Exception as exc:
         raise _HookError(hook, _describe(exc)) from exc
     if result is None:
@@ -299,7 +303,7 @@ def _register(plugins: Plugins, plugin: object, name: str, distribution: str, ve
         return
     try:
         config = _configure(plugins, name, plugin, settings)
-        provides = _collect(plugins, name, plugin, config)
+        provides = _collect(plugins, name, plugin, config, settings)
     except _HookError as exc:
         manager.unregister(plugin)
         plugins.failed.append(PluginFailure(name, distribution, version, exc.hook, str(exc), exc))

@@ -19,12 +19,14 @@ from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, R
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.tasks import KeyValue
 from wingspan.core.model.workflows import WorkflowNode
+from wingspan.core.plugins.notifier import template_problems
 from wingspan.core.types.purity import to_literal_now
 
 if TYPE_CHECKING:
     from wingspan._runner.run import SignalAnswers
 
-__all__ = ["ConcurrencyPolicy", "CronSchedule", "Email", "FixedRate", "LaunchPlan", "Slack", "Webhook"]
+__all__ = ["ConcurrencyPolicy", "CronSchedule", "Email", "FixedRate", "LaunchPlan", "Notify", "PagerDuty",
+           "Slack", "Webhook"]
 
 Phase = Literal["succeeded", "failed", "timed_out", "aborted"]
 TERMINAL: tuple[Phase, ...] = ("succeeded", "failed", "timed_out", "aborted")
@@ -90,11 +92,17 @@ class FixedRate:
 class _Notification:
     # keyword-only, so that the target comes first: Email(["ops@example.com"])
     phases: Sequence[Phase] = field(default=TERMINAL, kw_only=True)
+    # the message: {{ execution }}, {{ phase }}, {{ link }} (its console page), ... filled in
+    template: str = field(default="", kw_only=True)
     kind: ClassVar[str] = ""
 
     def problems(self) -> list[str]:
         name = type(self).__name__
         found = self.target_problems()
+        if not isinstance(self.template, str):
+            found.append(f"{name}: template must be text, not {self.template!r}")
+        else:
+            found += [f"{name}: {p}" for p in template_problems(self.template)]
         if isinstance(self.phases, str):
             found.append(f"{name}: phases must be a list, e.g. phases=['failed'], not a str")
         elif bad := [p for p in self.phases if p not in _PHASES]:
@@ -109,7 +117,7 @@ class _Notification:
 
     def to_model(self) -> model.Notification:
         phases = tuple(_PHASES[p] for p in self.phases)
-        return model.Notification(phases, self.kind, self.target())
+        return model.Notification(phases, self.kind, self.target(), self.template)
 
 
 @dataclass(frozen=True)
@@ -151,6 +159,41 @@ class Webhook(_Notification):
     def target(self) -> Any:
         return model.WebhookNotification(self.url, tuple(KeyValue(k, v)
                                                           for k, v in sorted(self.headers.items())))
+
+
+@dataclass(frozen=True)
+class Notify(_Notification):
+    """A notification of a kind a notifier plugin declares (``Notify("teams", {"url": ...})``),
+    with its settings as plain values; the server refuses a kind it has no notifier for, or
+    settings the kind's schema does not take, when the launch plan or execution is registered."""
+
+    notifier: str = ""
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    kind: ClassVar[str] = "plugin"
+
+    def target_problems(self) -> list[str]:
+        found = [] if isinstance(self.notifier, str) and self.notifier else [
+            f"Notify needs the kind of notifier, e.g. Notify('pagerduty', {{...}}), not {self.notifier!r}"]
+        for key, value in dict(self.settings).items():
+            try:
+                to_literal_now(value, type(value), key)
+            except Exception:
+                found.append(f"Notify({self.notifier!r}): setting {key!r} must be a plain value "
+                             f"(str, number, bool, list, dict), not {value!r}")
+        return found
+
+    def target(self) -> Any:
+        given = sorted(dict(self.settings).items())
+        settings = LiteralMap({k: to_literal_now(v, type(v), k) for k, v in given})
+        return model.PluginNotification(self.notifier, settings)
+
+
+def PagerDuty(routing_key: str, *, severity: str = "error", phases: Sequence[Phase] = TERMINAL,
+              template: str = "", **settings: Any) -> Notify:
+    """A PagerDuty alert (Events API v2) to the service whose integration key is ``routing_key``;
+    ``severity`` is a failure's (critical, error, warning, info)."""
+    return Notify("pagerduty", {"routing_key": routing_key, "severity": severity, **settings}, phases=phases,
+                  template=template)
 
 
 @dataclass(frozen=True)
@@ -239,7 +282,7 @@ class LaunchPlan(Entity):
                       default_inputs: Mapping[str, Any] | None = None,
                       fixed_inputs: Mapping[str, Any] | None = None,
                       schedule: CronSchedule | FixedRate | None = None,
-                      notifications: Sequence[Email | Slack | Webhook] = (),
+                      notifications: Sequence[Email | Slack | Webhook | Notify] = (),
                       max_parallelism: int = 0,
                       concurrency: ConcurrencyPolicy | None = None) -> LaunchPlan:
         """The launch plan ``name`` (the workflow's name when omitted), created on first use.

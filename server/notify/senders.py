@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, fields
 from email.message import EmailMessage
 from typing import Any
@@ -13,17 +15,29 @@ import httpx
 
 from wingspan.core.plugins.notifier import DeliveryError, Notice
 
-__all__ = ["EmailSender", "SlackSender", "SmtpSettings", "WebhookSender"]
+__all__ = ["EmailSender", "SlackSender", "SmtpSettings", "WebhookSender", "classify", "describe",
+           "http_client"]
 
 # each sender is a Notifier (wingspan.core.plugins.notifier), the contract plugins implement too
 
 
-def _describe(exc: Exception) -> str:
+@asynccontextmanager
+async def http_client(shared: httpx.AsyncClient | None) -> AsyncIterator[httpx.AsyncClient]:
+    """The sender's shared client, or one for this delivery (a notifier the hook made holds
+    none: it cannot know the event loop it will deliver on)."""
+    if shared is not None:
+        yield shared
+        return
+    async with httpx.AsyncClient(timeout=30.0) as client:
+        yield client
+
+
+def describe(exc: Exception) -> str:
     # httpx's connection errors often carry no message: the class says what happened
     return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
-def _classify(response: httpx.Response, where: str) -> None:
+def classify(response: httpx.Response, where: str) -> None:
     if response.status_code < 300:
         return
     # a receiver that is down or overloaded may recover; one that refuses the request will not
@@ -36,23 +50,24 @@ def _classify(response: httpx.Response, where: str) -> None:
 class WebhookSender:
     """POSTs the notice as JSON, with the notification's headers."""
 
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient | None = None
     kind: str = "webhook"
 
     async def send(self, target: Any, notice: Notice) -> None:
         headers = {h.key: h.value for h in getattr(target, "headers", ())}
         try:
-            response = await self.client.post(target.url, json=notice.as_json(), headers=headers)
+            async with http_client(self.client) as client:
+                response = await client.post(target.url, json=notice.as_json(), headers=headers)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"webhook {target.url}: {_describe(exc)}") from exc
-        _classify(response, f"webhook {target.url}")
+            raise DeliveryError(f"webhook {target.url}: {describe(exc)}") from exc
+        classify(response, f"webhook {target.url}")
 
 
 @dataclass
 class SlackSender:
     """Posts to a Slack incoming webhook: a text fallback and a section block."""
 
-    client: httpx.AsyncClient
+    client: httpx.AsyncClient | None = None
     kind: str = "slack"
 
     async def send(self, target: Any, notice: Notice) -> None:
@@ -64,10 +79,11 @@ class SlackSender:
                                                     "text": f"{icon} {notice.text}"}}],
         }
         try:
-            response = await self.client.post(target.webhook_url, json=body)
+            async with http_client(self.client) as client:
+                response = await client.post(target.webhook_url, json=body)
         except httpx.HTTPError as exc:
-            raise DeliveryError(f"Slack webhook: {_describe(exc)}") from exc
-        _classify(response, "Slack webhook")
+            raise DeliveryError(f"Slack webhook: {describe(exc)}") from exc
+        classify(response, "Slack webhook")
 
 
 @dataclass(frozen=True)

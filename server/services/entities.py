@@ -48,6 +48,7 @@ from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import LaunchPlanRow, TaskRow, WorkflowRow
 from wingspan.server.services.code_bundles import BundleCheck
 from wingspan.server.services.identifiers import check_identifier, digest
+from wingspan.server.services.notifications import NotificationKinds
 from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.projects import ProjectService
@@ -128,6 +129,8 @@ class EntityService:
         self.projects = projects
         # a task's code bundle is checked before its version is accepted
         self.bundles = bundles or BundleCheck(payloads.store, BundleLimits())
+        # the notifier kinds a launch plan's notifications may name (serve sets the installed ones)
+        self.notification_kinds = NotificationKinds.builtin()
 
     # ---- registration --------------------------------------------------------------------
 
@@ -318,6 +321,7 @@ class EntityService:
             raise InvalidArgumentError(f"register launch plan {lp_id}: the spec names no workflow")
         wf_id = replace(spec.workflow_id, resource_type=ResourceType.WORKFLOW)
         spec = replace(spec, workflow_id=wf_id)
+        self.notification_kinds.check(spec.notifications, f"register launch plan {lp_id}")
         closures = await self._closures([wf_id])
         if not closures:
             raise FailedPreconditionError(

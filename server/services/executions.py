@@ -52,6 +52,7 @@ from wingspan.server.db.queries import execution_row
 from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
+from wingspan.server.services.notifications import NotificationKinds
 from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
@@ -162,6 +163,8 @@ class ExecutionService:
         self.entities = entities
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
+        # the notifier kinds an execution's notifications may name (serve sets the installed ones)
+        self.notification_kinds = NotificationKinds.builtin()
 
     # ---- create --------------------------------------------------------------------------
 
@@ -186,6 +189,7 @@ class ExecutionService:
         check_name(name, "execution name", limit=255)
         if not target.name:
             raise InvalidArgumentError("create execution: entity_id names nothing")
+        self.notification_kinds.check(spec.notifications, f"create execution {name!r}")
         launch = await self._resolve(
             Identifier(target.resource_type, target.project or project, target.domain or domain, target.name,
                        target.version)

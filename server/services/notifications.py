@@ -13,12 +13,13 @@ sends again, so each notice goes out at least once.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,20 +28,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, or_, select
 
 from wingspan.core.engine import RetryPolicy
-from wingspan.core.errors import NotFoundError
+from wingspan.core.errors import ConfigError, InvalidArgumentError, NotFoundError
 from wingspan.core.model import codec
 from wingspan.core.model.deliveries import DeliveryAttempt, NotificationDelivery
 from wingspan.core.model.execution import ExecutionError, WorkflowPhase
 from wingspan.core.model.execution_spec import ExecutionSpec
 from wingspan.core.model.interface import ExecutionId
 from wingspan.core.model.launch_plans import Notification
-from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
+from wingspan.core.plugins.config import read_plugin_config
+from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier, settings_schema, template_problems
+from wingspan.core.types.naturals import to_natural
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import ExecutionRow, NotificationAttemptRow, NotificationRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
 
-__all__ = ["NotificationSender", "NotificationService", "enqueue_notices", "run_notification_sender"]
+__all__ = ["NotificationKinds", "NotificationSender", "NotificationService", "builtin_senders",
+           "enqueue_notices", "run_notification_sender"]
 
 _log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ async def enqueue_notices(session: AsyncSession, execution: ExecutionRow, phase:
         session.add(
             NotificationRow(
                 execution_id=key(execution),
-                kind=notification.kind or "unknown",
+                kind=notification.notifier_kind or "unknown",
                 target_bytes=codec.encode(notification),
                 phase=int(phase),
                 notice=json.dumps(notice),
@@ -86,6 +90,78 @@ async def enqueue_notices(session: AsyncSession, execution: ExecutionRow, phase:
         )
         added += 1
     return added
+
+
+# the kinds with a record of their own in the model (Email, Slack, Webhook), not plugin settings
+_TYPED_KINDS = frozenset({"email", "slack", "webhook"})
+
+
+@dataclass(frozen=True)
+class NotificationKinds:
+    """The notifier kinds this server has and the schema of each one's settings: a launch plan
+    or execution naming another kind, or settings its schema does not take, is refused when it
+    is registered, not found out when its execution ends."""
+
+    schemas: Mapping[str, type | None]
+
+    @classmethod
+    def of(cls, notifiers: Mapping[str, Notifier]) -> NotificationKinds:
+        return cls({kind: settings_schema(n) for kind, n in notifiers.items()})
+
+    @classmethod
+    def builtin(cls) -> NotificationKinds:
+        return cls.of(builtin_senders(None))
+
+    def check(self, notifications: tuple[Notification, ...], where: str) -> None:
+        problems: list[str] = []
+        for number, notification in enumerate(notifications, 1):
+            kind = notification.notifier_kind
+            label = f"notification {number} ({kind or 'no kind'})"
+            problems += [f"{label}: {p}" for p in template_problems(notification.template)]
+            if notification.kind != "plugin":
+                continue
+            if kind in _TYPED_KINDS:
+                problems.append(f"{label}: write {kind.capitalize()}(...), not a plugin notification "
+                                f"of kind {kind!r}")
+            elif kind not in self.schemas:
+                problems.append(f"{label}: no notifier of kind {kind!r} is installed on this server "
+                                f"(its kinds: {', '.join(sorted(self.schemas)) or 'none'}); install the "
+                                "plugin that declares it, or use one of those")
+            else:
+                try:
+                    self.target(notification)
+                except (ConfigError, TypeError, ValueError) as exc:
+                    problems.append(f"{label}: its settings do not fit: {_settings_error(kind, exc)}")
+        if problems:
+            raise InvalidArgumentError(f"{where}: " + "; ".join(problems))
+
+    def target(self, notification: Notification) -> Any:
+        """What the notifier's ``send`` gets: a plugin notification's settings read into its
+        kind's schema (a dict when it declares none); the record itself for the typed kinds."""
+        if notification.kind != "plugin":
+            return notification.value
+        settings = notification.value.settings
+        values = {k: to_natural(v) for k, v in (settings.literals if settings else {}).items()}
+        kind = notification.notifier_kind
+        schema = self.schemas.get(kind)
+        if schema is None:
+            return values
+        if dataclasses.is_dataclass(schema):  # the reader's own word for this speaks of a config file
+            missing = [f.name for f in dataclasses.fields(schema) if f.name not in values and f.init
+                       and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+            if missing:
+                plural = "s" if len(missing) > 1 else ""
+                raise ValueError(f"it needs the setting{plural} {', '.join(missing)}")
+        return read_plugin_config(kind, schema, values)
+
+
+def _settings_error(kind: str, exc: Exception) -> str:
+    # the schema reader speaks of a plugin's config table; these are a notification's settings
+    text = str(exc).replace(f"plugin {kind!r} has", "it has")
+    for said in (f"plugin {kind!r}: [plugins.{kind}] is refused: ", f"plugin {kind!r}: ",
+                 f" ([plugins.{kind}])"):
+        text = text.replace(said, "")
+    return text
 
 
 def console_link(console_url: str, execution: str) -> str:
@@ -187,7 +263,14 @@ class NotificationSender:
             if sender is None:
                 known = ", ".join(sorted(self.senders)) or "none"
                 raise DeliveryError(f"no notifier for kind {row.kind!r} (installed: {known})")
-            target = codec.decode(Notification, row.target_bytes).value
+            notification = codec.decode(Notification, row.target_bytes)
+            if notification.template:
+                notice = replace(notice, message=notice.render(notification.template))
+            try:
+                target = NotificationKinds.of(self.senders).target(notification)
+            except (ConfigError, TypeError, ValueError) as exc:  # checked when registered; its schema changed
+                raise DeliveryError(f"the {row.kind} notification's settings no longer fit: {exc}",
+                                    retryable=False) from exc
             await sender.send(target, notice)
         except DeliveryError as exc:
             error, retryable = str(exc), exc.retryable
@@ -233,11 +316,14 @@ class NotificationSender:
 
 
 def builtin_senders(http: Any, smtp: Any = None) -> dict[str, Notifier]:
-    """The webhook, Slack and email senders over one httpx client and SMTP settings."""
+    """The webhook, Slack, email and PagerDuty senders over one httpx client (None: one per
+    delivery) and SMTP settings. ``wingspan serve`` has them through the ``wingspan_notifiers``
+    hook of its entry point (``wingspan.server.commands``), as it has a plugin's."""
+    from wingspan.server.notify.pagerduty import PagerDutySender
     from wingspan.server.notify.senders import EmailSender, SlackSender, SmtpSettings, WebhookSender
 
     return {"webhook": WebhookSender(http), "slack": SlackSender(http),
-            "email": EmailSender(smtp or SmtpSettings())}
+            "email": EmailSender(smtp or SmtpSettings()), "pagerduty": PagerDutySender(http)}
 
 
 async def run_notification_sender(admin: Any, *, stop: anyio.Event | None = None, smtp: Any = None,

@@ -21,6 +21,7 @@ PUBLIC = {
     "Remote",
     "task", "workflow", "dynamic", "map_task", "conditional", "approve", "sleep", "wait_for_input",
     "LaunchPlan", "CronSchedule", "FixedRate", "ConcurrencyPolicy", "Email", "Slack", "Webhook",
+    "Notify", "PagerDuty",  # issue #26 item 3: notifications of any kind a notifier declares
     "Resources", "Secret", "ContainerTask", "File", "Directory", "DataFrame", "NonRetryableError",
     "current_context", "WingspanError", "__version__",
     "HashMethod",  # issue #22 item 5: a user's hash of a value for cache keys, as Flyte spells it

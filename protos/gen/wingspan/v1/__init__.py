@@ -135,6 +135,7 @@ __all__ = (
     "Parameter",
     "ParameterMap",
     "PathStep",
+    "PluginNotification",
     "Project",
     "ProjectState",
     "RecordField",
@@ -2775,6 +2776,17 @@ class Notification(betterproto2.Message):
         4, betterproto2.TYPE_MESSAGE, optional=True, group="target"
     )
 
+    plugin: "PluginNotification | None" = betterproto2.field(
+        5, betterproto2.TYPE_MESSAGE, optional=True, group="target"
+    )
+
+    template: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    the message, with {{ execution }}, {{ project }}, {{ domain }}, {{ name }}, {{ workflow }},
+    {{ phase }}, {{ error }} and {{ link }} (the execution's console page) filled in; empty:
+    the default text
+    """
+
 
 default_message_pool.register_message("wingspan.v1", "Notification", Notification)
 
@@ -2918,6 +2930,24 @@ class PathStep(betterproto2.Message):
 
 
 default_message_pool.register_message("wingspan.v1", "PathStep", PathStep)
+
+
+@dataclass(eq=False, repr=False)
+class PluginNotification(betterproto2.Message):
+    """
+    A notification of a kind that a notifier plugin declares (PagerDuty, Teams, ...): the
+    server refuses a kind no installed notifier has, or settings its schema does not take.
+    """
+
+    kind: "str" = betterproto2.field(1, betterproto2.TYPE_STRING)
+
+    settings: "LiteralMap | None" = betterproto2.field(2, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    the settings the kind's schema reads, as a typed literal map (as a task's custom)
+    """
+
+
+default_message_pool.register_message("wingspan.v1", "PluginNotification", PluginNotification)
 
 
 @dataclass(eq=False, repr=False)
