@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -31,8 +32,11 @@ from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
 from wingspan.server.api.http_errors import status_of
 from wingspan.server.api.methods import methods
+from wingspan.server.console.folds import Folds
 from wingspan.server.console.forms import form_fields, read_form
 from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
+from wingspan.server.console.timeline import WIDTH as TIMELINE_WIDTH
+from wingspan.server.console.timeline import Timeline, timeline
 
 __all__ = ["console_routes"]
 
@@ -50,6 +54,9 @@ _REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-in
                "style-src 'unsafe-inline'; img-src data:; font-src data:")
 #: the tail of the latest attempt's log shown on a node's page
 _LOG_BYTES = 64 * 1024
+#: the children of an unfolded parent shown on the execution page (all of them: the parent's page)
+_CHILDREN_SHOWN = 100
+_EVENTS_PAGE = 1000
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
@@ -86,6 +93,11 @@ def _values(literals: Any) -> dict[str, str]:
         except Exception as exc:  # a value only its own classes can read: say so, keep the page
             found[name] = f"({literal.kind}: {type(exc).__name__})"
     return found
+
+
+def _sequence(event: Any) -> int:
+    found = event.workflow or event.node or event.task
+    return int(found.sequence) if found is not None else 0
 
 
 def _environment() -> jinja2.Environment:
@@ -197,27 +209,59 @@ class ConsolePages:
             text = str(exc) if status != 500 else "the live list failed; reload the page"
             yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
 
-    async def execution(self, project: str, domain: str, name: str) -> Response[bytes]:
+    async def execution(self, project: str, domain: str, name: str,
+                        query: Mapping[str, list[str]] | None = None) -> Response[bytes]:
+        """An execution: its top-level nodes, each parent's children folded or unfolded (a parent of
+        more than ``_FOLD_PAST`` starts folded; ``?open=`` and ``?closed=`` hold the reader's choice,
+        so a link keeps it), the graph with the unfolded children, and with ``?timeline=1`` its
+        attempts over time."""
+        query = query or {}
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
         execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
         data = await self.call("GetExecutionData", v1.GetExecutionRequest(id=ident))
-        nodes, token = [], ""
-        while True:  # the top-level nodes; a map's items and dynamic children load on demand
-            page = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-                execution_id=ident, limit=1000, token=token))
-            nodes += page.node_executions
-            token = page.next_token
-            if not token:
-                break
+        nodes = await self._all_nodes(ident)
+        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident))
+        folds = Folds.read(query, counts)
+        children = {parent: (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions
+            for parent in folds.unfolded}
         signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
-        graph = await self._graph(execution, {n.id.node_id: _phase_name(n.closure.phase) for n in nodes
-                                              if n.closure is not None and n.id is not None})
+        phases = {n.id.node_id: _phase_name(n.closure.phase) for n in [*nodes, *chain(*children.values())]
+                  if n.closure is not None and n.id is not None}
+        graph = await self._graph(execution, phases, {p: [c.id.node_id for c in kids if c.id is not None]
+                                                      for p, kids in children.items()})
+        attempts = await self._timeline(ident, {*phases}) if folds.timeline else None
         closure = execution.closure
         return self.render(
             "execution.html", project=project, domain=domain, execution=execution, closure=closure,
             inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
             signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
-            labels={n.id: n.label for n in graph.nodes} if graph else {})
+            labels={n.id: n.label for n in graph.nodes} if graph else {}, counts=counts, folds=folds,
+            children=children, timeline=attempts, timeline_width=TIMELINE_WIDTH)
+
+    async def _all_nodes(self, ident: v1.ExecutionId) -> list[Any]:
+        nodes, token = [], ""
+        while True:  # the top-level nodes; a map's items and dynamic children are read per parent
+            page = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+                execution_id=ident, limit=1000, token=token))
+            nodes += page.node_executions
+            token = page.next_token
+            if not token:
+                return nodes
+
+    async def _timeline(self, ident: v1.ExecutionId, shown: set[str]) -> Timeline:
+        """The attempts of the shown nodes, from every task event of the execution (read in pages)."""
+        events: list[Any] = []
+        after = 0
+        while True:
+            page = (await self.call("ListEvents", v1.ListEventsRequest(
+                execution_id=ident, after_sequence=after, limit=_EVENTS_PAGE))).events
+            events += page
+            last = _sequence(page[-1]) if page else 0
+            if len(page) < _EVENTS_PAGE or last <= after:
+                break
+            after = last
+        return timeline(events, shown, _phase_name, dt.datetime.now(dt.UTC))
 
     async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
         """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt
@@ -261,7 +305,7 @@ class ConsolePages:
         return Response(body, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": _REPORT_CSP})
 
-    async def _graph(self, execution: Any, phases: dict[str, str]) -> Any:
+    async def _graph(self, execution: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
         workflow_id = execution.closure.workflow_id if execution.closure else None
         if workflow_id is None or not workflow_id.name:
             return None
@@ -274,6 +318,9 @@ class ConsolePages:
                   for n in primary.template.nodes}
         order = list(connections.order) or list(labels)
         upstream = {k: list(v.ids) for k, v in connections.upstream.items()}
+        for parent, kids in children.items():  # an unfolded parent's children, just after it
+            order += kids
+            upstream.update({kid: [parent] for kid in kids})
         return layout(order, upstream, labels, phases)
 
     async def entities(self, project: str, domain: str, kind: str) -> Response[bytes]:
@@ -422,7 +469,8 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
     @get(f"{base}/executions/{{name:str}}", include_in_schema=False)
     async def execution(request: Request[Any, Any, Any]) -> Response[bytes]:
         p = request.path_params
-        return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"]))
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"], query))
 
     # node ids hold "/" (a map's items: n1/0), so the node is the path's last part
     @get(f"{base}/executions/{{name:str}}/nodes/{{node:path}}", include_in_schema=False)

@@ -37,9 +37,9 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
-    for task in (flows.add, flows.paint, flows.reported):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky):
         _post(api, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         _post(api, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -221,3 +221,29 @@ def test_a_node_page_with_its_log_children_and_a_report_whose_script_cannot_reac
     page.goto(f"{path}/nodes/n1")
     assert page.locator("#children tr[data-node]").count() == 2
     screenshot(page, "map-node-children")
+
+
+def test_the_timeline_of_a_retried_node_and_folding_a_map_of_many_items(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    launch = f"{BASE}/workflows/{flows.retried.name}/v1/launch"
+    made = registered.post(launch, json={"marker": str(tmp_path / "marker"), "items": str(list(range(40)))})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    page.goto(path)
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert page.locator("#nodes tr.child").count() == 0  # 40 items: folded
+    page.click("a.toggle[data-toggle=n1]")
+    page.wait_for_url("**open=n1**")
+    assert page.locator("#nodes tr.child[data-parent=n1]").count() == 40
+    assert page.locator("#graph g.node[data-node='n1/39']").count() == 1
+    page.click("#show-timeline")
+    page.wait_for_url("**timeline=1**")
+    assert "open=n1" in page.url  # the fold is kept
+    bars = page.locator("#timeline tr[data-node=n0] rect.bar")
+    assert bars.count() == 2
+    assert "the first attempt fails" in page.text_content("#timeline tr[data-node=n0] pre.attempt-error")
+    assert page.locator("#timeline tr[data-node='n1/39'] rect.bar").count() == 1
+    screenshot(page, "execution-timeline-and-unfolded-map")

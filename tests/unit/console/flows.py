@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import timedelta
+from pathlib import Path
 
 from wingspan import CronSchedule, Deck, LaunchPlan, approve, map_task, task, wait_for_input, workflow
 
@@ -38,6 +39,27 @@ def reported(x: int) -> int:
 def reporting(x: int, items: list[int]) -> list[int]:
     reported(x=x)
     doubled: list[int] = map_task(reported)(x=items)
+    return doubled
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task(retries=1)
+def flaky(marker: str) -> int:
+    """Fails its first attempt (leaving ``marker`` behind), so its retry succeeds."""
+    if not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise ConnectionError("the first attempt fails")
+    return 1
+
+
+@workflow
+def retried(marker: str, items: list[int]) -> list[int]:
+    flaky(marker=marker)
+    doubled: list[int] = map_task(double)(x=items)
     return doubled
 
 

@@ -1,0 +1,64 @@
+"""The execution page's timeline of attempts and its folded children, over HTTP against a live
+server with its engine (the browser tests drive the same pages in chromium)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+
+from tests.unit.console.served import TERMINAL, launch, phases_until
+
+
+async def _ran(http: httpx.AsyncClient, tmp_path: Path, items: int) -> str:
+    made = await launch(http, "workflows", "tests.unit.console.flows.retried",
+                        {"marker": str(tmp_path / "marker"), "items": str(list(range(items)))})
+    assert made.status_code == 200, made.text
+    url: str = made.json()["url"]
+    assert await phases_until(http, url.rsplit("/", 1)[1], TERMINAL) == "succeeded"
+    return url
+
+
+async def test_the_timeline_shows_each_attempt_of_a_retried_node_with_the_failed_ones_error(
+        http: httpx.AsyncClient, tmp_path: Path) -> None:
+    url = await _ran(http, tmp_path, 3)
+    page = (await http.get(url)).text
+    assert 'id="timeline"' not in page  # read from every event: only when asked
+    link = re.search(r'id="show-timeline" href="([^"]+)"', page)
+    assert link is not None
+    page = (await http.get(url + link.group(1).replace("&amp;", "&"))).text
+    row = re.search(r'<tr data-node="n0">(.*?)</tr>', page, re.S)
+    assert row is not None, page
+    bars = re.findall(r'<rect class="bar phase-([a-z_]+)" data-attempt="(\d+)"', row.group(1))
+    assert [b[1] for b in bars] == ["0", "1"]
+    assert bars[0][0] in {"failed", "retryable_failure"} and bars[1][0] == "succeeded"
+    assert "attempt 0" in row.group(1) and "ConnectionError: the first attempt fails" in row.group(1)
+    assert "2 attempts" in row.group(1)
+    # the map's items are unfolded (3 children), so their attempts are drawn too
+    assert '<tr data-node="n1/2">' in page
+
+
+async def test_a_parent_of_many_children_starts_folded_and_its_fold_is_kept_in_the_url(
+        http: httpx.AsyncClient, tmp_path: Path) -> None:
+    url = await _ran(http, tmp_path, 30)
+    page = (await http.get(url)).text
+    assert 'class="child"' not in page and 'data-node="n1/0"' not in page
+    toggle = re.search(r'data-toggle="n1" href="([^"]+)"\s+aria-expanded="false">▸ show 30 children', page)
+    assert toggle is not None, page
+    assert toggle.group(1) == "?open=n1"
+    page = (await http.get(url + toggle.group(1))).text
+    assert page.count('<tr data-node="n1/') == 30  # the node list
+    assert '<g class="node phase-succeeded" data-node="n1/29"' in page  # and the graph
+    toggle = re.search(r'data-toggle="n1" href="([^"]+)"\s+aria-expanded="true"', page)
+    assert toggle is not None and toggle.group(1) == "?closed=n1"
+
+
+async def test_a_parent_of_few_children_starts_unfolded_and_folds_on_request(
+        http: httpx.AsyncClient, tmp_path: Path) -> None:
+    url = await _ran(http, tmp_path, 3)
+    page = (await http.get(url)).text
+    assert page.count('<tr data-node="n1/') == 3
+    assert page.count('class="child" data-parent="n1"') == 3
+    page = (await http.get(url + "?closed=n1")).text
+    assert '<tr data-node="n1/' not in page and "▸ show 3 children" in page
