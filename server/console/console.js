@@ -121,6 +121,24 @@ function followList(table) {
   source.addEventListener("end", () => source.close());
 }
 
+// a running attempt's log: new output is appended as it is written, until the attempt ends
+function followLog(log) {
+  const source = new EventSource(log.dataset.live);
+  const state = document.getElementById("log-state");
+  source.addEventListener("log", (message) => {
+    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(JSON.parse(message.data).text);
+    if (follow) log.scrollTop = log.scrollHeight;
+  });
+  // closed on "end" and on a failure: a reconnect would ask from the page's first offset again
+  const stop = (text) => { source.close(); log.dataset.ended = "1"; if (state) state.textContent = text; };
+  source.addEventListener("end", (message) => {
+    const reason = JSON.parse(message.data).reason;
+    stop(reason === "ended" ? "the attempt has ended" : reason);
+  });
+  source.addEventListener("error", () => { if (log.dataset.ended !== "1") stop("the live log stopped; reload the page"); });
+}
+
 function zoomAndPan(svg) {
   const box = svg.viewBox.baseVal;
   svg.addEventListener("wheel", (event) => {
@@ -149,6 +167,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page && window.EventSource) follow(page);
   const list = document.getElementById("executions");
   if (list && list.dataset.live && window.EventSource) followList(list);
+  const log = document.getElementById("log");
+  if (log && log.dataset.live && window.EventSource) followLog(log);
   const svg = document.getElementById("graph");
   if (svg) zoomAndPan(svg);
   document.body.dataset.ready = "1";

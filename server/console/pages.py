@@ -9,6 +9,7 @@ link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import logging
@@ -52,8 +53,9 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 #: scripts and styles allowed, nothing from outside the server
 _REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
                "style-src 'unsafe-inline'; img-src data:; font-src data:")
-#: the tail of the latest attempt's log shown on a node's page
+#: the start of the latest attempt's log shown on a node's page (the page follows the rest live)
 _LOG_BYTES = 64 * 1024
+_ATTEMPT_ENDED = {"succeeded", "failed", "timed_out", "aborted", "retryable_failure"}
 #: the children of an unfolded parent shown on the execution page (all of them: the parent's page)
 _CHILDREN_SHOWN = 100
 _EVENTS_PAGE = 1000
@@ -275,18 +277,24 @@ class ConsolePages:
             execution_id=ident.execution_id, parent_node_id=node_id, limit=1000))).node_executions
         attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
             node_execution_id=ident, limit=100))).task_executions
-        log_text = ""
+        log_text, log_offset, live_log = "", 0, ""
         if attempts:
             chunks = []
             request = v1.GetTaskLogsRequest(node_execution_id=ident)
             async for chunk in self.call_stream("GetTaskLogs", request):
                 chunks.append(chunk.data)
+                log_offset = chunk.next_offset
                 if sum(map(len, chunks)) > _LOG_BYTES:
                     break
-            log_text = b"".join(chunks)[-_LOG_BYTES:].decode(errors="replace")
+            log_text = b"".join(chunks).decode(errors="replace")
+            latest = max(attempts, key=lambda a: a.id.attempt if a.id is not None else 0)
+            if latest.closure is None or _phase_name(latest.closure.phase) not in _ATTEMPT_ENDED:
+                number = latest.id.attempt if latest.id else 0
+                where = urlencode({"node": node_id, "attempt": number, "offset": log_offset})
+                live_log = f"/console/projects/{project}/domains/{domain}/executions/{name}/log?{where}"
         return self.render("node.html", project=project, domain=domain, name=name, node=node,
                            inputs=_values(data.inputs), outputs=_values(data.outputs), children=children,
-                           attempts=attempts, log_text=log_text, report=REPORT_LOG)
+                           attempts=attempts, log_text=log_text, live_log=live_log, report=REPORT_LOG)
 
     async def report(self, project: str, domain: str, name: str, node_id: str,
                      attempt: int) -> Response[bytes]:
@@ -401,6 +409,25 @@ class ConsolePages:
             text = str(exc) if status != 500 else "the live stream failed; reload the page"
             yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
 
+    async def live_log(self, project: str, domain: str, name: str, node_id: str, attempt: int,
+                       offset: int) -> AsyncIterator[ServerSentEventMessage]:
+        """An attempt's log from ``offset`` as it is written ("log": its text and the next offset),
+        then "end" once the attempt has ended (or the stream failed: the page then says so)."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        request = v1.GetTaskLogsRequest(node_execution_id=ident, attempt=attempt, offset=offset, follow=True)
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two chunks
+        try:
+            async for chunk in self.call_stream("GetTaskLogs", request):
+                if chunk.data:
+                    written = {"text": text.decode(chunk.data), "offset": chunk.next_offset}
+                    yield ServerSentEventMessage(json.dumps(written), event="log")
+            yield ServerSentEventMessage(json.dumps({"reason": "ended"}), event="end")
+        except Exception as exc:
+            status, code = status_of(exc)
+            reason = str(exc) if status != 500 else "the live log failed; reload the page"
+            yield ServerSentEventMessage(json.dumps({"reason": reason, "code": code}), event="end")
+
     def call_stream(self, method: str, message: Any) -> AsyncIterator[Any]:
         handler = self.state.backend.handler(self.by_name[method])
         if handler is None:
@@ -488,6 +515,16 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         found = pages.report(p["project"], p["domain"], p["name"], node_id, int(attempt))
         return await guarded("report", found)
 
+    @get(f"{base}/executions/{{name:str}}/log", include_in_schema=False)
+    async def live_log(request: Request[Any, Any, Any]) -> ServerSentEvent | Response[bytes]:
+        p, q = request.path_params, request.query_params
+        attempt, offset = q.get("attempt", ""), q.get("offset", "0")
+        if not attempt.isdigit() or not offset.isdigit() or not q.get("node"):
+            return pages.render("error.html", 400, title="INVALID_ARGUMENT", project=p["project"],
+                                domain=p["domain"], message="give ?node=NODE&attempt=NUMBER&offset=BYTES")
+        return ServerSentEvent(pages.live_log(p["project"], p["domain"], p["name"], q["node"], int(attempt),
+                                              int(offset)))
+
     @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
     async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
         p = request.path_params
@@ -544,5 +581,5 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
                         headers={"Cache-Control": "no-cache"})
 
-    return [root, dashboard, executions, live_executions, execution, node, report, live, entities, launch,
-            signal, static]
+    return [root, dashboard, executions, live_executions, execution, node, report, live_log, live, entities,
+            launch, signal, static]

@@ -37,9 +37,9 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
-    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks):
         _post(api, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         _post(api, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -247,3 +247,24 @@ def test_the_timeline_of_a_retried_node_and_folding_a_map_of_many_items(
     assert "the first attempt fails" in page.text_content("#timeline tr[data-node=n0] pre.attempt-error")
     assert page.locator("#timeline tr[data-node='n1/39'] rect.bar").count() == 1
     screenshot(page, "execution-timeline-and-unfolded-map")
+
+
+def test_a_running_attempts_log_grows_on_the_node_page_without_reloading(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    marker = tmp_path / "go-on"
+    made = registered.post(f"{BASE}/workflows/{flows.talking.name}/v1/launch", json={"marker": str(marker)})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    _wait_for_node(registered, path.rsplit("/", 1)[1], "running")
+    page.goto(f"{path}/nodes/n0")
+    page.wait_for_selector("body[data-ready='1']")
+    page.evaluate("window.sameLoad = true")
+    page.wait_for_selector("#log:has-text('first line')")
+    assert "second line" not in page.text_content("#log")
+    marker.touch()
+    page.wait_for_selector("#log:has-text('second line')", timeout=30_000)
+    page.wait_for_selector("#log[data-ended='1']")
+    assert page.text_content("#log-state") == "the attempt has ended"
+    assert page.evaluate("window.sameLoad") is True  # appended live, not reloaded
+    screenshot(page, "node-log-followed-live")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -54,6 +55,25 @@ def flaky(marker: str) -> int:
         Path(marker).write_text("failed once")
         raise ConnectionError("the first attempt fails")
     return 1
+
+
+@task
+def talks(marker: str) -> int:
+    """Writes a line, waits (at most a minute) until ``marker`` exists, then writes another."""
+    print("first line", flush=True)
+    deadline = time.monotonic() + 60
+    while not Path(marker).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{marker} never appeared")
+        time.sleep(0.05)
+    print("second line", flush=True)
+    return 0
+
+
+@workflow
+def talking(marker: str) -> int:
+    said: int = talks(marker=marker)
+    return said
 
 
 @workflow

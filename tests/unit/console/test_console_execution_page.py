@@ -3,6 +3,8 @@ server with its engine (the browser tests drive the same pages in chromium)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from pathlib import Path
 
@@ -62,3 +64,37 @@ async def test_a_parent_of_few_children_starts_unfolded_and_folds_on_request(
     assert page.count('class="child" data-parent="n1"') == 3
     page = (await http.get(url + "?closed=n1")).text
     assert '<tr data-node="n1/' not in page and "▸ show 3 children" in page
+
+
+async def test_a_running_attempts_log_is_followed_live_until_it_ends(
+        http: httpx.AsyncClient, tmp_path: Path) -> None:
+    marker = tmp_path / "go-on"
+    made = await launch(http, "workflows", "tests.unit.console.flows.talking", {"marker": str(marker)})
+    url = made.json()["url"]
+    name = url.rsplit("/", 1)[1]
+    assert await phases_until(http, name, {"running"}, kind="node") == "running"
+    page = (await http.get(f"{url}/nodes/n0")).text
+    live = re.search(r'<pre id="log" class="log" data-live="([^"]+)"', page)
+    assert live is not None, page
+    texts: list[str] = []
+
+    async def follow() -> str:
+        async with http.stream("GET", live.group(1).replace("&amp;", "&")) as stream:
+            event = ""
+            async for line in stream.aiter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event == "log":
+                    texts.append(json.loads(line[5:])["text"])
+                    if "first line" in "".join(texts) or "first line" in page:
+                        marker.touch()  # the task goes on only now: its second line is written live
+                elif line.startswith("data:") and event == "end":
+                    return str(json.loads(line[5:])["reason"])
+        raise AssertionError("the log stream closed without saying why")
+
+    if "first line" in page:
+        marker.touch()
+    assert await asyncio.wait_for(follow(), 60) == "ended"
+    assert "second line" in "".join(texts)
+    ended = (await http.get(f"{url}/nodes/n0")).text
+    assert 'data-live="' not in ended and "first line\nsecond line" in ended
