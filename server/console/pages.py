@@ -59,6 +59,8 @@ _ATTEMPT_ENDED = {"succeeded", "failed", "timed_out", "aborted", "retryable_fail
 #: the children of an unfolded parent shown on the execution page (all of them: the parent's page)
 _CHILDREN_SHOWN = 100
 _EVENTS_PAGE = 1000
+#: the children per page of a node's page (a map of 10,000 items: 20 pages, each quick to draw)
+_CHILDREN_PAGE = 500
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
@@ -265,16 +267,22 @@ class ConsolePages:
             after = last
         return timeline(events, shown, _phase_name, dt.datetime.now(dt.UTC))
 
-    async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
-        """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt
-        with its error, logs and report, and the latest attempt's log text."""
+    async def node(self, project: str, domain: str, name: str, node_id: str,
+                   children_token: str = "") -> Response[bytes]:
+        """One node: its phase, inputs, outputs, children (map items, dynamic nodes; a page of them,
+        ``children_token`` the next page's), every attempt with its error, logs and report, and the
+        latest attempt's log text."""
         ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
                                    node_id=node_id)
         node = await self.call("GetNodeExecution", v1.GetNodeExecutionRequest(id=ident))
         data = await self.call("GetNodeExecutionData", v1.GetNodeExecutionRequest(id=ident))
         # a map's items and a dynamic node's children (a map node does not say it is a parent)
-        children = (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-            execution_id=ident.execution_id, parent_node_id=node_id, limit=1000))).node_executions
+        listed = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident.execution_id, parent_node_id=node_id, limit=_CHILDREN_PAGE,
+            token=children_token))
+        children = listed.node_executions
+        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident.execution_id))
+        next_children = f"?{urlencode({'children': listed.next_token})}" if listed.next_token else ""
         attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
             node_execution_id=ident, limit=100))).task_executions
         log_text, log_offset, live_log = "", 0, ""
@@ -294,7 +302,9 @@ class ConsolePages:
                 live_log = f"/console/projects/{project}/domains/{domain}/executions/{name}/log?{where}"
         return self.render("node.html", project=project, domain=domain, name=name, node=node,
                            inputs=_values(data.inputs), outputs=_values(data.outputs), children=children,
-                           attempts=attempts, log_text=log_text, live_log=live_log, report=REPORT_LOG)
+                           attempts=attempts, log_text=log_text, live_log=live_log, report=REPORT_LOG,
+                           child_count=counts.get(node_id, 0), next_children=next_children,
+                           later_page=bool(children_token))
 
     async def report(self, project: str, domain: str, name: str, node_id: str,
                      attempt: int) -> Response[bytes]:
@@ -503,7 +513,9 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
     @get(f"{base}/executions/{{name:str}}/nodes/{{node:path}}", include_in_schema=False)
     async def node(request: Request[Any, Any, Any]) -> Response[bytes]:
         p = request.path_params
-        return await guarded("node", pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/")))
+        found = pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/"),
+                           request.query_params.get("children", ""))
+        return await guarded("node", found)
 
     @get(f"{base}/executions/{{name:str}}/report", include_in_schema=False)
     async def report(request: Request[Any, Any, Any]) -> Response[bytes]:

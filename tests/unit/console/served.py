@@ -44,7 +44,8 @@ async def phases_until(http: httpx.AsyncClient, execution: str, wanted: set[str]
     """Follows the execution's live stream until its phase (``kind`` "node": any top-level node's) is
     one of ``wanted``; returns that phase."""
     async def follow() -> str:
-        async with http.stream("GET", f"{BASE}/executions/{execution}/live") as stream:
+        # a long quiet spell (a map of thousands runs with no top-level event) is no read timeout
+        async with http.stream("GET", f"{BASE}/executions/{execution}/live", timeout=within) as stream:
             event = ""
             async for line in stream.aiter_lines():
                 if line.startswith("event:"):
