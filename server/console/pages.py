@@ -376,6 +376,13 @@ class ConsolePages:
         entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
         _, parameters, _, _ = _interface_of(kind, entity)
         inputs, errors = read_form(parameters, given)
+        for name, literal in inputs.literals.items():  # a file: only one this server's store holds
+            if literal.kind == "blob":
+                try:
+                    self.state.backend.admin.store.key_of(literal.value.uri)
+                except WingspanError:
+                    uri = literal.value.uri
+                    errors[name] = f"{uri!r} is not in this server's store; upload the file here"
         if errors:
             body = {"code": "INVALID_ARGUMENT", "message": "some inputs are wrong", "fields": errors}
             return Response(json.dumps(body).encode(), status_code=400, media_type="application/json")

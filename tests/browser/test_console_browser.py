@@ -37,7 +37,8 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
-    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
+                 flows.describe, flows.measure):
         _post(api, "RegisterTask", task_request(task, "v1"))
     for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
@@ -268,3 +269,38 @@ def test_a_running_attempts_log_grows_on_the_node_page_without_reloading(
     assert page.text_content("#log-state") == "the attempt has ended"
     assert page.evaluate("window.sameLoad") is True  # appended live, not reloaded
     screenshot(page, "node-log-followed-live")
+
+
+def test_a_dataclass_input_as_nested_fields_and_a_file_uploaded_from_the_form(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    page.goto(f"{BASE}/tasks/{flows.describe.name}")
+    page.fill("#in-shape--name", "box")
+    page.fill("#in-shape--corner--x", "one")
+    page.click("#launch button[type=submit]")
+    page.wait_for_selector("#err-shape--corner--x:has-text('not a whole number')")
+    assert page.text_content("#err-shape--corner--y") == "required: give a value"
+    assert page.text_content("#err-shape--name") == ""
+    screenshot(page, "launch-form-dataclass-errors")
+    page.fill("#in-shape--corner--x", "1")
+    page.fill("#in-shape--corner--y", "2.5")
+    page.fill("#in-scale", "2")
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "box at (2, 5.0) origin" in page.text_content("#outputs")
+    given = tmp_path / "hello world.txt"
+    given.write_bytes(b"hello from the browser")
+    page.goto(f"{BASE}/tasks/{flows.measure.name}")
+    page.click("#launch button[type=submit]")
+    page.wait_for_selector("#err-data:has-text('required')")  # no file chosen yet
+    page.set_input_files("#in-data", str(given))
+    screenshot(page, "launch-form-file")
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "22 bytes: hello from the browser" in page.text_content("#outputs")

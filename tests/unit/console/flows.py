@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import enum
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from wingspan import CronSchedule, Deck, LaunchPlan, approve, map_task, task, wait_for_input, workflow
+from wingspan import CronSchedule, Deck, File, LaunchPlan, approve, map_task, task, wait_for_input, workflow
 
 
 class Colour(enum.Enum):
@@ -41,6 +42,31 @@ def reporting(x: int, items: list[int]) -> list[int]:
     reported(x=x)
     doubled: list[int] = map_task(reported)(x=items)
     return doubled
+
+
+@dataclass
+class Point:
+    x: int
+    y: float
+    label: str = "origin"
+
+
+@dataclass
+class Shape:
+    name: str
+    corner: Point
+
+
+@task
+def describe(shape: Shape, scale: int = 1) -> str:
+    return f"{shape.name} at ({shape.corner.x * scale}, {shape.corner.y * scale}) {shape.corner.label}"
+
+
+@task
+def measure(data: File) -> str:
+    with data.open("rb") as handle:
+        content = handle.read()
+    return f"{len(content)} bytes: {content.decode()}"
 
 
 @task

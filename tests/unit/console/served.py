@@ -27,7 +27,8 @@ async def post(http: httpx.AsyncClient, method: str, message: Any) -> dict[str, 
 
 
 async def register(http: httpx.AsyncClient) -> None:
-    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
+                 flows.describe, flows.measure):
         await post(http, "RegisterTask", task_request(task, "v1"))
     for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
         await post(http, "RegisterWorkflow", workflow_request(wf, "v1"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.unit.console.served import DOMAIN, PROJECT, TERMINAL, launch, phases_until, register
+from tests.unit.console.served import BASE, DOMAIN, JSON, PROJECT, TERMINAL, launch, phases_until, register
 from wingspan.core.config import Settings
 from wingspan.core.model.events import Event, NodeExecutionEvent
 from wingspan.core.model.execution import NodePhase
@@ -144,3 +144,43 @@ async def test_every_child_of_a_map_of_5000_items_is_reachable_a_page_at_a_time(
             link = "/nodes/n1" + found.group(1).replace("&amp;", "&") if found else ""
         assert pages == 10
         assert sorted(seen) == sorted(f"n1/{i}" for i in range(5000))  # each once, none missing
+
+
+async def test_a_dataclass_input_is_a_group_of_typed_fields_with_an_error_beside_each(
+        http: httpx.AsyncClient) -> None:
+    page = (await http.get(f"{BASE}/tasks/tests.unit.console.flows.describe")).text
+    assert '<fieldset class="record" id="in-shape">' in page
+    assert '<fieldset class="record" id="in-shape--corner">' in page  # the nested record, nested
+    for name, html_id in (("shape.name", "shape--name"), ("shape.corner.x", "shape--corner--x"),
+                          ("shape.corner.y", "shape--corner--y")):
+        assert f'<input id="in-{html_id}" name="{name}"' in page
+    assert 'name="shape.corner.label" value="" ' in page  # has a default: may stay empty
+    bad = await launch(http, "tasks", "tests.unit.console.flows.describe",
+                       {"shape.name": "box", "shape.corner.x": "one", "shape.corner.y": "", "scale": "2"})
+    assert bad.status_code == 400
+    assert bad.json()["fields"] == {"shape.corner.y": "required: give a value",
+                                    "shape.corner.x": "'one' is not a whole number"}
+    made = await launch(http, "tasks", "tests.unit.console.flows.describe",
+                        {"shape.name": "box", "shape.corner.x": "1", "shape.corner.y": "2.5", "scale": "2",
+                         "shape.corner.label": ""})
+    assert made.status_code == 200, made.text
+    name = made.json()["url"].rsplit("/", 1)[1]
+    assert await phases_until(http, name, TERMINAL) == "succeeded"
+    assert "box at (2, 5.0) origin" in (await http.get(made.json()["url"])).text
+
+
+async def test_a_file_input_takes_a_file_uploaded_through_the_data_proxy_and_nothing_else(
+        http: httpx.AsyncClient) -> None:
+    page = (await http.get(f"{BASE}/tasks/tests.unit.console.flows.measure")).text
+    assert '<input id="in-data" name="data" type="file" data-upload="1">' in page
+    outside = await launch(http, "tasks", "tests.unit.console.flows.measure", {"data": "file:///etc/passwd"})
+    assert outside.status_code == 400
+    assert "not in this server's store" in outside.json()["fields"]["data"]
+    place = (await http.post("/api/v1/CreateUploadLocation", headers=JSON, content=json.dumps(
+        {"project": PROJECT, "domain": DOMAIN, "filename": "hello.txt"}))).json()
+    assert (await http.put(place["signedUrl"], content=b"hello")).status_code in (200, 201, 204)
+    made = await launch(http, "tasks", "tests.unit.console.flows.measure", {"data": place["nativeUrl"]})
+    assert made.status_code == 200, made.text
+    name = made.json()["url"].rsplit("/", 1)[1]
+    assert await phases_until(http, name, TERMINAL) == "succeeded"
+    assert "5 bytes: hello" in (await http.get(made.json()["url"])).text
