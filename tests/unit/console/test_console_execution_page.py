@@ -184,3 +184,17 @@ async def test_a_file_input_takes_a_file_uploaded_through_the_data_proxy_and_not
     name = made.json()["url"].rsplit("/", 1)[1]
     assert await phases_until(http, name, TERMINAL) == "succeeded"
     assert "5 bytes: hello" in (await http.get(made.json()["url"])).text
+
+
+async def test_a_long_list_input_shows_its_first_items_and_how_many_more(tmp_path: Path) -> None:
+    server = ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2, engine=False)
+    async with server, httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:
+        await register(http)
+        made = await launch(http, "workflows", "tests.unit.console.flows.retried",
+                            {"marker": str(tmp_path / "marker"), "items": str(list(range(1000, 3000)))})
+        page = (await http.get(made.json()["url"])).text
+        shown = re.search(r"<dt>items</dt><dd><pre>(.*?)</pre>", page, re.S)
+        assert shown is not None, page
+        assert shown.group(1).startswith("[\n 1000,\n 1001,")
+        assert shown.group(1).endswith("\n 1099,\n … 1,900 more of 2,000\n]")
+        assert "1100" not in shown.group(1)
