@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -100,7 +101,8 @@ async def main() -> None:
             await conn.close()
             url = env["WINGSPAN_TEST_PG_URL"].rsplit("/", 1)[0] + f"/{name}"
         settings = Settings(home=Path(tmp) / "home", db_url=url, http_port=0, grpc_port=0)
-        results: dict[str, Any] = {"python": sys.version.split()[0], "executions": args.executions}
+        results: dict[str, Any] = {"python": sys.version.split()[0], "executions": args.executions,
+                                   "load_before": [round(x, 1) for x in os.getloadavg()]}
         try:
             async with ApiServer(settings, grace=1, engine=False) as server:
                 results["backend"] = server.admin.db.dialect
@@ -109,6 +111,7 @@ async def main() -> None:
                 results["bulk_insert_s"] = round(time.perf_counter() - start, 1)
                 async with httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
                     results["median_ms"] = await measure(http, args.repeat)
+                results["load_after"] = [round(x, 1) for x in os.getloadavg()]
         finally:
             if dsn:
                 conn = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres")

@@ -3,6 +3,9 @@
 
     python bench/console_page_bench.py                 # a map of 10,000 items and a chain of 100
     python bench/console_page_bench.py --items 2000    # a smaller map
+    python bench/console_page_bench.py --running-only  # the page while it runs, then terminate
+                                                       # (a 10,000-item map takes many minutes
+                                                       # on a loaded 2-core machine)
 
 A server (SQLite, local-process tasks, its engine in the same process, as ``wingspan serve``
 runs it) runs the workflow for real; Debian's chromium
@@ -18,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -105,8 +109,10 @@ async def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--watch", type=float, default=5.0)
+    parser.add_argument("--running-only", action="store_true")
     args = parser.parse_args()
-    results: dict[str, Any] = {"python": sys.version.split()[0], "nodes": args.items + CHAIN}
+    results: dict[str, Any] = {"python": sys.version.split()[0], "nodes": args.items + CHAIN,
+                               "load_before": [round(x, 1) for x in os.getloadavg()]}
     with tempfile.TemporaryDirectory() as tmp:
         server = ApiServer(Settings(home=Path(tmp) / "home", http_port=0, grpc_port=0), grace=2)
         async with server, httpx.AsyncClient(base_url=server.http_url, timeout=60) as http:
@@ -123,7 +129,8 @@ async def main() -> None:
             results.update(await asyncio.to_thread(
                 measure_in_chromium, server.http_url, path, args.repeat, args.watch, True))
             name = path.rsplit("/", 1)[1]
-            while True:  # follow it to its end over the execution's own live stream
+            results["load_after_running_page"] = [round(x, 1) for x in os.getloadavg()]
+            while not args.running_only:  # follow it to its end over the execution's own live stream
                 async with http.stream("GET", f"{BASE}/executions/{name}/live", timeout=None) as stream:
                     async for line in stream.aiter_lines():
                         if line.startswith("event: end"):
@@ -132,9 +139,11 @@ async def main() -> None:
                 if phase["closure"]["phase"] in ("WORKFLOW_PHASE_SUCCEEDED", "WORKFLOW_PHASE_FAILED"):
                     results["execution_phase"] = phase["closure"]["phase"]
                     break
-            results["execution_s"] = round(time.perf_counter() - started, 1)
-            results.update(await asyncio.to_thread(
-                measure_in_chromium, server.http_url, path, args.repeat, args.watch, False))
+            if not args.running_only:  # else the server stops with the execution still running
+                results["execution_s"] = round(time.perf_counter() - started, 1)
+                results.update(await asyncio.to_thread(
+                    measure_in_chromium, server.http_url, path, args.repeat, args.watch, False))
+                results["load_after"] = [round(x, 1) for x in os.getloadavg()]
         for plugin in server.engine.registry.plugins:
             await plugin.aclose()
     print(json.dumps(results, indent=2))

@@ -70,18 +70,41 @@ async function act(button) {
   }
 }
 
+// a chosen file goes to this server's store through the data proxy first; its field then
+// sends the stored object's URI
+async function upload(form, field) {
+  const file = field.files[0];
+  const page = JSON.parse(form.dataset.scope);
+  const filename = file.name.replace(/[^A-Za-z0-9_.-]/g, "_").slice(-255) || "upload";
+  const place = await send("/api/v1/CreateUploadLocation", { project: page.project, domain: page.domain, filename });
+  const response = await fetch(place.signedUrl, { method: "PUT", body: file });
+  if (!response.ok) throw new Error(`${file.name}: the upload failed (${response.status} ${await response.text()})`);
+  return place.nativeUrl;
+}
+
 async function launch(form) {
-  const values = {};
-  for (const field of form.querySelectorAll("input, select, textarea")) values[field.name] = field.value;
   for (const place of form.querySelectorAll(".field-error")) place.textContent = "";
   document.getElementById("launch-error").textContent = "";
+  const values = {};
+  const failed = {};
+  for (const field of form.querySelectorAll("input, select, textarea")) {
+    if (field.type !== "file") values[field.name] = field.value;
+    else if (field.files.length) {
+      try { values[field.name] = await upload(form, field); } catch (error) { failed[field.name] = error.message; }
+    }
+  }
   try {
+    if (Object.keys(failed).length) {
+      const error = new Error("a file could not be uploaded");
+      error.data = { fields: failed };
+      throw error;
+    }
     const made = await send(form.dataset.url, values);
     window.location.assign(made.url);
   } catch (error) {
     const fields = (error.data && error.data.fields) || {};
     for (const [name, text] of Object.entries(fields)) {
-      const place = document.getElementById("err-" + name);
+      const place = document.getElementById("err-" + name.replaceAll(".", "--"));
       if (place) place.textContent = text;
     }
     document.getElementById("launch-error").textContent = error.message;
@@ -121,6 +144,24 @@ function followList(table) {
   source.addEventListener("end", () => source.close());
 }
 
+// a running attempt's log: new output is appended as it is written, until the attempt ends
+function followLog(log) {
+  const source = new EventSource(log.dataset.live);
+  const state = document.getElementById("log-state");
+  source.addEventListener("log", (message) => {
+    const follow = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+    log.append(JSON.parse(message.data).text);
+    if (follow) log.scrollTop = log.scrollHeight;
+  });
+  // closed on "end" and on a failure: a reconnect would ask from the page's first offset again
+  const stop = (text) => { source.close(); log.dataset.ended = "1"; if (state) state.textContent = text; };
+  source.addEventListener("end", (message) => {
+    const reason = JSON.parse(message.data).reason;
+    stop(reason === "ended" ? "the attempt has ended" : reason);
+  });
+  source.addEventListener("error", () => { if (log.dataset.ended !== "1") stop("the live log stopped; reload the page"); });
+}
+
 function zoomAndPan(svg) {
   const box = svg.viewBox.baseVal;
   svg.addEventListener("wheel", (event) => {
@@ -149,6 +190,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page && window.EventSource) follow(page);
   const list = document.getElementById("executions");
   if (list && list.dataset.live && window.EventSource) followList(list);
+  const log = document.getElementById("log");
+  if (log && log.dataset.live && window.EventSource) followLog(log);
   const svg = document.getElementById("graph");
   if (svg) zoomAndPan(svg);
   document.body.dataset.ready = "1";

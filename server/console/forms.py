@@ -1,9 +1,12 @@
 """The launch form: fields made from an entity's inputs, and the typed inputs read back from them.
 
 Each input becomes one field by its literal type: a number, text, a checkbox, a choice of
-an enum's values, a date and time, or JSON for lists, dicts, records and unions. Reading
-the form checks every field and reports each error under its field's name, so the page
-can show it beside the field; nothing is launched unless every field is right.
+an enum's values, a date and time, a file (uploaded through the data proxy by the page, the
+field then holds its URI), a group of fields for a record (a dataclass or pydantic model,
+nested records nested groups; a field's name is its dotted path, ``shape.corner.x``), or
+JSON for lists, dicts and unions. Reading the form checks every field and reports each
+error under its field's name, so the page can show it beside the field; nothing is
+launched unless every field is right.
 """
 
 from __future__ import annotations
@@ -16,7 +19,14 @@ from typing import Any
 
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.interface import Parameter
-from wingspan.core.model.literals import Literal, LiteralMap, LiteralType, SimpleType
+from wingspan.core.model.literals import (
+    Blob,
+    BlobDimensionality,
+    Literal,
+    LiteralMap,
+    LiteralType,
+    SimpleType,
+)
 from wingspan.core.types.naturals import from_natural, to_natural
 
 __all__ = ["FormField", "form_fields", "read_form"]
@@ -25,20 +35,29 @@ __all__ = ["FormField", "form_fields", "read_form"]
 @dataclass(frozen=True, slots=True)
 class FormField:
     name: str
-    #: "int", "float", "str", "bool", "enum", "datetime" or "json"
+    #: "int", "float", "str", "bool", "enum", "datetime", "file", "record" or "json"
     kind: str
     type_text: str
     default: str
     required: bool
     choices: tuple[str, ...] = ()
     description: str = ""
+    #: a record's fields (their names dotted paths below this one's)
+    fields: tuple[FormField, ...] = ()
+
+    @property
+    def html_id(self) -> str:
+        """The name as an element id: dots (CSS class selectors) become ``--``."""
+        return self.name.replace(".", "--")
 
 
 def _kind(lt: LiteralType) -> str:
     if lt.kind == "simple":
         return {SimpleType.INTEGER: "int", SimpleType.FLOAT: "float", SimpleType.STRING: "str",
                 SimpleType.BOOLEAN: "bool", SimpleType.DATETIME: "datetime"}.get(SimpleType(lt.value), "json")
-    return "enum" if lt.kind == "enum_type" else "json"
+    if lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE:
+        return "file"
+    return {"enum_type": "enum", "record_type": "record"}.get(lt.kind, "json")
 
 
 def _default_text(kind: str, literal: Literal | None) -> str:
@@ -54,6 +73,18 @@ def _default_text(kind: str, literal: Literal | None) -> str:
     return json.dumps(value, default=str)
 
 
+def _field(name: str, lt: LiteralType, default: Literal | None, required: bool, description: str = "",
+           ) -> FormField:
+    kind = _kind(lt)
+    choices = tuple(lt.value.values) if kind == "enum" else ()
+    if kind != "record":
+        return FormField(name, kind, str(lt), _default_text(kind, default), required, choices, description)
+    values = {f.name: f.value for f in default.value.fields} if default is not None else {}
+    fields = tuple(_field(f"{name}.{f.name}", f.type, values.get(f.name), required and not f.optional)
+                   for f in lt.value.fields if f.type is not None)
+    return FormField(name, kind, str(lt), "", required, (), description, fields)
+
+
 def form_fields(parameters: Sequence[Parameter]) -> list[FormField]:
     """One field per input that the caller may give (fixed inputs of a launch plan are not among them)."""
     found = []
@@ -61,12 +92,8 @@ def form_fields(parameters: Sequence[Parameter]) -> list[FormField]:
         variable = parameter.variable
         if variable is None or variable.type is None:
             continue
-        kind = _kind(variable.type)
-        choices = tuple(variable.type.value.values) if kind == "enum" else ()
         required = parameter.required and parameter.default is None
-        default = _default_text(kind, parameter.default)
-        found.append(FormField(variable.name, kind, str(variable.type), default, required, choices,
-                               variable.description))
+        found.append(_field(variable.name, variable.type, parameter.default, required, variable.description))
     return found
 
 
@@ -101,23 +128,87 @@ def _value(kind: str, text: str) -> Any:
 
 
 def read_form(parameters: Sequence[Parameter], given: Mapping[str, Any]) -> tuple[LiteralMap, dict[str, str]]:
-    """The inputs in ``given`` (field name -> text) as literals, and an error per wrong field.
-    An empty field of an input with a default is left out, so the default applies."""
-    types = {p.variable.name: p for p in parameters if p.variable is not None and p.variable.type is not None}
+    """The inputs in ``given`` (field name -> text; a record's fields by dotted name, or the whole
+    record as JSON under its own name) as literals, and an error per wrong field. An empty field
+    of an input with a default is left out, so the default applies."""
+    fields = {f.name: f for f in form_fields(parameters)}
+    types = {p.variable.name: p.variable.type for p in parameters
+             if p.variable is not None and p.variable.type is not None}
     errors: dict[str, str] = {}
-    for name in sorted(set(given) - set(types)):
-        errors[name] = f"{name!r} is not an input here; inputs: {', '.join(types) or 'none'}"
+    known = {name for f in fields.values() for name in _names(f)}
+    for name in sorted(set(given) - known):
+        errors[name] = f"{name!r} is not an input here; inputs: {', '.join(fields) or 'none'}"
     literals: dict[str, Literal] = {}
-    for name, parameter in types.items():
-        assert parameter.variable is not None and parameter.variable.type is not None
-        lt, text = parameter.variable.type, given.get(name)
-        kind = _kind(lt)
-        if not isinstance(text, str) or (text == "" and kind != "str"):
-            if parameter.required and parameter.default is None:
-                errors[name] = "required: give a value"
-            continue
+    for name, form_field in fields.items():
         try:
-            literals[name] = from_natural(_value(kind, text), lt, name)
+            if form_field.kind == "record" and not isinstance(given.get(name), str):
+                value = _record(form_field, given, errors)
+                if value is _MISSING:
+                    if form_field.required:
+                        errors.setdefault(name, "required: give a value")
+                    continue
+                if value is _WRONG:
+                    continue
+            else:
+                value = _one(form_field, given.get(name), errors)
+                if value is _MISSING or value is _WRONG:
+                    continue
+            literals[name] = _literal(value, types[name], name)
         except (ValueError, TypeTransformerError) as exc:
             errors[name] = str(exc)
     return LiteralMap(literals), errors
+
+
+_MISSING, _WRONG = object(), object()
+
+
+def _names(form_field: FormField) -> list[str]:
+    return [form_field.name, *(n for f in form_field.fields for n in _names(f))]
+
+
+def _one(form_field: FormField, text: Any, errors: dict[str, str], *, empty_is_missing: bool = False) -> Any:
+    """A plain field's value, ``_MISSING`` when left empty (an error if it is required), or
+    ``_WRONG`` with its error recorded. An empty text is a value of its own (``""``) unless
+    ``empty_is_missing``."""
+    kind = "json" if form_field.kind == "record" else form_field.kind
+    if not isinstance(text, str) or (text == "" and (kind != "str" or empty_is_missing)):
+        if form_field.required:
+            errors[form_field.name] = "required: give a value"
+            return _WRONG
+        return _MISSING
+    try:
+        return _value(kind, text)
+    except ValueError as exc:
+        errors[form_field.name] = str(exc)
+        return _WRONG
+
+
+def _record(form_field: FormField, given: Mapping[str, Any], errors: dict[str, str]) -> Any:
+    """A record read from its fields (dict of plain values), ``_MISSING`` when every field is
+    empty, ``_WRONG`` when any field is wrong (each error under its own field)."""
+    value: dict[str, Any] = {}
+    wrong = False
+    for sub in form_field.fields:
+        if sub.kind == "record" and not isinstance(given.get(sub.name), str):
+            found = _record(sub, given, errors)
+            if found is _MISSING and sub.required:
+                errors.setdefault(sub.name, "required: give a value")
+                found = _WRONG
+        else:  # a record's field with a default left empty: the default applies
+            found = _one(sub, given.get(sub.name), errors, empty_is_missing=not sub.required)
+        if found is _WRONG:
+            wrong = True
+        elif found is not _MISSING:
+            value[sub.name.rsplit(".", 1)[1]] = found
+    if wrong:
+        return _WRONG
+    return value if value else _MISSING
+
+
+def _literal(value: Any, lt: LiteralType, name: str) -> Literal:
+    """``value`` as a literal of ``lt``: files (URIs) here, the rest by :func:`from_natural`."""
+    if lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE:
+        if not isinstance(value, str) or "://" not in value:
+            raise ValueError(f"{value!r} is not the URI of an uploaded file; choose a file to upload")
+        return Literal("blob", Blob(value, lt.value))
+    return from_natural(value, lt, name)

@@ -9,10 +9,12 @@ link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -27,12 +29,16 @@ from wingspan.core.engine.reports import REPORT_LOG
 from wingspan.core.errors import InvalidArgumentError, NotFoundError, WingspanError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import Parameter
+from wingspan.core.model.literals import LiteralMap
 from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
 from wingspan.server.api.http_errors import status_of
 from wingspan.server.api.methods import methods
+from wingspan.server.console.folds import Folds
 from wingspan.server.console.forms import form_fields, read_form
 from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
+from wingspan.server.console.timeline import WIDTH as TIMELINE_WIDTH
+from wingspan.server.console.timeline import Timeline, timeline
 
 __all__ = ["console_routes"]
 
@@ -48,8 +54,16 @@ _CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 
 #: scripts and styles allowed, nothing from outside the server
 _REPORT_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
                "style-src 'unsafe-inline'; img-src data:; font-src data:")
-#: the tail of the latest attempt's log shown on a node's page
+#: the start of the latest attempt's log shown on a node's page (the page follows the rest live)
 _LOG_BYTES = 64 * 1024
+_ATTEMPT_ENDED = {"succeeded", "failed", "timed_out", "aborted", "retryable_failure"}
+#: the items of a long list shown as an input or output
+_LIST_SHOWN = 100
+#: the children of an unfolded parent shown on the execution page (all of them: the parent's page)
+_CHILDREN_SHOWN = 100
+_EVENTS_PAGE = 1000
+#: the children per page of a node's page (a map of 10,000 items: 20 pages, each quick to draw)
+_CHILDREN_PAGE = 500
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
@@ -76,16 +90,31 @@ def _when(value: Any) -> str:
 
 
 def _values(literals: Any) -> dict[str, str]:
-    """An IDL LiteralMap as name -> JSON text of its plain value."""
+    """A LiteralMap (IDL or model) as name -> JSON text of its plain value; a list longer than
+    ``_LIST_SHOWN`` shows its first items and how many more there are (a map of 10,000 inputs
+    would otherwise cost the page most of its time, to show numbers nobody reads)."""
     if literals is None:
         return {}
+    if not isinstance(literals, LiteralMap):
+        literals = codec.from_proto(literals)
     found = {}
-    for name, literal in codec.from_proto(literals).literals.items():
+    for name, literal in literals.literals.items():
         try:
-            found[name] = json.dumps(to_natural(literal), default=str, indent=1)
+            if literal.kind == "collection" and len(literal.value.literals) > _LIST_SHOWN:
+                items = literal.value.literals
+                shown = [to_natural(item) for item in items[:_LIST_SHOWN]]
+                text = json.dumps(shown, default=str, indent=1)
+                found[name] = f"{text[:-2]},\n … {len(items) - _LIST_SHOWN:,} more of {len(items):,}\n]"
+            else:
+                found[name] = json.dumps(to_natural(literal), default=str, indent=1)
         except Exception as exc:  # a value only its own classes can read: say so, keep the page
             found[name] = f"({literal.kind}: {type(exc).__name__})"
     return found
+
+
+def _sequence(event: Any) -> int:
+    found = event.workflow or event.node or event.task
+    return int(found.sequence) if found is not None else 0
 
 
 def _environment() -> jinja2.Environment:
@@ -197,52 +226,101 @@ class ConsolePages:
             text = str(exc) if status != 500 else "the live list failed; reload the page"
             yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
 
-    async def execution(self, project: str, domain: str, name: str) -> Response[bytes]:
+    async def execution(self, project: str, domain: str, name: str,
+                        query: Mapping[str, list[str]] | None = None) -> Response[bytes]:
+        """An execution: its top-level nodes, each parent's children folded or unfolded (a parent of
+        more than ``_FOLD_PAST`` starts folded; ``?open=`` and ``?closed=`` hold the reader's choice,
+        so a link keeps it), the graph with the unfolded children, and with ``?timeline=1`` its
+        attempts over time."""
+        query = query or {}
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
         execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
-        data = await self.call("GetExecutionData", v1.GetExecutionRequest(id=ident))
-        nodes, token = [], ""
-        while True:  # the top-level nodes; a map's items and dynamic children load on demand
-            page = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-                execution_id=ident, limit=1000, token=token))
-            nodes += page.node_executions
-            token = page.next_token
-            if not token:
-                break
+        # GetExecutionData asks the same viewer role as GetExecution, whose handler just allowed
+        # this caller: read the data as the service holds it, not through IDL messages (turning
+        # a 10,000-item input into messages and back was three quarters of the page's time)
+        data = await self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident))
+        nodes = await self._all_nodes(ident)
+        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident))
+        folds = Folds.read(query, counts)
+        children = {parent: (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions
+            for parent in folds.unfolded}
         signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
-        graph = await self._graph(execution, {n.id.node_id: _phase_name(n.closure.phase) for n in nodes
-                                              if n.closure is not None and n.id is not None})
+        phases = {n.id.node_id: _phase_name(n.closure.phase) for n in [*nodes, *chain(*children.values())]
+                  if n.closure is not None and n.id is not None}
+        graph = await self._graph(execution, phases, {p: [c.id.node_id for c in kids if c.id is not None]
+                                                      for p, kids in children.items()})
+        attempts = await self._timeline(ident, {*phases}) if folds.timeline else None
         closure = execution.closure
         return self.render(
             "execution.html", project=project, domain=domain, execution=execution, closure=closure,
             inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
             signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
-            labels={n.id: n.label for n in graph.nodes} if graph else {})
+            labels={n.id: n.label for n in graph.nodes} if graph else {}, counts=counts, folds=folds,
+            children=children, timeline=attempts, timeline_width=TIMELINE_WIDTH)
 
-    async def node(self, project: str, domain: str, name: str, node_id: str) -> Response[bytes]:
-        """One node: its phase, inputs, outputs, children (map items, dynamic nodes), every attempt
-        with its error, logs and report, and the latest attempt's log text."""
+    async def _all_nodes(self, ident: v1.ExecutionId) -> list[Any]:
+        nodes, token = [], ""
+        while True:  # the top-level nodes; a map's items and dynamic children are read per parent
+            page = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+                execution_id=ident, limit=1000, token=token))
+            nodes += page.node_executions
+            token = page.next_token
+            if not token:
+                return nodes
+
+    async def _timeline(self, ident: v1.ExecutionId, shown: set[str]) -> Timeline:
+        """The attempts of the shown nodes, from every task event of the execution (read in pages)."""
+        events: list[Any] = []
+        after = 0
+        while True:
+            page = (await self.call("ListEvents", v1.ListEventsRequest(
+                execution_id=ident, after_sequence=after, limit=_EVENTS_PAGE))).events
+            events += page
+            last = _sequence(page[-1]) if page else 0
+            if len(page) < _EVENTS_PAGE or last <= after:
+                break
+            after = last
+        return timeline(events, shown, _phase_name, dt.datetime.now(dt.UTC))
+
+    async def node(self, project: str, domain: str, name: str, node_id: str,
+                   children_token: str = "") -> Response[bytes]:
+        """One node: its phase, inputs, outputs, children (map items, dynamic nodes; a page of them,
+        ``children_token`` the next page's), every attempt with its error, logs and report, and the
+        latest attempt's log text."""
         ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
                                    node_id=node_id)
         node = await self.call("GetNodeExecution", v1.GetNodeExecutionRequest(id=ident))
         data = await self.call("GetNodeExecutionData", v1.GetNodeExecutionRequest(id=ident))
         # a map's items and a dynamic node's children (a map node does not say it is a parent)
-        children = (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-            execution_id=ident.execution_id, parent_node_id=node_id, limit=1000))).node_executions
+        listed = await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident.execution_id, parent_node_id=node_id, limit=_CHILDREN_PAGE,
+            token=children_token))
+        children = listed.node_executions
+        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident.execution_id))
+        next_children = f"?{urlencode({'children': listed.next_token})}" if listed.next_token else ""
         attempts = (await self.call("ListTaskExecutions", v1.ListTaskExecutionsRequest(
             node_execution_id=ident, limit=100))).task_executions
-        log_text = ""
+        log_text, log_offset, live_log = "", 0, ""
         if attempts:
             chunks = []
             request = v1.GetTaskLogsRequest(node_execution_id=ident)
             async for chunk in self.call_stream("GetTaskLogs", request):
                 chunks.append(chunk.data)
+                log_offset = chunk.next_offset
                 if sum(map(len, chunks)) > _LOG_BYTES:
                     break
-            log_text = b"".join(chunks)[-_LOG_BYTES:].decode(errors="replace")
+            log_text = b"".join(chunks).decode(errors="replace")
+            latest = max(attempts, key=lambda a: a.id.attempt if a.id is not None else 0)
+            if latest.closure is None or _phase_name(latest.closure.phase) not in _ATTEMPT_ENDED:
+                number = latest.id.attempt if latest.id else 0
+                where = urlencode({"node": node_id, "attempt": number, "offset": log_offset})
+                live_log = f"/console/projects/{project}/domains/{domain}/executions/{name}/log?{where}"
         return self.render("node.html", project=project, domain=domain, name=name, node=node,
                            inputs=_values(data.inputs), outputs=_values(data.outputs), children=children,
-                           attempts=attempts, log_text=log_text, report=REPORT_LOG)
+                           attempts=attempts, log_text=log_text, live_log=live_log, report=REPORT_LOG,
+                           child_count=counts.get(node_id, 0), next_children=next_children,
+                           later_page=bool(children_token))
 
     async def report(self, project: str, domain: str, name: str, node_id: str,
                      attempt: int) -> Response[bytes]:
@@ -261,7 +339,7 @@ class ConsolePages:
         return Response(body, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": _REPORT_CSP})
 
-    async def _graph(self, execution: Any, phases: dict[str, str]) -> Any:
+    async def _graph(self, execution: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
         workflow_id = execution.closure.workflow_id if execution.closure else None
         if workflow_id is None or not workflow_id.name:
             return None
@@ -274,6 +352,9 @@ class ConsolePages:
                   for n in primary.template.nodes}
         order = list(connections.order) or list(labels)
         upstream = {k: list(v.ids) for k, v in connections.upstream.items()}
+        for parent, kids in children.items():  # an unfolded parent's children, just after it
+            order += kids
+            upstream.update({kid: [parent] for kid in kids})
         return layout(order, upstream, labels, phases)
 
     async def entities(self, project: str, domain: str, kind: str) -> Response[bytes]:
@@ -311,6 +392,13 @@ class ConsolePages:
         entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
         _, parameters, _, _ = _interface_of(kind, entity)
         inputs, errors = read_form(parameters, given)
+        for name, literal in inputs.literals.items():  # a file: only one this server's store holds
+            if literal.kind == "blob":
+                try:
+                    self.state.backend.admin.store.key_of(literal.value.uri)
+                except WingspanError:
+                    uri = literal.value.uri
+                    errors[name] = f"{uri!r} is not in this server's store; upload the file here"
         if errors:
             body = {"code": "INVALID_ARGUMENT", "message": "some inputs are wrong", "fields": errors}
             return Response(json.dumps(body).encode(), status_code=400, media_type="application/json")
@@ -353,6 +441,25 @@ class ConsolePages:
             status, code = status_of(exc)
             text = str(exc) if status != 500 else "the live stream failed; reload the page"
             yield ServerSentEventMessage(json.dumps({"reason": text, "code": code}), event="end")
+
+    async def live_log(self, project: str, domain: str, name: str, node_id: str, attempt: int,
+                       offset: int) -> AsyncIterator[ServerSentEventMessage]:
+        """An attempt's log from ``offset`` as it is written ("log": its text and the next offset),
+        then "end" once the attempt has ended (or the stream failed: the page then says so)."""
+        ident = v1.NodeExecutionId(execution_id=v1.ExecutionId(project=project, domain=domain, name=name),
+                                   node_id=node_id)
+        request = v1.GetTaskLogsRequest(node_execution_id=ident, attempt=attempt, offset=offset, follow=True)
+        text = codecs.getincrementaldecoder("utf-8")(errors="replace")  # a character may span two chunks
+        try:
+            async for chunk in self.call_stream("GetTaskLogs", request):
+                if chunk.data:
+                    written = {"text": text.decode(chunk.data), "offset": chunk.next_offset}
+                    yield ServerSentEventMessage(json.dumps(written), event="log")
+            yield ServerSentEventMessage(json.dumps({"reason": "ended"}), event="end")
+        except Exception as exc:
+            status, code = status_of(exc)
+            reason = str(exc) if status != 500 else "the live log failed; reload the page"
+            yield ServerSentEventMessage(json.dumps({"reason": reason, "code": code}), event="end")
 
     def call_stream(self, method: str, message: Any) -> AsyncIterator[Any]:
         handler = self.state.backend.handler(self.by_name[method])
@@ -422,13 +529,16 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
     @get(f"{base}/executions/{{name:str}}", include_in_schema=False)
     async def execution(request: Request[Any, Any, Any]) -> Response[bytes]:
         p = request.path_params
-        return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"]))
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return await guarded("execution", pages.execution(p["project"], p["domain"], p["name"], query))
 
     # node ids hold "/" (a map's items: n1/0), so the node is the path's last part
     @get(f"{base}/executions/{{name:str}}/nodes/{{node:path}}", include_in_schema=False)
     async def node(request: Request[Any, Any, Any]) -> Response[bytes]:
         p = request.path_params
-        return await guarded("node", pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/")))
+        found = pages.node(p["project"], p["domain"], p["name"], p["node"].lstrip("/"),
+                           request.query_params.get("children", ""))
+        return await guarded("node", found)
 
     @get(f"{base}/executions/{{name:str}}/report", include_in_schema=False)
     async def report(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -439,6 +549,16 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
                                 domain=p["domain"], message="give ?node=NODE&attempt=NUMBER")
         found = pages.report(p["project"], p["domain"], p["name"], node_id, int(attempt))
         return await guarded("report", found)
+
+    @get(f"{base}/executions/{{name:str}}/log", include_in_schema=False)
+    async def live_log(request: Request[Any, Any, Any]) -> ServerSentEvent | Response[bytes]:
+        p, q = request.path_params, request.query_params
+        attempt, offset = q.get("attempt", ""), q.get("offset", "0")
+        if not attempt.isdigit() or not offset.isdigit() or not q.get("node"):
+            return pages.render("error.html", 400, title="INVALID_ARGUMENT", project=p["project"],
+                                domain=p["domain"], message="give ?node=NODE&attempt=NUMBER&offset=BYTES")
+        return ServerSentEvent(pages.live_log(p["project"], p["domain"], p["name"], q["node"], int(attempt),
+                                              int(offset)))
 
     @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
     async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
@@ -496,5 +616,5 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
                         headers={"Cache-Control": "no-cache"})
 
-    return [root, dashboard, executions, live_executions, execution, node, report, live, entities, launch,
-            signal, static]
+    return [root, dashboard, executions, live_executions, execution, node, report, live_log, live, entities,
+            launch, signal, static]

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlalchemy import select as sa_select
+from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
 from wingspan.core.model import codec
@@ -146,6 +148,19 @@ class NodeService:
             rows, token = finish(list((await session.execute(statement)).scalars()))
         found = _execution_id(execution)
         return Page([_node(r, found) for r in rows], token)
+
+    async def child_counts(self, execution_id: ExecutionId | None) -> dict[str, int]:
+        """How many nodes run directly under each parent node of the execution (a map's items, a
+        dynamic node's or a subworkflow's nodes); one grouped count over the
+        (execution, parent) index, so the console can fold a parent of thousands unread."""
+        execution = await self.executions.row(execution_id)
+        statement = (sa_select(col(NodeExecutionRow.parent_node_id), func.count())
+                     .where(col(NodeExecutionRow.execution_id) == execution.id,
+                            col(NodeExecutionRow.parent_node_id) != "")
+                     .group_by(col(NodeExecutionRow.parent_node_id)))
+        async with self.db.read() as session:
+            rows = (await session.execute(statement)).all()
+        return {parent: count for parent, count in rows}
 
     async def _node_row(
         self, node_execution_id: NodeExecutionId | None

@@ -37,9 +37,10 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
-    for task in (flows.add, flows.paint, flows.reported):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
+                 flows.describe, flows.measure):
         _post(api, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         _post(api, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -221,3 +222,85 @@ def test_a_node_page_with_its_log_children_and_a_report_whose_script_cannot_reac
     page.goto(f"{path}/nodes/n1")
     assert page.locator("#children tr[data-node]").count() == 2
     screenshot(page, "map-node-children")
+
+
+def test_the_timeline_of_a_retried_node_and_folding_a_map_of_many_items(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    launch = f"{BASE}/workflows/{flows.retried.name}/v1/launch"
+    made = registered.post(launch, json={"marker": str(tmp_path / "marker"), "items": str(list(range(40)))})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    page.goto(path)
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert page.locator("#nodes tr.child").count() == 0  # 40 items: folded
+    page.click("a.toggle[data-toggle=n1]")
+    page.wait_for_url("**open=n1**")
+    assert page.locator("#nodes tr.child[data-parent=n1]").count() == 40
+    assert page.locator("#graph g.node[data-node='n1/39']").count() == 1
+    page.click("#show-timeline")
+    page.wait_for_url("**timeline=1**")
+    assert "open=n1" in page.url  # the fold is kept
+    bars = page.locator("#timeline tr[data-node=n0] rect.bar")
+    assert bars.count() == 2
+    assert "the first attempt fails" in page.text_content("#timeline tr[data-node=n0] pre.attempt-error")
+    assert page.locator("#timeline tr[data-node='n1/39'] rect.bar").count() == 1
+    screenshot(page, "execution-timeline-and-unfolded-map")
+
+
+def test_a_running_attempts_log_grows_on_the_node_page_without_reloading(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    marker = tmp_path / "go-on"
+    made = registered.post(f"{BASE}/workflows/{flows.talking.name}/v1/launch", json={"marker": str(marker)})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    _wait_for_node(registered, path.rsplit("/", 1)[1], "running")
+    page.goto(f"{path}/nodes/n0")
+    page.wait_for_selector("body[data-ready='1']")
+    page.evaluate("window.sameLoad = true")
+    page.wait_for_selector("#log:has-text('first line')")
+    assert "second line" not in page.text_content("#log")
+    marker.touch()
+    page.wait_for_selector("#log:has-text('second line')", timeout=30_000)
+    page.wait_for_selector("#log[data-ended='1']")
+    assert page.text_content("#log-state") == "the attempt has ended"
+    assert page.evaluate("window.sameLoad") is True  # appended live, not reloaded
+    screenshot(page, "node-log-followed-live")
+
+
+def test_a_dataclass_input_as_nested_fields_and_a_file_uploaded_from_the_form(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    page.goto(f"{BASE}/tasks/{flows.describe.name}")
+    page.fill("#in-shape--name", "box")
+    page.fill("#in-shape--corner--x", "one")
+    page.click("#launch button[type=submit]")
+    page.wait_for_selector("#err-shape--corner--x:has-text('not a whole number')")
+    assert page.text_content("#err-shape--corner--y") == "required: give a value"
+    assert page.text_content("#err-shape--name") == ""
+    screenshot(page, "launch-form-dataclass-errors")
+    page.fill("#in-shape--corner--x", "1")
+    page.fill("#in-shape--corner--y", "2.5")
+    page.fill("#in-scale", "2")
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "box at (2, 5.0) origin" in page.text_content("#outputs")
+    given = tmp_path / "hello world.txt"
+    given.write_bytes(b"hello from the browser")
+    page.goto(f"{BASE}/tasks/{flows.measure.name}")
+    page.click("#launch button[type=submit]")
+    page.wait_for_selector("#err-data:has-text('required')")  # no file chosen yet
+    page.set_input_files("#in-data", str(given))
+    screenshot(page, "launch-form-file")
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "22 bytes: hello from the browser" in page.text_content("#outputs")

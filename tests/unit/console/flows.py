@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import time
+from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
-from wingspan import CronSchedule, Deck, LaunchPlan, approve, map_task, task, wait_for_input, workflow
+from wingspan import CronSchedule, Deck, File, LaunchPlan, approve, map_task, task, wait_for_input, workflow
 
 
 class Colour(enum.Enum):
@@ -38,6 +41,71 @@ def reported(x: int) -> int:
 def reporting(x: int, items: list[int]) -> list[int]:
     reported(x=x)
     doubled: list[int] = map_task(reported)(x=items)
+    return doubled
+
+
+@dataclass
+class Point:
+    x: int
+    y: float
+    label: str = "origin"
+
+
+@dataclass
+class Shape:
+    name: str
+    corner: Point
+
+
+@task
+def describe(shape: Shape, scale: int = 1) -> str:
+    return f"{shape.name} at ({shape.corner.x * scale}, {shape.corner.y * scale}) {shape.corner.label}"
+
+
+@task
+def measure(data: File) -> str:
+    with data.open("rb") as handle:
+        content = handle.read()
+    return f"{len(content)} bytes: {content.decode()}"
+
+
+@task
+def double(x: int) -> int:
+    return 2 * x
+
+
+@task(retries=1)
+def flaky(marker: str) -> int:
+    """Fails its first attempt (leaving ``marker`` behind), so its retry succeeds."""
+    if not Path(marker).exists():
+        Path(marker).write_text("failed once")
+        raise ConnectionError("the first attempt fails")
+    return 1
+
+
+@task
+def talks(marker: str) -> int:
+    """Writes a line, waits (at most a minute) until ``marker`` exists, then writes another."""
+    print("first line", flush=True)
+    deadline = time.monotonic() + 60
+    while not Path(marker).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{marker} never appeared")
+        time.sleep(0.05)
+    print("second line", flush=True)
+    return 0
+
+
+@workflow
+def talking(marker: str) -> int:
+    said: int = talks(marker=marker)
+    return said
+
+
+@workflow
+def retried(marker: str, items: list[int]) -> list[int]:
+    flaky(marker=marker)
+    doubled: list[int] = map_task(double)(x=items)
     return doubled
 
 

@@ -27,9 +27,10 @@ async def post(http: httpx.AsyncClient, method: str, message: Any) -> dict[str, 
 
 
 async def register(http: httpx.AsyncClient) -> None:
-    for task in (flows.add, flows.paint, flows.reported):
+    for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
+                 flows.describe, flows.measure):
         await post(http, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
         await post(http, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         await post(http, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -44,7 +45,8 @@ async def phases_until(http: httpx.AsyncClient, execution: str, wanted: set[str]
     """Follows the execution's live stream until its phase (``kind`` "node": any top-level node's) is
     one of ``wanted``; returns that phase."""
     async def follow() -> str:
-        async with http.stream("GET", f"{BASE}/executions/{execution}/live") as stream:
+        # a long quiet spell (a map of thousands runs with no top-level event) is no read timeout
+        async with http.stream("GET", f"{BASE}/executions/{execution}/live", timeout=within) as stream:
             event = ""
             async for line in stream.aiter_lines():
                 if line.startswith("event:"):

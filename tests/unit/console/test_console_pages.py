@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.integration.services.builders import literals
 from tests.unit.console import flows
@@ -22,34 +21,13 @@ from tests.unit.console.served import (
     launch,
     phases_until,
     post,
-    register,
 )
-from wingspan.core.config import Settings
 from wingspan.protos import v1
 from wingspan.server.console import pages as console_pages
 from wingspan.server.serve import ApiServer
 from wingspan.server.services.notifications import console_link
 
 CONSOLE_FILES = Path(console_pages.__file__).parent
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[ApiServer]:
-    settings = Settings(home=tmp_path / "home", http_port=0, grpc_port=0)
-    running = ApiServer(settings, grace=2)
-    try:
-        async with running:
-            yield running
-    finally:  # the warm worker processes of the engine's local-process target, once the engine stopped
-        for plugin in running.engine.registry.plugins:
-            await plugin.aclose()
-
-
-@pytest.fixture
-async def http(server: ApiServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.http_url, timeout=30) as client:
-        await register(client)
-        yield client
 
 
 async def test_the_root_redirects_to_the_console_and_the_dashboard_counts_phases(
@@ -211,7 +189,7 @@ async def test_a_node_page_shows_attempts_logs_children_and_a_sandboxed_report(
     name = made.json()["url"].rsplit("/", 1)[1]
     assert await phases_until(http, name, TERMINAL) == "succeeded"
     execution = (await http.get(made.json()["url"])).text
-    nodes = re.findall(r'<tr data-node="([^"]+)"', execution)
+    nodes = re.findall(r'<tr data-node="([^"]+)">', execution)  # the top-level ones (not a child)
     assert len(nodes) == 2
     single, mapped = nodes
     page = await http.get(f"{BASE}/executions/{name}/nodes/{single}")
