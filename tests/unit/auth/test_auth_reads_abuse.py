@@ -94,7 +94,8 @@ async def test_the_console_shows_a_caller_nothing_of_a_project_it_holds_no_role_
             assert answer.status_code == 403, (page, answer.status_code)
             assert "alice" not in answer.text and WORKFLOW.name + "." not in answer.text, page
         # the live streams end at once with the refusal, and carry no rows or phases
-        for stream in (f"{base}/live/executions", f"{base}/executions/{RUN}/live"):
+        for stream in (f"{base}/live/executions", f"{base}/executions/{RUN}/live",
+                       f"{base}/executions/{RUN}/log?node=n0&attempt=0&offset=0"):
             async with http.stream("GET", stream, headers=olga) as response:
                 body = (await response.aread()).decode()
             events = re.findall(r"^event: (\w+)", body, flags=re.M)
