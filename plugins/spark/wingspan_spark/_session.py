@@ -135,7 +135,8 @@ class SparkEnvironment(TaskEnvironment):
             os.environ["PYTHONPATH"] = os.pathsep.join(
                 dict.fromkeys([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
             )
-            builder = SparkSession.builder.appName("wingspan")
+            # a submitted driver keeps its application's name (the SparkApplication's)
+            builder = SparkSession.builder if submitted else SparkSession.builder.appName("wingspan")
             for key, value in conf.items():
                 builder = builder.config(key, value)
             self._session = builder.getOrCreate()

@@ -12,7 +12,9 @@ from wingspan import current_context, task
 @task(task_config=Spark(executor_instances=2, executor_memory="512m",
                         spark_conf={"spark.sql.shuffle.partitions": "4"}))
 def spark_count(n: int) -> int:
-    return int(current_context().spark_session.range(n).count())
+    session = current_context().spark_session
+    print(f"submitted application {session.sparkContext.appName} on {session.sparkContext.master}")
+    return int(session.range(n).count())
 
 
 @task(task_config=Dask(workers=2, threads_per_worker=1))

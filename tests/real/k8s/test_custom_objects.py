@@ -226,6 +226,74 @@ async def test_a_wrong_spark_application_is_refused_before_the_cluster(
     assert server.value.status == 422 and "spec.executor.instances" in str(server.value.body)
 
 
+async def run_application_as_the_operator(custom: CustomObjectsApi, core: CoreV1Api, handle: dict[str, Any],
+                                          node: str) -> str:
+    """What the Spark operator does for a SparkApplication: spark-submit of its main file and
+    arguments in a driver pod (here with a local master: no scheduler would place executor
+    pods), the application SUBMITTED, RUNNING, then COMPLETED or FAILED as the driver ends,
+    with the message the operator writes. Returns the driver pod's phase."""
+    import pyspark
+    from wingspan_spark._config import SparkPluginConfig, java_home
+
+    spec = (await read_object(custom, handle))["spec"]
+    name, namespace = handle["name"], handle["namespace"]
+    driver = f"{name}-driver"
+    await set_status(custom, handle, {"applicationState": {"state": "SUBMITTED"},
+                                      "driverInfo": {"podName": driver}, "submissionAttempts": 1})
+    conf = {"spark.ui.enabled": "false", "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1", "spark.driver.memory": spec["driver"]["memory"],
+            **spec["sparkConf"],
+            **{f"spark.hadoop.{k}": v for k, v in spec["hadoopConf"].items()}}
+    spark_submit = str(Path(pyspark.__file__).parent / "bin" / "spark-submit")
+    submit = [spark_submit, "--master", "local[1]", "--name", name,
+              *(f"--conf={key}={value}" for key, value in conf.items()),
+              spec["mainApplicationFile"].removeprefix("local://"), *spec["arguments"]]
+    env = [*spec["driver"]["env"], {"name": "JAVA_HOME", "value": java_home(SparkPluginConfig())},
+           {"name": "PYSPARK_PYTHON", "value": sys.executable}]
+    await core.create_namespaced_pod(namespace, {  # type: ignore[arg-type]  # the client takes dicts
+        "metadata": {"name": driver,
+                     "labels": {"spark-role": "driver", "sparkoperator.k8s.io/app-name": name}},
+        "spec": {"nodeName": node, "restartPolicy": "Never", "containers": [
+            {"name": "spark-kubernetes-driver", "image": spec["image"], "command": submit, "env": env}]}})
+    await wait_for_pod(core, namespace, driver, phase_in("Running", "Succeeded", "Failed"))
+    await set_status(custom, handle, {"applicationState": {"state": "RUNNING"}})
+    pod = await wait_for_pod(core, namespace, driver, phase_in("Succeeded", "Failed"), within=180)
+    if pod.status.phase == "Succeeded":
+        await set_status(custom, handle, {"applicationState": {"state": "COMPLETED"}})
+    else:
+        ended = pod.status.container_statuses[0].state.terminated
+        await set_status(custom, handle, {"applicationState": {
+            "state": "FAILED", "errorMessage": f"driver container failed with ExitCode: {ended.exit_code}, "
+                                              f"Reason: {ended.reason}"}})
+    phase: str = pod.status.phase
+    return phase
+
+
+@pytest.mark.slow
+async def test_a_spark_applications_driver_runs_the_task_under_spark_submit(
+        k8s_config: Callable[..., K8sConfig], plugins: list[CustomObjectPlugin], store: LocalBlobStore,
+        custom: CustomObjectsApi, core: CoreV1Api, node_agent: NodeAgent) -> None:
+    """The application's main file and arguments, run by spark-submit in a driver pod (made by
+    the test playing the operator, run by the node agent), run the task with the submitted
+    application's session and give its outputs; the driver's log is the attempt's."""
+    import wingspan_spark.driver
+
+    plugin = spark_target(plugins, k8s_config(),
+                          k8s_main_application_file=f"local://{wingspan_spark.driver.__file__}")
+    ctx = await context(store, tasks.spark_count, {"n": 7})
+    handle = await plugin.start(ctx)
+    watching = asyncio.ensure_future(plugin.watch(ctx, handle))
+    phase = await run_application_as_the_operator(custom, core, handle, node_agent.node_names[0])
+    async with asyncio.timeout(30):
+        status = await watching
+    log = (await plugin.read_logs(handle)).decode(errors="replace")
+    assert phase == "Succeeded", log[-3000:]
+    assert status.phase == TaskPhase.SUCCEEDED, status.error
+    assert status.outputs is not None and status.outputs.literals["o0"].value == 7
+    # the application's own session: its name and master, not a local session's
+    assert f"submitted application {handle['name']} on local[1]" in log
+
+
 def ctx_namespace(config: K8sConfig) -> str:
     from wingspan_k8s._pods import namespace_name
 
