@@ -13,6 +13,7 @@ runs (``wingspan execute``, for real).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import uuid
@@ -21,12 +22,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from kubernetes_asyncio.client import ApiClient, CoreV1Api, CustomObjectsApi
+from kubernetes_asyncio.client import ApiClient, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi
 from kubernetes_asyncio.client.exceptions import ApiException
 from wingspan_dask import DaskConfig
 from wingspan_dask._kubernetes import DaskK8sTarget
 from wingspan_k8s import K8sConfig
 from wingspan_k8s.custom_objects import CustomObjectPlugin, InvalidObjectError
+from wingspan_spark._application_crd import SPARK_APPLICATION
 from wingspan_spark._config import SparkPluginConfig
 from wingspan_spark._kubernetes import SparkK8sTarget
 
@@ -292,6 +294,51 @@ async def test_a_spark_applications_driver_runs_the_task_under_spark_submit(
     assert status.outputs is not None and status.outputs.literals["o0"].value == 7
     # the application's own session: its name and master, not a local session's
     assert f"submitted application {handle['name']} on local[1]" in log
+
+
+async def replace_definition(ext: ApiextensionsV1Api, definition: dict[str, Any]) -> None:
+    """Deletes the CRD of that name (waiting until it is gone) and creates ``definition``."""
+    from kubernetes_asyncio.watch import Watch
+
+    name = definition["metadata"]["name"]
+    selector = f"metadata.name={name}"
+    listed = await ext.list_custom_resource_definition(field_selector=selector)
+    if listed.items:
+        await ext.delete_custom_resource_definition(name)
+        async with asyncio.timeout(30), Watch() as watch:  # until the API server has removed it
+            async for event in watch.stream(ext.list_custom_resource_definition, field_selector=selector,
+                                            resource_version=listed.metadata.resource_version):
+                if event["type"] == "DELETED":
+                    break
+    await ext.create_custom_resource_definition(definition)  # type: ignore[arg-type]  # the client takes dicts
+
+
+async def test_the_crd_is_ours_to_update_but_an_operators_is_left_alone(
+        k8s_config: Callable[..., K8sConfig], plugins: list[CustomObjectPlugin], store: LocalBlobStore,
+        kube_client: ApiClient) -> None:
+    """A SparkApplication CRD an older Wingspan installed (our label, another schema) is brought
+    up to date when an attempt starts; one without our label (the operator's) is left as it is."""
+    ext = ApiextensionsV1Api(kube_client)
+    loose = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    older = SPARK_APPLICATION.definition()
+    older["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = loose
+    try:
+        await replace_definition(ext, older)
+        await spark_target(plugins, k8s_config()).start(await context(store, tasks.spark_count, {"n": 1}))
+        crd = await ext.read_custom_resource_definition(SPARK_APPLICATION.crd_name)
+        assert kube_client.sanitize_for_serialization(crd.spec.versions[0].schema.open_apiv3_schema) == \
+            SPARK_APPLICATION.schema
+
+        operators = SPARK_APPLICATION.definition()
+        operators["metadata"]["labels"] = {"app.kubernetes.io/name": "spark-operator"}
+        operators["spec"]["versions"][0]["schema"]["openAPIV3Schema"] = loose
+        await replace_definition(ext, operators)
+        await spark_target(plugins, k8s_config()).start(await context(store, tasks.spark_count, {"n": 1}))
+        crd = await ext.read_custom_resource_definition(SPARK_APPLICATION.crd_name)
+        assert kube_client.sanitize_for_serialization(crd.spec.versions[0].schema.open_apiv3_schema) == loose
+    finally:  # the next tests install ours again
+        with contextlib.suppress(ApiException):
+            await ext.delete_custom_resource_definition(SPARK_APPLICATION.crd_name)
 
 
 def ctx_namespace(config: K8sConfig) -> str:
