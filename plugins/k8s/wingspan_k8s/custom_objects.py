@@ -149,7 +149,7 @@ class ObjectState:
 
 
 def object_error(code: str, message: str, node_id: str, *, user: bool, retryable: bool) -> ExecutionError:
-    """A named attempt error (``code`` is what a user matches on: "SparkDriverFailed")."""
+    """A named attempt error (``code`` is what a user matches on: "SparkDriverLost")."""
     return ExecutionError(code=code, message=message, kind=ErrorKind.USER if user else ErrorKind.SYSTEM,
                           retryable=retryable, node_id=node_id, occurred_at=datetime.now(UTC))
 
