@@ -18,3 +18,6 @@ class DaskConfig:
     warm_clusters: int = 1
     # seconds a local cluster may take to start its workers
     start_timeout: float = 60.0
+    # Kubernetes (target dask-k8s: a DaskJob per attempt; the cluster is [plugins.k8s]'s): the image
+    # of the scheduler and workers ("": the task's image, else [plugins.k8s] default_image)
+    k8s_image: str = ""

@@ -95,7 +95,8 @@ class DaskEnvironment(TaskEnvironment):
     @contextlib.contextmanager
     def enter(self, template: TaskTemplate, context: ExecutionContext) -> Iterator[Mapping[str, Any]]:
         dask = task_config(template)
-        address = dask.scheduler or self.config.scheduler
+        # a DaskJob's runner pod is given its cluster's scheduler by the operator
+        address = dask.scheduler or self.config.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS", "")
         warm = self._acquire(dask, address)
         started = time.time()
         try:

@@ -1,9 +1,11 @@
 """The plugin's hooks (entry point ``dask`` in the group ``wingspan``): the targets of task type
-``dask``, the environment that gives their bodies a client, the Dask DataFrame transformer and
-the ``[plugins.dask]`` settings. Importing this module loads neither Dask nor distributed."""
+``dask`` (with ``dask-k8s``, a DaskJob per attempt, when wingspan-k8s is installed), the
+environment that gives their bodies a client, the Dask DataFrame transformer and the
+``[plugins.dask]`` settings. Importing this module loads neither Dask nor distributed."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 
 from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
@@ -20,7 +22,12 @@ def wingspan_config_schema() -> type:
 
 @hookimpl
 def wingspan_task_plugins(config: DaskConfig) -> Sequence[TaskPlugin]:
-    return [DaskInProcess(), DaskLocal()]  # the last registered is the default
+    targets: list[TaskPlugin] = []
+    if importlib.util.find_spec("wingspan_k8s") is not None:  # the extra wingspan-dask[k8s]
+        from wingspan_dask._kubernetes import DaskK8sTarget
+
+        targets.append(DaskK8sTarget(config))
+    return [*targets, DaskInProcess(), DaskLocal()]  # the last registered is the default
 
 
 @hookimpl

@@ -75,6 +75,9 @@ class K8sConfig:
     abort_wait_seconds: float = 30.0
     # a watch asks the API server to end it after this many seconds (then it resumes)
     watch_timeout_seconds: int = 300
+    # custom objects (SparkApplication, DaskJob...): install a missing CustomResourceDefinition
+    # from the schema the plugin ships (its operator's own, when installed, is left as it is)
+    install_crds: bool = True
     # log links: name -> template with {namespace} {pod} {container} {execution_id} {node_id}
     # {attempt} {project} {domain}, e.g. "https://grafana/explore?pod={pod}"
     log_links: dict[str, str] = dataclasses.field(default_factory=dict)

@@ -20,8 +20,6 @@ from typing import Any, ClassVar, TypeVar
 from wingspan.plugin import (
     TERMINAL,
     ConfigError,
-    ErrorKind,
-    ExecutionError,
     Handle,
     LiteralMap,
     ReadsLogs,
@@ -33,6 +31,7 @@ from wingspan.plugin import (
 )
 from wingspan_k8s._cluster import Cluster, ClusterThread, K8sError
 from wingspan_k8s._config import K8sConfig
+from wingspan_k8s._outcomes import attempt_status
 from wingspan_k8s._pods import TASK_CONTAINER, Attempt, build_pod, namespace_name, pod_name
 from wingspan_k8s._status import PodState, classify, finished_at, pull_error
 
@@ -195,31 +194,7 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
 
     async def _status(self, ctx: TaskContext, handle: Handle, state: PodState) -> TaskStatus:
         """The status the engine sees: outputs (or the task's own error) read from the store."""
-        from wingspan.core.engine.attempt_files import AttemptFiles
-        from wingspan.core.engine.reports import REPORT_LOG
-        from wingspan.core.model import codec
-
-        logs = self._logs(handle)
-        prefix = handle["output_prefix"]
-        if state.phase not in TERMINAL:
-            return TaskStatus(state.phase, logs=logs, reason=state.reason)
-        store = ctx.transfer.store or _open_store(prefix)
-        report = AttemptFiles(prefix).report  # the page of the decks the task made, if it made any
-        if await store.exists(report):
-            logs = (*logs, TaskLog(REPORT_LOG, report))
-        if state.read_outputs:
-            uri = AttemptFiles(prefix).outputs
-            if not await store.exists(uri):
-                return TaskStatus(TaskPhase.FAILED, logs=logs, reason="no outputs", error=ExecutionError(
-                    code="NoOutputs", message=f"the task's pod succeeded but wrote no {uri}",
-                    kind=ErrorKind.SYSTEM, retryable=True, node_id=ctx.node_id))
-            return TaskStatus(TaskPhase.SUCCEEDED, codec.decode(LiteralMap, await store.get(uri)), logs)
-        error = state.error
-        if state.read_error:
-            uri = AttemptFiles(prefix).error
-            if await store.exists(uri):
-                error = codec.decode(ExecutionError, await store.get(uri))
-        return TaskStatus(state.phase, logs=logs, reason=state.reason, error=error)
+        return await attempt_status(ctx, handle["output_prefix"], state, self._logs(handle))
 
     # ---- abort ----------------------------------------------------------------------------
 
@@ -268,13 +243,6 @@ async def _create(cluster: Cluster, pod: dict[str, Any]) -> tuple[dict[str, Any]
     if created is None:
         return await cluster.read_pod(namespace, name) or {}, True
     return created, False
-
-
-def _open_store(prefix: str) -> Any:
-    from wingspan.core.config import Settings
-    from wingspan.core.storage import store_for_uri
-
-    return store_for_uri(prefix, Settings.load())
 
 
 def _task_pod_template(custom: LiteralMap | None) -> dict[str, Any]:

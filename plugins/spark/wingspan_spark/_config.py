@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 __all__ = ["JAVA_HOMES", "SparkPluginConfig", "java_home"]
 
@@ -19,6 +20,16 @@ class SparkPluginConfig:
     java_home: str = ""
     # the most threads a local session takes ("local[N]"), whatever a task asks (0: all CPUs)
     max_local_cores: int = 0
+    # Kubernetes (target spark-k8s: a SparkApplication per attempt; the cluster is [plugins.k8s]'s):
+    # the image of the driver and executors ("": the task's image, else [plugins.k8s] default_image),
+    # the driver's main file in that image (wingspan_spark/driver.py, which runs the attempt), the
+    # image's Spark version, the driver's service account ("": [plugins.k8s] service_account), and
+    # fields merged over every SparkApplication's spec (checked against its schema at each start)
+    k8s_image: str = ""
+    k8s_main_application_file: str = "local:///opt/wingspan/spark_driver.py"
+    k8s_spark_version: str = "4.0.0"
+    k8s_service_account: str = ""
+    k8s_application: dict[str, Any] = field(default_factory=dict)
 
 
 def java_home(config: SparkPluginConfig) -> str:

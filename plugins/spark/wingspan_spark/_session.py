@@ -26,7 +26,8 @@ from wingspan_spark._task_config import TASK_TYPE, Spark
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SparkEnvironment", "local_master", "session_conf", "settings_of"]
+__all__ = ["SparkEnvironment", "launched_by_spark_submit", "local_master", "session_conf", "settings_of",
+           "submitted_conf"]
 
 _log = logging.getLogger("wingspan.spark")
 
@@ -64,6 +65,19 @@ def session_conf(spark: Spark, config: SparkPluginConfig) -> dict[str, str]:
     return conf
 
 
+def launched_by_spark_submit() -> bool:
+    """Whether this process runs under spark-submit's JVM (its Python gateway is set)."""
+    return bool(os.environ.get("PYSPARK_GATEWAY_PORT"))
+
+
+def submitted_conf(spark: Spark) -> dict[str, str]:
+    """The settings a submitted driver adds to what spark-submit gave: only the task's own
+    (its master, memory and executors are the application's)."""
+    conf = {k: str(v) for k, v in spark.spark_conf.items()}
+    conf.update({f"spark.hadoop.{k}": str(v) for k, v in spark.hadoop_conf.items()})
+    return conf
+
+
 class SparkEnvironment(TaskEnvironment):
     """Gives a Spark body ``current_context().spark_session``, warm between attempts."""
 
@@ -97,8 +111,11 @@ class SparkEnvironment(TaskEnvironment):
                 session.catalog.clearCache()
 
     def session(self, spark: Spark) -> SparkSession:
-        """The warm session if it has ``spark``'s settings, else a new one with them."""
-        conf = session_conf(spark, self.config)
+        """The warm session if it has ``spark``'s settings, else a new one with them. Under
+        spark-submit (a SparkApplication's driver) the session is the submitted application's,
+        with the task's own settings over it."""
+        submitted = launched_by_spark_submit()
+        conf = submitted_conf(spark) if submitted else session_conf(spark, self.config)
         with self._lock:
             if self._session is not None and conf == self._conf:
                 return self._session
@@ -110,14 +127,16 @@ class SparkEnvironment(TaskEnvironment):
             if self._session is not None:  # other settings: a context of their own
                 _log.info("Spark settings changed; restarting the session")
                 self._session.stop()
-            os.environ["JAVA_HOME"] = java_home(self.config)
+            if not submitted:  # a submitted driver's JVM is up already
+                os.environ["JAVA_HOME"] = java_home(self.config)
             # the executors' Python workers (started by the JVM, which inherits this
             # environment) must import the task's code as this process does: a function
             # of the task's module shipped to them is unpickled there
             os.environ["PYTHONPATH"] = os.pathsep.join(
                 dict.fromkeys([p for p in sys.path if p] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
             )
-            builder = SparkSession.builder.appName("wingspan")
+            # a submitted driver keeps its application's name (the SparkApplication's)
+            builder = SparkSession.builder if submitted else SparkSession.builder.appName("wingspan")
             for key, value in conf.items():
                 builder = builder.config(key, value)
             self._session = builder.getOrCreate()

@@ -1,9 +1,11 @@
 """The backend half, registered under the entry-point group ``wingspan`` as ``spark``:
-the local target (the default for task type "spark"), the Spark session environment,
+the local target (the default for task type "spark"), the Kubernetes target ``spark-k8s`` (a
+SparkApplication per attempt, when wingspan-k8s is installed), the Spark session environment,
 the Spark DataFrame transformer, and the plugin's settings ([plugins.spark])."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Sequence
 
 from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
@@ -23,7 +25,12 @@ def wingspan_config_schema() -> type:
 
 @hookimpl
 def wingspan_task_plugins(config: SparkPluginConfig) -> Sequence[TaskPlugin]:
-    return [SparkLocalTarget()]
+    targets: list[TaskPlugin] = []
+    if importlib.util.find_spec("wingspan_k8s") is not None:  # the extra wingspan-spark[k8s]
+        from wingspan_spark._kubernetes import SparkK8sTarget
+
+        targets.append(SparkK8sTarget(config))
+    return [*targets, SparkLocalTarget()]  # the last registered is the default
 
 
 @hookimpl

@@ -13,5 +13,5 @@ def test_plugins_list_shows_the_dask_plugin() -> None:
     assert done.returncode == 0, done.stderr
     line = next(line for line in done.stdout.splitlines() if line.startswith("dask "))
     assert "wingspan-dask" in line
-    assert "dask-in-process (dask)" in line and "dask-local (dask)" in line
+    assert "dask-k8s (dask)" in line and "dask-in-process (dask)" in line and "dask-local (dask)" in line
     assert "DaskEnvironment (dask)" in line and "dask-dataframe" in line

@@ -56,7 +56,7 @@ def test_plugins_list_shows_spark_with_its_task_type() -> None:
                           capture_output=True, timeout=120)
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if line.startswith("spark "))
-    assert "task plugins: spark-local (spark)" in row
+    assert "task plugins: spark-k8s (spark), spark-local (spark)" in row
     assert "task environments: SparkEnvironment (spark)" in row and "type transformers: spark" in row
 
 

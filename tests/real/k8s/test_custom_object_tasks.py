@@ -1,0 +1,29 @@
+"""Tasks the custom-object tests run (a Dask job's runner pod imports them by name, as
+``wingspan execute`` in a pod of the node agent). No tests here."""
+
+from __future__ import annotations
+
+from wingspan_dask import Dask
+from wingspan_spark import Spark
+
+from wingspan import current_context, task
+
+
+@task(task_config=Spark(executor_instances=2, executor_memory="512m",
+                        spark_conf={"spark.sql.shuffle.partitions": "4"}))
+def spark_count(n: int) -> int:
+    session = current_context().spark_session
+    print(f"submitted application {session.sparkContext.appName} on {session.sparkContext.master}")
+    return int(session.range(n).count())
+
+
+@task(task_config=Dask(workers=2, threads_per_worker=1))
+def dask_scheduler_of(n: int) -> str:
+    client = current_context().dask_client
+    print(f"connected to {client.scheduler.address}")
+    return f"{n * 2} via {client.scheduler.address}"
+
+
+@task(task_config=Dask(workers=1))
+def dask_fails(message: str) -> str:
+    raise ValueError(message)
