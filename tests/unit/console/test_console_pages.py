@@ -178,7 +178,8 @@ async def test_the_executions_list_sends_its_rows_again_when_an_execution_arrive
         second = await anext(updates)
         assert 'data-execution="live-1"' in second
         await updates.aclose()
-    assert await phases_until(http, "live-1", TERMINAL) == "succeeded"  # nothing left running
+    ended = await phases_until(http, "live-1", TERMINAL)  # nothing left running
+    assert ended == "succeeded", (await http.get(f"/api/v1/executions/{PROJECT}/development/live-1")).text
     later = await http.get(f"{BASE}/executions", params={"name_prefix": "live-", "limit": "1", "token": "x"})
     assert later.status_code == 400  # a bad token: the page says so rather than listing everything
 
