@@ -85,7 +85,8 @@ def _failure(exc: Exception, rank: int, size: int, request: dict[str, Any]) -> R
     where = f"task {request['task']!r}: rank {rank} of {size}"
     if error.kind == ErrorKind.USER:
         named = MPIRankError(f"{where} raised {error.message}", rank, error.retryable)
-        return RankFailure(rank, "USER:MPIRankError", str(named), True, error.retryable, _pickled(named))
+        return RankFailure(rank, "USER:MPIRankError", f"MPIRankError: {named}", True, error.retryable,
+                           _pickled(named))
     return RankFailure(rank, error.code, f"{where}: {error.message}", False, error.retryable, _pickled(exc))
 
 

@@ -17,6 +17,9 @@ from wingspan._authoring.workflow import single_node_workflow
 from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.model.execution import WorkflowPhase
 
+# each test starts an mpirun job whose ranks each start an interpreter (seconds on 2 shared CPUs)
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(autouse=True)
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
