@@ -1,0 +1,19 @@
+"""The plugin's settings: ``RayConfig``, the schema of its ``[plugins.ray]`` table
+(``WINGSPAN_PLUGINS__RAY__<FIELD>`` in the environment)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+__all__ = ["RayConfig"]
+
+
+@dataclasses.dataclass(frozen=True)
+class RayConfig:
+    """How local Ray clusters are started."""
+
+    # a folder for the local clusters' session files (empty: Ray's default, /tmp/ray); Ray's
+    # socket paths must stay short, so keep it near the root
+    temp_dir: str = ""
+    # seconds the body's process gives a local cluster to stop when it is replaced or ends
+    stop_timeout: float = 10.0
