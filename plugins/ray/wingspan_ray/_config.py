@@ -10,7 +10,11 @@ __all__ = ["RayConfig"]
 
 @dataclasses.dataclass(frozen=True)
 class RayConfig:
-    """How local Ray clusters are started."""
+    """Where Ray tasks run, and how local Ray clusters are started."""
+
+    # a running head's Jobs API address (http://host:8265) for every Ray task that names none:
+    # each attempt is a Ray job there (empty: local clusters)
+    address: str = ""
 
     # a folder for the local clusters' session files (empty: Ray's default, /tmp/ray); Ray's
     # socket paths must stay short, so keep it near the root

@@ -88,6 +88,8 @@ class RayEnvironment(TaskEnvironment):
 
         if os.getpid() != self._pid:  # a forked child: the parent's connection is not ours
             self._shape, self._address, self._pid, self._starter = "", "", os.getpid(), None
+        if os.environ.get("RAY_ADDRESS"):
+            return self._join(os.environ["RAY_ADDRESS"])
         shape = ray_config.shape()
         if self._shape == shape and ray.is_initialized():
             return self._address
@@ -102,6 +104,16 @@ class RayEnvironment(TaskEnvironment):
             self._starter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="wingspan-ray-start")
         self._starter.submit(self._start, ray_config).result()
         self._shape = shape
+        return self._address
+
+    def _join(self, address: str) -> str:
+        """In a Ray job's driver (``RAY_ADDRESS`` set by its head): the job's own cluster."""
+        import ray
+
+        if not ray.is_initialized():
+            context = ray.init(address=address, logging_level=logging.WARNING)
+            info: dict[str, Any] = getattr(context, "address_info", {})
+            self._address = str(info.get("address", "") or address)
         return self._address
 
     def _start(self, ray_config: Ray) -> None:

@@ -52,11 +52,14 @@ class WorkerGroup:
 
 @dataclass(frozen=True)
 class Ray:
-    """A Ray cluster for a task's body."""
+    """A Ray cluster for a task's body: a local one of this shape, or, with ``address``, the
+    running head whose Jobs API (its dashboard's address, ``http://host:8265``) runs each
+    attempt as a Ray job."""
 
     head: HeadNode = field(default_factory=HeadNode)
     workers: Sequence[WorkerGroup] = ()
     runtime_env: dict[str, Any] | None = None
+    address: str = ""
     task_type: ClassVar[str] = TASK_TYPE
 
     def __post_init__(self) -> None:
@@ -68,6 +71,8 @@ class Ray:
         elif not all(isinstance(group, WorkerGroup) for group in self.workers):
             problems.append(f"workers must be WorkerGroup(...)s, got {self.workers!r}")
         object.__setattr__(self, "workers", tuple(self.workers))
+        if not isinstance(self.address, str):
+            problems.append(f"address must be a Ray head's Jobs API address as text, got {self.address!r}")
         if self.runtime_env is not None:
             try:
                 json.dumps(self.runtime_env)
@@ -89,7 +94,7 @@ class Ray:
         # nested settings as JSON text: a literal map keeps them exactly
         return {"head": json.dumps(vars(self.head)),
                 "workers": json.dumps([vars(group) for group in self.workers]),
-                "runtime_env": json.dumps(self.runtime_env)}
+                "runtime_env": json.dumps(self.runtime_env), "address": self.address}
 
     @classmethod
     def from_custom(cls, custom: dict[str, Any]) -> Ray:
@@ -97,4 +102,4 @@ class Ray:
         head = HeadNode(**json.loads(custom["head"])) if "head" in custom else HeadNode()
         workers = tuple(WorkerGroup(**group) for group in json.loads(custom.get("workers", "[]")))
         runtime_env = json.loads(custom["runtime_env"]) if "runtime_env" in custom else None
-        return cls(head, workers, runtime_env)
+        return cls(head, workers, runtime_env, str(custom.get("address", "")))

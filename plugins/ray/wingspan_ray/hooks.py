@@ -20,7 +20,7 @@ def wingspan_config_schema() -> type:
 
 @hookimpl
 def wingspan_task_plugins(config: RayConfig) -> Sequence[TaskPlugin]:
-    return [RayLocal()]
+    return [RayLocal(config)]
 
 
 @hookimpl
