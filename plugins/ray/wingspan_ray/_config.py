@@ -19,5 +19,3 @@ class RayConfig:
     # a folder for the local clusters' session files (empty: Ray's default, /tmp/ray); Ray's
     # socket paths must stay short, so keep it near the root
     temp_dir: str = ""
-    # seconds the body's process gives a local cluster to stop when it is replaced or ends
-    stop_timeout: float = 10.0
