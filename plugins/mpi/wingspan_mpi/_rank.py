@@ -63,7 +63,9 @@ async def _attempt(request: dict[str, Any], folder: JobFolder, rank: int) -> byt
     runner: Any = resolve_task(request["module"], request["qualname"], request.get("main_path", ""))
     load_for_bodies(runner.template.type)  # the MPI environment (and other plugins' types) here
     store = store_for_uri(request["storage"], Settings.load()) if request.get("storage") else None
-    prefix = request["prefix"] if rank == 0 else join_uri(request["prefix"], "ranks", str(rank))
+    prefix = request["prefix"]
+    if rank > 0 and prefix:  # no prefix (no store): nothing of any rank's is written
+        prefix = join_uri(prefix, "ranks", str(rank))
     transfer = TransferContext(store, prefix, request["offload"])
     context = ExecutionContext(request["execution_id"], request["node_id"], request["attempt"],
                                request["task"], store, prefix)
