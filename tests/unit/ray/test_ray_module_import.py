@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def fresh(code: str) -> str:
     done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
@@ -23,6 +25,7 @@ def test_the_hooks_load_no_ray() -> None:
     """) == "False"
 
 
+@pytest.mark.slow  # importing Ray takes seconds here
 def test_a_task_naming_a_dataset_gets_the_ray_transformer_without_a_run() -> None:
     assert fresh("""
         import warnings
