@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import ray
 from wingspan_ray import Ray
 
@@ -31,3 +34,9 @@ def on_the_head(n: int = 4) -> tuple[int, str]:
 @task(task_config=Ray())
 def refused_on_the_head(n: int) -> int:
     return int(ray.get(refuse.remote(n)))
+
+
+@task(task_config=Ray(), timeout=timedelta(seconds=20))
+def sleeps_on_the_head(n: int) -> int:
+    time.sleep(300)
+    return n

@@ -96,3 +96,20 @@ def test_a_remote_exception_in_a_job_comes_back_named(head: tuple[str, str], tmp
     assert "RayRemoteTaskError" in done.stderr, done.stderr[-3000:]
     refused = "the Ray task 'refuse' raised ValueError: the head says no to 5"
     assert refused in done.stderr, done.stderr[-3000:]
+
+
+def test_a_timeout_stops_the_job_on_the_head(head: tuple[str, str], tmp_path: Path) -> None:
+    from ray.job_submission import JobStatus, JobSubmissionClient
+
+    url, _ = head
+    done = run_cli(url, tmp_path / "home", "sleeps_on_the_head", "--n", "1")
+    assert done.returncode != 0
+    assert "timeout of 20s" in done.stderr, done.stderr[-3000:]
+    client = JobSubmissionClient(url)
+    jobs = [job for job in client.list_jobs() if job.entrypoint and "sleeps_on_the_head" in job.entrypoint]
+    assert len(jobs) == 1 and jobs[0].submission_id, jobs
+    job = jobs[0].submission_id
+    deadline = time.monotonic() + 60
+    while client.get_job_status(job) != JobStatus.STOPPED:
+        assert time.monotonic() < deadline, client.get_job_info(job)
+        time.sleep(0.5)
