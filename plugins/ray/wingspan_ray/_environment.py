@@ -130,7 +130,9 @@ class RayEnvironment(TaskEnvironment):
         os.environ[MARKER_VARIABLE] = marker
         try:
             context = ray.init(
-                num_cpus=ray_config.num_cpus,
+                # always a new local cluster: with no address, Ray would join the last one that
+                # `ray start` left on this machine (/tmp/ray/ray_current_cluster), if any
+                address="local", num_cpus=ray_config.num_cpus,
                 object_store_memory=ray_config.head.object_store_mb * 1024 * 1024,
                 include_dashboard=False, runtime_env=ray_config.runtime_env,
                 _temp_dir=self.config.temp_dir or None, logging_level=logging.WARNING, log_to_driver=True,
