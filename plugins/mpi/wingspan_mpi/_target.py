@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar
@@ -76,7 +77,7 @@ def task_config(template: TaskTemplate) -> MPI:
     return MPI.from_custom({name: to_natural(literal) for name, literal in custom.literals.items()})
 
 
-def mpi_environment(base: dict[str, str] | os._Environ[str], store_env: dict[str, str]) -> dict[str, str]:
+def mpi_environment(base: Mapping[str, str], store_env: Mapping[str, str]) -> dict[str, str]:
     """The job's environment: the engine's, the store's variables, and Open MPI's defaults
     where the engine's environment sets none."""
     env = {**base, **store_env}
