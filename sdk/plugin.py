@@ -40,6 +40,9 @@ What it offers, by kind of plugin:
   subclass a built-in one with your ``name`` and ``task_types`` (``LocalProcessTarget``:
   warm worker processes, ``worker_key`` keeping attempts with the same settings on the
   same workers; ``InProcessTarget``: this process).
+- a target that runs Python bodies in processes it starts itself (``mpirun``'s ranks):
+  ``resolve_task`` (the task at a module and qualname, as a worker imports it) and
+  ``load_for_bodies`` (the installed plugins' environments and types, in such a process).
 - a type transformer: ``TypeTransformer``, ``TransferContext``, ``ValueMismatch``.
 - a notifier: ``Notifier`` (``async send(target, notice)``, and optionally ``settings``, the schema
   of its notifications' settings), ``Notice``, ``DeliveryError``.
@@ -74,6 +77,8 @@ from wingspan.core.plugins.contract import (
 from wingspan.core.plugins.hookspecs import hookimpl
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.localproc.target import LocalProcessTarget
+from wingspan.core.plugins.localproc.worker import resolve_task
+from wingspan.core.plugins.manager import load_for_bodies
 from wingspan.core.plugins.notifier import DeliveryError, Notice, Notifier
 from wingspan.core.storage.interface import BlobStore
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
@@ -111,5 +116,7 @@ __all__ = [
     "ValueMismatch",
     "WingspanError",
     "hookimpl",
+    "load_for_bodies",
     "read_plugin_config",
+    "resolve_task",
 ]

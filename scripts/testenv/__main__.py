@@ -23,6 +23,7 @@ SERVICES = {
     "registry": "scripts.testenv.registry",
     "trino": "scripts.testenv.trino",
     "chromium": "scripts.testenv.chromium",
+    "openmpi": "scripts.testenv.openmpi",
 }
 
 

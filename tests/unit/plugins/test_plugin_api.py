@@ -19,7 +19,8 @@ PINNED = [
     "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs", "Settings",
     "TaskContext", "TaskEnvironment", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate",
     "TransferContext",
-    "TypeTransformer", "UserError", "ValueMismatch", "WingspanError", "hookimpl", "read_plugin_config",
+    "TypeTransformer", "UserError", "ValueMismatch", "WingspanError", "hookimpl", "load_for_bodies",
+    "read_plugin_config", "resolve_task",
 ]
 
 

@@ -57,7 +57,8 @@ def digests(entities: dict[str, Entity]) -> dict[str, str]:
 
 def test_the_examples_are_all_here() -> None:
     assert NAMES == ["branch", "chain", "dask_frames", "dataframes", "diamond", "dynamic_fanout",
-                     "fanout_map", "files", "scheduled", "spark_sales", "subworkflow", "trino_report"]
+                     "fanout_map", "files", "mpi_pi", "ray_squares", "scheduled", "spark_sales",
+                     "subworkflow", "trino_report"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,0 +1,23 @@
+"""`wingspan plugins list` shows the MPI plugin with its task type, target and environment."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def test_plugins_list_shows_the_mpi_plugin() -> None:
+    done = subprocess.run([sys.executable, "-m", "wingspan.cli", "plugins", "list"], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = next(line for line in done.stdout.splitlines() if line.startswith("mpi "))
+    assert "wingspan-mpi" in line
+    assert "mpi-local (mpi)" in line and "MPIEnvironment (mpi)" in line
+
+
+def test_the_hooks_load_no_mpi() -> None:
+    # importing mpi4py.MPI initialises MPI: only a rank may do that, never the engine's process
+    code = "import sys, wingspan_mpi.hooks; print('mpi4py' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
