@@ -102,7 +102,7 @@ class ApiServer:
     def __init__(
         self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         engine: bool = True, roles: frozenset[str] | None = None, replica_id: str = "",
-        lease_seconds: float = 30.0,
+        lease_seconds: float = 30.0, poll_seconds: float = 0.2,
     ) -> None:
         self.settings = settings
         self.grace = grace
@@ -122,6 +122,7 @@ class ApiServer:
         self.run_engine = "engine" in self.roles
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
         self.engine: Any = None
         self.engine_credential: EngineCredential | None = None
         #: tokens, accounts and roles (None until the API role starts)
@@ -233,7 +234,8 @@ class ApiServer:
         self.admin.logs.readers.update(plugin_log_readers(registry.plugins))
         self.engine = EngineWorker(self.admin, registry, self.settings.home / "logs",
                                    replica_id=self.replica_id or default_replica_id(self.settings.home),
-                                   lease_seconds=self.lease_seconds)
+                                   lease_seconds=self.lease_seconds, poll_interval=self.poll_seconds,
+                                   watch_interval=self.poll_seconds)
         self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = self.supervise("engine", self.engine.run())
 
