@@ -18,7 +18,7 @@ checked with the execution's row locked in the transaction that writes the event
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +44,8 @@ __all__ = ["EventService"]
 _RUNNING = {"workflow": 2, "node": 2, "task": 2}
 # where a batch's transaction keeps its ``_Lookups`` in ``session.info``
 _LOOKUPS = "wingspan.event_lookups"
+#: values in one IN list of the events' look-ups: well below the databases' parameter limits
+_IN_LIST_MAX = 10_000
 
 
 class _Lookups:
@@ -488,24 +490,31 @@ async def _look_up(
     rows of their nodes and attempts (one statement each, for every execution)."""
     lookups = _Lookups()
     executions = {key(execution) for execution, _ in batches}
-    keys = {f"s{e.value.sequence}" for _, events in batches for e in events
-            if e.value is not None and e.value.sequence}
-    if keys:
+    keys = sorted({f"s{e.value.sequence}" for _, events in batches for e in events
+                   if e.value is not None and e.value.sequence})
+    for chunk in _chunks(keys):
         found = await session.execute(
             select(EventRow.execution_id, EventRow.key, EventRow.digest).where(
-                col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(keys)))
-        lookups.known = {(row[0], row[1]): row[2] for row in found.all()}
-    node_ids = {_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")}
-    if node_ids:
+                col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(chunk)))
+        lookups.known.update({(row[0], row[1]): row[2] for row in found.all()})
+    node_ids = sorted({_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")})
+    for chunk in _chunks(node_ids):
         for node in (await session.execute(select(NodeExecutionRow).where(
                 col(NodeExecutionRow.execution_id).in_(executions),
-                col(NodeExecutionRow.node_id).in_(node_ids)))).scalars():
+                col(NodeExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.nodes[(node.execution_id, node.node_id)] = node
         for task in (await session.execute(select(TaskExecutionRow).where(
                 col(TaskExecutionRow.execution_id).in_(executions),
-                col(TaskExecutionRow.node_id).in_(node_ids)))).scalars():
+                col(TaskExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
     return lookups
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in lists short enough for one statement's parameters (PostgreSQL takes at most
+    32,767 in one statement, SQLite 32,766 unless built for more)."""
+    for start in range(0, len(values), _IN_LIST_MAX):
+        yield values[start:start + _IN_LIST_MAX]
 
 
 def _node_id(event: Event) -> str:
