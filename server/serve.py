@@ -128,6 +128,7 @@ class ApiServer:
         #: tokens, accounts and roles (None until the API role starts)
         self.auth: AuthService | None = None
         self._engine_task: asyncio.Task[None] | None = None
+        self._events_listener: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
         self._stopping = False
@@ -196,6 +197,7 @@ class ApiServer:
                              authentication=CallAuthentication(verifier, login_hint=self.grpc_address),
                              pages=console_routes)
             self.http_state = app.state.api
+            self._listen_for_events()
             config = uvicorn.Config(
                 app,
                 log_config=None,
@@ -218,6 +220,15 @@ class ApiServer:
             http_socket.close()
             await self.stop()
             raise
+
+    def _listen_for_events(self) -> None:
+        """On PostgreSQL, the watchers of this API replica hear of events that other processes
+        (engine replicas) store at once, instead of at their next poll."""
+        from wingspan.server.db.wakeups import EVENTS, WakeupListener
+
+        if self.admin.db.dialect == "postgresql":
+            listener = WakeupListener(self.admin.db.url, {EVENTS: self.admin.events.heard})
+            self._events_listener = self.supervise("listener for events", listener.run())
 
     def _start_roles(self) -> None:
         if "engine" in self.roles:
@@ -302,6 +313,10 @@ class ApiServer:
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""
         await self._stop_engine()
+        if self._events_listener is not None:
+            listener, self._events_listener = self._events_listener, None
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
         if self.http_state is not None:
             self.http_state.draining = True
         if self.grpc is not None:

@@ -4,7 +4,8 @@ On PostgreSQL a write that an engine must act on (an execution created, one aske
 a signal set) sends a NOTIFY in its own transaction (:func:`announce`): PostgreSQL delivers
 it at commit, and never for a write rolled back. Each engine replica LISTENs on one
 connection of its own (:class:`WakeupListener`) and acts on what it hears within
-milliseconds, whichever process wrote. SQLite has no such channel: there the engines poll,
+milliseconds, whichever process wrote; so does each API replica for the events stored (its
+watchers follow an execution that another process runs). SQLite has no such channel: there the engines poll,
 as every engine still does more slowly, so a notification lost (a listener reconnecting)
 delays work and loses none.
 """
@@ -20,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
-__all__ = ["CREATED", "SIGNALLED", "STOPPING", "Doorbell", "WakeupListener", "announce"]
+__all__ = ["CREATED", "EVENTS", "SIGNALLED", "STOPPING", "Doorbell", "WakeupListener", "announce"]
 
 log = logging.getLogger("wingspan.engine")
 
@@ -30,6 +31,9 @@ CREATED = "wingspan_created"
 STOPPING = "wingspan_stopping"
 #: a signal of an execution was set (payload: the execution's key)
 SIGNALLED = "wingspan_signalled"
+
+#: events of executions were stored (payload: their keys, comma separated; "" for any)
+EVENTS = "wingspan_events"
 
 #: how the listening connection is named in pg_stat_activity
 APPLICATION_NAME = "wingspan-wakeups"

@@ -18,7 +18,7 @@ checked with the execution's row locked in the transaction that writes the event
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,7 @@ from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.payloads import Payloads
@@ -210,6 +211,8 @@ class EventService:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
             recorded = await self._apply(session, execution, event)
+            if recorded:
+                await announce(session, EVENTS, key(execution))
         if recorded:
             self._notify(execution)
         return recorded
@@ -260,6 +263,8 @@ class EventService:
                             await self._apply(session, execution, event)
                 if lookups.new_events:  # in the order applied: a watcher reads them by row id
                     await session.execute(insert(EventRow), lookups.new_events)
+                    # followers in other processes (an API replica's watchers) read again at once
+                    await announce(session, EVENTS, _keys_payload(execution for execution, _ in applied))
             finally:
                 session.info.pop(_LOOKUPS, None)
         for execution, _ in applied:
@@ -375,10 +380,30 @@ class EventService:
         return self._waiters.setdefault(execution_key, anyio.Event())
 
     def _notify(self, execution: ExecutionRow) -> None:
-        """Wakes the watchers of an execution in this process (others poll)."""
-        waiter = self._waiters.pop(key(execution), None)
+        """Wakes the watchers of an execution in this process (others hear of it through
+        :func:`~wingspan.server.db.wakeups.announce` on PostgreSQL, or poll)."""
+        self.wake(key(execution))
+
+    def wake(self, execution_key: int) -> None:
+        """Wakes the followers of an execution in this process: it has new events."""
+        waiter = self._waiters.pop(execution_key, None)
         if waiter is not None:
             waiter.set()
+
+    def wake_all(self) -> None:
+        """Wakes every follower in this process (new events of any execution may be stored)."""
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            waiter.set()
+
+    def heard(self, payload: str) -> None:
+        """What an :data:`~wingspan.server.db.wakeups.EVENTS` notification says: the executions
+        whose events were stored (their keys, comma separated), or "" for any."""
+        keys = [part for part in payload.split(",") if part.isdigit()]
+        if not keys:
+            self.wake_all()
+        for each in keys:
+            self.wake(int(each))
 
     async def watch_execution(
         self, execution_id: ExecutionId | None, after_sequence: int = 0, *, poll_interval: float = 1.0
@@ -508,6 +533,12 @@ async def _look_up(
                 col(TaskExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
     return lookups
+
+
+def _keys_payload(executions: Iterable[ExecutionRow]) -> str:
+    """Executions' keys for a notification's payload; "" (any) past PostgreSQL's 8,000 bytes."""
+    payload = ",".join(str(key(execution)) for execution in executions)
+    return payload if len(payload) < 7000 else ""
 
 
 def _chunks(values: list[str]) -> Iterator[list[str]]:
