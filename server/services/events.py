@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import insert, tuple_
+from sqlalchemy import and_, insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -423,19 +423,26 @@ class EventService:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
             waiter = self.next_event(execution_key)
+            # the phase and the events in one statement, so in one snapshot: an execution seen
+            # ended has every event stored (its last one in the transaction that ended it)
+            joined = and_(col(EventRow.execution_id) == col(ExecutionRow.id), col(EventRow.id) > last_id)
+            if after_sequence:
+                joined = and_(joined, col(EventRow.sequence) > after_sequence)
+            statement = (
+                select(ExecutionRow.phase, EventRow.id, EventRow.data_bytes, EventRow.data_uri)
+                .select_from(ExecutionRow)
+                .outerjoin(EventRow, joined)
+                .where(ExecutionRow.id == execution_key)
+                .order_by(col(EventRow.id))
+                .limit(page)
+            )
             async with self.db.read() as session:
-                # the phase before the events: an execution seen ended has every event stored
-                # (its last one in the transaction that ended it), so the read after it sees them
-                phase = (await session.execute(
-                    select(ExecutionRow.phase).where(ExecutionRow.id == execution_key))).scalar_one_or_none()
-                if phase is None:
-                    raise NotFoundError(f"execution {execution_id.name} does not exist")
-                statement = select(EventRow.id, EventRow.data_bytes, EventRow.data_uri).where(
-                    EventRow.execution_id == execution_key, col(EventRow.id) > last_id
-                )
-                if after_sequence:
-                    statement = statement.where(col(EventRow.sequence) > after_sequence)
-                rows = (await session.execute(statement.order_by(col(EventRow.id)).limit(page))).all()
+                found_rows = (await session.execute(statement)).all()
+            if not found_rows:
+                raise NotFoundError(f"execution {execution_id.name} does not exist")
+            phase = found_rows[0][0]
+            rows = [(row_id, data_bytes, data_uri) for _, row_id, data_bytes, data_uri in found_rows
+                    if row_id is not None]
             for row_id, data_bytes, data_uri in rows:
                 last_id = row_id
                 data = await self.payloads.get(data_bytes, data_uri)
