@@ -436,8 +436,7 @@ class EventService:
                 .order_by(col(EventRow.id))
                 .limit(page)
             )
-            async with self.db.read() as session:
-                found_rows = (await session.execute(statement)).all()
+            found_rows = await self.db.query(statement)
             if not found_rows:
                 raise NotFoundError(f"execution {execution_id.name} does not exist")
             phase = found_rows[0][0]
