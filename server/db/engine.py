@@ -11,7 +11,7 @@ of this: one engine serves reads and writes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, overload
@@ -140,12 +140,12 @@ class Database:
         async with self._reads() as session:
             yield session
 
-    async def query(self, statement: Executable) -> list[Any]:
+    async def query(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """The rows of one read-only statement, run outside any transaction: a statement sees one
         snapshot by itself, so nothing begins or rolls back around it (the reads a follower
         repeats often)."""
         async with self.statement_engine.connect() as connection:
-            return list((await connection.execute(statement)).all())
+            return list((await connection.execute(statement, parameters)).all())
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:

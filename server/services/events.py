@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import and_, insert, tuple_
+from sqlalchemy import and_, bindparam, insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -418,25 +418,16 @@ class EventService:
         if found is None:
             raise NotFoundError(f"execution {execution_id.name} does not exist")
         execution_key = key(found)
-        page = 500
+        page = _WATCH_PAGE
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
             waiter = self.next_event(execution_key)
             # the phase and the events in one statement, so in one snapshot: an execution seen
             # ended has every event stored (its last one in the transaction that ended it)
-            joined = and_(col(EventRow.execution_id) == col(ExecutionRow.id), col(EventRow.id) > last_id)
-            if after_sequence:
-                joined = and_(joined, col(EventRow.sequence) > after_sequence)
-            statement = (
-                select(ExecutionRow.phase, EventRow.id, EventRow.data_bytes, EventRow.data_uri)
-                .select_from(ExecutionRow)
-                .outerjoin(EventRow, joined)
-                .where(ExecutionRow.id == execution_key)
-                .order_by(col(EventRow.id))
-                .limit(page)
-            )
-            found_rows = await self.db.query(statement)
+            found_rows = await self.db.query(
+                _WATCH_READ_AFTER if after_sequence else _WATCH_READ,
+                {"execution": execution_key, "last_id": last_id, "after_sequence": after_sequence})
             if not found_rows:
                 raise NotFoundError(f"execution {execution_id.name} does not exist")
             phase = found_rows[0][0]
@@ -539,6 +530,28 @@ async def _look_up(
                 col(TaskExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
     return lookups
+
+
+def _watch_read(after_sequence: bool) -> Any:
+    """A watch's read: the execution's phase and its next events (after row ``last_id``, and
+    after sequence ``after_sequence`` if asked), built once: its parameters change, not it."""
+    joined = and_(col(EventRow.execution_id) == col(ExecutionRow.id), col(EventRow.id) > bindparam("last_id"))
+    if after_sequence:
+        joined = and_(joined, col(EventRow.sequence) > bindparam("after_sequence"))
+    return (
+        select(ExecutionRow.phase, EventRow.id, EventRow.data_bytes, EventRow.data_uri)
+        .select_from(ExecutionRow)
+        .outerjoin(EventRow, joined)
+        .where(col(ExecutionRow.id) == bindparam("execution"))
+        .order_by(col(EventRow.id))
+        .limit(_WATCH_PAGE)
+    )
+
+
+#: events a watch reads at most at once
+_WATCH_PAGE = 500
+_WATCH_READ = _watch_read(after_sequence=False)
+_WATCH_READ_AFTER = _watch_read(after_sequence=True)
 
 
 def _keys_payload(executions: Iterable[ExecutionRow]) -> str:
