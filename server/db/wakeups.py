@@ -35,6 +35,9 @@ SIGNALLED = "wingspan_signalled"
 #: events of executions were stored (payload: their keys, comma separated; "" for any)
 EVENTS = "wingspan_events"
 
+#: the longest wait before trying to listen again, the database away
+MAX_RETRY_DELAY = 30.0
+
 #: how the listening connection is named in pg_stat_activity
 APPLICATION_NAME = "wingspan-wakeups"
 
@@ -88,14 +91,18 @@ class WakeupListener:
     async def run(self) -> None:
         import asyncpg
 
+        delay = 0.0
         while True:
             try:
                 await self._listen(asyncpg)
             except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                # tried again soon after a cut, less often while the database stays away
+                cut = self.listening.is_set()
+                delay = self.retry_delay if cut else min(max(delay * 2, self.retry_delay), MAX_RETRY_DELAY)
                 log.warning("listening for wake-ups failed (%s: %s); polling until it listens again "
-                            "in %.0f s", type(exc).__name__, exc, self.retry_delay)
+                            "(next try in %.0f s)", type(exc).__name__, exc, delay)
             self.listening = anyio.Event()
-            await anyio.sleep(self.retry_delay)
+            await anyio.sleep(delay)
 
     async def _listen(self, asyncpg: Any) -> None:
         connection = await asyncpg.connect(self.dsn, timeout=10,
