@@ -7,6 +7,9 @@ server completes, on SQLite or on PostgreSQL with several engine replicas.
     eval "$(python -m scripts.testenv env)"         # PostgreSQL of the test environment
     python bench/server_bench.py --postgres --replicas 2
 
+``--poll-seconds S`` sets how often the engines poll (a slow poll shows the push alone: on
+PostgreSQL an engine hears of a new execution through LISTEN/NOTIFY).
+
 ``--replicas N`` runs one ``wingspan serve --role api,scheduler`` process and N
 ``--role engine`` processes (0, the default: one process with every role). Node
 transitions are the node events stored while the throughput executions ran.
@@ -186,6 +189,8 @@ async def main() -> None:
     parser.add_argument("--executions", type=int, default=40)
     parser.add_argument("--postgres", action="store_true", help="a fresh database on the test PostgreSQL")
     parser.add_argument("--replicas", type=int, default=0, help="engine processes beside an API process")
+    parser.add_argument("--poll-seconds", type=float, help="the engines' polling (wingspan serve "
+                        "--poll-seconds): on PostgreSQL a push wakes them sooner")
     parser.add_argument("--count", action="store_true", help="count SQL statements and transactions")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the (first) server with py-spy during the "
                         "throughput run, folded stacks into FILE (pip install py-spy)")
@@ -202,6 +207,8 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
         (root / "code" / "benchflow.py").write_text(FLOW)
         # one database and blob folder for every process (SQLite: the API process's file)
         shared = ["--storage", (root / "home" / "blobs").as_uri()]
+        if args.poll_seconds is not None:
+            shared += ["--poll-seconds", str(args.poll_seconds)]
         db_url = db_url or f"sqlite+aiosqlite:///{root / 'home' / 'db' / 'wingspan.sqlite'}"
         processes = []
         homes = [root / "home"]

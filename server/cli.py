@@ -70,6 +70,9 @@ QUIET_LOGGERS = ("aiosqlite", "asyncpg", "hpack")
                    "ones  [default: stable per machine and home]")
 @click.option("--lease-seconds", type=click.FloatRange(min=0.5), default=30.0, show_default=True,
               help="how long an engine replica's claim on an execution lasts without a heartbeat")
+@click.option("--poll-seconds", type=click.FloatRange(min=0.01), default=0.2, show_default=True,
+              help="how often an engine looks for new executions, aborts and signals set; on "
+                   "PostgreSQL it also hears of each at once (LISTEN/NOTIFY), whichever process wrote it")
 @click.option("--auth", type=click.Choice(["auto", "required", "off"]),
               help="who must present a token: auto requires one on any bind beyond loopback and none "
                    "on loopback  [default: auto]")
@@ -81,7 +84,7 @@ QUIET_LOGGERS = ("aiosqlite", "asyncpg", "hpack")
 @click.option("-v", "--verbose", is_flag=True,
               help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,
-          lease_seconds: float, **flags: Any) -> None:
+          lease_seconds: float, poll_seconds: float, **flags: Any) -> None:
     """Run the Wingspan server (HTTP and gRPC APIs, engine, scheduler) until stopped.
 
     Secrets are never flags (every user of the host can read the process list): give the S3
@@ -124,7 +127,7 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
 
     try:
         asyncio.run(serve_forever(settings, on_ready=ready, roles=chosen, replica_id=replica_id,
-                                  lease_seconds=lease_seconds))
+                                  lease_seconds=lease_seconds, poll_seconds=poll_seconds))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     except (OSError, RoleFailedError) as exc:

@@ -102,7 +102,7 @@ class ApiServer:
     def __init__(
         self, settings: Settings, *, grace: float = 10.0, max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         engine: bool = True, roles: frozenset[str] | None = None, replica_id: str = "",
-        lease_seconds: float = 30.0,
+        lease_seconds: float = 30.0, poll_seconds: float = 0.2,
     ) -> None:
         self.settings = settings
         self.grace = grace
@@ -124,11 +124,13 @@ class ApiServer:
         self.run_engine = "engine" in self.roles
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
+        self.poll_seconds = poll_seconds
         self.engine: Any = None
         self.engine_credential: EngineCredential | None = None
         #: tokens, accounts and roles (None until the API role starts)
         self.auth: AuthService | None = None
         self._engine_task: asyncio.Task[None] | None = None
+        self._events_listener: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
         self._stopping = False
@@ -199,6 +201,7 @@ class ApiServer:
                              authentication=CallAuthentication(verifier, login_hint=self.grpc_address),
                              pages=console_routes)
             self.http_state = app.state.api
+            self._listen_for_events()
             config = uvicorn.Config(
                 app,
                 log_config=None,
@@ -233,6 +236,15 @@ class ApiServer:
         kinds = NotificationKinds.of(self.plugins.notifiers)
         self.admin.entities.notification_kinds = self.admin.executions.notification_kinds = kinds
 
+    def _listen_for_events(self) -> None:
+        """On PostgreSQL, the watchers of this API replica hear of events that other processes
+        (engine replicas) store at once, instead of at their next poll."""
+        from wingspan.server.db.wakeups import EVENTS, WakeupListener
+
+        if self.admin.db.dialect == "postgresql":
+            listener = WakeupListener(self.admin.db.url, {EVENTS: self.admin.events.heard})
+            self._events_listener = self.supervise("listener for events", listener.run())
+
     def _start_roles(self) -> None:
         if "engine" in self.roles:
             self._start_engine()
@@ -248,7 +260,8 @@ class ApiServer:
         self.admin.logs.readers.update(plugin_log_readers(registry.plugins))
         self.engine = EngineWorker(self.admin, registry, self.settings.home / "logs",
                                    replica_id=self.replica_id or default_replica_id(self.settings.home),
-                                   lease_seconds=self.lease_seconds)
+                                   lease_seconds=self.lease_seconds, poll_interval=self.poll_seconds,
+                                   watch_interval=self.poll_seconds)
         self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = self.supervise("engine", self.engine.run())
 
@@ -314,6 +327,10 @@ class ApiServer:
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""
         await self._stop_engine()
+        if self._events_listener is not None:
+            listener, self._events_listener = self._events_listener, None
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
         if self.http_state is not None:
             self.http_state.draining = True
         if self.grpc is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import itertools
+import threading
 import time
 from collections.abc import Mapping
 from datetime import timedelta
@@ -320,6 +321,9 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
     queue = iter(range(items.count))  # next() on a range iterator is atomic under the GIL
     buffers: list[list[Event]] = [[] for _ in range(lanes)]
     name = runner.template.id.name if runner.template.id else ""
+    # set when the map stops waiting for its lanes (the run cancelled): a lane's thread outlives
+    # that wait, so it must stop by itself, before its next item
+    stopped = threading.Event()
 
     def lane(events: list[Event]) -> None:
         # one context per lane, updated per item: cheaper than one per item
@@ -332,7 +336,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
 
     def lane_items(events: list[Event], context: ExecutionContext) -> None:
         for index in queue:
-            if state.aborted:  # an aborted run starts no more items
+            if state.aborted or stopped.is_set():  # an aborted or cancelled run starts no more items
                 return
             item_path = f"{path}/{index}"
             items.phases[index] = NodePhase.RUNNING
@@ -369,7 +373,11 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
                 for events in buffers:
                     group.start_soon(_in_thread, lane, events)
     finally:
-        merged = buffers[0] if lanes == 1 else sorted((e for b in buffers for e in b), key=lambda e: e.at)
+        stopped.set()
+        # copies: a lane still finishing its item (the run cancelled) may append meanwhile; what it
+        # records after this belongs to an attempt the cancelled run abandoned
+        merged = list(buffers[0]) if lanes == 1 else sorted((e for b in buffers for e in list(b)),
+                                                             key=lambda e: e.at)
         for event in merged:
             state.sink.record(event)
 

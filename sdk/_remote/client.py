@@ -206,16 +206,19 @@ class AsyncRemote:
                    version: str | None) -> tuple[Identifier, TypedInterface]:
 
         if not version:
+            # the latest version, whole: a listing carries each entity as a get would
             listing = await self.transport.call(f"list_{method.removeprefix('get_')}s", v1.ListRequest(
                 project=project, domain=domain, name=name, limit=1), f"find {name}")
             items = (getattr(listing, "launch_plans", None) or getattr(listing, "workflows", None)
                      or getattr(listing, "tasks", None) or [])
             if not items:
                 raise NotFoundError(f"{name} is not registered in {project}/{domain}")
-            version = items[0].id.version
-        entity_id = Identifier(kind, project, domain, name, version)
-        request = v1.GetEntityRequest(id=codec.to_proto(entity_id))
-        found = await self.transport.call(method, request, f"get {entity_id}")
+            found = items[0]
+            entity_id = Identifier(kind, project, domain, name, found.id.version)
+        else:
+            entity_id = Identifier(kind, project, domain, name, version)
+            request = v1.GetEntityRequest(id=codec.to_proto(entity_id))
+            found = await self.transport.call(method, request, f"get {entity_id}")
         # the admin messages themselves have no model records: only their IDL parts do
         if kind == ResourceType.TASK:
             return entity_id, codec.from_proto(found.template).interface

@@ -3,19 +3,20 @@
 SQLite (the default, a file under ``$WINGSPAN_HOME/db``) runs in WAL mode with a busy
 timeout; its writes take the write lock when they begin (``BEGIN IMMEDIATE``), so two
 writers never deadlock upgrading a read lock, and writers of one process queue on a
-one-connection pool instead of spinning on the lock. PostgreSQL (asyncpg) needs none
+one-connection pool instead of spinning on the lock. Single statements that a caller repeats
+often (:meth:`Database.query`) run outside any transaction. PostgreSQL (asyncpg) needs none
 of this: one engine serves reads and writes.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, overload
 
-from sqlalchemy import event
+from sqlalchemy import Executable, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -75,6 +76,7 @@ class Database:
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             self.read_engine = self._sqlite_engine(url, echo, immediate=False)
             self.write_engine = self._sqlite_engine(url, echo, immediate=True)
+            self.statement_engine = self._sqlite_engine(url, echo, immediate=False, transactions=False)
         elif self.dialect == "postgresql":
             if parsed.get_driver_name() != "asyncpg":
                 raise ConfigError(
@@ -86,6 +88,8 @@ class Database:
             engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_recycle=1800,
                                          hide_parameters=True)
             self.read_engine = self.write_engine = engine
+            # the same pool; asyncpg sets autocommit on its side, no statement sent
+            self.statement_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
         else:
             raise ConfigError(
                 f"unsupported database URL {parsed.render_as_string()}: use "
@@ -99,10 +103,14 @@ class Database:
         return cls(settings.database_url)
 
     @staticmethod
-    def _sqlite_engine(url: str, echo: bool, *, immediate: bool) -> AsyncEngine:
+    def _sqlite_engine(url: str, echo: bool, *, immediate: bool, transactions: bool = True) -> AsyncEngine:
         # hide_parameters: logs and errors show statements, never the values (task data, secrets)
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True,
                                   "connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}}
+        if not transactions:
+            # no BEGIN, and no ROLLBACK when a connection goes back to the pool: each costs
+            # aiosqlite a hop to its thread and back
+            kwargs.update(isolation_level="AUTOCOMMIT", skip_autocommit_rollback=True)
         if immediate:
             # one writer connection per process: writers queue here, asynchronously
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=300)
@@ -121,7 +129,8 @@ class Database:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            if transactions:
+                connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
 
@@ -131,6 +140,13 @@ class Database:
         async with self._reads() as session:
             yield session
 
+    async def query(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[Any]:
+        """The rows of one read-only statement, run outside any transaction: a statement sees one
+        snapshot by itself, so nothing begins or rolls back around it (the reads a follower
+        repeats often)."""
+        async with self.statement_engine.connect() as connection:
+            return list((await connection.execute(statement, parameters)).all())
+
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back if it raises."""
@@ -139,6 +155,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()
+        if self.statement_engine.sync_engine.pool is not self.read_engine.sync_engine.pool:
+            await self.statement_engine.dispose()
         if self.read_engine is not self.write_engine:
             await self.read_engine.dispose()
 

@@ -38,7 +38,8 @@ _STOPPING = (int(WorkflowPhase.ABORTING), int(WorkflowPhase.ABORTED))
 
 class AbortWatcher:
     """Aborts the runs (``runs()``: by execution key) of executions terminated: ABORTING, or
-    ABORTED by force, or deleted. One query for every run here, each ``interval`` seconds."""
+    ABORTED by force, or deleted. One query for every run here, each ``interval`` seconds, or
+    at once when woken (``wake``: an execution was asked to stop)."""
 
     def __init__(
         self, db: Database, runs: Callable[[], Mapping[int, WorkflowRun]], *, interval: float = 0.25
@@ -47,10 +48,18 @@ class AbortWatcher:
         self.runs = runs
         self.interval = interval
         self._aborted: set[int] = set()
+        self._woken = anyio.Event()
+
+    def wake(self) -> None:
+        """Looks now rather than at the next interval."""
+        self._woken.set()
 
     async def run(self) -> None:
         while True:
-            await anyio.sleep(self.interval)
+            with anyio.move_on_after(self.interval):
+                await self._woken.wait()
+            # woken during the look below: looked again at once
+            self._woken = anyio.Event()
             try:
                 await self.look()
             except DATABASE_ERRORS as exc:  # the database is away: looked for again next time

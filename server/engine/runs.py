@@ -23,6 +23,7 @@ from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.core.plugins import Handle, PluginExecutor
 from wingspan.server.db.models import ExecutionRow, key
+from wingspan.server.db.wakeups import Doorbell
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
 from wingspan.server.engine.closures import called_launch_plans, execution_closure
@@ -88,12 +89,16 @@ class ExecutionDriver:
         *,
         replica_id: str,
         retry: RetryPolicy,
+        poll_interval: float = 0.2,
     ) -> None:
         self.admin = admin
         self.registry = registry
         self.work_dir = work_dir
         self.replica_id = replica_id
         self.retry = retry
+        self.poll_interval = poll_interval
+        #: rung by execution key when a signal of it is set (gates waiting on it read again)
+        self.signals_set = Doorbell()
         # writes the events of every execution run here, together (run by the worker)
         self.writer = EventWriter(admin.events)
         self._cache = TaskCache(
@@ -160,7 +165,7 @@ class ExecutionDriver:
             execution_id=f"{row.project}/{row.domain}/{row.name}",
             sink=sink,
             executor=executor,
-            signals=DatabaseSignals(admin.db, key(row)),
+            signals=DatabaseSignals(admin.db, key(row), self.poll_interval, self.signals_set),
             max_parallelism=spec.max_parallelism,
             cache=self._cache,
             journal=journal,

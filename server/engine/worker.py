@@ -7,6 +7,11 @@ engine as a local run, resumed from what the database recorded of it (``runs``).
 Terminating an execution (phase ABORTING) aborts its run (``aborts``); one the engine
 cannot run ends FAILED, held here until that is recorded (``failures``).
 
+Wake-ups: new executions are looked for each ``poll_interval`` seconds, stop requests and
+signals of those running here each ``watch_interval`` seconds; on PostgreSQL a listener
+hears of each at once, whichever process wrote it (:mod:`wingspan.server.db.wakeups`), and
+polling is only the fallback.
+
 Fencing: every batch of events is written only while this replica holds the lease
 (checked with the execution's row locked). A replica that finds its lease lost (a
 write refused, or a heartbeat that could not extend it) detaches that run at once:
@@ -26,6 +31,7 @@ import anyio
 
 from wingspan.core.engine import RetryPolicy
 from wingspan.server.db.engine import DATABASE_ERRORS
+from wingspan.server.db.wakeups import CREATED, SIGNALLED, STOPPING, WakeupListener
 from wingspan.server.engine.aborts import AbortWatcher
 from wingspan.server.engine.failures import FailureRecorder
 from wingspan.server.engine.leases import Leases
@@ -76,6 +82,7 @@ class EngineWorker:
         replica_id: str = "",
         lease_seconds: float = 30.0,
         poll_interval: float = 0.2,
+        watch_interval: float = 0.2,
         max_executions: int = 64,
         claim_batch: int = 8,
         retry: RetryPolicy = ENGINE_RETRY,
@@ -93,9 +100,18 @@ class EngineWorker:
         self.detached = False
         self._wake = anyio.Event()
         self.leases = Leases(admin.db, self.replica_id, seconds=lease_seconds)
-        self.driver = ExecutionDriver(admin, registry, work_dir, replica_id=self.replica_id, retry=retry)
+        # the executions run here: their stop requests and their gates' signals read again so often
+        self.driver = ExecutionDriver(admin, registry, work_dir, replica_id=self.replica_id, retry=retry,
+                                      poll_interval=watch_interval)
         self.failures = FailureRecorder(admin, self.replica_id, retry)
-        self.aborts = AbortWatcher(admin.db, self._live_runs)
+        self.aborts = AbortWatcher(admin.db, self._live_runs, interval=watch_interval)
+        self.listener: WakeupListener | None = None
+        if admin.db.dialect == "postgresql":
+            self.listener = WakeupListener(admin.db.url, {
+                CREATED: lambda _payload: self.wake(),
+                STOPPING: lambda _payload: self.aborts.wake(),
+                SIGNALLED: self._signal_set,
+            })
 
     def detach(self) -> None:
         """Stops recording and leaves attempts running (the server stops; another takes over):
@@ -119,8 +135,16 @@ class EngineWorker:
         """Looks for new executions now rather than at the next poll."""
         self._wake.set()
 
+    def _signal_set(self, payload: str) -> None:
+        if payload.isdigit():
+            self.driver.signals_set.ring(int(payload))
+        else:  # the listener (re)connected: what was set meanwhile went unheard
+            self.driver.signals_set.ring_all()
+
     async def run(self) -> None:
         async with anyio.create_task_group() as group:
+            if self.listener is not None:
+                group.start_soon(self.listener.run)
             group.start_soon(self._heartbeat)
             group.start_soon(self.aborts.run)
             group.start_soon(self.driver.writer.run)

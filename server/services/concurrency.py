@@ -30,6 +30,7 @@ from wingspan.core.model.interface import ResourceType
 from wingspan.core.model.launch_plans import ConcurrencyPolicy, WhenFull
 from wingspan.server.db.engine import now
 from wingspan.server.db.models import ExecutionRow, LaunchPlanRow, LaunchPlanSlotsRow, ScheduleTickRow
+from wingspan.server.db.wakeups import CREATED, STOPPING, announce
 from wingspan.server.services.notifications import enqueue_notices
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 
@@ -114,6 +115,7 @@ async def _unhold(session: AsyncSession, ids: list[int], at: datetime) -> None:
             .values(held=False, reason="", updated_at=at)
             .execution_options(synchronize_session=False)
         )
+        await announce(session, CREATED)  # runnable now: the engines take them at once
 
 
 async def _check_active(session: AsyncSession, tick: ScheduleTickRow) -> None:
@@ -198,6 +200,8 @@ async def _replace(session: AsyncSession, row: ExecutionRow, count: int, label: 
         victim.reason = reason
         victim.abort_requested = reason
         victim.updated_at = at
+    if victims:
+        await announce(session, STOPPING)
 
 
 async def _wait_briefly(session: AsyncSession, statement: Any) -> list[ExecutionRow]:

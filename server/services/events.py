@@ -18,12 +18,12 @@ checked with the execution's row locked in the transaction that writes the event
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import insert, tuple_
+from sqlalchemy import and_, bindparam, insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,6 +34,7 @@ from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.payloads import Payloads
@@ -44,6 +45,8 @@ __all__ = ["EventService"]
 _RUNNING = {"workflow": 2, "node": 2, "task": 2}
 # where a batch's transaction keeps its ``_Lookups`` in ``session.info``
 _LOOKUPS = "wingspan.event_lookups"
+#: values in one IN list of the events' look-ups: well below the databases' parameter limits
+_IN_LIST_MAX = 10_000
 
 
 class _Lookups:
@@ -208,6 +211,8 @@ class EventService:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
             recorded = await self._apply(session, execution, event)
+            if recorded:
+                await announce(session, EVENTS, key(execution))
         if recorded:
             self._notify(execution)
         return recorded
@@ -258,6 +263,8 @@ class EventService:
                             await self._apply(session, execution, event)
                 if lookups.new_events:  # in the order applied: a watcher reads them by row id
                     await session.execute(insert(EventRow), lookups.new_events)
+                    # followers in other processes (an API replica's watchers) read again at once
+                    await announce(session, EVENTS, _keys_payload(execution for execution, _ in applied))
             finally:
                 session.info.pop(_LOOKUPS, None)
         for execution, _ in applied:
@@ -373,10 +380,30 @@ class EventService:
         return self._waiters.setdefault(execution_key, anyio.Event())
 
     def _notify(self, execution: ExecutionRow) -> None:
-        """Wakes the watchers of an execution in this process (others poll)."""
-        waiter = self._waiters.pop(key(execution), None)
+        """Wakes the watchers of an execution in this process (others hear of it through
+        :func:`~wingspan.server.db.wakeups.announce` on PostgreSQL, or poll)."""
+        self.wake(key(execution))
+
+    def wake(self, execution_key: int) -> None:
+        """Wakes the followers of an execution in this process: it has new events."""
+        waiter = self._waiters.pop(execution_key, None)
         if waiter is not None:
             waiter.set()
+
+    def wake_all(self) -> None:
+        """Wakes every follower in this process (new events of any execution may be stored)."""
+        waiters, self._waiters = self._waiters, {}
+        for waiter in waiters.values():
+            waiter.set()
+
+    def heard(self, payload: str) -> None:
+        """What an :data:`~wingspan.server.db.wakeups.EVENTS` notification says: the executions
+        whose events were stored (their keys, comma separated), or "" for any."""
+        keys = [part for part in payload.split(",") if part.isdigit()]
+        if not keys:
+            self.wake_all()
+        for each in keys:
+            self.wake(int(each))
 
     async def watch_execution(
         self, execution_id: ExecutionId | None, after_sequence: int = 0, *, poll_interval: float = 1.0
@@ -391,24 +418,21 @@ class EventService:
         if found is None:
             raise NotFoundError(f"execution {execution_id.name} does not exist")
         execution_key = key(found)
-        page = 500
+        page = _WATCH_PAGE
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
             waiter = self.next_event(execution_key)
-            async with self.db.read() as session:
-                # the phase before the events: an execution seen ended has every event stored
-                # (its last one in the transaction that ended it), so the read after it sees them
-                phase = (await session.execute(
-                    select(ExecutionRow.phase).where(ExecutionRow.id == execution_key))).scalar_one_or_none()
-                if phase is None:
-                    raise NotFoundError(f"execution {execution_id.name} does not exist")
-                statement = select(EventRow.id, EventRow.data_bytes, EventRow.data_uri).where(
-                    EventRow.execution_id == execution_key, col(EventRow.id) > last_id
-                )
-                if after_sequence:
-                    statement = statement.where(col(EventRow.sequence) > after_sequence)
-                rows = (await session.execute(statement.order_by(col(EventRow.id)).limit(page))).all()
+            # the phase and the events in one statement, so in one snapshot: an execution seen
+            # ended has every event stored (its last one in the transaction that ended it)
+            found_rows = await self.db.query(
+                _WATCH_READ_AFTER if after_sequence else _WATCH_READ,
+                {"execution": execution_key, "last_id": last_id, "after_sequence": after_sequence})
+            if not found_rows:
+                raise NotFoundError(f"execution {execution_id.name} does not exist")
+            phase = found_rows[0][0]
+            rows = [(row_id, data_bytes, data_uri) for _, row_id, data_bytes, data_uri in found_rows
+                    if row_id is not None]
             for row_id, data_bytes, data_uri in rows:
                 last_id = row_id
                 data = await self.payloads.get(data_bytes, data_uri)
@@ -488,24 +512,59 @@ async def _look_up(
     rows of their nodes and attempts (one statement each, for every execution)."""
     lookups = _Lookups()
     executions = {key(execution) for execution, _ in batches}
-    keys = {f"s{e.value.sequence}" for _, events in batches for e in events
-            if e.value is not None and e.value.sequence}
-    if keys:
+    keys = sorted({f"s{e.value.sequence}" for _, events in batches for e in events
+                   if e.value is not None and e.value.sequence})
+    for chunk in _chunks(keys):
         found = await session.execute(
             select(EventRow.execution_id, EventRow.key, EventRow.digest).where(
-                col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(keys)))
-        lookups.known = {(row[0], row[1]): row[2] for row in found.all()}
-    node_ids = {_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")}
-    if node_ids:
+                col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(chunk)))
+        lookups.known.update({(row[0], row[1]): row[2] for row in found.all()})
+    node_ids = sorted({_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")})
+    for chunk in _chunks(node_ids):
         for node in (await session.execute(select(NodeExecutionRow).where(
                 col(NodeExecutionRow.execution_id).in_(executions),
-                col(NodeExecutionRow.node_id).in_(node_ids)))).scalars():
+                col(NodeExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.nodes[(node.execution_id, node.node_id)] = node
         for task in (await session.execute(select(TaskExecutionRow).where(
                 col(TaskExecutionRow.execution_id).in_(executions),
-                col(TaskExecutionRow.node_id).in_(node_ids)))).scalars():
+                col(TaskExecutionRow.node_id).in_(chunk)))).scalars():
             lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
     return lookups
+
+
+def _watch_read(after_sequence: bool) -> Any:
+    """A watch's read: the execution's phase and its next events (after row ``last_id``, and
+    after sequence ``after_sequence`` if asked), built once: its parameters change, not it."""
+    joined = and_(col(EventRow.execution_id) == col(ExecutionRow.id), col(EventRow.id) > bindparam("last_id"))
+    if after_sequence:
+        joined = and_(joined, col(EventRow.sequence) > bindparam("after_sequence"))
+    return (
+        select(ExecutionRow.phase, EventRow.id, EventRow.data_bytes, EventRow.data_uri)
+        .select_from(ExecutionRow)
+        .outerjoin(EventRow, joined)
+        .where(col(ExecutionRow.id) == bindparam("execution"))
+        .order_by(col(EventRow.id))
+        .limit(_WATCH_PAGE)
+    )
+
+
+#: events a watch reads at most at once
+_WATCH_PAGE = 500
+_WATCH_READ = _watch_read(after_sequence=False)
+_WATCH_READ_AFTER = _watch_read(after_sequence=True)
+
+
+def _keys_payload(executions: Iterable[ExecutionRow]) -> str:
+    """Executions' keys for a notification's payload; "" (any) past PostgreSQL's 8,000 bytes."""
+    payload = ",".join(str(key(execution)) for execution in executions)
+    return payload if len(payload) < 7000 else ""
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    """``values`` in lists short enough for one statement's parameters (PostgreSQL takes at most
+    32,767 in one statement, SQLite 32,766 unless built for more)."""
+    for start in range(0, len(values), _IN_LIST_MAX):
+        yield values[start:start + _IN_LIST_MAX]
 
 
 def _node_id(event: Event) -> str:

@@ -49,6 +49,7 @@ from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.db.wakeups import CREATED, STOPPING, announce
 from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
@@ -311,6 +312,7 @@ class ExecutionService:
                             created_at=at,
                         )
                     )
+                await announce(session, CREATED, key(row))
         except BaseException as exc:
             if row.inputs_uri:
                 await self.payloads.store.delete(row.inputs_uri, missing_ok=True)
@@ -433,6 +435,7 @@ class ExecutionService:
             if force:
                 current.finished_at = at
             await on_phase_change(session, current, old_phase, current.phase, at=at)
+            await announce(session, STOPPING, key(current))
             row = current
         return _execution(row)
 

@@ -25,6 +25,7 @@ from wingspan.core.model.workflows import CompiledWorkflowClosure, Node
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
+from wingspan.server.db.wakeups import SIGNALLED, announce
 from wingspan.server.services.identifiers import check_execution_id
 from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 
@@ -204,3 +205,4 @@ class SignalService:
                     "to another value"
                 )
             row.value_bytes, row.set_at = data, now()
+            await announce(session, SIGNALLED, execution.id)  # its gate goes on at once

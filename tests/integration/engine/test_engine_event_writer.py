@@ -11,7 +11,7 @@ from typing import Any
 
 import anyio
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from tests.integration.engine.refusals import refusing
@@ -130,3 +130,26 @@ async def test_an_execution_the_database_refuses_is_told_and_the_others_are_stor
         group.cancel_scope.cancel()
     assert lost == []
     assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
+
+
+@pytest.mark.slow
+async def test_a_batch_beyond_sqlites_variable_limit_is_stored(admin: AdminService) -> None:
+    # one execution's 40,000 node events in one batch (a big map starting): the look-ups of their
+    # keys and nodes go by chunks, SQLite refusing a statement of more than 32,766 variables
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    await create(admin, "big", "replica-a")
+    writer, lost = EventWriter(admin.events), list[str]()
+    sink = DatabaseSink(writer, PROJECT, DOMAIN, "big", producer="replica-a", owner="replica-a",
+                        on_lease_lost=lambda: lost.append("big"))
+    count = 40_000
+    for index in range(count):
+        sink.record(Event("node", f"n0/{index}", NodePhase.RUNNING))
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        with anyio.fail_after(300):
+            await sink.flush()
+        group.cancel_scope.cancel()
+    assert not lost
+    async with admin.db.read() as session:
+        stored = (await session.execute(text("SELECT count(*) FROM node_executions"))).scalar_one()
+    assert stored == count

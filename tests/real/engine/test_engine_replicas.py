@@ -7,14 +7,7 @@ or repeats whichever replica wrote them."""
 
 from __future__ import annotations
 
-import asyncio
-import os
 import random
-import re
-import signal
-import sys
-import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio
@@ -22,6 +15,7 @@ import anyio.to_thread
 import asyncpg
 import pytest
 
+from tests.real.engine.replica import Replica
 from tests.unit.api.served import wingspan_serve
 from wingspan._remote.sync import Remote
 from wingspan.protos import v1
@@ -34,69 +28,6 @@ REPLICAS = 2
 KILLS = 4
 MAP_ITEMS = 100
 FAN = 100
-READY = re.compile(r"wingspan serve: .*replica (\S+)")
-
-
-class Replica:
-    """One ``wingspan serve --role engine`` process."""
-
-    def __init__(self, name: str, args: list[str], env: dict[str, str]) -> None:
-        self.name, self.args, self.env = name, args, env
-        self.process: asyncio.subprocess.Process | None = None
-        self.lines: list[str] = []
-        self._reader: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wingspan.cli", "serve", "--role", "engine", "--replica-id", self.name,
-            "--lease-seconds", str(LEASE_SECONDS), *self.args,
-            env={**os.environ, **self.env}, stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._reader = asyncio.create_task(self._read(ready))
-        await asyncio.wait_for(ready, 60)
-
-    async def _read(self, ready: asyncio.Future[None]) -> None:
-        assert self.process is not None and self.process.stderr is not None
-        async for raw in self.process.stderr:
-            line = raw.decode(errors="replace")
-            self.lines.append(line)
-            if READY.search(line) and not ready.done():
-                ready.set_result(None)
-        if not ready.done():
-            ready.set_exception(AssertionError(f"replica {self.name} exited:\n" + "".join(self.lines)))
-
-    async def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            os.kill(self.process.pid, signal.SIGKILL)
-            await self.process.wait()
-        if self._reader is not None:
-            await self._reader
-
-    def warnings(self) -> list[str]:
-        return [line for line in self.lines if "Warning" in line or "Traceback" in line]
-
-
-@pytest.fixture
-async def database(postgres_env: dict[str, str]) -> AsyncIterator[tuple[str, str]]:
-    """A fresh, empty database: (SQLAlchemy URL, libpq DSN)."""
-    dsn, url = postgres_env["WINGSPAN_TEST_PG_DSN"], postgres_env["WINGSPAN_TEST_PG_URL"]
-    name = f"wingspan_replicas_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres", timeout=30)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield url.rsplit("/", 1)[0] + f"/{name}", dsn.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        admin = await asyncpg.connect(dsn.rsplit("/", 1)[0] + "/postgres", timeout=30)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
-
 async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
     database: tuple[str, str], tmp_path: Path
 ) -> None:
@@ -109,6 +40,7 @@ async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
     env = {"CRASH_COUNTS": str(counts), "CRASH_TASK_SECONDS": "0.1", "WINGSPAN_HOME": str(tmp_path / "home"),
            "WINGSPAN_DB_URL": url}
     shared = ["--storage", blobs.as_uri()]
+    engine_args = [*shared, "--lease-seconds", str(LEASE_SECONDS)]
     seed = random.randrange(2**32)
     chance = random.Random(seed)
     print(f"random seed {seed}")
@@ -121,7 +53,7 @@ async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
         async with wingspan_serve("--role", "api", *shared, env=api_env) as (_, _, host, port):
             for index in range(REPLICAS):
                 home = str(tmp_path / f"engine{index}")
-                replica = Replica(f"engine-{index}.0", shared, {**env, "WINGSPAN_HOME": home})
+                replica = Replica(f"engine-{index}.0", engine_args, {**env, "WINGSPAN_HOME": home})
                 await replica.start()
                 replicas.append(replica)
             remote = Remote(endpoint=f"{host}:{port}")

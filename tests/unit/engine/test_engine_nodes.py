@@ -348,3 +348,39 @@ async def test_an_aborted_map_starts_no_more_items() -> None:
     assert not after_abort.wait(timeout=0.5), f"{len(started)} items started, after the abort too"
     assert started == [0, 1, 2, 3, 4, 5]
 
+
+
+reached_five = threading.Event()
+release_five = threading.Event()
+after_cancel = threading.Event()
+
+
+@task
+def waits_at_five(x: int) -> int:
+    if x == 5:
+        reached_five.set()
+        release_five.wait(timeout=10)
+    elif x > 5:
+        after_cancel.set()
+    return x
+
+
+@workflow
+def cancelled_map(xs: list[int]) -> list[int]:
+    return map_task(waits_at_five, concurrency=1)(x=xs)
+
+
+async def test_a_cancelled_map_starts_no_more_items() -> None:
+    # a run cancelled (its lease lost, its server stopping) abandons the lane's thread, which
+    # went on through every item left, running user code for a run nobody follows
+    for flag in (reached_five, release_five, after_cancel):
+        flag.clear()
+    run = WorkflowRun(cancelled_map.closure, {"xs": list(range(1000))}, SdkResolver(cancelled_map.entities),
+                      sink=MemorySink())
+    with anyio.fail_after(10):
+        async with anyio.create_task_group() as group:
+            group.start_soon(run.run)
+            assert await anyio.to_thread.run_sync(reached_five.wait, 10)
+            group.cancel_scope.cancel()
+    release_five.set()
+    assert not after_cancel.wait(timeout=0.5), "the lane went on after the run was cancelled"

@@ -7,6 +7,7 @@ import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -88,6 +89,25 @@ async def test_execute_by_name_and_inspect(remote: AsyncRemote, project: Path) -
     listed = await remote.list_executions()
     assert [e.name for e in listed] == ["run-one"]
     assert (await remote.execution("run-one")).id == execution.id
+
+
+async def test_execute_by_name_takes_the_latest_version_from_its_listing(remote: AsyncRemote,
+                                                                       project: Path) -> None:
+    # the listing carries the entity whole: getting it again cost the server a second encoding
+    # of its closure for every execution started by name
+    await remote.register(project, version="v1")
+    await remote.register(project, version="v2")
+    methods: list[str] = []
+    call = remote.transport.call
+
+    async def recorded(method: str, request: Any, what: str) -> Any:
+        methods.append(method)
+        return await call(method, request, what)
+
+    remote.transport.call = recorded  # type: ignore[method-assign]
+    execution = await remote.execute("remote_chain.chain", {"x": 5})
+    assert execution.entity == "remote_chain.chain:v2"
+    assert "get_workflow" not in methods and methods.count("list_workflows") == 1, methods
 
 
 async def test_inputs_are_checked_against_the_registered_interface(remote: AsyncRemote,
