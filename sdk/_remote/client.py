@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import anyio
 
+from wingspan._remote import admin
 from wingspan._remote.access import EVERY, audit_events, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
+from wingspan._remote.listing import parse_filters, parse_sort
 from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.tokens import TokenProvider
@@ -253,31 +255,76 @@ class AsyncRemote:
         literals = codec.from_proto(data.outputs).literals if data.outputs else {}
         return await output_values(self.transport.endpoint, literals, py_types)
 
-    async def list_projects(self) -> list[dict[str, Any]]:
-        answer = await self.transport.call("list_projects", v1.ListProjectsRequest(limit=500),
-                                           "list projects")
-        return [{"id": p.id, "name": p.name, "description": p.description,
-                 "state": "archived" if int(p.state) else "active"} for p in answer.projects]
+    async def list_projects(self, *, include_archived: bool = False, filters: Sequence[str] = (),
+                            sort: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Projects by id (``filters``, ``sort``: see wingspan._remote.listing)."""
+        found = await admin.list_projects(self.transport, include_archived=include_archived,
+                                          filters=filters, sort=sort, limit=limit)
+        return [admin.project_row(p) for p in found]
+
+    async def create_project(self, project_id: str, *, name: str = "", description: str = "",
+                             labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A new project (admins only), named ``project_id`` unless ``name`` is given."""
+        return admin.project_row(await admin.create_project(
+            self.transport, project_id, name=name, description=description, labels=labels))
+
+    async def update_project(self, project_id: str, *, name: str | None = None,
+                             description: str | None = None, labels: Mapping[str, str] | None = None,
+                             archived: bool | None = None) -> dict[str, Any]:
+        """Changes what is given of a project and keeps the rest; ``archived`` archives it
+        (nothing new can be registered or run in it) or brings it back."""
+        return admin.project_row(await admin.update_project(
+            self.transport, project_id, name=name, description=description, labels=labels,
+            archived=archived))
+
+    async def list_domains(self) -> list[dict[str, str]]:
+        return await admin.list_domains(self.transport)
+
+    async def activate_launch_plan(self, name: str, version: str | None = None, *,
+                                   project: str | None = None, domain: str | None = None) -> dict[str, Any]:
+        """Makes a version of launch plan ``name`` (its latest by default) the active one: its
+        schedule runs, and the version active before is switched off."""
+        found = await admin.set_launch_plan_state(self.transport, project or self.project,
+                                                  domain or self.domain, name, version, active=True)
+        return _launch_plan_row(found)
+
+    async def deactivate_launch_plan(self, name: str, version: str | None = None, *,
+                                     project: str | None = None, domain: str | None = None
+                                     ) -> dict[str, Any]:
+        """Switches launch plan ``name`` off (its active version by default): its schedule stops."""
+        found = await admin.set_launch_plan_state(self.transport, project or self.project,
+                                                  domain or self.domain, name, version, active=False)
+        return _launch_plan_row(found)
+
+    async def delete_execution(self, execution_id: ExecutionRef) -> None:
+        """Deletes an ended execution with its nodes, events and data (admins only)."""
+        await admin.delete_execution(self.transport, self.execution_id(execution_id))
 
     async def list_entities(self, kind: str, name: str = "", *, project: str | None = None,
-                            domain: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+                            domain: str | None = None, limit: int = 100, filters: Sequence[str] = (),
+                            sort: str = "") -> list[dict[str, Any]]:
         """Registered tasks, workflows or launch plans (``kind``), newest first: every version
-        of ``name``, or the latest version of each name."""
+        of ``name``, or the latest version of each name (``filters``, ``sort``: see
+        wingspan._remote.listing)."""
 
         if kind not in _LISTS:
             raise UserError(f"cannot list {kind!r}; choose one of {', '.join(_LISTS)}")
         project, domain = project or self.project, domain or self.domain
+        parsed, order = parse_filters(filters), parse_sort(sort)
         if not name:
             resource = {"tasks": ResourceType.TASK, "workflows": ResourceType.WORKFLOW,
                         "launchplans": ResourceType.LAUNCH_PLAN}[kind]
-            scope = v1.ListRequest(project=project, domain=domain, limit=limit)
+            scope = v1.ListRequest(project=project, domain=domain, limit=limit, filters=parsed, sort=order)
             request = v1.ListNamesRequest(resource_type=v1.ResourceType(int(resource)), list=scope)
             answer = await self.transport.call("list_names", request, f"list {kind}")
             return [{"name": e.id.name, "latest_version": e.latest_version,
                      "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]
         method, attribute = _LISTS[kind]
-        answer = await self.transport.call(method, v1.ListRequest(project=project, domain=domain, name=name,
-                                                          limit=limit), f"list {kind}")
+        answer = await self.transport.call(method, v1.ListRequest(
+            project=project, domain=domain, name=name, limit=limit, filters=parsed, sort=order),
+            f"list {kind}")
+        if kind == "launchplans":
+            return [_launch_plan_row(item) for item in answer.launch_plans]
         return [{"name": item.id.name, "version": item.id.version,
                  "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
                 for item in getattr(answer, attribute)]
@@ -396,12 +443,23 @@ class AsyncRemote:
                                   since=since, limit=limit)
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
-                              name: str = "", limit: int = 50) -> list[Execution]:
-
+                              name: str = "", limit: int = 50, filters: Sequence[str] = (),
+                              sort: str = "") -> list[Execution]:
+        """Executions, newest first (of the entity ``name`` when given; ``filters``, ``sort``:
+        see wingspan._remote.listing, e.g. ``phase=failed``, ``created_at>=2026-12-01``)."""
         answer = await self.transport.call("list_executions", v1.ListRequest(
-            project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
-            "list executions")
+            project=project or self.project, domain=domain or self.domain, name=name, limit=limit,
+            filters=parse_filters(filters), sort=parse_sort(sort)), "list executions")
         return [self._execution(message) for message in answer.executions]
+
+
+def _launch_plan_row(item: Any) -> dict[str, Any]:
+    closure = item.closure
+    created = closure.created_at if closure and closure.created_at else None
+    schedule = item.spec.schedule if item.spec else None
+    return {"name": item.id.name, "version": item.id.version,
+            "state": "active" if closure and int(closure.state) else "inactive",
+            "schedule": bool(schedule), "created": created.isoformat() if created else ""}
 
 
 def _sequence(event: Any) -> int:

@@ -84,8 +84,9 @@ class AdminRpcs:
         return project_message(await self.admin.projects.update_project(model(Project, request.project)))
 
     async def list_projects(self, request: v1.ListProjectsRequest) -> v1.ListProjectsResponse:
+        listing = page_of(request.limit, request.token, request.filters, request.sort)
         return projects_message(await self.admin.projects.list_projects(
-            page_of(request.limit, request.token), include_archived=request.include_archived))
+            listing, include_archived=request.include_archived))
 
     async def list_domains(self, request: v1.ListDomainsRequest) -> v1.ListDomainsResponse:
         return domains_message(await self.admin.projects.list_domains())

@@ -2185,6 +2185,16 @@ class ListProjectsRequest(betterproto2.Message):
 
     include_archived: "bool" = betterproto2.field(3, betterproto2.TYPE_BOOL)
 
+    filters: "list[Filter]" = betterproto2.field(4, betterproto2.TYPE_MESSAGE, repeated=True)
+    """
+    on "id", "name", "state", "created_at" (as ListRequest's)
+    """
+
+    sort: "Sort | None" = betterproto2.field(5, betterproto2.TYPE_MESSAGE, optional=True)
+    """
+    default: by id
+    """
+
 
 default_message_pool.register_message("wingspan.v1", "ListProjectsRequest", ListProjectsRequest)
 
