@@ -6,7 +6,6 @@ Each command once as a person reads it and once with ``-o json``; lists over HTT
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -90,7 +89,10 @@ async def test_launch_plans_are_switched_on_and_off(served: tuple[str, str], tmp
     _, endpoint = served
     code = tmp_path / "code"
     code.mkdir()
-    shutil.copy(EXAMPLES / "scheduled.py", code / "admin_scheduled.py")
+    # a launch plan name of its own: registering imports the module here, and launch plans are
+    # known by name in this process (the examples' own must stay free for their tests)
+    example = (EXAMPLES / "scheduled.py").read_text().replace('"nightly_report"', '"admin_nightly"')
+    (code / "admin_scheduled.py").write_text(example)
     for version in ("v1", "v2"):
         registered = await wingspan(endpoint, "register", str(code), "--version", version)
         assert registered.exit_code == 0, registered.output
@@ -98,26 +100,26 @@ async def test_launch_plans_are_switched_on_and_off(served: tuple[str, str], tmp
     def states(rows: list[dict[str, Any]]) -> dict[str, str]:
         return {r["version"]: r["state"] for r in rows}
 
-    assert states(await as_json(endpoint, "get", "launchplans", "nightly_report")) == {
+    assert states(await as_json(endpoint, "get", "launchplans", "admin_nightly")) == {
         "v1": "inactive", "v2": "inactive"}
-    on = await wingspan(endpoint, "launchplan", "activate", "nightly_report", "--version", "v1")
+    on = await wingspan(endpoint, "launchplan", "activate", "admin_nightly", "--version", "v1")
     assert on.exit_code == 0, on.output
-    assert "activated launch plan default/development/nightly_report:v1" in on.output
+    assert "activated launch plan default/development/admin_nightly:v1" in on.output
     # without a version: the latest is activated, and the one active before is switched off
-    latest = await as_json(endpoint, "launchplan", "activate", "nightly_report")
+    latest = await as_json(endpoint, "launchplan", "activate", "admin_nightly")
     assert latest["version"] == "v2"
-    assert states(await as_json(endpoint, "get", "launchplans", "nightly_report")) == {
+    assert states(await as_json(endpoint, "get", "launchplans", "admin_nightly")) == {
         "v1": "inactive", "v2": "active"}
-    active = await as_json(endpoint, "get", "launchplans", "nightly_report", "--filter", "state=active")
+    active = await as_json(endpoint, "get", "launchplans", "admin_nightly", "--filter", "state=active")
     assert [(r["version"], r["schedule"]) for r in active] == [("v2", True)]
 
-    off = await wingspan(endpoint, "launchplan", "deactivate", "nightly_report")  # the active one
+    off = await wingspan(endpoint, "launchplan", "deactivate", "admin_nightly")  # the active one
     assert off.exit_code == 0, off.output
-    assert "deactivated launch plan default/development/nightly_report:v2" in off.output
-    after = await as_json(endpoint, "get", "launchplans", "nightly_report")
+    assert "deactivated launch plan default/development/admin_nightly:v2" in off.output
+    after = await as_json(endpoint, "get", "launchplans", "admin_nightly")
     assert set(states(after).values()) == {"inactive"}
-    none = await wingspan(endpoint, "launchplan", "deactivate", "nightly_report")
-    assert none.exit_code == 1 and "nightly_report" in none.output
+    none = await wingspan(endpoint, "launchplan", "deactivate", "admin_nightly")
+    assert none.exit_code == 1 and "admin_nightly" in none.output
     unknown = await wingspan(endpoint, "launchplan", "activate", "no_such_plan")
     assert unknown.exit_code == 1 and "launch plan 'no_such_plan' is not registered in default/development" \
         in unknown.output
