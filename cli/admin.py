@@ -113,6 +113,56 @@ def unarchive(project_id: str, output_format: str, endpoint: str | None) -> None
     _archive(project_id, False, output_format, endpoint)
 
 
+def _changes(sets: tuple[str, ...], unsets: tuple[str, ...]) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for pair in sets:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{pair!r}: write NAME=VALUE", param_hint="--set")
+        changes[name.strip()] = value.strip()
+    for name in unsets:
+        changes[name.strip()] = None
+    return changes
+
+
+@project.command()
+@click.argument("project_id")
+@click.option("--domain", "-d", default="", help="That domain's settings (default: the project's own).")
+@click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="Set a value (repeat for several).")
+@click.option("--unset", "unsets", multiple=True, metavar="NAME", help="Leave a value to the level below.")
+@output_option
+@endpoint_option
+def settings(project_id: str, domain: str, sets: tuple[str, ...], unsets: tuple[str, ...], output_format: str,
+             endpoint: str | None) -> None:
+    """Shows or changes what PROJECT_ID (or one of its domains; * for the whole deployment)
+    gives its executions. The most specific level that sets a value wins: task > execution >
+    launch plan > project-domain > project > deployment; `wingspan execution show` says which
+    level each value of an execution came from.
+
+    \b
+    NAMEs: default_resources.requests.cpu|memory|gpu|ephemeral_storage (and .limits.),
+    max_resources.cpu|memory|gpu|ephemeral_storage, python_target, max_parallelism,
+    interruptible (yes/no), service_account, namespace_template ({project}, {domain}),
+    queue (NAME:MAX, a limit on running executions shared by every launch plan naming it),
+    labels.KEY, annotations.KEY."""
+    try:
+        with remote_client(endpoint, "default", "development") as remote:
+            changes = _changes(sets, unsets)
+            if changes:
+                found = remote.update_project_settings(project_id, domain, **changes)
+            else:
+                found = remote.project_settings(project_id, domain)
+    except WingspanError as exc:
+        fail(exc)
+    where = "the deployment" if project_id == "*" else project_id + (f"/{domain}" if domain else "")
+    if output_format != "table":
+        show(found, output_format, "")
+    elif not found:
+        click.echo(f"{where} sets nothing of its own")
+    else:
+        show([{"setting": k, "value": v} for k, v in found.items()], output_format, f"settings of {where}")
+
+
 @click.group()
 def launchplan() -> None:
     """Switch launch plans (and so their schedules) on and off."""

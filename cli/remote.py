@@ -216,11 +216,14 @@ def show_execution(name: str, project: str, domain: str, output_format: str, end
     except WingspanError as exc:
         fail(exc)
     summary = _execution_row(found.aio)
+    settings = found.aio.settings
     if output_format != "table":
-        show({**summary, "nodes": nodes}, output_format, "")
+        show({**summary, "nodes": nodes, "settings": settings}, output_format, "")
         return
     error = f"  {summary['error']}" if summary["error"] else ""
     show(nodes, output_format, f"{name}  {summary['entity']}  {summary['phase']}{error}")
+    if settings:
+        show(settings, output_format, "settings (and the level each came from)")
 
 
 def _again(how: str, name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:

@@ -12,10 +12,12 @@ from wingspan._remote.transport import Transport
 from wingspan.core.errors import NotFoundError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import ExecutionId, Identifier, NamedEntityIdentifier, ResourceType
+from wingspan.core.model.settings import items, with_items
 from wingspan.protos import v1
 
-__all__ = ["create_project", "delete_execution", "list_domains", "list_projects", "project_row",
-           "set_launch_plan_state", "update_project"]
+__all__ = ["create_project", "delete_execution", "execution_settings", "list_domains", "list_projects",
+           "project_row", "project_settings", "set_launch_plan_state", "update_project",
+           "update_project_settings"]
 
 _PAGE = 500
 
@@ -118,3 +120,39 @@ async def _version_for(transport: Transport, project: str, domain: str, name: st
 async def delete_execution(transport: Transport, execution_id: ExecutionId) -> None:
     await transport.call("delete_execution", v1.DeleteExecutionRequest(id=codec.to_proto(execution_id)),
                          f"delete execution {execution_id.name}")
+
+
+async def project_settings(transport: Transport, project: str, domain: str = "") -> dict[str, str]:
+    """The settings a project (domain ""), one of its domains, or the deployment (project "*")
+    gives its executions, by name (see wingspan.core.model.settings)."""
+    found = await transport.call("get_project_settings", v1.GetProjectSettingsRequest(
+        project=project, domain=domain), f"get the settings of {_level(project, domain)}")
+    return items(codec.from_proto(found.settings) if found.settings else None)
+
+
+async def update_project_settings(transport: Transport, project: str, domain: str,
+                                  changes: Mapping[str, object]) -> dict[str, str]:
+    """Sets each named value (None: unsets it) and keeps the others of that level."""
+    where = _level(project, domain)
+    found = await transport.call("get_project_settings", v1.GetProjectSettingsRequest(
+        project=project, domain=domain), f"get the settings of {where}")
+    settings = with_items(codec.from_proto(found.settings) if found.settings else None, changes)
+    stored = await transport.call("update_project_settings", v1.UpdateProjectSettingsRequest(
+        project=project, domain=domain, settings=codec.to_proto(settings)), f"update the settings of {where}")
+    return items(codec.from_proto(stored.settings) if stored.settings else None)
+
+
+def _level(project: str, domain: str) -> str:
+    if project == "*":
+        return "the deployment"
+    return f"project {project}" + (f", domain {domain}" if domain else "")
+
+
+def execution_settings(spec: Any) -> list[dict[str, str]]:
+    """What an execution runs with (its spec's resolved settings) and where each came from."""
+    if spec is None or spec.settings is None:
+        return []
+    values = items(codec.from_proto(spec.settings))
+    sources = {s.name: s.level for s in spec.setting_sources}
+    return [{"setting": name, "value": value, "from": sources.get(name, "")}
+            for name, value in values.items()]

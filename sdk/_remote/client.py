@@ -34,6 +34,7 @@ from wingspan.core.model import codec
 from wingspan.core.model.execution import ENDED_WORKFLOW_PHASES, WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, SignalId, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.settings import with_items
 from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
 
@@ -62,6 +63,8 @@ class Execution:
     entity: str = ""
     created_at: datetime | None = None
     reason: str = ""
+    # what it runs with: each resolved setting, its value, and the level it came from
+    settings: list[dict[str, str]] = field(default_factory=list)
     _outputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -150,10 +153,13 @@ class AsyncRemote:
                       project: str | None = None, domain: str | None = None, version: str | None = None,
                       name: str = "", wait: bool = False, timeout: float | None = None,  # noqa: ASYNC109
                       max_parallelism: int = 0, target: str = "",
-                      signals: Mapping[str, Any] | None = None) -> Execution:
+                      signals: Mapping[str, Any] | None = None,
+                      settings: Mapping[str, Any] | None = None) -> Execution:
         """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
         ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
-        default when empty); ``signals`` gives its gates their values up front (``{signal name:
+        default when empty); ``settings`` are execution settings by name, above its launch
+        plan's and its project's (``{"labels.team": "ml", "queue": "gpu:2"}``; see ``wingspan
+        project settings --help``); ``signals`` gives its gates their values up front (``{signal name:
         value}``; an execution given a signal it has not is ended again). With ``wait``, returns
         once it has ended (see Execution.wait)."""
 
@@ -164,8 +170,9 @@ class AsyncRemote:
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)
+        asked = codec.to_proto(with_items(None, settings)) if settings else None
         spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals),
-                                max_parallelism=max_parallelism, python_target=target)
+                                max_parallelism=max_parallelism, python_target=target, settings=asked)
         answer = await self.transport.call("create_execution", v1.CreateExecutionRequest(
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
@@ -245,7 +252,8 @@ class AsyncRemote:
         return Execution(codec.from_proto(message.id), phase, self, error,
                          entity=f"{entity.name}:{entity.version}" if entity else "",
                          created_at=closure.created_at if closure else None,
-                         reason=closure.reason if closure else "")
+                         reason=closure.reason if closure else "",
+                         settings=admin.execution_settings(message.spec))
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         """The outputs of an execution: of ``py_types`` when given, else plain values."""
@@ -279,6 +287,18 @@ class AsyncRemote:
 
     async def list_domains(self) -> list[dict[str, str]]:
         return await admin.list_domains(self.transport)
+
+    async def project_settings(self, project: str, domain: str = "") -> dict[str, str]:
+        """The execution settings ``project`` gives (``domain``: that domain of it; project
+        ``*``: the deployment's), by name; what is not set is left to the level below."""
+        return await admin.project_settings(self.transport, project, domain)
+
+    async def update_project_settings(self, project: str, domain: str = "", **changes: object
+                                      ) -> dict[str, str]:
+        """Sets the named settings of that level (None unsets one), keeping its others; names
+        with dots go through a dict: ``update_project_settings("ml", **{"labels.team": "cv"})``.
+        Admins of the project only (of the deployment for ``*``)."""
+        return await admin.update_project_settings(self.transport, project, domain, changes)
 
     async def activate_launch_plan(self, name: str, version: str | None = None, *,
                                    project: str | None = None, domain: str | None = None) -> dict[str, Any]:

@@ -182,6 +182,14 @@ class Remote:
         result: dict[str, Any] = self._run(self.aio.update_project, project_id, **kwargs)
         return result
 
+    def project_settings(self, project: str, domain: str = "") -> dict[str, str]:
+        result: dict[str, str] = self._run(self.aio.project_settings, project, domain)
+        return result
+
+    def update_project_settings(self, project: str, domain: str = "", **changes: object) -> dict[str, str]:
+        result: dict[str, str] = self._run(self.aio.update_project_settings, project, domain, **changes)
+        return result
+
     def list_domains(self) -> list[dict[str, str]]:
         result: list[dict[str, str]] = self._run(self.aio.list_domains)
         return result

@@ -27,7 +27,7 @@ SCOPES: Final = {"wingspan:read": Role.VIEWER, "wingspan:write": Role.CONTRIBUTO
 
 _V, _C, _A = Role.VIEWER, Role.CONTRIBUTOR, Role.ADMIN
 NEEDS: Final[dict[str, Role]] = {
-    "CreateProject": _A, "UpdateProject": _A,
+    "CreateProject": _A, "UpdateProject": _A, "GetProjectSettings": _V, "UpdateProjectSettings": _A,
     "RegisterTask": _C, "RegisterWorkflow": _C, "RegisterLaunchPlan": _C, "UpdateLaunchPlanState": _C,
     "GetTask": _V, "ListTasks": _V, "GetWorkflow": _V, "ListWorkflows": _V, "GetLaunchPlan": _V,
     "GetActiveLaunchPlan": _V, "ListLaunchPlans": _V, "ListNames": _V,

@@ -47,6 +47,7 @@ __all__ = [
     "NotificationRow",
     "OAuthClientRow",
     "ProjectRow",
+    "ProjectSettingsRow",
     "RefreshTokenRow",
     "RoleBindingRow",
     "ScheduleTickRow",
@@ -117,6 +118,19 @@ class DomainRow(SQLModel, table=True):
     id: str = Field(sa_column=Column(String(63), primary_key=True))
     name: str = Field(sa_column=Column(String(255), nullable=False))
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+
+
+class ProjectSettingsRow(SQLModel, table=True):
+    """The execution settings of a project (domain ""), of one of its domains, or of the
+    deployment (project "*")."""
+
+    __tablename__ = "project_settings"
+
+    project: str = Field(sa_column=Column(String(63), primary_key=True))
+    domain: str = Field(sa_column=Column(String(63), primary_key=True))
+    # the ExecutionSettings
+    settings_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(sa_column=_time())
 
 
 class _EntityColumns(SQLModel):

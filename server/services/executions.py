@@ -41,9 +41,10 @@ from wingspan.core.model.interface import (
     ResourceType,
     Variable,
 )
-from wingspan.core.model.launch_plans import ConcurrencyPolicy, Notification
+from wingspan.core.model.launch_plans import ConcurrencyPolicy, Notification, launch_plan_settings
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.core.model.record import replace
+from wingspan.core.model.settings import ExecutionSettings, SettingSource, check_settings
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
@@ -56,6 +57,7 @@ from wingspan.server.services.pagination import Field, Listing, ListQuery, Page,
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
+from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import gate_signals
 
 __all__ = ["Execution", "ExecutionData", "ExecutionService"]
@@ -123,8 +125,8 @@ class _Launch:
     launch_plan_name: str = ""
     concurrency: ConcurrencyPolicy | None = None
     # what a launch plan gives an execution that does not set it
-    max_parallelism: int = 0
     notifications: tuple[Notification, ...] = ()
+    settings: ExecutionSettings | None = None
 
 
 def _generated_name() -> str:
@@ -154,12 +156,14 @@ def _execution(row: Any) -> Execution:
 
 class ExecutionService:
     def __init__(
-        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService
+        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService,
+        settings: SettingsService | None = None,
     ) -> None:
         self.db = db
         self.payloads = payloads
         self.projects = projects
         self.entities = entities
+        self.settings = settings or SettingsService(db, projects)
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
 
@@ -173,10 +177,12 @@ class ExecutionService:
         domain: str = "",
         name: str = "",
         tick: ScheduleTickRow | None = None,
+        resolved: tuple[ExecutionSettings | None, tuple[SettingSource, ...]] | None = None,
     ) -> Execution:
         """A QUEUED execution of what ``spec.entity_id`` names with ``spec.inputs`` (checked, and
         completed with defaults and a launch plan's fixed inputs), in ``project`` and ``domain``
-        (the entity's unless given), named ``name`` (generated unless given)."""
+        (the entity's unless given), named ``name`` (generated unless given), with its settings
+        resolved over the levels (or ``resolved``, an earlier execution's, for a relaunch)."""
         if spec is None or spec.entity_id is None:
             raise InvalidArgumentError("create execution: the spec (and its entity_id) is missing")
         target = spec.entity_id
@@ -192,12 +198,24 @@ class ExecutionService:
         )
         given = dict(spec.inputs.literals) if spec.inputs else {}
         inputs = _resolve_inputs(launch.entity, launch.expected, launch.fixed, given)
+        if resolved is None:
+            asked = spec.settings or ExecutionSettings()
+            requested = replace(asked, max_parallelism=spec.max_parallelism or asked.max_parallelism,
+                                python_target=spec.python_target or asked.python_target)
+            check_settings(requested, "create execution: settings")
+            resolved = await self.settings.resolve(project, domain, requested=requested,
+                                                   launch_plan=launch.settings)
+        settings, sources = resolved
         spec = replace(
             spec,
             entity_id=launch.entity,
             inputs=None,
-            max_parallelism=spec.max_parallelism or launch.max_parallelism,
             notifications=spec.notifications or launch.notifications,
+            # the engine reads these two from the spec itself
+            max_parallelism=settings.max_parallelism if settings else 0,
+            python_target=settings.python_target if settings else "",
+            settings=settings,
+            setting_sources=sources,
         )
         return await self._insert(project, domain, name, spec, launch, inputs, tick)
 
@@ -221,8 +239,8 @@ class ExecutionService:
                 workflow_id=plan_spec.workflow_id,
                 launch_plan_name=entity.name,
                 concurrency=plan_spec.concurrency,
-                max_parallelism=plan_spec.max_parallelism,
                 notifications=plan_spec.notifications,
+                settings=launch_plan_settings(plan_spec),
             )
         if entity.resource_type not in (ResourceType.WORKFLOW, ResourceType.TASK):
             raise InvalidArgumentError(
@@ -401,7 +419,9 @@ class ExecutionService:
             reference_execution=ExecutionId(row.project, row.domain, row.name),
         )
         again = replace(spec, inputs=LiteralMap(inputs) if stored is not None else None, metadata=metadata)
-        return await self.create_execution(again, project=row.project, domain=row.domain, name=name)
+        # with the settings the original ran with, as they were resolved for it
+        return await self.create_execution(again, project=row.project, domain=row.domain, name=name,
+                                           resolved=(spec.settings, spec.setting_sources))
 
     # ---- terminate, delete, retention ---------------------------------------------------
 

@@ -84,6 +84,15 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
     assert f"p-{tag}" in [p.id for p in listed.projects]
     domains = await call("ListDomains", v1.ListDomainsRequest())
     assert [d.id for d in domains.domains] == ["development", "staging", "production"]
+    settings = v1.ExecutionSettings(max_parallelism=3, labels=[v1.KeyValue(key="team", value="ml")])
+    stored = await call("UpdateProjectSettings", v1.UpdateProjectSettingsRequest(
+        project=f"p-{tag}", domain="staging", settings=settings))
+    assert stored.settings == settings
+    got = await call("GetProjectSettings", v1.GetProjectSettingsRequest(project=f"p-{tag}", domain="staging"))
+    assert got.settings == settings
+    await call.fails("NOT_FOUND", "GetProjectSettings", v1.GetProjectSettingsRequest(project="nope"))
+    await call.fails("INVALID_ARGUMENT", "UpdateProjectSettings", v1.UpdateProjectSettingsRequest(
+        project=f"p-{tag}", settings=v1.ExecutionSettings(queue=v1.ExecutionQueue(name="q"))))
 
     # ---- tasks, workflows, launch plans
     version_tag = f"v-{tag}"
