@@ -203,6 +203,7 @@ class ExecutionRow(SQLModel, table=True):
         Index(None, "project", "domain", "entity_name", "created_at"),
         Index(None, "project", "finished_at"),
         Index(None, "phase", "held", "lease_expires_at"),
+        Index(None, "project", "domain", "queue", "phase"),
     )
 
     id: int | None = Field(default=None, sa_column=_id())
@@ -240,6 +241,8 @@ class ExecutionRow(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
     # a terminate was asked for: the owning engine aborts the run (force ends it at once)
     abort_requested: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # the execution queue it runs in (its settings'), "" for none: held while the queue is full
+    queue: str = Field(default="", sa_column=Column(String(255), nullable=False, server_default=""))
 
 
 class NodeExecutionRow(SQLModel, table=True):

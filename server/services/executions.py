@@ -312,7 +312,9 @@ class ExecutionService:
         )
         try:
             async with self.db.write() as session:
-                await admit(session, row, launch.concurrency, tick)  # the launch plan's concurrency policy
+                # the launch plan's concurrency policy, and the queue of its settings
+                queue = spec.settings.queue if spec.settings else None
+                await admit(session, row, launch.concurrency, tick, queue)
                 session.add(row)
                 await session.flush()
                 for signal_id, node_id, literal_type in gate_signals(launch.closure):

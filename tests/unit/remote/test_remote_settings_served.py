@@ -194,3 +194,46 @@ async def test_each_value_comes_from_the_most_specific_level(served: tuple[str, 
     table = await wingspan(endpoint, "execution", "show", "by-execution")
     assert table.exit_code == 0 and "settings (and the level each came from)" in table.output
     assert "from-plan" in table.output and "launch plan" in table.output
+
+
+QUEUED_FLOWS = """
+from wingspan import LaunchPlan, task, wait_for_input, workflow
+
+@task
+def echo(x: int) -> int:
+    return x
+
+@workflow
+def gated() -> int:
+    return echo(x=wait_for_input("go", expected_type=int))
+
+# two launch plans, one queue: at most one execution of either runs at a time
+first = LaunchPlan.get_or_create(gated, name="queued_first", execution_settings={"queue": "shared:1"})
+second = LaunchPlan.get_or_create(gated, name="queued_second", execution_settings={"queue": "shared:1"})
+"""
+
+
+async def test_a_queue_limits_running_executions_across_launch_plans(served: tuple[str, str, int],
+                                                                    tmp_path: Path) -> None:
+    _, endpoint, _ = served
+    code = tmp_path / "code"
+    code.mkdir()
+    (code / "queued_flows.py").write_text(QUEUED_FLOWS)
+    assert (await wingspan(endpoint, "register", str(code), "--version", "v1")).exit_code == 0
+    remote = AsyncRemote(endpoint)
+    try:
+        running = await remote.execute("queued_first", {}, name="runs-first")
+        waiting = await remote.execute("queued_second", {}, name="waits", signals={"go": 2})
+        shown = await as_json(endpoint, "execution", "show", "waits")
+        assert (shown["phase"], shown["error"]) == ("QUEUED", "waiting for a place in queue shared (max 1)")
+        assert {r["setting"]: r["from"] for r in shown["settings"]}["queue"] == "launch plan"
+
+        await remote.set_signal(running, "go", 1)  # the first ends, and frees the queue's place
+        assert (await running.wait(60)).phase == WorkflowPhase.SUCCEEDED
+        assert (await waiting.wait(60)).phase == WorkflowPhase.SUCCEEDED, waiting.error
+        assert await waiting.outputs() == {"o0": 2}
+        alone = await remote.execute("queued_first", {}, name="alone", signals={"go": 3}, wait=True,
+                                     timeout=60)
+        assert alone.phase == WorkflowPhase.SUCCEEDED, alone.error
+    finally:
+        await remote.aclose()
