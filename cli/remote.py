@@ -130,7 +130,7 @@ def with_list_options(command: _Command) -> _Command:
 @project_option
 @domain_option
 @with_list_options
-@click.option("--archived", is_flag=True, help="projects: the archived ones too.")
+@click.option("--archived", is_flag=True, help="projects, executions: the archived ones too.")
 @output_option
 @endpoint_option
 def get(kind: str, name: str, project: str, domain: str, filters: tuple[str, ...], sort: str, limit: int,
@@ -145,7 +145,8 @@ def get(kind: str, name: str, project: str, domain: str, filters: tuple[str, ...
             elif kind == "domains":
                 rows = remote.list_domains()
             elif kind == "executions":
-                rows = [_execution_row(e.aio) for e in remote.list_executions(name=name, **listing)]
+                found = remote.list_executions(name=name, include_archived=archived, **listing)
+                rows = [_execution_row(e.aio) for e in found]
             else:
                 rows = remote.list_entities(kind, name, **listing)
     except WingspanError as exc:
@@ -157,7 +158,8 @@ def get(kind: str, name: str, project: str, domain: str, filters: tuple[str, ...
 def _execution_row(e: Any) -> dict[str, Any]:
     return {"name": e.name, "entity": e.entity, "phase": e.phase.name,
             "created": e.created_at.isoformat(timespec="seconds") if e.created_at else "",
-            "error": e.error.splitlines()[0] if e.error else e.reason}
+            "error": e.error.splitlines()[0] if e.error else e.reason,
+            **({"archived": True} if e.archived else {})}
 
 
 @click.group()
@@ -180,6 +182,42 @@ def terminate(name: str, reason: str, force: bool, project: str, domain: str, en
     except WingspanError as exc:
         fail(exc)
     click.echo(f"terminating {project}/{domain}/{name}")
+
+
+def _archive(name: str, archived: bool, project: str, domain: str, output_format: str,
+             endpoint: str | None) -> None:
+    try:
+        with remote_client(endpoint, project, domain) as remote:
+            found = remote.archive_execution(name, archived=archived)
+    except WingspanError as exc:
+        fail(exc)
+    if output_format == "table":
+        click.echo(f"{'archived' if archived else 'unarchived'} {project}/{domain}/{name}")
+    else:
+        show(_execution_row(found.aio), output_format, "")
+
+
+@execution.command()
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def archive(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Archives the ended execution NAME: kept, but listed only with --archived (or a filter on
+    state)."""
+    _archive(name, True, project, domain, output_format, endpoint)
+
+
+@execution.command()
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def unarchive(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Lists the archived execution NAME again."""
+    _archive(name, False, project, domain, output_format, endpoint)
 
 
 @execution.command()

@@ -15,8 +15,8 @@ from wingspan.core.model.interface import ExecutionId, Identifier, NamedEntityId
 from wingspan.core.model.settings import items, with_items
 from wingspan.protos import v1
 
-__all__ = ["create_project", "delete_execution", "execution_settings", "list_domains", "list_projects",
-           "project_row", "project_settings", "set_launch_plan_state", "update_project",
+__all__ = ["archive_execution", "create_project", "delete_execution", "execution_settings", "list_domains",
+           "list_projects", "project_row", "project_settings", "set_launch_plan_state", "update_project",
            "update_project_settings"]
 
 _PAGE = 500
@@ -115,6 +115,13 @@ async def _version_for(transport: Transport, project: str, domain: str, name: st
                             f"`wingspan get launchplans` lists them")
     latest: str = listing.launch_plans[0].id.version
     return latest
+
+
+async def archive_execution(transport: Transport, execution_id: ExecutionId, *, archived: bool) -> Any:
+    state = v1.ExecutionState.ARCHIVED if archived else v1.ExecutionState.ACTIVE
+    return await transport.call("update_execution", v1.UpdateExecutionRequest(
+        id=codec.to_proto(execution_id), state=state),
+        f"{'archive' if archived else 'unarchive'} execution {execution_id.name}")
 
 
 async def delete_execution(transport: Transport, execution_id: ExecutionId) -> None:

@@ -65,6 +65,8 @@ class Execution:
     reason: str = ""
     # what it runs with: each resolved setting, its value, and the level it came from
     settings: list[dict[str, str]] = field(default_factory=list)
+    # left out of lists that do not ask for archived executions
+    archived: bool = False
     _outputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -253,7 +255,8 @@ class AsyncRemote:
                          entity=f"{entity.name}:{entity.version}" if entity else "",
                          created_at=closure.created_at if closure else None,
                          reason=closure.reason if closure else "",
-                         settings=admin.execution_settings(message.spec))
+                         settings=admin.execution_settings(message.spec),
+                         archived=bool(closure and int(closure.state)))
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         """The outputs of an execution: of ``py_types`` when given, else plain values."""
@@ -315,6 +318,13 @@ class AsyncRemote:
         found = await admin.set_launch_plan_state(self.transport, project or self.project,
                                                   domain or self.domain, name, version, active=False)
         return _launch_plan_row(found)
+
+    async def archive_execution(self, execution_id: ExecutionRef, *, archived: bool = True) -> Execution:
+        """Archives an ended execution: kept, but listed only when asked for (``archived=False``
+        brings it back)."""
+        eid = self.execution_id(execution_id)
+        found = await admin.archive_execution(self.transport, eid, archived=archived)
+        return self._execution(found)
 
     async def delete_execution(self, execution_id: ExecutionRef) -> None:
         """Deletes an ended execution with its nodes, events and data (admins only)."""
@@ -464,9 +474,12 @@ class AsyncRemote:
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
                               name: str = "", limit: int = 50, filters: Sequence[str] = (),
-                              sort: str = "") -> list[Execution]:
+                              sort: str = "", include_archived: bool = False) -> list[Execution]:
         """Executions, newest first (of the entity ``name`` when given; ``filters``, ``sort``:
-        see wingspan._remote.listing, e.g. ``phase=failed``, ``created_at>=2026-12-01``)."""
+        see wingspan._remote.listing, e.g. ``phase=failed``, ``created_at>=2026-12-01``; the
+        archived ones with ``include_archived`` or a filter on ``state``)."""
+        if include_archived and not any(f.strip().startswith("state") for f in filters):
+            filters = [*filters, "state=active,archived"]
         answer = await self.transport.call("list_executions", v1.ListRequest(
             project=project or self.project, domain=domain or self.domain, name=name, limit=limit,
             filters=parse_filters(filters), sort=parse_sort(sort)), "list executions")

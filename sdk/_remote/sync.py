@@ -202,6 +202,10 @@ class Remote:
         result: dict[str, Any] = self._run(self.aio.deactivate_launch_plan, name, version, **kwargs)
         return result
 
+    def archive_execution(self, execution_id: SyncRef, *, archived: bool = True) -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.archive_execution, self._unwrap(execution_id),
+                                             archived=archived))
+
     def delete_execution(self, execution_id: SyncRef) -> None:
         self._run(self.aio.delete_execution, self._unwrap(execution_id))
 

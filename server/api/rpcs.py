@@ -187,6 +187,10 @@ class AdminRpcs:
         await self.admin.executions.delete_execution(model(ExecutionId, request.id))
         return v1.DeleteExecutionResponse()
 
+    async def update_execution(self, request: v1.UpdateExecutionRequest) -> v1.Execution:
+        return execution_message(await self.admin.executions.update_execution(
+            model(ExecutionId, request.id), int(request.state)))
+
     # ---- events --------------------------------------------------------------------------
 
     async def list_events(self, request: v1.ListEventsRequest) -> v1.ListEventsResponse:

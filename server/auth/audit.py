@@ -32,6 +32,7 @@ CHANGES: Final = frozenset({
     "CreateProject", "UpdateProject", "UpdateProjectSettings",
     "RegisterTask", "RegisterWorkflow", "RegisterLaunchPlan", "UpdateLaunchPlanState",
     "CreateExecution", "TerminateExecution", "RelaunchExecution", "RecoverExecution", "DeleteExecution",
+    "UpdateExecution",
     "SetSignal", "CreateUploadLocation",
     "GrantRole", "RevokeRole",
 })

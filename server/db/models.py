@@ -241,6 +241,8 @@ class ExecutionRow(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
     # a terminate was asked for: the owning engine aborts the run (force ends it at once)
     abort_requested: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # ExecutionState: archived ones are left out of lists that do not ask for them
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     # the execution queue it runs in (its settings'), "" for none: held while the queue is full
     queue: str = Field(default="", sa_column=Column(String(255), nullable=False, server_default=""))
 

@@ -10,6 +10,7 @@ large; deleting an execution deletes both.
 
 from __future__ import annotations
 
+import enum
 import secrets
 import string
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func
+from sqlalchemy import Select, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -60,7 +61,15 @@ from wingspan.server.services.projects import ProjectService
 from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import gate_signals
 
-__all__ = ["Execution", "ExecutionData", "ExecutionService"]
+__all__ = ["Execution", "ExecutionData", "ExecutionService", "ExecutionState"]
+
+
+class ExecutionState(enum.IntEnum):
+    """As the IDL's: an archived execution is left out of lists that do not filter on state."""
+
+    ACTIVE = 0
+    ARCHIVED = 1
+
 
 _FIELDS = {
     "name": Field(ExecutionRow.name, sortable=True),
@@ -74,6 +83,7 @@ _FIELDS = {
     "entity": Field(ExecutionRow.entity_name),
     "mode": Field(ExecutionRow.mode, "int"),
     "principal": Field(ExecutionRow.principal),
+    "state": Field(ExecutionRow.state, ExecutionState),
 }
 _DATA_COLUMNS = frozenset({"inputs_bytes", "outputs_bytes"})
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -94,6 +104,7 @@ class Execution:
     reason: str
     # the workflow it runs (None for a task run on its own)
     workflow_id: Identifier | None
+    state: ExecutionState = ExecutionState.ACTIVE
 
     @property
     def duration(self) -> timedelta | None:
@@ -151,6 +162,7 @@ def _execution(row: Any) -> Execution:
         )
         if row.workflow_name
         else None,
+        state=ExecutionState(row.state),
     )
 
 
@@ -374,6 +386,8 @@ class ExecutionService:
         )
         if listing.name:
             statement = statement.where(col(ExecutionRow.entity_name) == listing.name)
+        if not any(f.field == "state" for f in listing.filters):  # archived ones only when asked for
+            statement = statement.where(col(ExecutionRow.state) == int(ExecutionState.ACTIVE))
         statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).all())
@@ -463,6 +477,21 @@ class ExecutionService:
                 f"{WorkflowPhase(row.phase).name.lower()}: terminate it before deleting it"
             )
         await self._delete(row)
+
+    async def update_execution(self, execution_id: ExecutionId | None, state: int) -> Execution:
+        """Archives an ended execution (or brings an archived one back)."""
+        row = await self.row(execution_id)
+        if state not in tuple(ExecutionState):
+            raise InvalidArgumentError(f"unknown execution state {state}; states: active, archived")
+        if state == ExecutionState.ARCHIVED and WorkflowPhase(row.phase) not in TERMINAL_WORKFLOW:
+            raise FailedPreconditionError(
+                f"execution {row.project}/{row.domain}/{row.name} is "
+                f"{WorkflowPhase(row.phase).name.lower()}: only an ended execution can be archived"
+            )
+        async with self.db.write() as session:
+            await session.execute(update(ExecutionRow).where(col(ExecutionRow.id) == row.id)
+                                  .values(state=state, updated_at=now()))
+        return await self.get_execution(execution_id)
 
     async def _delete(self, row: ExecutionRow) -> None:
         # data first: a crash in between leaves a row without data, never data without a row

@@ -160,6 +160,19 @@ async def test_executions_are_filtered_and_deleted(served: tuple[str, str], tmp_
 
     running = await wingspan(endpoint, "execution", "delete", "waiting")
     assert running.exit_code == 1 and "terminate it before deleting it" in running.output
+    unarchivable = await wingspan(endpoint, "execution", "archive", "waiting")
+    assert unarchivable.exit_code == 1 and "only an ended execution can be archived" in unarchivable.output
+
+    # archived: kept, but listed only when asked for
+    archived = await wingspan(endpoint, "execution", "archive", "good")
+    assert archived.exit_code == 0 and "archived default/development/good" in archived.output
+    assert names(await as_json(endpoint, "get", "executions")) == ["waiting", "bad"]
+    assert names(await as_json(endpoint, "get", "executions", "--filter", "state=archived")) == ["good"]
+    every = await as_json(endpoint, "get", "executions", "--archived")
+    assert [(r["name"], r.get("archived", False)) for r in every] == [
+        ("waiting", False), ("bad", False), ("good", True)]
+    assert (await as_json(endpoint, "execution", "unarchive", "good"))["name"] == "good"
+    assert names(await as_json(endpoint, "get", "executions")) == ["waiting", "bad", "good"]
     deleted = await wingspan(endpoint, "execution", "delete", "bad")
     assert deleted.exit_code == 0 and "deleted default/development/bad" in deleted.output
     assert await as_json(endpoint, "execution", "delete", "good") == {

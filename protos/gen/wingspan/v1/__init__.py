@@ -65,6 +65,7 @@ __all__ = (
     "ExecutionQueue",
     "ExecutionSettings",
     "ExecutionSpec",
+    "ExecutionState",
     "FailurePolicy",
     "Filter",
     "FilterOperator",
@@ -193,6 +194,7 @@ __all__ = (
     "TypedInterface",
     "UnionType",
     "UnionValue",
+    "UpdateExecutionRequest",
     "UpdateLaunchPlanStateRequest",
     "UpdateProjectRequest",
     "UpdateProjectSettingsRequest",
@@ -435,6 +437,26 @@ class ExecutionMode(betterproto2.Enum):
             "EXECUTION_MODE_RELAUNCH": 2,
             "EXECUTION_MODE_RECOVER": 3,
             "EXECUTION_MODE_CHILD": 4,
+        }
+
+
+class ExecutionState(betterproto2.Enum):
+    ACTIVE = 0
+
+    ARCHIVED = 1
+
+    @classmethod
+    def betterproto_value_to_renamed_proto_names(cls) -> dict[int, str]:
+        return {
+            0: "EXECUTION_STATE_ACTIVE",
+            1: "EXECUTION_STATE_ARCHIVED",
+        }
+
+    @classmethod
+    def betterproto_renamed_proto_names_to_value(cls) -> dict[str, int]:
+        return {
+            "EXECUTION_STATE_ACTIVE": 0,
+            "EXECUTION_STATE_ARCHIVED": 1,
         }
 
 
@@ -1647,6 +1669,13 @@ class ExecutionClosure(betterproto2.Message):
     """
 
     workflow_id: "Identifier | None" = betterproto2.field(9, betterproto2.TYPE_MESSAGE, optional=True)
+
+    state: "ExecutionState" = betterproto2.field(
+        10, betterproto2.TYPE_ENUM, default_factory=lambda: ExecutionState(0)
+    )
+    """
+    archived: an ended execution kept, but left out of lists unless they filter on "state"
+    """
 
 
 default_message_pool.register_message("wingspan.v1", "ExecutionClosure", ExecutionClosure)
@@ -3791,6 +3820,22 @@ default_message_pool.register_message("wingspan.v1", "UnionValue", UnionValue)
 
 
 @dataclass(eq=False, repr=False)
+class UpdateExecutionRequest(betterproto2.Message):
+    """
+    archives an ended execution (or makes an archived one active again)
+    """
+
+    id: "ExecutionId | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
+
+    state: "ExecutionState" = betterproto2.field(
+        2, betterproto2.TYPE_ENUM, default_factory=lambda: ExecutionState(0)
+    )
+
+
+default_message_pool.register_message("wingspan.v1", "UpdateExecutionRequest", UpdateExecutionRequest)
+
+
+@dataclass(eq=False, repr=False)
 class UpdateLaunchPlanStateRequest(betterproto2.Message):
     id: "Identifier | None" = betterproto2.field(1, betterproto2.TYPE_MESSAGE, optional=True)
 
@@ -4479,6 +4524,24 @@ class AdminServiceStub(betterproto2_grpclib.ServiceStub):
             metadata=metadata,
         )
 
+    async def update_execution(
+        self,
+        message: "UpdateExecutionRequest",
+        *,
+        timeout: "float | None" = None,
+        deadline: "Deadline | None" = None,
+        metadata: "MetadataLike | None" = None,
+    ) -> "Execution":
+
+        return await self._unary_unary(
+            "/wingspan.v1.AdminService/UpdateExecution",
+            message,
+            Execution,
+            timeout=timeout,
+            deadline=deadline,
+            metadata=metadata,
+        )
+
     async def watch_execution(
         self,
         message: "WatchExecutionRequest",
@@ -4980,6 +5043,10 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
 
+    async def update_execution(self, message: "UpdateExecutionRequest") -> "Execution":
+
+        raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
+
     async def watch_execution(self, message: "WatchExecutionRequest") -> "AsyncIterator[Event]":
 
         raise grpclib.GRPCError(grpclib.const.Status.UNIMPLEMENTED)
@@ -5276,6 +5343,14 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
         request = await stream.recv_message()
         assert request is not None
         response = await self.delete_execution(request)
+        await stream.send_message(response)
+
+    async def __rpc_update_execution(
+        self, stream: "grpclib.server.Stream[UpdateExecutionRequest, Execution]"
+    ) -> None:
+        request = await stream.recv_message()
+        assert request is not None
+        response = await self.update_execution(request)
         await stream.send_message(response)
 
     async def __rpc_watch_execution(
@@ -5591,6 +5666,12 @@ class AdminServiceBase(betterproto2_grpclib.ServiceBase):
                 grpclib.const.Cardinality.UNARY_UNARY,
                 DeleteExecutionRequest,
                 DeleteExecutionResponse,
+            ),
+            "/wingspan.v1.AdminService/UpdateExecution": grpclib.const.Handler(
+                self.__rpc_update_execution,
+                grpclib.const.Cardinality.UNARY_UNARY,
+                UpdateExecutionRequest,
+                Execution,
             ),
             "/wingspan.v1.AdminService/WatchExecution": grpclib.const.Handler(
                 self.__rpc_watch_execution,

@@ -1,5 +1,5 @@
-"""execution settings per project, project-domain and deployment, and the queue of each
-execution (issue #25 item 2)
+"""execution settings per project, project-domain and deployment, the queue of each execution
+(issue #25 item 2), and archived executions (item 1)
 
 Revision ID: 0007
 Revises: 0006
@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("project", "domain", name=op.f("pk_project_settings")),
     )
     with op.batch_alter_table("executions") as batch:
+        batch.add_column(sa.Column("state", sa.Integer(), server_default="0", nullable=False))
         batch.add_column(sa.Column("queue", sa.String(length=255), server_default="", nullable=False))
     op.create_index(op.f("ix_executions_project_domain_queue_phase"), "executions",
                     ["project", "domain", "queue", "phase"])
@@ -38,4 +39,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_executions_project_domain_queue_phase"), table_name="executions")
     with op.batch_alter_table("executions") as batch:
         batch.drop_column("queue")
+        batch.drop_column("state")
     op.drop_table("project_settings")
