@@ -11,7 +11,8 @@ import click
 from wingspan.core.errors import WingspanError
 
 __all__ = ["ca_option", "chosen_ca", "domain_option", "endpoint_option", "execution", "fail", "get",
-           "output_option", "project_option", "register", "remote_client", "show", "signal"]
+           "list_options", "output_option", "project_option", "register", "remote_client", "show", "signal",
+           "with_list_options"]
 
 _Command = TypeVar("_Command", bound=Callable[..., Any])
 _CA_KEY = "wingspan.ca"
@@ -105,33 +106,60 @@ def register(path: str, project: str, domain: str, version: str | None, build_im
         click.echo(f"  + {name}")
 
 
+#: the flags of every list, the same for each kind
+list_options = [
+    click.option("--filter", "filters", multiple=True, metavar="FIELD OP VALUE",
+                 help="Keep what matches (repeat for several, all must match): OP one of = != > >= "
+                      "< <= ~ (contains) ^= (starts with); FIELD=A,B for any of A and B. E.g. "
+                      "phase=failed, created_at>=2026-12-01, name~train."),
+    click.option("--sort", default="", metavar="[-]FIELD", help="Order by FIELD (- before it: descending)."),
+    click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 1000)),
+]
+
+
+def with_list_options(command: _Command) -> _Command:
+    for option in reversed(list_options):
+        command = option(command)
+    return command
+
+
 @click.command()
-@click.argument("kind", type=click.Choice(["projects", "tasks", "workflows", "launchplans", "executions"]))
+@click.argument("kind", type=click.Choice(["projects", "domains", "tasks", "workflows", "launchplans",
+                                           "executions"]))
 @click.argument("name", required=False, default="")
 @project_option
 @domain_option
+@with_list_options
+@click.option("--archived", is_flag=True, help="projects, executions: the archived ones too.")
 @output_option
 @endpoint_option
-def get(kind: str, name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
-    """Lists projects, registered entities (every version of NAME), or executions (of the
-    entity NAME), newest first."""
+def get(kind: str, name: str, project: str, domain: str, filters: tuple[str, ...], sort: str, limit: int,
+        archived: bool, output_format: str, endpoint: str | None) -> None:
+    """Lists projects, domains, registered entities (every version of NAME, or each name's
+    latest), or executions (of the entity NAME), newest first unless sorted otherwise."""
+    listing: dict[str, Any] = {"filters": filters, "sort": sort, "limit": limit}
     try:
         with remote_client(endpoint, project, domain) as remote:
             if kind == "projects":
-                rows = remote.list_projects()
+                rows = remote.list_projects(include_archived=archived, **listing)
+            elif kind == "domains":
+                rows = remote.list_domains()
             elif kind == "executions":
-                rows = [_execution_row(e.aio) for e in remote.list_executions(name=name)]
+                found = remote.list_executions(name=name, include_archived=archived, **listing)
+                rows = [_execution_row(e.aio) for e in found]
             else:
-                rows = remote.list_entities(kind, name)
+                rows = remote.list_entities(kind, name, **listing)
     except WingspanError as exc:
         fail(exc)
-    show(rows, output_format, f"{kind} in {project}/{domain}" if kind != "projects" else "projects")
+    scoped = kind not in ("projects", "domains")
+    show(rows, output_format, f"{kind} in {project}/{domain}" if scoped else kind)
 
 
 def _execution_row(e: Any) -> dict[str, Any]:
     return {"name": e.name, "entity": e.entity, "phase": e.phase.name,
             "created": e.created_at.isoformat(timespec="seconds") if e.created_at else "",
-            "error": e.error.splitlines()[0] if e.error else e.reason}
+            "error": e.error.splitlines()[0] if e.error else e.reason,
+            **({"archived": True} if e.archived else {})}
 
 
 @click.group()
@@ -156,6 +184,61 @@ def terminate(name: str, reason: str, force: bool, project: str, domain: str, en
     click.echo(f"terminating {project}/{domain}/{name}")
 
 
+def _archive(name: str, archived: bool, project: str, domain: str, output_format: str,
+             endpoint: str | None) -> None:
+    try:
+        with remote_client(endpoint, project, domain) as remote:
+            found = remote.archive_execution(name, archived=archived)
+    except WingspanError as exc:
+        fail(exc)
+    if output_format == "table":
+        click.echo(f"{'archived' if archived else 'unarchived'} {project}/{domain}/{name}")
+    else:
+        show(_execution_row(found.aio), output_format, "")
+
+
+@execution.command()
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def archive(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Archives the ended execution NAME: kept, but listed only with --archived (or a filter on
+    state)."""
+    _archive(name, True, project, domain, output_format, endpoint)
+
+
+@execution.command()
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def unarchive(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Lists the archived execution NAME again."""
+    _archive(name, False, project, domain, output_format, endpoint)
+
+
+@execution.command()
+@click.argument("name")
+@project_option
+@domain_option
+@output_option
+@endpoint_option
+def delete(name: str, project: str, domain: str, output_format: str, endpoint: str | None) -> None:
+    """Deletes the ended execution NAME with its nodes, events, logs and data (admins only)."""
+    try:
+        with remote_client(endpoint, project, domain) as remote:
+            remote.delete_execution(name)
+    except WingspanError as exc:
+        fail(exc)
+    if output_format == "table":
+        click.echo(f"deleted {project}/{domain}/{name}")
+    else:
+        show({"project": project, "domain": domain, "name": name, "deleted": True}, output_format, "")
+
+
 @execution.command("show")
 @click.argument("name")
 @project_option
@@ -171,11 +254,14 @@ def show_execution(name: str, project: str, domain: str, output_format: str, end
     except WingspanError as exc:
         fail(exc)
     summary = _execution_row(found.aio)
+    settings = found.aio.settings
     if output_format != "table":
-        show({**summary, "nodes": nodes}, output_format, "")
+        show({**summary, "nodes": nodes, "settings": settings}, output_format, "")
         return
     error = f"  {summary['error']}" if summary["error"] else ""
     show(nodes, output_format, f"{name}  {summary['entity']}  {summary['phase']}{error}")
+    if settings:
+        show(settings, output_format, "settings (and the level each came from)")
 
 
 def _again(how: str, name: str, new_name: str, project: str, domain: str, endpoint: str | None) -> None:

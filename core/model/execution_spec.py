@@ -9,6 +9,7 @@ from wingspan.core.model.interface import ExecutionId, Identifier, NodeExecution
 from wingspan.core.model.launch_plans import Notification
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.record import record
+from wingspan.core.model.settings import ExecutionSettings, SettingSource
 
 __all__ = ["ExecutionMetadata", "ExecutionMode", "ExecutionSpec"]
 
@@ -42,3 +43,6 @@ class ExecutionSpec:
     notifications: tuple[Notification, ...] = ()
     # where python tasks run ("local-process", "k8s", ...), for this execution only
     python_target: str = ""
+    # asked for at create; once created, what it runs with (resolved) and where each came from
+    settings: ExecutionSettings | None = None
+    setting_sources: tuple[SettingSource, ...] = ()

@@ -11,7 +11,8 @@ from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, ParameterMap, TypedInterface
 from wingspan.core.model.literals import LiteralMap
-from wingspan.core.model.record import record
+from wingspan.core.model.record import record, replace
+from wingspan.core.model.settings import ExecutionSettings
 from wingspan.core.model.tasks import KeyValue
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "SlackNotification",
     "WebhookNotification",
     "WhenFull",
+    "launch_plan_settings",
     "run_inputs",
 ]
 
@@ -140,6 +142,7 @@ class LaunchPlanSpec:
     max_parallelism: int = 0
     concurrency: ConcurrencyPolicy | None = None
     labels: tuple[KeyValue, ...] = ()
+    settings: ExecutionSettings | None = None
 
 
 class LaunchPlanState(enum.IntEnum):
@@ -161,3 +164,16 @@ class LaunchPlan:
     id: Identifier | None = None
     spec: LaunchPlanSpec | None = None
     closure: LaunchPlanClosure | None = None
+
+
+def launch_plan_settings(spec: LaunchPlanSpec) -> ExecutionSettings | None:
+    """The execution settings a launch plan gives: its ``settings``, with its own
+    ``max_parallelism`` and ``labels`` (older fields of the spec) where those do not say."""
+    settings = spec.settings or ExecutionSettings()
+    if spec.max_parallelism and not settings.max_parallelism:
+        settings = replace(settings, max_parallelism=spec.max_parallelism)
+    if spec.labels:
+        own = {kv.key for kv in settings.labels}
+        settings = replace(settings, labels=settings.labels + tuple(
+            kv for kv in spec.labels if kv.key not in own))
+    return None if settings == ExecutionSettings() else settings

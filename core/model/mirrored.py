@@ -17,6 +17,7 @@ from wingspan.core.model import (
     literals,
     progress,
     projects,
+    settings,
     tasks,
     workflows,
 )
@@ -27,7 +28,7 @@ __all__ = ["MODEL_MODULES", "model_classes"]
 # every module of the model whose classes mirror IDL messages
 MODEL_MODULES: list[ModuleType] = [literals, interface, tasks, workflows, launch_plans, execution,
                                    execution_spec, events, progress, projects,
-                                   deliveries]
+                                   deliveries, settings]
 
 
 @cache

@@ -12,11 +12,12 @@ from wingspan._authoring.interface import PythonInterface
 from wingspan._authoring.naming import caller_module
 from wingspan._authoring.workflow import Workflow
 from wingspan.core.compiler.closure import LaunchPlanInterface
-from wingspan.core.errors import CompilationError
+from wingspan.core.errors import CompilationError, InvalidArgumentError
 from wingspan.core.model import launch_plans as model
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.interface import Identifier, Parameter, ParameterMap, ResourceType, Variable
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.settings import ExecutionSettings, with_items
 from wingspan.core.model.tasks import KeyValue
 from wingspan.core.model.workflows import WorkflowNode
 from wingspan.core.plugins.notifier import template_problems
@@ -239,6 +240,12 @@ class LaunchPlan(Entity):
                                     f"{workflow.name!r} does not take (inputs: {', '.join(wf_inputs)})")
         for key in sorted(set(defaults) & set(fixed)):
             problems.append(f"{where}: input {key!r} is both a default and fixed; pick one")
+        self.execution_settings: ExecutionSettings | None = None
+        if settings["execution_settings"]:
+            try:
+                self.execution_settings = with_items(None, settings["execution_settings"])
+            except InvalidArgumentError as exc:
+                problems.append(f"{where}: execution_settings: {exc}")
         self.default_literals: dict[str, Any] = {}
         self.fixed_literals: dict[str, Any] = {}
         for label, given, out in (("default", defaults, self.default_literals),
@@ -284,8 +291,14 @@ class LaunchPlan(Entity):
                       schedule: CronSchedule | FixedRate | None = None,
                       notifications: Sequence[Email | Slack | Webhook | Notify] = (),
                       max_parallelism: int = 0,
-                      concurrency: ConcurrencyPolicy | None = None) -> LaunchPlan:
+                      concurrency: ConcurrencyPolicy | None = None,
+                      execution_settings: Mapping[str, Any] | None = None) -> LaunchPlan:
         """The launch plan ``name`` (the workflow's name when omitted), created on first use.
+
+        ``execution_settings`` are what its executions run with, above the project's settings
+        and below each task's own, by name: ``{"queue": "gpu:2", "labels.team": "ml",
+        "interruptible": True, "default_resources.requests.cpu": "500m", ...}`` (``wingspan
+        project settings --help`` lists the names).
 
         Asking again with the same settings returns the same plan; other settings under an
         existing name are an error.
@@ -294,7 +307,8 @@ class LaunchPlan(Entity):
             raise CompilationError(f"LaunchPlan.get_or_create takes a @workflow, not {workflow!r}")
         settings = {"default_inputs": dict(default_inputs or {}), "fixed_inputs": dict(fixed_inputs or {}),
                     "schedule": schedule, "notifications": tuple(notifications),
-                    "max_parallelism": max_parallelism, "concurrency": concurrency}
+                    "max_parallelism": max_parallelism, "concurrency": concurrency,
+                    "execution_settings": dict(execution_settings or {})}
         plan_name = name or workflow.name
         existing = cls._registry.get(plan_name)
         if existing is not None:
@@ -353,4 +367,5 @@ class LaunchPlan(Entity):
             notifications=tuple(n.to_model() for n in s["notifications"]),
             max_parallelism=s["max_parallelism"],
             concurrency=s["concurrency"].to_model() if s["concurrency"] else None,
+            settings=self.execution_settings,
         )

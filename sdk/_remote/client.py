@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeAlias
 
 import anyio
 
+from wingspan._remote import admin
 from wingspan._remote.access import EVERY, audit_events, grant_role, revoke_role, role_bindings
 from wingspan._remote.data import ProxyDownloads, input_literals, output_values
 from wingspan._remote.endpoint import resolve_endpoint
+from wingspan._remote.listing import parse_filters, parse_sort
 from wingspan._remote.nodes import LogChunk, list_nodes, list_reports, read_logs
 from wingspan._remote.register import Registered, register
 from wingspan._remote.tokens import TokenProvider
@@ -32,6 +34,7 @@ from wingspan.core.model import codec
 from wingspan.core.model.execution import ENDED_WORKFLOW_PHASES, WorkflowPhase
 from wingspan.core.model.interface import ExecutionId, Identifier, ResourceType, SignalId, TypedInterface
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.settings import with_items
 from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
 
@@ -60,6 +63,10 @@ class Execution:
     entity: str = ""
     created_at: datetime | None = None
     reason: str = ""
+    # what it runs with: each resolved setting, its value, and the level it came from
+    settings: list[dict[str, str]] = field(default_factory=list)
+    # left out of lists that do not ask for archived executions
+    archived: bool = False
     _outputs: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -148,10 +155,13 @@ class AsyncRemote:
                       project: str | None = None, domain: str | None = None, version: str | None = None,
                       name: str = "", wait: bool = False, timeout: float | None = None,  # noqa: ASYNC109
                       max_parallelism: int = 0, target: str = "",
-                      signals: Mapping[str, Any] | None = None) -> Execution:
+                      signals: Mapping[str, Any] | None = None,
+                      settings: Mapping[str, Any] | None = None) -> Execution:
         """Starts ``entity`` (a workflow, task or launch plan object, or its registered name);
         ``target`` names where its Python tasks run (``local-process``, ``k8s``: the server's
-        default when empty); ``signals`` gives its gates their values up front (``{signal name:
+        default when empty); ``settings`` are execution settings by name, above its launch
+        plan's and its project's (``{"labels.team": "ml", "queue": "gpu:2"}``; see ``wingspan
+        project settings --help``); ``signals`` gives its gates their values up front (``{signal name:
         value}``; an execution given a signal it has not is ended again). With ``wait``, returns
         once it has ended (see Execution.wait)."""
 
@@ -162,8 +172,9 @@ class AsyncRemote:
         project, domain = project or self.project, domain or self.domain
         entity_id, interface, py_inputs, py_outputs = await self._target(entity, project, domain, version)
         literals = await self._inputs(inputs or {}, interface, py_inputs)
+        asked = codec.to_proto(with_items(None, settings)) if settings else None
         spec = v1.ExecutionSpec(entity_id=codec.to_proto(entity_id), inputs=codec.to_proto(literals),
-                                max_parallelism=max_parallelism, python_target=target)
+                                max_parallelism=max_parallelism, python_target=target, settings=asked)
         answer = await self.transport.call("create_execution", v1.CreateExecutionRequest(
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
         execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
@@ -246,7 +257,9 @@ class AsyncRemote:
         return Execution(codec.from_proto(message.id), phase, self, error,
                          entity=f"{entity.name}:{entity.version}" if entity else "",
                          created_at=closure.created_at if closure else None,
-                         reason=closure.reason if closure else "")
+                         reason=closure.reason if closure else "",
+                         settings=admin.execution_settings(message.spec),
+                         archived=bool(closure and int(closure.state)))
 
     async def outputs(self, execution_id: ExecutionId, py_types: dict[str, Any] | None) -> dict[str, Any]:
         """The outputs of an execution: of ``py_types`` when given, else plain values."""
@@ -256,31 +269,95 @@ class AsyncRemote:
         literals = codec.from_proto(data.outputs).literals if data.outputs else {}
         return await output_values(self.transport.endpoint, literals, py_types)
 
-    async def list_projects(self) -> list[dict[str, Any]]:
-        answer = await self.transport.call("list_projects", v1.ListProjectsRequest(limit=500),
-                                           "list projects")
-        return [{"id": p.id, "name": p.name, "description": p.description,
-                 "state": "archived" if int(p.state) else "active"} for p in answer.projects]
+    async def list_projects(self, *, include_archived: bool = False, filters: Sequence[str] = (),
+                            sort: str = "", limit: int = 100) -> list[dict[str, Any]]:
+        """Projects by id (``filters``, ``sort``: see wingspan._remote.listing)."""
+        found = await admin.list_projects(self.transport, include_archived=include_archived,
+                                          filters=filters, sort=sort, limit=limit)
+        return [admin.project_row(p) for p in found]
+
+    async def create_project(self, project_id: str, *, name: str = "", description: str = "",
+                             labels: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A new project (admins only), named ``project_id`` unless ``name`` is given."""
+        return admin.project_row(await admin.create_project(
+            self.transport, project_id, name=name, description=description, labels=labels))
+
+    async def update_project(self, project_id: str, *, name: str | None = None,
+                             description: str | None = None, labels: Mapping[str, str] | None = None,
+                             archived: bool | None = None) -> dict[str, Any]:
+        """Changes what is given of a project and keeps the rest; ``archived`` archives it
+        (nothing new can be registered or run in it) or brings it back."""
+        return admin.project_row(await admin.update_project(
+            self.transport, project_id, name=name, description=description, labels=labels,
+            archived=archived))
+
+    async def list_domains(self) -> list[dict[str, str]]:
+        return await admin.list_domains(self.transport)
+
+    async def project_settings(self, project: str, domain: str = "") -> dict[str, str]:
+        """The execution settings ``project`` gives (``domain``: that domain of it; project
+        ``*``: the deployment's), by name; what is not set is left to the level below."""
+        return await admin.project_settings(self.transport, project, domain)
+
+    async def update_project_settings(self, project: str, domain: str = "", **changes: object
+                                      ) -> dict[str, str]:
+        """Sets the named settings of that level (None unsets one), keeping its others; names
+        with dots go through a dict: ``update_project_settings("ml", **{"labels.team": "cv"})``.
+        Admins of the project only (of the deployment for ``*``)."""
+        return await admin.update_project_settings(self.transport, project, domain, changes)
+
+    async def activate_launch_plan(self, name: str, version: str | None = None, *,
+                                   project: str | None = None, domain: str | None = None) -> dict[str, Any]:
+        """Makes a version of launch plan ``name`` (its latest by default) the active one: its
+        schedule runs, and the version active before is switched off."""
+        found = await admin.set_launch_plan_state(self.transport, project or self.project,
+                                                  domain or self.domain, name, version, active=True)
+        return _launch_plan_row(found)
+
+    async def deactivate_launch_plan(self, name: str, version: str | None = None, *,
+                                     project: str | None = None, domain: str | None = None
+                                     ) -> dict[str, Any]:
+        """Switches launch plan ``name`` off (its active version by default): its schedule stops."""
+        found = await admin.set_launch_plan_state(self.transport, project or self.project,
+                                                  domain or self.domain, name, version, active=False)
+        return _launch_plan_row(found)
+
+    async def archive_execution(self, execution_id: ExecutionRef, *, archived: bool = True) -> Execution:
+        """Archives an ended execution: kept, but listed only when asked for (``archived=False``
+        brings it back)."""
+        eid = self.execution_id(execution_id)
+        found = await admin.archive_execution(self.transport, eid, archived=archived)
+        return self._execution(found)
+
+    async def delete_execution(self, execution_id: ExecutionRef) -> None:
+        """Deletes an ended execution with its nodes, events and data (admins only)."""
+        await admin.delete_execution(self.transport, self.execution_id(execution_id))
 
     async def list_entities(self, kind: str, name: str = "", *, project: str | None = None,
-                            domain: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+                            domain: str | None = None, limit: int = 100, filters: Sequence[str] = (),
+                            sort: str = "") -> list[dict[str, Any]]:
         """Registered tasks, workflows or launch plans (``kind``), newest first: every version
-        of ``name``, or the latest version of each name."""
+        of ``name``, or the latest version of each name (``filters``, ``sort``: see
+        wingspan._remote.listing)."""
 
         if kind not in _LISTS:
             raise UserError(f"cannot list {kind!r}; choose one of {', '.join(_LISTS)}")
         project, domain = project or self.project, domain or self.domain
+        parsed, order = parse_filters(filters), parse_sort(sort)
         if not name:
             resource = {"tasks": ResourceType.TASK, "workflows": ResourceType.WORKFLOW,
                         "launchplans": ResourceType.LAUNCH_PLAN}[kind]
-            scope = v1.ListRequest(project=project, domain=domain, limit=limit)
+            scope = v1.ListRequest(project=project, domain=domain, limit=limit, filters=parsed, sort=order)
             request = v1.ListNamesRequest(resource_type=v1.ResourceType(int(resource)), list=scope)
             answer = await self.transport.call("list_names", request, f"list {kind}")
             return [{"name": e.id.name, "latest_version": e.latest_version,
                      "updated": e.latest_at.isoformat() if e.latest_at else ""} for e in answer.entities]
         method, attribute = _LISTS[kind]
-        answer = await self.transport.call(method, v1.ListRequest(project=project, domain=domain, name=name,
-                                                          limit=limit), f"list {kind}")
+        answer = await self.transport.call(method, v1.ListRequest(
+            project=project, domain=domain, name=name, limit=limit, filters=parsed, sort=order),
+            f"list {kind}")
+        if kind == "launchplans":
+            return [_launch_plan_row(item) for item in answer.launch_plans]
         return [{"name": item.id.name, "version": item.id.version,
                  "created": item.created_at.isoformat() if getattr(item, "created_at", None) else ""}
                 for item in getattr(answer, attribute)]
@@ -399,12 +476,26 @@ class AsyncRemote:
                                   since=since, limit=limit)
 
     async def list_executions(self, *, project: str | None = None, domain: str | None = None,
-                              name: str = "", limit: int = 50) -> list[Execution]:
-
+                              name: str = "", limit: int = 50, filters: Sequence[str] = (),
+                              sort: str = "", include_archived: bool = False) -> list[Execution]:
+        """Executions, newest first (of the entity ``name`` when given; ``filters``, ``sort``:
+        see wingspan._remote.listing, e.g. ``phase=failed``, ``created_at>=2026-12-01``; the
+        archived ones with ``include_archived`` or a filter on ``state``)."""
+        if include_archived and not any(f.strip().startswith("state") for f in filters):
+            filters = [*filters, "state=active,archived"]
         answer = await self.transport.call("list_executions", v1.ListRequest(
-            project=project or self.project, domain=domain or self.domain, name=name, limit=limit),
-            "list executions")
+            project=project or self.project, domain=domain or self.domain, name=name, limit=limit,
+            filters=parse_filters(filters), sort=parse_sort(sort)), "list executions")
         return [self._execution(message) for message in answer.executions]
+
+
+def _launch_plan_row(item: Any) -> dict[str, Any]:
+    closure = item.closure
+    created = closure.created_at if closure and closure.created_at else None
+    schedule = item.spec.schedule if item.spec else None
+    return {"name": item.id.name, "version": item.id.version,
+            "state": "active" if closure and int(closure.state) else "inactive",
+            "schedule": bool(schedule), "created": created.isoformat() if created else ""}
 
 
 def _sequence(event: Any) -> int:

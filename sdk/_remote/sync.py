@@ -170,9 +170,44 @@ class Remote:
     def _unwrap(ref: Any) -> Any:
         return ref._execution if isinstance(ref, SyncExecution) else ref
 
-    def list_projects(self) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._run(self.aio.list_projects)
+    def list_projects(self, **kwargs: Any) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._run(self.aio.list_projects, **kwargs)
         return result
+
+    def create_project(self, project_id: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._run(self.aio.create_project, project_id, **kwargs)
+        return result
+
+    def update_project(self, project_id: str, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._run(self.aio.update_project, project_id, **kwargs)
+        return result
+
+    def project_settings(self, project: str, domain: str = "") -> dict[str, str]:
+        result: dict[str, str] = self._run(self.aio.project_settings, project, domain)
+        return result
+
+    def update_project_settings(self, project: str, domain: str = "", **changes: object) -> dict[str, str]:
+        result: dict[str, str] = self._run(self.aio.update_project_settings, project, domain, **changes)
+        return result
+
+    def list_domains(self) -> list[dict[str, str]]:
+        result: list[dict[str, str]] = self._run(self.aio.list_domains)
+        return result
+
+    def activate_launch_plan(self, name: str, version: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._run(self.aio.activate_launch_plan, name, version, **kwargs)
+        return result
+
+    def deactivate_launch_plan(self, name: str, version: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self._run(self.aio.deactivate_launch_plan, name, version, **kwargs)
+        return result
+
+    def archive_execution(self, execution_id: SyncRef, *, archived: bool = True) -> SyncExecution:
+        return SyncExecution(self, self._run(self.aio.archive_execution, self._unwrap(execution_id),
+                                             archived=archived))
+
+    def delete_execution(self, execution_id: SyncRef) -> None:
+        self._run(self.aio.delete_execution, self._unwrap(execution_id))
 
     def list_entities(self, kind: str, name: str = "", **kwargs: Any) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self._run(self.aio.list_entities, kind, name, **kwargs)

@@ -94,6 +94,9 @@ RULES: dict[str, dict[str, FieldRule]] = {
     "CreateProjectRequest": _needs("project"),
     "UpdateProjectRequest": _needs("project"),
     "ListProjectsRequest": {"limit": _LIMIT},
+    # a project's id, or "*" for the deployment's settings
+    "GetProjectSettingsRequest": {"project": FieldRule(required=True, max_length=63)},
+    "UpdateProjectSettingsRequest": {"project": FieldRule(required=True, max_length=63)},
     # the retention of a project: whole seconds, at least one (services.projects)
     "RetentionPolicy": {"max_age": FieldRule(whole_seconds=True)},
     # entities
@@ -120,6 +123,7 @@ RULES: dict[str, dict[str, FieldRule]] = {
     "RelaunchExecutionRequest": _needs("id", name=FieldRule(pattern=NAME, max_length=255)),
     "RecoverExecutionRequest": _needs("id", name=FieldRule(pattern=NAME, max_length=255)),
     "DeleteExecutionRequest": _needs("id"),
+    "UpdateExecutionRequest": _needs("id"),
     "WatchExecutionRequest": _needs("id"),
     "ListNotificationsRequest": _needs("execution_id"),
     "ListNodeExecutionsRequest": _needs("execution_id", limit=_LIMIT),

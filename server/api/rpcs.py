@@ -24,6 +24,7 @@ from wingspan.core.model.interface import (
 from wingspan.core.model.launch_plans import LaunchPlanSpec
 from wingspan.core.model.literals import Literal
 from wingspan.core.model.projects import Project
+from wingspan.core.model.settings import ExecutionSettings
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import WorkflowTemplate
 from wingspan.protos import v1
@@ -60,7 +61,12 @@ from wingspan.server.api.converters.nodes import (
     task_executions_message,
 )
 from wingspan.server.api.converters.notifications import deliveries_message
-from wingspan.server.api.converters.projects import domains_message, project_message, projects_message
+from wingspan.server.api.converters.projects import (
+    domains_message,
+    project_message,
+    project_settings_message,
+    projects_message,
+)
 from wingspan.server.api.converters.signals import signals_message
 from wingspan.server.auth.service import AuthService
 from wingspan.server.services.admin import AdminService
@@ -84,11 +90,21 @@ class AdminRpcs:
         return project_message(await self.admin.projects.update_project(model(Project, request.project)))
 
     async def list_projects(self, request: v1.ListProjectsRequest) -> v1.ListProjectsResponse:
+        listing = page_of(request.limit, request.token, request.filters, request.sort)
         return projects_message(await self.admin.projects.list_projects(
-            page_of(request.limit, request.token), include_archived=request.include_archived))
+            listing, include_archived=request.include_archived))
 
     async def list_domains(self, request: v1.ListDomainsRequest) -> v1.ListDomainsResponse:
         return domains_message(await self.admin.projects.list_domains())
+
+    async def get_project_settings(self, request: v1.GetProjectSettingsRequest) -> v1.ProjectSettings:
+        found = await self.admin.run_settings.get_settings(request.project, request.domain)
+        return project_settings_message(request.project, request.domain, found)
+
+    async def update_project_settings(self, request: v1.UpdateProjectSettingsRequest) -> v1.ProjectSettings:
+        stored = await self.admin.run_settings.update_settings(
+            request.project, request.domain, model(ExecutionSettings, request.settings))
+        return project_settings_message(request.project, request.domain, stored)
 
     # ---- entities ------------------------------------------------------------------------
 
@@ -170,6 +186,10 @@ class AdminRpcs:
     async def delete_execution(self, request: v1.DeleteExecutionRequest) -> v1.DeleteExecutionResponse:
         await self.admin.executions.delete_execution(model(ExecutionId, request.id))
         return v1.DeleteExecutionResponse()
+
+    async def update_execution(self, request: v1.UpdateExecutionRequest) -> v1.Execution:
+        return execution_message(await self.admin.executions.update_execution(
+            model(ExecutionId, request.id), int(request.state)))
 
     # ---- events --------------------------------------------------------------------------
 

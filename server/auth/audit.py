@@ -29,9 +29,10 @@ log = logging.getLogger("wingspan.server.audit")
 
 #: the API methods that change something
 CHANGES: Final = frozenset({
-    "CreateProject", "UpdateProject",
+    "CreateProject", "UpdateProject", "UpdateProjectSettings",
     "RegisterTask", "RegisterWorkflow", "RegisterLaunchPlan", "UpdateLaunchPlanState",
     "CreateExecution", "TerminateExecution", "RelaunchExecution", "RecoverExecution", "DeleteExecution",
+    "UpdateExecution",
     "SetSignal", "CreateUploadLocation",
     "GrantRole", "RevokeRole",
 })

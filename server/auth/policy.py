@@ -27,12 +27,12 @@ SCOPES: Final = {"wingspan:read": Role.VIEWER, "wingspan:write": Role.CONTRIBUTO
 
 _V, _C, _A = Role.VIEWER, Role.CONTRIBUTOR, Role.ADMIN
 NEEDS: Final[dict[str, Role]] = {
-    "CreateProject": _A, "UpdateProject": _A,
+    "CreateProject": _A, "UpdateProject": _A, "GetProjectSettings": _V, "UpdateProjectSettings": _A,
     "RegisterTask": _C, "RegisterWorkflow": _C, "RegisterLaunchPlan": _C, "UpdateLaunchPlanState": _C,
     "GetTask": _V, "ListTasks": _V, "GetWorkflow": _V, "ListWorkflows": _V, "GetLaunchPlan": _V,
     "GetActiveLaunchPlan": _V, "ListLaunchPlans": _V, "ListNames": _V,
     "CreateExecution": _C, "TerminateExecution": _C, "RelaunchExecution": _C, "RecoverExecution": _C,
-    "DeleteExecution": _A,
+    "DeleteExecution": _A, "UpdateExecution": _C,
     "GetExecution": _V, "ListExecutions": _V, "GetExecutionData": _V, "WatchExecution": _V,
     "ListNotifications": _V, "ListNodeExecutions": _V, "GetNodeExecution": _V, "GetNodeExecutionData": _V,
     "ListTaskExecutions": _V, "GetTaskExecution": _V, "GetTaskExecutionData": _V, "GetTaskLogs": _V,

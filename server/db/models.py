@@ -47,6 +47,7 @@ __all__ = [
     "NotificationRow",
     "OAuthClientRow",
     "ProjectRow",
+    "ProjectSettingsRow",
     "RefreshTokenRow",
     "RoleBindingRow",
     "ScheduleTickRow",
@@ -119,6 +120,19 @@ class DomainRow(SQLModel, table=True):
     position: int = Field(default=0, sa_column=Column(Integer, nullable=False))
 
 
+class ProjectSettingsRow(SQLModel, table=True):
+    """The execution settings of a project (domain ""), of one of its domains, or of the
+    deployment (project "*")."""
+
+    __tablename__ = "project_settings"
+
+    project: str = Field(sa_column=Column(String(63), primary_key=True))
+    domain: str = Field(sa_column=Column(String(63), primary_key=True))
+    # the ExecutionSettings
+    settings_bytes: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    updated_at: datetime = Field(sa_column=_time())
+
+
 class _EntityColumns(SQLModel):
     """A versioned, immutable entity: its identity, digest and content (each table gets
     its own columns: ``sa_type``, not ``sa_column``, whose Column could serve one table)."""
@@ -189,6 +203,7 @@ class ExecutionRow(SQLModel, table=True):
         Index(None, "project", "domain", "entity_name", "created_at"),
         Index(None, "project", "finished_at"),
         Index(None, "phase", "held", "lease_expires_at"),
+        Index(None, "project", "domain", "queue", "phase"),
     )
 
     id: int | None = Field(default=None, sa_column=_id())
@@ -226,6 +241,10 @@ class ExecutionRow(SQLModel, table=True):
     lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
     # a terminate was asked for: the owning engine aborts the run (force ends it at once)
     abort_requested: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # ExecutionState: archived ones are left out of lists that do not ask for them
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # the execution queue it runs in (its settings'), "" for none: held while the queue is full
+    queue: str = Field(default="", sa_column=Column(String(255), nullable=False, server_default=""))
 
 
 class NodeExecutionRow(SQLModel, table=True):

@@ -16,10 +16,12 @@ import anyio
 
 from wingspan.core.engine import AttemptRequest, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
+from wingspan.core.errors import ConfigError
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
 from wingspan.core.model.execution_spec import ExecutionMode, ExecutionSpec
 from wingspan.core.model.literals import LiteralMap
+from wingspan.core.model.settings import apply_to_tasks
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.core.plugins import Handle, PluginExecutor
 from wingspan.server.db.models import ExecutionRow, key
@@ -145,13 +147,14 @@ class ExecutionDriver:
     async def _run(self, row: ExecutionRow, sink: DatabaseSink, claimed: ClaimedExecution) -> None:
         admin = self.admin
         spec = codec.decode(ExecutionSpec, row.spec_bytes)
-        closure = await execution_closure(admin.entities, row)
+        # the resolved settings give each task the defaults and caps it does not set itself
+        closure = apply_to_tasks(await execution_closure(admin.entities, row), spec.settings)
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
         journal = await self._journal(row, spec)
         registry = self.registry
         if spec.python_target:  # the execution chose where its Python tasks run
-            registry = registry.choosing("python", spec.python_target)
+            registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
         )
@@ -194,3 +197,14 @@ class ExecutionDriver:
         for path, graph in recovered.dynamic.items():
             journal.dynamic.setdefault(path, graph)
         return journal
+
+
+def _choosing_python(registry: TaskPluginRegistry, spec: ExecutionSpec) -> TaskPluginRegistry:
+    """The registry with the execution's python_target chosen; an unknown one names the level of
+    the settings that gave it."""
+    try:
+        return registry.choosing("python", spec.python_target)
+    except ConfigError as exc:
+        level = next((s.level for s in spec.setting_sources if s.name == "python_target"), "execution")
+        raise ConfigError(f"the python_target {spec.python_target!r} of this execution (from its {level} "
+                          f"settings) cannot run Python tasks: {exc}") from exc

@@ -29,6 +29,7 @@ from wingspan.server.services.nodes import NodeService
 from wingspan.server.services.notifications import NotificationService
 from wingspan.server.services.payloads import DEFAULT_INLINE_LIMIT, Payloads
 from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
+from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import SignalService
 
 __all__ = ["AdminService"]
@@ -55,7 +56,8 @@ class AdminService:
         self.projects = ProjectService(db, domains)
         self.entities = EntityService(db, self.payloads, self.projects,
                                       BundleCheck(store, BundleLimits.from_settings(self.settings)))
-        self.executions = ExecutionService(db, self.payloads, self.projects, self.entities)
+        self.run_settings = SettingsService(db, self.projects)
+        self.executions = ExecutionService(db, self.payloads, self.projects, self.entities, self.run_settings)
         self.nodes = NodeService(db, self.payloads, self.executions)
         self.events = EventService(db, self.payloads)
         self.signals = SignalService(db)

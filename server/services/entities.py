@@ -42,6 +42,7 @@ from wingspan.core.model.interface import (
 from wingspan.core.model.launch_plans import LaunchPlan, LaunchPlanClosure, LaunchPlanSpec, LaunchPlanState
 from wingspan.core.model.literals import SimpleType
 from wingspan.core.model.record import replace
+from wingspan.core.model.settings import check_settings
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.model.workflows import CompiledWorkflowClosure, WorkflowTemplate
 from wingspan.server.db.engine import Database, now, utc
@@ -319,6 +320,7 @@ class EntityService:
         spec = complete_ids(spec, lp_id.project, lp_id.domain, lp_id.version)
         if spec.workflow_id is None or not spec.workflow_id.name:
             raise InvalidArgumentError(f"register launch plan {lp_id}: the spec names no workflow")
+        check_settings(spec.settings, f"register launch plan {lp_id}: settings")
         wf_id = replace(spec.workflow_id, resource_type=ResourceType.WORKFLOW)
         spec = replace(spec, workflow_id=wf_id)
         self.notification_kinds.check(spec.notifications, f"register launch plan {lp_id}")

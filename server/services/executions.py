@@ -10,6 +10,7 @@ large; deleting an execution deletes both.
 
 from __future__ import annotations
 
+import enum
 import secrets
 import string
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func
+from sqlalchemy import Select, delete, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
@@ -41,9 +42,10 @@ from wingspan.core.model.interface import (
     ResourceType,
     Variable,
 )
-from wingspan.core.model.launch_plans import ConcurrencyPolicy, Notification
+from wingspan.core.model.launch_plans import ConcurrencyPolicy, Notification, launch_plan_settings
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.core.model.record import replace
+from wingspan.core.model.settings import ExecutionSettings, SettingSource, check_settings
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
@@ -58,9 +60,18 @@ from wingspan.server.services.pagination import Field, Listing, ListQuery, Page,
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
+from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import gate_signals
 
-__all__ = ["Execution", "ExecutionData", "ExecutionService"]
+__all__ = ["Execution", "ExecutionData", "ExecutionService", "ExecutionState"]
+
+
+class ExecutionState(enum.IntEnum):
+    """As the IDL's: an archived execution is left out of lists that do not filter on state."""
+
+    ACTIVE = 0
+    ARCHIVED = 1
+
 
 _FIELDS = {
     "name": Field(ExecutionRow.name, sortable=True),
@@ -74,6 +85,7 @@ _FIELDS = {
     "entity": Field(ExecutionRow.entity_name),
     "mode": Field(ExecutionRow.mode, "int"),
     "principal": Field(ExecutionRow.principal),
+    "state": Field(ExecutionRow.state, ExecutionState),
 }
 _DATA_COLUMNS = frozenset({"inputs_bytes", "outputs_bytes"})
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -94,6 +106,7 @@ class Execution:
     reason: str
     # the workflow it runs (None for a task run on its own)
     workflow_id: Identifier | None
+    state: ExecutionState = ExecutionState.ACTIVE
 
     @property
     def duration(self) -> timedelta | None:
@@ -125,8 +138,8 @@ class _Launch:
     launch_plan_name: str = ""
     concurrency: ConcurrencyPolicy | None = None
     # what a launch plan gives an execution that does not set it
-    max_parallelism: int = 0
     notifications: tuple[Notification, ...] = ()
+    settings: ExecutionSettings | None = None
 
 
 def _generated_name() -> str:
@@ -151,17 +164,20 @@ def _execution(row: Any) -> Execution:
         )
         if row.workflow_name
         else None,
+        state=ExecutionState(row.state),
     )
 
 
 class ExecutionService:
     def __init__(
-        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService
+        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService,
+        settings: SettingsService | None = None,
     ) -> None:
         self.db = db
         self.payloads = payloads
         self.projects = projects
         self.entities = entities
+        self.settings = settings or SettingsService(db, projects)
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
         # the notifier kinds an execution's notifications may name (serve sets the installed ones)
@@ -177,10 +193,12 @@ class ExecutionService:
         domain: str = "",
         name: str = "",
         tick: ScheduleTickRow | None = None,
+        resolved: tuple[ExecutionSettings | None, tuple[SettingSource, ...]] | None = None,
     ) -> Execution:
         """A QUEUED execution of what ``spec.entity_id`` names with ``spec.inputs`` (checked, and
         completed with defaults and a launch plan's fixed inputs), in ``project`` and ``domain``
-        (the entity's unless given), named ``name`` (generated unless given)."""
+        (the entity's unless given), named ``name`` (generated unless given), with its settings
+        resolved over the levels (or ``resolved``, an earlier execution's, for a relaunch)."""
         if spec is None or spec.entity_id is None:
             raise InvalidArgumentError("create execution: the spec (and its entity_id) is missing")
         target = spec.entity_id
@@ -197,12 +215,24 @@ class ExecutionService:
         )
         given = dict(spec.inputs.literals) if spec.inputs else {}
         inputs = _resolve_inputs(launch.entity, launch.expected, launch.fixed, given)
+        if resolved is None:
+            asked = spec.settings or ExecutionSettings()
+            requested = replace(asked, max_parallelism=spec.max_parallelism or asked.max_parallelism,
+                                python_target=spec.python_target or asked.python_target)
+            check_settings(requested, "create execution: settings")
+            resolved = await self.settings.resolve(project, domain, requested=requested,
+                                                   launch_plan=launch.settings)
+        settings, sources = resolved
         spec = replace(
             spec,
             entity_id=launch.entity,
             inputs=None,
-            max_parallelism=spec.max_parallelism or launch.max_parallelism,
             notifications=spec.notifications or launch.notifications,
+            # the engine reads these two from the spec itself
+            max_parallelism=settings.max_parallelism if settings else 0,
+            python_target=settings.python_target if settings else "",
+            settings=settings,
+            setting_sources=sources,
         )
         return await self._insert(project, domain, name, spec, launch, inputs, tick)
 
@@ -226,8 +256,8 @@ class ExecutionService:
                 workflow_id=plan_spec.workflow_id,
                 launch_plan_name=entity.name,
                 concurrency=plan_spec.concurrency,
-                max_parallelism=plan_spec.max_parallelism,
                 notifications=plan_spec.notifications,
+                settings=launch_plan_settings(plan_spec),
             )
         if entity.resource_type not in (ResourceType.WORKFLOW, ResourceType.TASK):
             raise InvalidArgumentError(
@@ -299,7 +329,9 @@ class ExecutionService:
         )
         try:
             async with self.db.write() as session:
-                await admit(session, row, launch.concurrency, tick)  # the launch plan's concurrency policy
+                # the launch plan's concurrency policy, and the queue of its settings
+                queue = spec.settings.queue if spec.settings else None
+                await admit(session, row, launch.concurrency, tick, queue)
                 session.add(row)
                 await session.flush()
                 for signal_id, node_id, literal_type in gate_signals(launch.closure):
@@ -360,6 +392,8 @@ class ExecutionService:
         )
         if listing.name:
             statement = statement.where(col(ExecutionRow.entity_name) == listing.name)
+        if not any(f.field == "state" for f in listing.filters):  # archived ones only when asked for
+            statement = statement.where(col(ExecutionRow.state) == int(ExecutionState.ACTIVE))
         statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).all())
@@ -407,7 +441,9 @@ class ExecutionService:
             reference_execution=ExecutionId(row.project, row.domain, row.name),
         )
         again = replace(spec, inputs=LiteralMap(inputs) if stored is not None else None, metadata=metadata)
-        return await self.create_execution(again, project=row.project, domain=row.domain, name=name)
+        # with the settings the original ran with, as they were resolved for it
+        return await self.create_execution(again, project=row.project, domain=row.domain, name=name,
+                                           resolved=(spec.settings, spec.setting_sources))
 
     # ---- terminate, delete, retention ---------------------------------------------------
 
@@ -448,6 +484,21 @@ class ExecutionService:
                 f"{WorkflowPhase(row.phase).name.lower()}: terminate it before deleting it"
             )
         await self._delete(row)
+
+    async def update_execution(self, execution_id: ExecutionId | None, state: int) -> Execution:
+        """Archives an ended execution (or brings an archived one back)."""
+        row = await self.row(execution_id)
+        if state not in tuple(ExecutionState):
+            raise InvalidArgumentError(f"unknown execution state {state}; states: active, archived")
+        if state == ExecutionState.ARCHIVED and WorkflowPhase(row.phase) not in TERMINAL_WORKFLOW:
+            raise FailedPreconditionError(
+                f"execution {row.project}/{row.domain}/{row.name} is "
+                f"{WorkflowPhase(row.phase).name.lower()}: only an ended execution can be archived"
+            )
+        async with self.db.write() as session:
+            await session.execute(update(ExecutionRow).where(col(ExecutionRow.id) == row.id)
+                                  .values(state=state, updated_at=now()))
+        return await self.get_execution(execution_id)
 
     async def _delete(self, row: ExecutionRow) -> None:
         # data first: a crash in between leaves a row without data, never data without a row

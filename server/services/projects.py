@@ -6,6 +6,7 @@ A project ``default`` and the configured domains exist from the first start
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from collections.abc import Sequence
@@ -37,6 +38,7 @@ STATE_TTL = 2.0
 _FIELDS = {
     "id": Field(ProjectRow.id, sortable=True),
     "name": Field(ProjectRow.name, sortable=True),
+    "state": Field(ProjectRow.state, ProjectState),
     "created_at": Field(ProjectRow.created_at, "time", sortable=True),
 }
 
@@ -161,12 +163,15 @@ class ProjectService:
     async def list_projects(
         self, listing: Listing | None = None, *, include_archived: bool = False
     ) -> Page[Project]:
-        """The projects by id (the archived ones too if asked; ``listing``: limit and token)."""
+        """The projects by id unless sorted otherwise (the archived ones too if asked; ``listing``:
+        limit, token, filters and sort, as every list's)."""
         listing = listing or Listing()
         statement = select(ProjectRow)
         if not include_archived:
             statement = statement.where(ProjectRow.state == 0)
-        query = ListQuery(_FIELDS, ProjectRow.id, "id", listing.limit, listing.token, ascending=True)
+        query = ListQuery.of(listing, _FIELDS, ProjectRow.id, default_sort="id")
+        if listing.sort is None or not listing.sort.key:
+            query = dataclasses.replace(query, ascending=True)
         statement, finish = page(statement, query)
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())

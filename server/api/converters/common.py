@@ -39,9 +39,11 @@ def listing(message: v1.ListRequest | None) -> Listing:
     )
 
 
-def page_of(limit: int, token: str, filters: Iterable[v1.Filter] = ()) -> Listing:
-    """The page a request asks for that is no ListRequest (its own limit, token, filters)."""
-    return Listing(limit=limit, token=token, filters=_filters(filters))
+def page_of(limit: int, token: str, filters: Iterable[v1.Filter] = (), sort: v1.Sort | None = None
+            ) -> Listing:
+    """The page a request asks for that is no ListRequest (its own limit, token, filters, sort)."""
+    return Listing(limit=limit, token=token, filters=_filters(filters),
+                   sort=Sort(sort.key, sort.ascending) if sort is not None else None)
 
 
 def _filters(filters: Iterable[v1.Filter]) -> tuple[Filter, ...]:

@@ -21,6 +21,7 @@ def execution_message(execution: Execution) -> v1.Execution:
         error=codec.to_proto(execution.error) if execution.error is not None else None,
         reason=execution.reason,
         workflow_id=codec.to_proto(execution.workflow_id) if execution.workflow_id is not None else None,
+        state=v1.ExecutionState(int(execution.state)),
     )
     return v1.Execution(id=codec.to_proto(execution.id), spec=codec.to_proto(execution.spec), closure=closure)
 

@@ -84,6 +84,15 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
     assert f"p-{tag}" in [p.id for p in listed.projects]
     domains = await call("ListDomains", v1.ListDomainsRequest())
     assert [d.id for d in domains.domains] == ["development", "staging", "production"]
+    settings = v1.ExecutionSettings(max_parallelism=3, labels=[v1.KeyValue(key="team", value="ml")])
+    stored = await call("UpdateProjectSettings", v1.UpdateProjectSettingsRequest(
+        project=f"p-{tag}", domain="staging", settings=settings))
+    assert stored.settings == settings
+    got = await call("GetProjectSettings", v1.GetProjectSettingsRequest(project=f"p-{tag}", domain="staging"))
+    assert got.settings == settings
+    await call.fails("NOT_FOUND", "GetProjectSettings", v1.GetProjectSettingsRequest(project="nope"))
+    await call.fails("INVALID_ARGUMENT", "UpdateProjectSettings", v1.UpdateProjectSettingsRequest(
+        project=f"p-{tag}", settings=v1.ExecutionSettings(queue=v1.ExecutionQueue(name="q"))))
 
     # ---- tasks, workflows, launch plans
     version_tag = f"v-{tag}"
@@ -202,6 +211,8 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
 
     # ---- terminate and delete
     await call.fails("FAILED_PRECONDITION", "DeleteExecution", v1.DeleteExecutionRequest(id=execution_id))
+    archive = v1.UpdateExecutionRequest(id=execution_id, state=v1.ExecutionState.ARCHIVED)
+    await call.fails("FAILED_PRECONDITION", "UpdateExecution", archive)
     terminate = v1.TerminateExecutionRequest(id=execution_id, reason="test", force=True)
     ended = await call("TerminateExecution", terminate)
     assert ended.execution.closure.phase == v1.WorkflowPhase.ABORTED
@@ -213,6 +224,7 @@ async def run_every_method(client: Any, server: ApiServer) -> set[str]:
     assert len(watched) >= 3  # the three events above, then the end it was forced to
     later = await call.stream("WatchExecution", v1.WatchExecutionRequest(id=execution_id, after_sequence=2))
     assert len(later) == len(watched) - 2
+    assert (await call("UpdateExecution", archive)).closure.state == v1.ExecutionState.ARCHIVED
     await call("DeleteExecution", v1.DeleteExecutionRequest(id=execution_id))
     await call.fails("NOT_FOUND", "GetExecution", v1.GetExecutionRequest(id=execution_id))
 
