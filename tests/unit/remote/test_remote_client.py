@@ -252,3 +252,16 @@ async def test_a_script_that_never_closes_its_remote_still_exits(server: ApiServ
     with anyio.fail_after(60):  # it hung for ever: the client's loop thread kept the process alive
         done = await anyio.run_process([sys.executable, "-W", "error", "-c", script], check=False)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, b"1", b"")
+
+
+async def test_a_remote_used_synchronously_then_through_aio_in_asyncio_run(server: ApiServer) -> None:
+    script = (f"import asyncio\nfrom wingspan import Remote\nremote = Remote({server.grpc_address!r})\n"
+              "print(len(remote.list_projects()))\n"
+              "async def main():\n"
+              "    print(len(await remote.aio.list_projects()))\n"
+              "    await remote.aio.aclose()\n"
+              "asyncio.run(main())\n"
+              "print(len(remote.list_projects()))\nremote.close()\n")
+    with anyio.fail_after(60):  # it hung: the gRPC channel of the sync loop was used on asyncio.run's
+        done = await anyio.run_process([sys.executable, "-W", "error", "-c", script], check=False)
+    assert (done.returncode, done.stdout.split(), done.stderr) == (0, [b"1", b"1", b"1"], b"")
