@@ -125,6 +125,8 @@ class _Launch:
     # what a launch plan gives an execution that does not set it
     max_parallelism: int = 0
     notifications: tuple[Notification, ...] = ()
+    # the input a launch plan's schedule fills with the tick's time ("" when none)
+    kickoff_input: str = ""
 
 
 def _generated_name() -> str:
@@ -191,6 +193,15 @@ class ExecutionService:
                        target.version)
         )
         given = dict(spec.inputs.literals) if spec.inputs else {}
+        kickoff = launch.kickoff_input
+        defaulted = {p.variable.name for p in launch.expected if p.variable and p.default is not None}
+        if kickoff and kickoff not in given and kickoff not in launch.fixed and kickoff not in defaulted:
+            # only a tick of the schedule fills it: started otherwise, the run would fail at the
+            # first node that reads it
+            raise InvalidArgumentError(
+                f"inputs of {launch.entity}: {kickoff!r} is the schedule's kickoff time, filled in "
+                f"only when the schedule starts the launch plan; give it (a datetime) to start it "
+                f"by hand")
         inputs = _resolve_inputs(launch.entity, launch.expected, launch.fixed, given)
         spec = replace(
             spec,
@@ -223,6 +234,7 @@ class ExecutionService:
                 concurrency=plan_spec.concurrency,
                 max_parallelism=plan_spec.max_parallelism,
                 notifications=plan_spec.notifications,
+                kickoff_input=plan_spec.schedule.kickoff_time_input_arg if plan_spec.schedule else "",
             )
         if entity.resource_type not in (ResourceType.WORKFLOW, ResourceType.TASK):
             raise InvalidArgumentError(
@@ -346,6 +358,8 @@ class ExecutionService:
         plan, workflow or task; filters on phase, times, launch_plan, workflow, entity, ..."""
         if not listing.project or not listing.domain:
             raise InvalidArgumentError("list executions: project and domain are required")
+        # an unknown project or domain is a mistake to name, not an empty list
+        await self.projects.check_scope(listing.project, listing.domain, writing=False)
         # plain rows of the columns, not ORM objects: building SQLModel instances cost 2/3 of a page
         # (only what the messages need: the inputs and outputs stay behind)
         columns = [c for c in ExecutionRow.__table__.columns if c.name not in _DATA_COLUMNS]  # type: ignore[attr-defined]
