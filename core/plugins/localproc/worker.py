@@ -129,6 +129,9 @@ class Worker:
             return self.loop.run_until_complete(attempt())
         except Exception as exc:
             error = error_from_exception(exc, node_id)
+            # into the attempt's log (fd 2 is its file here): a retried attempt's failure is read
+            # there, since only the last attempt's error reaches the node
+            print(error.message, file=sys.stderr, flush=True)
             try:
                 raised = pickle.dumps(exc)
             except Exception:
