@@ -150,6 +150,7 @@ class PluginExecutor(ResumingExecutor):
                 with anyio.CancelScope(shield=True):
                     await abort_attempt(plugin, ctx, handle)
                 raise
+        _announce(plugin, request, handle)
         return await self._follow(plugin, request, ctx, handle)
 
     async def resume(self, request: AttemptRequest, plugin_name: str, handle: Handle) -> AttemptOutcome:
@@ -164,6 +165,7 @@ class PluginExecutor(ResumingExecutor):
             ctx = await self._context(request)
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
+        _announce(plugin, request, handle)
         return await self._follow(plugin, request, ctx, handle)
 
     async def _follow(self, plugin: TaskPlugin, request: AttemptRequest, ctx: TaskContext,
@@ -188,6 +190,15 @@ class PluginExecutor(ResumingExecutor):
             assert request.timeout is not None
             return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, node_id))
         return await _outcome(status, runner, transfer, node_id)
+
+
+def _announce(plugin: TaskPlugin, request: AttemptRequest, handle: Handle) -> None:
+    """Tells the engine where a started attempt's logs are, so its RUNNING event shows them."""
+    if request.started is None:
+        return
+    links = tuple((log.name, log.uri) for log in plugin.log_links(handle))
+    if links:
+        request.started(links)
 
 
 async def _outcome(status: TaskStatus, runner: TaskRunner, transfer: TransferContext,

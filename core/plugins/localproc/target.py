@@ -228,6 +228,9 @@ class LocalProcessTarget(TaskPlugin):
                                                node_id=ctx.node_id, occurred_at=datetime.now(UTC),
                                                message=f"worker {handle['pid']} ended without a result"))
 
+    def log_links(self, handle: Handle) -> tuple[TaskLog, ...]:
+        return _logs(handle)
+
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
         running = self._running.pop(handle["attempt_id"], None)
         if running is not None:
