@@ -249,7 +249,10 @@ def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothin
             folders.add(folder)
         reply = pickle.dumps(_redirected(request["log"], worker.run, request))
         journal.write(len(reply).to_bytes(4, "big") + reply)  # one write: appended whole
-        replies.send_bytes(reply)
+        try:
+            replies.send_bytes(reply)
+        except OSError:
+            return  # the engine that started it stopped; its successor reads the journal
 
 
 if __name__ == "__main__":
