@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import functools
 import itertools
@@ -230,7 +231,8 @@ async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAtte
         why = ("the engine stopped before the attempt's handle was recorded" if recorded.handle is None
                else "this engine cannot follow attempts started elsewhere")
         return AttemptOutcome(TaskPhase.FAILED, error=interrupted(request.node_id, request.attempt, why))
-    return await executor.resume(request, recorded.plugin, recorded.handle)
+    since_start = dataclasses.replace(request, started_at=recorded.started_at)
+    return await executor.resume(since_start, recorded.plugin, recorded.handle)
 
 
 # ---- map -----------------------------------------------------------------------------------------
