@@ -15,12 +15,13 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func
+from sqlalchemy import Select, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
 
 from wingspan.core.compiler import literal_fits
 from wingspan.core.compiler.one_node import task_closure
@@ -47,7 +48,7 @@ from wingspan.core.model.record import replace
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
-from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
+from wingspan.server.db.models import ExecutionRow, ScheduleTickRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
@@ -56,6 +57,7 @@ from wingspan.server.services.pagination import Field, Listing, ListQuery, Page,
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
+from wingspan.server.services.retention import Retention, RetentionRun
 from wingspan.server.services.signals import gate_signals
 
 __all__ = ["Execution", "ExecutionData", "ExecutionService"]
@@ -156,12 +158,15 @@ def _execution(row: Any) -> Execution:
 
 class ExecutionService:
     def __init__(
-        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService
+        self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService,
+        *, logs_folder: Path | None = None,
     ) -> None:
         self.db = db
         self.payloads = payloads
         self.projects = projects
         self.entities = entities
+        #: deletes an execution with what it owns (its data, logs and unshared cache entries)
+        self.retention = Retention(db, payloads, logs_folder)
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
 
@@ -457,49 +462,13 @@ class ExecutionService:
         await self._delete(row)
 
     async def _delete(self, row: ExecutionRow) -> None:
-        # data first: a crash in between leaves a row without data, never data without a row
-        await self.payloads.delete_execution(row.project, row.domain, row.name)
-        async with self.db.write() as session:
-            await session.execute(delete(ExecutionRow).where(col(ExecutionRow.id) == row.id))
+        await self.retention.delete(row)
 
-    async def prune_executions(self, *, at: datetime | None = None, batch: int = 500) -> int:
-        """Deletes the finished executions older than their project's retention; returns how many."""
-        at = at or now()
-        async with self.db.read() as session:
-            projects = list(
-                (
-                    await session.execute(
-                        select(ProjectRow.id, ProjectRow.retention_seconds).where(
-                            col(ProjectRow.retention_seconds).is_not(None)
-                        )
-                    )
-                ).all()
-            )
-        pruned = 0
-        for project_id, seconds in projects:
-            cutoff = at - timedelta(seconds=seconds)
-            while True:
-                async with self.db.read() as session:
-                    rows = list(
-                        (
-                            await session.execute(
-                                select(ExecutionRow)
-                                .where(
-                                    ExecutionRow.project == project_id,
-                                    col(ExecutionRow.finished_at).is_not(None),
-                                    col(ExecutionRow.finished_at) < cutoff,
-                                )
-                                .order_by(col(ExecutionRow.id))
-                                .limit(batch)
-                            )
-                        ).scalars()
-                    )
-                for row in rows:
-                    await self._delete(row)
-                pruned += len(rows)
-                if len(rows) < batch:
-                    break
-        return pruned
+    async def prune_executions(self, *, at: datetime | None = None, batch: int = 500,
+                               dry_run: bool = False) -> RetentionRun:
+        """Deletes the finished executions older than their project's retention (see
+        services/retention.py); ``dry_run`` only says which would go."""
+        return await self.retention.run(at=at, batch=batch, dry_run=dry_run)
 
 
 def _optional(variable: Variable) -> bool:
