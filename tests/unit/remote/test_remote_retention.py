@@ -5,10 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
+import httpx
 import pytest
 
+from tests.unit.api.served import wingspan_serve
 from tests.unit.remote.retention_scenario import retention_deletes_what_expired_executions_own, write_code
 from tests.unit.remote.servers import api_server
+from wingspan._remote.client import AsyncRemote
+from wingspan.core.model.execution import WorkflowPhase
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +26,34 @@ async def test_retention_deletes_what_expired_executions_own_and_keeps_shared_ca
         code: Path, tmp_path: Path) -> None:
     async with api_server(tmp_path / "home", engine=True) as server:
         await retention_deletes_what_expired_executions_own(server, code)
+
+
+async def test_wingspan_serve_runs_retention_in_its_scheduler_role(code: Path, tmp_path: Path) -> None:
+    env = {"WINGSPAN_HOME": str(tmp_path / "home"), "WINGSPAN_RETENTION_INTERVAL_SECONDS": "1"}
+    async with wingspan_serve(env=env) as (_, http_url, host, port):
+        async with httpx.AsyncClient(base_url=http_url, timeout=30) as http:
+            created = await http.post("/api/v1/CreateProject",
+                                      json={"project": {"id": "brief", "retention": {"maxAge": "1s"}}})
+            assert created.status_code == 200, created.text
+        client = AsyncRemote(f"{host}:{port}", project="brief")
+        try:
+            await client.register(code)
+            run = await client.execute("retained.measured", {"x": 5}, wait=True, timeout=120)
+            assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+            # nothing started retention before: the project's retention was stored, never applied
+            with anyio.fail_after(60):  # polled: the run happens in the server's process
+                while True:
+                    if not await client.list_executions():
+                        break
+                    await anyio.sleep(0.2)
+        finally:
+            await client.aclose()
+    store = tmp_path / "home" / "blobs"  # the execution's payloads and data went with it
+    assert not [p for folder in ("executions", "data") for p in (store / folder).rglob("*") if p.is_file()]
+
+
+async def test_serve_refuses_a_retention_interval_under_a_second(tmp_path: Path) -> None:
+    env = {"WINGSPAN_HOME": str(tmp_path / "home"), "WINGSPAN_RETENTION_INTERVAL_SECONDS": "0"}
+    with pytest.raises(AssertionError, match="setting retention_interval_seconds: 0 must be at least 1"):
+        async with wingspan_serve(env=env):
+            pass
