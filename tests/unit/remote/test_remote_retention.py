@@ -3,6 +3,11 @@ retention_scenario.py; the same on PostgreSQL and MinIO in tests/real/api/test_r
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import anyio
@@ -14,6 +19,7 @@ from tests.unit.remote.retention_scenario import retention_deletes_what_expired_
 from tests.unit.remote.servers import api_server
 from wingspan._remote.client import AsyncRemote
 from wingspan.core.model.execution import WorkflowPhase
+from wingspan.core.model.projects import Project, RetentionPolicy
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +63,38 @@ async def test_serve_refuses_a_retention_interval_under_a_second(tmp_path: Path)
     with pytest.raises(AssertionError, match="setting retention_interval_seconds: 0 must be at least 1"):
         async with wingspan_serve(env=env):
             pass
+
+
+async def test_the_retention_command_shows_what_would_go_then_deletes_it(code: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    async with api_server(home, engine=True) as server:
+        await server.admin.projects.create_project(
+            Project(id="brief", name="brief", retention=RetentionPolicy(max_age=timedelta(seconds=1))))
+        client = AsyncRemote(server.grpc_address, project="brief")
+        try:
+            await client.register(code)
+            run = await client.execute("retained.measured", {"x": 7}, name="gone-soon", wait=True,
+                                       timeout=120)
+            assert run.phase == WorkflowPhase.SUCCEEDED, run.error
+        finally:
+            await client.aclose()
+    finished = time.time()
+    await anyio.sleep(max(0.0, finished + 1.5 - time.time()))  # past the project's retention of 1 s
+
+    def wingspan(*args: str) -> tuple[int, str]:
+        done = subprocess.run([sys.executable, "-m", "wingspan.cli", "retention", *args, "--home", str(home)],
+                              capture_output=True, text=True, timeout=120)
+        return done.returncode, done.stdout + done.stderr
+
+    dry = await anyio.to_thread.run_sync(wingspan, "--dry-run", "-o", "json")
+    assert dry[0] == 0, dry[1]
+    listed = json.loads(dry[1][:dry[1].rindex("}") + 1])
+    assert [row["execution"] for row in listed["executions"]] == ["brief/development/gone-soon"]
+    assert listed["dry_run"] and listed["executions"][0]["cache_entries"] == 1
+    assert list((home / "blobs" / "data" / "brief").rglob("report.txt"))  # nothing deleted yet
+    done = await anyio.to_thread.run_sync(wingspan)
+    assert done[0] == 0 and "brief/development/gone-soon" in done[1], done[1]
+    assert "retention deleted 1 finished executions" in done[1]
+    assert not [p for p in (home / "blobs" / "data").rglob("*") if p.is_file()]
+    again = await anyio.to_thread.run_sync(wingspan, "--dry-run")
+    assert again[0] == 0 and "would delete 0 finished executions" in again[1], again[1]
