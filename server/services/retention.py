@@ -37,8 +37,10 @@ from wingspan.server.services.payloads import Payloads
 
 __all__ = ["Expired", "Retention", "RetentionRun"]
 
-#: how a cache hit names the entry it was served from (core/engine/caching.py's reason)
-_HIT_REASON = "outputs reused from "
+#: how a cache hit names the entry it was served from (core/engine/caching.py's reasons)
+_HIT_REASONS = ("outputs reused from {}", "computed by {} while this run waited")
+#: bound parameters per query (the databases cap them)
+_CHUNK = 500
 
 
 @dataclass(frozen=True)
@@ -141,13 +143,14 @@ class Retention:
                 select(CatalogEntryRow).where(col(CatalogEntryRow.source).startswith(source, autoescape=True))
             )).scalars())
             used: set[str] = set()
-            if entries:
-                reasons = [_HIT_REASON + entry.source for entry in entries]
-                used = {reason.removeprefix(_HIT_REASON) for reason in (await session.execute(
+            sources = {form.format(entry.source): entry.source for entry in entries for form in _HIT_REASONS}
+            reasons = list(sources)
+            for start in range(0, len(reasons), _CHUNK):  # a map task may have cached thousands
+                used |= {sources[reason] for reason in (await session.execute(
                     select(NodeExecutionRow.reason).where(
                         NodeExecutionRow.execution_id != row.id,
                         NodeExecutionRow.cache_status == int(CacheStatus.HIT),
-                        col(NodeExecutionRow.reason).in_(reasons)))).scalars()}
+                        col(NodeExecutionRow.reason).in_(reasons[start:start + _CHUNK])))).scalars()}
         kept = tuple(entry for entry in entries if entry.source in used)
         return _Purge(row, tuple(entry for entry in entries if entry.source not in used), kept)
 
