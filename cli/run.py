@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from wingspan.cli.remote import ca_option
-from wingspan.core.errors import ConfigError, UserError
+from wingspan.core.errors import ConfigError, UserError, WingspanError
 
 __all__ = ["run"]
 
@@ -103,6 +103,11 @@ def _presets(presets: tuple[str, ...]) -> dict[str, Any]:
     return given
 
 
+class _UnansweredSignal(UserError):
+    """A gate's signal neither given with --signal nor asked on a terminal: the run's own
+    words, not the user's code failing, so it is shown without a traceback."""
+
+
 def _signals(presets: tuple[str, ...]) -> Any:
     from wingspan.core.engine import CallbackSignals, TerminalSignals
 
@@ -114,7 +119,7 @@ def _signals(presets: tuple[str, ...]) -> Any:
             return given[name]
         if terminal is not None:
             return terminal.ask(name, expected)
-        raise UserError(f"the run waits for signal {name!r}: give it with --signal {name}=VALUE")
+        raise _UnansweredSignal(f"the run waits for signal {name!r}: give it with --signal {name}=VALUE")
 
     return CallbackSignals(answer)
 
@@ -160,7 +165,11 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
     from wingspan.core.engine import MemorySink
     from wingspan.core.model.launch_plans import run_inputs
 
-    found = _find(load_entities(source), entity, source)
+    try:
+        loaded = load_entities(source)
+    except WingspanError as exc:  # a missing file, an import that fails, a workflow the compiler rejects
+        raise click.ClickException(str(exc)) from exc
+    found = _find(loaded, entity, source)
     values = _inputs(found, ctx.args)
     if remote:
         from wingspan.cli.run_remote import RemoteRun
@@ -185,7 +194,8 @@ def run(ctx: click.Context, source: str, entity: str, signals: tuple[str, ...], 
         returned = outputs_of(workflow, result)
     except Exception as exc:
         cause = exc.__cause__
-        if cause is not None and cause.__traceback__ is not None:  # the user's code failed here
+        if (cause is not None and cause.__traceback__ is not None  # the user's code failed here
+                and not isinstance(cause, _UnansweredSignal)):
             click.echo("".join(traceback.format_exception(cause)).rstrip(), err=True)
         click.secho(f"{exc}", fg="red", err=True)
         ctx.exit(1)

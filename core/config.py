@@ -92,6 +92,10 @@ class Settings:
     max_bundle_members: int = 50_000
     # one free-text field of a request (a description, a label, a name...), in characters
     max_text_chars: int = 64 * 1024
+    # retention (the scheduler role): seconds between runs that delete the finished executions
+    # older than their project's retention, and at most how many executions a batch reads
+    retention_interval_seconds: int = 3600
+    retention_batch: int = 500
     # origins (scheme://host[:port]) whose pages may call the HTTP API, comma-separated;
     # empty: no cross-origin call is accepted
     cors_origins: str = ""

@@ -17,7 +17,8 @@ __all__ = ["wingspan_cli_commands", "wingspan_notifiers"]
 
 @hookimpl
 def wingspan_cli_commands() -> Mapping[str, Any]:
-    return {"serve": "wingspan.server.cli:serve", "users": "wingspan.server.users_cli:users"}
+    return {"serve": "wingspan.server.cli:serve", "users": "wingspan.server.users_cli:users",
+            "retention": "wingspan.server.retention_cli:retention"}
 
 
 @hookimpl

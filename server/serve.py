@@ -16,7 +16,8 @@ credential of ``WINGSPAN_HOME/engine.secret`` as its client secret, made at the 
 
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
-``scheduler`` (the scheduler and the notification sender); a process runs any of them.
+``scheduler`` (the scheduler, the notification sender and the retention runs); a process runs
+any of them.
 
 With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
 and gRPC over TLS, the certificate read again whenever its files change.
@@ -246,6 +247,12 @@ class ApiServer:
             self._events_listener = self.supervise("listener for events", listener.run())
 
     def _start_roles(self) -> None:
+        if "scheduler" in self.roles:
+            from wingspan.core.errors import ConfigError
+
+            for name in ("retention_interval_seconds", "retention_batch"):
+                if getattr(self.settings, name) < 1:
+                    raise ConfigError(f"setting {name}: {getattr(self.settings, name)} must be at least 1")
         if "engine" in self.roles:
             self._start_engine()
         if "scheduler" in self.roles:
@@ -281,6 +288,10 @@ class ApiServer:
                 console_url=self.http_url, plugins=self.plugins)),
             self.supervise("pruning of expired logins", run_pruning(
                 self.admin.db, session_idle_seconds=self.settings.session_idle_seconds,
+                stop=self._loops_stop)),
+            # each project's retention: finished executions older than it go, with their data
+            self.supervise("retention", self.admin.run_retention(
+                self.settings.retention_interval_seconds, batch=self.settings.retention_batch,
                 stop=self._loops_stop)),
         ]
 

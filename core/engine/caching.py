@@ -79,6 +79,8 @@ class TaskCache:
 
         literals = codec.decode(LiteralMap, entry.outputs)
         outputs = await default_engine().to_python_map(literals, runner.output_types, self._transfer())
+        # the reason names the entry's source: the server's retention keeps an entry whose
+        # source a hit of another execution names (server/services/retention.py)
         state.node(path, NodePhase.SUCCEEDED, parent, cache=CacheStatus.HIT, outputs=outputs,
                    reason=reason or f"outputs reused from {entry.source or 'an earlier run'}")
         return outputs

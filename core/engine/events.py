@@ -23,8 +23,8 @@ class Event:
     node that spawned it. ``at`` is seconds since the epoch.
     """
 
-    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "is_parent", "kind", "logs", "node_id",
-                 "outputs", "parent", "phase", "reason", "sequence")
+    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "is_parent", "kind", "logs", "name",
+                 "node_id", "outputs", "parent", "phase", "reason", "sequence")
 
     def __init__(self, kind: str, node_id: str, phase: WorkflowPhase | NodePhase | TaskPhase,
                  attempt: int = 0, parent: str = "", error: ExecutionError | None = None,
@@ -47,6 +47,8 @@ class Event:
         self.dynamic: Any = None
         # a node whose children are made as it runs (an eager node), without a graph to show
         self.is_parent = False
+        # a node's first event: the node's name in its workflow ("add"), for lists of nodes
+        self.name = ""
 
     def __repr__(self) -> str:
         where = f" {self.node_id}" if self.node_id else ""

@@ -59,8 +59,9 @@ class ExecutionState:
 
     def node(self, node_id: str, phase: NodePhase, parent: str = "", error: ExecutionError | None = None,
              reason: str = "", cache: CacheStatus = CacheStatus.DISABLED, outputs: Any = None,
-             dynamic: Any = None, is_parent: bool = False) -> None:
+             dynamic: Any = None, is_parent: bool = False, name: str = "") -> None:
         event = Event("node", node_id, phase, 0, parent, error, reason, cache, outputs)
+        event.name = name
         if dynamic is not None:
             event.dynamic = dynamic
         event.is_parent = is_parent

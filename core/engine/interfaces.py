@@ -132,6 +132,11 @@ class AttemptRequest:
     inline: bool = False
     # an eager body's attempt: how the tasks it awaits become child nodes
     eager_calls: TemplateLauncher | None = None
+    # told where the attempt's logs are once it has started, before it ends (log links of a
+    # RUNNING task event), as (name, uri or path) pairs
+    started: Callable[[tuple[tuple[str, str], ...]], None] | None = None
+    # a resumed attempt: when it started (seconds since the epoch), which its timeout counts from
+    started_at: float | None = None
 
 
 @dataclass

@@ -32,6 +32,8 @@ class RecordedAttempt:
     plugin: str = ""
     # the plugin's handle (plain data); None when the attempt ended before its handle was stored
     handle: dict[str, Any] | None = None
+    # when it started (seconds since the epoch): its timeout runs from then, not from a resume
+    started_at: float | None = None
 
 
 @dataclass

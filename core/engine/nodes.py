@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
+import functools
 import itertools
 import threading
 import time
@@ -17,7 +19,7 @@ import anyio.to_thread
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
-from wingspan.core.engine.execution import NodeFailed
+from wingspan.core.engine.execution import ExecutionState, NodeFailed
 from wingspan.core.engine.failures import INTERRUPTED, error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import moves_data
 from wingspan.core.engine.interfaces import (
@@ -67,15 +69,16 @@ async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = N
     """Runs one node to its end; returns its outputs or raises NodeFailed."""
     path = dag.path(node.id)
     parent = dag.parent if parent is None else parent
+    name = node.metadata.name if node.metadata is not None else ""
     journal = dag.state.journal
     if journal is not None:
         recorded = journal.outputs.get(path)
         if recorded is not None:  # succeeded in an earlier run: its success is not repeated
             if path in journal.recovered:
                 journal.recovered.discard(path)
-                dag.state.node(path, NodePhase.RECOVERED, parent, outputs=recorded)
+                dag.state.node(path, NodePhase.RECOVERED, parent, outputs=recorded, name=name)
             return recorded
-    dag.state.node(path, NodePhase.QUEUED, parent)
+    dag.state.node(path, NodePhase.QUEUED, parent, name=name)
     match node.kind:
         case "task_node":
             runner = dag.runner(node)
@@ -177,7 +180,8 @@ async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str,
     state = dag.state
     attempt, resumed = _first_attempt(dag, path)
     while True:
-        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline)
+        request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline,
+                                 started=functools.partial(_running_with_logs, state, path, attempt))
         if resumed is not None:
             outcome = await _reattach(dag, request, resumed)
             resumed = None
@@ -195,6 +199,11 @@ async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str,
             continue
         state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
         return outcome, error
+
+
+def _running_with_logs(state: ExecutionState, path: str, attempt: int,
+                       logs: tuple[tuple[str, str], ...]) -> None:
+    state.task(path, TaskPhase.RUNNING, attempt, logs=logs)
 
 
 #: an attempt cut short by the engine's own stop is retried this many times beyond the task's retries
@@ -223,7 +232,8 @@ async def _reattach(dag: DagRun, request: AttemptRequest, recorded: RecordedAtte
         why = ("the engine stopped before the attempt's handle was recorded" if recorded.handle is None
                else "this engine cannot follow attempts started elsewhere")
         return AttemptOutcome(TaskPhase.FAILED, error=interrupted(request.node_id, request.attempt, why))
-    return await executor.resume(request, recorded.plugin, recorded.handle)
+    since_start = dataclasses.replace(request, started_at=recorded.started_at)
+    return await executor.resume(since_start, recorded.plugin, recorded.handle)
 
 
 # ---- map -----------------------------------------------------------------------------------------

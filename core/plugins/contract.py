@@ -116,6 +116,11 @@ class TaskPlugin(abc.ABC):
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
         """Stops the attempt; returns once it no longer runs (or cannot be reached)."""
 
+    def log_links(self, handle: Handle) -> tuple[TaskLog, ...]:
+        """Where a started attempt's logs are, known from its handle alone (a file, a pod's
+        log page), shown while it runs; by default none until its status gives them."""
+        return ()
+
     async def watch(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
         """Waits for the attempt's terminal status. By default polls; a plugin that is told
         when the attempt ends (a pipe, a Kubernetes watch) overrides this."""

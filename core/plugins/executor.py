@@ -5,6 +5,7 @@ literals, no handle), so a run through plugins costs per node what a run without
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -150,6 +151,7 @@ class PluginExecutor(ResumingExecutor):
                 with anyio.CancelScope(shield=True):
                     await abort_attempt(plugin, ctx, handle)
                 raise
+        _announce(plugin, request, handle)
         return await self._follow(plugin, request, ctx, handle)
 
     async def resume(self, request: AttemptRequest, plugin_name: str, handle: Handle) -> AttemptOutcome:
@@ -164,6 +166,7 @@ class PluginExecutor(ResumingExecutor):
             ctx = await self._context(request)
         except Exception as exc:
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
+        _announce(plugin, request, handle)
         return await self._follow(plugin, request, ctx, handle)
 
     async def _follow(self, plugin: TaskPlugin, request: AttemptRequest, ctx: TaskContext,
@@ -171,7 +174,7 @@ class PluginExecutor(ResumingExecutor):
         runner, node_id, transfer = request.runner, request.node_id, ctx.transfer
         status: TaskStatus | None = None
         try:
-            with anyio.move_on_after(request.timeout + _GRACE if request.timeout else None):
+            with anyio.move_on_after(_time_left(request)):
                 status = await plugin.watch(ctx, handle)
         except Exception as exc:
             with anyio.CancelScope(shield=True):
@@ -188,6 +191,26 @@ class PluginExecutor(ResumingExecutor):
             assert request.timeout is not None
             return AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(request.timeout, node_id))
         return await _outcome(status, runner, transfer, node_id)
+
+
+def _time_left(request: AttemptRequest) -> float | None:
+    """How long the attempt may still run: its timeout (with a grace for the plugin to stop
+    it itself) from when it started, which for a resumed attempt was before the resume."""
+    if not request.timeout:
+        return None
+    left = request.timeout + _GRACE
+    if request.started_at is not None:
+        left -= max(0.0, time.time() - request.started_at)
+    return max(left, 0.0)
+
+
+def _announce(plugin: TaskPlugin, request: AttemptRequest, handle: Handle) -> None:
+    """Tells the engine where a started attempt's logs are, so its RUNNING event shows them."""
+    if request.started is None:
+        return
+    links = tuple((log.name, log.uri) for log in plugin.log_links(handle))
+    if links:
+        request.started(links)
 
 
 async def _outcome(status: TaskStatus, runner: TaskRunner, transfer: TransferContext,

@@ -7,6 +7,7 @@ The bottom of the remote client: :class:`Transport` is what the client and its p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import ssl
 from collections.abc import AsyncIterator
@@ -67,12 +68,19 @@ class Transport:
         self.http_address = ""
         self._channel: Channel | None = None
         self._stub: Any = None
+        # a channel belongs to the event loop it was opened on: a Remote used synchronously (its
+        # own loop thread) and then through ``.aio`` in ``asyncio.run`` opens one per loop
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._checked = False
 
     async def _connect(self) -> Any:
+        loop = asyncio.get_running_loop()
+        if self._stub is not None and self._loop is not loop:
+            self._drop_channel()
         if self._stub is None:
             self._channel = Channel(self.endpoint.host, self.endpoint.port, ssl=self.endpoint.grpc_ssl())
             self._stub = v1.AdminServiceStub(self._channel, metadata=self.endpoint.metadata or None)
+            self._loop = loop
         if not self._checked:
             self._checked = True  # the check's own call comes through here
             try:
@@ -116,7 +124,16 @@ class Transport:
             log.warning("%s", problem)
         self.http_address = answer.http_address
 
+    def _drop_channel(self) -> None:
+        """Forgets the channel of another loop, closed on that loop while it still runs."""
+        channel, loop = self._channel, self._loop
+        self._channel = self._stub = self._loop = None
+        if channel is not None and loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(channel.close)
+
     async def aclose(self) -> None:
-        if self._channel is not None:
+        if self._channel is not None and self._loop is not asyncio.get_running_loop():
+            self._drop_channel()
+        elif self._channel is not None:
             self._channel.close()
-            self._channel = self._stub = None
+            self._channel = self._stub = self._loop = None

@@ -13,7 +13,7 @@ from wingspan.core.model import codec
 from wingspan.core.model.execution import NodePhase, TaskPhase
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import DynamicJobSpec
-from wingspan.server.db.engine import Database
+from wingspan.server.db.engine import Database, utc
 from wingspan.server.db.models import EventRow, NodeExecutionRow, TaskExecutionRow
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_TASK
@@ -70,7 +70,9 @@ async def load_journal(db: Database, payloads: Payloads, execution_key: int) -> 
             journal.attempts[task.node_id] = max(journal.attempts.get(task.node_id, 0), task.attempt + 1)
         else:
             handle = json.loads(task.plugin_handle) if task.plugin_handle else None
-            journal.running[task.node_id] = RecordedAttempt(task.attempt, task.plugin, handle)
+            started = task.started_at or task.created_at
+            journal.running[task.node_id] = RecordedAttempt(task.attempt, task.plugin, handle,
+                                                            utc(started).timestamp() if started else None)
     for node_id, occurred_at in waits:
         if occurred_at is not None:
             journal.waiting_since.setdefault(node_id, occurred_at.timestamp())

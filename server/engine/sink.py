@@ -211,6 +211,7 @@ class DatabaseSink:
                 error=event.error,
                 parent_node_id=event.parent,
                 spec_node_id=event.node_id.rsplit("/", 1)[-1],
+                node_name=event.name,
                 cache_status=CacheStatus(int(event.cache)),
                 reason=event.reason,
                 sequence=event.sequence,

@@ -29,6 +29,7 @@ from wingspan.server.services.nodes import NodeService
 from wingspan.server.services.notifications import NotificationService
 from wingspan.server.services.payloads import DEFAULT_INLINE_LIMIT, Payloads
 from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
+from wingspan.server.services.retention import RetentionRun
 from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import SignalService
 
@@ -57,7 +58,8 @@ class AdminService:
         self.entities = EntityService(db, self.payloads, self.projects,
                                       BundleCheck(store, BundleLimits.from_settings(self.settings)))
         self.run_settings = SettingsService(db, self.projects)
-        self.executions = ExecutionService(db, self.payloads, self.projects, self.entities, self.run_settings)
+        self.executions = ExecutionService(db, self.payloads, self.projects, self.entities, self.run_settings,
+                                           logs_folder=self.settings.home / "logs")
         self.nodes = NodeService(db, self.payloads, self.executions)
         self.events = EventService(db, self.payloads)
         self.signals = SignalService(db)
@@ -85,22 +87,26 @@ class AdminService:
         await service.projects.ensure_defaults()
         return service
 
-    async def prune(self) -> int:
-        """Applies every project's retention policy once; returns how many executions went."""
-        return await self.executions.prune_executions()
+    async def prune(self, *, batch: int = 500, dry_run: bool = False) -> RetentionRun:
+        """Applies every project's retention once: the executions that went (or would go)."""
+        return await self.executions.prune_executions(batch=batch, dry_run=dry_run)
 
-    async def run_retention(self, interval: float = 3600.0, *, rounds: int | None = None) -> None:
-        """Prunes now and every ``interval`` seconds, for ever or ``rounds`` times (start it in
-        the server's task group); a failed round is logged and the next one tried."""
+    async def run_retention(self, interval: float = 3600.0, *, rounds: int | None = None,
+                            batch: int = 500, stop: anyio.Event | None = None) -> None:
+        """Prunes now and every ``interval`` seconds, for ever (until ``stop``) or ``rounds``
+        times: the scheduler role's loop. A failed round is logged and the next one tried."""
         done = 0
         while rounds is None or done < rounds:
             if done:
-                await anyio.sleep(interval)
+                with anyio.move_on_after(interval):
+                    await (stop.wait() if stop is not None else anyio.sleep_forever())
+            if stop is not None and stop.is_set():
+                return
             done += 1
             try:
-                pruned = await self.prune()
+                pruned = (await self.prune(batch=batch)).executions
                 if pruned:
-                    _log.info("retention: deleted %d finished executions", pruned)
+                    _log.info("retention: deleted %d finished executions", len(pruned))
             except Exception:
                 _log.exception("retention: pruning failed; trying again in %.0f s", interval)
 

@@ -467,6 +467,7 @@ class EntityService:
         table = _TABLES[resource_type]
         if not listing.project or not listing.domain:
             raise InvalidArgumentError("list: project and domain are required")
+        await self.projects.check_scope(listing.project, listing.domain, writing=False)
         statement: Select[Any] = select(table).where(
             col(table.project) == listing.project, col(table.domain) == listing.domain
         )
@@ -498,6 +499,7 @@ class EntityService:
         table = _TABLES[kind]
         if not listing.project or not listing.domain:
             raise InvalidArgumentError("list names: project and domain are required")
+        await self.projects.check_scope(listing.project, listing.domain, writing=False)
         latest = select(
             table.name, func.max(table.created_at).label("created_at"), func.max(table.id).label("id")
         ).where(table.project == listing.project, table.domain == listing.domain)

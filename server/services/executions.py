@@ -16,12 +16,13 @@ import string
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, delete, func, update
+from sqlalchemy import Select, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import col
 
 from wingspan.core.compiler import literal_fits
 from wingspan.core.compiler.one_node import task_closure
@@ -49,7 +50,7 @@ from wingspan.core.model.settings import ExecutionSettings, SettingSource, check
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
-from wingspan.server.db.models import ExecutionRow, ProjectRow, ScheduleTickRow, SignalRow, key
+from wingspan.server.db.models import ExecutionRow, ScheduleTickRow, SignalRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.db.wakeups import CREATED, STOPPING, announce
 from wingspan.server.services.concurrency import admit, on_phase_change
@@ -60,6 +61,7 @@ from wingspan.server.services.pagination import Field, Listing, ListQuery, Page,
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
+from wingspan.server.services.retention import Retention, RetentionRun
 from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import gate_signals
 
@@ -140,6 +142,8 @@ class _Launch:
     # what a launch plan gives an execution that does not set it
     notifications: tuple[Notification, ...] = ()
     settings: ExecutionSettings | None = None
+    # the input a launch plan's schedule fills with the tick's time ("" when none)
+    kickoff_input: str = ""
 
 
 def _generated_name() -> str:
@@ -171,13 +175,15 @@ def _execution(row: Any) -> Execution:
 class ExecutionService:
     def __init__(
         self, db: Database, payloads: Payloads, projects: ProjectService, entities: EntityService,
-        settings: SettingsService | None = None,
+        settings: SettingsService | None = None, *, logs_folder: Path | None = None,
     ) -> None:
         self.db = db
         self.payloads = payloads
         self.projects = projects
         self.entities = entities
         self.settings = settings or SettingsService(db, projects)
+        #: deletes an execution with what it owns (its data, logs and unshared cache entries)
+        self.retention = Retention(db, payloads, logs_folder)
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
         # the notifier kinds an execution's notifications may name (serve sets the installed ones)
@@ -214,6 +220,15 @@ class ExecutionService:
                        target.version)
         )
         given = dict(spec.inputs.literals) if spec.inputs else {}
+        kickoff = launch.kickoff_input
+        defaulted = {p.variable.name for p in launch.expected if p.variable and p.default is not None}
+        if kickoff and kickoff not in given and kickoff not in launch.fixed and kickoff not in defaulted:
+            # only a tick of the schedule fills it: started otherwise, the run would fail at the
+            # first node that reads it
+            raise InvalidArgumentError(
+                f"inputs of {launch.entity}: {kickoff!r} is the schedule's kickoff time, filled in "
+                f"only when the schedule starts the launch plan; give it (a datetime) to start it "
+                f"by hand")
         inputs = _resolve_inputs(launch.entity, launch.expected, launch.fixed, given)
         if resolved is None:
             asked = spec.settings or ExecutionSettings()
@@ -258,6 +273,7 @@ class ExecutionService:
                 concurrency=plan_spec.concurrency,
                 notifications=plan_spec.notifications,
                 settings=launch_plan_settings(plan_spec),
+                kickoff_input=plan_spec.schedule.kickoff_time_input_arg if plan_spec.schedule else "",
             )
         if entity.resource_type not in (ResourceType.WORKFLOW, ResourceType.TASK):
             raise InvalidArgumentError(
@@ -384,6 +400,8 @@ class ExecutionService:
         plan, workflow or task; filters on phase, times, launch_plan, workflow, entity, ..."""
         if not listing.project or not listing.domain:
             raise InvalidArgumentError("list executions: project and domain are required")
+        # an unknown project or domain is a mistake to name, not an empty list
+        await self.projects.check_scope(listing.project, listing.domain, writing=False)
         # plain rows of the columns, not ORM objects: building SQLModel instances cost 2/3 of a page
         # (only what the messages need: the inputs and outputs stay behind)
         columns = [c for c in ExecutionRow.__table__.columns if c.name not in _DATA_COLUMNS]  # type: ignore[attr-defined]
@@ -501,49 +519,13 @@ class ExecutionService:
         return await self.get_execution(execution_id)
 
     async def _delete(self, row: ExecutionRow) -> None:
-        # data first: a crash in between leaves a row without data, never data without a row
-        await self.payloads.delete_execution(row.project, row.domain, row.name)
-        async with self.db.write() as session:
-            await session.execute(delete(ExecutionRow).where(col(ExecutionRow.id) == row.id))
+        await self.retention.delete(row)
 
-    async def prune_executions(self, *, at: datetime | None = None, batch: int = 500) -> int:
-        """Deletes the finished executions older than their project's retention; returns how many."""
-        at = at or now()
-        async with self.db.read() as session:
-            projects = list(
-                (
-                    await session.execute(
-                        select(ProjectRow.id, ProjectRow.retention_seconds).where(
-                            col(ProjectRow.retention_seconds).is_not(None)
-                        )
-                    )
-                ).all()
-            )
-        pruned = 0
-        for project_id, seconds in projects:
-            cutoff = at - timedelta(seconds=seconds)
-            while True:
-                async with self.db.read() as session:
-                    rows = list(
-                        (
-                            await session.execute(
-                                select(ExecutionRow)
-                                .where(
-                                    ExecutionRow.project == project_id,
-                                    col(ExecutionRow.finished_at).is_not(None),
-                                    col(ExecutionRow.finished_at) < cutoff,
-                                )
-                                .order_by(col(ExecutionRow.id))
-                                .limit(batch)
-                            )
-                        ).scalars()
-                    )
-                for row in rows:
-                    await self._delete(row)
-                pruned += len(rows)
-                if len(rows) < batch:
-                    break
-        return pruned
+    async def prune_executions(self, *, at: datetime | None = None, batch: int = 500,
+                               dry_run: bool = False) -> RetentionRun:
+        """Deletes the finished executions older than their project's retention (see
+        services/retention.py); ``dry_run`` only says which would go."""
+        return await self.retention.run(at=at, batch=batch, dry_run=dry_run)
 
 
 def _optional(variable: Variable) -> bool:

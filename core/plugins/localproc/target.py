@@ -70,7 +70,12 @@ class LocalProcessTarget(TaskPlugin):
         self._pools: dict[str, WorkerPool] = {}
         self._bundle_limits: BundleLimits | None = None
         self._running: dict[str, _Running] = {}
-        # workers end with their target, or at exit at the latest
+        # workers whose attempt was left running when its watch was cancelled (the engine
+        # stopping): they run on, their reply goes to their journal, and the engine that
+        # resumes the execution follows them through their handles
+        self._left: dict[str, WorkerProcess] = {}
+        # workers end with their target, or at exit at the latest; left ones are not stopped
+        # at exit, only by an abort or an explicit close
         weakref.finalize(self, _stop, self._pools, self._running)
 
     # ---- configuration --------------------------------------------------------------------
@@ -210,8 +215,13 @@ class LocalProcessTarget(TaskPlugin):
             pool.release(worker)
             pool.trim(self._idle_per_pool)
             return _status(reply, handle, ctx.node_id)
+        except Exception:
+            worker.kill()
+            raise
         except BaseException:
-            worker.kill()  # aborted: the attempt must not outlive its execution
+            # cancelled: either an abort, after which the engine calls ``abort``, or the engine
+            # stopping (SIGTERM), which leaves the attempt to the engine that resumes it
+            self._left[handle["attempt_id"]] = worker
             raise
         finally:
             self._running.pop(handle["attempt_id"], None)
@@ -228,11 +238,17 @@ class LocalProcessTarget(TaskPlugin):
                                                node_id=ctx.node_id, occurred_at=datetime.now(UTC),
                                                message=f"worker {handle['pid']} ended without a result"))
 
+    def log_links(self, handle: Handle) -> tuple[TaskLog, ...]:
+        return _logs(handle)
+
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
         running = self._running.pop(handle["attempt_id"], None)
+        left = self._left.pop(handle["attempt_id"], None)
         if running is not None:
             running.worker.kill()
             self.budget.release(running.cpus)
+        elif left is not None:
+            left.kill()
         elif _is_worker(int(handle["pid"])) and not await anyio.to_thread.run_sync(
                 read_journal, handle["journal"], handle["attempt_id"]):
             with contextlib.suppress(ProcessLookupError):
@@ -244,6 +260,9 @@ class LocalProcessTarget(TaskPlugin):
     def close(self) -> None:
         """Stops every worker (idle, or running an attempt nobody watches here)."""
         _stop(self._pools, self._running)
+        for worker in self._left.values():
+            worker.kill()
+        self._left.clear()
 
 
 def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:

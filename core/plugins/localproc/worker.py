@@ -129,6 +129,9 @@ class Worker:
             return self.loop.run_until_complete(attempt())
         except Exception as exc:
             error = error_from_exception(exc, node_id)
+            # into the attempt's log (fd 2 is its file here): a retried attempt's failure is read
+            # there, since only the last attempt's error reaches the node
+            print(error.message, file=sys.stderr, flush=True)
             try:
                 raised = pickle.dumps(exc)
             except Exception:
@@ -246,7 +249,10 @@ def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothin
             folders.add(folder)
         reply = pickle.dumps(_redirected(request["log"], worker.run, request))
         journal.write(len(reply).to_bytes(4, "big") + reply)  # one write: appended whole
-        replies.send_bytes(reply)
+        try:
+            replies.send_bytes(reply)
+        except OSError:
+            return  # the engine that started it stopped; its successor reads the journal
 
 
 if __name__ == "__main__":

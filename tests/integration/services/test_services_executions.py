@@ -297,7 +297,11 @@ async def test_retention_prunes_finished_executions_older_than_the_projects_limi
     await finish(registered, "old", at=long_ago, project="short")
     await finish(registered, "old", at=long_ago)
     await finish(registered, "recent", project="short")
-    assert await registered.prune() == 1
+    dry = await registered.prune(dry_run=True)
+    assert [(e.id.project, e.id.name) for e in dry.executions] == [("short", "old")]
+    assert len((await AdminRpcs(registered).list_executions(
+        v1.ListRequest(project="short", domain=DOMAIN))).executions) == 3  # the dry run deleted nothing
+    assert [e.id.name for e in (await registered.prune()).executions] == ["old"]
     left = await AdminRpcs(registered).list_executions(v1.ListRequest(project="short", domain=DOMAIN))
     assert sorted(some(e.id).name for e in left.executions) == ["recent", "running"]
     kept = await AdminRpcs(registered).list_executions(v1.ListRequest(project=PROJECT, domain=DOMAIN))

@@ -115,3 +115,27 @@ def test_gate_signal_from_the_command_line(source: Path) -> None:
     assert rejected.returncode == 1 and "rejected" in rejected.stderr
     unanswered = wingspan("run", str(source), "gated", "--x", "3")
     assert unanswered.returncode == 1 and "--signal ok=VALUE" in unanswered.stderr
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    (None, "no such file"),
+    ("import not_a_module_anywhere\n", "importing it failed with ModuleNotFoundError: No module named "
+                                       "'not_a_module_anywhere'"),
+    ("from wingspan import task, workflow\n\n@task\ndef f(a: int) -> int:\n    return a\n\n"
+     "@workflow\ndef wf(x: str) -> int:\n    return f(a=x)\n", "input 'a' expects int"),
+], ids=["missing file", "failing import", "rejected workflow"])
+def test_a_file_that_cannot_be_loaded_is_one_line_without_a_traceback(tmp_path: Path, text: str | None,
+                                                                     said: str) -> None:
+    path = tmp_path / "flows.py"
+    if text is not None:
+        path.write_text(text)
+    done = wingspan("run", str(path), "wf")
+    assert done.returncode == 1 and said in done.stderr
+    assert "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_gate_without_signal_or_terminal_says_so_without_a_traceback(source: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "wingspan.cli", "run", str(source), "gated", "--x", "3"],
+                          cwd=ROOT, text=True, capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert done.returncode == 1 and "give it with --signal ok=VALUE" in done.stderr
+    assert "Traceback" not in done.stderr, done.stderr

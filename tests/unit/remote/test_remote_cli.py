@@ -96,6 +96,9 @@ async def test_register_get_and_terminate(server: ApiServer, code: Path, gates: 
 async def test_errors_name_the_problem(server: ApiServer) -> None:
     missing = await wingspan(server, "execution", "terminate", "no-such-run")
     assert missing.exit_code == 1 and "no-such-run" in missing.output
+    for kind in ("executions", "workflows"):  # they listed [] with exit 0
+        unknown = await wingspan(server, "get", kind, "-p", "no-such-project", "-o", "json")
+        assert unknown.exit_code == 1 and "project 'no-such-project' does not exist" in unknown.output
 
 
 async def test_signals_are_listed_and_set_with_type_checks(server: ApiServer, gates: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,35 @@ async def test_a_script_that_never_closes_its_remote_still_exits(server: ApiServ
     with anyio.fail_after(60):  # it hung for ever: the client's loop thread kept the process alive
         done = await anyio.run_process([sys.executable, "-W", "error", "-c", script], check=False)
     assert (done.returncode, done.stdout.strip(), done.stderr) == (0, b"1", b"")
+
+
+async def test_a_remote_used_synchronously_then_through_aio_in_asyncio_run(server: ApiServer) -> None:
+    script = (f"import asyncio\nfrom wingspan import Remote\nremote = Remote({server.grpc_address!r})\n"
+              "print(len(remote.list_projects()))\n"
+              "async def main():\n"
+              "    print(len(await remote.aio.list_projects()))\n"
+              "    await remote.aio.aclose()\n"
+              "asyncio.run(main())\n"
+              "print(len(remote.list_projects()))\nremote.close()\n")
+    with anyio.fail_after(60):  # it hung: the gRPC channel of the sync loop was used on asyncio.run's
+        done = await anyio.run_process([sys.executable, "-W", "error", "-c", script], check=False)
+    assert (done.returncode, done.stdout.split(), done.stderr) == (0, [b"1", b"1", b"1"], b"")
+
+
+async def test_a_scheduled_launch_plan_started_without_its_kickoff_input_is_refused(
+        remote: AsyncRemote, tmp_path: Path) -> None:
+    folder = tmp_path / "kickoff"
+    folder.mkdir()
+    (folder / "kickoff_flows.py").write_text(
+        "from datetime import datetime\nfrom wingspan import CronSchedule, LaunchPlan, task, workflow\n\n"
+        "@task\ndef stamp(t: datetime) -> str:\n    return t.isoformat()\n\n"
+        "@workflow\ndef daily(t: datetime) -> str:\n    return stamp(t=t)\n\n"
+        "nightly = LaunchPlan.get_or_create(daily, name='kickoff_flows.nightly',\n"
+        "    schedule=CronSchedule('0 3 * * *', kickoff_time_input_arg='t'))\n")
+    await remote.register(folder)
+    # it was created, and failed at the node with KeyError 't'
+    with pytest.raises(UserError, match=r"'t' is the schedule's kickoff time, .* give it \(a datetime\)"):
+        await remote.execute("kickoff_flows.nightly", {})
+    assert await remote.list_executions() == []
+    given = await remote.execute("kickoff_flows.nightly", {"t": datetime(2026, 1, 1, tzinfo=UTC)})
+    assert given.phase == WorkflowPhase.QUEUED
