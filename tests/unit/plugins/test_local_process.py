@@ -5,10 +5,12 @@ and a handle another instance can poll."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -163,6 +165,83 @@ async def test_the_budget_holds_back_what_does_not_fit() -> None:
     assert budget.try_acquire(0.5)
     budget.release(2)
     assert budget.try_acquire(budget.clip(8))  # too big for the host: clipped, runs alone
+
+
+async def test_waiting_for_the_budget_does_not_wake_the_loop() -> None:
+    # ten thousand map items queued for two CPUs once polled the budget, waking the server's
+    # loop hundreds of thousands of times a second: waiting must schedule nothing
+    budget = CpuBudget(1)
+    budget.try_acquire(1)
+    loop = asyncio.get_running_loop()
+    timers = 0
+    real_call_at = loop.call_at
+
+    def counting_call_at(*args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        nonlocal timers
+        timers += 1
+        return real_call_at(*args, **kwargs)
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign]
+    try:
+        waiting = [asyncio.create_task(budget.acquire(1)) for _ in range(200)]
+        await asyncio.sleep(0.3)
+        assert timers <= 1, f"{timers} timers scheduled by 200 waiters in 0.3 s"
+    finally:
+        loop.call_at = real_call_at  # type: ignore[method-assign]
+    for _ in waiting:
+        budget.release(1)
+    await asyncio.wait_for(asyncio.gather(*waiting), 10)
+    assert budget.used == 1
+
+
+async def test_the_budget_serves_waiters_in_order_and_a_cancelled_one_leaves_the_line() -> None:
+    budget = CpuBudget(2)
+    budget.try_acquire(2)
+    order: list[str] = []
+
+    async def take(name: str, amount: float) -> None:
+        await budget.acquire(amount)
+        order.append(name)
+
+    big = asyncio.create_task(take("big", 2))
+    await asyncio.sleep(0)
+    gone = asyncio.create_task(take("gone", 1))
+    small = asyncio.create_task(take("small", 1))
+    await asyncio.sleep(0)
+    assert not budget.try_acquire(0.5)  # others wait: no jumping the line
+    gone.cancel()
+    budget.release(1)  # one CPU free: not enough for the first in line
+    await asyncio.sleep(0.05)
+    assert order == []
+    budget.release(1)
+    await asyncio.wait_for(big, 10)
+    budget.release(2)
+    await asyncio.wait_for(small, 10)
+    assert order == ["big", "small"] and gone.cancelled()
+    budget.release(1)
+    assert budget.used == 0
+
+
+async def test_a_release_wakes_a_waiter_on_another_threads_loop() -> None:
+    budget = CpuBudget(1)
+    budget.try_acquire(1)
+    woke = threading.Event()
+
+    def other_run() -> None:
+        async def wait() -> None:
+            await budget.acquire(1)
+            woke.set()
+
+        asyncio.run(asyncio.wait_for(wait(), 10))
+
+    thread = threading.Thread(target=other_run)
+    thread.start()
+    async with asyncio.timeout(10):
+        while not budget._waiters:  # noqa: ASYNC110 - its place in the line has no event to wait on
+            await asyncio.sleep(0.01)
+    budget.release(1)
+    assert await asyncio.to_thread(woke.wait, 10)
+    thread.join(10)
 
 
 async def test_another_instance_can_poll_a_handle_to_its_end(home: Path) -> None:
