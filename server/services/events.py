@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 from sqlalchemy import and_, bindparam, insert, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -47,6 +48,8 @@ _RUNNING = {"workflow": 2, "node": 2, "task": 2}
 _LOOKUPS = "wingspan.event_lookups"
 #: values in one IN list of the events' look-ups: well below the databases' parameter limits
 _IN_LIST_MAX = 10_000
+#: how many events a batch applies between two turns of the event loop given to others
+_EVENTS_BETWEEN_YIELDS = 256
 
 
 class _Lookups:
@@ -258,9 +261,15 @@ class EventService:
             # rows met in the batches are kept in the lookups: no flush before each lookup
             try:
                 with session.no_autoflush:
+                    applying = 0
                     for execution, events in applied:
                         for event in events:
                             await self._apply(session, execution, event)
+                            applying += 1
+                            if applying % _EVENTS_BETWEEN_YIELDS == 0:
+                                # a big map's first batch is tens of thousands of events of pure
+                                # CPU: let the API and the engine's other runs answer meanwhile
+                                await anyio.lowlevel.checkpoint()
                 if lookups.new_events:  # in the order applied: a watcher reads them by row id
                     await session.execute(insert(EventRow), lookups.new_events)
                     # followers in other processes (an API replica's watchers) read again at once

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import anyio
+import anyio.lowlevel
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
@@ -153,3 +154,40 @@ async def test_a_batch_beyond_sqlites_variable_limit_is_stored(admin: AdminServi
     async with admin.db.read() as session:
         stored = (await session.execute(text("SELECT count(*) FROM node_executions"))).scalar_one()
     assert stored == count
+
+
+async def test_a_big_batch_lets_the_loop_run_others_while_it_is_applied(
+        admin: AdminService, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a 10,000-item map's first batch once held the server's loop for seconds of pure CPU (the
+    # console and the API stalled): others must get turns between its events
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    await create(admin, "wide", "replica-a")
+    writer = EventWriter(admin.events)
+    sink = DatabaseSink(writer, PROJECT, DOMAIN, "wide", producer="replica-a", owner="replica-a",
+                        on_lease_lost=lambda: None)
+    for index in range(3_000):
+        sink.record(Event("node", f"n0/{index}", NodePhase.RUNNING))
+    beats = 0
+    seen: list[int] = []
+    apply = admin.events._apply
+
+    async def counted(*args: Any) -> bool:
+        seen.append(beats)
+        return await apply(*args)
+
+    monkeypatch.setattr(admin.events, "_apply", counted)
+
+    async def beat() -> None:
+        nonlocal beats
+        while True:
+            beats += 1
+            await anyio.lowlevel.checkpoint()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        group.start_soon(beat)
+        with anyio.fail_after(120):
+            await sink.flush()
+        group.cancel_scope.cancel()
+    node_events = seen[-3_000:]
+    assert node_events[-1] - node_events[0] >= 3_000 // 256 - 1, "the batch never gave the loop away"
