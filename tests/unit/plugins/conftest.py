@@ -1,5 +1,6 @@
 """The test plugin distributions (tests/plugins: a working one and a broken one), installed
-by pip for this test session only, into a folder put on sys.path and on PYTHONPATH.
+by pip once per test session into a folder, put on sys.path and on PYTHONPATH for the modules
+of this folder only.
 
 They are real installed distributions, found through their entry points like any other,
 but they stay out of the development virtualenv, where the broken one would be reported
@@ -20,25 +21,37 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def test_plugins_installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+@pytest.fixture(scope="session")
+def test_plugins_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder the test plugins are installed into, once per session."""
     target = tmp_path_factory.mktemp("plugin-site")
     folders = (ROOT / "tests" / "plugins").iterdir()
     sources = sorted(str(p) for p in folders if (p / "pyproject.toml").exists())
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                     "--target", str(target), *sources], check=True, capture_output=True, timeout=300)
-    sys.path.insert(0, str(target))
-    importlib.invalidate_caches()
-    # a run in an earlier test may have discovered plugins before these were installed
+    return target
+
+
+@pytest.fixture(scope="module", autouse=True)
+def test_plugins_installed(test_plugins_site: Path) -> Iterator[Path]:
+    """The test plugins are visible to this folder's modules only: seen by the tests that ran
+    later in the same session, the broken one failed every run that loads the plugins (a Ray
+    job's ``wingspan execute``) and the echo notifier changed the server's list of kinds."""
     import wingspan._runner.parts as local_parts
 
+    target = str(test_plugins_site)
+    sys.path.insert(0, target)
+    importlib.invalidate_caches()
+    # a run in an earlier test may have discovered plugins before these were installed
     local_parts._plugins = None
     previous = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(target), previous) if p)
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (target, previous) if p)
     try:
-        yield target
+        yield test_plugins_site
     finally:
-        sys.path.remove(str(target))
+        sys.path.remove(target)
+        importlib.invalidate_caches()
+        local_parts._plugins = None
         if previous is None:
             os.environ.pop("PYTHONPATH", None)
         else:
