@@ -42,7 +42,7 @@ async def fresh_pg(pg_url: str, pg_dsn: str) -> AsyncIterator[tuple[str, str]]:
 
 @pytest.fixture(scope="module")
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_code(tmp_path_factory.mktemp("retention-real") / "code")
+    return write_code(tmp_path_factory)
 
 
 async def test_retention_on_postgres_and_minio(fresh_pg: tuple[str, str], s3_settings: Settings, code: Path,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from sqlmodel import col, select
 
 from wingspan._remote.client import AsyncRemote
@@ -46,10 +47,19 @@ def measured(x: int) -> tuple[File, int]:
 '''
 
 
-def write_code(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "retained.py").write_text(FLOWS)
-    return folder
+_CODE: list[Path] = []
+
+
+def write_code(factory: pytest.TempPathFactory) -> Path:
+    """The scenario's code folder, one per test session: its file is imported as the module
+    "retained", and a second folder holding a module of that name would be refused (the unit and
+    the real tests both use it)."""
+    if not _CODE or not _CODE[0].exists():
+        folder = factory.mktemp("retention") / "code"
+        folder.mkdir(parents=True)
+        (folder / "retained.py").write_text(FLOWS)
+        _CODE[:] = [folder]
+    return _CODE[0]
 
 
 async def _objects(server: ApiServer, *parts: str) -> list[str]:

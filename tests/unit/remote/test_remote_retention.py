@@ -25,7 +25,7 @@ from wingspan.core.model.projects import Project, RetentionPolicy
 @pytest.fixture(scope="module")
 def code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # one folder for the module: it is imported as the module "retained" once
-    return write_code(tmp_path_factory.mktemp("retention") / "code")
+    return write_code(tmp_path_factory)
 
 
 async def test_retention_deletes_what_expired_executions_own_and_keeps_shared_cache(
