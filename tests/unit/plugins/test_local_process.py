@@ -181,7 +181,7 @@ async def test_waiting_for_the_budget_does_not_wake_the_loop() -> None:
         timers += 1
         return real_call_at(*args, **kwargs)
 
-    loop.call_at = counting_call_at  # type: ignore[method-assign]
+    loop.call_at = counting_call_at  # type: ignore[method-assign,assignment]
     try:
         waiting = [asyncio.create_task(budget.acquire(1)) for _ in range(200)]
         await asyncio.sleep(0.3)
