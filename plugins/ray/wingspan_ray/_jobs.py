@@ -120,6 +120,9 @@ class RayJobs:
                                retryable=error.retryable, node_id=ctx.node_id, occurred_at=datetime.now(UTC))
         return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason=error.code, error=error)
 
+    def log_links(self, handle: Handle) -> tuple[TaskLog, ...]:
+        return _logs(handle)
+
     async def abort(self, handle: Handle) -> None:
         client = self._client(handle["address"])
         await anyio.to_thread.run_sync(client.stop_job, handle["ray_job"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from wingspan.plugin import Handle, LocalProcessTarget, TaskContext, TaskStatus, TaskTemplate
+from wingspan.plugin import Handle, LocalProcessTarget, TaskContext, TaskLog, TaskStatus, TaskTemplate
 from wingspan_ray._config import RayConfig
 from wingspan_ray._environment import task_config
 from wingspan_ray._jobs import RayJobs
@@ -50,6 +50,12 @@ class RayLocal(LocalProcessTarget):
         if "ray_job" in handle:
             return await self.jobs.poll(ctx, handle)
         return await super().poll(ctx, handle)
+
+    def log_links(self, handle: Handle) -> tuple[TaskLog, ...]:
+        # a job's handle has no local log file: its logs are the head's job page
+        if "ray_job" in handle:
+            return self.jobs.log_links(handle)
+        return super().log_links(handle)
 
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
         if "ray_job" in handle:
