@@ -7,11 +7,6 @@ second; each test navigates the same page). Screenshots go to test-artifacts/bro
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,56 +16,22 @@ import pytest
 
 from scripts.testenv import chromium
 from scripts.testenv.base import ServiceError
+from tests.unit.api.served import ServeProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-_READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC")
-
-
-class Serve:
-    """``wingspan serve`` in a child process on free ports; ``url`` once it answers."""
-
-    def __init__(self, home: Path) -> None:
-        env = {**os.environ, "WINGSPAN_HOME": str(home), "PYTHONPATH": str(ROOT)}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0"],
-            env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            text=True)
-        self.lines: list[str] = []
-        self.ready = threading.Event()
-        self.url = ""
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:  # drained to the end, so the child never blocks on it
-            self.lines.append(line)
-            found = _READY.search(line)
-            if found and not self.ready.is_set():
-                self.url = found.group(1)
-                self.ready.set()
-        self.ready.set()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(10)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    serve = Serve(tmp_path_factory.mktemp("serve") / "home")
+    home = tmp_path_factory.mktemp("serve") / "home"
     try:
-        if not serve.ready.wait(90) or not serve.url:
-            pytest.fail("wingspan serve did not start:\n" + "".join(serve.lines), pytrace=False)
-        yield serve.url
+        serve = ServeProcess(env={"WINGSPAN_HOME": str(home), "PYTHONPATH": str(ROOT)}, cwd=ROOT,
+                             start_seconds=90)
+    except AssertionError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    try:
+        yield serve.http_url
     finally:
         serve.stop()
 

@@ -7,12 +7,8 @@ PostgreSQL, SQLite and DuckDB. What happened on Trino is read from its own query
 from __future__ import annotations
 
 import json
-import os
-import re
 import sqlite3
-import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,12 +22,12 @@ import pytest
 
 from scripts.testenv import postgres, trino
 from tests.real.conftest import _ensure
+from tests.unit.api.served import ServeProcess
 from wingspan._remote.sync import Remote
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
-READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC (\S+):(\d+)")
 BACKENDS = ("pg", "lite", "duck")
 FLOWS = '''
 from wingspan import DataFrame, kwtypes, task, workflow
@@ -98,46 +94,6 @@ pg_sleep = SQLTask("pg_sleep", "SELECT pg_sleep({{ .inputs.seconds }}) IS NULL A
                    inputs=kwtypes(seconds=float), output=kwtypes(slept=bool))
 '''
 HOSTILE = "'; DROP TABLE notes; --"
-
-
-class Server:
-    """`wingspan serve` in a child process, and a client of it."""
-
-    def __init__(self, env: dict[str, str], home: Path) -> None:
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self.endpoint = ""
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0"],
-            env={**os.environ, **env, "WINGSPAN_HOME": str(home)}, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(60) or not self.endpoint:
-            self.stop()
-            raise AssertionError("wingspan serve did not start:\n" + "".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            found = READY.search(line)
-            if found:
-                self.endpoint = f"{found.group(2)}:{found.group(3)}"
-                self._ready.set()
-        self._ready.set()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(10)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
 
 
 class TrinoServer:
@@ -208,9 +164,10 @@ def server(trino_server: TrinoServer, databases: dict[str, str],
     folder = tmp_path_factory.mktemp("served")
     flows = folder / "sqlflows.py"
     flows.write_text(FLOWS + "".join(NOTES.format(conn=conn) for conn in BACKENDS) + SLEEPER)
-    served = Server({"WINGSPAN_PLUGINS__PRESTO__TRINO_URL": trino_server.url,
-                     "WINGSPAN_PLUGINS__PRESTO__CONNECTIONS": json.dumps(
-                         {k: v for k, v in databases.items() if k in BACKENDS})}, folder / "home")
+    served = ServeProcess(env={"WINGSPAN_HOME": str(folder / "home"),
+                               "WINGSPAN_PLUGINS__PRESTO__TRINO_URL": trino_server.url,
+                               "WINGSPAN_PLUGINS__PRESTO__CONNECTIONS": json.dumps(
+                                   {k: v for k, v in databases.items() if k in BACKENDS})})
     try:
         with Remote(served.endpoint) as client:
             client.register(flows)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import subprocess
 import sys
+import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -37,6 +39,57 @@ class Served:
         if not self.ready.done():
             self.ready.set_exception(AssertionError("wingspan serve exited:\n" + "".join(self.lines)))
 
+
+
+class ServeProcess:
+    """``wingspan serve --http-port 0 --grpc-port 0 ARGS`` in a child process, for tests that are not
+    async: its stderr is read on a thread (to the end, so the child never blocks on it), and the
+    constructor returns once it has printed its ports (``http_url``, ``endpoint``)."""
+
+    def __init__(self, *args: str, env: Mapping[str, str], cwd: Path | None = None,
+                 start_seconds: float = 60) -> None:
+        self.lines: list[str] = []
+        self.http_url = ""
+        self.endpoint = ""
+        self._ready = threading.Event()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "wingspan.cli", "serve", "--http-port", "0", "--grpc-port", "0", *args],
+            env={**os.environ, **env}, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(start_seconds) or not self.endpoint:
+            self.stop()
+            raise AssertionError("wingspan serve did not start:\n" + "".join(self.lines))
+
+    def _read(self) -> None:
+        assert self.process.stderr is not None
+        for line in self.process.stderr:
+            self.lines.append(line)
+            found = READY.search(line)
+            if found and not self._ready.is_set():
+                self.http_url, self.endpoint = found.group(1), f"{found.group(2)}:{found.group(3)}"
+                self._ready.set()
+        self._ready.set()
+
+    def kill(self) -> None:
+        """SIGKILL: the server gets no chance to tidy up, as in a crash."""
+        self.process.kill()
+        self.process.wait(30)
+        self._reader.join(10)
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if it has not stopped within 30 s."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(10)
+        assert self.process.stderr is not None
+        self.process.stderr.close()
 
 
 @asynccontextmanager

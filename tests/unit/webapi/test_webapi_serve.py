@@ -6,23 +6,18 @@ BigQuery server counts the submissions: one."""
 
 from __future__ import annotations
 
-import os
-import re
-import signal
-import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.unit.api.served import ServeProcess
 from tests.unit.webapi.providers import TOKEN, BigQuery
 from wingspan._remote.sync import Remote
 
 pytestmark = pytest.mark.slow
 
-READY = re.compile(r"wingspan serve: HTTP (https?://\S+)\s+gRPC (\S+):(\d+)")
 FLOWS = """
 from wingspan import kwtypes
 from wingspan_webapi import BigQueryTask
@@ -32,66 +27,9 @@ total = BigQueryTask("total", "SELECT sum(n) AS n FROM t WHERE k = {{ .inputs.k 
 """
 
 
-class Server:
-    """`wingspan serve` in a child process."""
-
-    def __init__(self, env: dict[str, str], home: Path, replica: str) -> None:
-        self.lines: list[str] = []
-        self._ready = threading.Event()
-        self.endpoint = ""
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wingspan.cli",
-                "serve",
-                "--http-port",
-                "0",
-                "--grpc-port",
-                "0",
-                "--replica-id",
-                replica,
-                "--lease-seconds",
-                "2",
-            ],
-            env={**os.environ, **env, "WINGSPAN_HOME": str(home)},
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        if not self._ready.wait(60) or not self.endpoint:
-            self.stop()
-            raise AssertionError("wingspan serve did not start:\n" + "".join(self.lines))
-
-    def _read(self) -> None:
-        assert self.process.stderr is not None
-        for line in self.process.stderr:
-            self.lines.append(line)
-            found = READY.search(line)
-            if found:
-                self.endpoint = f"{found.group(2)}:{found.group(3)}"
-                self._ready.set()
-        self._ready.set()
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(30)
-        self._reader.join(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(10)
-        assert self.process.stderr is not None
-        self.process.stderr.close()
+def serve(env: dict[str, str], home: Path, replica: str) -> ServeProcess:
+    return ServeProcess("--replica-id", replica, "--lease-seconds", "2",
+                        env={**env, "WINGSPAN_HOME": str(home)})
 
 
 @pytest.fixture
@@ -111,8 +49,8 @@ def test_a_job_is_resumed_by_another_server_not_submitted_again(bigquery: BigQue
         "WINGSPAN_PLUGINS__WEBAPI__BIGQUERY_TOKEN": TOKEN,
         "WINGSPAN_PLUGINS__WEBAPI__POLL_INTERVAL": "0.2",
     }
-    first = Server(env, tmp_path / "home", "a")
-    second: Server | None = None
+    first = serve(env, tmp_path / "home", "a")
+    second: ServeProcess | None = None
     try:
         with Remote(first.endpoint) as client:
             client.register(flows)
@@ -120,7 +58,7 @@ def test_a_job_is_resumed_by_another_server_not_submitted_again(bigquery: BigQue
         bigquery.wait_for("the job looked at", lambda: bigquery.count("GET", "/projects/proj/jobs/.*") >= 2)
         first.kill()
         looks = bigquery.count("GET", "/projects/proj/jobs/.*")
-        second = Server(env, tmp_path / "home", "b")
+        second = serve(env, tmp_path / "home", "b")
         bigquery.wait_for(
             "the second server looking at the same job",
             lambda: bigquery.count("GET", "/projects/proj/jobs/.*") > looks,
