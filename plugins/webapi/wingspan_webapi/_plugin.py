@@ -40,6 +40,12 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
     task_types: ClassVar[tuple[str, ...]] = ("http", "bigquery", "snowflake", "databricks")
 
     def __init__(self, config: WebApiConfig, connectors: Sequence[AnyConnector] | None = None) -> None:
+        if config.connections < 1:
+            raise ConfigError(
+                f"webapi: connections is {config.connections}; it is how many HTTP connections the plugin "
+                "keeps open to the services, at least 1 (set [plugins.webapi] connections, or "
+                "WINGSPAN_PLUGINS__WEBAPI__CONNECTIONS)"
+            )
         self.config = config
         found = list(connectors) if connectors is not None else builtin_connectors(config)
         self.connectors = {c.task_type: c for c in found}
@@ -67,7 +73,7 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
     def _api(self, task_type: str) -> tuple[AnyConnector, Api]:
         connector = self._connector(task_type)
         if self._http is None or self._turns is None:
-            connections = max(1, self.config.connections)
+            connections = self.config.connections
             limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
             self._http = httpx.AsyncClient(timeout=self.config.request_timeout, limits=limits)
             self._turns = anyio.Semaphore(connections)
