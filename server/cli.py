@@ -33,6 +33,9 @@ from wingspan.core.errors import ConfigError
 #: with --verbose: the database drivers' (every call with its arguments) and hpack's (every
 #: HTTP/2 header of gRPC, a bearer token included)
 QUIET_LOGGERS = ("aiosqlite", "asyncpg", "hpack")
+#: loggers of a line per HTTP request the plugins send (a thousand connector jobs in flight would
+#: write hundreds a second): their warnings only, unless --verbose
+REQUEST_LOGGERS = ("httpx",)
 
 
 @click.command()
@@ -108,7 +111,8 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for name in ("alembic", *REQUEST_LOGGERS):
+            logging.getLogger(name).setLevel(logging.WARNING)
     # statements yes; rows never (they hold task data); parameters are hidden by the engine itself,
     # and the debug lines that carry values stay off (QUIET_LOGGERS)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO if verbose else logging.WARNING)

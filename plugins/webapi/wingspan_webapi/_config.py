@@ -33,6 +33,8 @@ class WebApiConfig:
     rate: dict[str, float] = dataclasses.field(default_factory=dict)
     # seconds between two looks at a running job
     poll_interval: float = 2.0
+    # HTTP connections open at once, kept open between requests; more requests wait in the plugin
+    connections: int = 32
     # seconds one HTTP request may take
     request_timeout: float = 30.0
     # failed looks in a row (the service unreachable, 5xx, 429) before the attempt fails

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import anyio
 import httpx
 
 from wingspan.core.model.interface import Variable
@@ -90,8 +92,12 @@ class Api:
         headers: Mapping[str, str],
         throttle: Any,
         service: str,
+        *,
+        turns: anyio.Semaphore | None = None,
     ) -> None:
         self.client = client
+        # held for each request: at most as many at once as the client keeps connections
+        self.turns = turns
         self.base_url = base_url.rstrip("/")
         self.headers = dict(headers)
         self.throttle = throttle
@@ -105,7 +111,10 @@ class Api:
         url = path if path.startswith(("http://", "https://")) else self.base_url + path
         await self.throttle.wait()
         try:
-            response = await self.client.request(method, url, json=json, params=params, headers=self.headers)
+            async with self.turns or nullcontext():
+                response = await self.client.request(
+                    method, url, json=json, params=params, headers=self.headers
+                )
         except httpx.HTTPError as exc:
             what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             raise ApiError(f"{self.service}: {method} {url}: {what}", retryable=True) from exc

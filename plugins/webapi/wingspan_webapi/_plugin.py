@@ -40,12 +40,22 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
     task_types: ClassVar[tuple[str, ...]] = ("http", "bigquery", "snowflake", "databricks")
 
     def __init__(self, config: WebApiConfig, connectors: Sequence[AnyConnector] | None = None) -> None:
+        if config.connections < 1:
+            raise ConfigError(
+                f"webapi: connections is {config.connections}; it is how many HTTP connections the plugin "
+                "keeps open to the services, at least 1 (set [plugins.webapi] connections, or "
+                "WINGSPAN_PLUGINS__WEBAPI__CONNECTIONS)"
+            )
         self.config = config
         found = list(connectors) if connectors is not None else builtin_connectors(config)
         self.connectors = {c.task_type: c for c in found}
         self.slots = {t: JobSlots(int(config.concurrency.get(t, 0))) for t in self.connectors}
         self.throttles = {t: Throttle(float(config.rate.get(t, 0))) for t in self.connectors}
         self._http: httpx.AsyncClient | None = None
+        # requests beyond the client's connections wait here, in order, each woken alone: in
+        # httpx's pool every request would rescan all those queued (quadratic in the jobs in
+        # flight), and connections beyond its keep-alive count would be closed after each use
+        self._turns: anyio.Semaphore | None = None
         self._poll_errors: dict[str, int] = {}
         # attempts this process is working on: the client is closed when none is left, so it
         # never outlives the event loop it was opened on (a local run has a loop of its own)
@@ -62,11 +72,15 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
 
     def _api(self, task_type: str) -> tuple[AnyConnector, Api]:
         connector = self._connector(task_type)
-        if self._http is None:
-            self._http = httpx.AsyncClient(timeout=self.config.request_timeout)
+        if self._http is None or self._turns is None:
+            connections = self.config.connections
+            limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+            self._http = httpx.AsyncClient(timeout=self.config.request_timeout, limits=limits)
+            self._turns = anyio.Semaphore(connections)
         base_url, headers = connector.endpoint()
         return connector, Api(
-            self._http, base_url, headers, self.throttles[task_type], connector.service or task_type
+            self._http, base_url, headers, self.throttles[task_type], connector.service or task_type,
+            turns=self._turns,
         )
 
     def _request(self, ctx: TaskContext) -> JobRequest:
@@ -218,6 +232,7 @@ class WebApiPlugin(TaskPlugin, ReadsLogs):
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+            self._turns = None
 
 
 def _refused(exc: ApiError, request: JobRequest) -> Job:

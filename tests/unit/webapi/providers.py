@@ -55,6 +55,8 @@ class Provider:
                             "headers": dict(self.headers),
                             "json": body,
                             "at": time.monotonic(),
+                            # the client's end of the TCP connection: one per connection opened
+                            "peer": self.client_address,
                         }
                     )
                     owner.lock.notify_all()

@@ -222,3 +222,24 @@ def test_a_connectors_rate_limit_spaces_its_requests(
     # 10 a second: the six are spread over half a second at least (arrivals jitter a little;
     # unthrottled, they all arrive within the first look's delay, 0.05 s)
     assert times[-1] - times[0] >= 0.45, times
+
+
+def test_many_jobs_share_a_few_kept_open_connections(
+    bigquery: BigQuery, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # requests beyond the plugin's connections wait in the plugin, not in the HTTP client's pool,
+    # whose every request rescans all it queued (a thousand jobs in flight cost quadratic CPU) and
+    # which closes connections beyond its keep-alive count (a TCP connect per look)
+    monkeypatch.setenv("WINGSPAN_PLUGINS__WEBAPI__CONNECTIONS", "4")
+    bigquery.answer("SELECT 1 AS n", [("n", "INTEGER")], [["1"]])
+    one = BigQueryTask("one", "SELECT 1 AS n", outputs=kwtypes(n=int))
+
+    @workflow
+    def wide() -> None:
+        for _ in range(40):
+            one()
+
+    wide()
+    assert bigquery.count("POST", "/projects/proj/jobs") == 40
+    peers = {r["peer"] for r in bigquery.requests}
+    assert len(peers) <= 4, f"{len(peers)} connections opened for {len(bigquery.requests)} requests"

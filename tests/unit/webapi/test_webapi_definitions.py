@@ -12,7 +12,7 @@ from wingspan_webapi import BigQueryTask, DatabricksTask, HttpTask, WebApiConfig
 
 from tests.unit.webapi.providers import TASK_RUN_OFFSET, TOKEN, Databricks
 from wingspan import kwtypes
-from wingspan.core.errors import CompilationError
+from wingspan.core.errors import CompilationError, ConfigError
 
 
 def test_every_problem_of_a_definition_is_reported_at_once() -> None:
@@ -75,3 +75,8 @@ def test_a_databricks_runs_log_is_read_from_its_handle() -> None:
     assert log.startswith(b"1000 log line\n") and b"ZeroDivisionError" in log
     (output,) = [r for r in databricks.requests if r["path"].endswith("get-output")]
     assert output["query"] == {"run_id": str(1000 + TASK_RUN_OFFSET)}  # the task's run, not the job's
+
+
+def test_fewer_than_one_connection_is_refused_with_the_setting_named() -> None:
+    with pytest.raises(ConfigError, match=r"webapi: connections is 0; .*at least 1"):
+        WebApiPlugin(WebApiConfig(connections=0))

@@ -21,7 +21,8 @@ class HttpConnector(SyncConnector):
         url = fill(spec["url"], request.inputs, in_url=True)
         headers = {k: str(fill(v, request.inputs)) for k, v in (spec.get("headers") or {}).items()}
         body = fill(spec["body"], request.inputs) if spec.get("body") is not None else None
-        sent = Api(api.client, "", {**api.headers, **headers}, api.throttle, f"{request.where}: {url}")
+        sent = Api(api.client, "", {**api.headers, **headers}, api.throttle, f"{request.where}: {url}",
+                   turns=api.turns)
         response = await sent.request(spec["method"], url, json=body)
         fields: dict[str, str] = dict(spec.get("fields") or {})
         if not fields:
