@@ -36,6 +36,7 @@ from wingspan.server.engine.aborts import AbortWatcher
 from wingspan.server.engine.failures import FailureRecorder
 from wingspan.server.engine.leases import Leases
 from wingspan.server.engine.runs import ClaimedExecution, ExecutionDriver
+from wingspan.server.metrics import EngineMetrics, MeteredSink
 
 if TYPE_CHECKING:
     from wingspan.core.engine import WorkflowRun
@@ -86,6 +87,7 @@ class EngineWorker:
         max_executions: int = 64,
         claim_batch: int = 8,
         retry: RetryPolicy = ENGINE_RETRY,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.admin = admin
         self.registry = registry
@@ -102,7 +104,10 @@ class EngineWorker:
         self.leases = Leases(admin.db, self.replica_id, seconds=lease_seconds)
         # the executions run here: their stop requests and their gates' signals read again so often
         self.driver = ExecutionDriver(admin, registry, work_dir, replica_id=self.replica_id, retry=retry,
-                                      poll_interval=watch_interval)
+                                      poll_interval=watch_interval, metrics=metrics)
+        if metrics is not None:
+            self.leases.on_takeover = metrics.took_over
+            metrics.running_attempts.source = self._metered_runs
         self.failures = FailureRecorder(admin, self.replica_id, retry)
         self.aborts = AbortWatcher(admin.db, self._live_runs, interval=watch_interval)
         self.listener: WakeupListener | None = None
@@ -183,6 +188,10 @@ class EngineWorker:
         for execution_key in keys:
             if execution_key not in extended:
                 self.lose(execution_key)
+
+    def _metered_runs(self) -> list[MeteredSink]:
+        # a copy: a scrape may run in another thread while runs start and end
+        return [c.metered for c in list(self.running.values()) if c.metered is not None and not c.lost]
 
     def _live_runs(self) -> dict[int, WorkflowRun]:
         return {k: c.run for k, c in self.running.items() if c.run is not None and not c.lost}
