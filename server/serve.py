@@ -351,6 +351,8 @@ class ApiServer:
                 pass
             except Exception:
                 log.exception("the engine failed while stopping")
+            # its attempts keep running: a successor resumes them now, not once the leases run out
+            await self.engine.release_leases()
 
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""

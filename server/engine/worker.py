@@ -1,8 +1,9 @@
 """The engine in the server: claims runnable executions and runs each to its end.
 
 An execution is claimed with a lease (owner, expiry) that a heartbeat extends
-(``leases``); a replica that stops heartbeating loses its executions to others, and a
-restarted server takes its own back at once. A claimed execution runs through the same
+(``leases``); a replica that stops heartbeating loses its executions to others, a
+restarted server takes its own back at once, and a server stopped gracefully gives them back
+(``release_leases``) for another replica to follow at once. A claimed execution runs through the same
 engine as a local run, resumed from what the database recorded of it (``runs``).
 Terminating an execution (phase ABORTING) aborts its run (``aborts``); one the engine
 cannot run ends FAILED, held here until that is recorded (``failures``).
@@ -124,6 +125,13 @@ class EngineWorker:
         self.detached = True
         for claimed in self.running.values():
             claimed.detach()
+
+    async def release_leases(self) -> None:
+        """Once detached and its run ended, gives back the leases of what it held: another
+        replica claims them at once and follows their attempts, left running."""
+        released = await self.leases.release_all()
+        if released:
+            log.info("gave back the leases of %d execution(s) for another replica to resume", released)
 
     def lose(self, execution_key: int) -> None:
         """Stops acting on an execution whose lease this replica no longer holds: records
