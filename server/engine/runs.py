@@ -171,7 +171,7 @@ class ExecutionDriver:
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir,
-            hooks=_AttemptRecorder(sink, claimed.metered)
+            hooks=_AttemptRecorder(sink, claimed.metered), settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.entities, closure, executor.run)
