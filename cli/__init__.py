@@ -20,6 +20,7 @@ COMMANDS = {
     "audit": "wingspan.cli.audit:audit",
     "backfill": "wingspan.cli.backfill:backfill",
     "build": "wingspan.cli.build:build",
+    "domain": "wingspan.cli.admin:domain",
     "cache": "wingspan.cli.cache:cache",
     "execute": "wingspan.cli.execute:execute",
     "execution": "wingspan.cli.remote:execution",

@@ -1,5 +1,12 @@
-"""``wingspan project create|update|archive|unarchive`` and ``wingspan launchplan
-activate|deactivate``: the operator's side of a server."""
+"""``wingspan project create|update|archive|unarchive``, ``wingspan domain list`` and ``wingspan
+launchplan activate|deactivate``: the operator's side of a server.
+
+Domains are the deployment's stages (development, staging, production), not data of the API:
+every replica checks each call's domain against the same list, and a project's settings and an
+execution's precedence name them. So they are configured (the ``domains`` setting, on every
+replica) and the server writes them at its start; ``domain create`` and ``update`` say how
+rather than change one replica's view of them.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +25,7 @@ from wingspan.cli.remote import (
 )
 from wingspan.core.errors import WingspanError
 
-__all__ = ["launchplan", "project"]
+__all__ = ["domain", "launchplan", "project"]
 
 
 def _labels(_ctx: click.Context, _param: click.Parameter, values: tuple[str, ...]) -> dict[str, str] | None:
@@ -209,3 +216,45 @@ def deactivate(name: str, version: str | None, project: str, domain: str, output
                endpoint: str | None) -> None:
     """Switches launch plan NAME off: its schedule stops."""
     _switch(name, version, False, project, domain, output_format, endpoint)
+
+
+#: why domains are not created through the API, and what to do instead
+DOMAINS_ARE_CONFIGURED = (
+    "domains are the deployment's, configured on the server rather than created through the API "
+    "(every replica checks calls against the same list). To {action} {name!r}, list the domains "
+    "in order in the server's `domains` setting on every replica: `domains = \"development,"
+    "staging,production\"` in its config file, or WINGSPAN_DOMAINS; then restart the replicas. "
+    "`wingspan domain list` shows the server's domains."
+)
+
+
+@click.group()
+def domain() -> None:
+    """List the server's domains (configured on the server: see `wingspan domain create --help`)."""
+
+
+@domain.command("list")
+@output_option
+@endpoint_option
+def list_domains(output_format: str, endpoint: str | None) -> None:
+    """The server's domains, in order."""
+    try:
+        with remote_client(endpoint, "", "") as remote:
+            rows = remote.list_domains()
+    except WingspanError as exc:
+        fail(exc)
+    show(rows, output_format, "domains")
+
+
+@domain.command(name="create")
+@click.argument("name")
+def create_domain(name: str) -> None:
+    """Refuses, saying how: domains are set in the server's `domains` setting on every replica."""
+    raise click.UsageError(DOMAINS_ARE_CONFIGURED.format(action="add", name=name))
+
+
+@domain.command(name="update")
+@click.argument("name")
+def update_domain(name: str) -> None:
+    """Refuses, saying how: domains are set in the server's `domains` setting on every replica."""
+    raise click.UsageError(DOMAINS_ARE_CONFIGURED.format(action="change", name=name))

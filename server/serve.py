@@ -50,6 +50,7 @@ from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.auth.service import AuthService, auth_required
 from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
+from wingspan.server.metrics import EngineMetrics
 from wingspan.server.tls import CertificateFiles
 
 __all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
@@ -127,6 +128,10 @@ class ApiServer:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.engine: Any = None
+        #: the API's metrics and their registry, which the engine's and the database's join
+        #: (None on a replica without the API role: it serves no /metrics)
+        self.api_metrics: ApiMetrics | None = None
+        self.engine_metrics: EngineMetrics | None = None
         self.engine_credential: EngineCredential | None = None
         #: tokens, accounts and roles (None until the API role starts)
         self.auth: AuthService | None = None
@@ -182,7 +187,11 @@ class ApiServer:
             self.engine_credential = EngineCredential.load(self.settings.home)
             await self.auth.start(self.engine_credential.secret)
             backend = ApiBackend(self.admin, http_address=self.http_url, auth=self.auth)
-            metrics = ApiMetrics()
+            metrics = self.api_metrics = ApiMetrics()
+            # the engine's and the database's metrics join the API's registry, served at /metrics
+            self.engine_metrics = EngineMetrics(metrics.registry)
+            self.admin.db.on_transaction = self.engine_metrics.transaction_held
+            self._measure_notifications(metrics, self.engine_metrics)
             verifier = self.auth.verifier if required else None
             grpc_authentication = CallAuthentication(verifier, login_hint="")
             # the engines' channel: on the gRPC port only, to service accounts
@@ -237,6 +246,14 @@ class ApiServer:
         kinds = NotificationKinds.of(self.plugins.notifiers)
         self.admin.entities.notification_kinds = self.admin.executions.notification_kinds = kinds
 
+    def _measure_notifications(self, metrics: ApiMetrics, engine_metrics: EngineMetrics) -> None:
+        """The outbox's backlog, counted at each scrape (one indexed count)."""
+        async def read_backlog() -> None:
+            if self.admin is not None:
+                engine_metrics.notification_backlog.set(await self.admin.notifications.backlog())
+
+        metrics.before_scrape.append(read_backlog)
+
     def _listen_for_events(self) -> None:
         """On PostgreSQL, the watchers of this API replica hear of events that other processes
         (engine replicas) store at once, instead of at their next poll."""
@@ -268,7 +285,7 @@ class ApiServer:
         self.engine = EngineWorker(self.admin, registry, self.settings.home / "logs",
                                    replica_id=self.replica_id or default_replica_id(self.settings.home),
                                    lease_seconds=self.lease_seconds, poll_interval=self.poll_seconds,
-                                   watch_interval=self.poll_seconds)
+                                   watch_interval=self.poll_seconds, metrics=self.engine_metrics)
         self.admin.executions.on_created.append(self.engine.wake)
         self._engine_task = self.supervise("engine", self.engine.run())
 
@@ -334,6 +351,8 @@ class ApiServer:
                 pass
             except Exception:
                 log.exception("the engine failed while stopping")
+            # its attempts keep running: a successor resumes them now, not once the leases run out
+            await self.engine.release_leases()
 
     async def stop(self) -> None:
         """Drains, then stops both servers and closes the service layer (safe to call twice)."""

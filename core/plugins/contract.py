@@ -29,6 +29,7 @@ from wingspan.core.types.transformer import TransferContext
 if TYPE_CHECKING:
     from wingspan.core.engine.context import ExecutionContext
     from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher
+    from wingspan.core.model.settings import ExecutionSettings
 
 __all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskEnvironment", "TaskLog", "TaskPlugin",
            "TaskStatus"]
@@ -88,6 +89,10 @@ class TaskContext:
     # an eager body's attempt: runs a task it awaits as a child node (its template, a label,
     # its inputs as literals) and returns that task's outputs (literals)
     eager_calls: TemplateLauncher | None = None
+    # the execution's resolved settings (a server's; None in a local run): where a plugin that
+    # places work on a cluster reads the labels, annotations, service account and namespace
+    # template; resources and interruptible are already applied to ``template``
+    settings: ExecutionSettings | None = None
 
     @property
     def task_name(self) -> str:

@@ -26,6 +26,7 @@ from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import TransferContext, default_engine
 
 if TYPE_CHECKING:
+    from wingspan.core.model.settings import ExecutionSettings
     from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["AttemptHooks", "PluginExecutor", "execution_work_dir"]
@@ -53,8 +54,11 @@ class PluginExecutor(ResumingExecutor):
 
     def __init__(self, registry: TaskPluginRegistry, *, store: Callable[[], BlobStore] | None = None,
                  work_dir: Path | None = None, offload_threshold: int | None = None,
-                 hooks: AttemptHooks | None = None, owns_store: bool = False) -> None:
+                 hooks: AttemptHooks | None = None, owns_store: bool = False,
+                 settings: ExecutionSettings | None = None) -> None:
         self.registry = registry
+        # handed to every attempt's plugin (the execution's labels, service account...)
+        self.settings = settings
         self._owns_store = owns_store
         self.hooks = hooks
         # set when the engine stops without ending its executions: a cancelled attempt is left
@@ -130,7 +134,8 @@ class PluginExecutor(ResumingExecutor):
         literals = await default_engine().to_literal_map(request.inputs, runner.input_types, transfer)
         work_dir = execution_work_dir(self._work_dir, request.execution_id) if self._work_dir else None
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
-                           request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls)
+                           request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls,
+                           settings=self.settings)
 
     async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
         node_id = request.node_id

@@ -171,7 +171,7 @@ def create_app(
 
     @get("/metrics", include_in_schema=False)
     async def prometheus() -> Response[bytes]:
-        return Response(state.metrics.exposition(), media_type=CONTENT_TYPE)
+        return Response(await state.metrics.scrape(), media_type=CONTENT_TYPE)
 
     routes: list[Any] = [schema, healthz, readyz, prometheus]
     # every method has its route (501 until the backend offers it); the document shows the offered ones

@@ -11,7 +11,8 @@ of this: one engine serves reads and writes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, overload
@@ -97,6 +98,9 @@ class Database:
             )
         self._reads = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._writes = async_sessionmaker(self.write_engine, expire_on_commit=False)
+        #: told how long each session was held ("read", "write" or "statement"; a writer's wait
+        #: for SQLite's one write connection included): the server's metrics
+        self.on_transaction: Callable[[str, float], None] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Self:
@@ -137,21 +141,37 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
         """A session for queries; nothing it does is committed."""
-        async with self._reads() as session:
-            yield session
+        started = time.perf_counter()
+        try:
+            async with self._reads() as session:
+                yield session
+        finally:
+            self._held("read", started)
 
     async def query(self, statement: Executable, parameters: Mapping[str, Any] | None = None) -> list[Any]:
         """The rows of one read-only statement, run outside any transaction: a statement sees one
         snapshot by itself, so nothing begins or rolls back around it (the reads a follower
         repeats often)."""
-        async with self.statement_engine.connect() as connection:
-            return list((await connection.execute(statement, parameters)).all())
+        started = time.perf_counter()
+        try:
+            async with self.statement_engine.connect() as connection:
+                return list((await connection.execute(statement, parameters)).all())
+        finally:
+            self._held("statement", started)
 
     @contextlib.asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed when the block ends, rolled back if it raises."""
-        async with self._writes() as session, session.begin():
-            yield session
+        started = time.perf_counter()
+        try:
+            async with self._writes() as session, session.begin():
+                yield session
+        finally:
+            self._held("write", started)
+
+    def _held(self, access: str, started: float) -> None:
+        if self.on_transaction is not None:
+            self.on_transaction(access, time.perf_counter() - started)
 
     async def dispose(self) -> None:
         await self.write_engine.dispose()

@@ -9,7 +9,7 @@ skips rows another replica is claiming at the same moment, so no two take the sa
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from sqlalchemy import or_, update
@@ -34,12 +34,14 @@ class Leases:
         self.db = db
         self.replica_id = replica_id
         self.seconds = seconds
+        #: told how many executions a claim took from replicas whose leases had run out
+        self.on_takeover: Callable[[int], None] | None = None
 
     async def claim(self, limit: int, *, besides: Collection[int] = ()) -> list[int]:
         """Takes up to ``limit`` runnable executions (not those in ``besides``, already
         running here), oldest first; returns their keys."""
         at = now()
-        statement = select(ExecutionRow.id).where(
+        statement = select(col(ExecutionRow.id), col(ExecutionRow.owner)).where(
             col(ExecutionRow.phase).in_(RUNNABLE),
             col(ExecutionRow.held).is_(False),
             or_(
@@ -54,13 +56,17 @@ class Leases:
         if self.db.dialect == "postgresql":
             statement = statement.with_for_update(skip_locked=True)
         async with self.db.write() as session:
-            keys: list[int] = list((await session.execute(statement)).scalars())
+            claimed = list((await session.execute(statement)).all())
+            keys = [int(row_id) for row_id, _owner in claimed if row_id is not None]
             if keys:
                 await session.execute(
                     update(ExecutionRow)
                     .where(col(ExecutionRow.id).in_(keys))
                     .values(owner=self.replica_id, lease_expires_at=at + timedelta(seconds=self.seconds))
                 )
+        taken = sum(1 for _row_id, owner in claimed if owner not in ("", self.replica_id))
+        if taken and self.on_takeover is not None:
+            self.on_takeover(taken)
         return keys
 
     async def extend(self, keys: Collection[int]) -> set[int]:
@@ -104,3 +110,23 @@ class Leases:
                 "execution %s: releasing its lease failed (%s: %s); it runs out within %.0f s",
                 execution_key, type(exc).__name__, exc, self.seconds,
             )
+
+    async def release_all(self) -> int:
+        """Gives back every lease this replica holds (it stops: others take its executions at
+        once instead of after ``seconds``); returns how many. A database that does not answer
+        leaves them to run out, as :meth:`release` does."""
+        try:
+            async with self.db.write() as session:
+                released = (
+                    await session.execute(
+                        update(ExecutionRow)
+                        .where(col(ExecutionRow.owner) == self.replica_id)
+                        .values(owner="", lease_expires_at=None)
+                        .returning(col(ExecutionRow.id))
+                    )
+                ).scalars()
+                return len(list(released))
+        except DATABASE_ERRORS as exc:
+            log.warning("releasing this replica's leases failed (%s: %s); they run out within %.0f s",
+                        type(exc).__name__, exc, self.seconds)
+            return 0

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
-from wingspan.core.engine import AttemptRequest, RetryPolicy, WorkflowRun
+from wingspan.core.engine import AttemptRequest, EventSink, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
 from wingspan.core.errors import ConfigError
 from wingspan.core.model import codec
@@ -24,6 +24,7 @@ from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.settings import apply_to_tasks
 from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.core.plugins import Handle, PluginExecutor
+from wingspan.server.db.engine import utc
 from wingspan.server.db.models import ExecutionRow, key
 from wingspan.server.db.wakeups import Doorbell
 from wingspan.server.engine.aborts import abort_left_running
@@ -34,6 +35,7 @@ from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
 from wingspan.server.engine.signals import DatabaseSignals
 from wingspan.server.engine.sink import DatabaseSink, EventWriter
+from wingspan.server.metrics import EngineMetrics, MeteredSink
 
 if TYPE_CHECKING:
     from wingspan.core.engine.journal import Journal
@@ -47,12 +49,14 @@ class ClaimedExecution:
     """An execution this replica holds the lease of, and what acts on it once its run is
     made: detached, it records nothing more and leaves its attempts running."""
 
-    __slots__ = ("executor", "key", "lost", "run", "scope", "sink")
+    __slots__ = ("executor", "key", "lost", "metered", "run", "scope", "sink")
 
     def __init__(self, execution_key: int) -> None:
         self.key = execution_key
         self.scope = anyio.CancelScope()
         self.sink: DatabaseSink | None = None
+        #: what the metrics see of the run (its attempts running), when the server keeps metrics
+        self.metered: MeteredSink | None = None
         self.executor: PluginExecutor | None = None
         self.run: WorkflowRun | None = None
         self.lost = False  # its lease went to another replica
@@ -67,8 +71,9 @@ class ClaimedExecution:
 class _AttemptRecorder:
     """Stores an attempt's start before it happens and its handle right after."""
 
-    def __init__(self, sink: DatabaseSink) -> None:
+    def __init__(self, sink: DatabaseSink, metered: MeteredSink | None) -> None:
         self.sink = sink
+        self.metered = metered
 
     async def before_start(self, request: AttemptRequest) -> None:
         await self.sink.flush()
@@ -77,6 +82,8 @@ class _AttemptRecorder:
         self.sink.record_attempt_handle(
             request.node_id, request.attempt, request.runner.template.id, plugin, handle
         )
+        if self.metered is not None:
+            self.metered.attempt_started(request.node_id, request.attempt, plugin)
         await self.sink.flush()
 
 
@@ -92,8 +99,10 @@ class ExecutionDriver:
         replica_id: str,
         retry: RetryPolicy,
         poll_interval: float = 0.2,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.admin = admin
+        self.metrics = metrics
         self.registry = registry
         self.work_dir = work_dir
         self.replica_id = replica_id
@@ -114,6 +123,8 @@ class ExecutionDriver:
             row = await session.get(ExecutionRow, claimed.key)
         if row is None or row.phase not in RUNNABLE:
             return
+        if self.metrics is not None and row.phase == int(WorkflowPhase.QUEUED):
+            self.metrics.claimed(utc(row.created_at))
         sink = claimed.sink = DatabaseSink(
             self.writer,
             row.project,
@@ -152,11 +163,15 @@ class ExecutionDriver:
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
         journal = await self._journal(row, spec)
+        run_sink: EventSink = sink
+        if self.metrics is not None:
+            run_sink = claimed.metered = MeteredSink(sink, self.metrics)
         registry = self.registry
         if spec.python_target:  # the execution chose where its Python tasks run
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
-            registry, store=lambda: admin.store, work_dir=self.work_dir, hooks=_AttemptRecorder(sink)
+            registry, store=lambda: admin.store, work_dir=self.work_dir,
+            hooks=_AttemptRecorder(sink, claimed.metered), settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.entities, closure, executor.run)
@@ -166,7 +181,7 @@ class ExecutionDriver:
             inputs,
             resolver,
             execution_id=f"{row.project}/{row.domain}/{row.name}",
-            sink=sink,
+            sink=run_sink,
             executor=executor,
             signals=DatabaseSignals(admin.db, key(row), self.poll_interval, self.signals_set),
             max_parallelism=spec.max_parallelism,

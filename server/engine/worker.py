@@ -1,8 +1,9 @@
 """The engine in the server: claims runnable executions and runs each to its end.
 
 An execution is claimed with a lease (owner, expiry) that a heartbeat extends
-(``leases``); a replica that stops heartbeating loses its executions to others, and a
-restarted server takes its own back at once. A claimed execution runs through the same
+(``leases``); a replica that stops heartbeating loses its executions to others, a
+restarted server takes its own back at once, and a server stopped gracefully gives them back
+(``release_leases``) for another replica to follow at once. A claimed execution runs through the same
 engine as a local run, resumed from what the database recorded of it (``runs``).
 Terminating an execution (phase ABORTING) aborts its run (``aborts``); one the engine
 cannot run ends FAILED, held here until that is recorded (``failures``).
@@ -36,6 +37,7 @@ from wingspan.server.engine.aborts import AbortWatcher
 from wingspan.server.engine.failures import FailureRecorder
 from wingspan.server.engine.leases import Leases
 from wingspan.server.engine.runs import ClaimedExecution, ExecutionDriver
+from wingspan.server.metrics import EngineMetrics, MeteredSink
 
 if TYPE_CHECKING:
     from wingspan.core.engine import WorkflowRun
@@ -86,6 +88,7 @@ class EngineWorker:
         max_executions: int = 64,
         claim_batch: int = 8,
         retry: RetryPolicy = ENGINE_RETRY,
+        metrics: EngineMetrics | None = None,
     ) -> None:
         self.admin = admin
         self.registry = registry
@@ -102,7 +105,10 @@ class EngineWorker:
         self.leases = Leases(admin.db, self.replica_id, seconds=lease_seconds)
         # the executions run here: their stop requests and their gates' signals read again so often
         self.driver = ExecutionDriver(admin, registry, work_dir, replica_id=self.replica_id, retry=retry,
-                                      poll_interval=watch_interval)
+                                      poll_interval=watch_interval, metrics=metrics)
+        if metrics is not None:
+            self.leases.on_takeover = metrics.took_over
+            metrics.running_attempts.source = self._metered_runs
         self.failures = FailureRecorder(admin, self.replica_id, retry)
         self.aborts = AbortWatcher(admin.db, self._live_runs, interval=watch_interval)
         self.listener: WakeupListener | None = None
@@ -119,6 +125,13 @@ class EngineWorker:
         self.detached = True
         for claimed in self.running.values():
             claimed.detach()
+
+    async def release_leases(self) -> None:
+        """Once detached and its run ended, gives back the leases of what it held: another
+        replica claims them at once and follows their attempts, left running."""
+        released = await self.leases.release_all()
+        if released:
+            log.info("gave back the leases of %d execution(s) for another replica to resume", released)
 
     def lose(self, execution_key: int) -> None:
         """Stops acting on an execution whose lease this replica no longer holds: records
@@ -183,6 +196,10 @@ class EngineWorker:
         for execution_key in keys:
             if execution_key not in extended:
                 self.lose(execution_key)
+
+    def _metered_runs(self) -> list[MeteredSink]:
+        # a copy: a scrape may run in another thread while runs start and end
+        return [c.metered for c in list(self.running.values()) if c.metered is not None and not c.lost]
 
     def _live_runs(self) -> dict[int, WorkflowRun]:
         return {k: c.run for k, c in self.running.items() if c.run is not None and not c.lost}

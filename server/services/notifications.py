@@ -25,7 +25,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, or_, select
+from sqlmodel import col, func, or_, select
 
 from wingspan.core.engine import RetryPolicy
 from wingspan.core.errors import ConfigError, InvalidArgumentError, NotFoundError
@@ -209,6 +209,12 @@ class NotificationService:
             )
             for row in rows
         ]
+
+    async def backlog(self) -> int:
+        """Notices not yet delivered nor given up on, of every execution (the metrics' gauge)."""
+        counted = await self.db.query(select(func.count()).select_from(NotificationRow)
+                                      .where(col(NotificationRow.state) == PENDING))
+        return int(counted[0][0])
 
 
 def _default_owner() -> str:

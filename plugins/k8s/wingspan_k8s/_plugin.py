@@ -95,11 +95,17 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
         template = ctx.template
         project = template.id.project if template.id and template.id.project else config.default_project
         domain = template.id.domain if template.id and template.id.domain else config.default_domain
-        attempt = Attempt(template, ctx.execution_id, ctx.node_id, ctx.attempt,
-                          namespace_name(config, project, domain),
+        # the execution's settings (a server's): its namespace, labels, annotations, service account
+        settings = ctx.settings
+        namespace = namespace_name(config, project, domain, settings.namespace_template if settings else "")
+        attempt = Attempt(template, ctx.execution_id, ctx.node_id, ctx.attempt, namespace,
                           pod_name(ctx.execution_id, ctx.node_id, ctx.attempt),
                           files.inputs, prefix, timeout=ctx.timeout,
                           task_pod_template=_task_pod_template(template.custom))
+        if settings is not None:
+            attempt.labels = {item.key: item.value for item in settings.labels}
+            attempt.annotations = {item.key: item.value for item in settings.annotations}
+            attempt.service_account = settings.service_account
         await store.put(attempt.inputs_uri, codec.encode(ctx.inputs))
         main = TASK_CONTAINER
         if template.type == "container":

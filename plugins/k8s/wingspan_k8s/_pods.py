@@ -58,16 +58,21 @@ class Attempt:
     command: list[str] = field(default_factory=list)
     # the task's own pod template (from K8sPod in the template's custom)
     task_pod_template: dict[str, Any] = field(default_factory=dict)
+    # the execution's settings (its project's, launch plan's...), over the configured ones
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    service_account: str = ""
 
 
 def _dns(text: str, limit: int) -> str:
     return _NOT_DNS.sub("-", text.lower()).strip("-")[:limit].strip("-")
 
 
-def namespace_name(config: K8sConfig, project: str, domain: str) -> str:
-    """A DNS label for ``namespace_template`` filled with the project and domain."""
-    text = config.namespace_template.format(project=project or config.default_project,
-                                            domain=domain or config.default_domain)
+def namespace_name(config: K8sConfig, project: str, domain: str, template: str = "") -> str:
+    """A DNS label for ``template`` (default: the configured ``namespace_template``) filled with
+    the project and domain."""
+    text = (template or config.namespace_template).format(project=project or config.default_project,
+                                                          domain=domain or config.default_domain)
     return _dns(text, 63) or "wingspan"
 
 
@@ -114,8 +119,8 @@ def build_pod(config: K8sConfig, attempt: Attempt) -> dict[str, Any]:
         spec["activeDeadlineSeconds"] = max(1, math.ceil(attempt.timeout))
     if config.node_name:
         spec["nodeName"] = config.node_name
-    if config.service_account:
-        spec["serviceAccountName"] = config.service_account
+    if attempt.service_account or config.service_account:
+        spec["serviceAccountName"] = attempt.service_account or config.service_account
     if metadata is not None and metadata.interruptible:
         if config.interruptible_tolerations:
             spec["tolerations"] = list(config.interruptible_tolerations)
@@ -124,8 +129,8 @@ def build_pod(config: K8sConfig, attempt: Attempt) -> dict[str, Any]:
     pod = {
         "apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": attempt.name, "namespace": attempt.namespace,
-                     "labels": {**config.labels, **_labels(attempt)},
-                     "annotations": {**config.annotations, **_annotations(attempt)}},
+                     "labels": {**config.labels, **attempt.labels, **_labels(attempt)},
+                     "annotations": {**config.annotations, **attempt.annotations, **_annotations(attempt)}},
         "spec": spec,
     }
     base = merge_pod(config.pod_template, attempt.task_pod_template)
