@@ -51,6 +51,7 @@ from wingspan.server.auth.service import AuthService, auth_required
 from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.tls import CertificateFiles
+from wingspan.server.tracing import configure_tracing
 
 __all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
 
@@ -381,6 +382,7 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tracer = configure_tracing()  # when the OTEL_* variables ask for traces
     try:
         async with ApiServer(settings, **options) as server:
             if on_ready is not None:
@@ -395,3 +397,5 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if tracer is not None:  # sends the spans not sent yet
+            await asyncio.to_thread(tracer.shutdown)

@@ -88,6 +88,10 @@ class TaskContext:
     # an eager body's attempt: runs a task it awaits as a child node (its template, a label,
     # its inputs as literals) and returns that task's outputs (literals)
     eager_calls: TemplateLauncher | None = None
+    # the W3C traceparent of the attempt's span when the engine traces ("" when not): a plugin
+    # hands it to what runs the body (the TRACEPARENT variable of a pod), so the body's spans
+    # join the execution's trace
+    traceparent: str = ""
 
     @property
     def task_name(self) -> str:
