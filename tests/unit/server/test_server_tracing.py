@@ -76,8 +76,8 @@ def spans() -> Iterator[InMemorySpanExporter]:
 def _chain(spans: tuple[ReadableSpan, ...], names: list[str], root_parent: int) -> list[ReadableSpan]:
     found, parent = [], root_parent
     for name in names:
-        span = next((s for s in spans if s.name == name and s.parent is not None and s.parent.span_id == parent),
-                    None)
+        span = next((s for s in spans
+                     if s.name == name and s.parent is not None and s.parent.span_id == parent), None)
         assert span is not None, (f"no span {name!r} under {parent:016x}; spans: "
                                   f"{[(s.name, s.parent and f'{s.parent.span_id:016x}') for s in spans]}")
         found.append(span)
