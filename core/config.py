@@ -122,6 +122,9 @@ class Settings:
     oidc_client_secret: str = ""
     # serve on a non-loopback address with no authentication: refused unless set explicitly
     insecure: bool = False
+    # the server's log lines: "text" for people, "json" (one object a line, with the execution,
+    # node, attempt and trace ids of the work in progress) for log collectors
+    log_format: str = "text"
     # who must present a token: "auto" (nobody on a loopback bind, everyone on any other bind
     # unless insecure), "required" or "off"
     auth: str = "auto"

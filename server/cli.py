@@ -28,6 +28,7 @@ import click
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
+from wingspan.server.log_records import LOG_FORMATS, configure_logging
 
 #: loggers whose debug lines carry values that may be secrets or task data, kept at INFO even
 #: with --verbose: the database drivers' (every call with its arguments) and hpack's (every
@@ -84,6 +85,9 @@ REQUEST_LOGGERS = ("httpx",)
 @click.option("--insecure", is_flag=True, default=None,
               help="allow --http-host / --grpc-host beyond loopback with authentication off "
                    "(anyone who reaches it can run code on this host)")
+@click.option("--log-format", type=click.Choice(LOG_FORMATS),
+              help="log lines as text, or as JSON objects carrying the execution, node, attempt and "
+                   "trace ids of the work in progress  [default: text]")
 @click.option("-v", "--verbose", is_flag=True,
               help="log requests and internals (SQL statements without their values)")
 def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], replica_id: str,
@@ -108,8 +112,10 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
         chosen = parse_roles(roles)
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        configure_logging(settings.log_format, logging.DEBUG if verbose else logging.INFO)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
     if not verbose:
         for name in ("alembic", *REQUEST_LOGGERS):
             logging.getLogger(name).setLevel(logging.WARNING)

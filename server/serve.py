@@ -52,6 +52,7 @@ from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.metrics import EngineMetrics
 from wingspan.server.tls import CertificateFiles
+from wingspan.server.tracing import configure_tracing
 
 __all__ = ["ROLES", "ApiServer", "RoleFailedError", "parse_roles", "serve_forever"]
 
@@ -400,6 +401,7 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tracer = configure_tracing()  # when the OTEL_* variables ask for traces
     try:
         async with ApiServer(settings, **options) as server:
             if on_ready is not None:
@@ -414,3 +416,5 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+        if tracer is not None:  # sends the spans not sent yet
+            await asyncio.to_thread(tracer.shutdown)

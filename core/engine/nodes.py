@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import functools
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from wingspan.core import tracing
 from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
 from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
@@ -55,6 +57,8 @@ if TYPE_CHECKING:
 
 __all__ = ["run_node"]
 
+log = logging.getLogger("wingspan.engine")
+
 
 def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
@@ -67,6 +71,15 @@ def _user_error(message: str, node_id: str, retryable: bool = False) -> Executio
 
 async def run_node(dag: DagRun, node: Node, inline: bool, parent: str | None = None) -> dict[str, Any]:
     """Runs one node to its end; returns its outputs or raises NodeFailed."""
+    if tracing.installed() is None and not tracing.keeps_log_fields():
+        return await _run_node(dag, node, inline, parent)
+    path = dag.path(node.id)
+    with tracing.span(f"node {path}", {"wingspan.node_id": path, "wingspan.node_kind": node.kind}), \
+            tracing.log_fields(node_id=path):
+        return await _run_node(dag, node, inline, parent)
+
+
+async def _run_node(dag: DagRun, node: Node, inline: bool, parent: str | None) -> dict[str, Any]:
     path = dag.path(node.id)
     parent = dag.parent if parent is None else parent
     name = node.metadata.name if node.metadata is not None else ""
@@ -182,23 +195,28 @@ async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str,
     while True:
         request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline,
                                  started=functools.partial(_running_with_logs, state, path, attempt))
-        if resumed is not None:
-            outcome = await _reattach(dag, request, resumed)
-            resumed = None
-        else:
-            state.task(path, TaskPhase.RUNNING, attempt)
-            outcome = await state.executor.run(request)
-        if outcome.phase == TaskPhase.SUCCEEDED:
-            state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
-            return outcome, None
-        error = outcome.error or _user_error("the attempt failed", path)
-        if error.retryable and (attempt < retries or _interrupted(error, attempt, retries)):
+        with tracing.span(f"attempt {attempt}", {"wingspan.node_id": path, "wingspan.attempt": attempt}), \
+                tracing.log_fields(attempt=attempt):
+            if resumed is not None:
+                outcome = await _reattach(dag, request, resumed)
+                resumed = None
+            else:
+                state.task(path, TaskPhase.RUNNING, attempt)
+                outcome = await state.executor.run(request)
+            if outcome.phase == TaskPhase.SUCCEEDED:
+                state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
+                return outcome, None
+            error = outcome.error or _user_error("the attempt failed", path)
+            if not (error.retryable and (attempt < retries or _interrupted(error, attempt, retries))):
+                state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
+                return outcome, error
             state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
-            attempt += 1
-            await anyio.sleep(state.retry.delay(attempt))
-            continue
-        state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
-        return outcome, error
+            delay = state.retry.delay(attempt + 1)
+            # INFO: a local run shows it only when its logging asks (Python's default shows WARNING)
+            log.info("attempt %d of node %s failed (%s), retrying in %.1f s",
+                     attempt, path, error.code, delay)
+        attempt += 1
+        await anyio.sleep(delay)
 
 
 def _running_with_logs(state: ExecutionState, path: str, attempt: int,

@@ -31,6 +31,9 @@ class ExecutionMetadata:
     reference_execution: ExecutionId | None = None
     # for a launch plan run as a node of another execution
     parent_node_execution: NodeExecutionId | None = None
+    # set by the server: the W3C traceparent of the call that created it (the engine's spans
+    # of its run continue that trace, on whichever replica, after any restart)
+    trace_parent: str = ""
 
 
 @record

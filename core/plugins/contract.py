@@ -93,6 +93,10 @@ class TaskContext:
     # places work on a cluster reads the labels, annotations, service account and namespace
     # template; resources and interruptible are already applied to ``template``
     settings: ExecutionSettings | None = None
+    # the W3C traceparent of the attempt's span when the engine traces ("" when not): a plugin
+    # hands it to what runs the body (the TRACEPARENT variable of a pod), so the body's spans
+    # join the execution's trace
+    traceparent: str = ""
 
     @property
     def task_name(self) -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 
+from wingspan.core import tracing
 from wingspan.core.engine.attempt_files import attempt_prefix
 from wingspan.core.engine.failures import error_from_exception, interrupted, timed_out
 from wingspan.core.engine.inprocess import InProcessExecutor
@@ -135,9 +136,13 @@ class PluginExecutor(ResumingExecutor):
         work_dir = execution_work_dir(self._work_dir, request.execution_id) if self._work_dir else None
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
                            request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls,
-                           settings=self.settings)
+                           settings=self.settings, traceparent=tracing.traceparent() or "")
 
     async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
+        with tracing.span(f"plugin {plugin.name}", {"wingspan.plugin": plugin.name}):
+            return await self._start_and_follow(plugin, request)
+
+    async def _start_and_follow(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
         node_id = request.node_id
         try:
             ctx = await self._context(request)
@@ -167,12 +172,15 @@ class PluginExecutor(ResumingExecutor):
             return AttemptOutcome(TaskPhase.FAILED, error=interrupted(
                 node_id, request.attempt, f"it ran on task plugin {plugin_name!r}, which this engine "
                                           "does not have: it cannot be followed"))
-        try:
-            ctx = await self._context(request)
-        except Exception as exc:
-            return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
-        _announce(plugin, request, handle)
-        return await self._follow(plugin, request, ctx, handle)
+        attributes: tracing.Attributes = {"wingspan.plugin": plugin.name, "wingspan.resumed": True}
+        with tracing.span(f"plugin {plugin.name}", attributes):
+            try:
+                ctx = await self._context(request)
+            except Exception as exc:
+                error = error_from_exception(exc, node_id)
+                return AttemptOutcome(TaskPhase.FAILED, error=error, exception=exc)
+            _announce(plugin, request, handle)
+            return await self._follow(plugin, request, ctx, handle)
 
     async def _follow(self, plugin: TaskPlugin, request: AttemptRequest, ctx: TaskContext,
                       handle: Handle) -> AttemptOutcome:

@@ -8,6 +8,7 @@ same ones as coroutines.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -42,8 +43,12 @@ class _LoopThread:
         self.thread.start()
 
     def call(self, func: Any, *args: Any, **kwargs: Any) -> Any:
+        # in the caller's context: what it keeps in context variables (its current trace span,
+        # sent along as traceparent) holds for the call on this thread too
+        context = contextvars.copy_context()
+
         async def run() -> Any:
-            return await func(*args, **kwargs)
+            return await asyncio.get_running_loop().create_task(func(*args, **kwargs), context=context)
 
         future = asyncio.run_coroutine_threadsafe(run(), self.loop)
         try:

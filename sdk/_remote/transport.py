@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import ssl
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,7 +26,7 @@ from wingspan.core.errors import SystemError_, WingspanError, error_class_for
 from wingspan.core.version import VERSION
 from wingspan.protos import v1
 
-__all__ = ["RemoteError", "Transport", "translate"]
+__all__ = ["RemoteError", "Transport", "trace_headers", "translate"]
 
 log = logging.getLogger("wingspan.remote")
 
@@ -49,6 +51,21 @@ def translate(exc: Exception, what: str, address: str, *, plain: bool = False) -
     if not isinstance(exc, GRPCError):
         return RemoteError(f"{what}: {exc}")
     return error_class_for(exc.status.name, RemoteError)(f"{what}: {exc.message or exc.status.name}")
+
+
+def trace_headers() -> dict[str, str]:
+    """The W3C trace context of the caller, so that the server's spans of a call join its trace:
+    the current OpenTelemetry span's when the caller uses OpenTelemetry (its propagators inject
+    it), else the TRACEPARENT variable (a task body run by a tracing server has one)."""
+    if "opentelemetry.trace" in sys.modules:
+        from opentelemetry import propagate
+
+        carrier: dict[str, str] = {}
+        propagate.inject(carrier)
+        if "traceparent" in carrier:
+            return carrier
+    parent = os.environ.get("TRACEPARENT")
+    return {"traceparent": parent} if parent else {}
 
 
 class Transport:
@@ -94,9 +111,11 @@ class Transport:
         return self._stub
 
     async def _metadata(self, method: str) -> dict[str, str] | None:
+        trace = trace_headers()
         if self.tokens is None or method == "get_version":
-            return None
-        return {**dict(self.endpoint.metadata), "authorization": f"Bearer {await self.tokens.token()}"}
+            return {**dict(self.endpoint.metadata), **trace} if trace else None
+        token = await self.tokens.token()
+        return {**dict(self.endpoint.metadata), **trace, "authorization": f"Bearer {token}"}
 
     async def call(self, method: str, request: Any, what: str) -> Any:
         """The answer of one unary call; ``what`` names the action in an error."""

@@ -17,6 +17,7 @@ import functools
 import socket
 import time
 from collections.abc import Callable, Collection
+from contextlib import AbstractContextManager
 from ssl import SSLContext
 from typing import Any
 
@@ -28,6 +29,7 @@ from grpclib.health.service import OVERALL, Health
 from grpclib.reflection.service import ServerReflection
 from grpclib.server import Server, Stream
 
+from wingspan.core import tracing
 from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError, UnauthenticatedError
 from wingspan.server.api.authentication import CallAuthentication
@@ -128,7 +130,7 @@ class AdminServicer:
             principal = await self._principal(method, stream)
             request = await stream.recv_message()
             assert request is not None  # grpclib ends the call itself when the client sends none
-            with translated(method.name, self.private), acting_as(principal):
+            with _server_span(method, stream), translated(method.name, self.private), acting_as(principal):
                 response = await self._call(method)(request)
                 # a response that cannot be encoded is an INTERNAL error, not grpclib's UNKNOWN
                 await stream.send_message(response)
@@ -147,7 +149,7 @@ class AdminServicer:
             principal = await self._principal(method, stream)
             request = await stream.recv_message()
             assert request is not None
-            with translated(method.name, self.private), acting_as(principal):
+            with _server_span(method, stream), translated(method.name, self.private), acting_as(principal):
                 async for response in self._call(method)(request):
                     await stream.send_message(response)
         except GRPCError as exc:
@@ -159,6 +161,17 @@ class AdminServicer:
     def _observe(self, method: Method, code: str, started: float) -> None:
         if self.metrics is not None:
             self.metrics.observe("grpc", method.name, code, time.perf_counter() - started)
+
+
+def _server_span(method: Method, stream: Stream[Any, Any]) -> AbstractContextManager[None]:
+    """The call's server span, a child of the caller's W3C traceparent when it sent one."""
+    if tracing.installed() is None:
+        return contextlib.nullcontext()
+    parent = stream.metadata.get("traceparent") if stream.metadata is not None else None
+    service, _, name = method.path.lstrip("/").partition("/")
+    attributes = {"rpc.system": "grpc", "rpc.service": service, "rpc.method": name}
+    return tracing.span(f"{service}/{name}", attributes, parent=parent if isinstance(parent, str) else None,
+                        kind="server")
 
 
 @functools.cache

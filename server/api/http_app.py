@@ -22,6 +22,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 
+from wingspan.core import tracing
 from wingspan.core.config import Settings
 from wingspan.core.storage import LocalBlobStore, UrlSigner
 from wingspan.core.version import VERSION
@@ -79,6 +80,18 @@ async def _answer(
     method: Method, state: HttpState, request: Request[Any, Any, Any]
 ) -> tuple[Response[Any], str]:
     """The response and its status code name (for the metrics)."""
+    if tracing.installed() is None:
+        return await _answer_untraced(method, state, request)
+    attributes = {"rpc.system": "http", "rpc.method": method.name, "http.request.method": "POST",
+                  "url.path": request.url.path}
+    with tracing.span(f"POST /api/v1/{method.name}", attributes,
+                      parent=request.headers.get("traceparent"), kind="server"):
+        return await _answer_untraced(method, state, request)
+
+
+async def _answer_untraced(
+    method: Method, state: HttpState, request: Request[Any, Any, Any]
+) -> tuple[Response[Any], str]:
     try:
         message = decode_json(method.request_type, await request.body(), max_text_chars=state.max_text_chars)
         handler = state.backend.handler(method)

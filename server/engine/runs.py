@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import anyio
 
+from wingspan.core import tracing
 from wingspan.core.engine import AttemptRequest, EventSink, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
 from wingspan.core.errors import ConfigError
@@ -135,13 +136,15 @@ class ExecutionDriver:
             owner=self.replica_id,
             on_lease_lost=on_lease_lost,
         )
+        execution_id = f"{row.project}/{row.domain}/{row.name}"
         async with anyio.create_task_group() as group:
             group.start_soon(sink.run)
             try:
-                if row.phase == int(WorkflowPhase.ABORTING):
-                    await self._end_aborted(row, sink)
-                else:
-                    await self._run(row, sink, claimed)
+                with tracing.log_fields(execution_id=execution_id):
+                    if row.phase == int(WorkflowPhase.ABORTING):
+                        await self._end_aborted(row, sink)
+                    else:
+                        await self._run(row, sink, claimed)
             finally:
                 await sink.aclose()
 
@@ -188,8 +191,12 @@ class ExecutionDriver:
             cache=self._cache,
             journal=journal,
         )
-        await claimed.run.run()
-        await sink.flush()
+        # the trace of the call that created it, on whichever replica runs it, however often resumed
+        parent = spec.metadata.trace_parent if spec.metadata is not None else ""
+        attributes = {"wingspan.execution_id": claimed.run.execution_id, "wingspan.replica": self.replica_id}
+        with tracing.span("execution run", attributes, parent=parent):
+            await claimed.run.run()
+            await sink.flush()
 
     async def _journal(self, row: ExecutionRow, spec: ExecutionSpec) -> Journal:
         """What the database recorded of the execution; for a recovery, with the outputs of

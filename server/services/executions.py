@@ -24,6 +24,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col
 
+from wingspan.core import tracing
 from wingspan.core.compiler import literal_fits
 from wingspan.core.compiler.one_node import task_closure
 from wingspan.core.errors import (
@@ -314,7 +315,8 @@ class ExecutionService:
     ) -> Execution:
         """Stores the execution's row, its inputs and the signals its gates wait for."""
         metadata = spec.metadata or ExecutionMetadata()
-        metadata = replace(metadata, principal=_recorded_principal(metadata.principal))
+        metadata = replace(metadata, principal=_recorded_principal(metadata.principal),
+                           trace_parent=tracing.traceparent() or "")
         spec = replace(spec, metadata=metadata)
         at = now()
         row = ExecutionRow(

@@ -15,6 +15,8 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
   prefix (emptied afterwards); its worker processes get the store's settings by environment.
 - ``keycloak_env`` (session): ``WINGSPAN_TEST_KEYCLOAK_*`` (issuer URL, a confidential client of
   the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
+- ``jaeger_env`` (session): ``WINGSPAN_TEST_OTLP_ENDPOINT`` (OTLP over HTTP in) and
+  ``WINGSPAN_TEST_JAEGER_QUERY`` (Jaeger's query API, ``/api/traces``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.testenv import keycloak, minio, postgres, registry
+from scripts.testenv import jaeger, keycloak, minio, postgres, registry
 from scripts.testenv.base import ServiceError
 from tests.unit.remote.servers import api_server
 from wingspan.core.config import Settings
@@ -70,6 +72,11 @@ def registry_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def keycloak_env() -> dict[str, str]:
     return _ensure("keycloak", keycloak.ensure)
+
+
+@pytest.fixture(scope="session")
+def jaeger_env() -> dict[str, str]:
+    return _ensure("jaeger", jaeger.ensure)
 
 
 @pytest.fixture

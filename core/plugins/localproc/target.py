@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import anyio
 import anyio.to_thread
 
+from wingspan.core import tracing
 from wingspan.core.engine.failures import killed_by_signal, timed_out
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
@@ -179,7 +180,7 @@ class LocalProcessTarget(TaskPlugin):
                 "execution_id": ctx.execution_id, "node_id": ctx.node_id, "attempt": ctx.attempt,
                 "log": str(log), "prefix": ctx.transfer.prefix,
                 "offload": ctx.transfer.offload_threshold, "dynamic": ctx.template.type == "dynamic",
-                "eager": ctx.template.type == "eager",
+                "eager": ctx.template.type == "eager", "traceparent": ctx.traceparent,
             }
             try:
                 await worker.send(request)
@@ -192,7 +193,7 @@ class LocalProcessTarget(TaskPlugin):
             raise
         self._running[attempt_id] = _Running(worker, pool, cpus)
         return {"attempt_id": attempt_id, "pid": worker.pid, "log": str(log), "journal": worker.journal,
-                "code_version": pool.key}
+                "code_version": pool.key, "traceparent": ctx.traceparent, "task": ctx.task_name}
 
     async def watch(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
         running = self._running.get(handle["attempt_id"])
@@ -307,6 +308,11 @@ def _logs(handle: Handle, reply: dict[str, Any] | None = None) -> tuple[TaskLog,
 
 
 def _status(reply: dict[str, Any], handle: Handle, node_id: str) -> TaskStatus:
+    body = reply.get("body_span")
+    if body and handle.get("traceparent"):  # the worker timed the body: its span, under the attempt's
+        tracing.record_span(f"task {handle.get('task', '')}".rstrip(), body["traceparent"],
+                            handle["traceparent"], body["start_ns"], body["end_ns"],
+                            {"wingspan.node_id": node_id}, failed=not reply.get("ok"))
     if reply.get("ok"):
         from wingspan.core.model import codec
 

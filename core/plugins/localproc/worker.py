@@ -19,6 +19,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -86,6 +87,24 @@ class Worker:
         return self._store
 
     def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        parent = request.get("traceparent") or ""
+        if not parent:
+            return self._run(request)
+        # the engine traces: the body runs as a span of its own (recorded by the engine from the
+        # times in the reply), whose traceparent the body's code and its child processes inherit
+        from wingspan.core.tracing import child_traceparent
+
+        own = child_traceparent(parent)
+        os.environ["TRACEPARENT"] = own
+        started = time.time_ns()
+        try:
+            reply = self._run(request)
+        finally:
+            os.environ.pop("TRACEPARENT", None)
+        reply["body_span"] = {"traceparent": own, "start_ns": started, "end_ns": time.time_ns()}
+        return reply
+
+    def _run(self, request: dict[str, Any]) -> dict[str, Any]:
         from wingspan.core.engine.attempt_io import attempt_store
         from wingspan.core.engine.context import ExecutionContext
         from wingspan.core.engine.failures import error_from_exception

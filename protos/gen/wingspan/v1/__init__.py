@@ -1761,6 +1761,12 @@ class ExecutionMetadata(betterproto2.Message):
     for a launch plan run as a node of another execution
     """
 
+    trace_parent: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    set by the server: the W3C traceparent of the call that created it, so that the engine
+    replica that runs it (or resumes it after a restart) continues that trace
+    """
+
 
 default_message_pool.register_message("wingspan.v1", "ExecutionMetadata", ExecutionMetadata)
 
