@@ -24,6 +24,7 @@ SERVICES = {
     "trino": "scripts.testenv.trino",
     "chromium": "scripts.testenv.chromium",
     "openmpi": "scripts.testenv.openmpi",
+    "nats": "scripts.testenv.nats",
 }
 
 

@@ -15,6 +15,7 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
   prefix (emptied afterwards); its worker processes get the store's settings by environment.
 - ``keycloak_env`` (session): ``WINGSPAN_TEST_KEYCLOAK_*`` (issuer URL, a confidential client of
   the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
+- ``nats_env`` (session): ``WINGSPAN_TEST_NATS_URL``, a NATS server with JetStream.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.testenv import keycloak, minio, postgres, registry
+from scripts.testenv import keycloak, minio, nats, postgres, registry
 from scripts.testenv.base import ServiceError
 from tests.unit.remote.servers import api_server
 from wingspan.core.config import Settings
@@ -65,6 +66,11 @@ def minio_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def registry_env() -> dict[str, str]:
     return _ensure("registry", registry.ensure)
+
+
+@pytest.fixture(scope="session")
+def nats_env() -> dict[str, str]:
+    return _ensure("nats", nats.ensure)
 
 
 @pytest.fixture(scope="session")
