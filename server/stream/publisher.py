@@ -67,13 +67,19 @@ class EventPublisher:
     lease: timedelta = timedelta(seconds=30)
     batch: int = 500
     retry: RetryPolicy = field(default_factory=lambda: RetryPolicy(first_delay=0.5, max_delay=60.0))
+    # woken by a write, the publisher waits this long for the next ones: one round for an engine
+    # step's several transactions, not one each
+    linger: float = 0.05
     clock: Callable[[], datetime] = now
     failures: int = 0
     _held_until: datetime | None = None
 
     async def hold(self) -> bool:
-        """Takes or extends this sink's lease; False while another publisher holds it."""
+        """Takes or extends this sink's lease; False while another publisher holds it. A lease
+        with more than two thirds of its time left is kept as it is (no write per round)."""
         at = self.clock()
+        if self._held_until is not None and at < self._held_until - self.lease / 3:
+            return True
         until = at + self.lease
         try:
             async with self.db.write() as session:
@@ -96,7 +102,7 @@ class EventPublisher:
     def _still_held(self) -> bool:
         # a round stops well before the lease runs out: past it another publisher may start,
         # and two publishing at once could reorder an execution's events
-        return self._held_until is not None and self.clock() < self._held_until - self.lease / 2
+        return self._held_until is not None and self.clock() < self._held_until - self.lease / 3
 
     async def pending(self) -> list[EventOutboxRow]:
         async with self.db.read() as session:
@@ -170,6 +176,8 @@ class EventPublisher:
                     await _wait(stop, None, wait)
                 elif published < self.batch:
                     await _wait(stop, woken, interval)
+                    if woken.is_set():
+                        await _wait(stop, None, self.linger)
         finally:
             with anyio.CancelScope(shield=True):
                 await self.sink.aclose()
