@@ -125,6 +125,14 @@ class Settings:
     # the server's log lines: "text" for people, "json" (one object a line, with the execution,
     # node, attempt and trace ids of the work in progress) for log collectors
     log_format: str = "text"
+    # the outward event stream: every stored execution, node and task event goes out as a
+    # CloudEvent to each sink named here (comma-separated kinds: "webhook", or a plugin's such as
+    # "nats"); empty: no stream, and nothing is written for one
+    event_sinks: str = ""
+    # the CloudEvents ``source`` of those events (a URI reference naming this deployment)
+    event_source: str = "/wingspan"
+    # the "webhook" sink's receiver: each event POSTed there (CloudEvents HTTP binding, structured)
+    event_webhook_url: str = ""
     # who must present a token: "auto" (nobody on a loopback bind, everyone on any other bind
     # unless insecure), "required" or "off"
     auth: str = "auto"
@@ -161,6 +169,10 @@ class Settings:
         if self.db_url:
             return self.db_url
         return f"sqlite+aiosqlite:///{(self.home / 'db' / 'wingspan.sqlite').resolve()}"
+
+    @property
+    def event_sink_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(s.strip() for s in self.event_sinks.split(",") if s.strip()))
 
     @property
     def domain_list(self) -> tuple[str, ...]:

@@ -46,6 +46,8 @@ What it offers, by kind of plugin:
 - a type transformer: ``TypeTransformer``, ``TransferContext``, ``ValueMismatch``.
 - a notifier: ``Notifier`` (``async send(target, notice)``, and optionally ``settings``, the schema
   of its notifications' settings), ``Notice``, ``DeliveryError``.
+- an event sink (``wingspan_event_sinks``, where the outward event stream goes): ``EventSink``
+  (``async publish(event)``, ``async aclose()``), ``CloudEvent``, ``DeliveryError``.
 - a blob store: ``BlobStore``.
 - an image builder (``wingspan_image_builders``): ``ImageBuilder``, building an ``ImageSpec``.
 
@@ -74,6 +76,7 @@ from wingspan.core.plugins.contract import (
     TaskPlugin,
     TaskStatus,
 )
+from wingspan.core.plugins.event_sinks import CloudEvent, EventSink
 from wingspan.core.plugins.hookspecs import hookimpl
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.localproc.target import LocalProcessTarget
@@ -86,9 +89,11 @@ from wingspan.core.types.transformer import TransferContext, TypeTransformer, Va
 __all__ = [
     "TERMINAL",
     "BlobStore",
+    "CloudEvent",
     "ConfigError",
     "DeliveryError",
     "ErrorKind",
+    "EventSink",
     "ExecutionError",
     "Handle",
     "ImageBuilder",

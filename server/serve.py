@@ -16,8 +16,8 @@ credential of ``WINGSPAN_HOME/engine.secret`` as its client secret, made at the 
 
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
-``scheduler`` (the scheduler, the notification sender and the retention runs); a process runs
-any of them.
+``scheduler`` (the scheduler, the notification sender, the event stream's publishers and the
+retention runs); a process runs any of them.
 
 With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
 and gRPC over TLS, the certificate read again whenever its files change.
@@ -32,6 +32,7 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Coroutine, Iterator
+from datetime import timedelta
 from typing import Any
 
 import anyio
@@ -297,7 +298,9 @@ class ApiServer:
         from wingspan.server.notify.senders import SmtpSettings
         from wingspan.server.scheduling.scheduler import run_scheduler
         from wingspan.server.services.notifications import run_notification_sender
+        from wingspan.server.stream.publisher import chosen_sinks, run_event_publishers
 
+        sinks = chosen_sinks(self.settings.event_sink_list, self.plugins.event_sinks)
         self._loops_stop = anyio.Event()
         self._loops = [
             self.supervise("scheduler", run_scheduler(self.admin, stop=self._loops_stop)),
@@ -312,6 +315,11 @@ class ApiServer:
                 self.settings.retention_interval_seconds, batch=self.settings.retention_batch,
                 stop=self._loops_stop)),
         ]
+        if sinks:
+            # the outward event stream: one publisher per sink across the replicas (a lease each)
+            self._loops.append(self.supervise("event publishers", run_event_publishers(
+                self.admin, sinks, stop=self._loops_stop, interval=self.poll_seconds * 5,
+                lease=timedelta(seconds=self.lease_seconds))))
 
     def supervise(self, name: str, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Runs a role's loop; one that ends by itself while the server runs is a failure of the

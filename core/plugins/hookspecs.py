@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from wingspan.core.config import Settings
     from wingspan.core.images.builders import ImageBuilder
     from wingspan.core.plugins.contract import TaskEnvironment, TaskPlugin
+    from wingspan.core.plugins.event_sinks import EventSink
     from wingspan.core.plugins.notifier import Notifier
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.transformer import TypeTransformer
@@ -97,6 +98,18 @@ def wingspan_notifiers(config: Any, settings: Settings) -> Mapping[str, Notifier
 
     Stackable: all are collected; for one kind, a later-registered plugin's notifier
     replaces an earlier one's (and a plugin's replaces the built-in one).
+    """
+
+
+@hookspec
+def wingspan_event_sinks(config: Any, settings: Settings) -> Mapping[str, EventSink]:  # type: ignore[empty-body]
+    """Event sinks by kind (``"webhook"``, ``"nats"``, or a new one), each an ``EventSink``
+    (``wingspan.plugin``): ``async publish(event)`` of one ``CloudEvent``, ``async aclose()``.
+    The server publishes its outward event stream to the kinds its ``event_sinks`` setting
+    names; a sink is configured from its plugin's ``config`` (or the platform's ``settings``).
+
+    Stackable: all are collected; for one kind, a later-registered plugin's sink replaces an
+    earlier one's (and a plugin's replaces the built-in one).
     """
 
 

@@ -25,6 +25,7 @@ from wingspan.core.images.builders import ImageBuilder
 from wingspan.core.plugins import hookspecs
 from wingspan.core.plugins.config import is_config_schema, read_plugin_config
 from wingspan.core.plugins.contract import TaskEnvironment, TaskPlugin
+from wingspan.core.plugins.event_sinks import EventSink
 from wingspan.core.plugins.notifier import Notifier
 from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
 from wingspan.core.types.transformer import TypeTransformer
@@ -40,7 +41,7 @@ _log = logging.getLogger(__name__)
 BUILTIN = "builtin"
 _HOOKS = ("wingspan_config_schema", "wingspan_task_plugins", "wingspan_task_environments",
           "wingspan_type_transformers", "wingspan_notifiers", "wingspan_cli_commands",
-          "wingspan_blob_stores", "wingspan_image_builders")
+          "wingspan_blob_stores", "wingspan_image_builders", "wingspan_event_sinks")
 
 
 class PluginLoadError(WingspanError):
@@ -94,6 +95,8 @@ class Plugins:
         self.environments: list[tuple[str, TaskEnvironment]] = []
         self.transformers: list[tuple[str, TypeTransformer]] = []
         self.notifiers: dict[str, Notifier] = {}
+        # the outward event stream's sinks by kind (the server uses those event_sinks names)
+        self.event_sinks: dict[str, EventSink] = {}
         self.cli_commands: dict[str, Any] = {}
         # (provider, builder), in load order: the built-in plugin's first
         self.image_builders: list[tuple[str, ImageBuilder]] = []
@@ -190,6 +193,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any,
     environments: list[TaskEnvironment] = []
     transformers: list[TypeTransformer] = []
     notifiers: dict[str, Notifier] = {}
+    sinks: dict[str, EventSink] = {}
     commands: dict[str, Any] = {}
     builders: list[ImageBuilder] = []
     for impl in hooks.wingspan_task_plugins.get_hookimpls():
@@ -220,6 +224,13 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any,
                     raise _HookError("wingspan_notifiers", f"returned {notifier!r} for {kind!r}, which is "
                                      "not a Notifier (it has no async send(target, notice))")
                 notifiers[kind] = notifier
+    for impl in hooks.wingspan_event_sinks.get_hookimpls():
+        if impl.plugin is plugin:
+            for kind, sink in _call_mapping(impl, "wingspan_event_sinks", config, settings).items():
+                if not isinstance(sink, EventSink):
+                    raise _HookError("wingspan_event_sinks", f"returned {sink!r} for {kind!r}, which is "
+                                     "not an EventSink (it has no async publish(event) and aclose())")
+                sinks[kind] = sink
     for impl in hooks.wingspan_cli_commands.get_hookimpls():
         if impl.plugin is plugin:
             for command, target in _call_mapping(impl, "wingspan_cli_commands", config).items():
@@ -238,12 +249,14 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any,
     plugins.environments += [(name, e) for e in environments]
     plugins.transformers += [(name, t) for t in transformers]
     plugins.notifiers.update(notifiers)
+    plugins.event_sinks.update(sinks)
     plugins.cli_commands.update(commands)
     provides["task plugins"] = tuple(_task_plugin_name(t) for t in tasks)
     provides["task environments"] = tuple(f"{type(e).__name__} ({', '.join(e.task_types)})"
                                           for e in environments)
     provides["type transformers"] = tuple(t.name or type(t).__name__ for t in transformers)
     provides["notifiers"] = tuple(notifiers)
+    provides["event sinks"] = tuple(sinks)
     provides["cli commands"] = tuple(commands)
     provides["image builders"] = tuple(b.name for b in builders)
     if any(i.plugin is plugin for i in hooks.wingspan_blob_stores.get_hookimpls()):

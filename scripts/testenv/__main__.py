@@ -25,6 +25,7 @@ SERVICES = {
     "chromium": "scripts.testenv.chromium",
     "openmpi": "scripts.testenv.openmpi",
     "jaeger": "scripts.testenv.jaeger",
+    "nats": "scripts.testenv.nats",
 }
 
 

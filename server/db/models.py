@@ -38,6 +38,8 @@ __all__ = [
     "CatalogReservationRow",
     "DeviceCodeRow",
     "DomainRow",
+    "EventOutboxRow",
+    "EventPublisherRow",
     "EventRow",
     "ExecutionRow",
     "LaunchPlanRow",
@@ -335,6 +337,38 @@ class EventRow(SQLModel, table=True):
     # the Event message
     data_bytes: bytes | None = Field(default=None, sa_column=_bytes())
     data_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class EventOutboxRow(SQLModel, table=True):
+    """The outward event stream's outbox: one stored event as a CloudEvent, for one sink,
+    written in the transaction that stored the event; deleted once the sink has it."""
+
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index(None, "sink", "state", "id"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    # the sink kind it is for (one of the event_sinks setting's names)
+    sink: str = Field(sa_column=Column(String(63), nullable=False))
+    execution_id: int = Field(sa_column=_execution_fk())
+    # the CloudEvent, structured-mode JSON
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    # 0 pending; 2 refused for good by its sink (kept aside, with the error)
+    state: int = Field(default=0, sa_column=Column(Integer, nullable=False))
+    error: str = Field(default="", sa_column=Column(Text, nullable=False))
+
+
+class EventPublisherRow(SQLModel, table=True):
+    """Who publishes a sink's events (one replica at a time, under a lease) and how it goes."""
+
+    __tablename__ = "event_publishers"
+
+    sink: str = Field(sa_column=Column(String(63), primary_key=True))
+    owner: str = Field(default="", sa_column=Column(String(255), nullable=False))
+    lease_expires_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    published: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    dead: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+    last_error: str = Field(default="", sa_column=Column(Text, nullable=False))
+    updated_at: datetime = Field(sa_column=_time())
 
 
 class SignalRow(SQLModel, table=True):

@@ -32,6 +32,7 @@ from wingspan.server.services.projects import DEFAULT_DOMAINS, ProjectService
 from wingspan.server.services.retention import RetentionRun
 from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import SignalService
+from wingspan.server.stream.outbox import EventOutbox
 
 __all__ = ["AdminService"]
 
@@ -61,7 +62,8 @@ class AdminService:
         self.executions = ExecutionService(db, self.payloads, self.projects, self.entities, self.run_settings,
                                            logs_folder=self.settings.home / "logs")
         self.nodes = NodeService(db, self.payloads, self.executions)
-        self.events = EventService(db, self.payloads)
+        self.events = EventService(db, self.payloads, EventOutbox(self.settings.event_sink_list,
+                                                                  self.settings.event_source))
         self.signals = SignalService(db)
         self.catalog = CatalogService(db, self.payloads)
         self.notifications = NotificationService(db)

@@ -33,13 +33,21 @@ from wingspan.core.model import codec
 from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent
 from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
-from wingspan.server.db.models import EventRow, ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
+from wingspan.server.db.models import (
+    EventOutboxRow,
+    EventRow,
+    ExecutionRow,
+    NodeExecutionRow,
+    TaskExecutionRow,
+    key,
+)
 from wingspan.server.db.queries import execution_row
 from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import is_terminal, moves_forward
+from wingspan.server.stream.outbox import EventOutbox
 
 __all__ = ["EventService"]
 
@@ -56,20 +64,24 @@ class _Lookups:
     """What a transaction of event batches looked up at once, by execution row id: the event keys
     already stored (with their digests) and the rows of the nodes and attempts the events name."""
 
-    __slots__ = ("known", "new_events", "nodes", "tasks")
+    __slots__ = ("known", "new_events", "nodes", "outbox", "tasks")
 
     def __init__(self) -> None:
         # the batches' new event rows, inserted together by one statement once all are applied
         self.new_events: list[dict[str, Any]] = []
+        # their CloudEvents for the outward stream's outbox, likewise
+        self.outbox: list[dict[str, Any]] = []
         self.known: dict[tuple[int, str], str] = {}
         self.nodes: dict[tuple[int, str], NodeExecutionRow] = {}
         self.tasks: dict[tuple[int, str, int], TaskExecutionRow] = {}
 
 
 class EventService:
-    def __init__(self, db: Database, payloads: Payloads) -> None:
+    def __init__(self, db: Database, payloads: Payloads, outbox: EventOutbox | None = None) -> None:
         self.db = db
         self.payloads = payloads
+        # every event stored is also put in the outward stream's outbox (when it has sinks)
+        self.outbox = outbox or EventOutbox()
         # per execution row id: set (and replaced) when an event of it is recorded here
         self._waiters: dict[int, anyio.Event] = {}
 
@@ -148,10 +160,13 @@ class EventService:
             "occurred_at": event.value.occurred_at, "recorded_at": now(), "data_bytes": inline,
             "data_uri": uri,
         }
+        outbox = self.outbox.rows(execution, event_key, event, node_id, attempt)
         if lookups is not None:
             lookups.new_events.append(row)
+            lookups.outbox += outbox
         else:
             session.add(EventRow(**row))
+            session.add_all(EventOutboxRow(**each) for each in outbox)
         return True
 
     async def _payload(self, execution: ExecutionRow, value: object, *parts: str) -> tuple[bytes | None, str]:
@@ -218,6 +233,7 @@ class EventService:
                 await announce(session, EVENTS, key(execution))
         if recorded:
             self._notify(execution)
+            self.outbox.committed()
         return recorded
 
     async def ingest(self, execution_id: ExecutionId, events: Sequence[Event], *, owner: str) -> None:
@@ -272,12 +288,15 @@ class EventService:
                                 await anyio.lowlevel.checkpoint()
                 if lookups.new_events:  # in the order applied: a watcher reads them by row id
                     await session.execute(insert(EventRow), lookups.new_events)
+                    if lookups.outbox:  # in the same order: the publisher sends them by row id
+                        await session.execute(insert(EventOutboxRow), lookups.outbox)
                     # followers in other processes (an API replica's watchers) read again at once
                     await announce(session, EVENTS, _keys_payload(execution for execution, _ in applied))
             finally:
                 session.info.pop(_LOOKUPS, None)
         for execution, _ in applied:
             self._notify(execution)
+        self.outbox.committed()
         return refused
 
     async def _apply(self, session: AsyncSession, execution: ExecutionRow, event: Event) -> bool:

@@ -17,6 +17,7 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
   the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
 - ``jaeger_env`` (session): ``WINGSPAN_TEST_OTLP_ENDPOINT`` (OTLP over HTTP in) and
   ``WINGSPAN_TEST_JAEGER_QUERY`` (Jaeger's query API, ``/api/traces``).
+- ``nats_env`` (session): ``WINGSPAN_TEST_NATS_URL``, a NATS server with JetStream.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.testenv import jaeger, keycloak, minio, postgres, registry
+from scripts.testenv import jaeger, keycloak, minio, nats, postgres, registry
 from scripts.testenv.base import ServiceError
 from tests.unit.remote.servers import api_server
 from wingspan.core.config import Settings
@@ -67,6 +68,11 @@ def minio_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def registry_env() -> dict[str, str]:
     return _ensure("registry", registry.ensure)
+
+
+@pytest.fixture(scope="session")
+def nats_env() -> dict[str, str]:
+    return _ensure("nats", nats.ensure)
 
 
 @pytest.fixture(scope="session")

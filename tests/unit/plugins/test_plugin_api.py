@@ -14,7 +14,8 @@ from wingspan.core.plugins.manager import load_plugins
 from wingspan.plugin import hookimpl
 
 PINNED = [
-    "TERMINAL", "BlobStore", "ConfigError", "DeliveryError", "ErrorKind", "ExecutionError", "Handle",
+    "TERMINAL", "BlobStore", "CloudEvent", "ConfigError", "DeliveryError", "ErrorKind", "EventSink",
+    "ExecutionError", "Handle",
     "ImageBuilder", "ImageSpec", "InProcessTarget", "Literal", "LiteralMap", "LocalProcessTarget",
     "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs", "Settings",
     "TaskContext", "TaskEnvironment", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate",
