@@ -26,7 +26,7 @@ from typing import ClassVar, Literal, Self
 import anyio
 
 from wingspan.core.errors import NotFoundError, StorageError
-from wingspan.core.storage.uris import BlobUri, InvalidUriError, parse_uri, relative_key
+from wingspan.core.storage.uris import BlobUri, InvalidUriError, Scheme, parse_uri, relative_key
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -76,7 +76,7 @@ class BlobStore(abc.ABC):
     """Async object storage below one root URI."""
 
     #: the URI scheme this implementation serves
-    scheme: ClassVar[Literal["file", "s3"]]
+    scheme: ClassVar[Scheme]
 
     def __init__(self, root: str) -> None:
         parsed = parse_uri(root, prefix=True)
@@ -205,6 +205,11 @@ class BlobStore(abc.ABC):
         ``max_bytes`` bounds an upload's body where the store can enforce it on the URL itself
         (the local folder store's signed URLs); an S3 presigned PUT cannot carry a size limit,
         so there the limit is checked where the object is used (a bundle at registration)."""
+
+    def upload_headers(self) -> dict[str, str]:
+        """Headers a client must send with a PUT to a presigned URL of this store (Azure's
+        ``x-ms-blob-type``); none for most stores."""
+        return {}
 
     # ---- lifetime ------------------------------------------------------------------------
 
