@@ -115,13 +115,10 @@ async def blob_store(store_settings: Settings) -> AsyncIterator[BlobStore]:
 
 
 @pytest.fixture
-async def store_server(store_settings: Settings, tmp_path: Path,
-                       monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ApiServer]:
-    """A server with its engine on each kind of store (emptied afterwards); its worker processes
-    get the store's settings by environment, as the S3 server's do."""
-    async with open_blob_store(store_settings) as store:
-        for name, value in store.environment().items():
-            monkeypatch.setenv(name, value)
+async def store_server(store_settings: Settings, tmp_path: Path) -> AsyncIterator[ApiServer]:
+    """A server with its engine on each kind of store (emptied afterwards). Unlike ``s3_server``,
+    nothing is put in this process's environment: worker processes learn the store from the
+    store's own ``environment()``, as under ``wingspan serve``."""
     async with api_server(tmp_path / "home", engine=True, settings=store_settings) as running:
         yield running
     async with open_blob_store(store_settings) as store:
