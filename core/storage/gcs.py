@@ -173,6 +173,7 @@ class GcsBlobStore(BlobStore):
         self._token_expires = 0.0
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._renewing: asyncio.Lock | None = None  # made with the client, on its loop
 
     @classmethod
     def from_settings(cls, settings: Settings, *, root: str | None = None) -> GcsBlobStore:
@@ -198,6 +199,7 @@ class GcsBlobStore(BlobStore):
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=httpx.Timeout(60, connect=20))
             self._loop = loop
+            self._renewing = asyncio.Lock()
         elif self._loop is not loop:
             raise FailedPreconditionError(
                 f"{self!r} was first used on another event loop; its HTTP client belongs "
@@ -208,19 +210,25 @@ class GcsBlobStore(BlobStore):
     async def _authorization(self) -> dict[str, str]:
         if self._account is None:
             return {}
+        self._http()
+        assert self._renewing is not None
+        async with self._renewing:  # concurrent calls (a delete_prefix) share one renewal
+            await self._renew_token(self._account)
+        return {"Authorization": f"Bearer {self._token}"}
+
+    async def _renew_token(self, account: ServiceAccount) -> None:
         if time.time() > self._token_expires - _TOKEN_MARGIN:
             now = time.time()
-            response = await self._http().post(self._account.token_uri, data={
+            response = await self._http().post(account.token_uri, data={
                 "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                "assertion": self._account.assertion(now)})
+                "assertion": account.assertion(now)})
             if response.status_code != 200:
-                raise StorageError(f"GCS: the token endpoint {self._account.token_uri} refused the service "
-                                   f"account {self._account.email}: {response.status_code} "
+                raise StorageError(f"GCS: the token endpoint {account.token_uri} refused the service "
+                                   f"account {account.email}: {response.status_code} "
                                    f"{response.text[:200]}")
             answer = response.json()
             self._token = str(answer["access_token"])
             self._token_expires = now + float(answer.get("expires_in", 3600))
-        return {"Authorization": f"Bearer {self._token}"}
 
     async def _call(self, method: str, url: str, *, ok: tuple[int, ...] = (),
                     **kwargs: Any) -> httpx.Response:
@@ -230,7 +238,7 @@ class GcsBlobStore(BlobStore):
         return response
 
     async def aclose(self) -> None:
-        client, self._client, self._loop = self._client, None, None
+        client, self._client, self._loop, self._renewing = self._client, None, None, None
         if client is not None:
             await client.aclose()
 

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from hypothesis import HealthCheck, given
@@ -232,6 +233,9 @@ async def test_gcs_requests_carry_a_token_from_the_service_account(
     store = GcsBlobStore(f"gs://token-test-{os.getpid()}", endpoint=fakegcs_env["WINGSPAN_TEST_GCS_ENDPOINT"],
                          credentials_file=str(gcs_token_endpoint.credentials_file), project="p")
     async with store:
+        async with anyio.create_task_group() as group:  # the first calls at once: one renewal
+            for i in range(3):
+                group.start_soon(store.exists, store.uri(f"t{i}"))
         await store.ensure_bucket()
         for i in range(3):
             await store.put(store.uri(f"t{i}"), b"x")
