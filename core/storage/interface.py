@@ -1,13 +1,14 @@
 """The blob store interface: what the engine, the type engine and the server need of storage.
 
-Every method is async and names blobs by URI (``file:///abs/path`` or
-``s3://bucket/key``) below the store's ``root``. A missing object raises
-:class:`~wingspan.core.errors.NotFoundError` naming the URI; any other failure of
+Every method is async and names blobs by URI (``file:///abs/path``, ``s3://bucket/key``,
+``abfs://container/key`` or ``gs://bucket/key``) below the store's ``root``. A missing object
+raises :class:`~wingspan.core.errors.NotFoundError` naming the URI; any other failure of
 the backend raises :class:`~wingspan.core.errors.StorageError` with the cause
 chained. Implementations: :class:`~wingspan.core.storage.local.LocalBlobStore`
-(a folder) and ``wingspan.core.storage.s3.S3BlobStore`` (S3 or MinIO, imported
-on first use). A store holds connections: use it as ``async with`` or call
-:meth:`BlobStore.aclose`.
+(a folder), ``wingspan.core.storage.s3.S3BlobStore`` (S3 or MinIO),
+``wingspan.core.storage.azure.AzureBlobStore`` and ``wingspan.core.storage.gcs.GcsBlobStore``
+(the object stores imported on first use). A store holds connections: use it as
+``async with`` or call :meth:`BlobStore.aclose`.
 """
 
 from __future__ import annotations
