@@ -58,7 +58,8 @@ class Settings:
     home: Path = dataclasses.field(default_factory=default_home)
     # metadata database; empty means the SQLite file under home
     db_url: str = ""
-    # blob storage root: empty means the local folder under home; else file:///... or s3://bucket/prefix
+    # blob storage root: empty means the local folder under home; else file:///..., s3://bucket/prefix,
+    # abfs://container/prefix (Azure Blob Storage) or gs://bucket/prefix (Google Cloud Storage)
     storage: str = ""
     s3_endpoint: str = ""
     s3_access_key: str = ""
@@ -68,6 +69,19 @@ class Settings:
     s3_secret_key_file: str = ""
     s3_region: str = "us-east-1"
     s3_secure: bool = False
+    # Azure Blob Storage: the storage account, its access key (a secret: environment, config file or
+    # the file named by azure_account_key_file) and the blob endpoint, empty for the account's own
+    # https://ACCOUNT.blob.core.windows.net (an emulator's is http://host:port/ACCOUNT)
+    azure_account: str = ""
+    azure_account_key: str = ""
+    azure_account_key_file: str = ""
+    azure_endpoint: str = ""
+    # Google Cloud Storage: a service account's JSON key file (requests carry its OAuth tokens and
+    # signed URLs its signature; empty: requests carry no credentials, as an emulator takes them),
+    # the endpoint (empty: https://storage.googleapis.com) and the project new buckets belong to
+    gcs_credentials_file: str = ""
+    gcs_endpoint: str = ""
+    gcs_project: str = ""
     # literals whose serialised size exceeds this travel by reference through the blob store
     offload_threshold_bytes: int = 4 * 1024 * 1024
     http_host: str = "127.0.0.1"
@@ -159,7 +173,7 @@ class Settings:
 
     @property
     def storage_root(self) -> str:
-        """The blob store root as a URI (``file://`` or ``s3://``)."""
+        """The blob store root as a URI (``file://``, ``s3://``, ``abfs://`` or ``gs://``)."""
         if self.storage:
             return self.storage
         return (self.home / "blobs").resolve().as_uri()
@@ -211,6 +225,9 @@ class Settings:
         if values.get("s3_secret_key_file") and not values.get("s3_secret_key"):
             values["s3_secret_key"] = _read_secret(Path(values["s3_secret_key_file"]).expanduser(),
                                                    "s3_secret_key_file")
+        if values.get("azure_account_key_file") and not values.get("azure_account_key"):
+            values["azure_account_key"] = _read_secret(Path(values["azure_account_key_file"]).expanduser(),
+                                                       "azure_account_key_file")
         if "home" not in values:
             # WINGSPAN_HOME is read by default_home(); an explicit env mapping must win too
             home = env.get(f"{ENV_PREFIX}HOME")

@@ -3,9 +3,12 @@
 With no options it keeps a SQLite file and a blob folder under ``$WINGSPAN_HOME``
 and serves HTTP on 127.0.0.1:8080 and gRPC on 127.0.0.1:8089. ``--db-url`` selects
 PostgreSQL, ``--storage s3://bucket/prefix`` S3 or MinIO (endpoint and access key
-from the options, ``WINGSPAN_S3_*`` or ``--config FILE``). Secrets are never flags,
+from the options, ``WINGSPAN_S3_*`` or ``--config FILE``), ``abfs://container/prefix``
+Azure Blob Storage (``--azure-*``, ``WINGSPAN_AZURE_*``) and ``gs://bucket/prefix`` Google
+Cloud Storage (``--gcs-*``, ``WINGSPAN_GCS_*``). Secrets are never flags,
 since every user of the host reads the process list: the S3 secret key comes from
-``WINGSPAN_S3_SECRET_KEY``, ``--s3-secret-key-file`` or the config file, a database
+``WINGSPAN_S3_SECRET_KEY``, ``--s3-secret-key-file`` or the config file (the Azure account
+key likewise; a GCS service account key is a file anyway), a database
 password from ``WINGSPAN_DB_URL``, the config file, ``PGPASSWORD`` or ``~/.pgpass``.
 ``--tls-cert`` and ``--tls-key`` serve both ports over TLS; a renewed certificate
 written over those files is served to new connections without a restart.
@@ -47,7 +50,8 @@ REQUEST_LOGGERS = ("httpx",)
 @click.option("--db-url", help="SQLAlchemy URL of the database, e.g. postgresql+asyncpg://USER@HOST/DB; "
                                "a URL with a password goes in WINGSPAN_DB_URL or the config file, or the "
                                "password in PGPASSWORD or ~/.pgpass  [default: SQLite under WINGSPAN_HOME]")
-@click.option("--storage", help="blob store root: s3://bucket/prefix or file:///path  "
+@click.option("--storage", help="blob store root: s3://bucket/prefix, abfs://container/prefix (Azure), "
+                                "gs://bucket/prefix (GCS) or file:///path  "
                                 "[default: a folder under WINGSPAN_HOME]")
 @click.option("--s3-endpoint", help="S3 or MinIO endpoint, host:port")
 @click.option("--s3-access-key", help="S3 access key")
@@ -58,6 +62,18 @@ REQUEST_LOGGERS = ("httpx",)
                                   "or s3_secret_key in the config file"))
 @click.option("--s3-region", help="S3 region  [default: us-east-1]")
 @click.option("--s3-secure/--no-s3-secure", default=None, help="use TLS to reach S3")
+@click.option("--azure-account", help="Azure storage account of an abfs:// store")
+@click.option("--azure-endpoint", help="Azure blob endpoint  [default: https://ACCOUNT.blob.core.windows.net]")
+@click.option("--azure-account-key-file", help="file holding the Azure account key (or set "
+                                               "WINGSPAN_AZURE_ACCOUNT_KEY, or azure_account_key in the "
+                                               "config file)")
+@click.option("--azure-account-key", hidden=True, expose_value=False, callback=lambda _ctx, _param, value:
+              _refuse_secret_flag(value, "--azure-account-key", "WINGSPAN_AZURE_ACCOUNT_KEY, "
+                                  "--azure-account-key-file or azure_account_key in the config file"))
+@click.option("--gcs-endpoint", help="GCS endpoint  [default: https://storage.googleapis.com]")
+@click.option("--gcs-credentials-file", help="a GCS service account's JSON key file (requests and signed "
+                                             "URLs use it)  [default: no credentials, as an emulator takes]")
+@click.option("--gcs-project", help="GCS project a missing bucket is created in")
 @click.option("--tls-cert", type=click.Path(dir_okay=False),
               help="PEM certificate chain served on both ports (TLS); read again when the file changes")
 @click.option("--tls-key", type=click.Path(dir_okay=False),

@@ -39,7 +39,7 @@ def wingspan_type_transformers() -> Sequence[TypeTransformer]:
 def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
     from wingspan.core.storage import store_for_uri
 
-    if uri.startswith(("file://", "s3://")):
+    if uri.startswith(("file://", "s3://", "abfs://", "az://", "gs://")):
         return store_for_uri(uri, settings)
     return None
 

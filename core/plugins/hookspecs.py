@@ -82,7 +82,7 @@ def wingspan_blob_stores(uri: str, settings: Settings) -> BlobStore | None:
     """A blob store for the root ``uri`` (its scheme says which), or None.
 
     Single replaceable step: the first plugin that returns a store wins; the built-in
-    implementation (``file://``, ``s3://``) answers last.
+    implementation (``file://``, ``s3://``, ``abfs://``, ``gs://``) answers last.
     """
 
 

@@ -1,10 +1,11 @@
-"""Blob storage: objects named by ``file://`` and ``s3://`` URIs, behind one async interface.
+"""Blob storage: objects named by ``file://``, ``s3://``, ``abfs://`` (Azure Blob Storage) and
+``gs://`` (Google Cloud Storage) URIs, behind one async interface.
 
 ``open_blob_store(settings)`` gives the configured store: the folder
-``$WINGSPAN_HOME/blobs`` by default, S3 or MinIO when ``settings.storage`` is an
-``s3://`` URL. The S3 implementation lives in :mod:`wingspan.core.storage.s3`,
-imported on first use; signed URLs for the local store are in
-:mod:`wingspan.core.storage.signing`.
+``$WINGSPAN_HOME/blobs`` by default, else the object store ``settings.storage`` names.
+The object stores live in :mod:`wingspan.core.storage.s3`, :mod:`~wingspan.core.storage.azure`
+and :mod:`~wingspan.core.storage.gcs`, imported on first use; signed URLs for the local store
+are in :mod:`wingspan.core.storage.signing`.
 """
 
 from __future__ import annotations

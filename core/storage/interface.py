@@ -1,13 +1,14 @@
 """The blob store interface: what the engine, the type engine and the server need of storage.
 
-Every method is async and names blobs by URI (``file:///abs/path`` or
-``s3://bucket/key``) below the store's ``root``. A missing object raises
-:class:`~wingspan.core.errors.NotFoundError` naming the URI; any other failure of
+Every method is async and names blobs by URI (``file:///abs/path``, ``s3://bucket/key``,
+``abfs://container/key`` or ``gs://bucket/key``) below the store's ``root``. A missing object
+raises :class:`~wingspan.core.errors.NotFoundError` naming the URI; any other failure of
 the backend raises :class:`~wingspan.core.errors.StorageError` with the cause
 chained. Implementations: :class:`~wingspan.core.storage.local.LocalBlobStore`
-(a folder) and ``wingspan.core.storage.s3.S3BlobStore`` (S3 or MinIO, imported
-on first use). A store holds connections: use it as ``async with`` or call
-:meth:`BlobStore.aclose`.
+(a folder), ``wingspan.core.storage.s3.S3BlobStore`` (S3 or MinIO),
+``wingspan.core.storage.azure.AzureBlobStore`` and ``wingspan.core.storage.gcs.GcsBlobStore``
+(the object stores imported on first use). A store holds connections: use it as
+``async with`` or call :meth:`BlobStore.aclose`.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import ClassVar, Literal, Self
 import anyio
 
 from wingspan.core.errors import NotFoundError, StorageError
-from wingspan.core.storage.uris import BlobUri, InvalidUriError, parse_uri, relative_key
+from wingspan.core.storage.uris import BlobUri, InvalidUriError, Scheme, parse_uri, relative_key
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -76,7 +77,7 @@ class BlobStore(abc.ABC):
     """Async object storage below one root URI."""
 
     #: the URI scheme this implementation serves
-    scheme: ClassVar[Literal["file", "s3"]]
+    scheme: ClassVar[Scheme]
 
     def __init__(self, root: str) -> None:
         parsed = parse_uri(root, prefix=True)
@@ -205,6 +206,11 @@ class BlobStore(abc.ABC):
         ``max_bytes`` bounds an upload's body where the store can enforce it on the URL itself
         (the local folder store's signed URLs); an S3 presigned PUT cannot carry a size limit,
         so there the limit is checked where the object is used (a bundle at registration)."""
+
+    def upload_headers(self) -> dict[str, str]:
+        """Headers a client must send with a PUT to a presigned URL of this store (Azure's
+        ``x-ms-blob-type``); none for most stores."""
+        return {}
 
     # ---- lifetime ------------------------------------------------------------------------
 

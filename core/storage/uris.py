@@ -1,12 +1,19 @@
-"""Blob URIs: ``file:///abs/path`` and ``s3://bucket/key``, parsed, checked and joined.
+"""Blob URIs: ``file:///abs/path``, ``s3://bucket/key``, ``abfs://container/key`` (Azure Blob
+Storage) and ``gs://bucket/key`` (Google Cloud Storage), parsed, checked and joined.
 
-Both kinds parse into one :class:`BlobUri` of ``scheme``, ``bucket`` (empty for
-``file``) and ``key``, the slash-separated path below the bucket, or below the
-filesystem root for ``file`` (``file:///data/a.bin`` has key ``data/a.bin``).
+Every kind parses into one :class:`BlobUri` of ``scheme``, ``bucket`` (empty for
+``file``; the container for ``abfs``) and ``key``, the slash-separated path below the
+bucket, or below the filesystem root for ``file`` (``file:///data/a.bin`` has key
+``data/a.bin``).
 
 ``file`` URIs percent-encode their path exactly as :meth:`pathlib.Path.as_uri`
-does, so the settings' ``storage_root`` round-trips. ``s3`` URIs carry the key
-as written, the way the AWS tools print them (``s3://b/my key``).
+does, so the settings' ``storage_root`` round-trips. Object-store URIs carry the key
+as written, the way the providers' tools print them (``s3://b/my key``).
+
+Azure is spelled as fsspec's adlfs and Flyte spell it: ``abfs://container/key``; adlfs's
+other spelling ``az://container/key`` is read as the same URI (and printed as ``abfs://``).
+The account is a setting (``azure_account``), not part of the URI: adlfs's
+``abfs://container@account.dfs.core.windows.net/key`` form is refused with a message saying so.
 
 A key is a list of segments joined by ``/``; no segment may be empty, ``.`` or
 ``..`` or hold a NUL, so no key can climb out of its root. A *prefix* (for
@@ -26,17 +33,29 @@ __all__ = [
     "SCHEMES",
     "BlobUri",
     "InvalidUriError",
+    "Scheme",
     "check_key",
     "join_uri",
     "parse_uri",
     "relative_key",
 ]
 
-Scheme = Literal["file", "s3"]
-SCHEMES: tuple[Scheme, ...] = ("file", "s3")
+Scheme = Literal["file", "s3", "abfs", "gs"]
+SCHEMES: tuple[Scheme, ...] = ("file", "s3", "abfs", "gs")
+# other spellings of a scheme, read as that scheme
+_ALIASES: dict[str, Scheme] = {"az": "abfs"}
 
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_S3_KEY_MAX_BYTES = 1024
+# what each provider accepts as a bucket (Azure: a container) name, and how to say it
+_BUCKETS: dict[str, tuple[re.Pattern[str], str]] = {
+    "s3": (re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+           "3-63 characters of a-z, 0-9, '.' and '-', starting and ending with a letter or digit"),
+    "abfs": (re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"),
+             "3-63 characters of a-z, 0-9 and single '-', starting and ending with a letter or digit"),
+    "gs": (re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$"),
+           "3-63 characters of a-z, 0-9, '.', '_' and '-', starting and ending with a letter or digit"),
+}
+_PROVIDERS = {"s3": "S3", "abfs": "Azure", "gs": "GCS"}
+_KEY_MAX_BYTES = 1024  # S3's and GCS's limit (Azure allows 1024 characters)
 
 
 class InvalidUriError(UserError, ValueError):
@@ -75,7 +94,7 @@ class BlobUri:
     def __str__(self) -> str:
         if self.scheme == "file":
             return "file:///" + quote(self.key, safe="/")
-        return f"s3://{self.bucket}/{self.key}"
+        return f"{self.scheme}://{self.bucket}/{self.key}"
 
     @property
     def is_prefix(self) -> bool:
@@ -101,8 +120,10 @@ class BlobUri:
 
 
 def parse_uri(text: str, *, prefix: bool = False) -> BlobUri:
-    """Parses ``file:///...`` or ``s3://bucket/...``; ``prefix=True`` also accepts folders."""
-    scheme, sep, rest = text.partition("://")
+    """Parses ``file:///...``, ``s3://bucket/...``, ``abfs://container/...`` (or ``az://``) or
+    ``gs://bucket/...``; ``prefix=True`` also accepts folders."""
+    written, sep, rest = text.partition("://")
+    scheme = _ALIASES.get(written, written)
     if not sep or scheme not in SCHEMES:
         raise InvalidUriError(
             f"unsupported blob URI {text!r}: expected one of "
@@ -119,14 +140,19 @@ def parse_uri(text: str, *, prefix: bool = False) -> BlobUri:
         key = unquote(path, errors="strict")
         return BlobUri("file", "", check_key(key, prefix=prefix, uri=text))
     bucket, _, key = rest.partition("/")
-    if not _BUCKET.match(bucket) or ".." in bucket:
+    provider = _PROVIDERS[scheme]
+    if scheme == "abfs" and "@" in bucket:
         raise InvalidUriError(
-            f"invalid S3 bucket {bucket!r} in {text!r}: 3-63 characters of a-z, 0-9, '.' "
-            "and '-', starting and ending with a letter or digit"
+            f"invalid Azure URI {text!r}: write abfs://CONTAINER/path and set the storage account "
+            "as azure_account (WINGSPAN_AZURE_ACCOUNT); the container@account.host form is not read"
         )
-    if len(key.encode()) > _S3_KEY_MAX_BYTES:
-        raise InvalidUriError(f"S3 key in {text[:80]!r}... is longer than 1024 bytes")
-    return BlobUri("s3", bucket, check_key(key, prefix=prefix, uri=text))
+    pattern, rule = _BUCKETS[scheme]
+    if not pattern.match(bucket) or ".." in bucket:
+        what = "container" if scheme == "abfs" else "bucket"
+        raise InvalidUriError(f"invalid {provider} {what} {bucket!r} in {text!r}: {rule}")
+    if len(key.encode()) > _KEY_MAX_BYTES:
+        raise InvalidUriError(f"{provider} key in {text[:80]!r}... is longer than 1024 bytes")
+    return BlobUri(scheme, bucket, check_key(key, prefix=prefix, uri=text))
 
 
 def join_uri(base: str, *parts: str) -> str:

@@ -39,7 +39,16 @@ def unreadable_reason(uri: str, *, folder: bool = False) -> str:
             return ""
         return ("no S3 endpoint is configured: set WINGSPAN_S3_ENDPOINT (and "
                 "WINGSPAN_S3_ACCESS_KEY, WINGSPAN_S3_SECRET_KEY), or s3_endpoint in the config file")
-    return f"no blob store serves {scheme}:// URLs (http(s), s3 and file ones are read)"
+    if scheme in ("abfs", "az"):
+        from wingspan.core.config import Settings
+
+        if Settings.load().azure_account:
+            return ""
+        return ("no Azure storage account is configured: set WINGSPAN_AZURE_ACCOUNT and "
+                "WINGSPAN_AZURE_ACCOUNT_KEY, or azure_account in the config file")
+    if scheme == "gs":
+        return ""  # Google's endpoint by default; credentials only if the bucket asks for them
+    return f"no blob store serves {scheme}:// URLs (http(s), s3, abfs, gs and file ones are read)"
 
 
 def check_readable(uri: str, what: str, *, folder: bool = False) -> None:

@@ -17,6 +17,8 @@ from scripts.testenv.base import ServiceError, load_env
 SERVICES = {
     "postgres": "scripts.testenv.postgres",
     "minio": "scripts.testenv.minio",
+    "azurite": "scripts.testenv.azurite",
+    "fakegcs": "scripts.testenv.fakegcs",
     "etcd": "scripts.testenv.etcd",
     "kube": "scripts.testenv.kube",
     "keycloak": "scripts.testenv.keycloak",

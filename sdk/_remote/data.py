@@ -90,7 +90,7 @@ async def upload_local_files(transport: Transport, value: Any, lt: Any, project:
         md5 = hashlib.md5(data).digest()
         location = await transport.call("create_upload_location", v1.CreateUploadLocationRequest(
             project=project, domain=domain, filename=path.name, content_md5=md5), f"upload {path}")
-        await put_signed(transport.endpoint, location.signed_url, data, md5, str(path))
+        await put_signed(transport.endpoint, location, data, md5, str(path))
         return File(str(location.native_url)) if isinstance(value, File) else str(location.native_url)
     if isinstance(value, list) and lt.kind == "collection_type":
         return [await upload_local_files(transport, item, lt.value, project, domain) for item in value]

@@ -52,7 +52,7 @@ async def register(transport: Transport, target: Any, project: str, domain: str,
     # before anything is registered: an ImageSpec's image must be in its registry
     await anyio.to_thread.run_sync(lambda: ensure_images(plan.tasks, build=build_images))
     if not await _registered_before(transport, plan.tasks[:1]):
-        await put_signed(transport.endpoint, location.signed_url, bundle.data, md5, "the code bundle")
+        await put_signed(transport.endpoint, location, bundle.data, md5, "the code bundle")
     created = Registered(version)
 
     async def one(method: str, request: Any, what: str, name: str) -> None:

@@ -43,7 +43,7 @@ class ProxyUploads:
         name = uri.rsplit("/", 1)[-1]
         location = await self.transport.call("create_upload_location", v1.CreateUploadLocationRequest(
             project=self.project, domain=self.domain, filename=name, content_md5=md5), f"upload {name}")
-        await put_signed(self.transport.endpoint, location.signed_url, data, md5, name)
+        await put_signed(self.transport.endpoint, location, data, md5, name)
         self.placed[uri] = str(location.native_url)
 
     async def upload_file(self, path: Path, uri: str) -> None:
@@ -75,12 +75,14 @@ class ProxyUploads:
         return literal
 
 
-async def put_signed(endpoint: Endpoint, signed_url: str, data: bytes, md5: bytes, what: str) -> None:
-    """PUTs ``data`` to a signed URL of the data proxy of the server at ``endpoint``, with its
-    digest for the store to check (verified as the endpoint's TLS settings say)."""
+async def put_signed(endpoint: Endpoint, location: v1.CreateUploadLocationResponse, data: bytes, md5: bytes,
+                     what: str) -> None:
+    """PUTs ``data`` to the signed URL of an upload location of the server at ``endpoint``, with
+    the headers the store asks for and the digest for it to check (verified as the endpoint's
+    TLS settings say)."""
+    headers = {**location.headers, "Content-MD5": base64.b64encode(md5).decode()}
     async with httpx.AsyncClient(timeout=300, verify=endpoint.http_verify()) as http:
-        response = await http.put(signed_url, content=data,
-                                  headers={"Content-MD5": base64.b64encode(md5).decode()})
+        response = await http.put(location.signed_url, content=data, headers=headers)
     if response.status_code >= 300:
         raise RemoteError(f"uploading {what} failed with {response.status_code}: {response.text[:200]}")
 

@@ -2,8 +2,10 @@
 
 Large data never travels in API messages: a client asks for a location, then PUTs
 or GETs the bytes straight at the blob store with a signed, expiring URL
-(presigned S3 URLs on S3/MinIO; on the local folder store, HMAC-signed URLs to the
-server's own HTTP port, served by :mod:`wingspan.server.api.blobs`).
+(presigned S3 URLs on S3/MinIO, SAS URLs on Azure, V4 signed URLs on GCS; on the local
+folder store, HMAC-signed URLs to the server's own HTTP port, served by
+:mod:`wingspan.server.api.blobs`). An upload location names the headers its PUT must carry
+(Azure's kind of blob), which the store says.
 """
 
 from __future__ import annotations
@@ -72,7 +74,8 @@ class DataProxy:
                  else self.settings.max_data_upload_bytes)
         url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in, max_bytes=limit)
         return v1.CreateUploadLocationResponse(
-            signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in
+            signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in,
+            headers=self.store.upload_headers(),
         )
 
     async def create_download_location(self, request: Any) -> Any:

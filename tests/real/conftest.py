@@ -13,6 +13,12 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
   with small objects); everything below it is deleted afterwards.
 - ``s3_server``: a server with its engine, keeping its data in MinIO under ``s3_settings``'
   prefix (emptied afterwards); its worker processes get the store's settings by environment.
+- ``azurite_env`` / ``fakegcs_env`` (session): ``WINGSPAN_TEST_AZURE_*`` (Azurite's endpoint,
+  account and key) and ``WINGSPAN_TEST_GCS_*`` (fake-gcs-server's endpoint and project).
+- ``gcs_token_endpoint`` (session): a loopback OAuth token endpoint that checks the service
+  account's JWT as Google documents it, and a credentials file whose ``token_uri`` names it.
+- ``store_settings`` / ``blob_store`` / ``store_server``: the same, for each object store in
+  turn (parametrized ``s3``, ``azure``, ``gcs``; see tests/real/stores.py).
 - ``keycloak_env`` (session): ``WINGSPAN_TEST_KEYCLOAK_*`` (issuer URL, a confidential client of
   the realm ``wingspan`` and a user in its group ``ml-team``; see scripts/testenv/keycloak.py).
 - ``jaeger_env`` (session): ``WINGSPAN_TEST_OTLP_ENDPOINT`` (OTLP over HTTP in) and
@@ -23,15 +29,17 @@ cannot start fails the tests that need it, loudly and with the reason; never a s
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from scripts.testenv import jaeger, keycloak, minio, nats, postgres, registry
+from scripts.testenv import azurite, fakegcs, jaeger, keycloak, minio, nats, postgres, registry
 from scripts.testenv.base import ServiceError
+from tests.real.stores import STORE_KINDS, TokenEndpoint, settings_for, small_parts
 from tests.unit.remote.servers import api_server
 from wingspan.core.config import Settings
+from wingspan.core.storage import BlobStore, open_blob_store
 from wingspan.core.storage.s3 import S3BlobStore
 from wingspan.server.serve import ApiServer
 
@@ -63,6 +71,61 @@ def pg_dsn(postgres_env: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def minio_env() -> dict[str, str]:
     return _ensure("minio", minio.ensure)
+
+
+@pytest.fixture(scope="session")
+def azurite_env() -> dict[str, str]:
+    return _ensure("azurite", azurite.ensure)
+
+
+@pytest.fixture(scope="session")
+def fakegcs_env() -> dict[str, str]:
+    return _ensure("fakegcs", fakegcs.ensure)
+
+
+@pytest.fixture(scope="session")
+def gcs_token_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TokenEndpoint]:
+    with TokenEndpoint.serving(tmp_path_factory.mktemp("gcs-credentials")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def store_settings(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Settings whose storage is a fresh prefix in the test bucket of ``store_kind``'s service."""
+    if store_kind == "s3":
+        settings: Settings = request.getfixturevalue("s3_settings")
+        return settings
+    env = request.getfixturevalue("azurite_env" if store_kind == "azure" else "fakegcs_env")
+    tokens = request.getfixturevalue("gcs_token_endpoint") if store_kind == "gcs" else None
+    return settings_for(store_kind, env, tmp_path / "home", tokens)
+
+
+@pytest.fixture
+async def blob_store(store_settings: Settings) -> AsyncIterator[BlobStore]:
+    """An open store of each kind on a fresh prefix (5 MiB parts, so uploads in parts show with
+    small objects); everything below it is deleted afterwards."""
+    store = small_parts(open_blob_store(store_settings))
+    async with store:
+        await store.ensure_bucket()
+        yield store
+        await store.delete_prefix(store.root + "/")
+
+
+@pytest.fixture
+async def store_server(store_settings: Settings, tmp_path: Path) -> AsyncIterator[ApiServer]:
+    """A server with its engine on each kind of store (emptied afterwards). Unlike ``s3_server``,
+    nothing is put in this process's environment: worker processes learn the store from the
+    store's own ``environment()``, as under ``wingspan serve``."""
+    async with api_server(tmp_path / "home", engine=True, settings=store_settings) as running:
+        yield running
+    async with open_blob_store(store_settings) as store:
+        await store.delete_prefix(store.root + "/")
 
 
 @pytest.fixture(scope="session")

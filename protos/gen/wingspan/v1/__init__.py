@@ -1413,12 +1413,21 @@ class CreateUploadLocationResponse(betterproto2.Message):
 
     native_url: "str" = betterproto2.field(2, betterproto2.TYPE_STRING)
     """
-    the object's storage URI (file:// or s3://) to reference in registrations
+    the object's storage URI (file://, s3://, abfs:// or gs://) to reference in registrations
     """
 
     expires_at: "datetime.datetime | None" = betterproto2.field(
         3, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Timestamp, optional=True
     )
+
+    headers: "dict[str, str]" = betterproto2.field(
+        4,
+        betterproto2.TYPE_MAP,
+        map_meta=betterproto2.map_meta(betterproto2.TYPE_STRING, betterproto2.TYPE_STRING),
+    )
+    """
+    headers the PUT must carry besides the body (Azure's x-ms-blob-type); empty for most stores
+    """
 
 
 default_message_pool.register_message(
