@@ -1,9 +1,10 @@
-"""Tasks the custom-object tests run (a Dask job's runner pod imports them by name, as
-``wingspan execute`` in a pod of the node agent). No tests here."""
+"""Tasks the custom-object tests run (a Dask job's runner pod imports them by
+name, as ``wingspan execute`` in a pod of the node agent). No tests here."""
 
 from __future__ import annotations
 
 from wingspan_dask import Dask
+from wingspan_ray import HeadNode, Ray, WorkerGroup
 from wingspan_spark import Spark
 
 from wingspan import current_context, task
@@ -27,3 +28,10 @@ def dask_scheduler_of(n: int) -> str:
 @task(task_config=Dask(workers=1))
 def dask_fails(message: str) -> str:
     raise ValueError(message)
+
+
+@task(task_config=Ray(head=HeadNode(num_cpus=1), workers=[WorkerGroup(replicas=2, num_cpus=2)],
+                      runtime_env={"env_vars": {"STAGE": "test"}}))
+def ray_sum(n: int) -> int:
+    return n * (n + 1) // 2
+

@@ -1,6 +1,6 @@
-"""The Kubernetes targets of the Spark and Dask plugins take their cluster settings from the
-same configuration as their own tables: a ``--config`` file's ``[plugins.k8s]`` reaches
-``spark-k8s`` and ``dask-k8s`` (a hook is given only its
+"""The Kubernetes targets of the Spark, Dask and Ray plugins take their cluster settings from
+the same configuration as their own tables: a ``--config`` file's ``[plugins.k8s]`` reaches
+``spark-k8s``, ``dask-k8s`` and ``ray-k8s`` (a hook is given only its
 own plugin's table, so these targets once read ``[plugins.k8s]`` from the default file and
 the environment only, and a served ``--config`` file's cluster never reached them)."""
 
@@ -13,7 +13,7 @@ import pytest
 from wingspan.core.config import Settings
 from wingspan.core.plugins.manager import load_plugins
 
-TARGETS = ("spark-k8s", "dask-k8s")
+TARGETS = ("spark-k8s", "dask-k8s", "ray-k8s")
 
 
 @pytest.fixture
@@ -53,6 +53,6 @@ def test_the_plugins_own_variables_still_count_over_the_file(config_file: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WINGSPAN_K8S_NAMESPACE_TEMPLATE", "env-{project}")
     plugins = load_plugins(settings=Settings.load(config_file=config_file))
-    [dask] = [plugin for plugin in plugins.task_plugins if plugin.name == "dask-k8s"]
-    assert dask.config.namespace_template == "env-{project}"  # type: ignore[attr-defined]
-    assert dask.config.default_image == "registry.local/wingspan:7"  # type: ignore[attr-defined]
+    [ray] = [plugin for plugin in plugins.task_plugins if plugin.name == "ray-k8s"]
+    assert ray.config.namespace_template == "env-{project}"  # type: ignore[attr-defined]
+    assert ray.config.default_image == "registry.local/wingspan:7"  # type: ignore[attr-defined]

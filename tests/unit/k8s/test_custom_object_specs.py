@@ -151,16 +151,19 @@ def test_a_submitted_driver_keeps_the_applications_settings() -> None:
 
 def test_the_local_targets_stay_the_defaults() -> None:
     from wingspan_dask import hooks as dask_hooks
+    from wingspan_ray import RayConfig
+    from wingspan_ray import hooks as ray_hooks
     from wingspan_spark import hooks as spark_hooks
 
     from wingspan.core.config import Settings
 
     settings = Settings.load(env={})
     plugins = [*spark_hooks.wingspan_task_plugins(SparkPluginConfig(), settings),
-               *dask_hooks.wingspan_task_plugins(DaskConfig(), settings)]
+               *dask_hooks.wingspan_task_plugins(DaskConfig(), settings),
+               *ray_hooks.wingspan_task_plugins(RayConfig(), settings)]
     registry = TaskPluginRegistry(plugins)
     assert [p.name for p in registry.serving("spark")] == ["spark-k8s", "spark-local"]
-    kinds = ("spark", "dask")
+    kinds = ("spark", "dask", "ray")
     for kind in kinds:
         assert registry.choose(kind).name == f"{kind}-local", kind  # type: ignore[union-attr]
     chosen = TaskPluginRegistry(plugins, {kind: f"{kind}-k8s" for kind in kinds})
