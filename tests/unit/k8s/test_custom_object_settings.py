@@ -1,6 +1,6 @@
-"""The Kubernetes targets of the Spark, Dask and Ray plugins take their cluster settings from
-the same configuration as their own tables: a ``--config`` file's ``[plugins.k8s]`` reaches
-``spark-k8s``, ``dask-k8s`` and ``ray-k8s`` (a hook is given only its
+"""The Kubernetes targets of the Spark, Dask, Ray and MPI plugins take their cluster settings
+from the same configuration as their own tables: a ``--config`` file's ``[plugins.k8s]``
+reaches ``spark-k8s``, ``dask-k8s``, ``ray-k8s`` and ``mpi-k8s`` (a hook is given only its
 own plugin's table, so these targets once read ``[plugins.k8s]`` from the default file and
 the environment only, and a served ``--config`` file's cluster never reached them)."""
 
@@ -13,7 +13,7 @@ import pytest
 from wingspan.core.config import Settings
 from wingspan.core.plugins.manager import load_plugins
 
-TARGETS = ("spark-k8s", "dask-k8s", "ray-k8s")
+TARGETS = ("spark-k8s", "dask-k8s", "ray-k8s", "mpi-k8s")
 
 
 @pytest.fixture
