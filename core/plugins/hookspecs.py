@@ -49,8 +49,11 @@ def wingspan_config_schema() -> type | None:
 
 
 @hookspec
-def wingspan_task_plugins(config: Any) -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
-    """Task plugins (targets) this plugin provides, each serving some task types.
+def wingspan_task_plugins(config: Any, settings: Settings) -> Sequence[TaskPlugin]:  # type: ignore[empty-body]
+    """Task plugins (targets) this plugin provides, each serving some task types. A hook may
+    take the platform's ``settings`` too (the whole configuration, as ``--config`` gave it):
+    a target built on another plugin's settings (``spark-k8s`` on ``[plugins.k8s]``) reads
+    that plugin's table from them.
 
     Stackable: every plugin's task plugins are registered. When several serve one task
     type, configuration chooses (``task_targets``, e.g. ``python=local-process``).

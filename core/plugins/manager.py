@@ -198,7 +198,7 @@ def _collect(plugins: Plugins, name: str, plugin: object, config: Any,
     builders: list[ImageBuilder] = []
     for impl in hooks.wingspan_task_plugins.get_hookimpls():
         if impl.plugin is plugin:
-            for item in _call(impl, "wingspan_task_plugins", config):
+            for item in _call(impl, "wingspan_task_plugins", config, settings):
                 if not isinstance(item, TaskPlugin) or not item.name or not item.task_types:
                     raise _HookError("wingspan_task_plugins", f"returned {item!r}, which is not a TaskPlugin "
                                      "with a name and task_types")
@@ -277,9 +277,9 @@ def _invoke(impl: pluggy.HookImpl, config: Any, settings: Settings | None = None
     return impl.function(**{name: given[name] for name in impl.argnames if name in given})
 
 
-def _call(impl: pluggy.HookImpl, hook: str, config: Any) -> list[Any]:
+def _call(impl: pluggy.HookImpl, hook: str, config: Any, settings: Settings | None = None) -> list[Any]:
     try:
-        result = _invoke(impl, config)
+        result = _invoke(impl, config, settings)
     except Exception as exc:
         raise _HookError(hook, _describe(exc)) from exc
     if result is None:

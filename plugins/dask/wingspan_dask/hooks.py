@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 
-from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
+from wingspan.plugin import Settings, TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
 from wingspan_dask._config import DaskConfig
 from wingspan_dask._environment import DaskEnvironment
 from wingspan_dask._frames import DaskFrameTransformer
@@ -21,12 +21,15 @@ def wingspan_config_schema() -> type:
 
 
 @hookimpl
-def wingspan_task_plugins(config: DaskConfig) -> Sequence[TaskPlugin]:
+def wingspan_task_plugins(config: DaskConfig, settings: Settings) -> Sequence[TaskPlugin]:
     targets: list[TaskPlugin] = []
     if importlib.util.find_spec("wingspan_k8s") is not None:  # the extra wingspan-dask[k8s]
+        from wingspan_k8s import K8sConfig
+
         from wingspan_dask._kubernetes import DaskK8sTarget
 
-        targets.append(DaskK8sTarget(config))
+        # the cluster is [plugins.k8s]'s, from the same settings (--config) as this plugin's table
+        targets.append(DaskK8sTarget(config, K8sConfig.from_settings(settings)))
     return [*targets, DaskInProcess(), DaskLocal()]  # the last registered is the default
 
 

@@ -92,9 +92,16 @@ class K8sConfig:
         """Every layer: the platform's table (``settings``, default ``Settings.load(env=env)``),
         then ``$WINGSPAN_K8S_CONFIG`` (or ``config_file``), ``WINGSPAN_K8S_*`` and ``overrides``."""
         env = os.environ if env is None else env
-        settings = settings or Settings.load(env=env)
-        base = read_plugin_config(PLUGIN, cls, settings.plugin_table(PLUGIN))
+        base = cls.from_settings(settings or Settings.load(env=env))
         return base.over_own_settings(env, config_file, **overrides)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> K8sConfig:
+        """The ``[plugins.k8s]`` table of the platform's ``settings`` (the config file that
+        ``--config`` named, and ``WINGSPAN_PLUGINS__K8S__*``), without the plugin's own file
+        and variables: for a target of another plugin built on these settings (``spark-k8s``),
+        which applies those on first use."""
+        return read_plugin_config(PLUGIN, cls, settings.plugin_table(PLUGIN))
 
     def over_own_settings(self, env: Mapping[str, str] | None = None, config_file: str | Path | None = None,
                           **overrides: Any) -> K8sConfig:

@@ -21,7 +21,8 @@ rest, the same way for every operator:
   pod, which writes ``outputs.pb`` (or the task's own ``error.pb``) under the prefix.
 - **abort** deletes the object and waits (``abort_wait_seconds``) until it is gone.
 - **logs**: ``read_logs`` reads the pod that ``log_source`` names from the object's status
-  (the Spark driver, the Dask job runner).
+  (the Spark driver, the Dask job runner), or that ``find_log_source`` looks up by label (a
+  RayJob's submitter or head).
 - The handle names the object (group, version, plural, namespace, name, uid), so another
   engine replica resumes following it after a crash.
 
@@ -198,6 +199,11 @@ class CustomObjectPlugin(TaskPlugin, ReadsLogs):
     def log_source(self, obj: dict[str, Any]) -> tuple[str, str] | None:
         """The pod and container whose log is the attempt's (None: none yet)."""
         return None
+
+    async def find_log_source(self, cluster: Cluster, obj: dict[str, Any]) -> tuple[str, str] | None:
+        """``log_source``, for an operator whose status does not name the pod: a subclass may
+        look it up (by its operator's labels) on ``cluster``."""
+        return self.log_source(obj)
 
     def task_pod(self, attempt: Attempt) -> dict[str, Any]:
         """The pod a Python task's attempt runs as (the pod plugin's): its container runs
@@ -452,7 +458,7 @@ class CustomObjectPlugin(TaskPlugin, ReadsLogs):
                               namespace, name)
             if obj is None:
                 raise NotFoundError(f"{handle['kind']} {namespace}/{name} does not exist (any more)")
-            source = self.log_source(obj)
+            source = await self.find_log_source(cluster, obj)
             if source is None:
                 return b""
             try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 __all__ = ["MPIConfig"]
 
@@ -19,3 +20,16 @@ class MPIConfig:
     # seconds an MPI job is given to end after a rank was lost or the attempt stopped,
     # before what is left of it is killed
     stop_grace: float = 2.0
+
+    # Kubernetes (target mpi-k8s: an MPIJob per attempt for Kubeflow's MPI operator; the cluster
+    # is [plugins.k8s]'s): the image of the launcher and workers ("": the task's image, else
+    # [plugins.k8s] default_image; it needs Open MPI, an SSH server, mpi4py and Wingspan), the
+    # launcher's mpirun (mpirun_args are added to it), what each rank runs before the attempt's
+    # `wingspan execute`, what the workers run (an SSH server in the foreground), and fields
+    # merged over every MPIJob's spec (checked against its schema at each start)
+    k8s_image: str = ""
+    k8s_mpirun_command: list[str] = dataclasses.field(default_factory=lambda: ["mpirun"])
+    k8s_rank_command: list[str] = dataclasses.field(
+        default_factory=lambda: ["python3", "-m", "wingspan_mpi.pod_rank"])
+    k8s_worker_command: list[str] = dataclasses.field(default_factory=lambda: ["/usr/sbin/sshd", "-De"])
+    k8s_job: dict[str, Any] = dataclasses.field(default_factory=dict)

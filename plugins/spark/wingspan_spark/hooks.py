@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Sequence
 
-from wingspan.plugin import TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
+from wingspan.plugin import Settings, TaskEnvironment, TaskPlugin, TypeTransformer, hookimpl
 from wingspan_spark._config import SparkPluginConfig
 from wingspan_spark._frames import TRANSFORMER
 from wingspan_spark._local import SparkLocalTarget
@@ -24,12 +24,15 @@ def wingspan_config_schema() -> type:
 
 
 @hookimpl
-def wingspan_task_plugins(config: SparkPluginConfig) -> Sequence[TaskPlugin]:
+def wingspan_task_plugins(config: SparkPluginConfig, settings: Settings) -> Sequence[TaskPlugin]:
     targets: list[TaskPlugin] = []
     if importlib.util.find_spec("wingspan_k8s") is not None:  # the extra wingspan-spark[k8s]
+        from wingspan_k8s import K8sConfig
+
         from wingspan_spark._kubernetes import SparkK8sTarget
 
-        targets.append(SparkK8sTarget(config))
+        # the cluster is [plugins.k8s]'s, from the same settings (--config) as this plugin's table
+        targets.append(SparkK8sTarget(config, K8sConfig.from_settings(settings)))
     return [*targets, SparkLocalTarget()]  # the last registered is the default
 
 

@@ -33,7 +33,6 @@ from wingspan_spark._config import SparkPluginConfig
 from wingspan_spark._kubernetes import SparkK8sTarget
 
 from tests.k8s_agent import NodeAgent
-from tests.k8s_agent.cluster import KubeApiserver
 from tests.k8s_agent.waits import phase_in, wait_for_pod
 from wingspan._runner.run import SdkResolver, SdkTaskRunner
 from wingspan.core.engine.attempt_files import AttemptFiles
@@ -52,56 +51,7 @@ else:  # by the name the runner pod imports it by (this folder is on its PYTHONP
 
 pytestmark = pytest.mark.real
 
-HERE = Path(__file__).resolve().parent
 MERGE = "application/merge-patch+json"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> LocalBlobStore:
-    return LocalBlobStore(tmp_path / "blobs")
-
-
-@pytest.fixture
-async def k8s_config(kube_apiserver: KubeApiserver, node_agent: NodeAgent, core: CoreV1Api,
-                     tmp_path: Path) -> AsyncIterator[Callable[..., K8sConfig]]:
-    """K8sConfig for this test's node, in namespaces of its own (removed afterwards)."""
-    prefix = f"c{uuid.uuid4().hex[:8]}"
-
-    def make(**overrides: Any) -> K8sConfig:
-        values: dict[str, Any] = {
-            "kubeconfig": str(kube_apiserver.kubeconfig), "node_name": node_agent.node_names[0],
-            "namespace_template": prefix + "-{project}-{domain}",
-            "execute_command": [sys.executable, "-m", "wingspan.cli", "execute"],
-            "env": {"PYTHONPATH": str(HERE), "WINGSPAN_HOME": str(tmp_path / "pod-home")},
-            "abort_grace_seconds": 1, "cleanup_after_seconds": -1, **overrides,
-        }
-        return K8sConfig(**values)
-
-    yield make
-    for namespace in (await core.list_namespace()).items:
-        name = namespace.metadata.name
-        if name.startswith(prefix):
-            await core.delete_collection_namespaced_pod(name, grace_period_seconds=0)
-            await core.delete_namespace(name)
-            try:
-                await core.replace_namespace_finalize(name, {"metadata": {"name": name},
-                                                             "spec": {"finalizers": []}})  # type: ignore[arg-type]
-            except ApiException as exc:
-                if exc.status != 404:
-                    raise
-
-
-@pytest.fixture
-async def plugins() -> AsyncIterator[list[CustomObjectPlugin]]:
-    made: list[CustomObjectPlugin] = []
-    yield made
-    for plugin in made:
-        await plugin.aclose()
-
-
-@pytest.fixture
-def custom(kube_client: ApiClient) -> CustomObjectsApi:
-    return CustomObjectsApi(kube_client)
 
 
 def spark_target(plugins: list[CustomObjectPlugin], k8s: K8sConfig, **spark: Any) -> SparkK8sTarget:

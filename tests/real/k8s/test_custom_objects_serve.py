@@ -3,7 +3,9 @@ on the real API server. A workflow registered and run with `wingspan run --remot
 DaskJob; the test plays the Dask operator (no operator runs here: it makes the job's runner
 pod from ``spec.job.spec`` with ``DASK_SCHEDULER_ADDRESS`` and writes the job's status through
 the status subresource), the node agent runs the runner pod (``wingspan execute`` of the
-registered bundle), and the run's output comes back through the server."""
+registered bundle), and the run's output comes back through the server. The cluster settings
+(``[plugins.k8s]``) come from the file given as ``wingspan serve --config``, as a deployment's
+would: the dask-k8s target takes them from the server's settings."""
 
 from __future__ import annotations
 
@@ -82,21 +84,24 @@ async def test_a_dask_task_runs_as_a_daskjob_through_wingspan_serve(
     source.write_text(WORKFLOW)
     prefix = f"d{uuid.uuid4().hex[:8]}"
     namespace = f"{prefix}-default-development"
-    env = {
-        "WINGSPAN_HOME": str(tmp_path / "home"), "WINGSPAN_TASK_TARGETS": "dask=dask-k8s",
-        "WINGSPAN_PLUGINS__K8S__KUBECONFIG": str(kube_apiserver.kubeconfig),
-        "WINGSPAN_PLUGINS__K8S__NODE_NAME": node_agent.node_names[0],
-        "WINGSPAN_PLUGINS__K8S__NAMESPACE_TEMPLATE": prefix + "-{project}-{domain}",
-        "WINGSPAN_PLUGINS__K8S__EXECUTE_COMMAND": json.dumps(
-            [sys.executable, "-m", "wingspan.cli", "execute"]),
-        "WINGSPAN_PLUGINS__K8S__ENV": json.dumps({"WINGSPAN_HOME": str(tmp_path / "pod-home")}),
-        "WINGSPAN_PLUGINS__K8S__CLEANUP_AFTER_SECONDS": "-1",
-    }
+    config = tmp_path / "wingspan.toml"
+    config.write_text(f"""
+task_targets = "dask=dask-k8s"
+
+[plugins.k8s]
+kubeconfig = {json.dumps(str(kube_apiserver.kubeconfig))}
+node_name = {json.dumps(node_agent.node_names[0])}
+namespace_template = {json.dumps(prefix + "-{project}-{domain}")}
+execute_command = {json.dumps([sys.executable, "-m", "wingspan.cli", "execute"])}
+env = {{ WINGSPAN_HOME = {json.dumps(str(tmp_path / "pod-home"))} }}
+cleanup_after_seconds = -1
+""")
+    env = {"WINGSPAN_HOME": str(tmp_path / "home")}
     handled: list[str] = []
     await core.create_namespace({"metadata": {"name": namespace}})  # type: ignore[arg-type]  # for the watch
     operator = asyncio.ensure_future(play_the_operator(custom, core, namespace, scheduler, handled))
     try:
-        async with wingspan_serve(env=env) as (server, _, grpc_host, grpc_port):
+        async with wingspan_serve("--config", str(config), env=env) as (server, _, grpc_host, grpc_port):
             where = {"WINGSPAN_ENDPOINT": f"{grpc_host}:{grpc_port}",
                      "WINGSPAN_HOME": str(tmp_path / "client")}
             try:

@@ -151,17 +151,27 @@ def test_a_submitted_driver_keeps_the_applications_settings() -> None:
 
 def test_the_local_targets_stay_the_defaults() -> None:
     from wingspan_dask import hooks as dask_hooks
+    from wingspan_mpi import MPIConfig
+    from wingspan_mpi import hooks as mpi_hooks
+    from wingspan_ray import RayConfig
+    from wingspan_ray import hooks as ray_hooks
     from wingspan_spark import hooks as spark_hooks
 
-    plugins = [*spark_hooks.wingspan_task_plugins(SparkPluginConfig()),
-               *dask_hooks.wingspan_task_plugins(DaskConfig())]
+    from wingspan.core.config import Settings
+
+    settings = Settings.load(env={})
+    plugins = [*spark_hooks.wingspan_task_plugins(SparkPluginConfig(), settings),
+               *dask_hooks.wingspan_task_plugins(DaskConfig(), settings),
+               *ray_hooks.wingspan_task_plugins(RayConfig(), settings),
+               *mpi_hooks.wingspan_task_plugins(MPIConfig(), settings)]
     registry = TaskPluginRegistry(plugins)
     assert [p.name for p in registry.serving("spark")] == ["spark-k8s", "spark-local"]
-    assert registry.choose("spark").name == "spark-local"  # type: ignore[union-attr]
-    assert registry.choose("dask").name == "dask-local"  # type: ignore[union-attr]
-    chosen = TaskPluginRegistry(plugins, {"spark": "spark-k8s", "dask": "dask-k8s"})
-    assert chosen.choose("spark").name == "spark-k8s"  # type: ignore[union-attr]
-    assert chosen.choose("dask").name == "dask-k8s"  # type: ignore[union-attr]
+    kinds = ("spark", "dask", "ray", "mpi")
+    for kind in kinds:
+        assert registry.choose(kind).name == f"{kind}-local", kind  # type: ignore[union-attr]
+    chosen = TaskPluginRegistry(plugins, {kind: f"{kind}-k8s" for kind in kinds})
+    for kind in kinds:
+        assert chosen.choose(kind).name == f"{kind}-k8s", kind  # type: ignore[union-attr]
 
 
 # ---- Dask ---------------------------------------------------------------------------------------

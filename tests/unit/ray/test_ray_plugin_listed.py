@@ -14,3 +14,4 @@ def test_plugins_list_shows_the_ray_plugin() -> None:
     line = next(line for line in done.stdout.splitlines() if line.startswith("ray "))
     assert "wingspan-ray" in line
     assert "ray-local (ray)" in line and "RayEnvironment (ray)" in line and "ray-dataset" in line
+    assert "ray-k8s (ray)" in line  # a RayJob per attempt (wingspan-k8s is installed here)
