@@ -10,6 +10,7 @@ link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}
 from __future__ import annotations
 
 import codecs
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -37,8 +38,10 @@ from wingspan.server.api.methods import methods
 from wingspan.server.console.folds import Folds
 from wingspan.server.console.forms import form_fields, read_form
 from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
+from wingspan.server.console.snapshots import Changes, Snapshot, changes, table_rows
 from wingspan.server.console.timeline import WIDTH as TIMELINE_WIDTH
 from wingspan.server.console.timeline import Timeline, timeline
+from wingspan.server.services.phases import is_terminal
 
 __all__ = ["console_routes"]
 
@@ -64,6 +67,9 @@ _CHILDREN_SHOWN = 100
 _EVENTS_PAGE = 1000
 #: the children per page of a node's page (a map of 10,000 items: 20 pages, each quick to draw)
 _CHILDREN_PAGE = 500
+#: how often an execution's live stream reads its page again: while it changes, and at most
+#: while nothing does
+_LIVE_QUICKEST, _LIVE_SLOWEST = 1.0, 4.0
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
@@ -231,7 +237,7 @@ class ConsolePages:
         """An execution: its top-level nodes, each parent's children folded or unfolded (a parent of
         more than ``_FOLD_PAST`` starts folded; ``?open=`` and ``?closed=`` hold the reader's choice,
         so a link keeps it), the graph with the unfolded children, and with ``?timeline=1`` its
-        attempts over time."""
+        attempts over time. The live link carries the digest of what the page drew."""
         query = query or {}
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
         execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
@@ -239,25 +245,41 @@ class ConsolePages:
         # this caller: read the data as the service holds it, not through IDL messages (turning
         # a 10,000-item input into messages and back was three quarters of the page's time)
         data = await self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident))
+        primary = await self._primary(execution)
+        folds, view, children = await self._view(ident, execution, query, self._labels(primary))
+        graph = self._graph(primary, view.phases, {p: [c.id.node_id for c in kids if c.id is not None]
+                                                           for p, kids in children.items()})
+        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
+        closure = execution.closure
+        base = f"/console/projects/{project}/domains/{domain}/executions/{name}"
+        live = f"{base}/live{folds.link()}{'&' if folds.link() != '?' else ''}seen={view.digest}"
+        return self.render(
+            "execution.html", project=project, domain=domain, execution=execution, closure=closure,
+            inputs=_values(data.inputs), outputs=_values(data.outputs), graph=graph, signals=signals,
+            phase=view.phase, folds=folds, view=view, live=live)
+
+    async def _view(self, ident: v1.ExecutionId, execution: Any, query: Mapping[str, list[str]],
+                    labels: Mapping[str, str]) -> tuple[Folds, Snapshot, dict[str, list[Any]]]:
+        """What the page shows of the execution's nodes now, drawn (the page and its live stream)."""
         nodes = await self._all_nodes(ident)
         counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident))
         folds = Folds.read(query, counts)
-        children = {parent: (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions
+        children = {parent: list((await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions)
             for parent in folds.unfolded}
-        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
         phases = {n.id.node_id: _phase_name(n.closure.phase) for n in [*nodes, *chain(*children.values())]
                   if n.closure is not None and n.id is not None}
-        graph = await self._graph(execution, phases, {p: [c.id.node_id for c in kids if c.id is not None]
-                                                      for p, kids in children.items()})
         attempts = await self._timeline(ident, {*phases}) if folds.timeline else None
         closure = execution.closure
-        return self.render(
-            "execution.html", project=project, domain=domain, execution=execution, closure=closure,
-            inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
-            signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
-            labels={n.id: n.label for n in graph.nodes} if graph else {}, counts=counts, folds=folds,
-            children=children, timeline=attempts, timeline_width=TIMELINE_WIDTH)
+        base = f"/console/projects/{ident.project}/domains/{ident.domain}/executions/{ident.name}"
+        parts = self.env.get_template("parts.html").module
+        rows = [(r.kind, r.key, str(parts.table_row(r, base, folds, labels)))  # type: ignore[attr-defined]
+                for r in table_rows(nodes, counts, children)]
+        drawn = str(parts.timeline_body(attempts, TIMELINE_WIDTH)) if attempts is not None else ""  # type: ignore[attr-defined]
+        phase = _phase_name(closure.phase) if closure else "undefined"
+        ended = closure is not None and is_terminal("workflow", int(closure.phase))
+        view = Snapshot(phase, _duration(closure.duration if closure else None), rows, phases, drawn, ended)
+        return folds, view, children
 
     async def _all_nodes(self, ident: v1.ExecutionId) -> list[Any]:
         nodes, token = [], ""
@@ -339,17 +361,29 @@ class ConsolePages:
         return Response(body, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": _REPORT_CSP})
 
-    async def _graph(self, execution: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
+    async def _primary(self, execution: Any) -> Any:
+        """The execution's workflow as compiled (its nodes and their connections), or None."""
         workflow_id = execution.closure.workflow_id if execution.closure else None
         if workflow_id is None or not workflow_id.name:
             return None
         workflow = await self.call("GetWorkflow", v1.GetEntityRequest(id=workflow_id))
         primary = workflow.closure.primary if workflow.closure else None
-        if primary is None or primary.template is None:
+        return primary if primary is not None and primary.template is not None else None
+
+    @staticmethod
+    def _labels(primary: Any) -> dict[str, str]:
+        """Node id -> the name the workflow gave it."""
+        if primary is None:
+            return {}
+        return {n.id: (n.metadata.name if n.metadata and n.metadata.name else n.id)
+                for n in primary.template.nodes}
+
+    @staticmethod
+    def _graph(primary: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
+        if primary is None:
             return None
         connections = primary.connections or v1.NodeConnections()
-        labels = {n.id: (n.metadata.name if n.metadata and n.metadata.name else n.id)
-                  for n in primary.template.nodes}
+        labels = ConsolePages._labels(primary)
         order = list(connections.order) or list(labels)
         upstream = {k: list(v.ids) for k, v in connections.upstream.items()}
         for parent, kids in children.items():  # an unfolded parent's children, just after it
@@ -424,18 +458,41 @@ class ConsolePages:
         await self.call("SetSignal", v1.SetSignalRequest(id=ident, value=codec.to_proto(value)))
         return Response(b"{}", media_type="application/json")
 
-    async def live(self, project: str, domain: str, name: str) -> AsyncIterator[ServerSentEventMessage]:
-        """An execution's phase and its top-level nodes' phases as they change; "end" once it has
-        ended (or the stream failed: the page then says so rather than reconnecting for ever)."""
+    async def live(self, project: str, domain: str, name: str, query: Mapping[str, list[str]],
+                   quickest: float = _LIVE_QUICKEST,
+                   slowest: float = _LIVE_SLOWEST) -> AsyncIterator[ServerSentEventMessage]:
+        """What the execution's page shows, as it changes: the server reads the page's snapshot again
+        (the same folds, from the query) and sends what differs from the last one it sent, every
+        ``quickest`` seconds while things change, backing off to ``slowest`` while nothing does.
+        A page's work per update is bounded by what it shows, and a slow engine only makes the
+        updates come later, coalesced; "end" once the execution has ended (or the stream failed:
+        the page then says so rather than reconnecting for ever). ``?seen=`` is the digest of
+        what the page drew: nothing is sent until the execution moves past it."""
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
+        seen = (query.get("seen") or [""])[0]
+        last: Snapshot | None = None
+        labels: dict[str, str] | None = None
+        wait = quickest
         try:
-            async for event in self.call_stream("WatchExecution", v1.WatchExecutionRequest(id=ident)):
-                if event.workflow is not None:
-                    phase = {"phase": _phase_name(event.workflow.phase)}
-                    yield ServerSentEventMessage(json.dumps(phase), event="execution")
-                elif event.node is not None and event.node.id is not None and not event.node.parent_node_id:
-                    node = {"node": event.node.id.node_id, "phase": _phase_name(event.node.phase)}
-                    yield ServerSentEventMessage(json.dumps(node), event="node")
+            while True:
+                execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
+                if labels is None:
+                    labels = self._labels(await self._primary(execution))
+                _, view, _ = await self._view(ident, execution, query, labels)
+                first = last is None
+                if last is None and view.digest == seen:  # the page drew what this read sees
+                    # (but the timeline's running bars grow with the clock: the page's are old)
+                    last = dataclasses.replace(view, timeline="") if view.timeline else view
+                found = changes(last, view)
+                last = view
+                for message in _messages(found):
+                    yield message
+                if first:  # the page now shows what the stream last read: a test or a bench may act
+                    yield ServerSentEventMessage(json.dumps({"drawn": seen == view.digest}), event="ready")
+                if view.ended:
+                    break
+                wait = quickest if found else min(wait * 2, slowest)
+                await anyio.sleep(wait)
             yield ServerSentEventMessage(json.dumps({"reason": "ended"}), event="end")
         except Exception as exc:
             status, code = status_of(exc)
@@ -467,6 +524,23 @@ class ConsolePages:
             raise InvalidArgumentError(f"{method} is not offered by this server")
         stream: AsyncIterator[Any] = handler(message)
         return stream
+
+
+def _messages(found: Changes) -> list[ServerSentEventMessage]:
+    """The live stream's events for ``found``: "execution" (phase, duration), one "node" per graph
+    node whose phase moved, "rows" (rows replaced in place) or "body" (the whole table), "timeline"."""
+    sent = []
+    if found.execution:
+        sent.append(ServerSentEventMessage(json.dumps(found.execution), event="execution"))
+    sent += [ServerSentEventMessage(json.dumps({"node": node, "phase": phase}), event="node")
+             for node, phase in found.nodes.items()]
+    if found.body is not None:
+        sent.append(ServerSentEventMessage(found.body, event="body"))
+    elif found.rows:
+        sent.append(ServerSentEventMessage(json.dumps(found.rows), event="rows"))
+    if found.timeline is not None:
+        sent.append(ServerSentEventMessage(found.timeline, event="timeline"))
+    return sent
 
 
 def raise_not_found(kind: str, name: str) -> None:
@@ -563,7 +637,8 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
     @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
     async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
         p = request.path_params
-        return ServerSentEvent(pages.live(p["project"], p["domain"], p["name"]))
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return ServerSentEvent(pages.live(p["project"], p["domain"], p["name"], query))
 
     @get([f"{base}/{{kind:str}}", f"{base}/{{kind:str}}/{{name:str}}",
           f"{base}/{{kind:str}}/{{name:str}}/{{version:str}}"], include_in_schema=False)
