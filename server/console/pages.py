@@ -36,7 +36,7 @@ from wingspan.protos import v1
 from wingspan.server.api.http_errors import status_of
 from wingspan.server.api.methods import methods
 from wingspan.server.console.folds import Folds
-from wingspan.server.console.forms import form_fields, read_form
+from wingspan.server.console.forms import files_in, form_fields, read_form
 from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
 from wingspan.server.console.snapshots import Changes, Snapshot, changes, table_rows
 from wingspan.server.console.timeline import WIDTH as TIMELINE_WIDTH
@@ -426,13 +426,11 @@ class ConsolePages:
         entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
         _, parameters, _, _ = _interface_of(kind, entity)
         inputs, errors = read_form(parameters, given)
-        for name, literal in inputs.literals.items():  # a file: only one this server's store holds
-            if literal.kind == "blob":
-                try:
-                    self.state.backend.admin.store.key_of(literal.value.uri)
-                except WingspanError:
-                    uri = literal.value.uri
-                    errors[name] = f"{uri!r} is not in this server's store; upload the file here"
+        for name, uri in files_in(inputs):  # a file: only one this server's store holds
+            try:
+                self.state.backend.admin.store.key_of(uri)
+            except WingspanError:
+                errors[name] = f"{uri!r} is not in this server's store; upload the file here"
         if errors:
             body = {"code": "INVALID_ARGUMENT", "message": "some inputs are wrong", "fields": errors}
             return Response(json.dumps(body).encode(), status_code=400, media_type="application/json")

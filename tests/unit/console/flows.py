@@ -80,6 +80,18 @@ def measure(data: File) -> str:
     return f"{len(content)} bytes: {content.decode()}"
 
 
+@dataclass
+class Labelled:
+    name: str
+    data: File
+
+
+@task
+def weigh(item: Labelled) -> str:
+    with item.data.open("rb") as handle:
+        return f"{item.name}: {len(handle.read())} bytes"
+
+
 @task
 def double(x: int) -> int:
     return 2 * x
