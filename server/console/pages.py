@@ -9,9 +9,11 @@ link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -73,6 +75,17 @@ _LIVE_QUICKEST, _LIVE_SLOWEST = 1.0, 4.0
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shown:
+    """The nodes an execution's page shows, as read (see :meth:`ConsolePages._shown`)."""
+
+    nodes: list[Any]
+    counts: dict[str, int]
+    folds: Folds
+    children: dict[str, list[Any]]
+    attempts: Timeline | None
+
+
 def _phase_name(value: Any) -> str:
     try:
         return str(value.name).lower()
@@ -123,10 +136,17 @@ def _sequence(event: Any) -> int:
     return int(found.sequence) if found is not None else 0
 
 
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE)), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters.update(phase=_phase_name, duration=_duration, when=_when)
+    # the static files' URLs with their content's digest (see the static route)
+    env.globals["static"] = {file: f"/console/static/{file}?v={_digest((_HERE / file).read_bytes())}"
+                             for file in _STATIC}
     env.globals.update(NODE_WIDTH=NODE_WIDTH, NODE_HEIGHT=NODE_HEIGHT)
     return env
 
@@ -243,43 +263,54 @@ class ConsolePages:
         execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
         # GetExecutionData asks the same viewer role as GetExecution, whose handler just allowed
         # this caller: read the data as the service holds it, not through IDL messages (turning
-        # a 10,000-item input into messages and back was three quarters of the page's time)
-        data = await self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident))
-        primary = await self._primary(execution)
-        folds, view, children = await self._view(ident, execution, query, self._labels(primary))
+        # a 10,000-item input into messages and back was three quarters of the page's time).
+        # The reads go together: with the engine on the same loop, each read waits for the loop
+        # once more, so the page waits for the slowest read, not for the sum of them all
+        data, primary, signals, shown = await asyncio.gather(
+            self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident)),
+            self._primary(execution),
+            self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident)),
+            self._shown(ident, query))
+        view = self._draw(ident, execution, shown, self._labels(primary))
         graph = self._graph(primary, view.phases, {p: [c.id.node_id for c in kids if c.id is not None]
-                                                           for p, kids in children.items()})
-        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
-        closure = execution.closure
+                                                   for p, kids in shown.children.items()})
         base = f"/console/projects/{project}/domains/{domain}/executions/{name}"
-        live = f"{base}/live{folds.link()}{'&' if folds.link() != '?' else ''}seen={view.digest}"
+        link = shown.folds.link()
+        live = f"{base}/live{link}{'&' if link != '?' else ''}seen={view.digest}"
         return self.render(
-            "execution.html", project=project, domain=domain, execution=execution, closure=closure,
-            inputs=_values(data.inputs), outputs=_values(data.outputs), graph=graph, signals=signals,
-            phase=view.phase, folds=folds, view=view, live=live)
+            "execution.html", project=project, domain=domain, execution=execution, closure=execution.closure,
+            inputs=_values(data.inputs), outputs=_values(data.outputs), graph=graph, signals=signals.signals,
+            phase=view.phase, folds=shown.folds, view=view, live=live)
 
-    async def _view(self, ident: v1.ExecutionId, execution: Any, query: Mapping[str, list[str]],
-                    labels: Mapping[str, str]) -> tuple[Folds, Snapshot, dict[str, list[Any]]]:
-        """What the page shows of the execution's nodes now, drawn (the page and its live stream)."""
-        nodes = await self._all_nodes(ident)
-        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident))
+    async def _shown(self, ident: v1.ExecutionId, query: Mapping[str, list[str]]) -> _Shown:
+        """The nodes the page shows now: the top-level ones, the unfolded parents' children, and
+        with the timeline their attempts."""
+        nodes, counts = await asyncio.gather(
+            self._all_nodes(ident), self.state.backend.admin.nodes.child_counts(codec.from_proto(ident)))
         folds = Folds.read(query, counts)
-        children = {parent: list((await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions)
-            for parent in folds.unfolded}
-        phases = {n.id.node_id: _phase_name(n.closure.phase) for n in [*nodes, *chain(*children.values())]
+        pages = await asyncio.gather(*(self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN)) for parent in folds.unfolded))
+        children = {parent: list(page.node_executions)
+                    for parent, page in zip(folds.unfolded, pages, strict=True)}
+        shown_ids = {n.id.node_id for n in [*nodes, *chain(*children.values())] if n.id is not None}
+        attempts = await self._timeline(ident, shown_ids) if folds.timeline else None
+        return _Shown(nodes, counts, folds, children, attempts)
+
+    def _draw(self, ident: v1.ExecutionId, execution: Any, shown: _Shown,
+              labels: Mapping[str, str]) -> Snapshot:
+        """What the page shows of the execution, drawn (the page and its live stream)."""
+        phases = {n.id.node_id: _phase_name(n.closure.phase)
+                  for n in [*shown.nodes, *chain(*shown.children.values())]
                   if n.closure is not None and n.id is not None}
-        attempts = await self._timeline(ident, {*phases}) if folds.timeline else None
-        closure = execution.closure
         base = f"/console/projects/{ident.project}/domains/{ident.domain}/executions/{ident.name}"
-        parts = self.env.get_template("parts.html").module
-        rows = [(r.kind, r.key, str(parts.table_row(r, base, folds, labels)))  # type: ignore[attr-defined]
-                for r in table_rows(nodes, counts, children)]
-        drawn = str(parts.timeline_body(attempts, TIMELINE_WIDTH)) if attempts is not None else ""  # type: ignore[attr-defined]
+        parts: Any = self.env.get_template("parts.html").module
+        rows = [(r.kind, r.key, str(parts.table_row(r, base, shown.folds, labels)))
+                for r in table_rows(shown.nodes, shown.counts, shown.children)]
+        drawn = str(parts.timeline_body(shown.attempts, TIMELINE_WIDTH)) if shown.attempts is not None else ""
+        closure = execution.closure
         phase = _phase_name(closure.phase) if closure else "undefined"
         ended = closure is not None and is_terminal("workflow", int(closure.phase))
-        view = Snapshot(phase, _duration(closure.duration if closure else None), rows, phases, drawn, ended)
-        return folds, view, children
+        return Snapshot(phase, _duration(closure.duration if closure else None), rows, phases, drawn, ended)
 
     async def _all_nodes(self, ident: v1.ExecutionId) -> list[Any]:
         nodes, token = [], ""
@@ -473,10 +504,12 @@ class ConsolePages:
         wait = quickest
         try:
             while True:
+                # the execution first: seen ended, the nodes read after it hold their last phases
                 execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
+                shown = await self._shown(ident, query)
                 if labels is None:
                     labels = self._labels(await self._primary(execution))
-                _, view, _ = await self._view(ident, execution, query, labels)
+                view = self._draw(ident, execution, shown, labels)
                 first = last is None
                 if last is None and view.digest == seen:  # the page drew what this read sees
                     # (but the timeline's running bars grow with the clock: the page's are old)
@@ -686,8 +719,13 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         file = request.path_params["file"]
         if file not in _STATIC:
             return Response(b"not found", status_code=404, media_type="text/plain")
-        return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
-                        headers={"Cache-Control": "no-cache"})
+        body = (_HERE / file).read_bytes()
+        # a page links the file by its content's digest: that URL's bytes never change, so the
+        # browser keeps them and a page load asks the server for the page alone (each request
+        # waits its turn on a loop the engine may hold busy); any other URL is checked each time
+        kept = request.query_params.get("v") == _digest(body)
+        return Response(body, media_type=_STATIC[file], headers={
+            "Cache-Control": "public, max-age=31536000, immutable" if kept else "no-cache"})
 
     return [root, dashboard, executions, live_executions, execution, node, report, live_log, live, entities,
             launch, signal, static]
