@@ -111,8 +111,10 @@ async function launch(form) {
   }
 }
 
+// through the class attribute: an SVG element's className is no string (the graph's nodes)
 function setPhase(element, phase) {
-  element.className = element.className.replace(/phase-[a-z_]+/g, "").trim() + " phase-" + phase;
+  const kept = (element.getAttribute("class") || "").replace(/phase-[a-z_]+/g, "").trim();
+  element.setAttribute("class", `${kept} phase-${phase}`.trim());
 }
 
 // the execution's page: the server sends what changed since the page was drawn, coalesced
