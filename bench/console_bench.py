@@ -26,13 +26,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import asyncpg  # noqa: E402
+import betterproto2  # noqa: E402
 import httpx  # noqa: E402
 from services_bench import bulk_executions  # noqa: E402
 
@@ -89,7 +90,13 @@ async def main() -> None:
     parser.add_argument("--executions", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file instead of PostgreSQL")
+    parser.add_argument("--uncached-type-hints", action="store_true",
+                        help="resolve each message's type hints on every use, as betterproto2 does "
+                             "(the figure before wingspan.protos.type_hints)")
     args = parser.parse_args()
+    if args.uncached_type_hints:
+        betterproto2.Message._type_hints = classmethod(  # type: ignore[method-assign,assignment]
+            lambda cls: get_type_hints(cls, sys.modules[cls.__module__].__dict__, {}))
     with tempfile.TemporaryDirectory() as tmp:
         name, dsn = f"wingspan_bench_{uuid.uuid4().hex[:8]}", ""
         url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite"
@@ -102,6 +109,7 @@ async def main() -> None:
             url = env["WINGSPAN_TEST_PG_URL"].rsplit("/", 1)[0] + f"/{name}"
         settings = Settings(home=Path(tmp) / "home", db_url=url, http_port=0, grpc_port=0)
         results: dict[str, Any] = {"python": sys.version.split()[0], "executions": args.executions,
+                                   "type_hints": "uncached" if args.uncached_type_hints else "cached",
                                    "load_before": [round(x, 1) for x in os.getloadavg()]}
         try:
             async with ApiServer(settings, grace=1, engine=False) as server:

@@ -6,4 +6,7 @@ mypy reads the generated classes (their fields are annotated), so a message's fi
 are typed wherever it is used; only the errors inside the generated code are ignored.
 """
 
+from wingspan.protos import type_hints as _type_hints
 from wingspan.protos.gen.wingspan.v1 import *  # noqa: F403
+
+_type_hints.cache_type_hints()

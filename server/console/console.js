@@ -111,24 +111,44 @@ async function launch(form) {
   }
 }
 
+// through the class attribute: an SVG element's className is no string (the graph's nodes)
 function setPhase(element, phase) {
-  element.className = element.className.replace(/phase-[a-z_]+/g, "").trim() + " phase-" + phase;
+  const kept = (element.getAttribute("class") || "").replace(/phase-[a-z_]+/g, "").trim();
+  element.setAttribute("class", `${kept} phase-${phase}`.trim());
 }
 
+// the execution's page: the server sends what changed since the page was drawn, coalesced
+// (a burst of engine events is one update): the phase, the graph's node phases, the nodes
+// table's changed rows (or the whole table once rows came or went), the timeline
 function follow(page) {
   const source = new EventSource(page.dataset.live);
+  const nodes = document.querySelector("#nodes tbody");
+  const updated = () => { page.dataset.updates = String(Number(page.dataset.updates || "0") + 1); };
   source.addEventListener("execution", (message) => {
-    const phase = JSON.parse(message.data).phase;
+    const data = JSON.parse(message.data);
     const badge = document.getElementById("phase");
-    badge.textContent = phase;
-    setPhase(badge, phase);
+    badge.textContent = data.phase;
+    setPhase(badge, data.phase);
+    document.getElementById("duration").textContent = data.duration;
+    updated();
   });
   source.addEventListener("node", (message) => {
     const data = JSON.parse(message.data);
     for (const g of document.querySelectorAll(`#graph g[data-node="${CSS.escape(data.node)}"]`)) setPhase(g, data.phase);
-    const row = document.querySelector(`#nodes tr[data-node="${CSS.escape(data.node)}"] .badge`);
-    if (row) { row.textContent = data.phase; setPhase(row, data.phase); }
-    else document.body.dataset.newNodes = "1";
+  });
+  source.addEventListener("body", (message) => { nodes.innerHTML = message.data; updated(); });
+  source.addEventListener("rows", (message) => {
+    for (const [kind, key, html] of JSON.parse(message.data)) {
+      const selector = kind === "fold" ? `tr.fold[data-parent="${CSS.escape(key)}"]` : `tr[data-node="${CSS.escape(key)}"]`;
+      const row = nodes.querySelector(selector);
+      if (row) row.outerHTML = html;
+    }
+    updated();
+  });
+  source.addEventListener("ready", () => { page.dataset.following = "1"; });
+  source.addEventListener("timeline", (message) => {
+    document.getElementById("timeline-body").innerHTML = message.data;
+    updated();
   });
   // the stream ends with the execution; the browser would reconnect and replay: stop instead
   source.addEventListener("end", () => source.close());

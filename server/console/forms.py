@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wingspan.core.compiler import literal_fits
 from wingspan.core.errors import TypeTransformerError
 from wingspan.core.model.interface import Parameter
 from wingspan.core.model.literals import (
@@ -25,11 +26,13 @@ from wingspan.core.model.literals import (
     Literal,
     LiteralMap,
     LiteralType,
+    RecordFieldValue,
+    RecordValue,
     SimpleType,
 )
 from wingspan.core.types.naturals import from_natural, to_natural
 
-__all__ = ["FormField", "form_fields", "read_form"]
+__all__ = ["FormField", "files_in", "form_fields", "read_form"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +157,8 @@ def read_form(parameters: Sequence[Parameter], given: Mapping[str, Any]) -> tupl
                 if value is _MISSING or value is _WRONG:
                     continue
             literals[name] = _literal(value, types[name], name)
+        except _FieldError as exc:
+            errors[exc.field] = exc.message
         except (ValueError, TypeTransformerError) as exc:
             errors[name] = str(exc)
     return LiteralMap(literals), errors
@@ -205,10 +210,55 @@ def _record(form_field: FormField, given: Mapping[str, Any], errors: dict[str, s
     return value if value else _MISSING
 
 
+class _FieldError(ValueError):
+    """A wrong value of one field inside a record: reported beside that field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def _is_file(lt: LiteralType) -> bool:
+    return lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE
+
+
+def _holds_file(lt: LiteralType) -> bool:
+    return _is_file(lt) or (lt.kind == "record_type" and any(
+        f.type is not None and _holds_file(f.type) for f in lt.value.fields))
+
+
 def _literal(value: Any, lt: LiteralType, name: str) -> Literal:
-    """``value`` as a literal of ``lt``: files (URIs) here, the rest by :func:`from_natural`."""
-    if lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE:
+    """``value`` as a literal of ``lt``: files (URIs), also inside records, here; the rest by
+    :func:`from_natural`."""
+    if _is_file(lt):
         if not isinstance(value, str) or "://" not in value:
-            raise ValueError(f"{value!r} is not the URI of an uploaded file; choose a file to upload")
+            raise _FieldError(name, f"{value!r} is not the URI of an uploaded file; choose a file to upload")
         return Literal("blob", Blob(value, lt.value))
+    if lt.kind == "record_type" and isinstance(value, dict) and _holds_file(lt):
+        fields = {f.name: f for f in lt.value.fields if f.type is not None}
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise _FieldError(name, f"{lt} has no fields {unknown}")
+        literal = Literal("record", RecordValue(lt.value.name, tuple(
+            RecordFieldValue(k, _literal(value[k], fields[k].type, f"{name}.{k}"))
+            for k in fields if k in value)))
+        if not literal_fits(literal, lt):
+            raise _FieldError(name, f"expected {lt}: give every field it requires")
+        return literal
     return from_natural(value, lt, name)
+
+
+def files_in(inputs: LiteralMap) -> list[tuple[str, str]]:
+    """Every file among the inputs, inside records too: (its field's dotted name, its URI)."""
+    found: list[tuple[str, str]] = []
+
+    def visit(name: str, literal: Literal) -> None:
+        if literal.kind == "blob":
+            found.append((name, literal.value.uri))
+        elif literal.kind == "record":
+            for field in literal.value.fields:
+                visit(f"{name}.{field.name}", field.value)
+
+    for name, literal in inputs.literals.items():
+        visit(name, literal)
+    return found

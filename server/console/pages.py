@@ -9,8 +9,11 @@ link of the notifications: ``/console/projects/{p}/domains/{d}/executions/{name}
 
 from __future__ import annotations
 
+import asyncio
 import codecs
+import dataclasses
 import datetime as dt
+import hashlib
 import json
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -35,10 +38,12 @@ from wingspan.protos import v1
 from wingspan.server.api.http_errors import status_of
 from wingspan.server.api.methods import methods
 from wingspan.server.console.folds import Folds
-from wingspan.server.console.forms import form_fields, read_form
+from wingspan.server.console.forms import files_in, form_fields, read_form
 from wingspan.server.console.graph import NODE_HEIGHT, NODE_WIDTH, layout
+from wingspan.server.console.snapshots import Changes, Snapshot, changes, table_rows
 from wingspan.server.console.timeline import WIDTH as TIMELINE_WIDTH
 from wingspan.server.console.timeline import Timeline, timeline
+from wingspan.server.services.phases import is_terminal
 
 __all__ = ["console_routes"]
 
@@ -64,7 +69,21 @@ _CHILDREN_SHOWN = 100
 _EVENTS_PAGE = 1000
 #: the children per page of a node's page (a map of 10,000 items: 20 pages, each quick to draw)
 _CHILDREN_PAGE = 500
+#: how often an execution's live stream reads its page again: while it changes, and at most
+#: while nothing does
+_LIVE_QUICKEST, _LIVE_SLOWEST = 1.0, 4.0
 _EXECUTION_FILTERS = ("phase", "name_prefix", "launch_plan", "principal", "created_after", "created_before")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Shown:
+    """The nodes an execution's page shows, as read (see :meth:`ConsolePages._shown`)."""
+
+    nodes: list[Any]
+    counts: dict[str, int]
+    folds: Folds
+    children: dict[str, list[Any]]
+    attempts: Timeline | None
 
 
 def _phase_name(value: Any) -> str:
@@ -117,10 +136,17 @@ def _sequence(event: Any) -> int:
     return int(found.sequence) if found is not None else 0
 
 
+def _digest(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:16]
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(_HERE)), autoescape=True,
                              undefined=jinja2.StrictUndefined)
     env.filters.update(phase=_phase_name, duration=_duration, when=_when)
+    # the static files' URLs with their content's digest (see the static route)
+    env.globals["static"] = {file: f"/console/static/{file}?v={_digest((_HERE / file).read_bytes())}"
+                             for file in _STATIC}
     env.globals.update(NODE_WIDTH=NODE_WIDTH, NODE_HEIGHT=NODE_HEIGHT)
     return env
 
@@ -231,33 +257,60 @@ class ConsolePages:
         """An execution: its top-level nodes, each parent's children folded or unfolded (a parent of
         more than ``_FOLD_PAST`` starts folded; ``?open=`` and ``?closed=`` hold the reader's choice,
         so a link keeps it), the graph with the unfolded children, and with ``?timeline=1`` its
-        attempts over time."""
+        attempts over time. The live link carries the digest of what the page drew."""
         query = query or {}
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
         execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
         # GetExecutionData asks the same viewer role as GetExecution, whose handler just allowed
         # this caller: read the data as the service holds it, not through IDL messages (turning
-        # a 10,000-item input into messages and back was three quarters of the page's time)
-        data = await self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident))
-        nodes = await self._all_nodes(ident)
-        counts = await self.state.backend.admin.nodes.child_counts(codec.from_proto(ident))
-        folds = Folds.read(query, counts)
-        children = {parent: (await self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
-            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN))).node_executions
-            for parent in folds.unfolded}
-        signals = (await self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident))).signals
-        phases = {n.id.node_id: _phase_name(n.closure.phase) for n in [*nodes, *chain(*children.values())]
-                  if n.closure is not None and n.id is not None}
-        graph = await self._graph(execution, phases, {p: [c.id.node_id for c in kids if c.id is not None]
-                                                      for p, kids in children.items()})
-        attempts = await self._timeline(ident, {*phases}) if folds.timeline else None
-        closure = execution.closure
+        # a 10,000-item input into messages and back was three quarters of the page's time).
+        # The reads go together: with the engine on the same loop, each read waits for the loop
+        # once more, so the page waits for the slowest read, not for the sum of them all
+        data, primary, signals, shown = await asyncio.gather(
+            self.state.backend.admin.executions.get_execution_data(codec.from_proto(ident)),
+            self._primary(execution),
+            self.call("ListSignals", v1.ListSignalsRequest(execution_id=ident)),
+            self._shown(ident, query))
+        view = self._draw(ident, execution, shown, self._labels(primary))
+        graph = self._graph(primary, view.phases, {p: [c.id.node_id for c in kids if c.id is not None]
+                                                   for p, kids in shown.children.items()})
+        base = f"/console/projects/{project}/domains/{domain}/executions/{name}"
+        link = shown.folds.link()
+        live = f"{base}/live{link}{'&' if link != '?' else ''}seen={view.digest}"
         return self.render(
-            "execution.html", project=project, domain=domain, execution=execution, closure=closure,
-            inputs=_values(data.inputs), outputs=_values(data.outputs), nodes=nodes, graph=graph,
-            signals=signals, phase=_phase_name(closure.phase) if closure else "undefined",
-            labels={n.id: n.label for n in graph.nodes} if graph else {}, counts=counts, folds=folds,
-            children=children, timeline=attempts, timeline_width=TIMELINE_WIDTH)
+            "execution.html", project=project, domain=domain, execution=execution, closure=execution.closure,
+            inputs=_values(data.inputs), outputs=_values(data.outputs), graph=graph, signals=signals.signals,
+            phase=view.phase, folds=shown.folds, view=view, live=live)
+
+    async def _shown(self, ident: v1.ExecutionId, query: Mapping[str, list[str]]) -> _Shown:
+        """The nodes the page shows now: the top-level ones, the unfolded parents' children, and
+        with the timeline their attempts."""
+        nodes, counts = await asyncio.gather(
+            self._all_nodes(ident), self.state.backend.admin.nodes.child_counts(codec.from_proto(ident)))
+        folds = Folds.read(query, counts)
+        pages = await asyncio.gather(*(self.call("ListNodeExecutions", v1.ListNodeExecutionsRequest(
+            execution_id=ident, parent_node_id=parent, limit=_CHILDREN_SHOWN)) for parent in folds.unfolded))
+        children = {parent: list(page.node_executions)
+                    for parent, page in zip(folds.unfolded, pages, strict=True)}
+        shown_ids = {n.id.node_id for n in [*nodes, *chain(*children.values())] if n.id is not None}
+        attempts = await self._timeline(ident, shown_ids) if folds.timeline else None
+        return _Shown(nodes, counts, folds, children, attempts)
+
+    def _draw(self, ident: v1.ExecutionId, execution: Any, shown: _Shown,
+              labels: Mapping[str, str]) -> Snapshot:
+        """What the page shows of the execution, drawn (the page and its live stream)."""
+        phases = {n.id.node_id: _phase_name(n.closure.phase)
+                  for n in [*shown.nodes, *chain(*shown.children.values())]
+                  if n.closure is not None and n.id is not None}
+        base = f"/console/projects/{ident.project}/domains/{ident.domain}/executions/{ident.name}"
+        parts: Any = self.env.get_template("parts.html").module
+        rows = [(r.kind, r.key, str(parts.table_row(r, base, shown.folds, labels)))
+                for r in table_rows(shown.nodes, shown.counts, shown.children)]
+        drawn = str(parts.timeline_body(shown.attempts, TIMELINE_WIDTH)) if shown.attempts is not None else ""
+        closure = execution.closure
+        phase = _phase_name(closure.phase) if closure else "undefined"
+        ended = closure is not None and is_terminal("workflow", int(closure.phase))
+        return Snapshot(phase, _duration(closure.duration if closure else None), rows, phases, drawn, ended)
 
     async def _all_nodes(self, ident: v1.ExecutionId) -> list[Any]:
         nodes, token = [], ""
@@ -339,17 +392,29 @@ class ConsolePages:
         return Response(body, media_type="text/html; charset=utf-8",
                         headers={"Content-Security-Policy": _REPORT_CSP})
 
-    async def _graph(self, execution: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
+    async def _primary(self, execution: Any) -> Any:
+        """The execution's workflow as compiled (its nodes and their connections), or None."""
         workflow_id = execution.closure.workflow_id if execution.closure else None
         if workflow_id is None or not workflow_id.name:
             return None
         workflow = await self.call("GetWorkflow", v1.GetEntityRequest(id=workflow_id))
         primary = workflow.closure.primary if workflow.closure else None
-        if primary is None or primary.template is None:
+        return primary if primary is not None and primary.template is not None else None
+
+    @staticmethod
+    def _labels(primary: Any) -> dict[str, str]:
+        """Node id -> the name the workflow gave it."""
+        if primary is None:
+            return {}
+        return {n.id: (n.metadata.name if n.metadata and n.metadata.name else n.id)
+                for n in primary.template.nodes}
+
+    @staticmethod
+    def _graph(primary: Any, phases: dict[str, str], children: dict[str, list[str]]) -> Any:
+        if primary is None:
             return None
         connections = primary.connections or v1.NodeConnections()
-        labels = {n.id: (n.metadata.name if n.metadata and n.metadata.name else n.id)
-                  for n in primary.template.nodes}
+        labels = ConsolePages._labels(primary)
         order = list(connections.order) or list(labels)
         upstream = {k: list(v.ids) for k, v in connections.upstream.items()}
         for parent, kids in children.items():  # an unfolded parent's children, just after it
@@ -392,13 +457,11 @@ class ConsolePages:
         entity = await self.call(f"Get{title}", v1.GetEntityRequest(id=ident))
         _, parameters, _, _ = _interface_of(kind, entity)
         inputs, errors = read_form(parameters, given)
-        for name, literal in inputs.literals.items():  # a file: only one this server's store holds
-            if literal.kind == "blob":
-                try:
-                    self.state.backend.admin.store.key_of(literal.value.uri)
-                except WingspanError:
-                    uri = literal.value.uri
-                    errors[name] = f"{uri!r} is not in this server's store; upload the file here"
+        for name, uri in files_in(inputs):  # a file: only one this server's store holds
+            try:
+                self.state.backend.admin.store.key_of(uri)
+            except WingspanError:
+                errors[name] = f"{uri!r} is not in this server's store; upload the file here"
         if errors:
             body = {"code": "INVALID_ARGUMENT", "message": "some inputs are wrong", "fields": errors}
             return Response(json.dumps(body).encode(), status_code=400, media_type="application/json")
@@ -424,18 +487,43 @@ class ConsolePages:
         await self.call("SetSignal", v1.SetSignalRequest(id=ident, value=codec.to_proto(value)))
         return Response(b"{}", media_type="application/json")
 
-    async def live(self, project: str, domain: str, name: str) -> AsyncIterator[ServerSentEventMessage]:
-        """An execution's phase and its top-level nodes' phases as they change; "end" once it has
-        ended (or the stream failed: the page then says so rather than reconnecting for ever)."""
+    async def live(self, project: str, domain: str, name: str, query: Mapping[str, list[str]],
+                   quickest: float = _LIVE_QUICKEST,
+                   slowest: float = _LIVE_SLOWEST) -> AsyncIterator[ServerSentEventMessage]:
+        """What the execution's page shows, as it changes: the server reads the page's snapshot again
+        (the same folds, from the query) and sends what differs from the last one it sent, every
+        ``quickest`` seconds while things change, backing off to ``slowest`` while nothing does.
+        A page's work per update is bounded by what it shows, and a slow engine only makes the
+        updates come later, coalesced; "end" once the execution has ended (or the stream failed:
+        the page then says so rather than reconnecting for ever). ``?seen=`` is the digest of
+        what the page drew: nothing is sent until the execution moves past it."""
         ident = v1.ExecutionId(project=project, domain=domain, name=name)
+        seen = (query.get("seen") or [""])[0]
+        last: Snapshot | None = None
+        labels: dict[str, str] | None = None
+        wait = quickest
         try:
-            async for event in self.call_stream("WatchExecution", v1.WatchExecutionRequest(id=ident)):
-                if event.workflow is not None:
-                    phase = {"phase": _phase_name(event.workflow.phase)}
-                    yield ServerSentEventMessage(json.dumps(phase), event="execution")
-                elif event.node is not None and event.node.id is not None and not event.node.parent_node_id:
-                    node = {"node": event.node.id.node_id, "phase": _phase_name(event.node.phase)}
-                    yield ServerSentEventMessage(json.dumps(node), event="node")
+            while True:
+                # the execution first: seen ended, the nodes read after it hold their last phases
+                execution = await self.call("GetExecution", v1.GetExecutionRequest(id=ident))
+                shown = await self._shown(ident, query)
+                if labels is None:
+                    labels = self._labels(await self._primary(execution))
+                view = self._draw(ident, execution, shown, labels)
+                first = last is None
+                if last is None and view.digest == seen:  # the page drew what this read sees
+                    # (but the timeline's running bars grow with the clock: the page's are old)
+                    last = dataclasses.replace(view, timeline="") if view.timeline else view
+                found = changes(last, view)
+                last = view
+                for message in _messages(found):
+                    yield message
+                if first:  # the page now shows what the stream last read: a test or a bench may act
+                    yield ServerSentEventMessage(json.dumps({"drawn": seen == view.digest}), event="ready")
+                if view.ended:
+                    break
+                wait = quickest if found else min(wait * 2, slowest)
+                await anyio.sleep(wait)
             yield ServerSentEventMessage(json.dumps({"reason": "ended"}), event="end")
         except Exception as exc:
             status, code = status_of(exc)
@@ -467,6 +555,23 @@ class ConsolePages:
             raise InvalidArgumentError(f"{method} is not offered by this server")
         stream: AsyncIterator[Any] = handler(message)
         return stream
+
+
+def _messages(found: Changes) -> list[ServerSentEventMessage]:
+    """The live stream's events for ``found``: "execution" (phase, duration), one "node" per graph
+    node whose phase moved, "rows" (rows replaced in place) or "body" (the whole table), "timeline"."""
+    sent = []
+    if found.execution:
+        sent.append(ServerSentEventMessage(json.dumps(found.execution), event="execution"))
+    sent += [ServerSentEventMessage(json.dumps({"node": node, "phase": phase}), event="node")
+             for node, phase in found.nodes.items()]
+    if found.body is not None:
+        sent.append(ServerSentEventMessage(found.body, event="body"))
+    elif found.rows:
+        sent.append(ServerSentEventMessage(json.dumps(found.rows), event="rows"))
+    if found.timeline is not None:
+        sent.append(ServerSentEventMessage(found.timeline, event="timeline"))
+    return sent
 
 
 def raise_not_found(kind: str, name: str) -> None:
@@ -563,7 +668,8 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
     @get(f"{base}/executions/{{name:str}}/live", include_in_schema=False)
     async def live(request: Request[Any, Any, Any]) -> ServerSentEvent:
         p = request.path_params
-        return ServerSentEvent(pages.live(p["project"], p["domain"], p["name"]))
+        query = {k: request.query_params.getall(k) for k in request.query_params}
+        return ServerSentEvent(pages.live(p["project"], p["domain"], p["name"], query))
 
     @get([f"{base}/{{kind:str}}", f"{base}/{{kind:str}}/{{name:str}}",
           f"{base}/{{kind:str}}/{{name:str}}/{{version:str}}"], include_in_schema=False)
@@ -613,8 +719,13 @@ def console_routes(state: Any) -> list[HTTPRouteHandler]:
         file = request.path_params["file"]
         if file not in _STATIC:
             return Response(b"not found", status_code=404, media_type="text/plain")
-        return Response((_HERE / file).read_bytes(), media_type=_STATIC[file],
-                        headers={"Cache-Control": "no-cache"})
+        body = (_HERE / file).read_bytes()
+        # a page links the file by its content's digest: that URL's bytes never change, so the
+        # browser keeps them and a page load asks the server for the page alone (each request
+        # waits its turn on a loop the engine may hold busy); any other URL is checked each time
+        kept = request.query_params.get("v") == _digest(body)
+        return Response(body, media_type=_STATIC[file], headers={
+            "Cache-Control": "public, max-age=31536000, immutable" if kept else "no-cache"})
 
     return [root, dashboard, executions, live_executions, execution, node, report, live_log, live, entities,
             launch, signal, static]

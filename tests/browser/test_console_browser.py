@@ -10,6 +10,7 @@ test-artifacts/browser/.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,9 +39,10 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
     for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
-                 flows.describe, flows.measure):
+                 flows.describe, flows.measure, flows.held):
         _post(api, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking,
+               flows.held_map):
         _post(api, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         _post(api, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))
@@ -248,6 +250,29 @@ def test_the_timeline_of_a_retried_node_and_folding_a_map_of_many_items(
     assert "the first attempt fails" in page.text_content("#timeline tr[data-node=n0] pre.attempt-error")
     assert page.locator("#timeline tr[data-node='n1/39'] rect.bar").count() == 1
     screenshot(page, "execution-timeline-and-unfolded-map")
+
+
+def test_a_maps_children_rows_and_timeline_bars_move_live_without_reloading(
+        browser_page: Any, registered: httpx.Client, tmp_path: Path) -> None:
+    page = browser_page
+    markers = [tmp_path / "first", tmp_path / "second"]
+    launch = f"{BASE}/workflows/{flows.held_map.name}/v1/launch"
+    made = registered.post(launch, json={"markers": json.dumps([str(m) for m in markers])})
+    assert made.status_code == 200, made.text
+    path = made.json()["url"]
+    _wait_for_node(registered, path.rsplit("/", 1)[1], "running")
+    page.goto(path + "?timeline=1")
+    page.wait_for_selector("#execution[data-following='1']")  # the stream has read what the page drew
+    markers[0].touch()
+    page.wait_for_selector("#nodes tr[data-node='n0/0'] .badge.phase-succeeded", timeout=60_000)
+    page.wait_for_selector("#timeline tr[data-node='n0/0'] rect.bar.phase-succeeded", timeout=30_000)
+    page.wait_for_selector("#graph g.node.phase-succeeded[data-node='n0/0']", timeout=30_000)
+    assert page.locator("#nodes tr[data-node='n0/1'] .badge.phase-running").count() == 1
+    screenshot(page, "execution-children-live")
+    markers[1].touch()
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.wait_for_selector("#nodes tr[data-node='n0/1'] .badge.phase-succeeded", timeout=30_000)
+    assert page.text_content("#duration") != ""
 
 
 def test_a_running_attempts_log_grows_on_the_node_page_without_reloading(

@@ -108,3 +108,18 @@ def test_messages_round_trip_through_bytes() -> None:
         )
     )
     assert v1.Literal.parse(bytes(literal)) == literal
+
+
+def test_a_message_class_resolves_its_type_hints_once() -> None:
+    """betterproto2 resolved every annotation of a message (and of each nested one) on every
+    ``to_dict``: three quarters of a list page's JSON time; now each class keeps its answer."""
+    from wingspan.protos import v1
+
+    first = v1.Execution._type_hints()
+    assert v1.Execution._type_hints() is first
+    assert first["closure"] == v1.ExecutionClosure | None
+    # a class keeps its own hints, never those of another class resolved before it
+    assert v1.NodeExecution._type_hints() is not first
+    assert "closure" in v1.NodeExecution._type_hints()
+    execution = v1.Execution(id=v1.ExecutionId(project="p", domain="d", name="n"))
+    assert v1.Execution.from_dict(execution.to_dict()) == execution

@@ -8,7 +8,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from wingspan import CronSchedule, Deck, File, LaunchPlan, approve, map_task, task, wait_for_input, workflow
+from wingspan import (
+    CronSchedule,
+    Deck,
+    File,
+    LaunchPlan,
+    approve,
+    dynamic,
+    map_task,
+    task,
+    wait_for_input,
+    workflow,
+)
 
 
 class Colour(enum.Enum):
@@ -69,6 +80,18 @@ def measure(data: File) -> str:
     return f"{len(content)} bytes: {content.decode()}"
 
 
+@dataclass
+class Labelled:
+    name: str
+    data: File
+
+
+@task
+def weigh(item: Labelled) -> str:
+    with item.data.open("rb") as handle:
+        return f"{item.name}: {len(handle.read())} bytes"
+
+
 @task
 def double(x: int) -> int:
     return 2 * x
@@ -107,6 +130,46 @@ def retried(marker: str, items: list[int]) -> list[int]:
     flaky(marker=marker)
     doubled: list[int] = map_task(double)(x=items)
     return doubled
+
+
+@task
+def held(marker: str) -> int:
+    """Waits (at most a minute) until ``marker`` exists: a map item the test lets finish."""
+    deadline = time.monotonic() + 60
+    while not Path(marker).exists():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{marker} never appeared")
+        time.sleep(0.05)
+    return len(marker)
+
+
+@workflow
+def held_map(markers: list[str]) -> list[int]:
+    lengths: list[int] = map_task(held)(marker=markers)
+    return lengths
+
+
+@dynamic
+def doubles(n: int) -> list[int]:
+    return [double(x=i) for i in range(n)]
+
+
+@workflow
+def fanned(n: int) -> list[int]:
+    found: list[int] = doubles(n=n)
+    return found
+
+
+@workflow
+def inner_chain(x: int) -> int:
+    total: int = add(a=double(x=x), b=1)
+    return total
+
+
+@workflow
+def nested(x: int) -> int:
+    total: int = inner_chain(x=add(a=x, b=1))
+    return total
 
 
 @workflow

@@ -28,9 +28,11 @@ async def post(http: httpx.AsyncClient, method: str, message: Any) -> dict[str, 
 
 async def register(http: httpx.AsyncClient) -> None:
     for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
-                 flows.describe, flows.measure):
+                 flows.describe, flows.measure, flows.held, flows.doubles,
+                 flows.weigh):
         await post(http, "RegisterTask", task_request(task, "v1"))
-    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking):
+    for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking,
+               flows.held_map, flows.fanned, flows.inner_chain, flows.nested):
         await post(http, "RegisterWorkflow", workflow_request(wf, "v1"))
     for plan in (flows.chain_plan, flows.nightly):
         await post(http, "RegisterLaunchPlan", launch_plan_request(plan, "v1"))

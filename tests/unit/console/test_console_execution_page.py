@@ -186,6 +186,27 @@ async def test_a_file_input_takes_a_file_uploaded_through_the_data_proxy_and_not
     assert "5 bytes: hello" in (await http.get(made.json()["url"])).text
 
 
+async def test_a_file_inside_a_record_is_a_file_field_of_its_group_uploaded_like_any_other(
+        http: httpx.AsyncClient) -> None:
+    page = (await http.get(f"{BASE}/tasks/tests.unit.console.flows.weigh")).text
+    assert '<input id="in-item--data" name="item.data" type="file" data-upload="1">' in page
+    weigh = "tests.unit.console.flows.weigh"
+    outside = await launch(http, "tasks", weigh, {"item.name": "x", "item.data": "file:///etc/passwd"})
+    assert outside.status_code == 400
+    assert "not in this server's store" in outside.json()["fields"]["item.data"]
+    missing = await launch(http, "tasks", weigh, {"item.name": "x", "item.data": "not a uri"})
+    assert missing.status_code == 400
+    assert "not the URI of an uploaded file" in missing.json()["fields"]["item.data"]
+    place = (await http.post("/api/v1/CreateUploadLocation", headers=JSON, content=json.dumps(
+        {"project": PROJECT, "domain": DOMAIN, "filename": "hello.txt"}))).json()
+    assert (await http.put(place["signedUrl"], content=b"hello")).status_code in (200, 201, 204)
+    made = await launch(http, "tasks", weigh, {"item.name": "greeting", "item.data": place["nativeUrl"]})
+    assert made.status_code == 200, made.text
+    name = made.json()["url"].rsplit("/", 1)[1]
+    assert await phases_until(http, name, TERMINAL) == "succeeded"
+    assert "greeting: 5 bytes" in (await http.get(made.json()["url"])).text
+
+
 async def test_a_long_list_input_shows_its_first_items_and_how_many_more(tmp_path: Path) -> None:
     server = ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2, engine=False)
     async with server, httpx.AsyncClient(base_url=server.http_url, timeout=30) as http:

@@ -146,6 +146,21 @@ async def test_the_console_loads_nothing_from_outside_the_server(
             assert not re.search(r"(https?:)?//[a-z0-9]", file.read_text()), file.name
     script = await http.get("/console/static/console.js")
     assert script.status_code == 200 and "X-CSRF-Token" in script.text
+    assert script.headers["cache-control"] == "no-cache"
+
+
+async def test_a_page_links_its_script_and_style_by_digest_so_the_browser_keeps_them(
+        http: httpx.AsyncClient) -> None:
+    page = (await http.get("/console")).text
+    links = re.findall(r'(?:src|href)="(/console/static/console\.(?:js|css)\?v=[0-9a-f]{16})"', page)
+    assert len(links) == 2, page
+    for link in links:
+        kept = await http.get(link)
+        assert kept.status_code == 200
+        assert kept.headers["cache-control"] == "public, max-age=31536000, immutable"
+        assert kept.content == (CONSOLE_FILES / link.split("?")[0].rsplit("/", 1)[1]).read_bytes()
+    stale = await http.get(links[0].split("=")[0] + "=0000000000000000")
+    assert stale.headers["cache-control"] == "no-cache"
 
 
 async def test_the_executions_list_sends_its_rows_again_when_an_execution_arrives(
