@@ -11,6 +11,7 @@ or an abort kills the worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -76,6 +77,7 @@ class LocalProcessTarget(TaskPlugin):
         # otherwise keep idle workers of every version it ever ran
         self._max_pools = max(1, max_pools)
         self._pool_idle_seconds = pool_idle_seconds
+        self._retiring: asyncio.AbstractEventLoop | None = None  # the loop whose timer will retire pools
         self._bundle_limits: BundleLimits | None = None
         self._running: dict[str, _Running] = {}
         # workers whose attempt was left running when its watch was cancelled (the engine
@@ -149,6 +151,21 @@ class LocalProcessTarget(TaskPlugin):
             pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers",
                                                  fork=self._fork_workers)
         return pool
+
+    def _retire_later(self, ended: _Running | None = None) -> None:
+        """Retires idle pools when their time comes even if no attempt starts then: one timer,
+        on the loop of an attempt that ended (a loop that stopped loses it: the next attempt
+        to end sets it again)."""
+        if self._retiring is not None and self._retiring.is_running():
+            return
+        busy = {running.pool.key for running in self._running.values() if running is not ended}
+        idle = [pool.last_used for pool in self._pools.values() if pool.key not in busy]
+        if not idle:
+            return  # the next attempt to end sets it
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, min(idle) + self._pool_idle_seconds - time.monotonic())
+        loop.call_later(delay, _retire_idle, weakref.ref(self))
+        self._retiring = loop
 
     def _retire_pools(self, keep: str) -> None:
         """Retires the pools no attempt runs on that were idle ``pool_idle_seconds``, and the
@@ -238,6 +255,7 @@ class LocalProcessTarget(TaskPlugin):
                                   error=_exit_error(code, ctx.node_id, worker.pid))
             pool.release(worker)
             pool.trim(self._idle_per_pool)
+            self._retire_later(ended=running)
             return _status(reply, handle, ctx.node_id)
         except Exception:
             worker.kill()
@@ -287,6 +305,15 @@ class LocalProcessTarget(TaskPlugin):
         for worker in self._left.values():
             worker.kill()
         self._left.clear()
+
+
+def _retire_idle(target: weakref.ref[LocalProcessTarget]) -> None:
+    alive = target()
+    if alive is not None:
+        alive._retiring = None
+        alive._retire_pools(keep="")
+        if alive._pools:
+            alive._retire_later()
 
 
 def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:
