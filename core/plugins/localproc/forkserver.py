@@ -100,6 +100,7 @@ class ForkServer:
         self._next = 0
         self.closed = False
         self.forked = 0
+        self.owner = os.getpid()  # a process forked from this one must not use its socket
         ours.settimeout(start_timeout)
         ready, _ = receive(ours)
         ours.settimeout(None)
@@ -211,7 +212,7 @@ def fork_server() -> ForkServer | None:
     with _lock:
         if _unavailable:
             return None
-        if _server is None or _server.closed:
+        if _server is None or _server.closed or _server.owner != os.getpid():
             try:
                 _server = ForkServer()
             except (OSError, SystemError_) as exc:
@@ -224,5 +225,5 @@ def fork_server() -> ForkServer | None:
 @atexit.register
 def _close() -> None:
     with _lock:
-        if _server is not None:
+        if _server is not None and _server.owner == os.getpid():
             _server.close()

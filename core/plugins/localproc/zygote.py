@@ -86,8 +86,14 @@ def serve(control_fd: int, run_worker: Callable[[list[str]], None], warm_up: Cal
             importlib.import_module(module)
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
-    children: dict[int, int] = {}  # pidfd -> pid
     send(control, {"ready": os.getpid(), "threads": threading.active_count()})
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the parent is gone
+        _serve(control, selector, run_worker)
+
+
+def _serve(control: socket.socket, selector: selectors.BaseSelector,
+           run_worker: Callable[[list[str]], None]) -> None:
+    children: dict[int, int] = {}  # pidfd -> pid
     while True:
         for key, _ in selector.select():
             if key.fileobj is control:
@@ -116,7 +122,13 @@ def _fork(control: socket.socket, selector: selectors.BaseSelector, children: di
     requests, replies = fds
     sys.stdout.flush()  # or the child would write what the zygote buffered
     sys.stderr.flush()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:  # out of processes or memory: this worker fails, the zygote lives on
+        os.close(requests)
+        os.close(replies)
+        send(control, {"forked": request_id, "error": f"fork failed: {exc}"})
+        return
     if pid == 0:
         _child(control, selector, children, message, requests, replies, run_worker)
     os.close(requests)

@@ -183,3 +183,23 @@ async def test_the_least_recently_used_pools_are_retired_beyond_the_cap(tmp_path
         assert [alive(pid) for pid in workers] == [False, True, False]
     finally:
         await target.aclose()
+
+
+def test_a_process_forked_from_this_one_starts_its_own_zygote() -> None:
+    # a copy made by fork holds the parent's socket to the zygote: talking over it would mix
+    # both processes' requests and answers
+    script = (
+        "import os, sys\n"
+        "from wingspan.core.plugins.localproc.forkserver import fork_server\n"
+        "parent = fork_server().process.pid\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    mine = fork_server()\n"
+        "    print(mine.process.pid != parent and mine.owner == os.getpid(), flush=True)\n"
+        "    mine.close()\n"
+        "    os._exit(0)\n"
+        "os.waitpid(pid, 0)\n"
+        "print(fork_server().process.pid == parent, flush=True)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]
