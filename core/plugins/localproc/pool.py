@@ -1,7 +1,8 @@
 """Warm worker processes, pooled per code version: a worker imports the user's code
 once and then serves attempt after attempt; one that dies is replaced by a new one
-on the next demand. Pools do not belong to an event loop: a worker's reply pipe is
-awaited on whichever loop runs the attempt."""
+on the next demand. A new worker is forked by this process's zygote (``forkserver``),
+or spawned as a new interpreter where fork is unavailable. Pools do not belong to an
+event loop: a worker's reply pipe is awaited on whichever loop runs the attempt."""
 
 from __future__ import annotations
 
@@ -11,20 +12,21 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
 from wingspan.core.errors import SystemError_
+from wingspan.core.plugins.localproc.forkserver import fork_server
+from wingspan.core.plugins.localproc.zygote import WORKER_MODULE
 
-__all__ = ["WorkerPool", "WorkerProcess", "WorkerSpec"]
+__all__ = ["WORKER_MODULE", "ChildProcess", "SpawnedProcess", "WorkerPool", "WorkerProcess", "WorkerSpec"]
 
-# the worker's entry point: localproc.worker with plugins loaded as bodies need them
-WORKER_MODULE = "wingspan.core.plugins.worker_entry"
 # a message bigger than a pipe's buffer is written from a thread: the loop must not block
 _PIPE_BUFFER = 60_000
 
@@ -45,13 +47,48 @@ class WorkerSpec:
                 "storage": self.storage_root, "preload": list(self.preload), "journal_dir": str(journal_dir)}
 
 
+class ChildProcess(Protocol):
+    """A worker's process, forked by the zygote or spawned."""
+
+    pid: int
+
+    @property
+    def alive(self) -> bool: ...
+
+    def wait(self, timeout: float) -> int | None:
+        """Its exit code (negative: the signal that ended it); None if not known by ``timeout``."""
+
+    def kill(self) -> None: ...
+
+
+class SpawnedProcess:
+    """A worker started as a new interpreter (where the zygote is unavailable)."""
+
+    def __init__(self, popen: subprocess.Popen[bytes]) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.popen.kill()
+
+
 class WorkerProcess:
     """One worker: its process, the pipe requests go down and the pipe replies come up."""
 
-    def __init__(self, popen: subprocess.Popen[bytes], requests: Connection, replies: Connection,
-                 log: Path) -> None:
-        self.popen = popen
-        self.pid = popen.pid
+    def __init__(self, process: ChildProcess, requests: Connection, replies: Connection, log: Path) -> None:
+        self.process = process
+        self.pid = process.pid
         self._requests = requests
         self._replies = replies
         self.log = log
@@ -60,7 +97,7 @@ class WorkerProcess:
 
     @property
     def alive(self) -> bool:
-        return self.popen.poll() is None
+        return self.process.alive
 
     async def send(self, message: dict[str, Any]) -> None:
         payload = pickle.dumps(message)
@@ -80,23 +117,37 @@ class WorkerProcess:
         return reply
 
     async def exit_code(self) -> int | None:
-        try:
-            return await anyio.to_thread.run_sync(self.popen.wait, 10)
-        except subprocess.TimeoutExpired:
-            return None
+        return await anyio.to_thread.run_sync(self.process.wait, 10)
 
     def kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            self.popen.kill()
+        self.process.kill()
         for connection in (self._requests, self._replies):
             with contextlib.suppress(OSError):
                 connection.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self.popen.wait(1)  # reap it; a killed process ends at once
+        self.process.wait(1)  # reaped (here, or by the zygote): a killed process ends at once
 
 
-def _spawn(spec: WorkerSpec, log: Path) -> WorkerProcess:
+def _start_process(spec: WorkerSpec, log: Path, fork: bool) -> WorkerProcess:
     log.parent.mkdir(parents=True, exist_ok=True)
+    process: ChildProcess | None = None
+    for _ in range(2 if fork else 0):  # a zygote that ended is replaced once
+        zygote = fork_server()
+        if zygote is None:
+            break
+        with contextlib.suppress(OSError):
+            # the store's settings are the worker's environment: the zygote's is this
+            # process's when the zygote started, which may have changed since
+            process, request_write, reply_read = zygote.fork({**os.environ, **spec.env}, log)
+            break
+    if process is None:
+        process, request_write, reply_read = _spawn(spec, log)
+    worker = WorkerProcess(process, Connection(request_write, readable=False),
+                           Connection(reply_read, writable=False), log)
+    worker._requests.send_bytes(pickle.dumps(spec.hello(log.parent)))
+    return worker
+
+
+def _spawn(spec: WorkerSpec, log: Path) -> tuple[SpawnedProcess, int, int]:
     request_read, request_write = os.pipe()
     reply_read, reply_write = os.pipe()
     with open(log, "ab") as out:
@@ -106,29 +157,31 @@ def _spawn(spec: WorkerSpec, log: Path) -> WorkerProcess:
             stderr=subprocess.STDOUT, env={**os.environ, **spec.env} if spec.env else None)
     os.close(request_read)
     os.close(reply_write)
-    worker = WorkerProcess(popen, Connection(request_write, readable=False),
-                           Connection(reply_read, writable=False), log)
-    worker._requests.send_bytes(pickle.dumps(spec.hello(log.parent)))
-    return worker
+    return SpawnedProcess(popen), request_write, reply_read
 
 
 class WorkerPool:
     """Idle warm workers of one code version; ``acquire`` hands one out or starts one."""
 
-    def __init__(self, key: str, spec: WorkerSpec, log_dir: Path, start_timeout: float = 120.0) -> None:
+    def __init__(self, key: str, spec: WorkerSpec, log_dir: Path, start_timeout: float = 120.0,
+                 fork: bool = True) -> None:
         self.key = key
+        self.fork = fork  # from this process's zygote when it can; else a new interpreter
         self.spec = spec
         self.log_dir = log_dir
         self.start_timeout = start_timeout
         self._idle: list[WorkerProcess] = []
         self._lock = threading.Lock()
         self.started = 0
+        self.closed = False
+        self.last_used = time.monotonic()
 
     @property
     def idle(self) -> int:
         return len(self._idle)
 
     async def acquire(self) -> WorkerProcess:
+        self.last_used = time.monotonic()
         while True:
             with self._lock:
                 worker = self._idle.pop() if self._idle else None
@@ -141,7 +194,7 @@ class WorkerPool:
     async def _start(self) -> WorkerProcess:
         self.started += 1
         log = self.log_dir / f"worker-{self.key[:12]}-{os.getpid()}-{self.started}.log"
-        worker = await anyio.to_thread.run_sync(_spawn, self.spec, log)
+        worker = await anyio.to_thread.run_sync(_start_process, self.spec, log, self.fork)
         ready = None
         try:
             with anyio.move_on_after(self.start_timeout):
@@ -160,7 +213,11 @@ class WorkerPool:
 
     def release(self, worker: WorkerProcess) -> None:
         with self._lock:
-            self._idle.append(worker)
+            self.last_used = time.monotonic()
+            if not self.closed:
+                self._idle.append(worker)
+                return
+        worker.kill()  # its pool was retired while it ran
 
     def trim(self, keep: int) -> None:
         """Stops idle workers beyond ``keep`` (the oldest first)."""
@@ -171,4 +228,6 @@ class WorkerPool:
             worker.kill()
 
     def close(self) -> None:
+        with self._lock:
+            self.closed = True
         self.trim(0)

@@ -11,12 +11,14 @@ or an abort kills the worker.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
 import pickle
 import signal
 import sys
+import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -63,12 +65,20 @@ class LocalProcessTarget(TaskPlugin):
     poll_interval: ClassVar[float] = 0.2
 
     def __init__(self, cpus: float | None = None, home: Path | None = None, storage_root: str = "",
-                 idle_per_pool: int | None = None) -> None:
+                 idle_per_pool: int | None = None, fork_workers: bool = True, max_pools: int = 8,
+                 pool_idle_seconds: float = 600.0) -> None:
         self.budget = CpuBudget(float(cpus or os.cpu_count() or 1))
         self._home = home
         self._storage_root = storage_root
         self._idle_per_pool = idle_per_pool or max(2, int(self.budget.total))
         self._pools: dict[str, WorkerPool] = {}
+        self._fork_workers = fork_workers
+        # the pools of code versions not used for a while, or beyond the cap, are retired
+        # (their idle workers stopped): a server registering version after version would
+        # otherwise keep idle workers of every version it ever ran
+        self._max_pools = max(1, max_pools)
+        self._pool_idle_seconds = pool_idle_seconds
+        self._retiring: asyncio.AbstractEventLoop | None = None  # the loop whose timer will retire pools
         self._bundle_limits: BundleLimits | None = None
         self._running: dict[str, _Running] = {}
         # workers whose attempt was left running when its watch was cancelled (the engine
@@ -136,10 +146,41 @@ class LocalProcessTarget(TaskPlugin):
     def _pool(self, template: TaskTemplate, storage_root: str, bundle: Path | None = None,
               env: dict[str, str] | None = None) -> WorkerPool:
         key, spec = self._spec(template, storage_root, bundle, env)
+        self._retire_pools(keep=key)
         pool = self._pools.get(key)
         if pool is None:
-            pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers")
+            pool = self._pools[key] = WorkerPool(key, spec, self._settings_home() / "logs" / "workers",
+                                                 fork=self._fork_workers)
         return pool
+
+    def _retire_later(self, ended: _Running | None = None) -> None:
+        """Retires idle pools when their time comes even if no attempt starts then: one timer,
+        on the loop of an attempt that ended (a loop that stopped loses it: the next attempt
+        to end sets it again)."""
+        if self._retiring is not None and self._retiring.is_running():
+            return
+        busy = {running.pool.key for running in self._running.values() if running is not ended}
+        idle = [pool.last_used for pool in self._pools.values() if pool.key not in busy]
+        if not idle:
+            return  # the next attempt to end sets it
+        loop = asyncio.get_running_loop()
+        delay = max(0.0, min(idle) + self._pool_idle_seconds - time.monotonic())
+        loop.call_later(delay, _retire_idle, weakref.ref(self))
+        self._retiring = loop
+
+    def _retire_pools(self, keep: str) -> None:
+        """Retires the pools no attempt runs on that were idle ``pool_idle_seconds``, and the
+        least recently used beyond ``max_pools`` (counting one for ``keep``'s, about to be used)."""
+        busy = {running.pool.key for running in self._running.values()}
+        now = time.monotonic()
+        excess = len(self._pools) + (keep not in self._pools) - self._max_pools
+        for pool in sorted(self._pools.values(), key=lambda p: p.last_used):
+            if pool.key == keep or pool.key in busy:
+                continue
+            if excess > 0 or now - pool.last_used >= self._pool_idle_seconds:
+                excess -= 1
+                del self._pools[pool.key]
+                pool.close()
 
     # ---- the contract ---------------------------------------------------------------------
 
@@ -215,6 +256,7 @@ class LocalProcessTarget(TaskPlugin):
                                   error=_exit_error(code, ctx.node_id, worker.pid))
             pool.release(worker)
             pool.trim(self._idle_per_pool)
+            self._retire_later(ended=running)
             return _status(reply, handle, ctx.node_id)
         except Exception:
             worker.kill()
@@ -264,6 +306,15 @@ class LocalProcessTarget(TaskPlugin):
         for worker in self._left.values():
             worker.kill()
         self._left.clear()
+
+
+def _retire_idle(target: weakref.ref[LocalProcessTarget]) -> None:
+    alive = target()
+    if alive is not None:
+        alive._retiring = None
+        alive._retire_pools(keep="")
+        if alive._pools:
+            alive._retire_later()
 
 
 def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:

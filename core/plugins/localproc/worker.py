@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "read_journal", "resolve_task"]
+__all__ = ["main", "read_journal", "resolve_task", "warm_up"]
 
 MAIN_MODULE = "__wingspan_main__"
 
@@ -224,6 +224,17 @@ def read_journal(path: str, attempt_id: str) -> dict[str, Any] | None:
     return None
 
 
+def warm_up() -> None:
+    """What every attempt uses, loaded before the worker reports ready: a first attempt then
+    costs no more than the next (and a timeout is not eaten by imports). The zygote does it
+    once for all the workers it forks."""
+    from wingspan.core.model import codec
+    from wingspan.core.types import default_engine
+
+    codec.preload()
+    default_engine()
+
+
 def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothing_to_prepare) -> None:
     args = sys.argv[1:] if argv is None else argv
     requests = Connection(int(args[0]), writable=False)
@@ -238,13 +249,7 @@ def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothin
     worker.requests, worker.replies = requests, replies
     folders: set[str] = set()
     failed = ""
-    # what every attempt uses, loaded before the worker reports ready: a first attempt then
-    # costs no more than the next (and a timeout is not eaten by imports)
-    from wingspan.core.model import codec
-    from wingspan.core.types import default_engine
-
-    codec.preload()
-    default_engine()
+    warm_up()
     for module in hello.get("preload", ()):
         try:
             importlib.import_module(module)
