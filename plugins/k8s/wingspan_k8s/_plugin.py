@@ -101,7 +101,8 @@ class K8sPlugin(TaskPlugin, ReadsLogs):
         attempt = Attempt(template, ctx.execution_id, ctx.node_id, ctx.attempt, namespace,
                           pod_name(ctx.execution_id, ctx.node_id, ctx.attempt),
                           files.inputs, prefix, timeout=ctx.timeout,
-                          task_pod_template=_task_pod_template(template.custom))
+                          task_pod_template=_task_pod_template(template.custom),
+                          traceparent=ctx.traceparent)
         if settings is not None:
             attempt.labels = {item.key: item.value for item in settings.labels}
             attempt.annotations = {item.key: item.value for item in settings.annotations}

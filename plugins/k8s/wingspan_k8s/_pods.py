@@ -62,6 +62,8 @@ class Attempt:
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     service_account: str = ""
+    # the attempt's W3C trace context when the engine traces: the body's spans join its trace
+    traceparent: str = ""
 
 
 def _dns(text: str, limit: int) -> str:
@@ -188,6 +190,8 @@ def _env(config: K8sConfig, attempt: Attempt) -> list[dict[str, Any]]:
         values.update({kv.key: kv.value for kv in attempt.template.container.env})
     values.update({"WINGSPAN_EXECUTION_ID": attempt.execution_id, "WINGSPAN_NODE_ID": attempt.node_id,
                    "WINGSPAN_ATTEMPT": str(attempt.attempt)})
+    if attempt.traceparent:
+        values["TRACEPARENT"] = attempt.traceparent
     env: list[dict[str, Any]] = [{"name": k, "value": v} for k, v in sorted(values.items())]
     files = False
     for secret in attempt.template.secrets:

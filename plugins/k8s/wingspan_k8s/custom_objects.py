@@ -240,7 +240,8 @@ class CustomObjectPlugin(TaskPlugin, ReadsLogs):
         attempt = Attempt(template, ctx.execution_id, ctx.node_id, ctx.attempt,
                           namespace_name(config, project, domain),
                           pod_name(ctx.execution_id, ctx.node_id, ctx.attempt),
-                          AttemptFiles(prefix).inputs, prefix, timeout=ctx.timeout)
+                          AttemptFiles(prefix).inputs, prefix, timeout=ctx.timeout,
+                          traceparent=ctx.traceparent)
         spec = self.build_spec(ctx, attempt)
         self.resource.check(spec, ctx.task_name or ctx.node_id)  # before anything is written
         metadata = build_pod(config, attempt)["metadata"]  # the owner labels and annotations

@@ -305,3 +305,11 @@ def test_discovery_loads_neither_the_kubernetes_client_nor_the_plugins_own_varia
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           check=True, env={"PATH": "", "WINGSPAN_K8S_ENV": "not json"})
     assert done.stdout.split() == ["False", "True"]
+
+
+def test_a_traced_attempts_pod_carries_its_trace_context_and_an_untraced_one_none() -> None:
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    (traced,) = build_pod(K8sConfig(), attempt(traceparent=parent))["spec"]["containers"]
+    (plain,) = build_pod(K8sConfig(), attempt())["spec"]["containers"]
+    assert {"name": "TRACEPARENT", "value": parent} in traced["env"]
+    assert all(item["name"] != "TRACEPARENT" for item in plain["env"])
