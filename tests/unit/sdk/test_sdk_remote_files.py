@@ -86,7 +86,8 @@ def test_a_missing_http_file_fails_naming_the_url(site: str, target: str) -> Non
 
 @pytest.mark.parametrize(("url", "why"), [
     ("s3://bucket/data.csv", "no S3 endpoint is configured: set WINGSPAN_S3_ENDPOINT"),
-    ("gs://bucket/data.csv", r"no blob store serves gs:// URLs \(http\(s\), s3 and file ones are read\)"),
+    ("hdfs://bucket/data.csv",
+     r"no blob store serves hdfs:// URLs \(http\(s\), s3, abfs, gs and file ones are read\)"),
 ])
 def test_an_unreadable_url_is_refused_before_the_run_naming_input_and_url(target: str, url: str,
                                                                          why: str) -> None:
