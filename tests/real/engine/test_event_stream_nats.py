@@ -43,7 +43,7 @@ async def test_a_broker_consumer_gets_every_event_of_a_200_node_run_across_a_sig
     counts, code, blobs = tmp_path / "counts", tmp_path / "code", tmp_path / "blobs"
     for folder in (counts, code, blobs):
         folder.mkdir()
-    (code / "replicaflow.py").write_text(FLOW.read_text())
+    (code / "streamflow.py").write_text(FLOW.read_text())
     tag = uuid.uuid4().hex[:10]
     stream, prefix = f"WINGSPAN_TEST_{tag}", f"wingspan-test.{tag}"
     env = {"CRASH_COUNTS": str(counts), "CRASH_TASK_SECONDS": "0.05", "WINGSPAN_HOME": str(tmp_path / "home"),
@@ -72,7 +72,7 @@ async def test_a_broker_consumer_gets_every_event_of_a_200_node_run_across_a_sig
             await anyio.to_thread.run_sync(
                 lambda: remote.register(code, project="default", domain="development"))
             execution = await anyio.to_thread.run_sync(
-                lambda: remote.execute("replicaflow.big", {"items": list(range(MAP_ITEMS)), "n": FAN}))
+                lambda: remote.execute("streamflow.big", {"items": list(range(MAP_ITEMS)), "n": FAN}))
             name = execution.name
             key = await db.fetchval("SELECT id FROM executions WHERE name = $1", name)
             with anyio.fail_after(120, reason="the execution did not get far enough to be killed in 120 s"):
