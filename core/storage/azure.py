@@ -26,7 +26,6 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import final
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
-import anyio
 import httpx
 
 from wingspan.core.config import Settings
@@ -292,17 +291,7 @@ class AzureBlobStore(BlobStore):
                     raise
 
     async def delete_prefix(self, prefix: str) -> int:
-        uris = [uri async for uri in self.list_prefix(prefix)]
-        limit = anyio.Semaphore(_DELETE_CONCURRENCY)
-
-        async def delete(uri: str) -> None:
-            async with limit:
-                await self.delete(uri, missing_ok=True)
-
-        async with anyio.create_task_group() as group:
-            for uri in uris:
-                group.start_soon(delete, uri)
-        return len(uris)
+        return await self._delete_listed(prefix, concurrency=_DELETE_CONCURRENCY)
 
     # ---- sharing -------------------------------------------------------------------------
 

@@ -330,17 +330,7 @@ class GcsBlobStore(BlobStore):
             await self._call("DELETE", self._object_url(target.key), ok=(404,) if missing_ok else ())
 
     async def delete_prefix(self, prefix: str) -> int:
-        uris = [uri async for uri in self.list_prefix(prefix)]
-        limit = anyio.Semaphore(_DELETE_CONCURRENCY)
-
-        async def delete(uri: str) -> None:
-            async with limit:
-                await self.delete(uri, missing_ok=True)
-
-        async with anyio.create_task_group() as group:
-            for uri in uris:
-                group.start_soon(delete, uri)
-        return len(uris)
+        return await self._delete_listed(prefix, concurrency=_DELETE_CONCURRENCY)
 
     # ---- sharing -------------------------------------------------------------------------
 

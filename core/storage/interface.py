@@ -196,6 +196,21 @@ class BlobStore(abc.ABC):
     async def delete_prefix(self, prefix: str) -> int:
         """Deletes every object that :meth:`list_prefix` yields; returns how many."""
 
+    async def _delete_listed(self, prefix: str, *, concurrency: int) -> int:
+        """:meth:`delete_prefix` for stores whose API deletes one object per request (Azure,
+        GCS): the listed objects, ``concurrency`` requests at a time."""
+        uris = [uri async for uri in self.list_prefix(prefix)]
+        limit = anyio.Semaphore(concurrency)
+
+        async def delete(uri: str) -> None:
+            async with limit:
+                await self.delete(uri, missing_ok=True)
+
+        async with anyio.create_task_group() as group:
+            for uri in uris:
+                group.start_soon(delete, uri)
+        return len(uris)
+
     # ---- sharing -------------------------------------------------------------------------
 
     @abc.abstractmethod
