@@ -101,7 +101,7 @@ def main() -> None:
                          f"{figures.get('map_load')} after the map (1-min averages)")
         print(f"{system}: {json.dumps(figures)}", flush=True)
     print()
-    print(server_report.table(results, loads))
+    print(server_report.table(results, loads, args.executions, args.items))
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "loads": loads}, indent=2))
 

@@ -23,11 +23,11 @@ class Figure:
 
 
 FIGURES = (
-    Figure("tasks_per_minute", "40 x 10-task chains: task executions per minute", "/min", True),
+    Figure("tasks_per_minute", "{executions} x 10-task chains: task executions per minute", "/min", True),
     Figure("latency_median_ms", "create -> first task running, median", "ms", False),
     Figure("latency_p90_ms", "create -> first task running, p90", "ms", False),
     Figure("chain_cpu_ms_per_task", "server CPU per chain task execution", "ms", False),
-    Figure("map_seconds", "map of 10,000: wall time create -> end", "s", False),
+    Figure("map_seconds", "map of {items:,}: wall time create -> end", "s", False),
     Figure("map_cpu_ms_per_item", "server CPU per map item", "ms", False),
 )
 
@@ -96,15 +96,17 @@ def _ratio_cell(ours: Mapping[str, object], theirs: Mapping[str, object], key: s
     return f"{bound}{value:.3g}"
 
 
-def table(results: Mapping[str, Mapping[str, object]], loads: Mapping[str, str]) -> str:
+def table(results: Mapping[str, Mapping[str, object]], loads: Mapping[str, str], executions: int = 40,
+          items: int = 10_000) -> str:
     """The figures of each system (Wingspan first) with Wingspan's as ratios to each peer's, and
-    the load average during each system's run."""
+    the load average during each system's run (the workload's sizes name the figures)."""
     peers = [name for name in results if name != "wingspan"]
     ours = results["wingspan"]
     header = ["figure", "unit", *results, *(f"wingspan/{peer}" for peer in peers)]
     rows = [header]
     for figure in FIGURES:
-        rows.append([figure.label, figure.unit, *(_cell(results[name], figure.key) for name in results),
+        label = figure.label.format(executions=executions, items=items)
+        rows.append([label, figure.unit, *(_cell(results[name], figure.key) for name in results),
                      *(_ratio_cell(ours, results[peer], figure.key) for peer in peers)])
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
     lines = ["  ".join(cell.ljust(widths[0]) if column == 0 else cell.rjust(widths[column])

@@ -101,3 +101,10 @@ def test_latency_figures_match_server_bench() -> None:
     figures = server_common.latency_figures([0.5, 0.1, 0.3, 0.2, 0.4, 0.6, 0.7, 0.8, 0.9, 1.0])
     assert figures == {"latency_median_ms": pytest.approx(550), "latency_p90_ms": pytest.approx(900)}
     assert json.loads(json.dumps(figures)) == figures
+
+
+def test_the_table_names_the_workload_it_ran() -> None:
+    ours = dict(parse_wingspan(SERVER_OUTPUT, MAP_OUTPUT))
+    text = table({"wingspan": ours, "prefect": ours}, {}, executions=4, items=200)
+    assert "4 x 10-task chains: task executions per minute" in text
+    assert "map of 200: wall time create -> end" in text
