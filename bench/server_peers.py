@@ -11,7 +11,9 @@ as ratios to each peer's and the load average during each system's run.
 Wingspan runs through bench/server_bench.py and bench/server_map_bench.py, the peers through
 bench/peers/prefect_server.py and bench/peers/dagster_server.py (what each measures, and how
 each peer is set up, is in their docstrings). A map that has not ended after --timeout seconds
-is recorded as a time-out. --json FILE also writes every figure.
+is recorded as a time-out. --json FILE also writes every figure; --from SYSTEM=FILE takes a
+system's figures from FILE (a JSON object, as a harness prints last or --json holds per system)
+instead of running it, e.g. to print the table again or add a peer run on its own.
 """
 
 from __future__ import annotations
@@ -66,6 +68,8 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=10_000)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds a map may take")
     parser.add_argument("--json", metavar="FILE", help="write every figure to FILE")
+    parser.add_argument("--from", dest="given", metavar="SYSTEM=FILE", action="append", default=[],
+                        help="take SYSTEM's figures from FILE instead of running it (repeatable)")
     args = parser.parse_args()
     if args.setup:
         setup()
@@ -73,8 +77,9 @@ def main() -> None:
     systems = args.systems.split(",")
     if systems[0] != "wingspan" or any(name not in ("wingspan", *PINS) for name in systems):
         raise SystemExit(f"--systems: wingspan first, then any of {', '.join(PINS)}; got {args.systems}")
+    given = dict(item.split("=", 1) for item in args.given)
     for peer in systems[1:]:
-        if not (venv(peer) / "bin" / "python").exists():
+        if peer not in given and not (venv(peer) / "bin" / "python").exists():
             raise SystemExit(f"{venv(peer)} is missing: run python bench/server_peers.py --setup first")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; {args.executions} x 10-task chains, "
           f"{args.samples} latency samples, a map of {args.items:,} (time-out {args.timeout:.0f} s)",
@@ -84,13 +89,17 @@ def main() -> None:
     common = ["--samples", str(args.samples), "--executions", str(args.executions)]
     for system in systems:
         before = load()
-        if system == "wingspan":
+        if system in given:
+            figures = server_report.parse_peer(system, Path(given[system]).read_text())
+            before = "n/a (figures from a file)"
+        elif system == "wingspan":
             chains = run([sys.executable, str(HERE / "server_bench.py"), *common], 3600)
             middle = load()
             mapped = run([sys.executable, str(HERE / "server_map_bench.py"), "--items", str(args.items),
                           "--timeout", str(args.timeout)], args.timeout + 600)
             figures: dict[str, object] = dict(server_report.parse_wingspan(chains, mapped))
-            figures.update(chain_load=middle, map_load=load())
+            figures.update(chain_load=middle, map_load=load(), map_items=args.items,
+                           executions=args.executions)
         else:
             output = run([str(venv(system) / "bin" / "python"), str(HERE / "peers" / f"{system}_server.py"),
                           *common, "--items", str(args.items), "--timeout", str(args.timeout)],
@@ -102,6 +111,11 @@ def main() -> None:
         print(f"{system}: {json.dumps(figures)}", flush=True)
     print()
     print(server_report.table(results, loads, args.executions, args.items))
+    for system, figures in results.items():
+        ran = (figures.get("executions", args.executions), figures.get("map_items", args.items))
+        if ran != (args.executions, args.items):
+            print(f"note: {system}'s figures are of {ran[0]} chains and a map of {ran[1]:,}, not of the "
+                  "sizes named above")
     if args.json:
         Path(args.json).write_text(json.dumps({"results": results, "loads": loads}, indent=2))
 

@@ -127,7 +127,7 @@ def measure(args: argparse.Namespace, port: int, server_pids: list[int]) -> dict
     def inc_input(x: int) -> dict[str, Any]:
         return {"ops": {"inc": {"inputs": {"x": x}}}}
 
-    figures: dict[str, object] = {"map_items": args.items}
+    figures: dict[str, object] = {"map_items": args.items, "executions": args.executions}
     final_runs(instance, [submit("one", inc_input(1))], 300)
     samples = []
     for index in range(args.samples):

@@ -100,7 +100,7 @@ async def measure(args: argparse.Namespace, deployments: dict[str, UUID], server
                   ) -> dict[str, object]:
     from prefect.client.orchestration import get_client
 
-    figures: dict[str, object] = {"map_items": args.items}
+    figures: dict[str, object] = {"map_items": args.items, "executions": args.executions}
     async with get_client() as client:
         async def create(name: str, parameters: dict[str, object]) -> UUID:
             run = await client.create_flow_run_from_deployment(deployments[name], parameters=parameters)
@@ -169,6 +169,9 @@ def main() -> None:
         env.update(PREFECT_HOME=str(root / "home"), PREFECT_API_URL=f"http://127.0.0.1:{port}/api",
                    PREFECT_SERVER_ANALYTICS_ENABLED="false", PREFECT_UI_ENABLED="false",
                    PREFECT_WORKER_QUERY_SECONDS=str(args.query_seconds),
+                   # 40 runs created at once on SQLite: the server answers 503 while its database is
+                   # busy, past the client's default 5 retries on a loaded machine
+                   PREFECT_CLIENT_MAX_RETRIES="20",
                    PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
         os.environ.update(env)
         prefect = str(Path(sys.executable).parent / "prefect")
