@@ -182,7 +182,7 @@ def main() -> None:
     parser.add_argument("--dequeue-seconds", type=int, default=1,
                         help="how often the daemon starts queued runs (Dagster's default: 5)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="dagster-server-bench-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="dagster-server-bench-", ignore_cleanup_errors=True) as temporary:
         root = Path(temporary)
         home = root / "home"
         home.mkdir()

@@ -159,7 +159,7 @@ def main() -> None:
     parser.add_argument("--query-seconds", type=float, default=1.0,
                         help="how often the worker asks for scheduled runs (Prefect's default: 10)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="prefect-server-bench-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="prefect-server-bench-", ignore_cleanup_errors=True) as temporary:
         root = Path(temporary)
         (root / "code").mkdir()
         (root / "code" / "benchflows.py").write_text(FLOWS)

@@ -35,17 +35,26 @@ def start(command: Sequence[str], env: dict[str, str], log: Path) -> subprocess.
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
+def stop(processes: Sequence[subprocess.Popen[bytes]], grace: float = 30) -> None:
     """End each started process's group (its children too), politely first."""
     for process in processes:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
     for process in processes:
         try:
-            process.wait(30)
+            process.wait(grace)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(30)
+        # the group's other members (a Dagster run the code server spawned) may outlive its leader
+        # and still write into the temporary home that is removed next
+        deadline = time.monotonic() + grace
+        try:
+            while True:
+                os.killpg(process.pid, signal.SIGKILL if time.monotonic() > deadline else 0)
+                time.sleep(0.1)
+        except ProcessLookupError:
+            pass  # the group is empty
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, every: float = 0.2) -> T:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +109,18 @@ def test_the_table_names_the_workload_it_ran() -> None:
     text = table({"wingspan": ours, "prefect": ours}, {}, executions=4, items=200)
     assert "4 x 10-task chains: task executions per minute" in text
     assert "map of 200: wall time create -> end" in text
+
+
+def test_stop_ends_the_whole_group_even_a_member_that_ignores_sigterm(tmp_path: Path) -> None:
+    # as a Dagster run outlives the code server that spawned it, then writes into a removed home
+    stubborn = "import os, signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n" \
+               "print(os.getpid(), flush=True)\ntime.sleep(120)"
+    log = tmp_path / "group.log"
+    spawn = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {stubborn!r}])\n" \
+            "time.sleep(120)"
+    leader = server_common.start([sys.executable, "-c", spawn], dict(os.environ), log)
+    child = server_common.wait_for("the child's pid", lambda: int(log.read_text() or 0) or None, 30)
+    server_common.stop([leader], grace=1)
+    assert leader.returncode is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(child, 0)
