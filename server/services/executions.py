@@ -414,7 +414,8 @@ class ExecutionService:
             statement = statement.where(col(ExecutionRow.entity_name) == listing.name)
         if not any(f.field == "state" for f in listing.filters):  # archived ones only when asked for
             statement = statement.where(col(ExecutionRow.state) == int(ExecutionState.ACTIVE))
-        statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id))
+        statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id,
+                                                         binary_text=self.db.dialect == "sqlite"))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).all())
         rows, token = finish(rows)
