@@ -100,8 +100,11 @@ class EngineThread:
         loop = self._loop
 
         def bridged(reader: LogReader) -> LogReader:
+            async def on_engine_loop(handle: Handle, offset: int) -> bytes:
+                return await reader(handle, offset)
+
             async def read(handle: Handle, offset: int = 0) -> bytes:
-                running = asyncio.run_coroutine_threadsafe(reader(handle, offset), loop)
+                running = asyncio.run_coroutine_threadsafe(on_engine_loop(handle, offset), loop)
                 return await asyncio.wrap_future(running)
 
             return read

@@ -77,6 +77,7 @@ async def _plan_of_list(admin: AdminService, field: str, operator: v1.FilterOper
     statement, parameters = sent[-1]
     async with admin.db.read_engine.connect() as connection:
         raw = await connection.get_raw_connection()
+        assert raw.driver_connection is not None
         cursor = await raw.driver_connection.execute(f"EXPLAIN QUERY PLAN {statement}", parameters)
         rows = await cursor.fetchall()
     return "\n".join(str(row[-1]) for row in rows)
