@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 
 from wingspan.core.errors import InvalidArgumentError
 
@@ -129,10 +129,12 @@ class ListQuery:
     filters: Sequence[Filter] = ()
     sort_key: str = ""
     ascending: bool = False
-    #: the database orders text by code point (SQLite's BINARY collation): a prefix filter then
-    #: also bounds the column's range, which an index on it answers (SQLite reads no index for
-    #: LIKE). PostgreSQL's collation may order otherwise, so it is never assumed there.
-    binary_text: bool = False
+    #: how a prefix filter reads on SQLite, whose text compares by code point but whose LIKE
+    #: ignores ASCII case and reads no index: "" (LIKE, as on PostgreSQL, whose collation may
+    #: order otherwise); "scan" (the text's first characters compared, case-sensitive, while
+    #: the list's order index is read); "range" (that, and the column's range from the prefix to
+    #: its successor, which an index on the column answers: for prefixes of few rows)
+    prefix_reading: str = ""
 
     @classmethod
     def of(
@@ -142,7 +144,7 @@ class ListQuery:
         id_column: Any,
         default_sort: str = "created_at",
         *,
-        binary_text: bool = False,
+        prefix_reading: str = "",
     ) -> ListQuery:
         """From a Listing: its limit, token, filters and sort."""
         sort = listing.sort
@@ -155,7 +157,7 @@ class ListQuery:
             listing.filters,
             sort.key if sort is not None and sort.key else "",
             sort.ascending if sort is not None and sort.key else False,
-            binary_text,
+            prefix_reading,
         )
 
 
@@ -199,15 +201,18 @@ def _conditions(query: ListQuery) -> list[ColumnElement[bool]]:
             case 8:
                 if field.kind != "str":
                     raise InvalidArgumentError(f"'starts_with' applies to text fields, not {f.field!r}")
-                found.append(column.startswith(value, autoescape=True))
-                if query.binary_text:
-                    found.extend(_prefix_range(column, value))
+                if not query.prefix_reading:
+                    found.append(column.startswith(value, autoescape=True))
+                else:
+                    found.append(func.substr(column, 1, len(value)) == value)
+                    if query.prefix_reading == "range":
+                        found.extend(prefix_range(column, value))
             case _:
                 raise InvalidArgumentError(f"unknown filter operator {op}")
     return found
 
 
-def _prefix_range(column: Any, prefix: str) -> list[ColumnElement[bool]]:
+def prefix_range(column: Any, prefix: str) -> list[ColumnElement[bool]]:
     """``prefix <= column < the prefix's successor``: by code point, exactly the texts that
     begin with ``prefix`` (the successor: its last character's next code point)."""
     if not prefix:

@@ -58,6 +58,23 @@ async def test_a_name_prefix_is_case_sensitive_on_both_backends(registered: Admi
     assert await _names(registered, "name", starts, "zzz") == []
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # how SQLite reads a prefix depends on how many match
+async def test_a_prefix_of_many_executions_reads_along_the_lists_order_and_still_ignores_other_cases(
+        registered: AdminService) -> None:
+    registered.executions.few_named = 3  # what 2,000 executions would show
+    for name in ("many-1", "many-2", "Many-3", "many-4", "many-5", "few-1"):
+        await _create(registered, name)
+    starts = v1.FilterOperator.STARTS_WITH
+    newest_first = v1.Sort(key="created_at", ascending=False)
+    assert await _names(registered, "name", starts, "many", newest_first) == [
+        "many-5", "many-4", "many-2", "many-1"]
+    assert await _names(registered, "name", starts, "few", newest_first) == ["few-1"]
+    along = await _plan_of_list(registered, "name", starts, "many")
+    assert "ix_executions_project_domain_created_at_id" in along and "name>?" not in along, along
+    through_names = await _plan_of_list(registered, "name", starts, "few")
+    assert "(project=? AND domain=? AND name>? AND name<?)" in through_names, through_names
+
+
 async def _plan_of_list(admin: AdminService, field: str, operator: v1.FilterOperator, value: str) -> str:
     """SQLite's plan for the list's query with that filter, as the service sends it (newest first,
     the console's order)."""
