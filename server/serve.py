@@ -17,7 +17,9 @@ credential of ``WINGSPAN_HOME/engine.secret`` as its client secret, made at the 
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler, the notification sender, the event stream's publishers and the
-retention runs); a process runs any of them.
+retention runs); a process runs any of them. Beside the API, the engine runs on a thread and
+event loop of its own (:mod:`wingspan.server.engine_thread`): its synchronous stretches (a big
+map's first step) held every call for seconds when they shared one.
 
 With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
 and gRPC over TLS, the certificate read again whenever its files change.
