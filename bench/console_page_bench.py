@@ -8,12 +8,14 @@
                                                        # on a loaded 2-core machine)
 
 A server (SQLite, local-process tasks, its engine in the same process, as ``wingspan serve``
-runs it) runs the workflow for real; Debian's chromium
-(scripts/testenv/chromium.py) driven by Playwright opens the execution's page while it runs and
-again once it has ended, and the map node's page. "Usable" is the time from navigation until
+runs it: on a thread and loop of its own since issue #19's stalls) runs the workflow for real;
+Debian's chromium (scripts/testenv/chromium.py) driven by Playwright opens the execution's page
+while it runs and again once it has ended, and the map node's page. "Usable" is the time from navigation until
 the page's script has run (its buttons, graph and live stream are wired: ``body[data-ready]``);
 "responsive" is the longest time the page took to answer a frame request while live events
-arrived, sampled for --watch seconds. Figures in milliseconds, medians of --repeat loads.
+arrived, sampled for --watch seconds. Figures in milliseconds, medians of --repeat loads. The
+longest lag of the API's event loop (and of the engine's, on its own) while the page is measured
+says how long a call could wait for the loop rather than for its own work.
 """
 
 from __future__ import annotations
@@ -74,6 +76,21 @@ _PROBE = """async (seconds) => {
 }"""
 
 
+class LoopLag:
+    """The longest time a loop of the server took to run a callback due after 20 ms: how long
+    a call arriving then would have waited for it (the engine's stalls, while they shared one)."""
+
+    def __init__(self) -> None:
+        self.longest_ms = 0.0
+        self.stopped = False
+
+    async def run(self) -> None:
+        while not self.stopped:
+            due = time.perf_counter() + 0.02
+            await asyncio.sleep(0.02)
+            self.longest_ms = max(self.longest_ms, (time.perf_counter() - due) * 1000)
+
+
 def _load(page: Any, url: str) -> float:
     start = time.perf_counter()
     page.goto(url, wait_until="commit", timeout=120_000)
@@ -126,8 +143,20 @@ async def main() -> None:
             assert made.status_code == 200, made.text
             path = made.json()["url"]
             started = time.perf_counter()
+            api_lag, engine_lag = LoopLag(), LoopLag()
+            probes = [asyncio.create_task(api_lag.run())]
+            engine_loop = getattr(getattr(server, "engine_thread", None), "loop", None)
+            if engine_loop is not None:  # the engine on its own loop (wingspan.server.engine_thread)
+                on_engine = asyncio.run_coroutine_threadsafe(engine_lag.run(), engine_loop)
+                probes.append(asyncio.wrap_future(on_engine))
             results.update(await asyncio.to_thread(
                 measure_in_chromium, server.http_url, path, args.repeat, args.watch, True))
+            api_lag.stopped = engine_lag.stopped = True
+            await asyncio.gather(*probes)
+            results["api_loop_longest_lag_ms_while_running"] = round(api_lag.longest_ms, 1)
+            results["engine_loop"] = "own thread" if engine_loop is not None else "the API's"
+            if engine_loop is not None:
+                results["engine_loop_longest_lag_ms_while_running"] = round(engine_lag.longest_ms, 1)
             name = path.rsplit("/", 1)[1]
             results["load_after_running_page"] = [round(x, 1) for x in os.getloadavg()]
             while not args.running_only:  # follow it to its end over the execution's own live stream

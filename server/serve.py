@@ -17,7 +17,9 @@ credential of ``WINGSPAN_HOME/engine.secret`` as its client secret, made at the 
 ``roles`` splits the server into replicas: ``api`` (gRPC and HTTP), ``engine`` (an
 engine worker claiming executions under leases, named ``replica_id``) and
 ``scheduler`` (the scheduler, the notification sender, the event stream's publishers and the
-retention runs); a process runs any of them.
+retention runs); a process runs any of them. Beside the API, the engine runs on a thread and
+event loop of its own (:mod:`wingspan.server.engine_thread`): its synchronous stretches (a big
+map's first step) held every call for seconds when they shared one.
 
 With ``tls_cert`` and ``tls_key`` both ports serve TLS (:mod:`wingspan.server.tls`): HTTPS
 and gRPC over TLS, the certificate read again whenever its files change.
@@ -51,6 +53,7 @@ from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.auth.service import AuthService, auth_required
 from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
+from wingspan.server.engine_thread import EngineThread
 from wingspan.server.metrics import EngineMetrics
 from wingspan.server.tls import CertificateFiles
 from wingspan.server.tracing import configure_tracing
@@ -138,6 +141,8 @@ class ApiServer:
         #: tokens, accounts and roles (None until the API role starts)
         self.auth: AuthService | None = None
         self._engine_task: asyncio.Task[None] | None = None
+        #: the engine beside the API (both roles): on its own thread and event loop
+        self.engine_thread: EngineThread | None = None
         self._events_listener: asyncio.Task[None] | None = None
         self._loops: list[asyncio.Task[None]] = []
         self._loops_stop: anyio.Event | None = None
@@ -165,7 +170,7 @@ class ApiServer:
             try:
                 self.admin = await AdminService.open(self.settings)
                 self._know_notifiers()
-                self._start_roles()
+                await self._start_roles()
             except BaseException:
                 await self.stop()
                 raise
@@ -231,7 +236,7 @@ class ApiServer:
                     await self._http_task
                     raise RuntimeError("the HTTP server stopped while starting")
                 await asyncio.sleep(0.01)
-            self._start_roles()
+            await self._start_roles()
         except BaseException:
             http_socket.close()
             await self.stop()
@@ -265,17 +270,51 @@ class ApiServer:
             listener = WakeupListener(self.admin.db.url, {EVENTS: self.admin.events.heard})
             self._events_listener = self.supervise("listener for events", listener.run())
 
-    def _start_roles(self) -> None:
+    async def _start_roles(self) -> None:
         if "scheduler" in self.roles:
             from wingspan.core.errors import ConfigError
 
             for name in ("retention_interval_seconds", "retention_batch"):
                 if getattr(self.settings, name) < 1:
                     raise ConfigError(f"setting {name}: {getattr(self.settings, name)} must be at least 1")
-        if "engine" in self.roles:
+        if "engine" in self.roles and "api" in self.roles:
+            await self._start_engine_thread()
+        elif "engine" in self.roles:
             self._start_engine()
         if "scheduler" in self.roles:
             self._start_loops()
+
+    async def _start_engine_thread(self) -> None:
+        """Beside the API, the engine runs on a thread and event loop of its own
+        (:mod:`wingspan.server.engine_thread`): its synchronous stretches never hold a call."""
+        from wingspan.server.engine.worker import default_replica_id
+
+        api_loop = asyncio.get_running_loop()
+        events = self.admin.events
+
+        def stored(execution_key: int) -> None:
+            def wake() -> None:
+                events.wake(execution_key)
+                events.outbox.committed()
+
+            if not api_loop.is_closed():
+                api_loop.call_soon_threadsafe(wake)
+
+        def failed(why: str) -> None:
+            if not self._stopping:
+                self.failure = why
+                self.failed.set()
+
+        self.engine_thread = EngineThread(
+            self.settings, replica_id=self.replica_id or default_replica_id(self.settings.home),
+            lease_seconds=self.lease_seconds, poll_seconds=self.poll_seconds,
+            notification_kinds=self.admin.executions.notification_kinds, metrics=self.engine_metrics,
+            on_stored=stored, on_failed=failed)
+        await self.engine_thread.start()
+        self.engine = self.engine_thread.engine
+        # logs of attempts on plugins that can read them while they run (pods)
+        self.admin.logs.readers.update(self.engine_thread.log_readers())
+        self.admin.executions.on_created.append(self.engine_thread.wake)
 
     def _start_engine(self) -> None:
         from wingspan.server.engine.worker import EngineWorker, default_replica_id, server_registry
@@ -350,6 +389,8 @@ class ApiServer:
     async def _stop_engine(self) -> None:
         self._stopping = True
         await self._stop_loops()
+        if self.engine_thread is not None:
+            await self.engine_thread.stop()
         if self._engine_task is not None:
             task, self._engine_task = self._engine_task, None
             self.engine.detach()

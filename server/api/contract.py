@@ -140,8 +140,10 @@ RULES: dict[str, dict[str, FieldRule]] = {
     # data proxy
     "CreateUploadLocationRequest": {
         "project": _PROJECT, "domain": _PROJECT,
-        "filename": FieldRule(required=True, pattern=r"[A-Za-z0-9_.\-]{1,255}", max_length=255),
+        # a relative path only in a folder (the data proxy checks its parts)
+        "filename": FieldRule(required=True, pattern=r"[A-Za-z0-9_.\-/]{1,255}", max_length=255),
         "content_md5": FieldRule(byte_length=16),
+        "folder": FieldRule(pattern="[a-z0-9]{16,64}", max_length=64),
     },
     "CreateDownloadLocationRequest": _needs("native_url"),
     # who may do what (server/auth/roles.py): "*" as project and domain is deployment-wide

@@ -29,6 +29,8 @@ DEFAULT_EXPIRY = timedelta(hours=1)
 _BUNDLE_NAME = re.compile(r"^bundle.*\.tar\.gz$")
 _FILENAME = re.compile(r"^[A-Za-z0-9_.\-]{1,255}$")
 _MD5_BYTES = 16
+#: a folder key a client chose for the uploads of one Directory
+_FOLDER = re.compile(r"^[a-z0-9]{16,64}$")
 
 
 def _expiry(requested: timedelta | None) -> timedelta:
@@ -58,6 +60,8 @@ class DataProxy:
         accepts a body up to the size limit of its kind (a code bundle, by its name, or data)
         where the store can enforce it (see BlobStore.presigned_url)."""
         await self._check_scope(request.project, request.domain)
+        if request.folder:
+            return await self._folder_upload_location(request)
         if not _FILENAME.match(request.filename):
             raise InvalidArgumentError(
                 f"filename {request.filename[:60]!r} must be 1-255 letters, digits, '_', '.' or '-'"
@@ -73,6 +77,29 @@ class DataProxy:
         limit = (self.settings.max_bundle_upload_bytes if _is_bundle_name(request.filename)
                  else self.settings.max_data_upload_bytes)
         url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in, max_bytes=limit)
+        return v1.CreateUploadLocationResponse(
+            signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in,
+            headers=self.store.upload_headers(),
+        )
+
+    async def _folder_upload_location(self, request: Any) -> Any:
+        """A PUT URL for one file of a folder the client names by a key (several files, one
+        Directory): every upload with that key lands below ``uploads/<project>/<domain>/d-<key>/``,
+        at ``filename``, which may be a relative path there."""
+        if not _FOLDER.match(request.folder):
+            raise InvalidArgumentError(
+                f"folder {request.folder[:70]!r} must be 16-64 lowercase letters and digits (a random key "
+                "the client chose for the files of one folder)")
+        segments = request.filename.split("/")
+        if len(request.filename) > 255 or any(
+                not _FILENAME.match(part) or part in (".", "..") for part in segments):
+            raise InvalidArgumentError(
+                f"filename {request.filename[:60]!r} in a folder must be a relative path of at most 255 "
+                "characters whose parts are letters, digits, '_', '.' or '-' (no '.' or '..' parts)")
+        expires_in = _expiry(request.expires_in)
+        uri = self.store.uri(UPLOAD_PREFIX, request.project, request.domain, "d-" + request.folder, *segments)
+        url = await self.store.presigned_url(uri, method="PUT", expires_in=expires_in,
+                                             max_bytes=self.settings.max_data_upload_bytes)
         return v1.CreateUploadLocationResponse(
             signed_url=url, native_url=uri, expires_at=datetime.now(UTC) + expires_in,
             headers=self.store.upload_headers(),

@@ -82,15 +82,37 @@ async function upload(form, field) {
   return place.nativeUrl;
 }
 
+// a Directory's files go to one folder of this server's store, named by a random key chosen
+// here (each upload says it); its field then sends the folder's URI. A picked folder's files
+// carry its own name first: the Directory is what is inside it.
+async function uploadFolder(form, field) {
+  const page = JSON.parse(form.dataset.scope);
+  const folder = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+  let root = "";
+  for (const file of field.files) {
+    const parts = (file.webkitRelativePath || file.name).split("/");
+    if (file.webkitRelativePath && parts.length > 1) parts.shift();
+    const filename = parts.map((part) => part.replace(/[^A-Za-z0-9_.-]/g, "_").replace(/^\.{1,2}$/, "_")).join("/");
+    const place = await send("/api/v1/CreateUploadLocation",
+      { project: page.project, domain: page.domain, filename, folder });
+    const response = await fetch(place.signedUrl, { method: "PUT", body: file });
+    if (!response.ok) throw new Error(`${file.name}: the upload failed (${response.status} ${await response.text()})`);
+    root = place.nativeUrl.slice(0, place.nativeUrl.length - filename.length - 1);
+  }
+  return root;
+}
+
 async function launch(form) {
   for (const place of form.querySelectorAll(".field-error")) place.textContent = "";
   document.getElementById("launch-error").textContent = "";
   const values = {};
   const failed = {};
   for (const field of form.querySelectorAll("input, select, textarea")) {
+    if (!field.name) continue;  // a control of the form's own (pick a whole folder)
     if (field.type !== "file") values[field.name] = field.value;
     else if (field.files.length) {
-      try { values[field.name] = await upload(form, field); } catch (error) { failed[field.name] = error.message; }
+      const put = field.dataset.upload === "folder" ? uploadFolder : upload;
+      try { values[field.name] = await put(form, field); } catch (error) { failed[field.name] = error.message; }
     }
   }
   try {
@@ -206,6 +228,10 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const button of document.querySelectorAll("button.action")) button.addEventListener("click", () => act(button));
   const form = document.getElementById("launch");
   if (form) form.addEventListener("submit", (event) => { event.preventDefault(); launch(form); });
+  // a Directory's picker takes files, or a whole folder (webkitdirectory) once asked
+  for (const box of document.querySelectorAll("input[data-pick-folder]")) {
+    box.addEventListener("change", () => { document.getElementById(box.dataset.pickFolder).webkitdirectory = box.checked; });
+  }
   const page = document.getElementById("execution");
   if (page && window.EventSource) follow(page);
   const list = document.getElementById("executions");

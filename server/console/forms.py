@@ -38,7 +38,7 @@ __all__ = ["FormField", "files_in", "form_fields", "read_form"]
 @dataclass(frozen=True, slots=True)
 class FormField:
     name: str
-    #: "int", "float", "str", "bool", "enum", "datetime", "file", "record" or "json"
+    #: "int", "float", "str", "bool", "enum", "datetime", "file", "directory", "record" or "json"
     kind: str
     type_text: str
     default: str
@@ -58,8 +58,8 @@ def _kind(lt: LiteralType) -> str:
     if lt.kind == "simple":
         return {SimpleType.INTEGER: "int", SimpleType.FLOAT: "float", SimpleType.STRING: "str",
                 SimpleType.BOOLEAN: "bool", SimpleType.DATETIME: "datetime"}.get(SimpleType(lt.value), "json")
-    if lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE:
-        return "file"
+    if lt.kind == "blob":
+        return "file" if lt.value.dimensionality == BlobDimensionality.SINGLE else "directory"
     return {"enum_type": "enum", "record_type": "record"}.get(lt.kind, "json")
 
 
@@ -219,7 +219,9 @@ class _FieldError(ValueError):
 
 
 def _is_file(lt: LiteralType) -> bool:
-    return lt.kind == "blob" and lt.value.dimensionality == BlobDimensionality.SINGLE
+    """A File or a Directory: the page uploads it (a Directory's files under one folder) and sends
+    the stored object's (or folder's) URI."""
+    return lt.kind == "blob"
 
 
 def _holds_file(lt: LiteralType) -> bool:
@@ -232,7 +234,9 @@ def _literal(value: Any, lt: LiteralType, name: str) -> Literal:
     :func:`from_natural`."""
     if _is_file(lt):
         if not isinstance(value, str) or "://" not in value:
-            raise _FieldError(name, f"{value!r} is not the URI of an uploaded file; choose a file to upload")
+            what = "file" if lt.value.dimensionality == BlobDimensionality.SINGLE else "folder"
+            raise _FieldError(name, f"{value!r} is not the URI of an uploaded {what}; "
+                                    f"choose {'a file' if what == 'file' else 'its files'} to upload")
         return Literal("blob", Blob(value, lt.value))
     if lt.kind == "record_type" and isinstance(value, dict) and _holds_file(lt):
         fields = {f.name: f for f in lt.value.fields if f.type is not None}

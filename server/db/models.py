@@ -203,6 +203,9 @@ class ExecutionRow(SQLModel, table=True):
         Index(None, "project", "domain", "created_at", "id"),
         Index(None, "project", "domain", "phase", "created_at"),
         Index(None, "project", "domain", "entity_name", "created_at"),
+        # the executions list by principal (who launched), newest first: a principal with no
+        # execution is one index seek, not a read of the project's every row
+        Index(None, "project", "domain", "principal", "created_at"),
         Index(None, "project", "finished_at"),
         Index(None, "phase", "held", "lease_expires_at"),
         Index(None, "project", "domain", "queue", "phase"),

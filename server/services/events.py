@@ -18,7 +18,7 @@ checked with the execution's row locked in the transaction that writes the event
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +84,10 @@ class EventService:
         self.outbox = outbox or EventOutbox()
         # per execution row id: set (and replaced) when an event of it is recorded here
         self._waiters: dict[int, anyio.Event] = {}
+        #: told the key of each execution whose events are stored here: how the followers of
+        #: another service layer in this process (the API's, beside an engine on its own
+        #: thread) hear of them at once
+        self.on_stored: list[Callable[[int], None]] = []
 
     async def _lock_execution(self, session: AsyncSession, execution_id: ExecutionId | None) -> ExecutionRow:
         execution_id = check_execution_id(execution_id, "event: execution id")
@@ -411,6 +415,8 @@ class EventService:
         """Wakes the watchers of an execution in this process (others hear of it through
         :func:`~wingspan.server.db.wakeups.announce` on PostgreSQL, or poll)."""
         self.wake(key(execution))
+        for listener in self.on_stored:
+            listener(key(execution))
 
     def wake(self, execution_key: int) -> None:
         """Wakes the followers of an execution in this process: it has new events."""

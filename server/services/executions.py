@@ -58,7 +58,15 @@ from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
 from wingspan.server.services.identifiers import check_execution_id, check_name
 from wingspan.server.services.notifications import NotificationKinds
-from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
+from wingspan.server.services.pagination import (
+    STARTS_WITH,
+    Field,
+    Listing,
+    ListQuery,
+    Page,
+    page,
+    prefix_range,
+)
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_WORKFLOW
 from wingspan.server.services.projects import ProjectService
@@ -187,6 +195,9 @@ class ExecutionService:
         self.retention = Retention(db, payloads, logs_folder)
         # called after an execution is created (an engine in this process looks for work then)
         self.on_created: list[Callable[[], None]] = []
+        #: on SQLite, a name prefix of fewer executions is read through the names' index (its
+        #: rows then sorted), one of more along the list's order
+        self.few_named = 2000
         # the notifier kinds an execution's notifications may name (serve sets the installed ones)
         self.notification_kinds = NotificationKinds.builtin()
 
@@ -414,11 +425,32 @@ class ExecutionService:
             statement = statement.where(col(ExecutionRow.entity_name) == listing.name)
         if not any(f.field == "state" for f in listing.filters):  # archived ones only when asked for
             statement = statement.where(col(ExecutionRow.state) == int(ExecutionState.ACTIVE))
-        statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id))
         async with self.db.read() as session:
+            reading = await self._prefix_reading(session, listing)
+            statement, finish = page(statement, ListQuery.of(listing, _FIELDS, ExecutionRow.id,
+                                                             prefix_reading=reading))
             rows = list((await session.execute(statement)).all())
         rows, token = finish(rows)
         return Page([_execution(r) for r in rows], token)
+
+    async def _prefix_reading(self, session: Any, listing: Listing) -> str:
+        """On SQLite, how a name prefix is read (see ``ListQuery.prefix_reading``): through the
+        names' index when the prefix names few executions (one that names none costs one seek,
+        not a read of the project's every row), else along the list's order, where the first
+        page is soon found."""
+        if self.db.dialect != "sqlite":
+            return ""
+        prefixes = [f.values[0] for f in listing.filters
+                    if f.field == "name" and int(f.operator) == STARTS_WITH and len(f.values) == 1]
+        sort = listing.sort
+        if not prefixes or (sort is not None and sort.key == "name"):
+            return "range"
+        scope = (col(ExecutionRow.project) == listing.project, col(ExecutionRow.domain) == listing.domain)
+        named = (sa_select(col(ExecutionRow.id))
+                 .where(*scope, *prefix_range(col(ExecutionRow.name), prefixes[0]))
+                 .limit(self.few_named).subquery())
+        count = (await session.execute(sa_select(func.count()).select_from(named))).scalar_one()
+        return "range" if count < self.few_named else "scan"
 
     async def phase_counts(self, project: str, domain: str) -> dict[WorkflowPhase, int]:
         """How many executions of a project and domain are in each phase (the console's dashboard);

@@ -12,12 +12,13 @@ import base64
 import binascii
 import enum
 import json
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import ColumnElement, and_, func, or_
 
 from wingspan.core.errors import InvalidArgumentError
 
@@ -128,6 +129,12 @@ class ListQuery:
     filters: Sequence[Filter] = ()
     sort_key: str = ""
     ascending: bool = False
+    #: how a prefix filter reads on SQLite, whose text compares by code point but whose LIKE
+    #: ignores ASCII case and reads no index: "" (LIKE, as on PostgreSQL, whose collation may
+    #: order otherwise); "scan" (the text's first characters compared, case-sensitive, while
+    #: the list's order index is read); "range" (that, and the column's range from the prefix to
+    #: its successor, which an index on the column answers: for prefixes of few rows)
+    prefix_reading: str = ""
 
     @classmethod
     def of(
@@ -136,6 +143,8 @@ class ListQuery:
         fields: Mapping[str, Field],
         id_column: Any,
         default_sort: str = "created_at",
+        *,
+        prefix_reading: str = "",
     ) -> ListQuery:
         """From a Listing: its limit, token, filters and sort."""
         sort = listing.sort
@@ -148,6 +157,7 @@ class ListQuery:
             listing.filters,
             sort.key if sort is not None and sort.key else "",
             sort.ascending if sort is not None and sort.key else False,
+            prefix_reading,
         )
 
 
@@ -191,10 +201,29 @@ def _conditions(query: ListQuery) -> list[ColumnElement[bool]]:
             case 8:
                 if field.kind != "str":
                     raise InvalidArgumentError(f"'starts_with' applies to text fields, not {f.field!r}")
-                found.append(column.startswith(value, autoescape=True))
+                if not query.prefix_reading:
+                    found.append(column.startswith(value, autoescape=True))
+                else:
+                    found.append(func.substr(column, 1, len(value)) == value)
+                    if query.prefix_reading == "range":
+                        found.extend(prefix_range(column, value))
             case _:
                 raise InvalidArgumentError(f"unknown filter operator {op}")
     return found
+
+
+def prefix_range(column: Any, prefix: str) -> list[ColumnElement[bool]]:
+    """``prefix <= column < the prefix's successor``: by code point, exactly the texts that
+    begin with ``prefix`` (the successor: its last character's next code point)."""
+    if not prefix:
+        return []
+    bounds = [column >= prefix]
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # surrogates are no characters of a stored text
+        following = 0xE000
+    if following <= sys.maxunicode:
+        bounds.append(column < prefix[:-1] + chr(following))
+    return bounds
 
 
 def _encode_token(key: str, ascending: bool, value: Any, row_id: Any) -> str:

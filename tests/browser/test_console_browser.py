@@ -39,7 +39,7 @@ def _post(api: httpx.Client, method: str, message: Any) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def registered(api: httpx.Client) -> httpx.Client:
     for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
-                 flows.describe, flows.measure, flows.held):
+                 flows.describe, flows.measure, flows.held, flows.inventory):
         _post(api, "RegisterTask", task_request(task, "v1"))
     for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking,
                flows.held_map):
@@ -329,3 +329,32 @@ def test_a_dataclass_input_as_nested_fields_and_a_file_uploaded_from_the_form(
     assert _phase_becomes(page, TERMINAL) == "succeeded"
     page.reload()
     assert "22 bytes: hello from the browser" in page.text_content("#outputs")
+
+
+def test_a_directory_input_from_several_files_and_from_a_picked_folder(
+        browser_page: Any, registered: httpx.Client, tmp_path: Any) -> None:
+    page = browser_page
+    picked = tmp_path / "picked"
+    (picked / "deeper").mkdir(parents=True)
+    (picked / "a.txt").write_text("alpha")
+    (picked / "deeper" / "b c.txt").write_text("beta")
+    page.goto(f"{BASE}/tasks/{flows.inventory.name}")
+    # several files chosen at once: one folder, by their names
+    page.set_input_files("#in-folder", [str(picked / "a.txt"), str(picked / "deeper" / "b c.txt")])
+    screenshot(page, "launch-form-directory")
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "a.txt=alpha; b_c.txt=beta" in page.text_content("#outputs")
+    # a whole folder picked: its files keep their places inside it
+    page.goto(f"{BASE}/tasks/{flows.inventory.name}")
+    page.check("input[data-pick-folder='in-folder']")
+    page.set_input_files("#in-folder", str(picked))
+    page.click("#launch button[type=submit]")
+    page.wait_for_url("**/executions/*")
+    page.wait_for_selector("body[data-ready='1']")
+    assert _phase_becomes(page, TERMINAL) == "succeeded"
+    page.reload()
+    assert "a.txt=alpha; deeper/b_c.txt=beta" in page.text_content("#outputs")

@@ -11,6 +11,7 @@ from pathlib import Path
 from wingspan import (
     CronSchedule,
     Deck,
+    Directory,
     File,
     LaunchPlan,
     approve,
@@ -78,6 +79,14 @@ def measure(data: File) -> str:
     with data.open("rb") as handle:
         content = handle.read()
     return f"{len(content)} bytes: {content.decode()}"
+
+
+@task
+def inventory(folder: Directory) -> str:
+    """Each file of an uploaded folder, by its path inside it, with its content."""
+    root = Path(folder.download())
+    found = sorted(p for p in root.rglob("*") if p.is_file())
+    return "; ".join(f"{p.relative_to(root).as_posix()}={p.read_text()}" for p in found)
 
 
 @dataclass

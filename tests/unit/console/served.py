@@ -29,7 +29,7 @@ async def post(http: httpx.AsyncClient, method: str, message: Any) -> dict[str, 
 async def register(http: httpx.AsyncClient) -> None:
     for task in (flows.add, flows.paint, flows.reported, flows.double, flows.flaky, flows.talks,
                  flows.describe, flows.measure, flows.held, flows.doubles,
-                 flows.weigh):
+                 flows.weigh, flows.inventory):
         await post(http, "RegisterTask", task_request(task, "v1"))
     for wf in (flows.chain, flows.reviewed, flows.asks, flows.reporting, flows.retried, flows.talking,
                flows.held_map, flows.fanned, flows.inner_chain, flows.nested):

@@ -186,6 +186,30 @@ async def test_a_file_input_takes_a_file_uploaded_through_the_data_proxy_and_not
     assert "5 bytes: hello" in (await http.get(made.json()["url"])).text
 
 
+async def test_a_directory_input_takes_several_files_uploaded_under_one_folder_key(
+        http: httpx.AsyncClient) -> None:
+    inventory = "tests.unit.console.flows.inventory"
+    page = (await http.get(f"{BASE}/tasks/{inventory}")).text
+    assert 'name="folder" type="file" multiple data-upload="folder"' in page
+    assert 'data-pick-folder="in-folder"' in page
+    folder, places = "0123456789abcdef0123456789abcdef", []
+    for filename, content in (("a.txt", b"alpha"), ("deeper/b.txt", b"beta")):
+        place = (await http.post("/api/v1/CreateUploadLocation", headers=JSON, content=json.dumps(
+            {"project": PROJECT, "domain": DOMAIN, "filename": filename, "folder": folder}))).json()
+        assert (await http.put(place["signedUrl"], content=content)).status_code in (200, 201, 204)
+        places.append(place["nativeUrl"])
+    root = places[0].rsplit("/", 1)[0]
+    assert places[1] == f"{root}/deeper/b.txt" and root.endswith(f"/d-{folder}")
+    missing = await launch(http, "tasks", inventory, {"folder": "not a uri"})
+    assert missing.status_code == 400
+    assert "not the URI of an uploaded folder" in missing.json()["fields"]["folder"]
+    made = await launch(http, "tasks", inventory, {"folder": root})
+    assert made.status_code == 200, made.text
+    name = made.json()["url"].rsplit("/", 1)[1]
+    assert await phases_until(http, name, TERMINAL) == "succeeded"
+    assert "a.txt=alpha; deeper/b.txt=beta" in (await http.get(made.json()["url"])).text
+
+
 async def test_a_file_inside_a_record_is_a_file_field_of_its_group_uploaded_like_any_other(
         http: httpx.AsyncClient) -> None:
     page = (await http.get(f"{BASE}/tasks/tests.unit.console.flows.weigh")).text

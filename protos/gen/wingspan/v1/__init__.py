@@ -1398,6 +1398,13 @@ class CreateUploadLocationRequest(betterproto2.Message):
         5, betterproto2.TYPE_MESSAGE, unwrap=lambda: __google__protobuf__.Duration, optional=True
     )
 
+    folder: "str" = betterproto2.field(6, betterproto2.TYPE_STRING)
+    """
+    a key the client chose (16-64 lowercase letters and digits) shared by the uploads of one
+    folder: each lands in that folder, whose URI names them all as one Directory input;
+    filename may then be a relative path (segments joined by "/"). Takes content_md5's place.
+    """
+
 
 default_message_pool.register_message(
     "wingspan.v1", "CreateUploadLocationRequest", CreateUploadLocationRequest
