@@ -109,7 +109,7 @@ async def _answer_untraced(
                 first = []
             lines = _lines(method, first, messages, state.private)
             return Stream(lines, media_type="application/x-ndjson"), "OK"
-        return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
+        return Response(encode_json(plain(await handler(message))), media_type=_JSON, status_code=200), "OK"
     except HTTPException:
         raise
     except Exception as exc:

@@ -128,7 +128,7 @@ class AdminRpcs:
     async def get_workflow(self, request: v1.GetEntityRequest) -> v1.Workflow:
         return workflow_message(await self.admin.entities.get_workflow(model(Identifier, request.id)))
 
-    async def list_workflows(self, request: v1.ListRequest) -> v1.ListWorkflowsResponse:
+    async def list_workflows(self, request: v1.ListRequest) -> Encoded:
         return workflows_message(await self.admin.entities.list_workflows(listing(request)))
 
     async def register_launch_plan(self, request: v1.RegisterLaunchPlanRequest) -> v1.RegisterResponse:
