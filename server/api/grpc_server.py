@@ -34,6 +34,7 @@ from wingspan.core.config import Settings
 from wingspan.core.errors import InvalidArgumentError, UnauthenticatedError
 from wingspan.server.api.authentication import CallAuthentication
 from wingspan.server.api.backend import ApiBackend
+from wingspan.server.api.encoded import Encoded
 from wingspan.server.api.grpc_errors import translated
 from wingspan.server.api.messages import DEFAULT_MAX_TEXT_CHARS, decode_protobuf
 from wingspan.server.api.methods import Method, methods
@@ -55,6 +56,13 @@ class LimitedCodec(ProtoCodec):
     def __init__(self, max_message_bytes: int, max_text_chars: int = DEFAULT_MAX_TEXT_CHARS) -> None:
         self.max_message_bytes = max_message_bytes
         self.max_text_chars = max_text_chars
+
+    def encode(self, message: Any, message_type: Any) -> bytes:
+        if isinstance(message, Encoded):  # already in the wire format (a stored event)
+            if message.message_type is not message_type:
+                raise TypeError(f"Message must be of type {message_type!r}, not {message.message_type!r}")
+            return message.data
+        return super().encode(message, message_type)
 
     def decode(self, data: bytes, message_type: Any) -> Any:
         if len(data) > self.max_message_bytes:

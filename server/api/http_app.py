@@ -29,6 +29,7 @@ from wingspan.core.version import VERSION
 from wingspan.server.api.authentication import BearerAuthentication, CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
+from wingspan.server.api.encoded import plain
 from wingspan.server.api.http_access import AccessRules, HttpAccess
 from wingspan.server.api.http_errors import (
     error_body,
@@ -108,7 +109,7 @@ async def _answer_untraced(
                 first = []
             lines = _lines(method, first, messages, state.private)
             return Stream(lines, media_type="application/x-ndjson"), "OK"
-        return Response(encode_json(await handler(message)), media_type=_JSON, status_code=200), "OK"
+        return Response(encode_json(plain(await handler(message))), media_type=_JSON, status_code=200), "OK"
     except HTTPException:
         raise
     except Exception as exc:
@@ -121,11 +122,11 @@ async def _lines(
     """One JSON object per line; an error after the first line ends the stream with an error line."""
     try:
         for message in first:
-            yield encode_json(message) + b"\n"
+            yield encode_json(plain(message)) + b"\n"
         if not first:
             return
         async for message in messages:
-            yield encode_json(message) + b"\n"
+            yield encode_json(plain(message)) + b"\n"
     except Exception as exc:
         status, code = status_of(exc)
         text = private.redact(str(exc)) if status != 500 else f"{method.name}: internal error"

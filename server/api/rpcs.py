@@ -45,7 +45,7 @@ from wingspan.server.api.converters.entities import (
     workflow_message,
     workflows_message,
 )
-from wingspan.server.api.converters.events import event_message, recorded_message
+from wingspan.server.api.converters.events import event_message, recorded_message, stored_event_message
 from wingspan.server.api.converters.executions import (
     created_message,
     data_message,
@@ -68,6 +68,7 @@ from wingspan.server.api.converters.projects import (
     projects_message,
 )
 from wingspan.server.api.converters.signals import signals_message
+from wingspan.server.api.encoded import Encoded
 from wingspan.server.auth.service import AuthService
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import EventService
@@ -127,7 +128,7 @@ class AdminRpcs:
     async def get_workflow(self, request: v1.GetEntityRequest) -> v1.Workflow:
         return workflow_message(await self.admin.entities.get_workflow(model(Identifier, request.id)))
 
-    async def list_workflows(self, request: v1.ListRequest) -> v1.ListWorkflowsResponse:
+    async def list_workflows(self, request: v1.ListRequest) -> Encoded:
         return workflows_message(await self.admin.entities.list_workflows(listing(request)))
 
     async def register_launch_plan(self, request: v1.RegisterLaunchPlanRequest) -> v1.RegisterResponse:
@@ -198,10 +199,12 @@ class AdminRpcs:
             model(ExecutionId, request.execution_id), request.after_sequence, request.limit)
         return v1.ListEventsResponse(events=[event_message(e) for e in events])
 
-    async def watch_execution(self, request: v1.WatchExecutionRequest) -> AsyncIterator[v1.Event]:
-        events = self.admin.events.watch_execution(model(ExecutionId, request.id), request.after_sequence)
-        async for event in events:
-            yield event_message(event)
+    async def watch_execution(self, request: v1.WatchExecutionRequest) -> AsyncIterator[Encoded]:
+        """Each ``v1.Event`` as stored: the gRPC transport sends the bytes as they are (see
+        :mod:`wingspan.server.api.encoded`; ``.message()`` is the ``v1.Event``)."""
+        execution_id = model(ExecutionId, request.id)
+        async for data in self.admin.events.watch_execution_stored(execution_id, request.after_sequence):
+            yield stored_event_message(data)
 
     # ---- nodes and attempts --------------------------------------------------------------
 

@@ -11,6 +11,7 @@ of this: one engine serves reads and writes.
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from wingspan.core.config import Settings
 from wingspan.core.errors import ConfigError
+from wingspan.server.db import inline_sqlite
 
 __all__ = ["DATABASE_ERRORS", "Database", "is_unique_violation", "now", "utc"]
 
@@ -52,6 +54,13 @@ def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _is_plain_file(url: str) -> bool:
+    """Whether a SQLite URL names a file by its path alone (not an in-memory database, nor a URI
+    with options for the driver)."""
+    parsed = make_url(url)
+    return bool(parsed.database) and parsed.database != ":memory:" and not parsed.query
 
 
 def is_unique_violation(exc: IntegrityError) -> bool:
@@ -118,6 +127,11 @@ class Database:
         if immediate:
             # one writer connection per process: writers queue here, asynchronously
             kwargs.update(pool_size=1, max_overflow=0, pool_timeout=300)
+        inline = (immediate or not transactions) and _is_plain_file(url)
+        if inline:
+            # the writer's and single statements' calls run on the loop's thread: see inline_sqlite
+            kwargs["async_creator"] = functools.partial(
+                inline_sqlite.connect, make_url(url).database or "", busy_timeout_ms=SQLITE_BUSY_TIMEOUT_MS)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -133,7 +147,9 @@ class Database:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection: Any) -> None:
-            if transactions:
+            if inline and immediate:
+                connection.connection.dbapi_connection.run_async(lambda raw: raw.begin_immediate())
+            elif transactions:
                 connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine

@@ -445,6 +445,15 @@ class EventService:
         """Every event of the execution after ``after_sequence``, then each new one as it is
         recorded, until the execution has ended and every event is out. Events ingested in
         this process arrive at once; those of other replicas within ``poll_interval``."""
+        stored = self.watch_execution_stored(execution_id, after_sequence, poll_interval=poll_interval)
+        async for data in stored:
+            yield codec.decode(Event, data)
+
+    async def watch_execution_stored(
+        self, execution_id: ExecutionId | None, after_sequence: int = 0, *, poll_interval: float = 1.0
+    ) -> AsyncIterator[bytes]:
+        """As :meth:`watch_execution`, each event as stored (``codec.encode`` of the Event): a
+        transport that sends events in that encoding sends them without decoding them first."""
         execution_id = check_execution_id(execution_id, "watch: execution id")
         last_id = 0
         async with self.db.read() as session:
@@ -470,7 +479,7 @@ class EventService:
             for row_id, data_bytes, data_uri in rows:
                 last_id = row_id
                 data = await self.payloads.get(data_bytes, data_uri)
-                yield codec.decode(Event, data or b"")
+                yield data or b""
             if len(rows) == page:  # more may be stored already
                 continue
             if is_terminal("workflow", phase):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from wingspan.core.model import codec
 from wingspan.core.model.launch_plans import LaunchPlan
 from wingspan.protos import v1
+from wingspan.server.api.encoded import Encoded, field_number, length_delimited
 from wingspan.server.services.entities import NamedEntity, Registration, StoredVersion
 from wingspan.server.services.pagination import Page
 
@@ -45,9 +46,27 @@ def tasks_message(found: Page[StoredVersion]) -> v1.ListTasksResponse:
     return v1.ListTasksResponse(tasks=[task_message(t) for t in found.items], next_token=found.next_token)
 
 
-def workflows_message(found: Page[StoredVersion]) -> v1.ListWorkflowsResponse:
+def workflows_message(found: Page[StoredVersion]) -> Encoded:
+    """The page in the wire format, each stored closure embedded as it is (parsing a closure into
+    betterproto's objects to encode it again cost most of a page); ``.message()`` builds the
+    ``v1.ListWorkflowsResponse``, for JSON."""
+    parts = []
+    for workflow in found.items:
+        head = bytes(v1.Workflow(id=codec.to_proto(workflow.id), created_at=workflow.created_at,
+                                 digest=workflow.digest))
+        parts.append(length_delimited(_WORKFLOWS, head + length_delimited(_CLOSURE, workflow.content)))
+    if found.next_token:
+        parts.append(bytes(v1.ListWorkflowsResponse(next_token=found.next_token)))
+    return Encoded(b"".join(parts), v1.ListWorkflowsResponse, lambda _: _workflows_built(found))
+
+
+def _workflows_built(found: Page[StoredVersion]) -> v1.ListWorkflowsResponse:
     return v1.ListWorkflowsResponse(workflows=[workflow_message(w) for w in found.items],
                                     next_token=found.next_token)
+
+
+_WORKFLOWS = field_number(v1.ListWorkflowsResponse, "workflows")
+_CLOSURE = field_number(v1.Workflow, "closure")
 
 
 def launch_plans_message(found: Page[LaunchPlan]) -> v1.ListLaunchPlansResponse:

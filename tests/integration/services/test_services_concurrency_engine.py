@@ -56,7 +56,8 @@ async def until(admin: AdminService, execution_id: v1.ExecutionId, *phases: v1.W
             execution = await AdminRpcs(admin).get_execution(v1.GetExecutionRequest(id=execution_id))
             if closure_of(execution).phase in phases:
                 return execution
-            async for event in AdminRpcs(admin).watch_execution(v1.WatchExecutionRequest(id=execution_id)):
+            async for stored in AdminRpcs(admin).watch_execution(v1.WatchExecutionRequest(id=execution_id)):
+                event = stored.message()
                 if event.workflow is not None and event.workflow.phase in phases:
                     break
 

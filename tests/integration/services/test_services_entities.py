@@ -29,6 +29,7 @@ from wingspan.core.errors import (
 from wingspan.core.model import codec
 from wingspan.core.model.record import replace
 from wingspan.protos import v1
+from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, LimitedCodec
 from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.services.admin import AdminService
 
@@ -135,6 +136,26 @@ async def test_a_workflow_is_compiled_on_registration(admin: AdminService) -> No
     assert not again.created and again.digest == wf.digest
 
 
+async def test_a_workflows_page_is_sent_with_its_stored_closures_as_they_are(admin: AdminService) -> None:
+    """ListWorkflows' page is written in the wire format from the stored closures; a client reads
+    what the page built message by message would have said."""
+    await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+    await register_workflow_with_tasks(admin, flows.pipeline, "v2")
+    request = v1.ListRequest(project=PROJECT, domain=DOMAIN, name=flows.pipeline.name, limit=1)
+    first = await AdminRpcs(admin).list_workflows(request)
+    wire = LimitedCodec(DEFAULT_MAX_MESSAGE_BYTES)
+    sent = wire.decode(wire.encode(first, v1.ListWorkflowsResponse), v1.ListWorkflowsResponse)
+    assert sent == first.message()
+    assert [some(w.id).version for w in sent.workflows] == ["v2"] and sent.next_token
+    got = await AdminRpcs(admin).get_workflow(v1.GetEntityRequest(id=ident(2, flows.pipeline.name, "v2")))
+    assert sent.workflows[0].closure == got.closure
+    request.token = sent.next_token
+    last = await AdminRpcs(admin).list_workflows(request)
+    last_sent = wire.decode(wire.encode(last, v1.ListWorkflowsResponse), v1.ListWorkflowsResponse)
+    assert last_sent == last.message()
+    assert [some(w.id).version for w in last_sent.workflows] == ["v1"] and not last_sent.next_token
+
+
 async def test_a_workflow_with_subworkflows_registers(admin: AdminService) -> None:
     await register_workflow_with_tasks(admin, flows.outer, "v1")
     wf = await AdminRpcs(admin).get_workflow(v1.GetEntityRequest(id=ident(2, flows.outer.name, "v1")))
@@ -156,7 +177,7 @@ async def test_an_invalid_workflow_is_rejected_with_the_compilers_message_and_no
     bad.template = codec.to_proto(replace(template, nodes=(template.nodes[0], wrong)))
     with pytest.raises(CompilationError, match="nope"):
         await AdminRpcs(admin).register_workflow(bad)
-    listed = await AdminRpcs(admin).list_workflows(v1.ListRequest(project=PROJECT, domain=DOMAIN))
+    listed = (await AdminRpcs(admin).list_workflows(v1.ListRequest(project=PROJECT, domain=DOMAIN))).message()
     assert listed.workflows == []
 
 

@@ -35,6 +35,7 @@ from wingspan.core.model.events import Event
 from wingspan.core.model.interface import SignalId
 from wingspan.core.model.literals import Literal, LiteralType, SimpleType
 from wingspan.protos import v1
+from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, LimitedCodec
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey
@@ -384,8 +385,15 @@ async def test_watch_replays_then_follows_until_the_end(
     await asyncio.wait_for(watcher, 10)  # ends by itself once the execution has ended
     assert seen == [1, 2, 3]
     rpcs = AdminRpcs(admin)
-    later = [e async for e in rpcs.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
+    stored = [e async for e in rpcs.watch_execution(v1.WatchExecutionRequest(id=execution, after_sequence=2))]
+    later = [e.message() for e in stored]
     assert [some(e.workflow).sequence for e in later] == [3]
+    # the gRPC transport sends each event as stored, without decoding and encoding it again
+    wire = LimitedCodec(DEFAULT_MAX_MESSAGE_BYTES)
+    assert [wire.encode(e, v1.Event) for e in stored] == [e.data for e in stored]
+    assert [wire.decode(wire.encode(e, v1.Event), v1.Event) for e in stored] == later
+    with pytest.raises(TypeError):
+        wire.encode(stored[0], v1.Execution)
 
 
 async def test_watching_an_ended_execution_reads_its_events_in_one_pass(
