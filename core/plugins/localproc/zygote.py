@@ -86,8 +86,9 @@ def serve(control_fd: int, run_worker: Callable[[list[str]], None], warm_up: Cal
             importlib.import_module(module)
     selector = selectors.DefaultSelector()
     selector.register(control, selectors.EVENT_READ)
-    send(control, {"ready": os.getpid(), "threads": threading.active_count()})
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the parent is gone
+    # the parent may be gone already (a replica killed while its zygote warmed up): end quietly
+    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+        send(control, {"ready": os.getpid(), "threads": threading.active_count()})
         _serve(control, selector, run_worker)
 
 

@@ -203,3 +203,17 @@ def test_a_process_forked_from_this_one_starts_its_own_zygote() -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "True"]
+
+
+def test_a_zygote_whose_parent_is_gone_before_it_is_ready_ends_quietly() -> None:
+    # a replica SIGKILLed while its zygote warms up: the zygote's "ready" finds no reader
+    import socket
+
+    parent, child = socket.socketpair()
+    parent.close()
+    code = ("import sys; from wingspan.core.plugins.localproc.zygote import serve; "
+            "serve(int(sys.argv[1]), run_worker=lambda argv: None, warm_up=lambda: None)")
+    done = subprocess.run([sys.executable, "-c", code, str(child.fileno())], pass_fds=[child.fileno()],
+                          capture_output=True, text=True, timeout=60)
+    child.close()
+    assert (done.returncode, done.stderr) == (0, "")
