@@ -23,7 +23,7 @@ class Event:
     node that spawned it. ``at`` is seconds since the epoch.
     """
 
-    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "is_parent", "kind", "logs", "name",
+    __slots__ = ("at", "attempt", "cache", "dynamic", "error", "is_parent", "item", "kind", "logs", "name",
                  "node_id", "outputs", "parent", "phase", "reason", "sequence")
 
     def __init__(self, kind: str, node_id: str, phase: WorkflowPhase | NodePhase | TaskPhase,
@@ -49,6 +49,10 @@ class Event:
         self.is_parent = False
         # a node's first event: the node's name in its workflow ("add"), for lists of nodes
         self.name = ""
+        # about an item of a map node (its node or an attempt): a sink may keep only the state
+        # it leaves (the server folds it into the item's rows: a map of 100,000 items must not
+        # store, stream and publish 600,000 events)
+        self.item = False
 
     def __repr__(self) -> str:
         where = f" {self.node_id}" if self.node_id else ""

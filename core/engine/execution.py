@@ -59,17 +59,20 @@ class ExecutionState:
 
     def node(self, node_id: str, phase: NodePhase, parent: str = "", error: ExecutionError | None = None,
              reason: str = "", cache: CacheStatus = CacheStatus.DISABLED, outputs: Any = None,
-             dynamic: Any = None, is_parent: bool = False, name: str = "") -> None:
+             dynamic: Any = None, is_parent: bool = False, name: str = "", item: bool = False) -> None:
         event = Event("node", node_id, phase, 0, parent, error, reason, cache, outputs)
         event.name = name
+        event.item = item
         if dynamic is not None:
             event.dynamic = dynamic
         event.is_parent = is_parent
         self.sink.record(event)
 
     def task(self, node_id: str, phase: TaskPhase, attempt: int, error: ExecutionError | None = None,
-             reason: str = "", logs: tuple[tuple[str, str], ...] = ()) -> None:
-        self.sink.record(Event("task", node_id, phase, attempt, "", error, reason, logs=logs))
+             reason: str = "", logs: tuple[tuple[str, str], ...] = (), item: bool = False) -> None:
+        event = Event("task", node_id, phase, attempt, "", error, reason, logs=logs)
+        event.item = item
+        self.sink.record(event)
 
     def workflow(self, phase: WorkflowPhase, error: ExecutionError | None = None, reason: str = "",
                  outputs: Any = None) -> None:

@@ -137,6 +137,8 @@ class AttemptRequest:
     started: Callable[[tuple[tuple[str, str], ...]], None] | None = None
     # a resumed attempt: when it started (seconds since the epoch), which its timeout counts from
     started_at: float | None = None
+    # an attempt of a map node's item (its events are marked ``Event.item``)
+    map_item: bool = False
 
 
 @dataclass

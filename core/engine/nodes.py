@@ -185,32 +185,34 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
 
 
 async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str, Any], path: str,
-                              retries: int, attempt_timeout: float | None, inline: bool = False
-                              ) -> tuple[AttemptOutcome, ExecutionError | None]:
+                              retries: int, attempt_timeout: float | None, inline: bool = False,
+                              item: bool = False) -> tuple[AttemptOutcome, ExecutionError | None]:
     """Runs attempts of one task until one succeeds or retries run out, re-attaching first to
     an attempt an earlier run left running, and records each attempt's phases: the last
-    outcome, with its error when it failed (the caller records what that means for its node)."""
+    outcome, with its error when it failed (the caller records what that means for its node).
+    ``item``: the task is an item of a map node (its events say so)."""
     state = dag.state
     attempt, resumed = _first_attempt(dag, path)
     while True:
         request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline,
-                                 started=functools.partial(_running_with_logs, state, path, attempt))
+                                 started=functools.partial(_running_with_logs, state, path, attempt, item),
+                                 map_item=item)
         with tracing.span(f"attempt {attempt}", {"wingspan.node_id": path, "wingspan.attempt": attempt}), \
                 tracing.log_fields(attempt=attempt):
             if resumed is not None:
                 outcome = await _reattach(dag, request, resumed)
                 resumed = None
             else:
-                state.task(path, TaskPhase.RUNNING, attempt)
+                state.task(path, TaskPhase.RUNNING, attempt, item=item)
                 outcome = await state.executor.run(request)
             if outcome.phase == TaskPhase.SUCCEEDED:
-                state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs)
+                state.task(path, TaskPhase.SUCCEEDED, attempt, logs=outcome.logs, item=item)
                 return outcome, None
             error = outcome.error or _user_error("the attempt failed", path)
             if not (error.retryable and (attempt < retries or _interrupted(error, attempt, retries))):
-                state.task(path, outcome.phase, attempt, error, logs=outcome.logs)
+                state.task(path, outcome.phase, attempt, error, logs=outcome.logs, item=item)
                 return outcome, error
-            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs)
+            state.task(path, TaskPhase.RETRYABLE_FAILURE, attempt, error, logs=outcome.logs, item=item)
             delay = state.retry.delay(attempt + 1)
             # INFO: a local run shows it only when its logging asks (Python's default shows WARNING)
             log.info("attempt %d of node %s failed (%s), retrying in %.1f s",
@@ -219,9 +221,9 @@ async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str,
         await anyio.sleep(delay)
 
 
-def _running_with_logs(state: ExecutionState, path: str, attempt: int,
+def _running_with_logs(state: ExecutionState, path: str, attempt: int, item: bool,
                        logs: tuple[tuple[str, str], ...]) -> None:
-    state.task(path, TaskPhase.RUNNING, attempt, logs=logs)
+    state.task(path, TaskPhase.RUNNING, attempt, logs=logs, item=item)
 
 
 #: an attempt cut short by the engine's own stop is retried this many times beyond the task's retries
@@ -296,6 +298,12 @@ class _MapItems:
         return self.phases.count(NodePhase.SUCCEEDED)
 
 
+#: items of a map given no concurrency that an executor runs at once: every item started at
+#: once held each one's attempt, events and waiting task from the start (25 KiB per item of a
+#: server's memory, 2.5 GB for 100,000) while the targets ran only a few of them at a time
+EXECUTOR_MAP_LANES = 1000
+
+
 def _default_lanes() -> int:
     """Lanes of a map given no concurrency: as many as the threads the engine may use at once
     (each lane is one thread pulling items; a lane per item would cost a thread hand-off each)."""
@@ -327,7 +335,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
                               inline and lanes == 1 and not moves_data(runner))
     else:
         await _map_with_executor(dag, runner, path, items, retries, timeout,
-                                 max(1, min(array.parallelism or count, count)))
+                                 max(1, min(array.parallelism or EXECUTOR_MAP_LANES, count)))
     errors = items.errors
     if count and items.succeeded_count() / count < array.min_success_ratio:
         first = errors[min(errors)]
@@ -368,7 +376,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
                 return
             item_path = f"{path}/{index}"
             items.phases[index] = NodePhase.RUNNING
-            events.append(Event("node", item_path, NodePhase.RUNNING, 0, path))
+            events.append(_item_event("node", item_path, NodePhase.RUNNING, 0, path))
             for attempt in itertools.count():
                 context.start_attempt(item_path, attempt)
                 try:
@@ -377,20 +385,21 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
                     error = error_from_exception(exc, item_path)
                     report = report_logs(context) if context.report else ()
                     if error.retryable and attempt < retries and not state.aborted:
-                        events.append(Event("task", item_path, TaskPhase.RETRYABLE_FAILURE, attempt,
+                        events.append(_item_event("task", item_path, TaskPhase.RETRYABLE_FAILURE, attempt,
                                             error=error, logs=report))
                         time.sleep(state.retry.delay(attempt + 1))
                         continue
                     items.failed(index, error)
-                    events.append(Event("task", item_path, TaskPhase.FAILED, attempt, error=error,
+                    events.append(_item_event("task", item_path, TaskPhase.FAILED, attempt, error=error,
                                         logs=report))
-                    events.append(Event("node", item_path, NodePhase.FAILED, 0, path, error))
+                    events.append(_item_event("node", item_path, NodePhase.FAILED, 0, path, error))
                 else:
                     items.succeeded(index, outputs)
                     report = report_logs(context) if context.report else ()
                     if report:  # an item's attempt is recorded only when it has something to show
-                        events.append(Event("task", item_path, TaskPhase.SUCCEEDED, attempt, logs=report))
-                    events.append(Event("node", item_path, NodePhase.SUCCEEDED, 0, path))
+                        events.append(_item_event("task", item_path, TaskPhase.SUCCEEDED, attempt,
+                                                  logs=report))
+                    events.append(_item_event("node", item_path, NodePhase.SUCCEEDED, 0, path))
                 break
 
     try:
@@ -408,6 +417,13 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
                                                              key=lambda e: e.at)
         for event in merged:
             state.sink.record(event)
+
+
+def _item_event(kind: str, node_id: str, phase: NodePhase | TaskPhase, attempt: int, parent: str = "",
+                error: ExecutionError | None = None, logs: tuple[tuple[str, str], ...] = ()) -> Event:
+    event = Event(kind, node_id, phase, attempt, parent, error, logs=logs)
+    event.item = True
+    return event
 
 
 async def _in_thread(func: Any, *args: Any) -> None:
@@ -428,15 +444,15 @@ async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: 
             items.succeeded(index, journal.outputs[item_path])
             return
         items.phases[index] = NodePhase.RUNNING
-        state.node(item_path, NodePhase.RUNNING, path)
+        state.node(item_path, NodePhase.RUNNING, path, item=True)
         outcome, error = await _attempt_until_done(dag, runner, items.inputs(index), item_path, retries,
-                                                   item_timeout)
+                                                   item_timeout, item=True)
         if error is None:
             items.succeeded(index, outcome.outputs)
-            state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs)
+            state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs, item=True)
             return
         items.failed(index, error)
-        state.node(item_path, NodePhase.FAILED, path, error)
+        state.node(item_path, NodePhase.FAILED, path, error, item=True)
 
     async def lane() -> None:
         for index in queue:

@@ -131,6 +131,18 @@ def _values(literals: Any) -> dict[str, str]:
     return found
 
 
+def _attempt_events(attempt: v1.TaskExecution) -> list[v1.Event]:
+    """An attempt read from its row as the timeline reads attempts: a task event at its start,
+    and one at its last change with its phase and error."""
+    closure = attempt.closure
+    if closure is None or closure.started_at is None:
+        return []
+    first = v1.TaskExecutionEvent(id=attempt.id, phase=closure.phase, occurred_at=closure.started_at)
+    last = v1.TaskExecutionEvent(id=attempt.id, phase=closure.phase, error=closure.error,
+                                 occurred_at=closure.updated_at or closure.started_at)
+    return [v1.Event(task=first), v1.Event(task=last)]
+
+
 def _sequence(event: Any) -> int:
     found = event.workflow or event.node or event.task
     return int(found.sequence) if found is not None else 0
@@ -293,7 +305,8 @@ class ConsolePages:
         children = {parent: list(page.node_executions)
                     for parent, page in zip(folds.unfolded, pages, strict=True)}
         shown_ids = {n.id.node_id for n in [*nodes, *chain(*children.values())] if n.id is not None}
-        attempts = await self._timeline(ident, shown_ids) if folds.timeline else None
+        items = [n.id.node_id for n in chain(*children.values()) if n.id is not None]
+        attempts = await self._timeline(ident, shown_ids, items) if folds.timeline else None
         return _Shown(nodes, counts, folds, children, attempts)
 
     def _draw(self, ident: v1.ExecutionId, execution: Any, shown: _Shown,
@@ -322,8 +335,10 @@ class ConsolePages:
             if not token:
                 return nodes
 
-    async def _timeline(self, ident: v1.ExecutionId, shown: set[str]) -> Timeline:
-        """The attempts of the shown nodes, from every task event of the execution (read in pages)."""
+    async def _timeline(self, ident: v1.ExecutionId, shown: set[str], children: list[str]) -> Timeline:
+        """The attempts of the shown nodes, from every task event of the execution (read in pages),
+        and of the shown ``children`` from their attempts' rows: a map item's events are folded
+        into its rows, not stored as events."""
         events: list[Any] = []
         after = 0
         while True:
@@ -334,6 +349,9 @@ class ConsolePages:
             if len(page) < _EVENTS_PAGE or last <= after:
                 break
             after = last
+        if children:
+            found = await self.state.backend.admin.nodes.attempts_of(codec.from_proto(ident), children)
+            events += [e for attempt in found for e in _attempt_events(codec.to_proto(attempt))]
         return timeline(events, shown, _phase_name, dt.datetime.now(dt.UTC))
 
     async def node(self, project: str, domain: str, name: str, node_id: str,

@@ -106,9 +106,19 @@ async def recovered_journal(db: Database, payloads: Payloads, original_key: int)
 
 
 async def last_sequence(db: Database, execution_key: int) -> int:
-    """The highest sequence number among the execution's stored events (0: none yet): a
-    replica taking the execution over numbers its events after it."""
-    statement = select(func.max(EventRow.sequence)).where(EventRow.execution_id == execution_key)
+    """The highest sequence number the execution's stored events and rows carry (0: none yet): a
+    replica taking the execution over numbers its events after it. The rows count too: a map
+    item's events are folded into its node and task rows (no event rows), and a later event
+    numbered below a row's last one would lose to it."""
+    statements = (
+        select(func.max(EventRow.sequence)).where(EventRow.execution_id == execution_key),
+        select(func.max(NodeExecutionRow.last_sequence))
+        .where(NodeExecutionRow.execution_id == execution_key),
+        select(func.max(TaskExecutionRow.last_sequence))
+        .where(TaskExecutionRow.execution_id == execution_key),
+    )
+    highest = 0
     async with db.read() as session:
-        found = (await session.execute(statement)).scalar_one_or_none()
-    return int(found or 0)
+        for statement in statements:
+            highest = max(highest, int((await session.execute(statement)).scalar_one_or_none() or 0))
+    return highest

@@ -81,7 +81,8 @@ class _AttemptRecorder:
 
     async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
         self.sink.record_attempt_handle(
-            request.node_id, request.attempt, request.runner.template.id, plugin, handle
+            request.node_id, request.attempt, request.runner.template.id, plugin, handle,
+            map_item=request.map_item,
         )
         if self.metered is not None:
             self.metered.attempt_started(request.node_id, request.attempt, plugin)

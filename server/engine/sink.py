@@ -30,6 +30,7 @@ from wingspan.core.model.execution import CacheStatus, NodePhase, TaskPhase, Wor
 from wingspan.core.model.interface import ExecutionId, Identifier, NodeExecutionId, TaskExecutionId
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.types.passthrough import as_literal
+from wingspan.server.services.events import ItemEvent
 
 if TYPE_CHECKING:
     from wingspan.server.services.events import EventService
@@ -97,14 +98,16 @@ class DatabaseSink:
         self._writer.wants_write(self)
 
     def record_attempt_handle(
-        self, node_id: str, attempt: int, task_id: Identifier | None, plugin: str, handle: Any
+        self, node_id: str, attempt: int, task_id: Identifier | None, plugin: str, handle: Any,
+        *, map_item: bool = False,
     ) -> None:
-        """The handle of an attempt just started (a second RUNNING event of that attempt)."""
+        """The handle of an attempt just started (a second RUNNING event of that attempt);
+        ``map_item``: an attempt of a map's item (folded into its rows, see :class:`ItemEvent`)."""
         if self._detached:
             return
         self._sequence += 1
         self._queue.append(
-            stored.Event(
+            (ItemEvent if map_item else stored.Event)(
                 "task",
                 stored.TaskExecutionEvent(
                     id=self._task_id(node_id, attempt, task_id),
@@ -188,6 +191,11 @@ class DatabaseSink:
         return TaskExecutionId(task_id, NodeExecutionId(self.execution_id, node_id), attempt)
 
     def _message(self, event: Event) -> stored.Event:
+        message = self._converted(event)
+        # a map's item: folded into its rows, not stored, watched or published as an event
+        return ItemEvent(message.kind, message.value) if event.item else message
+
+    def _converted(self, event: Event) -> stored.Event:
         at = _time(event.at)
         if event.kind == "workflow":
             return stored.Event("workflow", stored.WorkflowExecutionEvent(

@@ -162,6 +162,20 @@ class NodeService:
             rows = (await session.execute(statement)).all()
         return {parent: count for parent, count in rows}
 
+    async def attempts_of(
+        self, execution_id: ExecutionId | None, node_ids: list[str]
+    ) -> list[TaskExecution]:
+        """The attempts of the nodes ``node_ids`` (a map's items shown at once), in one read: a
+        map's item events are folded into these rows, not stored as events, so a view of their
+        attempts over time reads them here."""
+        execution = await self.executions.row(execution_id)
+        statement = select(TaskExecutionRow).where(
+            TaskExecutionRow.execution_id == execution.id, col(TaskExecutionRow.node_id).in_(node_ids))
+        async with self.db.read() as session:
+            rows = list((await session.execute(statement)).scalars())
+        found = _execution_id(execution)
+        return [_task(r, found) for r in rows]
+
     async def _node_row(
         self, node_execution_id: NodeExecutionId | None
     ) -> tuple[ExecutionRow, NodeExecutionRow]:

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import NamedTuple
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from wingspan import File, conditional, dynamic, map_task, task, workflow
 from wingspan._runner.run import SdkResolver, run_workflow_entity
-from wingspan.core.engine import MemorySink, RetryPolicy, WorkflowRun
+from wingspan.core.engine import MemorySink, RetryPolicy, WorkflowRun, nodes
 from wingspan.core.errors import ExecutionFailedError, TypeTransformerError
 from wingspan.core.model.execution import WorkflowPhase
 
@@ -313,6 +314,33 @@ def test_a_map_given_no_concurrency_keeps_under_a_kibibyte_per_item() -> None:
         tracemalloc.stop()
     # the run's events (two per item, kept by the local run) are counted in
     assert (peak - before) / len(items) < 1024
+
+
+in_flight = [0, 0]  # items running now, the most at once
+
+
+@task
+async def counted(x: int) -> int:
+    in_flight[0] += 1
+    in_flight[1] = max(in_flight[1], in_flight[0])
+    for _ in range(5):  # the other lanes' items start meanwhile, if they may
+        await anyio.lowlevel.checkpoint()
+    in_flight[0] -= 1
+    return x
+
+
+@workflow
+def executor_map(xs: list[int]) -> list[int]:
+    return map_task(counted)(x=xs)
+
+
+def test_a_map_through_an_executor_given_no_concurrency_runs_a_bounded_number_of_items_at_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # each item started holds its attempt and events until it ends: 100,000 at once held gigabytes
+    monkeypatch.setattr(nodes, "EXECUTOR_MAP_LANES", 4)
+    in_flight[:] = [0, 0]
+    assert executor_map(xs=list(range(30))) == list(range(30))
+    assert in_flight[1] == 4
 
 
 started: list[int] = []

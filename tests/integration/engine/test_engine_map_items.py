@@ -1,0 +1,169 @@
+"""A map's items through `wingspan serve`: their events are folded into their node and task
+rows (no event row per item: a map of 100,000 items must not store 600,000 events), yet an
+item's state is all there: its phase, outputs, attempts and error read as before, and a server
+killed mid-map resumes without running again an item whose success was recorded."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sqlite3
+from pathlib import Path
+
+import anyio
+import anyio.to_thread
+import pytest
+
+from tests.integration.engine.test_engine_crash import runs, until
+from tests.unit.api.served import wingspan_serve
+from wingspan._remote.client import AsyncRemote
+from wingspan._remote.sync import Remote
+from wingspan.core.model.execution import NodePhase, TaskPhase
+from wingspan.protos import v1
+
+pytestmark = [pytest.mark.slow]
+
+FLOW = '''
+import os
+import time
+from functools import partial
+from pathlib import Path
+
+from wingspan import NonRetryableError, map_task, task, workflow
+
+
+def count(name: str) -> None:
+    with open(Path(os.environ["MAP_COUNTS"]) / name, "a") as runs:
+        runs.write("x")
+
+
+@task(retries=2)
+def item(x: int, held_from: int) -> int:
+    count(f"item-{x}")
+    # items from held_from on run until the test lets them finish: running when the server dies
+    while x >= held_from and not (Path(os.environ["MAP_COUNTS"]) / "release").exists():
+        time.sleep(0.02)
+    return x * 2
+
+
+@workflow
+def wide(xs: list[int], held_from: int = 1000) -> list[int]:
+    return map_task(partial(item, held_from=held_from), concurrency=2)(x=xs)
+
+
+@task(retries=2)
+def flaky(x: int) -> int:
+    count(f"flaky-{x}")
+    if x == 1 and len((Path(os.environ["MAP_COUNTS"]) / "flaky-1").read_text()) == 1:
+        raise ValueError("item 1 fails its first attempt")
+    if x == 3:
+        raise NonRetryableError("item 3 always fails")
+    return x
+
+
+@workflow
+def partly(xs: list[int]) -> list[int]:
+    return map_task(flaky)(x=xs)
+'''
+
+
+def rows(home: Path, query: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(home / "db" / "wingspan.sqlite")) as db:
+        return db.execute(query).fetchall()
+
+
+def item_phases(home: Path) -> dict[str, int]:
+    return dict(rows(home, "SELECT node_id, phase FROM node_executions WHERE parent_node_id = 'n0'"))  # type: ignore[arg-type]
+
+
+async def items_read(endpoint: str, name: str) -> dict[str, tuple[str, list[str], str]]:
+    """The map n0's items as the API gives them: id -> (phase, its attempts' phases, error)."""
+    remote = AsyncRemote(endpoint)
+    execution = v1.ExecutionId(project="default", domain="development", name=name)
+    found = {}
+    try:
+        answer = await remote.transport.call("list_node_executions", v1.ListNodeExecutionsRequest(
+            execution_id=execution, parent_node_id="n0", limit=100), "list the items")
+        for node in answer.node_executions:
+            attempts = await remote.transport.call("list_task_executions", v1.ListTaskExecutionsRequest(
+                node_execution_id=node.id, limit=100), "list an item's attempts")
+            closure = node.closure
+            found[node.id.node_id] = (
+                NodePhase(int(closure.phase)).name,
+                [TaskPhase(int(t.closure.phase)).name for t in sorted(
+                    attempts.task_executions, key=lambda t: int(t.id.attempt))],
+                closure.error.message if closure.error else "")
+    finally:
+        await remote.aclose()
+    return found
+
+
+def folders(tmp_path: Path, module: str) -> tuple[Path, Path, Path, dict[str, str]]:
+    """``module``: the flows' module name, one per test (the test process imports it to register)."""
+    home, counts, code = tmp_path / "home", tmp_path / "counts", tmp_path / "code"
+    for folder in (home, counts, code):
+        folder.mkdir()
+    (code / f"{module}.py").write_text(FLOW)
+    return home, counts, code, {"WINGSPAN_HOME": str(home), "MAP_COUNTS": str(counts)}
+
+
+async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_finished_item(
+    tmp_path: Path,
+) -> None:
+    home, counts, code, env = folders(tmp_path, "mapflow")
+    succeeded, running = 3, 2  # NodePhase values
+    async with wingspan_serve(env=env) as (server, _, host, port):
+        remote = Remote(endpoint=f"{host}:{port}")
+        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+        execution = await anyio.to_thread.run_sync(
+            lambda: remote.execute("mapflow.wide", {"xs": list(range(8)), "held_from": 4}))
+        name = execution.name
+
+        def four_done_two_held() -> bool:
+            phases = item_phases(home)
+            done = [f"n0/{i}" for i in range(4)]
+            held = [f"n0/{i}" for i in range(4, 6)]
+            return (all(phases.get(n) == succeeded for n in done)
+                    and all(phases.get(n) == running for n in held)
+                    and len(rows(home, "SELECT 1 FROM task_executions WHERE node_id IN ('n0/4', 'n0/5') "
+                                       "AND plugin_handle IS NOT NULL")) == 2)
+
+        await until(four_done_two_held, "items 0-3 to succeed, 4 and 5 to run")
+        os.kill(server.process.pid, signal.SIGKILL)
+        await server.process.wait()
+
+    # the items' state is in their rows; none of their events is an event row
+    assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
+    assert (2,) in rows(home, "SELECT phase FROM events WHERE node_id = 'n0'")  # the map's own RUNNING
+    async with wingspan_serve(env=env) as (server, _, host, port):
+        remote = Remote(endpoint=f"{host}:{port}")
+        (counts / "release").write_text("")
+        finished = await anyio.to_thread.run_sync(lambda: remote.execution(name).wait(timeout=120))
+        assert finished.outputs == {"o0": [x * 2 for x in range(8)]}, finished.error
+        items = await items_read(f"{host}:{port}", name)
+    # items that succeeded before the kill ran once; the two running were followed, not rerun
+    assert [runs(counts, f"item-{x}") for x in range(8)] == [1] * 8
+    assert items == {f"n0/{x}": ("SUCCEEDED", ["SUCCEEDED"], "") for x in range(8)}
+    assert len(item_phases(home)) == 8
+    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(8,)]
+    assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
+
+
+async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -> None:
+    home, counts, code, env = folders(tmp_path, "mapretryflow")
+    async with wingspan_serve(env=env) as (_, _, host, port):
+        remote = Remote(endpoint=f"{host}:{port}")
+        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+        execution = await anyio.to_thread.run_sync(
+            lambda: remote.execute("mapretryflow.partly", {"xs": [0, 1, 2, 3]}))
+        finished = await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+        assert finished.phase.name == "FAILED"
+        assert "1 of 4 items failed" in str(finished.error) and "item 3" in str(finished.error)
+        items = await items_read(f"{host}:{port}", execution.name)
+    assert items["n0/0"] == items["n0/2"] == ("SUCCEEDED", ["SUCCEEDED"], "")
+    assert items["n0/1"] == ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
+    phase, attempts, error = items["n0/3"]
+    assert (phase, attempts) == ("FAILED", ["FAILED"]) and "item 3 always fails" in error
+    assert runs(counts, "flaky-1") == 2
+    assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
