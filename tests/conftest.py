@@ -15,6 +15,7 @@ from __future__ import annotations
 import pytest
 from xdist.remote import Producer
 from xdist.scheduler import LoadScopeScheduling
+from xdist.workermanage import WorkerController
 
 # unit name -> the test files (from the repository root) that must not run at the same time
 SHARED: dict[str, tuple[str, ...]] = {
@@ -27,12 +28,28 @@ SHARED: dict[str, tuple[str, ...]] = {
 _UNIT_OF_FILE = {path: unit for unit, paths in SHARED.items() for path in paths}
 
 
+# their tests take seconds each (services, subprocesses, servers): started first, so that the
+# run does not end with one worker on a long file while the other is idle
+SLOW_FOLDERS = ("tests/real/", "tests/browser/", "tests/integration/")
+
+
 class FilesAndSharedGroups(LoadScopeScheduling):
-    """``--dist loadfile``, with the files of each ``SHARED`` entry as one unit."""
+    """``--dist loadfile``, with the files of each ``SHARED`` entry as one unit, and the units of
+    ``SLOW_FOLDERS`` handed out first (each part, as xdist does, the units with most tests first)."""
+
+    _ordered = False
 
     def _split_scope(self, nodeid: str) -> str:
         path = nodeid.split("::", 1)[0]
         return _UNIT_OF_FILE.get(path, path)
+
+    def _assign_work_unit(self, node: WorkerController) -> None:
+        if not self._ordered:
+            slow_first = sorted(self.workqueue.items(), key=lambda unit: not unit[0].startswith(SLOW_FOLDERS))
+            self.workqueue.clear()
+            self.workqueue.update(slow_first)  # a stable sort keeps xdist's order within each part
+            self._ordered = True
+        super()._assign_work_unit(node)
 
 
 @pytest.hookimpl(optionalhook=True)  # an xdist hook: pytest -p no:xdist runs without it
