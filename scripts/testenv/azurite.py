@@ -26,6 +26,7 @@ from scripts.testenv.base import (
     claim_port,
     have,
     install_lock,
+    one_at_a_time,
     pid_alive,
     record_install_seconds,
     run,
@@ -98,6 +99,7 @@ def _start(launcher: Path) -> None:
     ], cwd=folder)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Installs Azurite unless cached, starts it unless it runs, and returns its env vars."""
     launcher = install()

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar, cast
 
 
 class ServiceError(RuntimeError):
@@ -85,11 +90,12 @@ _apt_updated = False
 def apt_install(*packages: str) -> None:
     """Installs Debian packages (the machine runs tests as root)."""
     global _apt_updated
-    if not _apt_updated:
-        run(["apt-get", "update", "-q"], timeout=600)
-        _apt_updated = True
-    run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
-        env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=1200)
+    with install_lock("apt"):  # apt-get fails at once, not waits, when another one holds its lock
+        if not _apt_updated:
+            run(["apt-get", "update", "-q"], timeout=600)
+            _apt_updated = True
+        run(["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
+            env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=1200)
 
 
 def pid_alive(pid_file: Path) -> bool:
@@ -123,52 +129,70 @@ def _identity(pid: int) -> str:
 
 
 def _zombie(pid: int) -> bool:
-    """A daemon we started and that died stays a zombie until this process exits; kill(pid, 0)
-    still succeeds on it, so a wait for 'ready or dead' would run to its timeout."""
+    """A process that died stays a zombie until its parent reaps it (a daemon's parent is the
+    system's first process, which need not be quick about it); kill(pid, 0) still succeeds on
+    it, so a wait for 'ready or dead' would run to its timeout."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
     state = stat.rsplit(")", 1)[-1].split()[0]
-    if state == "Z":
-        with contextlib.suppress(ChildProcessError):  # reap it when it is our child
-            os.waitpid(pid, os.WNOHANG)
-        return True
-    return False
+    return state == "Z"
 
 
 def start_daemon(service: str, argv: Sequence[str], *, env: dict[str, str] | None = None,
                  cwd: Path | None = None) -> int:
-    """Starts a long-running process detached from the caller; logs go to the state dir."""
+    """Starts a long-running process detached from the caller (in a session of its own, not our
+    child: a short-lived launcher starts it and exits); logs go to the state dir. Not being our
+    child, it is reaped by the system when it ends, and no Popen of ours is left to warn at our
+    exit that it is "still running" (the services outlive the test run that started them)."""
     folder = state_dir(service)
-    with open(folder / "service.log", "ab") as log:  # the child keeps its own copy of the descriptor
-        proc = subprocess.Popen(
-            list(argv), env={**os.environ, **(env or {})}, cwd=cwd, stdout=log, stderr=log,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+    with open(folder / "service.log", "ab") as log:  # the daemon keeps its own copy of the descriptor
+        launcher = subprocess.run(
+            [sys.executable, "-c", _DETACH, *argv], env={**os.environ, **(env or {})}, cwd=cwd,
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, timeout=60, check=False,
         )
-    # kept referenced: a collected Popen of a running child warns, and the daemon outlives us
-    _started.append(proc)
-    (folder / "identity").write_text(_identity(proc.pid))
+    if launcher.returncode != 0:
+        raise ServiceError(f"could not start {argv[0]} for {service}; last log lines:\n{log_tail(service)}")
+    pid = int(launcher.stdout)
+    (folder / "identity").write_text(_identity(pid))
     (folder / "command").unlink(missing_ok=True)  # what an older version checked instead
-    (folder / "pid").write_text(str(proc.pid))
-    return proc.pid
+    (folder / "pid").write_text(str(pid))
+    return pid
 
 
-_started: list[subprocess.Popen[bytes]] = []
+# the launcher: starts argv with the launcher's stderr (the service log) as its output, prints its pid
+_DETACH = ("import subprocess, sys; print(subprocess.Popen(sys.argv[1:], start_new_session=True, "
+           "stdin=subprocess.DEVNULL, stdout=2, stderr=2).pid)")
 
 
 def stop_daemon(service: str, timeout: float = 20) -> None:
+    """Stops a daemon and whatever it started (its session's process group), SIGKILL after
+    ``timeout``. The daemon may exit on its own at any moment meanwhile: a signal that finds it
+    gone is not an error (it was, between the liveness check and the kill)."""
     pid_file = state_dir(service) / "pid"
     if not pid_alive(pid_file):
+        pid_file.unlink(missing_ok=True)
         return
     pid = int(pid_file.read_text())
-    os.kill(pid, 15)
+    _signal_group(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and pid_alive(pid_file):
         time.sleep(0.1)
     if pid_alive(pid_file):
-        os.kill(pid, 9)
+        _signal_group(pid, signal.SIGKILL)
+        wait_until(lambda: not pid_alive(pid_file), timeout=10, what=f"{service} (pid {pid}) to die")
     pid_file.unlink(missing_ok=True)
+
+
+def _signal_group(pid: int, signum: signal.Signals) -> None:
+    """Signals the process group a daemon leads (start_daemon gives it a session of its own), or
+    the process alone if it no longer leads one."""
+    with contextlib.suppress(ProcessLookupError):
+        try:
+            os.killpg(pid, signum)
+        except ProcessLookupError:
+            os.kill(pid, signum)
 
 
 def log_tail(service: str, lines: int = 40) -> str:
@@ -245,11 +269,37 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def install_lock(name: str) -> Iterator[None]:
-    """Serialises the install of ``name`` across processes (parallel test runs, worktrees): a
-    second process waits here for the first one's install instead of starting its own."""
+    """Serialises the install (or start) of ``name`` across processes (parallel test workers,
+    worktrees): a second process waits here for the first one's work instead of starting its own.
+    Re-entered in the same process (ensure_database calls ensure), it does not wait on itself."""
+    if name in _held:
+        yield
+        return
     with open(cache_dir() / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+        _held.add(name)
+        try:
+            yield
+        finally:
+            _held.discard(name)
+
+
+_held: set[str] = set()
+
+_Ensure = TypeVar("_Ensure", bound=Callable[[], dict[str, str]])
+
+
+def one_at_a_time(service: str) -> Callable[[_Ensure], _Ensure]:
+    """Makes a service's ``ensure`` run in one process at a time. Each pytest worker (xdist)
+    ensures the services its tests need; two that both found a service down would otherwise
+    both start it, on two ports over one data folder, and one pid file would name only one."""
+    def wrap(ensure: _Ensure) -> _Ensure:
+        @functools.wraps(ensure)
+        def ensured() -> dict[str, str]:
+            with install_lock(f"{service}-ensure"):
+                return ensure()
+        return cast(_Ensure, ensured)
+    return wrap
 
 
 def record_install_seconds(name: str, started: float) -> None:
@@ -294,3 +344,61 @@ def unpack_tarball(archive: Path, top_folder: str, target: Path,
     os.replace(top, target)
     shutil.rmtree(unpacking, ignore_errors=True)
     return target
+
+
+# ---- Go programs built from their modules, and daemons started once -------------------------------
+
+def go_binary(target: Path, *, package: str, version: str, what: str, via_tool_module: bool = False) -> Path:
+    """Returns ``target``, building Go ``package@version`` into it first when missing (one
+    process builds, others wait; the time taken is kept beside it as ``.build-seconds``).
+
+    ``go install`` builds most programs; a program whose module has replace directives (which
+    ``go install`` refuses) is built ``via_tool_module``: added with ``go get -tool`` to a small
+    module of our own, then ``go build``. A failed build is tried once more: seen here, a build
+    sharing the Go caches with another build failed at once with "package internal/abi is not in
+    std" and went through on a retry."""
+    if target.exists():
+        return target
+    if not have("go"):
+        raise ServiceError(f"go is not on PATH; {what} is built with the Go toolchain (>= 1.24)")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with install_lock(f"{target.name}-build"):
+        if target.exists():
+            return target
+        started = time.monotonic()
+        try:
+            _go_build(target, package, version, via_tool_module)
+        except ServiceError as first:
+            try:
+                _go_build(target, package, version, via_tool_module)
+            except ServiceError as second:
+                raise ServiceError(f"{second}\n(first attempt: {first})") from second
+        (target.parent / f"{target.name}.build-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
+    return target
+
+
+def _go_build(target: Path, package: str, version: str, via_tool_module: bool) -> None:
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        folder, env = Path(scratch), go_env()
+        built = folder / "program"
+        if via_tool_module:
+            run(["go", "mod", "init", "wingspan-testenv/tool"], env=env, cwd=folder, timeout=60)
+            run(["go", "get", "-tool", f"{package}@{version}"], env=env, cwd=folder, timeout=3600)
+            run(["go", "build", "-o", str(built), package], env=env, cwd=folder, timeout=3600)
+        else:
+            bin_dir = folder / "bin"
+            bin_dir.mkdir()
+            run(["go", "install", f"{package}@{version}"], env={**env, "GOBIN": str(bin_dir)}, timeout=3600)
+            [built] = bin_dir.iterdir()  # go install names the binary after the package's last element
+        os.replace(built, target)
+
+
+def start_once(service: str, port_env: str, name: str, argv: Callable[[int], Sequence[str]], *,
+               env: dict[str, str] | None = None, host: str = "127.0.0.1") -> None:
+    """Starts ``service``'s daemon unless it runs: claims its port (see ``claim_port``) and runs
+    ``argv(port)``. A second ``up`` finds it running; the caller's readiness wait then covers a
+    daemon still starting."""
+    if pid_alive(state_dir(service) / "pid"):
+        return
+    port = claim_port(service, port_env, name, host)
+    start_daemon(service, argv(port), env=env)

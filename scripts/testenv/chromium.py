@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shutil
 
-from scripts.testenv.base import ServiceError, apt_install, run, save_env
+from scripts.testenv.base import ServiceError, apt_install, one_at_a_time, run, save_env
 
 SERVICE = "chromium"
 _NAMES = ("chromium", "chromium-browser")
@@ -19,6 +19,7 @@ def _found() -> str | None:
     return next((path for path in map(shutil.which, _NAMES) if path), None)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     path = _found()
     if path is None:

@@ -15,6 +15,7 @@ from scripts.testenv.base import (
     free_port,
     have,
     load_env,
+    one_at_a_time,
     pid_alive,
     save_env,
     start_daemon,
@@ -42,6 +43,7 @@ def _running() -> dict[str, str] | None:
         return None
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Starts etcd unless it already answers; returns WINGSPAN_ETCD_URL."""
     running = _running()

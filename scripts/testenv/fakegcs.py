@@ -11,26 +11,17 @@ Google's published conformance vectors instead (tests/unit/storage).
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from scripts.testenv.base import (
-    ServiceError,
     await_ready,
     cache_dir,
-    claim_port,
-    go_env,
-    have,
-    install_lock,
-    pid_alive,
-    record_install_seconds,
-    run,
+    go_binary,
+    one_at_a_time,
     save_env,
     service_port,
-    start_daemon,
-    state_dir,
+    start_once,
     stop_daemon,
 )
 
@@ -47,22 +38,8 @@ def binary_path() -> Path:
 
 
 def build() -> Path:
-    """Returns the cached binary, building it first if needed (serialised by a lock)."""
-    target = binary_path()
-    if target.exists():
-        return target
-    if not have("go"):
-        raise ServiceError("go is not on PATH; fake-gcs-server is built with the Go toolchain")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with install_lock("fakegcs-build"):
-        if target.exists():
-            return target
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-            run(["go", "install", f"{MODULE}@{VERSION}"], env={**go_env(), "GOBIN": gobin}, timeout=3600)
-            os.replace(Path(gobin) / "fake-gcs-server", target)
-        record_install_seconds(target.name, started)
-    return target
+    """Returns the cached binary, building it first if needed."""
+    return go_binary(binary_path(), package=MODULE, version=VERSION, what="fake-gcs-server")
 
 
 def _endpoint() -> str:
@@ -75,15 +52,13 @@ def _answers() -> bool:
 
 
 def _start(binary: Path) -> None:
-    if pid_alive(state_dir(SERVICE) / "pid"):
-        return
-    port = claim_port(SERVICE, PORT_ENV, "fake-gcs-server", HOST)
-    start_daemon(SERVICE, [
+    start_once(SERVICE, PORT_ENV, "fake-gcs-server", lambda port: [
         str(binary), "-scheme", "http", "-host", HOST, "-port", str(port), "-backend", "memory",
         "-public-host", f"{HOST}:{port}", "-external-url", f"http://{HOST}:{port}", "-log-level", "warn",
-    ])
+    ], host=HOST)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Builds fake-gcs-server unless cached, starts it unless it runs, and returns its env vars."""
     binary = build()

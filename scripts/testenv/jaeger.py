@@ -13,25 +13,18 @@ service's port) and the query API (``/api/traces``) on a second free port, nothi
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from scripts.testenv.base import (
-    ServiceError,
     await_ready,
     cache_dir,
-    claim_port,
     free_port,
-    go_env,
-    have,
-    install_lock,
-    pid_alive,
-    run,
+    go_binary,
+    one_at_a_time,
     save_env,
     service_port,
-    start_daemon,
+    start_once,
     state_dir,
     stop_daemon,
 )
@@ -92,26 +85,8 @@ def binary_path() -> Path:
 
 
 def build() -> Path:
-    """Returns the cached binary, building it first if needed (serialised by a lock)."""
-    target = binary_path()
-    if target.exists():
-        return target
-    if not have("go"):
-        raise ServiceError("go is not on PATH; Jaeger is built with the Go toolchain (>= 1.24)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with install_lock("jaeger-build"):
-        if target.exists():
-            return target
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=target.parent) as folder:
-            env = go_env()
-            run(["go", "mod", "init", "wingspan-testenv/jaeger"], env=env, cwd=Path(folder), timeout=60)
-            run(["go", "get", "-tool", f"{PROGRAM}@{VERSION}"], env=env, cwd=Path(folder), timeout=3600)
-            run(["go", "build", "-o", str(Path(folder) / "jaeger"), PROGRAM], env=env, cwd=Path(folder),
-                timeout=3600)
-            os.replace(Path(folder) / "jaeger", target)
-        (target.parent / f"{target.name}.build-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
-    return target
+    """Returns the cached binary, building it first if needed."""
+    return go_binary(binary_path(), package=PROGRAM, version=VERSION, what="Jaeger", via_tool_module=True)
 
 
 def _query_port() -> int:
@@ -129,17 +104,19 @@ def _live() -> bool:
 
 def _start(binary: Path) -> None:
     folder = state_dir(SERVICE)
-    if pid_alive(folder / "pid"):
-        return  # a second `up`: the readiness wait below covers a server still starting
-    otlp = claim_port(SERVICE, PORT_ENV, "Jaeger", HOST)
-    ports = {"query": free_port(), "query_grpc": free_port(), "health": free_port()}
-    (folder / "query-port").write_text(f"{ports['query']}\n")
-    (folder / "health-port").write_text(f"{ports['health']}\n")
-    config = folder / "config.yaml"
-    config.write_text(CONFIG.format(host=HOST, otlp=otlp, **ports))
-    start_daemon(SERVICE, [str(binary), "--config", str(config)])
+
+    def argv(otlp: int) -> list[str]:
+        ports = {"query": free_port(), "query_grpc": free_port(), "health": free_port()}
+        (folder / "query-port").write_text(f"{ports['query']}\n")
+        (folder / "health-port").write_text(f"{ports['health']}\n")
+        config = folder / "config.yaml"
+        config.write_text(CONFIG.format(host=HOST, otlp=otlp, **ports))
+        return [str(binary), "--config", str(config)]
+
+    start_once(SERVICE, PORT_ENV, "Jaeger", argv, host=HOST)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Builds Jaeger unless cached, starts it unless it runs, and returns its env vars."""
     binary = build()

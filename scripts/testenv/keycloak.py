@@ -34,6 +34,7 @@ from scripts.testenv.base import (
     have,
     install_lock,
     maven_artifact,
+    one_at_a_time,
     pid_alive,
     record_install_seconds,
     save_env,
@@ -162,6 +163,7 @@ def _ensure_realm() -> None:
         raise ServiceError(f"Keycloak did not create the realm {REALM} ({status}): {answer}")
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Installs Keycloak unless cached, starts it unless it runs, makes the test realm, and returns
     its env vars."""

@@ -16,6 +16,7 @@ from scripts.testenv import etcd
 from scripts.testenv.base import (
     free_port,
     load_env,
+    one_at_a_time,
     pid_alive,
     save_env,
     start_daemon,
@@ -98,6 +99,7 @@ def _flags(etcd_url: str, port: int, pki: Pki) -> list[str]:
     ]
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Starts etcd and kube-apiserver unless they already answer.
 

@@ -15,25 +15,18 @@ WINGSPAN_TESTENV_MINIO_VERSION to try another one (``latest`` works too).
 from __future__ import annotations
 
 import os
-import tempfile
-import time
 import urllib.request
 from pathlib import Path
 
 from scripts.testenv.base import (
-    ServiceError,
     await_ready,
     cache_dir,
-    claim_port,
     free_port,
-    go_env,
-    have,
-    install_lock,
-    pid_alive,
-    run,
+    go_binary,
+    one_at_a_time,
     save_env,
     service_port,
-    start_daemon,
+    start_once,
     state_dir,
     stop_daemon,
 )
@@ -53,32 +46,8 @@ def binary_path() -> Path:
 
 
 def build() -> Path:
-    """Returns the cached binary, building it first if needed (serialised by a lock)."""
-    target = binary_path()
-    if target.exists():
-        return target
-    if not have("go"):
-        raise ServiceError("go is not on PATH; MinIO is built with the Go toolchain (>= 1.24)")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with install_lock("minio-build"):
-        if target.exists():
-            return target
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-            argv, env = ["go", "install", f"{MODULE}@{VERSION}"], {**go_env(), "GOBIN": gobin}
-            try:
-                run(argv, env=env, timeout=3600)
-            except ServiceError as first:
-                # seen once here: a build sharing the Go caches with another build failed at
-                # once with "package internal/abi is not in std" and went through on a retry
-                try:
-                    run(argv, env=env, timeout=3600)
-                except ServiceError as second:
-                    raise ServiceError(f"{second}\n(first attempt: {first})") from second
-            os.replace(Path(gobin) / "minio", target)
-        (target.parent / f"{target.name}.build-seconds").write_text(
-            f"{time.monotonic() - started:.0f}\n")
-    return target
+    """Returns the cached binary, building it first if needed."""
+    return go_binary(binary_path(), package=MODULE, version=VERSION, what="MinIO")
 
 
 def _endpoint() -> str:
@@ -92,13 +61,9 @@ def _live() -> bool:
 
 
 def _start(binary: Path) -> None:
-    pid_file = state_dir(SERVICE) / "pid"
-    if pid_alive(pid_file):
-        return  # a second `up`: the readiness wait below covers a server still starting
-    port = claim_port(SERVICE, PORT_ENV, "MinIO", HOST)
     data = state_dir(SERVICE) / "data"
     data.mkdir(exist_ok=True)
-    start_daemon(SERVICE, [
+    start_once(SERVICE, PORT_ENV, "MinIO", lambda port: [
         str(binary), "server", "--quiet", "--address", f"{HOST}:{port}",
         "--console-address", f"{HOST}:{free_port()}", str(data),
     ], env={
@@ -107,9 +72,10 @@ def _start(binary: Path) -> None:
         "MINIO_REGION": REGION,
         "MINIO_BROWSER": "off",
         "MINIO_UPDATE": "off",
-    })
+    }, host=HOST)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Builds MinIO unless cached, starts it unless it runs, and returns its env vars."""
     binary = build()

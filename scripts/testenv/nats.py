@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
-import time
 from pathlib import Path
 
 from scripts.testenv.base import (
-    ServiceError,
     await_ready,
     cache_dir,
-    claim_port,
-    go_env,
-    have,
-    install_lock,
-    pid_alive,
-    run,
+    go_binary,
+    one_at_a_time,
     save_env,
     service_port,
-    start_daemon,
+    start_once,
     state_dir,
     stop_daemon,
 )
@@ -44,22 +37,8 @@ def binary_path() -> Path:
 
 
 def build() -> Path:
-    """Returns the cached binary, building it first if needed (serialised by a lock)."""
-    target = binary_path()
-    if target.exists():
-        return target
-    if not have("go"):
-        raise ServiceError("go is not on PATH; the NATS server is built with the Go toolchain")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with install_lock("nats-build"):
-        if target.exists():
-            return target
-        started = time.monotonic()
-        with tempfile.TemporaryDirectory(dir=target.parent) as gobin:
-            run(["go", "install", f"{MODULE}@{VERSION}"], env={**go_env(), "GOBIN": gobin}, timeout=3600)
-            os.replace(Path(gobin) / "nats-server", target)
-        (target.parent / f"{target.name}.build-seconds").write_text(f"{time.monotonic() - started:.0f}\n")
-    return target
+    """Returns the cached binary, building it first if needed."""
+    return go_binary(binary_path(), package=MODULE, version=VERSION, what="the NATS server")
 
 
 def _url() -> str:
@@ -73,16 +52,14 @@ def _ready() -> bool:
 
 
 def _start(binary: Path) -> None:
-    pid_file = state_dir(SERVICE) / "pid"
-    if pid_alive(pid_file):
-        return
-    port = claim_port(SERVICE, PORT_ENV, "NATS server", HOST)
     store = state_dir(SERVICE) / "jetstream"
     store.mkdir(exist_ok=True)
-    start_daemon(SERVICE, [str(binary), "--addr", HOST, "--port", str(port), "--jetstream",
-                           "--store_dir", str(store), "--http_port", "0"])
+    start_once(SERVICE, PORT_ENV, "NATS server", lambda port: [
+        str(binary), "--addr", HOST, "--port", str(port), "--jetstream", "--store_dir", str(store),
+        "--http_port", "0"], host=HOST)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Builds the NATS server unless cached, starts it unless it runs, returns its env vars."""
     binary = build()

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import shutil
 
-from scripts.testenv.base import ServiceError, apt_install, run, save_env
+from scripts.testenv.base import ServiceError, apt_install, one_at_a_time, run, save_env
 
 SERVICE = "openmpi"
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     path = shutil.which("mpirun")
     if path is None:

@@ -19,6 +19,7 @@ from scripts.testenv.base import (
     ServiceError,
     apt_install,
     choose_port,
+    one_at_a_time,
     port_open,
     run,
     save_env,
@@ -172,6 +173,7 @@ def ensure_database(name: str, setup_sql: str) -> str:
     return f"postgresql://{USER}:{PASSWORD}@{HOST}:{service_port(SERVICE, PORT_ENV)}/{name}"
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Installs, initialises and starts the cluster unless it runs; returns its env vars."""
     bin_dir = _install()

@@ -24,6 +24,7 @@ from scripts.testenv.base import (
     cache_dir,
     claim_port,
     have,
+    one_at_a_time,
     pid_alive,
     run,
     save_env,
@@ -114,6 +115,7 @@ def _push_base() -> None:
             run(["buildah", *storage, "rmi", "--all", "--force"], check=False)
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Installs what it needs, starts the registry unless it runs, pushes the base image unless
     the registry has it, and returns the registry's address and the base image's name."""

@@ -42,6 +42,7 @@ from scripts.testenv.base import (
     claim_port,
     install_lock,
     maven_artifact,
+    one_at_a_time,
     pid_alive,
     record_install_seconds,
     run,
@@ -194,6 +195,7 @@ def _start(server: Path, pg_dsn: str) -> None:
                  env={"JAVA_HOME": str(java), "PATH": f"{java / 'bin'}:{os.environ.get('PATH', '')}"})
 
 
+@one_at_a_time(SERVICE)
 def ensure() -> dict[str, str]:
     """Installs Trino unless cached, makes its PostgreSQL database, starts it unless it runs,
     and returns its env vars."""

@@ -197,8 +197,10 @@ def _failed_on_worker(client: Client, since: float, exc: Exception) -> tuple[str
     very exception (a retried attempt resubmitting the same task gets its remembered error
     without a new run; an older failure with another exception is not this one)."""
     try:
+        # with this very exception too: the records carry the workers' times as the scheduler
+        # corrects them, and under load an earlier task's failure was found after ``since``
         for record in client.get_task_stream(start=since):
-            if record.get("status") == "error":
+            if record.get("status") == "error" and record.get("exception_text") == repr(exc):
                 return str(record.get("key")), str(record.get("worker"))
         held: list[tuple[str, str, str]] = client.run_on_scheduler(_erred_tasks)
     except Exception:  # the cluster is unreachable: nothing to name

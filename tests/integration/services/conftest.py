@@ -43,21 +43,27 @@ async def _admin_connection(dsn: str) -> asyncpg.Connection:
 
 
 async def _ensure_template(dsn: str, url: str) -> None:
+    """Makes the migrated template once for all test processes (xdist workers, other worktrees):
+    the first one to take the advisory lock migrates a scratch database and renames it into
+    place, so a template is never seen half-migrated (nor copied while it is being migrated:
+    PostgreSQL refuses to copy a database others are connected to)."""
     if _template_ready:
         return
     conn = await _admin_connection(dsn)
     try:
-        exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", _TEMPLATE)
-        if not exists:
-            await conn.execute(f'CREATE DATABASE "{_TEMPLATE}"')
+        await conn.execute("SELECT pg_advisory_lock(hashtext($1))", _TEMPLATE)
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", _TEMPLATE):
+            scratch = f"{_TEMPLATE}_making"
+            await conn.execute(f'DROP DATABASE IF EXISTS "{scratch}" WITH (FORCE)')  # an interrupted one
+            await conn.execute(f'CREATE DATABASE "{scratch}"')
+            db = Database(url.rsplit("/", 1)[0] + f"/{scratch}")
+            try:
+                await migrate(db)
+            finally:
+                await db.dispose()
+            await conn.execute(f'ALTER DATABASE "{scratch}" RENAME TO "{_TEMPLATE}"')
     finally:
-        await conn.close()
-    if not exists:
-        db = Database(url.rsplit("/", 1)[0] + f"/{_TEMPLATE}")
-        try:
-            await migrate(db)
-        finally:
-            await db.dispose()
+        await conn.close()  # and with it the advisory lock
     _template_ready.append(True)
 
 

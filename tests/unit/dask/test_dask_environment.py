@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import dask
 import pytest
-from wingspan_dask._environment import DaskEnvironment, DaskTaskError, DaskWorkerLostError
+from wingspan_dask._environment import DaskEnvironment, DaskTaskError, DaskWorkerLostError, _failed_on_worker
 
 from tests.unit.dask import dask_tasks
 from wingspan.core.engine.context import ExecutionContext
@@ -53,6 +53,18 @@ def test_a_task_that_raises_on_a_worker_is_named_with_its_worker(environment: Da
     assert "task 'raiser'" in message and "fail_on_worker" in message
     assert "on worker tcp://" in message and "ValueError: no good: 3" in message
     assert isinstance(raised.value.__cause__, ValueError)
+
+
+def test_a_failure_of_another_task_is_not_taken_for_the_bodys_own(environment: DaskEnvironment) -> None:
+    # as when, under load, an earlier attempt's failure is recorded after this attempt began
+    since = time.time()
+    with pytest.raises(DaskTaskError), \
+            environment.enter(dask_tasks.raise_on_worker.template, context("earlier")) as values:
+        client = values["dask_client"]
+        client.submit(dask_tasks.fail_on_worker, 4).result()
+    assert _failed_on_worker(client, since, KeyError("mine")) is None
+    named = _failed_on_worker(client, since, ValueError("no good: 4"))
+    assert named is not None and "fail_on_worker" in named[0]
 
 
 def test_an_error_of_the_body_itself_is_left_as_it_is(environment: DaskEnvironment) -> None:

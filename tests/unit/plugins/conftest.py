@@ -9,6 +9,7 @@ by every command.
 
 from __future__ import annotations
 
+import fcntl
 import importlib
 import os
 import subprocess
@@ -23,12 +24,20 @@ ROOT = Path(__file__).resolve().parents[3]
 
 @pytest.fixture(scope="session")
 def test_plugins_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder the test plugins are installed into, once per session."""
-    target = tmp_path_factory.mktemp("plugin-site")
-    folders = (ROOT / "tests" / "plugins").iterdir()
-    sources = sorted(str(p) for p in folders if (p / "pyproject.toml").exists())
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), *sources], check=True, capture_output=True, timeout=300)
+    """The folder the test plugins are installed into, once per test run: pytest-xdist's workers
+    share the first one's install (their temporary folders have a common parent)."""
+    run_folder = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        run_folder = run_folder.parent
+    target = run_folder / "plugin-site"
+    with open(run_folder / "plugin-site.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / ".installed").exists():
+            folders = (ROOT / "tests" / "plugins").iterdir()
+            sources = sorted(str(p) for p in folders if (p / "pyproject.toml").exists())
+            subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
+                            "--target", str(target), *sources], check=True, capture_output=True, timeout=300)
+            (target / ".installed").touch()
     return target
 
 

@@ -1,13 +1,19 @@
-"""The test-service plumbing: a dead daemon is seen dead at once, and ports are chosen, not fixed."""
+"""The test-service plumbing: a dead daemon is seen dead at once, ports are chosen, not fixed,
+daemons are detached and stopped whole, and a service is started by one process at a time."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
 from scripts.testenv import base
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
@@ -100,3 +106,74 @@ def test_a_daemon_that_exits_while_starting_fails_the_wait_at_once_with_its_log(
         base.await_ready("failing", lambda: False, timeout=60, what="never", name="Failing")
     assert "Failing exited while starting" in str(failed.value)
     assert "bad config line 3" in str(failed.value)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not base._zombie(pid)
+
+
+def test_a_daemon_is_not_a_child_of_the_process_that_started_it(cache: Path) -> None:
+    # a child would be a Popen of ours that warns "subprocess ... is still running" at our exit
+    pid = base.start_daemon("sleeper", [sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        assert base.pid_alive(base.state_dir("sleeper") / "pid")
+    finally:
+        base.stop_daemon("sleeper", timeout=5)
+
+
+def test_stopping_a_daemon_stops_what_it_started(cache: Path) -> None:
+    folder = base.state_dir("parent")
+    # the shell ignores nothing: SIGTERM ends it in its wait, and a signal to it alone would leave
+    # the sleep running, orphaned
+    base.start_daemon("parent", ["/bin/sh", "-c", f"sleep 300 & echo $! > {folder}/child; wait"])
+    base.wait_until(lambda: (folder / "child").read_text().strip() != "", timeout=10, what="the child")
+    child = int((folder / "child").read_text())
+    assert _running(child)
+    base.stop_daemon("parent", timeout=5)
+    base.wait_until(lambda: not _running(child), timeout=10, what=f"the daemon's child {child} to end")
+
+
+def test_a_daemon_that_exits_as_it_is_being_stopped_is_stopped(cache: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    # as when the daemon exits on its own between the liveness check and the signal: its pid is gone
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    folder = base.state_dir("gone")
+    (folder / "pid").write_text(gone.stdout.strip())
+    checks = iter([True])
+    monkeypatch.setattr(base, "pid_alive", lambda pid_file: next(checks, False))
+    base.stop_daemon("gone", timeout=5)
+    assert not (folder / "pid").exists()
+
+
+def test_two_processes_ensuring_a_service_start_it_once(cache: Path) -> None:
+    # as two pytest workers whose session fixtures both find the service down
+    ensure = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        from scripts.testenv import base
+
+        @base.one_at_a_time("demo")
+        def ensure():
+            if not base.pid_alive(base.state_dir("demo") / "pid"):
+                time.sleep(0.5)  # as a real start takes a while: the other process comes meanwhile
+                base.start_daemon("demo", [sys.executable, "-c", "import time; time.sleep(30)"])
+                with open(Path({str(cache)!r}) / "starts", "a") as starts:
+                    starts.write("started\\n")
+            return {{}}
+
+        ensure()
+    """)
+    env = {**os.environ, "WINGSPAN_TESTENV_CACHE": str(cache), "PYTHONPATH": str(ROOT)}
+    processes = [subprocess.Popen([sys.executable, "-c", ensure], env=env, cwd=ROOT) for _ in range(2)]
+    try:
+        assert [p.wait(60) for p in processes] == [0, 0]
+        assert (cache / "starts").read_text().splitlines() == ["started"]
+    finally:
+        base.stop_daemon("demo", timeout=5)
