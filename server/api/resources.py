@@ -23,6 +23,7 @@ from wingspan.core.errors import InvalidArgumentError
 from wingspan.core.model.execution import NodePhase, WorkflowPhase
 from wingspan.protos import v1
 from wingspan.server.api.contract import MAX_LIMIT, NAME, VERSION
+from wingspan.server.api.encoded import plain
 from wingspan.server.api.http_errors import error_response, exception_response, status_of
 from wingspan.server.api.messages import JSON_PATTERNS, check_message, encode_json
 from wingspan.server.api.methods import Method, methods
@@ -232,7 +233,7 @@ def _route(resource: Resource, method: Method, state: Any) -> HTTPRouteHandler:
                 text = f"{method.name} is not implemented by this server"
                 response = error_response(501, "UNIMPLEMENTED", text)
             else:
-                response = Response(encode_json(await handler(message)), media_type="application/json")
+                response = Response(encode_json(plain(await handler(message))), media_type="application/json")
             code = "OK" if response.status_code == 200 else "UNIMPLEMENTED"
         except Exception as exc:
             response, code = exception_response(exc, f"GET {resource.path}"), status_of(exc)[1]

@@ -35,6 +35,7 @@ from wingspan.core.model.interface import Parameter
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.types.naturals import from_natural, to_natural
 from wingspan.protos import v1
+from wingspan.server.api.encoded import plain
 from wingspan.server.api.http_errors import status_of
 from wingspan.server.api.methods import methods
 from wingspan.server.console.folds import Folds
@@ -175,7 +176,7 @@ class ConsolePages:
         handler = self.state.backend.handler(self.by_name[method])
         if handler is None:
             raise InvalidArgumentError(f"{method} is not offered by this server")
-        return await handler(message)
+        return plain(await handler(message))  # a page reads messages, not wire bytes
 
     def render(self, template: str, status: int = 200, **context: Any) -> Response[bytes]:
         html = self.env.get_template(template).render(**context)
