@@ -16,7 +16,7 @@ from typing import Any
 from wingspan.core.model.mirrored import model_classes
 from wingspan.core.model.record import fields_of
 
-__all__ = ["decode_message", "encode_message"]
+__all__ = ["decode_message", "encode_message", "length_delimited"]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _VARINT, _I64, _LEN, _I32 = 0, 1, 2, 5
@@ -114,6 +114,12 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+def length_delimited(number: int, data: bytes) -> bytes:
+    """Field ``number`` holding ``data`` (an embedded message's encoding, or bytes) in the wire
+    format: messages concatenated merge, so a message's fields may be written piece by piece."""
+    return _varint(number << 3 | 2) + _varint(len(data)) + data
 
 
 def _zigzag(value: int) -> int:

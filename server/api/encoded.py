@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from wingspan.core.model.wire import length_delimited
+
 __all__ = ["Encoded", "field_number", "length_delimited", "plain"]
 
 
@@ -38,18 +40,3 @@ def plain(message: Any) -> Any:
 def field_number(message_type: Any, name: str) -> int:
     """The number of a message's field, as the generated IDL class says it."""
     return int(message_type._betterproto.meta_by_field_name[name].number)
-
-
-def length_delimited(number: int, data: bytes) -> bytes:
-    """Field ``number`` holding ``data`` (an embedded message's encoding, or bytes) in the wire
-    format: messages concatenated merge, so a message's fields may be written piece by piece."""
-    return _varint(number << 3 | 2) + _varint(len(data)) + data
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
