@@ -65,6 +65,11 @@ def flaky(x: int) -> int:
 @workflow
 def partly(xs: list[int]) -> list[int]:
     return map_task(flaky)(x=xs)
+
+
+@workflow
+def half(xs: list[int]) -> list[int | None]:
+    return map_task(flaky, min_success_ratio=0.5)(x=xs)
 '''
 
 
@@ -167,3 +172,15 @@ async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -
     assert (phase, attempts) == ("FAILED", ["FAILED"]) and "item 3 always fails" in error
     assert runs(counts, "flaky-1") == 2
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
+
+
+async def test_a_maps_outputs_holding_none_are_stored(tmp_path: Path) -> None:
+    _, _, code, env = folders(tmp_path, "maphalfflow")
+    async with wingspan_serve(env=env) as (_, _, host, port):
+        remote = Remote(endpoint=f"{host}:{port}")
+        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+        execution = await anyio.to_thread.run_sync(
+            lambda: remote.execute("maphalfflow.half", {"xs": [0, 1, 2, 3]}))
+        finished = await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+        assert finished.phase.name == "SUCCEEDED", finished.error
+        assert finished.outputs == {"o0": [0, 1, 2, None]}
