@@ -5,8 +5,9 @@ literals, no handle), so a run through plugins costs per node what a run without
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +22,7 @@ from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.aborts import abort_attempt
-from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.contract import Handle, RunsChunks, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import TransferContext, default_engine
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["AttemptHooks", "PluginExecutor", "execution_work_dir"]
+
+log = logging.getLogger("wingspan.engine")
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
@@ -137,6 +140,39 @@ class PluginExecutor(ResumingExecutor):
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
                            request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls,
                            settings=self.settings, traceparent=tracing.traceparent() or "")
+
+    def runs_chunks(self, runner: TaskRunner) -> bool:
+        """Python tasks whose target runs chunks (a pod per attempt cannot; the in-process
+        target's items are called directly by the engine, cheaper still)."""
+        return runner.template.type == "python" and isinstance(self.plugin_for_template(runner.template),
+                                                                RunsChunks)
+
+    async def run_chunk(self, requests: Sequence[AttemptRequest]) -> list[AttemptOutcome | None]:
+        """Attempts of one task in one round trip to its target (see ``RunsChunks``); None for
+        each the target did not reach, and every one of them when the target failed."""
+        plugin = self.plugin_for_template(requests[0].runner.template)
+        assert isinstance(plugin, RunsChunks) and isinstance(plugin, TaskPlugin)
+        outcomes: list[AttemptOutcome | None] = [None] * len(requests)
+        contexts: list[TaskContext] = []
+        for index, request in enumerate(requests):
+            try:  # an item whose inputs cannot cross fails alone
+                contexts.append(await self._context(request))
+            except Exception as exc:
+                error = error_from_exception(exc, request.node_id)
+                outcomes[index] = AttemptOutcome(TaskPhase.FAILED, error=error, exception=exc)
+        sent = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        with tracing.span(f"plugin {plugin.name} chunk", {"wingspan.plugin": plugin.name,
+                                                         "wingspan.chunk_size": len(contexts)}):
+            try:
+                statuses = await plugin.run_chunk(contexts) if contexts else []
+            except Exception as exc:
+                log.warning("task plugin %r failed to run a chunk of %d attempts (%s): each runs alone",
+                            plugin.name, len(contexts), exc)
+                return outcomes
+        for index, ctx, status in zip(sent, contexts, statuses, strict=True):
+            if status is not None:
+                outcomes[index] = await _outcome(status, requests[index].runner, ctx.transfer, ctx.node_id)
+        return outcomes
 
     async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
         with tracing.span(f"plugin {plugin.name}", {"wingspan.plugin": plugin.name}):

@@ -204,6 +204,19 @@ def _redirected(log_path: str, func: Any, *args: Any) -> Any:
             os.close(fd)
 
 
+def _run_chunk(worker: Worker, request: dict[str, Any], replies: Connection) -> bool:
+    """A map's items, one after another, each answered as it ends (the engine times each);
+    not journaled: a chunk has no handle to follow. False when the engine is gone."""
+    common = {k: v for k, v in request.items() if k != "chunk"}
+    for index, item in enumerate(request["chunk"]):
+        reply = worker.run({**common, **item, "id": f"{request['id']}/{index}"})
+        try:
+            replies.send_bytes(pickle.dumps(reply))
+        except OSError:
+            return False
+    return True
+
+
 def read_journal(path: str, attempt_id: str) -> dict[str, Any] | None:
     """The reply to ``attempt_id`` in a worker's journal, or None if it is not there (yet)."""
     try:
@@ -271,6 +284,10 @@ def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothin
         if folder not in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
             folders.add(folder)
+        if "chunk" in request:
+            if not _redirected(request["log"], _run_chunk, worker, request, replies):
+                return  # the engine that sent it stopped: a chunk is run again, not followed
+            continue
         reply = pickle.dumps(_redirected(request["log"], worker.run, request))
         journal.write(len(reply).to_bytes(4, "big") + reply)  # one write: appended whole
         try:
