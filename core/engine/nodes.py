@@ -517,8 +517,8 @@ class _ItemAttempts:
 
 async def _map_in_chunks(executor: ChunkingExecutor, alone: _ItemAttempts, lanes: int) -> None:
     """A map's items in chunks, ``lanes`` chunks at once: a chunk's items run one after another
-    in one round trip to the target, and what each chunk's items ended with is recorded when it
-    ends (a succeeded item's node only; its attempt too when it made a report). An item that
+    in one round trip to the target; their attempts are recorded as started before it, and
+    what each ended with when the chunk ends (one write per chunk, not per item). An item that
     failed and may be retried, or that its chunk did not reach (its worker died), runs its next
     attempts on its own; so does one an earlier run left running or had retried."""
     state, journal, path = alone.dag.state, alone.dag.state.journal, alone.path
@@ -537,9 +537,15 @@ async def _map_in_chunks(executor: ChunkingExecutor, alone: _ItemAttempts, lanes
         items = alone.items
         requests = []
         for index in indices:
+            item_path = f"{path}/{index}"
             items.phases[index] = NodePhase.RUNNING
+            # each attempt recorded as started before the chunk starts (the executor's hooks wait
+            # for that): a crash meanwhile leaves it to be ended as interrupted and retried under
+            # the next number, never run again silently under the same one
+            state.node(item_path, NodePhase.RUNNING, path, item=True)
+            state.task(item_path, TaskPhase.RUNNING, 0, item=True)
             requests.append(AttemptRequest(alone.runner, items.inputs(index), state.execution_id,
-                                           f"{path}/{index}", 0, alone.timeout, map_item=True))
+                                           item_path, 0, alone.timeout, map_item=True))
         outcomes = await executor.run_chunk(requests)
         for index, request, outcome in zip(indices, requests, outcomes, strict=True):
             if outcome is None:  # not reached: its first attempt runs on its own
@@ -547,12 +553,10 @@ async def _map_in_chunks(executor: ChunkingExecutor, alone: _ItemAttempts, lanes
                 continue
             item_path = request.node_id
             if outcome.phase == TaskPhase.SUCCEEDED:
-                if outcome.logs:  # its report: shown as its attempt's
-                    state.task(item_path, TaskPhase.SUCCEEDED, 0, logs=outcome.logs, item=True)
+                state.task(item_path, TaskPhase.SUCCEEDED, 0, logs=outcome.logs, item=True)
                 alone.ended(index, outcome, None)
                 continue
             error = outcome.error or _user_error("the attempt failed", item_path)
-            state.node(item_path, NodePhase.RUNNING, path, item=True)
             if error.retryable and alone.retries > 0:
                 state.task(item_path, TaskPhase.RETRYABLE_FAILURE, 0, error, logs=outcome.logs, item=True)
                 group.start_soon(alone.run, index, 1, state.retry.delay(1))

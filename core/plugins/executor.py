@@ -37,7 +37,8 @@ log = logging.getLogger("wingspan.engine")
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
-    a crash then leaves a trace), and record its handle (after: so it can be followed again)."""
+    a crash then leaves a trace), and record its handle (after: so it can be followed again).
+    A chunk of attempts (``run_chunk``) has no handle: ``before_start`` once, with its first."""
 
     async def before_start(self, request: AttemptRequest) -> None: ...
 
@@ -161,6 +162,8 @@ class PluginExecutor(ResumingExecutor):
                 error = error_from_exception(exc, request.node_id)
                 outcomes[index] = AttemptOutcome(TaskPhase.FAILED, error=error, exception=exc)
         sent = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        if self.hooks is not None and contexts:  # the attempts' starts are stored first
+            await self.hooks.before_start(requests[sent[0]])
         with tracing.span(f"plugin {plugin.name} chunk", {"wingspan.plugin": plugin.name,
                                                          "wingspan.chunk_size": len(contexts)}):
             try:

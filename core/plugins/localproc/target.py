@@ -252,9 +252,8 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
                                                  reason="the worker died",
                                                  error=_exit_error(exit_code, ctx.node_id, worker.pid))
                     return statuses
-                status = statuses[index] = _status(reply, handle, ctx.node_id)
-                if status.phase == TaskPhase.SUCCEEDED:  # the chunk's log is every item's: a succeeded
-                    status.logs = status.logs[1:]        # item shows only its own report, if any
+                # each item's log is its chunk's (each item's part starts with a line naming it)
+                statuses[index] = _status(reply, handle, ctx.node_id)
             pool.release(worker)
             pool.trim(self._idle_per_pool)
             return statuses

@@ -209,6 +209,8 @@ def _run_chunk(worker: Worker, request: dict[str, Any], replies: Connection) -> 
     not journaled: a chunk has no handle to follow. False when the engine is gone."""
     common = {k: v for k, v in request.items() if k != "chunk"}
     for index, item in enumerate(request["chunk"]):
+        # the chunk's items share its log: a line before each says whose part follows
+        print(f"--- {item['node_id']}, attempt {item['attempt']}", flush=True)
         reply = worker.run({**common, **item, "id": f"{request['id']}/{index}"})
         try:
             replies.send_bytes(pickle.dumps(reply))

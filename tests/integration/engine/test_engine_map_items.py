@@ -1,10 +1,10 @@
 """A map's items through `wingspan serve`: they run in chunks (many items per worker round
 trip), their events are folded into their node and task rows (no event row per item: a map of
-100,000 items must not store 600,000 events; no attempt row for an item that succeeded in its
-chunk), yet an item's state is all there: its phase, outputs, retried or failed attempts and
-error; a server killed mid-map resumes without running again an item whose success was
-recorded (a chunk cut short runs again, only its unfinished items); outputs holding None
-(items that failed under min_success_ratio) are stored."""
+100,000 items must not store 600,000 events), yet an item's state is all there: its phase,
+outputs, attempts and error; a server killed mid-map resumes without running again an item
+whose success was recorded, and the attempts of a chunk it cut short end as interrupted and
+are retried under new numbers (never run again silently); outputs holding None (items that
+failed under min_success_ratio) are stored."""
 
 from __future__ import annotations
 
@@ -120,7 +120,7 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
     tmp_path: Path,
 ) -> None:
     home, counts, code, env = folders(tmp_path, "mapflow")
-    succeeded = 3  # NodePhase.SUCCEEDED
+    succeeded, running = 3, 2  # NodePhase values
     async with wingspan_serve(env=env) as (server, _, host, port):
         remote = Remote(endpoint=f"{host}:{port}")
         await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
@@ -140,20 +140,23 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
     # the items' state is in their rows; none of their events is an event row
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
     assert (2,) in rows(home, "SELECT phase FROM events WHERE node_id = 'n0'")  # the map's own RUNNING
-    assert sorted(item_phases(home)) == [f"n0/{i}" for i in range(4)]  # the held chunk recorded nothing
+    # the held chunk's items: recorded as started, nothing more
+    assert item_phases(home) == {**{f"n0/{i}": succeeded for i in range(4)},
+                                 **{f"n0/{i}": running for i in range(4, 8)}}
     async with wingspan_serve(env=env) as (server, _, host, port):
         remote = Remote(endpoint=f"{host}:{port}")
         (counts / "release").write_text("")
         finished = await anyio.to_thread.run_sync(lambda: remote.execution(name).wait(timeout=120))
         assert finished.outputs == {"o0": [x * 2 for x in range(8)]}, finished.error
         items = await items_read(f"{host}:{port}", name)
-    # the finished chunk's items ran once; the chunk cut short ran again: item 4 twice, the
-    # items it never reached once
+    # the finished chunk's items ran once; the chunk cut short: its attempts, recorded as started,
+    # ended interrupted and were retried (item 4 ran again, the items it never reached once)
     assert [runs(counts, f"item-{x}") for x in range(8)] == [1, 1, 1, 1, 2, 1, 1, 1]
-    # an item that succeeded in its chunk has its node row, and no attempt row
-    assert items == {f"n0/{x}": ("SUCCEEDED", [], "") for x in range(8)}
+    retried = ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
+    assert items == {**{f"n0/{x}": ("SUCCEEDED", ["SUCCEEDED"], "") for x in range(4)},
+                     **{f"n0/{x}": retried for x in range(4, 8)}}
     assert len(item_phases(home)) == 8
-    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(0,)]
+    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(12,)]
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
 
 
@@ -168,7 +171,7 @@ async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -
         assert finished.phase.name == "FAILED"
         assert "1 of 4 items failed" in str(finished.error) and "item 3" in str(finished.error)
         items = await items_read(f"{host}:{port}", execution.name)
-    assert items["n0/0"] == items["n0/2"] == ("SUCCEEDED", [], "")  # succeeded in their chunks
+    assert items["n0/0"] == items["n0/2"] == ("SUCCEEDED", ["SUCCEEDED"], "")
     assert items["n0/1"] == ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
     phase, attempts, error = items["n0/3"]
     assert (phase, attempts) == ("FAILED", ["FAILED"]) and "item 3 always fails" in error

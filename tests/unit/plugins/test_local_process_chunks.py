@@ -64,11 +64,17 @@ def test_a_maps_items_go_to_the_workers_in_chunks(folder: Path, home: Path) -> N
     assert result.phase == WorkflowPhase.SUCCEEDED, result.error
     assert outputs_of(tasks.doubled, result) == [x * 2 for x in xs]
     assert [runs(folder, x) for x in xs] == [1] * 300
-    # a log per chunk, not per item; no attempt recorded for an item that succeeded in one
+    # a log per chunk, not per item; each item's attempt recorded as started before its chunk
     chunks = list(home.rglob("*-chunk-*.log"))
     assert 1 < len(chunks) <= 8
-    assert item_events(result.events, "task") == []
-    assert sorted(item_events(result.events, "node")) == sorted((f"n0/{x}", "SUCCEEDED", 0) for x in xs)
+    attempts = item_events(result.events, "task")
+    assert sorted(attempts) == sorted((f"n0/{x}", phase, 0) for x in xs for phase in ("RUNNING", "SUCCEEDED"))
+    assert sorted(item_events(result.events, "node")) == sorted(
+        (f"n0/{x}", phase, 0) for x in xs for phase in ("RUNNING", "SUCCEEDED"))
+    # an item's log is its chunk's, its part headed by a line naming it
+    (log,) = {uri for e in result.events if e.kind == "task" and e.node_id == "n0/7"
+              and e.phase == TaskPhase.SUCCEEDED for _, uri in e.logs}
+    assert "--- n0/7, attempt 0\n" in Path(log).read_text()
     processes = {line for x in xs for line in (folder / f"item-{x}").read_text().split()}
     assert len(processes) <= len(chunks)
 
@@ -81,8 +87,9 @@ def test_a_retried_item_runs_again_alone_not_its_chunk(folder: Path) -> None:
     attempts = item_events(result.events, "task")
     # (a RUNNING attempt is recorded again once its log links are known)
     assert list(dict.fromkeys(a for a in attempts if a[0] == "n0/3")) == [
-        ("n0/3", "RETRYABLE_FAILURE", 0), ("n0/3", "RUNNING", 1), ("n0/3", "SUCCEEDED", 1)]
-    assert [a for a in attempts if a[0] == "n0/5"] == [("n0/5", "FAILED", 0)]
+        ("n0/3", "RUNNING", 0), ("n0/3", "RETRYABLE_FAILURE", 0),
+        ("n0/3", "RUNNING", 1), ("n0/3", "SUCCEEDED", 1)]
+    assert [a for a in attempts if a[0] == "n0/5"] == [("n0/5", "RUNNING", 0), ("n0/5", "FAILED", 0)]
     assert "item 5 always fails" in node_failure(result.events, "n0/5").message
 
 
@@ -93,7 +100,8 @@ def test_an_item_over_its_timeout_fails_alone_and_the_rest_of_its_chunk_runs(fol
     assert result.phase == WorkflowPhase.SUCCEEDED, result.error
     assert outputs_of(tasks.one_slow, result) == [0, 1, None, 3, 4]
     assert [runs(folder, x) for x in range(5)] == [1] * 5
-    assert [a for a in item_events(result.events, "task") if a[0] == "n0/2"] == [("n0/2", "TIMED_OUT", 0)]
+    assert [a for a in item_events(result.events, "task") if a[0] == "n0/2"] == [
+        ("n0/2", "RUNNING", 0), ("n0/2", "TIMED_OUT", 0)]
 
 
 def test_an_item_that_kills_its_worker_fails_alone_and_the_rest_of_its_chunk_runs(folder: Path) -> None:
