@@ -236,7 +236,12 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
                 "chunk": [{"node_id": c.node_id, "attempt": c.attempt, "inputs": _encode(c.inputs),
                            "prefix": c.transfer.prefix} for c in contexts],
             }
-            await worker.send(request)
+            try:
+                await worker.send(request)
+            except OSError:  # died while idle, between the check and the write
+                worker.kill()
+                worker = self._running[chunk_id].worker = await pool.acquire()
+                await worker.send(request)
             for index, ctx in enumerate(contexts):
                 with anyio.move_on_after(ctx.timeout) as scope:
                     reply = await worker.receive()
