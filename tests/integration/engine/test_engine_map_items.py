@@ -13,6 +13,7 @@ import os
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -160,17 +161,21 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
 
 
+async def run_to_end(endpoint: str, code: Path, flow: str, inputs: dict[str, Any]) -> tuple[str, Any]:
+    """Registers ``code`` and runs ``flow`` to its end: the execution's name, and how it ended."""
+    remote = Remote(endpoint=endpoint)
+    await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+    execution = await anyio.to_thread.run_sync(lambda: remote.execute(flow, inputs))
+    return execution.name, await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+
+
 async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -> None:
     home, counts, code, env = folders(tmp_path, "mapretryflow")
     async with wingspan_serve(env=env) as (_, _, host, port):
-        remote = Remote(endpoint=f"{host}:{port}")
-        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
-        execution = await anyio.to_thread.run_sync(
-            lambda: remote.execute("mapretryflow.partly", {"xs": [0, 1, 2, 3]}))
-        finished = await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+        name, finished = await run_to_end(f"{host}:{port}", code, "mapretryflow.partly", {"xs": [0, 1, 2, 3]})
         assert finished.phase.name == "FAILED"
         assert "1 of 4 items failed" in str(finished.error) and "item 3" in str(finished.error)
-        items = await items_read(f"{host}:{port}", execution.name)
+        items = await items_read(f"{host}:{port}", name)
     assert items["n0/0"] == items["n0/2"] == ("SUCCEEDED", ["SUCCEEDED"], "")
     assert items["n0/1"] == ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
     phase, attempts, error = items["n0/3"]
@@ -182,10 +187,6 @@ async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -
 async def test_a_maps_outputs_holding_none_are_stored(tmp_path: Path) -> None:
     _, _, code, env = folders(tmp_path, "maphalfflow")
     async with wingspan_serve(env=env) as (_, _, host, port):
-        remote = Remote(endpoint=f"{host}:{port}")
-        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
-        execution = await anyio.to_thread.run_sync(
-            lambda: remote.execute("maphalfflow.half", {"xs": [0, 1, 2, 3]}))
-        finished = await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+        _, finished = await run_to_end(f"{host}:{port}", code, "maphalfflow.half", {"xs": [0, 1, 2, 3]})
         assert finished.phase.name == "SUCCEEDED", finished.error
         assert finished.outputs == {"o0": [0, 1, 2, None]}
