@@ -5,7 +5,6 @@ literals, no handle), so a run through plugins costs per node what a run without
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
 __all__ = ["AttemptHooks", "PluginExecutor", "execution_work_dir"]
-
-log = logging.getLogger("wingspan.engine")
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
@@ -150,7 +147,7 @@ class PluginExecutor(ResumingExecutor):
 
     async def run_chunk(self, requests: Sequence[AttemptRequest]) -> list[AttemptOutcome | None]:
         """Attempts of one task in one round trip to its target (see ``RunsChunks``); None for
-        each the target did not reach, and every one of them when the target failed."""
+        each the target did not reach."""
         plugin = self.plugin_for_template(requests[0].runner.template)
         assert isinstance(plugin, RunsChunks) and isinstance(plugin, TaskPlugin)
         outcomes: list[AttemptOutcome | None] = [None] * len(requests)
@@ -169,8 +166,12 @@ class PluginExecutor(ResumingExecutor):
             try:
                 statuses = await plugin.run_chunk(contexts) if contexts else []
             except Exception as exc:
-                log.warning("task plugin %r failed to run a chunk of %d attempts (%s): each runs alone",
-                            plugin.name, len(contexts), exc)
+                # which attempts ran is unknown: each failed, as one would whose plugin failed
+                # (retried if it may be), never run again silently under the same number
+                for index in sent:
+                    node_id = requests[index].node_id
+                    outcomes[index] = AttemptOutcome(TaskPhase.FAILED,
+                                                     error=_plugin_error(plugin, "run_chunk", exc, node_id))
                 return outcomes
         for index, ctx, status in zip(sent, contexts, statuses, strict=True):
             if status is not None:

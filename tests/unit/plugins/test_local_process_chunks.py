@@ -1,12 +1,12 @@
 """A map's items on the local-process target go to its workers in chunks (many items per
 round trip), yet each item keeps its own outcome: a retry runs that item again, not its
 chunk; an item over its timeout, or one that kills its worker, fails alone and the items
-after it in the chunk still run."""
+after it in the chunk still run; a chunk whose target fails fails each of its attempts."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,10 +14,14 @@ import pytest
 
 from wingspan._runner.run import outputs_of, run_workflow_entity
 from wingspan.core.engine import Event
+from wingspan.core.engine.interfaces import AttemptRequest
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase, WorkflowPhase
 from wingspan.core.model.literals import Literal, LiteralMap
-from wingspan.core.plugins.contract import TaskContext
+from wingspan.core.plugins.contract import TaskContext, TaskStatus
+from wingspan.core.plugins.executor import PluginExecutor
 from wingspan.core.plugins.inprocess_target import InProcessTarget
+from wingspan.core.plugins.localproc.target import LocalProcessTarget
+from wingspan.core.plugins.registry import TaskPluginRegistry
 
 if TYPE_CHECKING:
     from tests.unit.plugins import localproc_chunk_tasks as tasks
@@ -121,3 +125,27 @@ async def test_the_in_process_target_runs_a_chunk_attempt_by_attempt(folder: Pat
     statuses = await InProcessTarget().run_chunk(contexts)
     assert [s.phase if s else None for s in statuses] == [TaskPhase.SUCCEEDED] * 3
     assert [s.outputs.literals["o0"].value if s and s.outputs else None for s in statuses] == [0, 2, 4]
+
+
+class _PipeBreaks(LocalProcessTarget):
+    """A target whose chunk fails as a plugin (not as the task): which items ran is unknown."""
+
+    name = "pipe-breaks"
+
+    async def run_chunk(self, contexts: Sequence[TaskContext]) -> list[TaskStatus | None]:
+        raise ConnectionError("the worker's pipe broke")
+
+
+async def test_a_chunk_whose_target_fails_fails_each_attempt_as_the_plugins_failure(folder: Path) -> None:
+    target = _PipeBreaks()
+    executor = PluginExecutor(TaskPluginRegistry([target], {"python": target.name}))
+    runner: Any = tasks.double.task_runner()
+    assert executor.runs_chunks(runner)
+    requests = [AttemptRequest(runner, {"folder": str(folder), "x": x}, "chunked", f"n0/{x}", 0,
+                               map_item=True) for x in range(3)]
+    outcomes = await executor.run_chunk(requests)
+    for outcome, request in zip(outcomes, requests, strict=True):
+        assert outcome is not None and outcome.phase == TaskPhase.FAILED and outcome.error is not None
+        assert outcome.error.retryable and outcome.error.node_id == request.node_id
+        assert "'pipe-breaks' failed in run_chunk" in outcome.error.message
+        assert "the worker's pipe broke" in outcome.error.message
