@@ -1,13 +1,12 @@
 """The API's reads per task execution (issue #24 item 2): a get of an execution, a node or an
 attempt, and the start of a watch, are single statements that open no session; a create reads
-a workflow version's closure once; SQLite's readers keep their connections."""
+a workflow version's closure once; readers keep their connections."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator
 from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, cast
 
 import anyio
@@ -30,7 +29,7 @@ from wingspan.core.errors import NotFoundError
 from wingspan.core.model.interface import ExecutionId
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
-from wingspan.server.db.engine import SQLITE_READ_POOL, Database
+from wingspan.server.db.engine import POSTGRESQL_POOL, SQLITE_READ_POOL, Database
 from wingspan.server.services.admin import AdminService
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -126,13 +125,15 @@ async def test_a_workflow_versions_closure_is_read_once_for_many_creates(admin: 
     assert len(workflow_reads) == 1, workflow_reads
 
 
-async def test_sqlite_readers_keep_their_connections(tmp_path: Path) -> None:
-    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'reads.sqlite'}")
+async def test_readers_keep_their_connections(db_url: str) -> None:
+    db = Database(db_url)
+    size = db.read_engine.sync_engine.pool.size()  # type: ignore[attr-defined]
+    assert size == (SQLITE_READ_POOL if db.dialect == "sqlite" else POSTGRESQL_POOL)
     opened: list[object] = []
     sqlalchemy.event.listen(db.read_engine.sync_engine, "connect", lambda *_: opened.append(1))
     try:
         async with db.write() as session:
-            await session.execute(text("CREATE TABLE items (value INTEGER)"))
+            await session.execute(text("CREATE TABLE IF NOT EXISTS items (value INTEGER)"))
 
         async def readers() -> None:
             """As many readers at once as the pool holds, each holding its connection until all
@@ -143,12 +144,12 @@ async def test_sqlite_readers_keep_their_connections(tmp_path: Path) -> None:
                 async with db.read() as session:
                     await session.execute(text("SELECT count(*) FROM items"))
                     reading[0] += 1
-                    if reading[0] == SQLITE_READ_POOL:
+                    if reading[0] == size:
                         all_read.set()
                     await held.wait()
 
             async with anyio.create_task_group() as group:
-                for _ in range(SQLITE_READ_POOL):
+                for _ in range(size):
                     group.start_soon(read)
                 await all_read.wait()
                 held.set()
@@ -157,7 +158,7 @@ async def test_sqlite_readers_keep_their_connections(tmp_path: Path) -> None:
             await readers()
             first = len(opened)
             await readers()
-        assert first == SQLITE_READ_POOL
+        assert first == size
         assert len(opened) == first, "connections were opened again"
     finally:
         await db.dispose()
