@@ -493,6 +493,10 @@ class EntityService:
         if listing.name:
             statement = statement.where(col(table.name) == listing.name)
         statement, finish = page(statement, ListQuery.of(listing, _fields(table), table.id))
+        if listing.name:
+            # one name's versions, through the (project, domain, name, created_at) index: a
+            # single statement, no session opened (a client starting an execution by name asks)
+            return finish(await self.db.query(statement))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())
         return finish(rows)

@@ -113,6 +113,24 @@ async def test_gets_and_a_watch_read_single_statements_without_a_session(admin: 
             raise AssertionError("a missing execution was found")
 
 
+async def test_a_list_of_one_names_versions_opens_no_session(admin: AdminService) -> None:
+    await register_workflow_with_tasks(admin, flows.pipeline, "v1")
+    await register_workflow_with_tasks(admin, flows.pipeline, "v2")
+    accesses: list[str] = []
+    admin.db.on_transaction = lambda access, _held: accesses.append(access)
+    rpcs = AdminRpcs(admin)
+    first = (await rpcs.list_workflows(v1.ListRequest(
+        project=PROJECT, domain=DOMAIN, name=flows.pipeline.name, limit=1))).message()
+    assert [some(w.id).version for w in first.workflows] == ["v2"] and first.next_token
+    rest = (await rpcs.list_workflows(v1.ListRequest(
+        project=PROJECT, domain=DOMAIN, name=flows.pipeline.name, token=first.next_token))).message()
+    assert [some(w.id).version for w in rest.workflows] == ["v1"]
+    assert some(some(rest.workflows[0].closure).primary).template is not None
+    plans = await rpcs.list_launch_plans(v1.ListRequest(project=PROJECT, domain=DOMAIN, name="no-such-plan"))
+    assert not plans.launch_plans
+    assert accesses and set(accesses) == {"statement"}, accesses
+
+
 async def test_a_workflow_versions_closure_is_read_once_for_many_creates(admin: AdminService) -> None:
     await register_workflow_with_tasks(admin, flows.pipeline, "v1")
     with statements() as seen:
