@@ -103,7 +103,7 @@ class Database:
             # and the driver's type set-up, and loses its prepared statements (40 clients reopened
             # one every seven task executions)
             engine = create_async_engine(url, echo=echo, pool_size=POSTGRESQL_POOL, max_overflow=0,
-                                         pool_timeout=300, pool_recycle=1800, hide_parameters=True)
+                                         pool_recycle=1800, hide_parameters=True)
             self.read_engine = self.write_engine = engine
             # the same pool; asyncpg sets autocommit on its side, no statement sent
             self.statement_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
@@ -138,8 +138,9 @@ class Database:
             # readers keep their connections: the default pool (5, and 10 more closed as each is
             # returned) opened one every ten task executions under 40 clients, and opening one
             # (a thread for aiosqlite, the pragmas) cost more than the reads it served. As many
-            # at once as before; a reader past them waits for one to come back
-            kwargs.update(pool_size=SQLITE_READ_POOL, max_overflow=0, pool_timeout=300)
+            # at once as before; a reader past them waits for one to come back (30 s at most, as
+            # before)
+            kwargs.update(pool_size=SQLITE_READ_POOL, max_overflow=0)
         inline = (immediate or not transactions) and _is_plain_file(url)
         if inline:
             # the writer's and single statements' calls run on the loop's thread: see inline_sqlite
