@@ -31,6 +31,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 import anyio
+import anyio.lowlevel
 
 _T = TypeVar("_T")
 
@@ -179,7 +180,9 @@ class InlineConnection:
 async def _to_completion(function: Callable[..., _T], *args: Any) -> _T:
     """``function(*args)`` on a worker thread, waited for until it ends; a cancellation that came
     meanwhile (anyio's, or asyncio's own ``Task.cancel``, which anyio's shield does not hold off)
-    is raised then, after the call."""
+    is raised then, after the call. A caller cancelled already does not make it (as before a
+    commit of a cancelled scope's transaction)."""
+    await anyio.lowlevel.checkpoint_if_cancelled()
     call = asyncio.get_running_loop().run_in_executor(None, function, *args)
     cancelled: asyncio.CancelledError | None = None
     with anyio.CancelScope(shield=True):  # anyio's cancellation is not delivered again and again

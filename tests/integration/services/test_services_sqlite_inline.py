@@ -197,3 +197,15 @@ async def test_a_writer_cancelled_in_its_commit_hears_of_it_once_the_commit_has_
     async with db.write() as session:
         await session.execute(text("INSERT INTO items VALUES (7)"))
     assert [row[0] for row in await db.query(text("SELECT value FROM items ORDER BY value"))] == [6, 7]
+
+
+async def test_a_write_in_a_cancelled_scope_commits_nothing(database: tuple[Database, Path]) -> None:
+    """The writer's statements run without a checkpoint between them: the commit is where a
+    cancelled caller stops, before the commit is made."""
+    db, _ = database
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        async with db.write() as session:
+            await session.execute(text("INSERT INTO items VALUES (8)"))
+    assert scope.cancelled_caught
+    assert await db.query(text("SELECT value FROM items")) == []
