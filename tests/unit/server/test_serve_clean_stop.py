@@ -26,7 +26,7 @@ pytestmark = pytest.mark.slow
 
 ITEMS = 400
 #: long beside a clean stop (well under a second here): a stream left to the grace shows
-GRACE = 8.0
+GRACE = 15.0
 
 
 def attempts_running(home: Path) -> int:
