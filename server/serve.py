@@ -412,7 +412,7 @@ class ApiServer:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)
         if self.http_state is not None:
-            self.http_state.draining = True
+            self.http_state.drain()
         if self.grpc is not None:
             self.grpc.drain()
         await asyncio.gather(self._stop_http(), self._stop_grpc())

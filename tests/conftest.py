@@ -8,9 +8,18 @@ whose tests would disturb each other when run at the same time are one unit toge
 
 (xdist's own ``--dist loadgroup`` and ``xdist_group`` marks would say the same, but xdist 3.8
 marks the group in ``item._nodeid``, which pytest 9.2 no longer reads: the marks do nothing.)
+
+Each process of the run has a ``WINGSPAN_HOME`` of its own, a temporary folder removed at its
+end: a test that sets none would otherwise write the local cache, code bundles and logs to
+``~/.wingspan``, shared by the workers and by the user's own runs. A test that sets its own
+(``monkeypatch.setenv``, a child's ``env``) keeps it.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import tempfile
 
 import pytest
 from xdist.remote import Producer
@@ -27,13 +36,28 @@ SHARED: dict[str, tuple[str, ...]] = {
 
 _UNIT_OF_FILE = {path: unit for unit, paths in SHARED.items() for path in paths}
 
+_HOME = pytest.StashKey[str]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before any plugin or test module reads the home
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    home = config.stash[_HOME] = tempfile.mkdtemp(prefix=f"wingspan-home-{worker}-")
+    os.environ["WINGSPAN_HOME"] = home
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    home = config.stash.get(_HOME, None)
+    if home is not None:
+        shutil.rmtree(home, ignore_errors=True)
+
 
 # their tests take seconds each (services, subprocesses, servers): started first, so that the
 # run does not end with one worker on a long file while the other is idle
 SLOW_FOLDERS = ("tests/real/", "tests/browser/", "tests/integration/")
 
 
-class FilesAndSharedGroups(LoadScopeScheduling):
+class FilesAndSharedGroups(LoadScopeScheduling):  # type: ignore[misc]  # xdist is untyped
     """``--dist loadfile``, with the files of each ``SHARED`` entry as one unit, and the units of
     ``SLOW_FOLDERS`` handed out first (each part, as xdist does, the units with most tests first)."""
 

@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import anyio
 from litestar import Litestar, Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.handlers import HTTPRouteHandler
@@ -29,6 +30,7 @@ from wingspan.core.version import VERSION
 from wingspan.server.api.authentication import BearerAuthentication, CallAuthentication
 from wingspan.server.api.backend import ApiBackend
 from wingspan.server.api.blobs import blob_routes
+from wingspan.server.api.draining_streams import DrainingStreams
 from wingspan.server.api.encoded import plain
 from wingspan.server.api.http_access import AccessRules, HttpAccess
 from wingspan.server.api.http_errors import (
@@ -64,6 +66,13 @@ class HttpState:
         self.max_text_chars = settings.max_text_chars
         self.private = PrivatePaths.from_settings(settings)
         self.draining = False
+        #: set with ``draining``: the event streams open end (:mod:`.draining_streams`)
+        self.drained = anyio.Event()
+
+    def drain(self) -> None:
+        """The server stops: readiness fails from now on, and the event streams open end."""
+        self.draining = True
+        self.drained.set()
 
 
 def _rpc_route(method: Method, state: HttpState) -> HTTPRouteHandler:
@@ -216,5 +225,5 @@ def create_app(
     handler: Any = app.asgi_handler
     if authentication is not None and authentication.required:
         handler = BearerAuthentication(handler, authentication, oauth.sessions if oauth is not None else None)
-    app.asgi_handler = HttpAccess(handler, rules)  # type: ignore[assignment]
+    app.asgi_handler = HttpAccess(DrainingStreams(handler, state.drained), rules)  # type: ignore[assignment]
     return app

@@ -15,15 +15,25 @@ process's write lock, in its ``BEGIN IMMEDIATE`` (:meth:`InlineConnection.begin_
 tries at once and waits on a worker thread if it must), and does its disk I/O in ``COMMIT``
 (an automatic checkpoint copies the log into the database file and syncs it), which runs on a
 worker thread too: two hops a transaction instead of three or four a statement.
+
+A call on a worker thread goes on there whatever happens to the task that made it, so that task
+waits for its end even when cancelled meanwhile (:func:`_to_completion`): a caller that left early
+would have left its pooled connection committing under the next user's feet, or holding a write
+lock that it took after its caller had gone (a server stopping then waited for that lock in
+vain: "database is locked").
 """
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-import anyio.to_thread
+import anyio
+import anyio.lowlevel
+
+_T = TypeVar("_T")
 
 __all__ = ["InlineConnection", "connect"]
 
@@ -130,8 +140,9 @@ class InlineConnection:
         return await self.cursor().execute(sql, parameters)
 
     async def commit(self) -> None:
-        # on a worker thread: a commit may run a checkpoint, which writes and syncs the file
-        await anyio.to_thread.run_sync(self._conn.commit)
+        # on a worker thread: a commit may run a checkpoint, which writes and syncs the file. A
+        # caller cancelled meanwhile hears of it once the commit has ended (committed, then)
+        await _to_completion(self._conn.commit)
 
     async def begin_immediate(self) -> None:
         """``BEGIN IMMEDIATE``: tried at once; if another process holds the write lock, waited
@@ -145,7 +156,13 @@ class InlineConnection:
                 raise
         finally:
             self._conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
-        await anyio.to_thread.run_sync(self._conn.execute, "BEGIN IMMEDIATE")
+        try:
+            await _to_completion(self._conn.execute, "BEGIN IMMEDIATE")
+        except asyncio.CancelledError:
+            # begun all the same, for a caller that has gone: the lock goes back at once
+            if self._conn.in_transaction:
+                self._conn.rollback()
+            raise
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -158,6 +175,25 @@ class InlineConnection:
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
+
+
+async def _to_completion(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` on a worker thread, waited for until it ends; a cancellation that came
+    meanwhile (anyio's, or asyncio's own ``Task.cancel``, which anyio's shield does not hold off)
+    is raised then, after the call. A caller cancelled already does not make it (as before a
+    commit of a cancelled scope's transaction)."""
+    await anyio.lowlevel.checkpoint_if_cancelled()
+    call = asyncio.get_running_loop().run_in_executor(None, function, *args)
+    cancelled: asyncio.CancelledError | None = None
+    with anyio.CancelScope(shield=True):  # anyio's cancellation is not delivered again and again
+        while not call.done():
+            try:
+                await asyncio.shield(call)
+            except asyncio.CancelledError as exc:
+                cancelled = exc
+    if cancelled is not None:
+        raise cancelled
+    return call.result()
 
 
 async def connect(path: str, *, busy_timeout_ms: int) -> InlineConnection:

@@ -79,17 +79,18 @@ def serve(control_fd: int, run_worker: Callable[[list[str]], None], warm_up: Cal
     import importlib
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a worker: its parent stops it
-    control = socket.socket(fileno=control_fd)
-    warm_up()
-    for module in preload:
-        with contextlib.suppress(ImportError):  # a worker that needs it reports the error
-            importlib.import_module(module)
-    selector = selectors.DefaultSelector()
-    selector.register(control, selectors.EVENT_READ)
-    # the parent may be gone already (a replica killed while its zygote warmed up): end quietly
-    with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-        send(control, {"ready": os.getpid(), "threads": threading.active_count()})
-        _serve(control, selector, run_worker)
+    # closed when the loop ends (the parent gone), not left to the interpreter's exit
+    with socket.socket(fileno=control_fd) as control:
+        warm_up()
+        for module in preload:
+            with contextlib.suppress(ImportError):  # a worker that needs it reports the error
+                importlib.import_module(module)
+        with selectors.DefaultSelector() as selector:
+            selector.register(control, selectors.EVENT_READ)
+            # the parent may be gone already (a replica killed while its zygote warmed up): end quietly
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                send(control, {"ready": os.getpid(), "threads": threading.active_count()})
+                _serve(control, selector, run_worker)
 
 
 def _serve(control: socket.socket, selector: selectors.BaseSelector,

@@ -11,6 +11,7 @@ import importlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.core.plugins.contract import TaskContext
 from wingspan.core.plugins.localproc.forkserver import PRELOAD, ForkServer, fork_server
 from wingspan.core.plugins.localproc.target import LocalProcessTarget
+from wingspan.core.plugins.localproc.zygote import WORKER_MODULE, receive
 
 # each module a task's code version of its own: returns its worker's pid and parent's pid,
 # or (the body given) what the body returns
@@ -217,3 +219,24 @@ def test_a_zygote_whose_parent_is_gone_before_it_is_ready_ends_quietly() -> None
                           capture_output=True, text=True, timeout=60)
     child.close()
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_zygote_whose_parent_has_gone_ends_without_leaving_its_socket_open() -> None:
+    """Its parent gone (a server stopped), the zygote ends its loop and closes its control socket
+    and selector itself (left to the interpreter's exit, each printed a ResourceWarning into the
+    server's log wherever warnings were shown)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    zygote = subprocess.Popen(
+        [sys.executable, "-W", "always::ResourceWarning", "-m", WORKER_MODULE, "--fork-server",
+         str(theirs.fileno())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    theirs.close()
+    try:
+        ours.settimeout(120)
+        ready, _ = receive(ours)
+        assert ready is not None and ready["ready"] == zygote.pid
+    finally:
+        ours.close()  # the parent is gone
+    _, errors = zygote.communicate(timeout=60)
+    assert zygote.returncode == 0, errors
+    assert "ResourceWarning" not in errors, errors
