@@ -133,6 +133,31 @@ async def test_an_execution_the_database_refuses_is_told_and_the_others_are_stor
     assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
 
 
+async def test_events_recorded_a_few_loop_turns_apart_share_a_transaction(admin: AdminService) -> None:
+    # what the runs woken by one commit record next arrives over a few turns of the loop: the
+    # writer waits those turns (not time) before it takes, so one transaction stores it all
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    for name in "ab":
+        await create(admin, name, "replica-a")
+    writer = EventWriter(admin.events)
+    sinks = {name: DatabaseSink(writer, PROJECT, DOMAIN, name, producer="replica-a", owner="replica-a")
+             for name in "ab"}
+    with counted_writes(admin) as (commits, _statements):
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+            await anyio.lowlevel.checkpoint()  # the writer waits for events
+            with anyio.fail_after(30):
+                sinks["a"].record(Event("workflow", "", WorkflowPhase.RUNNING))
+                for _ in range(3):
+                    await anyio.lowlevel.checkpoint()
+                sinks["b"].record(Event("workflow", "", WorkflowPhase.RUNNING))
+                await sinks["a"].flush()
+                await sinks["b"].flush()
+            group.cancel_scope.cancel()
+    assert len(commits) == 1
+    assert [await phase_of(admin, name) for name in "ab"] == [RUNNING, RUNNING]
+
+
 @pytest.mark.slow
 async def test_a_batch_beyond_sqlites_variable_limit_is_stored(admin: AdminService) -> None:
     # one execution's 40,000 node events in one batch (a big map starting): the look-ups of their
