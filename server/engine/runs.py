@@ -30,8 +30,8 @@ from wingspan.server.db.models import ExecutionRow, key
 from wingspan.server.db.wakeups import Doorbell
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
-from wingspan.server.engine.closures import called_launch_plans, execution_closure
-from wingspan.server.engine.journal import last_sequence, load_journal, recovered_journal
+from wingspan.server.engine.closures import Closures, called_launch_plans
+from wingspan.server.engine.journal import StoredRun, journal_of, read_stored_run, recovered_journal
 from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
 from wingspan.server.engine.signals import DatabaseSignals
@@ -114,6 +114,8 @@ class ExecutionDriver:
         self.signals_set = Doorbell()
         # writes the events of every execution run here, together (run by the worker)
         self.writer = EventWriter(admin.events)
+        #: the closures of the workflow and task versions run here
+        self.closures = Closures(admin.entities)
         self._cache = TaskCache(
             ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
         )
@@ -121,10 +123,11 @@ class ExecutionDriver:
     async def drive(self, claimed: ClaimedExecution, *, on_lease_lost: Callable[[], None]) -> None:
         """Runs the execution to its end (returns at once when it has nothing left to run)."""
         admin = self.admin
-        async with admin.db.read() as session:
+        async with admin.db.read() as session:  # one read: the row and what earlier runs stored
             row = await session.get(ExecutionRow, claimed.key)
-        if row is None or row.phase not in RUNNABLE:
-            return
+            if row is None or row.phase not in RUNNABLE:
+                return
+            stored = await read_stored_run(session, claimed.key)
         if self.metrics is not None and row.phase == int(WorkflowPhase.QUEUED):
             self.metrics.claimed(utc(row.created_at))
         sink = claimed.sink = DatabaseSink(
@@ -133,7 +136,7 @@ class ExecutionDriver:
             row.domain,
             row.name,
             producer=self.replica_id,
-            first_sequence=await last_sequence(admin.db, claimed.key),
+            first_sequence=stored.last_sequence,
             owner=self.replica_id,
             on_lease_lost=on_lease_lost,
         )
@@ -143,30 +146,31 @@ class ExecutionDriver:
             try:
                 with tracing.log_fields(execution_id=execution_id):
                     if row.phase == int(WorkflowPhase.ABORTING):
-                        await self._end_aborted(row, sink)
+                        await self._end_aborted(row, stored, sink)
                     else:
-                        await self._run(row, sink, claimed)
+                        await self._run(row, stored, sink, claimed)
             finally:
                 await sink.aclose()
 
-    async def _end_aborted(self, row: ExecutionRow, sink: DatabaseSink) -> None:
+    async def _end_aborted(self, row: ExecutionRow, stored: StoredRun, sink: DatabaseSink) -> None:
         """Terminated while nobody ran it: stops what an earlier run left running, ends it."""
         execution_id = f"{row.project}/{row.domain}/{row.name}"
-        journal = await load_journal(self.admin.db, self.admin.payloads, key(row))
+        journal = await journal_of(self.admin.payloads, stored)
         await abort_left_running(self.registry, journal, execution_id, retry=self.retry)
         empty = CompiledWorkflowClosure()
         run = WorkflowRun(empty, {}, RegisteredResolver(empty, {}), execution_id=execution_id, sink=sink)
         run.state.workflow(WorkflowPhase.ABORTED, reason=row.reason or "terminated")
         await sink.flush()
 
-    async def _run(self, row: ExecutionRow, sink: DatabaseSink, claimed: ClaimedExecution) -> None:
+    async def _run(self, row: ExecutionRow, stored: StoredRun, sink: DatabaseSink,
+                   claimed: ClaimedExecution) -> None:
         admin = self.admin
         spec = codec.decode(ExecutionSpec, row.spec_bytes)
         # the resolved settings give each task the defaults and caps it does not set itself
-        closure = apply_to_tasks(await execution_closure(admin.entities, row), spec.settings)
+        closure = apply_to_tasks(await self.closures.of(row), spec.settings)
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
-        journal = await self._journal(row, spec)
+        journal = await self._journal(stored, spec)
         run_sink: EventSink = sink
         if self.metrics is not None:
             run_sink = claimed.metered = MeteredSink(sink, self.metrics)
@@ -199,11 +203,11 @@ class ExecutionDriver:
             await claimed.run.run()
             await sink.flush()
 
-    async def _journal(self, row: ExecutionRow, spec: ExecutionSpec) -> Journal:
+    async def _journal(self, stored: StoredRun, spec: ExecutionSpec) -> Journal:
         """What the database recorded of the execution; for a recovery, with the outputs of
         the original execution's nodes that succeeded."""
         admin = self.admin
-        journal = await load_journal(admin.db, admin.payloads, key(row))
+        journal = await journal_of(admin.payloads, stored)
         metadata = spec.metadata
         if (
             metadata is None
