@@ -8,6 +8,7 @@ attempts an earlier run left running are aborted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import anyio
 from wingspan.core import tracing
 from wingspan.core.engine import AttemptRequest, EventSink, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
+from wingspan.core.engine.journal import Journal, RecordedAttempt
 from wingspan.core.errors import ConfigError
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
@@ -39,7 +41,6 @@ from wingspan.server.engine.sink import DatabaseSink, EventWriter
 from wingspan.server.metrics import EngineMetrics, MeteredSink
 
 if TYPE_CHECKING:
-    from wingspan.core.engine.journal import Journal
     from wingspan.core.plugins import TaskPluginRegistry
     from wingspan.server.services.admin import AdminService
 
@@ -70,11 +71,16 @@ class ClaimedExecution:
 
 
 class _AttemptRecorder:
-    """Stores an attempt's start before it happens and its handle right after."""
+    """Stores an attempt's start before it happens (waited for: a crash then leaves a trace) and
+    its handle right after (not waited for: it goes with the next write; an attempt whose
+    handle could not be stored is aborted, see :mod:`~wingspan.server.engine.sink`)."""
 
-    def __init__(self, sink: DatabaseSink, metered: MeteredSink | None) -> None:
+    def __init__(self, sink: DatabaseSink, metered: MeteredSink | None, registry: TaskPluginRegistry,
+                 retry: RetryPolicy) -> None:
         self.sink = sink
         self.metered = metered
+        self.registry = registry
+        self.retry = retry
 
     async def before_start(self, request: AttemptRequest) -> None:
         await self.sink.flush()
@@ -82,11 +88,14 @@ class _AttemptRecorder:
     async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
         self.sink.record_attempt_handle(
             request.node_id, request.attempt, request.runner.template.id, plugin, handle,
-            map_item=request.map_item,
+            map_item=request.map_item, abort=functools.partial(self._abort, request, plugin, handle),
         )
         if self.metered is not None:
             self.metered.attempt_started(request.node_id, request.attempt, plugin)
-        await self.sink.flush()
+
+    async def _abort(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
+        journal = Journal(running={request.node_id: RecordedAttempt(request.attempt, plugin, handle, None)})
+        await abort_left_running(self.registry, journal, request.execution_id, retry=self.retry)
 
 
 class ExecutionDriver:
@@ -179,7 +188,7 @@ class ExecutionDriver:
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir,
-            hooks=_AttemptRecorder(sink, claimed.metered), settings=spec.settings
+            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry), settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.entities, closure, executor.run)
