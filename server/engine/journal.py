@@ -50,6 +50,15 @@ class StoredRun:
 async def read_stored_run(session: AsyncSession, execution_key: int) -> StoredRun:
     """Everything the engine needs to resume execution ``execution_key`` (its row id), in one
     session: what a replica reads once per execution it takes."""
+    highest, first = (await session.execute(
+        select(func.max(EventRow.sequence), func.min(EventRow.id))
+        .where(EventRow.execution_id == execution_key)
+    )).one()
+    events_sequence = int(highest or 0)
+    if first is None:
+        # no event stored yet (a new execution): node and attempt rows are made only by events
+        # applied after the run's first one (its workflow RUNNING, stored as an event row)
+        return StoredRun([], [], [], 0)
     nodes = list((await session.execute(
         select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_key))).scalars())
     tasks = list((await session.execute(
@@ -63,9 +72,7 @@ async def read_stored_run(session: AsyncSession, execution_key: int) -> StoredRu
         )
         .order_by(col(EventRow.id))
     )).all()]
-    highest_event = select(func.max(EventRow.sequence)).where(EventRow.execution_id == execution_key)
-    events_sequence = (await session.execute(highest_event)).scalar_one_or_none()
-    return StoredRun(nodes, tasks, waits, int(events_sequence or 0))
+    return StoredRun(nodes, tasks, waits, events_sequence)
 
 
 async def journal_of(payloads: Payloads, stored: StoredRun) -> Journal:
