@@ -1,5 +1,6 @@
 """``wingspan serve`` with counters, for ``server_bench.py --count``: every SQL statement and
-transaction the process runs, counted by SQLAlchemy's engine events; on SIGUSR1 the counts
+transaction the process runs, and every database connection it opens, counted by SQLAlchemy's
+engine and pool events; on SIGUSR1 the counts
 so far are written as JSON to ``$WINGSPAN_BENCH_COUNTS``.
 
     python bench/server_probe.py serve ...    # the arguments of ``wingspan serve``
@@ -17,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 counts: collections.Counter[str] = collections.Counter()
 TABLE = re.compile(r"^\s*(?:UPDATE|(?:SELECT|INSERT|DELETE)\b.*?\b(?:FROM|INTO))\s+\"?(\w+)", re.S | re.I)
@@ -42,6 +44,11 @@ def _write(_signum: int, _frame: Any) -> None:
     os.replace(path + ".tmp", path)
 
 
+def _connected(_dbapi_connection: Any, _record: Any) -> None:
+    counts["connections opened"] += 1
+
+
+event.listen(Pool, "connect", _connected)
 event.listen(Engine, "before_cursor_execute", _statement)
 event.listen(Engine, "commit", _transaction("commits"))
 event.listen(Engine, "rollback", _transaction("rollbacks"))

@@ -29,7 +29,7 @@ What it offers, by kind of plugin:
   settings, ``WingspanError`` and its tree).
 - a task plugin: ``TaskPlugin`` (start / poll / abort, optionally watch), what it receives
   (``TaskContext``) and answers (``Handle``, ``TaskStatus``, ``TaskLog``), the optional
-  abilities it declares by inheriting them (``ReadsLogs``), and the model types of that
+  abilities it declares by inheriting them (``ReadsLogs``, ``RunsChunks``), and the model types of that
   exchange (``TaskPhase``, ``ExecutionError``, ``ErrorKind``, ``Literal``, ``LiteralMap``,
   ``TaskTemplate``).
 - a task environment (what a Python task body of the plugin's task types runs inside, in
@@ -70,6 +70,7 @@ from wingspan.core.plugins.contract import (
     TERMINAL,
     Handle,
     ReadsLogs,
+    RunsChunks,
     TaskContext,
     TaskEnvironment,
     TaskLog,
@@ -107,6 +108,7 @@ __all__ = [
     "Notifier",
     "PluginTable",
     "ReadsLogs",
+    "RunsChunks",
     "Settings",
     "TaskContext",
     "TaskEnvironment",

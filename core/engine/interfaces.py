@@ -6,7 +6,7 @@ in its database, its catalog and task plugins. The engine itself does no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -19,6 +19,7 @@ from wingspan.core.model.workflows import CompiledWorkflow, CompiledWorkflowClos
 __all__ = [
     "AttemptOutcome",
     "AttemptRequest",
+    "ChunkingExecutor",
     "EagerLauncher",
     "EagerRunner",
     "EntityResolver",
@@ -173,6 +174,18 @@ class ResumingExecutor(TaskExecutor, Protocol):
     async def resume(self, request: AttemptRequest, plugin_name: str,
                      handle: dict[str, Any]) -> AttemptOutcome:
         """The attempt's outcome, followed through ``handle`` until it ends."""
+
+
+@runtime_checkable
+class ChunkingExecutor(TaskExecutor, Protocol):
+    """An executor whose target for a task can run many of its attempts in one round trip (a
+    map's items; see ``RunsChunks`` in the plugin contract)."""
+
+    def runs_chunks(self, runner: TaskRunner) -> bool:
+        """Whether attempts of this task can go in chunks (its target runs chunks)."""
+
+    async def run_chunk(self, requests: Sequence[AttemptRequest]) -> list[AttemptOutcome | None]:
+        """The attempts' outcomes, in order; None for each the chunk did not reach."""
 
 
 class SignalSource(Protocol):

@@ -15,6 +15,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import anyio.to_thread
 
 from wingspan.core import tracing
@@ -27,6 +28,7 @@ from wingspan.core.engine.inprocess import moves_data
 from wingspan.core.engine.interfaces import (
     AttemptOutcome,
     AttemptRequest,
+    ChunkingExecutor,
     EagerRunner,
     RemoteDynamicRunner,
     ResumingExecutor,
@@ -186,13 +188,15 @@ async def _attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str, pare
 
 async def _attempt_until_done(dag: DagRun, runner: TaskRunner, inputs: dict[str, Any], path: str,
                               retries: int, attempt_timeout: float | None, inline: bool = False,
-                              item: bool = False) -> tuple[AttemptOutcome, ExecutionError | None]:
+                              item: bool = False,
+                              first: int | None = None) -> tuple[AttemptOutcome, ExecutionError | None]:
     """Runs attempts of one task until one succeeds or retries run out, re-attaching first to
     an attempt an earlier run left running, and records each attempt's phases: the last
     outcome, with its error when it failed (the caller records what that means for its node).
-    ``item``: the task is an item of a map node (its events say so)."""
+    ``item``: the task is an item of a map node (its events say so); ``first``: the attempt to
+    start from (an item whose attempts began in a chunk), instead of what the journal says."""
     state = dag.state
-    attempt, resumed = _first_attempt(dag, path)
+    attempt, resumed = _first_attempt(dag, path) if first is None else (first, None)
     while True:
         request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, attempt_timeout, inline,
                                  started=functools.partial(_running_with_logs, state, path, attempt, item),
@@ -334,8 +338,7 @@ async def _run_array(dag: DagRun, node: Node, path: str, parent: str, inline: bo
         await _map_in_threads(dag, runner, path, items, retries, lanes,
                               inline and lanes == 1 and not moves_data(runner))
     else:
-        await _map_with_executor(dag, runner, path, items, retries, timeout,
-                                 max(1, min(array.parallelism or EXECUTOR_MAP_LANES, count)))
+        await _map_with_executor(dag, runner, path, items, retries, timeout, array.parallelism or 0)
     errors = items.errors
     if count and items.succeeded_count() / count < array.min_success_ratio:
         first = errors[min(errors)]
@@ -430,37 +433,146 @@ async def _in_thread(func: Any, *args: Any) -> None:
     await anyio.to_thread.run_sync(func, *args, abandon_on_cancel=True)
 
 
-async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: _MapItems,
-                             retries: int, item_timeout: float | None, lanes: int) -> None:
-    """Items with a timeout (or async tasks) go through the executor one attempt at a time,
-    ``lanes`` at once, each lane taking the next item when its last one ends."""
-    state = dag.state
-    queue = iter(range(items.count))
+#: items of a map sent to a target in one round trip (a chunk), at least (when there are that
+#: many) and at most: a round trip per item cost more than the item (4 ms of server CPU), and a
+#: chunk holds its items' inputs and outputs until it ends
+CHUNK_MIN_ITEMS = 64
+CHUNK_MAX_ITEMS = 1024
+#: chunks of a map given no concurrency in flight at once: enough to keep a target's workers
+#: busy while the engine records the chunks that ended
+CHUNK_LANES = 8
 
-    async def one(index: int) -> None:
-        item_path = f"{path}/{index}"
-        journal = state.journal
-        if journal is not None and item_path in journal.outputs:
-            items.succeeded(index, journal.outputs[item_path])
-            return
-        items.phases[index] = NodePhase.RUNNING
-        state.node(item_path, NodePhase.RUNNING, path, item=True)
-        outcome, error = await _attempt_until_done(dag, runner, items.inputs(index), item_path, retries,
-                                                   item_timeout, item=True)
-        if error is None:
-            items.succeeded(index, outcome.outputs)
-            state.node(item_path, NodePhase.SUCCEEDED, path, outputs=outcome.outputs, item=True)
-            return
-        items.failed(index, error)
-        state.node(item_path, NodePhase.FAILED, path, error, item=True)
+
+def _chunk_size(count: int, lanes: int) -> int:
+    """Items per chunk: about four chunks per lane, so that lanes end near together, and never
+    so many that a lane gets none (a small map keeps its concurrency)."""
+    size = max(CHUNK_MIN_ITEMS, min(CHUNK_MAX_ITEMS, -(-count // (lanes * 4))))
+    return max(1, min(size, -(-count // lanes)))
+
+
+async def _map_with_executor(dag: DagRun, runner: TaskRunner, path: str, items: _MapItems,
+                             retries: int, item_timeout: float | None, parallelism: int) -> None:
+    """Items with a timeout (or async tasks, or tasks run elsewhere) go through the executor:
+    in chunks when the task's target runs them, else one attempt at a time, ``parallelism``
+    (or ``EXECUTOR_MAP_LANES``) at once, each lane taking the next item when its last one ends."""
+    executor = dag.state.executor
+    lanes = max(1, min(parallelism or EXECUTOR_MAP_LANES, items.count))
+    alone = _ItemAttempts(dag, runner, path, items, retries, item_timeout, anyio.CapacityLimiter(lanes))
+    if isinstance(executor, ChunkingExecutor) and executor.runs_chunks(runner):
+        await _map_in_chunks(executor, alone, max(1, min(parallelism or CHUNK_LANES, items.count)))
+        return
+    queue = iter(range(items.count))
 
     async def lane() -> None:
         for index in queue:
-            await one(index)
+            await alone.run(index)
 
     async with anyio.create_task_group() as group:
         for _ in range(lanes):
             group.start_soon(lane)
+
+
+class _ItemAttempts:
+    """Runs a map item's attempts one at a time through the executor, recording its node."""
+
+    def __init__(self, dag: DagRun, runner: TaskRunner, path: str, items: _MapItems, retries: int,
+                 timeout: float | None, limiter: anyio.CapacityLimiter) -> None:
+        self.dag, self.runner, self.path, self.items = dag, runner, path, items
+        self.retries, self.timeout, self.limiter = retries, timeout, limiter
+
+    def finished(self, index: int) -> bool:
+        """Whether an earlier run recorded the item's success (its outputs are taken)."""
+        journal = self.dag.state.journal
+        outputs = journal.outputs.get(f"{self.path}/{index}") if journal is not None else None
+        if outputs is None:
+            return False
+        self.items.succeeded(index, outputs)
+        return True
+
+    async def run(self, index: int, first: int | None = None, delay: float = 0.0) -> None:
+        """Runs the item's attempts (from ``first``, after ``delay`` seconds, when a chunk ran
+        its earlier ones) until one succeeds or retries run out."""
+        if first is None and self.finished(index):
+            return
+        state, item_path = self.dag.state, f"{self.path}/{index}"
+        await anyio.sleep(delay)
+        async with self.limiter:
+            self.items.phases[index] = NodePhase.RUNNING
+            if first is None:
+                state.node(item_path, NodePhase.RUNNING, self.path, item=True)
+            outcome, error = await _attempt_until_done(self.dag, self.runner, self.items.inputs(index),
+                                                       item_path, self.retries, self.timeout, item=True,
+                                                       first=first)
+        self.ended(index, outcome, error)
+
+    def ended(self, index: int, outcome: AttemptOutcome, error: ExecutionError | None) -> None:
+        state, item_path = self.dag.state, f"{self.path}/{index}"
+        if error is None:
+            self.items.succeeded(index, outcome.outputs)
+            state.node(item_path, NodePhase.SUCCEEDED, self.path, outputs=outcome.outputs, item=True)
+            return
+        self.items.failed(index, error)
+        state.node(item_path, NodePhase.FAILED, self.path, error, item=True)
+
+
+async def _map_in_chunks(executor: ChunkingExecutor, alone: _ItemAttempts, lanes: int) -> None:
+    """A map's items in chunks, ``lanes`` chunks at once: a chunk's items run one after another
+    in one round trip to the target; their attempts are recorded as started before it, and
+    what each ended with when the chunk ends (one write per chunk, not per item). An item that
+    failed and may be retried, or that its chunk did not reach (its worker died), runs its next
+    attempts on its own; so does one an earlier run left running or had retried."""
+    state, journal, path = alone.dag.state, alone.dag.state.journal, alone.path
+    chunked: list[int] = []
+    single: list[int] = []
+    for index in range(alone.items.count):
+        if alone.finished(index):
+            continue
+        item_path = f"{path}/{index}"
+        earlier = journal is not None and (item_path in journal.running or item_path in journal.attempts)
+        (single if earlier else chunked).append(index)
+    size = _chunk_size(len(chunked), lanes)
+    starts = iter(range(0, len(chunked), size))
+
+    async def chunk(indices: list[int], group: anyio.abc.TaskGroup) -> None:
+        items = alone.items
+        requests = []
+        for index in indices:
+            item_path = f"{path}/{index}"
+            items.phases[index] = NodePhase.RUNNING
+            # each attempt recorded as started before the chunk starts (the executor's hooks wait
+            # for that): a crash meanwhile leaves it to be ended as interrupted and retried under
+            # the next number, never run again silently under the same one
+            state.node(item_path, NodePhase.RUNNING, path, item=True)
+            state.task(item_path, TaskPhase.RUNNING, 0, item=True)
+            requests.append(AttemptRequest(alone.runner, items.inputs(index), state.execution_id,
+                                           item_path, 0, alone.timeout, map_item=True))
+        outcomes = await executor.run_chunk(requests)
+        for index, request, outcome in zip(indices, requests, outcomes, strict=True):
+            if outcome is None:  # not reached: its first attempt runs on its own
+                group.start_soon(alone.run, index, 0)
+                continue
+            item_path = request.node_id
+            if outcome.phase == TaskPhase.SUCCEEDED:
+                state.task(item_path, TaskPhase.SUCCEEDED, 0, logs=outcome.logs, item=True)
+                alone.ended(index, outcome, None)
+                continue
+            error = outcome.error or _user_error("the attempt failed", item_path)
+            if error.retryable and alone.retries > 0:
+                state.task(item_path, TaskPhase.RETRYABLE_FAILURE, 0, error, logs=outcome.logs, item=True)
+                group.start_soon(alone.run, index, 1, state.retry.delay(1))
+                continue
+            state.task(item_path, outcome.phase, 0, error, logs=outcome.logs, item=True)
+            alone.ended(index, outcome, error)
+
+    async def lane(group: anyio.abc.TaskGroup) -> None:
+        for start in starts:
+            await chunk(chunked[start:start + size], group)
+
+    async with anyio.create_task_group() as group:
+        for index in single:
+            group.start_soon(alone.run, index)
+        for _ in range(max(1, min(lanes, -(-len(chunked) // size)))):
+            group.start_soon(lane, group)
 
 
 # ---- branches -------------------------------------------------------------------------------------

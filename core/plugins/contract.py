@@ -13,7 +13,7 @@ blob store for files and data frames, and a folder for the attempt's logs.
 from __future__ import annotations
 
 import abc
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from wingspan.core.engine.interfaces import TaskRunner, TemplateLauncher
     from wingspan.core.model.settings import ExecutionSettings
 
-__all__ = ["TERMINAL", "Handle", "ReadsLogs", "TaskContext", "TaskEnvironment", "TaskLog", "TaskPlugin",
-           "TaskStatus"]
+__all__ = ["TERMINAL", "Handle", "ReadsLogs", "RunsChunks", "TaskContext", "TaskEnvironment", "TaskLog",
+           "TaskPlugin", "TaskStatus"]
 
 #: what ``start`` returns: plain JSON-able data (str, int, float, bool, None, lists, dicts)
 Handle = dict[str, Any]
@@ -154,6 +154,23 @@ class ReadsLogs(abc.ABC):
     @abc.abstractmethod
     async def read_logs(self, handle: Handle, offset: int = 0) -> bytes:
         """The attempt's log so far from byte ``offset`` (b"" when there is none yet)."""
+
+
+class RunsChunks(abc.ABC):
+    """An optional ability of a task plugin, declared by inheriting it beside TaskPlugin
+    (``class LocalProcessTarget(TaskPlugin, RunsChunks)``): it runs many attempts of one
+    Python task (a map's items) in one round trip, one after another, each bound by its own
+    ``timeout``. A map then sends its items in chunks instead of an attempt each; a plugin
+    without it (a pod per attempt) keeps the attempt per item.
+
+    A chunk has no handle: it is not followed from another process, and a chunk cut short by
+    the engine's stop is run again by the engine that resumes the execution."""
+
+    @abc.abstractmethod
+    async def run_chunk(self, contexts: Sequence[TaskContext]) -> list[TaskStatus | None]:
+        """Runs the attempts in order; a terminal status for each, in order, or None for each
+        attempt the chunk did not reach (its worker died or timed out on an earlier one): the
+        engine runs those again on their own."""
 
 
 class TaskEnvironment(abc.ABC):

@@ -6,7 +6,7 @@ literals, no handle), so a run through plugins costs per node what a run without
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,7 +21,7 @@ from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.aborts import abort_attempt
-from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.contract import Handle, RunsChunks, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.inprocess_target import InProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import TransferContext, default_engine
@@ -34,7 +34,8 @@ __all__ = ["AttemptHooks", "PluginExecutor", "execution_work_dir"]
 
 class AttemptHooks(Protocol):
     """What a persistent engine does around an attempt's start: record that it starts (before:
-    a crash then leaves a trace), and record its handle (after: so it can be followed again)."""
+    a crash then leaves a trace), and record its handle (after: so it can be followed again).
+    A chunk of attempts (``run_chunk``) has no handle: ``before_start`` once, with its first."""
 
     async def before_start(self, request: AttemptRequest) -> None: ...
 
@@ -137,6 +138,45 @@ class PluginExecutor(ResumingExecutor):
         return TaskContext(runner.template, literals, request.execution_id, request.node_id, request.attempt,
                            request.timeout, transfer, work_dir, runner, request.inputs, request.eager_calls,
                            settings=self.settings, traceparent=tracing.traceparent() or "")
+
+    def runs_chunks(self, runner: TaskRunner) -> bool:
+        """Python tasks whose target runs chunks (a pod per attempt cannot; the in-process
+        target's items are called directly by the engine, cheaper still)."""
+        return runner.template.type == "python" and isinstance(self.plugin_for_template(runner.template),
+                                                                RunsChunks)
+
+    async def run_chunk(self, requests: Sequence[AttemptRequest]) -> list[AttemptOutcome | None]:
+        """Attempts of one task in one round trip to its target (see ``RunsChunks``); None for
+        each the target did not reach."""
+        plugin = self.plugin_for_template(requests[0].runner.template)
+        assert isinstance(plugin, RunsChunks) and isinstance(plugin, TaskPlugin)
+        outcomes: list[AttemptOutcome | None] = [None] * len(requests)
+        contexts: list[TaskContext] = []
+        for index, request in enumerate(requests):
+            try:  # an item whose inputs cannot cross fails alone
+                contexts.append(await self._context(request))
+            except Exception as exc:
+                error = error_from_exception(exc, request.node_id)
+                outcomes[index] = AttemptOutcome(TaskPhase.FAILED, error=error, exception=exc)
+        sent = [index for index, outcome in enumerate(outcomes) if outcome is None]
+        if self.hooks is not None and contexts:  # the attempts' starts are stored first
+            await self.hooks.before_start(requests[sent[0]])
+        with tracing.span(f"plugin {plugin.name} chunk", {"wingspan.plugin": plugin.name,
+                                                         "wingspan.chunk_size": len(contexts)}):
+            try:
+                statuses = await plugin.run_chunk(contexts) if contexts else []
+            except Exception as exc:
+                # which attempts ran is unknown: each failed, as one would whose plugin failed
+                # (retried if it may be), never run again silently under the same number
+                for index in sent:
+                    node_id = requests[index].node_id
+                    outcomes[index] = AttemptOutcome(TaskPhase.FAILED,
+                                                     error=_plugin_error(plugin, "run_chunk", exc, node_id))
+                return outcomes
+        for index, ctx, status in zip(sent, contexts, statuses, strict=True):
+            if status is not None:
+                outcomes[index] = await _outcome(status, requests[index].runner, ctx.transfer, ctx.node_id)
+        return outcomes
 
     async def _run_plugin(self, plugin: TaskPlugin, request: AttemptRequest) -> AttemptOutcome:
         with tracing.span(f"plugin {plugin.name}", {"wingspan.plugin": plugin.name}):

@@ -5,17 +5,18 @@ without plugins); this class makes it choosable and listable like any other targ
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import ClassVar
 
 from wingspan.core.engine.inprocess import InProcessExecutor
 from wingspan.core.engine.interfaces import AttemptRequest
 from wingspan.core.model.execution import TaskPhase
-from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.contract import Handle, RunsChunks, TaskContext, TaskPlugin, TaskStatus
 
 __all__ = ["InProcessTarget"]
 
 
-class InProcessTarget(TaskPlugin):
+class InProcessTarget(TaskPlugin, RunsChunks):
     """Runs Python tasks in this process (threads; a forked child for a timeout)."""
 
     name: ClassVar[str] = "in-process"
@@ -44,6 +45,16 @@ class InProcessTarget(TaskPlugin):
         status = TaskStatus(outcome.phase, outputs, error=outcome.error, exception=outcome.exception)
         self._results[handle["attempt_id"]] = status
         return status
+
+    async def run_chunk(self, contexts: Sequence[TaskContext]) -> list[TaskStatus | None]:
+        """Each attempt in turn, as ``watch`` runs one (the engine's own map path calls items
+        directly and cheaper: this serves a caller that holds only the plugin)."""
+        statuses: list[TaskStatus | None] = []
+        for ctx in contexts:
+            handle = await self.start(ctx)
+            statuses.append(await self.watch(ctx, handle))
+            self._results.pop(handle["attempt_id"], None)  # nobody polls it: the status is here
+        return statuses
 
     async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
         status = self._results.pop(handle["attempt_id"], None)

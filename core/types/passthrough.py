@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wingspan.core.model.literals import Literal, LiteralCollection, LiteralMap, LiteralType
+from wingspan.core.model.literals import VOID, Literal, LiteralCollection, LiteralMap, LiteralType
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def as_literal(value: Any) -> Literal:
     if isinstance(value, Literal):
         return value
     if value is None:
-        return Literal("none", None)
+        return Literal("none", VOID)  # the wire codec writes the none literal's Void message
     if isinstance(value, list | tuple):
         return Literal("collection", LiteralCollection(tuple(as_literal(v) for v in value)))
     if isinstance(value, dict):

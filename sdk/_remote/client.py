@@ -177,7 +177,9 @@ class AsyncRemote:
                                 max_parallelism=max_parallelism, python_target=target, settings=asked)
         answer = await self.transport.call("create_execution", v1.CreateExecutionRequest(
             project=project, domain=domain, name=name, spec=spec), f"start {entity_id}")
-        execution = await self.execution(codec.from_proto(answer.id))  # the id, not the whole answer
+        # the answer carries the execution as created; a server that sends only its id is asked
+        execution = (self._execution(answer.execution) if answer.execution is not None
+                     else await self.execution(codec.from_proto(answer.id)))
         execution.output_types = py_outputs
         if signals:
             await self._give_signals(execution, signals)

@@ -16,6 +16,8 @@ import logging
 from datetime import datetime
 from typing import Any, Final, final
 
+import anyio
+from sqlalchemy import insert
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError
@@ -116,21 +118,36 @@ def _clip(text: str, size: int) -> str:
 class AuditLog:
     def __init__(self, db: Database) -> None:
         self.db = db
+        # events not written yet, and the one writer at a time, who writes every event waiting
+        self._waiting: list[dict[str, Any]] = []
+        self._writing = anyio.Lock()
 
     async def record(self, principal: Principal | str, method: str, target: tuple[str, str, str, str],
                      result: str) -> None:
-        """Keeps one event. A failure to keep it is logged, never raised: the call it records has
-        happened (or been refused) already, and its caller must hear how it really ended."""
+        """Keeps one event, and returns once it is stored. A failure to keep it is logged, never
+        raised: the call it records has happened (or been refused) already, and its caller must
+        hear how it really ended. Calls ending while another's event is being written have their
+        events written together next, in one transaction (each create of 40 at once wrote a
+        transaction of its own)."""
         project, domain, name, version = target
         subject = principal if isinstance(principal, str) else principal.subject
-        row = AuditEventRow(at=now(), principal=_clip(subject, 255), method=_clip(method, 64),
-                            project=_clip(project, 63), domain=_clip(domain, 63), name=_clip(name, 255),
-                            version=_clip(version, 255), result=_clip(result, 32))
-        try:
-            async with self.db.write() as session:
-                session.add(row)
-        except Exception:
-            log.exception("could not record %s by %s (%s) in the audit log", method, subject, result)
+        self._waiting.append(dict(
+            at=now(), principal=_clip(subject, 255), method=_clip(method, 64), project=_clip(project, 63),
+            domain=_clip(domain, 63), name=_clip(name, 255), version=_clip(version, 255),
+            result=_clip(result, 32)))
+        async with self._writing:
+            if not self._waiting:
+                return  # the writer before stored this one with its own
+            events, self._waiting = self._waiting, []
+            try:
+                async with self.db.write() as session:
+                    await session.execute(insert(AuditEventRow), events)
+            except Exception:
+                log.exception("could not record %d event(s) in the audit log, among them %s by %s (%s)",
+                              len(events), method, subject, result)
+            except BaseException:
+                self._waiting[:0] = events  # cancelled: the next writer stores them
+                raise
 
     async def events(self, query: AuditQuery) -> AuditPage:
         limit = query.limit or DEFAULT_LIMIT

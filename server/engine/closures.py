@@ -1,12 +1,8 @@
 """What an execution runs, loaded from what was registered: the compiled closure of its
-workflow (or a one-node workflow around its task) and every launch plan it calls.
-
-A registered version never changes, so a replica keeps the closures it loaded
-(:class:`Closures`): the executions of one workflow version read and decode it once."""
+workflow (or a one-node workflow around its task) and every launch plan it calls."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 from wingspan.core.compiler.one_node import task_closure
@@ -16,7 +12,7 @@ from wingspan.server.db.models import ExecutionRow
 from wingspan.server.engine.resolver import RegisteredResolver, RunAttempt, launch_plan_ids, plan_target
 from wingspan.server.services.entities import EntityService
 
-__all__ = ["Closures", "called_launch_plans", "execution_closure"]
+__all__ = ["called_launch_plans", "execution_closure"]
 
 
 async def execution_closure(entities: EntityService, row: ExecutionRow) -> CompiledWorkflowClosure:
@@ -27,29 +23,6 @@ async def execution_closure(entities: EntityService, row: ExecutionRow) -> Compi
     return await entities.workflow_closure(
         Identifier(ResourceType.WORKFLOW, row.project, row.domain, row.workflow_name, row.workflow_version)
     )
-
-
-class Closures:
-    """The closures executions run, as :func:`execution_closure` loads them, the ``size`` last
-    used kept (closures are immutable records: the runs share them)."""
-
-    def __init__(self, entities: EntityService, *, size: int = 256) -> None:
-        self._entities = entities
-        self._size = size
-        self._kept: OrderedDict[tuple[int, str, str, str, str], CompiledWorkflowClosure] = OrderedDict()
-
-    async def of(self, row: ExecutionRow) -> CompiledWorkflowClosure:
-        name, version = ((row.entity_name, row.entity_version) if row.entity_type == int(ResourceType.TASK)
-                         else (row.workflow_name, row.workflow_version))
-        kept_as = (row.entity_type, row.project, row.domain, name, version)
-        closure = self._kept.get(kept_as)
-        if closure is None:
-            closure = self._kept[kept_as] = await execution_closure(self._entities, row)
-            if len(self._kept) > self._size:
-                self._kept.popitem(last=False)
-        else:
-            self._kept.move_to_end(kept_as)
-        return closure
 
 
 async def called_launch_plans(

@@ -32,7 +32,7 @@ from wingspan.server.db.models import ExecutionRow, key
 from wingspan.server.db.wakeups import Doorbell
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
-from wingspan.server.engine.closures import Closures, called_launch_plans
+from wingspan.server.engine.closures import called_launch_plans, execution_closure
 from wingspan.server.engine.journal import StoredRun, journal_of, read_stored_run, recovered_journal
 from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
@@ -123,8 +123,6 @@ class ExecutionDriver:
         self.signals_set = Doorbell()
         # writes the events of every execution run here, together (run by the worker)
         self.writer = EventWriter(admin.events)
-        #: the closures of the workflow and task versions run here
-        self.closures = Closures(admin.entities)
         self._cache = TaskCache(
             ServerCatalog(admin.catalog), store=lambda: admin.store, root=admin.store.root
         )
@@ -176,7 +174,7 @@ class ExecutionDriver:
         admin = self.admin
         spec = codec.decode(ExecutionSpec, row.spec_bytes)
         # the resolved settings give each task the defaults and caps it does not set itself
-        closure = apply_to_tasks(await self.closures.of(row), spec.settings)
+        closure = apply_to_tasks(await execution_closure(admin.entities, row), spec.settings)
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
         journal = await self._journal(stored, spec)

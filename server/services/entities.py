@@ -11,6 +11,7 @@ the compiler's message and nothing is stored.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,9 @@ from wingspan.server.services.references import complete_ids, referenced_ids
 __all__ = ["EntityRow", "EntityService", "NamedEntity", "Registration", "StoredVersion"]
 
 EntityRow = TaskRow | WorkflowRow | LaunchPlanRow
+#: how many decoded workflow closures an entity service keeps (each at most the payloads' inline
+#: limit when stored)
+KNOWN_CLOSURES = 64
 _TABLES: dict[ResourceType, type[TaskRow] | type[WorkflowRow] | type[LaunchPlanRow]] = {
     ResourceType.TASK: TaskRow,
     ResourceType.WORKFLOW: WorkflowRow,
@@ -132,6 +136,8 @@ class EntityService:
         self.bundles = bundles or BundleCheck(payloads.store, BundleLimits())
         # the notifier kinds a launch plan's notifications may name (serve sets the installed ones)
         self.notification_kinds = NotificationKinds.builtin()
+        # decoded closures of workflow versions, the most recently used last (see workflow_closure)
+        self._known_closures: OrderedDict[tuple[str, str, str, str], CompiledWorkflowClosure] = OrderedDict()
 
     # ---- registration --------------------------------------------------------------------
 
@@ -276,8 +282,8 @@ class EntityService:
         statement = select(table).where(
             tuple_(table.project, table.domain, table.name, table.version).in_(keys)
         )
-        async with self.db.read() as session:
-            return list((await session.execute(statement)).scalars())
+        # rows of the table's columns by its unique key: one indexed statement, no session opened
+        return await self.db.query(statement)
 
     async def content(self, row: Any) -> bytes:
         data = await self.payloads.get(row.content_bytes, row.content_uri)
@@ -390,10 +396,24 @@ class EntityService:
         return StoredVersion(_row_id(row, resource_type), utc(row.created_at), row.digest, content)
 
     async def workflow_closure(self, wf_id: Identifier) -> CompiledWorkflowClosure:
-        closures = await self._closures([wf_id])
-        if not closures:
+        """The compiled closure of a workflow version. Versions are immutable and never deleted,
+        so a decoded closure is kept (up to :data:`KNOWN_CLOSURES`, those stored inline only:
+        large ones stay out of memory): each execution created, and each one an engine claims,
+        needed one parsed again."""
+        known = (wf_id.project, wf_id.domain, wf_id.name, wf_id.version)
+        closure = self._known_closures.get(known)
+        if closure is not None:
+            self._known_closures.move_to_end(known)
+            return closure
+        rows = await self._rows(WorkflowRow, [wf_id])
+        if not rows:
             raise NotFoundError(f"workflow {wf_id} is not registered")
-        return closures[0]
+        closure = codec.decode(CompiledWorkflowClosure, await self.content(rows[0]))
+        if rows[0].content_bytes is not None:
+            self._known_closures[known] = closure
+            if len(self._known_closures) > KNOWN_CLOSURES:
+                self._known_closures.popitem(last=False)
+        return closure
 
     async def task_template(self, task_id: Identifier) -> TaskTemplate:
         found = await self._templates([task_id])
@@ -458,8 +478,7 @@ class EntityService:
                 .where(col(LaunchPlanRow.id) == row.id)
                 .values(state=state, updated_at=at)
             )
-        row.state, row.updated_at = state, at
-        return await self._launch_plan(row)
+        return await self.get_launch_plan(lp_id)
 
     # ---- lists ---------------------------------------------------------------------------
 
@@ -474,6 +493,10 @@ class EntityService:
         if listing.name:
             statement = statement.where(col(table.name) == listing.name)
         statement, finish = page(statement, ListQuery.of(listing, _fields(table), table.id))
+        if listing.name:
+            # one name's versions, through the (project, domain, name, created_at) index: a
+            # single statement, no session opened (a client starting an execution by name asks)
+            return finish(await self.db.query(statement))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())
         return finish(rows)

@@ -34,7 +34,7 @@ from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionE
 from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
 from wingspan.server.db.models import EventOutboxRow, EventRow, ExecutionRow, key
-from wingspan.server.db.queries import execution_row
+from wingspan.server.db.queries import execution_key, execution_row
 from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.event_rows import StagedRow, StagedRows
@@ -446,21 +446,19 @@ class EventService:
         transport that sends events in that encoding sends them without decoding them first."""
         execution_id = check_execution_id(execution_id, "watch: execution id")
         last_id = 0
-        async with self.db.read() as session:
-            found = await execution_row(session, execution_id)
-        if found is None:
+        watched = await execution_key(self.db, execution_id)
+        if watched is None:
             raise NotFoundError(f"execution {execution_id.name} does not exist")
-        execution_key = key(found)
         page = _WATCH_PAGE
         while True:
             # the waiter comes before the read: an event recorded after this point wakes it,
             # one recorded before is in what the read sees; none can slip between the two
-            waiter = self.next_event(execution_key)
+            waiter = self.next_event(watched)
             # the phase and the events in one statement, so in one snapshot: an execution seen
             # ended has every event stored (its last one in the transaction that ended it)
             found_rows = await self.db.query(
                 _WATCH_READ_AFTER if after_sequence else _WATCH_READ,
-                {"execution": execution_key, "last_id": last_id, "after_sequence": after_sequence})
+                {"execution": watched, "last_id": last_id, "after_sequence": after_sequence})
             if not found_rows:
                 raise NotFoundError(f"execution {execution_id.name} does not exist")
             phase = found_rows[0][0]

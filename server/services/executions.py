@@ -52,7 +52,7 @@ from wingspan.core.model.workflows import CompiledWorkflowClosure
 from wingspan.server.auth.principal import caller
 from wingspan.server.db.engine import Database, is_unique_violation, now, utc
 from wingspan.server.db.models import ExecutionRow, ScheduleTickRow, SignalRow, key
-from wingspan.server.db.queries import execution_row
+from wingspan.server.db.queries import execution_key, execution_parameters, execution_row, named_execution
 from wingspan.server.db.wakeups import CREATED, STOPPING, announce
 from wingspan.server.services.concurrency import admit, on_phase_change
 from wingspan.server.services.entities import EntityService
@@ -74,7 +74,7 @@ from wingspan.server.services.retention import Retention, RetentionRun
 from wingspan.server.services.settings import SettingsService
 from wingspan.server.services.signals import gate_signals
 
-__all__ = ["Execution", "ExecutionData", "ExecutionService", "ExecutionState"]
+__all__ = ["Execution", "ExecutionData", "ExecutionKey", "ExecutionService", "ExecutionState"]
 
 
 class ExecutionState(enum.IntEnum):
@@ -99,6 +99,11 @@ _FIELDS = {
     "state": Field(ExecutionRow.state, ExecutionState),
 }
 _DATA_COLUMNS = frozenset({"inputs_bytes", "outputs_bytes"})
+#: what an Execution is made of: every column but its inputs and outputs
+_EXECUTION_COLUMNS = tuple(c for c in ExecutionRow.__table__.columns if c.name not in _DATA_COLUMNS)  # type: ignore[attr-defined]
+# one indexed row, built once (its parameters change, not it): a single statement on the
+# database's statement engine, no session opened, no ORM object built
+_GET_EXECUTION = sa_select(*_EXECUTION_COLUMNS).where(*named_execution)
 _NAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -124,6 +129,14 @@ class Execution:
         if self.started_at is None or self.finished_at is None:
             return None
         return self.finished_at - self.started_at
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionKey:
+    """An execution's id and its row's key: what a read of its nodes and attempts needs."""
+
+    row_id: int
+    id: ExecutionId
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,13 +404,23 @@ class ExecutionService:
         async with self.db.read() as session:
             row = await execution_row(session, execution_id)
         if row is None:
-            raise NotFoundError(
-                f"execution {execution_id.project}/{execution_id.domain}/{execution_id.name} does not exist"
-            )
+            raise _missing(execution_id)
         return row
 
     async def get_execution(self, execution_id: ExecutionId | None) -> Execution:
-        return _execution(await self.row(execution_id))
+        execution_id = check_execution_id(execution_id)
+        rows = await self.db.query(_GET_EXECUTION, execution_parameters(execution_id))
+        if not rows:
+            raise _missing(execution_id)
+        return _execution(rows[0])
+
+    async def key(self, execution_id: ExecutionId | None) -> ExecutionKey:
+        """The execution's row key (NotFoundError if there is none), in one indexed statement."""
+        execution_id = check_execution_id(execution_id)
+        found = await execution_key(self.db, execution_id)
+        if found is None:
+            raise _missing(execution_id)
+        return ExecutionKey(found, execution_id)
 
     async def get_execution_data(self, execution_id: ExecutionId | None) -> ExecutionData:
         row = await self.row(execution_id)
@@ -417,8 +440,7 @@ class ExecutionService:
         await self.projects.check_scope(listing.project, listing.domain, writing=False)
         # plain rows of the columns, not ORM objects: building SQLModel instances cost 2/3 of a page
         # (only what the messages need: the inputs and outputs stay behind)
-        columns = [c for c in ExecutionRow.__table__.columns if c.name not in _DATA_COLUMNS]  # type: ignore[attr-defined]
-        statement: Select[Any] = sa_select(*columns).where(
+        statement: Select[Any] = sa_select(*_EXECUTION_COLUMNS).where(
             col(ExecutionRow.project) == listing.project, col(ExecutionRow.domain) == listing.domain
         )
         if listing.name:
@@ -560,6 +582,11 @@ class ExecutionService:
         """Deletes the finished executions older than their project's retention (see
         services/retention.py); ``dry_run`` only says which would go."""
         return await self.retention.run(at=at, batch=batch, dry_run=dry_run)
+
+
+def _missing(execution_id: ExecutionId) -> NotFoundError:
+    return NotFoundError(
+        f"execution {execution_id.project}/{execution_id.domain}/{execution_id.name} does not exist")
 
 
 def _optional(variable: Variable) -> bool:

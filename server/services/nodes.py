@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func
 from sqlalchemy import select as sa_select
 from sqlmodel import col, select
 
@@ -32,7 +32,7 @@ from wingspan.core.model.progress import (
 from wingspan.core.model.workflows import DynamicJobSpec
 from wingspan.server.db.engine import Database, utc
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
-from wingspan.server.services.executions import ExecutionService
+from wingspan.server.services.executions import ExecutionKey, ExecutionService
 from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 
@@ -46,6 +46,28 @@ _NODE_FIELDS = {
     "node_name": Field(NodeExecutionRow.node_name),
 }
 _TASK_FIELDS = {"attempt": Field(TaskExecutionRow.attempt, "int", sortable=True)}
+
+
+def _one_node(*columns: Any) -> Any:
+    """One node's ``columns``, by execution key and node id (unique, so one indexed row)."""
+    return sa_select(*columns).where(col(NodeExecutionRow.execution_id) == bindparam("execution"),
+                                     col(NodeExecutionRow.node_id) == bindparam("node"))
+
+
+_NODE_TABLE = NodeExecutionRow.__table__.c  # type: ignore[attr-defined]
+_NODE_DATA_COLUMNS = ("inputs_bytes", "inputs_uri", "outputs_bytes", "outputs_uri", "dynamic_bytes",
+                      "dynamic_uri")
+# built once each (their parameters change, not them): a node as listed (not its data), its data,
+# and whether it exists
+_NODE_COLUMNS = tuple(c for c in _NODE_TABLE if c.name not in _NODE_DATA_COLUMNS)
+_TASK_COLUMNS = tuple(TaskExecutionRow.__table__.c)  # type: ignore[attr-defined]
+_NODE_ROW = _one_node(*_NODE_COLUMNS)
+_NODE_DATA = _one_node(*(_NODE_TABLE[name] for name in ("node_id", *_NODE_DATA_COLUMNS)))
+_NODE_EXISTS = _one_node(col(NodeExecutionRow.node_id))
+_TASK_ROW = sa_select(*_TASK_COLUMNS).where(
+    col(TaskExecutionRow.execution_id) == bindparam("execution"),
+    col(TaskExecutionRow.node_id) == bindparam("node"),
+    col(TaskExecutionRow.attempt) == bindparam("attempt"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +96,7 @@ def _error(row: Any) -> ExecutionError | None:
     return codec.decode(ExecutionError, row.error_bytes) if row.error_bytes else None
 
 
-def _node(row: NodeExecutionRow, execution_id: ExecutionId) -> NodeExecution:
+def _node(row: Any, execution_id: ExecutionId) -> NodeExecution:
     closure = NodeExecutionClosure(
         phase=NodePhase(row.phase),
         started_at=utc(row.started_at),
@@ -90,7 +112,7 @@ def _node(row: NodeExecutionRow, execution_id: ExecutionId) -> NodeExecution:
     return NodeExecution(NodeExecutionId(execution_id, row.node_id), closure, row.parent_node_id)
 
 
-def _task(row: TaskExecutionRow, execution_id: ExecutionId) -> TaskExecution:
+def _task(row: Any, execution_id: ExecutionId) -> TaskExecution:
     closure = TaskExecutionClosure(
         phase=TaskPhase(row.phase),
         started_at=utc(row.started_at),
@@ -129,10 +151,11 @@ class NodeService:
         """The nodes directly under ``parent_node_id`` (top-level ones when it is empty), by
         creation order (``listing``: the page's limit, token and filters)."""
         listing = listing or Listing()
-        execution = await self.executions.row(execution_id)
-        statement = select(NodeExecutionRow).where(
-            NodeExecutionRow.execution_id == execution.id,
-            NodeExecutionRow.parent_node_id == parent_node_id,
+        execution = await self.executions.key(execution_id)
+        # plain rows of the columns a node's message needs (not its data), not ORM objects
+        statement = sa_select(*_NODE_COLUMNS).where(
+            col(NodeExecutionRow.execution_id) == execution.row_id,
+            col(NodeExecutionRow.parent_node_id) == parent_node_id,
         )
         query = ListQuery(
             _NODE_FIELDS,
@@ -145,9 +168,8 @@ class NodeService:
         )
         statement, finish = page(statement, query)
         async with self.db.read() as session:
-            rows, token = finish(list((await session.execute(statement)).scalars()))
-        found = _execution_id(execution)
-        return Page([_node(r, found) for r in rows], token)
+            rows, token = finish(list((await session.execute(statement)).all()))
+        return Page([_node(r, execution.id) for r in rows], token)
 
     async def child_counts(self, execution_id: ExecutionId | None) -> dict[str, int]:
         """How many nodes run directly under each parent node of the execution (a map's items, a
@@ -177,30 +199,25 @@ class NodeService:
         return [_task(r, found) for r in rows]
 
     async def _node_row(
-        self, node_execution_id: NodeExecutionId | None
-    ) -> tuple[ExecutionRow, NodeExecutionRow]:
+        self, node_execution_id: NodeExecutionId | None, columns: Any = _NODE_ROW
+    ) -> tuple[ExecutionKey, Any]:
+        """The execution's key and its node's row (of ``columns``): two indexed single-row
+        statements, no session opened."""
         if node_execution_id is None or not node_execution_id.node_id:
             raise InvalidArgumentError("the node execution id is missing")
-        execution = await self.executions.row(node_execution_id.execution_id)
-        async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(NodeExecutionRow).where(
-                        NodeExecutionRow.execution_id == execution.id,
-                        NodeExecutionRow.node_id == node_execution_id.node_id,
-                    )
-                )
-            ).scalar_one_or_none()
-        if row is None:
-            raise NotFoundError(f"execution {execution.name} has no node {node_execution_id.node_id!r}")
-        return execution, row
+        execution = await self.executions.key(node_execution_id.execution_id)
+        node_id = node_execution_id.node_id
+        rows = await self.db.query(columns, {"execution": execution.row_id, "node": node_id})
+        if not rows:
+            raise NotFoundError(f"execution {execution.id.name} has no node {node_id!r}")
+        return execution, rows[0]
 
     async def get_node_execution(self, node_execution_id: NodeExecutionId | None) -> NodeExecution:
         execution, row = await self._node_row(node_execution_id)
-        return _node(row, _execution_id(execution))
+        return _node(row, execution.id)
 
     async def get_node_execution_data(self, node_execution_id: NodeExecutionId | None) -> NodeExecutionData:
-        _, row = await self._node_row(node_execution_id)
+        _, row = await self._node_row(node_execution_id, _NODE_DATA)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         dynamic = await self.payloads.get(row.dynamic_bytes, row.dynamic_uri)
@@ -215,9 +232,10 @@ class NodeService:
     ) -> Page[TaskExecution]:
         """A node's attempts, first first (``listing``: the page's limit and token)."""
         listing = listing or Listing()
-        execution, node = await self._node_row(node_execution_id)
-        statement = select(TaskExecutionRow).where(
-            TaskExecutionRow.execution_id == execution.id, TaskExecutionRow.node_id == node.node_id
+        execution, node = await self._node_row(node_execution_id, _NODE_EXISTS)
+        statement = sa_select(*_TASK_COLUMNS).where(
+            col(TaskExecutionRow.execution_id) == execution.row_id,
+            col(TaskExecutionRow.node_id) == node.node_id,
         )
         query = ListQuery(
             _TASK_FIELDS,
@@ -229,39 +247,30 @@ class NodeService:
         )
         statement, finish = page(statement, query)
         async with self.db.read() as session:
-            rows, token = finish(list((await session.execute(statement)).scalars()))
-        found = _execution_id(execution)
-        return Page([_task(r, found) for r in rows], token)
+            rows, token = finish(list((await session.execute(statement)).all()))
+        return Page([_task(r, execution.id) for r in rows], token)
 
     async def _task_row(
-        self, task_execution_id: TaskExecutionId | None
-    ) -> tuple[ExecutionRow, NodeExecutionRow, TaskExecutionRow]:
+        self, task_execution_id: TaskExecutionId | None, node_columns: Any = _NODE_EXISTS
+    ) -> tuple[ExecutionKey, Any, Any]:
         if task_execution_id is None:
             raise InvalidArgumentError("the task execution id is missing")
-        execution, node = await self._node_row(task_execution_id.node_execution_id)
-        async with self.db.read() as session:
-            row = (
-                await session.execute(
-                    select(TaskExecutionRow).where(
-                        TaskExecutionRow.execution_id == execution.id,
-                        TaskExecutionRow.node_id == node.node_id,
-                        TaskExecutionRow.attempt == int(task_execution_id.attempt),
-                    )
-                )
-            ).scalar_one_or_none()
-        if row is None:
+        execution, node = await self._node_row(task_execution_id.node_execution_id, node_columns)
+        rows = await self.db.query(_TASK_ROW, {"execution": execution.row_id, "node": node.node_id,
+                                               "attempt": int(task_execution_id.attempt)})
+        if not rows:
             raise NotFoundError(
-                f"node {node.node_id!r} of execution {execution.name} has no attempt "
+                f"node {node.node_id!r} of execution {execution.id.name} has no attempt "
                 f"{task_execution_id.attempt}"
             )
-        return execution, node, row
+        return execution, node, rows[0]
 
     async def get_task_execution(self, task_execution_id: TaskExecutionId | None) -> TaskExecution:
         execution, _, row = await self._task_row(task_execution_id)
-        return _task(row, _execution_id(execution))
+        return _task(row, execution.id)
 
     async def get_task_execution_data(self, task_execution_id: TaskExecutionId | None) -> TaskExecutionData:
-        _, node, row = await self._task_row(task_execution_id)
+        _, node, row = await self._task_row(task_execution_id, _NODE_DATA)
         inputs = await self.payloads.get(node.inputs_bytes, node.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         return TaskExecutionData(inputs=_literals(inputs), outputs=_literals(outputs))

@@ -74,11 +74,12 @@ class SettingsService:
         launch plan's, the project-domain's, the project's and the deployment's settings."""
         if project == DEPLOYMENT:
             raise NotFoundError(f"project {DEPLOYMENT!r} holds the deployment's settings; it runs nothing")
-        async with self.db.read() as session:
-            rows = (await session.execute(select(ProjectSettingsRow).where(
-                col(ProjectSettingsRow.project).in_((project, DEPLOYMENT)),
-                col(ProjectSettingsRow.domain).in_((domain, ""))))).scalars()
-            stored = {(r.project, r.domain): codec.decode(ExecutionSettings, r.settings_bytes) for r in rows}
+        # at most four rows by their key: one statement, no session opened (each create asks)
+        rows = await self.db.query(select(col(ProjectSettingsRow.project), col(ProjectSettingsRow.domain),
+                                          col(ProjectSettingsRow.settings_bytes)).where(
+            col(ProjectSettingsRow.project).in_((project, DEPLOYMENT)),
+            col(ProjectSettingsRow.domain).in_((domain, ""))))
+        stored = {(r.project, r.domain): codec.decode(ExecutionSettings, r.settings_bytes) for r in rows}
         return resolve([
             ("execution", requested), ("launch plan", launch_plan),
             ("project-domain", stored.get((project, domain))), ("project", stored.get((project, ""))),

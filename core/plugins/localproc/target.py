@@ -21,6 +21,7 @@ import sys
 import time
 import uuid
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +35,7 @@ from wingspan.core.engine.failures import killed_by_signal, timed_out
 from wingspan.core.model.execution import ExecutionError, TaskPhase
 from wingspan.core.model.literals import ErrorKind, LiteralMap
 from wingspan.core.model.tasks import TaskTemplate
-from wingspan.core.plugins.contract import Handle, TaskContext, TaskLog, TaskPlugin, TaskStatus
+from wingspan.core.plugins.contract import Handle, RunsChunks, TaskContext, TaskLog, TaskPlugin, TaskStatus
 from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
 from wingspan.core.plugins.localproc.eager_calls import is_call, serve_call
 from wingspan.core.plugins.localproc.pool import WORKER_MODULE, WorkerPool, WorkerProcess, WorkerSpec
@@ -57,8 +58,9 @@ def _safe(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "-" for c in text)
 
 
-class LocalProcessTarget(TaskPlugin):
-    """Runs Python tasks in warm worker processes on this machine."""
+class LocalProcessTarget(TaskPlugin, RunsChunks):
+    """Runs Python tasks in warm worker processes on this machine; a map's items in chunks,
+    many to a worker round trip."""
 
     name: ClassVar[str] = "local-process"
     task_types: ClassVar[tuple[str, ...]] = ("python", "dynamic", "eager")
@@ -184,31 +186,100 @@ class LocalProcessTarget(TaskPlugin):
 
     # ---- the contract ---------------------------------------------------------------------
 
+    async def _bundle(self, ctx: TaskContext) -> Path | None:
+        """The task's unpacked code bundle, fetched on first use (None: code this process imports)."""
+        if ctx.template.code is None or not ctx.template.code.bundle_uri:
+            return None
+        if ctx.transfer.store is None:
+            raise RuntimeError(f"task {ctx.task_name}: its code bundle {ctx.template.code.bundle_uri} "
+                               "cannot be fetched without a blob store")
+        from wingspan.core.bundles import BundleLimits, fetch_bundle
+        from wingspan.core.config import Settings
+
+        if self._bundle_limits is None:  # this process's settings (environment, config file)
+            self._bundle_limits = BundleLimits.from_settings(Settings.load())
+        return await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri,
+                                  self._settings_home() / "bundles", self._bundle_limits)
+
+    def _pool_for(self, ctx: TaskContext, bundle: Path | None) -> WorkerPool:
+        storage_root = ctx.transfer.store.root if ctx.transfer.store is not None else self._storage_root
+        # the worker opens the store the engine uses, whatever this process's settings say
+        env = ctx.transfer.store.environment() if ctx.transfer.store is not None else {}
+        return self._pool(ctx.template, storage_root, bundle, env)
+
+    async def run_chunk(self, contexts: Sequence[TaskContext]) -> list[TaskStatus | None]:
+        """The attempts go to one worker in one request; it answers each as it ends, so an
+        attempt over its timeout (or one that kills the worker) ends that attempt alone and
+        leaves the rest (None) for the engine to run again."""
+        statuses: list[TaskStatus | None] = [None] * len(contexts)
+        if not contexts:
+            return statuses
+        first = contexts[0]
+        self._settings_home()
+        bundle = await self._bundle(first)
+        cpus = self.budget.clip(self.cpus_of(first.template))
+        await self.budget.acquire(cpus)
+        worker: WorkerProcess | None = None
+        try:
+            pool = self._pool_for(first, bundle)
+            worker = await pool.acquire()
+            chunk_id = uuid.uuid4().hex
+            self._running[chunk_id] = _Running(worker, pool, 0.0)  # its pool is busy; close() stops it
+            folder = first.work_dir or self._settings_home() / "logs" / _safe(first.execution_id)
+            log = folder / f"{_safe(first.node_id)}-chunk-{first.attempt}.log"
+            handle = {"log": str(log)}
+            code = first.template.code
+            request = {
+                "id": chunk_id, "module": code.module if code else "", "task": first.task_name,
+                "qualname": code.qualname if code else "", "execution_id": first.execution_id,
+                "log": str(log), "offload": first.transfer.offload_threshold, "traceparent": "",
+                "chunk": [{"node_id": c.node_id, "attempt": c.attempt, "inputs": _encode(c.inputs),
+                           "prefix": c.transfer.prefix} for c in contexts],
+            }
+            try:
+                await worker.send(request)
+            except OSError:  # died while idle, between the check and the write
+                worker.kill()
+                worker = self._running[chunk_id].worker = await pool.acquire()
+                await worker.send(request)
+            for index, ctx in enumerate(contexts):
+                with anyio.move_on_after(ctx.timeout) as scope:
+                    reply = await worker.receive()
+                if scope.cancelled_caught:
+                    worker.kill()
+                    statuses[index] = TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
+                                                 error=timed_out(ctx.timeout or 0, ctx.node_id))
+                    return statuses
+                if reply is None:
+                    exit_code = await worker.exit_code()
+                    worker.kill()
+                    statuses[index] = TaskStatus(TaskPhase.FAILED, logs=_logs(handle),
+                                                 reason="the worker died",
+                                                 error=_exit_error(exit_code, ctx.node_id, worker.pid))
+                    return statuses
+                # each item's log is its chunk's (each item's part starts with a line naming it)
+                statuses[index] = _status(reply, handle, ctx.node_id)
+            pool.release(worker)
+            pool.trim(self._idle_per_pool)
+            return statuses
+        except BaseException:
+            if worker is not None:
+                worker.kill()  # cut short (cancelled, or the pipe broke): its later replies are unread
+            raise
+        finally:
+            if worker is not None:
+                self._running.pop(chunk_id, None)
+            self.budget.release(cpus)
+
     async def start(self, ctx: TaskContext) -> Handle:
         home = self._settings_home()
-        storage_root = self._storage_root
-        if ctx.transfer.store is not None:
-            storage_root = ctx.transfer.store.root
-        bundle = None
-        if ctx.template.code is not None and ctx.template.code.bundle_uri:
-            if ctx.transfer.store is None:
-                raise RuntimeError(f"task {ctx.task_name}: its code bundle {ctx.template.code.bundle_uri} "
-                                   "cannot be fetched without a blob store")
-            from wingspan.core.bundles import BundleLimits, fetch_bundle
-            from wingspan.core.config import Settings
-
-            if self._bundle_limits is None:  # this process's settings (environment, config file)
-                self._bundle_limits = BundleLimits.from_settings(Settings.load())
-            bundle = await fetch_bundle(ctx.transfer.store, ctx.template.code.bundle_uri, home / "bundles",
-                                        self._bundle_limits)
+        bundle = await self._bundle(ctx)
         # an eager body waits on its children most of its life: were it to hold CPUs, nested
         # eager bodies could hold them all while the tasks they wait for wait for a CPU
         cpus = 0.0 if ctx.template.type == "eager" else self.budget.clip(self.cpus_of(ctx.template))
         await self.budget.acquire(cpus)
         try:
-            # the worker opens the store the engine uses, whatever this process's settings say
-            env = ctx.transfer.store.environment() if ctx.transfer.store is not None else {}
-            pool = self._pool(ctx.template, storage_root, bundle, env)
+            pool = self._pool_for(ctx, bundle)
             worker = await pool.acquire()
             attempt_id = uuid.uuid4().hex
             folder = ctx.work_dir or home / "logs" / _safe(ctx.execution_id)

@@ -105,6 +105,25 @@ class Worker:
         return reply
 
     def _run(self, request: dict[str, Any]) -> dict[str, Any]:
+        return self.loop.run_until_complete(self._attempt(request))
+
+    async def run_chunk(self, request: dict[str, Any], send: Callable[[bytes], None]) -> bool:
+        """A map's items, one after another, each answered (``send``) as it ends, the engine
+        timing each; not journaled: a chunk has no handle to follow. In one turn of the loop, so
+        the items share its worker thread (a loop run per item started a thread per item).
+        False when the engine is gone."""
+        common = {k: v for k, v in request.items() if k != "chunk"}
+        for index, item in enumerate(request["chunk"]):
+            # the chunk's items share its log: a line before each says whose part follows
+            print(f"--- {item['node_id']}, attempt {item['attempt']}", flush=True)
+            reply = await self._attempt({**common, **item, "id": f"{request['id']}/{index}"})
+            try:
+                send(pickle.dumps(reply))
+            except OSError:
+                return False
+        return True
+
+    async def _attempt(self, request: dict[str, Any]) -> dict[str, Any]:
         from wingspan.core.engine.attempt_io import attempt_store
         from wingspan.core.engine.context import ExecutionContext
         from wingspan.core.engine.failures import error_from_exception
@@ -127,25 +146,20 @@ class Worker:
             literals = codec.decode(LiteralMap, request["inputs"])
             context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"],
                                        self.store(), request["prefix"])
-
-            async def attempt() -> dict[str, Any]:
-                try:
-                    if request.get("eager"):
-                        done = await self._eager(runner, literals, transfer, context)
-                        return {"id": request["id"], "ok": True, "outputs": codec.encode(done),
-                                "logs": reports}
-                    done = await run_attempt_from_literals(runner, literals, transfer, context,
-                                                           dynamic=bool(request.get("dynamic")))
-                finally:
-                    if context.report:
-                        saved = await save_report(context, attempt_store(context.store))
-                        reports.extend([saved] if saved is not None else [])
-                if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
-                    return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
-                            "dynamic": codec.encode(done), "logs": reports}
-                return {"id": request["id"], "ok": True, "outputs": codec.encode(done), "logs": reports}
-
-            return self.loop.run_until_complete(attempt())
+            try:
+                if request.get("eager"):
+                    done = await self._eager(runner, literals, transfer, context)
+                    return {"id": request["id"], "ok": True, "outputs": codec.encode(done), "logs": reports}
+                done = await run_attempt_from_literals(runner, literals, transfer, context,
+                                                       dynamic=bool(request.get("dynamic")))
+            finally:
+                if context.report:
+                    saved = await save_report(context, attempt_store(context.store))
+                    reports.extend([saved] if saved is not None else [])
+            if isinstance(done, DynamicJobSpec):  # the body built a graph the engine then runs
+                return {"id": request["id"], "ok": True, "outputs": codec.encode(LiteralMap({})),
+                        "dynamic": codec.encode(done), "logs": reports}
+            return {"id": request["id"], "ok": True, "outputs": codec.encode(done), "logs": reports}
         except Exception as exc:
             error = error_from_exception(exc, node_id)
             # into the attempt's log (fd 2 is its file here): a retried attempt's failure is read
@@ -158,7 +172,6 @@ class Worker:
             return {"id": request["id"], "ok": False, "exception": raised, "logs": reports,
                     "error": {"code": error.code, "message": error.message, "kind": int(error.kind),
                               "retryable": error.retryable}}
-
 
     async def _eager(self, runner: Any, literals: Any, transfer: Any, context: Any) -> Any:
         """An eager body's attempt: the tasks it awaits go to the engine over the pipes."""
@@ -271,6 +284,11 @@ def main(argv: list[str] | None = None, prepare: Callable[[str], None] = _nothin
         if folder not in folders:
             Path(folder).mkdir(parents=True, exist_ok=True)
             folders.add(folder)
+        if "chunk" in request:
+            chunk = worker.run_chunk(request, replies.send_bytes)
+            if not _redirected(request["log"], worker.loop.run_until_complete, chunk):
+                return  # the engine that sent it stopped: its chunk is not followed
+            continue
         reply = pickle.dumps(_redirected(request["log"], worker.run, request))
         journal.write(len(reply).to_bytes(4, "big") + reply)  # one write: appended whole
         try:

@@ -26,14 +26,16 @@ from wingspan.core.config import Settings
 from wingspan.core.errors import LeaseLostError
 from wingspan.core.model import codec
 from wingspan.core.model.events import Event, NodeExecutionEvent, WorkflowExecutionEvent
-from wingspan.core.model.execution import WorkflowPhase
-from wingspan.core.model.interface import ExecutionId
+from wingspan.core.model.execution import NodePhase, WorkflowPhase
+from wingspan.core.model.interface import ExecutionId, NodeExecutionId
+from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
-from wingspan.server.db.models import ExecutionRow
+from wingspan.server.db.models import ExecutionRow, NodeExecutionRow
 from wingspan.server.engine.worker import EngineWorker, server_registry
 from wingspan.server.services.admin import AdminService
+from wingspan.server.services.events import ItemEvent
 
 pytestmark = [pytest.mark.slow]
 
@@ -184,3 +186,28 @@ async def test_a_heartbeat_that_finds_the_lease_taken_detaches_the_run(
     taken = await row(admin, "taken")
     assert taken.owner == "replica-b"  # left as replica-b holds it
     del execution_id
+
+
+async def test_a_chunks_item_results_are_refused_to_a_replica_without_the_lease(admin: AdminService) -> None:
+    """What a map's chunk ended with (its items' folded node events, written together) is fenced
+    like any event: a replica that lost the lease leaves no item row."""
+    execution_id = await create(admin, "fenced-chunk")
+
+    def items(owner: str, first: int) -> list[Event]:
+        return [ItemEvent("node", NodeExecutionEvent(
+            id=NodeExecutionId(execution_id, f"n0/{index}"), producer_id=owner, phase=NodePhase.SUCCEEDED,
+            occurred_at=now(), parent_node_id="n0", outputs=LiteralMap({"o0": Literal("integer", index)}),
+            sequence=first + index)) for index in range(3)]
+
+    async def item_rows() -> list[str]:
+        async with admin.db.read() as session:
+            found = await session.execute(select(NodeExecutionRow.node_id).where(
+                col(NodeExecutionRow.parent_node_id) == "n0"))
+            return sorted(found.scalars())
+
+    await set_lease(admin, "fenced-chunk", "replica-b", 60)
+    with pytest.raises(LeaseLostError, match="replica-a"):
+        await admin.events.ingest(execution_id, items("replica-a", 1), owner="replica-a")
+    assert await item_rows() == []
+    await admin.events.ingest(execution_id, items("replica-b", 1), owner="replica-b")
+    assert await item_rows() == ["n0/0", "n0/1", "n0/2"]

@@ -1,7 +1,10 @@
-"""A map's items through `wingspan serve`: their events are folded into their node and task
-rows (no event row per item: a map of 100,000 items must not store 600,000 events), yet an
-item's state is all there: its phase, outputs, attempts and error read as before, and a server
-killed mid-map resumes without running again an item whose success was recorded."""
+"""A map's items through `wingspan serve`: they run in chunks (many items per worker round
+trip), their events are folded into their node and task rows (no event row per item: a map of
+100,000 items must not store 600,000 events), yet an item's state is all there: its phase,
+outputs, attempts and error; a server killed mid-map resumes without running again an item
+whose success was recorded, and the attempts of a chunk it cut short end as interrupted and
+are retried under new numbers (never run again silently); outputs holding None (items that
+failed under min_success_ratio) are stored."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import os
 import signal
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import anyio
 import anyio.to_thread
@@ -65,6 +69,11 @@ def flaky(x: int) -> int:
 @workflow
 def partly(xs: list[int]) -> list[int]:
     return map_task(flaky)(x=xs)
+
+
+@workflow
+def half(xs: list[int]) -> list[int | None]:
+    return map_task(flaky, min_success_ratio=0.5)(x=xs)
 '''
 
 
@@ -108,7 +117,7 @@ def folders(tmp_path: Path, module: str) -> tuple[Path, Path, Path, dict[str, st
     return home, counts, code, {"WINGSPAN_HOME": str(home), "MAP_COUNTS": str(counts)}
 
 
-async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_finished_item(
+async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_finished_chunk(
     tmp_path: Path,
 ) -> None:
     home, counts, code, env = folders(tmp_path, "mapflow")
@@ -116,54 +125,68 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
     async with wingspan_serve(env=env) as (server, _, host, port):
         remote = Remote(endpoint=f"{host}:{port}")
         await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+        # two lanes of 8 items: chunks 0-3 and 4-7; item 4 is held, so 5-7 wait behind it
         execution = await anyio.to_thread.run_sync(
             lambda: remote.execute("mapflow.wide", {"xs": list(range(8)), "held_from": 4}))
         name = execution.name
 
-        def four_done_two_held() -> bool:
+        def first_chunk_done_second_held() -> bool:
             phases = item_phases(home)
-            done = [f"n0/{i}" for i in range(4)]
-            held = [f"n0/{i}" for i in range(4, 6)]
-            return (all(phases.get(n) == succeeded for n in done)
-                    and all(phases.get(n) == running for n in held)
-                    and len(rows(home, "SELECT 1 FROM task_executions WHERE node_id IN ('n0/4', 'n0/5') "
-                                       "AND plugin_handle IS NOT NULL")) == 2)
+            return all(phases.get(f"n0/{i}") == succeeded for i in range(4)) and runs(counts, "item-4") == 1
 
-        await until(four_done_two_held, "items 0-3 to succeed, 4 and 5 to run")
+        await until(first_chunk_done_second_held, "items 0-3 to succeed, item 4 to run")
         os.kill(server.process.pid, signal.SIGKILL)
         await server.process.wait()
 
     # the items' state is in their rows; none of their events is an event row
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
     assert (2,) in rows(home, "SELECT phase FROM events WHERE node_id = 'n0'")  # the map's own RUNNING
+    # the held chunk's items: recorded as started, nothing more
+    assert item_phases(home) == {**{f"n0/{i}": succeeded for i in range(4)},
+                                 **{f"n0/{i}": running for i in range(4, 8)}}
     async with wingspan_serve(env=env) as (server, _, host, port):
         remote = Remote(endpoint=f"{host}:{port}")
         (counts / "release").write_text("")
         finished = await anyio.to_thread.run_sync(lambda: remote.execution(name).wait(timeout=120))
         assert finished.outputs == {"o0": [x * 2 for x in range(8)]}, finished.error
         items = await items_read(f"{host}:{port}", name)
-    # items that succeeded before the kill ran once; the two running were followed, not rerun
-    assert [runs(counts, f"item-{x}") for x in range(8)] == [1] * 8
-    assert items == {f"n0/{x}": ("SUCCEEDED", ["SUCCEEDED"], "") for x in range(8)}
+    # the finished chunk's items ran once; the chunk cut short: its attempts, recorded as started,
+    # ended interrupted and were retried (item 4 ran again, the items it never reached once)
+    assert [runs(counts, f"item-{x}") for x in range(8)] == [1, 1, 1, 1, 2, 1, 1, 1]
+    retried = ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
+    assert items == {**{f"n0/{x}": ("SUCCEEDED", ["SUCCEEDED"], "") for x in range(4)},
+                     **{f"n0/{x}": retried for x in range(4, 8)}}
     assert len(item_phases(home)) == 8
-    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(8,)]
+    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(12,)]
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
+
+
+async def run_to_end(endpoint: str, code: Path, flow: str, inputs: dict[str, Any]) -> tuple[str, Any]:
+    """Registers ``code`` and runs ``flow`` to its end: the execution's name, and how it ended."""
+    remote = Remote(endpoint=endpoint)
+    await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
+    execution = await anyio.to_thread.run_sync(lambda: remote.execute(flow, inputs))
+    return execution.name, await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
 
 
 async def test_an_items_failure_and_retries_read_from_its_rows(tmp_path: Path) -> None:
     home, counts, code, env = folders(tmp_path, "mapretryflow")
     async with wingspan_serve(env=env) as (_, _, host, port):
-        remote = Remote(endpoint=f"{host}:{port}")
-        await anyio.to_thread.run_sync(lambda: remote.register(code, project="default", domain="development"))
-        execution = await anyio.to_thread.run_sync(
-            lambda: remote.execute("mapretryflow.partly", {"xs": [0, 1, 2, 3]}))
-        finished = await anyio.to_thread.run_sync(lambda: execution.wait(timeout=120))
+        name, finished = await run_to_end(f"{host}:{port}", code, "mapretryflow.partly", {"xs": [0, 1, 2, 3]})
         assert finished.phase.name == "FAILED"
         assert "1 of 4 items failed" in str(finished.error) and "item 3" in str(finished.error)
-        items = await items_read(f"{host}:{port}", execution.name)
+        items = await items_read(f"{host}:{port}", name)
     assert items["n0/0"] == items["n0/2"] == ("SUCCEEDED", ["SUCCEEDED"], "")
     assert items["n0/1"] == ("SUCCEEDED", ["RETRYABLE_FAILURE", "SUCCEEDED"], "")
     phase, attempts, error = items["n0/3"]
     assert (phase, attempts) == ("FAILED", ["FAILED"]) and "item 3 always fails" in error
     assert runs(counts, "flaky-1") == 2
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
+
+
+async def test_a_maps_outputs_holding_none_are_stored(tmp_path: Path) -> None:
+    _, _, code, env = folders(tmp_path, "maphalfflow")
+    async with wingspan_serve(env=env) as (_, _, host, port):
+        _, finished = await run_to_end(f"{host}:{port}", code, "maphalfflow.half", {"xs": [0, 1, 2, 3]})
+        assert finished.phase.name == "SUCCEEDED", finished.error
+        assert finished.outputs == {"o0": [0, 1, 2, None]}

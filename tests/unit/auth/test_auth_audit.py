@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 
 from tests.unit.api.transports import HttpClient
@@ -13,9 +14,11 @@ from tests.unit.auth.test_auth_served import clients, refused, token_of
 from wingspan.core.config import Settings
 from wingspan.protos import v1
 from wingspan.server.api.methods import methods
-from wingspan.server.auth.audit import CHANGES
+from wingspan.server.auth.audit import CHANGES, AuditLog, AuditQuery
 from wingspan.server.auth.policy import NEEDS
 from wingspan.server.auth.roles import Role
+from wingspan.server.db.engine import Database
+from wingspan.server.db.migrate import migrate
 from wingspan.server.serve import ApiServer
 
 
@@ -122,3 +125,23 @@ async def test_an_audit_listing_out_of_bounds_is_refused_before_it_runs(secured:
                 assert why in message, message
         finally:
             await client.aclose()
+
+
+async def test_calls_ending_together_are_recorded_in_shared_transactions(tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'audit.sqlite'}")
+    try:
+        await migrate(db)
+        audit = AuditLog(db)
+        writes: list[str] = []
+        db.on_transaction = lambda access, _held: writes.append(access) if access == "write" else None
+        async with anyio.create_task_group() as group:
+            for index in range(20):
+                group.start_soon(audit.record, f"user{index}", "CreateExecution",
+                                 ("default", "development", f"run{index}", ""), "OK")
+        # each call returned once its event was stored, and they shared a transaction or two
+        page = await audit.events(AuditQuery(limit=100))
+        assert sorted(e.name for e in page.events) == sorted(f"run{index}" for index in range(20))
+        assert {(e.principal, e.name) for e in page.events} == {(f"user{i}", f"run{i}") for i in range(20)}
+        assert 1 <= len(writes) <= 2, writes
+    finally:
+        await db.dispose()

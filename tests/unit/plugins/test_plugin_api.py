@@ -17,7 +17,7 @@ PINNED = [
     "TERMINAL", "BlobStore", "CloudEvent", "ConfigError", "DeliveryError", "ErrorKind", "EventSink",
     "ExecutionError", "Handle",
     "ImageBuilder", "ImageSpec", "InProcessTarget", "Literal", "LiteralMap", "LocalProcessTarget",
-    "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs", "Settings",
+    "NonRetryableError", "Notice", "Notifier", "PluginTable", "ReadsLogs", "RunsChunks", "Settings",
     "TaskContext", "TaskEnvironment", "TaskLog", "TaskPhase", "TaskPlugin", "TaskStatus", "TaskTemplate",
     "TransferContext",
     "TypeTransformer", "UserError", "ValueMismatch", "WingspanError", "hookimpl", "load_for_bodies",

@@ -14,6 +14,7 @@ from wingspan.core.model.tasks import TaskMetadata, TaskTemplate
 from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
 from wingspan.core.plugins.executor import PluginExecutor
 from wingspan.core.plugins.inprocess_target import InProcessTarget
+from wingspan.core.plugins.localproc.target import LocalProcessTarget
 from wingspan.core.plugins.registry import TaskPluginRegistry, parse_targets
 
 
@@ -76,3 +77,15 @@ def test_the_sdk_records_a_tasks_target_and_checks_its_type() -> None:
         @task(target=3)
         def misplaced(x: int) -> int:
             return x
+
+
+def test_a_maps_items_go_in_chunks_only_to_a_target_that_runs_them() -> None:
+    @task
+    def item(x: int) -> int:
+        return x
+
+    runner = item.task_runner()
+    assert not executor("python=pods").runs_chunks(runner)  # an attempt per item, as before
+    assert not executor("python=in-process").runs_chunks(runner)  # called directly by the engine
+    local = TaskPluginRegistry([LocalProcessTarget()], parse_targets("python=local-process"))
+    assert PluginExecutor(local).runs_chunks(runner)

@@ -111,6 +111,26 @@ async def test_execute_by_name_takes_the_latest_version_from_its_listing(remote:
     assert "get_workflow" not in methods and methods.count("list_workflows") == 1, methods
 
 
+async def test_execute_reads_the_new_execution_from_the_creates_answer(remote: AsyncRemote,
+                                                                        project: Path) -> None:
+    # a GetExecution after each create cost the server a third of the gets of a started-and-waited
+    # execution
+    await remote.register(project)
+    methods: list[str] = []
+    call = remote.transport.call
+
+    async def recorded(method: str, request: Any, what: str) -> Any:
+        methods.append(method)
+        return await call(method, request, what)
+
+    remote.transport.call = recorded  # type: ignore[method-assign]
+    execution = await remote.execute("remote_chain.chain", {"x": 5}, name="from-answer")
+    assert methods[-1] == "create_execution" and "get_execution" not in methods, methods
+    assert execution.name == "from-answer" and execution.entity.startswith("remote_chain.chain:")
+    assert execution.phase == WorkflowPhase.QUEUED and execution.created_at is not None
+    assert not execution.archived and execution.settings == (await remote.execution("from-answer")).settings
+
+
 async def test_inputs_are_checked_against_the_registered_interface(remote: AsyncRemote,
                                                                    project: Path) -> None:
     await remote.register(project)
