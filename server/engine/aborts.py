@@ -73,11 +73,11 @@ class AbortWatcher:
         self._aborted &= set(runs)
         if not runs:
             return
-        async with self.db.read() as session:
-            statement = select(ExecutionRow.id, ExecutionRow.phase, ExecutionRow.reason).where(
-                col(ExecutionRow.id).in_(list(runs))
-            )
-            found = {key: (phase, reason) for key, phase, reason in (await session.execute(statement)).all()}
+        statement = select(ExecutionRow.id, ExecutionRow.phase, ExecutionRow.reason).where(
+            col(ExecutionRow.id).in_(list(runs))
+        )
+        # one statement, no session: no BEGIN and ROLLBACK around a look repeated four times a second
+        found = {key: (phase, reason) for key, phase, reason in await self.db.query(statement)}
         for execution_key, run in runs.items():
             phase, reason = found.get(execution_key, (None, ""))
             if execution_key not in self._aborted and (phase is None or phase in _STOPPING):

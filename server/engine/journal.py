@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from wingspan.core.engine.journal import Journal, RecordedAttempt
@@ -18,7 +20,7 @@ from wingspan.server.db.models import EventRow, NodeExecutionRow, TaskExecutionR
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_TASK
 
-__all__ = ["last_sequence", "load_journal", "recovered_journal"]
+__all__ = ["StoredRun", "journal_of", "last_sequence", "read_stored_run", "recovered_journal"]
 
 _DONE = (int(NodePhase.SUCCEEDED), int(NodePhase.RECOVERED))
 
@@ -28,44 +30,61 @@ async def _outputs(payloads: Payloads, row: NodeExecutionRow) -> dict[str, Any]:
     return dict(codec.decode(LiteralMap, data).literals) if data else {}
 
 
-async def load_journal(db: Database, payloads: Payloads, execution_key: int) -> Journal:
-    """Everything the engine needs to resume execution ``execution_key`` (its row id)."""
+class StoredRun:
+    """What one read found of an execution's earlier runs: its node and attempt rows, when
+    nodes began waiting, and the highest sequence number its events and rows carry."""
+
+    __slots__ = ("last_sequence", "nodes", "tasks", "waits")
+
+    def __init__(self, nodes: list[NodeExecutionRow], tasks: list[TaskExecutionRow],
+                 waits: list[tuple[str, datetime | None]], events_sequence: int) -> None:
+        self.nodes = nodes
+        self.tasks = tasks
+        self.waits = waits
+        # the rows count too: a map item's events are folded into its node and task rows (no
+        # event rows), and a later event numbered below a row's last one would lose to it
+        rows = [row.last_sequence for row in nodes] + [row.last_sequence for row in tasks]
+        self.last_sequence = max([events_sequence, *rows])
+
+
+async def read_stored_run(session: AsyncSession, execution_key: int) -> StoredRun:
+    """Everything the engine needs to resume execution ``execution_key`` (its row id), in one
+    session: what a replica reads once per execution it takes."""
+    highest, first = (await session.execute(
+        select(func.max(EventRow.sequence), func.min(EventRow.id))
+        .where(EventRow.execution_id == execution_key)
+    )).one()
+    events_sequence = int(highest or 0)
+    if first is None:
+        # no event stored yet (a new execution): node and attempt rows are made only by events
+        # applied after the run's first one (its workflow RUNNING, stored as an event row)
+        return StoredRun([], [], [], 0)
+    nodes = list((await session.execute(
+        select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_key))).scalars())
+    tasks = list((await session.execute(
+        select(TaskExecutionRow).where(TaskExecutionRow.execution_id == execution_key))).scalars())
+    waits = [(node_id, at) for node_id, at in (await session.execute(
+        select(EventRow.node_id, col(EventRow.occurred_at))
+        .where(
+            EventRow.execution_id == execution_key,
+            EventRow.kind == "node",
+            EventRow.phase == int(NodePhase.WAITING),
+        )
+        .order_by(col(EventRow.id))
+    )).all()]
+    return StoredRun(nodes, tasks, waits, events_sequence)
+
+
+async def journal_of(payloads: Payloads, stored: StoredRun) -> Journal:
+    """The engine's journal of what ``stored`` holds (stored outputs read from the payloads)."""
     journal = Journal()
-    async with db.read() as session:
-        nodes = list(
-            (
-                await session.execute(
-                    select(NodeExecutionRow).where(NodeExecutionRow.execution_id == execution_key)
-                )
-            ).scalars()
-        )
-        tasks = list(
-            (
-                await session.execute(
-                    select(TaskExecutionRow).where(TaskExecutionRow.execution_id == execution_key)
-                )
-            ).scalars()
-        )
-        waits = list(
-            (
-                await session.execute(
-                    select(EventRow.node_id, col(EventRow.occurred_at))
-                    .where(
-                        EventRow.execution_id == execution_key,
-                        EventRow.kind == "node",
-                        EventRow.phase == int(NodePhase.WAITING),
-                    )
-                    .order_by(col(EventRow.id))
-                )
-            ).all()
-        )
-    for row in nodes:
+    for row in stored.nodes:
         if row.phase in _DONE:
             journal.outputs[row.node_id] = await _outputs(payloads, row)
         dynamic = await payloads.get(row.dynamic_bytes, row.dynamic_uri)
         if dynamic:
             journal.dynamic[row.node_id] = codec.decode(DynamicJobSpec, dynamic)
-    for task in tasks:
+    for task in stored.tasks:
         if TaskPhase(task.phase) in TERMINAL_TASK or task.phase == int(TaskPhase.RETRYABLE_FAILURE):
             journal.attempts[task.node_id] = max(journal.attempts.get(task.node_id, 0), task.attempt + 1)
         else:
@@ -73,7 +92,7 @@ async def load_journal(db: Database, payloads: Payloads, execution_key: int) -> 
             started = task.started_at or task.created_at
             journal.running[task.node_id] = RecordedAttempt(task.attempt, task.plugin, handle,
                                                             utc(started).timestamp() if started else None)
-    for node_id, occurred_at in waits:
+    for node_id, occurred_at in stored.waits:
         if occurred_at is not None:
             journal.waiting_since.setdefault(node_id, occurred_at.timestamp())
     # an attempt superseded by a later one is not running, whatever its last event said

@@ -8,6 +8,7 @@ attempts an earlier run left running are aborted.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ import anyio
 from wingspan.core import tracing
 from wingspan.core.engine import AttemptRequest, EventSink, RetryPolicy, WorkflowRun
 from wingspan.core.engine.caching import TaskCache
+from wingspan.core.engine.journal import Journal, RecordedAttempt
 from wingspan.core.errors import ConfigError
 from wingspan.core.model import codec
 from wingspan.core.model.execution import WorkflowPhase
@@ -31,7 +33,7 @@ from wingspan.server.db.wakeups import Doorbell
 from wingspan.server.engine.aborts import abort_left_running
 from wingspan.server.engine.catalog import ServerCatalog
 from wingspan.server.engine.closures import called_launch_plans, execution_closure
-from wingspan.server.engine.journal import last_sequence, load_journal, recovered_journal
+from wingspan.server.engine.journal import StoredRun, journal_of, read_stored_run, recovered_journal
 from wingspan.server.engine.leases import RUNNABLE
 from wingspan.server.engine.resolver import RegisteredResolver
 from wingspan.server.engine.signals import DatabaseSignals
@@ -39,7 +41,6 @@ from wingspan.server.engine.sink import DatabaseSink, EventWriter
 from wingspan.server.metrics import EngineMetrics, MeteredSink
 
 if TYPE_CHECKING:
-    from wingspan.core.engine.journal import Journal
     from wingspan.core.plugins import TaskPluginRegistry
     from wingspan.server.services.admin import AdminService
 
@@ -70,11 +71,16 @@ class ClaimedExecution:
 
 
 class _AttemptRecorder:
-    """Stores an attempt's start before it happens and its handle right after."""
+    """Stores an attempt's start before it happens (waited for: a crash then leaves a trace) and
+    its handle right after (not waited for: it goes with the next write; an attempt whose
+    handle could not be stored is aborted, see :mod:`~wingspan.server.engine.sink`)."""
 
-    def __init__(self, sink: DatabaseSink, metered: MeteredSink | None) -> None:
+    def __init__(self, sink: DatabaseSink, metered: MeteredSink | None, registry: TaskPluginRegistry,
+                 retry: RetryPolicy) -> None:
         self.sink = sink
         self.metered = metered
+        self.registry = registry
+        self.retry = retry
 
     async def before_start(self, request: AttemptRequest) -> None:
         await self.sink.flush()
@@ -82,11 +88,14 @@ class _AttemptRecorder:
     async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
         self.sink.record_attempt_handle(
             request.node_id, request.attempt, request.runner.template.id, plugin, handle,
-            map_item=request.map_item,
+            map_item=request.map_item, abort=functools.partial(self._abort, request, plugin, handle),
         )
         if self.metered is not None:
             self.metered.attempt_started(request.node_id, request.attempt, plugin)
-        await self.sink.flush()
+
+    async def _abort(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
+        journal = Journal(running={request.node_id: RecordedAttempt(request.attempt, plugin, handle, None)})
+        await abort_left_running(self.registry, journal, request.execution_id, retry=self.retry)
 
 
 class ExecutionDriver:
@@ -121,10 +130,11 @@ class ExecutionDriver:
     async def drive(self, claimed: ClaimedExecution, *, on_lease_lost: Callable[[], None]) -> None:
         """Runs the execution to its end (returns at once when it has nothing left to run)."""
         admin = self.admin
-        async with admin.db.read() as session:
+        async with admin.db.read() as session:  # one read: the row and what earlier runs stored
             row = await session.get(ExecutionRow, claimed.key)
-        if row is None or row.phase not in RUNNABLE:
-            return
+            if row is None or row.phase not in RUNNABLE:
+                return
+            stored = await read_stored_run(session, claimed.key)
         if self.metrics is not None and row.phase == int(WorkflowPhase.QUEUED):
             self.metrics.claimed(utc(row.created_at))
         sink = claimed.sink = DatabaseSink(
@@ -133,7 +143,7 @@ class ExecutionDriver:
             row.domain,
             row.name,
             producer=self.replica_id,
-            first_sequence=await last_sequence(admin.db, claimed.key),
+            first_sequence=stored.last_sequence,
             owner=self.replica_id,
             on_lease_lost=on_lease_lost,
         )
@@ -143,30 +153,31 @@ class ExecutionDriver:
             try:
                 with tracing.log_fields(execution_id=execution_id):
                     if row.phase == int(WorkflowPhase.ABORTING):
-                        await self._end_aborted(row, sink)
+                        await self._end_aborted(row, stored, sink)
                     else:
-                        await self._run(row, sink, claimed)
+                        await self._run(row, stored, sink, claimed)
             finally:
                 await sink.aclose()
 
-    async def _end_aborted(self, row: ExecutionRow, sink: DatabaseSink) -> None:
+    async def _end_aborted(self, row: ExecutionRow, stored: StoredRun, sink: DatabaseSink) -> None:
         """Terminated while nobody ran it: stops what an earlier run left running, ends it."""
         execution_id = f"{row.project}/{row.domain}/{row.name}"
-        journal = await load_journal(self.admin.db, self.admin.payloads, key(row))
+        journal = await journal_of(self.admin.payloads, stored)
         await abort_left_running(self.registry, journal, execution_id, retry=self.retry)
         empty = CompiledWorkflowClosure()
         run = WorkflowRun(empty, {}, RegisteredResolver(empty, {}), execution_id=execution_id, sink=sink)
         run.state.workflow(WorkflowPhase.ABORTED, reason=row.reason or "terminated")
         await sink.flush()
 
-    async def _run(self, row: ExecutionRow, sink: DatabaseSink, claimed: ClaimedExecution) -> None:
+    async def _run(self, row: ExecutionRow, stored: StoredRun, sink: DatabaseSink,
+                   claimed: ClaimedExecution) -> None:
         admin = self.admin
         spec = codec.decode(ExecutionSpec, row.spec_bytes)
         # the resolved settings give each task the defaults and caps it does not set itself
         closure = apply_to_tasks(await execution_closure(admin.entities, row), spec.settings)
         inputs_data = await admin.payloads.get(row.inputs_bytes, row.inputs_uri)
         inputs = dict(codec.decode(LiteralMap, inputs_data).literals) if inputs_data else {}
-        journal = await self._journal(row, spec)
+        journal = await self._journal(stored, spec)
         run_sink: EventSink = sink
         if self.metrics is not None:
             run_sink = claimed.metered = MeteredSink(sink, self.metrics)
@@ -175,7 +186,7 @@ class ExecutionDriver:
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir,
-            hooks=_AttemptRecorder(sink, claimed.metered), settings=spec.settings
+            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry), settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.entities, closure, executor.run)
@@ -199,11 +210,11 @@ class ExecutionDriver:
             await claimed.run.run()
             await sink.flush()
 
-    async def _journal(self, row: ExecutionRow, spec: ExecutionSpec) -> Journal:
+    async def _journal(self, stored: StoredRun, spec: ExecutionSpec) -> Journal:
         """What the database recorded of the execution; for a recovery, with the outputs of
         the original execution's nodes that succeeded."""
         admin = self.admin
-        journal = await load_journal(admin.db, admin.payloads, key(row))
+        journal = await journal_of(admin.payloads, stored)
         metadata = spec.metadata
         if (
             metadata is None

@@ -33,17 +33,11 @@ from wingspan.core.model import codec
 from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionEvent, WorkflowExecutionEvent
 from wingspan.core.model.interface import ExecutionId, Identifier
 from wingspan.server.db.engine import Database, now, utc
-from wingspan.server.db.models import (
-    EventOutboxRow,
-    EventRow,
-    ExecutionRow,
-    NodeExecutionRow,
-    TaskExecutionRow,
-    key,
-)
+from wingspan.server.db.models import EventOutboxRow, EventRow, ExecutionRow, key
 from wingspan.server.db.queries import execution_key, execution_row
 from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
+from wingspan.server.services.event_rows import StagedRow, StagedRows
 from wingspan.server.services.identifiers import check_execution_id, digest
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import is_terminal, moves_forward
@@ -70,9 +64,10 @@ _EVENTS_BETWEEN_YIELDS = 256
 
 class _Lookups:
     """What a transaction of event batches looked up at once, by execution row id: the event keys
-    already stored (with their digests) and the rows of the nodes and attempts the events name."""
+    already stored (with their digests) and the rows of the nodes and attempts the events name
+    (staged: written when all the batches are applied)."""
 
-    __slots__ = ("known", "new_events", "nodes", "outbox", "tasks")
+    __slots__ = ("known", "new_events", "outbox", "rows")
 
     def __init__(self) -> None:
         # the batches' new event rows, inserted together by one statement once all are applied
@@ -80,8 +75,16 @@ class _Lookups:
         # their CloudEvents for the outward stream's outbox, likewise
         self.outbox: list[dict[str, Any]] = []
         self.known: dict[tuple[int, str], str] = {}
-        self.nodes: dict[tuple[int, str], NodeExecutionRow] = {}
-        self.tasks: dict[tuple[int, str, int], TaskExecutionRow] = {}
+        self.rows = StagedRows()
+
+    async def write(self, session: AsyncSession) -> None:
+        """Writes what the applied events changed and stored: the rows of their nodes and
+        attempts, the new event rows and their outbox entries."""
+        await self.rows.write(session)
+        if self.new_events:  # in the order applied: a watcher reads them by row id
+            await session.execute(insert(EventRow), self.new_events)
+        if self.outbox:  # in the same order: the publisher sends them by row id
+            await session.execute(insert(EventOutboxRow), self.outbox)
 
 
 class EventService:
@@ -140,8 +143,8 @@ class EventService:
         assert event.value is not None
         sequence = int(event.value.sequence)
         event_key = f"s{sequence}" if sequence else f"d{digest(data)}"
-        lookups: _Lookups | None = session.info.get(_LOOKUPS)
-        if lookups is not None and sequence:  # a batch: its numbered keys were looked up at once
+        lookups: _Lookups = session.info[_LOOKUPS]
+        if sequence:  # numbered keys were looked up at once, before the events were applied
             found = lookups.known.get((key(execution), event_key))
         else:
             found = (
@@ -159,8 +162,7 @@ class EventService:
                 f"execution {execution.name}: event sequence {sequence} was already recorded with other "
                 "content; each event needs its own sequence number"
             )
-        if lookups is not None:
-            lookups.known[(key(execution), event_key)] = event_digest
+        lookups.known[(key(execution), event_key)] = event_digest
         inline, uri = await self.payloads.put(
             data,
             "executions",
@@ -176,13 +178,8 @@ class EventService:
             "occurred_at": event.value.occurred_at, "recorded_at": now(), "data_bytes": inline,
             "data_uri": uri,
         }
-        outbox = self.outbox.rows(execution, event_key, event, node_id, attempt)
-        if lookups is not None:
-            lookups.new_events.append(row)
-            lookups.outbox += outbox
-        else:
-            session.add(EventRow(**row))
-            session.add_all(EventOutboxRow(**each) for each in outbox)
+        lookups.new_events.append(row)
+        lookups.outbox += self.outbox.rows(execution, event_key, event, node_id, attempt)
         return True
 
     async def _payload(self, execution: ExecutionRow, value: object, *parts: str) -> tuple[bytes | None, str]:
@@ -244,7 +241,12 @@ class EventService:
         async with self.db.write() as session:
             execution = await self._lock_execution(session, execution_id)
             self._check_lease(execution, sender)
-            recorded = await self._apply(session, execution, event)
+            lookups = session.info[_LOOKUPS] = await _look_up(session, [(execution, [event])])
+            try:
+                recorded = await self._apply(session, execution, event)
+                await lookups.write(session)
+            finally:
+                session.info.pop(_LOOKUPS, None)
             if recorded:
                 await announce(session, EVENTS, key(execution))
         if recorded:
@@ -302,10 +304,8 @@ class EventService:
                                 # a big map's first batch is tens of thousands of events of pure
                                 # CPU: let the API and the engine's other runs answer meanwhile
                                 await anyio.lowlevel.checkpoint()
-                if lookups.new_events:  # in the order applied: a watcher reads them by row id
-                    await session.execute(insert(EventRow), lookups.new_events)
-                    if lookups.outbox:  # in the same order: the publisher sends them by row id
-                        await session.execute(insert(EventOutboxRow), lookups.outbox)
+                await lookups.write(session)
+                if lookups.new_events:
                     # followers in other processes (an API replica's watchers) read again at once
                     await announce(session, EVENTS, _keys_payload(execution for execution, _ in applied))
             finally:
@@ -343,7 +343,7 @@ class EventService:
         if not await self._record(session, execution, Event("node", event), node_id, folded=folded):
             return False
         at = event.occurred_at or now()
-        row = await _node_row(session, execution, node_id, at)
+        row = _node_row(session, execution, node_id, at)
         # facts about the node are kept from whichever event brings them
         row.parent_node_id = row.parent_node_id or event.parent_node_id
         row.spec_node_id = row.spec_node_id or event.spec_node_id
@@ -372,37 +372,14 @@ class EventService:
         if not await self._record(session, execution, Event("task", event), node_id, attempt, folded):
             return False
         at = event.occurred_at or now()
-        await _node_row(session, execution, node_id, at)
-        lookups: _Lookups | None = session.info.get(_LOOKUPS)
-        if lookups is not None:
-            row = lookups.tasks.get((key(execution), node_id, attempt))
-        else:
-            row = (
-                await session.execute(
-                    select(TaskExecutionRow).where(
-                        TaskExecutionRow.execution_id == execution.id,
-                        TaskExecutionRow.node_id == node_id,
-                        TaskExecutionRow.attempt == attempt,
-                    )
-                )
-            ).scalar_one_or_none()
+        _node_row(session, execution, node_id, at)
+        rows: StagedRows = session.info[_LOOKUPS].rows
+        row = rows.tasks.get((key(execution), node_id, attempt))
         if row is None:
             task_id = task_execution.task_id or Identifier()
-            row = TaskExecutionRow(
-                execution_id=key(execution),
-                node_id=node_id,
-                attempt=attempt,
-                task_project=task_id.project,
-                task_domain=task_id.domain,
-                task_name=task_id.name,
-                task_version=task_id.version,
-                phase=0,
-                created_at=at,
-                updated_at=at,
-            )
-            session.add(row)
-            if lookups is not None:
-                lookups.tasks[(key(execution), node_id, attempt)] = row
+            row = rows.new_task(key(execution), node_id, attempt, at, task_project=task_id.project,
+                                task_domain=task_id.domain, task_name=task_id.name,
+                                task_version=task_id.version)
         # log links accumulate, whatever the order: a late event may bring one more
         logs = {name: uri for name, uri in json.loads(row.logs)}
         for log in event.logs:
@@ -575,14 +552,7 @@ async def _look_up(
         lookups.known.update({(row[0], row[1]): row[2] for row in found.all()})
     node_ids = sorted({_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")})
     for chunk in _chunks(node_ids):
-        for node in (await session.execute(select(NodeExecutionRow).where(
-                col(NodeExecutionRow.execution_id).in_(executions),
-                col(NodeExecutionRow.node_id).in_(chunk)))).scalars():
-            lookups.nodes[(node.execution_id, node.node_id)] = node
-        for task in (await session.execute(select(TaskExecutionRow).where(
-                col(TaskExecutionRow.execution_id).in_(executions),
-                col(TaskExecutionRow.node_id).in_(chunk)))).scalars():
-            lookups.tasks[(task.execution_id, task.node_id, task.attempt)] = task
+        await lookups.rows.read(session, executions, chunk)
     return lookups
 
 
@@ -639,31 +609,12 @@ def _sender(what: str, field: str, sender: str) -> str:
     return sender
 
 
-async def _node_row(
-    session: AsyncSession, execution: ExecutionRow, node_id: str, at: datetime
-) -> NodeExecutionRow:
-    lookups: _Lookups | None = session.info.get(_LOOKUPS)
-    if lookups is not None:
-        row = lookups.nodes.get((key(execution), node_id))
-    else:
-        row = (
-            await session.execute(
-                select(NodeExecutionRow).where(
-                    NodeExecutionRow.execution_id == execution.id, NodeExecutionRow.node_id == node_id
-                )
-            )
-        ).scalar_one_or_none()
-    if row is None:
-        # a task event may arrive before its node's first event
-        row = NodeExecutionRow(
-            execution_id=key(execution), node_id=node_id, phase=0, created_at=at, updated_at=at
-        )
-        session.add(row)
-        if lookups is not None:
-            lookups.nodes[(key(execution), node_id)] = row
-        else:
-            await session.flush()
-    return row
+def _node_row(session: AsyncSession, execution: ExecutionRow, node_id: str, at: datetime) -> StagedRow:
+    """The node's row, staged in the transaction's lookups (made if the node has none yet: a
+    task event may arrive before its node's first event)."""
+    rows: StagedRows = session.info[_LOOKUPS].rows
+    row = rows.nodes.get((key(execution), node_id))
+    return row if row is not None else rows.new_node(key(execution), node_id, at)
 
 
 def _prefix(execution: ExecutionRow) -> tuple[str, ...]:

@@ -27,10 +27,10 @@ from tests.integration.services.builders import (
 )
 from wingspan.core.engine import Event
 from wingspan.core.errors import LeaseLostError
-from wingspan.core.model.execution import NodePhase, WorkflowPhase
+from wingspan.core.model.execution import NodePhase, TaskPhase, WorkflowPhase
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs
-from wingspan.server.engine.sink import DatabaseSink, EventWriter
+from wingspan.server.engine.sink import SETTLE_TURNS, DatabaseSink, EventWriter
 from wingspan.server.services.admin import AdminService
 
 RUNNING = int(WorkflowPhase.RUNNING)
@@ -131,6 +131,104 @@ async def test_an_execution_the_database_refuses_is_told_and_the_others_are_stor
         group.cancel_scope.cancel()
     assert lost == []
     assert [await phase_of(admin, name) for name in "abc"] == [RUNNING, RUNNING, int(WorkflowPhase.QUEUED)]
+
+
+async def test_events_recorded_a_few_loop_turns_apart_share_a_transaction(admin: AdminService) -> None:
+    # what the runs woken by one commit record next arrives over a few turns of the loop: the
+    # writer waits those turns (not time) before it takes, so one transaction stores it all
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    for name in "ab":
+        await create(admin, name, "replica-a")
+    writer = EventWriter(admin.events)
+    sinks = {name: DatabaseSink(writer, PROJECT, DOMAIN, name, producer="replica-a", owner="replica-a")
+             for name in "ab"}
+    with counted_writes(admin) as (commits, _statements):
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+            await anyio.lowlevel.checkpoint()  # the writer waits for events
+            with anyio.fail_after(30):
+                sinks["a"].record(Event("workflow", "", WorkflowPhase.RUNNING))
+                for _ in range(3):
+                    await anyio.lowlevel.checkpoint()
+                sinks["b"].record(Event("workflow", "", WorkflowPhase.RUNNING))
+                await sinks["a"].flush()
+                await sinks["b"].flush()
+            group.cancel_scope.cancel()
+    assert len(commits) == 1
+    assert [await phase_of(admin, name) for name in "ab"] == [RUNNING, RUNNING]
+
+
+async def test_an_attempts_handle_goes_with_the_next_write_or_alone_soon_after(admin: AdminService) -> None:
+    # the engine does not wait for a handle's write: it rides with the next write (here the
+    # attempt's end), so a task's start costs one transaction; alone, it is written within
+    # HANDLE_WRITE_WITHIN seconds
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    await create(admin, "h", "replica-a")
+    writer = EventWriter(admin.events)
+    sink = DatabaseSink(writer, PROJECT, DOMAIN, "h", producer="replica-a", owner="replica-a")
+    with counted_writes(admin) as (commits, _statements):
+        async with anyio.create_task_group() as group:
+            group.start_soon(writer.run)
+            with anyio.fail_after(30):
+                sink.record(Event("workflow", "", WorkflowPhase.RUNNING))
+                sink.record(Event("task", "n0", TaskPhase.RUNNING, attempt=0))
+                await sink.flush()
+                sink.record_attempt_handle("n0", 0, None, "local-process", {"pid": 1})
+                for _ in range(4 * SETTLE_TURNS):  # the writer would have taken it by now
+                    await anyio.lowlevel.checkpoint()
+                sink.record(Event("task", "n0", TaskPhase.SUCCEEDED, attempt=0))
+                await sink.flush()
+                assert len(commits) == 2
+                sink.record_attempt_handle("n0", 1, None, "local-process", {"pid": 2})
+                await sink.flush()  # nothing else to ride with: written on its own
+            group.cancel_scope.cancel()
+    assert len(commits) == 3
+
+
+async def test_an_attempt_whose_handle_could_not_be_stored_is_aborted(admin: AdminService) -> None:
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    await create(admin, "taken", "replica-b")
+    writer, lost = EventWriter(admin.events), list[str]()
+    sink = DatabaseSink(writer, PROJECT, DOMAIN, "taken", producer="replica-a", owner="replica-a",
+                        on_lease_lost=lambda: lost.append("taken"))
+    aborted = anyio.Event()
+
+    async def abort() -> None:
+        aborted.set()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        group.start_soon(sink.run)
+        with anyio.fail_after(30):
+            sink.record_attempt_handle("n0", 0, None, "local-process", {"pid": 1}, abort=abort)
+            await aborted.wait()
+        group.cancel_scope.cancel()
+    assert lost == ["taken"]
+
+
+async def test_an_attempt_whose_handle_was_stored_is_left_running_when_the_run_stops(
+    admin: AdminService,
+) -> None:
+    await register_workflow_with_tasks(admin, flows.gated, "v1")
+    await create(admin, "kept", "replica-a")
+    writer = EventWriter(admin.events)
+    sink = DatabaseSink(writer, PROJECT, DOMAIN, "kept", producer="replica-a", owner="replica-a")
+    aborted: list[int] = []
+
+    async def abort() -> None:
+        aborted.append(1)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.run)
+        with anyio.fail_after(30):
+            async with anyio.create_task_group() as run:
+                run.start_soon(sink.run)
+                sink.record(Event("workflow", "", WorkflowPhase.RUNNING))
+                sink.record_attempt_handle("n0", 0, None, "local-process", {"pid": 1}, abort=abort)
+                await sink.flush()
+                sink.detach()  # the engine stops: what was stored can be followed by the next one
+        group.cancel_scope.cancel()
+    assert aborted == []
 
 
 @pytest.mark.slow
