@@ -203,8 +203,9 @@ async def main() -> None:
     parser.add_argument("--poll-seconds", type=float, help="the engines' polling (wingspan serve "
                         "--poll-seconds): on PostgreSQL a push wakes them sooner")
     parser.add_argument("--count", action="store_true", help="count SQL statements and transactions")
-    parser.add_argument("--py-spy", metavar="FILE", help="sample the (first) server with py-spy during the "
-                        "throughput run, folded stacks into FILE (pip install py-spy)")
+    parser.add_argument("--py-spy", metavar="FILE", help="sample the server (with --replicas, the last "
+                        "engine replica) with py-spy during the throughput run, folded stacks into FILE "
+                        "(pip install py-spy)")
     args = parser.parse_args()
     async with contextlib.AsyncExitStack() as stack:
         db_url = await stack.enter_async_context(postgres_database()) if args.postgres else ""
