@@ -1,0 +1,144 @@
+"""A graceful stop stores what the runs queued before it lets go: an attempt started just before
+the stop, its handle still waiting for its write (it is not waited for, see
+:mod:`wingspan.server.engine.sink`), is left running with its handle stored, and the successor
+follows it instead of running it again. The window is held open by holding the engine's writer
+at the write that carries the handle, not by timing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import anyio
+import pytest
+from sqlmodel import col, select
+
+from tests.integration.engine.test_engine_errors import create, engine, row, wait_for
+from wingspan.core.model import events as stored
+from wingspan.core.model.execution import TaskPhase
+from wingspan.core.model.interface import ExecutionId
+from wingspan.core.model.literals import LiteralMap
+from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, TaskStatus
+from wingspan.core.plugins.registry import TaskPluginRegistry
+from wingspan.core.types import default_engine
+from wingspan.protos import v1
+from wingspan.server.db.models import TaskExecutionRow
+from wingspan.server.engine.worker import EngineWorker
+from wingspan.server.services.admin import AdminService
+
+pytestmark = [pytest.mark.slow]
+
+SUCCEEDED = int(v1.WorkflowPhase.SUCCEEDED)
+
+
+class Held(TaskPlugin):
+    """Python tasks that run until ``finish`` is set, then succeed; counts starts and aborts."""
+
+    name: ClassVar[str] = "held"
+    task_types: ClassVar[tuple[str, ...]] = ("python",)
+    poll_interval: ClassVar[float] = 0.02
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, int]] = []
+        self.aborts: list[Handle] = []
+        self.finish = False
+
+    async def start(self, ctx: TaskContext) -> Handle:
+        self.starts.append((ctx.node_id, ctx.attempt))
+        return {"pod": f"{ctx.node_id}-{ctx.attempt}"}
+
+    async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        if not self.finish:
+            return TaskStatus(TaskPhase.RUNNING)
+        one = await default_engine().to_literal(1, int)
+        return TaskStatus(TaskPhase.SUCCEEDED, outputs=LiteralMap({"o0": one}))
+
+    async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        self.aborts.append(handle)
+
+
+class HandleWriteHeld:
+    """Holds the engine's writer at the first write that carries an attempt's handle, until
+    ``release`` is set (``reached`` says it is held there)."""
+
+    def __init__(self, admin: AdminService, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.reached = anyio.Event()
+        self.release = anyio.Event()
+        self._ingest_many = admin.events.ingest_many
+        monkeypatch.setattr(admin.events, "ingest_many", self.ingest_many)
+
+    async def ingest_many(self, batches: Sequence[tuple[ExecutionId, Sequence[stored.Event], str]]) -> Any:
+        if any(getattr(e.value, "plugin_handle", b"") for _, events, _ in batches for e in events):
+            self.reached.set()
+            await self.release.wait()
+        return await self._ingest_many(batches)
+
+
+async def handles_of(admin: AdminService, node_id: str) -> list[tuple[int, bytes | None]]:
+    async with admin.db.read() as session:
+        found = (await session.execute(select(TaskExecutionRow.attempt, TaskExecutionRow.plugin_handle)
+                                       .where(col(TaskExecutionRow.node_id) == node_id))).all()
+    return [(attempt, handle) for attempt, handle in found]
+
+
+async def test_a_stop_right_after_an_attempt_started_stores_its_handle_and_the_successor_follows_it(
+    admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held()
+    registry = TaskPluginRegistry([held], {"python": "held"})
+    await create(admin, "just-started")
+    writes = HandleWriteHeld(admin, monkeypatch)
+    first = engine(admin, tmp_path, registry)
+    async with anyio.create_task_group() as group:
+        group.start_soon(first.run)
+        with anyio.fail_after(30, reason="the attempt's handle never went to the writer"):
+            await writes.reached.wait()
+        assert held.starts == [("n0", 0)]
+        # the stop begins while the handle's write is held; the writer goes on only then (this
+        # task runs once the stop waits for something: after it began)
+        async def release() -> None:
+            writes.release.set()
+
+        group.start_soon(release)
+        with anyio.fail_after(30, reason="the stop did not end"):
+            await first.drain()
+        first.detach()
+        group.cancel_scope.cancel()
+    await first.release_leases()
+    assert held.aborts == []  # left running, to be followed
+    assert [(attempt, handle is not None) for attempt, handle in await handles_of(admin, "n0")] == [(0, True)]
+
+    held.finish = True
+    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
+    async with anyio.create_task_group() as group:
+        group.start_soon(second.run)
+
+        async def succeeded() -> bool:
+            return (await row(admin, "just-started")).phase == SUCCEEDED
+
+        await wait_for(succeeded, "the successor to end the execution")
+        group.cancel_scope.cancel()
+    # followed through its handle: attempt 0 only, started once, never aborted
+    assert [s for s in held.starts if s[0] == "n0"] == [("n0", 0)]
+    assert [attempt for attempt, _ in await handles_of(admin, "n0")] == [0]
+    assert held.aborts == []
+
+
+async def test_a_stop_whose_writes_cannot_commit_ends_within_its_bound(
+    admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held()
+    await create(admin, "unwritable")
+    writes = HandleWriteHeld(admin, monkeypatch)  # never released: the database does not answer
+    first = engine(admin, tmp_path, TaskPluginRegistry([held], {"python": "held"}))
+    async with anyio.create_task_group() as group:
+        group.start_soon(first.run)
+        with anyio.fail_after(30, reason="the attempt's handle never went to the writer"):
+            await writes.reached.wait()
+        with anyio.fail_after(10, reason="the stop waited for a write that cannot commit"):
+            await first.drain(within=0.2)
+        first.detach()
+        group.cancel_scope.cancel()
+    # nobody could follow it: aborted, as when the handle's write is refused
+    assert held.aborts == [{"pod": "n0-0"}]
