@@ -6,7 +6,7 @@ at the write that carries the handle, not by timing."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,18 +58,32 @@ class Held(TaskPlugin):
         self.aborts.append(handle)
 
 
-class HandleWriteHeld:
-    """Holds the engine's writer at the first write that carries an attempt's handle, until
+def carries_a_handle(event: stored.Event) -> bool:
+    return bool(getattr(event.value, "plugin_handle", b""))
+
+
+def starts_n1(event: stored.Event) -> bool:
+    value = event.value
+    if not isinstance(value, stored.TaskExecutionEvent) or value.id is None:
+        return False
+    node = value.id.node_execution_id
+    return node is not None and node.node_id == "n1"
+
+
+class WriteHeld:
+    """Holds the engine's writer at the first write with an event that ``holds``, until
     ``release`` is set (``reached`` says it is held there)."""
 
-    def __init__(self, admin: AdminService, monkeypatch: pytest.MonkeyPatch) -> None:
+    def __init__(self, admin: AdminService, monkeypatch: pytest.MonkeyPatch,
+                 holds: Callable[[stored.Event], bool] = carries_a_handle) -> None:
+        self.holds = holds
         self.reached = anyio.Event()
         self.release = anyio.Event()
         self._ingest_many = admin.events.ingest_many
         monkeypatch.setattr(admin.events, "ingest_many", self.ingest_many)
 
     async def ingest_many(self, batches: Sequence[tuple[ExecutionId, Sequence[stored.Event], str]]) -> Any:
-        if any(getattr(e.value, "plugin_handle", b"") for _, events, _ in batches for e in events):
+        if not self.release.is_set() and any(self.holds(e) for _, events, _ in batches for e in events):
             self.reached.set()
             await self.release.wait()
         return await self._ingest_many(batches)
@@ -88,7 +102,7 @@ async def test_a_stop_right_after_an_attempt_started_stores_its_handle_and_the_s
     held = Held()
     registry = TaskPluginRegistry([held], {"python": "held"})
     await create(admin, "just-started")
-    writes = HandleWriteHeld(admin, monkeypatch)
+    writes = WriteHeld(admin, monkeypatch)
     first = engine(admin, tmp_path, registry)
     async with anyio.create_task_group() as group:
         group.start_soon(first.run)
@@ -130,7 +144,7 @@ async def test_a_stop_whose_writes_cannot_commit_ends_within_its_bound(
 ) -> None:
     held = Held()
     await create(admin, "unwritable")
-    writes = HandleWriteHeld(admin, monkeypatch)  # never released: the database does not answer
+    writes = WriteHeld(admin, monkeypatch)  # never released: the database does not answer
     first = engine(admin, tmp_path, TaskPluginRegistry([held], {"python": "held"}))
     async with anyio.create_task_group() as group:
         group.start_soon(first.run)
@@ -142,3 +156,42 @@ async def test_a_stop_whose_writes_cannot_commit_ends_within_its_bound(
         group.cancel_scope.cancel()
     # nobody could follow it: aborted, as when the handle's write is refused
     assert held.aborts == [{"pod": "n0-0"}]
+
+
+async def test_no_attempt_starts_once_the_stop_began(
+    admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    held = Held()
+    registry = TaskPluginRegistry([held], {"python": "held"})
+    await create(admin, "next-held")
+    held.finish = True  # n0 ends at once; the start of n1 is being stored when the stop begins
+    writes = WriteHeld(admin, monkeypatch, holds=starts_n1)
+    first = engine(admin, tmp_path, registry)
+    async with anyio.create_task_group() as group:
+        group.start_soon(first.run)
+        with anyio.fail_after(30, reason="the start of n1 never went to the writer"):
+            await writes.reached.wait()
+
+        async def release() -> None:  # runs once the stop waits for something: after it began
+            writes.release.set()
+
+        group.start_soon(release)
+        with anyio.fail_after(30, reason="the stop did not end"):
+            await first.drain()
+        first.detach()
+        group.cancel_scope.cancel()
+    await first.release_leases()
+    assert held.starts == [("n0", 0)]  # n1's start was stored, its body never started
+
+    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
+    async with anyio.create_task_group() as group:
+        group.start_soon(second.run)
+
+        async def succeeded() -> bool:
+            return (await row(admin, "next-held")).phase == SUCCEEDED
+
+        await wait_for(succeeded, "the successor to end the execution")
+        group.cancel_scope.cancel()
+    # attempt 0 of n1, stored as starting without a handle, counts as interrupted (an engine's
+    # retry, not the task's): the successor runs attempt 1, the only one that ever started
+    assert held.starts == [("n0", 0), ("n1", 1)]
