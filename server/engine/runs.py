@@ -8,8 +8,9 @@ attempts an earlier run left running are aborted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,6 +71,32 @@ class ClaimedExecution:
             self.executor.detached = True
 
 
+class StartsInFlight:
+    """How many attempts are starting (their start recorded, their handle not yet): a graceful
+    stop waits for none before it stores what was recorded."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = anyio.Event()
+        self._none.set()
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[None]:
+        if self.count == 0:
+            self._none = anyio.Event()
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._none.set()
+
+    async def none(self) -> None:
+        """Returns once no attempt is starting."""
+        await self._none.wait()
+
+
 class _AttemptRecorder:
     """Stores an attempt's start before it happens (waited for: a crash then leaves a trace) and
     its handle right after (not waited for: it goes with the next write; an attempt whose
@@ -80,8 +107,9 @@ class _AttemptRecorder:
     the stop may not store, and be aborted or run twice)."""
 
     def __init__(self, sink: DatabaseSink, metered: MeteredSink | None, registry: TaskPluginRegistry,
-                 retry: RetryPolicy, stopping: Callable[[], bool]) -> None:
+                 retry: RetryPolicy, stopping: Callable[[], bool], starts: StartsInFlight) -> None:
         self.sink = sink
+        self.starts = starts
         self.metered = metered
         self.registry = registry
         self.retry = retry
@@ -91,6 +119,9 @@ class _AttemptRecorder:
         await self._held_while_stopping()
         await self.sink.flush()
         await self._held_while_stopping()  # the stop began while the start was being stored
+
+    def starting(self) -> contextlib.AbstractContextManager[object]:
+        return self.starts.open()
 
     async def _held_while_stopping(self) -> None:
         if self.stopping():
@@ -132,6 +163,8 @@ class ExecutionDriver:
         self.poll_interval = poll_interval
         #: a graceful stop began: no attempt starts any more (see ``EngineWorker.drain``)
         self.stopping = False
+        #: the attempts of every run here whose start is recorded and handle not yet
+        self.starts = StartsInFlight()
         #: rung by execution key when a signal of it is set (gates waiting on it read again)
         self.signals_set = Doorbell()
         # writes the events of every execution run here, together (run by the worker)
@@ -199,7 +232,8 @@ class ExecutionDriver:
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir,
-            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry, lambda: self.stopping),
+            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry, lambda: self.stopping,
+                                   self.starts),
             settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)

@@ -129,10 +129,12 @@ class EngineWorker:
         attempt, and stores what every run recorded so far, the handles of the attempts just
         started above all (detached first, those would be dropped and their attempts aborted,
         then run again by the successor). Waits at most ``within`` seconds: a write that cannot
-        commit (its lease lost, the database away) does not hold the stop."""
+        commit (its lease lost, the database away) does not hold the stop. The attempts whose
+        start is under way are waited for first: their handles are among what is stored."""
         self.stopping = self.driver.stopping = True
-        sinks = [c.sink for c in list(self.running.values()) if c.sink is not None and not c.lost]
         with anyio.move_on_after(within) as waited:
+            await self.driver.starts.none()  # their handles, recorded meanwhile, are stored below
+            sinks = [c.sink for c in list(self.running.values()) if c.sink is not None and not c.lost]
             for sink in sinks:
                 if sink.lease_lost:  # its events are another replica's to write now
                     continue

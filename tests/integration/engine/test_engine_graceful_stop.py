@@ -39,13 +39,20 @@ class Held(TaskPlugin):
     task_types: ClassVar[tuple[str, ...]] = ("python",)
     poll_interval: ClassVar[float] = 0.02
 
-    def __init__(self) -> None:
+    def __init__(self, *, slow_start: bool = False) -> None:
         self.starts: list[tuple[str, int]] = []
         self.aborts: list[Handle] = []
         self.finish = False
+        #: with ``slow_start``, each start waits for ``start_done`` once ``start_reached`` is set
+        self.slow_start = slow_start
+        self.start_reached = anyio.Event()
+        self.start_done = anyio.Event()
 
     async def start(self, ctx: TaskContext) -> Handle:
         self.starts.append((ctx.node_id, ctx.attempt))
+        if self.slow_start:
+            self.start_reached.set()
+            await self.start_done.wait()
         return {"pod": f"{ctx.node_id}-{ctx.attempt}"}
 
     async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
@@ -195,3 +202,40 @@ async def test_no_attempt_starts_once_the_stop_began(
     # attempt 0 of n1, stored as starting without a handle, counts as interrupted (an engine's
     # retry, not the task's): the successor runs attempt 1, the only one that ever started
     assert held.starts == [("n0", 0), ("n1", 1)]
+
+
+async def test_a_stop_while_an_attempt_is_starting_waits_for_its_handle_and_stores_it(
+    admin: AdminService, tmp_path: Path
+) -> None:
+    held = Held(slow_start=True)
+    registry = TaskPluginRegistry([held], {"python": "held"})
+    await create(admin, "starting")
+    first = engine(admin, tmp_path, registry)
+    async with anyio.create_task_group() as group:
+        group.start_soon(first.run)
+        with anyio.fail_after(30, reason="the attempt never started"):
+            await held.start_reached.wait()
+
+        async def start_done() -> None:  # runs once the stop waits for something: after it began
+            held.start_done.set()
+
+        group.start_soon(start_done)
+        with anyio.fail_after(30, reason="the stop did not end"):
+            await first.drain()
+        first.detach()
+        group.cancel_scope.cancel()
+    await first.release_leases()
+    assert held.aborts == []
+    assert [(attempt, handle is not None) for attempt, handle in await handles_of(admin, "n0")] == [(0, True)]
+
+    held.finish, held.slow_start = True, False
+    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
+    async with anyio.create_task_group() as group:
+        group.start_soon(second.run)
+
+        async def succeeded() -> bool:
+            return (await row(admin, "starting")).phase == SUCCEEDED
+
+        await wait_for(succeeded, "the successor to end the execution")
+        group.cancel_scope.cancel()
+    assert [s for s in held.starts if s[0] == "n0"] == [("n0", 0)]  # followed, never started again
