@@ -103,6 +103,20 @@ async def handles_of(admin: AdminService, node_id: str) -> list[tuple[int, bytes
     return [(attempt, handle) for attempt, handle in found]
 
 
+async def successor_ends(admin: AdminService, registry: TaskPluginRegistry, tmp_path: Path,
+                         name: str) -> None:
+    """Another replica claims the execution ``name`` (its lease given back) and runs it to success."""
+    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
+    async with anyio.create_task_group() as group:
+        group.start_soon(second.run)
+
+        async def succeeded() -> bool:
+            return (await row(admin, name)).phase == SUCCEEDED
+
+        await wait_for(succeeded, f"the successor to end {name}")
+        group.cancel_scope.cancel()
+
+
 async def test_a_stop_right_after_an_attempt_started_stores_its_handle_and_the_successor_follows_it(
     admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -131,15 +145,7 @@ async def test_a_stop_right_after_an_attempt_started_stores_its_handle_and_the_s
     assert [(attempt, handle is not None) for attempt, handle in await handles_of(admin, "n0")] == [(0, True)]
 
     held.finish = True
-    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
-    async with anyio.create_task_group() as group:
-        group.start_soon(second.run)
-
-        async def succeeded() -> bool:
-            return (await row(admin, "just-started")).phase == SUCCEEDED
-
-        await wait_for(succeeded, "the successor to end the execution")
-        group.cancel_scope.cancel()
+    await successor_ends(admin, registry, tmp_path, "just-started")
     # followed through its handle: attempt 0 only, started once, never aborted
     assert [s for s in held.starts if s[0] == "n0"] == [("n0", 0)]
     assert [attempt for attempt, _ in await handles_of(admin, "n0")] == [0]
@@ -190,15 +196,7 @@ async def test_no_attempt_starts_once_the_stop_began(
     await first.release_leases()
     assert held.starts == [("n0", 0)]  # n1's start was stored, its body never started
 
-    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
-    async with anyio.create_task_group() as group:
-        group.start_soon(second.run)
-
-        async def succeeded() -> bool:
-            return (await row(admin, "next-held")).phase == SUCCEEDED
-
-        await wait_for(succeeded, "the successor to end the execution")
-        group.cancel_scope.cancel()
+    await successor_ends(admin, registry, tmp_path, "next-held")
     # attempt 0 of n1, stored as starting without a handle, counts as interrupted (an engine's
     # retry, not the task's): the successor runs attempt 1, the only one that ever started
     assert held.starts == [("n0", 0), ("n1", 1)]
@@ -229,13 +227,5 @@ async def test_a_stop_while_an_attempt_is_starting_waits_for_its_handle_and_stor
     assert [(attempt, handle is not None) for attempt, handle in await handles_of(admin, "n0")] == [(0, True)]
 
     held.finish, held.slow_start = True, False
-    second = EngineWorker(admin, registry, tmp_path / "second", replica_id="replica-b", lease_seconds=600)
-    async with anyio.create_task_group() as group:
-        group.start_soon(second.run)
-
-        async def succeeded() -> bool:
-            return (await row(admin, "starting")).phase == SUCCEEDED
-
-        await wait_for(succeeded, "the successor to end the execution")
-        group.cancel_scope.cancel()
+    await successor_ends(admin, registry, tmp_path, "starting")
     assert [s for s in held.starts if s[0] == "n0"] == [("n0", 0)]  # followed, never started again
