@@ -236,26 +236,13 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
                 "chunk": [{"node_id": c.node_id, "attempt": c.attempt, "inputs": _encode(c.inputs),
                            "prefix": c.transfer.prefix} for c in contexts],
             }
-            try:
-                await worker.send(request)
-            except OSError:  # died while idle, between the check and the write
-                worker.kill()
-                worker = self._running[chunk_id].worker = await pool.acquire()
-                await worker.send(request)
+            worker = self._running[chunk_id].worker = await _sent(pool, worker, request)
             for index, ctx in enumerate(contexts):
+                reply = None
                 with anyio.move_on_after(ctx.timeout) as scope:
                     reply = await worker.receive()
-                if scope.cancelled_caught:
-                    worker.kill()
-                    statuses[index] = TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
-                                                 error=timed_out(ctx.timeout or 0, ctx.node_id))
-                    return statuses
-                if reply is None:
-                    exit_code = await worker.exit_code()
-                    worker.kill()
-                    statuses[index] = TaskStatus(TaskPhase.FAILED, logs=_logs(handle),
-                                                 reason="the worker died",
-                                                 error=_exit_error(exit_code, ctx.node_id, worker.pid))
+                if scope.cancelled_caught or reply is None:
+                    statuses[index] = await _cut_short(worker, handle, ctx, timed=scope.cancelled_caught)
                     return statuses
                 # each item's log is its chunk's (each item's part starts with a line naming it)
                 statuses[index] = _status(reply, handle, ctx.node_id)
@@ -294,12 +281,7 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
                 "offload": ctx.transfer.offload_threshold, "dynamic": ctx.template.type == "dynamic",
                 "eager": ctx.template.type == "eager", "traceparent": ctx.traceparent,
             }
-            try:
-                await worker.send(request)
-            except OSError:  # died while idle, between the check and the write
-                worker.kill()
-                worker = await pool.acquire()
-                await worker.send(request)
+            worker = await _sent(pool, worker, request)
         except BaseException:
             self.budget.release(cpus)
             raise
@@ -316,15 +298,8 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
             reply = None
             with anyio.move_on_after(ctx.timeout) as scope:
                 reply = await _reply(worker, ctx)
-            if scope.cancelled_caught:
-                worker.kill()
-                return TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
-                                  error=timed_out(ctx.timeout or 0, ctx.node_id))
-            if reply is None:
-                code = await worker.exit_code()
-                worker.kill()
-                return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker died",
-                                  error=_exit_error(code, ctx.node_id, worker.pid))
+            if scope.cancelled_caught or reply is None:
+                return await _cut_short(worker, handle, ctx, timed=scope.cancelled_caught)
             pool.release(worker)
             pool.trim(self._idle_per_pool)
             self._retire_later(ended=running)
@@ -395,6 +370,31 @@ def _stop(pools: dict[str, WorkerPool], running: dict[str, _Running]) -> None:
     for attempt in running.values():
         attempt.worker.kill()
     running.clear()
+
+
+async def _sent(pool: WorkerPool, worker: WorkerProcess, request: dict[str, Any]) -> WorkerProcess:
+    """Sends ``request`` to ``worker``, or to a fresh one of ``pool`` if that one died while idle
+    (between the pool's check and the write); returns the worker that has it."""
+    try:
+        await worker.send(request)
+    except OSError:
+        worker.kill()
+        worker = await pool.acquire()
+        await worker.send(request)
+    return worker
+
+
+async def _cut_short(worker: WorkerProcess, handle: Handle, ctx: TaskContext, *, timed: bool) -> TaskStatus:
+    """The status of an attempt whose worker gave no reply: past its timeout (the worker is
+    stopped) or dead."""
+    if timed:
+        worker.kill()
+        return TaskStatus(TaskPhase.TIMED_OUT, logs=_logs(handle), reason="timed out",
+                          error=timed_out(ctx.timeout or 0, ctx.node_id))
+    code = await worker.exit_code()
+    worker.kill()
+    return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker died",
+                      error=_exit_error(code, ctx.node_id, worker.pid))
 
 
 async def _reply(worker: WorkerProcess, ctx: TaskContext) -> dict[str, Any] | None:
