@@ -92,7 +92,7 @@ async def _attempt(request: _Attempt) -> int:
 
 
 async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes:
-    from wingspan.core.engine.context import ExecutionContext
+    from wingspan.core.engine.context import ExecutionContext, ExecutionName
     from wingspan.core.engine.literal_attempt import run_attempt_from_literals
     from wingspan.core.engine.reports import save_report
     from wingspan.core.model import codec
@@ -112,7 +112,7 @@ async def _run(store: BlobStore, settings: Settings, request: _Attempt) -> bytes
     load_for_bodies(runner.template.type)  # its plugin's environments and types, in this pod
     transfer = TransferContext(store, request.output_prefix, settings.offload_threshold_bytes)
     literals = codec.decode(LiteralMap, await _store(request.inputs, settings).get(request.inputs))
-    context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
+    context = ExecutionContext(ExecutionName(request.execution_id), request.node_id, request.attempt,
                                request.qualname.rpartition(".")[2], store, request.output_prefix)
     try:
         outputs = await run_attempt_from_literals(runner, literals, transfer, context)

@@ -24,7 +24,30 @@ from wingspan.core.types.raw_data import RawDataPlace, current_place
 if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["Deck", "ExecutionContext", "PluginValues", "Secrets", "current_context"]
+__all__ = ["Deck", "ExecutionContext", "ExecutionName", "PluginValues", "Secrets", "current_context"]
+
+
+class ExecutionName(str):
+    """The running execution's id: a plain string ("project/domain/name" on a server) that also
+    answers flytekit's ``execution_id.name``, ``.project`` and ``.domain``."""
+
+    __slots__ = ()
+
+    @property
+    def name(self) -> str:
+        return self.rpartition("/")[2]
+
+    @property
+    def project(self) -> str:
+        return self._part(0)
+
+    @property
+    def domain(self) -> str:
+        return self._part(1)
+
+    def _part(self, index: int) -> str:
+        parts = self.split("/")
+        return parts[index] if len(parts) == 3 else ""  # a local run has no project or domain
 
 
 class Secrets:
@@ -131,7 +154,7 @@ PROVIDERS: dict[str, str] = {}
 class ExecutionContext:
     """Handed to task code through ``current_context()``."""
 
-    execution_id: str
+    execution_id: ExecutionName
     node_id: str
     attempt: int
     task_name: str = ""
@@ -162,7 +185,8 @@ class ExecutionContext:
             task += f" (task type {given.task_type!r}, given {', '.join(sorted(given.values)) or 'nothing'})"
         provider = PROVIDERS.get(name)
         hint = (f"{name} is given by {provider}" if provider else
-                f"no installed plugin gives {name} (is the plugin that should installed here?)")
+                f"no installed plugin gives {name} (is the plugin that should give it installed here? "
+                f"`wingspan plugins list` shows those that are)")
         raise AttributeError(f"current_context() has no attribute {name!r} in {task}: {hint}")
 
     @property
@@ -178,6 +202,11 @@ class ExecutionContext:
         if self._scratch is None:
             self._scratch = Path(tempfile.mkdtemp(prefix=f"wingspan-{self.node_id.replace('/', '-')}-"))
         return self._scratch
+
+    @property
+    def working_directory(self) -> str:
+        """flytekit's name for ``scratch_dir``, as a string."""
+        return str(self.scratch_dir)
 
     @property
     def checkpoint(self) -> Checkpoint:
@@ -218,6 +247,9 @@ class ExecutionContext:
     @property
     def logger(self) -> logging.Logger:
         return logging.getLogger(f"wingspan.task.{self.task_name or self.node_id}")
+
+    # flytekit's spelling
+    logging = logger
 
 
 # the file types' raw-data place (core/types/raw_data.py) is the running task's context

@@ -16,7 +16,7 @@ import anyio
 import anyio.to_thread
 
 from wingspan.core.engine.attempt_io import attempt_store
-from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.context import ExecutionContext, ExecutionName, reset_context, set_context
 from wingspan.core.engine.failures import error_from_exception, killed_by_signal, timed_out
 from wingspan.core.engine.interfaces import AttemptOutcome, AttemptRequest, TaskRunner
 from wingspan.core.engine.reports import report_logs, save_report
@@ -28,7 +28,7 @@ __all__ = ["InProcessExecutor", "holds_data", "moves_data"]
 
 
 def _call(request: AttemptRequest) -> AttemptOutcome:
-    context = ExecutionContext(request.execution_id, request.node_id, request.attempt,
+    context = ExecutionContext(ExecutionName(request.execution_id), request.node_id, request.attempt,
                                request.runner.template.id.name if request.runner.template.id else "")
     token = set_context(context)
     template = request.runner.template
@@ -130,7 +130,7 @@ class InProcessExecutor:
                                               abandon_on_cancel=True)
 
     async def _run_async(self, request: AttemptRequest) -> AttemptOutcome:
-        context = ExecutionContext(request.execution_id, request.node_id, request.attempt)
+        context = ExecutionContext(ExecutionName(request.execution_id), request.node_id, request.attempt)
         token = set_context(context)
         try:
             with (anyio.fail_after(request.timeout) if request.timeout else contextlib.nullcontext(),

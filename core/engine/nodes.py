@@ -19,7 +19,7 @@ import anyio.abc
 import anyio.to_thread
 
 from wingspan.core import tracing
-from wingspan.core.engine.context import ExecutionContext, reset_context, set_context
+from wingspan.core.engine.context import ExecutionContext, ExecutionName, reset_context, set_context
 from wingspan.core.engine.eager import EagerLaunch
 from wingspan.core.engine.events import Event
 from wingspan.core.engine.execution import ExecutionState, NodeFailed
@@ -366,7 +366,7 @@ async def _map_in_threads(dag: DagRun, runner: TaskRunner, path: str, items: _Ma
 
     def lane(events: list[Event]) -> None:
         # one context per lane, updated per item: cheaper than one per item
-        context = ExecutionContext(state.execution_id, path, 0, name)
+        context = ExecutionContext(ExecutionName(state.execution_id), path, 0, name)
         token = set_context(context)
         try:
             lane_items(events, context)
@@ -722,7 +722,7 @@ async def _run_dynamic(dag: DagRun, node: Node, runner: TaskRunner, path: str, p
                        interrupted(path, unfinished.attempt, "the engine stopped"))
             attempt = unfinished.attempt + 1
         state.task(path, TaskPhase.RUNNING, attempt)
-        token = set_context(ExecutionContext(state.execution_id, path, attempt))
+        token = set_context(ExecutionContext(ExecutionName(state.execution_id), path, attempt))
         try:
             if remote is not None:  # the body runs where the task's code is, not here
                 spec, resolver = await remote.build_dynamic_remotely(inputs, state.execution_id, path, None,
@@ -787,7 +787,7 @@ async def _eager_attempts(dag: DagRun, node: Node, runner: TaskRunner, path: str
         launch.start_attempt()
         request = AttemptRequest(runner, inputs, state.execution_id, path, attempt, timeout)
         name = runner.template.id.name if runner.template.id else ""
-        token = set_context(ExecutionContext(state.execution_id, path, attempt, name))
+        token = set_context(ExecutionContext(ExecutionName(state.execution_id), path, attempt, name))
         outcome = AttemptOutcome(TaskPhase.TIMED_OUT, error=timed_out(timeout or 0, path))
         try:
             with anyio.move_on_after(timeout):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -32,8 +32,8 @@ if TYPE_CHECKING:
 
     from wingspan.core.storage.interface import BlobStore
 
-__all__ = ["FRAME_TRANSFORMERS", "DataFrame", "arrow_columns", "frame_parts", "load_in_task", "read_parquet",
-           "select_columns"]
+__all__ = ["FRAME_TRANSFORMERS", "DataFrame", "FrameReader", "arrow_columns", "frame_parts", "load_in_task",
+           "read_parquet", "select_columns"]
 
 PARQUET = "parquet"
 
@@ -96,6 +96,11 @@ class DataFrame:
             return self._data.to_pandas()
         return self._data
 
+    def open(self, kind: type[Any]) -> FrameReader:
+        """flytekit's reading spelling: ``df.open(pd.DataFrame).all()`` (or ``pa.Table``), and
+        ``.iter()`` for the frame in record batches of that kind."""
+        return FrameReader(self, kind)
+
     async def to_arrow_async(self) -> pa.Table:
         """``to_arrow`` for code on an event loop (no blocking read)."""
         _require_arrow()
@@ -140,6 +145,30 @@ class DataFrame:
         from wingspan.core.types.model_fields import REFERENCE_JSON_SCHEMA
 
         return dict(REFERENCE_JSON_SCHEMA)
+
+
+class FrameReader:
+    """A DataFrame read as ``kind``, a pandas DataFrame or a pyarrow Table (``DataFrame.open``)."""
+
+    def __init__(self, frame: DataFrame, kind: type[Any]) -> None:
+        if _kind_name(kind) not in ("pandas.DataFrame", "pyarrow.Table"):
+            raise TypeError(f"DataFrame.open({type_repr(kind)}): a DataFrame opens as pandas.DataFrame or "
+                            "pyarrow.Table")
+        self._frame, self._pandas = frame, _kind_name(kind) == "pandas.DataFrame"
+
+    def all(self) -> Any:
+        return self._frame.to_pandas() if self._pandas else self._frame.to_arrow()
+
+    def iter(self) -> Iterator[Any]:
+        import pyarrow as pa
+
+        for batch in self._frame.to_arrow().to_batches():
+            yield batch.to_pandas() if self._pandas else pa.Table.from_batches([batch])
+
+
+def _kind_name(kind: type[Any]) -> str:
+    module = getattr(kind, "__module__", "").partition(".")[0]
+    return f"{module}.{getattr(kind, '__name__', '')}"
 
 
 def _frame_from_given(value: Any) -> DataFrame | None:

@@ -125,7 +125,7 @@ class Worker:
 
     async def _attempt(self, request: dict[str, Any]) -> dict[str, Any]:
         from wingspan.core.engine.attempt_io import attempt_store
-        from wingspan.core.engine.context import ExecutionContext
+        from wingspan.core.engine.context import ExecutionContext, ExecutionName
         from wingspan.core.engine.failures import error_from_exception
         from wingspan.core.engine.literal_attempt import run_attempt_from_literals
         from wingspan.core.engine.reports import save_report
@@ -144,8 +144,8 @@ class Worker:
                 self.prepare(runner.template.type)  # e.g. its plugin's environments and types
             transfer = TransferContext(self.store(), request["prefix"], request["offload"])
             literals = codec.decode(LiteralMap, request["inputs"])
-            context = ExecutionContext(request["execution_id"], node_id, request["attempt"], request["task"],
-                                       self.store(), request["prefix"])
+            context = ExecutionContext(ExecutionName(request["execution_id"]), node_id, request["attempt"],
+                                       request["task"], self.store(), request["prefix"])
             try:
                 if request.get("eager"):
                     done = await self._eager(runner, literals, transfer, context)

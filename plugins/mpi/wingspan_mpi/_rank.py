@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
 
 async def _attempt(request: dict[str, Any], folder: JobFolder, rank: int) -> bytes:
     from wingspan.core.config import Settings
-    from wingspan.core.engine.context import ExecutionContext
+    from wingspan.core.engine.context import ExecutionContext, ExecutionName
     from wingspan.core.engine.literal_attempt import run_attempt_from_literals
     from wingspan.core.model import codec
     from wingspan.core.model.literals import LiteralMap
@@ -67,7 +67,7 @@ async def _attempt(request: dict[str, Any], folder: JobFolder, rank: int) -> byt
     if rank > 0 and prefix:  # no prefix (no store): nothing of any rank's is written
         prefix = join_uri(prefix, "ranks", str(rank))
     transfer = TransferContext(store, prefix, request["offload"])
-    context = ExecutionContext(request["execution_id"], request["node_id"], request["attempt"],
+    context = ExecutionContext(ExecutionName(request["execution_id"]), request["node_id"], request["attempt"],
                                request["task"], store, prefix)
     literals = codec.decode(LiteralMap, folder.inputs.read_bytes())
     try:

@@ -10,7 +10,7 @@ import pytest
 from wingspan_dask._environment import DaskEnvironment, DaskTaskError, DaskWorkerLostError, _failed_on_worker
 
 from tests.unit.dask import dask_tasks
-from wingspan.core.engine.context import ExecutionContext
+from wingspan.core.engine.context import ExecutionContext, ExecutionName
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def environment() -> Iterator[DaskEnvironment]:
 
 
 def context(name: str = "t") -> ExecutionContext:
-    return ExecutionContext("e1", "n0", 0, name)
+    return ExecutionContext(ExecutionName("e1"), "n0", 0, name)
 
 
 def test_the_body_gets_a_client_of_the_shape_it_asked_for(environment: DaskEnvironment) -> None:
