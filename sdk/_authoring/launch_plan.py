@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -30,6 +30,8 @@ __all__ = ["ConcurrencyPolicy", "CronSchedule", "Email", "FixedRate", "LaunchPla
            "Slack", "Webhook"]
 
 Phase = Literal["succeeded", "failed", "timed_out", "aborted"]
+# as flytekit users write them
+CapitalPhase = Literal["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 TERMINAL: tuple[Phase, ...] = ("succeeded", "failed", "timed_out", "aborted")
 _PHASES = {"succeeded": WorkflowPhase.SUCCEEDED, "failed": WorkflowPhase.FAILED,
            "timed_out": WorkflowPhase.TIMED_OUT, "aborted": WorkflowPhase.ABORTED}
@@ -41,13 +43,26 @@ _CATCH_UP = {"latest": model.CatchUpPolicy.LATEST, "all": model.CatchUpPolicy.AL
 class CronSchedule:
     """Runs at each tick of a cron expression (``"0 * * * *"``, ``"@hourly"``) in ``timezone``."""
 
-    expression: str
+    expression: str = ""
     kickoff_time_input_arg: str | None = None
     timezone: str = "UTC"
     catch_up: Literal["latest", "all", "none"] = "latest"
+    # flytekit's names of the expression: CronSchedule(schedule="0 1 * * *") or cron_expression=
+    schedule: InitVar[str | None] = field(default=None, kw_only=True)
+    cron_expression: InitVar[str | None] = field(default=None, kw_only=True)
+
+    def __post_init__(self, schedule: str | None, cron_expression: str | None) -> None:
+        given = [text for text in (self.expression, schedule, cron_expression) if text]
+        if len(given) == 1:
+            object.__setattr__(self, "expression", given[0])
+        elif given:  # problems() reports it when the launch plan is made
+            object.__setattr__(self, "_doubled", True)
 
     def problems(self) -> list[str]:
         found = []
+        if getattr(self, "_doubled", False):
+            return ["CronSchedule: give the cron expression once (as expression, schedule= or "
+                    "cron_expression=)"]
         from croniter import croniter
 
         if not croniter.is_valid(self.expression):
@@ -89,10 +104,15 @@ class FixedRate:
                               self.kickoff_time_input_arg or "", _CATCH_UP[self.catch_up])
 
 
+def _phase_name(phase: Any) -> Any:
+    # "FAILED", as flytekit users write phases, is "failed"
+    return phase.lower() if isinstance(phase, str) else phase
+
+
 @dataclass(frozen=True)
 class _Notification:
     # keyword-only, so that the target comes first: Email(["ops@example.com"])
-    phases: Sequence[Phase] = field(default=TERMINAL, kw_only=True)
+    phases: Sequence[Phase | CapitalPhase] = field(default=TERMINAL, kw_only=True)
     # the message: {{ execution }}, {{ phase }}, {{ link }} (its console page), ... filled in
     template: str = field(default="", kw_only=True)
     kind: ClassVar[str] = ""
@@ -106,7 +126,7 @@ class _Notification:
             found += [f"{name}: {p}" for p in template_problems(self.template)]
         if isinstance(self.phases, str):
             found.append(f"{name}: phases must be a list, e.g. phases=['failed'], not a str")
-        elif bad := [p for p in self.phases if p not in _PHASES]:
+        elif bad := [p for p in self.phases if _phase_name(p) not in _PHASES]:
             found.append(f"{name}: phases {bad} are not among {list(_PHASES)}")
         return found
 
@@ -117,14 +137,20 @@ class _Notification:
         raise NotImplementedError
 
     def to_model(self) -> model.Notification:
-        phases = tuple(_PHASES[p] for p in self.phases)
+        phases = tuple(_PHASES[_phase_name(p)] for p in self.phases)
         return model.Notification(phases, self.kind, self.target(), self.template)
 
 
 @dataclass(frozen=True)
 class Email(_Notification):
     recipients: Sequence[str] = ()
+    # flytekit's name of the recipients
+    recipients_email: InitVar[Sequence[str] | None] = field(default=None, kw_only=True)
     kind: ClassVar[str] = "email"
+
+    def __post_init__(self, recipients_email: Sequence[str] | None) -> None:
+        if recipients_email is not None and not self.recipients:
+            object.__setattr__(self, "recipients", recipients_email)
 
     def target_problems(self) -> list[str]:
         if isinstance(self.recipients, str) or not self.recipients:
@@ -292,7 +318,9 @@ class LaunchPlan(Entity):
                       notifications: Sequence[Email | Slack | Webhook | Notify] = (),
                       max_parallelism: int = 0,
                       concurrency: ConcurrencyPolicy | None = None,
-                      execution_settings: Mapping[str, Any] | None = None) -> LaunchPlan:
+                      execution_settings: Mapping[str, Any] | None = None,
+                      labels: Mapping[str, str] | None = None,
+                      annotations: Mapping[str, str] | None = None) -> LaunchPlan:
         """The launch plan ``name`` (the workflow's name when omitted), created on first use.
 
         ``execution_settings`` are what its executions run with, above the project's settings
@@ -300,11 +328,17 @@ class LaunchPlan(Entity):
         "interruptible": True, "default_resources.requests.cpu": "500m", ...}`` (``wingspan
         project settings --help`` lists the names).
 
+        ``labels`` and ``annotations`` (flytekit's arguments) are the settings ``labels.KEY`` and
+        ``annotations.KEY``.
+
         Asking again with the same settings returns the same plan; other settings under an
         existing name are an error.
         """
         if not isinstance(workflow, Workflow):
             raise CompilationError(f"LaunchPlan.get_or_create takes a @workflow, not {workflow!r}")
+        execution_settings = {**{f"labels.{key}": value for key, value in (labels or {}).items()},
+                              **{f"annotations.{key}": value for key, value in (annotations or {}).items()},
+                              **(execution_settings or {})}
         settings = {"default_inputs": dict(default_inputs or {}), "fixed_inputs": dict(fixed_inputs or {}),
                     "schedule": schedule, "notifications": tuple(notifications),
                     "max_parallelism": max_parallelism, "concurrency": concurrency,

@@ -61,6 +61,10 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+#: flytekit's names of options that Wingspan spells its own way
+_FLYTEKIT_NAMES = {"secret_requests": "secrets", "cache_ignore_input_vars": "cache_ignore_inputs"}
+
+
 class TaskOptions:
     """The options of ``@task`` (and of dynamic and container tasks), checked all at once.
 
@@ -92,6 +96,10 @@ class TaskOptions:
     enable_deck: bool
 
     def __init__(self, **options: Any) -> None:
+        # a flytekit name stands for ours; given with ours too, it is reported by problems()
+        self.doubled = sorted(f"{theirs} and {_FLYTEKIT_NAMES[theirs]}" for theirs in options
+                              if theirs in _FLYTEKIT_NAMES and _FLYTEKIT_NAMES[theirs] in options)
+        options = {_FLYTEKIT_NAMES.get(name, name): value for name, value in options.items()}
         self.unknown = sorted(set(options) - set(_DEFAULTS))
         self._raw = {**_DEFAULTS, **{k: v for k, v in options.items() if k in _DEFAULTS}}
         for name, value in self._raw.items():
@@ -114,6 +122,9 @@ class TaskOptions:
         if self.unknown:
             found.append(f"{where}: unknown options {self.unknown}; valid options: "
                          f"{', '.join(sorted(_DEFAULTS))}")
+        if self.doubled:
+            found.append(f"{where}: options {', '.join(self.doubled)} are the same option (flytekit's "
+                         "name and Wingspan's); give one")
         raw = self._raw
         if not isinstance(raw["cache_ignore_inputs"], (list, tuple)) or not all(
                 isinstance(n, str) for n in raw["cache_ignore_inputs"]):
