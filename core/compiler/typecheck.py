@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wingspan.core.model.literals import (
     DICT_ITEM,
+    VALUE_BLOB_FORMATS,
     Literal,
     LiteralType,
     SimpleType,
@@ -68,6 +69,14 @@ def assignable(source: LiteralType, target: LiteralType) -> tuple[bool, str]:
         ok, tag = assignable(source.value, target.value)
         if ok and not tag:  # list[int] into list[Any]; never a conversion inside (a union's tag)
             return True, ""
+    if source.kind == target.kind == "blob":
+        # a File of no format takes and gives any file; two formats must agree, whatever their case
+        # (File[TypeVar("CSV")] is a csv file too); an array's blob is no file
+        given, wanted = source.value.format, target.value.format
+        if given in VALUE_BLOB_FORMATS or wanted in VALUE_BLOB_FORMATS:
+            return False, ""
+        return source.value.dimensionality == target.value.dimensionality and (
+            not given or not wanted or given.lower() == wanted.lower()), ""
     if source.kind == target.kind == "structured_dataset_type":
         return frames_connect(source.value, target.value), ""
     if target.kind == "union_type":

@@ -10,6 +10,8 @@ from wingspan.core.model.record import record
 
 __all__ = [
     "DICT_ITEM",
+    "NPY_FORMAT",
+    "VALUE_BLOB_FORMATS",
     "Blob",
     "BlobDimensionality",
     "BlobType",
@@ -102,6 +104,13 @@ class RecordType:
 class BlobType:
     format: str = ""
     dimensionality: BlobDimensionality = BlobDimensionality.SINGLE
+
+
+#: the blob format of a numpy array
+NPY_FORMAT = "npy"
+#: blob formats that hold a value read back as an object (an array), not a file a task opens: such
+#: a blob connects only with its own format, never with a File of no format
+VALUE_BLOB_FORMATS = frozenset({NPY_FORMAT})
 
 
 @record

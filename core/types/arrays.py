@@ -12,14 +12,13 @@ import sys
 import typing
 from typing import Any
 
-from wingspan.core.model.literals import Blob, BlobDimensionality, BlobType, Literal, LiteralType
+from wingspan.core.model.literals import NPY_FORMAT, Blob, BlobDimensionality, BlobType, Literal, LiteralType
 from wingspan.core.types.engine import TypeEngine, mismatch_from_literal, type_repr
 from wingspan.core.types.transformer import TransferContext, TypeTransformer, ValueMismatch
 
 __all__ = ["NPY", "NumpyTransformer"]
 
-# the blob format of an array
-NPY = "npy"
+NPY = NPY_FORMAT
 _BLOB = BlobType(NPY, BlobDimensionality.SINGLE)
 
 

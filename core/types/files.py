@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from wingspan.core.storage.interface import BlobStore
     from wingspan.core.types.blob_streams import StoreBridge
 
-__all__ = ["FILE_TRANSFORMERS", "Directory", "File", "files_from_text", "mentions_files"]
+__all__ = ["FILE_TRANSFORMERS", "Directory", "File", "blob_format", "file_kind", "files_from_text",
+           "mentions_files"]
 
 
 def _is_remote(location: str) -> bool:
@@ -47,11 +48,42 @@ def _local_path_of(uri: str) -> Path | None:
 _R = typing.TypeVar("_R", bound="_Remote")
 
 
+#: the annotation classes File["csv"], Directory["parquet"] ... made so far, by (class, format)
+_FORMATTED: dict[tuple[type, str], type] = {}
+
+if TYPE_CHECKING:
+    # File[CSV] (a TypeVar naming the format) type-checks, and a bare File needs no parameter:
+    # the default, which only type checkers read (typing's TypeVar takes one from 3.13)
+    from typing_extensions import TypeVar
+
+    _Format = TypeVar("_Format", default=Any)
+else:
+    _Format = typing.TypeVar("_Format")
+
+
 class _Remote:
     """Shared by File and Directory: a location, and the store to fetch it from."""
 
     # made by new_remote in the running task: it may write there (a copy a consumer gets may not)
     _new_remote = False
+    # File["csv"]: the format the annotation names, and the plain class it names it of
+    format: typing.ClassVar[str] = ""
+    _formatted_from: typing.ClassVar[type[_Remote] | None] = None
+
+    def __class_getitem__(cls, given: Any) -> Any:
+        """``File["csv"]`` (or flytekit's ``File[TypeVar("csv")]``): the annotation of a File of
+        that format, a class of its own (so string annotations resolve); values are plain Files."""
+        name = given.__name__ if isinstance(given, typing.TypeVar) else given
+        if not isinstance(name, str) or not name or cls._formatted_from is not None:
+            raise TypeError(f"{cls.__name__}[...] takes one format, as {cls.__name__}['csv'] or a "
+                            f"TypeVar named for it, not {given!r}")
+        made = _FORMATTED.get((cls, name))
+        if made is None:
+            made = type(f"{cls.__name__}[{name!r}]", (cls,), {
+                "format": name, "_formatted_from": cls, "__module__": cls.__module__,
+                "__qualname__": f"{cls.__qualname__}[{name!r}]", "__doc__": cls.__doc__})
+            _FORMATTED[(cls, name)] = made
+        return made
 
     def __init__(self, path_or_uri: str | os.PathLike[str], *, _store: BlobStore | None = None,
                  _download_dir: Path | None = None) -> None:
@@ -221,7 +253,7 @@ class _Remote:
         return hash((self._uri, self._origin))
 
 
-class File(_Remote, os.PathLike[str]):
+class File(_Remote, os.PathLike[str], typing.Generic[_Format]):
     """A single file: ``File("out.csv")`` in a task, or a received file's reference."""
 
     async def download_async(self) -> str:
@@ -272,7 +304,7 @@ class File(_Remote, os.PathLike[str]):
         return open(self.download(), mode, **kwargs)
 
 
-class Directory(_Remote, os.PathLike[str]):
+class Directory(_Remote, os.PathLike[str], typing.Generic[_Format]):
     """A folder of files, stored as every object under one prefix."""
 
     async def download_async(self) -> str:
@@ -354,23 +386,31 @@ class Directory(_Remote, os.PathLike[str]):
         return iterate(bridge, bridge.store.list_prefix(prefix))
 
 
+def file_kind(py_type: Any) -> type[File] | type[Directory] | None:
+    """File or Directory when the annotation is one (``File["csv"]`` too), else None."""
+    if py_type is File or py_type is Directory:
+        return py_type
+    return typing.cast("type[File] | type[Directory] | None", getattr(py_type, "_formatted_from", None))
+
+
 def mentions_files(py_type: Any) -> bool:
     """Whether File or Directory appear in an annotation (at the top, or in list, dict or union)."""
-    return py_type in (File, Directory) or any(mentions_files(arg) for arg in typing.get_args(py_type))
+    return file_kind(py_type) is not None or any(mentions_files(arg) for arg in typing.get_args(py_type))
 
 
 def files_from_text(value: Any, py_type: Any) -> Any:
     """``value`` with each path or URI given as text where a File or Directory is declared made
     one (in lists, dicts and unions too): what a task receives after a trip through a literal."""
     if isinstance(value, str):
-        if py_type in (File, Directory):
-            return py_type(value)
+        kind = file_kind(py_type)
+        if kind is not None:
+            return kind(value)
         union = typing.get_origin(py_type) in (typing.Union, types.UnionType)
         members = typing.get_args(py_type) if union else ()
         if str not in members:
             for member in members:
-                if member in (File, Directory):
-                    return member(value)
+                if (kind := file_kind(member)) is not None:
+                    return kind(value)
         return value
     origin = typing.get_origin(py_type)
     if origin is list and type(value) is list:
@@ -421,15 +461,21 @@ def _files_under(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
 
 
+def blob_format(py_type: Any) -> str:
+    """The format a ``File["csv"]`` annotation names; "" for a plain File or Directory."""
+    return py_type.format if file_kind(py_type) is not None else ""
+
+
 class _BlobTransformer(TypeTransformer):
     python_type: type[_Remote]
     dimensionality: BlobDimensionality
 
     def handles(self, py_type: Any) -> bool:
-        return py_type is self.python_type
+        return file_kind(py_type) is self.python_type
 
     def literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
-        return LiteralType("blob", BlobType("", self.dimensionality), annotation=type_repr(py_type))
+        return LiteralType("blob", BlobType(blob_format(py_type), self.dimensionality),
+                           annotation=type_repr(py_type))
 
     def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
         # a path or URI given as text is one too, unless a union has str beside it
@@ -450,7 +496,7 @@ class _BlobTransformer(TypeTransformer):
             uri = _file_uri(value.path)
         elif uri is None:
             uri = await self.upload(value, ctx)
-        return Literal("blob", Blob(uri, BlobType("", self.dimensionality)))
+        return Literal("blob", Blob(uri, BlobType(blob_format(py_type), self.dimensionality)))
 
     async def upload(self, value: Any, ctx: TransferContext) -> str:
         raise NotImplementedError

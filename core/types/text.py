@@ -14,7 +14,7 @@ from typing import Any
 
 from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
-from wingspan.core.types.files import Directory, File
+from wingspan.core.types.files import Directory, File, file_kind
 from wingspan.core.types.records import record_fields
 from wingspan.core.types.untyped import is_untyped
 
@@ -36,10 +36,10 @@ def parse_value(text: str, py_type: Any, name: str) -> Any:
 def _parse(text: str, py_type: Any) -> Any:
     if py_type is str:
         return text
-    if py_type in (File, Directory):
+    if (kind := file_kind(py_type)) is not None:
         if not Path(text).exists():
-            raise ValueError(f"no such {'file' if py_type is File else 'folder'}")
-        return py_type(text)
+            raise ValueError(f"no such {kind.__name__.lower().replace('directory', 'folder')}")
+        return kind(text)
     if py_type is bytes:
         return text.encode()
     if py_type is bool:
@@ -115,7 +115,7 @@ def from_json(value: Any, py_type: Any) -> Any:
     if origin is dict:
         key, item = typing.get_args(py_type)
         return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}
-    if py_type in (dt.datetime, dt.timedelta, File, Directory) or (
+    if py_type in (dt.datetime, dt.timedelta) or file_kind(py_type) is not None or (
             isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
         return _parse(str(value), py_type)
     if isinstance(py_type, type) and (dataclasses.is_dataclass(py_type) or hasattr(py_type, "model_fields")

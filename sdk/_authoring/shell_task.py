@@ -36,7 +36,7 @@ from wingspan.core.model.tasks import (
 from wingspan.core.model.tasks import Resources as ResourcesModel
 from wingspan.core.model.workflows import TaskNode
 from wingspan.core.types import UnsupportedTypeError, default_engine, type_repr
-from wingspan.core.types.files import Directory, File
+from wingspan.core.types.files import file_kind
 from wingspan.core.version import VERSION
 
 __all__ = ["OutputLocation", "ShellTask", "kwtypes"]
@@ -95,7 +95,7 @@ class ShellTask(Entity):
                 problems.append(f"{where}: output_locs takes OutputLocation(var=, var_type=, location=) "
                                 f"objects, not {loc!r}")
                 continue
-            if loc.var_type not in (File, Directory):
+            if file_kind(loc.var_type) is None:
                 problems.append(f"{where}, output {loc.var!r}: a shell task's outputs are File or "
                                 f"Directory (found at their location), not {type_repr(loc.var_type)}")
                 continue

@@ -20,7 +20,7 @@ from wingspan.core.errors import UserError
 from wingspan.core.model.interface import TypedInterface
 from wingspan.core.model.literals import BlobDimensionality, LiteralMap, LiteralType, SimpleType
 from wingspan.core.types import TransferContext, default_engine
-from wingspan.core.types.files import Directory, File
+from wingspan.core.types.files import Directory, File, file_kind
 
 __all__ = ["collect_outputs", "input_texts", "python_type", "render_command", "stage_inputs"]
 
@@ -76,7 +76,7 @@ async def input_texts(literals: LiteralMap, interface: TypedInterface | None, tr
     types = _types(interface, False, task)
     texts: dict[str, str] = {}
     for name, py_type in types.items():
-        if py_type in (File, Directory):
+        if file_kind(py_type) is not None:
             texts[name] = f"{input_dir.rstrip('/')}/{name}"
         elif name in literals.literals:
             value = await default_engine().to_python(literals.literals[name], py_type, transfer, name=name)
@@ -134,8 +134,8 @@ async def collect_outputs(interface: TypedInterface | None, transfer: TransferCo
 
 
 def _parse(path: Path, py_type: Any, name: str, task: str) -> Any:
-    if py_type in (File, Directory):
-        return py_type(str(path))
+    if (kind := file_kind(py_type)) is not None:
+        return kind(str(path))
     text = path.read_text()
     try:
         if py_type is str:
