@@ -91,7 +91,9 @@ def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str,
     own = {}
     for name, value in values.items():
         if type(value) in _IMMUTABLE:  # the common case: nothing to convert or copy
-            own[name] = value
+            # a datetime where a date is declared: its date, as reading its literal would give
+            own[name] = (value.date() if type(value) is datetime.datetime
+                         and py_types.get(name) is datetime.date else value)
             continue
         py_type = py_types.get(name)
         if isinstance(value, Literal):

@@ -1,4 +1,4 @@
-"""Transformers of the scalar types: int, float, bool, str, bytes, datetime, timedelta, None."""
+"""Transformers of the scalar types: int, float, bool, str, bytes, datetime, date, timedelta, None."""
 
 from __future__ import annotations
 
@@ -191,6 +191,23 @@ class DateTimeTransformer(_Scalar):
         return value.instant.astimezone(zone)  # type: ignore[no-any-return]
 
 
+class DateTransformer(_Scalar):
+    """A date is stored as its midnight, a naive datetime (as flytekit stores one): a datetime
+    given where a date is declared arrives as its date."""
+
+    name = "date"
+    python_type = dt.date
+    simple = SimpleType.DATETIME
+    literal_kinds = ("datetime",)
+
+    def encode(self, value: dt.date) -> Literal:
+        midnight = dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
+        return Literal("datetime", DateTimeValue(midnight, ""))
+
+    def decode(self, literal: Literal, py_type: Any) -> dt.date:
+        return DATETIMES.decode(literal, dt.datetime).date()
+
+
 def _offset_text(offset: dt.timedelta) -> str:
     """``+05:45``, ``-03:00``; seconds and microseconds only when there are some."""
     sign = "-" if offset < dt.timedelta(0) else "+"
@@ -237,7 +254,8 @@ class NoneTransformer(_Scalar):
         return None
 
 
+DATETIMES = DateTimeTransformer()
 SCALAR_TRANSFORMERS: tuple[TypeTransformer, ...] = (
     BoolTransformer(), IntTransformer(), FloatTransformer(), StrTransformer(), BytesTransformer(),
-    DateTimeTransformer(), TimedeltaTransformer(), NoneTransformer(),
+    DATETIMES, DateTransformer(), TimedeltaTransformer(), NoneTransformer(),
 )

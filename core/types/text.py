@@ -48,6 +48,8 @@ def _parse(text: str, py_type: Any) -> Any:
         return py_type(text)
     if py_type is dt.datetime:
         return dt.datetime.fromisoformat(text)
+    if py_type is dt.date:
+        return dt.date.fromisoformat(text)
     if py_type is dt.timedelta:
         return dt.timedelta(seconds=float(text))
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
@@ -115,7 +117,7 @@ def from_json(value: Any, py_type: Any) -> Any:
     if origin is dict:
         key, item = typing.get_args(py_type)
         return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}
-    if py_type in (dt.datetime, dt.timedelta) or file_kind(py_type) is not None or (
+    if py_type in (dt.datetime, dt.date, dt.timedelta) or file_kind(py_type) is not None or (
             isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
         return _parse(str(value), py_type)
     if isinstance(py_type, type) and (dataclasses.is_dataclass(py_type) or hasattr(py_type, "model_fields")
@@ -145,7 +147,7 @@ def display(value: Any) -> Any:
         return value.path
     if isinstance(value, enum.Enum):
         return value.name
-    if isinstance(value, (dt.datetime, dt.timedelta)):
+    if isinstance(value, (dt.datetime, dt.date, dt.timedelta)):
         return str(value)
     if isinstance(value, bytes):
         return value.decode(errors="replace")

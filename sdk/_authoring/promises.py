@@ -80,14 +80,17 @@ class NodeOutput:
 
     def with_overrides(self, *, name: str | None = None, retries: int | None = None,
                        timeout: timedelta | int | None = None, requests: Any = None,
-                       limits: Any = None, interruptible: bool | None = None) -> Any:
-        """Per-node settings: its display name, retries, timeout, resources."""
+                       limits: Any = None, interruptible: bool | None = None,
+                       node_name: str | None = None) -> Any:
+        """Per-node settings: its display name (``name``, or flytekit's ``node_name``), retries,
+        timeout, resources."""
         node = self._node
         if node is None:
             raise CompilationError("with_overrides applies to a node's output, not a workflow input")
         problems = []
-        if name is not None:
-            node.label = name
+        label = name if name is not None else node_name
+        if label is not None:
+            node.label = label
         if retries is not None:
             if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
                 problems.append(f"with_overrides(retries={retries!r}): retries must be an int >= 0")

@@ -442,6 +442,15 @@ def test_with_overrides_sets_a_nodes_name_retries_timeout_and_resources() -> Non
     assert overrides.resources.requests.cpu == "2" and overrides.resources.limits.cpu == "4"
 
 
+def test_with_overrides_takes_flytekits_node_name_as_the_nodes_name() -> None:
+    @workflow
+    def named(x: int) -> int:
+        return inc(x=x).with_overrides(node_name="bump-it")
+
+    metadata = named.template.nodes[0].metadata
+    assert metadata is not None and metadata.name == "bump-it"
+
+
 def test_with_overrides_on_one_output_of_a_multi_output_node_applies_to_the_node() -> None:
     @workflow
     def tuned(x: int) -> str:
