@@ -251,13 +251,25 @@ class UnionTransformer(TypeTransformer):
     async def to_python(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
         if literal.kind != "union":
-            raise mismatch_from_literal(py_type, literal)
+            return await self._untagged(literal, py_type, engine, ctx)
         union: UnionValue = literal.value
         for member in typing.get_args(py_type):
             if type_repr(member) == union.tag:
                 assert union.value is not None
                 return await engine.to_python_nested(union.value, member, ctx)
         raise ValueMismatch(type_repr(py_type), f"a value tagged {union.tag!r}")
+
+
+    async def _untagged(self, literal: Literal, py_type: Any, engine: TypeEngine,
+                        ctx: TransferContext) -> Any:
+        # a value stored without its variant's tag (a map's items where None marks the failed
+        # ones, another SDK's literal) is read as the first variant whose reading takes it
+        for member in typing.get_args(py_type):
+            try:
+                return await engine.to_python_nested(literal, member, ctx)
+            except ValueMismatch:
+                continue
+        raise mismatch_from_literal(py_type, literal)
 
 
 CONTAINER_TRANSFORMERS: tuple[TypeTransformer, ...] = (

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.unit.types.exactness import assert_exact, round_trip
 from tests.unit.types.samples import Color, Order, Pair, Point, Shape, examples, typed_values
 from wingspan.core.errors import CompilationError, TypeTransformerError, UserError
-from wingspan.core.model.literals import EnumValue, Literal, LiteralType, SimpleType
+from wingspan.core.model.literals import VOID, EnumValue, Literal, LiteralType, SimpleType
 from wingspan.core.types import (
     TransferContext,
     TypeEngine,
@@ -287,3 +287,11 @@ async def test_a_transformer_registered_last_only_serves_what_no_other_does() ->
 def test_every_builtin_transformer_has_a_name() -> None:
     names = [t.name for t in builtin_transformers()]
     assert all(names) and len(set(names)) == len(names), names
+
+
+async def test_an_untagged_value_is_read_as_the_first_variant_that_takes_it() -> None:
+    engine = default_engine()
+    assert await engine.to_python(Literal("integer", 3), int | None, name="v") == 3
+    assert await engine.to_python(Literal("none", VOID), int | None, name="v") is None
+    with pytest.raises(TypeTransformerError, match=r"expected int \| None, got a literal of kind 'string'"):
+        await engine.to_python(Literal("string", "3"), int | None, name="v")
