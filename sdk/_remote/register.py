@@ -58,22 +58,24 @@ async def register(transport: Transport, target: Any, project: str, domain: str,
     async def one(method: str, request: Any, what: str, name: str) -> None:
         created[name] = (await transport.call(method, request, what)).created
 
-    # a workflow refers to its tasks, a launch plan to its workflow: one kind at a time
+    # a workflow refers to its tasks and the launch plans it calls, a launch plan to its workflow
     async with anyio.create_task_group() as group:
         for task_id, template in plan.tasks:
             group.start_soon(one, "register_task", v1.RegisterTaskRequest(
                 id=codec.to_proto(task_id), template=codec.to_proto(template)),
                 f"register task {task_id}", task_id.name)
-    async with anyio.create_task_group() as group:
-        for wf_id, wf_template, subs in plan.workflows:
-            group.start_soon(one, "register_workflow", v1.RegisterWorkflowRequest(
-                id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
-                sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}", wf_id.name)
-    async with anyio.create_task_group() as group:
-        for lp_id, spec in plan.launch_plans:
-            group.start_soon(one, "register_launch_plan", v1.RegisterLaunchPlanRequest(
-                id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}",
-                lp_id.name)
+    for workflows, launch_plans in plan.stages():
+        async with anyio.create_task_group() as group:
+            for wf_id, wf_template, subs in workflows:
+                group.start_soon(one, "register_workflow", v1.RegisterWorkflowRequest(
+                    id=codec.to_proto(wf_id), template=codec.to_proto(wf_template),
+                    sub_workflows=[codec.to_proto(s) for s in subs]), f"register workflow {wf_id}",
+                    wf_id.name)
+        async with anyio.create_task_group() as group:
+            for lp_id, spec in launch_plans:
+                group.start_soon(one, "register_launch_plan", v1.RegisterLaunchPlanRequest(
+                    id=codec.to_proto(lp_id), spec=codec.to_proto(spec)), f"register launch plan {lp_id}",
+                    lp_id.name)
     return created
 
 

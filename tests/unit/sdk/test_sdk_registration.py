@@ -57,3 +57,36 @@ def test_the_same_entities_give_the_same_plan() -> None:
     first = plan_registration([outer, inner], project="p", domain="d", version="v")
     second = plan_registration([inner, outer, double], project="p", domain="d", version="v")
     assert first.tasks == second.tasks and first.workflows == second.workflows
+
+
+plan_of_inner = LaunchPlan.get_or_create(inner, name="registration_inner", default_inputs={"x": 3})
+
+
+@workflow
+def via_plans(x: int) -> list[int]:
+    # a launch plan of this module, called directly and from a subworkflow
+    return [plan_of_inner(x=x), outer(x=x)[0]]
+
+
+@workflow
+def outer_via_plan(x: int) -> int:
+    return plan_of_inner(x=x)
+
+
+@workflow
+def calls_a_subworkflow_that_calls_a_plan(x: int) -> int:
+    return outer_via_plan(x=x)
+
+
+def test_a_workflow_is_registered_after_the_launch_plans_it_calls() -> None:
+    plan = plan_registration([via_plans, calls_a_subworkflow_that_calls_a_plan], project="p", domain="d",
+                             version="v")
+    sent: list[str] = []
+    for workflows, launch_plans in plan.stages():
+        sent += [wf_id.name for wf_id, _, _ in workflows] + [lp_id.name for lp_id, _ in launch_plans]
+    for caller in ["test_sdk_registration.via_plans", "test_sdk_registration.outer_via_plan",
+                   "test_sdk_registration.calls_a_subworkflow_that_calls_a_plan"]:
+        assert sent.index("registration_inner") < sent.index(caller), sent
+    assert sent.index("test_sdk_registration.inner") < sent.index("registration_inner")
+    assert sorted(sent) == sorted([wf_id.name for wf_id, _, _ in plan.workflows] +
+                                  [lp_id.name for lp_id, _ in plan.launch_plans])
