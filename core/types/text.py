@@ -127,12 +127,19 @@ def from_json(value: Any, py_type: Any) -> Any:
         unknown = sorted(set(given) - set(fields))
         if unknown:
             raise ValueError(f"{type_repr(py_type)} has no fields {unknown}")
-        return py_type(**{k: from_json(v, fields[k]) for k, v in given.items()})
+        return py_type(**{k: _field_from_json(k, v, fields[k]) for k, v in given.items()})
     if py_type is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, py_type) or (py_type is int and isinstance(value, bool)):
         raise TypeError(f"expected {type_repr(py_type)}, got {type(value).__name__}")
     return value
+
+
+def _field_from_json(name: str, value: Any, py_type: Any) -> Any:
+    try:
+        return from_json(value, py_type)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise type(exc)(f"field {name!r}: {exc}") from None
 
 
 def _expect(value: Any, kind: type) -> Any:

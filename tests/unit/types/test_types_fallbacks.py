@@ -301,3 +301,12 @@ async def test_an_iterator_passes_as_its_items_each_by_its_type() -> None:
     assert next(items) == 1 and list(items) == [2, 3] and list(items.fresh()) == [1, 2, 3]
     with pytest.raises(TypeTransformerError, match=r"^'v\[1\]': expected int, got str 'a'"):
         await default_engine().to_literal(iter([1, "a"]), Iterator[int], name="v")
+
+
+def test_a_records_bad_field_from_the_command_line_is_named() -> None:
+    from tests.unit.types.samples import Shape
+    from wingspan.core.types.text import parse_value
+
+    with pytest.raises(ValueError, match=r"--shape: cannot read .* as Shape: field 'origin': field 'x': "
+                                         r"expected int, got str"):
+        parse_value('{"origin": {"x": "s"}, "corners": []}', Shape, "shape")
