@@ -43,6 +43,8 @@ class ImageSpec:
     python_version: str = ""
     registry: str = ""
     copy: Sequence[str | Path] = ()
+    # a pip requirements file (flytekit's ``requirements=``): its packages join ``packages``
+    requirements: str | Path = ""
 
     def __post_init__(self) -> None:
         for name in ("packages", "apt_packages", "commands", "copy"):
@@ -52,7 +54,11 @@ class ImageSpec:
             else:
                 object.__setattr__(self, name, tuple(value))
         object.__setattr__(self, "env", dict(self.env))
-        problems = self.problems()
+        unread: list[str] = []
+        if self.requirements:
+            listed, unread = _requirements(Path(self.requirements))
+            object.__setattr__(self, "packages", (*self.packages, *listed))
+        problems = unread + self.problems()
         if problems:
             raise UserError(f"ImageSpec {self.name!r}: " + "; ".join(problems))
 
@@ -117,6 +123,26 @@ class ImageSpec:
 
     def __hash__(self) -> int:
         return hash(json.dumps(self._described(), sort_keys=True))
+
+
+def _requirements(path: Path) -> tuple[list[str], list[str]]:
+    """The packages a requirements file lists, and what in it cannot be read as one."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as exc:
+        return [], [f"requirements {str(path)!r} cannot be read ({exc.strerror}); paths are relative to "
+                    "the folder the command runs in, or absolute"]
+    listed, problems = [], []
+    for number, line in enumerate(lines, 1):
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        if text.startswith("-"):
+            problems.append(f"requirements {str(path)!r}, line {number}: {text!r} is a pip option; list "
+                            "packages only (an index or other file: commands=['pip install ...'])")
+            continue
+        listed.append(text)
+    return listed, problems
 
 
 def _hash_tree(digest: Any, item: Path) -> None:

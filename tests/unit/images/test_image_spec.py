@@ -157,3 +157,19 @@ def test_an_unreachable_registry_is_named() -> None:
 
     with pytest.raises(UserError, match=r"cannot ask registry 127\.0\.0\.1:9"):
         ensure_images([(uses_it.template.id, uses_it.template)])
+
+
+def test_a_requirements_file_lists_packages_and_its_options_are_refused(tmp_path: Path) -> None:
+    listed = tmp_path / "requirements.txt"
+    listed.write_text("# pinned\npandas==2.2.2\n\nscikit-learn>=1.4  # models\n")
+    spec = ImageSpec(name="demo", packages=["rich"], requirements=listed)
+    assert spec.packages == ("rich", "pandas==2.2.2", "scikit-learn>=1.4")
+    assert spec.tag == ImageSpec(name="demo", packages=["rich", "pandas==2.2.2", "scikit-learn>=1.4"]).tag
+    assert "pip install" in render(spec) and "scikit-learn>=1.4" in render(spec)
+    options = tmp_path / "options.txt"
+    options.write_text("--index-url https://example.com/simple\npandas\n")
+    with pytest.raises(UserError, match=r"options.txt', line 1: '--index-url https://example.com/simple' "
+                                        r"is a pip option"):
+        ImageSpec(name="demo", requirements=options)
+    with pytest.raises(UserError, match=r"requirements '.*missing.txt' cannot be read"):
+        ImageSpec(name="demo", requirements=tmp_path / "missing.txt")
