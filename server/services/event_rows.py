@@ -6,19 +6,24 @@ attempt row several times. As ORM objects each row cost an identity-map entry, p
 attribute hooks on every assignment and the unit of work's change tracking at flush. Here a
 batch reads the rows it needs in one SELECT per table, changes them as :class:`StagedRow`
 records (plain values, what changed noted), and writes them at its end: one INSERT per table
-for the new rows, one UPDATE (executemany, by primary key) per table and set of changed
-columns. Nothing else reads these rows inside an ingest transaction, so writing them last is
-what the ORM's flush at commit did.
+for the new rows, one UPDATE (executemany, by primary key) per table for the stored ones.
+Nothing else reads these rows inside an ingest transaction, so writing them last is what the
+ORM's flush at commit did.
+
+The rows of one batch change different columns (an attempt's handle sets its plugin, its end
+its outputs), and an executemany sets the same columns on every row: a column that only some
+rows change is set through ``CASE WHEN <changed> THEN <new value> ELSE <column> END``, so one
+statement serves them all. Grouped by changed columns instead, a batch of 40 chains took two
+or three UPDATEs per table, each a round trip on the writer's path.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Boolean, Table, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wingspan.server.db.models import NodeExecutionRow, TaskExecutionRow
@@ -123,23 +128,34 @@ class StagedRows:
             new = [row.all_values() for row in rows if row.is_new]
             if new:
                 await session.execute(insert(table), new)
-            for statement, parameters in _updates(table, rows):
-                await session.execute(statement, parameters)
+            changed = _update(table, rows)
+            if changed is not None:
+                await session.execute(*changed)
 
 
-def _updates(table: Table, rows: Iterable[StagedRow]) -> Iterator[tuple[Any, list[dict[str, Any]]]]:
-    """One UPDATE by primary key per set of changed columns, with its parameters (in key order,
-    the order the ORM's flush took row locks in)."""
-    by_columns: dict[frozenset[str], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        if row.is_new:
-            continue
-        changes = row.changes()
-        if changes:
-            # parameters named apart from the columns: SQLAlchemy keeps those names for itself
-            by_columns[frozenset(changes)].append(
-                {"row_id": row.id, **{f"new_{name}": value for name, value in changes.items()}})
-    for columns, parameters in by_columns.items():
-        statement = (update(table).where(table.c.id == bindparam("row_id"))
-                     .values({name: bindparam(f"new_{name}") for name in sorted(columns)}))
-        yield statement, sorted(parameters, key=lambda each: int(each["row_id"]))
+def _update(table: Table, rows: Iterable[StagedRow]) -> tuple[Any, list[dict[str, Any]]] | None:
+    """One UPDATE by primary key of the stored rows that changed, with its parameters (in key
+    order, the order the ORM's flush took row locks in); None when none changed. A column
+    every row changed is set plainly; one that only some changed, through a CASE on a flag
+    per row (``changed_<column>``) that keeps the stored value of the others."""
+    changed = [(row, row.changes()) for row in rows if not row.is_new]
+    changed = [(row, changes) for row, changes in changed if changes]
+    if not changed:
+        return None
+    columns = sorted({name for _, changes in changed for name in changes})
+    everywhere = set.intersection(*(set(changes) for _, changes in changed))
+    # parameters named apart from the columns: SQLAlchemy keeps those names for itself
+    values: dict[str, Any] = {}
+    for name in columns:
+        value = bindparam(f"new_{name}", type_=table.c[name].type)
+        values[name] = value if name in everywhere else case(
+            (bindparam(f"changed_{name}", type_=Boolean()), value), else_=table.c[name])
+    parameters = []
+    for row, changes in sorted(changed, key=lambda each: int(each[0].id)):
+        each: dict[str, Any] = {"row_id": row.id}
+        for name in columns:
+            each[f"new_{name}"] = changes.get(name)
+            if name not in everywhere:
+                each[f"changed_{name}"] = name in changes
+        parameters.append(each)
+    return update(table).where(table.c.id == bindparam("row_id")).values(values), parameters

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy.event
+from sqlmodel import col, select
 
 from tests.integration.services import flows
 from tests.integration.services.builders import (
@@ -31,12 +32,14 @@ from wingspan.core.errors import (
     NotFoundError,
 )
 from wingspan.core.model import codec
-from wingspan.core.model.events import Event
-from wingspan.core.model.interface import SignalId
+from wingspan.core.model.events import Event, TaskExecutionEvent, TaskLog
+from wingspan.core.model.execution import TaskPhase
+from wingspan.core.model.interface import ExecutionId, NodeExecutionId, SignalId, TaskExecutionId
 from wingspan.core.model.literals import Literal, LiteralType, SimpleType
 from wingspan.protos import v1
 from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, LimitedCodec
 from wingspan.server.api.rpcs import AdminRpcs, EngineRpcs
+from wingspan.server.db.models import TaskExecutionRow
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.catalog import CatalogEntry, CatalogKey
 
@@ -423,3 +426,45 @@ async def test_watching_an_ended_execution_reads_its_events_in_one_pass(
     assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2, statements
     # that statement alone, in no transaction (on SQLite, the name's look-up begins one)
     assert len([s for s in statements if s.lstrip().upper().startswith("BEGIN")]) <= 1, statements
+
+
+async def test_attempts_changing_different_columns_are_updated_by_one_statement(
+    admin: AdminService, execution: v1.ExecutionId
+) -> None:
+    """One batch: attempt a gets its handle while attempt b (started earlier, with a handle of
+    its own) ends. One UPDATE writes both; each keeps what the other's event set."""
+    events = EngineRpcs(admin.events)
+    await events.create_task_event(task_event(execution, "a", 0, TP.RUNNING, 1))
+    await events.create_task_event(task_event(execution, "b", 0, TP.RUNNING, 2, plugin="local-process",
+                                              plugin_handle=b"pid:2"))
+    ids = ExecutionId(execution.project, execution.domain, execution.name)
+
+    def attempt(node: str, phase: TaskPhase, sequence: int, **kw: Any) -> Event:
+        return Event("task", TaskExecutionEvent(
+            id=TaskExecutionId(None, NodeExecutionId(ids, node), 0), producer_id=TEST_ENGINE, phase=phase,
+            occurred_at=T0 + timedelta(seconds=sequence), sequence=sequence, **kw))
+
+    updates: list[str] = []
+
+    def executed(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE TASK_EXECUTIONS"):
+            updates.append(statement)
+
+    engine = admin.db.write_engine.sync_engine
+    sqlalchemy.event.listen(engine, "before_cursor_execute", executed)
+    try:
+        await admin.events.ingest(ids, [
+            attempt("a", TaskPhase.RUNNING, 3, plugin="local-process", plugin_handle=b"pid:1"),
+            attempt("b", TaskPhase.SUCCEEDED, 4, logs=(TaskLog("stdout", "file:///b"),)),
+        ], owner=TEST_ENGINE)
+    finally:
+        sqlalchemy.event.remove(engine, "before_cursor_execute", executed)
+    assert len(updates) == 1, updates
+    async with admin.db.read() as session:
+        by_node = select(TaskExecutionRow).order_by(col(TaskExecutionRow.node_id))
+        rows = (await session.execute(by_node)).scalars()
+        found = [(row.node_id, row.phase, row.plugin, row.plugin_handle, row.logs) for row in rows]
+    assert found == [
+        ("a", int(TaskPhase.RUNNING), "local-process", b"pid:1", "[]"),
+        ("b", int(TaskPhase.SUCCEEDED), "local-process", b"pid:2", '[["stdout", "file:///b"]]'),
+    ]

@@ -4,6 +4,7 @@ whole server with its cause: never a server that quietly runs without its engine
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from pathlib import Path
 
@@ -52,3 +53,20 @@ async def test_a_stop_is_not_a_failure(tmp_path: Path) -> None:
     await server.start()
     await server.stop()
     assert not server.failed.is_set()
+
+
+async def test_a_served_server_keeps_its_start_up_objects_out_of_full_collections(tmp_path: Path) -> None:
+    settings = Settings(home=tmp_path, http_port=0, grpc_port=0)
+    frozen: list[int] = []
+
+    async def stopping() -> None:
+        raise RuntimeError("stop here")
+
+    def ready(server: ApiServer) -> None:
+        frozen.append(gc.get_freeze_count())
+        server.supervise("scheduler", stopping())
+
+    with pytest.raises(RoleFailedError, match="stop here"):
+        await asyncio.wait_for(serve_forever(settings, on_ready=ready, grace=1), 30)
+    assert frozen and frozen[0] > 10_000, frozen
+    assert gc.get_freeze_count() == 0  # given back once it stopped
