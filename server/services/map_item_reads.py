@@ -5,7 +5,6 @@ The engine's journal reads succeeded items' outputs and running items from here 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +30,15 @@ from wingspan.core.model.progress import (
     TaskExecutionClosure,
 )
 from wingspan.server.db.engine import utc
-from wingspan.server.services.map_items import CHUNKS, PROMOTED, RECORDS, decode_indices, item_outputs
+from wingspan.server.services.map_items import (
+    CHUNKS,
+    PROMOTED,
+    RECORDS,
+    Links,
+    decode_indices,
+    decode_logs,
+    item_outputs,
+)
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_NODE, TERMINAL_TASK
 
@@ -41,7 +48,7 @@ __all__ = ["AggregatedItem", "StoredMap", "item_outputs_of", "read_maps"]
 @dataclass(slots=True)
 class StoredChunk:
     positions: dict[int, int]  # item index -> its position in the chunk's outputs
-    logs: tuple[TaskLog, ...]
+    logs: dict[Links, set[int]]
     started_at: datetime | None
     finished_at: datetime | None
     outputs_bytes: bytes | None
@@ -95,7 +102,7 @@ async def read_maps(session: AsyncSession, execution_key: int, node_id: str | No
             indices = decode_indices(row["indices"])
             stored.chunks.append(StoredChunk(
                 {index: position for position, index in enumerate(indices)},
-                tuple(TaskLog(name, uri) for name, uri in json.loads(row["logs"])),
+                decode_logs(row["logs"]),
                 utc(row["started_at"]), utc(row["finished_at"]), row.get("outputs_bytes"),
                 row["outputs_uri"]))
     return found
@@ -135,10 +142,16 @@ class AggregatedItem:
         phase = TaskPhase(byte - 1)
         started, finished, duration = self._times(phase in TERMINAL_TASK)
         closure = TaskExecutionClosure(phase=phase, started_at=started, updated_at=finished or started,
-                                       duration=duration, logs=self.chunk.logs if self.chunk else ())
+                                       duration=duration, logs=self._logs())
         task_id = Identifier(ResourceType.TASK, "", "", "", "")
         attempt = TaskExecutionId(task_id, NodeExecutionId(execution_id, self.node_id), 0)
         return [TaskExecution(attempt, closure)]
+
+    def _logs(self) -> tuple[TaskLog, ...]:
+        """Its attempt's log links (its chunk's, or its own: a report)."""
+        groups = self.chunk.logs if self.chunk is not None else {}
+        links = next((links for links, indices in groups.items() if self.index in indices), ())
+        return tuple(TaskLog(name, uri) for name, uri in links)
 
     async def outputs(self, payloads: Payloads) -> LiteralMap | None:
         """Its outputs, once it succeeded (read from its chunk's)."""

@@ -35,14 +35,17 @@ from wingspan.server.db.engine import utc
 from wingspan.server.db.models import ExecutionRow, MapItemChunkRow, MapItemsRow, key
 from wingspan.server.services.event_rows import StagedRows
 from wingspan.server.services.payloads import Payloads
-from wingspan.server.services.phases import TERMINAL_NODE, moves_forward
+from wingspan.server.services.phases import TERMINAL_NODE, TERMINAL_TASK, moves_forward
 
 __all__ = [
     "PROMOTED",
+    "Links",
     "MapItemStage",
     "chunk_outputs",
     "decode_indices",
+    "decode_logs",
     "encode_indices",
+    "encode_logs",
     "item_of",
     "item_outputs",
 ]
@@ -74,6 +77,23 @@ def encode_indices(indices: Iterable[int]) -> bytes:
 def decode_indices(data: bytes) -> list[int]:
     """The indices :func:`encode_indices` encoded, ascending."""
     return [i for first, length in _RANGE.iter_unpack(data) for i in range(first, first + length)]
+
+
+#: an attempt's log links, as ``(name, uri)`` pairs in the order its events brought them
+Links = tuple[tuple[str, str], ...]
+
+
+def encode_logs(groups: dict[Links, set[int]]) -> str:
+    """A chunk's log links as JSON: each set of links once, with the items that have it (runs of
+    indices, as :func:`encode_indices`'s, hex): a chunk's items usually share one log file."""
+    return json.dumps([[list(map(list, links)), encode_indices(indices).hex()]
+                       for links, indices in groups.items()])
+
+
+def decode_logs(text: str) -> dict[Links, set[int]]:
+    """What :func:`encode_logs` encoded."""
+    return {tuple((str(name), str(uri)) for name, uri in links): set(decode_indices(bytes.fromhex(runs)))
+            for links, runs in json.loads(text)}
 
 
 def chunk_outputs(indices: Sequence[int], outputs: dict[int, LiteralMap],
@@ -154,7 +174,7 @@ class _Chunk:
     started_at: datetime
     indices: set[int]
     row_id: int | None = None
-    logs: dict[str, str] = field(default_factory=dict)
+    logs: dict[Links, set[int]] = field(default_factory=dict)
     old_outputs: tuple[bytes | None, str] = (None, "")
     outputs: dict[int, LiteralMap] = field(default_factory=dict)
     touched: bool = False
@@ -188,7 +208,7 @@ class MapItemStage:
             tuple_(CHUNKS.c.execution_id, CHUNKS.c.node_id).in_(sorted(maps)), CHUNKS.c.finished_at.is_(None))
         for row in (await session.execute(open_chunks)).mappings():
             chunk = _Chunk(executions[row["execution_id"]], row["node_id"], row["started_at"],
-                           set(decode_indices(row["indices"])), row["id"], dict(json.loads(row["logs"])),
+                           set(decode_indices(row["indices"])), row["id"], decode_logs(row["logs"]),
                            (row["outputs_bytes"], row["outputs_uri"]))
             self._chunks.setdefault((row["execution_id"], row["node_id"]), []).append(chunk)
 
@@ -232,13 +252,14 @@ class MapItemStage:
         record.changed = True
         if isinstance(value, TaskExecutionEvent):
             attempt_phase = record.attempts[index] - 1 if record.attempts[index] else 0
-            if moves_forward("task", attempt_phase, phase):
-                record.attempts[index] = phase + 1
-                if phase == TaskPhase.SUCCEEDED and value.logs:
-                    chunk = self._chunk_of(execution, map_id, index, at)
-                    chunk.touched = True
-                    for log in value.logs:
-                        chunk.logs.setdefault(log.name, log.uri)
+            if not moves_forward("task", attempt_phase, phase):
+                return True
+            if phase == TaskPhase.SUCCEEDED and value.logs:
+                chunk = self._chunk_of(execution, map_id, index, at)
+                links = tuple(dict((log.name, log.uri) for log in value.logs).items())
+                chunk.logs.setdefault(links, set()).add(index)
+                chunk.touched = True
+            record.attempts[index] = phase + 1
             return True
         if not moves_forward("node", record.phases[index], phase):
             return True
@@ -292,8 +313,9 @@ class MapItemStage:
         if attempt_byte:
             task = rows.new_task(execution_key, node_id, 0, started)
             task.phase, task.started_at = attempt_byte - 1, started
-            if chunk is not None and chunk.logs:
-                task.logs = json.dumps(list(chunk.logs.items()))
+            links = [links for links, indices in (chunk.logs if chunk else {}).items() if index in indices]
+            if links and TaskPhase(attempt_byte - 1) in TERMINAL_TASK:
+                task.logs = json.dumps(list(links[0]))  # its ended attempt's, folded there
 
     async def write(self, session: AsyncSession, payloads: Payloads) -> None:
         """Writes the changed aggregates and the chunks this transaction made or changed."""
@@ -317,7 +339,7 @@ class MapItemStage:
         record = self.records[(key(chunk.execution), chunk.node_id)]
         indices = sorted(chunk.indices)
         done = all(record.phases[i] in TERMINAL_NODE or record.attempts[i] == PROMOTED for i in indices)
-        values: dict[str, Any] = {"logs": json.dumps(list(chunk.logs.items())),
+        values: dict[str, Any] = {"logs": encode_logs(chunk.logs),
                                   "finished_at": record.updated_at if done else None}
         if chunk.outputs:
             stored = await payloads.get(*chunk.old_outputs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -36,7 +37,7 @@ from wingspan.server.db.models import key as key_of
 from wingspan.server.services.executions import ExecutionKey, ExecutionService
 from wingspan.server.services.map_item_reads import AggregatedItem, StoredMap, read_maps
 from wingspan.server.services.map_items import item_of
-from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
+from wingspan.server.services.pagination import EQ, IN, NEQ, Field, Filter, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 
 __all__ = ["NodeExecutionData", "NodeService", "TaskExecutionData"]
@@ -49,6 +50,26 @@ _NODE_FIELDS = {
     "node_name": Field(NodeExecutionRow.node_name),
 }
 _TASK_FIELDS = {"attempt": Field(TaskExecutionRow.attempt, "int", sortable=True)}
+#: a map's items listed from its aggregate are scanned this many at a time
+_ITEMS_WINDOW = 1000
+
+
+def _phase_test(filters: tuple[Filter, ...]) -> Callable[[int], bool]:
+    """Whether a map item's phase passes ``filters``: on its phase only (equal, not equal, in),
+    as the items are listed from the map's aggregate, not by a query."""
+    tests: list[Callable[[int], bool]] = []
+    for each in filters:
+        if each.field != "phase" or each.operator not in (EQ, NEQ, IN):
+            raise InvalidArgumentError(
+                f"filter on {each.field!r}: a map node's items are filtered by phase only (equal, not "
+                "equal or in); list them without it and filter the page")
+        values = frozenset(_NODE_FIELDS["phase"].parse("phase", value) for value in each.values)
+        tests.append(values.__contains__ if each.operator != NEQ else _not_in(values))
+    return lambda phase: all(test(phase) for test in tests)
+
+
+def _not_in(values: frozenset[int]) -> Callable[[int], bool]:
+    return lambda phase: phase not in values
 
 
 def _one_node(*columns: Any) -> Any:
@@ -184,38 +205,36 @@ class NodeService:
     ) -> Page[NodeExecution]:
         """A map's items by index (the token: the next page's first index), each from its own row
         if it has one, else from the map's aggregate; items not started yet are left out."""
-        if listing.filters:
-            raise InvalidArgumentError(
-                f"node {stored.node_id!r}: a map node's items are listed by index, unfiltered; "
-                "list them without filters and filter the page")
         if listing.token and not listing.token.isdigit():
             raise InvalidArgumentError(f"page token {listing.token!r}: not one this list gave")
-        limit = listing.limit or 100
-        first = int(listing.token or 0)
+        keep = _phase_test(listing.filters)
+        limit, index, count = listing.limit or 100, int(listing.token or 0), len(stored.phases)
         promoted = set(stored.promoted())
-        wanted: list[int] = []
-        index = first
-        while index < len(stored.phases) and len(wanted) < limit:
-            if index in promoted or stored.aggregated(index):
-                wanted.append(index)
-            index += 1
-        more = any(i in promoted or stored.aggregated(i) for i in range(index, len(stored.phases)))
-        rows: dict[str, Any] = {}
-        own = [f"{stored.node_id}/{i}" for i in wanted if i in promoted]
-        if own:
-            statement = sa_select(*_NODE_COLUMNS).where(
-                col(NodeExecutionRow.execution_id) == execution.row_id,
-                col(NodeExecutionRow.node_id).in_(own))
-            async with self.db.read() as session:
-                rows = {r.node_id: r for r in (await session.execute(statement)).all()}
-        items = []
-        for i in wanted:
-            node_id = f"{stored.node_id}/{i}"
-            if node_id in rows:
-                items.append(_node(rows[node_id], execution.id))
-            elif i not in promoted:
-                items.append(stored.item(i).node(execution.id))
-        return Page(items, str(index) if more else "")
+        found: list[NodeExecution] = []
+        while index < count and len(found) < limit:
+            # a window of items at a time: the promoted ones among them read in one statement
+            window = range(index, min(count, index + _ITEMS_WINDOW))
+            own = [f"{stored.node_id}/{i}" for i in window if i in promoted]
+            rows = await self._item_rows(execution, own)
+            for item in window:
+                if len(found) == limit:
+                    break
+                row = rows.get(f"{stored.node_id}/{item}")
+                node = (_node(row, execution.id) if row is not None
+                        else stored.item(item).node(execution.id) if stored.aggregated(item) else None)
+                if node is not None and node.closure is not None and keep(int(node.closure.phase)):
+                    found.append(node)
+                index = item + 1  # where the next page starts
+        more = any(i in promoted or stored.aggregated(i) for i in range(index, count))
+        return Page(found, str(index) if more else "")
+
+    async def _item_rows(self, execution: ExecutionKey, node_ids: list[str]) -> dict[str, Any]:
+        if not node_ids:
+            return {}
+        statement = sa_select(*_NODE_COLUMNS).where(col(NodeExecutionRow.execution_id) == execution.row_id,
+                                                    col(NodeExecutionRow.node_id).in_(node_ids))
+        async with self.db.read() as session:
+            return {r.node_id: r for r in (await session.execute(statement)).all()}
 
     async def _aggregated(self, execution: ExecutionKey, node_id: str) -> AggregatedItem | None:
         """The item ``node_id`` as its map's aggregate has it (None: it is no aggregated item)."""

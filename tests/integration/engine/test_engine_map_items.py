@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 
 from tests.integration.engine.test_engine_crash import runs, until
@@ -203,3 +204,60 @@ async def test_a_maps_outputs_holding_none_are_stored(tmp_path: Path) -> None:
         _, finished = await run_to_end(f"{host}:{port}", code, "maphalfflow.half", {"xs": [0, 1, 2, 3]})
         assert finished.phase.name == "SUCCEEDED", finished.error
         assert finished.outputs == {"o0": [0, 1, 2, None]}
+
+
+async def test_a_succeeded_maps_items_leave_no_rows_and_are_read_on_both_transports(tmp_path: Path) -> None:
+    home, _, code, env = folders(tmp_path, "mapplainflow")
+    async with wingspan_serve(env=env) as (_, http_url, host, port):
+        name, finished = await run_to_end(f"{host}:{port}", code, "mapplainflow.wide",
+                                          {"xs": list(range(300)), "held_from": 10**6})
+        assert finished.outputs == {"o0": [x * 2 for x in range(300)]}, finished.error
+        # no row of its own for any item: one aggregate, a row per group of chunks
+        assert rows(home, "SELECT count(*) FROM node_executions WHERE node_id LIKE 'n0/%'") == [(0,)]
+        assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(0,)]
+        assert rows(home, "SELECT count(*) FROM map_items") == [(1,)]
+        chunks = rows(home, "SELECT count(*) FROM map_item_chunks")[0][0]
+        assert isinstance(chunks, int) and 1 <= chunks <= 10
+
+        remote = AsyncRemote(f"{host}:{port}")
+        execution = v1.ExecutionId(project="default", domain="development", name=name)
+        item = v1.NodeExecutionId(execution_id=execution, node_id="n0/7")
+        try:
+            listed, token = [], ""
+            while True:
+                page = await remote.transport.call("list_node_executions", v1.ListNodeExecutionsRequest(
+                    execution_id=execution, parent_node_id="n0", limit=128, token=token), "list the items")
+                listed += [(n.id.node_id, NodePhase(int(n.closure.phase))) for n in page.node_executions]
+                token = page.next_token
+                if not token:
+                    break
+            assert listed == [(f"n0/{i}", NodePhase.SUCCEEDED) for i in range(300)]
+            node = await remote.transport.call("get_node_execution", v1.GetNodeExecutionRequest(id=item),
+                                               "get an item")
+            assert NodePhase(int(node.closure.phase)) == NodePhase.SUCCEEDED and node.parent_node_id == "n0"
+            data = await remote.transport.call("get_node_execution_data", v1.GetNodeExecutionRequest(id=item),
+                                               "get its data")
+            assert data.outputs.literals["o0"].integer == 14
+            attempts = await remote.transport.call("list_task_executions", v1.ListTaskExecutionsRequest(
+                node_execution_id=item, limit=10), "list its attempts")
+            phases = [TaskPhase(int(t.closure.phase)) for t in attempts.task_executions]
+            assert phases == [TaskPhase.SUCCEEDED]
+            attempt = attempts.task_executions[0].id
+            task_data = await remote.transport.call("get_task_execution_data", v1.GetTaskExecutionRequest(
+                id=attempt), "get its attempt's data")
+            assert task_data.outputs.literals["o0"].integer == 14
+        finally:
+            await remote.aclose()
+
+        async with httpx.AsyncClient(base_url=http_url, timeout=30) as http:
+            page = await http.get(f"/api/v1/node_executions/default/development/{name}",
+                                  params={"parent": "n0", "limit": "50", "phase": "succeeded"})
+            assert page.status_code == 200, page.text
+            body = page.json()
+            assert [n["id"]["nodeId"] for n in body["nodeExecutions"]] == [f"n0/{i}" for i in range(50)]
+            assert body["nextToken"] == "50"
+            execution_json = {"project": "default", "domain": "development", "name": name}
+            node_json = await http.post("/api/v1/GetNodeExecution", json={"id": {
+                "executionId": execution_json, "nodeId": "n0/7"}})
+            assert node_json.status_code == 200, node_json.text
+            assert node_json.json()["closure"]["phase"] == "NODE_PHASE_SUCCEEDED"

@@ -9,9 +9,12 @@ from hypothesis import strategies as st
 from wingspan.core.model import codec
 from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.server.services.map_items import (
+    Links,
     chunk_outputs,
     decode_indices,
+    decode_logs,
     encode_indices,
+    encode_logs,
     item_of,
     item_outputs,
 )
@@ -24,6 +27,14 @@ _VALUES = st.one_of(st.integers(min_value=-(2**63), max_value=2**63 - 1).map(lam
 @given(_INDICES)
 def test_indices_round_trip_in_order(indices: set[int]) -> None:
     assert decode_indices(encode_indices(indices)) == sorted(indices)
+
+
+_LINKS = st.lists(st.tuples(st.text(max_size=8), st.text(max_size=40)), max_size=3).map(tuple)
+
+
+@given(st.dictionaries(_LINKS, _INDICES.filter(bool), max_size=5))
+def test_a_chunks_log_links_round_trip_with_their_items(groups: dict[Links, set[int]]) -> None:
+    assert decode_logs(encode_logs(groups)) == groups
 
 
 def test_a_chunk_of_consecutive_items_costs_one_run() -> None:
