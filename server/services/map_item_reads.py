@@ -29,7 +29,7 @@ from wingspan.core.model.progress import (
     TaskExecution,
     TaskExecutionClosure,
 )
-from wingspan.server.db.engine import utc
+from wingspan.server.db.engine import Database, utc
 from wingspan.server.services.map_items import (
     CHUNKS,
     PROMOTED,
@@ -47,6 +47,8 @@ __all__ = ["AggregatedItem", "StoredMap", "item_outputs_of", "read_maps"]
 
 @dataclass(slots=True)
 class StoredChunk:
+    row_id: int
+    outputs_read: bool
     positions: dict[int, int]  # item index -> its position in the chunk's outputs
     logs: dict[Links, set[int]]
     started_at: datetime | None
@@ -101,7 +103,7 @@ async def read_maps(session: AsyncSession, execution_key: int, node_id: str | No
         if stored is not None:
             indices = decode_indices(row["indices"])
             stored.chunks.append(StoredChunk(
-                {index: position for position, index in enumerate(indices)},
+                row["id"], outputs, {index: position for position, index in enumerate(indices)},
                 decode_logs(row["logs"]),
                 utc(row["started_at"]), utc(row["finished_at"]), row.get("outputs_bytes"),
                 row["outputs_uri"]))
@@ -153,11 +155,16 @@ class AggregatedItem:
         links = next((links for links, indices in groups.items() if self.index in indices), ())
         return tuple(TaskLog(name, uri) for name, uri in links)
 
-    async def outputs(self, payloads: Payloads) -> LiteralMap | None:
-        """Its outputs, once it succeeded (read from its chunk's)."""
+    async def outputs(self, db: Database, payloads: Payloads) -> LiteralMap | None:
+        """Its outputs, once it succeeded (read from its chunk's, which are read now if they were not)."""
         chunk = self.chunk
         if chunk is None or self.map.phases[self.index] != NodePhase.SUCCEEDED:
             return None
+        if not chunk.outputs_read:
+            async with db.read() as session:
+                found = (await session.execute(select(CHUNKS.c.outputs_bytes, CHUNKS.c.outputs_uri)
+                                               .where(CHUNKS.c.id == chunk.row_id))).one()
+            chunk.outputs_bytes, chunk.outputs_uri, chunk.outputs_read = found[0], found[1], True
         data = await payloads.get(chunk.outputs_bytes, chunk.outputs_uri)
         if not data:
             return None

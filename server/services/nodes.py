@@ -242,7 +242,7 @@ class NodeService:
         if item is None:
             return None
         async with self.db.read() as session:
-            maps = await read_maps(session, execution.row_id, item[0], outputs=True)
+            maps = await read_maps(session, execution.row_id, item[0])
         stored = maps.get(item[0])
         return stored.item(item[1]) if stored is not None and stored.aggregated(item[1]) else None
 
@@ -323,7 +323,7 @@ class NodeService:
         except NotFoundError as exc:
             # an item's inputs are not stored apart from its map's (no node's are, see the sink)
             _, item = await self._item_instead(node_execution_id, exc)
-            return NodeExecutionData(inputs=None, outputs=await item.outputs(self.payloads),
+            return NodeExecutionData(inputs=None, outputs=await item.outputs(self.db, self.payloads),
                                      dynamic_spec=None)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
@@ -400,7 +400,7 @@ class NodeService:
             _, node, row = await self._task_row(task_execution_id, _NODE_DATA)
         except NotFoundError as exc:
             _, item, _ = await self._item_attempt(task_execution_id, exc)
-            return TaskExecutionData(inputs=None, outputs=await item.outputs(self.payloads))
+            return TaskExecutionData(inputs=None, outputs=await item.outputs(self.db, self.payloads))
         inputs = await self.payloads.get(node.inputs_bytes, node.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         return TaskExecutionData(inputs=_literals(inputs), outputs=_literals(outputs))
