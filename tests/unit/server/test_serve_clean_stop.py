@@ -35,8 +35,8 @@ def attempts_running(home: Path) -> int:
     with contextlib.closing(sqlite3.connect(home / "db" / "wingspan.sqlite")) as db:
         (count,) = db.execute("SELECT count(*) FROM task_executions WHERE phase = ?",
                               (int(TaskPhase.RUNNING),)).fetchone()
-        aggregated = [attempts.count(int(TaskPhase.RUNNING) + 1)
-                      for (attempts,) in db.execute("SELECT attempts FROM map_items")]
+        aggregated: list[int] = [attempts.count(int(TaskPhase.RUNNING) + 1)
+                                   for (attempts,) in db.execute("SELECT attempts FROM map_items")]
     return int(count) + sum(aggregated)
 
 
