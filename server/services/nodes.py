@@ -225,7 +225,7 @@ class NodeService:
                 if node is not None and node.closure is not None and keep(int(node.closure.phase)):
                     found.append(node)
                 index = item + 1  # where the next page starts
-        more = any(i in promoted or stored.aggregated(i) for i in range(index, count))
+        more = index < count and stored.started_from(index) > 0
         return Page(found, str(index) if more else "")
 
     async def _item_rows(self, execution: ExecutionKey, node_ids: list[str]) -> dict[str, Any]:
