@@ -11,7 +11,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from tests.integration.engine.test_engine_fencing import create, set_lease, workflow_event
-from wingspan.core.errors import NotFoundError
+from wingspan.core.errors import InvalidArgumentError, NotFoundError
 from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionEvent, TaskLog
 from wingspan.core.model.execution import ExecutionError, NodePhase, TaskPhase
 from wingspan.core.model.interface import ExecutionId, NodeExecutionId, TaskExecutionId
@@ -22,7 +22,7 @@ from wingspan.server.engine.journal import journal_of, last_sequence, read_store
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import ItemEvent
 from wingspan.server.services.executions import ExecutionKey
-from wingspan.server.services.pagination import Listing
+from wingspan.server.services.pagination import EQ, Filter, Listing
 
 OWNER = "replica"
 
@@ -178,3 +178,13 @@ async def test_a_resumed_run_finds_started_items_running_with_no_handle(admin: A
     listed = (await admin.nodes.list_node_executions(execution_id, "n0")).items
     assert [n.closure.phase for n in listed if n.closure] == [NodePhase.SUCCEEDED] * 3 + [
         NodePhase.RUNNING] * 3
+    # filtered by phase, read from the aggregate (a page of two, then the rest)
+    running = Listing(limit=2, filters=(Filter("phase", EQ, ("running",)),))
+    first = await admin.nodes.list_node_executions(execution_id, "n0", running)
+    rest = await admin.nodes.list_node_executions(execution_id, "n0", Listing(
+        limit=2, token=first.next_token, filters=running.filters))
+    assert [n.id.node_id for n in [*first.items, *rest.items] if n.id] == ["n0/3", "n0/4", "n0/5"]
+    assert rest.next_token == ""
+    with pytest.raises(InvalidArgumentError, match="filtered by phase only"):
+        await admin.nodes.list_node_executions(execution_id, "n0", Listing(
+            filters=(Filter("node_name", EQ, ("x",)),)))
