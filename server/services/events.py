@@ -568,8 +568,9 @@ async def _look_up(
     await lookups.maps.read(session, maps, by_key)
     # an item aggregated in its map's row has no rows to read: only those promoted, or about to be
     node_ids = sorted({_node_id(e) for execution, events in batches for e in events
-                       if e.kind in ("node", "task")
-                       and (not isinstance(e, ItemEvent) or lookups.maps.may_promote(key(execution), e))})
+                       if e.kind in ("node", "task") and (not isinstance(e, ItemEvent) or (
+                           isinstance(e.value, NodeExecutionEvent | TaskExecutionEvent)
+                           and lookups.maps.may_promote(key(execution), _node_id(e), e.value)))})
     for chunk in _chunks(node_ids):
         await lookups.rows.read(session, executions, chunk)
     return lookups

@@ -28,7 +28,7 @@ from sqlalchemy import Table, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from wingspan.core.model import codec
-from wingspan.core.model.events import Event, NodeExecutionEvent, TaskExecutionEvent
+from wingspan.core.model.events import NodeExecutionEvent, TaskExecutionEvent
 from wingspan.core.model.execution import CacheStatus, NodePhase, TaskPhase
 from wingspan.core.model.literals import VOID, Literal, LiteralCollection, LiteralMap
 from wingspan.server.db.engine import utc
@@ -212,14 +212,10 @@ class MapItemStage:
                            (row["outputs_bytes"], row["outputs_uri"]))
             self._chunks.setdefault((row["execution_id"], row["node_id"]), []).append(chunk)
 
-    def may_promote(self, execution_key: int, event: Event) -> bool:
-        """Whether the item event may go to the item's own rows (so they must be read): it is not
-        plain, or the item has rows already (as far as the aggregates read say)."""
-        value = event.value
-        assert isinstance(value, NodeExecutionEvent | TaskExecutionEvent)
-        node_id = value.id.node_id if isinstance(value, NodeExecutionEvent) and value.id else (
-            value.id.node_execution_id.node_id if isinstance(value, TaskExecutionEvent) and value.id
-            and value.id.node_execution_id else "")
+    def may_promote(self, execution_key: int, node_id: str,
+                    value: NodeExecutionEvent | TaskExecutionEvent) -> bool:
+        """Whether an event of the item ``node_id`` may go to the item's own rows (so they must be
+        read): it is not plain, or the item has rows already (as the aggregates read say)."""
         item = item_of(node_id)
         if item is None or not _is_plain(value):
             return True
