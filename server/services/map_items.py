@@ -31,8 +31,9 @@ from wingspan.core.model import codec
 from wingspan.core.model.events import NodeExecutionEvent, TaskExecutionEvent
 from wingspan.core.model.execution import CacheStatus, NodePhase, TaskPhase
 from wingspan.core.model.literals import VOID, Literal, LiteralCollection, LiteralMap
+from wingspan.server.db.engine import now as utc_now
 from wingspan.server.db.engine import utc
-from wingspan.server.db.models import ExecutionRow, MapItemChunkRow, MapItemsRow, key
+from wingspan.server.db.models import ExecutionRow, MapItemChunkRow, MapItemsRow, NodeExecutionRow, key
 from wingspan.server.services.event_rows import StagedRows
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_NODE, TERMINAL_TASK, moves_forward
@@ -52,6 +53,7 @@ __all__ = [
 
 RECORDS: Final[Table] = MapItemsRow.__table__  # type: ignore[attr-defined]
 CHUNKS: Final[Table] = MapItemChunkRow.__table__  # type: ignore[attr-defined]
+_NODES: Final[Table] = NodeExecutionRow.__table__  # type: ignore[attr-defined]
 
 #: an item's ``attempts`` byte once it has rows of its own
 PROMOTED: Final = 255
@@ -204,6 +206,7 @@ class MapItemStage:
             self.records[(row["execution_id"], row["node_id"])] = _Record(
                 row["execution_id"], row["node_id"], row["id"], bytearray(row["phases"]),
                 bytearray(row["attempts"]), row["created_at"], row["updated_at"], row["last_sequence"])
+        await self._mark_rows_of_new_maps(session, maps - set(self.records))
         open_chunks = select(CHUNKS).where(
             tuple_(CHUNKS.c.execution_id, CHUNKS.c.node_id).in_(sorted(maps)), CHUNKS.c.finished_at.is_(None))
         for row in (await session.execute(open_chunks)).mappings():
@@ -211,6 +214,22 @@ class MapItemStage:
                            set(decode_indices(row["indices"])), row["id"], decode_logs(row["logs"]),
                            (row["outputs_bytes"], row["outputs_uri"]))
             self._chunks.setdefault((row["execution_id"], row["node_id"]), []).append(chunk)
+
+    async def _mark_rows_of_new_maps(self, session: AsyncSession, maps: set[tuple[int, str]]) -> None:
+        """Items of maps with no aggregate yet that have rows already (their execution ran
+        before the aggregate existed): its new aggregate says they have, so they keep them."""
+        if not maps:
+            return
+        nodes = _NODES.c
+        children = tuple_(nodes.execution_id, nodes.parent_node_id).in_(sorted(maps))
+        found = await session.execute(
+            select(nodes.execution_id, nodes.parent_node_id, nodes.node_id).where(children))
+        for execution_key, map_id, node_id in found.all():
+            item = item_of(node_id)
+            if item is not None and item[0] == map_id:
+                record = self._record(execution_key, map_id, utc_now())
+                record.grow(item[1])
+                record.attempts[item[1]] = PROMOTED
 
     def may_promote(self, execution_key: int, node_id: str,
                     value: NodeExecutionEvent | TaskExecutionEvent) -> bool:

@@ -188,3 +188,17 @@ async def test_a_resumed_run_finds_started_items_running_with_no_handle(admin: A
     with pytest.raises(InvalidArgumentError, match="filtered by phase only"):
         await admin.nodes.list_node_executions(execution_id, "n0", Listing(
             filters=(Filter("node_name", EQ, ("x",)),)))
+
+
+async def test_items_with_rows_from_before_the_aggregate_keep_them(admin: AdminService) -> None:
+    """An execution that ran before the aggregate existed: its items' rows stay theirs."""
+    execution_id, items = await started_execution(admin, "upgraded")
+    before = items.node(0, NodePhase.SUCCEEDED, outputs=outputs(0))
+    await admin.events.ingest(execution_id, [Event("node", before.value)], owner=OWNER)  # a row, as then
+    await admin.events.ingest(execution_id, [*items.started(range(1, 3)), *items.succeeded(range(1, 3))],
+                              owner=OWNER)
+    assert await item_rows(admin) == (1, 0)
+    listed = (await admin.nodes.list_node_executions(execution_id, "n0")).items
+    assert [(n.id.node_id, n.closure.phase) for n in listed if n.id and n.closure] == [
+        (f"n0/{i}", NodePhase.SUCCEEDED) for i in range(3)]
+    assert (await admin.nodes.child_counts(execution_id))["n0"] == 3
