@@ -43,7 +43,7 @@ def wide(items: list[int]) -> list[int]:
     return map_task(step{concurrency})(x=items)
 """
 TICK = os.sysconf("SC_CLK_TCK")
-TABLES = ("events", "node_executions", "task_executions")
+TABLES = ("events", "node_executions", "task_executions", "map_items", "map_item_chunks")
 
 
 def status_kib(pid: int, field: str) -> int:
@@ -60,6 +60,19 @@ def cpu_seconds(pid: int) -> float:
 
 def database_bytes(home: Path) -> int:
     return sum(f.stat().st_size for f in (home / "db").glob("wingspan.sqlite*"))
+
+
+def wal_bytes(home: Path) -> int:
+    wal = home / "db" / "wingspan.sqlite-wal"
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def checkpointed_bytes(home: Path) -> int:
+    """The database file's size once its write-ahead log is folded in and emptied: what is
+    stored, apart from how large the log grew between two checkpoints."""
+    with sqlite3.connect(home / "db" / "wingspan.sqlite") as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return (home / "db" / "wingspan.sqlite").stat().st_size
 
 
 def rows(home: Path) -> dict[str, int]:
@@ -111,7 +124,8 @@ def main() -> None:
                 client.register(flows)
                 client.execute("mapflows.wide", {"items": [1]}).wait(timeout=120)  # workers warm
                 rss0, cpu0 = status_kib(server.pid, "VmRSS"), cpu_seconds(server.pid)
-                bytes0, rows0 = database_bytes(home), rows(home)
+                bytes0, wal0, rows0 = database_bytes(home), wal_bytes(home), rows(home)
+                stored0 = checkpointed_bytes(home)
                 sampler = subprocess.Popen(
                     ["py-spy", "record", "--pid", str(server.pid), "--rate", "100", "--format", "raw",
                      "--output", args.py_spy], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -125,17 +139,20 @@ def main() -> None:
                 cpu = cpu_seconds(server.pid) - cpu0
                 peak = status_kib(server.pid, "VmHWM")
                 assert done.phase.name == "SUCCEEDED", done.error
-            grown, rows1 = database_bytes(home) - bytes0, rows(home)
+            grown, wal_grown, rows1 = database_bytes(home) - bytes0, wal_bytes(home) - wal0, rows(home)
         finally:
             server.terminate()
             server.wait(60)
+        stored = checkpointed_bytes(home) - stored0
     print(f"wall: {wall:.1f} s create to end ({wall / n * 1e6:.0f} µs per item)")
     print(f"server CPU: {cpu:.1f} s ({cpu / n * 1e6:.0f} µs per item)")
     print(f"server memory: {rss0 / 1024:.1f} MiB before, peak {peak / 1024:.1f} MiB "
           f"({(peak - rss0) / n:.2f} KiB per item above the start)")
     added = {t: rows1[t] - rows0.get(t, 0) for t in rows1}
     print("rows added: " + ", ".join(f"{t} {c} ({c / n:.2f} per item)" for t, c in added.items()))
-    print(f"database growth: {grown / 1024 / 1024:.1f} MiB ({grown / n:.0f} bytes per item)")
+    print(f"database growth: {grown / 1024 / 1024:.1f} MiB ({grown / n:.0f} bytes per item; "
+          f"of it the write-ahead log {wal_grown / 1024 / 1024:.1f} MiB)")
+    print(f"stored after a checkpoint: {stored / 1024 / 1024:.1f} MiB ({stored / n:.0f} bytes per item)")
     print(f"load average: {os.getloadavg()[0]:.2f}")
 
 

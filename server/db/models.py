@@ -44,6 +44,8 @@ __all__ = [
     "ExecutionRow",
     "LaunchPlanRow",
     "LaunchPlanSlotsRow",
+    "MapItemChunkRow",
+    "MapItemsRow",
     "NodeExecutionRow",
     "NotificationAttemptRow",
     "NotificationRow",
@@ -313,6 +315,49 @@ class TaskExecutionRow(SQLModel, table=True):
     outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
     outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
     last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class MapItemsRow(SQLModel, table=True):
+    """A map node's items, aggregated (issue #24 item 5): one row per map node execution instead
+    of a node and an attempt row per item. ``phases`` holds each item's node phase (one byte
+    each, by item index); ``attempts`` its first attempt's task phase plus one (0: no attempt
+    recorded), or 255 when the item has rows of its own (a failure, a retry, a handle: see
+    node_executions and task_executions). Succeeded items' outputs are in ``map_item_chunks``."""
+
+    __tablename__ = "map_items"
+    __table_args__ = (UniqueConstraint("execution_id", "node_id"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    node_id: str = Field(sa_column=Column(String(1024), nullable=False))
+    phases: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    attempts: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(sa_column=_time())
+    updated_at: datetime = Field(sa_column=_time())
+    last_sequence: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
+class MapItemChunkRow(SQLModel, table=True):
+    """Items of a map that started together (a chunk run in one round trip): their indices (as
+    ranges, see :mod:`wingspan.server.services.map_items`), when they started and ended, their
+    log links, and their outputs as one literal map of lists (in index order; a none literal
+    for an item that did not succeed here)."""
+
+    __tablename__ = "map_item_chunks"
+    __table_args__ = (Index(None, "execution_id", "node_id", "first_index"),)
+
+    id: int | None = Field(default=None, sa_column=_id())
+    execution_id: int = Field(sa_column=_execution_fk())
+    node_id: str = Field(sa_column=Column(String(1024), nullable=False))
+    first_index: int = Field(sa_column=Column(Integer, nullable=False))
+    last_index: int = Field(sa_column=Column(Integer, nullable=False))
+    indices: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # the TaskLog list as JSON, as in task_executions
+    logs: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    started_at: datetime = Field(sa_column=_time())
+    finished_at: datetime | None = Field(default=None, sa_column=_time(nullable=True))
+    outputs_bytes: bytes | None = Field(default=None, sa_column=_bytes())
+    outputs_uri: str = Field(default="", sa_column=Column(Text, nullable=False))
 
 
 class EventRow(SQLModel, table=True):

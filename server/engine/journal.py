@@ -16,7 +16,8 @@ from wingspan.core.model.execution import NodePhase, TaskPhase
 from wingspan.core.model.literals import LiteralMap
 from wingspan.core.model.workflows import DynamicJobSpec
 from wingspan.server.db.engine import Database, utc
-from wingspan.server.db.models import EventRow, NodeExecutionRow, TaskExecutionRow
+from wingspan.server.db.models import EventRow, MapItemsRow, NodeExecutionRow, TaskExecutionRow
+from wingspan.server.services.map_item_reads import StoredMap, item_outputs_of, read_maps
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import TERMINAL_TASK
 
@@ -34,17 +35,20 @@ class StoredRun:
     """What one read found of an execution's earlier runs: its node and attempt rows, when
     nodes began waiting, and the highest sequence number its events and rows carry."""
 
-    __slots__ = ("last_sequence", "nodes", "tasks", "waits")
+    __slots__ = ("last_sequence", "maps", "nodes", "tasks", "waits")
 
     def __init__(self, nodes: list[NodeExecutionRow], tasks: list[TaskExecutionRow],
-                 waits: list[tuple[str, datetime | None]], events_sequence: int) -> None:
+                 waits: list[tuple[str, datetime | None]], events_sequence: int,
+                 maps: dict[str, StoredMap] | None = None, maps_sequence: int = 0) -> None:
         self.nodes = nodes
         self.tasks = tasks
         self.waits = waits
-        # the rows count too: a map item's events are folded into its node and task rows (no
-        # event rows), and a later event numbered below a row's last one would lose to it
+        self.maps = maps or {}
+        # the rows count too: a map item's events are folded into its map's aggregate or its
+        # node and task rows (no event rows), and a later event numbered below their last one
+        # would lose to it
         rows = [row.last_sequence for row in nodes] + [row.last_sequence for row in tasks]
-        self.last_sequence = max([events_sequence, *rows])
+        self.last_sequence = max([events_sequence, maps_sequence, *rows])
 
 
 async def read_stored_run(session: AsyncSession, execution_key: int) -> StoredRun:
@@ -72,7 +76,10 @@ async def read_stored_run(session: AsyncSession, execution_key: int) -> StoredRu
         )
         .order_by(col(EventRow.id))
     )).all()]
-    return StoredRun(nodes, tasks, waits, events_sequence)
+    maps = await read_maps(session, execution_key, outputs=True)
+    maps_sequence = (await session.execute(select(func.max(MapItemsRow.last_sequence))
+                                           .where(MapItemsRow.execution_id == execution_key))).scalar()
+    return StoredRun(nodes, tasks, waits, events_sequence, maps, int(maps_sequence or 0))
 
 
 async def journal_of(payloads: Payloads, stored: StoredRun) -> Journal:
@@ -92,6 +99,9 @@ async def journal_of(payloads: Payloads, stored: StoredRun) -> Journal:
             started = task.started_at or task.created_at
             journal.running[task.node_id] = RecordedAttempt(task.attempt, task.plugin, handle,
                                                             utc(started).timestamp() if started else None)
+    for stored_map in stored.maps.values():
+        _aggregated_items(journal, stored_map)
+        journal.outputs.update(await item_outputs_of(payloads, stored_map))
     for node_id, occurred_at in stored.waits:
         if occurred_at is not None:
             journal.waiting_since.setdefault(node_id, occurred_at.timestamp())
@@ -100,6 +110,22 @@ async def journal_of(payloads: Payloads, stored: StoredRun) -> Journal:
         if journal.attempts.get(node_id, 0) > running.attempt:
             del journal.running[node_id]
     return journal
+
+
+def _aggregated_items(journal: Journal, stored: StoredMap) -> None:
+    """What a map's aggregate says of its items' attempts (their outputs are read apart): one
+    recorded as started and not ended runs with no handle (the next run ends it interrupted and
+    retries it under the next number); one whose first attempt ended has had one attempt."""
+    for index, byte in enumerate(stored.attempts):
+        if not byte or not stored.aggregated(index) or stored.phases[index] == NodePhase.SUCCEEDED:
+            continue
+        node_id = f"{stored.node_id}/{index}"
+        if TaskPhase(byte - 1) in TERMINAL_TASK:
+            journal.attempts[node_id] = max(journal.attempts.get(node_id, 0), 1)
+        else:
+            chunk = stored.item(index).chunk
+            started = chunk.started_at if chunk is not None else None
+            journal.running[node_id] = RecordedAttempt(0, "", None, started.timestamp() if started else None)
 
 
 async def recovered_journal(db: Database, payloads: Payloads, original_key: int) -> Journal:
@@ -114,6 +140,11 @@ async def recovered_journal(db: Database, payloads: Payloads, original_key: int)
                 )
             ).scalars()
         )
+        maps = await read_maps(session, original_key, outputs=True)
+    for stored_map in maps.values():  # a map's items that succeeded without rows of their own
+        for node_id, outputs in (await item_outputs_of(payloads, stored_map)).items():
+            journal.outputs[node_id] = outputs
+            journal.recovered.add(node_id)
     for row in nodes:
         if row.phase in _DONE:
             journal.outputs[row.node_id] = await _outputs(payloads, row)
@@ -135,6 +166,7 @@ async def last_sequence(db: Database, execution_key: int) -> int:
         .where(NodeExecutionRow.execution_id == execution_key),
         select(func.max(TaskExecutionRow.last_sequence))
         .where(TaskExecutionRow.execution_id == execution_key),
+        select(func.max(MapItemsRow.last_sequence)).where(MapItemsRow.execution_id == execution_key),
     )
     highest = 0
     async with db.read() as session:

@@ -39,6 +39,7 @@ from wingspan.server.db.wakeups import EVENTS, announce
 from wingspan.server.services.concurrency import on_phase_change
 from wingspan.server.services.event_rows import StagedRow, StagedRows
 from wingspan.server.services.identifiers import check_execution_id, digest
+from wingspan.server.services.map_items import MapItemStage, item_of
 from wingspan.server.services.payloads import Payloads
 from wingspan.server.services.phases import is_terminal, moves_forward
 from wingspan.server.stream.outbox import EventOutbox
@@ -47,11 +48,12 @@ __all__ = ["EventService", "ItemEvent"]
 
 
 class ItemEvent(Event):
-    """An event of a map node's item (its node or an attempt), folded: applied to the item's node
-    and task rows like any event (phases forward only, fenced by the lease in the same
-    transaction), but stored as no event row, so neither watched nor published. A map of
-    100,000 items leaves its items' rows, not 600,000 events; a watch sees the map node's own
-    events, and an item's state is read from its rows (its node, its attempts)."""
+    """An event of a map node's item (its node or an attempt), folded: stored as no event row, so
+    neither watched nor published, but applied (phases forward only, fenced by the lease in the
+    same transaction) to the map's aggregate, or to the item's own node and task rows once it
+    needs them (see :mod:`wingspan.server.services.map_items`). A map of 100,000 items leaves
+    a row per map and per chunk, not 600,000 events nor 200,000 rows; a watch sees the map
+    node's own events, and an item's state is read from the aggregate or its rows."""
 
 _RUNNING = {"workflow": 2, "node": 2, "task": 2}
 # where a batch's transaction keeps its ``_Lookups`` in ``session.info``
@@ -67,7 +69,7 @@ class _Lookups:
     already stored (with their digests) and the rows of the nodes and attempts the events name
     (staged: written when all the batches are applied)."""
 
-    __slots__ = ("known", "new_events", "outbox", "rows")
+    __slots__ = ("known", "maps", "new_events", "outbox", "rows")
 
     def __init__(self) -> None:
         # the batches' new event rows, inserted together by one statement once all are applied
@@ -76,11 +78,13 @@ class _Lookups:
         self.outbox: list[dict[str, Any]] = []
         self.known: dict[tuple[int, str], str] = {}
         self.rows = StagedRows()
+        self.maps = MapItemStage()
 
-    async def write(self, session: AsyncSession) -> None:
+    async def write(self, session: AsyncSession, payloads: Payloads) -> None:
         """Writes what the applied events changed and stored: the rows of their nodes and
-        attempts, the new event rows and their outbox entries."""
+        attempts, their maps' aggregates, the new event rows and their outbox entries."""
         await self.rows.write(session)
+        await self.maps.write(session, payloads)
         if self.new_events:  # in the order applied: a watcher reads them by row id
             await session.execute(insert(EventRow), self.new_events)
         if self.outbox:  # in the same order: the publisher sends them by row id
@@ -244,7 +248,7 @@ class EventService:
             lookups = session.info[_LOOKUPS] = await _look_up(session, [(execution, [event])])
             try:
                 recorded = await self._apply(session, execution, event)
-                await lookups.write(session)
+                await lookups.write(session, self.payloads)
             finally:
                 session.info.pop(_LOOKUPS, None)
             if recorded:
@@ -304,7 +308,7 @@ class EventService:
                                 # a big map's first batch is tens of thousands of events of pure
                                 # CPU: let the API and the engine's other runs answer meanwhile
                                 await anyio.lowlevel.checkpoint()
-                await lookups.write(session)
+                await lookups.write(session, self.payloads)
                 if lookups.new_events:
                     # followers in other processes (an API replica's watchers) read again at once
                     await announce(session, EVENTS, _keys_payload(execution for execution, _ in applied))
@@ -319,6 +323,14 @@ class EventService:
         if isinstance(event.value, WorkflowExecutionEvent):
             return await self._apply_workflow(session, execution, event.value)
         folded = isinstance(event, ItemEvent)
+        if folded and isinstance(event.value, NodeExecutionEvent | TaskExecutionEvent):
+            node_id, at = _node_id(event), event.value.occurred_at or now()
+            lookups: _Lookups = session.info[_LOOKUPS]
+            if lookups.maps.apply(execution, event.value, node_id, at):
+                execution.updated_at = max(utc(execution.updated_at) or at, at)
+                return True
+            # it says more than the aggregate keeps: the item's own rows take it
+            lookups.maps.promote(lookups.rows, key(execution), node_id, at)
         if isinstance(event.value, NodeExecutionEvent):
             return await self._apply_node(session, execution, event.value, folded)
         if isinstance(event.value, TaskExecutionEvent):
@@ -550,7 +562,15 @@ async def _look_up(
             select(EventRow.execution_id, EventRow.key, EventRow.digest).where(
                 col(EventRow.execution_id).in_(executions), col(EventRow.key).in_(chunk)))
         lookups.known.update({(row[0], row[1]): row[2] for row in found.all()})
-    node_ids = sorted({_node_id(e) for _, events in batches for e in events if e.kind in ("node", "task")})
+    by_key = {key(execution): execution for execution, _ in batches}
+    maps = {(key(execution), item[0]) for execution, events in batches for e in events
+            if isinstance(e, ItemEvent) and e.kind != "workflow" and (item := item_of(_node_id(e)))}
+    await lookups.maps.read(session, maps, by_key)
+    # an item aggregated in its map's row has no rows to read: only those promoted, or about to be
+    node_ids = sorted({_node_id(e) for execution, events in batches for e in events
+                       if e.kind in ("node", "task") and (not isinstance(e, ItemEvent) or (
+                           isinstance(e.value, NodeExecutionEvent | TaskExecutionEvent)
+                           and lookups.maps.may_promote(key(execution), _node_id(e), e.value)))})
     for chunk in _chunks(node_ids):
         await lookups.rows.read(session, executions, chunk)
     return lookups

@@ -35,17 +35,20 @@ from typing import Any
 from urllib.parse import unquote, urlparse
 
 import anyio
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from wingspan.core.errors import InvalidArgumentError, NotFoundError
-from wingspan.core.model.interface import NodeExecutionId
+from wingspan.core.model.interface import ExecutionId, NodeExecutionId
 from wingspan.core.plugins import ReadsLogs, TaskPlugin
 from wingspan.core.plugins.executor import execution_work_dir
 from wingspan.core.storage import BlobStore
-from wingspan.server.db.engine import Database
+from wingspan.server.db.engine import Database, now
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow, key
 from wingspan.server.db.queries import execution_row
 from wingspan.server.services.identifiers import check_execution_id
+from wingspan.server.services.map_item_reads import read_maps
+from wingspan.server.services.map_items import item_of
 from wingspan.server.services.phases import is_terminal
 
 __all__ = ["LogChunk", "LogReader", "LogService", "plugin_log_readers"]
@@ -139,7 +142,13 @@ class LogService:
                 NodeExecutionRow.execution_id == execution.id, NodeExecutionRow.node_id == node_id))
             ).scalar_one_or_none()
             if node is None:
-                raise NotFoundError(f"execution {execution.name} has no node {node_id!r} (yet)")
+                aggregated = await _aggregated_attempt(session, execution, node_id)
+                if aggregated is None:
+                    raise NotFoundError(f"execution {execution.name} has no node {node_id!r} (yet)")
+                if attempt not in (None, 0):
+                    raise NotFoundError(
+                        f"node {node_id!r} of execution {execution.name} has no attempt {attempt}")
+                return execution, aggregated
             statement = select(TaskExecutionRow).where(
                 TaskExecutionRow.execution_id == execution.id, TaskExecutionRow.node_id == node_id)
             if attempt is not None:
@@ -157,7 +166,8 @@ class LogService:
                       ) -> tuple[ExecutionRow, TaskExecutionRow]:
         async with self.db.read() as session:
             fresh_execution = await session.get(ExecutionRow, key(execution))
-            fresh_attempt = await session.get(TaskExecutionRow, key(attempt))
+            fresh_attempt = (await session.get(TaskExecutionRow, key(attempt)) if attempt.id is not None
+                             else await _aggregated_attempt(session, execution, attempt.node_id))
         if fresh_execution is None or fresh_attempt is None:
             raise NotFoundError(f"execution {execution.name} was deleted while its logs were read")
         return fresh_execution, fresh_attempt
@@ -267,3 +277,21 @@ def _read_file(path: str, offset: int) -> bytes:
             return b""
         file.seek(offset)
         return file.read(min(size - offset, READ_BYTES))
+
+
+async def _aggregated_attempt(session: AsyncSession, execution: ExecutionRow, node_id: str
+                              ) -> TaskExecutionRow | None:
+    """The first attempt of a map item with no rows of its own, as its map's aggregate has it (an
+    unsaved row, no id): its phase, and its chunk's log links."""
+    item = item_of(node_id)
+    stored = (await read_maps(session, key(execution), item[0])).get(item[0]) if item else None
+    if item is None or stored is None or not stored.aggregated(item[1]):
+        return None
+    attempts = stored.item(item[1]).attempts(ExecutionId(execution.project, execution.domain, execution.name))
+    if not attempts or attempts[0].closure is None:
+        return None
+    closure = attempts[0].closure
+    at = closure.updated_at or closure.started_at or now()
+    return TaskExecutionRow(execution_id=key(execution), node_id=node_id, attempt=0, phase=int(closure.phase),
+                            logs=json.dumps([[log.name, log.uri] for log in closure.logs]),
+                            created_at=at, updated_at=at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -32,8 +33,11 @@ from wingspan.core.model.progress import (
 from wingspan.core.model.workflows import DynamicJobSpec
 from wingspan.server.db.engine import Database, utc
 from wingspan.server.db.models import ExecutionRow, NodeExecutionRow, TaskExecutionRow
+from wingspan.server.db.models import key as key_of
 from wingspan.server.services.executions import ExecutionKey, ExecutionService
-from wingspan.server.services.pagination import Field, Listing, ListQuery, Page, page
+from wingspan.server.services.map_item_reads import AggregatedItem, StoredMap, read_maps
+from wingspan.server.services.map_items import item_of
+from wingspan.server.services.pagination import EQ, IN, NEQ, Field, Filter, Listing, ListQuery, Page, page
 from wingspan.server.services.payloads import Payloads
 
 __all__ = ["NodeExecutionData", "NodeService", "TaskExecutionData"]
@@ -46,6 +50,26 @@ _NODE_FIELDS = {
     "node_name": Field(NodeExecutionRow.node_name),
 }
 _TASK_FIELDS = {"attempt": Field(TaskExecutionRow.attempt, "int", sortable=True)}
+#: a map's items listed from its aggregate are scanned this many at a time
+_ITEMS_WINDOW = 1000
+
+
+def _phase_test(filters: tuple[Filter, ...]) -> Callable[[int], bool]:
+    """Whether a map item's phase passes ``filters``: on its phase only (equal, not equal, in),
+    as the items are listed from the map's aggregate, not by a query."""
+    tests: list[Callable[[int], bool]] = []
+    for each in filters:
+        if each.field != "phase" or each.operator not in (EQ, NEQ, IN):
+            raise InvalidArgumentError(
+                f"filter on {each.field!r}: a map node's items are filtered by phase only (equal, not "
+                "equal or in); list them without it and filter the page")
+        values = frozenset(_NODE_FIELDS["phase"].parse("phase", value) for value in each.values)
+        tests.append(values.__contains__ if each.operator != NEQ else _not_in(values))
+    return lambda phase: all(test(phase) for test in tests)
+
+
+def _not_in(values: frozenset[int]) -> Callable[[int], bool]:
+    return lambda phase: phase not in values
 
 
 def _one_node(*columns: Any) -> Any:
@@ -152,6 +176,11 @@ class NodeService:
         creation order (``listing``: the page's limit, token and filters)."""
         listing = listing or Listing()
         execution = await self.executions.key(execution_id)
+        if parent_node_id:
+            async with self.db.read() as session:
+                maps = await read_maps(session, execution.row_id, parent_node_id)
+            if maps:
+                return await self._list_items(execution, maps[parent_node_id], listing)
         # plain rows of the columns a node's message needs (not its data), not ORM objects
         statement = sa_select(*_NODE_COLUMNS).where(
             col(NodeExecutionRow.execution_id) == execution.row_id,
@@ -171,6 +200,52 @@ class NodeService:
             rows, token = finish(list((await session.execute(statement)).all()))
         return Page([_node(r, execution.id) for r in rows], token)
 
+    async def _list_items(
+        self, execution: ExecutionKey, stored: StoredMap, listing: Listing
+    ) -> Page[NodeExecution]:
+        """A map's items by index (the token: the next page's first index), each from its own row
+        if it has one, else from the map's aggregate; items not started yet are left out."""
+        if listing.token and not listing.token.isdigit():
+            raise InvalidArgumentError(f"page token {listing.token!r}: not one this list gave")
+        keep = _phase_test(listing.filters)
+        limit, index, count = listing.limit or 100, int(listing.token or 0), len(stored.phases)
+        promoted = set(stored.promoted())
+        found: list[NodeExecution] = []
+        while index < count and len(found) < limit:
+            # a window of items at a time: the promoted ones among them read in one statement
+            window = range(index, min(count, index + _ITEMS_WINDOW))
+            own = [f"{stored.node_id}/{i}" for i in window if i in promoted]
+            rows = await self._item_rows(execution, own)
+            for item in window:
+                if len(found) == limit:
+                    break
+                row = rows.get(f"{stored.node_id}/{item}")
+                node = (_node(row, execution.id) if row is not None
+                        else stored.item(item).node(execution.id) if stored.aggregated(item) else None)
+                if node is not None and node.closure is not None and keep(int(node.closure.phase)):
+                    found.append(node)
+                index = item + 1  # where the next page starts
+        more = index < count and stored.started_from(index) > 0
+        return Page(found, str(index) if more else "")
+
+    async def _item_rows(self, execution: ExecutionKey, node_ids: list[str]) -> dict[str, Any]:
+        if not node_ids:
+            return {}
+        statement = sa_select(*_NODE_COLUMNS).where(col(NodeExecutionRow.execution_id) == execution.row_id,
+                                                    col(NodeExecutionRow.node_id).in_(node_ids))
+        async with self.db.read() as session:
+            return {r.node_id: r for r in (await session.execute(statement)).all()}
+
+    async def _aggregated(self, execution: ExecutionKey, node_id: str) -> AggregatedItem | None:
+        """The item ``node_id`` as its map's aggregate has it (None: it is no aggregated item)."""
+        item = item_of(node_id)
+        if item is None:
+            return None
+        async with self.db.read() as session:
+            maps = await read_maps(session, execution.row_id, item[0])
+        stored = maps.get(item[0])
+        return stored.item(item[1]) if stored is not None and stored.aggregated(item[1]) else None
+
     async def child_counts(self, execution_id: ExecutionId | None) -> dict[str, int]:
         """How many nodes run directly under each parent node of the execution (a map's items, a
         dynamic node's or a subworkflow's nodes); one grouped count over the
@@ -182,7 +257,11 @@ class NodeService:
                      .group_by(col(NodeExecutionRow.parent_node_id)))
         async with self.db.read() as session:
             rows = (await session.execute(statement)).all()
-        return {parent: count for parent, count in rows}
+            maps = await read_maps(session, key_of(execution))
+        counts = {parent: count for parent, count in rows}
+        for node_id, stored in maps.items():  # items with no rows of their own
+            counts[node_id] = counts.get(node_id, 0) + stored.aggregated_count()
+        return {parent: count for parent, count in counts.items() if count}
 
     async def attempts_of(
         self, execution_id: ExecutionId | None, node_ids: list[str]
@@ -195,8 +274,15 @@ class NodeService:
             TaskExecutionRow.execution_id == execution.id, col(TaskExecutionRow.node_id).in_(node_ids))
         async with self.db.read() as session:
             rows = list((await session.execute(statement)).scalars())
+            maps = await read_maps(session, key_of(execution))
         found = _execution_id(execution)
-        return [_task(r, found) for r in rows]
+        attempts = [_task(r, found) for r in rows]
+        for node_id in set(node_ids) - {r.node_id for r in rows}:  # items in their map's aggregate
+            item = item_of(node_id)
+            stored = maps.get(item[0]) if item else None
+            if item is not None and stored is not None and stored.aggregated(item[1]):
+                attempts += stored.item(item[1]).attempts(found)
+        return attempts
 
     async def _node_row(
         self, node_execution_id: NodeExecutionId | None, columns: Any = _NODE_ROW
@@ -212,12 +298,33 @@ class NodeService:
             raise NotFoundError(f"execution {execution.id.name} has no node {node_id!r}")
         return execution, rows[0]
 
+    async def _item_instead(self, node_execution_id: NodeExecutionId | None, missing: NotFoundError
+                            ) -> tuple[ExecutionKey, AggregatedItem]:
+        """The map item a node id without a row names, from its map's aggregate; else raises
+        ``missing`` (what the row's look-up raised)."""
+        assert node_execution_id is not None  # a missing one raised another error
+        execution = await self.executions.key(node_execution_id.execution_id)
+        item = await self._aggregated(execution, node_execution_id.node_id)
+        if item is None:
+            raise missing
+        return execution, item
+
     async def get_node_execution(self, node_execution_id: NodeExecutionId | None) -> NodeExecution:
-        execution, row = await self._node_row(node_execution_id)
+        try:
+            execution, row = await self._node_row(node_execution_id)
+        except NotFoundError as exc:
+            execution, item = await self._item_instead(node_execution_id, exc)
+            return item.node(execution.id)
         return _node(row, execution.id)
 
     async def get_node_execution_data(self, node_execution_id: NodeExecutionId | None) -> NodeExecutionData:
-        _, row = await self._node_row(node_execution_id, _NODE_DATA)
+        try:
+            _, row = await self._node_row(node_execution_id, _NODE_DATA)
+        except NotFoundError as exc:
+            # an item's inputs are not stored apart from its map's (no node's are, see the sink)
+            _, item = await self._item_instead(node_execution_id, exc)
+            return NodeExecutionData(inputs=None, outputs=await item.outputs(self.db, self.payloads),
+                                     dynamic_spec=None)
         inputs = await self.payloads.get(row.inputs_bytes, row.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         dynamic = await self.payloads.get(row.dynamic_bytes, row.dynamic_uri)
@@ -232,7 +339,11 @@ class NodeService:
     ) -> Page[TaskExecution]:
         """A node's attempts, first first (``listing``: the page's limit and token)."""
         listing = listing or Listing()
-        execution, node = await self._node_row(node_execution_id, _NODE_EXISTS)
+        try:
+            execution, node = await self._node_row(node_execution_id, _NODE_EXISTS)
+        except NotFoundError as exc:
+            execution, item = await self._item_instead(node_execution_id, exc)
+            return Page(item.attempts(execution.id) if not listing.token else [], "")
         statement = sa_select(*_TASK_COLUMNS).where(
             col(TaskExecutionRow.execution_id) == execution.row_id,
             col(TaskExecutionRow.node_id) == node.node_id,
@@ -265,12 +376,31 @@ class NodeService:
             )
         return execution, node, rows[0]
 
+    async def _item_attempt(self, task_execution_id: TaskExecutionId | None, missing: NotFoundError
+                            ) -> tuple[ExecutionKey, AggregatedItem, TaskExecution]:
+        """The attempt of a map item without rows, from its map's aggregate; else raises ``missing``."""
+        assert task_execution_id is not None
+        execution, item = await self._item_instead(task_execution_id.node_execution_id, missing)
+        attempts = [a for a in item.attempts(execution.id)
+                    if a.id is not None and a.id.attempt == task_execution_id.attempt]
+        if not attempts:
+            raise NotFoundError(f"node {item.node_id!r} of execution {execution.id.name} has no attempt "
+                                f"{task_execution_id.attempt}")
+        return execution, item, attempts[0]
+
     async def get_task_execution(self, task_execution_id: TaskExecutionId | None) -> TaskExecution:
-        execution, _, row = await self._task_row(task_execution_id)
+        try:
+            execution, _, row = await self._task_row(task_execution_id)
+        except NotFoundError as exc:
+            return (await self._item_attempt(task_execution_id, exc))[2]
         return _task(row, execution.id)
 
     async def get_task_execution_data(self, task_execution_id: TaskExecutionId | None) -> TaskExecutionData:
-        _, node, row = await self._task_row(task_execution_id, _NODE_DATA)
+        try:
+            _, node, row = await self._task_row(task_execution_id, _NODE_DATA)
+        except NotFoundError as exc:
+            _, item, _ = await self._item_attempt(task_execution_id, exc)
+            return TaskExecutionData(inputs=None, outputs=await item.outputs(self.db, self.payloads))
         inputs = await self.payloads.get(node.inputs_bytes, node.inputs_uri)
         outputs = await self.payloads.get(row.outputs_bytes, row.outputs_uri)
         return TaskExecutionData(inputs=_literals(inputs), outputs=_literals(outputs))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from tests.integration.services import flows
@@ -32,7 +32,7 @@ from wingspan.core.model.literals import Literal, LiteralMap
 from wingspan.protos import v1
 from wingspan.server.api.rpcs import AdminRpcs
 from wingspan.server.db.engine import now
-from wingspan.server.db.models import ExecutionRow, NodeExecutionRow
+from wingspan.server.db.models import ExecutionRow, MapItemsRow, NodeExecutionRow
 from wingspan.server.engine.worker import EngineWorker, server_registry
 from wingspan.server.services.admin import AdminService
 from wingspan.server.services.events import ItemEvent
@@ -190,7 +190,7 @@ async def test_a_heartbeat_that_finds_the_lease_taken_detaches_the_run(
 
 async def test_a_chunks_item_results_are_refused_to_a_replica_without_the_lease(admin: AdminService) -> None:
     """What a map's chunk ended with (its items' folded node events, written together) is fenced
-    like any event: a replica that lost the lease leaves no item row."""
+    like any event: a replica that lost the lease leaves no item in the map's aggregate (nor rows)."""
     execution_id = await create(admin, "fenced-chunk")
 
     def items(owner: str, first: int) -> list[Event]:
@@ -199,15 +199,20 @@ async def test_a_chunks_item_results_are_refused_to_a_replica_without_the_lease(
             occurred_at=now(), parent_node_id="n0", outputs=LiteralMap({"o0": Literal("integer", index)}),
             sequence=first + index)) for index in range(3)]
 
-    async def item_rows() -> list[str]:
+    async def stored_items() -> list[tuple[str, NodePhase]]:
         async with admin.db.read() as session:
-            found = await session.execute(select(NodeExecutionRow.node_id).where(
-                col(NodeExecutionRow.parent_node_id) == "n0"))
-            return sorted(found.scalars())
+            aggregates = (await session.execute(select(func.count()).select_from(MapItemsRow))).scalar_one()
+            rows = (await session.execute(select(func.count()).select_from(NodeExecutionRow).where(
+                col(NodeExecutionRow.parent_node_id) == "n0"))).scalar_one()
+        listed = await admin.nodes.list_node_executions(execution_id, "n0")
+        assert rows == 0 and aggregates == (1 if listed.items else 0)
+        return [(n.id.node_id, n.closure.phase) for n in listed.items if n.id and n.closure]
 
     await set_lease(admin, "fenced-chunk", "replica-b", 60)
     with pytest.raises(LeaseLostError, match="replica-a"):
         await admin.events.ingest(execution_id, items("replica-a", 1), owner="replica-a")
-    assert await item_rows() == []
+    assert await stored_items() == []
     await admin.events.ingest(execution_id, items("replica-b", 1), owner="replica-b")
-    assert await item_rows() == ["n0/0", "n0/1", "n0/2"]
+    assert await stored_items() == [(f"n0/{i}", NodePhase.SUCCEEDED) for i in range(3)]
+    data = await admin.nodes.get_node_execution_data(NodeExecutionId(execution_id, "n0/2"))
+    assert data.outputs == LiteralMap({"o0": Literal("integer", 2)})

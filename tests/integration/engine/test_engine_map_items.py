@@ -17,6 +17,7 @@ from typing import Any
 
 import anyio
 import anyio.to_thread
+import httpx
 import pytest
 
 from tests.integration.engine.test_engine_crash import runs, until
@@ -25,6 +26,7 @@ from wingspan._remote.client import AsyncRemote
 from wingspan._remote.sync import Remote
 from wingspan.core.model.execution import NodePhase, TaskPhase
 from wingspan.protos import v1
+from wingspan.server.services.map_items import PROMOTED
 
 pytestmark = [pytest.mark.slow]
 
@@ -83,7 +85,16 @@ def rows(home: Path, query: str) -> list[tuple[object, ...]]:
 
 
 def item_phases(home: Path) -> dict[str, int]:
-    return dict(rows(home, "SELECT node_id, phase FROM node_executions WHERE parent_node_id = 'n0'"))  # type: ignore[arg-type]
+    """The map n0's started items' phases as stored: in its aggregate, or its items' own rows."""
+    found: dict[str, int] = dict(rows(  # type: ignore[arg-type]
+        home, "SELECT node_id, phase FROM node_executions WHERE parent_node_id = 'n0'"))
+    for phases, attempts in rows(home, "SELECT phases, attempts FROM map_items WHERE node_id = 'n0'"):
+        assert isinstance(phases, bytes) and isinstance(attempts, bytes)
+        for index, (phase, attempt) in enumerate(zip(phases, attempts, strict=True)):
+            if attempt != PROMOTED and (phase or attempt):
+                assert f"n0/{index}" not in found, "an item both aggregated and in rows"
+                found[f"n0/{index}"] = phase
+    return found
 
 
 async def items_read(endpoint: str, name: str) -> dict[str, tuple[str, list[str], str]]:
@@ -138,7 +149,7 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
         os.kill(server.process.pid, signal.SIGKILL)
         await server.process.wait()
 
-    # the items' state is in their rows; none of their events is an event row
+    # the items' state is in the map's aggregate; none of their events is an event row
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
     assert (2,) in rows(home, "SELECT phase FROM events WHERE node_id = 'n0'")  # the map's own RUNNING
     # the held chunk's items: recorded as started, nothing more
@@ -157,7 +168,10 @@ async def test_a_maps_items_leave_rows_not_events_and_a_kill_mid_map_reruns_no_f
     assert items == {**{f"n0/{x}": ("SUCCEEDED", ["SUCCEEDED"], "") for x in range(4)},
                      **{f"n0/{x}": retried for x in range(4, 8)}}
     assert len(item_phases(home)) == 8
-    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(12,)]
+    # the finished chunk's items have no rows of their own; the retried ones have (two attempts each)
+    assert rows(home, "SELECT node_id FROM node_executions WHERE parent_node_id = 'n0' ORDER BY node_id") == [
+        (f"n0/{x}",) for x in range(4, 8)]
+    assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(8,)]
     assert rows(home, "SELECT count(*) FROM events WHERE node_id LIKE 'n0/%'") == [(0,)]
 
 
@@ -190,3 +204,60 @@ async def test_a_maps_outputs_holding_none_are_stored(tmp_path: Path) -> None:
         _, finished = await run_to_end(f"{host}:{port}", code, "maphalfflow.half", {"xs": [0, 1, 2, 3]})
         assert finished.phase.name == "SUCCEEDED", finished.error
         assert finished.outputs == {"o0": [0, 1, 2, None]}
+
+
+async def test_a_succeeded_maps_items_leave_no_rows_and_are_read_on_both_transports(tmp_path: Path) -> None:
+    home, _, code, env = folders(tmp_path, "mapplainflow")
+    async with wingspan_serve(env=env) as (_, http_url, host, port):
+        name, finished = await run_to_end(f"{host}:{port}", code, "mapplainflow.wide",
+                                          {"xs": list(range(300)), "held_from": 10**6})
+        assert finished.outputs == {"o0": [x * 2 for x in range(300)]}, finished.error
+        # no row of its own for any item: one aggregate, a row per group of chunks
+        assert rows(home, "SELECT count(*) FROM node_executions WHERE node_id LIKE 'n0/%'") == [(0,)]
+        assert rows(home, "SELECT count(*) FROM task_executions WHERE node_id LIKE 'n0/%'") == [(0,)]
+        assert rows(home, "SELECT count(*) FROM map_items") == [(1,)]
+        chunks = rows(home, "SELECT count(*) FROM map_item_chunks")[0][0]
+        assert isinstance(chunks, int) and 1 <= chunks <= 10
+
+        remote = AsyncRemote(f"{host}:{port}")
+        execution = v1.ExecutionId(project="default", domain="development", name=name)
+        item = v1.NodeExecutionId(execution_id=execution, node_id="n0/7")
+        try:
+            listed, token = [], ""
+            while True:
+                page = await remote.transport.call("list_node_executions", v1.ListNodeExecutionsRequest(
+                    execution_id=execution, parent_node_id="n0", limit=128, token=token), "list the items")
+                listed += [(n.id.node_id, NodePhase(int(n.closure.phase))) for n in page.node_executions]
+                token = page.next_token
+                if not token:
+                    break
+            assert listed == [(f"n0/{i}", NodePhase.SUCCEEDED) for i in range(300)]
+            node = await remote.transport.call("get_node_execution", v1.GetNodeExecutionRequest(id=item),
+                                               "get an item")
+            assert NodePhase(int(node.closure.phase)) == NodePhase.SUCCEEDED and node.parent_node_id == "n0"
+            data = await remote.transport.call("get_node_execution_data", v1.GetNodeExecutionRequest(id=item),
+                                               "get its data")
+            assert data.outputs.literals["o0"].integer == 14
+            attempts = await remote.transport.call("list_task_executions", v1.ListTaskExecutionsRequest(
+                node_execution_id=item, limit=10), "list its attempts")
+            phases = [TaskPhase(int(t.closure.phase)) for t in attempts.task_executions]
+            assert phases == [TaskPhase.SUCCEEDED]
+            attempt = attempts.task_executions[0].id
+            task_data = await remote.transport.call("get_task_execution_data", v1.GetTaskExecutionRequest(
+                id=attempt), "get its attempt's data")
+            assert task_data.outputs.literals["o0"].integer == 14
+        finally:
+            await remote.aclose()
+
+        async with httpx.AsyncClient(base_url=http_url, timeout=30) as http:
+            page = await http.get(f"/api/v1/node_executions/default/development/{name}",
+                                  params={"parent": "n0", "limit": "50", "phase": "succeeded"})
+            assert page.status_code == 200, page.text
+            body = page.json()
+            assert [n["id"]["nodeId"] for n in body["nodeExecutions"]] == [f"n0/{i}" for i in range(50)]
+            assert body["nextToken"] == "50"
+            execution_json = {"project": "default", "domain": "development", "name": name}
+            node_json = await http.post("/api/v1/GetNodeExecution", json={"id": {
+                "executionId": execution_json, "nodeId": "n0/7"}})
+            assert node_json.status_code == 200, node_json.text
+            assert node_json.json()["closure"]["phase"] == "NODE_PHASE_SUCCEEDED"

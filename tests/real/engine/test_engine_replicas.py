@@ -19,6 +19,7 @@ from tests.real.engine.replica import Replica
 from tests.unit.api.served import wingspan_serve
 from wingspan._remote.sync import Remote
 from wingspan.protos import v1
+from wingspan.server.services.map_items import PROMOTED
 
 pytestmark = [pytest.mark.real, pytest.mark.slow]
 
@@ -94,18 +95,20 @@ async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
             assert finished.outputs == {"o0": expected}, finished.error
 
             # events: each number once, whichever replica wrote them; the map's items' events are
-            # folded into their rows (no event rows), so a number a replica gave one of them is
-            # the last_sequence of its row, and no later replica numbers an event the same
+            # folded into its aggregate (map_items) or, once an item was retried, into its rows (no
+            # event rows), so a number a replica gave one of them is the last_sequence of the
+            # aggregate or of a row, and no later replica numbers an event the same
             sequences = [r[0] for r in await db.fetch(
                 "SELECT sequence FROM events WHERE execution_id = $1 ORDER BY sequence", key)]
             assert sequences[0] == 1
             folded = [r[0] for r in await db.fetch(
                 "SELECT last_sequence FROM node_executions WHERE execution_id = $1 AND node_id LIKE 'n0/%' "
                 "UNION ALL SELECT last_sequence FROM task_executions WHERE execution_id = $1 "
-                "AND node_id LIKE 'n0/%'", key)]
-            assert len(folded) >= 2 * MAP_ITEMS and await db.fetchval(
+                "AND node_id LIKE 'n0/%' UNION ALL SELECT last_sequence FROM map_items "
+                "WHERE execution_id = $1 AND node_id = 'n0'", key)]
+            assert await db.fetchval(
                 "SELECT count(*) FROM events WHERE execution_id = $1 AND node_id LIKE 'n0/%'", key) == 0
-            numbered = sequences + folded
+            numbered = sequences + [number for number in folded if number]
             assert len(numbered) == len(set(numbered)), "a sequence number was given twice"
 
             attempts: dict[str, dict[int, tuple[int, bytes | None]]] = {}
@@ -113,6 +116,14 @@ async def test_engine_replicas_killed_at_random_complete_a_200_node_workflow(
             for r in await db.fetch(query, key):
                 node = r["node_id"].replace("/", "_")
                 attempts.setdefault(node, {})[r["attempt"]] = (r["phase"], r["error_bytes"])
+            # an item with no rows of its own: its first attempt's phase (plus one) in the aggregate
+            aggregate = await db.fetchrow(
+                "SELECT phases, attempts FROM map_items WHERE execution_id = $1", key)
+            assert aggregate is not None and len(aggregate["phases"]) == MAP_ITEMS
+            for index, byte in enumerate(aggregate["attempts"]):
+                if byte not in (0, PROMOTED):
+                    assert f"n0_{index}" not in attempts, "an item both aggregated and in rows"
+                    attempts[f"n0_{index}"] = {0: (byte - 1, None)}
             ran = {path.name: [int(n) for n in path.read_text().split()] for path in counts.iterdir()}
             assert len(ran) == MAP_ITEMS + FAN + 4  # every node with a side effect ran (fan too)
             interrupted = 0
