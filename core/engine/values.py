@@ -50,7 +50,9 @@ _IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), datet
 # own_inputs runs for every node: the immutable values it hands on unchecked (a datetime is looked at
 # apart, as it may be going where a date is declared), and the types bound once
 _AS_THEY_ARE = _IMMUTABLE - {datetime.datetime}
-_DATETIME, _DATE = datetime.datetime, datetime.date
+_DATETIME = datetime.datetime
+# where a datetime arrives as its date (inside a list or record it stays a datetime in one process)
+_DATE_DECLARED = (datetime.date, datetime.date | None)
 
 
 def isolated(value: Any, py_type: Any = None) -> Any:
@@ -100,7 +102,7 @@ def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str,
             own[name] = value
             continue
         if type(value) is _DATETIME:  # where a date is declared, its date, as its literal reads
-            own[name] = value.date() if py_types.get(name) is _DATE else value
+            own[name] = value.date() if py_types.get(name) in _DATE_DECLARED else value
             continue
         py_type = py_types.get(name)
         if isinstance(value, Literal):
