@@ -129,6 +129,8 @@ class ImageSpec:
 
 #: an option after a requirement (``pandas==2.2 --hash=sha256:...``)
 _REQUIREMENT_OPTION = re.compile(r"\s--?[A-Za-z]")
+#: a comment, the whole line or after a space (``pandas  # frames``), as pip reads one
+_COMMENT = re.compile(r"(^|\s)#")
 
 
 def _requirements(path: Path) -> tuple[list[str], list[str]]:
@@ -142,10 +144,11 @@ def _requirements(path: Path) -> tuple[list[str], list[str]]:
     number, joined = 0, ""
     for at, line in enumerate(lines, 1):
         number = number or at  # a requirement continued over lines is named by its first
-        if line.endswith("\\"):  # pip joins a line ending in a backslash with the next
+        # pip joins a line ending in a backslash with the next, unless a comment ends there
+        if line.endswith("\\") and not _COMMENT.search(line):
             joined += line[:-1]
             continue
-        text, joined = (joined + line).split(" #", 1)[0].strip(), ""
+        text, joined = _COMMENT.split(joined + line, 1)[0].strip(), ""
         first, number = number, 0
         if not text or text.startswith("#"):
             continue
