@@ -47,6 +47,14 @@ _IMMUTABLE = frozenset({int, float, bool, str, bytes, complex, type(None), datet
                         datetime.time, datetime.timedelta, decimal.Decimal, range})
 
 
+# own_inputs runs for every node: the immutable values it hands on unchecked (a datetime is looked at
+# apart, as it may be going where a date is declared), and the types bound once
+_AS_THEY_ARE = _IMMUTABLE - {datetime.datetime}
+_DATETIME = datetime.datetime
+# where a datetime arrives as its date (inside a list or record it stays a datetime in one process)
+_DATE_DECLARED = (datetime.date, datetime.date | None)
+
+
 def isolated(value: Any, py_type: Any = None) -> Any:
     """``value`` as a task's own: a copy when the task could change it in place.
 
@@ -90,10 +98,11 @@ def own_inputs(values: dict[str, Any], py_types: Mapping[str, Any]) -> dict[str,
     """A consumer's inputs as its own Python objects: literals converted, the rest isolated."""
     own = {}
     for name, value in values.items():
-        if type(value) in _IMMUTABLE:  # the common case: nothing to convert or copy
-            # a datetime where a date is declared: its date, as reading its literal would give
-            own[name] = (value.date() if type(value) is datetime.datetime
-                         and py_types.get(name) is datetime.date else value)
+        if type(value) in _AS_THEY_ARE:  # the common case: nothing to convert or copy
+            own[name] = value
+            continue
+        if type(value) is _DATETIME:  # where a date is declared, its date, as its literal reads
+            own[name] = value.date() if py_types.get(name) in _DATE_DECLARED else value
             continue
         py_type = py_types.get(name)
         if isinstance(value, Literal):

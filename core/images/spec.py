@@ -57,7 +57,9 @@ class ImageSpec:
         unread: list[str] = []
         if self.requirements:
             listed, unread = _requirements(Path(self.requirements))
-            object.__setattr__(self, "packages", (*self.packages, *listed))
+            # dataclasses.replace(spec, ...) hands back the joined packages: not joined twice
+            added = [p for p in listed if p not in self.packages]
+            object.__setattr__(self, "packages", (*self.packages, *added))
         problems = unread + self.problems()
         if problems:
             raise UserError(f"ImageSpec {self.name!r}: " + "; ".join(problems))
@@ -125,6 +127,12 @@ class ImageSpec:
         return hash(json.dumps(self._described(), sort_keys=True))
 
 
+#: an option after a requirement (``pandas==2.2 --hash=sha256:...``)
+_REQUIREMENT_OPTION = re.compile(r"\s--?[A-Za-z]")
+#: a comment, the whole line or after a space (``pandas  # frames``), as pip reads one
+_COMMENT = re.compile(r"(^|\s)#")
+
+
 def _requirements(path: Path) -> tuple[list[str], list[str]]:
     """The packages a requirements file lists, and what in it cannot be read as one."""
     try:
@@ -133,13 +141,24 @@ def _requirements(path: Path) -> tuple[list[str], list[str]]:
         return [], [f"requirements {str(path)!r} cannot be read ({exc.strerror}); paths are relative to "
                     "the folder the command runs in, or absolute"]
     listed, problems = [], []
-    for number, line in enumerate(lines, 1):
-        text = line.split(" #", 1)[0].strip()
+    number, joined = 0, ""
+    for at, line in enumerate(lines, 1):
+        number = number or at  # a requirement continued over lines is named by its first
+        # pip joins a line ending in a backslash with the next, unless a comment ends there
+        if line.endswith("\\") and not _COMMENT.search(line):
+            joined += line[:-1]
+            continue
+        text, joined = _COMMENT.split(joined + line, 1)[0].strip(), ""
+        first, number = number, 0
         if not text or text.startswith("#"):
             continue
         if text.startswith("-"):
-            problems.append(f"requirements {str(path)!r}, line {number}: {text!r} is a pip option; list "
+            problems.append(f"requirements {str(path)!r}, line {first}: {text!r} is a pip option; list "
                             "packages only (an index or other file: commands=['pip install ...'])")
+            continue
+        if _REQUIREMENT_OPTION.search(text):  # pip takes --hash= and the like only from a file
+            problems.append(f"requirements {str(path)!r}, line {first}: {text!r} carries a pip option, "
+                            "which pip install takes only in a file; give the package alone")
             continue
         listed.append(text)
     return listed, problems

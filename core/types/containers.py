@@ -263,13 +263,31 @@ class UnionTransformer(TypeTransformer):
     async def _untagged(self, literal: Literal, py_type: Any, engine: TypeEngine,
                         ctx: TransferContext) -> Any:
         # a value stored without its variant's tag (a map's items where None marks the failed
-        # ones, another SDK's literal) is read as the first variant whose reading takes it
-        for member in typing.get_args(py_type):
+        # ones, another SDK's literal) is read as the one variant whose reading takes it; when
+        # several do (date | datetime, two records of the same fields), which was meant is not
+        # known, and the first would lose what the others keep: refused, as flytekit refuses it
+        members = typing.get_args(py_type)
+        if len(members) == 2 and type(None) in members:  # X | None (a map's items): None reads only none
+            if literal.kind == "none":
+                return None
             try:
-                return await engine.to_python_nested(literal, member, ctx)
+                return await engine.to_python_nested(literal, members[members[0] is type(None)], ctx)
+            except ValueMismatch:
+                raise mismatch_from_literal(py_type, literal) from None
+        taken: list[tuple[Any, Any]] = []
+        for member in members:
+            try:
+                taken.append((member, await engine.to_python_nested(literal, member, ctx)))
             except ValueMismatch:
                 continue
-        raise mismatch_from_literal(py_type, literal)
+        if len(taken) == 1:
+            return taken[0][1]
+        if not taken:
+            raise mismatch_from_literal(py_type, literal)
+        readers = " and ".join(type_repr(member) for member, _ in taken)
+        raise ValueMismatch(type_repr(py_type), f"a {literal.kind} literal without its variant's tag, which "
+                            f"{readers} all read: declare the one it is, or return it from a task "
+                            f"declaring {type_repr(py_type)}, which tags it")
 
 
 CONTAINER_TRANSFORMERS: tuple[TypeTransformer, ...] = (

@@ -10,6 +10,8 @@ downloading it (``Directory.listing``, ``crawl``).
 
 from __future__ import annotations
 
+import abc
+import copyreg
 import os
 import tempfile
 import types
@@ -61,6 +63,22 @@ else:
     _Format = typing.TypeVar("_Format")
 
 
+class _FormattedClass(abc.ABCMeta):
+    """The class of ``File["csv"]``: pickle looks a class up by its module and name, which finds no
+    class made on use, so these are pickled as the class and format they name (see copyreg below)."""
+
+
+def _formatted(kind: type[_Remote], name: str) -> Any:
+    return kind[name]  # type: ignore[index]
+
+
+def _pickled_as_named(made: _FormattedClass) -> tuple[Any, tuple[Any, str]]:
+    return _formatted, (made._formatted_from, made.format)  # type: ignore[attr-defined]
+
+
+copyreg.pickle(_FormattedClass, _pickled_as_named)
+
+
 class _Remote:
     """Shared by File and Directory: a location, and the store to fetch it from."""
 
@@ -72,14 +90,20 @@ class _Remote:
 
     def __class_getitem__(cls, given: Any) -> Any:
         """``File["csv"]`` (or flytekit's ``File[TypeVar("csv")]``): the annotation of a File of
-        that format, a class of its own (so string annotations resolve); values are plain Files."""
+        that format, a class of its own (so string annotations resolve); values are plain Files.
+        As in flytekit, ``File[".csv"]`` is ``File["csv"]``, and ``File[""]`` or ``File[None]`` a File."""
         name = given.__name__ if isinstance(given, typing.TypeVar) else given
-        if not isinstance(name, str) or not name or cls._formatted_from is not None:
+        if name is None and cls._formatted_from is None:
+            return cls
+        if not isinstance(name, str) or cls._formatted_from is not None:
             raise TypeError(f"{cls.__name__}[...] takes one format, as {cls.__name__}['csv'] or a "
                             f"TypeVar named for it, not {given!r}")
+        name = name.strip().lstrip("~").lstrip(".")  # an extension as a file name ends with it
+        if not name:
+            return cls
         made = _FORMATTED.get((cls, name))
         if made is None:
-            made = type(f"{cls.__name__}[{name!r}]", (cls,), {
+            made = _FormattedClass(f"{cls.__name__}[{name!r}]", (cls,), {
                 "format": name, "_formatted_from": cls, "__module__": cls.__module__,
                 "__qualname__": f"{cls.__qualname__}[{name!r}]", "__doc__": cls.__doc__})
             _FORMATTED[(cls, name)] = made

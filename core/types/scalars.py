@@ -200,6 +200,13 @@ class DateTransformer(_Scalar):
     simple = SimpleType.DATETIME
     literal_kinds = ("datetime",)
 
+    def fits(self, value: Any, py_type: Any, engine: TypeEngine, *, exact: bool) -> bool:
+        if type(value) is dt.date:
+            return True
+        # a datetime is stored as its date (flytekit takes one too), but only when nothing fits
+        # better: date | datetime keeps a datetime's time
+        return not exact and type(value) is dt.datetime
+
     def encode(self, value: dt.date) -> Literal:
         midnight = dt.datetime(value.year, value.month, value.day, tzinfo=_UTC)
         return Literal("datetime", DateTimeValue(midnight, ""))

@@ -139,7 +139,9 @@ def _field_from_json(name: str, value: Any, py_type: Any) -> Any:
     try:
         return from_json(value, py_type)
     except (ValueError, TypeError, KeyError) as exc:
-        raise type(exc)(f"field {name!r}: {exc}") from None
+        # a ValueError whatever was raised: type(exc)(text) fails for an error whose constructor
+        # takes other arguments (a record's own check may raise one), hiding its message
+        raise ValueError(f"field {name!r}: {exc}") from None
 
 
 def _expect(value: Any, kind: type) -> Any:

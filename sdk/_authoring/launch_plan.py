@@ -149,10 +149,16 @@ class Email(_Notification):
     kind: ClassVar[str] = "email"
 
     def __post_init__(self, recipients_email: Sequence[str] | None) -> None:
-        if recipients_email is not None and not self.recipients:
+        if recipients_email is None:
+            return
+        if self.recipients:  # target_problems() reports it when the launch plan is made
+            object.__setattr__(self, "_doubled", True)
+        else:
             object.__setattr__(self, "recipients", recipients_email)
 
     def target_problems(self) -> list[str]:
+        if getattr(self, "_doubled", False):
+            return ["Email: give the recipients once (as recipients or recipients_email=)"]
         if isinstance(self.recipients, str) or not self.recipients:
             return [f"Email(recipients={self.recipients!r}): give a list of addresses, "
                     "e.g. Email(['ops@example.com'])"]
@@ -336,9 +342,12 @@ class LaunchPlan(Entity):
         """
         if not isinstance(workflow, Workflow):
             raise CompilationError(f"LaunchPlan.get_or_create takes a @workflow, not {workflow!r}")
-        execution_settings = {**{f"labels.{key}": value for key, value in (labels or {}).items()},
-                              **{f"annotations.{key}": value for key, value in (annotations or {}).items()},
-                              **(execution_settings or {})}
+        named = {**{f"labels.{key}": value for key, value in (labels or {}).items()},
+                 **{f"annotations.{key}": value for key, value in (annotations or {}).items()}}
+        if doubled := sorted(set(named) & set(execution_settings or {})):
+            raise CompilationError(f"launch plan {name or workflow.name!r}: {', '.join(doubled)} given both "
+                                   "in labels=/annotations= and in execution_settings; give each once")
+        execution_settings = {**named, **(execution_settings or {})}
         settings = {"default_inputs": dict(default_inputs or {}), "fixed_inputs": dict(fixed_inputs or {}),
                     "schedule": schedule, "notifications": tuple(notifications),
                     "max_parallelism": max_parallelism, "concurrency": concurrency,

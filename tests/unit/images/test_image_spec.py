@@ -3,6 +3,7 @@ given one carries its full reference, and the build file it renders."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,23 @@ def test_a_requirements_file_lists_packages_and_its_options_are_refused(tmp_path
         ImageSpec(name="demo", requirements=options)
     with pytest.raises(UserError, match=r"requirements '.*missing.txt' cannot be read"):
         ImageSpec(name="demo", requirements=tmp_path / "missing.txt")
+
+
+def test_a_requirements_file_reads_as_pip_reads_it(tmp_path: Path) -> None:
+    listed = tmp_path / "requirements.txt"
+    listed.write_text('numpy==1.26; python_version < "3.12"\nmine @ https://example.com/mine-1.0.tar.gz\n'
+                      "requests \\\n  >=2.31\n# no continuation in a comment \\\nattrs\npandas\t# tabbed\n")
+    spec = ImageSpec(name="demo", packages=["rich"], requirements=listed)
+    # a marker and a direct reference stay whole; a line continued with a backslash is one package
+    # (not a comment's: pip ends a comment at its line)
+    assert spec.packages == ("rich", 'numpy==1.26; python_version < "3.12"',
+                             "mine @ https://example.com/mine-1.0.tar.gz", "requests   >=2.31", "attrs",
+                             "pandas")
+    # a copy made with replace() is the same image, its file's packages not listed twice
+    assert dataclasses.replace(spec, env={}).packages == spec.packages
+    assert dataclasses.replace(spec, env={}).tag == spec.tag
+    hashed = tmp_path / "hashed.txt"
+    hashed.write_text("pandas==2.2.2 \\\n    --hash=sha256:0123\n")
+    with pytest.raises(UserError, match=r"hashed.txt', line 1: 'pandas==2.2.2     --hash=sha256:0123' "
+                                        r"carries a pip option"):
+        ImageSpec(name="demo", requirements=hashed)

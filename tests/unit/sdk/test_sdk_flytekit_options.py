@@ -57,3 +57,17 @@ def test_email_recipients_capital_phases_labels_and_annotations_by_flytekits_nam
     assert spec.settings is not None
     assert spec.settings.labels == (KeyValue("team", "ml"),)
     assert spec.settings.annotations == (KeyValue("owner", "ana"),)
+
+
+def test_email_recipients_under_both_names_are_refused() -> None:
+    # not the first list kept and the other dropped unsaid
+    assert Email(["a@example.com"], recipients_email=["b@example.com"]).problems() == [
+        "Email: give the recipients once (as recipients or recipients_email=)"]
+    assert Email(recipients_email=["b@example.com"]).problems() == []
+
+
+def test_a_label_also_in_execution_settings_is_refused() -> None:
+    with pytest.raises(CompilationError, match=r"'test_sdk_flytekit_options.twice': labels.team given "
+                                               r"both in labels=/annotations= and in execution_settings"):
+        LaunchPlan.get_or_create(flow, name="test_sdk_flytekit_options.twice", labels={"team": "ml"},
+                                 execution_settings={"labels.team": "data"})

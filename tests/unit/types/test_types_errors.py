@@ -5,6 +5,7 @@ registered transformer takes over a type."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
 import typing
 from typing import Any
@@ -295,3 +296,15 @@ async def test_an_untagged_value_is_read_as_the_first_variant_that_takes_it() ->
     assert await engine.to_python(Literal("none", VOID), int | None, name="v") is None
     with pytest.raises(TypeTransformerError, match=r"expected int \| None, got a literal of kind 'string'"):
         await engine.to_python(Literal("string", "3"), int | None, name="v")
+
+
+async def test_an_untagged_value_two_variants_read_is_refused_not_read_as_the_first() -> None:
+    engine = default_engine()
+    noon = await engine.to_literal(dt.datetime(2024, 1, 2, 12, 30), dt.datetime, name="v")
+    # read as the first variant, the date would drop the time the datetime keeps
+    refused = r"expected date \| datetime, got a datetime literal without its variant's tag, which date and"
+    with pytest.raises(TypeTransformerError, match=refused):
+        await engine.to_python(noon, dt.date | dt.datetime, name="v")
+    # a variant no other reads is still taken wherever it stands
+    assert await engine.to_python(noon, int | dt.datetime, name="v") == dt.datetime(2024, 1, 2, 12, 30)
+    assert await engine.to_python(Literal("float", 2.5), int | float, name="v") == 2.5

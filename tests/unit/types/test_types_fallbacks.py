@@ -310,3 +310,29 @@ def test_a_records_bad_field_from_the_command_line_is_named() -> None:
     with pytest.raises(ValueError, match=r"--shape: cannot read .* as Shape: field 'origin': field 'x': "
                                          r"expected int, got str"):
         parse_value('{"origin": {"x": "s"}, "corners": []}', Shape, "shape")
+
+
+class _Refused(ValueError):
+    def __init__(self, what: str, why: str) -> None:
+        super().__init__(f"{what} {why}")
+
+
+@dataclasses.dataclass
+class _Positive:
+    n: int
+
+    def __post_init__(self) -> None:
+        if self.n < 0:
+            raise _Refused("n", "must be >= 0")
+
+
+@dataclasses.dataclass
+class _Holder:
+    inner: _Positive
+
+
+def test_a_records_own_error_in_a_field_from_the_command_line_keeps_its_message() -> None:
+    from wingspan.core.types.text import parse_value
+
+    with pytest.raises(ValueError, match=r"as _Holder: field 'inner': n must be >= 0$"):
+        parse_value('{"inner": {"n": -1}}', _Holder, "holder")

@@ -5,6 +5,8 @@ must agree (as Flyte's type checker does)."""
 
 from __future__ import annotations
 
+import pickle
+import types
 import typing
 import warnings
 from pathlib import Path
@@ -63,3 +65,19 @@ def test_a_path_given_as_text_reads_as_a_file_of_a_format(tmp_path: Path) -> Non
     path.write_text("a\n")
     given = parse_value(str(path), File.__class_getitem__("csv"), "table")
     assert isinstance(given, File) and given.path == str(path)
+
+
+def test_a_format_is_named_as_flytekit_names_it() -> None:
+    # flytekit strips a leading dot (and ~): File[".csv"] is a csv file, File[""] a file of no format
+    assert File.__class_getitem__(".csv") is File.__class_getitem__("csv")
+    assert File.__class_getitem__(" ~.csv") is File.__class_getitem__("csv")
+    assert File.__class_getitem__("") is File and File.__class_getitem__(None) is File
+    assert default_engine().literal_type(File.__class_getitem__(".csv")).value.format == "csv"
+
+
+def test_an_annotation_of_a_format_pickles_as_itself() -> None:
+    # a class made on use is not an attribute of its module, where pickle looks classes up
+    csv = File.__class_getitem__("csv")
+    assert pickle.loads(pickle.dumps(csv)) is csv
+    nested = types.GenericAlias(list, (csv,)) | None  # list[File["csv"]] | None, as mypy lets it be
+    assert pickle.loads(pickle.dumps(nested)) == nested
