@@ -1,7 +1,7 @@
 """A File or Directory may name its format, as ``File["csv"]`` or flytekit's
 ``File[TypeVar("csv")]``: it is the same File (not pickled), its format is recorded in its
 literal type, and the compiler connects a File of no format with any while two named formats
-must agree (as Flyte's type checker does)."""
+must agree (as in Flyte, whose checker also compares formats; ours ignores their case)."""
 
 from __future__ import annotations
 
