@@ -66,6 +66,7 @@ class EngineThread:
         self._started: asyncio.Future[None] | None = None
         self._ended: asyncio.Future[None] | None = None
         self._stopping = False
+        self._stop_task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
 
     async def start(self) -> None:
         """Starts the thread; returns once its engine runs, or raises why it could not start."""
@@ -113,23 +114,33 @@ class EngineThread:
         return {name: bridged(reader) for name, reader in readers.items()}
 
     async def stop(self) -> None:
-        """Detaches the engine (its attempts keep running), gives back its leases, closes its
+        """Stores what the engine's runs recorded (bounded, see ``EngineWorker.drain``), then
+        detaches the engine (its attempts keep running), gives back its leases, closes its
         service layer and ends the thread (safe to call twice, and after a failed start)."""
+        first = not self._stopping
         self._stopping = True
         loop, task = self._loop, self._task
-        if loop is not None and task is not None and not loop.is_closed():
-            def cancel() -> None:
-                if self.engine is not None:
-                    self.engine.detach()
-                task.cancel()
+        if first and loop is not None and task is not None and not loop.is_closed():
+            def begin() -> None:
+                self._stop_task = loop.create_task(self._drain_and_cancel(task), name="wingspan engine stop")
 
-            loop.call_soon_threadsafe(cancel)
+            loop.call_soon_threadsafe(begin)
         if self._ended is not None:
             await asyncio.shield(self._ended)
         if self._thread is not None:  # it has ended its loop; only its last line is left
             await asyncio.to_thread(self._thread.join)
 
     # ---- on the engine's thread --------------------------------------------------------------
+
+    async def _drain_and_cancel(self, task: asyncio.Task[None]) -> None:
+        engine = self.engine
+        try:
+            if engine is not None and not task.done():
+                await engine.drain()
+        finally:
+            if engine is not None:
+                engine.detach()
+            task.cancel()
 
     def _main(self, caller: asyncio.AbstractEventLoop) -> None:
         error: BaseException | None = None

@@ -393,6 +393,8 @@ class ApiServer:
             await self.engine_thread.stop()
         if self._engine_task is not None:
             task, self._engine_task = self._engine_task, None
+            if not task.done():
+                await self.engine.drain()
             self.engine.detach()
             task.cancel()
             try:

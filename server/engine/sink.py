@@ -11,7 +11,8 @@ An attempt's handle (recorded just after it started) is not waited for: it goes 
 next write of any execution, at the latest :data:`HANDLE_WRITE_WITHIN` seconds later, so a
 task's start costs one transaction, not two. An attempt whose handle could not be stored
 (the lease lost, the write refused, the run stopped first) is aborted, as it was when the
-engine waited for that write: nobody could follow it.
+engine waited for that write: nobody could follow it. A graceful stop therefore flushes
+every sink before it detaches them (``EngineWorker.drain``).
 
 Every batch is fenced by the replica's lease (``owner``): once the event service
 refuses one with :class:`LeaseLostError`, the sink records nothing more and calls
@@ -152,6 +153,8 @@ class DatabaseSink:
     async def flush(self) -> None:
         """Returns once every event recorded so far is stored (raises what stopped the writer)."""
         target = self._sequence
+        if self._written < target:  # what may wait (a handle) is waited for now: written at once
+            self._writer.wants_write(self)
         while self._written < target:
             if self.failure is not None:
                 raise self.failure
