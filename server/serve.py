@@ -51,6 +51,7 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.auth.service import AuthService, auth_required
+from wingspan.server.bounded_stop import ENGINE_END_WITHIN, ended_within
 from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.engine_thread import EngineThread
@@ -397,12 +398,13 @@ class ApiServer:
                 await self.engine.drain()
             self.engine.detach()
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:
-                log.exception("the engine failed while stopping")
+            if await ended_within(task, ENGINE_END_WITHIN, what="stopping the engine"):
+                try:
+                    task.result()
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    log.exception("the engine failed while stopping")
             # its attempts keep running: a successor resumes them now, not once the leases run out
             await self.engine.release_leases()
 
