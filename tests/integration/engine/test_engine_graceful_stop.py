@@ -6,6 +6,8 @@ at the write that carries the handle, not by timing."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,6 +26,7 @@ from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import default_engine
 from wingspan.protos import v1
 from wingspan.server.db.models import TaskExecutionRow
+from wingspan.server.engine import sink
 from wingspan.server.engine.worker import EngineWorker
 from wingspan.server.services.admin import AdminService
 
@@ -63,6 +66,14 @@ class Held(TaskPlugin):
 
     async def abort(self, ctx: TaskContext, handle: Handle) -> None:
         self.aborts.append(handle)
+
+
+class AbortHangs(Held):
+    """As :class:`Held`, but an abort never returns (a cluster that takes the call and never answers)."""
+
+    async def abort(self, ctx: TaskContext, handle: Handle) -> None:
+        self.aborts.append(handle)
+        await anyio.Event().wait()
 
 
 def carries_a_handle(event: stored.Event) -> bool:
@@ -229,3 +240,33 @@ async def test_a_stop_while_an_attempt_is_starting_waits_for_its_handle_and_stor
     held.finish, held.slow_start = True, False
     await successor_ends(admin, registry, tmp_path, "starting")
     assert [s for s in held.starts if s[0] == "n0"] == [("n0", 0)]  # followed, never started again
+
+
+async def test_a_stop_whose_abort_of_an_unstored_attempt_never_returns_ends_within_its_bound(
+    admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR, logger="wingspan.engine")
+    monkeypatch.setattr(sink, "ABORT_UNSTORED_WITHIN", 0.5)
+    hangs = AbortHangs()
+    await create(admin, "abort-hangs")
+    writes = WriteHeld(admin, monkeypatch)  # never released: the handle is never stored
+    first = engine(admin, tmp_path, TaskPluginRegistry([hangs], {"python": "held"}))
+
+    async def run_then_stop() -> None:
+        async with anyio.create_task_group() as group:
+            group.start_soon(first.run)
+            with anyio.fail_after(30, reason="the attempt's handle never went to the writer"):
+                await writes.reached.wait()
+            await first.drain(within=0.2)
+            first.detach()
+            group.cancel_scope.cancel()  # the run's sink aborts the attempt (shielded) as it ends
+
+    # a plain task, not a scope: an engine that waits on a shielded abort forever fails the test
+    stopping = asyncio.create_task(run_then_stop())
+    await asyncio.wait({stopping}, timeout=20)
+    assert stopping.done(), "the engine's stop waited for an abort that never returns"
+    stopping.result()
+    assert hangs.aborts == [{"pod": "n0-0"}]  # tried, then given up on and named
+    given_up = [r.getMessage() for r in caplog.records if "handles were not stored" in r.getMessage()]
+    assert len(given_up) == 1 and "attempt 0 of node n0 on task plugin 'held'" in given_up[0]
+    assert "'pod': 'n0-0'" in given_up[0]
