@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import anyio
 import pytest
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from tests.integration.engine.test_engine_errors import create, engine, row, wait_for
@@ -25,8 +26,8 @@ from wingspan.core.plugins.contract import Handle, TaskContext, TaskPlugin, Task
 from wingspan.core.plugins.registry import TaskPluginRegistry
 from wingspan.core.types import default_engine
 from wingspan.protos import v1
-from wingspan.server.db.models import TaskExecutionRow
-from wingspan.server.engine import sink
+from wingspan.server.db.models import ExecutionRow, TaskExecutionRow
+from wingspan.server.engine import leases, sink
 from wingspan.server.engine.worker import EngineWorker
 from wingspan.server.services.admin import AdminService
 
@@ -270,3 +271,44 @@ async def test_a_stop_whose_abort_of_an_unstored_attempt_never_returns_ends_with
     given_up = [r.getMessage() for r in caplog.records if "handles were not stored" in r.getMessage()]
     assert len(given_up) == 1 and "attempt 0 of node n0 on task plugin 'held'" in given_up[0]
     assert "'pod': 'n0-0'" in given_up[0]
+
+
+async def test_leases_the_database_does_not_give_back_within_the_bound_are_left_to_run_out(
+    admin: AdminService, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="wingspan.engine")
+    monkeypatch.setattr(leases, "RELEASE_ALL_WITHIN", 0.3)
+    held = Held()
+    await create(admin, "lease-kept")
+    first = engine(admin, tmp_path, TaskPluginRegistry([held], {"python": "held"}))
+    async with anyio.create_task_group() as group:
+        group.start_soon(first.run)
+
+        async def started() -> bool:
+            return bool(held.starts)
+
+        await wait_for(started, "the attempt to start")
+        await first.drain()
+        first.detach()
+        group.cancel_scope.cancel()
+    holding, let_go = anyio.Event(), anyio.Event()
+
+    async def hold_the_row() -> None:  # SQLite's one writer, PostgreSQL's row lock: taken, kept
+        async with admin.db.write() as session:
+            await session.execute(update(ExecutionRow).where(col(ExecutionRow.owner) == "replica-a")
+                                  .values(reason=""))
+            holding.set()
+            await let_go.wait()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(hold_the_row)
+        await holding.wait()
+        try:
+            with anyio.fail_after(10, reason="the stop waited for the database to give the leases back"):
+                await first.release_leases()
+        finally:
+            let_go.set()
+    assert (await row(admin, "lease-kept")).owner == "replica-a"  # left to run out
+    warned = [r.getMessage() for r in caplog.records if "releasing this replica's leases" in r.getMessage()]
+    assert warned == ["releasing this replica's leases failed (TimeoutError: no answer within 0.3 s); "
+                      "they run out within 600 s"]
