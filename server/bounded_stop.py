@@ -17,31 +17,37 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Coroutine, Iterable
+from collections.abc import Collection, Coroutine, Iterable
 from typing import Any
 
-__all__ = ["ENGINE_END_WITHIN", "LEFT_TASKS_END_WITHIN", "ended_within", "run_bounded"]
+__all__ = ["ENGINE_END_WITHIN", "LEFT_TASKS_END_WITHIN", "LOOPS_END_WITHIN", "ended_within", "run_bounded"]
 
 log = logging.getLogger("wingspan.server")
 
 #: how long the engine's task may take to end once a stop cancelled it (its runs' cleanups, each
 #: bounded: ``ABORT_UNSTORED_WITHIN`` in ``engine/sink.py``); past it the stop goes on without it
 ENGINE_END_WITHIN = 20.0
+#: how long the server's own loops (scheduler, notifications, event publishers...) may take to
+#: end once cancelled
+LOOPS_END_WITHIN = 10.0
 #: how long a loop that ends waits for the tasks left on it to end once cancelled
 LEFT_TASKS_END_WITHIN = 10.0
 #: how often a task cancelled that has not ended is cancelled again (its cleanup waited anew)
 _CANCEL_AGAIN_EVERY = 0.1
 
 
-async def ended_within(task: asyncio.Task[Any], within: float, *, what: str) -> bool:
-    """Waits at most ``within`` seconds for ``task`` to end; if it has not, logs where it and the
-    other tasks of the loop wait (``what`` names the wait) and returns False."""
-    await asyncio.wait({task}, timeout=within)
-    if task.done():
+async def ended_within(tasks: Collection[asyncio.Task[Any]], within: float, *, what: str) -> bool:
+    """Waits at most ``within`` seconds for ``tasks`` to end; if one has not, logs where it and
+    the other tasks of the loop wait (``what`` names the wait) and returns False."""
+    if not tasks:
         return True
-    others = [t for t in asyncio.all_tasks() if t is not task and t is not asyncio.current_task()]
-    _report(f"{what}: {task.get_name()!r} has not ended within {within} s; the stop goes on without "
-            "it", [task, *others])
+    _, pending = await asyncio.wait(tasks, timeout=within)
+    if not pending:
+        return True
+    stuck = sorted(pending, key=lambda task: task.get_name())
+    others = [t for t in asyncio.all_tasks() if t not in pending and t is not asyncio.current_task()]
+    names = ", ".join(repr(task.get_name()) for task in stuck)
+    _report(f"{what}: {names} not ended within {within} s; the stop goes on without it", [*stuck, *others])
     return False
 
 

@@ -151,7 +151,7 @@ class EngineThread:
         """Returns once the engine's task ended (raising what it raised, but for the stop's
         cancellation), or :data:`ENGINE_END_WITHIN` seconds after a stop cancelled it."""
         await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
-        if not task.done() and not await ended_within(task, ENGINE_END_WITHIN, what="stopping the engine"):
+        if not task.done() and not await ended_within({task}, ENGINE_END_WITHIN, what="stopping the engine"):
             return
         try:
             task.result()

@@ -22,6 +22,7 @@ import anyio.to_thread
 import pytest
 
 from wingspan.core.config import Settings
+from wingspan.server import serve
 from wingspan.server.bounded_stop import ended_within, run_bounded
 from wingspan.server.serve import ApiServer
 
@@ -116,11 +117,38 @@ async def test_a_wait_for_a_task_that_does_not_end_gives_up_at_its_bound_and_say
     await asyncio.sleep(0)  # it runs, then is cancelled
     stuck.cancel()
     try:
-        assert not await ended_within(stuck, 0.2, what="stopping the engine")
+        assert not await ended_within({stuck}, 0.2, what="stopping the engine")
         (report,) = [r.getMessage() for r in caplog.records]
-        assert report.startswith("stopping the engine: 'stuck-engine' has not ended within 0.2 s")
+        assert report.startswith("stopping the engine: 'stuck-engine' not ended within 0.2 s")
         assert "swallows_every_cancellation" in report
     finally:
         stubborn.give_in = True
         stuck.cancel()
         await asyncio.wait({stuck})
+
+
+async def test_a_server_loop_that_does_not_end_once_cancelled_is_named_and_the_stop_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="wingspan.server")
+    monkeypatch.setattr(serve, "LOOPS_END_WITHIN", 0.3)
+    server = ApiServer(Settings(home=tmp_path / "home", http_port=0, grpc_port=0), grace=2)
+    stubborn = Stubborn()
+    await server.start()
+    try:
+        # a role's loop as the server runs them (an event publisher whose sink never closes, say)
+        loop_task = server.supervise("stubborn loop", stubborn.swallows_every_cancellation())
+        server._loops.append(loop_task)
+        await asyncio.sleep(0)  # it runs
+        # a plain task, not a scope: a stop stuck on a task that swallows cancellation fails the test
+        stopping = asyncio.create_task(server.stop())
+        await asyncio.wait({stopping}, timeout=30)
+        assert stopping.done(), "the server's stop waited forever for one of its loops"
+        stopping.result()
+    finally:
+        for plugin in server.engine.registry.plugins if server.engine is not None else ():
+            await plugin.aclose()
+        stubborn.give_in = True
+        loop_task.cancel()
+        await asyncio.wait({loop_task})
+    (report,) = [r.getMessage() for r in caplog.records if "stopping the server's loops" in r.getMessage()]
+    assert "'wingspan stubborn loop' not ended within 0.3 s" in report
