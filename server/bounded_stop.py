@@ -17,7 +17,7 @@ import asyncio
 import io
 import logging
 import time
-from collections.abc import Collection, Coroutine, Iterable
+from collections.abc import Collection, Coroutine, Sequence
 from typing import Any
 
 __all__ = ["ENGINE_END_WITHIN", "LEFT_TASKS_END_WITHIN", "LOOPS_END_WITHIN", "ended_within", "run_bounded"]
@@ -34,6 +34,8 @@ LOOPS_END_WITHIN = 10.0
 LEFT_TASKS_END_WITHIN = 10.0
 #: how often a task cancelled that has not ended is cancelled again (its cleanup waited anew)
 _CANCEL_AGAIN_EVERY = 0.1
+#: the stacks of at most so many tasks in one report (a map's run may hold thousands)
+_REPORTED_STACKS = 20
 
 
 async def ended_within(tasks: Collection[asyncio.Task[Any]], within: float, *, what: str) -> bool:
@@ -65,7 +67,9 @@ def run_bounded(main: Coroutine[Any, Any, None], *, within: float = LEFT_TASKS_E
             if left:
                 _report(f"the event loop ends with {len(left)} task(s) still running {within} s after "
                         "their cancellation; they are left behind", left)
-            loop.run_until_complete(loop.shutdown_asyncgens())
+            _run_within(loop, loop.shutdown_asyncgens(), within, "closing the async generators left")
+            # the calls still running on the default executor's threads (a SQLite commit)
+            _run_within(loop, loop.shutdown_default_executor(), within, "the default executor's calls")
         finally:
             asyncio.set_event_loop(None)
             loop.close()
@@ -93,8 +97,20 @@ def _cancel_left(loop: asyncio.AbstractEventLoop, within: float) -> list[asyncio
     return sorted(pending, key=lambda task: task.get_name())
 
 
-def _report(what: str, tasks: Iterable[asyncio.Task[Any]]) -> None:
+def _run_within(loop: asyncio.AbstractEventLoop, step: Coroutine[Any, Any, None], within: float,
+                what: str) -> None:
+    task = loop.create_task(step, name=what)
+    loop.run_until_complete(asyncio.wait({task}, timeout=within))
+    if task.done():
+        task.result()  # raised, as asyncio.run raises it
+    else:
+        _report(f"the event loop ends before {what} ended, {within} s later; left behind", [task])
+
+
+def _report(what: str, tasks: Sequence[asyncio.Task[Any]]) -> None:
     stacks = io.StringIO()
-    for task in tasks:
+    for task in tasks[:_REPORTED_STACKS]:
         task.print_stack(file=stacks)
+    if len(tasks) > _REPORTED_STACKS:
+        stacks.write(f"... and {len(tasks) - _REPORTED_STACKS} more task(s)\n")
     log.error("%s. Where each waits:\n%s", what, stacks.getvalue())

@@ -109,6 +109,23 @@ async def test_a_task_that_swallows_every_cancellation_is_named_with_its_stack_a
     assert "'never-ends'" in report and "swallows_every_cancellation" in report
 
 
+async def test_a_call_left_running_on_the_default_executor_is_waited_for_within_the_bound(
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.ERROR, logger="wingspan.server")
+    blocked = threading.Event()
+
+    async def leave_a_blocked_call() -> None:
+        asyncio.get_running_loop().run_in_executor(None, blocked.wait)
+
+    try:
+        with anyio.fail_after(30, reason="the loop's end waited forever for its default executor"):
+            await anyio.to_thread.run_sync(lambda: run_bounded(leave_a_blocked_call(), within=0.3),
+                                           abandon_on_cancel=True)
+    finally:
+        blocked.set()
+    assert any("the default executor's calls" in r.getMessage() for r in caplog.records)
+
+
 async def test_a_wait_for_a_task_that_does_not_end_gives_up_at_its_bound_and_says_where_it_waits(
         caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.ERROR, logger="wingspan.server")
