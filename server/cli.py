@@ -22,7 +22,6 @@ notifications); ``all`` by default.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -116,6 +115,7 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
     Beyond loopback, every call needs a token of this server's authorization server
     (`wingspan users add`, `wingspan access grant`, `wingspan login`), unless --insecure.
     """
+    from wingspan.server.bounded_stop import run_bounded
     from wingspan.server.serve import ApiServer, RoleFailedError, parse_roles, serve_forever
 
     if flags.get("db_url") and _url_password(flags["db_url"]):
@@ -152,7 +152,7 @@ def serve(config_file: Path | None, verbose: bool, roles: tuple[str, ...], repli
                    err=True)
 
     try:
-        asyncio.run(serve_forever(settings, on_ready=ready, roles=chosen, replica_id=replica_id,
+        run_bounded(serve_forever(settings, on_ready=ready, roles=chosen, replica_id=replica_id,
                                   lease_seconds=lease_seconds, poll_seconds=poll_seconds))
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc

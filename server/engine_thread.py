@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from wingspan.core.config import Settings
 from wingspan.core.plugins import Handle
+from wingspan.server.bounded_stop import ENGINE_END_WITHIN, ended_within, run_bounded
 
 if TYPE_CHECKING:
     from wingspan.server.engine.worker import EngineWorker
@@ -66,6 +67,8 @@ class EngineThread:
         self._started: asyncio.Future[None] | None = None
         self._ended: asyncio.Future[None] | None = None
         self._stopping = False
+        self._stop_task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
+        self._cancelled: asyncio.Future[None] | None = None  # set once the stop cancelled the engine
 
     async def start(self) -> None:
         """Starts the thread; returns once its engine runs, or raises why it could not start."""
@@ -113,17 +116,18 @@ class EngineThread:
         return {name: bridged(reader) for name, reader in readers.items()}
 
     async def stop(self) -> None:
-        """Detaches the engine (its attempts keep running), gives back its leases, closes its
-        service layer and ends the thread (safe to call twice, and after a failed start)."""
+        """Stores what the engine's runs recorded (bounded, see ``EngineWorker.drain``), then
+        detaches the engine (its attempts keep running), gives back its leases, closes its
+        service layer and ends the thread (safe to call twice, and after a failed start).
+        Every wait has a bound: a task that does not end in time is logged and left behind."""
+        first = not self._stopping
         self._stopping = True
         loop, task = self._loop, self._task
-        if loop is not None and task is not None and not loop.is_closed():
-            def cancel() -> None:
-                if self.engine is not None:
-                    self.engine.detach()
-                task.cancel()
+        if first and loop is not None and task is not None and not loop.is_closed():
+            def begin() -> None:
+                self._stop_task = loop.create_task(self._drain_and_cancel(task), name="wingspan engine stop")
 
-            loop.call_soon_threadsafe(cancel)
+            loop.call_soon_threadsafe(begin)
         if self._ended is not None:
             await asyncio.shield(self._ended)
         if self._thread is not None:  # it has ended its loop; only its last line is left
@@ -131,10 +135,34 @@ class EngineThread:
 
     # ---- on the engine's thread --------------------------------------------------------------
 
+    async def _drain_and_cancel(self, task: asyncio.Task[None]) -> None:
+        engine = self.engine
+        try:
+            if engine is not None and not task.done():
+                await engine.drain()
+        finally:
+            if engine is not None:
+                engine.detach()
+            task.cancel()
+            if self._cancelled is not None and not self._cancelled.done():
+                self._cancelled.set_result(None)
+
+    async def _engine_ended(self, task: asyncio.Task[None], cancelled: asyncio.Future[None]) -> None:
+        """Returns once the engine's task ended (raising what it raised, but for the stop's
+        cancellation), or :data:`ENGINE_END_WITHIN` seconds after a stop cancelled it."""
+        await asyncio.wait({task, cancelled}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done() and not await ended_within({task}, ENGINE_END_WITHIN, what="stopping the engine"):
+            return
+        try:
+            task.result()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+
     def _main(self, caller: asyncio.AbstractEventLoop) -> None:
         error: BaseException | None = None
         try:
-            asyncio.run(self._serve(caller))
+            run_bounded(self._serve(caller))
         except BaseException as exc:  # reported to the caller's loop, which owns the outcome
             error = exc
         finally:
@@ -172,14 +200,12 @@ class EngineThread:
             # what the engine itself creates (a launch plan's run as a node) it looks for at once
             admin.executions.on_created.append(engine.wake)
             self.engine = engine
+            self._cancelled = self._loop.create_future()
             self._task = asyncio.create_task(engine.run(), name="wingspan engine")
             assert self._started is not None
             caller.call_soon_threadsafe(_settle, self._started)
             try:
-                await self._task
-            except asyncio.CancelledError:
-                if not self._stopping:
-                    raise
+                await self._engine_ended(self._task, self._cancelled)
             finally:
                 # its attempts keep running: a successor resumes them now, not once the leases run out
                 await engine.release_leases()

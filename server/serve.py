@@ -52,6 +52,7 @@ from wingspan.server.api.grpc_server import DEFAULT_MAX_MESSAGE_BYTES, GrpcServe
 from wingspan.server.api.http_app import HttpState, create_app
 from wingspan.server.api.metrics import ApiMetrics
 from wingspan.server.auth.service import AuthService, auth_required
+from wingspan.server.bounded_stop import ENGINE_END_WITHIN, LOOPS_END_WITHIN, ended_within
 from wingspan.server.console import console_routes
 from wingspan.server.engine.credential import EngineCredential
 from wingspan.server.engine_thread import EngineThread
@@ -385,7 +386,9 @@ class ApiServer:
             loops, self._loops = self._loops, []
             for loop_task in loops:
                 loop_task.cancel()
-            await asyncio.gather(*loops, return_exceptions=True)
+            await ended_within(loops, LOOPS_END_WITHIN, what="stopping the server's loops")
+            for ended in (t for t in loops if t.done() and not t.cancelled()):
+                ended.exception()  # a loop's failure while stopping is not the server's
 
     async def _stop_engine(self) -> None:
         self._stopping = True
@@ -394,14 +397,17 @@ class ApiServer:
             await self.engine_thread.stop()
         if self._engine_task is not None:
             task, self._engine_task = self._engine_task, None
+            if not task.done():
+                await self.engine.drain()
             self.engine.detach()
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
-            except Exception:
-                log.exception("the engine failed while stopping")
+            if await ended_within({task}, ENGINE_END_WITHIN, what="stopping the engine"):
+                try:
+                    task.result()
+                except asyncio.CancelledError:
+                    pass
+                except Exception:
+                    log.exception("the engine failed while stopping")
             # its attempts keep running: a successor resumes them now, not once the leases run out
             await self.engine.release_leases()
 
@@ -411,7 +417,9 @@ class ApiServer:
         if self._events_listener is not None:
             listener, self._events_listener = self._events_listener, None
             listener.cancel()
-            await asyncio.gather(listener, return_exceptions=True)
+            ended = await ended_within({listener}, LOOPS_END_WITHIN, what="stopping the events listener")
+            if ended and not listener.cancelled():
+                listener.exception()  # its failure while stopping is not the server's
         if self.http_state is not None:
             self.http_state.drain()
         if self.grpc is not None:

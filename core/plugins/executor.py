@@ -5,6 +5,7 @@ literals, no handle), so a run through plugins costs per node what a run without
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -40,6 +41,11 @@ class AttemptHooks(Protocol):
     async def before_start(self, request: AttemptRequest) -> None: ...
 
     async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None: ...
+
+    def starting(self) -> contextlib.AbstractContextManager[object]:
+        """Held from ``before_start``'s return until the handle is recorded (or the start failed):
+        an engine that stops waits for it, or the handle would come after it stopped recording."""
+        ...
 
 # how long past its timeout an attempt may take before the engine stops it itself
 _GRACE = 5.0
@@ -190,17 +196,18 @@ class PluginExecutor(ResumingExecutor):
             return AttemptOutcome(TaskPhase.FAILED, error=error_from_exception(exc, node_id), exception=exc)
         if self.hooks is not None:
             await self.hooks.before_start(request)
-        try:
-            handle = await plugin.start(ctx)
-        except Exception as exc:
-            return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "start", exc, node_id))
-        if self.hooks is not None:
+        with self.hooks.starting() if self.hooks is not None else contextlib.nullcontext():
             try:
-                await self.hooks.started(request, plugin.name, handle)
-            except BaseException:
-                with anyio.CancelScope(shield=True):
-                    await abort_attempt(plugin, ctx, handle)
-                raise
+                handle = await plugin.start(ctx)
+            except Exception as exc:
+                return AttemptOutcome(TaskPhase.FAILED, error=_plugin_error(plugin, "start", exc, node_id))
+            if self.hooks is not None:
+                try:
+                    await self.hooks.started(request, plugin.name, handle)
+                except BaseException:
+                    with anyio.CancelScope(shield=True):
+                        await abort_attempt(plugin, ctx, handle)
+                    raise
         _announce(plugin, request, handle)
         return await self._follow(plugin, request, ctx, handle)
 

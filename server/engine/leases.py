@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Collection
 from datetime import timedelta
 
+import anyio
 from sqlalchemy import or_, update
 from sqlmodel import col, select
 
@@ -24,6 +25,9 @@ __all__ = ["RUNNABLE", "Leases"]
 log = logging.getLogger("wingspan.engine")
 
 #: the phases in which an engine has something to do for an execution
+#: at most this long a stopping replica tries to give its leases back (then they run out)
+RELEASE_ALL_WITHIN = 10.0
+
 RUNNABLE = (int(WorkflowPhase.QUEUED), int(WorkflowPhase.RUNNING), int(WorkflowPhase.ABORTING))
 
 
@@ -114,19 +118,21 @@ class Leases:
     async def release_all(self) -> int:
         """Gives back every lease this replica holds (it stops: others take its executions at
         once instead of after ``seconds``); returns how many. A database that does not answer
-        leaves them to run out, as :meth:`release` does."""
+        (or not within :data:`RELEASE_ALL_WITHIN` seconds: the stop goes on) leaves them to run
+        out, as :meth:`release` does."""
         try:
-            async with self.db.write() as session:
-                released = (
-                    await session.execute(
-                        update(ExecutionRow)
-                        .where(col(ExecutionRow.owner) == self.replica_id)
-                        .values(owner="", lease_expires_at=None)
-                        .returning(col(ExecutionRow.id))
-                    )
-                ).scalars()
-                return len(list(released))
-        except DATABASE_ERRORS as exc:
+            with anyio.fail_after(RELEASE_ALL_WITHIN, reason=f"no answer within {RELEASE_ALL_WITHIN} s"):
+                async with self.db.write() as session:
+                    released = (
+                        await session.execute(
+                            update(ExecutionRow)
+                            .where(col(ExecutionRow.owner) == self.replica_id)
+                            .values(owner="", lease_expires_at=None)
+                            .returning(col(ExecutionRow.id))
+                        )
+                    ).scalars()
+                    return len(list(released))
+        except DATABASE_ERRORS as exc:  # TimeoutError among them (an OSError)
             log.warning("releasing this replica's leases failed (%s: %s); they run out within %.0f s",
                         type(exc).__name__, exc, self.seconds)
             return 0

@@ -8,8 +8,9 @@ attempts an earlier run left running are aborted.
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,20 +71,61 @@ class ClaimedExecution:
             self.executor.detached = True
 
 
+class StartsInFlight:
+    """How many attempts are starting (their start recorded, their handle not yet): a graceful
+    stop waits for none before it stores what was recorded."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._none = anyio.Event()
+        self._none.set()
+
+    @contextlib.contextmanager
+    def open(self) -> Iterator[None]:
+        if self.count == 0:
+            self._none = anyio.Event()
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._none.set()
+
+    async def none(self) -> None:
+        """Returns once no attempt is starting."""
+        await self._none.wait()
+
+
 class _AttemptRecorder:
     """Stores an attempt's start before it happens (waited for: a crash then leaves a trace) and
     its handle right after (not waited for: it goes with the next write; an attempt whose
-    handle could not be stored is aborted, see :mod:`~wingspan.server.engine.sink`)."""
+    handle could not be stored is aborted, see :mod:`~wingspan.server.engine.sink`).
+
+    Once the engine is ``stopping`` no attempt starts: one about to is held until the stop
+    cancels its run, and the successor starts it (an attempt started now would have a handle
+    the stop may not store, and be aborted or run twice)."""
 
     def __init__(self, sink: DatabaseSink, metered: MeteredSink | None, registry: TaskPluginRegistry,
-                 retry: RetryPolicy) -> None:
+                 retry: RetryPolicy, stopping: Callable[[], bool], starts: StartsInFlight) -> None:
         self.sink = sink
+        self.starts = starts
         self.metered = metered
         self.registry = registry
         self.retry = retry
+        self.stopping = stopping
 
     async def before_start(self, request: AttemptRequest) -> None:
+        await self._held_while_stopping()
         await self.sink.flush()
+        await self._held_while_stopping()  # the stop began while the start was being stored
+
+    def starting(self) -> contextlib.AbstractContextManager[object]:
+        return self.starts.open()
+
+    async def _held_while_stopping(self) -> None:
+        if self.stopping():
+            await anyio.sleep_forever()  # until the stop cancels the run
 
     async def started(self, request: AttemptRequest, plugin: str, handle: Handle) -> None:
         self.sink.record_attempt_handle(
@@ -119,6 +161,10 @@ class ExecutionDriver:
         self.replica_id = replica_id
         self.retry = retry
         self.poll_interval = poll_interval
+        #: a graceful stop began: no attempt starts any more (see ``EngineWorker.drain``)
+        self.stopping = False
+        #: the attempts of every run here whose start is recorded and handle not yet
+        self.starts = StartsInFlight()
         #: rung by execution key when a signal of it is set (gates waiting on it read again)
         self.signals_set = Doorbell()
         # writes the events of every execution run here, together (run by the worker)
@@ -186,7 +232,9 @@ class ExecutionDriver:
             registry = _choosing_python(registry, spec)
         executor = claimed.executor = PluginExecutor(
             registry, store=lambda: admin.store, work_dir=self.work_dir,
-            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry), settings=spec.settings
+            hooks=_AttemptRecorder(sink, claimed.metered, registry, self.retry, lambda: self.stopping,
+                                   self.starts),
+            settings=spec.settings
         )
         resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
         plans = await called_launch_plans(admin.entities, closure, executor.run)

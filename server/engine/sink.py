@@ -11,7 +11,8 @@ An attempt's handle (recorded just after it started) is not waited for: it goes 
 next write of any execution, at the latest :data:`HANDLE_WRITE_WITHIN` seconds later, so a
 task's start costs one transaction, not two. An attempt whose handle could not be stored
 (the lease lost, the write refused, the run stopped first) is aborted, as it was when the
-engine waited for that write: nobody could follow it.
+engine waited for that write: nobody could follow it. A graceful stop therefore flushes
+every sink before it detaches them (``EngineWorker.drain``).
 
 Every batch is fenced by the replica's lease (``owner``): once the event service
 refuses one with :class:`LeaseLostError`, the sink records nothing more and calls
@@ -21,6 +22,7 @@ refuses one with :class:`LeaseLostError`, the sink records nothing more and call
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -45,6 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["DatabaseSink", "EventWriter"]
 
+log = logging.getLogger("wingspan.engine")
+
 #: events written at most per transaction (a sink's whole queue goes in one, however long)
 WRITE_BATCH_EVENTS = 2000
 #: turns of the event loop the writer lets pass between hearing of events and taking them: a
@@ -57,6 +61,10 @@ SETTLE_TURNS = 8
 #: wrote it meanwhile): how long a crash may leave a started attempt that cannot be followed
 #: (it then ends as interrupted, and may be retried)
 HANDLE_WRITE_WITHIN = 0.05
+
+#: at most this long a sink's run spends aborting the attempts whose handles were not stored
+#: (shielded: it runs while the engine stops); past it, those left are logged with their handles
+ABORT_UNSTORED_WITHIN = 15.0
 
 #: aborts an attempt whose handle was not stored
 AbortUnstored = Callable[[], Awaitable[None]]
@@ -100,8 +108,9 @@ class DatabaseSink:
         self._closed = False
         self._detached = False
         self.failure: BaseException | None = None
-        # by sequence number: the attempts whose handles are recorded and not yet stored
-        self._unstored: dict[int, AbortUnstored] = {}
+        # by sequence number: the attempts whose handles are recorded and not yet stored (each
+        # aborted by its callable, named by its string)
+        self._unstored: dict[int, tuple[AbortUnstored, str]] = {}
 
     # ---- what the engine calls ----------------------------------------------------------
 
@@ -132,7 +141,8 @@ class DatabaseSink:
             return
         self._sequence += 1
         if abort is not None:
-            self._unstored[self._sequence] = abort
+            self._unstored[self._sequence] = (abort, f"attempt {attempt} of node {node_id} on task plugin "
+                                                     f"{plugin!r}, handle {handle}")
         self._queue.append(
             (ItemEvent if map_item else stored.Event)(
                 "task",
@@ -152,6 +162,8 @@ class DatabaseSink:
     async def flush(self) -> None:
         """Returns once every event recorded so far is stored (raises what stopped the writer)."""
         target = self._sequence
+        if self._written < target:  # what may wait (a handle) is waited for now: written at once
+            self._writer.wants_write(self)
         while self._written < target:
             if self.failure is not None:
                 raise self.failure
@@ -203,13 +215,24 @@ class DatabaseSink:
         try:
             await self._follow_writes()
         finally:
-            with anyio.CancelScope(shield=True):
-                await self._abort_unstored()
+            await self._abort_unstored()
 
     async def _abort_unstored(self) -> None:
+        """Aborts them even while cancelled, but for :data:`ABORT_UNSTORED_WITHIN` seconds at most:
+        a plugin's abort that never returns must not hold a stop forever."""
+        within = ABORT_UNSTORED_WITHIN
         unstored, self._unstored = self._unstored, {}
-        for sequence in sorted(unstored):
-            await unstored[sequence]()
+        left = [unstored[sequence] for sequence in sorted(unstored)]
+        with anyio.CancelScope(shield=True) as scope:
+            scope.deadline = anyio.current_time() + within
+            while left:
+                await left[0][0]()
+                left.pop(0)
+        if left:
+            given_up = "; ".join(what for _, what in left)
+            log.error("execution %s: aborting the attempts whose handles were not stored took over %s s; "
+                      "given up on, these may still run with nobody following them (stop them through "
+                      "their plugin): %s", self.execution_id.name, within, given_up)
 
     async def _follow_writes(self) -> None:
         while True:

@@ -2,7 +2,8 @@
 
 An execution is claimed with a lease (owner, expiry) that a heartbeat extends
 (``leases``); a replica that stops heartbeating loses its executions to others, a
-restarted server takes its own back at once, and a server stopped gracefully gives them back
+restarted server takes its own back at once, and a server stopped gracefully stores what its
+runs recorded (``drain``: the handles of attempts just started), then gives the leases back
 (``release_leases``) for another replica to follow at once. A claimed execution runs through the same
 engine as a local run, resumed from what the database recorded of it (``runs``).
 Terminating an execution (phase ABORTING) aborts its run (``aborts``); one the engine
@@ -50,6 +51,8 @@ log = logging.getLogger("wingspan.engine")
 
 #: how the engine tries again what failed for a moment (recording FAILED, aborting an attempt)
 ENGINE_RETRY = RetryPolicy(first_delay=0.5, factor=2.0, max_delay=30.0)
+#: at most this long a graceful stop waits for the runs' queued events to be stored
+STOP_FLUSH_WITHIN = 5.0
 
 
 def server_registry(settings: Any) -> TaskPluginRegistry:
@@ -101,6 +104,8 @@ class EngineWorker:
         # the executions held here, from their claim until their lease is given back
         self.running: dict[int, ClaimedExecution] = {}
         self.detached = False
+        #: a graceful stop began (:meth:`drain`): nothing more is claimed
+        self.stopping = False
         self._wake = anyio.Event()
         self.leases = Leases(admin.db, self.replica_id, seconds=lease_seconds)
         # the executions run here: their stop requests and their gates' signals read again so often
@@ -118,6 +123,29 @@ class EngineWorker:
                 STOPPING: lambda _payload: self.aborts.wake(),
                 SIGNALLED: self._signal_set,
             })
+
+    async def drain(self, within: float = STOP_FLUSH_WITHIN) -> None:
+        """A graceful stop's first step, before :meth:`detach`: claims nothing more, starts no
+        attempt, and stores what every run recorded so far, the handles of the attempts just
+        started above all (detached first, those would be dropped and their attempts aborted,
+        then run again by the successor). Waits at most ``within`` seconds: a write that cannot
+        commit (its lease lost, the database away) does not hold the stop. The attempts whose
+        start is under way are waited for first: their handles are among what is stored."""
+        self.stopping = self.driver.stopping = True
+        with anyio.move_on_after(within) as waited:
+            await self.driver.starts.none()  # their handles, recorded meanwhile, are stored below
+            sinks = [c.sink for c in list(self.running.values()) if c.sink is not None and not c.lost]
+            for sink in sinks:
+                if sink.lease_lost:  # its events are another replica's to write now
+                    continue
+                try:
+                    await sink.flush()
+                except Exception as exc:  # its run ends with it; the other runs' events still count
+                    log.warning("execution %s: its events could not be stored while stopping (%s: %s)",
+                                sink.execution_id.name, type(exc).__name__, exc)
+        if waited.cancelled_caught:
+            log.warning("stopping: events of running executions were not stored within %s s; the "
+                        "attempts whose handles were among them are aborted", within)
 
     def detach(self) -> None:
         """Stops recording and leaves attempts running (the server stops; another takes over):
@@ -174,7 +202,7 @@ class EngineWorker:
 
     async def _claim(self) -> list[int]:
         room = min(self.max_executions - len(self.running), self.claim_batch)
-        if room <= 0:
+        if room <= 0 or self.stopping:
             return []
         return await self.leases.claim(room, besides=list(self.running))
 

@@ -317,10 +317,14 @@ class LocalProcessTarget(TaskPlugin, RunsChunks):
             self.budget.release(running.cpus)
 
     async def poll(self, ctx: TaskContext, handle: Handle) -> TaskStatus:
+        # alive first, then the journal: a worker left by a stopped engine writes its reply and
+        # exits at once (nobody reads its pipe); read the other way round, a reply written
+        # between the two looked like a worker that ended without one
+        alive = _is_worker(int(handle["pid"]))
         reply = await anyio.to_thread.run_sync(read_journal, handle["journal"], handle["attempt_id"])
         if reply is not None:
             return _status(reply, handle, ctx.node_id)
-        if _is_worker(int(handle["pid"])):
+        if alive:
             return TaskStatus(TaskPhase.RUNNING, logs=_logs(handle))
         return TaskStatus(TaskPhase.FAILED, logs=_logs(handle), reason="the worker ended without a result",
                           error=ExecutionError(code="WORKER_LOST", kind=ErrorKind.SYSTEM, retryable=True,

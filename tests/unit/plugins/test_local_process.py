@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pickle
 import subprocess
 import sys
 import threading
@@ -22,11 +23,16 @@ from wingspan import LaunchPlan
 from wingspan._authoring.workflow import Workflow, single_node_workflow
 from wingspan._registration.discovery import load_entities
 from wingspan._runner.run import outputs_of, run_workflow_entity
+from wingspan.core.model import codec
 from wingspan.core.model.execution import TaskPhase, WorkflowPhase
 from wingspan.core.model.literals import Literal, LiteralMap
+from wingspan.core.model.tasks import TaskTemplate
 from wingspan.core.plugins.contract import TaskContext
+from wingspan.core.plugins.localproc import target as local_process
 from wingspan.core.plugins.localproc.budget import CpuBudget, cpu_request
+from wingspan.core.plugins.localproc.pool import WORKER_MODULE
 from wingspan.core.plugins.localproc.target import LocalProcessTarget
+from wingspan.core.plugins.localproc.worker import read_journal
 
 # mypy names this folder's modules by their path from the root; pytest imports them by
 # bare name from the folder it puts on sys.path, the name the task code runs under
@@ -304,3 +310,38 @@ async def test_abort_stops_the_attempts_worker(home: Path) -> None:
         assert status.error.code == "WORKER_LOST"
     finally:
         await target.aclose()
+
+
+def waiting_worker() -> tuple[subprocess.Popen[bytes], int]:
+    """A real worker process, waiting for its first message until its pipe (the fd given) closes."""
+    request_read, request_write = os.pipe()
+    worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(request_read), "1"],
+                              pass_fds=(request_read,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(request_read)
+    return worker, request_write
+
+
+async def test_a_reply_written_as_a_left_worker_exits_between_a_polls_two_looks_is_its_result(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A successor polls an attempt whose worker, left running by a stopped engine, writes its
+    reply and exits at once. Between the poll's look at the journal and its look at the worker
+    (the window held open here by letting the worker finish inside the journal's read), that
+    reply was taken for a worker that ended without one: a success reported as a failure."""
+    worker, request_write = waiting_worker()
+    journal = tmp_path / "worker.journal"
+    reply = pickle.dumps({"id": "a1", "ok": True, "outputs": codec.encode(LiteralMap({}))})
+
+    def worker_ends_during_the_read(path: str, attempt_id: str) -> dict[str, Any] | None:
+        found = read_journal(path, attempt_id)
+        journal.write_bytes(len(reply).to_bytes(4, "big") + reply)  # its reply, then its end
+        os.close(request_write)
+        worker.wait(30)
+        return found
+
+    monkeypatch.setattr(local_process, "read_journal", worker_ends_during_the_read)
+    ctx = TaskContext(TaskTemplate(), LiteralMap({}), "p/d/e", "n0", 0)
+    handle = {"attempt_id": "a1", "pid": worker.pid, "journal": str(journal), "log": str(tmp_path / "n0.log")}
+    target = LocalProcessTarget()
+    assert (await target.poll(ctx, handle)).phase == TaskPhase.RUNNING  # alive when looked at
+    monkeypatch.undo()
+    assert (await target.poll(ctx, handle)).phase == TaskPhase.SUCCEEDED
