@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import enum
 import json
 import sys
@@ -54,6 +55,10 @@ def _parse(text: str, py_type: Any) -> Any:
         return dt.timedelta(seconds=float(text))
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
         return _enum(text, py_type)
+    if py_type is decimal.Decimal:
+        return _decimal(text)
+    if typing.get_origin(py_type) is typing.Literal:
+        return _literal(text, py_type)
     pandas = sys.modules.get("pandas")
     if pandas is not None and py_type is pandas.DataFrame:
         reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
@@ -90,6 +95,25 @@ def _enum(value: Any, py_type: type[enum.Enum]) -> enum.Enum:
         return py_type(value)
 
 
+def _decimal(value: Any) -> decimal.Decimal:
+    try:
+        return decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        raise ValueError("not a decimal number") from None
+
+
+def _literal(value: Any, py_type: Any) -> Any:
+    """One of a ``Literal[...]``'s values, matched as given or by its text (a command line's)."""
+    allowed = typing.get_args(py_type)
+    for choice in allowed:
+        if type(value) is type(choice) and value == choice:
+            return choice
+    for choice in allowed:
+        if isinstance(value, str) and not isinstance(choice, str) and value == str(choice):
+            return choice
+    raise ValueError(f"use one of {', '.join(repr(c) for c in allowed)}")
+
+
 def from_json(value: Any, py_type: Any) -> Any:
     """A JSON value as ``py_type``: records from objects, enums from names, and so on."""
     if is_untyped(py_type):
@@ -98,6 +122,10 @@ def from_json(value: Any, py_type: Any) -> Any:
         import numpy as np
 
         return np.asarray(value)
+    if typing.get_origin(py_type) is typing.Literal:
+        return _literal(value, py_type)
+    if py_type is decimal.Decimal and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return _decimal(str(value))  # a JSON number by its text: 0.1 stays 0.1
     members = union_variants(py_type)
     if members is not None:
         if value is None and type(None) in members:

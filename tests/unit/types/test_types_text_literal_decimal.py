@@ -1,0 +1,45 @@
+"""Decimal and typing.Literal inputs read from a command line (``wingspan run --x VALUE``)
+and from JSON (a record's fields), as flytekit users write them."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+from typing import Literal
+
+import pytest
+
+from wingspan.core.types.text import parse_value
+
+
+@dataclasses.dataclass
+class Order:
+    price: decimal.Decimal
+    side: Literal["buy", "sell"] = "buy"
+
+
+def test_a_decimal_is_read_by_its_text_exactly() -> None:
+    assert parse_value("0.1", decimal.Decimal, "price") == decimal.Decimal("0.1")
+
+
+def test_a_malformed_decimal_names_the_flag() -> None:
+    with pytest.raises(ValueError, match=r"--price: .*not a decimal number"):
+        parse_value("1.2.3", decimal.Decimal, "price")
+
+
+def test_a_literal_choice_is_read_and_others_refused() -> None:
+    assert parse_value("sell", Literal["buy", "sell"], "side") == "sell"
+    with pytest.raises(ValueError, match=r"--side: .*use one of 'buy', 'sell'"):
+        parse_value("hold", Literal["buy", "sell"], "side")
+
+
+def test_a_literal_of_ints_is_read_from_its_text() -> None:
+    value = parse_value("2", Literal[1, 2], "level")
+    assert value == 2 and type(value) is int
+
+
+def test_record_fields_of_decimal_and_literal_are_read_from_json() -> None:
+    order = parse_value('{"price": 0.1, "side": "sell"}', Order, "order")
+    assert order == Order(price=decimal.Decimal("0.1"), side="sell")
+    with pytest.raises(ValueError, match="field 'side'"):
+        parse_value('{"price": 1, "side": "hold"}', Order, "order")
