@@ -67,7 +67,27 @@ def _parse(text: str, py_type: Any) -> Any:
         import numpy as np
 
         return np.load(text, allow_pickle=False)
+    if (members := union_variants(py_type)) is not None:
+        return _union(text, py_type, members)
     return from_json(json.loads(text), py_type)
+
+
+def _union(text: str, py_type: Any, members: Any) -> Any:
+    """JSON first (``null``, ``[1, 2]``, ``5``), then each member in order as its own text reads:
+    a path for ``Optional[File]``, plain words for ``Union[int, str]``."""
+    try:
+        return from_json(json.loads(text), py_type)
+    except (ValueError, TypeError, KeyError):
+        pass
+    reasons = []
+    for member in members:
+        if member is type(None):
+            continue
+        try:
+            return _parse(text, member)
+        except (ValueError, TypeError, KeyError) as exc:
+            reasons.append(f"as {type_repr(member)}: {exc}")
+    raise ValueError(f"fits none of {type_repr(py_type)} ({'; '.join(reasons)})")
 
 
 def _is_array(py_type: Any) -> bool:

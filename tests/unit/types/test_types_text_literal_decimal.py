@@ -1,14 +1,16 @@
-"""Decimal and typing.Literal inputs read from a command line (``wingspan run --x VALUE``)
-and from JSON (a record's fields), as flytekit users write them."""
+"""Decimal, typing.Literal, Optional[File] and Union inputs read from a command line
+(``wingspan run --x VALUE``) and from JSON (a record's fields), as flytekit users write them."""
 
 from __future__ import annotations
 
 import dataclasses
 import decimal
-from typing import Literal
+from pathlib import Path
+from typing import Literal, Optional, Union
 
 import pytest
 
+from wingspan.core.types.files import File
 from wingspan.core.types.text import parse_value
 
 
@@ -43,3 +45,20 @@ def test_record_fields_of_decimal_and_literal_are_read_from_json() -> None:
     assert order == Order(price=decimal.Decimal("0.1"), side="sell")
     with pytest.raises(ValueError, match="field 'side'"):
         parse_value('{"price": 1, "side": "hold"}', Order, "order")
+
+
+def test_an_optional_file_is_read_from_its_path(tmp_path: Path) -> None:
+    source = tmp_path / "one.txt"
+    source.write_text("1")
+    value = parse_value(str(source), Optional[File], "f")  # noqa: UP045 (flytekit users' spelling)
+    assert isinstance(value, File) and value.path == str(source)
+    assert parse_value("null", File | None, "f") is None
+    with pytest.raises(ValueError, match="as File: no such file"):
+        parse_value(str(tmp_path / "missing.txt"), File | None, "f")
+
+
+def test_a_union_with_str_takes_plain_words_and_json_first() -> None:
+    choice = Union[int, str, list[int]]  # noqa: UP007 (flytekit users' spelling)
+    assert parse_value("hello", choice, "x") == "hello"
+    assert parse_value("5", choice, "x") == 5
+    assert parse_value("[1, 2]", choice, "x") == [1, 2]
