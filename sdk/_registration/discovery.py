@@ -116,8 +116,10 @@ def _defined_in(entity: Any, module: ModuleType) -> bool:
 
 def _is_main_script(module: ModuleType) -> bool:
     main_file = getattr(sys.modules.get("__main__"), "__file__", None)
-    own_file = getattr(module, "__file__", None)
-    return bool(main_file and own_file) and Path(main_file).resolve() == Path(own_file).resolve()
+    own_file = module.__file__
+    if not main_file or not own_file:
+        return False
+    return Path(main_file).resolve() == Path(own_file).resolve()
 
 
 def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
