@@ -16,6 +16,7 @@ from typing import Any
 from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.files import Directory, File, file_kind
+from wingspan.core.types.frames import DataFrame
 from wingspan.core.types.records import record_fields
 from wingspan.core.types.untyped import is_untyped
 
@@ -59,10 +60,11 @@ def _parse(text: str, py_type: Any) -> Any:
         return _decimal(text)
     if typing.get_origin(py_type) is typing.Literal:
         return _literal(text, py_type)
+    if typing.get_origin(py_type) is typing.Annotated:  # Annotated[DataFrame, {"col": int}] and such
+        return _parse(text, typing.get_args(py_type)[0])
     pandas = sys.modules.get("pandas")
-    if pandas is not None and py_type is pandas.DataFrame:
-        reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
-        return reader(text)
+    if (pandas is not None and py_type is pandas.DataFrame) or py_type is DataFrame:
+        return _frame_file(text, py_type)
     if _is_array(py_type) and text.endswith(".npy"):
         import numpy as np
 
@@ -88,6 +90,17 @@ def _union(text: str, py_type: Any, members: Any) -> Any:
         except (ValueError, TypeError, KeyError) as exc:
             reasons.append(f"as {type_repr(member)}: {exc}")
     raise ValueError(f"fits none of {type_repr(py_type)} ({'; '.join(reasons)})")
+
+
+def _frame_file(text: str, py_type: Any) -> Any:
+    """A data frame from a local .parquet file (else CSV), for a pandas or a lazy frame input."""
+    import pandas
+
+    if not Path(text).is_file():
+        raise ValueError("give the path of a .parquet or .csv file")
+    reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
+    frame = reader(text)
+    return DataFrame(frame) if py_type is DataFrame else frame
 
 
 def _is_array(py_type: Any) -> bool:
@@ -165,8 +178,12 @@ def from_json(value: Any, py_type: Any) -> Any:
     if origin is dict:
         key, item = typing.get_args(py_type)
         return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}
+    if typing.get_origin(py_type) is typing.Annotated:
+        return from_json(value, typing.get_args(py_type)[0])
+    frame_given_by_path = isinstance(value, str) and (py_type is DataFrame or (
+        "pandas" in sys.modules and py_type is sys.modules["pandas"].DataFrame))
     if py_type in (dt.datetime, dt.date, dt.timedelta) or file_kind(py_type) is not None or (
-            isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
+            isinstance(py_type, type) and issubclass(py_type, enum.Enum)) or frame_given_by_path:
         return _parse(str(value), py_type)
     if isinstance(py_type, type) and (dataclasses.is_dataclass(py_type) or hasattr(py_type, "model_fields")
                                       or hasattr(py_type, "_fields")):

@@ -1,4 +1,4 @@
-"""Decimal, typing.Literal, Optional[File] and Union inputs read from a command line
+"""Decimal, typing.Literal, Optional[File], Union and frame inputs read from a command line
 (``wingspan run --x VALUE``) and from JSON (a record's fields), as flytekit users write them."""
 
 from __future__ import annotations
@@ -6,11 +6,13 @@ from __future__ import annotations
 import dataclasses
 import decimal
 from pathlib import Path
-from typing import Literal, Optional, Union
+from typing import Annotated, Literal, Optional, Union
 
+import pandas as pd
 import pytest
 
 from wingspan.core.types.files import File
+from wingspan.core.types.frames import DataFrame
 from wingspan.core.types.text import parse_value
 
 
@@ -62,3 +64,23 @@ def test_a_union_with_str_takes_plain_words_and_json_first() -> None:
     assert parse_value("hello", choice, "x") == "hello"
     assert parse_value("5", choice, "x") == 5
     assert parse_value("[1, 2]", choice, "x") == [1, 2]
+
+
+@dataclasses.dataclass
+class Inputs:
+    frames: dict[str, DataFrame]
+
+
+def test_frames_are_read_from_parquet_or_csv_paths_as_flytekit_run_takes_them(tmp_path: Path) -> None:
+    df = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    df.to_parquet(tmp_path / "in.parquet")
+    df.to_csv(tmp_path / "in.csv", index=False)
+    lazy = parse_value(str(tmp_path / "in.parquet"), Annotated[DataFrame, {"a": int}], "df")
+    assert isinstance(lazy, DataFrame) and lazy.to_pandas().equals(df)
+    assert parse_value(str(tmp_path / "in.csv"), pd.DataFrame, "df").equals(df)
+    listed = parse_value(f'["{tmp_path / "in.parquet"}"]', list[pd.DataFrame], "dfs")
+    assert listed[0].equals(df)
+    record = parse_value(f'{{"frames": {{"k": "{tmp_path / "in.parquet"}"}}}}', Inputs, "r")
+    assert record.frames["k"].to_pandas().equals(df)
+    with pytest.raises(ValueError, match=r"--df: .*give the path of a \.parquet or \.csv file"):
+        parse_value(str(tmp_path / "missing.parquet"), pd.DataFrame, "df")
