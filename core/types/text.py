@@ -175,6 +175,14 @@ def from_json(value: Any, py_type: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(py_type)
         return [from_json(v, item) for v in _expect(value, list)]
+    if origin is tuple:  # tuple[int, ...] or tuple[int, str], from a JSON array
+        args = typing.get_args(py_type)
+        items = _expect(value, list)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_json(v, args[0]) for v in items)
+        if len(items) != len(args):
+            raise ValueError(f"expected {len(args)} items, got {len(items)}")
+        return tuple(from_json(v, t) for v, t in zip(items, args, strict=True))
     if origin is dict:
         key, item = typing.get_args(py_type)
         return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}

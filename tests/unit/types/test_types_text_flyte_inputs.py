@@ -84,3 +84,16 @@ def test_frames_are_read_from_parquet_or_csv_paths_as_flytekit_run_takes_them(tm
     assert record.frames["k"].to_pandas().equals(df)
     with pytest.raises(ValueError, match=r"--df: .*give the path of a \.parquet or \.csv file"):
         parse_value(str(tmp_path / "missing.parquet"), pd.DataFrame, "df")
+
+
+@dataclasses.dataclass
+class Hyper:
+    sizes: tuple[int, ...] = (1,)
+    pair: tuple[int, str] = (0, "")
+
+
+def test_tuple_fields_are_read_from_json_arrays() -> None:
+    hyper = parse_value('{"sizes": [3, 4], "pair": [1, "a"]}', Hyper, "h")
+    assert hyper == Hyper(sizes=(3, 4), pair=(1, "a"))
+    with pytest.raises(ValueError, match="field 'pair': expected 2 items, got 1"):
+        parse_value('{"pair": [1]}', Hyper, "h")
