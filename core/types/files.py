@@ -165,6 +165,16 @@ class _Remote:
         return self._uri
 
     @property
+    def remote_source(self) -> str | None:
+        """flytekit's name for ``uri``: where a received file or folder is stored."""
+        return self._uri
+
+    @classmethod
+    def from_source(cls, source: str | os.PathLike[str]) -> Self:
+        """flytekit's spelling of ``File(source)`` / ``Directory(source)``."""
+        return cls(source)
+
+    @property
     def path(self) -> str:
         """The local path if it is on this machine, else its URI (see ``download``)."""
         self._take_copy()

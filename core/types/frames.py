@@ -60,8 +60,12 @@ class DataFrame:
     """
 
     def __init__(self, data: pd.DataFrame | pa.Table | None = None, *, uri: str | None = None,
-                 format: str = PARQUET, _store: BlobStore | None = None,
-                 _columns: tuple[str, ...] = ()) -> None:
+                 format: str = PARQUET, dataframe: pd.DataFrame | pa.Table | None = None,
+                 _store: BlobStore | None = None, _columns: tuple[str, ...] = ()) -> None:
+        if dataframe is not None:  # flytekit's spelling: StructuredDataset(dataframe=df)
+            if data is not None:
+                raise ValueError("DataFrame takes its data once: as the first argument or as dataframe=")
+            data = dataframe
         if data is None and uri is None:
             raise ValueError("DataFrame needs data (a pandas DataFrame or pyarrow Table) or a uri")
         self._data = data

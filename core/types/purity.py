@@ -20,6 +20,23 @@ __all__ = ["run_pure", "to_literal_now", "to_python_now"]
 T = TypeVar("T")
 
 
+def _no_event_loop_errors() -> tuple[type[BaseException], ...]:
+    """What anyio raises when a coroutine asks it for I/O outside an event loop (the name
+    changed across the anyio versions we support)."""
+    import anyio
+
+    found: list[type[BaseException]] = []
+    if (current := getattr(anyio, "NoEventLoopError", None)) is not None:
+        found.append(current)
+    try:
+        import sniffio
+
+        found.append(sniffio.AsyncLibraryNotFoundError)
+    except ImportError:
+        pass
+    return tuple(found)
+
+
 def run_pure(coroutine: Coroutine[Any, Any, T], what: str) -> T:
     """Runs a coroutine that must not wait; raises TypeTransformerError if it would."""
     try:
@@ -27,10 +44,13 @@ def run_pure(coroutine: Coroutine[Any, Any, T], what: str) -> T:
     except StopIteration as done:
         result: T = done.value
         return result
+    except _no_event_loop_errors():
+        pass  # it asked for file I/O (a local File to upload): the same case as waiting
     coroutine.close()
     raise TypeTransformerError(
-        f"{what} needs the blob store (a File, Directory or data frame): pass it as a workflow "
-        "input or produce it in a task instead of using it as a constant"
+        f"{what} needs the blob store (a local File, Directory or data frame): pass it as a workflow "
+        "input or produce it in a task instead of using it as a constant or a default; a File or "
+        "Directory of a remote URI (s3://..., https://...) can be one"
     )
 
 

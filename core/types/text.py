@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import enum
 import json
 import sys
@@ -15,6 +16,7 @@ from typing import Any
 from wingspan.core.types import type_repr
 from wingspan.core.types.containers import union_variants
 from wingspan.core.types.files import Directory, File, file_kind
+from wingspan.core.types.frames import DataFrame
 from wingspan.core.types.records import record_fields
 from wingspan.core.types.untyped import is_untyped
 
@@ -54,15 +56,51 @@ def _parse(text: str, py_type: Any) -> Any:
         return dt.timedelta(seconds=float(text))
     if isinstance(py_type, type) and issubclass(py_type, enum.Enum):
         return _enum(text, py_type)
+    if py_type is decimal.Decimal:
+        return _decimal(text)
+    if typing.get_origin(py_type) is typing.Literal:
+        return _literal(text, py_type)
+    if typing.get_origin(py_type) is typing.Annotated:  # Annotated[DataFrame, {"col": int}] and such
+        return _parse(text, typing.get_args(py_type)[0])
     pandas = sys.modules.get("pandas")
-    if pandas is not None and py_type is pandas.DataFrame:
-        reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
-        return reader(text)
+    if (pandas is not None and py_type is pandas.DataFrame) or py_type is DataFrame:
+        return _frame_file(text, py_type)
     if _is_array(py_type) and text.endswith(".npy"):
         import numpy as np
 
         return np.load(text, allow_pickle=False)
+    if (members := union_variants(py_type)) is not None:
+        return _union(text, py_type, members)
     return from_json(json.loads(text), py_type)
+
+
+def _union(text: str, py_type: Any, members: Any) -> Any:
+    """JSON first (``null``, ``[1, 2]``, ``5``), then each member in order as its own text reads:
+    a path for ``Optional[File]``, plain words for ``Union[int, str]``."""
+    try:
+        return from_json(json.loads(text), py_type)
+    except (ValueError, TypeError, KeyError):
+        pass
+    reasons = []
+    for member in members:
+        if member is type(None):
+            continue
+        try:
+            return _parse(text, member)
+        except (ValueError, TypeError, KeyError) as exc:
+            reasons.append(f"as {type_repr(member)}: {exc}")
+    raise ValueError(f"fits none of {type_repr(py_type)} ({'; '.join(reasons)})")
+
+
+def _frame_file(text: str, py_type: Any) -> Any:
+    """A data frame from a local .parquet file (else CSV), for a pandas or a lazy frame input."""
+    import pandas
+
+    if not Path(text).is_file():
+        raise ValueError("give the path of a .parquet or .csv file")
+    reader = pandas.read_parquet if text.endswith(".parquet") else pandas.read_csv
+    frame = reader(text)
+    return DataFrame(frame) if py_type is DataFrame else frame
 
 
 def _is_array(py_type: Any) -> bool:
@@ -90,6 +128,25 @@ def _enum(value: Any, py_type: type[enum.Enum]) -> enum.Enum:
         return py_type(value)
 
 
+def _decimal(value: Any) -> decimal.Decimal:
+    try:
+        return decimal.Decimal(value)
+    except decimal.InvalidOperation:
+        raise ValueError("not a decimal number") from None
+
+
+def _literal(value: Any, py_type: Any) -> Any:
+    """One of a ``Literal[...]``'s values, matched as given or by its text (a command line's)."""
+    allowed = typing.get_args(py_type)
+    for choice in allowed:
+        if type(value) is type(choice) and value == choice:
+            return choice
+    for choice in allowed:
+        if isinstance(value, str) and not isinstance(choice, str) and value == str(choice):
+            return choice
+    raise ValueError(f"use one of {', '.join(repr(c) for c in allowed)}")
+
+
 def from_json(value: Any, py_type: Any) -> Any:
     """A JSON value as ``py_type``: records from objects, enums from names, and so on."""
     if is_untyped(py_type):
@@ -98,6 +155,10 @@ def from_json(value: Any, py_type: Any) -> Any:
         import numpy as np
 
         return np.asarray(value)
+    if typing.get_origin(py_type) is typing.Literal:
+        return _literal(value, py_type)
+    if py_type is decimal.Decimal and isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return _decimal(str(value))  # a JSON number by its text: 0.1 stays 0.1
     members = union_variants(py_type)
     if members is not None:
         if value is None and type(None) in members:
@@ -114,11 +175,23 @@ def from_json(value: Any, py_type: Any) -> Any:
     if origin is list:
         (item,) = typing.get_args(py_type)
         return [from_json(v, item) for v in _expect(value, list)]
+    if origin is tuple:  # tuple[int, ...] or tuple[int, str], from a JSON array
+        args = typing.get_args(py_type)
+        items = _expect(value, list)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(from_json(v, args[0]) for v in items)
+        if len(items) != len(args):
+            raise ValueError(f"expected {len(args)} items, got {len(items)}")
+        return tuple(from_json(v, t) for v, t in zip(items, args, strict=True))
     if origin is dict:
         key, item = typing.get_args(py_type)
         return {_key(k, key): from_json(v, item) for k, v in _expect(value, dict).items()}
+    if typing.get_origin(py_type) is typing.Annotated:
+        return from_json(value, typing.get_args(py_type)[0])
+    frame_given_by_path = isinstance(value, str) and (py_type is DataFrame or (
+        "pandas" in sys.modules and py_type is sys.modules["pandas"].DataFrame))
     if py_type in (dt.datetime, dt.date, dt.timedelta) or file_kind(py_type) is not None or (
-            isinstance(py_type, type) and issubclass(py_type, enum.Enum)):
+            isinstance(py_type, type) and issubclass(py_type, enum.Enum)) or frame_given_by_path:
         return _parse(str(value), py_type)
     if isinstance(py_type, type) and (dataclasses.is_dataclass(py_type) or hasattr(py_type, "model_fields")
                                       or hasattr(py_type, "_fields")):

@@ -104,11 +104,22 @@ def load_module(target: str | PathLike[str]) -> ModuleType:
                               f"{exc}{_where(exc)}") from exc
 
 
-def _defined_in(entity: Any, module: str) -> bool:
+def _defined_in(entity: Any, module: ModuleType) -> bool:
     fn = getattr(entity, "fn", None)
     if fn is not None:
-        return getattr(fn, "__module__", None) == module
-    return getattr(entity, "defined_in", None) == module
+        return getattr(fn, "__module__", None) == module.__name__
+    made_in = getattr(entity, "defined_in", None)
+    # a script registering itself (Remote.register(__file__)) made its launch plans as __main__,
+    # and importing it again under its own name hands back those same plans (get_or_create)
+    return made_in == module.__name__ or (made_in == "__main__" and _is_main_script(module))
+
+
+def _is_main_script(module: ModuleType) -> bool:
+    main_file = getattr(sys.modules.get("__main__"), "__file__", None)
+    own_file = module.__file__
+    if not main_file or not own_file:
+        return False
+    return Path(main_file).resolve() == Path(own_file).resolve()
 
 
 def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
@@ -124,14 +135,14 @@ def load_entities(target: str | PathLike[str]) -> dict[str, Entity]:
     found: dict[str, Entity] = {}
     plans: list[LaunchPlan] = []
     for value in list(vars(module).values()):
-        if isinstance(value, kinds) and _defined_in(value, module.__name__):
+        if isinstance(value, kinds) and _defined_in(value, module):
             if isinstance(value, LaunchPlan):
                 plans.append(value)
             else:
                 found.setdefault(value.name, value)
     # launch plans made at module level without being assigned to a name count too
     plans += [p for p in LaunchPlan._registry.values()
-              if p not in plans and _defined_in(p, module.__name__)]
+              if p not in plans and _defined_in(p, module)]
     for plan in plans:
         found[plan.name] = plan
     return found

@@ -4,6 +4,7 @@ defines, by fully qualified name, and clear errors naming the file and the cause
 from __future__ import annotations
 
 import itertools
+import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -275,3 +276,34 @@ def test_the_examples_define_what_they_say() -> None:
     examples = Path(__file__).parents[3] / "examples"
     entities = load_entities(examples / "scheduled.py")
     assert sorted(entities) == ["nightly_report", "scheduled.daily_report", "scheduled.report"]
+
+
+def test_a_script_finding_its_own_entities_keeps_its_launch_plan_of_an_imported_workflow(
+        tmp_path: Path) -> None:
+    """``python script.py`` calling ``Remote.register(__file__)``: the launch plan the script made as
+    __main__ is the one importing it again hands back, and it is still the script's own."""
+    flows, script = unique("flows"), unique("script")
+    (tmp_path / f"{flows}.py").write_text(textwrap.dedent("""
+        from wingspan import task, workflow
+
+        @task
+        def t(x: int) -> int:
+            return x
+
+        @workflow
+        def wf(x: int = 1) -> int:
+            return t(x=x)
+    """))
+    (tmp_path / f"{script}.py").write_text(textwrap.dedent(f"""
+        from wingspan import LaunchPlan
+        from wingspan._registration.discovery import load_entities
+        from {flows} import wf
+
+        plan = LaunchPlan.get_or_create(wf, name="{script}_plan", default_inputs={{"x": 5}})
+
+        if __name__ == "__main__":
+            print(sorted(load_entities(__file__)))
+    """))
+    done = subprocess.run([sys.executable, str(tmp_path / f"{script}.py")], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == repr([f"{script}_plan"])

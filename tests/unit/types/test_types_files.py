@@ -133,3 +133,33 @@ async def test_a_local_file_needs_a_blob_store_to_leave(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("a")
     with pytest.raises(TypeTransformerError, match="cannot move a File without a blob store"):
         await default_engine().to_literal(File(tmp_path / "a.txt"), File, name="f")
+
+
+def test_flytekit_remote_source_names_where_a_received_file_is_stored(ctx: TransferContext,
+                                                                       tmp_path: Path) -> None:
+    source = tmp_path / "report.txt"
+    source.write_text("r")
+    assert File(source).remote_source is None  # a local path is not stored anywhere yet
+    back, _ = anyio.run(round_trip, File(source), File, ctx)
+    assert back.remote_source == back.uri == ctx.uploaded[0]
+    folder = Directory.from_source(tmp_path)
+    assert isinstance(folder, Directory) and folder.path == str(tmp_path)
+    assert File.from_source("s3://bucket/key.csv").remote_source == "s3://bucket/key.csv"
+
+
+def test_a_local_file_as_a_workflow_default_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    from wingspan import task, workflow
+    from wingspan.core.errors import CompilationError
+
+    source = tmp_path / "one.txt"
+    source.write_text("1")
+
+    @task
+    def read(f: File) -> str:
+        return f.path
+
+    local_default = File(source)
+    with pytest.raises(CompilationError, match=r"parameter 'f': .*needs the blob store.*remote URI"):
+        @workflow
+        def wf(f: File = local_default) -> None:
+            read(f=f)

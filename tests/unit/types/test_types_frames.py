@@ -138,3 +138,15 @@ def test_columns_are_described_in_the_literal(tmp_path: Path) -> None:
 def test_pandas_edge_frames(df: pd.DataFrame) -> None:
     back, _, _ = trip(df, pd.DataFrame)
     assert_exact(back, df)
+
+
+def test_flytekit_spelling_dataframe_keyword_wraps_the_frame() -> None:
+    df = pd.DataFrame({"a": [1, 2, 3]})
+    back, _, _ = trip(DataFrame(dataframe=df), DataFrame)
+    assert_same_frame(back.to_pandas(), df)
+
+
+def test_data_given_twice_is_refused() -> None:
+    df = pd.DataFrame({"a": [1]})
+    with pytest.raises(ValueError, match="once"):
+        DataFrame(df, dataframe=df)
