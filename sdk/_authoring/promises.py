@@ -214,6 +214,15 @@ class Promise(NodeOutput):
     def is_false(self) -> Any:
         return self._compare("==", self._bool("is_false", False))
 
+    def is_none(self) -> Any:
+        """flytekit's test of an Optional promise: true when the value is None."""
+        if type(None) not in (union_variants(self.py_type) or ()):
+            raise CompilationError(
+                f"{self!r}.is_none(): is_none() tests an Optional promise, but this one is "
+                f"{type_repr(self.py_type)}, which is never None; declare the output Optional[...] "
+                "or compare it instead, e.g. x > 0")
+        return self._compare("==", None)
+
     def _bool(self, method: str, value: bool) -> bool:
         if self.py_type is not bool:
             raise CompilationError(
