@@ -391,6 +391,10 @@ class Condition(NotAValue):
 
 def as_condition(value: Any) -> Condition:
     """``value`` if it is a condition, else the error saying what a condition is."""
+    if isinstance(value, bool):  # values compared, not promises: a @dynamic body's inputs are values
+        raise CompilationError(f"{value!r} is not a condition: it compares values, not promises, so it "
+                               "was decided already (in a @dynamic body the inputs are plain values); "
+                               "use Python's if there, or compare a task's output, e.g. x > 0")
     if not isinstance(value, Condition):
         raise CompilationError(f"{value!r} is not a condition: compare a promise, e.g. x > 0, "
                                "or use x.is_true()")

@@ -31,7 +31,7 @@ from wingspan import (
     workflow,
 )
 from wingspan._authoring.workflow import Workflow
-from wingspan.core.errors import CompilationError
+from wingspan.core.errors import CompilationError, ExecutionFailedError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import ResourceType
 from wingspan.core.model.launch_plans import LaunchPlanSpec, WhenFull
@@ -608,3 +608,22 @@ def test_resources_overridden_on_a_map_apply_to_each_item() -> None:
     assert node.metadata is not None and node.metadata.retries == 1
     overrides = node.value.node.value.overrides
     assert overrides is not None and overrides.resources.requests.memory == "2Gi"
+
+
+@task
+def positive(x: int) -> int:
+    return x
+
+
+def test_a_conditional_on_values_in_a_dynamic_body_says_to_use_if() -> None:
+    @dynamic
+    def branchy(x: int) -> int:
+        decided: typing.Any = x > 0  # a value here: the dynamic body's inputs are values
+        return conditional("d").if_(decided).then(positive(x=x)).else_().fail("negative")
+
+    @workflow
+    def outer(x: int) -> int:
+        return branchy(x=x)
+
+    with pytest.raises(ExecutionFailedError, match=r"inputs are plain values\); use Python.s if"):
+        outer(x=2)
