@@ -197,7 +197,10 @@ class RegisteredResolver:
         of the dynamic task that made it (the same bundle)."""
         child = RegisteredResolver(CompiledWorkflowClosure(), self._launch_plans, self.run_attempt,
                                    self.load_plans)
-        child._plan_scope = parent.id or Identifier()
+        # a dynamic task made by another dynamic graph has an id without scope: keep the outer one's
+        made, outer = parent.id or Identifier(), self._plan_scope
+        child._plan_scope = replace(made, project=made.project or outer.project,
+                                    domain=made.domain or outer.domain, version=made.version or outer.version)
         child._tasks = dict(self._tasks)
         child._workflows = dict(self._workflows)
         bundle = parent.code.bundle_uri if parent.code else ""

@@ -31,6 +31,14 @@ FLOWS = """
     @workflow
     def fanned(n: int) -> list[int]:
         return fan(n=n)
+
+    @dynamic
+    def fans(n: int) -> list[list[int]]:
+        return [fan(n=i) for i in range(n)]
+
+    @workflow
+    def nested(n: int) -> list[list[int]]:
+        return fans(n=n)
 """
 
 
@@ -48,3 +56,5 @@ async def test_a_launch_plan_called_in_a_dynamic_body_runs_on_the_server(
     flows.write_text(textwrap.dedent(FLOWS))
     code, out, err = await run_remote(endpoint, flows, "fanned", "--n", "3")
     assert (code, out) == (0, "[0, 2, 4]"), err
+    code, out, err = await run_remote(endpoint, flows, "nested", "--n", "3")  # a dynamic made by a dynamic
+    assert (code, out) == (0, "[[], [0], [0, 2]]"), err
