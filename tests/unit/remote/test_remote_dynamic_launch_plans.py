@@ -1,5 +1,6 @@
 """A launch plan called inside a @dynamic body, run by `wingspan serve`: the plan is not in the
-registered closure (the graph is made at run time), so the server loads it when the graph comes."""
+registered closure (the graph is made at run time), so the server loads it when the graph comes.
+Also one awaited in an eager body (its workflow runs as a child node)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ import pytest
 from tests.unit.api.served import run_remote, served_at_home
 
 FLOWS = """
-    from wingspan import LaunchPlan, dynamic, task, workflow
+    import asyncio
+
+    from wingspan import LaunchPlan, dynamic, eager, task, workflow
 
     @task
     def double(x: int) -> int:
@@ -39,6 +42,10 @@ FLOWS = """
     @workflow
     def nested(n: int) -> list[list[int]]:
         return fans(n=n)
+
+    @eager
+    async def gathered(n: int) -> int:
+        return sum(await asyncio.gather(*(doubled_plan(x=i) for i in range(n))))
 """
 
 
@@ -58,3 +65,5 @@ async def test_a_launch_plan_called_in_a_dynamic_body_runs_on_the_server(
     assert (code, out) == (0, "[0, 2, 4]"), err
     code, out, err = await run_remote(endpoint, flows, "nested", "--n", "3")  # a dynamic made by a dynamic
     assert (code, out) == (0, "[[], [0], [0, 2]]"), err
+    code, out, err = await run_remote(endpoint, flows, "gathered", "--n", "3")  # awaited in an eager body
+    assert (code, out) == (0, "6"), err
