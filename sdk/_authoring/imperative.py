@@ -22,7 +22,7 @@ from wingspan._authoring.interface import PythonInterface
 from wingspan._authoring.naming import caller_module
 from wingspan._authoring.on_failure import failure_node_spec
 from wingspan._authoring.promises import NodeOutput, Promise, bind
-from wingspan._authoring.workflow import POLICIES, collect_entities, templates_of
+from wingspan._authoring.workflow import POLICIES, collect_entities, policy_name, templates_of
 from wingspan._authoring.workflow import Workflow as TracedWorkflow
 from wingspan.core.compiler import compile_workflow
 from wingspan.core.errors import CompilationError
@@ -74,6 +74,7 @@ class ImperativeWorkflow(TracedWorkflow):
         if not isinstance(name, str) or not name:
             problems.append("Workflow(name=...) needs a non-empty str, e.g. Workflow('pipeline'), "
                             f"not {name!r}")
+        failure_policy = policy_name(failure_policy)
         if failure_policy not in POLICIES:
             problems.append(f"workflow {name!r}: failure_policy={failure_policy!r} is not one of "
                             f"{sorted(POLICIES)}")

@@ -214,6 +214,15 @@ class Promise(NodeOutput):
     def is_false(self) -> Any:
         return self._compare("==", self._bool("is_false", False))
 
+    def is_none(self) -> Any:
+        """flytekit's test of an Optional promise: true when the value is None."""
+        if type(None) not in (union_variants(self.py_type) or ()):
+            raise CompilationError(
+                f"{self!r}.is_none(): is_none() tests an Optional promise, but this one is "
+                f"{type_repr(self.py_type)}, which is never None; declare the output Optional[...] "
+                "or compare it instead, e.g. x > 0")
+        return self._compare("==", None)
+
     def _bool(self, method: str, value: bool) -> bool:
         if self.py_type is not bool:
             raise CompilationError(
@@ -382,6 +391,10 @@ class Condition(NotAValue):
 
 def as_condition(value: Any) -> Condition:
     """``value`` if it is a condition, else the error saying what a condition is."""
+    if isinstance(value, bool):  # values compared, not promises: a @dynamic body's inputs are values
+        raise CompilationError(f"{value!r} is not a condition: it compares values, not promises, so it "
+                               "was decided already (in a @dynamic body the inputs are plain values); "
+                               "use Python's if there, or compare a task's output, e.g. x > 0")
     if not isinstance(value, Condition):
         raise CompilationError(f"{value!r} is not a condition: compare a promise, e.g. x > 0, "
                                "or use x.is_true()")

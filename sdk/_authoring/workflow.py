@@ -39,6 +39,12 @@ POLICIES = {
 }
 
 
+def policy_name(failure_policy: Any) -> Any:
+    """flytekit's spelling (``WorkflowFailurePolicy.FAIL_IMMEDIATELY``'s name, in capitals) read
+    as ours; anything else is left as given, for the caller's check to name."""
+    return failure_policy.lower() if isinstance(failure_policy, str) else failure_policy
+
+
 def collect_entities(nodes: list[NodeSpec]) -> dict[Identifier, Entity]:
     """Every task, workflow and launch plan the nodes reach, nested ones included."""
     found: dict[Identifier, Entity] = {}
@@ -81,6 +87,7 @@ class Workflow(Entity):
         name = entity_name(fn)
         problems: list[str] = []
         interface = read_interface(fn, "workflow", problems)
+        failure_policy = policy_name(failure_policy)
         if failure_policy not in POLICIES:
             problems.append(f"workflow {name!r}: failure_policy={failure_policy!r} is not one of "
                             f"{sorted(POLICIES)}")
@@ -196,7 +203,8 @@ def workflow(fn: Callable[..., Any]) -> Workflow: ...
 
 @overload
 def workflow(fn: None = None, *,
-             failure_policy: Literal["fail_immediately", "fail_after_executable_nodes_complete"] = ...,
+             failure_policy: Literal["fail_immediately", "fail_after_executable_nodes_complete",
+                                     "FAIL_IMMEDIATELY", "FAIL_AFTER_EXECUTABLE_NODES_COMPLETE"] = ...,
              docs: str = "", on_failure: Any = None) -> Callable[[Callable[..., Any]], Workflow]: ...
 
 

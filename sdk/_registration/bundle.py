@@ -16,6 +16,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from wingspan.core.config import default_home
 from wingspan.core.errors import UserError
 
 __all__ = ["Bundle", "build_bundle", "bundle_files"]
@@ -63,12 +64,16 @@ def bundle_files(root: str | os.PathLike[str]) -> list[str]:
     if not folder.is_dir():
         raise UserError(f"cannot bundle {root}: it is not a folder")
     spec = _ignore_spec(folder)
+    # Wingspan's own state (local cache, a local server's database and blobs) when its home
+    # lies inside the project: never code, and it can be far larger than an upload may be
+    home = default_home().resolve()
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath).relative_to(folder)
         # prune ignored folders early (.venv can hold tens of thousands of files)
         dirnames[:] = sorted(d for d in dirnames
-                             if not spec.match_file((here / d).as_posix() + "/"))  # type: ignore[attr-defined]
+                             if not spec.match_file((here / d).as_posix() + "/")  # type: ignore[attr-defined]
+                             and (Path(dirpath) / d).resolve() != home)
         for name in filenames:
             rel = (here / name).as_posix()
             if not spec.match_file(rel) and not (Path(dirpath) / name).is_symlink():  # type: ignore[attr-defined]

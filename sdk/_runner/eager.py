@@ -48,14 +48,18 @@ class EagerCalls:
     async def call(self, entity: Any, values: dict[str, Any]) -> Any:
         from wingspan._runner.inputs import check_inputs
         from wingspan.core.engine.values import materialize
+        from wingspan.core.model.launch_plans import run_inputs
         from wingspan.core.model.tasks import TaskTemplate
 
+        if entity.kind_label == "launch plan":  # its workflow as a child node, with the plan's inputs
+            values = run_inputs(entity.name, entity.python_defaults, values, entity.fixed)
+            entity = entity.workflow
         closure = getattr(entity, "closure", None)
         if not isinstance(getattr(entity, "template", None), TaskTemplate) and closure is None:
             raise TypeError(f"{self._where} awaits {entity.kind_label} {entity.name!r}, which an eager "
                             "body cannot await: it awaits tasks (Python, shell, container, dynamic, eager) "
-                            "and workflows. For a map, gather the task over the items: await "
-                            "asyncio.gather(*(t(x=i) for i in items)); a launch plan runs from a @workflow")
+                            "workflows and launch plans. For a map, gather the task over the items: await "
+                            "asyncio.gather(*(t(x=i) for i in items))")
         for name, value in values.items():
             if inspect.iscoroutine(value):
                 value.close()  # never to run: close it rather than leave Python to warn

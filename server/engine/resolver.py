@@ -38,6 +38,8 @@ __all__ = ["RegisteredResolver", "RegisteredTask", "launch_plan_ids"]
 
 #: runs one attempt through the server's executor (how a dynamic task's body runs)
 RunAttempt = Callable[[AttemptRequest], Awaitable[AttemptOutcome]]
+#: loads registered launch plans by id, keyed by (name, version) (those a dynamic graph calls)
+LoadPlans = Callable[[list[Identifier]], Awaitable[Mapping[tuple[str, str], LaunchPlanTarget]]]
 
 
 def _slots(interface: TypedInterface | None, outputs: bool) -> dict[str, LiteralSlot]:
@@ -99,7 +101,9 @@ class RegisteredTask:
                 message = outcome.error.message if outcome.error else "it made no graph"
                 raise ExecutionFailedError(f"dynamic task {self.template.id}: {message}")
             spec = outcome.dynamic
-        return spec, self._resolver.with_dynamic(spec, self.template)
+        child = self._resolver.with_dynamic(spec, self.template)
+        await child.load_plans_of(spec)
+        return spec, child
 
 
     async def run_eager(self, request: AttemptRequest, launch: EagerLauncher) -> AttemptOutcome:
@@ -135,8 +139,13 @@ class RegisteredResolver:
         closure: CompiledWorkflowClosure,
         launch_plans: dict[tuple[str, str], LaunchPlanTarget],
         run_attempt: RunAttempt | None = None,
+        load_plans: LoadPlans | None = None,
     ) -> None:
         self.run_attempt = run_attempt
+        self.load_plans = load_plans
+        # a launch plan called in a dynamic graph has no version (the worker does not know it):
+        # it is the one registered with the dynamic task, at that task's scope and version
+        self._plan_scope = Identifier()
         self._tasks = {_key(t.template.id): t.template for t in closure.tasks if t.template is not None}
         self._workflows = {_key(w.template.id): w for w in closure.sub_workflows if w.template is not None}
         self._launch_plans = launch_plans
@@ -164,15 +173,34 @@ class RegisteredResolver:
         self._launch_plans.update(launch_plans)
 
     def launch_plan(self, launch_plan_id: Identifier) -> LaunchPlanTarget:
-        found = self._launch_plans.get(_key(launch_plan_id))
+        found = self._launch_plans.get(_key(self._pinned(launch_plan_id)))
         if found is None:
             raise LookupError(f"launch plan {launch_plan_id} was not loaded for this execution")
         return found
 
+    def _pinned(self, plan_id: Identifier) -> Identifier:
+        if plan_id.version or not self._plan_scope.version:
+            return plan_id
+        scope = self._plan_scope
+        return replace(plan_id, project=plan_id.project or scope.project,
+                       domain=plan_id.domain or scope.domain, version=scope.version)
+
+    async def load_plans_of(self, spec: DynamicJobSpec) -> None:
+        """Loads the launch plans a dynamic graph calls that this execution has not loaded."""
+        nodes = [*spec.nodes, *(n for w in spec.sub_workflows if w.template for n in w.template.nodes)]
+        missing = [p for p in map(self._pinned, _plan_ids_in(nodes)) if _key(p) not in self._launch_plans]
+        if missing and self.load_plans is not None:
+            self.add_launch_plans(await self.load_plans(missing))
+
     def with_dynamic(self, spec: DynamicJobSpec, parent: TaskTemplate) -> RegisteredResolver:
         """This resolver plus what a dynamic node's graph brings; its tasks' code is the code
         of the dynamic task that made it (the same bundle)."""
-        child = RegisteredResolver(CompiledWorkflowClosure(), self._launch_plans, self.run_attempt)
+        child = RegisteredResolver(CompiledWorkflowClosure(), self._launch_plans, self.run_attempt,
+                                   self.load_plans)
+        # a dynamic task made by another dynamic graph has an id without scope: keep the outer one's
+        made, outer = parent.id or Identifier(), self._plan_scope
+        child._plan_scope = replace(made, project=made.project or outer.project,
+                                    domain=made.domain or outer.domain, version=made.version or outer.version)
         child._tasks = dict(self._tasks)
         child._workflows = dict(self._workflows)
         bundle = parent.code.bundle_uri if parent.code else ""
@@ -217,13 +245,16 @@ def _nodes(nodes: tuple[Node, ...]) -> Iterator[Node]:
 def launch_plan_ids(closure: CompiledWorkflowClosure) -> list[Identifier]:
     """The launch plans the closure's nodes call (its own list, else found in its nodes)."""
     found = {str(i): i for i in closure.launch_plans}
-    for workflow in (closure.primary, *closure.sub_workflows):
-        if workflow is None or workflow.template is None:
-            continue
-        for node in _nodes(workflow.template.nodes):
-            if node.kind == "workflow_node" and node.value.kind == "launch_plan_id":
-                found.setdefault(str(node.value.value), node.value.value)
+    workflows = (closure.primary, *closure.sub_workflows)
+    nodes = [n for w in workflows if w and w.template for n in w.template.nodes]
+    for plan_id in _plan_ids_in(nodes):
+        found.setdefault(str(plan_id), plan_id)
     return list(found.values())
+
+
+def _plan_ids_in(nodes: list[Node]) -> list[Identifier]:
+    return [node.value.value for node in _nodes(tuple(nodes))
+            if node.kind == "workflow_node" and node.value.kind == "launch_plan_id"]
 
 
 def decode_spec(data: bytes) -> LaunchPlanSpec:

@@ -236,8 +236,8 @@ class ExecutionDriver:
                                    self.starts),
             settings=spec.settings
         )
-        resolver = RegisteredResolver(closure, {}, run_attempt=executor.run)
-        plans = await called_launch_plans(admin.entities, closure, executor.run)
+        plans, load_plans = await called_launch_plans(admin.entities, closure, executor.run)
+        resolver = RegisteredResolver(closure, {}, run_attempt=executor.run, load_plans=load_plans)
         resolver.add_launch_plans(plans)
         claimed.run = WorkflowRun(
             closure,

@@ -66,3 +66,13 @@ def test_archive_holds_the_files_with_neutral_metadata(tmp_path: Path) -> None:
 def test_not_a_folder(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="not a folder"):
         build_bundle(tmp_path / "missing")
+
+
+def test_wingspan_home_inside_the_project_is_not_bundled(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    root = _project(tmp_path / "p")
+    (root / "state" / "blobs").mkdir(parents=True)
+    (root / "state" / "blobs" / "output.bin").write_bytes(b"\0" * 10)
+    monkeypatch.setenv("WINGSPAN_HOME", str(root / "state"))
+    assert "state/blobs/output.bin" not in bundle_files(root)
+    assert "pipelines/train.py" in bundle_files(root)

@@ -128,22 +128,33 @@ def test_an_eager_body_awaits_a_workflow_run_as_a_child_node() -> None:
             "n0/branching_flow-1/n1"} <= ended
 
 
+def test_an_awaited_launch_plan_runs_its_workflow_with_the_plans_inputs() -> None:
+    from wingspan import LaunchPlan
+
+    plan = LaunchPlan.get_or_create(branching_flow, name="test_sdk_eager.branching_plan",
+                                    default_inputs={"x": 3})
+
+    @eager
+    async def awaits_a_launch_plan(x: int) -> int:
+        return await plan(x=x) + await plan()
+
+    # a fixed input cannot be given, as when the plan is called anywhere else
+    fixed = LaunchPlan.get_or_create(branching_flow, name="test_sdk_eager.fixed_plan", fixed_inputs={"x": 3})
+
+    @eager
+    async def overrides_a_fixed_input(x: int) -> int:
+        return await fixed(x=x)
+
+    assert awaits_a_launch_plan(x=1) == (1 + 1) * 2 + (3 + 1) * 2
+    with pytest.raises(TypeError, match="fixes inputs"):
+        overrides_a_fixed_input(x=1)
+
+
 def test_mistakes_say_what_to_write() -> None:
     with pytest.raises(CompilationError, match="must be an async def"):
         @eager
         def not_async(x: int) -> int:
             return x
-
-    from wingspan import LaunchPlan
-
-    plan = LaunchPlan.get_or_create(branching_flow, name="test_sdk_eager.branching_plan")
-
-    @eager
-    async def awaits_a_launch_plan(x: int) -> int:
-        return await plan(x=x)
-
-    with pytest.raises(TypeError, match=r"launch plan .* which an eager body cannot await"):
-        awaits_a_launch_plan(x=1)
 
     from wingspan import map_task
 

@@ -12,6 +12,7 @@ import pytest
 from wingspan import Workflow, task, workflow
 from wingspan._registration.discovery import load_entities
 from wingspan.core.errors import CompilationError
+from wingspan.core.model.workflows import FailurePolicy
 
 
 @task
@@ -152,3 +153,17 @@ def test_a_node_takes_overrides() -> None:
     (model,) = wb.template.nodes
     assert model.metadata is not None and (model.metadata.name, model.metadata.retries) == ("twice", 2)
     assert wb(x=4) == 8
+
+
+def test_flytekits_capital_failure_policy_is_read_as_ours() -> None:
+    @workflow(failure_policy="FAIL_AFTER_EXECUTABLE_NODES_COMPLETE")
+    def patient(a: int) -> int:
+        doubled: int = double(a=a)  # a promise while the body is traced
+        return doubled
+
+    built = Workflow("built_patient", failure_policy="FAIL_AFTER_EXECUTABLE_NODES_COMPLETE")
+    doubled = built.add_entity(double, a=built.add_workflow_input("a", int))
+    built.add_workflow_output("out", doubled.outputs["o0"])
+    for made in (patient, built):
+        assert made.template.metadata is not None
+        assert made.template.metadata.failure_policy == FailurePolicy.FAIL_AFTER_EXECUTABLE_NODES_COMPLETE

@@ -31,7 +31,7 @@ from wingspan import (
     workflow,
 )
 from wingspan._authoring.workflow import Workflow
-from wingspan.core.errors import CompilationError
+from wingspan.core.errors import CompilationError, ExecutionFailedError
 from wingspan.core.model import codec
 from wingspan.core.model.interface import ResourceType
 from wingspan.core.model.launch_plans import LaunchPlanSpec, WhenFull
@@ -317,6 +317,30 @@ def test_is_true_and_is_false_test_a_bool_promise() -> None:
     assert branch.value.kind == "else_fail" and branch.value.value == "unreachable"
 
 
+@task
+def maybe_small(x: int) -> int | None:
+    return x if x < 3 else None
+
+
+def test_is_none_branches_on_an_optional_output() -> None:
+    @workflow
+    def by_size(x: int) -> int:
+        small = maybe_small(x=x)
+        return conditional("none").if_(small.is_none()).then(inc(x=x)).else_().then(scale(x=x, factor=10))
+
+    assert by_size(x=5) == 6
+    assert by_size(x=2) == 20
+
+
+def test_is_none_on_a_promise_that_is_never_none_is_refused() -> None:
+    def define() -> None:
+        @workflow
+        def wrong(x: int) -> int:
+            return conditional("c").if_(x.is_none()).then(inc(x=x)).else_().fail("no")  # type: ignore[attr-defined]
+
+    assert error_of(define).startswith("Promise(start.x: int).is_none(): is_none() tests an Optional promise")
+
+
 def test_is_true_on_a_non_bool_promise_says_to_compare_instead() -> None:
     def define() -> None:
         @workflow
@@ -584,3 +608,22 @@ def test_resources_overridden_on_a_map_apply_to_each_item() -> None:
     assert node.metadata is not None and node.metadata.retries == 1
     overrides = node.value.node.value.overrides
     assert overrides is not None and overrides.resources.requests.memory == "2Gi"
+
+
+@task
+def positive(x: int) -> int:
+    return x
+
+
+def test_a_conditional_on_values_in_a_dynamic_body_says_to_use_if() -> None:
+    @dynamic
+    def branchy(x: int) -> int:
+        decided: typing.Any = x > 0  # a value here: the dynamic body's inputs are values
+        return conditional("d").if_(decided).then(positive(x=x)).else_().fail("negative")
+
+    @workflow
+    def outer(x: int) -> int:
+        return branchy(x=x)
+
+    with pytest.raises(ExecutionFailedError, match=r"inputs are plain values\); use Python.s if"):
+        outer(x=2)
