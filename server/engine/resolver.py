@@ -186,9 +186,22 @@ class RegisteredResolver:
                        domain=plan_id.domain or scope.domain, version=scope.version)
 
     async def load_plans_of(self, spec: DynamicJobSpec) -> None:
-        """Loads the launch plans a dynamic graph calls that this execution has not loaded."""
+        """Loads the launch plans a dynamic graph calls that this execution has not loaded. The
+        graph is made by task code, so it may call only the launch plans of its dynamic task's own
+        project and domain: whoever may register code there must not reach another project's."""
         nodes = [*spec.nodes, *(n for w in spec.sub_workflows if w.template for n in w.template.nodes)]
-        missing = [p for p in map(self._pinned, _plan_ids_in(nodes)) if _key(p) not in self._launch_plans]
+        called = list(map(self._pinned, _plan_ids_in(nodes)))
+        scope = self._plan_scope
+        home = (scope.project, scope.domain)
+        elsewhere = [p for p in called if scope.project and (p.project, p.domain) != home]
+        if elsewhere:
+            from wingspan.core.errors import ExecutionFailedError
+
+            raise ExecutionFailedError(
+                f"a dynamic graph of {scope.project}/{scope.domain} calls launch plan {elsewhere[0]}, of "
+                "another project or domain; a dynamic graph calls only its own project's and domain's "
+                "launch plans (register the plan there, or call it from a registered workflow)")
+        missing = [p for p in called if _key(p) not in self._launch_plans]
         if missing and self.load_plans is not None:
             self.add_launch_plans(await self.load_plans(missing))
 
