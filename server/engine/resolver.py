@@ -33,6 +33,7 @@ from wingspan.core.model.workflows import (
     Node,
 )
 from wingspan.core.types.passthrough import LiteralSlot
+from wingspan.server.services.references import complete_ids
 
 __all__ = ["RegisteredResolver", "RegisteredTask", "launch_plan_ids"]
 
@@ -182,8 +183,7 @@ class RegisteredResolver:
         if plan_id.version or not self._plan_scope.version:
             return plan_id
         scope = self._plan_scope
-        return replace(plan_id, project=plan_id.project or scope.project,
-                       domain=plan_id.domain or scope.domain, version=scope.version)
+        return complete_ids(plan_id, scope.project, scope.domain, scope.version)  # type: ignore[no-any-return]
 
     async def load_plans_of(self, spec: DynamicJobSpec) -> None:
         """Loads the launch plans a dynamic graph calls that this execution has not loaded. The
@@ -211,9 +211,9 @@ class RegisteredResolver:
         child = RegisteredResolver(CompiledWorkflowClosure(), self._launch_plans, self.run_attempt,
                                    self.load_plans)
         # a dynamic task made by another dynamic graph has an id without scope: keep the outer one's
-        made, outer = parent.id or Identifier(), self._plan_scope
-        child._plan_scope = replace(made, project=made.project or outer.project,
-                                    domain=made.domain or outer.domain, version=made.version or outer.version)
+        outer = self._plan_scope
+        made = parent.id or Identifier()
+        child._plan_scope = complete_ids(made, outer.project, outer.domain, outer.version)
         child._tasks = dict(self._tasks)
         child._workflows = dict(self._workflows)
         bundle = parent.code.bundle_uri if parent.code else ""
