@@ -12,6 +12,7 @@ import pickle
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -318,6 +319,12 @@ def waiting_worker() -> tuple[subprocess.Popen[bytes], int]:
     worker = subprocess.Popen([sys.executable, "-m", WORKER_MODULE, str(request_read), "1"],
                               pass_fds=(request_read,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     os.close(request_read)
+    # until it has exec'd, its /proc cmdline is still this process's, and it is not yet a worker
+    # to look at (a poll then takes it for one that ended): no event says so, so look, bounded
+    deadline = time.monotonic() + 30
+    while WORKER_MODULE.encode() not in Path(f"/proc/{worker.pid}/cmdline").read_bytes():
+        assert time.monotonic() < deadline, "the worker process never started"
+        time.sleep(0.01)
     return worker, request_write
 
 
